@@ -1,0 +1,715 @@
+"""Location text to countries and regions (SPEC §6).
+
+Pure and table-driven: lookup dictionaries are built once from pycountry (LGPL-2.1) and
+the shipped country_regions.csv, so each distinct location string costs a few dict hits.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import pycountry
+
+REGIONS = ("North America", "Latin America", "Europe", "Africa", "Asia", "Oceania")
+WORLDWIDE = "Worldwide"
+MULTIPLE = "Multiple"
+UNKNOWN = "Unknown"
+
+DATA_DIR = Path(__file__).parent.parent / "data"
+COUNTRY_REGIONS_CSV = DATA_DIR / "country_regions.csv"
+
+
+@dataclass(frozen=True)
+class Location:
+    """What a location string names; `unknown_tokens` feed the parse report."""
+
+    countries: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    region: str = UNKNOWN
+    unknown_tokens: tuple[str, ...] = ()
+
+
+# --- vocabulary --------------------------------------------------------------------------
+
+_NA, _LA, _EU, _AF, _AS, _OC = REGIONS
+
+WORLDWIDE_WORDS = frozenset(
+    {
+        "worldwide",
+        "anywhere",
+        "global",
+        "globally",
+        "remote",
+        "world",
+        "anywhere in the world",
+        "remote worldwide",
+        "worldwide remote",
+        "fully remote",
+        "100 remote",
+        "work from anywhere",
+        "international",
+        "all countries",
+        "any location",
+        "any country",
+        "earth",
+        "planet earth",
+    }
+)
+
+REGION_WORDS: dict[str, tuple[str, ...]] = {
+    "europe": (_EU,),
+    "eu": (_EU,),
+    "european union": (_EU,),
+    "european timezones": (_EU,),
+    "europe timezones": (_EU,),
+    "eu timezones": (_EU,),
+    "cet": (_EU,),
+    "cest": (_EU,),
+    "eet": (_EU,),
+    "eest": (_EU,),
+    "wet": (_EU,),
+    "west": (_EU,),
+    "western europe": (_EU,),
+    "eastern europe": (_EU,),
+    "central europe": (_EU,),
+    "northern europe": (_EU,),
+    "southern europe": (_EU,),
+    "scandinavia": (_EU,),
+    "balkans": (_EU,),
+    "north america": (_NA,),
+    "northern america": (_NA,),
+    "noram": (_NA,),
+    "namer": (_NA,),
+    "us timezones": (_NA,),
+    "usa timezones": (_NA,),
+    "north american timezones": (_NA,),
+    "north america timezones": (_NA,),
+    "est": (_NA,),
+    "edt": (_NA,),
+    "cst": (_NA,),
+    "cdt": (_NA,),
+    "mst": (_NA,),
+    "mdt": (_NA,),
+    "pst": (_NA,),
+    "pdt": (_NA,),
+    "eastern time": (_NA,),
+    "central time": (_NA,),
+    "mountain time": (_NA,),
+    "pacific time": (_NA,),
+    "latam": (_LA,),
+    "latin america": (_LA,),
+    "south america": (_LA,),
+    "central america": (_LA,),
+    "caribbean": (_LA,),
+    "latin america and the caribbean": (_LA,),
+    "americas": (_NA, _LA),
+    "the americas": (_NA, _LA),
+    "amer": (_NA, _LA),
+    "emea": (_EU, _AS, _AF),
+    "apac": (_AS, _OC),
+    "asia pacific": (_AS, _OC),
+    "apj": (_AS, _OC),
+    "middle east": (_AS,),
+    "mena": (_AS, _AF),
+    "gcc": (_AS,),
+    "asia": (_AS,),
+    "southeast asia": (_AS,),
+    "south east asia": (_AS,),
+    "sea": (_AS,),
+    "south asia": (_AS,),
+    "east asia": (_AS,),
+    "central asia": (_AS,),
+    "africa": (_AF,),
+    "sub saharan africa": (_AF,),
+    "north africa": (_AF,),
+    "west africa": (_AF,),
+    "east africa": (_AF,),
+    "southern africa": (_AF,),
+    "oceania": (_OC,),
+    "australasia": (_OC,),
+    "aest": (_OC,),
+    "aedt": (_OC,),
+    "awst": (_OC,),
+    "acst": (_OC,),
+}
+
+# Groups with an agreed membership name their countries.
+COUNTRY_GROUPS: dict[str, tuple[str, ...]] = {
+    "dach": ("AT", "CH", "DE"),
+    "benelux": ("BE", "LU", "NL"),
+    "nordics": ("DK", "FI", "IS", "NO", "SE"),
+    "nordic countries": ("DK", "FI", "IS", "NO", "SE"),
+    "baltics": ("EE", "LT", "LV"),
+    "baltic states": ("EE", "LT", "LV"),
+    "anz": ("AU", "NZ"),
+    "uk and ireland": ("GB", "IE"),
+    "uki": ("GB", "IE"),
+}
+
+COUNTRY_ALIASES: dict[str, str] = {
+    "usa": "US",
+    "us": "US",
+    "united states": "US",
+    "united states of america": "US",
+    "america": "US",
+    "us only": "US",
+    "uk": "GB",
+    "great britain": "GB",
+    "britain": "GB",
+    "england": "GB",
+    "scotland": "GB",
+    "wales": "GB",
+    "northern ireland": "GB",
+    "uae": "AE",
+    "emirates": "AE",
+    "south korea": "KR",
+    "korea": "KR",
+    "republic of korea": "KR",
+    "north korea": "KP",
+    "russia": "RU",
+    "vietnam": "VN",
+    "turkey": "TR",
+    "turkiye": "TR",
+    "czech republic": "CZ",
+    "czechia": "CZ",
+    "holland": "NL",
+    "the netherlands": "NL",
+    "macedonia": "MK",
+    "north macedonia": "MK",
+    "moldova": "MD",
+    "bolivia": "BO",
+    "venezuela": "VE",
+    "iran": "IR",
+    "syria": "SY",
+    "laos": "LA",
+    "tanzania": "TZ",
+    "taiwan": "TW",
+    "palestine": "PS",
+    "micronesia": "FM",
+    "ivory coast": "CI",
+    "cote divoire": "CI",
+    "cape verde": "CV",
+    "swaziland": "SZ",
+    "burma": "MM",
+    "east timor": "TL",
+    "vatican": "VA",
+    "vatican city": "VA",
+    "dr congo": "CD",
+    "drc": "CD",
+    "democratic republic of the congo": "CD",
+    "congo kinshasa": "CD",
+    "republic of the congo": "CG",
+    "congo brazzaville": "CG",
+    "kosovo": "XK",
+    "hong kong": "HK",
+    "macau": "MO",
+    "brunei": "BN",
+    "puerto rico": "PR",
+    "st lucia": "LC",
+    "st kitts and nevis": "KN",
+    "st vincent and the grenadines": "VC",
+    "the bahamas": "BS",
+    "the gambia": "GM",
+    "deutschland": "DE",
+    "espana": "ES",
+    "brasil": "BR",
+    "mexico": "MX",
+    "phillipines": "PH",
+}
+
+US_STATES = (
+    "Alabama",
+    "Alaska",
+    "Arizona",
+    "Arkansas",
+    "California",
+    "Colorado",
+    "Connecticut",
+    "Delaware",
+    "Florida",
+    "Hawaii",
+    "Idaho",
+    "Illinois",
+    "Indiana",
+    "Iowa",
+    "Kansas",
+    "Kentucky",
+    "Louisiana",
+    "Maine",
+    "Maryland",
+    "Massachusetts",
+    "Michigan",
+    "Minnesota",
+    "Mississippi",
+    "Missouri",
+    "Montana",
+    "Nebraska",
+    "Nevada",
+    "Ohio",
+    "Oklahoma",
+    "Oregon",
+    "Pennsylvania",
+    "Tennessee",
+    "Texas",
+    "Utah",
+    "Vermont",
+    "Virginia",
+    "Washington",
+    "Wisconsin",
+    "Wyoming",
+    "New Hampshire",
+    "New Jersey",
+    "New Mexico",
+    "New York",
+    "North Carolina",
+    "North Dakota",
+    "Rhode Island",
+    "South Carolina",
+    "South Dakota",
+    "West Virginia",
+    "District of Columbia",
+    "Washington DC",
+    "Washington D.C.",
+)
+# Bare "Georgia" is the country (GE); the state only through "Georgia, USA" style context.
+CA_PROVINCES = (
+    "Ontario",
+    "Quebec",
+    "British Columbia",
+    "Alberta",
+    "Manitoba",
+    "Saskatchewan",
+    "Nova Scotia",
+    "New Brunswick",
+    "Newfoundland",
+    "Newfoundland and Labrador",
+    "Prince Edward Island",
+    "Northwest Territories",
+    "Nunavut",
+    "Yukon",
+)
+# Postal codes are trusted only as the second half of "City, ST": alone, "CA" is Canada,
+# "IN" India, "DE" Germany.
+US_POSTAL = frozenset(
+    (
+        "AL",
+        "AK",
+        "AZ",
+        "AR",
+        "CA",
+        "CO",
+        "CT",
+        "DE",
+        "FL",
+        "GA",
+        "HI",
+        "ID",
+        "IL",
+        "IN",
+        "IA",
+        "KS",
+        "KY",
+        "LA",
+        "ME",
+        "MD",
+        "MA",
+        "MI",
+        "MN",
+        "MS",
+        "MO",
+        "MT",
+        "NE",
+        "NV",
+        "NH",
+        "NJ",
+        "NM",
+        "NY",
+        "NC",
+        "ND",
+        "OH",
+        "OK",
+        "OR",
+        "PA",
+        "RI",
+        "SC",
+        "SD",
+        "TN",
+        "TX",
+        "UT",
+        "VT",
+        "VA",
+        "WA",
+        "WV",
+        "WI",
+        "WY",
+        "DC",
+    )
+)
+CA_POSTAL = frozenset(
+    (
+        "AB",
+        "BC",
+        "MB",
+        "NB",
+        "NL",
+        "NS",
+        "NT",
+        "NU",
+        "ON",
+        "PE",
+        "QC",
+        "SK",
+        "YT",
+    )
+)
+
+# Bare alpha-2 codes that are more often something else in location text.
+_AMBIGUOUS_CODES = frozenset({"NA"})
+
+# --- normalisation -----------------------------------------------------------------------
+
+_NON_ALNUM_RE = re.compile(r"[^a-z0-9]+")
+
+
+def _key(text: str) -> str:
+    """Case-, accent- and punctuation-insensitive lookup key ("U.S.A." -> "usa")."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    ascii_text = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+    ascii_text = ascii_text.replace("&", " and ")
+    ascii_text = re.sub(r"[.'\u2019`]", "", ascii_text)
+    ascii_text = re.sub(r"\btime\s*zones?\b", "timezones", ascii_text)
+    return _NON_ALNUM_RE.sub(" ", ascii_text).strip()
+
+
+class _Vocabulary:
+    """Lookup tables, built on first use."""
+
+    def __init__(self) -> None:
+        self.region_of: dict[str, str] = {}
+        names: dict[str, str] = {}
+        with COUNTRY_REGIONS_CSV.open(newline="", encoding="utf-8") as handle:
+            for row in csv.DictReader(handle):
+                code = row["iso2"].strip().upper()
+                self.region_of[code] = row["region"].strip()
+                names[_key(row["name"])] = code
+        self.alpha3: dict[str, str] = {}
+        for country in pycountry.countries:
+            code = country.alpha_2
+            self.alpha3[country.alpha_3] = code
+            for attr in ("name", "official_name", "common_name"):
+                value = getattr(country, attr, None)
+                if value:
+                    names[_key(value)] = code
+        for alias, code in COUNTRY_ALIASES.items():
+            names[_key(alias)] = code
+        for state in US_STATES:
+            names.setdefault(_key(state), "US")
+        for province in CA_PROVINCES:
+            names.setdefault(_key(province), "CA")
+        self.names = names
+        self.codes = frozenset(self.region_of)
+        # Phrases searched inside longer tokens ("Remote - USA only").
+        phrases: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        for phrase, code in names.items():
+            phrases[phrase] = ((code,), ())
+        for phrase, codes in COUNTRY_GROUPS.items():
+            phrases[phrase] = (codes, ())
+        for phrase, regions in REGION_WORDS.items():
+            phrases[phrase] = ((), regions)
+        self.phrases = phrases
+        self.max_phrase_words = max(len(p.split()) for p in phrases)
+        # Names that themselves contain a separator ("Korea, Republic of").
+        comma_names = sorted(
+            (
+                getattr(c, attr)
+                for c in pycountry.countries
+                for attr in ("name", "official_name")
+                if re.search(r"[,/;]", getattr(c, attr, None) or "")
+            ),
+            key=len,
+            reverse=True,
+        )
+        self.comma_names_re = re.compile(
+            "|".join(re.escape(name) for name in comma_names), re.IGNORECASE
+        )
+
+
+_vocabulary: _Vocabulary | None = None
+_lock = threading.Lock()
+
+
+def _vocab() -> _Vocabulary:
+    global _vocabulary
+    if _vocabulary is None:
+        with _lock:
+            if _vocabulary is None:
+                _vocabulary = _Vocabulary()
+    return _vocabulary
+
+
+# --- token classification ----------------------------------------------------------------
+
+_SPLIT_RE = re.compile(r"\s*(?:[,;/|]|\bor\b|\n)\s*", re.IGNORECASE)
+_BRACKET_RE = re.compile(r"\(([^()]*)\)|\[([^\[\]]*)\]")
+_OFFSET_RE = re.compile(
+    r"(?:\b(?:utc|gmt|z)\b\s*)?(?:[+\-±−–]|\+\s*/\s*-|\+-)\s*\d{1,2}(?:[:.]\d{2})?(?:\s*(?:hours?|hrs?|h)\b)?"
+    r"|\b(?:utc|gmt)\b",
+    re.IGNORECASE,
+)
+_FILLER_RE = re.compile(
+    r"\b(?:to|and|from|within|in|the|only|based|timezones?|time|zones?|tz|hours?|hrs?|"
+    r"overlap|of|with|remote|preferred|plus|minus)\b|[-+±~:.–−]",
+    re.IGNORECASE,
+)
+_EXCLUSION_RE = re.compile(r"\b(?:except|excluding|excl|exclude|not|outside|ex)\b.*", re.IGNORECASE)
+
+
+@dataclass
+class _Accumulator:
+    countries: set[str]
+    regions: set[str]
+    worldwide: bool = False
+
+    def add_countries(self, codes: tuple[str, ...]) -> None:
+        self.countries.update(codes)
+
+
+def _lookup(
+    key: str, raw: str, vocab: _Vocabulary
+) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """Whole-token lookup: (countries, regions) or None."""
+    if key in vocab.names:
+        return (vocab.names[key],), ()
+    if key in COUNTRY_GROUPS:
+        return COUNTRY_GROUPS[key], ()
+    if key in REGION_WORDS:
+        return (), REGION_WORDS[key]
+    stripped = raw.strip()
+    if len(stripped) == 2 and stripped.isalpha():
+        code = stripped.upper()
+        if code in vocab.codes and code not in _AMBIGUOUS_CODES:
+            return (code,), ()
+    if len(stripped) == 3 and stripped.isupper() and stripped in vocab.alpha3:
+        return (vocab.alpha3[stripped],), ()
+    return None
+
+
+def _scan(key: str, vocab: _Vocabulary) -> tuple[set[str], set[str]]:
+    """Find known phrases inside a longer token, longest first."""
+    words = key.split()
+    countries: set[str] = set()
+    regions: set[str] = set()
+    i = 0
+    while i < len(words):
+        for size in range(min(vocab.max_phrase_words, len(words) - i), 0, -1):
+            phrase = " ".join(words[i : i + size])
+            hit = vocab.phrases.get(phrase)
+            if hit is not None:
+                countries.update(hit[0])
+                regions.update(hit[1])
+                i += size
+                break
+        else:
+            i += 1
+    return countries, regions
+
+
+def _is_offset_only(text: str) -> bool:
+    """True for '+/- 3 HOURS', 'UTC-6', 'GMT+1 to GMT+3' and similar."""
+    if not _OFFSET_RE.search(text):
+        return False
+    rest = _FILLER_RE.sub(" ", _OFFSET_RE.sub(" ", text))
+    return not rest.strip()
+
+
+def _classify(token: str, acc: _Accumulator, unknown: list[str], vocab: _Vocabulary) -> None:
+    raw = token.strip()
+    if not raw:
+        return
+    key = _key(raw)
+    if not key:
+        return
+    if key in WORLDWIDE_WORDS:
+        acc.worldwide = True
+        return
+    hit = _lookup(key, raw, vocab)
+    if hit is not None:
+        acc.add_countries(hit[0])
+        acc.regions.update(hit[1])
+        return
+    if _is_offset_only(raw):
+        return
+
+    # Bracketed parts are classified on their own: "Europe (CET)", "Remote (USA)".
+    inner = [a or b for a, b in _BRACKET_RE.findall(raw)]
+    outer = _BRACKET_RE.sub(" ", raw)
+    outer = _EXCLUSION_RE.sub(" ", outer)
+    outer_no_offsets = _OFFSET_RE.sub(" ", outer)
+    before = (len(acc.countries), len(acc.regions), acc.worldwide)
+    outer_key = _key(outer_no_offsets)
+    found = False
+    if outer_key:
+        if outer_key in WORLDWIDE_WORDS:
+            acc.worldwide = True
+            found = True
+        else:
+            hit = _lookup(outer_key, outer_no_offsets, vocab)
+            if hit is not None:
+                acc.add_countries(hit[0])
+                acc.regions.update(hit[1])
+                found = True
+            else:
+                countries, regions = _scan(outer_key, vocab)
+                if countries or regions:
+                    acc.add_countries(tuple(countries))
+                    acc.regions.update(regions)
+                    found = True
+                elif any(word in WORLDWIDE_WORDS for word in outer_key.split()) and (
+                    "anywhere" in outer_key or "world" in outer_key or "global" in outer_key
+                ):
+                    acc.worldwide = True
+                    found = True
+    for part in inner:
+        for sub in _SPLIT_RE.split(_EXCLUSION_RE.sub(" ", part)):
+            if sub.strip():
+                _classify(sub, acc, [], vocab)
+    after = (len(acc.countries), len(acc.regions), acc.worldwide)
+    if found or after != before:
+        return
+    if _is_offset_only(outer) or not _FILLER_RE.sub(" ", outer).strip():
+        return
+    unknown.append(raw)
+
+
+def _finish(acc: _Accumulator, unknown: list[str], vocab: _Vocabulary) -> Location:
+    regions = set(acc.regions)
+    for code in acc.countries:
+        region = vocab.region_of.get(code)
+        if region in REGIONS:
+            regions.add(region)
+    if acc.worldwide:
+        region = WORLDWIDE
+    elif len(regions) == 1:
+        region = next(iter(regions))
+    elif regions:
+        region = MULTIPLE
+    else:
+        region = UNKNOWN
+    return Location(
+        countries=tuple(sorted(acc.countries)),
+        regions=tuple(sorted(regions)),
+        region=region,
+        unknown_tokens=tuple(dict.fromkeys(unknown)),
+    )
+
+
+def _tokens(text: str, vocab: _Vocabulary) -> list[str]:
+    """Split on SPEC §6 separators, keeping names like 'Korea, Republic of' whole."""
+    protected: dict[str, str] = {}
+
+    def protect(match: re.Match[str]) -> str:
+        marker = f"\x00{len(protected)}\x00"
+        protected[marker] = match.group(0)
+        return marker
+
+    if vocab.comma_names_re.pattern:
+        text = vocab.comma_names_re.sub(protect, text)
+    # Brackets may contain separators: "Europe (CET, EET)".
+    depth = 0
+    chars = []
+    for ch in text:
+        if ch in "([":
+            depth += 1
+        elif ch in ")]" and depth:
+            depth -= 1
+        chars.append("\x01" if depth and ch in ",;/" else ch)
+    text = "".join(chars)
+    tokens = []
+    for token in _SPLIT_RE.split(text):
+        token = token.replace("\x01", ",")
+        for marker, original in protected.items():
+            token = token.replace(marker, original)
+        tokens.append(token)
+    return tokens
+
+
+def _city_state(tokens: list[str], index: int, vocab: _Vocabulary) -> str | None:
+    """'Austin, TX' -> US; 'Toronto, ON' -> CA. Only after an unrecognised city token."""
+    token = tokens[index].strip()
+    if index == 0 or len(token) != 2 or not token.isupper():
+        return None
+    previous = tokens[index - 1].strip()
+    previous_key = _key(previous)
+    if not previous_key or _lookup(previous_key, previous, vocab) is not None:
+        return None
+    if previous_key in WORLDWIDE_WORDS or _is_offset_only(previous):
+        return None
+    if token in US_POSTAL:
+        return "US"
+    if token in CA_POSTAL:
+        return "CA"
+    return None
+
+
+def locate_text(text: str | None) -> Location:
+    """Remotive candidate_required_location and Jobicy jobGeo to countries and regions."""
+    if not isinstance(text, str):
+        return Location()
+    text = text.strip()[:2000]
+    if not text:
+        return Location()
+    vocab = _vocab()
+    acc = _Accumulator(set(), set())
+    unknown: list[str] = []
+    tokens = _tokens(text, vocab)
+    city_codes: dict[int, str] = {}
+    for index in range(len(tokens)):
+        code = _city_state(tokens, index, vocab)
+        if code:
+            city_codes[index] = code
+    for index, token in enumerate(tokens):
+        if index in city_codes:
+            acc.countries.add(city_codes[index])
+            continue
+        if index + 1 in city_codes:
+            continue  # the city itself
+        _classify(token, acc, unknown, vocab)
+    return _finish(acc, unknown, vocab)
+
+
+def locate_names(items: object) -> Location:
+    """Himalayas locationRestrictions: country names or {alpha2, name, slug}; [] = anywhere."""
+    if items is None:
+        return Location()
+    if isinstance(items, str):
+        return locate_text(items)
+    if isinstance(items, dict):
+        items = [items]
+    if not isinstance(items, (list, tuple)):
+        return Location()
+    vocab = _vocab()
+    acc = _Accumulator(set(), set())
+    unknown: list[str] = []
+    if not items:
+        acc.worldwide = True
+        return _finish(acc, unknown, vocab)
+    for item in items:
+        if isinstance(item, dict):
+            code = item.get("alpha2")
+            if isinstance(code, str) and code.strip().upper() in vocab.codes:
+                acc.countries.add(code.strip().upper())
+                continue
+            item = item.get("name") or item.get("slug")
+        if not isinstance(item, str) or not item.strip():
+            continue
+        key = _key(item)
+        if key in vocab.names:
+            acc.countries.add(vocab.names[key])
+            continue
+        _classify(item, acc, unknown, vocab)
+    return _finish(acc, unknown, vocab)

@@ -1,0 +1,494 @@
+"""Salary parsing and annualisation (SPEC §7).
+
+Pure functions: Remotive gives free text, Jobicy and Himalayas give structured amounts;
+both end up as one `Salary` with ANNUAL amounts so listings compare across sources.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+PERIOD_FACTORS: dict[str, int] = {
+    "hour": 2080,
+    "day": 260,
+    "week": 52,
+    "fortnight": 26,
+    "month": 12,
+    "year": 1,
+}
+
+PLAUSIBLE_USD_MIN = 1_000.0
+PLAUSIBLE_USD_MAX = 2_000_000.0
+
+
+@dataclass(frozen=True)
+class Salary:
+    """Annual amounts in `currency`; `period` records what the source figure was per."""
+
+    min: float | None = None
+    max: float | None = None
+    currency: str | None = None
+    period: str | None = None
+
+    @property
+    def parsed(self) -> bool:
+        return self.min is not None or self.max is not None
+
+
+EMPTY = Salary()
+
+# --- periods -----------------------------------------------------------------------------
+
+_PERIOD_WORDS: dict[str, str] = {
+    **{w: "hour" for w in ("hour", "hours", "hourly", "hr", "hrs", "h", "ph", "per hour")},
+    **{w: "day" for w in ("day", "days", "daily", "per day", "d", "diem", "per diem")},
+    **{w: "week" for w in ("week", "weeks", "weekly", "wk", "per week")},
+    **{
+        w: "fortnight"
+        for w in ("fortnight", "fortnightly", "biweekly", "bi-weekly", "bi weekly", "per fortnight")
+    },
+    **{
+        w: "month"
+        for w in ("month", "months", "monthly", "mo", "mth", "per month", "pm", "per mensem")
+    },
+    **{
+        w: "year"
+        for w in (
+            "year",
+            "years",
+            "yearly",
+            "annual",
+            "annually",
+            "annum",
+            "yr",
+            "y",
+            "pa",
+            "p.a.",
+            "per annum",
+            "per year",
+            "per yr",
+            "year",
+        )
+    },
+}
+
+
+def normalise_period(word: object) -> str | None:
+    """Map a source period word ('hourly', 'per annum', 'Monthly') onto a PERIOD_FACTORS key."""
+    if not isinstance(word, str):
+        return None
+    key = re.sub(r"\s+", " ", word.strip().lower()).strip(" ./")
+    if key in PERIOD_FACTORS:
+        return key
+    if key in _PERIOD_WORDS:
+        return _PERIOD_WORDS[key]
+    key = key.replace(".", "")
+    if key.startswith(("per ", "a ", "an ", "every ", "each ")):
+        key = key.split(" ", 1)[1]
+    return _PERIOD_WORDS.get(key)
+
+
+# Markers inside free text; the first one found (by position) wins.
+_PERIOD_MARKERS: list[tuple[str, str]] = [
+    (
+        "hour",
+        r"/\s*(?:h|hr|hrs|hour|hours)\b|\bhourly\b|\b(?:per|an|a|each|every)\s+(?:hour|hr)\b|\bp/?h\b",
+    ),
+    ("day", r"/\s*(?:d|day)\b|\bdaily\b|\b(?:per|a|each|every)\s+day\b|\bper\s+diem\b|\bp/d\b"),
+    (
+        "fortnight",
+        r"/\s*fortnight\b|\bfortnightly\b|\bbi-?\s?weekly\b|\b(?:per|a|every)\s+fortnight\b|\bevery\s+(?:two|2)\s+weeks\b",
+    ),
+    ("week", r"/\s*(?:w|wk|week)\b|\bweekly\b|\b(?:per|a|each|every)\s+week\b"),
+    ("month", r"/\s*(?:m|mo|mth|mon|month)\b|\bmonthly\b|\b(?:per|a|each|every)\s+month\b"),
+    (
+        "year",
+        r"/\s*(?:y|yr|year|annum|a)\b|\b(?:annual|annually|yearly)\b|\bper\s+annum\b|\b(?:per|a|each|every)\s+(?:year|yr)\b|\bp\.\s?a\.?(?![a-z])|\bpa\b",
+    ),
+]
+_PERIOD_RE = re.compile(
+    "|".join(f"(?P<{name}>{pattern})" for name, pattern in _PERIOD_MARKERS), re.IGNORECASE
+)
+
+
+def _find_period(text: str) -> str | None:
+    match = _PERIOD_RE.search(text)
+    return match.lastgroup if match else None
+
+
+def _period_by_size(largest: float) -> str:
+    """SPEC §7 fallback when the text has no period marker."""
+    if largest >= 20_000:
+        return "year"
+    if largest < 300:
+        return "hour"
+    if largest < 1_000:
+        return "day"
+    return "month"
+
+
+# --- currencies --------------------------------------------------------------------------
+
+# Codes worth recognising in free text. Codes that are also English words (ALL, TOP, CUP,
+# MAD, PEN, TRY, ...) only count when written in capitals right next to an amount.
+_ISO_CODES = frozenset(
+    (
+        "ISO",
+        "COD",
+        "USD",
+        "EUR",
+        "GBP",
+        "CAD",
+        "AUD",
+        "NZD",
+        "CHF",
+        "SEK",
+        "NOK",
+        "DKK",
+        "ISK",
+        "PLN",
+        "CZK",
+        "HUF",
+        "RON",
+        "BGN",
+        "HRK",
+        "RSD",
+        "UAH",
+        "RUB",
+        "BYN",
+        "TRY",
+        "ILS",
+        "AED",
+        "SAR",
+        "QAR",
+        "KWD",
+        "BHD",
+        "OMR",
+        "JOD",
+        "EGP",
+        "MAD",
+        "NGN",
+        "KES",
+        "GHS",
+        "ZAR",
+        "TZS",
+        "UGX",
+        "ETB",
+        "XOF",
+        "XAF",
+        "INR",
+        "PKR",
+        "BDT",
+        "LKR",
+        "NPR",
+        "CNY",
+        "HKD",
+        "TWD",
+        "JPY",
+        "KRW",
+        "SGD",
+        "MYR",
+        "IDR",
+        "THB",
+        "PHP",
+        "VND",
+        "BRL",
+        "ARS",
+        "CLP",
+        "COP",
+        "PEN",
+        "MXN",
+        "UYU",
+        "PYG",
+        "BOB",
+        "VES",
+        "CRC",
+        "GTQ",
+        "DOP",
+        "JMD",
+        "TTD",
+        "GEL",
+        "AMD",
+        "AZN",
+        "KZT",
+        "UZS",
+    )
+)
+_WORDLIKE_CODES = frozenset({"MAD", "PEN", "TRY", "BOB", "GEL", "ALL", "TOP", "CUP", "MOP"})
+_ISO_RE = re.compile(r"(?<![A-Za-z])([A-Za-z]{3})(?![A-Za-z])")
+
+_SYMBOLS: dict[str, str] = {
+    "US$": "USD",
+    "USD$": "USD",
+    "C$": "CAD",
+    "CA$": "CAD",
+    "CAD$": "CAD",
+    "A$": "AUD",
+    "AU$": "AUD",
+    "AUD$": "AUD",
+    "NZ$": "NZD",
+    "R$": "BRL",
+    "HK$": "HKD",
+    "S$": "SGD",
+    "SG$": "SGD",
+    "MX$": "MXN",
+    "$": "USD",
+    "€": "EUR",
+    "£": "GBP",
+    "₹": "INR",
+    "₱": "PHP",
+    "₦": "NGN",
+    "₩": "KRW",
+    "₺": "TRY",
+    "₽": "RUB",
+    "₴": "UAH",
+    "₪": "ILS",
+    "zł": "PLN",
+}
+_SYMBOL_RE = re.compile(
+    r"(?<![A-Za-z])(?:USD|CAD|AUD|US|CA|AU|NZ|HK|SG|MX|[CARS])\$|[$€£₹₱₦₩₺₽₴₪]|zł", re.IGNORECASE
+)
+
+
+def _find_iso(text: str) -> str | None:
+    for match in _ISO_RE.finditer(text):
+        word = match.group(1)
+        code = word.upper()
+        if code not in _ISO_CODES:
+            continue
+        if code in _WORDLIKE_CODES or word != code:
+            # Lower-case or word-like: only when it touches an amount ("usd 50k", "50k TRY").
+            if word != code and code in _WORDLIKE_CODES:
+                continue
+            before = text[max(0, match.start() - 2) : match.start()]
+            after = text[match.end() : match.end() + 2]
+            if not (re.search(r"\d\s?$", before) or re.match(r"^\s?[\d$€£]", after)):
+                continue
+        return code
+    return None
+
+
+def _find_symbol(text: str) -> str | None:
+    match = _SYMBOL_RE.search(text)
+    if not match:
+        return None
+    token = match.group(0)
+    return _SYMBOLS.get(token.upper(), _SYMBOLS.get(token))
+
+
+def _find_currency(text: str) -> str | None:
+    """SPEC §7: an ISO code anywhere wins over a symbol."""
+    return _find_iso(text) or _find_symbol(text)
+
+
+# --- amounts -----------------------------------------------------------------------------
+
+_BRACKETS_RE = re.compile(r"\([^()]*\)|\[[^\[\]]*\]|\{[^{}]*\}")
+_NOISE_RE = re.compile(r"\b401\s*\(?k\)?|\bOTE\b|\bon[- ]target[- ]earnings\b", re.IGNORECASE)
+# 45,000 | 45.000 | 45 000 (groups of three) or plain digits, optional decimals, optional k/m.
+_AMOUNT_RE = re.compile(
+    r"(?<![\w.,])"
+    r"(?P<int>\d{1,3}(?:(?P<sep>[,.\u00a0\u202f ])\d{3})(?:(?P=sep)\d{3})*(?!\d)|\d+)"
+    r"(?:[.,](?P<frac>\d{1,2})(?!\d))?"
+    r"(?:\s?(?P<mult>[kK]|[mM](?:il+ion|m)?)(?![a-zA-Z]))?"
+    r"(?P<plus>\+)?"
+)
+_UNIT_AFTER_RE = re.compile(
+    r"\s*(?:%|(?:hours|hrs|days|weeks|months|years|yrs|employees|people|mins?|minutes)\b)",
+    re.IGNORECASE,
+)
+_MARK = r"(?:[A-Za-z]{0,3}\$|[€£₹₱₦₩₺₽₴₪]|zł|[A-Za-z]{3})?"
+_RANGE_GAP_RE = re.compile(
+    rf"^\s*{_MARK}\s*(?:[-–—~]|to|and|until|till)\s*{_MARK}\s*$", re.IGNORECASE
+)
+_UP_TO_RE = re.compile(
+    r"\b(?:up\s*to|upto|max(?:imum)?|at\s+most|no\s+more\s+than|below|under)\b[^\d]*$|[<≤]\s*[^\d]*$",
+    re.IGNORECASE,
+)
+_FROM_RE = re.compile(
+    r"\b(?:from|starting(?:\s+(?:at|from))?|starts?\s+at|min(?:imum)?|at\s+least|over|above|"
+    r"more\s+than|north\s+of)\b[^\d]*$|[>≥]\s*[^\d]*$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class _Amount:
+    value: float
+    multiplier: float
+    start: int
+    end: int
+    plus: bool
+
+
+def _find_amounts(text: str) -> list[_Amount]:
+    amounts: list[_Amount] = []
+    for match in _AMOUNT_RE.finditer(text):
+        if _UNIT_AFTER_RE.match(text, match.end()):
+            continue
+        digits = re.sub(r"\D", "", match.group("int"))
+        frac = match.group("frac")
+        value = float(f"{digits}.{frac}" if frac else digits)
+        mult_word = (match.group("mult") or "").lower()
+        multiplier = 1000.0 if mult_word == "k" else 1_000_000.0 if mult_word else 1.0
+        amounts.append(
+            _Amount(value, multiplier, match.start(), match.end(), bool(match.group("plus")))
+        )
+    return amounts
+
+
+def _strip_notes(text: str) -> str:
+    previous = None
+    while previous != text:
+        previous, text = text, _BRACKETS_RE.sub(" ", text)
+    return _NOISE_RE.sub(" ", text)
+
+
+def parse_salary_text(text: str | None) -> Salary:
+    """Parse Remotive's free-text salary; anything unparseable gives an empty Salary."""
+    if not isinstance(text, str):
+        return EMPTY
+    text = text.strip()[:500]
+    if not text:
+        return EMPTY
+    body = _strip_notes(text)
+    amounts = _find_amounts(body)
+    if not amounts:
+        # The whole figure may sit in brackets: "(USD 50k - 60k)".
+        body = _NOISE_RE.sub(" ", text.replace("(", " ").replace(")", " "))
+        amounts = _find_amounts(body)
+        if not amounts:
+            return EMPTY
+
+    low: float | None
+    high: float | None
+    first = amounts[0]
+    lead = body[: first.start]
+    second = amounts[1] if len(amounts) > 1 else None
+    if second is not None and _RANGE_GAP_RE.match(body[first.end : second.start]):
+        a, b = first.value * first.multiplier, second.value * second.multiplier
+        # A multiplier written once covers both ends: "$150-190k", "80k-110".
+        if first.multiplier == 1.0 and second.multiplier > 1.0 and first.value < 1000:
+            a = first.value * second.multiplier
+        elif second.multiplier == 1.0 and first.multiplier > 1.0 and second.value < 1000:
+            b = second.value * first.multiplier
+        low, high = a, b
+    else:
+        value = first.value * first.multiplier
+        if _UP_TO_RE.search(lead):
+            low, high = None, value
+        elif first.plus or _FROM_RE.search(lead):
+            low, high = value, None
+        else:
+            low, high = value, value
+
+    low = low if low else None  # a zero amount means "not given"
+    high = high if high else None
+    if low is None and high is None:
+        return EMPTY
+    if low is not None and high is not None and low > high:
+        low, high = high, low
+
+    notes = " ".join(_BRACKETS_RE.findall(text))
+    currency = _find_iso(body) or _find_symbol(body) or _find_currency(notes)
+    period = _find_period(body) or _find_period(notes)
+    if period is None:
+        period = _period_by_size(max(v for v in (low, high) if v is not None))
+    factor = PERIOD_FACTORS[period]
+    return Salary(
+        min=None if low is None else low * factor,
+        max=None if high is None else high * factor,
+        currency=currency,
+        period=period,
+    )
+
+
+# --- structured sources ------------------------------------------------------------------
+
+
+def _amount(value: object) -> float | None:
+    """A positive finite number from an int, float or numeric string; else None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        number = float(value)
+    elif isinstance(value, str):
+        cleaned = re.sub(r"[\s,_$€£]", "", value)
+        try:
+            number = float(cleaned)
+        except ValueError:
+            return None
+    else:
+        return None
+    if not math.isfinite(number) or number <= 0:
+        return None
+    return number
+
+
+def _currency_code(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    code = value.strip().upper()
+    if re.fullmatch(r"[A-Z]{3}", code):
+        return code
+    return _find_symbol(value.strip())
+
+
+def structured_salary(
+    min_amount: object, max_amount: object, period: object, currency: object
+) -> Salary:
+    """Annualise Jobicy/Himalayas structured amounts; a missing period means annual."""
+    low, high = _amount(min_amount), _amount(max_amount)
+    if low is None and high is None:
+        return Salary(currency=_currency_code(currency))
+    if low is not None and high is not None and low > high:
+        low, high = high, low
+    unit = normalise_period(period) or "year"
+    factor = PERIOD_FACTORS[unit]
+    return Salary(
+        min=None if low is None else low * factor,
+        max=None if high is None else high * factor,
+        currency=_currency_code(currency),
+        period=unit,
+    )
+
+
+def _format_amount(value: float) -> str:
+    if value == int(value):
+        return f"{int(value):,}".replace(",", "")
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def render_salary(
+    min_amount: object, max_amount: object, currency: object, period: object
+) -> str | None:
+    """A readable salary_raw for structured sources, in the source's own period."""
+    low, high = _amount(min_amount), _amount(max_amount)
+    if low is None and high is None:
+        return None
+    if low is not None and high is not None:
+        if low > high:
+            low, high = high, low
+        figure = (
+            _format_amount(low) if low == high else f"{_format_amount(low)}-{_format_amount(high)}"
+        )
+    elif low is not None:
+        figure = f"from {_format_amount(low)}"
+    else:
+        figure = f"up to {_format_amount(high)}"  # type: ignore[arg-type]
+    code = _currency_code(currency)
+    unit = normalise_period(period) or "year"
+    text = f"{code} {figure}" if code else figure
+    return f"{text} per {unit}"
+
+
+def is_plausible(min_usd: float | None, max_usd: float | None) -> bool:
+    """Annual USD amounts outside 1,000-2,000,000 are data errors (SPEC §7)."""
+    for value in (min_usd, max_usd):
+        if value is None:
+            continue
+        if not (PLAUSIBLE_USD_MIN <= value <= PLAUSIBLE_USD_MAX):
+            return False
+    return True
