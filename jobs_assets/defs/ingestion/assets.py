@@ -1,0 +1,185 @@
+"""Ingestion: one raw asset per source, then `staged_listings`, then `jobs_listings`.
+
+Each asset reads like a recipe (fetch, store, load, report); the rules live in
+`jobs_assets.lib`.
+"""
+
+from datetime import datetime, timezone
+
+import dagster as dg
+import pandas as pd
+
+from jobs_assets.lib.ingest import WindowUnavailable, fetch_raw_window
+from jobs_assets.lib.listings import stage_window, upsert_window
+from jobs_assets.lib.sources import SOURCES, Source, WindowRecords, parse_window
+from jobs_assets.logs import log_event
+from jobs_assets.partitions import INGESTION_PARTITIONS
+from jobs_assets.resources import PostgresResource, RawStoreResource
+
+RETRY = dg.RetryPolicy(
+    max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+RAW_KEYS = [dg.AssetKey(f"{name}_raw") for name in SOURCES]
+
+
+def markdown_table(frame: pd.DataFrame, max_chars: int = 40) -> str:
+    """A small Markdown table for the UI (pipes escaped, long cells cut)."""
+
+    def cell(value: object) -> str:
+        text = "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+        text = text.replace("|", "\\|").replace("\n", " ")
+        return text if len(text) <= max_chars else text[: max_chars - 1] + "…"
+
+    header = "| " + " | ".join(frame.columns) + " |"
+    rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
+    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, rule, *rows])
+
+
+def reject_metadata(window: WindowRecords) -> dict[str, object]:
+    reasons = pd.Series([r.reason for r in window.rejects], dtype="object")
+    return {
+        "records_parsed": window.parsed,
+        "records_rejected": len(window.rejects),
+        "duplicate_ids_dropped": window.duplicates,
+        "reject_reasons": dict(reasons.value_counts().head(20).items()) if len(reasons) else {},
+    }
+
+
+def build_raw_asset(source: Source) -> dg.AssetsDefinition:
+    api_key = f"{source.name}_api"
+
+    @dg.asset(
+        name=f"{source.name}_raw",
+        group_name="ingestion",
+        partitions_def=INGESTION_PARTITIONS,
+        kinds={"python", "json"},
+        pool=f"api_{source.name}",
+        retry_policy=RETRY,
+        required_resource_keys={api_key, "raw_store"},
+        description=(
+            f"Every {source.name} response body of the window, exactly as received, under "
+            f"$JOBS_DATA_DIR/raw/{source.name}/. Fetched live for the latest windows; older "
+            "windows replay their stored files."
+        ),
+    )
+    def raw_asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        key = context.partition_key
+        try:
+            outcome = fetch_raw_window(
+                source,
+                getattr(context.resources, api_key).settings(),
+                context.resources.raw_store.store(),
+                key,
+                context.partition_time_window.end,
+                datetime.now(timezone.utc),
+            )
+        except WindowUnavailable as err:  # retrying cannot help
+            raise dg.Failure(description=str(err), allow_retries=False) from err
+        log_event(
+            context,
+            f"{source.name}_raw {key}: {outcome.mode}, {outcome.window.parsed} listings, "
+            f"{len(outcome.window.rejects)} rejected, {outcome.http.requests} requests"
+            + (f"; {outcome.note}" if outcome.note else ""),
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "mode": outcome.mode,
+                "skipped_for_politeness": outcome.mode == "skipped",
+                "note": outcome.note,
+                "raw_path": dg.MetadataValue.path(str(outcome.path or "")),
+                "pages": outcome.window.pages,
+                **reject_metadata(outcome.window),
+                **outcome.http.as_metadata(),
+            }
+        )
+
+    return raw_asset
+
+
+raw_assets = [build_raw_asset(source) for source in SOURCES.values()]
+
+
+@dg.asset(
+    group_name="ingestion",
+    partitions_def=INGESTION_PARTITIONS,
+    deps=RAW_KEYS,
+    kinds={"python", "postgres"},
+    retry_policy=RETRY,
+    description=(
+        "The window's listings as JSONB in staging.staging_jobs_listings_data, parsed from "
+        "the stored raw files (so it can always be rebuilt offline) and replaced in one "
+        "transaction with COPY."
+    ),
+)
+def staged_listings(
+    context: dg.AssetExecutionContext,
+    postgres: PostgresResource,
+    raw_store: RawStoreResource,
+) -> dg.MaterializeResult:
+    key = context.partition_key
+    store = raw_store.store()
+    windows = {
+        name: parse_window(source, store.read_pages(name, key)) for name, source in SOURCES.items()
+    }
+    for name, window in windows.items():
+        if window.page_errors:  # a stored window is always usable; this means tampering
+            raise dg.Failure(f"stored {name} window {key} has unusable pages: {window.page_errors}")
+    with postgres.connect() as conn:
+        counts = stage_window(conn, key, windows)
+    total = sum(counts.values())
+    rejected = sum(len(w.rejects) for w in windows.values())
+    log_event(context, f"staged_listings {key}: {total} rows staged, {rejected} rejected, {counts}")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": total,
+            "rows_per_source": counts,
+            "records_rejected": rejected,
+            "sources_without_stored_window": [n for n in SOURCES if not store.has_window(n, key)],
+            **{f"{n}_rejects": reject_metadata(w)["reject_reasons"] for n, w in windows.items()},
+        }
+    )
+
+
+PREVIEW_COLUMNS = ["source", "source_job_id", "title", "company_name", "region", "salary_raw"]
+
+
+@dg.asset(
+    group_name="ingestion",
+    partitions_def=INGESTION_PARTITIONS,
+    deps=[staged_listings],
+    kinds={"python", "postgres"},
+    retry_policy=RETRY,
+    description=(
+        "public.jobs_listings_data: one row per listing with common column names, region, "
+        "annualised salary with USD amounts, and first/last seen windows; the window is "
+        "upserted in one transaction."
+    ),
+)
+def jobs_listings(
+    context: dg.AssetExecutionContext, postgres: PostgresResource
+) -> dg.MaterializeResult:
+    key = context.partition_key
+    window_start = context.partition_time_window.start
+    with postgres.connect() as conn, postgres.connect() as read_conn:
+        result = upsert_window(conn, read_conn, key, window_start)
+        total = conn.execute("SELECT count(*) FROM public.jobs_listings_data").fetchone()[0]
+    log_event(
+        context,
+        f"jobs_listings {key}: {result.staged} listings, {result.inserted} inserted, "
+        f"{result.updated} updated, {result.older} kept (newer data already stored)",
+    )
+    preview = result.preview if result.preview is not None else pd.DataFrame()
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": total,
+            "window_listings": result.staged,
+            "rows_inserted": result.inserted,
+            "rows_updated": result.updated,
+            "rows_not_overwritten_by_older_window": result.older,
+            **result.report.as_metadata(),
+            "preview": dg.MetadataValue.md(
+                markdown_table(preview[PREVIEW_COLUMNS]) if len(preview) else "(no listings)"
+            ),
+        }
+    )

@@ -1,0 +1,143 @@
+"""PostgreSQL access: the external server named by `PG*`, or an embedded one.
+
+With `PGHOST` set, libpq reads every `PG*` variable itself, so the password never
+passes through this code. Without it, `pgserver` runs a private PostgreSQL under
+`$JOBS_DATA_DIR/pgdata`; it is shared by every process (Dagster's multiprocess
+executor starts one per step) and keeps running after they exit, like a local
+service, until `make db-stop`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+from pathlib import Path
+
+import psycopg
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_DATABASE = "jobs"
+_embedded_lock = threading.Lock()
+_embedded_uris: dict[Path, str] = {}
+
+SCHEMA_SQL = """
+CREATE SCHEMA IF NOT EXISTS staging;
+
+CREATE TABLE IF NOT EXISTS staging.staging_jobs_listings_data (
+    source         text        NOT NULL,
+    partition_key  text        NOT NULL,
+    source_job_id  text        NOT NULL,
+    payload        jsonb       NOT NULL,
+    retrieved_at   timestamptz NOT NULL,
+    PRIMARY KEY (source, partition_key, source_job_id)
+);
+-- Windows are read and replaced by key: keep that cheap whatever the history.
+CREATE INDEX IF NOT EXISTS staging_jobs_listings_data_window_idx
+    ON staging.staging_jobs_listings_data (partition_key, source);
+
+CREATE TABLE IF NOT EXISTS public.jobs_listings_data (
+    source                 text        NOT NULL,
+    source_job_id          text        NOT NULL,
+    title                  text,
+    company_name           text,
+    job_url                text,
+    company_logo_url       text,
+    job_type               text,
+    seniority              text,
+    category               text,
+    tags                   text[]      NOT NULL DEFAULT '{}',
+    location_raw           text,
+    countries              text[]      NOT NULL DEFAULT '{}',
+    regions                text[]      NOT NULL DEFAULT '{}',
+    region                 text        NOT NULL,
+    salary_raw             text,
+    salary_min             numeric,
+    salary_max             numeric,
+    salary_currency        text,
+    salary_period          text,
+    salary_min_usd         numeric,
+    salary_max_usd         numeric,
+    salary_usd_rate_date   date,
+    description_text       text,
+    published_at           timestamptz,
+    expires_at             timestamptz,
+    retrieved_at           timestamptz NOT NULL,
+    first_seen_at          timestamptz NOT NULL,
+    last_seen_at           timestamptz NOT NULL,
+    last_partition_key     text        NOT NULL,
+    PRIMARY KEY (source, source_job_id)
+);
+CREATE INDEX IF NOT EXISTS jobs_listings_data_last_seen_idx
+    ON public.jobs_listings_data (last_seen_at);
+CREATE INDEX IF NOT EXISTS jobs_listings_data_published_idx
+    ON public.jobs_listings_data (published_at);
+CREATE INDEX IF NOT EXISTS jobs_listings_data_region_idx
+    ON public.jobs_listings_data (region);
+"""
+
+# Any constant will do: it serialises concurrent schema set-up across step processes.
+_SCHEMA_LOCK_ID = 727_001
+
+
+def embedded_uri(data_dir: Path) -> str:
+    """Start (or attach to) the embedded PostgreSQL and return the data database's URI."""
+    pgdata = (data_dir / "pgdata").resolve()
+    with _embedded_lock:
+        if pgdata not in _embedded_uris:
+            import pgserver  # imported here: only laptops without PGHOST need it
+
+            pgdata.parent.mkdir(parents=True, exist_ok=True)
+            server = pgserver.get_server(pgdata, cleanup_mode=None)
+            with psycopg.connect(server.get_uri("postgres"), autocommit=True) as conn:
+                exists = conn.execute(
+                    "SELECT 1 FROM pg_database WHERE datname = %s", (EMBEDDED_DATABASE,)
+                ).fetchone()
+                if not exists:
+                    # another step process may create it first
+                    with contextlib.suppress(psycopg.errors.DuplicateDatabase):
+                        conn.execute(f'CREATE DATABASE "{EMBEDDED_DATABASE}"')
+            _embedded_uris[pgdata] = server.get_uri(EMBEDDED_DATABASE)
+            log.info("embedded PostgreSQL ready under %s", pgdata)
+        return _embedded_uris[pgdata]
+
+
+def conninfo_for(data_dir: Path, pghost: str | None) -> str:
+    """The connection string: empty (libpq reads `PG*`) or the embedded server's URI."""
+    return "" if pghost else embedded_uri(data_dir)
+
+
+def connect(conninfo: str, **kwargs) -> psycopg.Connection:
+    try:
+        return psycopg.connect(conninfo, **kwargs)
+    except psycopg.OperationalError as err:
+        where = "the server named by PGHOST/PGPORT" if not conninfo else "the embedded PostgreSQL"
+        raise ConnectionError(
+            f"Cannot connect to {where}: {str(err).strip()}. "
+            "Check the PG* settings in .env, or unset PGHOST to use the embedded database."
+        ) from err
+
+
+def ensure_schema(conn: psycopg.Connection) -> None:
+    """Create the schemas, tables and indexes if missing; safe to run from many processes."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK_ID,))
+        conn.execute(SCHEMA_SQL)
+
+
+def stop_embedded(data_dir: Path) -> bool:
+    """Stop the embedded server if it runs; True when one was stopped."""
+    pgdata = (data_dir / "pgdata").resolve()
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    from pgserver._commands import pg_ctl
+
+    pg_ctl(["-w", "stop"], pgdata=pgdata, user="pgserver" if _is_root() else None)
+    _embedded_uris.pop(pgdata, None)
+    return True
+
+
+def _is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0

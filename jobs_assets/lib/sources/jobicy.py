@@ -1,0 +1,60 @@
+"""Jobicy: the 2026 API pages with `cursor` = previous `nextCursor` until `hasMore`
+is false; the older API answers in one page. A 404 with a JSON body means no jobs.
+
+Unknown query parameters are rejected, so only `count` (and `cursor` after the first
+page) is ever sent. Terms: at most one sync an hour; credit Jobicy with a link.
+"""
+
+from __future__ import annotations
+
+from jobs_assets.lib.http import HttpClient
+from jobs_assets.lib.sources.base import NULL, KeepPage, Source, first, text
+from jobs_assets.settings import SourceSettings
+
+PAGE_SIZE = 100
+MAX_PAGES = 100  # a guard against a cursor that never ends
+
+
+def _salary_field(new: str, old: str) -> str:
+    """2026 `salaryMin`/`salaryMax`, else the older annual fields."""
+    return f"COALESCE({text(new)}, {text(old)})"
+
+
+class Jobicy(Source):
+    name = "jobicy"
+    id_field = "id"
+    empty_statuses = frozenset({404})
+    columns = {
+        "title": text("jobTitle"),
+        "company_name": text("companyName"),
+        "job_url": text("url"),
+        "company_logo_url": text("companyLogo"),
+        "job_type": first("jobType"),
+        "seniority": text("jobLevel"),
+        "category": first("jobIndustry"),
+        "tags_json": "(payload->'jobTags')::text",
+        "location_text": text("jobGeo"),
+        "location_json": NULL,
+        "salary_text": NULL,
+        "salary_min": _salary_field("salaryMin", "annualSalaryMin"),
+        "salary_max": _salary_field("salaryMax", "annualSalaryMax"),
+        # The older annual fields carry no period: they are yearly by definition.
+        "salary_period": (
+            f"CASE WHEN {text('salaryMin')} IS NOT NULL OR {text('salaryMax')} IS NOT NULL "
+            f"THEN {text('salaryPeriod')} ELSE 'year' END"
+        ),
+        "salary_currency": text("salaryCurrency"),
+        "description_html": text("jobDescription"),
+        "published": text("pubDate"),
+        "expires": NULL,
+    }
+
+    def fetch(self, client: HttpClient, settings: SourceSettings, keep: KeepPage) -> None:
+        params: dict[str, object] = {"count": PAGE_SIZE}
+        for index in range(MAX_PAGES):
+            page = self.get_page(client, settings.url, params, index, keep)
+            document = self.parse(page.body, page.status, index).document
+            cursor = document.get("nextCursor")
+            if document.get("hasMore") is not True or not cursor:
+                return
+            params = {"count": PAGE_SIZE, "cursor": cursor}

@@ -1,0 +1,38 @@
+"""Remotive: one GET returns every active listing; no paging.
+
+Terms: at most 4 pulls a day (the 6-hour minimum interval), link back and name Remotive.
+"""
+
+from __future__ import annotations
+
+from jobs_assets.lib.http import HttpClient
+from jobs_assets.lib.sources.base import NULL, KeepPage, Source, as_json, text
+from jobs_assets.settings import SourceSettings
+
+
+class Remotive(Source):
+    name = "remotive"
+    id_field = "id"
+    columns = {
+        "title": text("title"),
+        "company_name": text("company_name"),
+        "job_url": text("url"),
+        "company_logo_url": f"COALESCE({text('company_logo')}, {text('company_logo_url')})",
+        "job_type": text("job_type"),
+        "seniority": NULL,
+        "category": text("category"),
+        "tags_json": as_json("tags"),
+        "location_text": text("candidate_required_location"),
+        "location_json": NULL,
+        "salary_text": text("salary"),
+        "salary_min": NULL,
+        "salary_max": NULL,
+        "salary_period": NULL,
+        "salary_currency": NULL,
+        "description_html": text("description"),
+        "published": text("publication_date"),
+        "expires": NULL,
+    }
+
+    def fetch(self, client: HttpClient, settings: SourceSettings, keep: KeepPage) -> None:
+        self.get_page(client, settings.url, None, 0, keep)

@@ -1,0 +1,164 @@
+"""A local HTTP server that speaks the three APIs from recorded responses.
+
+`make demo` and the tests point `JOBS_*_URL` at it, so the real HTTP code (retries,
+paging, threads, raw store) runs offline. Tests can script replies per path: an
+HTML error page, a truncated body, a 429 with `Retry-After`, a slow answer.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+FIXTURES = Path(__file__).parent / "replay_fixtures"
+
+#: Himalayas pages by offset (limit 20); any other offset answers an empty page.
+HIMALAYAS_PAGES = {
+    0: "himalayas.json",
+    20: "himalayas_page2_overlap.json",
+    40: "himalayas_documented_schema.json",
+}
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/json"})
+    delay: float = 0.0
+
+    @classmethod
+    def json(cls, document: object, status: int = 200, **kwargs) -> Reply:
+        return cls(status=status, body=json.dumps(document).encode(), **kwargs)
+
+
+@dataclass
+class Request:
+    path: str
+    params: dict[str, str]
+    headers: dict[str, str]
+    at: float
+
+
+class ReplayServer:
+    """Serve `fixtures` on 127.0.0.1; `script(path, *replies)` overrides the next replies."""
+
+    def __init__(self, fixtures: Path = FIXTURES, latency: float = 0.0, port: int = 0) -> None:
+        self.fixtures = Path(fixtures)
+        self.latency = latency
+        self.requests: list[Request] = []
+        self._scripts: dict[str, list[Reply]] = {}
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    # --- control --------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def url(self, source: str) -> str:
+        return f"{self.base_url}/{source}"
+
+    def env(self) -> dict[str, str]:
+        """`JOBS_*_URL` settings that point every source here."""
+        return {f"JOBS_{s.upper()}_URL": self.url(s) for s in ("remotive", "jobicy", "himalayas")}
+
+    def script(self, path: str, *replies: Reply) -> None:
+        """The next requests to `path` (e.g. `/remotive`) get these replies, in order."""
+        with self._lock:
+            self._scripts.setdefault(path, []).extend(replies)
+
+    def start(self) -> ReplayServer:
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> ReplayServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- serving --------------------------------------------------------------------
+
+    def reply_for(self, path: str, params: dict[str, str]) -> Reply:
+        with self._lock:
+            queue = self._scripts.get(path)
+            if queue:
+                return queue.pop(0)
+        name = path.strip("/")
+        if name == "himalayas":
+            offset = int(params.get("offset", "0") or 0)
+            page = HIMALAYAS_PAGES.get(offset)
+            if page is None or not (self.fixtures / page).exists():
+                first = json.loads((self.fixtures / HIMALAYAS_PAGES[0]).read_text())
+                total = first.get("totalCount", 0)
+                return Reply.json({"offset": offset, "limit": 20, "totalCount": total, "jobs": []})
+            return Reply(body=(self.fixtures / page).read_bytes())
+        fixture = self.fixtures / f"{name}.json"
+        if fixture.exists():
+            return Reply(body=fixture.read_bytes())
+        return Reply.json({"error": f"no such endpoint {path}"}, status=404)
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                parts = urlsplit(self.path)
+                params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+                with server._lock:
+                    server.requests.append(
+                        Request(parts.path, params, dict(self.headers), time.time())
+                    )
+                reply = server.reply_for(parts.path, params)
+                delay = reply.delay + server.latency
+                if delay:
+                    time.sleep(delay)
+                try:
+                    self.send_response(reply.status)
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(reply.body)))
+                    self.end_headers()
+                    self.wfile.write(reply.body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a read timeout test)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        return Handler
+
+
+def main() -> None:
+    """`python -m jobs_assets.replay [port]`: serve the recorded responses until stopped."""
+    import sys
+
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else 8765
+    with ReplayServer(port=port) as server:
+        print(f"replaying recorded API responses at {server.base_url}", flush=True)
+        for key, value in server.env().items():
+            print(f"  {key}={value}", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""Resources own I/O: the database, the raw store and one HTTP API per source.
+
+Their settings come from the environment (SPEC §3) when the definitions load; tests
+build them pointed at a scratch database, a temporary folder and a local server.
+"""
+
+from pathlib import Path
+
+import dagster as dg
+import psycopg
+
+from jobs_assets.lib import db
+from jobs_assets.lib.raw_store import RawStore
+from jobs_assets.logs import log_to
+from jobs_assets.settings import Settings, SourceSettings
+
+_schema_ready: set[str] = set()
+
+
+class PostgresResource(dg.ConfigurableResource):
+    """The data database: `PG*` when `pghost` is set, else the embedded PostgreSQL.
+
+    The password is never part of this config: libpq reads `PGPASSWORD` itself.
+    """
+
+    data_dir: str
+    pghost: str | None = None
+
+    def conninfo(self) -> str:
+        return db.conninfo_for(Path(self.data_dir), self.pghost)
+
+    def connect(self, **kwargs) -> psycopg.Connection:
+        conninfo = self.conninfo()
+        conn = db.connect(conninfo, **kwargs)
+        if conninfo not in _schema_ready:
+            db.ensure_schema(conn)
+            _schema_ready.add(conninfo)
+        return conn
+
+    def describe(self) -> str:
+        return "embedded PostgreSQL" if not self.pghost else f"PostgreSQL at {self.pghost}"
+
+
+class RawStoreResource(dg.ConfigurableResource):
+    data_dir: str
+
+    def store(self) -> RawStore:
+        log_to(Path(self.data_dir))
+        return RawStore(Path(self.data_dir))
+
+
+class SourceApiResource(dg.ConfigurableResource):
+    """Where and how politely to fetch one source."""
+
+    name: str
+    url: str
+    min_interval_hours: float = 0.0
+    workers: int = 8
+    max_rps: float = 4.0
+    max_pages: int = 50
+    timeout_seconds: float = 30.0
+    max_retries: int = 5
+    backoff_seconds: float = 1.0
+
+    def settings(self) -> SourceSettings:
+        return SourceSettings(**self.model_dump())
+
+
+def resources_from_env(settings: Settings | None = None) -> dict[str, dg.ConfigurableResource]:
+    settings = settings or Settings.from_env()
+    data_dir = str(settings.data_dir)
+    out: dict[str, dg.ConfigurableResource] = {
+        "postgres": PostgresResource(data_dir=data_dir, pghost=settings.pghost),
+        "raw_store": RawStoreResource(data_dir=data_dir),
+    }
+    for name in settings.urls:
+        source = settings.source(name)
+        out[f"{name}_api"] = SourceApiResource(**source.__dict__)
+    return out
