@@ -10,7 +10,8 @@ import csv
 import re
 import threading
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pycountry
@@ -72,8 +73,6 @@ REGION_WORDS: dict[str, tuple[str, ...]] = {
     "cest": (_EU,),
     "eet": (_EU,),
     "eest": (_EU,),
-    "wet": (_EU,),
-    "west": (_EU,),
     "western europe": (_EU,),
     "eastern europe": (_EU,),
     "central europe": (_EU,),
@@ -120,7 +119,6 @@ REGION_WORDS: dict[str, tuple[str, ...]] = {
     "asia": (_AS,),
     "southeast asia": (_AS,),
     "south east asia": (_AS,),
-    "sea": (_AS,),
     "south asia": (_AS,),
     "east asia": (_AS,),
     "central asia": (_AS,),
@@ -454,145 +452,155 @@ def _vocab() -> _Vocabulary:
 
 # --- token classification ----------------------------------------------------------------
 
-_SPLIT_RE = re.compile(r"\s*(?:[,;/|]|\bor\b|\n)\s*", re.IGNORECASE)
+_SPLIT_RE = re.compile(r"\s*(?:[,;/|\n]|\bor\b)\s*", re.IGNORECASE)
 _BRACKET_RE = re.compile(r"\(([^()]*)\)|\[([^\[\]]*)\]")
 _OFFSET_RE = re.compile(
-    r"(?:\b(?:utc|gmt|z)\b\s*)?(?:[+\-±−–]|\+\s*/\s*-|\+-)\s*\d{1,2}(?:[:.]\d{2})?(?:\s*(?:hours?|hrs?|h)\b)?"
+    r"(?:\b(?:utc|gmt|z)\b\s*)?(?:[+\-±−–]|\+\s*/\s*-|\+-)\s*\d{1,2}(?:[:.]\d{2})?"
+    r"(?:\s*(?:hours?|hrs?|h)\b)?"
     r"|\b(?:utc|gmt)\b",
     re.IGNORECASE,
 )
+# Words that carry no place: what is left of "UTC-5 to UTC+1" or "within 4 hours of CET".
 _FILLER_RE = re.compile(
     r"\b(?:to|and|from|within|in|the|only|based|timezones?|time|zones?|tz|hours?|hrs?|"
-    r"overlap|of|with|remote|preferred|plus|minus)\b|[-+±~:.–−]",
+    r"overlap|of|with|remote|preferred|plus|minus|\d+)\b|[-+±~:.–−()\[\]]",
     re.IGNORECASE,
 )
 _EXCLUSION_RE = re.compile(r"\b(?:except|excluding|excl|exclude|not|outside|ex)\b.*", re.IGNORECASE)
+# "Remote" inside a token only qualifies it: "Remote (Europe)" is Europe.
+_QUALIFIERS = frozenset({"remote", "fully remote", "100 remote", "remote only"})
 
 
 @dataclass
-class _Accumulator:
-    countries: set[str]
-    regions: set[str]
+class _Found:
+    """What one token names; empty means it named nothing (offset, filler or unknown)."""
+
+    countries: set[str] = field(default_factory=set)
+    regions: set[str] = field(default_factory=set)
     worldwide: bool = False
 
-    def add_countries(self, codes: tuple[str, ...]) -> None:
-        self.countries.update(codes)
+    def __bool__(self) -> bool:
+        return bool(self.countries or self.regions or self.worldwide)
+
+    def add(self, countries: Iterable[str] = (), regions: Iterable[str] = ()) -> _Found:
+        self.countries.update(countries)
+        self.regions.update(regions)
+        return self
+
+    def merge(self, other: _Found) -> None:
+        self.add(other.countries, other.regions)
+        self.worldwide = self.worldwide or other.worldwide
 
 
-def _lookup(
-    key: str, raw: str, vocab: _Vocabulary
-) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
-    """Whole-token lookup: (countries, regions) or None."""
+def _lookup(key: str, raw: str, vocab: _Vocabulary) -> _Found | None:
+    """Whole-token lookup of a name, alias, group, region word or bare ISO code."""
+    if key in WORLDWIDE_WORDS:
+        return _Found(worldwide=True)
     if key in vocab.names:
-        return (vocab.names[key],), ()
+        return _Found().add((vocab.names[key],))
     if key in COUNTRY_GROUPS:
-        return COUNTRY_GROUPS[key], ()
+        return _Found().add(COUNTRY_GROUPS[key])
     if key in REGION_WORDS:
-        return (), REGION_WORDS[key]
+        return _Found().add(regions=REGION_WORDS[key])
     stripped = raw.strip()
     if len(stripped) == 2 and stripped.isalpha():
         code = stripped.upper()
         if code in vocab.codes and code not in _AMBIGUOUS_CODES:
-            return (code,), ()
+            return _Found().add((code,))
     if len(stripped) == 3 and stripped.isupper() and stripped in vocab.alpha3:
-        return (vocab.alpha3[stripped],), ()
+        return _Found().add((vocab.alpha3[stripped],))
     return None
 
 
-def _scan(key: str, vocab: _Vocabulary) -> tuple[set[str], set[str]]:
-    """Find known phrases inside a longer token, longest first."""
+def _scan(key: str, vocab: _Vocabulary) -> _Found:
+    """Find known phrases inside a longer token ("Remote - USA only"), longest first."""
     words = key.split()
-    countries: set[str] = set()
-    regions: set[str] = set()
+    found = _Found()
     i = 0
     while i < len(words):
         for size in range(min(vocab.max_phrase_words, len(words) - i), 0, -1):
-            phrase = " ".join(words[i : i + size])
-            hit = vocab.phrases.get(phrase)
+            hit = vocab.phrases.get(" ".join(words[i : i + size]))
             if hit is not None:
-                countries.update(hit[0])
-                regions.update(hit[1])
+                found.add(*hit)
                 i += size
                 break
         else:
             i += 1
-    return countries, regions
+    if not found and {"anywhere", "world", "worldwide", "global", "globally"} & set(words):
+        found.worldwide = True  # "Anywhere in the world", "Global (async)"
+    return found
 
 
-def _is_offset_only(text: str) -> bool:
-    """True for '+/- 3 HOURS', 'UTC-6', 'GMT+1 to GMT+3' and similar."""
-    if not _OFFSET_RE.search(text):
-        return False
-    rest = _FILLER_RE.sub(" ", _OFFSET_RE.sub(" ", text))
-    return not rest.strip()
+def _is_filler(text: str) -> bool:
+    """True for '+/- 3 HOURS', 'UTC-6', 'GMT+1 to GMT+3' and other place-free text."""
+    return not _FILLER_RE.sub(" ", _OFFSET_RE.sub(" ", text)).strip()
 
 
-def _classify(token: str, acc: _Accumulator, unknown: list[str], vocab: _Vocabulary) -> None:
-    raw = token.strip()
-    if not raw:
-        return
+def _resolve(raw: str, vocab: _Vocabulary) -> _Found | None:
+    """Classify one token; None when it is unknown (reported), empty when it is filler."""
+    raw = raw.strip()
     key = _key(raw)
     if not key:
-        return
-    if key in WORLDWIDE_WORDS:
-        acc.worldwide = True
-        return
+        return _Found()
     hit = _lookup(key, raw, vocab)
     if hit is not None:
-        acc.add_countries(hit[0])
-        acc.regions.update(hit[1])
-        return
-    if _is_offset_only(raw):
-        return
+        return hit
+    if _is_filler(raw):
+        return _Found()
 
-    # Bracketed parts are classified on their own: "Europe (CET)", "Remote (USA)".
-    inner = [a or b for a, b in _BRACKET_RE.findall(raw)]
-    outer = _BRACKET_RE.sub(" ", raw)
-    outer = _EXCLUSION_RE.sub(" ", outer)
-    outer_no_offsets = _OFFSET_RE.sub(" ", outer)
-    before = (len(acc.countries), len(acc.regions), acc.worldwide)
-    outer_key = _key(outer_no_offsets)
-    found = False
+    # Bracketed parts are classified on their own: "Europe (CET)", "USA (Remote)".
+    inner_parts = [a or b for a, b in _BRACKET_RE.findall(raw)]
+    outer = _OFFSET_RE.sub(" ", _EXCLUSION_RE.sub(" ", _BRACKET_RE.sub(" ", raw)))
+    outer_key = _key(outer)
+    outer_found = _Found()
     if outer_key:
-        if outer_key in WORLDWIDE_WORDS:
-            acc.worldwide = True
-            found = True
-        else:
-            hit = _lookup(outer_key, outer_no_offsets, vocab)
-            if hit is not None:
-                acc.add_countries(hit[0])
-                acc.regions.update(hit[1])
-                found = True
-            else:
-                countries, regions = _scan(outer_key, vocab)
-                if countries or regions:
-                    acc.add_countries(tuple(countries))
-                    acc.regions.update(regions)
-                    found = True
-                elif any(word in WORLDWIDE_WORDS for word in outer_key.split()) and (
-                    "anywhere" in outer_key or "world" in outer_key or "global" in outer_key
-                ):
-                    acc.worldwide = True
-                    found = True
-    for part in inner:
+        outer_found = _lookup(outer_key, outer, vocab) or _scan(outer_key, vocab)
+    inner_found = _Found()
+    for part in inner_parts:
         for sub in _SPLIT_RE.split(_EXCLUSION_RE.sub(" ", part)):
-            if sub.strip():
-                _classify(sub, acc, [], vocab)
-    after = (len(acc.countries), len(acc.regions), acc.worldwide)
-    if found or after != before:
-        return
-    if _is_offset_only(outer) or not _FILLER_RE.sub(" ", outer).strip():
-        return
-    unknown.append(raw)
+            inner_found.merge(_resolve(sub, vocab) or _Found())
+
+    if inner_found and (not outer_found or outer_key in _QUALIFIERS):
+        return inner_found
+    if outer_found:
+        outer_found.add(inner_found.countries, inner_found.regions)
+        return outer_found
+    if _is_filler(outer):
+        return _Found()
+    return None
 
 
-def _finish(acc: _Accumulator, unknown: list[str], vocab: _Vocabulary) -> Location:
-    regions = set(acc.regions)
-    for code in acc.countries:
+def _postal_country(tokens: list[str], index: int, vocab: _Vocabulary) -> str | None:
+    """'Austin, TX' and 'New York, NY, USA' -> US; 'Toronto, ON' -> CA.
+
+    A postal code counts only after an unrecognised city or next to a place of the same
+    country: alone, "CA" is Canada, "IN" India and "DE" Germany.
+    """
+    token = tokens[index].strip()
+    if index == 0 or len(token) != 2 or not token.isupper():
+        return None
+    country = "US" if token in US_POSTAL else "CA" if token in CA_POSTAL else None
+    if country is None:
+        return None
+    previous = tokens[index - 1]
+    found = _resolve(previous, vocab)
+    if found is None:
+        return country  # "Austin, TX": the city is unknown to us
+    neighbours = found.countries.copy()
+    if index + 1 < len(tokens):
+        following = _resolve(tokens[index + 1], vocab)
+        if following is not None:
+            neighbours |= following.countries
+    return country if country in neighbours else None
+
+
+def _finish(found: _Found, unknown: Iterable[str], vocab: _Vocabulary) -> Location:
+    regions = set(found.regions)
+    for code in found.countries:
         region = vocab.region_of.get(code)
         if region in REGIONS:
             regions.add(region)
-    if acc.worldwide:
+    if found.worldwide:
         region = WORLDWIDE
     elif len(regions) == 1:
         region = next(iter(regions))
@@ -601,7 +609,7 @@ def _finish(acc: _Accumulator, unknown: list[str], vocab: _Vocabulary) -> Locati
     else:
         region = UNKNOWN
     return Location(
-        countries=tuple(sorted(acc.countries)),
+        countries=tuple(sorted(found.countries)),
         regions=tuple(sorted(regions)),
         region=region,
         unknown_tokens=tuple(dict.fromkeys(unknown)),
@@ -609,17 +617,14 @@ def _finish(acc: _Accumulator, unknown: list[str], vocab: _Vocabulary) -> Locati
 
 
 def _tokens(text: str, vocab: _Vocabulary) -> list[str]:
-    """Split on SPEC §6 separators, keeping names like 'Korea, Republic of' whole."""
-    protected: dict[str, str] = {}
+    """Split on SPEC §6 separators, keeping 'Korea, Republic of' and brackets whole."""
+    protected: list[str] = []
 
     def protect(match: re.Match[str]) -> str:
-        marker = f"\x00{len(protected)}\x00"
-        protected[marker] = match.group(0)
-        return marker
+        protected.append(match.group(0))
+        return f"\x00{len(protected) - 1}\x00"
 
-    if vocab.comma_names_re.pattern:
-        text = vocab.comma_names_re.sub(protect, text)
-    # Brackets may contain separators: "Europe (CET, EET)".
+    text = vocab.comma_names_re.sub(protect, text)
     depth = 0
     chars = []
     for ch in text:
@@ -627,33 +632,17 @@ def _tokens(text: str, vocab: _Vocabulary) -> list[str]:
             depth += 1
         elif ch in ")]" and depth:
             depth -= 1
-        chars.append("\x01" if depth and ch in ",;/" else ch)
-    text = "".join(chars)
+        chars.append("\x01" if depth and ch in ",;/|" else ch)
     tokens = []
-    for token in _SPLIT_RE.split(text):
+    for token in _SPLIT_RE.split("".join(chars)):
         token = token.replace("\x01", ",")
-        for marker, original in protected.items():
-            token = token.replace(marker, original)
-        tokens.append(token)
+        token = re.sub("\x00(\\d+)\x00", lambda m: protected[int(m.group(1))], token)
+        if token.strip():
+            tokens.append(token.strip())
     return tokens
 
 
-def _city_state(tokens: list[str], index: int, vocab: _Vocabulary) -> str | None:
-    """'Austin, TX' -> US; 'Toronto, ON' -> CA. Only after an unrecognised city token."""
-    token = tokens[index].strip()
-    if index == 0 or len(token) != 2 or not token.isupper():
-        return None
-    previous = tokens[index - 1].strip()
-    previous_key = _key(previous)
-    if not previous_key or _lookup(previous_key, previous, vocab) is not None:
-        return None
-    if previous_key in WORLDWIDE_WORDS or _is_offset_only(previous):
-        return None
-    if token in US_POSTAL:
-        return "US"
-    if token in CA_POSTAL:
-        return "CA"
-    return None
+_AND_RE = re.compile(r"\s+(?:and|&)\s+", re.IGNORECASE)
 
 
 def locate_text(text: str | None) -> Location:
@@ -664,22 +653,31 @@ def locate_text(text: str | None) -> Location:
     if not text:
         return Location()
     vocab = _vocab()
-    acc = _Accumulator(set(), set())
+    total = _Found()
     unknown: list[str] = []
     tokens = _tokens(text, vocab)
-    city_codes: dict[int, str] = {}
-    for index in range(len(tokens)):
-        code = _city_state(tokens, index, vocab)
-        if code:
-            city_codes[index] = code
     for index, token in enumerate(tokens):
-        if index in city_codes:
-            acc.countries.add(city_codes[index])
+        postal = _postal_country(tokens, index, vocab)
+        if postal is not None:
+            total.add((postal,))
             continue
-        if index + 1 in city_codes:
-            continue  # the city itself
-        _classify(token, acc, unknown, vocab)
-    return _finish(acc, unknown, vocab)
+        found = _resolve(token, vocab)
+        if found is None and _AND_RE.search(token):
+            # "US and Canada"; names with "and" in them resolved whole above.
+            parts = [_resolve(part, vocab) for part in _AND_RE.split(token)]
+            if any(part for part in parts):
+                found = _Found()
+                for part in parts:
+                    found.merge(part or _Found())
+        if found is None:
+            if index + 1 < len(tokens) and _postal_country(tokens, index + 1, vocab):
+                continue  # the city of "Austin, TX"
+            unknown.append(token)
+            continue
+        total.merge(found)
+    if {"GE", "US"} <= total.countries and "georgia" in _key(text):
+        total.countries.discard("GE")  # "Atlanta, Georgia, USA" is the state
+    return _finish(total, unknown, vocab)
 
 
 def locate_names(items: object) -> Location:
@@ -693,23 +691,24 @@ def locate_names(items: object) -> Location:
     if not isinstance(items, (list, tuple)):
         return Location()
     vocab = _vocab()
-    acc = _Accumulator(set(), set())
+    total = _Found(worldwide=not items)
     unknown: list[str] = []
-    if not items:
-        acc.worldwide = True
-        return _finish(acc, unknown, vocab)
     for item in items:
         if isinstance(item, dict):
             code = item.get("alpha2")
             if isinstance(code, str) and code.strip().upper() in vocab.codes:
-                acc.countries.add(code.strip().upper())
+                total.add((code.strip().upper(),))
                 continue
             item = item.get("name") or item.get("slug")
         if not isinstance(item, str) or not item.strip():
             continue
-        key = _key(item)
-        if key in vocab.names:
-            acc.countries.add(vocab.names[key])
-            continue
-        _classify(item, acc, unknown, vocab)
-    return _finish(acc, unknown, vocab)
+        # A Himalayas name is one country even when it holds a comma.
+        found = _resolve(item, vocab)
+        if found is None:
+            nested = locate_text(item)
+            total.add(nested.countries, nested.regions)
+            total.worldwide = total.worldwide or nested.region == WORLDWIDE
+            unknown.extend(nested.unknown_tokens)
+        else:
+            total.merge(found)
+    return _finish(total, unknown, vocab)

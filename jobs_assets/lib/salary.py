@@ -94,7 +94,7 @@ def normalise_period(word: object) -> str | None:
 _PERIOD_MARKERS: list[tuple[str, str]] = [
     (
         "hour",
-        r"/\s*(?:h|hr|hrs|hour|hours)\b|\bhourly\b|\b(?:per|an|a|each|every)\s+(?:hour|hr)\b|\bp/?h\b",
+        r"/\s*(?:h|hr|hrs|hour|hours)\b|\bhourly\b|\b(?:per|an|a|each|every)\s+(?:hour|hr)\b|\bp/h\b",
     ),
     ("day", r"/\s*(?:d|day)\b|\bdaily\b|\b(?:per|a|each|every)\s+day\b|\bper\s+diem\b|\bp/d\b"),
     (
@@ -105,7 +105,7 @@ _PERIOD_MARKERS: list[tuple[str, str]] = [
     ("month", r"/\s*(?:m|mo|mth|mon|month)\b|\bmonthly\b|\b(?:per|a|each|every)\s+month\b"),
     (
         "year",
-        r"/\s*(?:y|yr|year|annum|a)\b|\b(?:annual|annually|yearly)\b|\bper\s+annum\b|\b(?:per|a|each|every)\s+(?:year|yr)\b|\bp\.\s?a\.?(?![a-z])|\bpa\b",
+        r"/\s*(?:y|yr|year|annum|a)\b|\b(?:annual|annually|yearly)\b|\bper\s+annum\b|\b(?:per|a|each|every)\s+(?:year|yr)\b|\bp\.\s?a\.?(?![a-z])|(?<=[\dkK])\s?pa\b|\blpa\b",
     ),
 ]
 _PERIOD_RE = re.compile(
@@ -290,18 +290,23 @@ _NOISE_RE = re.compile(r"\b401\s*\(?k\)?|\bOTE\b|\bon[- ]target[- ]earnings\b", 
 # 45,000 | 45.000 | 45 000 (groups of three) or plain digits, optional decimals, optional k/m.
 _AMOUNT_RE = re.compile(
     r"(?<![\w.,])"
-    r"(?P<int>\d{1,3}(?:(?P<sep>[,.\u00a0\u202f ])\d{3})(?:(?P=sep)\d{3})*(?!\d)|\d+)"
+    r"(?P<int>\d{1,2}(?:,\d{2})+,\d{3}(?!\d)"  # Indian grouping: 12,00,000
+    r"|\d{1,3}(?:(?P<sep>[,.\u00a0\u202f ])\d{3})(?:(?P=sep)\d{3})*(?!\d)"
+    r"|\d+)"
     r"(?:[.,](?P<frac>\d{1,2})(?!\d))?"
-    r"(?:\s?(?P<mult>[kK]|[mM](?:il+ion|m)?)(?![a-zA-Z]))?"
-    r"(?P<plus>\+)?"
+    r"(?:\s?(?P<mult>k|m(?:il+ion)?|l|lpa|lakhs?|lacs?|cr|crores?)(?![a-z]))?"
+    r"(?P<plus>\+)?",
+    re.IGNORECASE,
 )
+_MULTIPLIERS = {"k": 1e3, "m": 1e6, "l": 1e5, "la": 1e5, "cr": 1e7}  # lakh, crore
 _UNIT_AFTER_RE = re.compile(
     r"\s*(?:%|(?:hours|hrs|days|weeks|months|years|yrs|employees|people|mins?|minutes)\b)",
     re.IGNORECASE,
 )
 _MARK = r"(?:[A-Za-z]{0,3}\$|[€£₹₱₦₩₺₽₴₪]|zł|[A-Za-z]{3})?"
 _RANGE_GAP_RE = re.compile(
-    rf"^\s*{_MARK}\s*(?:[-–—~]|to|and|until|till)\s*{_MARK}\s*$", re.IGNORECASE
+    rf"^\s*{_MARK}\s*(?:(?:/|per\s)\s*[a-z]+\s*)?(?:[-–—~]|to|and|until|till)\s*{_MARK}\s*$",
+    re.IGNORECASE,
 )
 _UP_TO_RE = re.compile(
     r"\b(?:up\s*to|upto|max(?:imum)?|at\s+most|no\s+more\s+than|below|under)\b[^\d]*$|[<≤]\s*[^\d]*$",
@@ -321,6 +326,11 @@ class _Amount:
     start: int
     end: int
     plus: bool
+    money: bool  # next to a currency marker or written with k/m: surely an amount
+
+
+_MONEY_BEFORE_RE = re.compile(r"(?:\$|[€£₹₱₦₩₺₽₴₪]|zł|\b[A-Z]{3})\s*$")
+_MONEY_AFTER_RE = re.compile(r"\s*(?:[$€£₹₱₦₩₺₽₴₪]|[A-Z]{3}\b)")
 
 
 def _find_amounts(text: str) -> list[_Amount]:
@@ -332,11 +342,26 @@ def _find_amounts(text: str) -> list[_Amount]:
         frac = match.group("frac")
         value = float(f"{digits}.{frac}" if frac else digits)
         mult_word = (match.group("mult") or "").lower()
-        multiplier = 1000.0 if mult_word == "k" else 1_000_000.0 if mult_word else 1.0
+        multiplier = _MULTIPLIERS.get(mult_word[:2], _MULTIPLIERS.get(mult_word[:1], 1.0))
+        money = multiplier > 1.0 or bool(
+            _MONEY_BEFORE_RE.search(text, max(0, match.start() - 5), match.start())
+            or _MONEY_AFTER_RE.match(text, match.end())
+        )
         amounts.append(
-            _Amount(value, multiplier, match.start(), match.end(), bool(match.group("plus")))
+            _Amount(
+                value,
+                multiplier,
+                match.start(),
+                match.end(),
+                bool(match.group("plus")),
+                money,
+            )
         )
     return amounts
+
+
+def _is_range(text: str, first: _Amount, second: _Amount) -> bool:
+    return bool(_RANGE_GAP_RE.match(text[first.end : second.start]))
 
 
 def _strip_notes(text: str) -> str:
@@ -364,10 +389,13 @@ def parse_salary_text(text: str | None) -> Salary:
 
     low: float | None
     high: float | None
-    first = amounts[0]
-    lead = body[: first.start]
-    second = amounts[1] if len(amounts) > 1 else None
-    if second is not None and _RANGE_GAP_RE.match(body[first.end : second.start]):
+    # Skip stray numbers ("Level 3, $100k") when some amount is clearly money.
+    index = next((i for i, amount in enumerate(amounts) if amount.money), 0)
+    if index > 0 and _is_range(body, amounts[index - 1], amounts[index]):
+        index -= 1
+    first = amounts[index]
+    second = amounts[index + 1] if index + 1 < len(amounts) else None
+    if second is not None and _is_range(body, first, second):
         a, b = first.value * first.multiplier, second.value * second.multiplier
         # A multiplier written once covers both ends: "$150-190k", "80k-110".
         if first.multiplier == 1.0 and second.multiplier > 1.0 and first.value < 1000:
@@ -377,6 +405,7 @@ def parse_salary_text(text: str | None) -> Salary:
         low, high = a, b
     else:
         value = first.value * first.multiplier
+        lead = body[amounts[index - 1].end if index else 0 : first.start]
         if _UP_TO_RE.search(lead):
             low, high = None, value
         elif first.plus or _FROM_RE.search(lead):
@@ -464,24 +493,25 @@ def _format_amount(value: float) -> str:
 def render_salary(
     min_amount: object, max_amount: object, currency: object, period: object
 ) -> str | None:
-    """A readable salary_raw for structured sources, in the source's own period."""
+    """A readable salary_raw for structured sources, in the source's own figures and period."""
     low, high = _amount(min_amount), _amount(max_amount)
-    if low is None and high is None:
-        return None
+    if low is not None and high is not None and low > high:
+        low, high = high, low
     if low is not None and high is not None:
-        if low > high:
-            low, high = high, low
+        prefix = ""
         figure = (
             _format_amount(low) if low == high else f"{_format_amount(low)}-{_format_amount(high)}"
         )
     elif low is not None:
-        figure = f"from {_format_amount(low)}"
+        prefix, figure = "from ", _format_amount(low)
+    elif high is not None:
+        prefix, figure = "up to ", _format_amount(high)
     else:
-        figure = f"up to {_format_amount(high)}"  # type: ignore[arg-type]
+        return None
     code = _currency_code(currency)
     unit = normalise_period(period) or "year"
-    text = f"{code} {figure}" if code else figure
-    return f"{text} per {unit}"
+    money = f"{code} {figure}" if code else figure
+    return f"{prefix}{money} per {unit}"
 
 
 def is_plausible(min_usd: float | None, max_usd: float | None) -> bool:
