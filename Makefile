@@ -1,0 +1,53 @@
+# jobs_assets: `make demo` (offline, recorded responses), `make run` (live APIs), `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell for p in python3.12 python3.11 python3.10 python3.13 python3; do command -v $$p >/dev/null && $$p -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null && { echo $$p; break; }; done)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+PYTEST_ARGS ?=
+
+.PHONY: help install run demo dev test lint format bench db-stop clean
+
+help:
+	@echo "make demo     the pipeline on recorded API responses (offline)"
+	@echo "make run      the pipeline on the live APIs, latest window"
+	@echo "make dev      the Dagster UI on http://127.0.0.1:3000"
+	@echo "make test     lint and the whole test suite"
+	@echo "make db-stop  stop the embedded PostgreSQL"
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Python 3.10+ is required (python3 --version)"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+run: $(STAMP)
+	$(BIN)/python -m jobs_assets.cli run
+
+demo: $(STAMP)
+	$(BIN)/python -m jobs_assets.cli demo
+
+dev: $(STAMP)
+	@$(BIN)/python -c "from jobs_assets.cli import dagster_home; dagster_home()"
+	$(BIN)/dagster dev -m jobs_assets.definitions -h 127.0.0.1 -p 3000
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+db-stop: $(STAMP)
+	$(BIN)/python -m jobs_assets.cli db-stop
+
+clean:
+	rm -rf .pytest_cache .ruff_cache .hypothesis build *.egg-info

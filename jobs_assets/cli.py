@@ -1,0 +1,156 @@
+"""`python -m jobs_assets.cli run|demo|db-stop`: what `make run` and `make demo` call.
+
+Both materialise the ingestion group for the latest complete window with the real
+Dagster CLI (multiprocess executor and all); `demo` first starts the replay server
+on loopback and points every source at it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from jobs_assets.settings import Settings, mask_url
+
+LOCAL_DAGSTER_YAML = """\
+# Local instance for `make run`, `make demo` and `make dev` (SQLite storage).
+# The production instance is ../dagster.yaml, used only by docker-compose.
+telemetry:
+  enabled: false
+concurrency:
+  pools:
+    default_limit: 1
+"""
+
+
+def dagster_home() -> Path:
+    """A local instance folder, so the production `dagster.yaml` is never picked up."""
+    home = Path(os.environ.get("DAGSTER_HOME") or ".dagster_home").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(LOCAL_DAGSTER_YAML)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def latest_window() -> str:
+    from jobs_assets.partitions import INGESTION_PARTITIONS
+
+    return INGESTION_PARTITIONS.get_last_partition_key()
+
+
+def unreachable(urls: dict[str, str], timeout: float = 4.0) -> list[str]:
+    """Sources whose host cannot be resolved or connected to (no request is sent)."""
+    failed = []
+    for name, url in urls.items():
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            with socket.create_connection((parts.hostname, port), timeout=timeout):
+                pass
+        except OSError as err:
+            failed.append(f"{name} ({mask_url(url)}): {err}")
+    return failed
+
+
+def materialize(partition_key: str, extra_env: dict[str, str] | None = None) -> int:
+    dagster_home()
+    command = [
+        sys.executable,
+        "-m",
+        "dagster",
+        "asset",
+        "materialize",
+        "-m",
+        "jobs_assets.definitions",
+        "--select",
+        "group:ingestion",
+        "--partition",
+        partition_key,
+    ]
+    print(f"materialising group:ingestion for window {partition_key} ...", flush=True)
+    return subprocess.call(command, env={**os.environ, **(extra_env or {})})
+
+
+def summary(settings: Settings) -> str:
+    from jobs_assets.lib import db
+
+    conninfo = db.conninfo_for(settings.data_dir, settings.pghost)
+    with db.connect(conninfo) as conn:
+        rows = conn.execute(
+            "SELECT source, count(*), count(salary_min_usd), max(last_partition_key) "
+            "FROM public.jobs_listings_data GROUP BY source ORDER BY source"
+        ).fetchall()
+    lines = ["public.jobs_listings_data:"]
+    lines += [f"  {s:<10} {n:>7} listings ({w} with a USD salary), last window {k}" for s, n, w, k in rows]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    failed = unreachable(settings.urls)
+    if failed:
+        print(
+            "Cannot reach the job APIs, so nothing was fetched:\n  "
+            + "\n  ".join(failed)
+            + "\nAre you offline? `make demo` runs the same pipeline on recorded responses.",
+            file=sys.stderr,
+        )
+        return 2
+    code = materialize(args.partition or latest_window())
+    if code == 0:
+        print(summary(settings))
+    return code
+
+
+def demo(args: argparse.Namespace) -> int:
+    from jobs_assets.replay import ReplayServer
+
+    with ReplayServer() as server:
+        env = {
+            **server.env(),
+            "JOBS_MAX_RPS": "0",  # loopback: no need to be polite
+            "JOBS_REMOTIVE_MIN_INTERVAL_HOURS": "0",
+            "JOBS_JOBICY_MIN_INTERVAL_HOURS": "0",
+        }
+        print(f"replay server on {server.base_url} serving the recorded API responses")
+        code = materialize(args.partition or latest_window(), env)
+    if code == 0:
+        print(summary(Settings.from_env()))
+    return code
+
+
+def db_stop(args: argparse.Namespace) -> int:
+    from jobs_assets.lib import db
+
+    stopped = db.stop_embedded(Settings.from_env().data_dir)
+    print("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="jobs_assets", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, handler in (("run", run), ("demo", demo), ("db-stop", db_stop)):
+        command = commands.add_parser(name)
+        if name != "db-stop":
+            command.add_argument("--partition", help="window key, default: the latest complete")
+        command.set_defaults(handler=handler)
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except (ConnectionError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

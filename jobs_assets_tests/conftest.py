@@ -1,0 +1,174 @@
+"""Shared fixtures: a real PostgreSQL, a local replay server, resources pointing at both.
+
+The database is the server named by `PGHOST` when it is set (a scratch database is
+created on it and dropped afterwards), otherwise an embedded PostgreSQL (`pgserver`)
+started once for the session.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+import psycopg
+import pytest
+
+from jobs_assets.lib import db
+from jobs_assets.partitions import INGESTION_PARTITIONS
+from jobs_assets.replay import FIXTURES, ReplayServer
+from jobs_assets.resources import PostgresResource, RawStoreResource, SourceApiResource
+
+FIXTURE_DIR = FIXTURES  # the recorded responses the project ships (copied from shared/fixtures)
+
+
+@dataclass
+class Database:
+    """The test database and how to reach it from this process or a subprocess."""
+
+    conninfo: str
+    data_dir: Path  # holds `pgdata` when embedded
+    pghost: str | None
+    env: dict[str, str] = field(default_factory=dict)
+
+    def resource(self) -> PostgresResource:
+        return PostgresResource(data_dir=str(self.data_dir), pghost=self.pghost)
+
+    def connect(self, **kwargs) -> psycopg.Connection:
+        return psycopg.connect(self.conninfo, **kwargs)
+
+    def query(self, sql: str, params: tuple | dict | None = None) -> list[tuple]:
+        with self.connect() as conn:
+            return conn.execute(sql, params).fetchall()
+
+
+@pytest.fixture(scope="session")
+def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    data_dir = tmp_path_factory.mktemp("jobs_data")
+    pghost = os.environ.get("PGHOST")
+    if pghost:
+        name = f"jobs_test_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect("dbname=postgres", autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        previous = os.environ.get("PGDATABASE")
+        os.environ["PGDATABASE"] = name
+        database = Database(f"dbname={name}", data_dir, pghost, env={"PGDATABASE": name})
+        try:
+            with database.connect() as conn:
+                db.ensure_schema(conn)
+            yield database
+        finally:
+            if previous is None:
+                os.environ.pop("PGDATABASE", None)
+            else:
+                os.environ["PGDATABASE"] = previous
+            with psycopg.connect("dbname=postgres", autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    else:
+        conninfo = db.embedded_uri(data_dir)
+        database = Database(conninfo, data_dir, None, env={"JOBS_DATA_DIR": str(data_dir)})
+        with database.connect() as conn:
+            db.ensure_schema(conn)
+        try:
+            yield database
+        finally:
+            db.stop_embedded(data_dir)
+
+
+@pytest.fixture
+def clean_db(database: Database) -> Database:
+    """The test database with both tables empty."""
+    with database.connect() as conn:
+        conn.execute(
+            "TRUNCATE staging.staging_jobs_listings_data, public.jobs_listings_data"
+        )
+    return database
+
+
+@pytest.fixture
+def replay() -> Iterator[ReplayServer]:
+    with ReplayServer() as server:
+        yield server
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A fresh `$JOBS_DATA_DIR` for raw files, logs and backups."""
+    path = tmp_path / "jobs_data"
+    path.mkdir()
+    return path
+
+
+def api_resources(base_url: str, **overrides: object) -> dict[str, SourceApiResource]:
+    """Fast, impolite settings for a local server: no rate limit, short backoff."""
+    settings = {
+        "min_interval_hours": 0.0,
+        "workers": 4,
+        "max_rps": 0.0,
+        "max_pages": 50,
+        "timeout_seconds": 2.0,
+        "max_retries": 3,
+        "backoff_seconds": 0.01,
+        **overrides,
+    }
+    return {
+        f"{name}_api": SourceApiResource(name=name, url=f"{base_url}/{name}", **settings)
+        for name in ("remotive", "jobicy", "himalayas")
+    }
+
+
+@pytest.fixture
+def resources(clean_db: Database, replay: ReplayServer, data_dir: Path) -> dict[str, object]:
+    return {
+        "postgres": clean_db.resource(),
+        "raw_store": RawStoreResource(data_dir=str(data_dir)),
+        **api_resources(replay.base_url),
+    }
+
+
+def latest_windows(count: int = 2) -> list[str]:
+    """The newest complete ingestion windows, oldest first (the ones fetched live)."""
+    keys = INGESTION_PARTITIONS.get_partition_keys()
+    return keys[-count:]
+
+
+def ingestion_assets() -> list[dg.AssetsDefinition]:
+    from jobs_assets.defs.ingestion.assets import jobs_listings, raw_assets, staged_listings
+
+    return [*raw_assets, staged_listings, jobs_listings]
+
+
+def materialize_window(
+    resources: dict[str, object],
+    partition_key: str,
+    selection: str | None = None,
+    raise_on_error: bool = True,
+    instance: dg.DagsterInstance | None = None,
+) -> dg.ExecuteInJobResult:
+    return dg.materialize(
+        ingestion_assets(),
+        partition_key=partition_key,
+        resources=resources,
+        selection=selection,
+        instance=instance or dg.DagsterInstance.ephemeral(),
+        raise_on_error=raise_on_error,
+    )
+
+
+def fixture_listing_count() -> int:
+    """Distinct listings across the shipped fixtures (what a demo window loads)."""
+    import json
+
+    from jobs_assets.lib.sources import SOURCES
+
+    total = 0
+    for name, source in SOURCES.items():
+        ids = set()
+        for path in sorted(FIXTURE_DIR.glob(f"{name}*.json")):
+            for job in json.loads(path.read_text()).get("jobs", []):
+                ids.add(str(job[source.id_field]))
+        total += len(ids)
+    return total
