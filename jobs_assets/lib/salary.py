@@ -438,18 +438,14 @@ def parse_salary_text(text: str | None) -> Salary:
 
 
 def _amount(value: object) -> float | None:
-    """A positive finite number from an int, float or numeric string; else None."""
+    """A positive finite number from an int, float, numpy scalar or numeric string; else None."""
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, (int, float)):
-        number = float(value)
-    elif isinstance(value, str):
-        cleaned = re.sub(r"[\s,_$€£]", "", value)
-        try:
-            number = float(cleaned)
-        except ValueError:
-            return None
-    else:
+    if isinstance(value, str):
+        value = re.sub(r"[\s,_$€£]", "", value)
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
         return None
     if not math.isfinite(number) or number <= 0:
         return None
@@ -471,7 +467,7 @@ def structured_salary(
     """Annualise Jobicy/Himalayas structured amounts; a missing period means annual."""
     low, high = _amount(min_amount), _amount(max_amount)
     if low is None and high is None:
-        return Salary(currency=_currency_code(currency))
+        return EMPTY
     if low is not None and high is not None and low > high:
         low, high = high, low
     unit = normalise_period(period) or "year"
@@ -515,9 +511,9 @@ def render_salary(
 
 
 def is_plausible(min_usd: float | None, max_usd: float | None) -> bool:
-    """Annual USD amounts outside 1,000-2,000,000 are data errors (SPEC §7)."""
+    """Annual USD amounts outside 1,000-2,000,000 are data errors (SPEC §7); null/NaN pass."""
     for value in (min_usd, max_usd):
-        if value is None:
+        if value is None or value != value:
             continue
         if not (PLAUSIBLE_USD_MIN <= value <= PLAUSIBLE_USD_MAX):
             return False
