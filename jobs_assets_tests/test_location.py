@@ -1,0 +1,347 @@
+"""Location rules (SPEC §6) against real location strings and Himalayas restrictions.
+
+Every location in the shipped fixtures must appear in the tables below.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import jobs_assets
+from jobs_assets.lib.location import (
+    COUNTRY_REGIONS_CSV,
+    REGIONS,
+    Location,
+    locate_names,
+    locate_text,
+)
+
+FIXTURES = Path(jobs_assets.__file__).parent / "replay_fixtures"
+
+NA, LA, EU, AF, AS, OC = "North America", "Latin America", "Europe", "Africa", "Asia", "Oceania"
+WW, MULTI, UNKNOWN = "Worldwide", "Multiple", "Unknown"
+
+# text -> (countries, regions, region)
+LOCATION_TEXT_CASES: dict[str, tuple[str, str, str]] = {
+    # --- Remotive and Jobicy fixtures ---
+    "USA": ("US", NA, NA),
+    "Americas, Europe, Asia, Oceania": ("", f"{AS}|{EU}|{LA}|{NA}|{OC}", MULTI),
+    "Germany": ("DE", EU, EU),
+    "Worldwide": ("", "", WW),
+    "Americas": ("", f"{LA}|{NA}", MULTI),
+    "CET +/- 3 HOURS": ("", EU, EU),
+    "Anywhere": ("", "", WW),
+    "Canada,  USA": ("CA|US", NA, NA),
+    "LATAM,  Canada,  USA": ("CA|US", f"{LA}|{NA}", MULTI),
+    # --- SPEC §6 and issue examples ---
+    "USA, CST (UTC-6)": ("US", NA, NA),
+    "Americas, Europe, Israel": ("IL", f"{AS}|{EU}|{LA}|{NA}", MULTI),
+    "Northern America, LATAM, Europe, APAC": ("", f"{AS}|{EU}|{LA}|{NA}|{OC}", MULTI),
+    "Global": ("", "", WW),
+    "Remote": ("", "", WW),
+    "World": ("", "", WW),
+    "Namibia": ("NA", AF, AF),
+    "Europe": ("", EU, EU),
+    "EU": ("", EU, EU),
+    "European timezones": ("", EU, EU),
+    "CEST": ("", EU, EU),
+    "North America": ("", NA, NA),
+    "US timezones": ("", NA, NA),
+    "LATAM": ("", LA, LA),
+    "Latin America": ("", LA, LA),
+    "South America": ("", LA, LA),
+    "Central America": ("", LA, LA),
+    "EMEA": ("", f"{AF}|{AS}|{EU}", MULTI),
+    "APAC": ("", f"{AS}|{OC}", MULTI),
+    "Asia Pacific": ("", f"{AS}|{OC}", MULTI),
+    "Middle East": ("", AS, AS),
+    "MENA": ("", f"{AF}|{AS}", MULTI),
+    "Asia": ("", AS, AS),
+    "Africa": ("", AF, AF),
+    "Oceania": ("", OC, OC),
+    "UTC-6": ("", "", UNKNOWN),
+    "GMT+2": ("", "", UNKNOWN),
+    "+/- 3 HOURS": ("", "", UNKNOWN),
+    "UTC-5 to UTC+1": ("", "", UNKNOWN),
+    # --- separators: comma, Jobicy ",  ", "/", " or ", ";" ---
+    "USA/Canada": ("CA|US", NA, NA),
+    "USA or Canada": ("CA|US", NA, NA),
+    "Europe; Asia": ("", f"{AS}|{EU}", MULTI),
+    "US, Canada": ("CA|US", NA, NA),
+    "US and Canada": ("CA|US", NA, NA),
+    "Spain, Portugal": ("ES|PT", EU, EU),
+    "Argentina, Brazil, Chile, Colombia": ("AR|BR|CL|CO", LA, LA),
+    "Poland, Ukraine": ("PL|UA", EU, EU),
+    "Nigeria, Kenya": ("KE|NG", AF, AF),
+    "Australia, New Zealand": ("AU|NZ", OC, OC),
+    "Europe, Africa": ("", f"{AF}|{EU}", MULTI),
+    "UK, Europe": ("GB", EU, EU),
+    "Europe, Israel, UK": ("GB|IL", f"{AS}|{EU}", MULTI),
+    "Americas, Europe, Middle East": ("", f"{AS}|{EU}|{LA}|{NA}", MULTI),
+    "Germany, Austria, Switzerland": ("AT|CH|DE", EU, EU),
+    "Worldwide, USA": ("US", NA, WW),
+    # --- aliases ---
+    "US": ("US", NA, NA),
+    "U.S.": ("US", NA, NA),
+    "United States": ("US", NA, NA),
+    "United States of America": ("US", NA, NA),
+    "USA Only": ("US", NA, NA),
+    "Remote - USA": ("US", NA, NA),
+    "USA (Remote)": ("US", NA, NA),
+    "USA timezones": ("", NA, NA),
+    "UK": ("GB", EU, EU),
+    "United Kingdom": ("GB", EU, EU),
+    "Great Britain": ("GB", EU, EU),
+    "England": ("GB", EU, EU),
+    "Scotland": ("GB", EU, EU),
+    "Wales": ("GB", EU, EU),
+    "Northern Ireland": ("GB", EU, EU),
+    "UAE": ("AE", AS, AS),
+    "Dubai, UAE": ("AE", AS, AS),
+    "South Korea": ("KR", AS, AS),
+    "Korea, Republic of": ("KR", AS, AS),
+    "Russia": ("RU", EU, EU),
+    "Vietnam": ("VN", AS, AS),
+    "Türkiye": ("TR", AS, AS),
+    "Turkey": ("TR", AS, AS),
+    "Czech Republic": ("CZ", EU, EU),
+    "Czechia": ("CZ", EU, EU),
+    "Holland": ("NL", EU, EU),
+    "The Netherlands": ("NL", EU, EU),
+    "Netherlands, Belgium": ("BE|NL", EU, EU),
+    "Côte d'Ivoire": ("CI", AF, AF),
+    "Cote d'Ivoire": ("CI", AF, AF),
+    "Bosnia and Herzegovina": ("BA", EU, EU),
+    "Trinidad and Tobago": ("TT", LA, LA),
+    "Hong Kong": ("HK", AS, AS),
+    "Taiwan": ("TW", AS, AS),
+    "Kosovo": ("XK", EU, EU),
+    "Brazil": ("BR", LA, LA),
+    "Mexico": ("MX", LA, LA),
+    "India": ("IN", AS, AS),
+    "Philippines": ("PH", AS, AS),
+    "Israel": ("IL", AS, AS),
+    "South Africa": ("ZA", AF, AF),
+    "Ireland": ("IE", EU, EU),
+    "germany": ("DE", EU, EU),
+    "UNITED KINGDOM": ("GB", EU, EU),
+    # --- US states and Canadian provinces ---
+    "California": ("US", NA, NA),
+    "New York": ("US", NA, NA),
+    "Texas, Florida": ("US", NA, NA),
+    "Ontario": ("CA", NA, NA),
+    "Quebec": ("CA", NA, NA),
+    "British Columbia, Canada": ("CA", NA, NA),
+    "Austin, TX": ("US", NA, NA),
+    "San Francisco, CA": ("US", NA, NA),
+    "New York, NY, USA": ("US", NA, NA),
+    "Toronto, ON": ("CA", NA, NA),
+    "Atlanta, Georgia, USA": ("US", NA, NA),
+    "Georgia": ("GE", AS, AS),  # the country unless the text also says USA
+    "CA": ("CA", NA, NA),  # a bare code is the ISO country, not California
+    "DE": ("DE", EU, EU),
+    # --- groups, timezones and qualifiers ---
+    "DACH": ("AT|CH|DE", EU, EU),
+    "Nordics": ("DK|FI|IS|NO|SE", EU, EU),
+    "Benelux": ("BE|LU|NL", EU, EU),
+    "Asia-Pacific": ("", f"{AS}|{OC}", MULTI),
+    "Southeast Asia": ("", AS, AS),
+    "Caribbean": ("", LA, LA),
+    "EST": ("", NA, NA),
+    "Anywhere in the World": ("", "", WW),
+    "Worldwide (UTC-3 to UTC+3)": ("", "", WW),
+    "Worldwide, excluding US": ("", "", WW),
+    "Anywhere in Europe": ("", EU, EU),
+    "Europe only": ("", EU, EU),
+    "Remote (Europe)": ("", EU, EU),
+    "Europe (CET +/- 2h)": ("", EU, EU),
+    "Within 4 hours of CET": ("", EU, EU),
+    # --- nothing known ---
+    "": ("", "", UNKNOWN),
+    "NA": ("", "", UNKNOWN),  # Namibia, North America or "n/a": too ambiguous alone
+    "Mars": ("", "", UNKNOWN),
+    ",,,": ("", "", UNKNOWN),
+}
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(value.split("|")) if value else ()
+
+
+@pytest.mark.parametrize(("text", "expected"), LOCATION_TEXT_CASES.items())
+def test_locate_text(text: str, expected: tuple[str, str, str]) -> None:
+    location = locate_text(text)
+    countries, regions, region = expected
+    assert (location.countries, location.regions, location.region) == (
+        _split(countries),
+        _split(regions),
+        region,
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "unknown"),
+    [
+        ("Mars", ("Mars",)),
+        ("Berlin, Germany", ("Berlin",)),
+        ("NA", ("NA",)),
+        ("USA, CST (UTC-6)", ()),
+        ("CET +/- 3 HOURS", ()),
+        ("UTC-5 to UTC+1", ()),
+        ("Worldwide", ()),
+        ("Austin, TX", ()),
+    ],
+)
+def test_unknown_tokens(text: str, unknown: tuple[str, ...]) -> None:
+    assert locate_text(text).unknown_tokens == unknown
+
+
+def test_locate_text_none() -> None:
+    assert locate_text(None) == Location()
+
+
+def _fixture_jobs(pattern: str) -> list[dict]:
+    jobs = []
+    for path in sorted(FIXTURES.glob(pattern)):
+        jobs.extend(json.loads(path.read_text(encoding="utf-8"))["jobs"])
+    return jobs
+
+
+def test_every_text_fixture_location_is_in_the_table() -> None:
+    values = {job["candidate_required_location"] for job in _fixture_jobs("remotive*.json")}
+    values |= {job["jobGeo"] for job in _fixture_jobs("jobicy*.json")}
+    assert values
+    assert values <= LOCATION_TEXT_CASES.keys()
+
+
+# Himalayas locationRestrictions -> (countries, regions, region)
+LOCATION_NAMES_CASES = [
+    (["United Kingdom"], ("GB", EU, EU)),
+    ([], ("", "", WW)),
+    (["India"], ("IN", AS, AS)),
+    (["Poland", "Ukraine"], ("PL|UA", EU, EU)),
+    (["Ukraine"], ("UA", EU, EU)),
+    (["Philippines"], ("PH", AS, AS)),
+    (
+        [
+            "Australia",
+            "Canada",
+            "France",
+            "Germany",
+            "India",
+            "Netherlands",
+            "Sweden",
+            "Switzerland",
+            "United Kingdom",
+            "United States",
+        ],
+        ("AU|CA|CH|DE|FR|GB|IN|NL|SE|US", f"{AS}|{EU}|{NA}|{OC}", MULTI),
+    ),
+    (
+        [
+            {"alpha2": "PL", "name": "Poland", "slug": "poland"},
+            {"alpha2": "UA", "name": "Ukraine", "slug": "ukraine"},
+        ],
+        ("PL|UA", EU, EU),
+    ),
+    ([{"alpha2": "NA", "name": "Namibia", "slug": "namibia"}], ("NA", AF, AF)),
+    (["Namibia"], ("NA", AF, AF)),
+    ([{"name": "Brazil"}], ("BR", LA, LA)),
+    ([{"alpha2": "??", "name": "Mexico"}], ("MX", LA, LA)),
+    (["Korea, Republic of", "Taiwan, Province of China"], ("KR|TW", AS, AS)),
+    (["Viet Nam", "Türkiye", "Czechia"], ("CZ|TR|VN", f"{AS}|{EU}", MULTI)),
+    (["Bolivia, Plurinational State of"], ("BO", LA, LA)),
+    ([None, 3, "", {"x": 1}], ("", "", UNKNOWN)),
+    (None, ("", "", UNKNOWN)),
+    ("Germany", ("DE", EU, EU)),
+    ({"alpha2": "DE"}, ("DE", EU, EU)),
+    (42, ("", "", UNKNOWN)),
+]
+
+
+@pytest.mark.parametrize(("items", "expected"), LOCATION_NAMES_CASES)
+def test_locate_names(items: object, expected: tuple[str, str, str]) -> None:
+    location = locate_names(items)
+    countries, regions, region = expected
+    assert (location.countries, location.regions, location.region) == (
+        _split(countries),
+        _split(regions),
+        region,
+    )
+
+
+def test_himalayas_fixture_restrictions_all_resolve() -> None:
+    jobs = _fixture_jobs("himalayas*.json")
+    assert jobs
+    for job in jobs:
+        location = locate_names(job["locationRestrictions"])
+        assert location.unknown_tokens == ()
+        assert location.region != UNKNOWN
+
+
+def test_every_country_name_in_reference_data_resolves() -> None:
+    """Each country's own name in country_regions.csv maps back to its code."""
+    with COUNTRY_REGIONS_CSV.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) >= 249
+    namibia = next(row for row in rows if row["name"] == "Namibia")
+    assert namibia["iso2"] == "NA"  # not read as a missing value
+    for row in rows:
+        assert locate_names([row["name"]]).countries == (row["iso2"],), row["name"]
+        location = locate_names([{"alpha2": row["iso2"]}])
+        assert location.regions == ((row["region"],) if row["region"] else ())
+
+
+def _check_invariants(location: Location) -> None:
+    assert set(location.regions) <= set(REGIONS)
+    assert list(location.regions) == sorted(set(location.regions))
+    assert list(location.countries) == sorted(set(location.countries))
+    assert all(len(code) == 2 and code.isupper() for code in location.countries)
+    if location.region not in ("Worldwide",):
+        if not location.regions:
+            assert location.region == "Unknown"
+        elif len(location.regions) == 1:
+            assert location.region == location.regions[0]
+        else:
+            assert location.region == "Multiple"
+
+
+_PLACEISH = st.lists(
+    st.sampled_from(
+        ["USA", "Canada", "CA", "TX", "NA", "Europe", "LATAM", "APAC", "Worldwide", "Remote"]
+        + ["CET", "UTC-6", "+/- 3 HOURS", "(", ")", "[", ",", ",  ", "/", " or ", ";", " and "]
+        + ["Korea, Republic of", "Georgia", "Anywhere in", "excluding", " ", "x"]
+    ),
+    max_size=10,
+).map("".join)
+
+
+@given(st.text(max_size=200))
+def test_locate_text_never_raises(text: str) -> None:
+    _check_invariants(locate_text(text))
+
+
+@given(_PLACEISH)
+def test_locate_placeish_text_invariants(text: str) -> None:
+    _check_invariants(locate_text(text))
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.sampled_from(["alpha2", "name", "slug", "x"]) | st.text(), children)
+    ),
+    max_leaves=8,
+)
+
+
+@given(json_values)
+def test_locate_names_never_raises(items: object) -> None:
+    _check_invariants(locate_names(items))
