@@ -135,6 +135,13 @@ SALARY_TEXT_CASES: dict[str, tuple[float | None, float | None, str | None, str |
     "INR 12 lakh - 18 lakh": (1_200_000, 1_800_000, "INR", "year"),
     "$1M": (1_000_000, 1_000_000, "USD", "year"),
     "usd 5000/month": (60_000, 60_000, "USD", "month"),
+    "chf 120k": (120_000, 120_000, "CHF", "year"),
+    "sek 50 000/month": (600_000, 600_000, "SEK", "month"),
+    "TRY 50000": (50_000, 50_000, "TRY", "year"),
+    "5000 try": (60_000, 60_000, None, "month"),  # a word-like code counts only in capitals
+    "$80k-$100k (CAD)": (80_000, 100_000, "CAD", "year"),  # a bracketed bare code is the ISO code
+    "€50k (approx. USD 55k)": (50_000, 50_000, "EUR", "year"),  # other notes are ignored
+    "80,000 - 100,000 (USD)": (80_000, 100_000, "USD", "year"),
     # --- nothing to parse: nulls (the pipeline keeps salary_raw) ---
     "Competitive": (None, None, None, None),
     "DOE": (None, None, None, None),

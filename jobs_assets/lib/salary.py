@@ -10,6 +10,8 @@ import math
 import re
 from dataclasses import dataclass
 
+import pycountry
+
 PERIOD_FACTORS: dict[str, int] = {
     "hour": 2080,
     "day": 260,
@@ -69,7 +71,6 @@ _PERIOD_WORDS: dict[str, str] = {
             "per annum",
             "per year",
             "per yr",
-            "year",
         )
     },
 }
@@ -131,92 +132,16 @@ def _period_by_size(largest: float) -> str:
 
 # --- currencies --------------------------------------------------------------------------
 
-# Codes worth recognising in free text. Codes that are also English words (ALL, TOP, CUP,
-# MAD, PEN, TRY, ...) only count when written in capitals right next to an amount.
+# ISO 4217 codes recognised in free text (precious metals, funds and test codes left out).
+# Codes that are also English words only count in capitals right next to an amount.
 _ISO_CODES = frozenset(
-    (
-        "ISO",
-        "COD",
-        "USD",
-        "EUR",
-        "GBP",
-        "CAD",
-        "AUD",
-        "NZD",
-        "CHF",
-        "SEK",
-        "NOK",
-        "DKK",
-        "ISK",
-        "PLN",
-        "CZK",
-        "HUF",
-        "RON",
-        "BGN",
-        "HRK",
-        "RSD",
-        "UAH",
-        "RUB",
-        "BYN",
-        "TRY",
-        "ILS",
-        "AED",
-        "SAR",
-        "QAR",
-        "KWD",
-        "BHD",
-        "OMR",
-        "JOD",
-        "EGP",
-        "MAD",
-        "NGN",
-        "KES",
-        "GHS",
-        "ZAR",
-        "TZS",
-        "UGX",
-        "ETB",
-        "XOF",
-        "XAF",
-        "INR",
-        "PKR",
-        "BDT",
-        "LKR",
-        "NPR",
-        "CNY",
-        "HKD",
-        "TWD",
-        "JPY",
-        "KRW",
-        "SGD",
-        "MYR",
-        "IDR",
-        "THB",
-        "PHP",
-        "VND",
-        "BRL",
-        "ARS",
-        "CLP",
-        "COP",
-        "PEN",
-        "MXN",
-        "UYU",
-        "PYG",
-        "BOB",
-        "VES",
-        "CRC",
-        "GTQ",
-        "DOP",
-        "JMD",
-        "TTD",
-        "GEL",
-        "AMD",
-        "AZN",
-        "KZT",
-        "UZS",
-    )
+    c.alpha_3
+    for c in pycountry.currencies
+    if not c.alpha_3.startswith("X") or c.alpha_3 in {"XOF", "XAF", "XCD", "XPF"}
 )
-_WORDLIKE_CODES = frozenset({"MAD", "PEN", "TRY", "BOB", "GEL", "ALL", "TOP", "CUP", "MOP"})
+_WORDLIKE_CODES = frozenset(
+    {"ALL", "BAM", "BOB", "CUP", "GEL", "MAD", "MOP", "PEN", "SOS", "TOP", "TRY"}
+)
 _ISO_RE = re.compile(r"(?<![A-Za-z])([A-Za-z]{3})(?![A-Za-z])")
 
 _SYMBOLS: dict[str, str] = {
@@ -258,16 +183,18 @@ def _find_iso(text: str) -> str | None:
         code = word.upper()
         if code not in _ISO_CODES:
             continue
-        if code in _WORDLIKE_CODES or word != code:
-            # Lower-case or word-like: only when it touches an amount ("usd 50k", "50k TRY").
-            if word != code and code in _WORDLIKE_CODES:
-                continue
-            before = text[max(0, match.start() - 2) : match.start()]
-            after = text[match.end() : match.end() + 2]
-            if not (re.search(r"\d\s?$", before) or re.match(r"^\s?[\d$€£]", after)):
-                continue
+        if code in _WORDLIKE_CODES and word != code:
+            continue
+        if (code in _WORDLIKE_CODES or word != code) and not _touches_amount(text, match):
+            continue  # "try", "PEN", "usd" alone are words, "usd 50k" and "50k TRY" are not
         return code
     return None
+
+
+def _touches_amount(text: str, match: re.Match[str]) -> bool:
+    before = text[max(0, match.start() - 2) : match.start()]
+    after = text[match.end() : match.end() + 2]
+    return bool(re.search(r"\d\s?$", before) or re.match(r"\s?[\d$€£]", after))
 
 
 def _find_symbol(text: str) -> str | None:
@@ -278,9 +205,22 @@ def _find_symbol(text: str) -> str | None:
     return _SYMBOLS.get(token.upper(), _SYMBOLS.get(token))
 
 
-def _find_currency(text: str) -> str | None:
-    """SPEC §7: an ISO code anywhere wins over a symbol."""
-    return _find_iso(text) or _find_symbol(text)
+_CODE_NOTE_RE = re.compile(r"[(\[]\s*([A-Z]{3})\s*[)\]]")
+
+
+def _find_currency(body: str, text: str) -> str | None:
+    """SPEC §7: an ISO code wins over a symbol; a bare code in brackets, "(CAD)", counts as
+    text, other bracketed notes ("approx. USD 55k") only when the figure itself has no marker.
+    """
+    code_notes = [m.group(1) for m in _CODE_NOTE_RE.finditer(text) if m.group(1) in _ISO_CODES]
+    notes = " ".join(_BRACKETS_RE.findall(text))
+    return (
+        _find_iso(body)
+        or (code_notes[0] if code_notes else None)
+        or _find_symbol(body)
+        or _find_iso(notes)
+        or _find_symbol(notes)
+    )
 
 
 # --- amounts -----------------------------------------------------------------------------
@@ -420,9 +360,8 @@ def parse_salary_text(text: str | None) -> Salary:
     if low is not None and high is not None and low > high:
         low, high = high, low
 
-    notes = " ".join(_BRACKETS_RE.findall(text))
-    currency = _find_iso(body) or _find_symbol(body) or _find_currency(notes)
-    period = _find_period(body) or _find_period(notes)
+    currency = _find_currency(body, text)
+    period = _find_period(body) or _find_period(" ".join(_BRACKETS_RE.findall(text)))
     if period is None:
         period = _period_by_size(max(v for v in (low, high) if v is not None))
     factor = PERIOD_FACTORS[period]
