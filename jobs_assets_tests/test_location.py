@@ -162,6 +162,11 @@ LOCATION_TEXT_CASES: dict[str, tuple[str, str, str]] = {
     "Remote (Europe)": ("", EU, EU),
     "Europe (CET +/- 2h)": ("", EU, EU),
     "Within 4 hours of CET": ("", EU, EU),
+    "Anywhere (US only)": ("US", NA, NA),
+    "US-based": ("US", NA, NA),
+    "Canada &amp; USA": ("CA|US", NA, NA),
+    "Europe (CET, EET)": ("", EU, EU),
+    "Latin America / Caribbean": ("", LA, LA),
     # --- nothing known ---
     "": ("", "", UNKNOWN),
     "NA": ("", "", UNKNOWN),  # Namibia, North America or "n/a": too ambiguous alone

@@ -7,6 +7,7 @@ the shipped country_regions.csv, so each distinct location string costs a few di
 from __future__ import annotations
 
 import csv
+import html
 import re
 import threading
 import unicodedata
@@ -467,8 +468,8 @@ _FILLER_RE = re.compile(
     re.IGNORECASE,
 )
 _EXCLUSION_RE = re.compile(r"\b(?:except|excluding|excl|exclude|not|outside|ex)\b.*", re.IGNORECASE)
-# "Remote" inside a token only qualifies it: "Remote (Europe)" is Europe.
-_QUALIFIERS = frozenset({"remote", "fully remote", "100 remote", "remote only"})
+# A qualifier before brackets defers to them: "Remote (Europe)" is Europe.
+_QUALIFIERS = frozenset({"remote", "fully remote", "100 remote", "remote only", "anywhere"})
 
 
 @dataclass
@@ -649,7 +650,7 @@ def locate_text(text: str | None) -> Location:
     """Remotive candidate_required_location and Jobicy jobGeo to countries and regions."""
     if not isinstance(text, str):
         return Location()
-    text = text.strip()[:2000]
+    text = html.unescape(text).strip()[:2000]  # Jobicy text can arrive entity-escaped
     if not text:
         return Location()
     vocab = _vocab()
