@@ -39,7 +39,7 @@ def test_code_is_case_and_space_insensitive() -> None:
     assert usd_rate(" eur ") == usd_rate("EUR")
 
 
-@pytest.mark.parametrize("code", ["XXX", "ABC", "", None, "RUB", "CYP", 5])
+@pytest.mark.parametrize("code", ["XXX", "ABC", "", None, "RUB", "CYP", 5, ["EUR"]])
 def test_unknown_or_stale_currency_gives_none(code: object) -> None:
     """No ECB quote on the rate date (RUB stopped in 2022, CYP is legacy) means no USD."""
     assert usd_rate(code) is None  # type: ignore[arg-type]

@@ -38,12 +38,15 @@ def rate_date() -> datetime.date:
     return _get_converter().bounds["USD"].last_date
 
 
-@cache
 def usd_rate(currency: str | None) -> tuple[float, datetime.date] | None:
     """USD per one unit of `currency` and the ECB date of that rate; None when unknown."""
     if not isinstance(currency, str):
         return None
-    code = currency.strip().upper()
+    return _usd_rate(currency.strip().upper())
+
+
+@cache
+def _usd_rate(code: str) -> tuple[float, datetime.date] | None:
     converter = _get_converter()
     date = rate_date()
     if code == "USD":
