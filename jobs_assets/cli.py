@@ -88,7 +88,9 @@ def summary(settings: Settings) -> str:
             "FROM public.jobs_listings_data GROUP BY source ORDER BY source"
         ).fetchall()
     lines = ["public.jobs_listings_data:"]
-    lines += [f"  {s:<10} {n:>7} listings ({w} with a USD salary), last window {k}" for s, n, w, k in rows]
+    lines += [
+        f"  {s:<10} {n:>7} listings ({w} with a USD salary), last window {k}" for s, n, w, k in rows
+    ]
     return "\n".join(lines)
 
 

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import os
 import uuid
+
+# Step retries without the production back-off delays (read when the assets are defined).
+os.environ.setdefault("JOBS_STEP_RETRIES", "1")
+os.environ.setdefault("JOBS_STEP_RETRY_DELAY_SECONDS", "0")
+
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,9 +87,7 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
 def clean_db(database: Database) -> Database:
     """The test database with both tables empty."""
     with database.connect() as conn:
-        conn.execute(
-            "TRUNCATE staging.staging_jobs_listings_data, public.jobs_listings_data"
-        )
+        conn.execute("TRUNCATE staging.staging_jobs_listings_data, public.jobs_listings_data")
     return database
 
 
@@ -172,3 +175,26 @@ def fixture_listing_count() -> int:
                 ids.add(str(job[source.id_field]))
         total += len(ids)
     return total
+
+
+# --- The deployed stack (test_integration.py, test_browser.py) ----------------------
+
+
+@pytest.fixture(scope="session")
+def deployment(tmp_path_factory: pytest.TempPathFactory, database: Database) -> Iterator[object]:
+    """gRPC code server, webserver and daemon on a Postgres-backed instance, shared by both."""
+    from jobs_assets_tests.deployment import running_deployment
+
+    with running_deployment(tmp_path_factory.mktemp("deployment"), database) as stack:
+        yield stack
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the stack's tests last (integration, then browser), so its processes start once
+    and never compete with the rest of the suite for the CPU."""
+
+    def order(item: pytest.Item) -> tuple[bool, bool]:
+        uses_stack = "deployment" in getattr(item, "fixturenames", ())
+        return uses_stack, uses_stack and item.module.__name__.endswith("test_browser")
+
+    items.sort(key=order)

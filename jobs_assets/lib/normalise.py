@@ -222,7 +222,8 @@ def html_to_text(values: pd.Series) -> pd.Series:
     text = text.str.replace(r"[ \t\r\f\v\xa0]+", " ", regex=True)
     text = text.str.replace(r" ?\n[ \n]*", "\n", regex=True).str.strip()
     text = text.str.slice(0, MAX_DESCRIPTION_CHARS)
-    return text.where(text.str.len() > 0).astype("object").where(values.notna(), None)
+    keep = values.notna() & text.notna() & (text.str.len() > 0)
+    return text.astype("object").where(keep, None)
 
 
 def _vocabulary(words: dict[str, str], other: str | None) -> Callable[[Hashable], str | None]:

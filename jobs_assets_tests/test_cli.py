@@ -1,0 +1,53 @@
+"""`make demo` and `make run` through the real CLI: multiprocess executor, real processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from jobs_assets_tests.conftest import Database, fixture_listing_count
+
+
+def run_cli(
+    args: list[str], env: dict[str, str], cwd: Path, timeout: int = 240
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "jobs_assets.cli", *args],
+        env={**os.environ, **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_demo_loads_every_fixture_listing_with_step_processes(
+    clean_db: Database, tmp_path: Path
+) -> None:
+    env = {"DAGSTER_HOME": str(tmp_path / "dagster_home"), **clean_db.env}
+    env.setdefault("JOBS_DATA_DIR", str(tmp_path / "jobs_data"))
+    done = run_cli(["demo"], env, tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "RUN_SUCCESS" in done.stderr + done.stdout
+    assert clean_db.query("SELECT count(*) FROM public.jobs_listings_data")[0][0] == (
+        fixture_listing_count()
+    )
+    assert "public.jobs_listings_data:" in done.stdout and "himalayas" in done.stdout
+    # the local instance was made for it, never the production dagster.yaml
+    assert "telemetry" in (tmp_path / "dagster_home" / "dagster.yaml").read_text()
+
+
+def test_run_offline_fails_fast_and_points_to_demo(tmp_path: Path) -> None:
+    env = {
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+        "JOBS_DATA_DIR": str(tmp_path / "jobs_data"),
+        "JOBS_REMOTIVE_URL": "http://127.0.0.1:9/remotive",
+        "JOBS_JOBICY_URL": "http://127.0.0.1:9/jobicy",
+        "JOBS_HIMALAYAS_URL": "http://127.0.0.1:9/himalayas",
+    }
+    done = run_cli(["run"], env, tmp_path, timeout=60)
+    assert done.returncode == 2
+    assert "Cannot reach the job APIs" in done.stderr and "make demo" in done.stderr
+    assert "Traceback" not in done.stderr

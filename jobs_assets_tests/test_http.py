@@ -1,0 +1,152 @@
+"""The shared HTTP policy against a real local server: retries, timeouts, paging."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from jobs_assets.lib.http import USER_AGENT, FetchError, HttpClient
+from jobs_assets.lib.sources import SOURCES
+from jobs_assets.replay import ReplayServer, Reply
+from jobs_assets.settings import SourceSettings
+
+
+def client(**overrides: float) -> HttpClient:
+    settings = {"timeout_seconds": 1.0, "max_retries": 3, "backoff_seconds": 0.01, **overrides}
+    return HttpClient(**settings)
+
+
+def settings_for(server: ReplayServer, name: str, **overrides: object) -> SourceSettings:
+    values = {
+        "name": name,
+        "url": server.url(name),
+        "min_interval_hours": 0.0,
+        "workers": 4,
+        "max_rps": 0.0,
+        "max_pages": 50,
+        "timeout_seconds": 1.0,
+        "max_retries": 3,
+        "backoff_seconds": 0.01,
+        **overrides,
+    }
+    return SourceSettings(**values)
+
+
+def test_429_with_retry_after_is_retried_then_succeeds(replay: ReplayServer) -> None:
+    replay.script("/remotive", Reply(429, b"slow down", {"Retry-After": "1"}))
+    with client() as http:
+        response = http.get(replay.url("remotive"))
+    assert response.status_code == 200
+    assert http.stats.retries == 1 and http.stats.requests == 2
+    first, second = replay.requests[-2:]
+    assert second.at - first.at >= 0.9  # Retry-After honoured
+
+
+def test_5xx_exhausting_retries_gives_the_last_status(replay: ReplayServer) -> None:
+    replay.script("/remotive", *[Reply(503, b"down")] * 4)
+    with client(max_retries=3) as http:
+        response = http.get(replay.url("remotive"))
+    assert response.status_code == 503
+    assert http.stats.retries == 3
+
+
+def test_read_timeout_is_retried(replay: ReplayServer) -> None:
+    replay.script("/jobicy", Reply(200, b"{}", delay=1.5))
+    with client(timeout_seconds=0.5) as http:
+        response = http.get(replay.url("jobicy"))
+    assert response.status_code == 200 and json.loads(response.content)["jobs"]
+    assert len([r for r in replay.requests if r.path == "/jobicy"]) == 2
+
+
+def test_read_timeouts_every_time_give_a_clear_error(replay: ReplayServer) -> None:
+    replay.script("/jobicy", *[Reply(200, b"{}", delay=1.0)] * 3)
+    with client(timeout_seconds=0.3, max_retries=2) as http, pytest.raises(FetchError) as err:
+        http.get(replay.url("jobicy"))
+    assert "failed after retries" in str(err.value) and "/jobicy" in str(err.value)
+
+
+def test_connection_refused_gives_a_clear_error() -> None:
+    with client(max_retries=1) as http, pytest.raises(FetchError) as err:
+        http.get("http://127.0.0.1:9/remotive")
+    assert "make demo" in str(err.value)
+
+
+def test_identifying_user_agent_is_sent(replay: ReplayServer) -> None:
+    with client() as http:
+        http.get(replay.url("remotive"))
+    assert replay.requests[-1].headers["User-Agent"] == USER_AGENT
+    assert USER_AGENT.startswith("jobs_assets/")
+
+
+def test_rate_limit_spaces_requests_across_threads(replay: ReplayServer) -> None:
+    pages: list[int] = []
+    settings = settings_for(replay, "himalayas", max_pages=5, max_rps=10.0, workers=4)
+    with client(max_rps=10.0) as http:
+        SOURCES["himalayas"].fetch(http, settings, lambda p: pages.append(p.index))
+    times = sorted(r.at for r in replay.requests)
+    assert sorted(pages) == [0, 1, 2, 3, 4]
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert min(gaps) >= 0.08  # 10 rps = 0.1 s apart, with a little clock slack
+
+
+def test_himalayas_reads_only_the_newest_max_pages(replay: ReplayServer) -> None:
+    pages: list[int] = []
+    settings = settings_for(replay, "himalayas", max_pages=3)
+    with client() as http:
+        SOURCES["himalayas"].fetch(http, settings, lambda p: pages.append(p.index))
+    offsets = sorted(int(r.params["offset"]) for r in replay.requests)
+    assert offsets == [0, 20, 40]
+    assert all(r.params["limit"] == "20" for r in replay.requests)
+    assert sorted(pages) == [0, 1, 2]
+
+
+def test_himalayas_stops_at_the_total_count(replay: ReplayServer) -> None:
+    replay.script(
+        "/himalayas",
+        Reply.json({"jobs": [{"guid": "a"}], "totalCount": 41, "offset": 0, "limit": 20}),
+    )
+    with client() as http:
+        SOURCES["himalayas"].fetch(http, settings_for(replay, "himalayas"), lambda p: None)
+    assert sorted(int(r.params["offset"]) for r in replay.requests) == [0, 20, 40]
+
+
+def test_jobicy_follows_the_cursor_until_has_more_is_false(replay: ReplayServer) -> None:
+    replay.script(
+        "/jobicy",
+        Reply.json({"jobs": [{"id": 1}], "hasMore": True, "nextCursor": "c1"}),
+        Reply.json({"jobs": [{"id": 2}], "hasMore": True, "nextCursor": "c2"}),
+        Reply.json({"jobs": [{"id": 3}], "hasMore": False, "nextCursor": None}),
+    )
+    pages = []
+    with client() as http:
+        SOURCES["jobicy"].fetch(http, settings_for(replay, "jobicy"), pages.append)
+    assert [r.params for r in replay.requests] == [
+        {"count": "100"},
+        {"count": "100", "cursor": "c1"},
+        {"count": "100", "cursor": "c2"},
+    ]
+    assert len(pages) == 3
+
+
+def test_jobicy_older_format_is_one_page(replay: ReplayServer) -> None:
+    with client() as http:
+        SOURCES["jobicy"].fetch(http, settings_for(replay, "jobicy"), lambda p: None)
+    assert len(replay.requests) == 1
+
+
+def test_jobicy_404_json_is_kept_and_not_an_error(replay: ReplayServer) -> None:
+    replay.script("/jobicy", Reply.json({"message": "no jobs"}, status=404))
+    kept = []
+    with client() as http:
+        SOURCES["jobicy"].fetch(http, settings_for(replay, "jobicy"), kept.append)
+    assert [p.status for p in kept] == [404]
+
+
+def test_http_error_keeps_the_body_before_failing(replay: ReplayServer) -> None:
+    replay.script("/remotive", Reply(403, b"<html>forbidden</html>", {"Content-Type": "text/html"}))
+    kept = []
+    with client() as http, pytest.raises(FetchError) as err:
+        SOURCES["remotive"].fetch(http, settings_for(replay, "remotive"), kept.append)
+    assert "HTTP 403" in str(err.value)
+    assert kept[0].body == b"<html>forbidden</html>"

@@ -1,0 +1,145 @@
+"""Per-source parsers on the real recorded responses, and on bad input."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+
+from jobs_assets.lib.sources import SOURCES, Page, parse_window
+from jobs_assets_tests.conftest import FIXTURE_DIR
+
+
+def fixture(name: str) -> bytes:
+    return (FIXTURE_DIR / name).read_bytes()
+
+
+def page(body: bytes, index: int = 0, status: int = 200) -> Page:
+    return Page(
+        index, f"http://test/{index}", status, "application/json", body, datetime.now(timezone.utc)
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "file", "id_field"),
+    [
+        ("remotive", "remotive.json", "id"),
+        ("jobicy", "jobicy.json", "id"),
+        ("himalayas", "himalayas.json", "guid"),
+    ],
+)
+def test_every_fixture_listing_parses_with_its_id(source: str, file: str, id_field: str) -> None:
+    body = fixture(file)
+    jobs = json.loads(body)["jobs"]
+    parsed = SOURCES[source].parse(body)
+    assert parsed.error is None
+    assert parsed.rejects == []
+    assert [job_id for job_id, _ in parsed.records] == [str(j[id_field]) for j in jobs]
+    assert [payload for _, payload in parsed.records] == jobs
+
+
+def test_remotive_numeric_ids_become_text() -> None:
+    parsed = SOURCES["remotive"].parse(fixture("remotive.json"))
+    assert all(isinstance(job_id, str) and job_id.isdigit() for job_id, _ in parsed.records)
+
+
+def test_himalayas_overlapping_pages_keep_one_row_per_guid() -> None:
+    first, second = fixture("himalayas.json"), fixture("himalayas_page2_overlap.json")
+    overlap = {j["guid"] for j in json.loads(first)["jobs"]} & {
+        j["guid"] for j in json.loads(second)["jobs"]
+    }
+    assert overlap, "the fixture is meant to overlap"
+    window = parse_window(SOURCES["himalayas"], [page(first, 0), page(second, 1)])
+    guids = [job_id for job_id, _, _ in window.records]
+    assert len(guids) == len(set(guids))
+    assert window.duplicates == len(overlap)
+    assert set(guids) == {j["guid"] for j in json.loads(first)["jobs"] + json.loads(second)["jobs"]}
+
+
+def test_himalayas_documented_schema_objects_and_milliseconds_parse() -> None:
+    parsed = SOURCES["himalayas"].parse(fixture("himalayas_documented_schema.json"))
+    assert parsed.error is None and len(parsed.records) == 1
+    _, payload = parsed.records[0]
+    assert payload["locationRestrictions"][0] == {
+        "alpha2": "PL",
+        "name": "Poland",
+        "slug": "poland",
+    }
+
+
+def test_himalayas_reports_total_for_paging() -> None:
+    parsed = SOURCES["himalayas"].parse(fixture("himalayas.json"))
+    assert parsed.document["totalCount"] == json.loads(fixture("himalayas.json"))["totalCount"]
+
+
+def test_jobicy_2026_cursor_fields_are_read() -> None:
+    body = json.dumps(
+        {"jobs": [{"id": 1, "jobTitle": "A"}], "hasMore": True, "nextCursor": "abc"}
+    ).encode()
+    parsed = SOURCES["jobicy"].parse(body)
+    assert parsed.document == {"hasMore": True, "nextCursor": "abc"}
+    assert [job_id for job_id, _ in parsed.records] == ["1"]
+
+
+def test_jobicy_404_with_json_body_means_no_jobs() -> None:
+    body = json.dumps({"success": False, "message": "No jobs found"}).encode()
+    parsed = SOURCES["jobicy"].parse(body, status=404)
+    assert parsed.error is None and parsed.records == []
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b"<!DOCTYPE html><html><body>Cloudflare: 502</body></html>", "HTML page"),
+        (fixture("remotive.json")[:5000], "truncated JSON"),
+        (b"", "empty body"),
+        (b"[1, 2, 3]", "JSON list"),
+        (b'{"items": []}', "no 'jobs' list"),
+    ],
+)
+def test_unusable_bodies_give_a_clear_error(body: bytes, expected: str) -> None:
+    parsed = SOURCES["remotive"].parse(body)
+    assert parsed.records == []
+    assert expected in parsed.error
+
+
+def test_bad_records_are_rejected_with_reasons_and_the_rest_kept() -> None:
+    jobs = json.loads(fixture("remotive.json"))["jobs"]
+    bad = [
+        {"title": "no id at all"},
+        {"id": None, "title": "null id"},
+        {"id": "  ", "title": "blank id"},
+        {"id": True, "title": "boolean id"},
+        "a string, not an object",
+        {"id": 99, "description": "x" * 2_100_000},
+    ]
+    body = json.dumps({"jobs": jobs[:3] + bad + jobs[3:]}).encode()
+    parsed = SOURCES["remotive"].parse(body)
+    assert [job_id for job_id, _ in parsed.records] == [str(j["id"]) for j in jobs]
+    assert len(parsed.rejects) == len(bad)
+    reasons = " | ".join(r.reason for r in parsed.rejects)
+    assert (
+        "no usable 'id'" in reasons and "not an object" in reasons and "over the limit" in reasons
+    )
+
+
+def test_unknown_extra_fields_are_kept_in_the_payload() -> None:
+    jobs = json.loads(fixture("jobicy.json"))["jobs"]
+    jobs[0]["brandNewField"] = {"nested": [1, 2]}
+    parsed = SOURCES["jobicy"].parse(json.dumps({"jobs": jobs, "newTopLevel": 1}).encode())
+    assert parsed.rejects == [] and len(parsed.records) == len(jobs)
+    assert parsed.records[0][1]["brandNewField"] == {"nested": [1, 2]}
+
+
+def test_nul_characters_are_removed_not_fatal() -> None:
+    body = b'{"jobs": [{"id": 1, "title": "bad\\u0000title"}]}'
+    parsed = SOURCES["remotive"].parse(body)
+    assert parsed.records == [("1", {"id": 1, "title": "badtitle"})]
+    assert "NUL" in parsed.rejects[0].reason
+
+
+def test_sql_and_html_in_text_are_just_text() -> None:
+    title = "'); DROP TABLE staging.staging_jobs_listings_data; -- <script>alert(1)</script>"
+    parsed = SOURCES["remotive"].parse(json.dumps({"jobs": [{"id": 7, "title": title}]}).encode())
+    assert parsed.records == [("7", {"id": 7, "title": title})]
