@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from dotenv import load_dotenv
+from dotenv import find_dotenv, load_dotenv
 
 DEFAULT_URLS = {
     "remotive": "https://remotive.com/api/remote-jobs",
@@ -68,7 +68,7 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        load_dotenv(override=False)
+        load_dotenv(find_dotenv(usecwd=True), override=False)
         return cls(
             data_dir=Path(os.environ.get("JOBS_DATA_DIR") or "./jobs_data").resolve(),
             pghost=os.environ.get("PGHOST") or None,
