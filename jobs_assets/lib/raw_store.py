@@ -5,6 +5,10 @@ Layout: `$JOBS_DATA_DIR/raw/<source>/<window>/page-0000.json.gz` plus a
 arrive (before anything parses them) and the folder replaces the window's only
 when the fetch is complete, so a window is never half-replaced. Bodies of a fetch
 that failed are moved to `raw/<source>/failed/` rather than lost.
+
+Files dropped in the inbox are kept apart, under `raw/<source>/inbox/<window>/`
+with their own manifest: a later live fetch replaces the window's fetched pages but
+never the inbox pages, and staging reads both (fetched pages first).
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from pathlib import Path
 from jobs_assets.lib.sources.base import Page
 
 MANIFEST = "manifest.json"
+INBOX = "inbox"
+_inbox_lock = threading.Lock()
 
 
 def window_dirname(partition_key: str) -> str:
@@ -152,7 +158,11 @@ class RawStore:
         if not base.exists():
             return None
         windows = sorted(
-            (p for p in base.iterdir() if p.is_dir() and not p.name.startswith((".", "failed"))),
+            (
+                p
+                for p in base.iterdir()
+                if p.is_dir() and not p.name.startswith((".", "failed", INBOX))
+            ),
             reverse=True,
         )
         latest: datetime | None = None
@@ -165,3 +175,97 @@ class RawStore:
                 fetched = datetime.fromisoformat(manifest["fetched_at"])
                 latest = fetched if latest is None or fetched > latest else latest
         return latest
+
+    # --- the inbox: pages an operator dropped in, kept beside the fetched window -----
+
+    def inbox_dir(self, source: str, partition_key: str) -> Path:
+        return self.root / source / INBOX / window_dirname(partition_key)
+
+    def inbox_manifest(self, source: str, partition_key: str) -> dict | None:
+        path = self.inbox_dir(source, partition_key) / MANIFEST
+        return json.loads(path.read_text()) if path.exists() else None
+
+    def add_inbox_page(
+        self,
+        source: str,
+        partition_key: str,
+        body: bytes,
+        file_name: str,
+        received_at: datetime,
+    ) -> tuple[dict, bool]:
+        """Store one inbox file as an extra page of the window; `(entry, added)`.
+
+        Idempotent: a body already in the window's inbox (same sha256) is not added
+        again, so a re-evaluated sensor never stores a file twice. The manifest is
+        replaced atomically, after the page file is on disk.
+        """
+        digest = hashlib.sha256(body).hexdigest()
+        folder = self.inbox_dir(source, partition_key)
+        with _inbox_lock:
+            folder.mkdir(parents=True, exist_ok=True)
+            manifest = self.inbox_manifest(source, partition_key) or {
+                "source": source,
+                "partition_key": partition_key,
+                "origin": INBOX,
+                "pages": [],
+            }
+            for entry in manifest["pages"]:
+                if entry["sha256"] == digest:
+                    return entry, False
+            index = len(manifest["pages"])
+            name = f"inbox-{index:04d}.json.gz"
+            tmp = folder / f".{name}-{uuid.uuid4().hex[:8]}"
+            with gzip.open(tmp, "wb", compresslevel=5) as fh:
+                fh.write(body)
+            os.replace(tmp, folder / name)
+            entry = {
+                "file": name,
+                "index": index,
+                "url": f"inbox:{source}/{file_name}",
+                "status": 200,
+                "content_type": "application/json",
+                "bytes": len(body),
+                "sha256": digest,
+                "retrieved_at": received_at.isoformat(),
+                "file_name": file_name,
+            }
+            manifest["pages"].append(entry)
+            manifest["received_at"] = entry["retrieved_at"]
+            tmp_manifest = folder / f".{MANIFEST}-{uuid.uuid4().hex[:8]}"
+            tmp_manifest.write_text(json.dumps(manifest, indent=2))
+            os.replace(tmp_manifest, folder / MANIFEST)
+        return entry, True
+
+    def read_inbox_pages(self, source: str, partition_key: str) -> Iterator[Page]:
+        """The window's inbox pages, in arrival order."""
+        manifest = self.inbox_manifest(source, partition_key)
+        if manifest is None:
+            return
+        yield from _read_pages(self.inbox_dir(source, partition_key), manifest["pages"])
+
+    def read_window_pages(self, source: str, partition_key: str) -> Iterator[Page]:
+        """What staging loads: the fetched (or stored) pages, then the inbox pages.
+
+        Fetched pages come first, so a listing present in both keeps the API's copy.
+        """
+        yield from self.read_pages(source, partition_key)
+        yield from self.read_inbox_pages(source, partition_key)
+
+    def inbox_pages_since(self, after: datetime) -> list[tuple[str, str, dict]]:
+        """`(source, partition_key, entry)` of inbox pages received after `after`, oldest first.
+
+        Only manifests written since `after` are opened, so this stays cheap however
+        long the history.
+        """
+        found: list[tuple[str, str, dict]] = []
+        if not self.root.exists():
+            return found
+        cutoff = after.timestamp() - 1  # mtime resolution
+        for manifest_path in self.root.glob(f"*/{INBOX}/*/{MANIFEST}"):
+            if manifest_path.stat().st_mtime < cutoff:
+                continue
+            manifest = json.loads(manifest_path.read_text())
+            for entry in manifest["pages"]:
+                if datetime.fromisoformat(entry["retrieved_at"]) > after:
+                    found.append((manifest["source"], manifest["partition_key"], entry))
+        return sorted(found, key=lambda item: item[2]["retrieved_at"])

@@ -4,7 +4,8 @@ Each asset reads like a recipe (fetch, store, load, report); the rules live in
 `jobs_assets.lib`.
 """
 
-from datetime import datetime, timezone
+import os
+from datetime import datetime, timedelta, timezone
 
 import dagster as dg
 import pandas as pd
@@ -16,10 +17,16 @@ from jobs_assets.logs import log_event
 from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.resources import PostgresResource, RawStoreResource
 
+# Step retries cover what HTTP retries cannot (an HTML error page, a dropped connection).
 RETRY = dg.RetryPolicy(
-    max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+    max_retries=int(os.environ.get("JOBS_STEP_RETRIES", "3")),
+    delay=float(os.environ.get("JOBS_STEP_RETRY_DELAY_SECONDS", "10")),
+    backoff=dg.Backoff.EXPONENTIAL,
+    jitter=dg.Jitter.PLUS_MINUS,
 )
 RAW_KEYS = [dg.AssetKey(f"{name}_raw") for name in SOURCES]
+# Windows are 4 hours: two missed windows in a row mean the listings are stale.
+FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=8))
 
 
 def markdown_table(frame: pd.DataFrame, max_chars: int = 40) -> str:
@@ -56,6 +63,7 @@ def build_raw_asset(source: Source) -> dg.AssetsDefinition:
         kinds={"python", "json"},
         pool=f"api_{source.name}",
         retry_policy=RETRY,
+        freshness_policy=FRESHNESS,
         required_resource_keys={api_key, "raw_store"},
         description=(
             f"Every {source.name} response body of the window, exactly as received, under "
@@ -108,8 +116,8 @@ raw_assets = [build_raw_asset(source) for source in SOURCES.values()]
     retry_policy=RETRY,
     description=(
         "The window's listings as JSONB in staging.staging_jobs_listings_data, parsed from "
-        "the stored raw files (so it can always be rebuilt offline) and replaced in one "
-        "transaction with COPY."
+        "the stored raw files (so it can always be rebuilt offline) plus any files dropped "
+        "in the inbox for the window, replaced in one transaction with COPY."
     ),
 )
 def staged_listings(
@@ -120,7 +128,8 @@ def staged_listings(
     key = context.partition_key
     store = raw_store.store()
     windows = {
-        name: parse_window(source, store.read_pages(name, key)) for name, source in SOURCES.items()
+        name: parse_window(source, store.read_window_pages(name, key))
+        for name, source in SOURCES.items()
     }
     for name, window in windows.items():
         if window.page_errors:  # a stored window is always usable; this means tampering
@@ -136,6 +145,9 @@ def staged_listings(
             "rows_per_source": counts,
             "records_rejected": rejected,
             "sources_without_stored_window": [n for n in SOURCES if not store.has_window(n, key)],
+            "inbox_pages": {
+                n: len((store.inbox_manifest(n, key) or {}).get("pages", [])) for n in SOURCES
+            },
             **{f"{n}_rejects": reject_metadata(w)["reject_reasons"] for n, w in windows.items()},
         }
     )
@@ -150,6 +162,7 @@ PREVIEW_COLUMNS = ["source", "source_job_id", "title", "company_name", "region",
     deps=[staged_listings],
     kinds={"python", "postgres"},
     retry_policy=RETRY,
+    freshness_policy=FRESHNESS,
     description=(
         "public.jobs_listings_data: one row per listing with common column names, region, "
         "annualised salary with USD amounts, and first/last seen windows; the window is "

@@ -1,0 +1,287 @@
+"""Asset checks of the ingestion group, partitioned like the assets they check.
+
+Critical checks (the data would be wrong or incomplete downstream) are blocking with
+ERROR severity, so a failing one stops the run before the next asset; the others are
+WARN. Either way the alert sensor (`defs/automation/alerts.py`) posts a failed check
+once to the webhook. Each description says what to do when the check fails.
+"""
+
+import dagster as dg
+import pandas as pd
+
+from jobs_assets.defs.ingestion.assets import jobs_listings, markdown_table, staged_listings
+from jobs_assets.lib import quality
+from jobs_assets.lib.raw_store import RawStore
+from jobs_assets.lib.sources import SOURCES, Source, parse_window
+from jobs_assets.partitions import INGESTION_PARTITIONS
+from jobs_assets.resources import PostgresResource, RawStoreResource
+
+ERROR = dg.AssetCheckSeverity.ERROR
+WARN = dg.AssetCheckSeverity.WARN
+
+
+def latest_materialization_metadata(
+    context: dg.AssetCheckExecutionContext, asset_key: dg.AssetKey
+) -> dict[str, object] | None:
+    """The metadata of the asset's latest materialization of this window, if any."""
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=asset_key, asset_partitions=[context.partition_key]),
+        limit=1,
+    ).records
+    if not records or records[0].asset_materialization is None:
+        return None
+    return {k: v.value for k, v in records[0].asset_materialization.metadata.items()}
+
+
+def samples_md(samples: list[dict]) -> dg.MetadataValue:
+    return dg.MetadataValue.md(markdown_table(pd.DataFrame(samples)) if samples else "(none)")
+
+
+def finding_result(
+    finding: quality.Finding, severity: dg.AssetCheckSeverity
+) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        passed=finding.passed,
+        severity=severity,
+        description=finding.summary(),
+        metadata={
+            "rows_checked": finding.checked,
+            "violations": {k: int(v) for k, v in finding.violations.items()},
+            "offending_rows": samples_md(finding.samples),
+        },
+    )
+
+
+def build_raw_checks(source: Source) -> list[dg.AssetChecksDefinition]:
+    asset_key = dg.AssetKey(f"{source.name}_raw")
+
+    @dg.asset_check(
+        asset=asset_key,
+        name="raw_window_parses",
+        blocking=True,
+        partitions_def=INGESTION_PARTITIONS,
+        description=(
+            f"Every stored {source.name} response of the window parses as the API's JSON. "
+            "If it fails, a stored file was damaged or replaced by hand: compare it with "
+            "raw/<source>/<window>/manifest.json (sha256), then re-materialise the raw asset "
+            "for the window (only the latest two windows can be fetched again)."
+        ),
+    )
+    def raw_window_parses(
+        context: dg.AssetCheckExecutionContext, raw_store: RawStoreResource
+    ) -> dg.AssetCheckResult:
+        key = context.partition_key
+        store = raw_store.store()
+        metadata = latest_materialization_metadata(context, asset_key) or {}
+        if not store.has_window(source.name, key):
+            skipped = bool(metadata.get("skipped_for_politeness"))
+            return dg.AssetCheckResult(
+                passed=skipped,
+                severity=ERROR,
+                description=(
+                    "skipped for politeness; nothing stored for the window"
+                    if skipped
+                    else f"no stored window at {store.window_dir(source.name, key)}"
+                ),
+            )
+        window = parse_window(source, store.read_pages(source.name, key))
+        return dg.AssetCheckResult(
+            passed=not window.page_errors,
+            severity=ERROR,
+            description="; ".join(window.page_errors[:3]) or f"{window.pages} pages parse",
+            metadata={"pages": window.pages, "unusable_pages": len(window.page_errors)},
+        )
+
+    @dg.asset_check(
+        asset=asset_key,
+        name="raw_window_has_listings",
+        partitions_def=INGESTION_PARTITIONS,
+        description=(
+            f"The {source.name} window holds at least one listing (unless the fetch was skipped "
+            "for the source's minimum interval). If it fails, the API probably changed its "
+            "filters or answered an empty list: open the raw file named in the "
+            "materialisation and compare with the endpoint in a browser."
+        ),
+    )
+    def raw_window_has_listings(
+        context: dg.AssetCheckExecutionContext, raw_store: RawStoreResource
+    ) -> dg.AssetCheckResult:
+        key = context.partition_key
+        metadata = latest_materialization_metadata(context, asset_key) or {}
+        if metadata.get("skipped_for_politeness") and not raw_store.store().has_window(
+            source.name, key
+        ):
+            return dg.AssetCheckResult(
+                passed=True, severity=WARN, description=str(metadata.get("note") or "skipped")
+            )
+        store = raw_store.store()
+        parsed = parse_window(source, store.read_pages(source.name, key)).parsed
+        return dg.AssetCheckResult(
+            passed=parsed > 0,
+            severity=WARN,
+            description=f"{parsed} listings parsed from the stored window",
+            metadata={"records_parsed": parsed, "mode": str(metadata.get("mode", "unknown"))},
+        )
+
+    return [raw_window_parses, raw_window_has_listings]
+
+
+raw_checks = [check for source in SOURCES.values() for check in build_raw_checks(source)]
+
+
+def parsed_counts(store: RawStore, partition_key: str) -> dict[str, int]:
+    """Listings per source that staging should hold: stored pages plus inbox pages."""
+    return {
+        name: parse_window(source, store.read_window_pages(name, partition_key)).parsed
+        for name, source in SOURCES.items()
+    }
+
+
+@dg.asset_check(
+    asset=staged_listings,
+    blocking=True,
+    partitions_def=INGESTION_PARTITIONS,
+    description=(
+        "The staged rows of the window equal the listings parsed from its stored raw and "
+        "inbox files, per source. If it fails, staging is incomplete or was changed by "
+        "something else: re-materialise staged_listings for the window (it is rebuilt "
+        "offline from the raw files) and look for other writers of the staging table."
+    ),
+)
+def staged_rows_match_parsed(
+    context: dg.AssetCheckExecutionContext,
+    postgres: PostgresResource,
+    raw_store: RawStoreResource,
+) -> dg.AssetCheckResult:
+    key = context.partition_key
+    expected = parsed_counts(raw_store.store(), key)
+    with postgres.connect() as conn:
+        actual = quality.staged_counts(conn, key)
+    mismatched = {
+        name: f"{actual.get(name, 0)} staged, {expected[name]} parsed"
+        for name in SOURCES
+        if actual.get(name, 0) != expected[name]
+    }
+    return dg.AssetCheckResult(
+        passed=not mismatched and set(actual) <= set(SOURCES),
+        severity=ERROR,
+        description="; ".join(f"{n}: {m}" for n, m in mismatched.items())
+        or f"{sum(actual.values())} rows staged as parsed",
+        metadata={"staged": actual, "parsed": expected},
+    )
+
+
+@dg.asset_check(
+    asset=jobs_listings,
+    blocking=True,
+    partitions_def=INGESTION_PARTITIONS,
+    description=(
+        "Every listing of the window has a unique (source, source_job_id), a known source, "
+        "the required columns (title, job_url, region, retrieved_at, first/last seen) and "
+        "every staged listing reached the table. If it fails, look at the offending rows: a "
+        "source probably renamed a field; fix its `columns` mapping in jobs_assets/lib/"
+        "sources and re-materialise jobs_listings for the window."
+    ),
+)
+def listings_keys_and_required_columns(
+    context: dg.AssetCheckExecutionContext, postgres: PostgresResource
+) -> dg.AssetCheckResult:
+    with postgres.connect() as conn:
+        return finding_result(quality.keys_and_required(conn, context.partition_key), ERROR)
+
+
+@dg.asset_check(
+    asset=jobs_listings,
+    partitions_def=INGESTION_PARTITIONS,
+    description=(
+        "region, regions, job_type and seniority use only their documented values (SPEC "
+        "§5-6). If it fails, a normalisation rule produced a new value: fix the mapping in "
+        "jobs_assets/lib (normalise.py or location.py) and re-materialise the window."
+    ),
+)
+def listings_values_in_vocabulary(
+    context: dg.AssetCheckExecutionContext, postgres: PostgresResource
+) -> dg.AssetCheckResult:
+    with postgres.connect() as conn:
+        return finding_result(quality.vocabularies(conn, context.partition_key), WARN)
+
+
+@dg.asset_check(
+    asset=jobs_listings,
+    partitions_def=INGESTION_PARTITIONS,
+    description=(
+        "Salaries are consistent: min <= max, amounts positive, annual USD amounts between "
+        "1,000 and 2,000,000. If it fails, read salary_raw of the offending rows and fix "
+        "the parsing rule in jobs_assets/lib/salary.py (or a source's period/currency field)."
+    ),
+)
+def listings_salaries_plausible(
+    context: dg.AssetCheckExecutionContext, postgres: PostgresResource
+) -> dg.AssetCheckResult:
+    with postgres.connect() as conn:
+        return finding_result(quality.salaries(conn, context.partition_key), WARN)
+
+
+@dg.asset_check(
+    asset=jobs_listings,
+    partitions_def=INGESTION_PARTITIONS,
+    description=(
+        "No listing is published in the future (15 minutes of clock skew allowed). If it "
+        "fails, the source's date format or timezone changed: compare the raw pubDate with "
+        "published_at and fix the date rule in jobs_assets/lib/normalise.py."
+    ),
+)
+def listings_published_not_in_future(
+    context: dg.AssetCheckExecutionContext, postgres: PostgresResource
+) -> dg.AssetCheckResult:
+    with postgres.connect() as conn:
+        return finding_result(quality.published_in_future(conn, context.partition_key), WARN)
+
+
+@dg.asset_check(
+    asset=jobs_listings,
+    partitions_def=INGESTION_PARTITIONS,
+    description=(
+        "Per source, the window's listings are at least 30% of the median of its windows in "
+        "the previous 7 days. If it fails, the API may be paging differently, filtering, or "
+        "partly down: open the raw window and compare with the source's website; raise "
+        "JOBS_HIMALAYAS_MAX_PAGES if Himalayas is the one."
+    ),
+)
+def listings_volume_vs_trailing_median(
+    context: dg.AssetCheckExecutionContext,
+    postgres: PostgresResource,
+    raw_store: RawStoreResource,
+) -> dg.AssetCheckResult:
+    key = context.partition_key
+    store = raw_store.store()
+    loaded = [
+        name
+        for name in SOURCES
+        if store.has_window(name, key) or store.inbox_manifest(name, key) is not None
+    ]
+    with postgres.connect() as conn:
+        report = quality.volume_vs_trailing_median(
+            conn, key, context.partition_time_window.start, loaded
+        )
+    low = report.low
+    return dg.AssetCheckResult(
+        passed=not low,
+        severity=WARN,
+        description="; ".join(
+            f"{r['source']}: {r['window_listings']} listings, trailing median "
+            f"{r['trailing_median']:g}"
+            for r in low
+        )
+        or "every loaded source within 30% of its trailing median",
+        metadata={"per_source": samples_md(report.rows)},
+    )
+
+
+jobs_listings_checks = [
+    listings_keys_and_required_columns,
+    listings_values_in_vocabulary,
+    listings_salaries_plausible,
+    listings_published_not_in_future,
+    listings_volume_vs_trailing_median,
+]
