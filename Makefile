@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 PYTEST_ARGS ?=
 
-.PHONY: help install run demo dev test lint format bench db-stop clean
+.PHONY: help install run demo dev test lint format bench db-stop restore clean
 
 help:
 	@echo "make demo     the pipeline on recorded API responses (offline)"
@@ -15,6 +15,7 @@ help:
 	@echo "make dev      the Dagster UI on http://127.0.0.1:3000"
 	@echo "make test     lint and the whole test suite"
 	@echo "make db-stop  stop the embedded PostgreSQL"
+	@echo "make restore BACKUP=jobs_data/backups/<file>.dump   restore a backup (YES=1: no prompt)"
 
 install: $(STAMP)
 
@@ -48,6 +49,10 @@ test: lint
 
 db-stop: $(STAMP)
 	$(BIN)/python -m jobs_assets.cli db-stop
+
+restore: $(STAMP)
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=jobs_data/backups/<file>.dump [YES=1]" >&2; exit 2; }
+	$(BIN)/python -m jobs_assets.restore "$(BACKUP)" $(if $(YES),--yes)
 
 clean:
 	rm -rf .pytest_cache .ruff_cache .hypothesis build *.egg-info

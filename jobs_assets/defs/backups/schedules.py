@@ -1,0 +1,20 @@
+"""Backups every 6 hours: each tick backs up the window that just ended."""
+
+import dagster as dg
+
+from jobs_assets.defs.backups.assets import postgres_backup
+from jobs_assets.partitions import BACKUP_PARTITIONS
+
+backup_job = dg.define_asset_job(
+    "backup_job",
+    selection=dg.AssetSelection.assets(postgres_backup),
+    partitions_def=BACKUP_PARTITIONS,
+    description="Dump, verify and rotate the PostgreSQL backups for one 6-hour window.",
+)
+
+backup_schedule = dg.build_schedule_from_partitioned_job(
+    backup_job,
+    name="backup_schedule",
+    description="Back the database up every 6 hours (0 */6 * * * UTC).",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)

@@ -1,0 +1,88 @@
+"""`python -m jobs_assets.restore BACKUP [--yes] [--no-raw]`: what `make restore` calls.
+
+Restores a backup set into the configured database (the `PG*` server, or the embedded
+one under `$JOBS_DATA_DIR`) and replays its raw archives into `$JOBS_DATA_DIR/raw`,
+after checking the dump against its manifest and asking for confirmation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from jobs_assets.lib import backup, db
+from jobs_assets.settings import Settings
+
+
+def summary(plan: backup.RestorePlan, target: str, raw_dir: Path | None) -> str:
+    manifest = plan.manifest
+    lines = [
+        f"backup   {plan.backup.dump}",
+        f"window   {manifest.get('window')}, taken {manifest.get('created_at')}, "
+        f"PostgreSQL {manifest.get('server_version')}",
+        f"verified {'yes' if manifest.get('verified') else 'NO (this dump never passed a test restore)'}",
+        "rows     " + ", ".join(f"{t} {n}" for t, n in manifest.get("row_counts", {}).items()),
+        f"into     {target}: its tables are REPLACED by the backup's",
+    ]
+    if raw_dir is not None:
+        lines.append(
+            f"raw      {len(plan.raw_archives)} archive(s) into {raw_dir} (existing files are kept)"
+        )
+    return "\n".join(lines)
+
+
+def confirmed(assume_yes: bool) -> bool:
+    if assume_yes:
+        return True
+    if not sys.stdin.isatty():
+        print(
+            "error: no terminal to confirm on; pass --yes (make restore ... YES=1)", file=sys.stderr
+        )
+        return False
+    answer = input("Type 'restore' to go on: ")
+    return answer.strip() == "restore"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m jobs_assets.restore", description=__doc__)
+    parser.add_argument(
+        "backup", type=Path, help="a backup file, e.g. jobs_data/backups/jobs-….dump"
+    )
+    parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    parser.add_argument("--no-raw", action="store_true", help="restore the database only")
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        plan = backup.plan_restore(args.backup)
+        raw_dir = None if args.no_raw else settings.data_dir / "raw"
+        if raw_dir is not None and plan.missing_archives:
+            raise backup.BackupError(
+                f"raw archive(s) {', '.join(plan.missing_archives)} of this backup are missing from "
+                f"{plan.backup.folder}; put them back, or pass --no-raw to restore the database only"
+            )
+        conninfo = db.conninfo_for(settings.data_dir, settings.pghost)
+        target = backup.describe(conninfo)
+        print(summary(plan, target, raw_dir))
+        if not confirmed(args.yes):
+            print("nothing was changed")
+            return 1
+        result = backup.restore(plan, conninfo, raw_dir)
+    except (backup.BackupError, ConnectionError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    rows = ", ".join(f"{t} {n}" for t, n in result["restored_rows"].items())
+    print(f"restored {plan.backup.dump.name} in {result['duration_seconds']} s: {rows}")
+    if raw_dir is not None:
+        print(
+            f"raw files: {result['raw_files_restored']} restored, "
+            f"{result['raw_files_already_present']} already present"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
