@@ -397,37 +397,37 @@ def dump(
                     timeout=timeout_seconds,
                 )
                 counts = row_counts(conn)  # same snapshot as the dump
+        duration = time.monotonic() - started
+        digest = sha256_of(part)
         os.replace(part, backup.dump)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        backup.dump.unlink(missing_ok=True)
+        backup.checksum.write_text(f"{digest}  {backup.dump.name}\n")
+        backup.save_manifest(
+            {
+                "format": MANIFEST_FORMAT,
+                "window": partition_key,
+                "created_at": created.isoformat(),
+                "database": database,
+                "server": describe(conninfo),
+                "server_version": tools.server_version,
+                "server_version_num": tools.server_version_num,
+                "pg_dump": str(tools.pg_dump),
+                "pg_dump_version": tools.version,
+                "dump_file": backup.dump.name,
+                "size_bytes": backup.dump.stat().st_size,
+                "sha256": digest,
+                "duration_seconds": round(duration, 3),
+                "row_counts": counts,
+                "total_rows": sum(counts.values()),
+                "raw_archive": None,
+                "raw_archives": [],
+                "verified": False,
+                "verification": None,
+            }
+        )
+    except BaseException:  # a set is complete with its manifest, or absent
+        for path in (part, backup.dump, backup.checksum, backup.manifest_path):
+            path.unlink(missing_ok=True)
         raise
-    duration = time.monotonic() - started
-    digest = sha256_of(backup.dump)
-    backup.checksum.write_text(f"{digest}  {backup.dump.name}\n")
-    backup.save_manifest(
-        {
-            "format": MANIFEST_FORMAT,
-            "window": partition_key,
-            "created_at": created.isoformat(),
-            "database": database,
-            "server": describe(conninfo),
-            "server_version": tools.server_version,
-            "server_version_num": tools.server_version_num,
-            "pg_dump": str(tools.pg_dump),
-            "pg_dump_version": tools.version,
-            "dump_file": backup.dump.name,
-            "size_bytes": backup.dump.stat().st_size,
-            "sha256": digest,
-            "duration_seconds": round(duration, 3),
-            "row_counts": counts,
-            "total_rows": sum(counts.values()),
-            "raw_archive": None,
-            "raw_archives": [],
-            "verified": False,
-            "verification": None,
-        }
-    )
     return backup
 
 
@@ -614,8 +614,8 @@ def verify(backup: BackupSet, conninfo: str, tools: PgTools | None = None) -> Ve
         )
         with psycopg.connect(target) as conn:
             counts = row_counts(conn)
-    except BackupError as err:
-        return failed(str(err))
+    except (BackupError, psycopg.Error) as err:
+        return failed(str(err).strip())
     finally:
         with (
             contextlib.suppress(psycopg.Error),
