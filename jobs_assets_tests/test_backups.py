@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import dagster as dg
@@ -225,7 +225,30 @@ def test_truncated_dump_fails_verification_and_nothing_is_deleted(
     assert scratch_databases(clean_db) == databases_before  # scratch databases dropped
     check = verified_check(outcome)  # what the asset reports: a failed ERROR check
     assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
-    assert "pg_restore" in check.metadata["error"].value
+    assert "pg_restore" in check.metadata["error"].value and "no backup was deleted" in (
+        check.description
+    )
+
+
+def test_freshness_check_needs_a_verified_backup_under_seven_hours_old(data_dir: Path) -> None:
+    resource = BackupsResource(data_dir=str(data_dir))
+    folder = data_dir / "backups"
+    folder.mkdir()
+    assert not latest_verified_backup_fresh(backups=resource).passed  # none yet
+
+    def write_set(stem: str, hours_ago: float, verified: bool) -> None:
+        created = datetime.now(timezone.utc) - timedelta(hours=hours_ago)
+        backup.BackupSet(folder, stem).save_manifest(
+            {"window": "2026-11-22-00:00", "created_at": created.isoformat(), "verified": verified}
+        )
+
+    write_set("jobs-2026-11-22-0000-20261122T000000Z", 8, verified=True)
+    write_set("jobs-2026-11-22-0600-20261122T060000Z", 1, verified=False)
+    result = latest_verified_backup_fresh(backups=resource)
+    assert not result.passed and result.severity == dg.AssetCheckSeverity.ERROR
+    assert result.metadata["age_hours"].value >= 8  # the unverified newer one does not count
+    write_set("jobs-2026-11-22-0600-20261122T060001Z", 0.5, verified=True)
+    assert latest_verified_backup_fresh(backups=resource).passed
 
 
 def test_failing_pg_dump_is_reported_and_leaves_no_file(clean_db: Database, data_dir: Path) -> None:

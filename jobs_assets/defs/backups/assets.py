@@ -46,6 +46,12 @@ def verified_check(outcome: backup.BackupOutcome) -> dg.AssetCheckResult:
         check_name=BACKUP_VERIFIED,
         passed=outcome.verified,
         severity=dg.AssetCheckSeverity.ERROR,
+        description=(
+            f"{outcome.backup.dump.name} restored into a scratch database with matching row counts"
+            if outcome.verified
+            else f"{outcome.backup.dump.name} failed verification: {outcome.verification.error}. "
+            "It is kept unverified for inspection; no backup was deleted."
+        ),
         metadata={
             "dump_path": dg.MetadataValue.path(str(outcome.backup.dump)),
             "error": outcome.verification.error or "",

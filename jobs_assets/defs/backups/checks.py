@@ -26,18 +26,20 @@ def latest_verified_backup_fresh(backups: BackupsResource) -> dg.AssetCheckResul
         return dg.AssetCheckResult(
             passed=False,
             severity=dg.AssetCheckSeverity.ERROR,
-            description=f"no verified backup in {folder}",
+            description=f"no verified backup in {folder}: see the backup_verified check",
             metadata={"backups_dir": dg.MetadataValue.path(str(folder))},
         )
     found, manifest = latest
     age = datetime.now(timezone.utc) - datetime.fromisoformat(manifest["created_at"])
+    hours = age.total_seconds() / 3600
     return dg.AssetCheckResult(
         passed=age < MAX_VERIFIED_AGE,
         severity=dg.AssetCheckSeverity.ERROR,
+        description=f"the newest verified backup, {found.dump.name}, is {hours:.1f} h old",
         metadata={
             "latest_verified": dg.MetadataValue.path(str(found.dump)),
             "window": manifest["window"],
-            "age_hours": round(age.total_seconds() / 3600, 2),
+            "age_hours": round(hours, 2),
             "max_age_hours": MAX_VERIFIED_AGE.total_seconds() / 3600,
         },
     )
