@@ -2,9 +2,11 @@
 
 Critical checks (the data would be wrong or incomplete downstream) are blocking with
 ERROR severity, so a failing one stops the run before the next asset; the others are
-WARN. Either way the alert sensor (`defs/automation/alerts.py`) posts a failed check
+WARN. Either way the alert sensor (`defs/automation/alert_sensor.py`) posts a failed check
 once to the webhook. Each description says what to do when the check fails.
 """
+
+import warnings
 
 import dagster as dg
 import pandas as pd
@@ -18,6 +20,12 @@ from jobs_assets.resources import PostgresResource, RawStoreResource
 
 ERROR = dg.AssetCheckSeverity.ERROR
 WARN = dg.AssetCheckSeverity.WARN
+
+# Partitioned checks are a preview feature in Dagster 1.13, chosen on purpose (each
+# window is checked on its own); say so once here rather than in every process's log.
+warnings.filterwarnings(
+    "ignore", message="Specifying a partitions_def on an AssetCheckSpec", category=dg.PreviewWarning
+)
 
 
 def latest_materialization_metadata(
@@ -115,12 +123,16 @@ def build_raw_checks(source: Source) -> list[dg.AssetChecksDefinition]:
                 passed=True, severity=WARN, description=str(metadata.get("note") or "skipped")
             )
         store = raw_store.store()
-        parsed = parse_window(source, store.read_pages(source.name, key)).parsed
+        window = parse_window(source, store.read_pages(source.name, key))
+        unusable = f" ({len(window.page_errors)} unusable pages)" if window.page_errors else ""
         return dg.AssetCheckResult(
-            passed=parsed > 0,
+            passed=window.parsed > 0,
             severity=WARN,
-            description=f"{parsed} listings parsed from the stored window",
-            metadata={"records_parsed": parsed, "mode": str(metadata.get("mode", "unknown"))},
+            description=f"{window.parsed} listings parsed from the stored window{unusable}",
+            metadata={
+                "records_parsed": window.parsed,
+                "mode": str(metadata.get("mode", "unknown")),
+            },
         )
 
     return [raw_window_parses, raw_window_has_listings]

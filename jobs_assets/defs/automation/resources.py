@@ -1,0 +1,50 @@
+"""The `alerts` resource: where alerts go and how the UI is reached from a message."""
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from jobs_assets.lib import alerts
+from jobs_assets.logs import log_to
+from jobs_assets.settings import Settings
+
+
+class AlertsResource(dg.ConfigurableResource):
+    """The outbox under `data_dir` and the webhook.
+
+    `webhook_url` is left unset in deployments: it is then read from
+    `JOBS_ALERT_WEBHOOK_URL` when an alert is sent, so the secret never shows in the
+    UI's resource config. Tests set it to a local receiver.
+    """
+
+    data_dir: str
+    ui_base_url: str = alerts.DEFAULT_UI_BASE_URL
+    webhook_url: str | None = None
+    timeout_seconds: float = alerts.WEBHOOK_TIMEOUT_SECONDS
+
+    def outbox(self) -> alerts.AlertOutbox:
+        log_to(Path(self.data_dir))
+        return alerts.AlertOutbox(Path(self.data_dir))
+
+    def webhook(self) -> str | None:
+        return self.webhook_url or Settings.from_env().alert_webhook_url
+
+    def post(self, text: str) -> None:
+        url = self.webhook()
+        if not url:
+            raise alerts.WebhookError("no webhook set (JOBS_ALERT_WEBHOOK_URL)")
+        alerts.post_webhook(url, text, timeout=self.timeout_seconds)
+
+
+def alerts_resource_from_env() -> AlertsResource:
+    settings = Settings.from_env()  # also loads .env
+    return AlertsResource(
+        data_dir=str(settings.data_dir),
+        ui_base_url=os.environ.get("JOBS_UI_BASE_URL") or alerts.DEFAULT_UI_BASE_URL,
+    )
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    return dg.Definitions(resources={"alerts": alerts_resource_from_env()})
