@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs once, when the postgres service starts on an empty volume (docker-entrypoint-initdb.d).
+# Creates two roles, each owning its database: the data database (the pipeline's tables,
+# PG* in the other services) and Dagster's storage (runs, event logs, schedules).
+set -euo pipefail
+
+for name in DATA_PG_USER DATA_PG_PASSWORD DATA_PG_DB DAGSTER_PG_USER DAGSTER_PG_PASSWORD DAGSTER_PG_DB; do
+    if [ -z "${!name:-}" ]; then
+        echo "init: $name is empty; set it in .env (see .env.example) and recreate the volume" >&2
+        exit 1
+    fi
+done
+for name in POSTGRES_PASSWORD DATA_PG_PASSWORD DAGSTER_PG_PASSWORD; do
+    case "${!name}" in
+        change-me*)
+            echo "init: $name still has the .env.example placeholder; choose a real password" >&2
+            exit 1
+            ;;
+    esac
+done
+
+# psql variables (:"name" quotes an identifier, :'name' a literal), so no value is spliced
+# into SQL text by the shell.
+psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres \
+    --set=data_user="$DATA_PG_USER" --set=data_password="$DATA_PG_PASSWORD" \
+    --set=data_db="$DATA_PG_DB" \
+    --set=dagster_user="$DAGSTER_PG_USER" --set=dagster_password="$DAGSTER_PG_PASSWORD" \
+    --set=dagster_db="$DAGSTER_PG_DB" <<'SQL'
+CREATE ROLE :"data_user" LOGIN PASSWORD :'data_password';
+CREATE DATABASE :"data_db" OWNER :"data_user";
+REVOKE ALL ON DATABASE :"data_db" FROM PUBLIC;
+CREATE ROLE :"dagster_user" LOGIN PASSWORD :'dagster_password';
+CREATE DATABASE :"dagster_db" OWNER :"dagster_user";
+REVOKE ALL ON DATABASE :"dagster_db" FROM PUBLIC;
+SQL
+echo "init: created databases $DATA_PG_DB (owner $DATA_PG_USER) and $DAGSTER_PG_DB (owner $DAGSTER_PG_USER)"
