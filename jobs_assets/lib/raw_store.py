@@ -26,6 +26,7 @@ from datetime import datetime
 from pathlib import Path
 
 from jobs_assets.lib.sources.base import Page
+from jobs_assets.settings import mask_url
 
 MANIFEST = "manifest.json"
 INBOX = "inbox"
@@ -56,7 +57,7 @@ class WindowWriter:
         entry = {
             "file": name,
             "index": page.index,
-            "url": page.url,
+            "url": mask_url(page.url),
             "status": page.status,
             "content_type": page.content_type,
             "bytes": len(page.body),
