@@ -154,7 +154,7 @@ def test_failed_run_posts_one_message_once(
     assert len(receiver.messages) == 1
     text = receiver.messages[0]
     old = latest_windows(5)[0]
-    assert f"run failed in __ephemeral_asset_job__*, window {old}" in text
+    assert f"*jobs_assets: run failed*, window {old}" in text
     assert "asset remotive_raw" in text and "serves only current listings" in text
     assert f"Run: {UI}/runs/{run_id}" in text
     log = daily_log(data_dir)
@@ -185,7 +185,7 @@ def test_failed_warn_check_in_a_successful_run_is_alerted(
     assert len(receiver.messages) == 1
     text = receiver.messages[0]
     assert text.startswith(":warning:")
-    assert "1 asset check failed in __ephemeral_asset_job__" in text and old in text
+    assert f"*jobs_assets: 1 asset check failed*, window {old}" in text
     assert "check jobicy_raw:raw_window_has_listings [WARN]: 0 listings parsed" in text
 
 
@@ -206,6 +206,28 @@ def test_failed_blocking_check_is_one_message_naming_the_check(
     assert "check remotive_raw:raw_window_parses [ERROR]" in text
     assert "HTML page instead of JSON" in text
     assert "DagsterAssetCheckFailedError" not in text
+
+
+def test_an_unexpected_error_names_its_class_and_the_job(
+    data_dir: Path, instance: dg.DagsterInstance, receiver: Receiver
+) -> None:
+    @dg.asset
+    def exports() -> None:
+        raise ValueError("column 'salary' missing from export.csv")
+
+    job = dg.define_asset_job("nightly_job", selection=[exports])
+    defs = dg.Definitions(assets=[exports], jobs=[job])
+    sensor = Sensor(instance, data_dir, receiver.url)
+    sensor.tick()
+    result = defs.resolve_job_def("nightly_job").execute_in_process(
+        instance=instance, raise_on_error=False
+    )
+    assert not result.success
+
+    sensor.tick()
+    [text] = receiver.messages
+    assert "*jobs_assets: run failed in nightly_job*\n" in text  # no window: not partitioned
+    assert "• asset exports [ERROR]: ValueError: column 'salary' missing from export.csv" in text
 
 
 @pytest.mark.parametrize("outage", ["down", "slow"])

@@ -68,7 +68,11 @@ def _error_text(data: object) -> str:
         return "failed (no error recorded)"
     while error.cause is not None:  # Dagster wraps the user's error: report the user's
         error = error.cause
-    return f"{error.cls_name}: {error.message.strip()}" if error.cls_name else error.message
+    message = error.message.strip()
+    head, _, rest = message.partition(": ")
+    if error.cls_name and head.endswith(error.cls_name) and rest:
+        message = f"{error.cls_name}: {rest}"  # drop the module path, keep the class
+    return message
 
 
 def assets_by_step(instance: dg.DagsterInstance, run_id: str) -> dict[str, list[str]]:
@@ -134,9 +138,11 @@ def alert_for_run(
     if not problems:
         return None
     what = "run failed" if failed else summarise(problems)
+    # Runs started from the UI or CLI belong to Dagster's implicit job (`__ASSET_JOB`).
+    job = "" if run.job_name.startswith("__") else f" in {run.job_name}"
     return Alert(
         key=f"run:{run.run_id}",
-        title=f"{what} in {run.job_name}",
+        title=f"{what}{job}",
         problems=problems,
         window=window_of(run),
         link=run_url(ui_base_url, run.run_id),
