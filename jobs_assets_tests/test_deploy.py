@@ -1,0 +1,472 @@
+"""The production files, checked without a Docker engine.
+
+`docker-compose config` validates and interpolates docker-compose.yml with .env.example;
+the Dockerfile, dagster.yaml and workspace.yaml are parsed and cross-checked against it;
+the postgres init script runs against the test PostgreSQL; and local mode is shown never
+to pick up the production dagster.yaml.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+import yaml
+from psycopg import sql
+
+from jobs_assets_tests.conftest import Database
+
+REPO = Path(__file__).resolve().parents[1]
+COMPOSE = REPO / "docker-compose.yml"
+DOCKERFILE = REPO / "deploy" / "Dockerfile"
+INIT_SCRIPT = REPO / "deploy" / "postgres" / "10-create-databases.sh"
+ENV_EXAMPLE = REPO / ".env.example"
+SERVICES = {"postgres", "user_code", "webserver", "daemon"}
+GRPC_COMMAND = ["dagster", "api", "grpc", "-h", "0.0.0.0", "-p", "4000"]
+GRPC_COMMAND += ["-m", "jobs_assets.definitions"]
+DAGSTER_PG = {"DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_DB"}
+DAGSTER_PG |= {"DAGSTER_PG_USER", "DAGSTER_PG_PASSWORD"}
+DATA_PG = {"PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD"}
+DATA_DIR = "/var/lib/jobs_data"
+
+
+def production_yaml() -> dict:
+    return yaml.safe_load((REPO / "dagster.yaml").read_text())
+
+
+def documented_settings() -> set[str]:
+    """Every JOBS_* setting that .env.example or settings.py names (URL names included)."""
+    text = ENV_EXAMPLE.read_text() + (REPO / "jobs_assets" / "settings.py").read_text()
+    names = set(re.findall(r"\b(JOBS_[A-Z_]+[A-Z])\b", text)) - {
+        "JOBS_IMAGE_TAG",
+        "JOBS_IMAGE_NAME",
+    }
+    from jobs_assets.settings import SOURCES
+
+    names |= {f"JOBS_{s.upper()}_URL" for s in SOURCES}
+    names |= {f"JOBS_{s.upper()}_MIN_INTERVAL_HOURS" for s in ("remotive", "jobicy")}
+    return {n for n in names if not n.endswith("_")}
+
+
+# --- docker-compose.yml ---------------------------------------------------------------
+
+
+def compose_config(env_file: Path) -> subprocess.CompletedProcess:
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        pytest.skip(
+            "docker-compose is not installed (apt-get install docker-compose; .ci/run does)"
+        )
+    return subprocess.run(
+        [binary, "--project-directory", str(REPO), "--env-file", str(env_file)]
+        + ["-f", str(COMPOSE), "config"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "COMPOSE_"))},
+    )
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    """docker-compose.yml as `docker-compose config` resolves it with .env.example."""
+    result = compose_config(ENV_EXAMPLE)
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)
+
+
+def test_compose_config_is_valid_with_env_example(compose: dict) -> None:
+    assert set(compose["services"]) == SERVICES
+    for name, service in compose["services"].items():
+        assert service.get("restart") in ("always", "unless-stopped"), name
+        assert service.get("healthcheck"), name
+    postgres = compose["services"]["postgres"]
+    assert "pg_isready" in postgres["healthcheck"]["test"]
+    assert any(v.endswith(":/var/lib/postgresql/data") for v in _volumes(postgres))
+
+
+def test_compose_without_passwords_stops_with_the_variable_to_set(tmp_path: Path) -> None:
+    env_file = tmp_path / "env"
+    env_file.write_text(
+        "\n".join(
+            line
+            for line in ENV_EXAMPLE.read_text().splitlines()
+            if not line.startswith("DAGSTER_PG_PASSWORD=")
+        )
+    )
+    result = compose_config(env_file)
+    assert result.returncode != 0
+    assert "set DAGSTER_PG_PASSWORD in .env" in result.stderr
+
+
+def test_user_code_serves_the_package_over_grpc_and_names_its_own_image(compose: dict) -> None:
+    user_code = compose["services"]["user_code"]
+    assert user_code["command"] == GRPC_COMMAND
+    image = user_code["image"]
+    assert user_code["environment"]["DAGSTER_CURRENT_IMAGE"] == image
+    assert not image.endswith(":latest") and ":" in image
+    assert user_code["build"]["target"] == "user_code"
+    for name in ("webserver", "daemon"):
+        assert not compose["services"][name]["image"].endswith(":latest")
+
+
+def test_webserver_is_published_on_loopback_only(compose: dict) -> None:
+    webserver = compose["services"]["webserver"]
+    assert webserver["command"][0] == "dagster-webserver"
+    (port,) = webserver["ports"]
+    published = port if isinstance(port, str) else f"{port['host_ip']}:{port['published']}"
+    assert published.startswith("127.0.0.1:3000")
+    assert compose["services"]["daemon"]["command"][:2] == ["dagster-daemon", "run"]
+
+
+def test_every_service_sees_the_data_volume_and_the_launchers_the_docker_socket(
+    compose: dict,
+) -> None:
+    for name in ("user_code", "webserver", "daemon"):
+        assert f"jobs_data:{DATA_DIR}" in _volumes(compose["services"][name]), name
+    for name in ("webserver", "daemon"):
+        assert any("/var/run/docker.sock" in v for v in _volumes(compose["services"][name]))
+        assert compose["services"][name]["group_add"], name  # access to the host's socket
+    assert "/var/run/docker.sock" not in str(compose["services"]["user_code"])
+
+
+def test_run_launcher_matches_the_compose_network_volume_and_environment(compose: dict) -> None:
+    launcher = production_yaml()["run_launcher"]
+    assert (launcher["module"], launcher["class"]) == ("dagster_docker", "DockerRunLauncher")
+    config = launcher["config"]
+    assert config["network"] == compose["networks"]["jobs_assets"]["name"]
+    assert (
+        f"{compose['volumes']['jobs_data']['name']}:{DATA_DIR}"
+        in config["container_kwargs"]["volumes"]
+    )
+    daemon_env = compose["services"]["daemon"]["environment"]
+    # the daemon hands these to every run container, so it must have each of them
+    assert set(config["env_vars"]) <= set(daemon_env)
+    assert set(config["env_vars"]) >= DAGSTER_PG | DATA_PG | documented_settings()
+    assert daemon_env["PGHOST"] == "postgres" == daemon_env["DAGSTER_PG_HOST"]
+    assert daemon_env["JOBS_DATA_DIR"] == DATA_DIR
+
+
+def test_services_get_every_setting_and_no_superuser_password(compose: dict) -> None:
+    for name in ("user_code", "webserver", "daemon"):
+        env = compose["services"][name]["environment"]
+        assert set(env) >= DAGSTER_PG | DATA_PG | documented_settings(), name
+        assert "POSTGRES_PASSWORD" not in env, name
+    assert compose["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"]
+
+
+def test_workspace_points_at_the_user_code_service(compose: dict) -> None:
+    (entry,) = yaml.safe_load((REPO / "workspace.yaml").read_text())["load_from"]
+    server = entry["grpc_server"]
+    assert server["location_name"] == "jobs_assets"
+    for name in ("webserver", "daemon"):
+        env = compose["services"][name]["environment"]
+        assert env[server["host"]["env"]] == "user_code"
+        assert env[server["port"]["env"]] == GRPC_COMMAND[GRPC_COMMAND.index("-p") + 1]
+
+
+def _volumes(service: dict) -> list[str]:
+    """`source:target` of each mount, from compose v1 strings or v2 mappings."""
+    out = []
+    for volume in service.get("volumes", []):
+        if isinstance(volume, str):
+            out.append(":".join(volume.split(":")[:2]))
+        else:
+            out.append(f"{volume['source']}:{volume['target']}")
+    return out
+
+
+# --- deploy/Dockerfile ----------------------------------------------------------------
+
+
+def dockerfile_stages() -> dict[str, list[tuple[str, str]]]:
+    """Instructions per stage, continuation lines joined; `FROM x AS y` opens stage y."""
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
+    stages: dict[str, list[tuple[str, str]]] = {}
+    current: list[tuple[str, str]] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        instruction, _, argument = line.partition(" ")
+        instruction = instruction.upper()
+        if instruction == "FROM":
+            base, _, name = argument.partition(" AS ")
+            # a stage built on another one starts with that one's instructions
+            current = list(stages.get(base.strip(), [])) + [("FROM", base.strip())]
+            stages[name.strip()] = current
+        else:
+            current.append((instruction, argument.strip()))
+    return stages
+
+
+@pytest.mark.parametrize("stage", ["user_code", "dagster"])
+def test_images_run_as_a_non_root_user(stage: str) -> None:
+    users = [arg for op, arg in dockerfile_stages()[stage] if op == "USER"]
+    assert users, f"stage {stage} never sets USER, so it runs as root"
+    assert users[-1].split(":")[0] not in ("root", "0")
+
+
+def test_user_code_image_installs_the_package_with_pyproject_pins() -> None:
+    steps = dockerfile_stages()["user_code"]
+    runs = " ".join(arg for op, arg in steps if op == "RUN")
+    copies = [arg for op, arg in steps if op == "COPY"]
+    assert re.search(r"pip install \.(\s|$)", runs), runs
+    assert any(c.startswith("pyproject.toml") for c in copies)
+    assert any(c.startswith("jobs_assets ") for c in copies)
+    cmd = next(arg for op, arg in reversed(steps) if op == "CMD")
+    assert yaml.safe_load(cmd) == GRPC_COMMAND
+
+
+def test_dagster_image_installs_exactly_the_dagster_pins_of_pyproject(tmp_path: Path) -> None:
+    """Run the image's own requirements step on a copy of pyproject.toml."""
+    runs = [arg for op, arg in dockerfile_stages()["dagster"] if op == "RUN"]
+    step = next(r for r in runs if "pyproject.toml" in r)
+    extract, _, install = step.partition("&&")
+    assert "pip install -r requirements-dagster.txt" in install
+    shutil.copy(REPO / "pyproject.toml", tmp_path)
+    command = extract.replace("python ", f"{sys.executable} ", 1)
+    if sys.version_info < (3, 11):  # the image runs 3.11; pytest brings tomli to 3.10
+        command = command.replace("import tomllib", "import tomli as tomllib")
+    subprocess.run(["bash", "-c", command], cwd=tmp_path, check=True, timeout=60)
+    pins = (tmp_path / "requirements-dagster.txt").read_text().split()
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+
+    dependencies = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert pins == [d for d in dependencies if d.startswith("dagster")]
+    assert {"dagster", "dagster-webserver", "dagster-postgres", "dagster-docker"} <= {
+        pin.split("==")[0] for pin in pins
+    }
+    assert all("==" in pin for pin in pins)
+
+
+def test_no_secret_is_baked_into_an_image() -> None:
+    for stage, steps in dockerfile_stages().items():
+        for op, arg in steps:
+            if op in ("ENV", "ARG"):
+                assert not re.search(r"PASSWORD|SECRET|TOKEN|WEBHOOK", arg, re.I), (stage, arg)
+            if op == "COPY":
+                assert ".env" not in arg.split(), (stage, arg)
+    patterns = [
+        line
+        for line in (REPO / ".dockerignore").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
+    assert patterns[0] == "**"  # everything is excluded unless re-included below
+    assert not any(p.lstrip("!").startswith((".env", ".venv", "jobs_data")) for p in patterns[1:])
+
+
+# --- dagster.yaml ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def production_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What compose gives the services: the storage settings dagster.yaml reads."""
+    for name, value in {
+        "DAGSTER_PG_HOST": "postgres",
+        "DAGSTER_PG_PORT": "5432",
+        "DAGSTER_PG_DB": "dagster",
+        "DAGSTER_PG_USER": "dagster",
+        "DAGSTER_PG_PASSWORD": "secret",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_production_instance_config_is_valid(production_env: None) -> None:
+    from dagster._core.instance.config import dagster_instance_config
+    from dagster._serdes.config_class import ConfigurableClassData
+    from dagster_docker import DockerRunLauncher
+
+    config, _ = dagster_instance_config(str(REPO))
+    assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
+    assert config["concurrency"]["pools"]["default_limit"] == 1
+    assert config["run_monitoring"]["enabled"] is True
+    assert config["run_retries"]["enabled"] is True
+    assert config["run_retries"]["max_retries"] >= 1
+    postgres_db = config["storage"]["postgres"]["postgres_db"]
+    assert postgres_db["scheme"] == "postgresql+psycopg2"
+    # every credential comes from the environment
+    for key in ("hostname", "db_name", "username", "password"):
+        assert set(postgres_db[key]) == {"env"}, key
+    launcher = config["run_launcher"]
+    built = ConfigurableClassData(
+        launcher["module"], launcher["class"], yaml.safe_dump(launcher["config"])
+    ).rehydrate(DockerRunLauncher)
+    assert isinstance(built, DockerRunLauncher)
+    assert built.networks == ["jobs_assets"]
+
+
+def test_raw_assets_use_the_pools_dagster_yaml_limits() -> None:
+    from jobs_assets.definitions import defs
+
+    repository = defs().get_repository_def()
+    pools = {
+        node.name: node.definition.pool
+        for node in repository.get_job("ingestion_job").graph.node_dict.values()
+    }
+    for source in ("remotive", "jobicy", "himalayas"):
+        assert pools[f"{source}_raw"] == f"api_{source}"
+
+
+# --- local mode never reads the production dagster.yaml ---------------------------------
+
+
+def clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "MAKE"))}
+
+
+def test_makefile_sets_a_local_dagster_home_for_every_target() -> None:
+    probe = 'print-dagster-home: ; @echo "$$DAGSTER_HOME"\n'
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-s", "-f", "Makefile", "-f", "-", "print-dagster-home"],
+        input=probe,
+        cwd=REPO,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(REPO / ".dagster_home")
+    dev = subprocess.run(
+        ["make", "-n", "dev"], cwd=REPO, env=clean_env(), capture_output=True, text=True, timeout=60
+    )
+    assert "dagster dev -m jobs_assets.definitions" in dev.stdout  # no workspace.yaml
+
+
+def test_local_instance_ignores_the_production_file_in_the_working_directory(
+    tmp_path: Path,
+) -> None:
+    """`dagster` run from the repository root (where the production dagster.yaml sits),
+    with DAGSTER_HOME as the Makefile and the CLI set it, uses the local SQLite instance."""
+    home = tmp_path / "dagster_home"
+    env = {**clean_env(), "DAGSTER_HOME": str(home)}
+    subprocess.run(
+        [sys.executable, "-c", "from jobs_assets.cli import dagster_home; dagster_home()"],
+        cwd=REPO,
+        env=env,
+        check=True,
+        timeout=60,
+    )
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), "instance", "info"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "SqliteRunStorage" in result.stdout
+    assert "DefaultRunLauncher" in result.stdout
+    assert "DockerRunLauncher" not in result.stdout
+    assert "postgres" not in result.stdout.lower()
+
+
+# --- deploy/postgres/10-create-databases.sh ---------------------------------------------
+
+
+def psql_bin() -> Path:
+    from pgserver._commands import POSTGRES_BIN_PATH  # psql ships with the embedded server
+
+    return Path(POSTGRES_BIN_PATH)
+
+
+def run_init_script(database: Database, **values: str) -> subprocess.CompletedProcess:
+    """Run the init script as the postgres image would, against the test server."""
+    with database.connect() as conn:
+        info = conn.info
+        host, port, user = info.host, info.port, info.user
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env.update(
+        {
+            "PATH": f"{psql_bin()}{os.pathsep}{env.get('PATH', '')}",
+            "PGHOST": host,
+            "PGPORT": str(port),
+            "POSTGRES_USER": user,
+            **({"PGPASSWORD": os.environ["PGPASSWORD"]} if "PGPASSWORD" in os.environ else {}),
+            **values,
+        }
+    )
+    return subprocess.run(
+        ["bash", str(INIT_SCRIPT)], env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.fixture
+def init_names(database: Database) -> Iterator[dict[str, str]]:
+    """Fresh role and database names; whatever the script created is dropped afterwards."""
+    suffix = uuid.uuid4().hex[:8]
+    names = {
+        "POSTGRES_PASSWORD": "superuser-pw",
+        "DATA_PG_USER": f"jobs_{suffix}",
+        "DATA_PG_PASSWORD": "data-pw",
+        "DATA_PG_DB": f"jobs_{suffix}",
+        "DAGSTER_PG_USER": f"dagster_{suffix}",
+        "DAGSTER_PG_PASSWORD": "dagster-pw",
+        "DAGSTER_PG_DB": f"dagster_{suffix}",
+    }
+    yield names
+    with database.connect(autocommit=True) as conn:
+        for key in ("DATA_PG_DB", "DAGSTER_PG_DB"):
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(names[key])
+                )
+            )
+        for key in ("DATA_PG_USER", "DAGSTER_PG_USER"):
+            conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(names[key])))
+
+
+def test_init_script_creates_each_database_owned_by_its_role(
+    database: Database, init_names: dict[str, str]
+) -> None:
+    result = run_init_script(database, **init_names)
+    assert result.returncode == 0, result.stderr
+    owners = dict(
+        database.query(
+            "SELECT d.datname, r.rolname FROM pg_database d JOIN pg_roles r ON r.oid = d.datdba "
+            "WHERE d.datname = ANY(%s)",
+            ([init_names["DATA_PG_DB"], init_names["DAGSTER_PG_DB"]],),
+        )
+    )
+    assert owners == {
+        init_names["DATA_PG_DB"]: init_names["DATA_PG_USER"],
+        init_names["DAGSTER_PG_DB"]: init_names["DAGSTER_PG_USER"],
+    }
+    # the data role can create the pipeline's schema in its database
+    with database.connect() as conn:
+        host, port = conn.info.host, conn.info.port
+    with psycopg.connect(
+        host=host,
+        port=port,
+        dbname=init_names["DATA_PG_DB"],
+        user=init_names["DATA_PG_USER"],
+        password=init_names["DATA_PG_PASSWORD"],
+    ) as conn:
+        conn.execute("CREATE SCHEMA staging")
+        conn.execute("CREATE TABLE staging.t (id int)")
+
+
+def test_init_script_refuses_placeholder_passwords(
+    database: Database, init_names: dict[str, str]
+) -> None:
+    result = run_init_script(database, **{**init_names, "DAGSTER_PG_PASSWORD": "change-me-dagster"})
+    assert result.returncode == 1
+    assert "DAGSTER_PG_PASSWORD still has the .env.example placeholder" in result.stderr
+    created = database.query(
+        "SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)",
+        ([init_names["DATA_PG_USER"], init_names["DAGSTER_PG_USER"]],),
+    )
+    assert created == []
