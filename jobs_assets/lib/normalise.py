@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from jobs_assets.lib.currency import usd_rate
 from jobs_assets.lib.location import Location, locate_names, locate_text
@@ -134,10 +136,21 @@ _SENIORITY_WORDS = {
     "chief": "executive",
 }
 
-# HTML to text with RE2 patterns (pyarrow kernels): no back-references.
-_HTML_DROP = r"(?is)<script\b.*?</script\s*>|<style\b.*?</style\s*>|<!--.*?-->|<img\b[^>]*>"
+# HTML to text with RE2 patterns, run by pyarrow's kernels directly. RE2 has no `\b`
+# or Unicode `\s`, so they are spelled out as Python's `re` reads them: a word
+# character is a letter, a digit or `_`; whitespace is `str.isspace`.
+_WS = r"[\t\n\v\f\r\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+_NOT_WORD = r"[^\pL\pN_]"
+_TAG_REST = r"(?:[^\pL\pN_>][^>]*)?>"  # `\b[^>]*>` after a tag name
+_HTML_DROP = (
+    rf"(?is)<script(?:{_NOT_WORD}.*?)?</script{_WS}*>"
+    rf"|<style(?:{_NOT_WORD}.*?)?</style{_WS}*>"
+    r"|<!--.*?-->"
+    rf"|<img{_TAG_REST}"
+)
 _HTML_BREAK = (
-    r"(?i)<br\s*/?>|</?(?:p|div|li|ul|ol|h[1-6]|tr|table|section|article|blockquote)\b[^>]*>"
+    rf"(?i)<br{_WS}*/?>"
+    rf"|</?(?:p|div|li|ul|ol|h[1-6]|tr|table|section|article|blockquote){_TAG_REST}"
 )
 _HTML_TAG = r"<[^>]*>"
 MAX_DESCRIPTION_CHARS = 100_000
@@ -176,18 +189,34 @@ class ParseReport:
         }
 
 
+def _factorize(values: pd.Series) -> tuple[np.ndarray, list]:
+    """Per-row codes into the distinct values (-1 for missing), and those values."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return codes, list(uniques)
+
+
+def _table(items: Iterable[object]) -> np.ndarray:
+    """An object array of `items` as they are (lists stay elements, not a dimension)."""
+    items = list(items)
+    table = np.empty(len(items), dtype=object)
+    for index, item in enumerate(items):
+        table[index] = item
+    return table
+
+
+def _parsed_table(uniques: list, parse: Callable[[Hashable], object]) -> np.ndarray:
+    """`parse` of each distinct value, then of None last (code -1 picks it)."""
+    return _table([*(parse(u) for u in uniques), parse(None)])
+
+
+def _mapped(values: pd.Series, parse: Callable[[Hashable], object]) -> np.ndarray:
+    codes, uniques = _factorize(values)
+    return _parsed_table(uniques, parse)[codes]
+
+
 def map_distinct(values: pd.Series, parse: Callable[[Hashable], object]) -> list:
     """`parse` applied once per distinct value, mapped back onto every row."""
-    cache: dict = {}
-    out = []
-    for value in values.tolist():
-        key = None if _is_missing(value) else value
-        try:
-            out.append(cache[key])
-        except KeyError:
-            cache[key] = result = parse(key)
-            out.append(result)
-    return out
+    return _mapped(values, parse).tolist()
 
 
 def _is_missing(value: object) -> bool:
@@ -197,7 +226,7 @@ def _is_missing(value: object) -> bool:
 def clean_text(values: pd.Series) -> pd.Series:
     """Trim and decode HTML entities (Jobicy text can be escaped twice)."""
     return pd.Series(
-        map_distinct(values, lambda v: None if v is None else _unescape(str(v)).strip() or None),
+        _mapped(values, lambda v: None if v is None else _unescape(str(v)).strip() or None),
         index=values.index,
         dtype="object",
     )
@@ -211,19 +240,57 @@ def _unescape(text: str) -> str:
     return text
 
 
+def _arrow_text(values: pd.Series) -> pa.Array:
+    try:
+        text = pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all str
+        text = pa.array([None if _is_missing(v) else str(v) for v in values.tolist()], pa.string())
+    return text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
+
+
+def _where(text: pa.Array, mask: pa.Array, change: Callable[[pa.Array], pa.Array]) -> pa.Array:
+    """`change` applied only to the rows `mask` selects (the rest cannot change)."""
+    mask = pc.fill_null(mask, False)
+    if not pc.any(mask).as_py():
+        return text
+    return pc.replace_with_mask(text, mask, change(pc.filter(text, mask)))
+
+
 def html_to_text(values: pd.Series) -> pd.Series:
     """Plain text of HTML descriptions: scripts, styles and tracking pixels dropped."""
-    text = values.astype("str")
-    text = text.str.replace(_HTML_DROP, "", regex=True)
-    text = text.str.replace(_HTML_BREAK, "\n", regex=True)
-    text = text.str.replace(_HTML_TAG, "", regex=True)
-    decoded = [None if _is_missing(v) else _unescape(v) for v in text.tolist()]
-    text = pd.Series(decoded, index=values.index, dtype="str")
-    text = text.str.replace(r"[ \t\r\f\v\xa0]+", " ", regex=True)
-    text = text.str.replace(r" ?\n[ \n]*", "\n", regex=True).str.strip()
-    text = text.str.slice(0, MAX_DESCRIPTION_CHARS)
-    keep = values.notna() & text.notna() & (text.str.len() > 0)
-    return text.astype("object").where(keep, None)
+    text = _html_to_arrow(values).to_numpy(zero_copy_only=False)
+    return pd.Series(text, index=values.index, dtype="object")
+
+
+def _html_to_arrow(values: pd.Series) -> pa.Array:
+    """`html_to_text` as an Arrow array (null for no text).
+
+    Regexes only where they can match, literal replacements elsewhere: the text of a
+    window is hundreds of MB, and each RE2 pass over it costs about a second.
+    """
+    text = _arrow_text(values)
+    text = _where(
+        text,
+        pc.match_substring_regex(text, "(?i)<(?:script|style|img|!--)"),
+        lambda part: pc.replace_substring_regex(part, _HTML_DROP, ""),
+    )
+    text = pc.replace_substring_regex(text, _HTML_BREAK, "\n")
+    text = pc.replace_substring_regex(text, _HTML_TAG, "")
+    text = _where(
+        text,
+        pc.match_substring(text, "&"),
+        lambda part: pa.array([_unescape(v) for v in part.to_pylist()], pa.string()),
+    )
+    # Runs of [ \t\r\f\v\xa0] become one space, then a newline with the spaces and
+    # newlines around it one newline (patterns that match only where text changes).
+    for blank in ("\t", "\r", "\f", "\v", "\xa0"):
+        text = pc.replace_substring(text, blank, " ")
+    text = pc.replace_substring_regex(text, "  +", " ")
+    text = pc.replace_substring_regex(text, r" \n[ \n]*|\n[ \n]+", "\n")
+    text = pc.utf8_trim_whitespace(text)
+    text = pc.utf8_slice_codeunits(text, 0, MAX_DESCRIPTION_CHARS)
+    empty = pc.fill_null(pc.equal(pc.utf8_length(text), 0), True)
+    return pc.if_else(empty, pa.scalar(None, pa.string()), text)
 
 
 def _vocabulary(words: dict[str, str], other: str | None) -> Callable[[Hashable], str | None]:
@@ -290,105 +357,194 @@ def _location_names(raw: Hashable) -> tuple[list, str]:
     return items, ", ".join(names)
 
 
-def _locations(frame: pd.DataFrame) -> tuple[list[Location], list[str | None]]:
-    text_loc = map_distinct(frame["location_text"], lambda v: locate_text(v))
-    json_loc = map_distinct(
-        frame["location_json"],
-        lambda v: (
-            None if v is None else (locate_names(_location_names(v)[0]), _location_names(v)[1])
-        ),
-    )
-    locations, raw = [], []
-    for text_value, from_text, from_json in zip(
-        frame["location_text"].tolist(), text_loc, json_loc, strict=True
-    ):
-        if from_json is not None:
-            locations.append(from_json[0])
-            raw.append(from_json[1])
-        else:
-            locations.append(from_text)
-            raw.append(None if _is_missing(text_value) else str(text_value).strip() or None)
-    return locations, raw
+def _combined_codes(columns: list[pd.Series]) -> tuple[np.ndarray, list[tuple]]:
+    """Per-row codes into the distinct combinations of `columns`, and those combinations
+    (missing values as None), without building a tuple per row."""
+    rows = len(columns[0])
+    combined = np.zeros(rows, dtype=np.int64)
+    for column in columns:
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+        combined = combined * (len(uniques) + 1) + (codes + 1)
+        _, combined = np.unique(combined, return_inverse=True)  # keep the numbers small
+    _, first = np.unique(combined, return_index=True)
+    keys = [
+        tuple(None if _is_missing(v) else v for v in values)
+        for values in zip(*(column.iloc[first].tolist() for column in columns), strict=True)
+    ]
+    return combined.reshape(rows), keys
 
 
-def _salaries(frame: pd.DataFrame) -> tuple[list[Salary], list[str | None]]:
-    """Parsed salaries and `salary_raw`: Remotive's text, else a rendering of the fields."""
-    structured_cols = ["salary_min", "salary_max", "salary_period", "salary_currency"]
-    keys = pd.Series(
-        list(zip(*(frame[c].tolist() for c in structured_cols), strict=True)), index=frame.index
+@dataclass(frozen=True)
+class _Choice:
+    """Per-row codes into a table of distinct parsed values, and how many rows use each."""
+
+    codes: np.ndarray
+    counts: np.ndarray
+
+    @classmethod
+    def of(cls, codes: np.ndarray, size: int) -> _Choice:
+        return cls(codes, np.bincount(codes, minlength=size))
+
+    def column(self, values: Iterable[object]) -> np.ndarray:
+        return _table(values)[self.codes]
+
+    def total(self, flags: Iterable[bool]) -> int:
+        return int(self.counts[np.fromiter(flags, dtype=bool, count=len(self.counts))].sum())
+
+
+def _pick(
+    primary: pd.Series,
+    primary_parse: Callable[[Hashable], object],
+    fallback_codes: np.ndarray,
+    fallback_keys: list,
+    fallback_parse: Callable[[Hashable], object],
+) -> tuple[_Choice, list]:
+    """Each row's parse of `primary` when present, else of its fallback key: per distinct value."""
+    codes, uniques = _factorize(primary)
+    table = [primary_parse(u) for u in uniques] + [fallback_parse(k) for k in fallback_keys]
+    chosen = np.where(codes >= 0, codes, len(uniques) + fallback_codes)
+    return _Choice.of(chosen, len(table)), table
+
+
+def _locations(frame: pd.DataFrame) -> tuple[_Choice, list[tuple[Location, str | None]]]:
+    """Himalayas' list of names when present, else the location text."""
+
+    def from_json(value: Hashable) -> tuple[Location, str | None]:
+        items, raw = _location_names(value)
+        return locate_names(items), raw
+
+    def from_text(value: Hashable) -> tuple[Location, str | None]:
+        raw = None if value is None else str(value).strip() or None
+        return locate_text(value), raw
+
+    text_codes, text_uniques = _factorize(frame["location_text"])
+    text_keys = [*text_uniques, None]
+    text_codes = np.where(text_codes >= 0, text_codes, len(text_uniques))
+    return _pick(frame["location_json"], from_json, text_codes, text_keys, from_text)
+
+
+@dataclass(frozen=True)
+class _SalaryRow:
+    """Everything a distinct salary contributes to a row."""
+
+    raw: str | None
+    parsed: bool
+    implausible: bool
+    min: float | None
+    max: float | None
+    currency: str | None
+    period: str | None
+    min_usd: float | None
+    max_usd: float | None
+    rate_date: object
+
+
+def _salary_row(salary: Salary | None, raw: str | None) -> _SalaryRow:
+    currency = salary.currency if salary else None
+    rate = usd_rate(currency)
+    low, high = (salary.min, salary.max) if salary else (None, None)
+    low_usd, high_usd = _times(low, rate), _times(high, rate)
+    implausible = not is_plausible(low_usd, high_usd)
+    if implausible:
+        low = high = low_usd = high_usd = None
+    return _SalaryRow(
+        raw=raw,
+        parsed=bool(salary and salary.parsed),
+        implausible=implausible,
+        min=low,
+        max=high,
+        currency=currency,
+        period=salary.period if salary else None,
+        min_usd=low_usd,
+        max_usd=high_usd,
+        rate_date=rate[1] if rate else None,
     )
-    from_fields = map_distinct(keys, lambda k: structured_salary(*k) if k else None)
-    from_text = map_distinct(frame["salary_text"], parse_salary_text)
-    rendered = map_distinct(keys, lambda k: render_salary(k[0], k[1], k[3], k[2]) if k else None)
-    salaries, raw = [], []
-    for text_value, text_salary, field_salary, field_raw in zip(
-        frame["salary_text"].tolist(), from_text, from_fields, rendered, strict=True
-    ):
-        if not _is_missing(text_value):
-            salaries.append(text_salary)
-            raw.append(str(text_value).strip() or None)
-        else:
-            salaries.append(field_salary)
-            raw.append(field_raw)
-    return salaries, raw
+
+
+def _salaries(frame: pd.DataFrame) -> tuple[_Choice, list[_SalaryRow]]:
+    """Remotive's text when present (kept as `salary_raw`), else the structured fields
+    (rendered as `salary_raw`)."""
+
+    def from_text(value: Hashable) -> _SalaryRow:
+        return _salary_row(parse_salary_text(value), str(value).strip() or None)
+
+    def from_fields(key: tuple) -> _SalaryRow:
+        low, high, period, currency = key
+        return _salary_row(
+            structured_salary(low, high, period, currency),
+            render_salary(low, high, currency, period),
+        )
+
+    structured = ["salary_min", "salary_max", "salary_period", "salary_currency"]
+    field_codes, field_keys = _combined_codes([frame[c] for c in structured])
+    return _pick(frame["salary_text"], from_text, field_codes, field_keys, from_fields)
 
 
 def normalise(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, ParseReport]:
-    """Rows for `jobs_listings_data` from extracted staged columns (see `EXTRACTED`)."""
-    frame = frame.astype({c: "object" for c in EXTRACTED}).where(frame.notna(), None)
-    out = pd.DataFrame(index=frame.index)
-    out["source"] = source
-    out["source_job_id"] = frame["source_job_id"]
-    out["title"] = clean_text(frame["title"])
-    out["company_name"] = clean_text(frame["company_name"])
-    out["job_url"] = frame["job_url"].map(_url)
-    out["company_logo_url"] = frame["company_logo_url"].map(_url)
-    out["job_type"] = map_distinct(frame["job_type"], job_type_of)
-    out["seniority"] = map_distinct(frame["seniority"], seniority_of)
-    out["category"] = clean_text(frame["category"])
-    out["tags"] = map_distinct(frame["tags_json"], _string_list)
+    """Rows for `jobs_listings_data` from extracted staged columns (see `EXTRACTED`).
 
-    locations, location_raw = _locations(frame)
-    out["location_raw"] = location_raw
-    out["countries"] = [list(loc.countries) for loc in locations]
-    out["regions"] = [list(loc.regions) for loc in locations]
-    out["region"] = [loc.region for loc in locations]
+    Every rule runs once per distinct value (or combination) and is mapped back onto
+    the rows with numpy, so the cost follows the variety of the data, not its size.
+    """
+    rows = len(frame)
+    out: dict[str, object] = {
+        "source": np.full(rows, source, dtype=object),
+        "source_job_id": frame["source_job_id"].to_numpy(dtype=object),
+        "title": clean_text(frame["title"]).to_numpy(),
+        "company_name": clean_text(frame["company_name"]).to_numpy(),
+        "job_url": _mapped(frame["job_url"], _url),
+        "company_logo_url": _mapped(frame["company_logo_url"], _url),
+        "job_type": _mapped(frame["job_type"], job_type_of),
+        "seniority": _mapped(frame["seniority"], seniority_of),
+        "category": clean_text(frame["category"]).to_numpy(),
+        "tags": _mapped(frame["tags_json"], _string_list),
+    }
 
-    salaries, salary_raw = _salaries(frame)
-    out["salary_raw"] = salary_raw
-    out["salary_min"] = [s.min if s else None for s in salaries]
-    out["salary_max"] = [s.max if s else None for s in salaries]
-    out["salary_currency"] = [s.currency if s else None for s in salaries]
-    out["salary_period"] = [s.period if s else None for s in salaries]
-    rates = map_distinct(out["salary_currency"], usd_rate)
-    out["salary_min_usd"] = [_times(a, r) for a, r in zip(out["salary_min"], rates, strict=True)]
-    out["salary_max_usd"] = [_times(a, r) for a, r in zip(out["salary_max"], rates, strict=True)]
-    out["salary_usd_rate_date"] = [r[1] if r else None for r in rates]
-    plausible = [
-        is_plausible(lo, hi)
-        for lo, hi in zip(out["salary_min_usd"], out["salary_max_usd"], strict=True)
-    ]
-    implausible = ~pd.Series(plausible, index=out.index)
-    for column in ("salary_min", "salary_max", "salary_min_usd", "salary_max_usd"):
-        out[column] = out[column].astype("object").where(~implausible, None)
+    places, place_table = _locations(frame)
+    out["location_raw"] = places.column(raw for _, raw in place_table)
+    out["countries"] = places.column(list(loc.countries) for loc, _ in place_table)
+    out["regions"] = places.column(list(loc.regions) for loc, _ in place_table)
+    out["region"] = places.column(loc.region for loc, _ in place_table)
 
-    out["description_text"] = html_to_text(frame["description_html"])
-    out["published_at"] = parse_timestamps(frame["published"])
-    out["expires_at"] = parse_timestamps(frame["expires"])
-    out["retrieved_at"] = frame["retrieved_at"]
+    pay, pay_table = _salaries(frame)
+    for column, attribute in (
+        ("salary_raw", "raw"),
+        ("salary_min", "min"),
+        ("salary_max", "max"),
+        ("salary_currency", "currency"),
+        ("salary_period", "period"),
+        ("salary_min_usd", "min_usd"),
+        ("salary_max_usd", "max_usd"),
+        ("salary_usd_rate_date", "rate_date"),
+    ):
+        out[column] = pay.column(getattr(row, attribute) for row in pay_table)
 
-    report = ParseReport(listings=len(out))
-    has_salary = pd.Series([r is not None for r in salary_raw], index=out.index)
-    parsed = pd.Series([bool(s and s.parsed) for s in salaries], index=out.index)
-    report.with_salary = int(has_salary.sum())
-    report.salary_parsed = int((parsed & ~implausible).sum())
-    report.salary_unparsed = int((has_salary & ~parsed).sum())
-    report.salary_implausible = int(implausible.sum())
-    report.regions.update(out["region"].tolist())
-    report.unparsed_salaries.update(out["salary_raw"][has_salary & ~parsed].tolist())
-    for loc in locations:
-        report.unknown_locations.update(loc.unknown_tokens)
-    return out[list(OUTPUT_COLUMNS)], report
+    result = pd.DataFrame(out, index=frame.index)
+    # Arrow-backed: the text goes on to COPY without a Python object per row
+    result["description_text"] = pd.Series(
+        _html_to_arrow(frame["description_html"]), index=frame.index, dtype="str"
+    )
+    result["published_at"] = parse_timestamps(frame["published"])
+    result["expires_at"] = parse_timestamps(frame["expires"])
+    result["retrieved_at"] = frame["retrieved_at"]
+
+    report = ParseReport(listings=rows)
+    has_salary = [row.raw is not None for row in pay_table]
+    report.with_salary = pay.total(has_salary)
+    report.salary_parsed = pay.total(row.parsed and not row.implausible for row in pay_table)
+    report.salary_unparsed = pay.total(
+        has and not row.parsed for has, row in zip(has_salary, pay_table, strict=True)
+    )
+    report.salary_implausible = pay.total(row.implausible for row in pay_table)
+    for count, (location, _) in zip(places.counts.tolist(), place_table, strict=True):
+        if count:
+            report.regions[location.region] += count
+            for token in location.unknown_tokens:
+                report.unknown_locations[token] += count
+    for count, has, row in zip(pay.counts.tolist(), has_salary, pay_table, strict=True):
+        if count and has and not row.parsed:
+            report.unparsed_salaries[row.raw] += count
+    return result[list(OUTPUT_COLUMNS)], report
 
 
 def _times(amount: float | None, rate: tuple | None) -> float | None:
