@@ -445,6 +445,14 @@ def test_init_script_creates_each_database_owned_by_its_role(
         init_names["DATA_PG_DB"]: init_names["DATA_PG_USER"],
         init_names["DAGSTER_PG_DB"]: init_names["DAGSTER_PG_USER"],
     }
+    roles = dict(
+        database.query(
+            "SELECT rolname, rolcreatedb FROM pg_roles WHERE rolname = ANY(%s) AND NOT rolsuper",
+            ([init_names["DATA_PG_USER"], init_names["DAGSTER_PG_USER"]],),
+        )
+    )
+    # CREATEDB for the data role only: backups are verified by a restore into a scratch database
+    assert roles == {init_names["DATA_PG_USER"]: True, init_names["DAGSTER_PG_USER"]: False}
     # the data role can create the pipeline's schema in its database
     with database.connect() as conn:
         host, port = conn.info.host, conn.info.port

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs once, when the postgres service starts on an empty volume (docker-entrypoint-initdb.d).
 # Creates two roles, each owning its database: the data database (the pipeline's tables,
-# PG* in the other services) and Dagster's storage (runs, event logs, schedules).
+# PG* in the other services) and Dagster's storage (runs, event logs, schedules). Neither
+# role is a superuser; the superuser (POSTGRES_PASSWORD) is for administration only.
 set -euo pipefail
 
 for name in DATA_PG_USER DATA_PG_PASSWORD DATA_PG_DB DAGSTER_PG_USER DAGSTER_PG_PASSWORD DAGSTER_PG_DB; do
@@ -26,7 +27,8 @@ psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres \
     --set=data_db="$DATA_PG_DB" \
     --set=dagster_user="$DAGSTER_PG_USER" --set=dagster_password="$DAGSTER_PG_PASSWORD" \
     --set=dagster_db="$DAGSTER_PG_DB" <<'SQL'
-CREATE ROLE :"data_user" LOGIN PASSWORD :'data_password';
+-- CREATEDB: every backup is verified by a test restore into a scratch database.
+CREATE ROLE :"data_user" LOGIN CREATEDB PASSWORD :'data_password';
 CREATE DATABASE :"data_db" OWNER :"data_user";
 REVOKE ALL ON DATABASE :"data_db" FROM PUBLIC;
 CREATE ROLE :"dagster_user" LOGIN PASSWORD :'dagster_password';
