@@ -163,6 +163,29 @@ def test_files_still_being_written_wait_for_the_next_tick(sensor: Sensor, data_d
     assert len(sensor.tick().run_requests) == 1
 
 
+def test_a_file_that_cannot_be_moved_stays_and_does_not_block_the_others(
+    sensor: Sensor, data_dir: Path
+) -> None:
+    sensor.tick()
+    (data_dir / "inbox" / "done").mkdir(parents=True)
+    (data_dir / "inbox" / "done" / "jobicy").write_text("not a folder")  # like a full disk
+    drop(data_dir, "jobicy/j.json", inbox_copy("jobicy"))
+    drop(data_dir, "remotive/r.json", inbox_copy("remotive"))
+
+    result = sensor.tick()
+    assert sorted(r.tags["jobs/inbox_file"] for r in result.run_requests) == [
+        "jobicy/j.json",  # stored before the move failed: it is loaded
+        "remotive/r.json",
+    ]
+    assert (data_dir / "inbox" / "jobicy" / "j.json").exists()
+    log = "".join(p.read_text() for p in (data_dir / "logs").glob("*.log"))
+    assert "j.json" in log and "retried on the next pass" in log
+
+    (data_dir / "inbox" / "done" / "jobicy").unlink()
+    assert sensor.tick().run_requests == []  # already stored: moved now, not loaded twice
+    assert (data_dir / "inbox" / "done" / "jobicy" / "j.json").exists()
+
+
 def test_a_tick_that_died_after_storing_is_recovered_by_the_next(
     sensor: Sensor, data_dir: Path
 ) -> None:

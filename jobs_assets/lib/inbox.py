@@ -58,6 +58,7 @@ class InboxReport:
     accepted: list[Accepted] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     waiting: int = 0  # files left for the next pass (still being written, or over the limit)
+    errors: list[str] = field(default_factory=list)  # files that could not be read or moved
 
 
 def inbox_run_key(source: str, file_name: str, sha256: str, partition_key: str) -> str:
@@ -94,7 +95,14 @@ def candidates(inbox: Path, sources: Mapping[str, Source]) -> list[tuple[str | N
             for path in entry.iterdir():
                 if path.is_file() and not _in_progress(path):
                     found.append((source, path))
-    return sorted(found, key=lambda item: item[1].stat().st_mtime)
+
+    def modified(item: tuple[str | None, Path]) -> float:
+        try:
+            return item[1].stat().st_mtime
+        except OSError:  # gone since the listing (moved by hand): sorts first, then skipped
+            return 0.0
+
+    return sorted(found, key=modified)
 
 
 def _move(path: Path, folder: Path, sha256: str) -> Path:
@@ -126,62 +134,76 @@ def take_files(
     settle_seconds: float = DEFAULT_SETTLE_SECONDS,
     limit: int = 20,
 ) -> InboxReport:
-    """Validate, store and move up to `limit` settled files into window `partition_key`."""
+    """Validate, store and move up to `limit` settled files into window `partition_key`.
+
+    A file that cannot be read or moved (permissions, a full disk) stays where it is,
+    is reported in `errors`, and does not stop the other files.
+    """
     now = now or datetime.now(timezone.utc)
     report = InboxReport()
-    known = ", ".join(sorted(sources))
     for source_name, path in candidates(inbox, sources):
-        stat = path.stat()
-        if now.timestamp() - stat.st_mtime < settle_seconds:
-            report.waiting += 1
+        try:
+            modified = path.stat().st_mtime
+            if now.timestamp() - modified < settle_seconds or (
+                len(report.accepted) + len(report.rejected) >= limit
+            ):
+                report.waiting += 1
+                continue
+            outcome = _take_one(inbox, store, sources, partition_key, source_name, path)
+        except FileNotFoundError:
+            continue  # taken away since the listing
+        except OSError as err:
+            report.errors.append(f"{path}: {err}; left in place, retried on the next pass")
             continue
-        if len(report.accepted) + len(report.rejected) >= limit:
-            report.waiting += 1
-            continue
-        if stat.st_size > MAX_FILE_BYTES:
-            reason = f"{stat.st_size} bytes, over the inbox limit of {MAX_FILE_BYTES}"
-            report.rejected.append(_reject(inbox, source_name, path, reason, "large"))
-            continue
-        body = path.read_bytes()
-        sha256 = hashlib.sha256(body).hexdigest()
-        if source_name is None:
-            where = "the inbox root" if path.parent == inbox else f"inbox/{path.parent.name}/"
-            reason = f"it is in {where}; put it in inbox/<source>/ (one of: {known})"
-            report.rejected.append(_reject(inbox, None, path, reason, sha256))
-            continue
-        if path.suffix.lower() != ".json":
-            reason = f"not a .json file; the inbox takes {source_name}'s API JSON responses"
-            report.rejected.append(_reject(inbox, source_name, path, reason, sha256))
-            continue
-        parsed = sources[source_name].parse(body)
-        if parsed.error or not parsed.records:
-            if parsed.error:
-                reason = f"not a {source_name} API response: {parsed.error}"
-            else:
-                reason = "no usable listings in it" + (
-                    f" ({len(parsed.rejects)} rejected: "
-                    + "; ".join(r.reason for r in parsed.rejects[:3])
-                    + ")"
-                    if parsed.rejects
-                    else ""
-                )
-            report.rejected.append(_reject(inbox, source_name, path, reason, sha256))
-            continue
-        received_at = datetime.now(timezone.utc)
-        entry, added = store.add_inbox_page(
-            source_name, partition_key, body, path.name, received_at
-        )
-        moved = _move(path, inbox / DONE / source_name, sha256)
-        report.accepted.append(
-            Accepted(
-                source=source_name,
-                file_name=path.name,
-                sha256=sha256,
-                partition_key=partition_key,
-                listings=len(parsed.records),
-                rejected_listings=len(parsed.rejects),
-                moved_to=moved,
-                already_stored=not added,
-            )
-        )
+        if isinstance(outcome, Accepted):
+            report.accepted.append(outcome)
+        else:
+            report.rejected.append(outcome)
     return report
+
+
+def _take_one(
+    inbox: Path,
+    store: RawStore,
+    sources: Mapping[str, Source],
+    partition_key: str,
+    source_name: str | None,
+    path: Path,
+) -> Accepted | Rejected:
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        reason = f"{size} bytes, over the inbox limit of {MAX_FILE_BYTES}"
+        return _reject(inbox, source_name, path, reason, "large")
+    body = path.read_bytes()
+    sha256 = hashlib.sha256(body).hexdigest()
+    if source_name is None:
+        where = "the inbox root" if path.parent == inbox else f"inbox/{path.parent.name}/"
+        known = ", ".join(sorted(sources))
+        reason = f"it is in {where}; put it in inbox/<source>/ (one of: {known})"
+        return _reject(inbox, None, path, reason, sha256)
+    if path.suffix.lower() != ".json":
+        reason = f"not a .json file; the inbox takes {source_name}'s API JSON responses"
+        return _reject(inbox, source_name, path, reason, sha256)
+    parsed = sources[source_name].parse(body)
+    if parsed.error:
+        reason = f"not a {source_name} API response: {parsed.error}"
+        return _reject(inbox, source_name, path, reason, sha256)
+    if not parsed.records:
+        details = "; ".join(r.reason for r in parsed.rejects[:3])
+        reason = "no usable listings in it" + (
+            f" ({len(parsed.rejects)} rejected: {details})" if parsed.rejects else ""
+        )
+        return _reject(inbox, source_name, path, reason, sha256)
+    received_at = datetime.now(timezone.utc)
+    _entry, added = store.add_inbox_page(source_name, partition_key, body, path.name, received_at)
+    moved = _move(path, inbox / DONE / source_name, sha256)
+    return Accepted(
+        source=source_name,
+        file_name=path.name,
+        sha256=sha256,
+        partition_key=partition_key,
+        listings=len(parsed.records),
+        rejected_listings=len(parsed.rejects),
+        moved_to=moved,
+        already_stored=not added,
+    )

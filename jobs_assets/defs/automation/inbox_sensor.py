@@ -83,6 +83,8 @@ def inbox_sensor(
             f"{taken.rejected_listings} rejected) stored for window {window}"
             + (" (same content already stored: not loaded again)" if taken.already_stored else ""),
         )
+    for error in report.errors:
+        log_event(context, f"inbox: {error}", logging.WARNING)
     for bad in report.rejected:
         log_event(
             context,
