@@ -5,18 +5,27 @@ total; the rest are fetched concurrently by a bounded thread pool sharing one
 session and one rate limiter, so N pages at latency L with W workers take about
 N·L/W. New jobs arriving mid-crawl shift pages, so a `guid` can appear twice: the
 window keeps its first (newest) copy.
+
+Waiting for the first page before asking for the others would cost one extra round
+trip (N·L/W + L). So when the first page is slow to answer (a real network, not a
+local server), the next W-1 pages are asked for meanwhile: Himalayas has thousands
+of pages, so they exist. A first page that answers quickly tells the total before
+any other request, and nothing past the total is ever asked for.
 """
 
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from jobs_assets.lib.http import HttpClient
-from jobs_assets.lib.sources.base import KeepPage, Source, as_json, first, text
+from jobs_assets.lib.sources.base import KeepPage, Page, Source, as_json, first, text
 from jobs_assets.settings import SourceSettings
 
 PAGE_SIZE = 20
+#: how long the first page may take before the next pages are asked for speculatively
+#: (None: never speculate)
+SPECULATE_AFTER_SECONDS: float | None = 0.05
 
 
 class Himalayas(Source):
@@ -44,20 +53,25 @@ class Himalayas(Source):
     }
 
     def fetch(self, client: HttpClient, settings: SourceSettings, keep: KeepPage) -> None:
-        def fetch_page(index: int) -> None:
+        def fetch_page(index: int) -> Page:
             params = {"limit": PAGE_SIZE, "offset": index * PAGE_SIZE}
-            self.get_page(client, settings.url, params, index, keep)
+            return self.get_page(client, settings.url, params, index, keep)
 
-        first_page = self.get_page(client, settings.url, {"limit": PAGE_SIZE, "offset": 0}, 0, keep)
-        parsed = self.parse(first_page.body, first_page.status, 0)
-        total = parsed.document.get("totalCount")
-        if parsed.error:
-            return  # the stored body tells why; nothing tells how many pages exist
-        pages = settings.max_pages
-        if isinstance(total, int) and total >= 0:
-            pages = min(pages, max(1, math.ceil(total / PAGE_SIZE)))
-        with ThreadPoolExecutor(
-            max_workers=settings.workers, thread_name_prefix="himalayas"
-        ) as pool:
-            # list() re-raises the first failure after every page was attempted
-            list(pool.map(fetch_page, range(1, pages)))
+        workers = max(1, settings.workers)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="himalayas") as pool:
+            first = pool.submit(fetch_page, 0)
+            futures: list[Future] = []
+            if not wait([first], timeout=SPECULATE_AFTER_SECONDS).done:
+                futures = [
+                    pool.submit(fetch_page, i) for i in range(1, min(workers, settings.max_pages))
+                ]
+            first_page = first.result()
+            parsed = self.parse(first_page.body, first_page.status, 0)
+            total = parsed.document.get("totalCount")
+            if not parsed.error:  # else the stored body tells why; nothing tells how many pages
+                pages = settings.max_pages
+                if isinstance(total, int) and total >= 0:
+                    pages = min(pages, max(1, math.ceil(total / PAGE_SIZE)))
+                futures += [pool.submit(fetch_page, i) for i in range(1 + len(futures), pages)]
+            for future in futures:
+                future.result()  # re-raises the first failure once every page was attempted
