@@ -66,7 +66,7 @@ def fetch_raw_window(
         raise WindowUnavailable(
             f"{source.name} window {partition_key} ended {age:.1f} h ago; the API serves only "
             f"current listings and nothing is stored at {path}. Materialise one of the latest "
-            "two windows instead, or drop a file in the inbox for it."
+            "two windows instead (or restore the raw files of this one from a backup)."
         )
 
     last = store.last_live_fetch(source.name)
