@@ -8,12 +8,14 @@ to pick up the production dagster.yaml.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
 import subprocess
 import sys
 import uuid
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -258,13 +260,64 @@ def test_no_secret_is_baked_into_an_image() -> None:
                 assert not re.search(r"PASSWORD|SECRET|TOKEN|WEBHOOK", arg, re.I), (stage, arg)
             if op == "COPY":
                 assert ".env" not in arg.split(), (stage, arg)
-    patterns = [
-        line
+    included = [p.lstrip("!") for p in dockerignore_patterns() if p.startswith("!")]
+    assert not any(p.startswith((".env", ".venv", "jobs_data", ".git")) for p in included)
+
+
+def dockerignore_patterns() -> list[str]:
+    return [
+        line.strip()
         for line in (REPO / ".dockerignore").read_text().splitlines()
-        if line and not line.startswith("#")
+        if line.strip() and not line.startswith("#")
     ]
-    assert patterns[0] == "**"  # everything is excluded unless re-included below
-    assert not any(p.lstrip("!").startswith((".env", ".venv", "jobs_data")) for p in patterns[1:])
+
+
+def build_context(target: Path) -> Path:
+    """The files `docker build` would send, per .dockerignore: everything excluded (`*`),
+    then the `!` entries put back, then the patterns after them taken out again."""
+    patterns = dockerignore_patterns()
+    assert patterns[0] == "*", "the context is an allow-list: keep `*` first"
+    target.mkdir()
+    for pattern in patterns[1:]:
+        if pattern.startswith("!"):
+            source = REPO / pattern[1:]
+            if source.is_dir():
+                shutil.copytree(source, target / pattern[1:])
+            else:
+                shutil.copy2(source, target / pattern[1:])
+        else:
+            for path in list(target.glob(pattern)):
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+    return target
+
+
+def test_the_build_context_holds_what_the_images_copy_and_the_package_builds(
+    tmp_path: Path,
+) -> None:
+    """Every COPY source is in the context, and the package builds from it with its data."""
+    context = build_context(tmp_path / "context")
+    for stage, steps in dockerfile_stages().items():
+        for op, arg in steps:
+            if op == "COPY":
+                for source in arg.split()[:-1]:
+                    assert (context / source).exists(), (
+                        f"{stage}: COPY {source} is not in the context"
+                    )
+    assert not list(context.rglob("__pycache__"))
+    # setuptools of this environment when it has one, else pip fetches the build backend
+    isolation = [] if importlib.util.find_spec("setuptools") is None else ["--no-build-isolation"]
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", *isolation]
+        + ["--wheel-dir", str(tmp_path / "dist"), str(context)],
+        check=True,
+        timeout=180,
+    )
+    (wheel,) = (tmp_path / "dist").glob("jobs_assets-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    assert "jobs_assets/definitions.py" in names
+    assert any(n.startswith("jobs_assets/replay_fixtures/") and n.endswith(".json") for n in names)
+    assert any(n.startswith("jobs_assets/data/") and n.endswith(".csv") for n in names)
 
 
 # --- dagster.yaml ---------------------------------------------------------------------
