@@ -21,13 +21,16 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import requests
 import yaml
 
 from jobs_assets.replay import ReplayServer
+
+if TYPE_CHECKING:
+    from jobs_assets_tests.conftest import Database
 
 REPO = Path(__file__).resolve().parents[1]
 PRODUCTION_DAGSTER_YAML = REPO / "dagster.yaml"
@@ -76,7 +79,7 @@ class DagsterDatabase:
     drop: Callable[[], None]
 
 
-def dagster_database(database: Any) -> DagsterDatabase:
+def dagster_database(database: Database) -> DagsterDatabase:
     """A scratch `dagster_*` database next to the test data database.
 
     With PGHOST set, the production `postgres_db` block is kept and fed by DAGSTER_PG_*.
@@ -197,7 +200,7 @@ class Deployment:
 
 
 @contextlib.contextmanager
-def running_deployment(workdir: Path, database: Any) -> Iterator[Deployment]:
+def running_deployment(workdir: Path, database: Database) -> Iterator[Deployment]:
     """Start the code server, webserver and daemon; stop them and drop their storage after."""
     home = workdir / "dagster_home"
     log_dir = workdir / "logs"

@@ -73,7 +73,8 @@ def compose_config(env_file: Path) -> subprocess.CompletedProcess:
         capture_output=True,
         text=True,
         timeout=60,
-        env={k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "COMPOSE_"))},
+        # only the env file feeds ${...}: a variable of this shell would take precedence
+        env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/")},
     )
 
 

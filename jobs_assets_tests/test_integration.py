@@ -14,7 +14,8 @@ import pytest
 import yaml
 from dagster_graphql import DagsterGraphQLClient
 
-from jobs_assets_tests.conftest import fixture_listing_count, latest_windows
+from jobs_assets.lib.raw_store import window_dirname
+from jobs_assets_tests.conftest import Database, fixture_listing_count, latest_windows
 from jobs_assets_tests.deployment import LOCATION, PRODUCTION_DAGSTER_YAML, Deployment
 
 INGESTION_ASSETS = {
@@ -81,6 +82,7 @@ def run_events(stack: Deployment, run_id: str) -> list[dict]:
 def wait_for_run(stack: Deployment, client: DagsterGraphQLClient, run_id: str) -> str:
     """The run's final status; the stack's logs and the run's failures when it times out."""
     deadline = time.monotonic() + RUN_TIMEOUT
+    status = "NOT_STARTED"
     while time.monotonic() < deadline:
         stack.check_alive()
         status = client.get_run_status(run_id).value
@@ -133,7 +135,7 @@ def test_run_launched_over_graphql_succeeds_through_the_queue(ingestion_run: dic
 
 
 def test_every_ingestion_asset_materialised_for_the_window(
-    ingestion_run: dict, deployment: Deployment, database
+    ingestion_run: dict, deployment: Deployment, database: Database
 ) -> None:
     partition = ingestion_run["partition"]
     materialisations = ingestion_run["run"]["assetMaterializations"]
@@ -159,7 +161,7 @@ def test_every_ingestion_asset_materialised_for_the_window(
     assert staged == expected
     # ... and the raw responses came over HTTP from the replay server, into $JOBS_DATA_DIR.
     assert {r.path for r in deployment.replay.requests} >= {"/remotive", "/jobicy", "/himalayas"}
-    window_dir = partition.replace(":", "")
+    window_dir = window_dirname(partition)
     for source in ("remotive", "jobicy", "himalayas"):
         assert (deployment.data_dir / "raw" / source / window_dir / "manifest.json").is_file()
 
