@@ -8,7 +8,6 @@ to pick up the production dagster.yaml.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
@@ -305,8 +304,9 @@ def test_the_build_context_holds_what_the_images_copy_and_the_package_builds(
                         f"{stage}: COPY {source} is not in the context"
                     )
     assert not list(context.rglob("__pycache__"))
-    # setuptools of this environment when it has one, else pip fetches the build backend
-    isolation = [] if importlib.util.find_spec("setuptools") is None else ["--no-build-isolation"]
+    # setuptools of this environment when it meets pyproject's build requirement, else pip
+    # fetches the build backend
+    isolation = ["--no-build-isolation"] if _local_setuptools_builds() else []
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", *isolation]
         + ["--wheel-dir", str(tmp_path / "dist"), str(context)],
@@ -532,3 +532,23 @@ def test_init_script_refuses_placeholder_passwords(
         ([init_names["DATA_PG_USER"], init_names["DAGSTER_PG_USER"]],),
     )
     assert created == []
+
+
+def _local_setuptools_builds() -> bool:
+    """True when the installed setuptools satisfies `[build-system] requires`."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from packaging.requirements import Requirement
+
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+
+    requires = tomllib.loads((REPO / "pyproject.toml").read_text())["build-system"]["requires"]
+    try:
+        installed = version("setuptools")
+    except PackageNotFoundError:
+        return False
+    wanted = next(Requirement(r) for r in requires if Requirement(r).name == "setuptools")
+    return wanted.specifier.contains(installed)

@@ -19,8 +19,8 @@ from jobs_assets.resources import PostgresResource, RawStoreResource
 
 # Step retries cover what HTTP retries cannot (an HTML error page, a dropped connection).
 RETRY = dg.RetryPolicy(
-    max_retries=int(os.environ.get("JOBS_STEP_RETRIES", "3")),
-    delay=float(os.environ.get("JOBS_STEP_RETRY_DELAY_SECONDS", "10")),
+    max_retries=int(os.environ.get("JOBS_STEP_RETRIES") or 3),
+    delay=float(os.environ.get("JOBS_STEP_RETRY_DELAY_SECONDS") or 10),
     backoff=dg.Backoff.EXPONENTIAL,
     jitter=dg.Jitter.PLUS_MINUS,
 )
