@@ -7,9 +7,11 @@ once to the webhook. Each description says what to do when the check fails.
 """
 
 import warnings
+from collections.abc import Callable
 
 import dagster as dg
 import pandas as pd
+import psycopg
 
 from jobs_assets.defs.ingestion.assets import jobs_listings, markdown_table, staged_listings
 from jobs_assets.lib import quality
@@ -183,71 +185,62 @@ def staged_rows_match_parsed(
     )
 
 
-@dg.asset_check(
-    asset=jobs_listings,
-    blocking=True,
-    partitions_def=INGESTION_PARTITIONS,
-    description=(
-        "Every listing of the window has a unique (source, source_job_id), a known source, "
-        "the required columns (title, job_url, region, retrieved_at, first/last seen) and "
-        "every staged listing reached the table. If it fails, look at the offending rows: a "
-        "source probably renamed a field; fix its `columns` mapping in jobs_assets/lib/"
-        "sources and re-materialise jobs_listings for the window."
-    ),
+def build_listings_check(
+    name: str,
+    query: Callable[[psycopg.Connection, str], quality.Finding],
+    severity: dg.AssetCheckSeverity,
+    description: str,
+) -> dg.AssetChecksDefinition:
+    """A check of `jobs_listings` that runs one `quality` query on the window."""
+
+    @dg.asset_check(
+        asset=jobs_listings,
+        name=name,
+        blocking=severity == ERROR,
+        partitions_def=INGESTION_PARTITIONS,
+        description=description,
+    )
+    def check(context: dg.AssetCheckExecutionContext, postgres: PostgresResource):
+        with postgres.connect() as conn:
+            return finding_result(query(conn, context.partition_key), severity)
+
+    return check
+
+
+listings_keys_and_required_columns = build_listings_check(
+    "listings_keys_and_required_columns",
+    quality.keys_and_required,
+    ERROR,
+    "Every listing of the window has a unique (source, source_job_id), a known source, "
+    "the required columns (title, job_url, region, retrieved_at, first/last seen) and "
+    "every staged listing reached the table. If it fails, look at the offending rows: a "
+    "source probably renamed a field; fix its `columns` mapping in jobs_assets/lib/"
+    "sources and re-materialise jobs_listings for the window.",
 )
-def listings_keys_and_required_columns(
-    context: dg.AssetCheckExecutionContext, postgres: PostgresResource
-) -> dg.AssetCheckResult:
-    with postgres.connect() as conn:
-        return finding_result(quality.keys_and_required(conn, context.partition_key), ERROR)
-
-
-@dg.asset_check(
-    asset=jobs_listings,
-    partitions_def=INGESTION_PARTITIONS,
-    description=(
-        "region, regions, job_type and seniority use only their documented values (SPEC "
-        "§5-6). If it fails, a normalisation rule produced a new value: fix the mapping in "
-        "jobs_assets/lib (normalise.py or location.py) and re-materialise the window."
-    ),
+listings_values_in_vocabulary = build_listings_check(
+    "listings_values_in_vocabulary",
+    quality.vocabularies,
+    WARN,
+    "region, regions, job_type and seniority use only their documented values (SPEC "
+    "§5-6). If it fails, a normalisation rule produced a new value: fix the mapping in "
+    "jobs_assets/lib (normalise.py or location.py) and re-materialise the window.",
 )
-def listings_values_in_vocabulary(
-    context: dg.AssetCheckExecutionContext, postgres: PostgresResource
-) -> dg.AssetCheckResult:
-    with postgres.connect() as conn:
-        return finding_result(quality.vocabularies(conn, context.partition_key), WARN)
-
-
-@dg.asset_check(
-    asset=jobs_listings,
-    partitions_def=INGESTION_PARTITIONS,
-    description=(
-        "Salaries are consistent: min <= max, amounts positive, annual USD amounts between "
-        "1,000 and 2,000,000. If it fails, read salary_raw of the offending rows and fix "
-        "the parsing rule in jobs_assets/lib/salary.py (or a source's period/currency field)."
-    ),
+listings_salaries_plausible = build_listings_check(
+    "listings_salaries_plausible",
+    quality.salaries,
+    WARN,
+    "Salaries are consistent: min <= max, amounts positive, annual USD amounts between "
+    "1,000 and 2,000,000. If it fails, read salary_raw of the offending rows and fix "
+    "the parsing rule in jobs_assets/lib/salary.py (or a source's period/currency field).",
 )
-def listings_salaries_plausible(
-    context: dg.AssetCheckExecutionContext, postgres: PostgresResource
-) -> dg.AssetCheckResult:
-    with postgres.connect() as conn:
-        return finding_result(quality.salaries(conn, context.partition_key), WARN)
-
-
-@dg.asset_check(
-    asset=jobs_listings,
-    partitions_def=INGESTION_PARTITIONS,
-    description=(
-        "No listing is published in the future (15 minutes of clock skew allowed). If it "
-        "fails, the source's date format or timezone changed: compare the raw pubDate with "
-        "published_at and fix the date rule in jobs_assets/lib/normalise.py."
-    ),
+listings_published_not_in_future = build_listings_check(
+    "listings_published_not_in_future",
+    quality.published_in_future,
+    WARN,
+    "No listing is published in the future (15 minutes of clock skew allowed). If it "
+    "fails, the source's date format or timezone changed: compare the raw pubDate with "
+    "published_at and fix the date rule in jobs_assets/lib/normalise.py.",
 )
-def listings_published_not_in_future(
-    context: dg.AssetCheckExecutionContext, postgres: PostgresResource
-) -> dg.AssetCheckResult:
-    with postgres.connect() as conn:
-        return finding_result(quality.published_in_future(conn, context.partition_key), WARN)
 
 
 @dg.asset_check(
