@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 PYTEST_ARGS ?=
+BENCH_SCALE ?= full
+BENCH_STAMP := $(VENV)/.bench-installed
 
 .PHONY: help install run demo dev test lint format bench db-stop restore clean
 
@@ -14,6 +16,7 @@ help:
 	@echo "make run      the pipeline on the live APIs, latest window"
 	@echo "make dev      the Dagster UI on http://127.0.0.1:3000"
 	@echo "make test     lint and the whole test suite"
+	@echo "make bench    benchmarks into BENCHMARKS.md (BENCH_SCALE=small: under 2 minutes)"
 	@echo "make db-stop  stop the embedded PostgreSQL"
 	@echo "make restore BACKUP=jobs_data/backups/<file>.dump   restore a backup (YES=1: no prompt)"
 
@@ -22,7 +25,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.10+ is required (python3 --version)"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --upgrade pip "setuptools>=77"
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $@
 
@@ -46,6 +49,14 @@ format: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	@touch $@
+
+# Not part of `make test`: a full run takes about 20 minutes (see BENCHMARKS.md).
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m benchmarks --scale $(BENCH_SCALE)
 
 db-stop: $(STAMP)
 	$(BIN)/python -m jobs_assets.cli db-stop

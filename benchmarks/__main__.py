@@ -1,0 +1,156 @@
+"""`python -m benchmarks --scale small|full`: run B1-B5 and write the results.
+
+Writes `benchmarks/results.json` (one entry per scale) and the scale's tables in
+BENCHMARKS.md, between its markers. Every comparison is measured in this one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+
+import psycopg
+
+from benchmarks import backups, end_to_end, fetch, incremental, load, report
+from benchmarks.harness import BENCH_DB, ROOT, WORK_DIR, BenchServer, machine, versions
+from benchmarks.synth import stage_synthetic, window_key, window_start
+
+RESULTS = ROOT / "benchmarks" / "results.json"
+MARKDOWN = ROOT / "BENCHMARKS.md"
+
+
+@dataclass(frozen=True)
+class Scale:
+    load_sizes: tuple[int, ...]  # B2 window sizes
+    history_staged: int  # B3 staged rows of history
+    history_listings: int  # B3 rows of jobs_listings_data
+    window_rows: int  # B3 new window
+    repeats: int  # B1 and B3 repeats
+    fetch_one_worker: bool  # B1: also measure one worker (N·L seconds)
+    executor_variants: bool  # B4: also forkserver and in_process
+
+
+SCALES = {
+    "small": Scale((5_000, 20_000), 40_000, 10_000, 3_000, 3, False, False),
+    "full": Scale((100_000, 1_000_000), 2_000_000, 500_000, 3_000, 5, True, True),
+}
+
+
+def _log(message: str) -> None:
+    print(f"[{datetime.now():%H:%M:%S}] {message}", flush=True)
+
+
+def _load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def run(scale_name: str, only: set[str], keep: bool) -> dict:
+    scale = SCALES[scale_name]
+    started = time.perf_counter()
+    shutil.rmtree(WORK_DIR, ignore_errors=True)
+    server = BenchServer.start()
+    results: dict = {
+        "scale": scale_name,
+        "scale_settings": asdict(scale),
+        "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "versions": versions(server),
+        "postgresql": {
+            "where": "embedded (pgserver)" if server.embedded else "the server named by PGHOST",
+            "settings": server.settings(),
+        },
+        "load_average_start": _load_average(),
+    }
+    try:
+        if "b1" in only:
+            _log("B1 fetch")
+            results["b1_fetch"] = fetch.run(
+                pages=40,
+                workers=8,
+                latency=0.1,
+                repeats=scale.repeats,
+                sequential=scale.fetch_one_worker,
+            )
+        if "b4" in only:
+            _log("B4 end to end")
+            results["b4_end_to_end"] = end_to_end.run(server, variants=scale.executor_variants)
+
+        conninfo = server.fresh_database(BENCH_DB)
+        windows = [(window_start(1000 + i), size) for i, size in enumerate(scale.load_sizes)]
+        if only & {"b2", "b3", "b5"}:
+            _log(f"generating {sum(scale.load_sizes)} staged listings")
+            generated = time.perf_counter()
+            first = 0
+            with psycopg.connect(conninfo) as conn:
+                for start, size in windows:
+                    stage_synthetic(conn, [(start, range(first, first + size))])
+                    first += size
+                conn.autocommit = True
+                conn.execute("VACUUM ANALYZE")
+            results["generation_s"] = round(time.perf_counter() - generated, 1)
+        if only & {"b2", "b3", "b5"}:
+            results["b2_load"] = []
+            for start, size in windows:
+                _log(f"B2 load, {size} rows")
+                index = 1000 + windows.index((start, size))
+                results["b2_load"].append(load.measure(conninfo, index, size))
+            load.cleanup(conninfo)
+        if "b5" in only:
+            _log("B5 backup")
+            results["b5_backup"] = backups.run(conninfo, window_key(windows[-1][0]))
+        if "b3" in only:
+            _log("B3 incremental")
+            results["b3_incremental"] = incremental.run(
+                server,
+                conninfo,
+                staged_rows=scale.history_staged,
+                listings=scale.history_listings,
+                window_rows=scale.window_rows,
+                repeats=scale.repeats,
+            )
+            largest = results["b2_load"][-1]
+            results["b3_incremental"]["peak_rss"] = {
+                "rows": largest["rows"],
+                "peak_rss_mb": largest["contenders"]["ours"]["peak_rss_mb"],
+                "rss_before_work_mb": largest["contenders"]["ours"]["rss_before_work_mb"],
+                "target_mb": 1536,
+                "target_met": largest["contenders"]["ours"]["peak_rss_mb"] < 1536,
+            }
+    finally:
+        if not keep:
+            for name in (BENCH_DB, "jobs_bench_empty", "jobs_bench_e2e"):
+                server.drop_database(name)
+            server.stop()
+            shutil.rmtree(WORK_DIR, ignore_errors=True)
+    results["load_average_end"] = _load_average()
+    results["duration_s"] = round(time.perf_counter() - started, 1)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--scale", choices=sorted(SCALES), default="full")
+    parser.add_argument(
+        "--only", default="b1,b2,b3,b4,b5", help="comma-separated subset, e.g. b1,b4"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark databases")
+    args = parser.parse_args(argv)
+    only = {part.strip().lower() for part in args.only.split(",") if part.strip()}
+    results = run(args.scale, only, args.keep)
+    stored = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    stored[args.scale] = results
+    RESULTS.write_text(json.dumps(stored, indent=2, sort_keys=False) + "\n")
+    report.update_markdown(MARKDOWN, args.scale, results)
+    print(report.render(results))
+    _log(f"done in {results['duration_s']:.0f} s; wrote {RESULTS.name} and {MARKDOWN.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

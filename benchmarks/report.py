@@ -1,0 +1,193 @@
+"""The results as Markdown tables, written between a scale's markers in BENCHMARKS.md."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _mb(size: float) -> str:
+    return f"{size / 2**20:,.0f} MB" if size < 2**30 else f"{size / 2**30:,.2f} GB"
+
+
+def _s(seconds: float) -> str:
+    return f"{seconds:,.2f} s" if seconds < 100 else f"{seconds:,.0f} s"
+
+
+def _met(flag: bool) -> str:
+    return "yes" if flag else "**no**"
+
+
+def _header(r: dict) -> list[str]:
+    m, v, pg = r["machine"], r["versions"], r["postgresql"]
+    settings = ", ".join(f"{k} {val}" for k, val in pg["settings"].items())
+    return [
+        f"Run of {r['started_at']} at scale `{r['scale']}`, {r['duration_s']:.0f} s in all.",
+        "",
+        f"- Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB memory, {m['os']}.",
+        f"  Load average {r['load_average_start']} at the start, {r['load_average_end']} at "
+        "the end (1, 5, 15 min; other processes shared the machine).",
+        f"- PostgreSQL {v['postgresql']}, {pg['where']} ({settings}).",
+        f"- Python {v['python']}; jobs_assets {v['jobs_assets']}, dagster {v['dagster']}, "
+        f"pandas {v['pandas']}, pyarrow {v['pyarrow']}, numpy {v['numpy']}, "
+        f"psycopg {v['psycopg']}, SQLAlchemy {v['sqlalchemy']}, dlt {v['dlt']}, "
+        f"requests {v['requests']}.",
+        "",
+    ]
+
+
+def _fetch(b: dict) -> list[str]:
+    one = b["measured_one_worker_s"]
+    return [
+        "### B1 fetch: Himalayas pages through `fetch_raw_window`",
+        "",
+        "| pages N | workers W | latency L | measured (median) | N·L | ideal N·L/W | "
+        "× ideal | without speculation | one worker |",
+        "|---|---|---|---|---|---|---|---|---|",
+        f"| {b['pages']} | {b['workers']} | {b['latency_s']:g} s | {_s(b['seconds_median'])} | "
+        f"{_s(b['sequential_bound_s'])} | {_s(b['ideal_s'])} | **{b['ratio_to_ideal']:.2f}×** | "
+        f"{_s(b['without_speculation_s'])} ({b['without_speculation_ratio']:.2f}×) | "
+        f"{_s(one) if one is not None else 'not measured'} |",
+        "",
+        f"Median of {b['repeats']} ({', '.join(_s(t) for t in b['seconds_all'])}). "
+        f"Target ≤ {b['target_ratio']}× ideal: {_met(b['target_met'])}.",
+        "",
+    ]
+
+
+_NAMES = {
+    "ours": "**ours** (`upsert_window`)",
+    "floor": "floor: bare COPY, no index",
+    "to_sql": "pandas `to_sql` (old system)",
+    "dlt": "dlt (merge)",
+}
+
+
+def _load(runs: list[dict]) -> list[str]:
+    lines = [
+        "### B2 load: staged window to normalised rows",
+        "",
+        "| rows | contender | seconds | rows/s | × floor | × ours | peak RSS |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for b in runs:
+        for name, c in b["contenders"].items():
+            lines.append(
+                f"| {b['rows']:,} | {_NAMES[name]} | {_s(c['seconds'])} | {c['rows_per_s']:,} | "
+                f"{c['ratio_to_floor']:.2f} | {c['ratio_to_ours']:.2f} | "
+                f"{c['peak_rss_mb']:,.0f} MB |"
+            )
+    lines.append("")
+    for b in runs:
+        ours = b["contenders"]["ours"]
+        lines.append(
+            f"- {b['rows']:,} rows ({b['copy_text_mb']:,} MB as COPY text): ours "
+            f"{ours['ratio_to_floor']:.2f}× the floor (target ≤ {b['target_floor_ratio']:g}×), "
+            f"{b['contenders']['to_sql']['ratio_to_ours']:.2f}× faster than to_sql, "
+            f"{b['contenders']['dlt']['ratio_to_ours']:.2f}× faster than dlt: "
+            f"{_met(b['target_met'])}."
+        )
+    lines.append("")
+    return lines
+
+
+def _incremental(b: dict) -> list[str]:
+    empty, large = b["empty_history"], b["large_history"]
+    before = b["history_before"]
+    rows = [
+        f"| none | 0 | 0 | | {_s(empty['seconds_median'])} "
+        f"({', '.join(_s(t) for t in empty['seconds_all'])}) |",
+        f"| large | {before['staged_rows']:,} in {before['staged_windows']:,} windows | "
+        f"{before['listings']:,} | {_mb(before['database_bytes'])} | "
+        f"{_s(large['seconds_median'])} ({', '.join(_s(t) for t in large['seconds_all'])}) |",
+    ]
+    rss = b.get("peak_rss")
+    lines = [
+        f"### B3 incremental: a new window of {b['window_rows']:,} listings",
+        "",
+        "| history | staged rows | listings | database | `upsert_window` (median of the new "
+        "windows after a warm-up) |",
+        "|---|---|---|---|---|",
+        *rows,
+        "",
+        f"Large history / empty: **{b['ratio']:.2f}×** (target ≤ {b['target_ratio']}×): "
+        f"{_met(b['target_met'])}.",
+    ]
+    if rss:
+        lines.append(
+            f"Peak RSS normalising and upserting {rss['rows']:,} rows: "
+            f"**{rss['peak_rss_mb']:,.0f} MB** ({rss['rss_before_work_mb']:,.0f} MB of it "
+            f"before any work: imports), target < {rss['target_mb'] / 1024:g} GB: "
+            f"{_met(rss['target_met'])}."
+        )
+    lines.append("")
+    return lines
+
+
+def _end_to_end(b: dict) -> list[str]:
+    lines = [
+        "### B4 end to end: a demo window through Dagster (replay server, fresh process)",
+        "",
+        "| executor | process start to run success | run | steps' own code (assets + checks) "
+        "| Dagster overhead | share |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in b["runs"]:
+        lines.append(
+            f"| {r['executor']} | {_s(r['total_s'])} | {_s(r['run_s'])} | "
+            f"{_s(r['steps_compute_union_s'])} ({_s(r['assets_compute_s'])} + "
+            f"{_s(r['checks_compute_s'])}) | {_s(r['dagster_overhead_s'])} | "
+            f"{r['dagster_overhead_share']:.0%} |"
+        )
+    lines.append("")
+    return lines
+
+
+def _backup(b: dict) -> list[str]:
+    counts = ", ".join(f"{t} {n:,}" for t, n in b["row_counts"].items())
+    return [
+        "### B5 backup of the loaded database",
+        "",
+        f"Database: {_mb(b['database_bytes'])} on disk, {b['rows']:,} rows ({counts}).",
+        "",
+        "| step | seconds | dump size | × plain pg_dump |",
+        "|---|---|---|---|",
+        f"| plain `pg_dump -Fc` {b['pg_dump_version']} | {_s(b['plain_pg_dump_s'])} | "
+        f"{_mb(b['plain_dump_bytes'])} | 1.00 |",
+        f"| `backup.dump` (snapshot, exact counts, checksum, manifest) | {_s(b['dump_s'])} | "
+        f"{_mb(b['dump_bytes'])} | {b['dump_ratio_to_plain']:.2f} |",
+        f"| `backup.verify` (restore into a scratch database, compare counts) | "
+        f"{_s(b['verify_s'])} | | |",
+        f"| dump + verify | {_s(b['dump_and_verify_s'])} | | "
+        f"{b['dump_and_verify_ratio_to_plain']:.2f} |",
+        "",
+    ]
+
+
+def render(r: dict) -> str:
+    lines = _header(r)
+    if "generation_s" in r:
+        lines += [f"Synthetic staged listings generated in {_s(r['generation_s'])}.", ""]
+    if "b1_fetch" in r:
+        lines += _fetch(r["b1_fetch"])
+    if "b2_load" in r:
+        lines += _load(r["b2_load"])
+    if "b3_incremental" in r:
+        lines += _incremental(r["b3_incremental"])
+    if "b4_end_to_end" in r:
+        lines += _end_to_end(r["b4_end_to_end"])
+    if "b5_backup" in r:
+        lines += _backup(r["b5_backup"])
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def update_markdown(path: Path, scale: str, results: dict) -> None:
+    """Replace the text between the scale's markers (added at the end if missing)."""
+    begin, end = f"<!-- results:{scale}:begin -->", f"<!-- results:{scale}:end -->"
+    block = f"{begin}\n{render(results)}{end}"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + block + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip() + f"\n\n## Results at scale `{scale}`\n\n{block}\n"
+    path.write_text(text)

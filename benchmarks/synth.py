@@ -1,0 +1,161 @@
+"""Synthetic staged listings built from the recorded API responses.
+
+Every listing is a real recorded listing of its source with a new id, the salary
+fields of one real listing and the location fields of another (the fixtures' value
+distributions, shuffled), and a description of about 1,000 characters cut from the
+real descriptions and made unique. Rows go straight into
+`staging.staging_jobs_listings_data` with COPY, as `staged_listings` would leave them.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import psycopg
+
+from jobs_assets.lib.listings import STAGING_TABLE
+from jobs_assets.replay import FIXTURES
+
+#: the fields that hold a source's salary and location, swapped between listings
+SALARY_FIELDS = {
+    "remotive": ("salary",),
+    "jobicy": (
+        "salaryMin",
+        "salaryMax",
+        "salaryPeriod",
+        "annualSalaryMin",
+        "annualSalaryMax",
+        "salaryCurrency",
+    ),
+    "himalayas": ("minSalary", "maxSalary", "currency", "salaryPeriod"),
+}
+LOCATION_FIELDS = {
+    "remotive": ("candidate_required_location",),
+    "jobicy": ("jobGeo",),
+    "himalayas": ("locationRestrictions",),
+}
+DESCRIPTION_FIELD = {
+    "remotive": "description",
+    "jobicy": "jobDescription",
+    "himalayas": "description",
+}
+ID_FIELD = {"remotive": "id", "jobicy": "id", "himalayas": "guid"}
+SOURCES = ("remotive", "jobicy", "himalayas")
+DESCRIPTION_CHARS = 1_000
+BATCH_ROWS = 5_000
+
+
+def window_key(start: datetime) -> str:
+    return start.strftime("%Y-%m-%d-%H:%M")
+
+
+def window_start(index: int, origin: datetime | None = None) -> datetime:
+    """The start of the `index`-th 4-hour window after `origin` (benchmark windows)."""
+    origin = origin or datetime(2020, 1, 1, tzinfo=timezone.utc)
+    return origin + timedelta(hours=4 * index)
+
+
+@dataclass(frozen=True)
+class Templates:
+    listings: dict[str, list[dict]]
+    salaries: dict[str, list[tuple]]
+    locations: dict[str, list[tuple]]
+    corpus: str  # every real description, concatenated
+
+    @classmethod
+    def from_fixtures(cls) -> Templates:
+        listings: dict[str, list[dict]] = {s: [] for s in SOURCES}
+        for path in sorted(FIXTURES.glob("*.json")):
+            source = next(s for s in SOURCES if path.name.startswith(s))
+            listings[source].extend(json.loads(path.read_text())["jobs"])
+        salaries = {
+            s: [tuple(job.get(f) for f in SALARY_FIELDS[s]) for job in jobs]
+            for s, jobs in listings.items()
+        }
+        locations = {
+            s: [tuple(job.get(f) for f in LOCATION_FIELDS[s]) for job in jobs]
+            for s, jobs in listings.items()
+        }
+        corpus = "".join(
+            job.get(DESCRIPTION_FIELD[s]) or "" for s, jobs in listings.items() for job in jobs
+        )
+        return cls(listings, salaries, locations, corpus)
+
+
+class ListingFactory:
+    """Deterministic synthetic listings: the same seed and numbers give the same rows."""
+
+    def __init__(self, seed: int = 7) -> None:
+        self.templates = Templates.from_fixtures()
+        self.random = random.Random(seed)
+
+    def listing(self, number: int) -> tuple[str, str, dict]:
+        """`(source, source_job_id, payload)` of listing `number` (ids are unique per number)."""
+        rnd = self.random
+        source = SOURCES[number % len(SOURCES)]
+        t = self.templates
+        payload = dict(rnd.choice(t.listings[source]))
+        payload.update(zip(SALARY_FIELDS[source], rnd.choice(t.salaries[source]), strict=True))
+        payload.update(zip(LOCATION_FIELDS[source], rnd.choice(t.locations[source]), strict=True))
+        start = rnd.randrange(0, max(1, len(t.corpus) - DESCRIPTION_CHARS))
+        payload[DESCRIPTION_FIELD[source]] = (
+            t.corpus[start : start + DESCRIPTION_CHARS] + f"<p>Reference BENCH-{number:09d}.</p>"
+        )
+        job_id = (
+            f"https://himalayas.app/companies/bench/jobs/listing-{number}"
+            if source == "himalayas"
+            else str(10_000_000 + number)
+        )
+        payload[ID_FIELD[source]] = job_id if source == "himalayas" else int(job_id)
+        return source, job_id, payload
+
+
+def _copy_text(value: str) -> str:
+    """A value in COPY's text format (json.dumps output has no raw tabs or newlines)."""
+    return value.replace("\\", "\\\\")
+
+
+def staged_lines(
+    factory: ListingFactory, numbers: range, partition_key: str, retrieved_at: datetime
+) -> Iterator[bytes]:
+    """COPY text lines of the listings numbered `numbers`, in batches."""
+    stamp = retrieved_at.isoformat()
+    batch: list[str] = []
+    for number in numbers:
+        source, job_id, payload = factory.listing(number)
+        batch.append(
+            f"{source}\t{partition_key}\t{_copy_text(job_id)}\t"
+            f"{_copy_text(json.dumps(payload))}\t{stamp}\n"
+        )
+        if len(batch) >= BATCH_ROWS:
+            yield "".join(batch).encode()
+            batch = []
+    if batch:
+        yield "".join(batch).encode()
+
+
+def stage_synthetic(
+    conn: psycopg.Connection,
+    windows: list[tuple[datetime, range]],
+    factory: ListingFactory | None = None,
+) -> int:
+    """COPY synthetic listings into staging: one window per `(start, listing numbers)`."""
+    factory = factory or ListingFactory()
+    rows = 0
+    with (
+        conn.transaction(),
+        conn.cursor() as cur,
+        cur.copy(
+            f"COPY {STAGING_TABLE} (source, partition_key, source_job_id, payload, retrieved_at)"
+            " FROM STDIN"
+        ) as copy,
+    ):
+        for start, numbers in windows:
+            for block in staged_lines(factory, numbers, window_key(start), start):
+                copy.write(block)
+            rows += len(numbers)
+    return rows
