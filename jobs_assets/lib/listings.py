@@ -16,7 +16,9 @@ from __future__ import annotations
 import json
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -28,12 +30,14 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 from psycopg import sql
 
+from jobs_assets.lib.currency import rate_date
 from jobs_assets.lib.normalise import EXTRACTED, OUTPUT_COLUMNS, ParseReport, normalise
 from jobs_assets.lib.sources import SOURCES, WindowRecords
 
 STAGING_TABLE = "staging.staging_jobs_listings_data"
 LISTINGS_TABLE = "public.jobs_listings_data"
-CHUNK_ROWS = 50_000
+CHUNK_ROWS = 25_000
+NORMALISE_THREADS = 2
 _STAGE_BATCH_ROWS = 2_000
 
 
@@ -85,6 +89,7 @@ def extract_query(source: str) -> sql.Composed:
 
 
 _STAGED_NAMES = ("source_job_id", "retrieved_at", *EXTRACTED)
+_ARROW_TEXT = {pa.string(): pd.ArrowDtype(pa.string())}
 _CSV_OPTIONS = {
     "parse_options": pcsv.ParseOptions(newlines_in_values=True),
     "convert_options": pcsv.ConvertOptions(
@@ -118,7 +123,8 @@ def _staged_frame(data: bytearray) -> pd.DataFrame:
     )
     stamps = table.column("retrieved_at").cast(pa.timestamp("us", "UTC"))
     table = table.set_column(1, "retrieved_at", stamps)
-    return table.to_pandas()
+    # text stays in Arrow memory (no copy into pandas' own string storage)
+    return table.to_pandas(types_mapper=_ARROW_TEXT.get)
 
 
 def read_staged(
@@ -161,9 +167,11 @@ def _copy_field(text: str) -> str:
     return text
 
 
-def _escape_array(values: pa.Array) -> pa.Array:
+def _escape_array(values: pa.Array, absent: str = "") -> pa.Array:
+    """COPY-escaped; `absent` lists characters known not to occur (their pass is skipped)."""
     for raw, escaped in _COPY_ESCAPES:  # a literal replace is cheaper than looking first
-        values = pc.replace_substring(values, raw, escaped)
+        if raw not in absent:
+            values = pc.replace_substring(values, raw, escaped)
     return values
 
 
@@ -171,22 +179,18 @@ def _is_null(value: object) -> bool:
     return value is None or value is pd.NaT or (isinstance(value, float) and value != value)
 
 
-def _rendered(values: Iterable[object], render: Callable[[object], str]) -> pa.Array:
-    """`render` once per distinct value (by type and value), as an Arrow string array."""
-    cache: dict[tuple[type, object], str] = {}
-    out = []
-    for value in values:
-        if _is_null(value):
-            out.append(_NULL)
-            continue
-        key = (type(value), value)
-        try:
-            out.append(cache[key])
-        except KeyError:
-            cache[key] = text = render(value)
-            out.append(text)
-        except TypeError:  # unhashable
-            out.append(render(value))
+def _rendered(values: pd.Series, render: Callable[[object], str]) -> pa.Array:
+    """`render` once per distinct value, as an Arrow string array (NULL for missing).
+
+    Values of one kind (all floats, all dates...) are told apart by pandas' hashing;
+    a column mixing ints and floats is rendered row by row, as `1` and `1.0` differ.
+    """
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind in ("floating", "integer", "date", "datetime", "string", "decimal", "empty"):
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        table = pa.array([*(render(u) for u in uniques), _NULL], type=pa.string())
+        return pc.take(table, pa.array(np.where(codes < 0, len(uniques), codes)))
+    out = [_NULL if _is_null(v) else render(v) for v in values.tolist()]
     return pa.array(out, type=pa.string())
 
 
@@ -212,39 +216,42 @@ def _array_text(items: object) -> str:
 
 
 def _array_column(values: pd.Series) -> pa.Array:
-    cache: dict[tuple, str] = {}
-    out = []
-    for items in values.tolist():
-        if not isinstance(items, (list, tuple)):
-            out.append(_NULL)
-            continue
-        key = tuple(items)
-        try:
-            out.append(cache[key])
-        except KeyError:
-            cache[key] = text = _array_text(items)
-            out.append(text)
-    return pa.array(out, type=pa.string())
+    """Rendered once per list object: `normalise` shares one list among the rows of a
+    distinct value, so telling them apart by identity is exact and cheap."""
+    items = values.tolist()
+    identities = np.fromiter(map(id, items), dtype=np.int64, count=len(items))
+    first, codes = np.unique(identities, return_index=True, return_inverse=True)[1:]
+    table = pa.array([_array_text(items[i]) for i in first], type=pa.string())
+    return pc.take(table, pa.array(codes.reshape(-1)))
 
 
 def _timestamp_column(values: pd.Series) -> pa.Array:
-    stamps = pd.to_datetime(values, utc=True, errors="coerce")
-    arrow = pa.array(stamps).cast(pa.timestamp("us", "UTC"))
-    return pc.fill_null(arrow.cast(pa.string()), _NULL)  # "2026-11-22 04:00:00.000000Z"
+    """ "2026-11-22 04:00:00.000000Z", formatted once per distinct instant."""
+    arrow = pa.array(values, from_pandas=True)
+    if not pa.types.is_timestamp(arrow.type):
+        arrow = pa.array(pd.to_datetime(values, utc=True, errors="coerce"))
+    if isinstance(arrow, pa.ChunkedArray):
+        arrow = arrow.combine_chunks()
+    stamps = arrow.cast(pa.timestamp("us", "UTC")).dictionary_encode()
+    text = stamps.dictionary.cast(pa.string())
+    return pc.fill_null(pc.take(text, stamps.indices), _NULL)
 
 
-def _text_column(values: pd.Series) -> pa.Array:
+def _text_column(values: pd.Series, absent: str = "") -> pa.Array:
     try:
         arrow = pa.array(values, type=pa.string(), from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all str: render each value
         arrow = pa.array(
             [None if _is_null(v) else str(v) for v in values.tolist()], type=pa.string()
         )
-    return pc.fill_null(_escape_array(arrow), _NULL)
+    if isinstance(arrow, pa.ChunkedArray):
+        arrow = arrow.combine_chunks()
+    return pc.fill_null(_escape_array(arrow, absent), _NULL)
 
 
-def copy_text(frame: pd.DataFrame) -> pa.Buffer:
-    """`frame`'s OUTPUT_COLUMNS as one COPY text buffer (NaN, NaT and None are NULL).
+def copy_lines(frame: pd.DataFrame) -> pa.Array:
+    """`frame`'s OUTPUT_COLUMNS as COPY text, one line per row without its newline
+    (NaN, NaT and None are NULL).
 
     Built column by column with Arrow kernels instead of one `write_row` per row.
     """
@@ -256,14 +263,27 @@ def copy_text(frame: pd.DataFrame) -> pa.Buffer:
         elif name in _TIMESTAMP_COLUMNS:
             columns.append(_timestamp_column(values))
         elif name in _VALUE_COLUMNS:
-            columns.append(_rendered(values.tolist(), _value_text))
+            columns.append(_rendered(values, _value_text))
+        elif name == "description_text":  # html_to_text leaves no tab or carriage return
+            columns.append(_text_column(values, absent="\t\r"))
         else:
             columns.append(_text_column(values))
-    lines = pc.binary_join_element_wise(*columns, "\t")
+    return pc.binary_join_element_wise(*columns, "\t")
+
+
+def _copy_buffer(lines: pa.Array, constants: tuple[str, ...] = ()) -> pa.Buffer:
+    """`lines`, each followed by `constants` (COPY text) and a newline, as one buffer."""
+    if constants:
+        lines = pc.binary_join_element_wise(lines, *constants, "\t")
     lines = pc.binary_join_element_wise(lines, "", "\n")
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)
     start, end = offsets[lines.offset], offsets[lines.offset + len(lines)]
     return lines.buffers()[2][start:end]
+
+
+def copy_text(frame: pd.DataFrame, constants: tuple[str, ...] = ()) -> pa.Buffer:
+    """`copy_lines` of `frame` as one COPY text buffer, each line ending with `constants`."""
+    return _copy_buffer(copy_lines(frame), constants)
 
 
 # --- the upsert -----------------------------------------------------------------------
@@ -394,6 +414,118 @@ def _prefetched(chunks: Iterator) -> Iterator:
         thread.join()
 
 
+@dataclass
+class _Chunk:
+    """A normalised chunk and its rows as COPY text, ready for the writer."""
+
+    source: str
+    rows: pd.DataFrame
+    report: ParseReport
+    lines: pa.Array
+    keys: list[str]
+
+
+def _prepare(source: str, staged: pd.DataFrame) -> _Chunk:
+    rows, report = normalise(staged, source)
+    return _Chunk(source, rows, report, copy_lines(rows), rows["source_job_id"].tolist())
+
+
+def _prepared(chunks: Iterator[tuple[str, pd.DataFrame]], threads: int) -> Iterator[_Chunk]:
+    """Each chunk normalised and rendered as COPY text, in order, `threads` at a time:
+    most of it is Arrow kernels that release the GIL, so two chunks use two cores."""
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="normalise") as pool:
+        pending: deque[Future] = deque()
+        try:
+            for source, staged in chunks:
+                pending.append(pool.submit(_prepare, source, staged))
+                if len(pending) >= threads:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for waiting in pending:
+                waiting.cancel()
+
+
+class _WindowWriter:
+    """Writes a window's normalised chunks on `conn`, in the caller's transaction.
+
+    Listings the table has never seen are copied straight into it; the others go
+    through a temporary table and one INSERT .. ON CONFLICT (`_upsert_sql`). Should
+    another transaction insert one of the new listings meanwhile, the chunk takes
+    the second way instead.
+    """
+
+    def __init__(self, conn: psycopg.Connection, partition_key: str, window_start: datetime):
+        self.conn = conn
+        self.params = {"window_start": window_start, "partition_key": partition_key}
+        stamp = pd.Timestamp(window_start).tz_convert("UTC")
+        self.constants = (
+            stamp.strftime("%Y-%m-%d %H:%M:%S.%fZ"),
+            stamp.strftime("%Y-%m-%d %H:%M:%S.%fZ"),
+            _copy_field(partition_key),
+        )
+        self.upsert = _upsert_sql()
+        self.inserted = 0
+        self.updated = 0
+        conn.execute(
+            f"CREATE TEMP TABLE {_TEMP_TABLE} ON COMMIT DROP AS "
+            f"SELECT {', '.join(OUTPUT_COLUMNS)} FROM {LISTINGS_TABLE} WITH NO DATA"
+        )
+
+    def write(self, chunk: _Chunk) -> None:
+        with self.conn.cursor() as cur:
+            # One primary-key probe per key, whatever the statistics say: right after a
+            # large first load they claim an empty table, and the planner would then
+            # filter every row of the source against the whole list.
+            cur.execute("SET LOCAL enable_seqscan = off")
+            known = {
+                key
+                for (key,) in cur.execute(
+                    f"SELECT key FROM unnest(%(keys)s::text[]) AS key, LATERAL ("
+                    f" SELECT 1 FROM {LISTINGS_TABLE}"
+                    "  WHERE source = %(source)s AND source_job_id = key LIMIT 1) AS seen",
+                    {"keys": chunk.keys, "source": chunk.source},
+                )
+            }
+            cur.execute("RESET enable_seqscan")
+        lines = chunk.lines
+        if not known and self._insert(lines):
+            return
+        new = pa.array(~chunk.rows["source_job_id"].isin(known).to_numpy(dtype=bool))
+        if known and pc.any(new).as_py() and self._insert(pc.filter(lines, new)):
+            lines = pc.filter(lines, pc.invert(new))
+        if len(lines):
+            self._upsert(lines)
+
+    def _insert(self, lines: pa.Array) -> bool:
+        columns = ", ".join(
+            (*OUTPUT_COLUMNS, "first_seen_at", "last_seen_at", "last_partition_key")
+        )
+        data = _copy_buffer(lines, self.constants)
+        try:
+            with (
+                self.conn.transaction(),  # a savepoint
+                self.conn.cursor() as cur,
+                cur.copy(f"COPY {LISTINGS_TABLE} ({columns}) FROM STDIN") as copy,
+            ):
+                copy.write(memoryview(data))
+        except psycopg.errors.UniqueViolation:
+            return False  # inserted by another transaction since we looked: upsert them
+        self.inserted += len(lines)
+        return True
+
+    def _upsert(self, lines: pa.Array) -> None:
+        data = _copy_buffer(lines)
+        with self.conn.cursor() as cur:
+            cur.execute(f"TRUNCATE {_TEMP_TABLE}")
+            with cur.copy(f"COPY {_TEMP_TABLE} ({', '.join(OUTPUT_COLUMNS)}) FROM STDIN") as copy:
+                copy.write(memoryview(data))
+            inserted, updated = cur.execute(self.upsert, self.params).fetchone()
+        self.inserted += inserted
+        self.updated += updated
+
+
 def upsert_window(
     conn: psycopg.Connection,
     read_conn: psycopg.Connection,
@@ -404,43 +536,32 @@ def upsert_window(
 ) -> UpsertResult:
     """Normalise the staged window chunk by chunk and upsert it in one transaction."""
     result = UpsertResult()
-    params = {"window_start": window_start, "partition_key": partition_key}
-    upsert = _upsert_sql()
-
-    def write(data: pa.Buffer) -> None:  # runs in the writer thread, on `conn`
-        with conn.cursor() as cur:
-            cur.execute(f"TRUNCATE {_TEMP_TABLE}")
-            with cur.copy(f"COPY {_TEMP_TABLE} ({', '.join(OUTPUT_COLUMNS)}) FROM STDIN") as copy:
-                copy.write(memoryview(data))
-            cur.execute(upsert, params)
-            inserted, updated = cur.fetchone()
-        result.inserted += inserted
-        result.updated += updated
-
+    # The ECB rate table takes most of a second to load; let it load while the first
+    # chunk is read rather than when the first chunk needs it.
+    threading.Thread(target=rate_date, name="ecb_rates", daemon=True).start()
     with conn.transaction(), read_conn.transaction():
-        conn.execute(
-            f"CREATE TEMP TABLE {_TEMP_TABLE} ON COMMIT DROP AS "
-            f"SELECT {', '.join(OUTPUT_COLUMNS)} FROM {LISTINGS_TABLE} WITH NO DATA"
-        )
-        writer = _Worker("upsert_window", write)
+        writer = _WindowWriter(conn, partition_key, window_start)
+        worker = _Worker("upsert_window", writer.write)
         chunks = _prefetched(read_staged(read_conn, partition_key, chunk_rows))
+        prepared = _prepared(chunks, NORMALISE_THREADS)
         try:
-            for source, chunk in chunks:
-                rows, report = normalise(chunk, source)
-                result.staged += len(rows)
-                result.report.merge(report)
+            for chunk in prepared:
+                result.staged += len(chunk.rows)
+                result.report.merge(chunk.report)
                 if result.preview is None or len(result.preview) < preview_rows:
-                    head = rows.head(preview_rows).copy()  # not a view of the chunk
+                    head = chunk.rows.head(preview_rows).copy()  # not a view of the chunk
                     result.preview = (
                         head
                         if result.preview is None
                         else pd.concat([result.preview, head]).head(preview_rows)
                     )
-                writer.put(copy_text(rows))
+                worker.put(chunk)
         except BaseException:
+            prepared.close()
             chunks.close()
-            writer.close(raise_error=False)
+            worker.close(raise_error=False)
             raise
-        writer.close()
+        worker.close()
+        result.inserted, result.updated = writer.inserted, writer.updated
         result.older = result.staged - result.inserted - result.updated
     return result

@@ -148,10 +148,35 @@ _HTML_DROP = (
     r"|<!--.*?-->"
     rf"|<img{_TAG_REST}"
 )
-_HTML_BREAK = (
-    rf"(?i)<br{_WS}*/?>"
-    rf"|</?(?:p|div|li|ul|ol|h[1-6]|tr|table|section|article|blockquote){_TAG_REST}"
+_BREAK_TAGS = (
+    "p",
+    "div",
+    "li",
+    "ul",
+    "ol",
+    "h[1-6]",
+    "tr",
+    "table",
+    "section",
+    "article",
+    "blockquote",
 )
+_HTML_BREAK = rf"(?i)<br{_WS}*/?>|</?(?:{'|'.join(_BREAK_TAGS)}){_TAG_REST}"
+# The same for text with nothing but ASCII in and right after a tag's name (all but
+# pathological HTML), twice as fast: no Unicode classes, no case folding (which would
+# also match `ſ` for `s` and the Kelvin sign for `k`). `_NEEDS_UNICODE` finds the rest.
+_ASCII_WS = r"[\t\n\v\f\r\x1c-\x20]"
+_HTML_BREAK_ASCII = (
+    rf"<[bB][rR]{_ASCII_WS}*/?>|</?(?:"
+    + "|".join(
+        "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in tag)
+        if not tag.startswith("h[")
+        else "[hH][1-6]"
+        for tag in _BREAK_TAGS
+    )
+    + r")(?:[^0-9A-Za-z_>\x80-\x{10FFFF}][^>]*)?>"
+)
+_NEEDS_UNICODE = rf"</?[0-9A-Za-z]*{_ASCII_WS}*[^\x00-\x7f]"
 _HTML_TAG = r"<[^>]*>"
 MAX_DESCRIPTION_CHARS = 100_000
 
@@ -249,7 +274,7 @@ def _arrow_text(values: pd.Series) -> pa.Array:
 
 
 def _where(text: pa.Array, mask: pa.Array, change: Callable[[pa.Array], pa.Array]) -> pa.Array:
-    """`change` applied only to the rows `mask` selects (the rest cannot change)."""
+    """The rows `mask` selects replaced by `change` of them (given `text` filtered)."""
     mask = pc.fill_null(mask, False)
     if not pc.any(mask).as_py():
         return text
@@ -274,7 +299,12 @@ def _html_to_arrow(values: pd.Series) -> pa.Array:
         pc.match_substring_regex(text, "(?i)<(?:script|style|img|!--)"),
         lambda part: pc.replace_substring_regex(part, _HTML_DROP, ""),
     )
-    text = pc.replace_substring_regex(text, _HTML_BREAK, "\n")
+    unicode_rows = pc.match_substring_regex(text, _NEEDS_UNICODE)
+    text = _where(
+        pc.replace_substring_regex(text, _HTML_BREAK_ASCII, "\n"),
+        unicode_rows,
+        lambda _: pc.replace_substring_regex(pc.filter(text, unicode_rows), _HTML_BREAK, "\n"),
+    )
     text = pc.replace_substring_regex(text, _HTML_TAG, "")
     text = _where(
         text,
@@ -314,6 +344,8 @@ seniority_of = _vocabulary(_SENIORITY_WORDS, other=None)
 
 def parse_timestamps(values: pd.Series) -> pd.Series:
     """Unix seconds or milliseconds (>= 1e12), or ISO text (naive means UTC)."""
+    if isinstance(values.dtype, pd.ArrowDtype):  # Arrow numbers keep NaN apart from null
+        values = values.astype("str")
     numbers = pd.to_numeric(values, errors="coerce")
     seconds = numbers.where(numbers < 1e12, numbers / 1000)
     from_numbers = pd.to_datetime(seconds, unit="s", utc=True, errors="coerce")
@@ -519,7 +551,7 @@ def normalise(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, ParseRepo
     ):
         out[column] = pay.column(getattr(row, attribute) for row in pay_table)
 
-    result = pd.DataFrame(out, index=frame.index)
+    result = pd.DataFrame(out, index=frame.index, dtype=object)  # no inference pass
     # Arrow-backed: the text goes on to COPY without a Python object per row
     result["description_text"] = pd.Series(
         _html_to_arrow(frame["description_html"]), index=frame.index, dtype="str"
