@@ -20,6 +20,7 @@ import psycopg
 from benchmarks import backups, end_to_end, fetch, incremental, load, report
 from benchmarks.harness import BENCH_DB, ROOT, WORK_DIR, BenchServer, machine, versions
 from benchmarks.synth import stage_synthetic, window_key, window_start
+from jobs_assets.lib import db
 
 RESULTS = ROOT / "benchmarks" / "results.json"
 MARKDOWN = ROOT / "BENCHMARKS.md"
@@ -53,6 +54,7 @@ def _load_average() -> list[float]:
 def run(scale_name: str, only: set[str], keep: bool) -> dict:
     scale = SCALES[scale_name]
     started = time.perf_counter()
+    db.stop_embedded(WORK_DIR)  # left running by an earlier run with --keep
     shutil.rmtree(WORK_DIR, ignore_errors=True)
     server = BenchServer.start()
     results: dict = {

@@ -6,6 +6,8 @@ rows committed, each in a fresh process (see `worker.py`), measured in the same 
 - ours: `upsert_window` into `public.jobs_listings_data` (emptied first);
 - floor: a bare COPY of the same finished rows, as COPY text prepared beforehand,
   into a table with no index: what moving the bytes into PostgreSQL costs at least;
+- indexed floor: the same COPY into an empty copy of the table with its primary key
+  and indexes, which the product's table has and needs;
 - to_sql: the product's own reading and normalisation, then `DataFrame.to_sql`
   into an empty copy of the table (same indexes), the approach of the old system;
 - dlt: the same normalised rows as Arrow tables, merged by dlt on the primary key.
@@ -23,6 +25,7 @@ from jobs_assets.lib.listings import LISTINGS_TABLE
 
 TARGET_FLOOR_RATIO = 3.0
 FLOOR_TABLE = "public.bench_floor"
+INDEXED_TABLE = "public.bench_floor_indexed"
 TO_SQL_TABLE = "public.bench_to_sql"
 
 
@@ -86,6 +89,10 @@ def measure(conninfo: str, window_index: int, rows: int) -> dict:
     assert floor["rows"] == rows, floor
     _checkpoint(conninfo)
 
+    indexed = run_worker("floor", conninfo=conninfo, table=INDEXED_TABLE, path=path)
+    assert indexed["rows"] == rows, indexed
+    _checkpoint(conninfo)
+
     to_sql = run_worker("to_sql", table=TO_SQL_TABLE, **window)
     assert to_sql["rows"] == rows == _count(conninfo, TO_SQL_TABLE), to_sql
     _checkpoint(conninfo)
@@ -94,7 +101,13 @@ def measure(conninfo: str, window_index: int, rows: int) -> dict:
     dlt = run_worker("dlt_load", work_dir=str(WORK_DIR / "dlt"), **window)
     assert dlt["rows"] == rows == _count(conninfo, "bench_dlt.jobs_listings"), dlt
 
-    contenders = {"ours": ours, "floor": floor, "to_sql": to_sql, "dlt": dlt}
+    contenders = {
+        "ours": ours,
+        "floor": floor,
+        "floor_indexed": indexed,
+        "to_sql": to_sql,
+        "dlt": dlt,
+    }
     base = floor["seconds"]
     for result in contenders.values():
         result["rows_per_s"] = round(rows / result["seconds"])
@@ -114,7 +127,7 @@ def measure(conninfo: str, window_index: int, rows: int) -> dict:
 def cleanup(conninfo: str) -> None:
     """Drop the contenders' tables, leaving the product's two tables (for B5 and B3)."""
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(f"DROP TABLE IF EXISTS {FLOOR_TABLE}, {TO_SQL_TABLE}")
+        conn.execute(f"DROP TABLE IF EXISTS {FLOOR_TABLE}, {INDEXED_TABLE}, {TO_SQL_TABLE}")
         conn.execute("DROP SCHEMA IF EXISTS bench_dlt CASCADE")
         conn.execute("DROP SCHEMA IF EXISTS bench_dlt_staging CASCADE")
         conn.execute("VACUUM ANALYZE")

@@ -57,6 +57,7 @@ def _fetch(b: dict) -> list[str]:
 _NAMES = {
     "ours": "**ours** (`upsert_window`)",
     "floor": "floor: bare COPY, no index",
+    "floor_indexed": "bare COPY into the indexed table",
     "to_sql": "pandas `to_sql` (old system)",
     "dlt": "dlt (merge)",
 }
