@@ -33,9 +33,10 @@ def _reset(conninfo: str) -> None:
     """Empty targets, and a checkpoint so no run pays for the previous one's writes."""
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(f"TRUNCATE {LISTINGS_TABLE}")
-        conn.execute(f"DROP TABLE IF EXISTS {FLOOR_TABLE}, {TO_SQL_TABLE}")
+        conn.execute(f"DROP TABLE IF EXISTS {FLOOR_TABLE}, {INDEXED_TABLE}, {TO_SQL_TABLE}")
         conn.execute(f"CREATE TABLE {FLOOR_TABLE} AS SELECT * FROM {LISTINGS_TABLE} WITH NO DATA")
-        conn.execute(f"CREATE TABLE {TO_SQL_TABLE} (LIKE {LISTINGS_TABLE} INCLUDING ALL)")
+        for table in (INDEXED_TABLE, TO_SQL_TABLE):
+            conn.execute(f"CREATE TABLE {table} (LIKE {LISTINGS_TABLE} INCLUDING ALL)")
         conn.execute("DROP SCHEMA IF EXISTS bench_dlt CASCADE")
         conn.execute("DROP SCHEMA IF EXISTS bench_dlt_staging CASCADE")
         conn.execute("CHECKPOINT")
