@@ -33,13 +33,14 @@ class Scale:
     history_listings: int  # B3 rows of jobs_listings_data
     window_rows: int  # B3 new window
     repeats: int  # B1 and B3 repeats
+    load_repeats: int  # B2: runs of ours and of the floors (median)
     fetch_one_worker: bool  # B1: also measure one worker (N·L seconds)
     executor_variants: bool  # B4: also forkserver and in_process
 
 
 SCALES = {
-    "small": Scale((5_000, 20_000), 40_000, 10_000, 3_000, 3, False, False),
-    "full": Scale((100_000, 1_000_000), 2_000_000, 500_000, 3_000, 5, True, True),
+    "small": Scale((5_000, 20_000), 40_000, 10_000, 3_000, 3, 1, False, False),
+    "full": Scale((100_000, 1_000_000), 2_000_000, 500_000, 3_000, 5, 3, True, True),
 }
 
 
@@ -101,7 +102,7 @@ def run(scale_name: str, only: set[str], keep: bool) -> dict:
             for start, size in windows:
                 _log(f"B2 load, {size} rows")
                 index = 1000 + windows.index((start, size))
-                results["b2_load"].append(load.measure(conninfo, index, size))
+                results["b2_load"].append(load.measure(conninfo, index, size, scale.load_repeats))
             load.cleanup(conninfo)
         if "b5" in only:
             _log("B5 backup")

@@ -73,25 +73,45 @@ def _count(conninfo: str, table: str) -> int:
         return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
 
 
-def measure(conninfo: str, window_index: int, rows: int) -> dict:
-    """All contenders on one staged window of `rows` listings."""
+def _truncate(conninfo: str, table: str) -> None:
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f"TRUNCATE {table}")
+    _checkpoint(conninfo)
+
+
+def _median(runs: list[dict]) -> dict:
+    """The run with the median time, with every run's time beside it."""
+    middle = dict(sorted(runs, key=lambda run: run["seconds"])[len(runs) // 2])
+    middle["seconds_all"] = [run["seconds"] for run in runs]
+    return middle
+
+
+def measure(conninfo: str, window_index: int, rows: int, repeats: int = 1) -> dict:
+    """All contenders on one staged window of `rows` listings; ours and the two floors
+    `repeats` times each (median), the slow alternatives once."""
     start = window_start(window_index)
     key = window_key(start)
     window = {"conninfo": conninfo, "partition_key": key, "window_start": start.isoformat()}
     _reset(conninfo)
 
-    ours = run_worker("ours", **window)
-    assert ours["rows"] == rows == ours["inserted"], ours
+    runs = []
+    for _ in range(repeats):
+        _truncate(conninfo, LISTINGS_TABLE)
+        runs.append(run_worker("ours", **window))
+        assert runs[-1]["rows"] == rows == runs[-1]["inserted"], runs[-1]
+    ours = _median(runs)
     path = str(WORK_DIR / f"floor-{rows}.copy")
     assert _export_rows(conninfo, key, path) == rows
-    _checkpoint(conninfo)
 
-    floor = run_worker("floor", conninfo=conninfo, table=FLOOR_TABLE, path=path)
-    assert floor["rows"] == rows, floor
-    _checkpoint(conninfo)
-
-    indexed = run_worker("floor", conninfo=conninfo, table=INDEXED_TABLE, path=path)
-    assert indexed["rows"] == rows, indexed
+    floors = {}
+    for name, table in (("floor", FLOOR_TABLE), ("floor_indexed", INDEXED_TABLE)):
+        runs = []
+        for _ in range(repeats):
+            _truncate(conninfo, table)
+            runs.append(run_worker("floor", conninfo=conninfo, table=table, path=path))
+            assert runs[-1]["rows"] == rows, runs[-1]
+        floors[name] = _median(runs)
+    floor, indexed = floors["floor"], floors["floor_indexed"]
     _checkpoint(conninfo)
 
     to_sql = run_worker("to_sql", table=TO_SQL_TABLE, **window)
@@ -116,6 +136,7 @@ def measure(conninfo: str, window_index: int, rows: int) -> dict:
         result["ratio_to_ours"] = round(result["seconds"] / ours["seconds"], 2)
     return {
         "rows": rows,
+        "repeats": repeats,
         "window": key,
         "copy_text_mb": round(floor["bytes"] / 2**20, 1),
         "contenders": contenders,

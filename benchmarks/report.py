@@ -78,6 +78,20 @@ def _load(runs: list[dict]) -> list[str]:
                 f"{c['peak_rss_mb']:,.0f} MB |"
             )
     lines.append("")
+    repeats = runs[0].get("repeats", 1)
+    if repeats > 1:
+        lines += [
+            f"Ours and the two floors: median of {repeats} runs each "
+            + "; ".join(
+                f"{b['rows']:,} rows: ours "
+                + ", ".join(_s(t) for t in b["contenders"]["ours"]["seconds_all"])
+                + ", floor "
+                + ", ".join(_s(t) for t in b["contenders"]["floor"]["seconds_all"])
+                for b in runs
+            )
+            + ". to_sql and dlt: one run each.",
+            "",
+        ]
     for b in runs:
         ours = b["contenders"]["ours"]
         lines.append(

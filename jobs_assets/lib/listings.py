@@ -96,9 +96,9 @@ _CSV_OPTIONS = {
         column_types={
             name: pa.int64() if name == "retrieved_at" else pa.string() for name in _STAGED_NAMES
         },
-        # FORCE_QUOTE * quotes every value, so only an unquoted empty field is NULL
-        # (a location "NA" is Namibia, not a missing value).
-        null_values=[""],
+        # Only an unquoted \N is NULL: PostgreSQL quotes a value that reads \N, and a
+        # location "NA" is Namibia, not a missing value.
+        null_values=["\\N"],
         strings_can_be_null=True,
         quoted_strings_can_be_null=False,
     ),
@@ -111,7 +111,7 @@ def _staged_copy(source: str) -> sql.Composed:
     return sql.SQL(
         "COPY (SELECT q.source_job_id,"
         " (extract(epoch FROM q.retrieved_at) * 1000000)::bigint, " + rest +
-        " FROM ({}) AS q) TO STDOUT (FORMAT csv, FORCE_QUOTE *)"
+        " FROM ({}) AS q) TO STDOUT (FORMAT csv, NULL '\\N')"
     ).format(extract_query(source))  # fmt: skip
 
 
