@@ -54,7 +54,7 @@ $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	@touch $@
 
-# Not part of `make test`: a full run takes about 20 minutes (see BENCHMARKS.md).
+# Not part of `make test`: a full run takes about 15 minutes (see BENCHMARKS.md).
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks --scale $(BENCH_SCALE)
 

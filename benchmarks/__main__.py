@@ -70,6 +70,7 @@ def run(scale_name: str, only: set[str], keep: bool) -> dict:
         },
         "load_average_start": _load_average(),
     }
+    windows = [(window_start(1000 + i), size) for i, size in enumerate(scale.load_sizes)]
     try:
         if "b1" in only:
             _log("B1 fetch")
@@ -85,7 +86,6 @@ def run(scale_name: str, only: set[str], keep: bool) -> dict:
             results["b4_end_to_end"] = end_to_end.run(server, variants=scale.executor_variants)
 
         conninfo = server.fresh_database(BENCH_DB)
-        windows = [(window_start(1000 + i), size) for i, size in enumerate(scale.load_sizes)]
         if only & {"b2", "b3", "b5"}:
             _log(f"generating {sum(scale.load_sizes)} staged listings")
             generated = time.perf_counter()
@@ -126,7 +126,11 @@ def run(scale_name: str, only: set[str], keep: bool) -> dict:
                 "target_met": largest["contenders"]["ours"]["peak_rss_mb"] < 1536,
             }
     finally:
-        if not keep:
+        if keep:
+            _log(f"kept the benchmark database: {server.conninfo(BENCH_DB)!r}")
+            for start, size in windows:
+                _log(f"  window {window_key(start)} ({start.isoformat()}): {size} listings")
+        else:
             for name in (BENCH_DB, "jobs_bench_empty", "jobs_bench_e2e"):
                 server.drop_database(name)
             server.stop()
