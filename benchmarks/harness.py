@@ -50,9 +50,14 @@ class BenchServer:
     def conninfo(self, dbname: str) -> str:
         return make_conninfo(self.base, dbname=dbname)
 
+    def _guard(self, dbname: str) -> None:
+        """Only the benchmark's own databases are ever dropped (`jobs` only on its own
+        embedded server, where `make demo`'s database name is needed for B4)."""
+        if not (dbname.startswith("jobs_bench") or (self.embedded and dbname == "jobs")):
+            raise ValueError(f"refusing to drop or create {dbname!r}: not a benchmark database")
+
     def fresh_database(self, dbname: str, schema: bool = True) -> str:
         """Drop and create `dbname` (with the project's schema); its conninfo."""
-        assert dbname.startswith(("jobs_bench", "jobs")), dbname
         self.drop_database(dbname)
         with psycopg.connect(self.conninfo("postgres"), autocommit=True) as conn:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
@@ -63,6 +68,7 @@ class BenchServer:
         return conninfo
 
     def drop_database(self, dbname: str) -> None:
+        self._guard(dbname)
         with psycopg.connect(self.conninfo("postgres"), autocommit=True) as conn:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname))
