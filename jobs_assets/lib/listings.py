@@ -5,10 +5,12 @@ a window half-written, and each reads or replaces only that window's rows: the
 cost follows the window, not the history.
 
 Normalising a window is a pipeline over chunks of `CHUNK_ROWS`: one thread reads the
-next chunk from the staging table, the caller's thread normalises the current one,
-and another thread copies the previous one into PostgreSQL and upserts it. On two
-cores the database and Python work side by side, and memory stays bounded by a few
-chunks whatever the window's size (see BENCHMARKS.md).
+next chunks from the staging table (COPY out as CSV, parsed by Arrow), two threads
+normalise two chunks and render them as COPY text (mostly Arrow kernels, which release
+the GIL), and one thread writes the previous chunk: listings never seen before are
+copied straight into the table, the others upserted through a temporary table. On two
+cores the database and Python work side by side, and memory stays bounded by the few
+chunks in flight whatever the window's size (see BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -399,7 +401,7 @@ def _prefetched(chunks: Iterator) -> Iterator:
         finally:
             close = getattr(chunks, "close", None)
             if close is not None:
-                close()  # closes the server-side cursor in this thread
+                close()  # ends the COPY in this thread
         offer(_DONE)
 
     thread = threading.Thread(target=produce, name="read_staged", daemon=True)
