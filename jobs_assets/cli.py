@@ -59,9 +59,9 @@ def unreachable(urls: dict[str, str], timeout: float = 4.0) -> list[str]:
     return failed
 
 
-def materialize(partition_key: str, extra_env: dict[str, str] | None = None) -> int:
-    dagster_home()
-    command = [
+def materialize_command(partition_key: str) -> list[str]:
+    """The Dagster CLI call that materialises the ingestion group for one window."""
+    return [
         sys.executable,
         "-m",
         "dagster",
@@ -74,6 +74,11 @@ def materialize(partition_key: str, extra_env: dict[str, str] | None = None) -> 
         "--partition",
         partition_key,
     ]
+
+
+def materialize(partition_key: str, extra_env: dict[str, str] | None = None) -> int:
+    dagster_home()
+    command = materialize_command(partition_key)
     print(f"materialising group:ingestion for window {partition_key} ...", flush=True)
     return subprocess.call(command, env={**os.environ, **(extra_env or {})})
 
