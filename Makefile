@@ -1,6 +1,6 @@
 # jobs_assets: `make demo` (offline, recorded responses), `make run` (live APIs), `make test`.
 SHELL := /bin/bash
-PYTHON ?= $(shell for p in python3.12 python3.11 python3.10 python3.13 python3; do command -v $$p >/dev/null && $$p -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null && { echo $$p; break; }; done)
+PYTHON ?= $(shell for p in python3.12 python3.11 python3.13 python3; do command -v $$p >/dev/null && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11) or sys.version_info >= (3, 14))' 2>/dev/null && { echo $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -23,7 +23,7 @@ help:
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
-	@test -n "$(PYTHON)" || { echo "Python 3.10+ is required (python3 --version)"; exit 1; }
+	@test -n "$(PYTHON)" || { echo "Python 3.11 to 3.13 is required (python3 --version)"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip "setuptools>=77"
 	$(BIN)/python -m pip install --quiet -e ".[dev]"

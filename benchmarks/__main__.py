@@ -13,7 +13,7 @@ import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import psycopg
 
@@ -61,7 +61,7 @@ def run(scale_name: str, only: set[str], keep: bool) -> dict:
     results: dict = {
         "scale": scale_name,
         "scale_settings": asdict(scale),
-        "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         "versions": versions(server),
         "postgresql": {

@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from benchmarks.harness import ROOT, WORK_DIR
 from jobs_assets.lib.ingest import fetch_raw_window
@@ -45,7 +45,7 @@ def fetch_once(url: str, pages: int, workers: int) -> tuple[float, int]:
     """Seconds for one live fetch of `pages` pages into a fresh raw store; pages stored."""
     data_dir = WORK_DIR / "fetch"
     shutil.rmtree(data_dir, ignore_errors=True)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     window_end = now.replace(minute=0, second=0, microsecond=0)
     key = (window_end - timedelta(hours=4)).strftime("%Y-%m-%d-%H:%M")
     store = RawStore(data_dir)

@@ -13,7 +13,7 @@ import json
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 
@@ -55,7 +55,7 @@ def window_key(start: datetime) -> str:
 
 def window_start(index: int, origin: datetime | None = None) -> datetime:
     """The start of the `index`-th 4-hour window after `origin` (benchmark windows)."""
-    origin = origin or datetime(2020, 1, 1, tzinfo=timezone.utc)
+    origin = origin or datetime(2020, 1, 1, tzinfo=UTC)
     return origin + timedelta(hours=4 * index)
 
 

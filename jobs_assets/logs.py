@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -27,7 +27,7 @@ class DailyFileHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            day = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+            day = datetime.now(UTC).strftime("%Y-%m-%d")
             self.folder.mkdir(parents=True, exist_ok=True)
             with open(self.folder / f"jobs-{day}.log", "a", encoding="utf-8") as fh:
                 fh.write(self.format(record) + "\n")

@@ -10,7 +10,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -133,7 +133,7 @@ def failed_run(database: Database, data_dir: Path, instance: dg.DagsterInstance)
 
 def store_window(data_dir: Path, source: str, key: str, body: bytes) -> None:
     writer = RawStore(data_dir).writer(source, key)
-    writer.keep(Page(0, f"http://example.test/{source}", 200, "", body, datetime.now(timezone.utc)))
+    writer.keep(Page(0, f"http://example.test/{source}", 200, "", body, datetime.now(UTC)))
     writer.commit()
 
 

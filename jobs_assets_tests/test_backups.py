@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -237,7 +237,7 @@ def test_freshness_check_needs_a_verified_backup_under_seven_hours_old(data_dir:
     assert not latest_verified_backup_fresh(backups=resource).passed  # none yet
 
     def write_set(stem: str, hours_ago: float, verified: bool) -> None:
-        created = datetime.now(timezone.utc) - timedelta(hours=hours_ago)
+        created = datetime.now(UTC) - timedelta(hours=hours_ago)
         backup.BackupSet(folder, stem).save_manifest(
             {"window": "2026-11-22-00:00", "created_at": created.isoformat(), "verified": verified}
         )
@@ -307,7 +307,7 @@ def test_backup_schedule_runs_every_six_hours_in_utc() -> None:
     assert schedule.execution_timezone == "UTC"
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
     assert schedule.job_name == "backup_job"
-    tick = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
+    tick = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
     with dg.instance_for_test() as instance:
         context = dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)
         requests = schedule.evaluate_tick(context).run_requests

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -202,7 +202,7 @@ def test_check_fails_on_crafted_bad_rows(
 
 def store_window(data_dir: Path, source: str, key: str, body: bytes) -> None:
     writer = RawStore(data_dir).writer(source, key, origin="live")
-    writer.keep(Page(0, f"http://example.test/{source}", 200, "", body, datetime.now(timezone.utc)))
+    writer.keep(Page(0, f"http://example.test/{source}", 200, "", body, datetime.now(UTC)))
     writer.commit()
 
 

@@ -236,8 +236,6 @@ def test_dagster_image_installs_exactly_the_dagster_pins_of_pyproject(tmp_path: 
     assert "pip install -r requirements-dagster.txt" in install
     shutil.copy(REPO / "pyproject.toml", tmp_path)
     command = extract.replace("python ", f"{sys.executable} ", 1)
-    if sys.version_info < (3, 11):  # the image runs 3.11; pytest brings tomli to 3.10
-        command = command.replace("import tomllib", "import tomli as tomllib")
     subprocess.run(["bash", "-c", command], cwd=tmp_path, check=True, timeout=60)
     pins = (tmp_path / "requirements-dagster.txt").read_text().split()
     try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
@@ -100,7 +100,7 @@ def test_dates_from_every_source_format() -> None:
         ]
     )
     parsed = parse_timestamps(values).tolist()
-    utc = timezone.utc
+    utc = UTC
     assert parsed[:5] == [
         datetime(2025, 12, 14, 20, 41, 3, tzinfo=utc),
         datetime(2025, 5, 9, 20, 31, 36, tzinfo=utc),
@@ -113,7 +113,7 @@ def test_dates_from_every_source_format() -> None:
 
 def extracted(**values: object) -> pd.DataFrame:
     row = {name: None for name in EXTRACTED}
-    row.update(source_job_id="1", retrieved_at=datetime(2026, 11, 22, tzinfo=timezone.utc))
+    row.update(source_job_id="1", retrieved_at=datetime(2026, 11, 22, tzinfo=UTC))
     row.update(values)
     return pd.DataFrame([row])
 
@@ -168,7 +168,7 @@ def test_a_himalayas_row_with_location_objects_and_hourly_salary() -> None:
     assert (row["salary_min"], row["salary_max"]) == (83 * 2080, 105 * 2080)
     assert row["salary_period"] == "hour" and row["salary_raw"]
     assert row["seniority"] == "entry" and row["job_type"] == "full_time"
-    assert row["published_at"] == datetime.fromtimestamp(1781459465, timezone.utc)
+    assert row["published_at"] == datetime.fromtimestamp(1781459465, UTC)
 
 
 def test_an_empty_himalayas_location_list_is_worldwide() -> None:

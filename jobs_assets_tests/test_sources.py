@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -16,9 +16,7 @@ def fixture(name: str) -> bytes:
 
 
 def page(body: bytes, index: int = 0, status: int = 200) -> Page:
-    return Page(
-        index, f"http://test/{index}", status, "application/json", body, datetime.now(timezone.utc)
-    )
+    return Page(index, f"http://test/{index}", status, "application/json", body, datetime.now(UTC))
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -55,7 +55,7 @@ class Alert:
     problems: list[Problem] = field(default_factory=list)
     window: str | None = None
     link: str | None = None
-    created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
 
     def text(self) -> str:
         """The message: Slack mrkdwn that still reads well as plain text."""
@@ -243,7 +243,7 @@ class AlertOutbox:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def summarise(problems: Iterable[Problem]) -> str:

@@ -17,7 +17,7 @@ import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from jobs_assets.lib.raw_store import RawStore
@@ -139,7 +139,7 @@ def take_files(
     A file that cannot be read or moved (permissions, a full disk) stays where it is,
     is reported in `errors`, and does not stop the other files.
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     report = InboxReport()
     for source_name, path in candidates(inbox, sources):
         try:
@@ -194,7 +194,7 @@ def _take_one(
             f" ({len(parsed.rejects)} rejected: {details})" if parsed.rejects else ""
         )
         return _reject(inbox, source_name, path, reason, sha256)
-    received_at = datetime.now(timezone.utc)
+    received_at = datetime.now(UTC)
     _entry, added = store.add_inbox_page(source_name, partition_key, body, path.name, received_at)
     moved = _move(path, inbox / DONE / source_name, sha256)
     return Accepted(

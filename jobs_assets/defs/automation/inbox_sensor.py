@@ -22,7 +22,7 @@ listings survive it, and every rebuild of the window loads them again.
 
 import json
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -70,7 +70,7 @@ def parse_cursor(raw: str | None, now: datetime) -> datetime:
 def inbox_sensor(
     context: dg.SensorEvaluationContext, raw_store: RawStoreResource
 ) -> dg.SensorResult:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     store = raw_store.store()
     folder = Path(raw_store.data_dir) / "inbox"
     inbox.ensure_folders(folder, SOURCES)

@@ -5,7 +5,7 @@ The rules (live-window, dump, raw archive, verification, retention) live in
 """
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -92,7 +92,7 @@ def postgres_backup(
 ) -> dg.MaterializeResult:
     key = context.partition_key
     try:
-        backup.check_window(key, context.partition_time_window.end, datetime.now(timezone.utc))
+        backup.check_window(key, context.partition_time_window.end, datetime.now(UTC))
     except backup.WindowTooOld as err:  # retrying cannot help
         raise dg.Failure(description=str(err), allow_retries=False) from err
     folder = backups.folder()

@@ -1,6 +1,6 @@
 """Checks on the backups that do not belong to a single materialisation."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
@@ -30,7 +30,7 @@ def latest_verified_backup_fresh(backups: BackupsResource) -> dg.AssetCheckResul
             metadata={"backups_dir": dg.MetadataValue.path(str(folder))},
         )
     found, manifest = latest
-    age = datetime.now(timezone.utc) - datetime.fromisoformat(manifest["created_at"])
+    age = datetime.now(UTC) - datetime.fromisoformat(manifest["created_at"])
     hours = age.total_seconds() / 3600
     return dg.AssetCheckResult(
         passed=age < MAX_VERIFIED_AGE,

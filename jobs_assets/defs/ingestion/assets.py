@@ -5,7 +5,7 @@ Each asset reads like a recipe (fetch, store, load, report); the rules live in
 """
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pandas as pd
@@ -80,7 +80,7 @@ def build_raw_asset(source: Source) -> dg.AssetsDefinition:
                 context.resources.raw_store.store(),
                 key,
                 context.partition_time_window.end,
-                datetime.now(timezone.utc),
+                datetime.now(UTC),
             )
         except WindowUnavailable as err:  # retrying cannot help
             raise dg.Failure(description=str(err), allow_retries=False) from err

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from jobs_assets.lib.http import FetchError, HttpClient
 from jobs_assets.settings import SourceSettings
@@ -73,7 +73,7 @@ NULL = "NULL"
 
 
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _sample(body: bytes, limit: int = 120) -> str:
