@@ -1,0 +1,239 @@
+"""Duplicate clusters of a window: union-find over matched pairs, overrides first.
+
+Cluster ids: a cluster is named after its canonical member, `source:source_job_id`
+(`listing_key`). The canonical member is the earliest `first_seen_at`, then the first
+source in `SOURCE_ORDER`, then the smallest key, so the same listings always give the
+same id and a re-run of a window changes nothing. A listing alone is its own cluster
+and canonical. When a backfill brings an earlier member, the cluster takes its name;
+the assignments returned say which stored rows change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from jobs_assets.lib.identity.match import (
+    Candidates,
+    compare,
+    find_matches,
+    listing_key,
+    listing_of,
+)
+from jobs_assets.lib.identity.text import company_key
+
+#: ties on first_seen_at go to the source that is earlier here (the more complete record)
+SOURCE_ORDER = ("remotive", "jobicy", "himalayas", "remoteok", "arbeitnow")
+ASSIGNMENT_COLUMNS = ("source", "source_job_id", "duplicate_cluster_id", "is_canonical")
+#: the columns `match_window` reads (existing rows may add `duplicate_cluster_id`)
+INPUT_COLUMNS = (
+    "source",
+    "source_job_id",
+    "title",
+    "company_name",
+    "location_raw",
+    "countries",
+    "regions",
+    "seniority",
+    "description_text",
+    "first_seen_at",
+)
+
+
+@dataclass(frozen=True)
+class Override:
+    """An operator's verdict on two listings (`source:source_job_id` keys); it always wins."""
+
+    key_a: str
+    key_b: str
+    same: bool
+
+
+@dataclass
+class WindowResult:
+    """Assignments to write, and what the operator sees about the window."""
+
+    assignments: pd.DataFrame
+    matches: Candidates
+    clusters_formed: int = 0  # clusters of two or more that gained a member this window
+    cross_source: int = 0  # of those, how many span two or more sources
+    split_by_override: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, key: str) -> str:
+        self.parent.setdefault(key, key)
+        root = key
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[key] != root:  # path compression
+            self.parent[key], key = root, self.parent[key]
+        return root
+
+    def union(self, a: str, b: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def _source_rank(source: str) -> int:
+    return SOURCE_ORDER.index(source) if source in SOURCE_ORDER else len(SOURCE_ORDER)
+
+
+def canonical_order(first_seen_at: object, source: str, key: str) -> tuple:
+    """Sort key of a cluster member: the smallest is canonical."""
+    seen = pd.Timestamp(first_seen_at) if first_seen_at is not None else pd.NaT
+    if pd.isna(seen):
+        stamp = float("inf")
+    else:
+        stamp = (seen.tz_localize("UTC") if seen.tzinfo is None else seen).timestamp()
+    return (stamp, _source_rank(source), source, key)
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    if frame is None or frame.empty:
+        return []
+    return frame.to_dict("records")
+
+
+def _as_overrides(overrides: Iterable[Override | tuple] | None) -> list[Override]:
+    out = []
+    for item in overrides or ():
+        out.append(item if isinstance(item, Override) else Override(*item))
+    return out
+
+
+def match_window(
+    new: pd.DataFrame,
+    existing: pd.DataFrame,
+    overrides: Iterable[Override | tuple[str, str, bool]] | None = None,
+) -> WindowResult:
+    """Cluster assignments for a window's listings against the stored active ones.
+
+    `new` and `existing` have the columns of `public.jobs_listings_data` (`INPUT_COLUMNS`);
+    `existing` may carry `duplicate_cluster_id` and `is_canonical` from earlier windows
+    (only rows of the companies `new` touches are read, so the caller may pass them all
+    or pre-filter them). Returned assignments cover every new listing and every stored
+    one whose cluster id or canonical flag changes.
+    """
+    overrides = _as_overrides(overrides)
+    new_rows = _records(new)
+    new_keys = {listing_key(r["source"], r["source_job_id"]) for r in new_rows}
+    override_keys = {k for o in overrides for k in (o.key_a, o.key_b)}
+    touched = {company_key(r.get("company_name")) for r in new_rows}
+
+    stored: dict[str, dict] = {}
+    if existing is not None and not existing.empty:
+        companies = existing["company_name"]
+        codes, names = pd.factorize(companies)
+        keys_of_names = [company_key(n) for n in names]
+        wanted = {i for i, k in enumerate(keys_of_names) if k in touched}
+        mask = pd.Series(codes, index=existing.index).isin(wanted)
+        if override_keys:
+            ids = existing["source"].astype(str) + ":" + existing["source_job_id"].astype(str)
+            mask |= ids.isin(override_keys)
+        for row in _records(existing[mask]):
+            key = listing_key(row["source"], row["source_job_id"])
+            if key not in new_keys:  # a re-fetched listing is judged as new
+                stored[key] = row
+    # Stored rows of the clusters touched, so a cluster is always handled whole.
+    rows: dict[str, dict] = {**stored}
+    for row in new_rows:
+        rows[listing_key(row["source"], row["source_job_id"])] = row
+
+    listings = {key: listing_of(row) for key, row in rows.items()}
+    fresh = [listings[k] for k in new_keys]
+    old = [listings[k] for k in stored]
+    found = find_matches(fresh, old)
+
+    forbidden = {frozenset((o.key_a, o.key_b)) for o in overrides if not o.same}
+    forced = [(o.key_a, o.key_b) for o in overrides if o.same]
+    result = WindowResult(assignments=pd.DataFrame(columns=list(ASSIGNMENT_COLUMNS)), matches=found)
+
+    # Stored clusters, unless an override now separates two of their members: then the
+    # cluster is re-decided pair by pair by the matcher.
+    members: dict[str, list[str]] = {}
+    for key, row in stored.items():
+        cluster = row.get("duplicate_cluster_id")
+        if isinstance(cluster, str) and cluster:
+            members.setdefault(cluster, []).append(key)
+    links: list[tuple[str, str]] = []
+    for keys in members.values():
+        keyset = set(keys)
+        if any(pair <= keyset for pair in forbidden):
+            result.split_by_override += 1
+            for i, a in enumerate(keys):
+                for b in keys[i + 1 :]:
+                    if compare(listings[a], listings[b])[0]:
+                        links.append((a, b))
+        else:
+            links.extend((keys[0], other) for other in keys[1:])
+
+    uf = _UnionFind()
+    for key in rows:
+        uf.find(key)
+    for a, b in forced:
+        if a in rows and b in rows:
+            uf.union(a, b)
+
+    def separated(a: str, b: str) -> bool:
+        ra, rb = uf.find(a), uf.find(b)
+        if ra == rb:
+            return False
+        for pair in forbidden:
+            x, y = tuple(pair)
+            if x in rows and y in rows and {uf.find(x), uf.find(y)} == {ra, rb}:
+                return True
+        return False
+
+    for a, b in [*links, *((a, b) for a, b, _ in found.pairs)]:
+        if frozenset((a, b)) in forbidden or separated(a, b):
+            continue
+        uf.union(a, b)
+
+    groups: dict[str, list[str]] = {}
+    for key in rows:
+        groups.setdefault(uf.find(key), []).append(key)
+    out = []
+    for keys in groups.values():
+        keys.sort(key=lambda k: canonical_order(rows[k].get("first_seen_at"), rows[k]["source"], k))
+        cluster_id = keys[0]
+        grew = len(keys) > 1 and any(k in new_keys for k in keys)
+        if grew:
+            result.clusters_formed += 1
+            if len({rows[k]["source"] for k in keys}) > 1:
+                result.cross_source += 1
+        for key in keys:
+            row = rows[key]
+            canonical = key == cluster_id
+            if (
+                key in new_keys
+                or row.get("duplicate_cluster_id") != cluster_id
+                or bool(row.get("is_canonical")) != canonical
+            ):
+                out.append((row["source"], str(row["source_job_id"]), cluster_id, canonical))
+    out.sort()
+    result.assignments = pd.DataFrame(out, columns=list(ASSIGNMENT_COLUMNS))
+    return result
+
+
+def pair_is_same(a: dict, b: dict) -> tuple[bool, str]:
+    """The matcher's verdict on two listing rows, without blocking (for evaluation)."""
+    return compare(listing_of(a), listing_of(b))
+
+
+__all__ = [
+    "ASSIGNMENT_COLUMNS",
+    "SOURCE_ORDER",
+    "Override",
+    "WindowResult",
+    "canonical_order",
+    "match_window",
+    "pair_is_same",
+]

@@ -1,0 +1,224 @@
+"""Normalised keys of a listing for duplicate matching: company, title, seniority,
+requisition ids, place and description.
+
+Pure functions over strings, cached per distinct value: a window repeats companies and
+places a lot, and the matcher calls these for every listing in every touched block.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from functools import lru_cache
+
+import pycountry
+
+
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Legal forms and filler words a company name carries on one board and not another
+# ("Phaidra" on Jobicy is "Phaidra, Inc." on Himalayas).
+_LEGAL_SUFFIXES = _wordset(
+    "inc incorporated llc llp lp ltd limited plc gmbh mbh ag kg kgaa ug se sa sas sarl srl spa "
+    "bv nv oy ab as aps asa pty pte co corp corporation company group holding holdings "
+    "haftungsbeschrankt ev e.v the"
+)
+_TLDS = _wordset("com io de co ai net org app dev tech eu uk us")
+
+# Gender markers of German and French titles: (m/w/d), (w/m/d), (all genders), (H/F), m/f/x
+_GENDER = re.compile(
+    r"\(\s*(?:[mwfdhx]\s*[/|,]\s*){1,3}[mwfdhx*]\s*\)\*?"
+    r"|\b(?:[mwfdhx]\s*/\s*){2,3}[mwfdhx]\b\*?"
+    r"|\(\s*(?:all|alle)\s+gender[s]?\s*\)|\(\s*gn\s*\)|\*in\b|\(in\)",
+    re.IGNORECASE,
+)
+# A board's repost counter at the end of a title: "Remote NCLEX-RN Tutor (23)". Five
+# digits are left alone: Airtasker puts ZIP codes there, and a ZIP is a place.
+_COUNTER = re.compile(r"\s*[\(\[]\s*\d{1,3}\s*[\)\]]\s*$")
+_NON_WORD = re.compile(r"[^0-9a-z+#]+")
+
+#: title words that say a level, not a job; mapped onto one spelling each
+SENIORITY_WORDS = {
+    "intern": "intern",
+    "internship": "intern",
+    "trainee": "intern",
+    "praktikum": "intern",
+    "praktikant": "intern",
+    "werkstudent": "student",
+    "student": "student",
+    "junior": "junior",
+    "jr": "junior",
+    "entry": "junior",
+    "graduate": "junior",
+    "associate": "associate",
+    "mid": "mid",
+    "middle": "mid",
+    "intermediate": "mid",
+    "senior": "senior",
+    "sr": "senior",
+    "staff": "staff",
+    "principal": "principal",
+    "lead": "lead",
+    "head": "head",
+    "director": "director",
+    "vp": "vp",
+    "chief": "chief",
+    "i": "level1",
+    "ii": "level2",
+    "iii": "level3",
+    "iv": "level4",
+    "v": "level5",
+}
+# Rank of the `seniority` column's values (jobs_assets.lib.normalise.SENIORITIES).
+SENIORITY_RANK = {"entry": 0, "mid": 1, "senior": 2, "manager": 3, "director": 4, "executive": 5}
+
+_NOISE_WORDS = _wordset(
+    "remote remotely hybrid onsite on site fully work from home wfh anywhere worldwide global "
+    "globally position role job opening opportunity vacancy hiring needed wanted f "
+    "full time part time fulltime parttime vollzeit teilzeit"
+)
+_REGION_WORDS = _wordset(
+    "usa us u.s uk emea apac latam amer americas eu europe european asia africa anz na "
+    "north america latin south east west central eastern western northern southern nordics "
+    "dach benelux mena cet est pst cst"
+)
+
+# Requisition ids: "Req #12345", "Requisition ID: 26WD94865", "JR-1234", "R0123456", "Job 27166",
+# "OP02015". A bare number is not one: too many titles carry years and sizes.
+_REQ_PATTERNS = (
+    re.compile(
+        r"\b(?:job\s+)?req(?:uisition)?(?:\s*(?:id|no|number|nr))?\.?\s*[:#]?\s*#?\s*"
+        r"([a-z0-9]{0,6}[-_]?\d{3,}[a-z0-9-]*)\b",
+        re.IGNORECASE,
+    ),
+    re.compile(r"\b(?:job\s*(?:id|no|number|code)?)\s*[:#]?\s*#?\s*(\d{4,})\b", re.IGNORECASE),
+    re.compile(r"\b((?:jr|req|r|op|ops|jid)[-_]?\d{4,}(?:-\d+)?)\b", re.IGNORECASE),
+)
+
+
+def repair_mojibake(text: str) -> str:
+    """UTF-8 that was read as Latin-1 or cp1252 and encoded again (RemoteOK's `â\\x80\\x99`)."""
+    if not any(marker in text for marker in ("Ã", "Â", "â", "Å", "Ä")):
+        return text
+    for codec in ("latin-1", "cp1252"):
+        try:
+            fixed = text.encode(codec).decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            continue
+        return fixed
+    return text
+
+
+def fold(text: str | None) -> str:
+    """Lower-case ASCII-ish text: entities decoded twice, mojibake repaired, accents dropped."""
+    if not text:
+        return ""
+    text = html.unescape(html.unescape(str(text)))
+    text = repair_mojibake(text)
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return text.replace("ß", "ss").casefold()
+
+
+@lru_cache(maxsize=200_000)
+def company_key(name: str | None) -> str:
+    """The blocking key: "Phaidra, Inc." and "PHAIDRA" give the same key."""
+    words = _NON_WORD.sub(" ", fold(name).replace("&", " and ")).split()
+    if len(words) > 1 and words[-1] in _TLDS:  # "Zafran.io", "Dental21.de"
+        words = words[:-1]
+    kept = [w for w in words if w not in _LEGAL_SUFFIXES]
+    return " ".join(kept or words)
+
+
+@lru_cache(maxsize=1)
+def _place_names() -> tuple[frozenset[str], re.Pattern[str]]:
+    """Country names (single words, and a pattern for the multi-word ones)."""
+    names: set[str] = set()
+    for country in pycountry.countries:
+        for attr in ("name", "common_name", "official_name"):
+            value = getattr(country, attr, None)
+            if value:
+                names.add(" ".join(_NON_WORD.sub(" ", fold(value)).split()))
+    names |= {"usa", "uk", "united states", "united kingdom", "england", "scotland", "russia"}
+    single = frozenset(n for n in names if " " not in n)
+    multi = sorted((n for n in names if " " in n), key=len, reverse=True)
+    pattern = re.compile(r"\b(?:" + "|".join(re.escape(n) for n in multi) + r")\b")
+    return single, pattern
+
+
+def is_place_word(word: str) -> bool:
+    single, _ = _place_names()
+    return word in single or word in _REGION_WORDS
+
+
+@lru_cache(maxsize=200_000)
+def title_parts(title: str | None) -> tuple[tuple[str, ...], frozenset[str]]:
+    """(core words in order, seniority words) of a title.
+
+    Gender markers, repost counters, punctuation, "remote" and country or region names
+    are dropped: boards add them to the same job ("(Canada) Regional Named Account
+    Executive - Pennsylvania" is RemoteOK's "Regional Named Account Executive Pennsylvania").
+    """
+    text = fold(title)
+    text = _COUNTER.sub("", _GENDER.sub(" ", text))
+    text = _place_names()[1].sub(" ", _NON_WORD.sub(" ", text))
+    core: list[str] = []
+    levels: set[str] = set()
+    for word in text.split():
+        if word in SENIORITY_WORDS:
+            levels.add(SENIORITY_WORDS[word])
+        elif word in _NOISE_WORDS or is_place_word(word):
+            continue
+        elif word not in ("and", "und", "of", "for", "the", "in", "at", "with", "a"):
+            core.append(word)
+    return tuple(core), frozenset(levels)
+
+
+def seniority_rank(value: str | None) -> int | None:
+    return SENIORITY_RANK.get(value) if isinstance(value, str) else None
+
+
+def requisition_ids(*texts: str | None) -> frozenset[str]:
+    """Explicit requisition ids in a title or the head of a description, upper-cased
+    without separators ("JR-1234" and "jr1234" are one id)."""
+    found: set[str] = set()
+    for text in texts:
+        if not text:
+            continue
+        for pattern in _REQ_PATTERNS:
+            for match in pattern.finditer(text):
+                value = re.sub(r"[-_\s]", "", match.group(1)).upper()
+                if any(c.isdigit() for c in value):
+                    found.add(value)
+    return frozenset(found)
+
+
+@lru_cache(maxsize=200_000)
+def place_key(location_raw: str | None) -> str:
+    """The most specific place a listing names (its first part when that is not a country
+    or region), e.g. "essen" for "Essen, North Rhine-Westphalia, Germany"; "" when the
+    listing names only countries, regions or "Remote"."""
+    text = fold(location_raw)
+    if not text:
+        return ""
+    first = re.split(r"[,;/|(]| or | - ", text, maxsplit=1)[0]
+    words = [
+        w
+        for w in _NON_WORD.sub(" ", _place_names()[1].sub(" ", first)).split()
+        if w not in _NOISE_WORDS and not is_place_word(w)
+    ]
+    return " ".join(words)
+
+
+_SHINGLE_WORDS = re.compile(r"[a-z0-9]+")
+# RemoteOK ends every description with an anti-spam instruction; it is not the job.
+_REMOTEOK_TAIL = re.compile(r"please mention the word.*$", re.DOTALL)
+
+
+def description_words(description: str | None, limit: int = 400) -> tuple[str, ...]:
+    """The first `limit` words of a description, folded: enough to tell two jobs apart."""
+    text = _REMOTEOK_TAIL.sub("", fold(description))
+    return tuple(_SHINGLE_WORDS.findall(text)[:limit])
