@@ -9,6 +9,7 @@ follows the window and the size of each company's block, not the table.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -35,29 +36,48 @@ DESCRIPTION_MIN_WORDS = 40
 REQUISITION_HEAD = 600
 
 
-@dataclass
 class Listing:
-    """What the matcher knows about one listing (built once per listing per window)."""
+    """What the matcher knows about one listing. Only the company and title are read
+    up front (blocking needs them); the rest when a pair gets that far."""
 
-    key: str
-    company: str
-    title_core: tuple[str, ...]
-    title_text: str
-    levels: frozenset[str]
-    seniority: int | None
-    requisitions: frozenset[str]
-    countries: frozenset[str]
-    regions: frozenset[str]
-    place: str
-    description: str | None
-    _words: str | None = field(default=None, repr=False)
+    __slots__ = ("__dict__", "company", "key", "levels", "row", "title_core", "title_text")
 
-    @property
+    def __init__(self, row: dict[str, Any]) -> None:
+        self.row = row
+        self.key = listing_key(row["source"], row["source_job_id"])
+        self.company = company_key(row.get("company_name"))
+        self.title_core, self.levels = title_parts(row.get("title") or "")
+        self.title_text = " ".join(sorted(self.title_core))
+
+    @cached_property
+    def description(self) -> str | None:
+        text = self.row.get("description_text")
+        return text if isinstance(text, str) else None
+
+    @cached_property
+    def seniority(self) -> int | None:
+        return seniority_rank(self.row.get("seniority"))
+
+    @cached_property
+    def requisitions(self) -> frozenset[str]:
+        head = (self.description or "")[:REQUISITION_HEAD]
+        return requisition_ids(self.row.get("title"), head)
+
+    @cached_property
+    def countries(self) -> frozenset[str]:
+        return _items(self.row.get("countries"))
+
+    @cached_property
+    def regions(self) -> frozenset[str]:
+        return _items(self.row.get("regions"))
+
+    @cached_property
+    def place(self) -> str:
+        return place_key(self.row.get("location_raw"))
+
+    @cached_property
     def words(self) -> str:
-        """Description words, computed only when a pair gets that far."""
-        if self._words is None:
-            self._words = " ".join(description_words(self.description))
-        return self._words
+        return " ".join(description_words(self.description))
 
 
 def listing_key(source: str, source_job_id: str) -> str:
@@ -75,23 +95,7 @@ def _items(value: Any) -> frozenset[str]:
 
 def listing_of(row: dict[str, Any]) -> Listing:
     """A `Listing` from a row with the columns of `public.jobs_listings_data`."""
-    title = row.get("title") or ""
-    description = row.get("description_text")
-    description = description if isinstance(description, str) else None
-    core, levels = title_parts(title)
-    return Listing(
-        key=listing_key(row["source"], row["source_job_id"]),
-        company=company_key(row.get("company_name")),
-        title_core=core,
-        title_text=" ".join(sorted(core)),
-        levels=levels,
-        seniority=seniority_rank(row.get("seniority")),
-        requisitions=requisition_ids(title, (description or "")[:REQUISITION_HEAD]),
-        countries=_items(row.get("countries")),
-        regions=_items(row.get("regions")),
-        place=place_key(row.get("location_raw")),
-        description=description,
-    )
+    return Listing(row)
 
 
 def _title_conflict(a: Listing, b: Listing) -> str | None:

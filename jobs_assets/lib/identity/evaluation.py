@@ -1,0 +1,216 @@
+"""Pairwise precision and recall of the matcher on a labelled set of real listing pairs,
+and a timing of one window against a large synthetic table (for `make bench`)."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from jobs_assets.lib.identity.clusters import match_window, pair_is_same
+
+
+@dataclass
+class PairScore:
+    true_positive: int = 0
+    false_positive: int = 0
+    false_negative: int = 0
+    true_negative: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def precision(self) -> float:
+        found = self.true_positive + self.false_positive
+        return self.true_positive / found if found else 1.0
+
+    @property
+    def recall(self) -> float:
+        actual = self.true_positive + self.false_negative
+        return self.true_positive / actual if actual else 1.0
+
+
+def load_listings(path: Path) -> dict[tuple[str, str], dict]:
+    """Listings of the labelled set by (source, source_job_id)."""
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        rows = [json.loads(line) for line in handle if line.strip()]
+    return {(r["source"], r["source_job_id"]): r for r in rows}
+
+
+def load_pairs(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def score_pairs(pairs: list[dict[str, str]], listings: dict[tuple[str, str], dict]) -> PairScore:
+    """The matcher's verdict on every labelled pair against the label."""
+    score = PairScore()
+    for pair in pairs:
+        left = listings[(pair["left_source"], pair["left_id"])]
+        right = listings[(pair["right_source"], pair["right_id"])]
+        said, why = pair_is_same(left, right)
+        truth = pair["same"] == "true"
+        if said and truth:
+            score.true_positive += 1
+        elif said:
+            score.false_positive += 1
+            score.errors.append(f"merged ({why}): {left['title']!r} / {right['title']!r}")
+        elif truth:
+            score.false_negative += 1
+            score.errors.append(f"missed ({why}): {left['title']!r} / {right['title']!r}")
+        else:
+            score.true_negative += 1
+    return score
+
+
+# --- synthetic shape for timing only -------------------------------------------------
+
+_ROLES = (
+    "Software Engineer",
+    "Data Engineer",
+    "Product Manager",
+    "Account Executive",
+    "Customer Success Manager",
+    "DevOps Engineer",
+    "Designer",
+    "Data Analyst",
+    "Recruiter",
+    "Support Specialist",
+    "Marketing Manager",
+    "Sales Development Representative",
+)
+_AREAS = (
+    *(
+        [
+            "Platform",
+            "Payments",
+            "Growth",
+            "Mobile",
+            "Security",
+            "Infrastructure",
+            "Billing",
+            "Search",
+            "Identity",
+        ]
+    ),
+    *(
+        [
+            "Checkout",
+            "Analytics",
+            "Onboarding",
+            "Risk",
+            "Fraud",
+            "Core",
+            "Compliance",
+            "Partnerships",
+        ]
+    ),
+    *(
+        [
+            "EMEA",
+            "APAC",
+            "Enterprise",
+            "SMB",
+            "Retention",
+            "Pricing",
+            "Messaging",
+            "Storage",
+            "Networking",
+        ]
+    ),
+    "",
+)
+_LEVELS = ("", "Senior ", "Staff ", "Junior ", "Lead ", "Principal ")
+_PLACES = (
+    ("United States", ["US"], ["North America"]),
+    ("Germany", ["DE"], ["Europe"]),
+    ("United Kingdom", ["GB"], ["Europe"]),
+    ("Brazil", ["BR"], ["Latin America"]),
+    ("Remote", [], []),
+    ("India", ["IN"], ["Asia"]),
+)
+_SOURCES = ("remotive", "jobicy", "himalayas", "remoteok", "arbeitnow")
+_WORDS = [
+    "team",
+    "build",
+    "customers",
+    "product",
+    "data",
+    "platform",
+    "scale",
+    "remote",
+    "collaborate",
+    "ownership",
+    "impact",
+    "experience",
+    "python",
+    "cloud",
+    "growth",
+    "mission",
+    "benefits",
+    "equity",
+    "engineering",
+    "design",
+    "deliver",
+]
+
+
+def synthetic_listings(count: int, companies: int, seed: int, start: int = 0) -> pd.DataFrame:
+    """Listing-shaped rows (company sizes skewed like the real boards), for timing only."""
+    rng = random.Random(seed)
+    rows = []
+    for n in range(start, start + count):
+        company = int(companies * rng.random() ** 2)  # the largest has ~0.4% of all rows
+        role = rng.choice(_ROLES)
+        title = f"{rng.choice(_LEVELS)}{role}"
+        area = rng.choice(_AREAS)
+        if area:
+            title = f"{title}, {area}"
+        place, countries, regions = rng.choice(_PLACES)
+        body = " ".join(rng.choices(_WORDS, k=250))
+        rows.append(
+            {
+                "source": _SOURCES[n % 5],
+                "source_job_id": str(n),
+                "title": title,
+                "company_name": f"Company {company} Inc.",
+                "location_raw": place,
+                "countries": countries,
+                "regions": regions,
+                "seniority": None,
+                "description_text": f"{company} {title}. {body}",
+                "first_seen_at": pd.Timestamp("2026-01-01", tz="UTC") + pd.Timedelta(minutes=n),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def benchmark_window(new: int = 1_500, existing: int = 500_000, seed: int = 14) -> dict:
+    """Seconds to cluster `new` listings against `existing` active ones, and the work done."""
+    companies = max(existing // 8, 100)
+    stored = synthetic_listings(existing, companies, seed)
+    stored["duplicate_cluster_id"] = stored["source"] + ":" + stored["source_job_id"]
+    stored["is_canonical"] = True
+    window = synthetic_listings(new, companies, seed + 1, start=existing)
+    started = time.perf_counter()
+    result = match_window(window, stored)
+    seconds = time.perf_counter() - started
+    return {
+        "new": new,
+        "existing": existing,
+        "seconds": round(seconds, 3),
+        "blocks": result.matches.blocks,
+        "comparisons": result.matches.comparisons,
+        "pairs_checked": result.matches.detailed,
+        "pairs_matched": len(result.matches.pairs),
+        "assignments": len(result.assignments),
+    }
+
+
+if __name__ == "__main__":  # python -m jobs_assets.lib.identity.evaluation
+    print(benchmark_window())
