@@ -1,0 +1,360 @@
+"""Duplicate matching and clusters (jobs_assets.lib.identity), on real labelled pairs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from jobs_assets.lib.identity import Override, match_window, pair_is_same
+from jobs_assets.lib.identity.evaluation import (
+    benchmark_window,
+    load_listings,
+    load_pairs,
+    score_pairs,
+    synthetic_listings,
+)
+from jobs_assets.lib.identity.text import (
+    company_key,
+    place_key,
+    repair_mojibake,
+    requisition_ids,
+    title_parts,
+)
+
+DATA = Path(__file__).parent / "data"
+PAIRS = DATA / "duplicate_pairs.csv"
+LISTINGS = DATA / "duplicate_listings.jsonl.gz"
+
+
+@pytest.fixture(scope="module")
+def labelled() -> tuple[list[dict], dict]:
+    return load_pairs(PAIRS), load_listings(LISTINGS)
+
+
+def listing(source: str, job_id: str, **fields: object) -> dict:
+    row = {
+        "source": source,
+        "source_job_id": job_id,
+        "title": "Senior Data Engineer",
+        "company_name": "Acme Inc.",
+        "location_raw": "Germany",
+        "countries": ["DE"],
+        "regions": ["Europe"],
+        "seniority": "senior",
+        "description_text": "We build pipelines for payments data. " * 20,
+        "first_seen_at": pd.Timestamp("2026-01-10", tz="UTC"),
+    }
+    row.update(fields)
+    return row
+
+
+def frame(*rows: dict) -> pd.DataFrame:
+    return pd.DataFrame(list(rows))
+
+
+def clusters_of(result) -> dict[str, str]:
+    return {
+        f"{r.source}:{r.source_job_id}": r.duplicate_cluster_id
+        for r in result.assignments.itertuples()
+    }
+
+
+# --- the labelled set --------------------------------------------------------------
+
+
+def test_labelled_set_is_real_and_large_enough(labelled):
+    pairs, listings = labelled
+    assert len(pairs) >= 300
+    assert sum(p["same"] == "true" for p in pairs) >= 100
+    hard = [
+        p
+        for p in pairs
+        if p["same"] == "false"
+        and company_key(listings[(p["left_source"], p["left_id"])]["company_name"])
+        == company_key(listings[(p["right_source"], p["right_id"])]["company_name"])
+    ]
+    assert len(hard) >= 100, "hard negatives: same company, similar title"
+    for p in pairs:
+        assert p["reason"].strip(), p
+        for side in ("left", "right"):
+            row = listings[(p[f"{side}_source"], p[f"{side}_id"])]
+            assert row["provenance"] and row["title"], row
+    assert {p["left_source"] for p in pairs} | {p["right_source"] for p in pairs} >= {
+        "remotive",
+        "jobicy",
+        "himalayas",
+        "remoteok",
+        "arbeitnow",
+    }
+
+
+def test_pairwise_precision_and_recall(labelled):
+    pairs, listings = labelled
+    score = score_pairs(pairs, listings)
+    print(
+        f"\nlabelled pairs: {len(pairs)}  precision {score.precision:.3f}  "
+        f"recall {score.recall:.3f}  (tp {score.true_positive}, fp {score.false_positive}, "
+        f"fn {score.false_negative}, tn {score.true_negative})"
+    )
+    for error in score.errors:
+        print("  ", error)
+    assert score.precision >= 0.98
+    assert score.recall >= 0.92
+
+
+def test_window_clusters_agree_with_labels_and_never_span_companies(labelled):
+    """All labelled listings as one window: transitive clusters keep the targets, and no
+    cluster holds two companies."""
+    pairs, listings = labelled
+    result = match_window(pd.DataFrame(list(listings.values())), pd.DataFrame())
+    cluster = clusters_of(result)
+    assert len(cluster) == len(listings)
+    companies: dict[str, set[str]] = {}
+    for (source, job_id), row in listings.items():
+        companies.setdefault(cluster[f"{source}:{job_id}"], set()).add(
+            company_key(row["company_name"])
+        )
+    assert all(len(keys) == 1 for keys in companies.values())
+    tp = fp = fn = 0
+    for p in pairs:
+        together = (
+            cluster[f"{p['left_source']}:{p['left_id']}"]
+            == cluster[f"{p['right_source']}:{p['right_id']}"]
+        )
+        truth = p["same"] == "true"
+        tp += together and truth
+        fp += together and not truth
+        fn += truth and not together
+    precision, recall = tp / (tp + fp), tp / (tp + fn)
+    print(f"\nclusters: precision {precision:.3f} recall {recall:.3f}")
+    assert precision >= 0.98 and recall >= 0.92
+    canonical = result.assignments[result.assignments.is_canonical]
+    assert canonical.duplicate_cluster_id.is_unique
+    assert set(canonical.duplicate_cluster_id) == set(result.assignments.duplicate_cluster_id)
+
+
+# --- normalisation -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ("Phaidra, Inc.", "phaidra"),
+        ("PHAIDRA", "phaidra"),
+        ("CI&amp;T", "ci and t"),
+        ("Inkuplay UG (haftungsbeschränkt)", "inkuplay"),
+        ("Mondelēz International", "mondelez international"),
+        ("ZÃ³calo Health", "zocalo health"),
+        ("Dental21.de", "dental21"),
+        ("SYNAOS GmbH", "synaos"),
+    ],
+)
+def test_company_key(raw, key):
+    assert company_key(raw) == key
+
+
+@pytest.mark.parametrize(
+    ("title", "core", "levels"),
+    [
+        ("Senior Key Account Manager*in (m/w/d)", ("key", "account", "manager"), {"senior"}),
+        ("Product Manager (w/m/d)", ("product", "manager"), set()),
+        ("Legal Counsel (all genders)", ("legal", "counsel"), set()),
+        ("Remote NCLEX-RN Tutor (23)", ("nclex", "rn", "tutor"), set()),
+        (
+            "Austin TX Gig Workers Wanted (78634)",
+            ("austin", "tx", "gig", "workers", "78634"),
+            set(),
+        ),
+        ("Sr/Staff AI Engineer", ("ai", "engineer"), {"senior", "staff"}),
+        ("(Canada) Regional Account Executive", ("regional", "account", "executive"), set()),
+        ("Tech Business Analyst II (Remote, US)", ("tech", "business", "analyst"), {"level2"}),
+    ],
+)
+def test_title_parts(title, core, levels):
+    assert title_parts(title) == (core, frozenset(levels))
+
+
+def test_mojibake_and_places():
+    assert repair_mojibake("worldâ\x80\x99s") == "world’s"
+    assert repair_mojibake("Gda\u00c5\u0084sk") == "Gdańsk"
+    assert place_key("Essen, North Rhine-Westphalia, Germany") == "essen"
+    assert place_key("Barranquilla, AtlÃ¡ntico") == "barranquilla"
+    assert place_key("United States (Remote)") == ""
+    assert place_key("Remote, USA") == ""
+
+
+def test_requisition_ids():
+    assert requisition_ids("Job Requisition ID # 26WD94865 Position Overview") == {"26WD94865"}
+    assert requisition_ids("Engineer (Req #12345)") == {"12345"}
+    assert requisition_ids("Data Analyst JR-1234") == {"JR1234"}
+    assert requisition_ids("Junior Test Engineer - OP01992") == {"OP01992"}
+    assert requisition_ids("Backend Engineer 2026, team of 40") == frozenset()
+
+
+# --- rules -------------------------------------------------------------------------
+
+
+def test_same_job_on_two_sources_is_one():
+    a = listing("jobicy", "1", title="Senior Data Engineer – Payments (m/w/d)")
+    b = listing("himalayas", "h1", title="Senior Data Engineer - Payments", company_name="ACME")
+    assert pair_is_same(a, b)[0]
+
+
+def test_different_companies_never_merged():
+    a = listing("jobicy", "1")
+    b = listing("himalayas", "h1", company_name="Acme Robotics")
+    assert pair_is_same(a, b) == (False, "different companies")
+    result = match_window(frame(a, b), pd.DataFrame())
+    assert result.assignments.duplicate_cluster_id.nunique() == 2
+
+
+def test_requisition_ids_decide():
+    a = listing("jobicy", "1", title="Senior Data Engineer (Req #12345)")
+    b = listing("himalayas", "h1", title="Senior Data Engineer (Req #12399)")
+    c = listing("remoteok", "r1", title="Senior Data Engineer (Req #12345)")
+    assert pair_is_same(a, b) == (False, "different requisition ids")
+    assert pair_is_same(a, c) == (True, "same requisition id")
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"title": "Data Engineer"}, "different seniority in the titles"),
+        ({"title": "Staff Data Engineer"}, "different seniority in the titles"),
+        ({"seniority": "entry"}, "clearly different seniority"),
+        ({"countries": ["US"], "location_raw": "United States"}, "no country in common"),
+        ({"location_raw": "Berlin, Germany"}, "different places"),
+        ({"title": "Senior Data Engineer, Storage"}, "different titles"),
+        (
+            {"description_text": "Sell insurance to families in Ohio. " * 20},
+            "different descriptions",
+        ),
+    ],
+)
+def test_negatives(change, reason):
+    a = listing("jobicy", "1", location_raw="Essen, Germany")
+    b = listing("jobicy", "2", **({"location_raw": "Essen, Germany"} | change))
+    assert pair_is_same(a, b) == (False, reason)
+
+
+def test_a_title_word_without_counterpart_is_a_veto():
+    """ZIP codes, languages, cities: one word apart is another job; a typo is not."""
+    a = listing("himalayas", "1", title="Austin TX Gig Workers Wanted (78634)")
+    b = listing("himalayas", "2", title="Austin TX Gig Workers Wanted (78653)")
+    assert pair_is_same(a, b) == (False, "title word '78634' has no counterpart")
+    c = listing("himalayas", "3", title="Exploitation Specialist – Korean")
+    d = listing("himalayas", "4", title="Exploitation Specialist - Khmer")
+    assert pair_is_same(c, d)[0] is False
+    e = listing("himalayas", "5", title="Scooters Mechanic")
+    f = listing("himalayas", "6", title="Scooter Mechanic")
+    assert pair_is_same(e, f)[0] is True
+
+
+def test_seniority_one_step_apart_is_not_a_veto():
+    a = listing("jobicy", "1", seniority="mid")
+    b = listing("himalayas", "h1", seniority="senior")
+    assert pair_is_same(a, b)[0]
+
+
+# --- clusters ----------------------------------------------------------------------
+
+
+def test_canonical_is_earliest_then_source_order():
+    day = pd.Timestamp("2026-02-01", tz="UTC")
+    rows = frame(
+        listing("himalayas", "h1", first_seen_at=day),
+        listing("remotive", "9", first_seen_at=day),
+        listing("remoteok", "r1", first_seen_at=day + pd.Timedelta(hours=1)),
+    )
+    result = match_window(rows, pd.DataFrame())
+    assert set(result.assignments.duplicate_cluster_id) == {"remotive:9"}
+    canonical = result.assignments[result.assignments.is_canonical]
+    assert list(canonical.source_job_id) == ["9"]
+    assert result.clusters_formed == 1 and result.cross_source == 1
+
+    earlier = frame(listing("arbeitnow", "a1", first_seen_at=day - pd.Timedelta(days=1)))
+    stored = rows.merge(result.assignments, on=["source", "source_job_id"])
+    backfill = match_window(earlier, stored)
+    changed = clusters_of(backfill)
+    assert changed == dict.fromkeys(
+        ["arbeitnow:a1", "himalayas:h1", "remotive:9", "remoteok:r1"], "arbeitnow:a1"
+    )
+
+
+def test_a_listing_alone_is_its_own_canonical_cluster():
+    result = match_window(frame(listing("jobicy", "1")), pd.DataFrame())
+    assert result.assignments.to_dict("records") == [
+        {
+            "source": "jobicy",
+            "source_job_id": "1",
+            "duplicate_cluster_id": "jobicy:1",
+            "is_canonical": True,
+        }
+    ]
+
+
+def test_cluster_ids_are_stable_across_reruns():
+    day = pd.Timestamp("2026-03-01", tz="UTC")
+    first_rows = frame(
+        listing("jobicy", "1", first_seen_at=day),
+        listing("remotive", "2", first_seen_at=day + pd.Timedelta(hours=2)),
+        listing("jobicy", "3", title="Product Designer", first_seen_at=day),
+    )
+    first = match_window(first_rows, pd.DataFrame())
+    again = match_window(first_rows, pd.DataFrame())
+    pd.testing.assert_frame_equal(first.assignments, again.assignments)
+    stored = first_rows.merge(first.assignments, on=["source", "source_job_id"])
+    # the same window re-run against what it stored: same ids for its rows, nothing else moves
+    rerun = match_window(first_rows, stored)
+    pd.testing.assert_frame_equal(first.assignments, rerun.assignments)
+    later = match_window(
+        frame(listing("remoteok", "9", first_seen_at=day + pd.Timedelta(1, "D"))), stored
+    )
+    assert clusters_of(later) == {"remoteok:9": "jobicy:1"}
+
+
+def test_overrides_win():
+    a, b = listing("jobicy", "1"), listing("himalayas", "h1")
+    other = listing("remoteok", "r1", company_name="Different Corp", title="Sales Lead")
+    split = match_window(frame(a, b), pd.DataFrame(), [Override("jobicy:1", "himalayas:h1", False)])
+    assert split.assignments.duplicate_cluster_id.nunique() == 2
+    merged = match_window(frame(a, other), pd.DataFrame(), [("jobicy:1", "remoteok:r1", True)])
+    assert merged.assignments.duplicate_cluster_id.nunique() == 1
+
+    # an override added after the fact splits a stored cluster, and survives a re-run
+    first = match_window(frame(a, b), pd.DataFrame())
+    assert first.assignments.duplicate_cluster_id.nunique() == 1
+    stored = frame(a, b).merge(first.assignments, on=["source", "source_job_id"])
+    c = listing("remoteok", "r2", first_seen_at=pd.Timestamp("2026-01-11", tz="UTC"))
+    verdict = [Override("jobicy:1", "himalayas:h1", False)]
+    result = match_window(frame(c), stored, verdict)
+    cluster = clusters_of(result)
+    assert cluster.get("himalayas:h1", "jobicy:1") != cluster.get("jobicy:1", "jobicy:1")
+    assert result.split_by_override == 1
+    assert cluster["remoteok:r2"] in {"jobicy:1", "himalayas:h1"}
+
+
+# --- cost ---------------------------------------------------------------------------
+
+
+def test_blocking_keeps_comparisons_linear():
+    """Twice the listings over twice the companies: about twice the work, not four times."""
+    small_new = synthetic_listings(500, 2_000, seed=1, start=100_000)
+    small_old = synthetic_listings(16_000, 2_000, seed=2)
+    big_new = pd.concat([small_new, synthetic_listings(500, 2_000, seed=1, start=200_000)])
+    big_new.loc[big_new.index[500:], "company_name"] = "Twin " + big_new["company_name"][500:]
+    twin_old = synthetic_listings(16_000, 2_000, seed=2, start=300_000)
+    twin_old["company_name"] = "Twin " + twin_old["company_name"]
+    big_old = pd.concat([small_old, twin_old])
+    small = match_window(small_new, small_old).matches.comparisons
+    big = match_window(big_new, big_old).matches.comparisons
+    print(f"\ncomparisons: {small} for 500 vs 16,000; {big} for 1,000 vs 32,000")
+    assert 0 < big <= 2.2 * small
+
+
+def test_benchmark_window_runs():
+    result = benchmark_window(new=200, existing=5_000)
+    print(f"\n{result}")
+    assert result["assignments"] >= 200 and result["seconds"] < 10
