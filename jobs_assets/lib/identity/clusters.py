@@ -86,20 +86,25 @@ def _source_rank(source: str) -> int:
     return SOURCE_ORDER.index(source) if source in SOURCE_ORDER else len(SOURCE_ORDER)
 
 
+def _epoch(value: object) -> float:
+    seen = pd.Timestamp(value) if value is not None else pd.NaT
+    if pd.isna(seen):
+        return float("inf")  # never seen: last
+    return (seen.tz_localize("UTC") if seen.tzinfo is None else seen).timestamp()
+
+
 def canonical_order(first_seen_at: object, source: str, key: str) -> tuple:
     """Sort key of a cluster member: the smallest is canonical."""
-    seen = pd.Timestamp(first_seen_at) if first_seen_at is not None else pd.NaT
-    if pd.isna(seen):
-        stamp = float("inf")
-    else:
-        stamp = (seen.tz_localize("UTC") if seen.tzinfo is None else seen).timestamp()
-    return (stamp, _source_rank(source), source, key)
+    return (_epoch(first_seen_at), _source_rank(source), source, key)
 
 
-def _records(frame: pd.DataFrame) -> list[dict]:
+def _records(frame: pd.DataFrame | None) -> list[dict]:
+    """Rows as dicts, built column-wise (DataFrame.to_dict is several times slower)."""
     if frame is None or frame.empty:
         return []
-    return frame.to_dict("records")
+    columns = [c for c in frame.columns if c in INPUT_COLUMNS or c in ASSIGNMENT_COLUMNS]
+    values = [frame[c].tolist() for c in columns]
+    return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
 
 
 def _as_overrides(overrides: Iterable[Override | tuple] | None) -> list[Override]:
@@ -135,9 +140,13 @@ def match_window(
         keys_of_names = [company_key(n) for n in names]
         wanted = {i for i, k in enumerate(keys_of_names) if k in touched}
         mask = pd.Series(codes, index=existing.index).isin(wanted)
-        if override_keys:
-            ids = existing["source"].astype(str) + ":" + existing["source_job_id"].astype(str)
-            mask |= ids.isin(override_keys)
+        by_source: dict[str, set[str]] = {}
+        for key in override_keys:
+            source, _, job_id = key.partition(":")
+            by_source.setdefault(source, set()).add(job_id)
+        for source, job_ids in by_source.items():
+            ids = existing["source_job_id"].astype(str)
+            mask |= (existing["source"] == source) & ids.isin(job_ids)
         for row in _records(existing[mask]):
             key = listing_key(row["source"], row["source_job_id"])
             if key not in new_keys:  # a re-fetched listing is judged as new

@@ -116,9 +116,12 @@ def fold(text: str | None) -> str:
     """Lower-case ASCII-ish text: entities decoded twice, mojibake repaired, accents dropped."""
     if not text:
         return ""
-    text = html.unescape(html.unescape(str(text)))
-    text = repair_mojibake(text)
-    text = unicodedata.normalize("NFKD", text)
+    text = str(text)
+    if "&" in text:
+        text = html.unescape(html.unescape(text))
+    if text.isascii():
+        return text.lower()
+    text = unicodedata.normalize("NFKD", repair_mojibake(text))
     text = "".join(c for c in text if not unicodedata.combining(c))
     return text.replace("ß", "ss").casefold()
 
