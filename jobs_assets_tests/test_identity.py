@@ -135,6 +135,15 @@ def test_window_clusters_agree_with_labels_and_never_span_companies(labelled):
     assert set(canonical.duplicate_cluster_id) == set(result.assignments.duplicate_cluster_id)
 
 
+def test_assignments_do_not_depend_on_row_order(labelled):
+    _, listings = labelled
+    rows = pd.DataFrame(list(listings.values()))
+    verdicts = [Override("himalayas:a", "himalayas:b", False)]
+    first = match_window(rows, pd.DataFrame(), verdicts).assignments
+    shuffled = match_window(rows.sample(frac=1, random_state=3), pd.DataFrame(), verdicts)
+    pd.testing.assert_frame_equal(first, shuffled.assignments)
+
+
 # --- normalisation -----------------------------------------------------------------
 
 

@@ -157,8 +157,8 @@ def match_window(
         rows[listing_key(row["source"], row["source_job_id"])] = row
 
     listings = {key: listing_of(row) for key, row in rows.items()}
-    fresh = [listings[k] for k in new_keys]
-    old = [listings[k] for k in stored]
+    fresh = [listings[k] for k in sorted(new_keys)]  # sorted: the same result on every run
+    old = [listings[k] for k in sorted(stored)]
     found = find_matches(fresh, old)
 
     forbidden = {frozenset((o.key_a, o.key_b)) for o in overrides if not o.same}
@@ -201,7 +201,9 @@ def match_window(
                 return True
         return False
 
-    for a, b in [*links, *((a, b) for a, b, _ in found.pairs)]:
+    # Stored links first, then matches in a fixed order: with a "not the same" override the
+    # order decides which of two conflicting links is kept, so it must not vary.
+    for a, b in [*sorted(links), *sorted((a, b) for a, b, _ in found.pairs)]:
         if frozenset((a, b)) in forbidden or separated(a, b):
             continue
         uf.union(a, b)
