@@ -343,6 +343,16 @@ def test_overrides_win():
     assert cluster.get("himalayas:h1", "jobicy:1") != cluster.get("jobicy:1", "jobicy:1")
     assert result.split_by_override == 1
     assert cluster["remoteok:r2"] in {"jobicy:1", "himalayas:h1"}
+    # re-running the window on what it stored changes nothing: the split holds
+    applied = frame(a, b, c).merge(
+        pd.concat([stored[list(result.assignments.columns)], result.assignments]).drop_duplicates(
+            ["source", "source_job_id"], keep="last"
+        ),
+        on=["source", "source_job_id"],
+    )
+    rerun = match_window(frame(c), applied, verdict)
+    assert clusters_of(rerun) == {"remoteok:r2": cluster["remoteok:r2"]}
+    assert rerun.split_by_override == 0
 
 
 # --- cost ---------------------------------------------------------------------------
