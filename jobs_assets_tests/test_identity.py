@@ -377,3 +377,26 @@ def test_benchmark_window_runs():
     result = benchmark_window(new=200, existing=5_000)
     print(f"\n{result}")
     assert result["assignments"] >= 200 and result["seconds"] < 10
+
+
+def test_missing_fields_and_stored_rows_without_clusters():
+    """Rows stored before clusters existed, and listings with no company, title or date."""
+    stored = frame(listing("jobicy", "1"), listing("remotive", "2", title="Designer"))
+    bare = listing(
+        "remoteok",
+        "3",
+        company_name=None,
+        title=None,
+        countries=None,
+        regions=None,
+        location_raw=None,
+        description_text=None,
+        first_seen_at=None,
+    )
+    result = match_window(frame(listing("himalayas", "h1"), bare), stored)
+    assert clusters_of(result) == {
+        "himalayas:h1": "jobicy:1",
+        "jobicy:1": "jobicy:1",
+        "remotive:2": "remotive:2",
+        "remoteok:3": "remoteok:3",
+    }
