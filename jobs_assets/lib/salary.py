@@ -2,6 +2,8 @@
 
 Pure functions: Remotive gives free text, Jobicy and Himalayas give structured amounts;
 both end up as one `Salary` with ANNUAL amounts so listings compare across sources.
+The lexical grammar of the free text (amounts, currency and period markers) lives in
+`salary_text`; this module decides what the figures mean.
 """
 
 from __future__ import annotations
@@ -10,7 +12,20 @@ import math
 import re
 from dataclasses import dataclass
 
-import pycountry
+from jobs_assets.lib.salary_text import (
+    BRACKETS_RE,
+    ISO_CODES,
+    Amount,
+    canonical,
+    connected,
+    find_amounts,
+    find_iso,
+    find_period,
+    find_symbol,
+    period_scope,
+    strip_noise,
+    strip_notes,
+)
 
 PERIOD_FACTORS: dict[str, int] = {
     "hour": 2080,
@@ -27,12 +42,19 @@ PLAUSIBLE_USD_MAX = 2_000_000.0
 
 @dataclass(frozen=True)
 class Salary:
-    """Annual amounts in `currency`; `period` records what the source figure was per."""
+    """Annual amounts in `currency`; `period` records what the source figure was per.
+
+    The flags are for the parse report: `period_from_size` when no marker named the
+    period (SPEC §7 guessed it from the amount), `not_annualisable` when the figure is per
+    piece of work (`$50 per article`) and so has no annual amount.
+    """
 
     min: float | None = None
     max: float | None = None
     currency: str | None = None
     period: str | None = None
+    period_from_size: bool = False
+    not_annualisable: bool = False
 
     @property
     def parsed(self) -> bool:
@@ -40,6 +62,7 @@ class Salary:
 
 
 EMPTY = Salary()
+NOT_ANNUALISABLE = Salary(not_annualisable=True)
 
 # --- periods -----------------------------------------------------------------------------
 
@@ -91,34 +114,6 @@ def normalise_period(word: object) -> str | None:
     return _PERIOD_WORDS.get(key)
 
 
-# Markers inside free text; the first one found (by position) wins.
-_PERIOD_MARKERS: list[tuple[str, str]] = [
-    (
-        "hour",
-        r"/\s*(?:h|hr|hrs|hour|hours)\b|\bhourly\b|\b(?:per|an|a|each|every)\s+(?:hour|hr)\b|\bp/h\b",
-    ),
-    ("day", r"/\s*(?:d|day)\b|\bdaily\b|\b(?:per|a|each|every)\s+day\b|\bper\s+diem\b|\bp/d\b"),
-    (
-        "fortnight",
-        r"/\s*fortnight\b|\bfortnightly\b|\bbi-?\s?weekly\b|\b(?:per|a|every)\s+fortnight\b|\bevery\s+(?:two|2)\s+weeks\b",
-    ),
-    ("week", r"/\s*(?:w|wk|week)\b|\bweekly\b|\b(?:per|a|each|every)\s+week\b"),
-    ("month", r"/\s*(?:m|mo|mth|mon|month)\b|\bmonthly\b|\b(?:per|a|each|every)\s+month\b"),
-    (
-        "year",
-        r"/\s*(?:y|yr|year|annum|a)\b|\b(?:annual|annually|yearly)\b|\bper\s+annum\b|\b(?:per|a|each|every)\s+(?:year|yr)\b|\bp\.\s?a\.?(?![a-z])|(?<=[\dkK])\s?pa\b|\blpa\b",
-    ),
-]
-_PERIOD_RE = re.compile(
-    "|".join(f"(?P<{name}>{pattern})" for name, pattern in _PERIOD_MARKERS), re.IGNORECASE
-)
-
-
-def _find_period(text: str) -> str | None:
-    match = _PERIOD_RE.search(text)
-    return match.lastgroup if match else None
-
-
 def _period_by_size(largest: float) -> str:
     """SPEC §7 fallback when the text has no period marker."""
     if largest >= 20_000:
@@ -130,222 +125,89 @@ def _period_by_size(largest: float) -> str:
     return "month"
 
 
-# --- currencies --------------------------------------------------------------------------
-
-# ISO 4217 codes recognised in free text (precious metals, funds and test codes left out).
-# Codes that are also English words only count in capitals right next to an amount.
-_ISO_CODES = frozenset(
-    c.alpha_3
-    for c in pycountry.currencies
-    if not c.alpha_3.startswith("X") or c.alpha_3 in {"XOF", "XAF", "XCD", "XPF"}
-)
-_WORDLIKE_CODES = frozenset(
-    {"ALL", "BAM", "BOB", "CUP", "GEL", "MAD", "MOP", "PEN", "SOS", "TOP", "TRY"}
-)
-_ISO_RE = re.compile(r"(?<![A-Za-z])([A-Za-z]{3})(?![A-Za-z])")
-
-_SYMBOLS: dict[str, str] = {
-    "US$": "USD",
-    "USD$": "USD",
-    "C$": "CAD",
-    "CA$": "CAD",
-    "CAD$": "CAD",
-    "A$": "AUD",
-    "AU$": "AUD",
-    "AUD$": "AUD",
-    "NZ$": "NZD",
-    "R$": "BRL",
-    "HK$": "HKD",
-    "S$": "SGD",
-    "SG$": "SGD",
-    "MX$": "MXN",
-    "$": "USD",
-    "€": "EUR",
-    "£": "GBP",
-    "₹": "INR",
-    "₱": "PHP",
-    "₦": "NGN",
-    "₩": "KRW",
-    "₺": "TRY",
-    "₽": "RUB",
-    "₴": "UAH",
-    "₪": "ILS",
-    "zł": "PLN",
-}
-_SYMBOL_RE = re.compile(
-    r"(?<![A-Za-z])(?:USD|CAD|AUD|US|CA|AU|NZ|HK|SG|MX|[CARS])\$|[$€£₹₱₦₩₺₽₴₪]|zł", re.IGNORECASE
-)
-
-
-def _find_iso(text: str) -> str | None:
-    for match in _ISO_RE.finditer(text):
-        word = match.group(1)
-        code = word.upper()
-        if code not in _ISO_CODES:
-            continue
-        if code in _WORDLIKE_CODES and word != code:
-            continue
-        if (code in _WORDLIKE_CODES or word != code) and not _touches_amount(text, match):
-            continue  # "try", "PEN", "usd" alone are words, "usd 50k" and "50k TRY" are not
-        return code
-    return None
-
-
-def _touches_amount(text: str, match: re.Match[str]) -> bool:
-    before = text[max(0, match.start() - 2) : match.start()]
-    after = text[match.end() : match.end() + 2]
-    return bool(re.search(r"\d\s?$", before) or re.match(r"\s?[\d$€£]", after))
-
-
-def _find_symbol(text: str) -> str | None:
-    match = _SYMBOL_RE.search(text)
-    if not match:
-        return None
-    token = match.group(0)
-    return _SYMBOLS.get(token.upper(), _SYMBOLS.get(token))
-
-
 _CODE_NOTE_RE = re.compile(r"[(\[]\s*([A-Z]{3})\s*[)\]]")
+_CURRENCY_SCOPE_END_RE = re.compile(r"[/|;(]|\bor\b", re.IGNORECASE)
 
 
-def _find_currency(body: str, text: str) -> str | None:
-    """SPEC §7: an ISO code wins over a symbol; a bare code in brackets, "(CAD)", counts as
-    text, other bracketed notes ("approx. USD 55k") only when the figure itself has no marker.
+def _find_currency(body: str, text: str, start: int, end: int) -> str | None:
+    """SPEC §7: an ISO code wins over a symbol. The figure's own markers come first (from
+    the previous figure to the next separator), so with two currencies the first range
+    keeps its own; a bare code in brackets, "(CAD)", counts as text; other bracketed
+    notes ("approx. USD 55k") only when nothing else names a currency.
     """
-    code_notes = [m.group(1) for m in _CODE_NOTE_RE.finditer(text) if m.group(1) in _ISO_CODES]
-    notes = " ".join(_BRACKETS_RE.findall(text))
+    tail = body[end:]
+    stop = _CURRENCY_SCOPE_END_RE.search(tail)
+    own = body[start:end] + (tail[: stop.start()] if stop else tail)
+    code_notes = [m.group(1) for m in _CODE_NOTE_RE.finditer(text) if m.group(1) in ISO_CODES]
+    notes = " ".join(BRACKETS_RE.findall(text))
     return (
-        _find_iso(body)
+        find_iso(own)
         or (code_notes[0] if code_notes else None)
-        or _find_symbol(body)
-        or _find_iso(notes)
-        or _find_symbol(notes)
+        or find_symbol(own)
+        or find_iso(body)
+        or find_symbol(body)
+        or find_iso(notes)
+        or find_symbol(notes)
     )
 
 
-# --- amounts -----------------------------------------------------------------------------
-
-_BRACKETS_RE = re.compile(r"\([^()]*\)|\[[^\[\]]*\]|\{[^{}]*\}")
-_NOISE_RE = re.compile(r"\b401\s*\(?k\)?|\bOTE\b|\bon[- ]target[- ]earnings\b", re.IGNORECASE)
-# 45,000 | 45.000 | 45 000 (groups of three) or plain digits, optional decimals, optional k/m.
-_AMOUNT_RE = re.compile(
-    r"(?<![\w.,])"
-    r"(?P<int>\d{1,2}(?:,\d{2})+,\d{3}(?!\d)"  # Indian grouping: 12,00,000
-    r"|\d{1,3}(?:(?P<sep>[,.\u00a0\u202f ])\d{3})(?:(?P=sep)\d{3})*(?!\d)"
-    r"|\d+)"
-    r"(?:[.,](?P<frac>\d{1,2})(?!\d))?"
-    r"(?:\s?(?P<mult>k|m(?:il+ion)?|l|lpa|lakhs?|lacs?|cr|crores?)(?![a-z]))?"
-    r"(?P<plus>\+)?",
-    re.IGNORECASE,
-)
-_MULTIPLIERS = {"k": 1e3, "m": 1e6, "l": 1e5, "la": 1e5, "cr": 1e7}  # lakh, crore
-_UNIT_AFTER_RE = re.compile(
-    r"\s*(?:%|(?:hours|hrs|days|weeks|months|years|yrs|employees|people|mins?|minutes)\b)",
-    re.IGNORECASE,
-)
-_MARK = r"(?:[A-Za-z]{0,3}\$|[€£₹₱₦₩₺₽₴₪]|zł|[A-Za-z]{3})?"
-_RANGE_GAP_RE = re.compile(
-    rf"^\s*{_MARK}\s*(?:(?:/|per\s)\s*[a-z]+\s*)?(?:[-–—~]|to|and|until|till)\s*{_MARK}\s*$",
-    re.IGNORECASE,
-)
-_UP_TO_RE = re.compile(
-    r"\b(?:up\s*to|upto|max(?:imum)?|at\s+most|no\s+more\s+than|below|under)\b[^\d]*$|[<≤]\s*[^\d]*$",
-    re.IGNORECASE,
-)
-_FROM_RE = re.compile(
-    r"\b(?:from|starting(?:\s+(?:at|from))?|starts?\s+at|min(?:imum)?|at\s+least|over|above|"
-    r"more\s+than|north\s+of)\b[^\d]*$|[>≥]\s*[^\d]*$",
-    re.IGNORECASE,
-)
+def _figure(body: str, amounts: list[Amount]) -> tuple[int, int] | None:
+    """Indices of the first and last amount of the salary figure: the first range (or
+    single amount) around the first amount that is surely money; `A - B - C` spans A to C.
+    """
+    index = next((i for i, a in enumerate(amounts) if a.money), None)
+    if index is None:
+        index = next((i for i, a in enumerate(amounts) if a.pay_like), None)
+    if index is None:
+        return None
+    first = last = index
+    while first > 0 and connected(body, amounts[first - 1], amounts[first]):
+        first -= 1
+    while last + 1 < len(amounts) and connected(body, amounts[last], amounts[last + 1]):
+        last += 1
+    return first, last
 
 
-@dataclass(frozen=True)
-class _Amount:
-    value: float
-    multiplier: float
-    start: int
-    end: int
-    plus: bool
-    money: bool  # next to a currency marker or written with k/m: surely an amount
-
-
-_MONEY_BEFORE_RE = re.compile(r"(?:\$|[€£₹₱₦₩₺₽₴₪]|zł|\b[A-Z]{3})\s*$")
-_MONEY_AFTER_RE = re.compile(r"\s*(?:[$€£₹₱₦₩₺₽₴₪]|[A-Z]{3}\b)")
-
-
-def _find_amounts(text: str) -> list[_Amount]:
-    amounts: list[_Amount] = []
-    for match in _AMOUNT_RE.finditer(text):
-        if _UNIT_AFTER_RE.match(text, match.end()):
-            continue
-        digits = re.sub(r"\D", "", match.group("int"))
-        frac = match.group("frac")
-        value = float(f"{digits}.{frac}" if frac else digits)
-        mult_word = (match.group("mult") or "").lower()
-        multiplier = _MULTIPLIERS.get(mult_word[:2], _MULTIPLIERS.get(mult_word[:1], 1.0))
-        money = multiplier > 1.0 or bool(
-            _MONEY_BEFORE_RE.search(text, max(0, match.start() - 5), match.start())
-            or _MONEY_AFTER_RE.match(text, match.end())
-        )
-        amounts.append(
-            _Amount(
-                value,
-                multiplier,
-                match.start(),
-                match.end(),
-                bool(match.group("plus")),
-                money,
-            )
-        )
-    return amounts
-
-
-def _is_range(text: str, first: _Amount, second: _Amount) -> bool:
-    return bool(_RANGE_GAP_RE.match(text[first.end : second.start]))
-
-
-def _strip_notes(text: str) -> str:
-    previous = None
-    while previous != text:
-        previous, text = text, _BRACKETS_RE.sub(" ", text)
-    return _NOISE_RE.sub(" ", text)
+def _range_values(figure: list[Amount]) -> tuple[float, float]:
+    low, high = figure[0], figure[-1]
+    a, b = low.total, high.total
+    # A multiplier written once covers both ends: "$150-190k", "80k-110", "1.5-1.9 m".
+    if low.multiplier == 1.0 and high.multiplier > 1.0 and low.value < 1000:
+        a = low.value * high.multiplier
+    elif high.multiplier == 1.0 and low.multiplier > 1.0 and high.value < 1000:
+        b = high.value * low.multiplier
+    # Thousands written on the upper figure only: "$115-140,000.00" is 115,000-140,000.
+    elif low.plain and a < 1000 and b >= 10_000 and b / 10 <= a * 1000 <= b:
+        a *= 1000
+    return a, b
 
 
 def parse_salary_text(text: str | None) -> Salary:
     """Parse Remotive's free-text salary; anything unparseable gives an empty Salary."""
     if not isinstance(text, str):
         return EMPTY
-    text = text.strip()[:500]
+    text = canonical(text.strip()[:500])
     if not text:
         return EMPTY
-    body = _strip_notes(text)
-    amounts = _find_amounts(body)
+    body = strip_notes(text)
+    amounts = find_amounts(body)
     if not amounts:
         # The whole figure may sit in brackets: "(USD 50k - 60k)".
-        body = _NOISE_RE.sub(" ", text.replace("(", " ").replace(")", " "))
-        amounts = _find_amounts(body)
-        if not amounts:
-            return EMPTY
+        body = strip_noise(text.replace("(", " ").replace(")", " "))
+        amounts = find_amounts(body)
+    span = _figure(body, amounts)
+    if span is None:
+        return EMPTY
+    figure = amounts[span[0] : span[1] + 1]
+    first, last = figure[0], figure[-1]
 
     low: float | None
     high: float | None
-    # Skip stray numbers ("Level 3, $100k") when some amount is clearly money.
-    index = next((i for i, amount in enumerate(amounts) if amount.money), 0)
-    if index > 0 and _is_range(body, amounts[index - 1], amounts[index]):
-        index -= 1
-    first = amounts[index]
-    second = amounts[index + 1] if index + 1 < len(amounts) else None
-    if second is not None and _is_range(body, first, second):
-        a, b = first.value * first.multiplier, second.value * second.multiplier
-        # A multiplier written once covers both ends: "$150-190k", "80k-110".
-        if first.multiplier == 1.0 and second.multiplier > 1.0 and first.value < 1000:
-            a = first.value * second.multiplier
-        elif second.multiplier == 1.0 and first.multiplier > 1.0 and second.value < 1000:
-            b = second.value * first.multiplier
-        low, high = a, b
+    if len(figure) > 1:
+        low, high = _range_values(figure)
     else:
-        value = first.value * first.multiplier
-        lead = body[amounts[index - 1].end if index else 0 : first.start]
+        value = first.total
+        lead = body[amounts[span[0] - 1].end if span[0] else 0 : first.start]
         if _UP_TO_RE.search(lead):
             low, high = None, value
         elif first.plus or _FROM_RE.search(lead):
@@ -360,8 +222,12 @@ def parse_salary_text(text: str | None) -> Salary:
     if low is not None and high is not None and low > high:
         low, high = high, low
 
-    currency = _find_currency(body, text)
-    period = _find_period(body) or _find_period(" ".join(_BRACKETS_RE.findall(text)))
+    period = find_period(period_scope(body, first.start, last.end))
+    if period == "piece":
+        return NOT_ANNUALISABLE
+    previous_end = amounts[span[0] - 1].end if span[0] else 0
+    currency = _find_currency(body, text, previous_end, last.end)
+    from_size = period is None
     if period is None:
         period = _period_by_size(max(v for v in (low, high) if v is not None))
     factor = PERIOD_FACTORS[period]
@@ -370,7 +236,19 @@ def parse_salary_text(text: str | None) -> Salary:
         max=None if high is None else high * factor,
         currency=currency,
         period=period,
+        period_from_size=from_size,
     )
+
+
+_UP_TO_RE = re.compile(
+    r"\b(?:up\s*to|upto|max(?:imum)?|at\s+most|no\s+more\s+than|below|under)\b[^\d]*$|[<≤]\s*[^\d]*$",
+    re.IGNORECASE,
+)
+_FROM_RE = re.compile(
+    r"\b(?:from|starting(?:\s+(?:at|from))?|starts?\s+at|min(?:imum)?|at\s+least|over|above|"
+    r"more\s+than|north\s+of)\b[^\d]*$|[>≥]\s*[^\d]*$",
+    re.IGNORECASE,
+)
 
 
 # --- structured sources ------------------------------------------------------------------
@@ -397,7 +275,7 @@ def _currency_code(value: object) -> str | None:
     code = value.strip().upper()
     if re.fullmatch(r"[A-Z]{3}", code):
         return code
-    return _find_symbol(value.strip())
+    return find_symbol(value.strip())
 
 
 def structured_salary(

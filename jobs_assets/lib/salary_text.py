@@ -1,0 +1,297 @@
+"""The free-text salary grammar (SPEC §7): amounts, currency markers and period markers.
+
+Pure lexical helpers used by `salary.parse_salary_text`; they know nothing about
+annualising. Text from the wild glues letters to figures (`R480k`, `RM2,250`), writes
+codes in lower case (`90-110k usd`) and mixes in numbers that are not pay (`50/50`,
+`3+ years`, `2025`), so each of those is a rule here rather than an example.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pycountry
+
+# --- currencies --------------------------------------------------------------------------
+
+# ISO 4217 codes recognised in free text (precious metals, funds and test codes left out).
+# Codes that are also English words only count in capitals right next to an amount.
+ISO_CODES = frozenset(
+    c.alpha_3
+    for c in pycountry.currencies
+    if not c.alpha_3.startswith("X") or c.alpha_3 in {"XOF", "XAF", "XCD", "XPF"}
+)
+_WORDLIKE_CODES = frozenset(
+    {"ALL", "BAM", "BOB", "CUP", "GEL", "MAD", "MOP", "PEN", "SOS", "TOP", "TRY"}
+)
+_ISO_RE = re.compile(r"(?<![A-Za-z])([A-Za-z]{3})(?![A-Za-z])")
+
+SYMBOLS: dict[str, str] = {
+    "US$": "USD",
+    "USD$": "USD",
+    "C$": "CAD",
+    "CA$": "CAD",
+    "CAD$": "CAD",
+    "A$": "AUD",
+    "AU$": "AUD",
+    "AUD$": "AUD",
+    "NZ$": "NZD",
+    "R$": "BRL",
+    "HK$": "HKD",
+    "S$": "SGD",
+    "SG$": "SGD",
+    "MX$": "MXN",
+    "$": "USD",
+    "€": "EUR",
+    "£": "GBP",
+    "₹": "INR",
+    "₱": "PHP",
+    "₦": "NGN",
+    "₩": "KRW",
+    "₺": "TRY",
+    "₽": "RUB",
+    "₴": "UAH",
+    "₪": "ILS",
+    "zł": "PLN",
+}
+_SYMBOL_RE = re.compile(
+    r"(?<![A-Za-z])(?:USD|CAD|AUD|US|CA|AU|NZ|HK|SG|MX|[CARS])\$|[$€£₹₱₦₩₺₽₴₪]|zł", re.IGNORECASE
+)
+
+# Letters written straight onto a figure, in any case: `R480k` (rand), `RM2,250` (ringgit),
+# `P50,000` (peso), `Rs.50,000` (rupee), `Rp5.000.000` (rupiah), `KSh80,000` (shilling).
+# They only count glued to a digit and not inside a word (`top5`, `ERP2` stay words);
+# the multi-letter ones may also stand one space before the figure.
+GLUED_PREFIXES: dict[str, str] = {
+    "r": "ZAR",
+    "rm": "MYR",
+    "p": "PHP",
+    "rs": "INR",
+    "rp": "IDR",
+    "ksh": "KES",
+}
+_GLUED_RE = re.compile(
+    r"(?<![A-Za-z0-9$])(?:(ksh|rm|rs|rp)\.?\s?|(r|p))(?=\d)",
+    re.IGNORECASE,
+)
+# `US $160,000`, `CA $90k`: a country code spaced off its dollar sign.
+_SPACED_DOLLAR_RE = re.compile(r"\b(US|USD|CA|CAD|AU|AUD|NZ|HK|SG|MX)\s+\$")
+
+
+def canonical(text: str) -> str:
+    """Rewrite glued prefixes and spaced dollar codes as plain markers: `R480k` -> `ZAR 480k`."""
+    text = _SPACED_DOLLAR_RE.sub(lambda m: f"{m.group(1)}$", text)
+    return _GLUED_RE.sub(lambda m: GLUED_PREFIXES[(m.group(1) or m.group(2)).lower()] + " ", text)
+
+
+_AMOUNT_BEFORE_RE = re.compile(r"\d\s?(?:k|m|mil+ions?|bn)?\s?$", re.IGNORECASE)
+
+
+def _touches_amount(text: str, match: re.Match[str]) -> bool:
+    before = text[max(0, match.start() - 12) : match.start()]
+    after = text[match.end() : match.end() + 2]
+    return bool(_AMOUNT_BEFORE_RE.search(before) or re.match(r"\s?[\d$€£]", after))
+
+
+def find_iso(text: str) -> str | None:
+    """The first ISO code; lower-case ones (`usd`) and word-like ones (`TRY`) only next to
+    a figure (`90-110k usd`, `1.5-1.9 m huf`), so `try` and `all` stay words."""
+    for match in _ISO_RE.finditer(text):
+        word = match.group(1)
+        code = word.upper()
+        if code not in ISO_CODES:
+            continue
+        if code in _WORDLIKE_CODES and word != code:
+            continue
+        if (code in _WORDLIKE_CODES or word != code) and not _touches_amount(text, match):
+            continue
+        return code
+    return None
+
+
+def find_symbol(text: str) -> str | None:
+    match = _SYMBOL_RE.search(text)
+    if not match:
+        return None
+    token = match.group(0)
+    return SYMBOLS.get(token.upper(), SYMBOLS.get(token))
+
+
+# --- periods -----------------------------------------------------------------------------
+
+# Markers inside free text; the first one found (by position) wins.
+_PERIOD_MARKERS: list[tuple[str, str]] = [
+    (
+        "hour",
+        r"/\s*(?:h|hr|hrs|hour|hours)\b|\bhourly\b|\b(?:per|an|a|each|every)\s+(?:hour|hr)\b|\bp/h\b",
+    ),
+    ("day", r"/\s*(?:d|day)\b|\bdaily\b|\b(?:per|a|each|every)\s+day\b|\bper\s+diem\b|\bp/d\b"),
+    (
+        "fortnight",
+        r"/\s*fortnight\b|\bfortnightly\b|\bbi-?\s?weekly\b|\b(?:per|a|every)\s+fortnight\b|\bevery\s+(?:two|2)\s+weeks\b",
+    ),
+    ("week", r"/\s*(?:w|wk|week)\b|\bweekly\b|\b(?:per|a|each|every)\s+week\b"),
+    ("month", r"/\s*(?:m|mo|mth|mon|month)\b|\bmonthly\b|\b(?:per|a|each|every)\s+month\b"),
+    (
+        "year",
+        r"/\s*(?:y|yr|year|annum|a)\b|\b(?:annual|annually|yearly)\b|\bper\s+annum\b|\b(?:per|a|each|every)\s+(?:year|yr)\b|\bp\.\s?a\.?(?![a-z])|(?<=[\dkK])\s?pa\b|\blpa\b",
+    ),
+]
+# Units a figure can be "per" that are not pay periods: such a salary cannot be annualised.
+_PIECE_UNITS = (
+    r"courses?|articles?|words?|lessons?|projects?|calls?|tasks?|posts?|pieces?|videos?|"
+    r"pages?|sessions?|class(?:es)?|students?|sales?|leads?|appointments?|images?|items?|"
+    r"assignments?|reviews?|episodes?|modules?|chapters?|scripts?|submissions?|questions?|"
+    r"transcripts?|minutes?|mins?|shifts?|visits?|cases?|tickets?|bookings?|orders?|deals?|"
+    r"hires?|placements?|referrals?|tests?|surveys?|interviews?|meetings?|books?|songs?|"
+    r"deliverables?|units?|blogs?|blog\s+posts?|gigs?|jobs?|events?|reports?|translations?"
+)
+_PERIOD_RE = re.compile(
+    "|".join(f"(?P<{name}>{pattern})" for name, pattern in _PERIOD_MARKERS)
+    + rf"|(?P<piece>(?:/|\b(?:per|a|an|each|every|for\s+each)\b)\s*(?:\d+\s?k?\s+)?(?:{_PIECE_UNITS})\b)",
+    re.IGNORECASE,
+)
+# A period word that qualifies something other than the salary: `monthly bonus`,
+# `annual allowance`; and what follows `plus`, `+`, `bonus`, `commission`... is about extras.
+_FOREIGN_PERIOD_RE = re.compile(
+    r"\b(?:hourly|daily|weekly|monthly|yearly|annual|quarterly)\s+"
+    r"(?:performance\s+|cash\s+|sales\s+)?"
+    r"(?:bonus(?:es)?|allowances?|stipends?|commissions?|incentives?|leave|budget|reviews?)\b",
+    re.IGNORECASE,
+)
+_EXTRAS_RE = re.compile(
+    r"\+|&|\b(?:plus|bonus(?:es)?|allowances?|stipends?|commissions?|incentives?|equity|"
+    r"benefits?|stock|RSUs?|sign[- ]on|tips?)\b",
+    re.IGNORECASE,
+)
+
+
+def find_period(scope: str) -> str | None:
+    """`hour` ... `year`, or `piece` for a non-period unit (`per article`), or None."""
+    match = _PERIOD_RE.search(_FOREIGN_PERIOD_RE.sub(" ", scope))
+    return match.lastgroup if match else None
+
+
+def period_scope(body: str, start: int, end: int) -> str:
+    """The text that may name the figure's period: everything up to the figure's end, then
+    what follows until extras begin (`£26,800 plus monthly bonus` has no period)."""
+    tail = body[end:]
+    extras = _EXTRAS_RE.search(tail)
+    return body[:end] + (tail[: extras.start()] if extras else tail)
+
+
+# --- amounts -----------------------------------------------------------------------------
+
+BRACKETS_RE = re.compile(r"\([^()]*\)|\[[^\[\]]*\]|\{[^{}]*\}")
+_NOISE_RE = re.compile(r"\b401\s*\(?k\)?", re.IGNORECASE)
+# 45,000 | 45.000 | 45 000 | 100'000 (groups of three) or plain digits, decimals, k/m/lakh.
+_AMOUNT_RE = re.compile(
+    r"(?<![\w.,/])"
+    r"(?P<int>\d{1,2}(?:,\d{2})+,\d{3}(?!\d)"  # Indian grouping: 12,00,000
+    r"|\d{1,3}(?:(?P<sep>[,.\u00a0\u202f '’])\d{3})(?:(?P=sep)\d{3})*(?!\d)"
+    r"|\d+)"
+    r"(?:[.,](?P<frac>\d{1,2})(?!\d))?"
+    r"(?:\s?(?P<mult>k|m(?:il+ion)?|mn|l|lpa|lakhs?|lacs?|cr|crores?)(?![a-z]))?"
+    r"(?P<plus>\+)?",
+    re.IGNORECASE,
+)
+_MULTIPLIERS = {"k": 1e3, "m": 1e6, "l": 1e5, "la": 1e5, "cr": 1e7}  # lakh, crore
+# Counts, durations and shares written next to a number are not pay.
+_UNIT_AFTER_RE = re.compile(
+    r"\s*(?:%|/\s*\d|(?:hours|hrs|days|weeks|months|years|yrs|employees|people|persons|staff|"
+    r"members|users|customers|clients|seats|positions|openings|roles|hires|engineers|"
+    r"developers|students|countries|languages|locations|offices|mins?|minutes|x\b|times)\b)",
+    re.IGNORECASE,
+)
+_RATIO_BEFORE_RE = re.compile(r"\d\s*/\s*$")
+MARK = r"(?:[A-Za-z]{0,3}\$|[€£₹₱₦₩₺₽₴₪]|zł|[A-Za-z]{3})?"
+_RANGE_GAP_RE = re.compile(
+    rf"^\s*{MARK}\s*(?:(?:/|per\s)\s*[a-z]+\s*)?(?:[-–—~]|to|and|until|till)\s*{MARK}\s*$",
+    re.IGNORECASE,
+)
+# `$40,000 base, $70,000 OTE`: base and on-target earnings span one range.
+_BASE_GAP_RE = re.compile(
+    rf"^\s*base(?:\s+(?:salary|pay))?\s*[,;/+&]?\s*(?:and|with|plus)?\s*(?:up\s+to\s+)?{MARK}\s*$",
+    re.IGNORECASE,
+)
+_OTE_AFTER_RE = re.compile(r"^\s*(?:OTE\b|on[- ]target)", re.IGNORECASE)
+_MONEY_BEFORE_RE = re.compile(r"(?:\$|[€£₹₱₦₩₺₽₴₪]|zł|\b[A-Z]{3})\s*$")
+_MONEY_AFTER_RE = re.compile(r"\s*(?:[$€£₹₱₦₩₺₽₴₪]|[A-Z]{3}\b)")
+_PERIOD_AFTER_RE = re.compile(
+    r"\s*(?:/|per\b|an?\s+(?:hour|day|week|month|year)|hourly|daily|weekly|monthly|yearly|"
+    r"annually|p\.?a\b|p/h|ph\b)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Amount:
+    value: float
+    multiplier: float
+    start: int
+    end: int
+    plus: bool
+    money: bool  # next to a currency marker or written with k/m: surely an amount
+    plain: bool  # bare digits: no separator, decimals or multiplier
+    pay_like: bool  # money, or grouped/large, or followed by a period marker
+
+    @property
+    def total(self) -> float:
+        return self.value * self.multiplier
+
+
+def find_amounts(text: str) -> list[Amount]:
+    amounts: list[Amount] = []
+    for match in _AMOUNT_RE.finditer(text):
+        if _UNIT_AFTER_RE.match(text, match.end()) or _RATIO_BEFORE_RE.search(
+            text, max(0, match.start() - 3), match.start()
+        ):
+            continue
+        digits = re.sub(r"\D", "", match.group("int"))
+        frac = match.group("frac")
+        value = float(f"{digits}.{frac}" if frac else digits)
+        mult_word = (match.group("mult") or "").lower()
+        multiplier = _MULTIPLIERS.get(mult_word[:2], _MULTIPLIERS.get(mult_word[:1], 1.0))
+        money = multiplier > 1.0 or bool(
+            _MONEY_BEFORE_RE.search(text, max(0, match.start() - 5), match.start())
+            or _MONEY_AFTER_RE.match(text, match.end())
+        )
+        plain = digits == match.group("int") and not frac and multiplier == 1.0
+        periodic = bool(_PERIOD_AFTER_RE.match(text, match.end()))
+        year_like = plain and 1950 <= value <= 2099 and not money and not periodic
+        if year_like:
+            continue
+        pay_like = money or periodic or not plain or value >= 1000
+        amounts.append(
+            Amount(
+                value,
+                multiplier,
+                match.start(),
+                match.end(),
+                bool(match.group("plus")),
+                money,
+                plain,
+                pay_like,
+            )
+        )
+    return amounts
+
+
+def connected(text: str, first: Amount, second: Amount) -> bool:
+    """Two figures of one range: `A - B`, `A to B`, `between A and B`, `A base, B OTE`."""
+    gap = text[first.end : second.start]
+    if _RANGE_GAP_RE.match(gap):
+        return True
+    return bool(_BASE_GAP_RE.match(gap) and _OTE_AFTER_RE.match(text[second.end :]))
+
+
+def strip_notes(text: str) -> str:
+    previous = None
+    while previous != text:
+        previous, text = text, BRACKETS_RE.sub(" ", text)
+    return strip_noise(text)
+
+
+def strip_noise(text: str) -> str:
+    return _NOISE_RE.sub(" ", text)
