@@ -25,6 +25,7 @@ ISO_CODES = frozenset(
 _WORDLIKE_CODES = frozenset(
     {"ALL", "BAM", "BOB", "CUP", "GEL", "MAD", "MOP", "PEN", "SOS", "TOP", "TRY"}
 )
+_GLUABLE_CODES = ISO_CODES - _WORDLIKE_CODES
 _ISO_RE = re.compile(r"(?<![A-Za-z])([A-Za-z]{3})(?![A-Za-z])")
 
 SYMBOLS: dict[str, str] = {
@@ -54,15 +55,21 @@ SYMBOLS: dict[str, str] = {
     "₴": "UAH",
     "₪": "ILS",
     "zł": "PLN",
+    "¥": "JPY",
+    "CN¥": "CNY",
+    "₫": "VND",
+    "฿": "THB",
 }
 _SYMBOL_RE = re.compile(
-    r"(?<![A-Za-z])(?:USD|CAD|AUD|US|CA|AU|NZ|HK|SG|MX|[CARS])\$|[$€£₹₱₦₩₺₽₴₪]|zł", re.IGNORECASE
+    r"(?<![A-Za-z])(?:(?:USD|CAD|AUD|US|CA|AU|NZ|HK|SG|MX|[CARS])\$|CN¥)|[$€£₹₱₦₩₺₽₴₪¥₫฿]|zł",
+    re.IGNORECASE,
 )
 
 # Letters written straight onto a figure, in any case: `R480k` (rand), `RM2,250` (ringgit),
 # `P50,000` (peso), `Rs.50,000` (rupee), `Rp5.000.000` (rupiah), `KSh80,000` (shilling).
-# They only count glued to a digit and not inside a word (`top5`, `ERP2` stay words);
-# the multi-letter ones may also stand one space before the figure.
+# They only count before a figure that looks like money and not inside a word (`top500`,
+# `IR35`, `P3` stay words); the multi-letter ones and capital R/P may stand one space off.
+# Glued ISO codes (`USD75000`) are spaced off too.
 GLUED_PREFIXES: dict[str, str] = {
     "r": "ZAR",
     "rm": "MYR",
@@ -71,10 +78,15 @@ GLUED_PREFIXES: dict[str, str] = {
     "rp": "IDR",
     "ksh": "KES",
 }
+# The figure must look like money (grouped, with k/m, or 3+ digits): `P3` is a level.
+_MONEY_SHAPE = r"(?=\d{1,3}[,. '’]\d{3}(?!\d)|\d+(?:[.,]\d+)?\s?[km](?![a-z])|\d{3})"
 _GLUED_RE = re.compile(
-    r"(?<![A-Za-z0-9$])(?:(ksh|rm|rs|rp)\.?\s?|(r|p))(?=\d)",
+    rf"(?<![A-Za-z0-9$])(?:(ksh|rm|rs|rp)\.?\s?(?=\d)|(?:(r|p)|(?-i:(R|P))\s){_MONEY_SHAPE})",
     re.IGNORECASE,
 )
+# `USD75000`: an ISO code glued to the figure.
+_GLUED_ISO_RE = re.compile(r"(?<![A-Za-z])([A-Za-z]{3})(?=\d)")
+_GLUABLE_CODES = ISO_CODES - _WORDLIKE_CODES
 # `US $160,000`, `CA $90k`: a country code spaced off its dollar sign.
 _SPACED_DOLLAR_RE = re.compile(r"\b(US|USD|CA|CAD|AU|AUD|NZ|HK|SG|MX)\s+\$")
 
@@ -82,7 +94,12 @@ _SPACED_DOLLAR_RE = re.compile(r"\b(US|USD|CA|CAD|AU|AUD|NZ|HK|SG|MX)\s+\$")
 def canonical(text: str) -> str:
     """Rewrite glued prefixes and spaced dollar codes as plain markers: `R480k` -> `ZAR 480k`."""
     text = _SPACED_DOLLAR_RE.sub(lambda m: f"{m.group(1)}$", text)
-    return _GLUED_RE.sub(lambda m: GLUED_PREFIXES[(m.group(1) or m.group(2)).lower()] + " ", text)
+    text = _GLUED_ISO_RE.sub(
+        lambda m: m.group(0) + " " if m.group(1).upper() in _GLUABLE_CODES else m.group(0), text
+    )
+    return _GLUED_RE.sub(
+        lambda m: GLUED_PREFIXES[(m.group(1) or m.group(2) or m.group(3)).lower()] + " ", text
+    )
 
 
 _AMOUNT_BEFORE_RE = re.compile(r"\d\s?(?:k|m|mil+ions?|bn)?\s?$", re.IGNORECASE)
@@ -124,15 +141,21 @@ def find_symbol(text: str) -> str | None:
 _PERIOD_MARKERS: list[tuple[str, str]] = [
     (
         "hour",
-        r"/\s*(?:h|hr|hrs|hour|hours)\b|\bhourly\b|\b(?:per|an|a|each|every)\s+(?:hour|hr)\b|\bp/h\b",
+        r"/\s*(?:h|hr|hrs|hour|hours)\b|\bhourly\b|\b(?:per|an|a|each|every)\s+(?:hour|hr)\b|\bp/h\b|(?<=[\dkK])\s?ph\b",
     ),
-    ("day", r"/\s*(?:d|day)\b|\bdaily\b|\b(?:per|a|each|every)\s+day\b|\bper\s+diem\b|\bp/d\b"),
+    (
+        "day",
+        r"/\s*(?:d|day)\b|\bdaily\b|\b(?:per|a|each|every)\s+day\b|\bper\s+diem\b|\bp/d\b|(?<=[\dkK])\s?pd\b",
+    ),
     (
         "fortnight",
         r"/\s*fortnight\b|\bfortnightly\b|\bbi-?\s?weekly\b|\b(?:per|a|every)\s+fortnight\b|\bevery\s+(?:two|2)\s+weeks\b",
     ),
-    ("week", r"/\s*(?:w|wk|week)\b|\bweekly\b|\b(?:per|a|each|every)\s+week\b"),
-    ("month", r"/\s*(?:m|mo|mth|mon|month)\b|\bmonthly\b|\b(?:per|a|each|every)\s+month\b"),
+    ("week", r"/\s*(?:w|wk|week)\b|\bweekly\b|\b(?:per|a|each|every)\s+week\b|(?<=[\dkK])\s?pw\b"),
+    (
+        "month",
+        r"/\s*(?:m|mo|mth|mon|month)\b|\bmonthly\b|\b(?:per|a|each|every)\s+month\b|(?<=[\dkK])\s?pm\b|\bp\.\s?m\.",
+    ),
     (
         "year",
         r"/\s*(?:y|yr|year|annum|a)\b|\b(?:annual|annually|yearly)\b|\bper\s+annum\b|\b(?:per|a|each|every)\s+(?:year|yr)\b|\bp\.\s?a\.?(?![a-z])|(?<=[\dkK])\s?pa\b|\blpa\b",
@@ -205,7 +228,7 @@ _UNIT_AFTER_RE = re.compile(
     re.IGNORECASE,
 )
 _RATIO_BEFORE_RE = re.compile(r"\d\s*/\s*$")
-MARK = r"(?:[A-Za-z]{0,3}\$|[€£₹₱₦₩₺₽₴₪]|zł|[A-Za-z]{3})?"
+MARK = r"(?:[A-Za-z]{0,3}\$|[€£₹₱₦₩₺₽₴₪¥₫฿]|zł|[A-Za-z]{3})?"
 _RANGE_GAP_RE = re.compile(
     rf"^\s*{MARK}\s*(?:(?:/|per\s)\s*[a-z]+\s*)?(?:[-–—~]|to|and|until|till)\s*{MARK}\s*$",
     re.IGNORECASE,
@@ -216,8 +239,8 @@ _BASE_GAP_RE = re.compile(
     re.IGNORECASE,
 )
 _OTE_AFTER_RE = re.compile(r"^\s*(?:OTE\b|on[- ]target)", re.IGNORECASE)
-_MONEY_BEFORE_RE = re.compile(r"(?:\$|[€£₹₱₦₩₺₽₴₪]|zł|\b[A-Z]{3})\s*$")
-_MONEY_AFTER_RE = re.compile(r"\s*(?:[$€£₹₱₦₩₺₽₴₪]|[A-Z]{3}\b)")
+_MONEY_BEFORE_RE = re.compile(r"(?:\$|[€£₹₱₦₩₺₽₴₪¥₫฿]|zł|\b[A-Z]{3})\s*$")
+_MONEY_AFTER_RE = re.compile(r"\s*(?:[$€£₹₱₦₩₺₽₴₪¥₫฿]|zł|[A-Z]{3}\b)")
 _PERIOD_AFTER_RE = re.compile(
     r"\s*(?:/|per\b|an?\s+(?:hour|day|week|month|year)|hourly|daily|weekly|monthly|yearly|"
     r"annually|p\.?a\b|p/h|ph\b)",
