@@ -25,7 +25,6 @@ ISO_CODES = frozenset(
 _WORDLIKE_CODES = frozenset(
     {"ALL", "BAM", "BOB", "CUP", "GEL", "MAD", "MOP", "PEN", "SOS", "TOP", "TRY"}
 )
-_GLUABLE_CODES = ISO_CODES - _WORDLIKE_CODES
 _ISO_RE = re.compile(r"(?<![A-Za-z])([A-Za-z]{3})(?![A-Za-z])")
 
 SYMBOLS: dict[str, str] = {
