@@ -198,3 +198,14 @@ def test_unparsed_salaries_and_unknown_locations_are_reported() -> None:
     assert meta["salaries_unparsed"] == 2
     assert meta["top_unparsed_salaries"] == {"competitive": 2}
     assert meta["top_unknown_location_tokens"] == {"Atlantis": 2}
+
+
+def test_size_guessed_periods_and_piece_rates_are_counted() -> None:
+    texts = ["$60k-$80k", "$60k-$80k", "$25/hr", "$50 per article", "£26,800 plus monthly bonus"]
+    frame = pd.concat([extracted(salary_text=text) for text in texts])
+    rows, report = normalise(frame.reset_index(drop=True), "remotive")
+    meta = report.as_metadata()
+    assert meta["salaries_period_from_size"] == 3
+    assert meta["salaries_not_annualisable"] == 1
+    piece = rows.iloc[3]
+    assert piece["salary_raw"] == "$50 per article" and piece["salary_min"] is None

@@ -190,6 +190,8 @@ class ParseReport:
     salary_parsed: int = 0
     salary_unparsed: int = 0
     salary_implausible: int = 0
+    salary_period_from_size: int = 0
+    salary_not_annualisable: int = 0
     regions: Counter = field(default_factory=Counter)
     unparsed_salaries: Counter = field(default_factory=Counter)
     unknown_locations: Counter = field(default_factory=Counter)
@@ -198,6 +200,8 @@ class ParseReport:
         for name in ("listings", "with_salary", "salary_parsed", "salary_unparsed"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.salary_implausible += other.salary_implausible
+        self.salary_period_from_size += other.salary_period_from_size
+        self.salary_not_annualisable += other.salary_not_annualisable
         self.regions.update(other.regions)
         self.unparsed_salaries.update(other.unparsed_salaries)
         self.unknown_locations.update(other.unknown_locations)
@@ -208,6 +212,8 @@ class ParseReport:
             "salaries_parsed": self.salary_parsed,
             "salaries_unparsed": self.salary_unparsed,
             "salaries_implausible": self.salary_implausible,
+            "salaries_period_from_size": self.salary_period_from_size,
+            "salaries_not_annualisable": self.salary_not_annualisable,
             "listings_per_region": dict(self.regions.most_common()),
             "top_unparsed_salaries": dict(self.unparsed_salaries.most_common(20)),
             "top_unknown_location_tokens": dict(self.unknown_locations.most_common(20)),
@@ -469,6 +475,8 @@ class _SalaryRow:
     min_usd: float | None
     max_usd: float | None
     rate_date: object
+    period_from_size: bool = False
+    not_annualisable: bool = False
 
 
 def _salary_row(salary: Salary | None, raw: str | None) -> _SalaryRow:
@@ -490,6 +498,8 @@ def _salary_row(salary: Salary | None, raw: str | None) -> _SalaryRow:
         min_usd=low_usd,
         max_usd=high_usd,
         rate_date=rate[1] if rate else None,
+        period_from_size=bool(salary and salary.period_from_size and not implausible),
+        not_annualisable=bool(salary and salary.not_annualisable),
     )
 
 
@@ -568,6 +578,8 @@ def normalise(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, ParseRepo
         has and not row.parsed for has, row in zip(has_salary, pay_table, strict=True)
     )
     report.salary_implausible = pay.total(row.implausible for row in pay_table)
+    report.salary_period_from_size = pay.total(row.period_from_size for row in pay_table)
+    report.salary_not_annualisable = pay.total(row.not_annualisable for row in pay_table)
     for count, (location, _) in zip(places.counts.tolist(), place_table, strict=True):
         if count:
             report.regions[location.region] += count
