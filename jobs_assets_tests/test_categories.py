@@ -1,0 +1,153 @@
+"""`category_normalised`: one vocabulary for every source, mapped by data/categories.csv."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+import jobs_assets
+from jobs_assets.lib.categories import (
+    OTHER,
+    VOCABULARY,
+    category_from_values,
+    humanise,
+    normalise_category,
+    unknown_categories,
+)
+
+PACKAGE = Path(jobs_assets.__file__).parent
+FIXTURES = PACKAGE / "replay_fixtures"
+TAGS = Path(__file__).parent / "data" / "fixture_tags.json"
+
+
+def _csv_rows() -> list[dict[str, str]]:
+    with (PACKAGE / "data" / "categories.csv").open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Software Development", "Software Development"),  # Remotive
+        ("Sales / Business", "Sales"),
+        ("Customer Service", "Customer Support"),
+        ("All others", OTHER),
+        ("writing", "Writing & Content"),  # any case
+        ("Programming", "Software Development"),  # Jobicy
+        ("Customer Success", "Customer Support"),
+        ("Developer", "Software Development"),  # Himalayas parent category
+        ("Feedback-Specialist", "Data & Analytics"),  # Himalayas slug, humanised
+        ("Senior-Frontend-Engineer-(Angular)", "Software Development"),
+        ("Talent_Acquisition", "Human Resources"),
+        # not in the table: a word rule decides
+        ("Senior-Backend-Engineer", "Software Development"),
+        ("Senior Data Engineer", "Data & Analytics"),
+        ("Product Designer", "Design"),
+        ("Financial Analyst", "Finance & Legal"),
+        ("Director of Nursing", "Healthcare"),
+        # nothing known
+        ("Zookeeper", OTHER),
+        ("", OTHER),
+        ("   ", OTHER),
+        (None, OTHER),
+        ("senior", OTHER),  # a neutral tag names no category
+    ],
+)
+def test_normalise_category(value: str | None, expected: str) -> None:
+    assert normalise_category(value) == expected
+
+
+def test_humanise_slugs() -> None:
+    assert humanise("Feedback-Specialist") == "feedback specialist"
+    assert humanise("  Senior--Front-End_Developer ") == "senior front end developer"
+
+
+@pytest.mark.parametrize(
+    ("tags", "expected"),
+    [
+        (["senior", "Remote", "python", "marketing"], "Software Development"),
+        (["Team Leader", "Online Marketing"], "Marketing"),
+        (["other", "crypto", "finance"], "Finance & Legal"),  # Other is a last resort
+        (["other", "crypto"], OTHER),
+        ([], OTHER),
+        (None, OTHER),
+    ],
+)
+def test_category_from_tags(tags: list[str] | None, expected: str) -> None:
+    assert category_from_values(tags) == expected
+
+
+def test_unknown_categories_are_counted_for_the_report() -> None:
+    values = ["Zookeeper", "Marketing", "Zookeeper", None, "", "Lighthouse keeper"]
+    assert unknown_categories(values) == {"Zookeeper": 2, "Lighthouse keeper": 1}
+
+
+def test_the_table_uses_only_the_vocabulary_and_maps_each_value_once() -> None:
+    rows = _csv_rows()
+    assert {row["category_normalised"] for row in rows} <= set(VOCABULARY) | {""}
+    assert {row["match"] for row in rows} == {"exact", "word"}
+    exact = [humanise(row["source_value"]) for row in rows if row["match"] == "exact"]
+    assert len(exact) == len(set(exact))
+
+
+def _fixture_values() -> dict[str, set[str]]:
+    """Every category value in the recorded fixtures, by where it came from."""
+    found: dict[str, set[str]] = {
+        "single": set(),  # one value per listing: must name a category
+        "tags": set(),  # tag lists: may be neutral
+    }
+    for path in sorted(FIXTURES.glob("remotive*.json")):
+        found["single"] |= {j["category"] for j in json.loads(path.read_text())["jobs"]}
+    for path in sorted(FIXTURES.glob("jobicy*.json")):
+        for job in json.loads(path.read_text())["jobs"]:
+            industry = job.get("jobIndustry")
+            found["single"] |= set(industry if isinstance(industry, list) else [industry])
+    for path in sorted(FIXTURES.glob("himalayas*.json")):
+        for job in json.loads(path.read_text())["jobs"]:
+            found["single"] |= set(job.get("parentCategories") or [])
+            found["single"] |= set(job.get("categories") or [])
+    tags = json.loads(TAGS.read_text(encoding="utf-8"))
+    for source in ("remoteok", "arbeitnow"):
+        found["tags"] |= {tag for job_tags in tags[source] for tag in job_tags}
+    return found
+
+
+def test_every_fixture_category_is_in_the_table() -> None:
+    values = _fixture_values()
+    assert len(values["single"]) > 30 and len(values["tags"]) > 200
+    every = values["single"] | values["tags"]
+    assert unknown_categories(every) == {}
+    explicit = {
+        humanise(row["source_value"]): row["category_normalised"]
+        for row in _csv_rows()
+        if row["match"] == "exact"
+    }
+    # Exact rows, not word rules, cover the recorded values.
+    assert {humanise(v) for v in every} <= explicit.keys()
+    # A category value maps to a real category unless the table says Other outright.
+    for value in values["single"]:
+        assert explicit[humanise(value)] != "", value
+        if normalise_category(value) == OTHER:
+            assert explicit[humanise(value)] == OTHER, value
+    genuinely_other = sorted(v for v in every if explicit[humanise(v)] == OTHER)
+    print("mapped to Other on purpose:", genuinely_other)
+    assert set(genuinely_other) == {
+        "All others",
+        "Automotive Engineering",
+        "Building",
+        "Inspection",
+        "Safety Services Engineering",
+        "other",
+    }
+
+
+def test_most_tagged_fixture_listings_get_a_category() -> None:
+    tags = json.loads(TAGS.read_text(encoding="utf-8"))
+    for source in ("remoteok", "arbeitnow"):
+        tagged = [job_tags for job_tags in tags[source] if job_tags]
+        named = [t for t in tagged if category_from_values(t) != OTHER]
+        print(source, f"{len(named)}/{len(tagged)} tagged listings get a category")
+        assert len(named) >= 0.8 * len(tagged)
