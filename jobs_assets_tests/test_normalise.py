@@ -209,3 +209,10 @@ def test_size_guessed_periods_and_piece_rates_are_counted() -> None:
     assert meta["salaries_not_annualisable"] == 1
     piece = rows.iloc[3]
     assert piece["salary_raw"] == "$50 per article" and piece["salary_min"] is None
+
+
+def test_unknown_categories_are_reported() -> None:
+    values = ["Zookeeper", "Software Development", "Zookeeper", "Feedback-Specialist"]
+    frame = pd.concat([extracted(category=value) for value in values])
+    _, report = normalise(frame.reset_index(drop=True), "himalayas")
+    assert report.as_metadata()["top_unknown_categories"] == {"Zookeeper": 2}

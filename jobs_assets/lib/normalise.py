@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from jobs_assets.lib.categories import unknown_categories
 from jobs_assets.lib.currency import usd_rate
 from jobs_assets.lib.location import Location, locate_names, locate_text
 from jobs_assets.lib.salary import (
@@ -195,6 +196,7 @@ class ParseReport:
     regions: Counter = field(default_factory=Counter)
     unparsed_salaries: Counter = field(default_factory=Counter)
     unknown_locations: Counter = field(default_factory=Counter)
+    unknown_categories: Counter = field(default_factory=Counter)
 
     def merge(self, other: ParseReport) -> None:
         for name in ("listings", "with_salary", "salary_parsed", "salary_unparsed"):
@@ -205,6 +207,7 @@ class ParseReport:
         self.regions.update(other.regions)
         self.unparsed_salaries.update(other.unparsed_salaries)
         self.unknown_locations.update(other.unknown_locations)
+        self.unknown_categories.update(other.unknown_categories)
 
     def as_metadata(self) -> dict[str, object]:
         return {
@@ -217,6 +220,7 @@ class ParseReport:
             "listings_per_region": dict(self.regions.most_common()),
             "top_unparsed_salaries": dict(self.unparsed_salaries.most_common(20)),
             "top_unknown_location_tokens": dict(self.unknown_locations.most_common(20)),
+            "top_unknown_categories": dict(self.unknown_categories.most_common(20)),
         }
 
 
@@ -585,6 +589,9 @@ def normalise(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, ParseRepo
             report.regions[location.region] += count
             for token in location.unknown_tokens:
                 report.unknown_locations[token] += count
+    for value, count in frame["category"].value_counts().items():
+        for unknown in unknown_categories([value]):
+            report.unknown_categories[unknown] += int(count)
     for count, has, row in zip(pay.counts.tolist(), has_salary, pay_table, strict=True):
         if count and has and not row.parsed:
             report.unparsed_salaries[row.raw] += count
