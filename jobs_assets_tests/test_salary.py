@@ -261,6 +261,21 @@ WILD_CASES: dict[str, tuple[float | None, float | None, str | None, str | None]]
     "¥8,000,000 - ¥12,000,000": (8_000_000, 12_000_000, "JPY", "year"),
     "Up to $2,000 per month (paid in USDT)": (None, 24_000, "USD", "month"),
     "Competitive salary + equity": (None, None, None, None),
+    "Between USD 2,000 and USD 3,000 per month": (24_000, 36_000, "USD", "month"),
+    "$35 – $45 USD per hour": (35 * H, 45 * H, "USD", "hour"),
+    "$110k-$130k/yr (US), $90k-$110k (EU)": (110_000, 130_000, "USD", "year"),
+    "$125,000 - $155,000 base salary + equity": (125_000, 155_000, "USD", "year"),
+    "AUD 120k - 140k + super": (120_000, 140_000, "AUD", "year"),
+    "$1.2M - $1.5M": (1_200_000, 1_500_000, "USD", "year"),
+    # period words of European boards
+    "15 000 - 20 000 zł/mies.": (180_000, 240_000, "PLN", "month"),
+    "€4.000 - €5.000 brutto/Monat": (48_000, 60_000, "EUR", "month"),
+    "€50.000 - €60.000 brutto/Jahr": (50_000, 60_000, "EUR", "year"),
+    "2.500 - 3.500 € al mes": (30_000, 42_000, "EUR", "month"),
+    "40.000€ - 55.000€ / año": (40_000, 55_000, "EUR", "year"),
+    "60 000 € par an": (60_000, 60_000, "EUR", "year"),
+    "50 €/Stunde": (50 * H, 50 * H, "EUR", "hour"),
+    "3000 € monatlich": (36_000, 36_000, "EUR", "month"),
 }
 
 # Units that are not pay periods: no annual figure, flagged for the parse report.

@@ -160,6 +160,24 @@ _PERIOD_MARKERS: list[tuple[str, str]] = [
         r"/\s*(?:y|yr|year|annum|a)\b|\b(?:annual|annually|yearly)\b|\bper\s+annum\b|\b(?:per|a|each|every)\s+(?:year|yr)\b|\bp\.\s?a\.?(?![a-z])|(?<=[\dkK])\s?pa\b|\blpa\b",
     ),
 ]
+# The same in the languages seen on European boards (German, French, Spanish, Portuguese,
+# Polish): `brutto/Monat`, `par mois`, `al año`, `zł/mies.`, `monatlich`.
+_FOREIGN_PERIODS: dict[str, tuple[str, str]] = {  # period: (unit words, adverbs)
+    "hour": (r"stunde|std|heure|hora|godz(?:in[eę])?", r"st[uü]ndlich"),
+    "day": (r"tag|jour|d[ií]a|dzie[nń]", r"t[aä]glich"),
+    "week": (r"woche|semaine|semana|tydzie[nń]", r"w[oö]chentlich|hebdomadaire|semanal"),
+    "month": (r"monat|mois|m[eê]s|mies(?:i[aą]c)?", r"monatlich|mensuel(?:le)?|mensual|mensal"),
+    "year": (r"jahr|an|a[nñ]o|rok", r"j[aä]hrlich|annuel(?:le)?|anual|rocznie"),
+}
+
+
+def _foreign(period: str) -> str:
+    if period not in _FOREIGN_PERIODS:
+        return ""
+    words, adverbs = _FOREIGN_PERIODS[period]
+    return rf"|/\s*(?:{words})\b|\b(?:pro|par|al|por|na|im)\s+(?:{words})\b|\b(?:{adverbs})\b"
+
+
 # Units a figure can be "per" that are not pay periods: such a salary cannot be annualised.
 _PIECE_UNITS = (
     r"courses?|articles?|words?|lessons?|projects?|calls?|tasks?|posts?|pieces?|videos?|"
@@ -170,7 +188,7 @@ _PIECE_UNITS = (
     r"deliverables?|units?|blogs?|blog\s+posts?|gigs?|jobs?|events?|reports?|translations?"
 )
 _PERIOD_RE = re.compile(
-    "|".join(f"(?P<{name}>{pattern})" for name, pattern in _PERIOD_MARKERS)
+    "|".join(f"(?P<{name}>{pattern}{_foreign(name)})" for name, pattern in _PERIOD_MARKERS)
     + rf"|(?P<piece>(?:/|\b(?:per|a|an|each|every|for\s+each)\b)\s*(?:\d+\s?k?\s+)?(?:{_PIECE_UNITS})\b)",
     re.IGNORECASE,
 )
