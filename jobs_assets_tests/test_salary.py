@@ -267,6 +267,16 @@ WILD_CASES: dict[str, tuple[float | None, float | None, str | None, str | None]]
     "$125,000 - $155,000 base salary + equity": (125_000, 155_000, "USD", "year"),
     "AUD 120k - 140k + super": (120_000, 140_000, "AUD", "year"),
     "$1.2M - $1.5M": (1_200_000, 1_500_000, "USD", "year"),
+    "3 days per week, $500/day": (500 * D, 500 * D, "USD", "day"),  # its own period first
+    "€50k-€60k or $5k/month": (50_000, 60_000, "EUR", "year"),  # not the other figure's
+    "$22/hr, 20 hrs/week": (22 * H, 22 * H, "USD", "hour"),
+    "Up to $25 per hour + 10% commission per sale": (None, 25 * H, "USD", "hour"),
+    "$45,000 - $55,000 (40 hours/week)": (45_000, 55_000, "USD", "year"),
+    "$4-6k/month": (48_000, 72_000, "USD", "month"),
+    "between 60 and 80k EUR": (60_000, 80_000, "EUR", "year"),
+    "$90 - 110K": (90_000, 110_000, "USD", "year"),
+    "Base salary $120k-$140k; OTE $180k-$200k": (120_000, 140_000, "USD", "year"),
+    "$50k - $60k (in USD, paid monthly)": (50_000, 60_000, "USD", "year"),
     # period words of European boards
     "15 000 - 20 000 zł/mies.": (180_000, 240_000, "PLN", "month"),
     "€4.000 - €5.000 brutto/Monat": (48_000, 60_000, "EUR", "month"),

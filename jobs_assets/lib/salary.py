@@ -18,11 +18,10 @@ from jobs_assets.lib.salary_text import (
     Amount,
     canonical,
     connected,
+    figure_period,
     find_amounts,
     find_iso,
-    find_period,
     find_symbol,
-    period_scope,
     strip_noise,
     strip_notes,
 )
@@ -222,10 +221,11 @@ def parse_salary_text(text: str | None) -> Salary:
     if low is not None and high is not None and low > high:
         low, high = high, low
 
-    period = find_period(period_scope(body, first.start, last.end))
+    previous_end = amounts[span[0] - 1].end if span[0] else 0
+    next_start = amounts[span[1] + 1].start if span[1] + 1 < len(amounts) else len(body)
+    period = figure_period(body, previous_end, first.start, last.end, next_start)
     if period == "piece":
         return NOT_ANNUALISABLE
-    previous_end = amounts[span[0] - 1].end if span[0] else 0
     currency = _find_currency(body, text, previous_end, last.end)
     from_size = period is None
     if period is None:

@@ -194,7 +194,7 @@ _PERIOD_RE = re.compile(
 )
 # A period word that qualifies something other than the salary: `monthly bonus`,
 # `annual allowance`; and what follows `plus`, `+`, `bonus`, `commission`... is about extras.
-_FOREIGN_PERIOD_RE = re.compile(
+_EXTRA_PERIOD_RE = re.compile(
     r"\b(?:hourly|daily|weekly|monthly|yearly|annual|quarterly)\s+"
     r"(?:performance\s+|cash\s+|sales\s+)?"
     r"(?:bonus(?:es)?|allowances?|stipends?|commissions?|incentives?|leave|budget|reviews?)\b",
@@ -209,16 +209,20 @@ _EXTRAS_RE = re.compile(
 
 def find_period(scope: str) -> str | None:
     """`hour` ... `year`, or `piece` for a non-period unit (`per article`), or None."""
-    match = _PERIOD_RE.search(_FOREIGN_PERIOD_RE.sub(" ", scope))
+    match = _PERIOD_RE.search(_EXTRA_PERIOD_RE.sub(" ", scope))
     return match.lastgroup if match else None
 
 
-def period_scope(body: str, start: int, end: int) -> str:
-    """The text that may name the figure's period: everything up to the figure's end, then
-    what follows until extras begin (`£26,800 plus monthly bonus` has no period)."""
-    tail = body[end:]
+def figure_period(
+    body: str, previous_end: int, start: int, end: int, next_start: int
+) -> str | None:
+    """The period of the figure at body[start:end]: its own words first (up to the next
+    figure, stopping where extras begin: `£26,800 plus monthly bonus` has none), then the
+    words just before it (`Hourly: $30-$40`), never another figure's."""
+    tail = body[end:next_start]
     extras = _EXTRAS_RE.search(tail)
-    return body[:end] + (tail[: extras.start()] if extras else tail)
+    own = body[start:end] + (tail[: extras.start()] if extras else tail)
+    return find_period(own) or find_period(body[previous_end:start])
 
 
 # --- amounts -----------------------------------------------------------------------------
@@ -237,11 +241,11 @@ _AMOUNT_RE = re.compile(
     re.IGNORECASE,
 )
 _MULTIPLIERS = {"k": 1e3, "m": 1e6, "l": 1e5, "la": 1e5, "cr": 1e7}  # lakh, crore
-# Counts, durations and shares written next to a number are not pay.
+# Counts, durations, shares and piece counts (`per 1000 words`) next to a number are not pay.
 _UNIT_AFTER_RE = re.compile(
     r"\s*(?:%|/\s*\d|(?:hours|hrs|days|weeks|months|years|yrs|employees|people|persons|staff|"
-    r"members|users|customers|clients|seats|positions|openings|roles|hires|engineers|"
-    r"developers|students|countries|languages|locations|offices|mins?|minutes|x\b|times)\b)",
+    r"members|users|customers|clients|seats|positions|openings|roles|engineers|"
+    rf"developers|countries|languages|locations|offices|x\b|times|{_PIECE_UNITS})\b)",
     re.IGNORECASE,
 )
 _RATIO_BEFORE_RE = re.compile(r"\d\s*/\s*$")
