@@ -277,6 +277,7 @@ WILD_CASES: dict[str, tuple[float | None, float | None, str | None, str | None]]
     "$90 - 110K": (90_000, 110_000, "USD", "year"),
     "Base salary $120k-$140k; OTE $180k-$200k": (120_000, 140_000, "USD", "year"),
     "$50k - $60k (in USD, paid monthly)": (50_000, 60_000, "USD", "year"),
+    "Team of 5 (USD 50k - 60k)": (50_000, 60_000, "USD", "year"),
     # period words of European boards
     "15 000 - 20 000 zł/mies.": (180_000, 240_000, "PLN", "month"),
     "€4.000 - €5.000 brutto/Monat": (48_000, 60_000, "EUR", "month"),

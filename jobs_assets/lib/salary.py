@@ -190,11 +190,12 @@ def parse_salary_text(text: str | None) -> Salary:
         return EMPTY
     body = strip_notes(text)
     amounts = find_amounts(body)
-    if not amounts:
+    span = _figure(body, amounts)
+    if span is None:
         # The whole figure may sit in brackets: "(USD 50k - 60k)".
         body = strip_noise(text.replace("(", " ").replace(")", " "))
         amounts = find_amounts(body)
-    span = _figure(body, amounts)
+        span = _figure(body, amounts)
     if span is None:
         return EMPTY
     figure = amounts[span[0] : span[1] + 1]
