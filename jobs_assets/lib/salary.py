@@ -193,7 +193,7 @@ def parse_salary_text(text: str | None) -> Salary:
     span = _figure(body, amounts)
     if span is None:
         # The whole figure may sit in brackets: "(USD 50k - 60k)".
-        body = strip_noise(text.replace("(", " ").replace(")", " "))
+        body = strip_noise(text.replace("(", " ; ").replace(")", " ; "))
         amounts = find_amounts(body)
         span = _figure(body, amounts)
     if span is None:
