@@ -278,6 +278,15 @@ WILD_CASES: dict[str, tuple[float | None, float | None, str | None, str | None]]
     "Base salary $120k-$140k; OTE $180k-$200k": (120_000, 140_000, "USD", "year"),
     "$50k - $60k (in USD, paid monthly)": (50_000, 60_000, "USD", "year"),
     "Team of 5 (USD 50k - 60k)": (50_000, 60_000, "USD", "year"),
+    "$5,000 sign-on bonus, $90k": (90_000, 90_000, "USD", "year"),  # a bonus is not the pay
+    "$2,000 relocation allowance; $70k-$80k": (70_000, 80_000, "USD", "year"),
+    "$40,000 per year + $500 monthly stipend for equipment": (40_000, 40_000, "USD", "year"),
+    "$5k bonus": (None, None, None, None),
+    "2-3 mln pln": (2_000_000, 3_000_000, "PLN", "year"),
+    "1,2 Mio. €": (1_200_000, 1_200_000, "EUR", "year"),
+    "US $ 100k - US $ 120k": (100_000, 120_000, "USD", "year"),
+    "€40 - 50.000": (40_000, 50_000, "EUR", "year"),
+    "Php 50,000": (50_000, 50_000, "PHP", "year"),
     # period words of European boards
     "15 000 - 20 000 zł/mies.": (180_000, 240_000, "PLN", "month"),
     "€4.000 - €5.000 brutto/Monat": (48_000, 60_000, "EUR", "month"),
@@ -301,6 +310,8 @@ NOT_ANNUALISABLE_TEXTS = [
     "£20 per session",
     "$15 per task",
     "$2 per minute of audio",
+    "$100 per completed task",
+    "$30 per 1,000 words",
 ]
 
 

@@ -152,11 +152,12 @@ def _find_currency(body: str, text: str, start: int, end: int) -> str | None:
 
 def _figure(body: str, amounts: list[Amount]) -> tuple[int, int] | None:
     """Indices of the first and last amount of the salary figure: the first range (or
-    single amount) around the first amount that is surely money; `A - B - C` spans A to C.
+    single amount) around the first amount that is surely money and not a bonus or
+    allowance (`$5,000 sign-on bonus, $90k`); `A - B - C` spans A to C.
     """
-    index = next((i for i, a in enumerate(amounts) if a.money), None)
+    index = next((i for i, a in enumerate(amounts) if a.money and not a.extra), None)
     if index is None:
-        index = next((i for i, a in enumerate(amounts) if a.pay_like), None)
+        index = next((i for i, a in enumerate(amounts) if a.pay_like and not a.extra), None)
     if index is None:
         return None
     first = last = index

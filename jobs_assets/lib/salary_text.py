@@ -101,7 +101,7 @@ def canonical(text: str) -> str:
     )
 
 
-_AMOUNT_BEFORE_RE = re.compile(r"\d\s?(?:k|m|mil+ions?|bn)?\s?$", re.IGNORECASE)
+_AMOUNT_BEFORE_RE = re.compile(r"\d\s?(?:k|m|mn|mln|mio\.?|mil+ions?|bn)?\s?$", re.IGNORECASE)
 
 
 def _touches_amount(text: str, match: re.Match[str]) -> bool:
@@ -189,7 +189,7 @@ _PIECE_UNITS = (
 )
 _PERIOD_RE = re.compile(
     "|".join(f"(?P<{name}>{pattern}{_foreign(name)})" for name, pattern in _PERIOD_MARKERS)
-    + rf"|(?P<piece>(?:/|\b(?:per|a|an|each|every|for\s+each)\b)\s*(?:\d+\s?k?\s+)?(?:{_PIECE_UNITS})\b)",
+    + rf"|(?P<piece>(?:/|\b(?:per|a|an|each|every|for\s+each)\b)\s*(?:\d+\s?k?\s+|[a-z]+\s+)?(?:{_PIECE_UNITS})\b)",
     re.IGNORECASE,
 )
 # A period word that qualifies something other than the salary: `monthly bonus`,
@@ -236,7 +236,7 @@ _AMOUNT_RE = re.compile(
     r"|\d{1,3}(?:(?P<sep>[,.\u00a0\u202f '’])\d{3})(?:(?P=sep)\d{3})*(?!\d)"
     r"|\d+)"
     r"(?:[.,](?P<frac>\d{1,2})(?!\d))?"
-    r"(?:\s?(?P<mult>k|m(?:il+ion)?|mn|l|lpa|lakhs?|lacs?|cr|crores?)(?![a-z]))?"
+    r"(?:\s?(?P<mult>k|m(?:il+ion)?|mn|mln|mio\.?|l|lpa|lakhs?|lacs?|cr|crores?)(?![a-z]))?"
     r"(?P<plus>\+)?",
     re.IGNORECASE,
 )
@@ -246,6 +246,11 @@ _UNIT_AFTER_RE = re.compile(
     r"\s*(?:%|/\s*\d|(?:hours|hrs|days|weeks|months|years|yrs|employees|people|persons|staff|"
     r"members|users|customers|clients|seats|positions|openings|roles|engineers|"
     rf"developers|countries|languages|locations|offices|x\b|times|{_PIECE_UNITS})\b)",
+    re.IGNORECASE,
+)
+_EXTRA_AFTER_RE = re.compile(
+    r"\s*(?:(?!(?:plus|and|with|or|per|a|an)\b)[a-z-]+\s+){0,2}?"
+    r"(?:bonus(?:es)?|allowances?|stipends?|commissions?)\b",
     re.IGNORECASE,
 )
 _RATIO_BEFORE_RE = re.compile(r"\d\s*/\s*$")
@@ -279,6 +284,7 @@ class Amount:
     money: bool  # next to a currency marker or written with k/m: surely an amount
     plain: bool  # bare digits: no separator, decimals or multiplier
     pay_like: bool  # money, or grouped/large, or followed by a period marker
+    extra: bool  # a bonus, allowance, stipend or commission, not the salary
 
     @property
     def total(self) -> float:
@@ -317,6 +323,7 @@ def find_amounts(text: str) -> list[Amount]:
                 money,
                 plain,
                 pay_like,
+                bool(_EXTRA_AFTER_RE.match(text, match.end())),
             )
         )
     return amounts
