@@ -189,7 +189,7 @@ _PIECE_UNITS = (
 )
 _PERIOD_RE = re.compile(
     "|".join(f"(?P<{name}>{pattern}{_foreign(name)})" for name, pattern in _PERIOD_MARKERS)
-    + rf"|(?P<piece>(?:/|\b(?:per|a|an|each|every|for\s+each)\b)\s*(?:\d+\s?k?\s+|[a-z]+\s+)?(?:{_PIECE_UNITS})\b)",
+    + rf"|(?P<piece>(?:/|\b(?:per|a|an|each|every|for\s+each)\b)\s*(?:\d[\d,.]*\s?k?\s+|[a-z]+\s+)?(?:{_PIECE_UNITS})\b)",
     re.IGNORECASE,
 )
 # A period word that qualifies something other than the salary: `monthly bonus`,
