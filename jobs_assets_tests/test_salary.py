@@ -287,6 +287,11 @@ WILD_CASES: dict[str, tuple[float | None, float | None, str | None, str | None]]
     "US $ 100k - US $ 120k": (100_000, 120_000, "USD", "year"),
     "€40 - 50.000": (40_000, 50_000, "EUR", "year"),
     "Php 50,000": (50_000, 50_000, "PHP", "year"),
+    "Salary: Competitive (Up to $150k)": (None, 150_000, "USD", "year"),
+    "100-120k$": (100_000, 120_000, "USD", "year"),
+    "$15 per hour / $31,200 per year": (15 * H, 15 * H, "USD", "hour"),
+    "$100 a day to $150 a day": (100 * D, 150 * D, "USD", "day"),
+    "$1.5 million": (1_500_000, 1_500_000, "USD", "year"),
     # period words of European boards
     "15 000 - 20 000 zł/mies.": (180_000, 240_000, "PLN", "month"),
     "€4.000 - €5.000 brutto/Monat": (48_000, 60_000, "EUR", "month"),
@@ -296,6 +301,13 @@ WILD_CASES: dict[str, tuple[float | None, float | None, str | None, str | None]]
     "60 000 € par an": (60_000, 60_000, "EUR", "year"),
     "50 €/Stunde": (50 * H, 50 * H, "EUR", "hour"),
     "3000 € monatlich": (36_000, 36_000, "EUR", "month"),
+    "R$ 8.000 a R$ 12.000": (96_000, 144_000, "BRL", "month"),
+    "50.000 bis 60.000 EUR": (50_000, 60_000, "EUR", "year"),
+    "entre 3000 y 4000 USD": (36_000, 48_000, "USD", "month"),
+    "7.000 - 9.000 BRL/mês": (84_000, 108_000, "BRL", "month"),
+    "Up to 3.000€/mes": (None, 36_000, "EUR", "month"),
+    "2 Millionen €": (2_000_000, 2_000_000, "EUR", "year"),
+    "5 a 10 anos de experiência": (None, None, None, None),
 }
 
 # Units that are not pay periods: no annual figure, flagged for the parse report.

@@ -236,7 +236,7 @@ _AMOUNT_RE = re.compile(
     r"|\d{1,3}(?:(?P<sep>[,.\u00a0\u202f '’])\d{3})(?:(?P=sep)\d{3})*(?!\d)"
     r"|\d+)"
     r"(?:[.,](?P<frac>\d{1,2})(?!\d))?"
-    r"(?:\s?(?P<mult>k|m(?:il+ion)?|mn|mln|mio\.?|l|lpa|lakhs?|lacs?|cr|crores?)(?![a-z]))?"
+    r"(?:\s?(?P<mult>k|m(?:il+ion(?:s|en)?|illones)?|mn|mln|mio\.?|l|lpa|lakhs?|lacs?|cr|crores?)(?![a-z]))?"
     r"(?P<plus>\+)?",
     re.IGNORECASE,
 )
@@ -255,8 +255,11 @@ _EXTRA_AFTER_RE = re.compile(
 )
 _RATIO_BEFORE_RE = re.compile(r"\d\s*/\s*$")
 MARK = r"(?:[A-Za-z]{0,3}\$|[€£₹₱₦₩₺₽₴₪¥₫฿]|zł|[A-Za-z]{3})?"
+# Range connectors, with those of European boards: `R$ 8.000 a R$ 12.000`, `50k bis 60k`,
+# `entre 3000 y 4000`, `de 40k à 50k`, `od 10 000 do 15 000`.
+_CONNECTOR = r"(?:[-–—~]|to|and|until|till|a|à|bis|do|hasta|y|e|und|et)"
 _RANGE_GAP_RE = re.compile(
-    rf"^\s*{MARK}\s*(?:(?:/|per\s)\s*[a-z]+\s*)?(?:[-–—~]|to|and|until|till)\s*{MARK}\s*$",
+    rf"^\s*{MARK}\s*(?:(?:/|per\s|an?\s)\s*[a-z]+\s*)?{_CONNECTOR}\s*{MARK}\s*$",
     re.IGNORECASE,
 )
 # `$40,000 base, $70,000 OTE`: base and on-target earnings span one range.
