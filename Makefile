@@ -8,13 +8,15 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 PYTEST_ARGS ?=
 BENCH_SCALE ?= full
 BENCH_STAMP := $(VENV)/.bench-installed
+API_PORT ?= 8000
 
-.PHONY: help install run demo dev test lint format bench db-stop restore clean
+.PHONY: help install run demo dev api test lint format bench bench-api db-stop restore clean
 
 help:
 	@echo "make demo     the pipeline on recorded API responses (offline)"
 	@echo "make run      the pipeline on the live APIs, latest window"
 	@echo "make dev      the Dagster UI on http://127.0.0.1:3000"
+	@echo "make api      the read API and search page on http://127.0.0.1:$(API_PORT) (API_PORT=N)"
 	@echo "make test     lint and the whole test suite"
 	@echo "make bench    benchmarks into BENCHMARKS.md (BENCH_SCALE=small: under 2 minutes)"
 	@echo "make db-stop  stop the embedded PostgreSQL"
@@ -39,6 +41,9 @@ dev: $(STAMP)
 	@$(BIN)/python -c "from jobs_assets.cli import dagster_home; dagster_home()"
 	$(BIN)/dagster dev -m jobs_assets.definitions -h 127.0.0.1 -p 3000
 
+api: $(STAMP)
+	$(BIN)/python -m jobs_assets.api --host 127.0.0.1 --port $(API_PORT)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -57,6 +62,10 @@ $(BENCH_STAMP): $(STAMP)
 # Not part of `make test`: a full run takes about 15 minutes (see BENCHMARKS.md).
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks --scale $(BENCH_SCALE)
+
+# The read API under load (benchmarks/api.py; not part of `make test`).
+bench-api: $(BENCH_STAMP)
+	$(BIN)/python -m benchmarks.api
 
 db-stop: $(STAMP)
 	$(BIN)/python -m jobs_assets.cli db-stop

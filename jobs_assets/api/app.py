@@ -1,0 +1,335 @@
+"""The read API: listings, their history and duplicates, the marts' statistics, health.
+
+Read-only by construction: every query runs in a read-only session from the pool.
+Each answer is cached under the data version (jobs_assets.lib.data_version) and sent
+with an ETag, so browsers, proxies and the cache all drop it when a load lands.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import asynccontextmanager
+from datetime import date
+from enum import Enum, StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import psycopg
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from psycopg_pool import ConnectionPool
+
+from jobs_assets.api import cursor, queries
+from jobs_assets.api.cache import cache_from_url
+from jobs_assets.api.models import (
+    Health,
+    ListingDetail,
+    ListingsPage,
+    PostingsStats,
+    SalaryStats,
+    ValidationProblem,
+)
+from jobs_assets.lib.sources import SOURCES
+
+log = logging.getLogger(__name__)
+PAGE_DIR = Path(__file__).parent / "page"
+CACHE_CONTROL = "public, max-age=60"
+
+SourceName = Enum("SourceName", {name: name for name in SOURCES}, type=str)
+
+
+class Status(StrEnum):
+    active = "active"
+    expired = "expired"
+    all = "all"
+
+
+class Sort(StrEnum):
+    newest = "newest"
+    relevance = "relevance"
+
+
+_Text = Annotated[str | None, Query(max_length=64, pattern=r"^[^\x00]*$")]
+Region = Annotated[str | None, Query(max_length=64, examples=["Europe"], pattern=r"^[^\x00]*$")]
+Category = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        description="The normalised category (category_normalised).",
+        examples=["engineering"],
+        pattern=r"^[^\x00]*$",
+    ),
+]
+Since = Annotated[
+    date | None, Query(description="Only listings posted on or after this day (UTC).")
+]
+VALIDATION = {422: {"model": ValidationProblem, "description": "A parameter is invalid."}}
+
+
+def create_app(
+    conninfo: str | None = None,
+    redis_url: str | None = None,
+    cache_ttl_seconds: int = 300,
+    pool_size: int = 8,
+) -> FastAPI:
+    """The application; without `conninfo`, the pipeline's database (PG* or embedded)."""
+    if conninfo is None:
+        from jobs_assets.lib import db
+        from jobs_assets.settings import Settings
+
+        settings = Settings.from_env()
+        conninfo = db.conninfo_for(settings.data_dir, settings.pghost)
+        redis_url = redis_url or settings_redis_url()
+    cache = cache_from_url(redis_url)
+    pool = ConnectionPool(
+        conninfo,
+        min_size=1,
+        max_size=pool_size,
+        kwargs={"autocommit": True},
+        configure=_read_only,
+        open=False,
+        timeout=5.0,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> Iterator[None]:
+        pool.open(wait=False)
+        yield
+        pool.close()
+
+    app = FastAPI(
+        title="jobs_assets read API",
+        version="1.0.0",
+        description="Remote-job listings from Remotive, Jobicy, Himalayas and more, with "
+        "attribution to each source. Read-only.",
+        lifespan=lifespan,
+    )
+    app.state.pool, app.state.cache = pool, cache
+    app.add_exception_handler(RequestValidationError, _validation_problem)
+    app.mount("/static", StaticFiles(directory=PAGE_DIR), name="static")
+
+    def cached(request: Request, parts: dict[str, Any], compute: Callable[[Any], dict]) -> Response:
+        """The JSON for `parts` at the current data version: from the cache, or computed."""
+        with pool.connection() as conn:
+            version = queries.data_version(conn)
+            key = f"v{version}:{request.url.path}:" + json.dumps(parts, sort_keys=True, default=str)
+            body = cache.get(key)
+            if body is None:
+                body = json.dumps(compute(conn) | {"data_version": version}).encode()
+                cache.set(key, body, cache_ttl_seconds)
+        return _conditional(request, body)
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(PAGE_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    @app.get(
+        "/listings",
+        response_model=ListingsPage,
+        responses={**VALIDATION, 304: {"description": "Not modified (If-None-Match)."}},
+        summary="Search listings",
+    )
+    def listings(
+        request: Request,
+        q: Annotated[
+            str | None,
+            Query(
+                max_length=200,
+                description="Full-text search over title, company, tags and description "
+                '(web search syntax: words, "quoted phrases", -excluded, or).',
+                examples=["python django", '"data engineer" -senior'],
+                pattern=r"^[^\x00]*$",
+            ),
+        ] = None,
+        source: Annotated[SourceName | None, Query()] = None,
+        region: Region = None,
+        country: Annotated[
+            str | None,
+            Query(pattern=r"^[A-Za-z]{2}$", description="ISO 3166 alpha-2.", examples=["DE"]),
+        ] = None,
+        category: Category = None,
+        seniority: Annotated[str | None, Query(max_length=32, examples=["senior"])] = None,
+        job_type: Annotated[str | None, Query(max_length=32, examples=["full_time"])] = None,
+        min_salary_usd: Annotated[
+            int | None,
+            Query(
+                ge=0,
+                le=10_000_000,
+                description="The listing's annual USD maximum (its minimum when it gives no "
+                "maximum) is at least this.",
+                examples=[80000],
+            ),
+        ] = None,
+        posted_since: Since = None,
+        status: Status = Status.active,
+        include_duplicates: Annotated[
+            bool, Query(description="false: one listing per duplicate cluster (canonical).")
+        ] = False,
+        sort: Annotated[Sort, Query(description="relevance needs q.")] = Sort.newest,
+        cursor_token: Annotated[
+            str | None,
+            Query(alias="cursor", max_length=600, description="next_cursor of the previous page."),
+        ] = None,
+        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    ) -> Response:
+        if sort is Sort.relevance and not q:
+            _reject("sort", "sort=relevance needs a search query q")
+        filters = queries.ListingFilters(
+            q=q,
+            source=source.value if source else None,
+            region=region,
+            country=country.upper() if country else None,
+            category=category,
+            seniority=seniority,
+            job_type=job_type,
+            min_salary_usd=min_salary_usd,
+            posted_since=posted_since,
+            status=status.value,
+            include_duplicates=include_duplicates,
+        )
+        digest = cursor.query_digest(vars(filters) | {"sort": sort.value})
+        after = snapshot = None
+        if cursor_token is not None:
+            try:
+                snapshot, after = cursor.decode(cursor_token, sort.value, digest)
+            except cursor.CursorError as err:
+                _reject("cursor", str(err))
+
+        def compute(conn: psycopg.Connection) -> dict:
+            snap = snapshot if cursor_token is not None else queries.snapshot(conn)
+            keyset = queries.Keyset(snap, after)
+            items, last = queries.search_listings(conn, filters, sort.value, keyset, limit)
+            token = cursor.encode(sort.value, digest, snap, last) if last else None
+            return {"items": items, "next_cursor": token}
+
+        parts = {"f": digest, "c": cursor_token, "l": limit}
+        return cached(request, parts, compute)
+
+    @app.get(
+        "/listings/{source}/{source_job_id}",
+        response_model=ListingDetail,
+        responses={**VALIDATION, 404: {"description": "No such listing."}},
+        summary="One listing with its history and duplicates",
+    )
+    def listing(
+        request: Request,
+        source: SourceName,
+        source_job_id: Annotated[str, PathParam(max_length=200, pattern=r"^[^\x00]+$")],
+    ) -> Response:
+        def compute(conn: psycopg.Connection) -> dict:
+            found = queries.listing_detail(conn, source.value, source_job_id)
+            if found is None:
+                raise HTTPException(404, f"no listing {source.value}/{source_job_id}")
+            return found
+
+        return cached(request, {"s": source.value, "id": source_job_id}, compute)
+
+    @app.get(
+        "/stats/postings",
+        response_model=PostingsStats,
+        responses=VALIDATION,
+        summary="New, active and expired listings per day and source (marts.daily_postings)",
+    )
+    def postings(
+        request: Request,
+        source: Annotated[SourceName | None, Query()] = None,
+        region: Region = None,
+        category: Category = None,
+        posted_since: Annotated[
+            date | None, Query(description="First day; default: the mart's last 30 days.")
+        ] = None,
+    ) -> Response:
+        name = source.value if source else None
+        parts = {"source": name, "region": region, "category": category, "since": posted_since}
+
+        def compute(conn: psycopg.Connection) -> dict:
+            return {"rows": queries.postings_stats(conn, name, region, category, posted_since)}
+
+        return cached(request, parts, compute)
+
+    @app.get(
+        "/stats/salaries",
+        response_model=SalaryStats,
+        responses=VALIDATION,
+        summary="Annual USD salary percentiles (marts.salary_percentiles)",
+    )
+    def salaries(
+        request: Request,
+        region: Region = None,
+        category: Category = None,
+        seniority: Annotated[str | None, Query(max_length=32, examples=["senior"])] = None,
+    ) -> Response:
+        parts = {"region": region, "category": category, "seniority": seniority}
+
+        def compute(conn: psycopg.Connection) -> dict:
+            rows, regions = queries.salary_stats(conn, region, category, seniority)
+            return {"rows": rows, "regions": regions}
+
+        return cached(request, parts, compute)
+
+    @app.get(
+        "/healthz",
+        response_model=Health,
+        responses={503: {"model": Health, "description": "The database is unreachable."}},
+        summary="Database, cache and the latest window loaded",
+    )
+    def healthz() -> JSONResponse:
+        cache_health = {"backend": cache.backend, "status": cache.status()}
+        try:
+            with pool.connection(timeout=2.0) as conn:
+                data = queries.latest_window(conn)
+            database: dict[str, Any] = {"ok": True, "error": None}
+        except (psycopg.Error, TimeoutError, OSError) as err:
+            data, database = None, {"ok": False, "error": type(err).__name__}
+        status = (
+            "down" if not database["ok"] else "ok" if cache_health["status"] == "ok" else "degraded"
+        )
+        body = {"status": status, "database": database, "cache": cache_health, "data": data}
+        return JSONResponse(
+            body, status_code=200 if database["ok"] else 503, headers={"Cache-Control": "no-store"}
+        )
+
+    return app
+
+
+def settings_redis_url() -> str | None:
+    import os
+
+    return os.environ.get("JOBS_REDIS_URL") or None
+
+
+def _read_only(conn: psycopg.Connection) -> None:
+    conn.execute("SET default_transaction_read_only = on")
+    conn.execute("SET statement_timeout = '10s'")
+
+
+def _conditional(request: Request, body: bytes) -> Response:
+    """200 with an ETag, or 304 when the client already holds these bytes."""
+    etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+    match = request.headers.get("if-none-match", "")
+    if etag in {tag.strip().removeprefix("W/") for tag in match.split(",")} or match == "*":
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+def _reject(parameter: str, message: str) -> None:
+    raise RequestValidationError(
+        [{"loc": ("query", parameter), "msg": message, "type": "value_error", "input": None}]
+    )
+
+
+async def _validation_problem(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """422 whose message names each bad parameter, e.g. "limit: ... less than or equal to 100"."""
+    problems = []
+    for error in exc.errors():
+        name = ".".join(str(part) for part in error["loc"][1:]) or str(error["loc"][0])
+        problems.append(f"{name}: {error['msg']}")
+    detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+    return JSONResponse({"message": "; ".join(problems), "detail": detail}, status_code=422)
