@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import date
@@ -24,6 +25,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import ConnectionPool
+from pydantic import BeforeValidator
 
 from jobs_assets.api import cursor, queries
 from jobs_assets.api.cache import cache_from_url
@@ -66,8 +68,18 @@ Category = Annotated[
         pattern=r"^[^\x00]*$",
     ),
 ]
+
+
+def _iso_day(value: object) -> object:
+    """Only YYYY-MM-DD: pydantic alone would also read "0" as a Unix time."""
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("expected a day as YYYY-MM-DD")
+    return value
+
+
+IsoDay = Annotated[date, BeforeValidator(_iso_day)]
 Since = Annotated[
-    date | None, Query(description="Only listings posted on or after this day (UTC).")
+    IsoDay | None, Query(description="Only listings posted on or after this day (UTC).")
 ]
 VALIDATION = {422: {"model": ValidationProblem, "description": "A parameter is invalid."}}
 
@@ -242,7 +254,7 @@ def create_app(
         region: Region = None,
         category: Category = None,
         posted_since: Annotated[
-            date | None, Query(description="First day; default: the mart's last 30 days.")
+            IsoDay | None, Query(description="First day; default: the mart's last 30 days.")
         ] = None,
     ) -> Response:
         name = source.value if source else None
