@@ -121,6 +121,8 @@ def create_app(
         description="Remote-job listings from Remotive, Jobicy, Himalayas and more, with "
         "attribution to each source. Read-only.",
         lifespan=lifespan,
+        docs_url=None,  # Swagger UI and ReDoc load from a CDN; the schema is /openapi.json
+        redoc_url=None,
     )
     app.state.pool, app.state.cache = pool, cache
     app.add_exception_handler(RequestValidationError, _validation_problem)

@@ -1,0 +1,165 @@
+// The search page: plain DOM and inline SVG, no framework and no CDN.
+// Every value from the API goes into the page as text (textContent), never as HTML.
+"use strict";
+
+const SVG = "http://www.w3.org/2000/svg";
+const COLOURS = ["#1f5fbf", "#d9480f", "#2b8a3e", "#862e9c", "#e8590c", "#0b7285"];
+let nextCursor = null;
+
+function el(tag, attrs = {}, text) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function svg(tag, attrs = {}, text) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+async function getJSON(url) {
+  const response = await fetch(url, { headers: { Accept: "application/json" } });
+  const body = await response.json();
+  if (!response.ok) throw new Error(body.message || body.detail || response.statusText);
+  return body;
+}
+
+function searchParams() {
+  const form = document.getElementById("search");
+  const params = new URLSearchParams();
+  for (const [name, value] of new FormData(form)) if (String(value).trim()) params.set(name, String(value).trim());
+  if (params.get("sort") === "relevance" && !params.get("q")) params.set("sort", "newest");
+  return params;
+}
+
+function money(value) {
+  return value == null ? null : "$" + Math.round(value).toLocaleString("en-US");
+}
+
+function listingItem(item) {
+  const li = el("li");
+  const link = el("a", { class: "title", href: item.job_url || "#", rel: "noopener noreferrer", target: "_blank" },
+    item.title || "(untitled)");
+  li.append(link);
+  const salary = [money(item.salary.min_usd_annual), money(item.salary.max_usd_annual)].filter(Boolean).join("–");
+  const meta = [item.company, item.region, item.job_type, salary && salary + " a year",
+    item.published_at && item.published_at.slice(0, 10)].filter(Boolean).join(" · ");
+  li.append(el("div", { class: "meta" }, meta));
+  const credit = el("div", { class: "attribution" }, "Listing from ");
+  credit.append(el("a", { href: item.attribution.url || "#", rel: "noopener noreferrer", target: "_blank" },
+    item.attribution.source_name));
+  li.append(credit);
+  return li;
+}
+
+async function search(append) {
+  const status = document.getElementById("status");
+  const results = document.getElementById("results");
+  const more = document.getElementById("more");
+  const params = searchParams();
+  if (append && nextCursor) params.set("cursor", nextCursor);
+  status.textContent = "Searching…";
+  try {
+    const page = await getJSON("/listings?" + params);
+    if (!append) results.replaceChildren();
+    page.items.forEach((item) => results.append(listingItem(item)));
+    nextCursor = page.next_cursor;
+    more.hidden = !nextCursor;
+    const shown = results.children.length;
+    status.textContent = shown ? `${shown} listing${shown === 1 ? "" : "s"} shown` + (nextCursor ? ", more available." : ".")
+      : "No listings match.";
+  } catch (error) {
+    status.textContent = "Search failed: " + error.message;
+  }
+}
+
+function legend(names) {
+  const box = el("div", { class: "legend" });
+  names.forEach((name, i) => {
+    const entry = el("span");
+    entry.append(el("span", { class: "swatch", style: `background:${COLOURS[i % COLOURS.length]}` }), name);
+    box.append(entry);
+  });
+  return box;
+}
+
+function dataTable(caption, header, rows) {
+  const table = el("table", { class: "visually-hidden" });
+  table.append(el("caption", {}, caption));
+  const head = el("tr");
+  header.forEach((h) => head.append(el("th", { scope: "col" }, h)));
+  table.append(head);
+  rows.forEach((row) => {
+    const tr = el("tr");
+    row.forEach((cell) => tr.append(el("td", {}, String(cell))));
+    table.append(tr);
+  });
+  return table;
+}
+
+function postingsChart(rows) {
+  const target = document.getElementById("postings-chart");
+  const days = [...new Set(rows.map((r) => r.day))].sort();
+  const sources = [...new Set(rows.map((r) => r.source))].sort();
+  if (!days.length) { target.replaceChildren(el("p", {}, "No data yet.")); return; }
+  const W = 480, H = 220, L = 40, B = 24, max = Math.max(1, ...rows.map((r) => r.new_listings));
+  const x = (i) => L + (days.length === 1 ? 0 : (i * (W - L - 10)) / (days.length - 1));
+  const y = (v) => H - B - (v * (H - B - 10)) / max;
+  const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-labelledby": "postings-caption" });
+  chart.append(svg("line", { x1: L, y1: H - B, x2: W - 5, y2: H - B, stroke: "#999" }));
+  chart.append(svg("text", { x: 2, y: 14 }, String(max)), svg("text", { x: 2, y: H - B }, "0"));
+  chart.append(svg("text", { x: L, y: H - 6 }, days[0]), svg("text", { x: W - 75, y: H - 6 }, days[days.length - 1]));
+  sources.forEach((source, s) => {
+    const points = days.map((day, i) => {
+      const row = rows.find((r) => r.day === day && r.source === source);
+      return `${x(i)},${y(row ? row.new_listings : 0)}`;
+    });
+    chart.append(svg("polyline", { points: points.join(" "), fill: "none", stroke: COLOURS[s % COLOURS.length], "stroke-width": 2 }));
+  });
+  target.replaceChildren(chart, legend(sources),
+    dataTable("New listings per day, by source", ["Day", "Source", "New listings"], rows.map((r) => [r.day, r.source, r.new_listings])));
+}
+
+function salaryChart(regions) {
+  const target = document.getElementById("salary-chart");
+  const shown = regions.filter((r) => r.median_usd != null);
+  if (!shown.length) { target.replaceChildren(el("p", {}, "No data yet.")); return; }
+  const W = 480, row = 26, L = 120, H = shown.length * row + 10, max = Math.max(...shown.map((r) => r.median_usd));
+  const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-labelledby": "salary-caption" });
+  shown.forEach((r, i) => {
+    const width = ((W - L - 70) * r.median_usd) / max;
+    chart.append(svg("text", { x: 0, y: i * row + 18 }, r.region || "(unknown)"));
+    chart.append(svg("rect", { x: L, y: i * row + 5, width, height: row - 8, fill: COLOURS[0] }));
+    chart.append(svg("text", { x: L + width + 4, y: i * row + 18 }, money(r.median_usd)));
+  });
+  target.replaceChildren(chart, dataTable("Median salary by region", ["Region", "Median (USD a year)", "Listings"],
+    shown.map((r) => [r.region, money(r.median_usd), r.listings])));
+}
+
+async function loadSources() {
+  try {
+    const schema = await getJSON("/openapi.json");
+    const param = schema.paths["/listings"].get.parameters.find((p) => p.name === "source");
+    const names = (param.schema.anyOf || [param.schema]).flatMap((s) => s.enum || (s.$ref ? schema.components.schemas[s.$ref.split("/").pop()].enum : []));
+    const select = document.getElementById("source");
+    names.forEach((name) => select.append(el("option", { value: name }, name)));
+  } catch (error) { /* the list stays "All sources" */ }
+}
+
+async function loadCharts() {
+  try { postingsChart((await getJSON("/stats/postings")).rows); }
+  catch (error) { document.getElementById("postings-chart").textContent = "Unavailable: " + error.message; }
+  try { salaryChart((await getJSON("/stats/salaries")).regions); }
+  catch (error) { document.getElementById("salary-chart").textContent = "Unavailable: " + error.message; }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.getElementById("search").addEventListener("submit", (event) => { event.preventDefault(); search(false); });
+  document.getElementById("more").addEventListener("click", () => search(true));
+  loadSources();
+  search(false);
+  loadCharts();
+});
