@@ -29,11 +29,15 @@ class DataVersion:
 
 
 def bump_data_version(conn: psycopg.Connection, partition_key: str | None = None) -> int | None:
-    """Record a successful load of `partition_key`; the new version, or None without the table."""
-    exists = conn.execute("SELECT to_regclass('public.jobs_data_version')").fetchone()[0]
-    if exists is None:
-        return None
+    """Record a successful load of `partition_key`; the new version, or None without the table.
+
+    Inside the caller's open transaction it commits with it (a savepoint), so a load and
+    its bump can be one atomic step.
+    """
     with conn.transaction():
+        exists = conn.execute("SELECT to_regclass('public.jobs_data_version')").fetchone()[0]
+        if exists is None:
+            return None
         return conn.execute(_BUMP, {"key": partition_key}).fetchone()[0]
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import pandas as pd
 
+from jobs_assets.lib.data_version import bump_data_version
 from jobs_assets.lib.ingest import WindowUnavailable, fetch_raw_window
 from jobs_assets.lib.listings import stage_window, upsert_window
 from jobs_assets.lib.sources import SOURCES, Source, WindowRecords, parse_window
@@ -176,6 +177,7 @@ def jobs_listings(
     window_start = context.partition_time_window.start
     with postgres.connect() as conn, postgres.connect() as read_conn:
         result = upsert_window(conn, read_conn, key, window_start)
+        bump_data_version(conn, key)  # the read API's caches drop what this load changed
         total = conn.execute("SELECT count(*) FROM public.jobs_listings_data").fetchone()[0]
     log_event(
         context,
