@@ -30,7 +30,7 @@ COMPOSE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "deploy" / "Dockerfile"
 INIT_SCRIPT = REPO / "deploy" / "postgres" / "10-create-databases.sh"
 ENV_EXAMPLE = REPO / ".env.example"
-SERVICES = {"postgres", "user_code", "webserver", "daemon"}
+SERVICES = {"postgres", "user_code", "webserver", "daemon", "api", "redis"}
 GRPC_COMMAND = ["dagster", "api", "grpc", "-h", "0.0.0.0", "-p", "4000"]
 GRPC_COMMAND += ["-m", "jobs_assets.definitions"]
 DAGSTER_PG = {"DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_DB"}
@@ -163,6 +163,31 @@ def test_services_get_every_setting_and_no_superuser_password(compose: dict) -> 
         assert set(env) >= DAGSTER_PG | DATA_PG | documented_settings(), name
         assert "POSTGRES_PASSWORD" not in env, name
     assert compose["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"]
+
+
+def test_api_reads_with_its_own_role_caches_in_redis_and_listens_on_loopback_only(
+    compose: dict,
+) -> None:
+    api = compose["services"]["api"]
+    assert api["command"][:3] == ["python", "-m", "jobs_assets.api"]
+    assert api["image"] == compose["services"]["user_code"]["image"]  # the package's image
+    (port,) = api["ports"]
+    published = port if isinstance(port, str) else f"{port['host_ip']}:{port['published']}"
+    assert published.startswith("127.0.0.1:8000")
+    env = api["environment"]
+    assert env["PGHOST"] == "postgres" and env["PGDATABASE"] == "jobs"
+    assert env["PGUSER"] == "jobs_api" != compose["services"]["daemon"]["environment"]["PGUSER"]
+    assert env["PGPASSWORD"] == "change-me-api"
+    assert not {"POSTGRES_PASSWORD", "DATA_PG_PASSWORD", "DAGSTER_PG_PASSWORD"} & set(env)
+    assert env["JOBS_REDIS_URL"] == "redis://redis:6379/0"
+    assert "/var/run/docker.sock" not in str(api) and not _volumes(api)
+    assert "/healthz" in str(api["healthcheck"]["test"])
+    redis_service = compose["services"]["redis"]
+    assert not redis_service.get("ports")  # reachable on the compose network only
+    assert "redis-cli" in redis_service["healthcheck"]["test"]
+    postgres_env = compose["services"]["postgres"]["environment"]
+    assert postgres_env["API_PG_USER"] == "jobs_api"
+    assert postgres_env["API_PG_PASSWORD"] == env["PGPASSWORD"]
 
 
 def test_workspace_points_at_the_user_code_service(compose: dict) -> None:
@@ -317,6 +342,8 @@ def test_the_build_context_holds_what_the_images_copy_and_the_package_builds(
     assert "jobs_assets/definitions.py" in names
     assert any(n.startswith("jobs_assets/replay_fixtures/") and n.endswith(".json") for n in names)
     assert any(n.startswith("jobs_assets/data/") and n.endswith(".csv") for n in names)
+    page = {"index.html", "app.js", "style.css"}
+    assert {f"jobs_assets/api/page/{n}" for n in page} | {"jobs_assets/api/schema.sql"} <= names
 
 
 # --- dagster.yaml ---------------------------------------------------------------------
@@ -468,6 +495,8 @@ def init_names(database: Database) -> Iterator[dict[str, str]]:
         "DAGSTER_PG_USER": f"dagster_{suffix}",
         "DAGSTER_PG_PASSWORD": "dagster-pw",
         "DAGSTER_PG_DB": f"dagster_{suffix}",
+        "API_PG_USER": f"api_{suffix}",
+        "API_PG_PASSWORD": "api-pw",
     }
     yield names
     with database.connect(autocommit=True) as conn:
@@ -477,7 +506,7 @@ def init_names(database: Database) -> Iterator[dict[str, str]]:
                     sql.Identifier(names[key])
                 )
             )
-        for key in ("DATA_PG_USER", "DAGSTER_PG_USER"):
+        for key in ("DATA_PG_USER", "DAGSTER_PG_USER", "API_PG_USER"):
             conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(names[key])))
 
 
@@ -517,6 +546,42 @@ def test_init_script_creates_each_database_owned_by_its_role(
     ) as conn:
         conn.execute("CREATE SCHEMA staging")
         conn.execute("CREATE TABLE staging.t (id int)")
+
+
+def test_init_script_gives_the_api_role_read_only_access_to_public_and_marts(
+    database: Database, init_names: dict[str, str]
+) -> None:
+    result = run_init_script(database, **init_names)
+    assert result.returncode == 0, result.stderr
+    with database.connect() as conn:
+        host, port = conn.info.host, conn.info.port
+
+    def connect(role: str) -> psycopg.Connection:
+        return psycopg.connect(
+            host=host,
+            port=port,
+            dbname=init_names["DATA_PG_DB"],
+            user=init_names[f"{role}_PG_USER"],
+            password=init_names[f"{role}_PG_PASSWORD"],
+            autocommit=True,
+        )
+
+    # what the pipeline, its migrations and dbt create later, as the data role
+    with connect("DATA") as conn:
+        conn.execute("CREATE TABLE public.listings AS SELECT 1 AS id")
+        conn.execute("CREATE TABLE marts.daily AS SELECT 2 AS id")
+        conn.execute("CREATE SCHEMA staging")
+        conn.execute("CREATE TABLE staging.raw AS SELECT 3 AS id")
+    with connect("API") as conn:
+        assert conn.execute("SELECT id FROM public.listings").fetchone() == (1,)
+        assert conn.execute("SELECT id FROM marts.daily").fetchone() == (2,)
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            conn.execute("INSERT INTO public.listings VALUES (9)")
+        conn.execute("SET default_transaction_read_only = off")  # even then: no write grant
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("DELETE FROM public.listings")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT id FROM staging.raw")
 
 
 def test_init_script_refuses_placeholder_passwords(
