@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import asynccontextmanager
@@ -28,7 +29,7 @@ from psycopg_pool import ConnectionPool
 from pydantic import BeforeValidator
 
 from jobs_assets.api import cursor, queries
-from jobs_assets.api.cache import cache_from_url
+from jobs_assets.api.cache import make_cache
 from jobs_assets.api.models import (
     Health,
     ListingDetail,
@@ -90,15 +91,19 @@ def create_app(
     cache_ttl_seconds: int = 300,
     pool_size: int = 8,
 ) -> FastAPI:
-    """The application; without `conninfo`, the pipeline's database (PG* or embedded)."""
+    """The application; without `conninfo`, configured from the environment: the
+    pipeline's database (PG* or embedded), `JOBS_REDIS_URL` and
+    `JOBS_API_CACHE_TTL_SECONDS` (0 switches the cache off)."""
     if conninfo is None:
         from jobs_assets.lib import db
         from jobs_assets.settings import Settings
 
-        settings = Settings.from_env()
+        settings = Settings.from_env()  # also loads .env
         conninfo = db.conninfo_for(settings.data_dir, settings.pghost)
-        redis_url = redis_url or settings_redis_url()
-    cache = cache_from_url(redis_url)
+        redis_url = redis_url or os.environ.get("JOBS_REDIS_URL") or None
+        ttl = os.environ.get("JOBS_API_CACHE_TTL_SECONDS", "").strip()
+        cache_ttl_seconds = int(ttl) if ttl else cache_ttl_seconds
+    cache = make_cache(redis_url, cache_ttl_seconds)
     pool = ConnectionPool(
         conninfo,
         min_size=1,
@@ -134,10 +139,13 @@ def create_app(
             version = queries.data_version(conn)
             key = f"v{version}:{request.url.path}:" + json.dumps(parts, sort_keys=True, default=str)
             body = cache.get(key)
+            hit = body is not None
             if body is None:
                 body = json.dumps(compute(conn) | {"data_version": version}).encode()
                 cache.set(key, body, cache_ttl_seconds)
-        return _conditional(request, body)
+        response = _conditional(request, body)
+        response.headers["X-Cache"] = "hit" if hit else "miss"
+        return response
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
@@ -310,12 +318,6 @@ def create_app(
         )
 
     return app
-
-
-def settings_redis_url() -> str | None:
-    import os
-
-    return os.environ.get("JOBS_REDIS_URL") or None
 
 
 def _read_only(conn: psycopg.Connection) -> None:

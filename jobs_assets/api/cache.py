@@ -123,5 +123,22 @@ class RedisCache:
         return "ok"
 
 
-def cache_from_url(url: str | None) -> Cache:
+class NoCache:
+    """Caching switched off (JOBS_API_CACHE_TTL_SECONDS=0): every answer from the database."""
+
+    backend = "none"
+
+    def get(self, key: str) -> bytes | None:
+        return None
+
+    def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
+        return None
+
+    def status(self) -> str:
+        return "ok"
+
+
+def make_cache(url: str | None, ttl_seconds: int) -> Cache:
+    if ttl_seconds <= 0:
+        return NoCache()
     return RedisCache(url) if url else MemoryCache()

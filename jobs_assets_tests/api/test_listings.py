@@ -186,7 +186,9 @@ def test_no_stale_read_after_a_load(client: TestClient, api_db: str) -> None:
     # a change without a load is not seen: the answer comes from the cache
     with psycopg.connect(api_db) as conn:
         conn.execute("UPDATE public.jobs_listings_data SET title = 'Changed quietly'")
-    assert client.get("/listings").content == first.content
+    cached = client.get("/listings")
+    assert cached.content == first.content
+    assert (first.headers["x-cache"], cached.headers["x-cache"]) == ("miss", "hit")
     # a load bumps the version: the very next request sees the new data
     newer = load(api_db, [listing(50, published_at=WINDOW + timedelta(hours=2))], "k2")
     second = client.get("/listings")
