@@ -234,7 +234,7 @@ def create_app(
         return cached(request, parts, compute)
 
     @app.get(
-        "/listings/{source}/{source_job_id}",
+        "/listings/{source}/{source_job_id:path}",
         response_model=ListingDetail,
         responses={**VALIDATION, 404: {"description": "No such listing."}},
         summary="One listing with its history and duplicates",

@@ -239,6 +239,11 @@ def test_one_listing_with_its_history_and_duplicates(client: TestClient, api_db:
     assert duplicate["attribution"]["source_name"] == "Jobicy"
     alone = client.get(f"/listings/{rows[2]['source']}/job-00002").json()
     assert alone["history"] == [] and alone["duplicates"] == []
+    # Himalayas ids are URLs: slashes and all, the id is one path parameter
+    url_id = "https://himalayas.app/companies/acme/jobs/data-engineer-42"
+    load(api_db, [listing(7, source="himalayas", source_job_id=url_id)], "k2")
+    by_url = client.get(f"/listings/himalayas/{url_id}")
+    assert by_url.status_code == 200 and by_url.json()["listing"]["source_job_id"] == url_id
     missing = client.get("/listings/remotive/nope")
     assert missing.status_code == 404 and "remotive/nope" in missing.text
 
