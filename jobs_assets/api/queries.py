@@ -107,32 +107,25 @@ def search_listings(
     if keyset.snapshot is not None:
         where.append("l.first_seen_at <= %(snapshot)s")
         params["snapshot"] = keyset.snapshot
-    if sort == "relevance":
-        order_value = "ts_rank_cd(l.search_vector, websearch_to_tsquery('english', %(q)s))"
-        cast = "::real"
-    else:
-        order_value, cast = _SORT_AT, "::timestamptz"
-    inner = (
-        f"SELECT {_LISTING_COLUMNS}, {order_value} AS order_value "
-        f"FROM public.jobs_listings_data l WHERE {' AND '.join(where) or 'true'}"
-    )
-    outer_where = "true"
     if keyset.after is not None:
-        outer_where = f"(order_value, source, source_job_id) < (%(k0)s{cast}, %(k1)s, %(k2)s)"
         params.update(k0=keyset.after[0], k1=keyset.after[1], k2=keyset.after[2])
-    sql = (
-        f"SELECT * FROM ({inner}) page WHERE {outer_where} "
-        "ORDER BY order_value DESC, source DESC, source_job_id DESC LIMIT %(limit)s"
-    )
-    if sort != "relevance":  # let the planner walk the newest index directly
+    filters = " AND ".join(where) or "true"
+    if sort == "relevance":
+        # the rank is computed once per match, in a subquery the keyset can compare with
+        rank = "ts_rank_cd(l.search_vector, websearch_to_tsquery('english', %(q)s))"
+        after = "(order_value, source, source_job_id) < (%(k0)s::real, %(k1)s, %(k2)s)"
+        sql = (
+            f"SELECT * FROM (SELECT {_LISTING_COLUMNS}, {rank} AS order_value "
+            f"FROM public.jobs_listings_data l WHERE {filters}) page "
+            f"WHERE {after if keyset.after is not None else 'true'} "
+            "ORDER BY order_value DESC, source DESC, source_job_id DESC LIMIT %(limit)s"
+        )
+    else:  # the same expression as jobs_listings_data_newest_idx, so the planner can walk it
+        after = f"({_SORT_AT}, l.source, l.source_job_id) < (%(k0)s::timestamptz, %(k1)s, %(k2)s)"
         sql = (
             f"SELECT {_LISTING_COLUMNS}, {_SORT_AT} AS order_value "
-            f"FROM public.jobs_listings_data l WHERE {' AND '.join(where) or 'true'}"
-            + (
-                f" AND ({_SORT_AT}, l.source, l.source_job_id) < (%(k0)s{cast}, %(k1)s, %(k2)s)"
-                if keyset.after is not None
-                else ""
-            )
+            f"FROM public.jobs_listings_data l WHERE {filters}"
+            + (f" AND {after}" if keyset.after is not None else "")
             + f" ORDER BY {_SORT_AT} DESC, l.source DESC, l.source_job_id DESC LIMIT %(limit)s"
         )
     with conn.cursor(row_factory=dict_row) as cur:
@@ -140,8 +133,8 @@ def search_listings(
     more = len(rows) > limit
     rows = rows[:limit]
     last = rows[-1] if more else None
-    after = (last["order_value"], last["source"], last["source_job_id"]) if last else None
-    return [listing_json(r) for r in rows], after
+    next_key = (last["order_value"], last["source"], last["source_job_id"]) if last else None
+    return [listing_json(r) for r in rows], next_key
 
 
 def listing_json(row: dict) -> dict:

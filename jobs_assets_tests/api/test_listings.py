@@ -6,12 +6,14 @@ with the API's schema (api_schema_shim) and listings written the way a load writ
 
 from __future__ import annotations
 
+import socket
 from datetime import timedelta
 
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from jobs_assets.api.app import create_app
 from jobs_assets_tests.api.listings_data import (
     WINDOW,
     listing,
@@ -285,3 +287,16 @@ def test_healthz_reports_database_cache_and_latest_window(client: TestClient, ap
     assert body["cache"] == {"backend": "memory", "status": "ok"}
     assert body["data"]["latest_window"] == "2026-11-30-06:00"
     assert 0 <= body["data"]["age_seconds"] < 60
+
+
+def test_healthz_says_down_with_503_when_the_database_is_unreachable(tmp_path) -> None:
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = create_app(conninfo=f"host=127.0.0.1 port={port} dbname=none connect_timeout=1")
+    with TestClient(app) as client:
+        response = client.get("/healthz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "down" and body["database"]["ok"] is False
+    assert body["data"] is None and response.headers["cache-control"] == "no-store"
