@@ -362,6 +362,7 @@ def redis_server() -> tuple[subprocess.Popen, str]:
 
 def run() -> dict:
     server = BenchServer.start()
+    load_before = os.getloadavg()[0]
     try:
         _, env = build_database(server)
         mix = query_mix(seed=1, distinct=3000, total=10_000)
@@ -386,7 +387,13 @@ def run() -> dict:
             results["fts_no_cache_50rps"] = load(api.port, fts, rate=50)
             results["mix_no_cache_500rps"] = load(api.port, mix, rate=500)
             results["cached_paths_no_cache_500rps"] = load(api.port, cached_paths, rate=500)
-        return {"active_listings": ACTIVE, "cores": os.cpu_count(), "results": results}
+        return {
+            "active_listings": ACTIVE,
+            "cores": os.cpu_count(),
+            # other work on the machine inflates the tails: compare runs at similar load
+            "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+            "results": results,
+        }
     finally:
         if server.embedded:
             server.stop()

@@ -42,7 +42,9 @@ from jobs_assets.lib.sources import SOURCES
 
 log = logging.getLogger(__name__)
 PAGE_DIR = Path(__file__).parent / "page"
-CACHE_CONTROL = "public, max-age=60"
+# Browsers and proxies may keep answers but must revalidate (a cheap 304 by ETag), so none
+# of them shows data older than the last load.
+CACHE_CONTROL = "public, no-cache"
 
 SourceName = Enum("SourceName", {name: name for name in SOURCES}, type=str)
 
