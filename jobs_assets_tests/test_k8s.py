@@ -427,3 +427,13 @@ def test_one_step_per_source_api_across_runs() -> None:
     pools = {asset.node_def.pool for asset in raw_assets}
     assert pools and pools <= SOURCE_POOLS
     assert load_values()["concurrency"]["pools"]["defaultLimit"] == 1
+
+
+def test_run_limits_are_set_in_one_place_only() -> None:
+    """The chart refuses to render when `concurrency.runs` and the run coordinator's own
+    config both set a run limit; ours live under `concurrency` only."""
+    values = load_values()
+    queued = values["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
+    assert values["concurrency"]["enabled"] is True
+    assert values["concurrency"]["runs"]["maxConcurrentRuns"] >= 1
+    assert "maxConcurrentRuns" not in queued and "tagConcurrencyLimits" not in queued
