@@ -61,10 +61,8 @@ def test_the_pinned_kubernetes_version_is_shipped_by_kubernetes_validate() -> No
     assert any(v.startswith(f"{KUBERNETES_VERSION}.") for v in all_versions())
 
 
-@pytest.mark.parametrize(
-    "name,doc", manifest_documents(), ids=lambda x: x if isinstance(x, str) else ""
-)
-def test_manifest_is_valid_kubernetes(name: str, doc: dict) -> None:
+@pytest.mark.parametrize("doc", [pytest.param(d, id=n) for n, d in manifest_documents()])
+def test_manifest_is_valid_kubernetes(doc: dict) -> None:
     assert kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
 
 
@@ -188,10 +186,13 @@ def snake_keys(value: Any) -> Any:
 
 
 def chart_instance(values: dict, release: str = "dagster") -> dict:
-    """The dagster.yaml the chart's instance ConfigMap renders from these values, for the
-    blocks this project sets (the chart maps each value key to the snake_case field of the
-    same name, ConfigMap/Secret references to their names, and adds its own wiring:
-    instance ConfigMap, DAGSTER_HOME, the storage password from DAGSTER_PG_PASSWORD)."""
+    """The dagster.yaml blocks the chart's instance ConfigMap renders from these values.
+
+    A model of the chart's template, for the blocks this project sets (without Helm or the
+    chart here): each value key becomes the snake_case field of the same name, ConfigMap
+    and Secret references become their names, and the chart adds its own wiring (the
+    instance ConfigMap, DAGSTER_HOME, the storage password from DAGSTER_PG_PASSWORD).
+    `helm template` (deploy/k8s/README.md) shows the real rendering."""
     pg = values["postgresql"]
     launcher = dict(values["runLauncher"]["config"]["k8sRunLauncher"])
     refs = {k: [r["name"] for r in launcher.pop(k)] for k in ("envConfigMaps", "envSecrets")}
