@@ -1,4 +1,4 @@
-"""Salary rules (SPEC §7) against real salary strings and structured fields.
+"""Salary rules against real salary strings and structured fields.
 
 Every salary in the shipped fixtures must appear in the tables below, so a new recorded
 response forces someone to decide what it should parse to.
@@ -41,7 +41,7 @@ SALARY_TEXT_CASES: dict[str, tuple[float | None, float | None, str | None, str |
     "$10k": (10_000 * M, 10_000 * M, "USD", "month"),  # 1000-19999 without marker: month
     "$50k-$80k": (50_000, 80_000, "USD", "year"),
     "": (None, None, None, None),
-    # --- SPEC §7 examples ---
+    # --- examples the rules were written from ---
     "$150-190k": (150_000, 190_000, "USD", "year"),
     "45,000": (45_000, 45_000, None, "year"),
     "31,2k": (31_200, 31_200, None, "year"),
