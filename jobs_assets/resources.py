@@ -36,9 +36,6 @@ class PostgresResource(dg.ConfigurableResource):
             _schema_ready.add(conninfo)
         return db.connect(conninfo, **kwargs)
 
-    def describe(self) -> str:
-        return "embedded PostgreSQL" if not self.pghost else f"PostgreSQL at {self.pghost}"
-
 
 class RawStoreResource(dg.ConfigurableResource):
     data_dir: str

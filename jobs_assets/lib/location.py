@@ -618,7 +618,8 @@ def _finish(found: _Found, unknown: Iterable[str], vocab: _Vocabulary) -> Locati
 
 
 def _tokens(text: str, vocab: _Vocabulary) -> list[str]:
-    """Split on commas, semicolons, slashes, bars, newlines and "or", keeping 'Korea, Republic of' and brackets whole."""
+    """Split on commas, semicolons, slashes, bars, newlines and "or", keeping
+    'Korea, Republic of' and brackets whole."""
     protected: list[str] = []
 
     def protect(match: re.Match[str]) -> str:
