@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from psycopg import sql
-from psycopg.conninfo import make_conninfo
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from jobs_assets import cli
 from jobs_assets.defs.ingestion.assets import jobs_listings, staged_listings
@@ -197,3 +197,36 @@ def test_everything_derived_from_the_contract_agrees() -> None:
         assert [c.name for c in schema.columns] == list(table.names)
         assert all(c.description for c in schema.columns)
         assert metadata["dagster/table_name"] == table.name
+
+
+def test_restoring_a_backup_of_the_previous_release_migrates_it(
+    scratch: str, database: Database, tmp_path: Path
+) -> None:
+    from jobs_assets.lib import backup
+
+    with psycopg.connect(scratch) as conn:  # the previous release's database, with a row
+        conn.execute(PREVIOUS_RELEASE_SCHEMA.read_text())
+        conn.execute(
+            "INSERT INTO staging.staging_jobs_listings_data VALUES "
+            "('remotive', '2026-11-30-08:00', '1', '{\"id\": 1}', now())"
+        )
+    old = backup.dump(scratch, tmp_path, "2026-11-30-08:00")
+    assert "public.alembic_version" not in old.manifest()["row_counts"]
+    name = conninfo_to_dict(scratch)["dbname"] + "_restored"
+    target = make_conninfo(scratch, dbname=name)
+    maintenance = make_conninfo(database.conninfo, dbname="postgres")
+    with psycopg.connect(maintenance, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        migrate(target)  # today's database, at head, about to be replaced by the old backup
+        restored = backup.restore(backup.plan_restore(old.dump), target, None)
+        # the dump held no alembic_version: the migrations ran again from the baseline
+        assert restored["schema_revision"] == {"restored": None, "now": head_revision()}
+        assert current_revision(target) == head_revision()
+        assert all_rows(target)[STAGING.name] == all_rows(scratch)[STAGING.name]
+        assert_matches_contract(target)
+    finally:
+        with psycopg.connect(maintenance, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )

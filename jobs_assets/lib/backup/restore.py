@@ -9,13 +9,13 @@ from pathlib import Path
 
 import psycopg
 
-from jobs_assets.lib import db
 from jobs_assets.lib.backup.dump import row_counts
 from jobs_assets.lib.backup.errors import BackupError
 from jobs_assets.lib.backup.raw_archive import restore_raw
 from jobs_assets.lib.backup.sets import BackupSet
 from jobs_assets.lib.backup.tools import PgTools, describe, find_pg_tools, run_tool, with_dbname
 from jobs_assets.lib.backup.verify import count_mismatches
+from jobs_assets.lib.schema.migrate import migrate
 
 _VERSION_TABLE = "public.alembic_version"
 
@@ -87,9 +87,10 @@ def restore(
             f"restored {plan.backup.dump.name}, but row counts differ from its manifest: "
             + "; ".join(mismatches)
         )
-    db.ensure_schema(conninfo)  # a backup of an older schema is migrated to this one
+    schema = migrate(conninfo)  # a backup of an older schema is brought to this one
     result: dict = {
         "restored_rows": {t: counts[t] for t in expected},
+        "schema_revision": {"restored": schema.before, "now": schema.after},
         "duration_seconds": round(time.monotonic() - started, 3),
     }
     if raw_dir is not None:
