@@ -4,6 +4,7 @@ and migrating is idempotent and safe from several processes at once."""
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import uuid
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from jobs_assets import cli
 from jobs_assets.defs.ingestion.assets import jobs_listings, staged_listings
-from jobs_assets.lib import quality
+from jobs_assets.lib import backup, quality
 from jobs_assets.lib.normalise import EXTRACTED, OUTPUT_COLUMNS
 from jobs_assets.lib.schema import LISTINGS, STAGING, Table
 from jobs_assets.lib.schema.migrate import Migration, current_revision, head_revision, migrate
@@ -27,10 +28,9 @@ PREVIOUS_RELEASE_SCHEMA = Path(__file__).parent / "data" / "previous_release_sch
 CONTRACT_TABLES = (LISTINGS, STAGING)
 
 
-@pytest.fixture
-def scratch(database: Database) -> Iterator[str]:
-    """An empty database on the test server (no migration run); its conninfo."""
-    name = f"jobs_schema_{uuid.uuid4().hex[:10]}"
+@contextlib.contextmanager
+def created_database(database: Database, name: str) -> Iterator[str]:
+    """An empty database `name` on the test server (no migration run); its conninfo."""
     maintenance = make_conninfo(database.conninfo, dbname="postgres")
     with psycopg.connect(maintenance, autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
@@ -41,6 +41,12 @@ def scratch(database: Database) -> Iterator[str]:
             conn.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+@pytest.fixture
+def scratch(database: Database) -> Iterator[str]:
+    with created_database(database, f"jobs_schema_{uuid.uuid4().hex[:10]}") as conninfo:
+        yield conninfo
 
 
 def catalog(conn: psycopg.Connection, table: str) -> dict[str, object]:
@@ -202,8 +208,6 @@ def test_everything_derived_from_the_contract_agrees() -> None:
 def test_restoring_a_backup_of_the_previous_release_migrates_it(
     scratch: str, database: Database, tmp_path: Path
 ) -> None:
-    from jobs_assets.lib import backup
-
     with psycopg.connect(scratch) as conn:  # the previous release's database, with a row
         conn.execute(PREVIOUS_RELEASE_SCHEMA.read_text())
         conn.execute(
@@ -213,11 +217,7 @@ def test_restoring_a_backup_of_the_previous_release_migrates_it(
     old = backup.dump(scratch, tmp_path, "2026-11-30-08:00")
     assert "public.alembic_version" not in old.manifest()["row_counts"]
     name = conninfo_to_dict(scratch)["dbname"] + "_restored"
-    target = make_conninfo(scratch, dbname=name)
-    maintenance = make_conninfo(database.conninfo, dbname="postgres")
-    with psycopg.connect(maintenance, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
+    with created_database(database, name) as target:
         migrate(target)  # today's database, at head, about to be replaced by the old backup
         restored = backup.restore(backup.plan_restore(old.dump), target, None)
         # the dump held no alembic_version: the migrations ran again from the baseline
@@ -225,8 +225,3 @@ def test_restoring_a_backup_of_the_previous_release_migrates_it(
         assert current_revision(target) == head_revision()
         assert all_rows(target)[STAGING.name] == all_rows(scratch)[STAGING.name]
         assert_matches_contract(target)
-    finally:
-        with psycopg.connect(maintenance, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )

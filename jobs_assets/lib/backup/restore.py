@@ -13,7 +13,14 @@ from jobs_assets.lib.backup.dump import row_counts
 from jobs_assets.lib.backup.errors import BackupError
 from jobs_assets.lib.backup.raw_archive import restore_raw
 from jobs_assets.lib.backup.sets import BackupSet
-from jobs_assets.lib.backup.tools import PgTools, describe, find_pg_tools, run_tool, with_dbname
+from jobs_assets.lib.backup.tools import (
+    RESTORE_OPTIONS,
+    PgTools,
+    describe,
+    find_pg_tools,
+    run_tool,
+    with_dbname,
+)
 from jobs_assets.lib.backup.verify import count_mismatches
 from jobs_assets.lib.schema.migrate import migrate
 
@@ -67,10 +74,7 @@ def restore(
             tools.pg_restore,
             "--clean",
             "--if-exists",
-            "--no-owner",
-            "--no-privileges",
-            "--single-transaction",
-            "--exit-on-error",
+            *RESTORE_OPTIONS,
             *(["-d", conninfo] if conninfo else ["-d", with_dbname("", _default_dbname())]),
             plan.backup.dump,
         ],

@@ -128,6 +128,10 @@ def with_dbname(conninfo: str, dbname: str) -> str:
     return make_conninfo(conninfo, dbname=dbname)
 
 
+#: pg_restore's options for every restore: all or nothing, no owners or grants of the source
+RESTORE_OPTIONS = ("--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error")
+
+
 def run_tool(command: Sequence[str], what: str, timeout: float | None = None) -> None:
     """Run a PostgreSQL client program; on failure say which, why, and its stderr."""
     try:

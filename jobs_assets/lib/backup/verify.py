@@ -15,6 +15,7 @@ from jobs_assets.lib.backup.dump import row_counts
 from jobs_assets.lib.backup.errors import BackupError
 from jobs_assets.lib.backup.sets import BackupSet
 from jobs_assets.lib.backup.tools import (
+    RESTORE_OPTIONS,
     PgTools,
     describe,
     find_pg_tools,
@@ -90,10 +91,7 @@ def verify(backup: BackupSet, conninfo: str, tools: PgTools | None = None) -> Ve
         run_tool(
             [
                 tools.pg_restore,
-                "--no-owner",
-                "--no-privileges",
-                "--single-transaction",
-                "--exit-on-error",
+                *RESTORE_OPTIONS,
                 "-d",
                 target,
                 backup.dump,
