@@ -175,7 +175,7 @@ WILD_CASES: dict[str, tuple[float | None, float | None, str | None, str | None]]
     # letters glued to the amount, any case
     "R480k - R600k per annum": (480_000, 600_000, "ZAR", "year"),
     "r480k - r600k per annum": (480_000, 600_000, "ZAR", "year"),
-    "R25,000 - R35,000": (25_000, 35_000, "ZAR", "year"),  # seen; SPEC §7 size rule
+    "R25,000 - R35,000": (25_000, 35_000, "ZAR", "year"),  # seen; the size rule
     "R 25 000 per month": (300_000, 300_000, "ZAR", "month"),
     "RM2,250 monthly": (27_000, 27_000, "MYR", "month"),
     "rm2,250 monthly": (27_000, 27_000, "MYR", "month"),

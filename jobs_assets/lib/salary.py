@@ -44,8 +44,8 @@ class Salary:
     """Annual amounts in `currency`; `period` records what the source figure was per.
 
     The flags are for the parse report: `period_from_size` when no marker named the
-    period (SPEC §7 guessed it from the amount), `not_annualisable` when the figure is per
-    piece of work (`$50 per article`) and so has no annual amount.
+    period (`_period_by_size` guessed it from the amount), `not_annualisable` when the
+    figure is per piece of work (`$50 per article`) and so has no annual amount.
     """
 
     min: float | None = None
