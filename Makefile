@@ -10,7 +10,7 @@ BENCH_SCALE ?= full
 BENCH_STAMP := $(VENV)/.bench-installed
 API_PORT ?= 8000
 
-.PHONY: help install run demo dev api test lint format bench bench-api db-stop restore clean
+.PHONY: help install run demo dev api test lint format bench bench-api migrate db-stop restore clean
 
 help:
 	@echo "make demo     the pipeline on recorded API responses (offline)"
@@ -19,6 +19,7 @@ help:
 	@echo "make api      the read API and search page on http://127.0.0.1:$(API_PORT) (API_PORT=N)"
 	@echo "make test     lint and the whole test suite"
 	@echo "make bench    benchmarks into BENCHMARKS.md (BENCH_SCALE=small: under 2 minutes)"
+	@echo "make migrate  bring the database schema to the newest migration (runs anyway before each run)"
 	@echo "make db-stop  stop the embedded PostgreSQL"
 	@echo "make restore BACKUP=jobs_data/backups/<file>.dump   restore a backup (YES=1: no prompt)"
 
@@ -66,6 +67,9 @@ bench: $(BENCH_STAMP)
 # The read API under load (benchmarks/api.py; not part of `make test`).
 bench-api: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.api
+
+migrate: $(STAMP)
+	$(BIN)/python -m jobs_assets.cli migrate
 
 db-stop: $(STAMP)
 	$(BIN)/python -m jobs_assets.cli db-stop

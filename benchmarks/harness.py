@@ -63,8 +63,7 @@ class BenchServer:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
         conninfo = self.conninfo(dbname)
         if schema:
-            with psycopg.connect(conninfo) as conn:
-                db.ensure_schema(conn)
+            db.ensure_schema(conninfo)
         return conninfo
 
     def drop_database(self, dbname: str) -> None:

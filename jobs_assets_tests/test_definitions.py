@@ -1,4 +1,5 @@
-"""Every definition loads, and the ingestion graph has the shape SPEC §4 describes."""
+"""Every definition loads, and the ingestion graph has its shape: one raw asset per source,
+then `staged_listings`, then `jobs_listings`."""
 
 from __future__ import annotations
 

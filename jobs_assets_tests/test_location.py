@@ -1,4 +1,4 @@
-"""Location rules (SPEC §6) against real location strings and Himalayas restrictions.
+"""Location rules against real location strings and Himalayas restrictions.
 
 Every location in the shipped fixtures must appear in the tables below.
 """
@@ -39,7 +39,7 @@ LOCATION_TEXT_CASES: dict[str, tuple[str, str, str]] = {
     "Anywhere": ("", "", WW),
     "Canada,  USA": ("CA|US", NA, NA),
     "LATAM,  Canada,  USA": ("CA|US", f"{LA}|{NA}", MULTI),
-    # --- SPEC §6 and issue examples ---
+    # --- examples the rules were written from ---
     "USA, CST (UTC-6)": ("US", NA, NA),
     "Americas, Europe, Israel": ("IL", f"{AS}|{EU}|{LA}|{NA}", MULTI),
     "Northern America, LATAM, Europe, APAC": ("", f"{AS}|{EU}|{LA}|{NA}|{OC}", MULTI),

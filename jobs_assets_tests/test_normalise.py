@@ -1,4 +1,5 @@
-"""Column rules of `public.jobs_listings_data` (SPEC §5, §8), on tables of examples."""
+"""Column rules of `public.jobs_listings_data` (see the contract in lib/schema/columns.py),
+on tables of examples."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Salary rules (SPEC §7) against real salary strings and structured fields.
+"""Salary rules against real salary strings and structured fields.
 
 Every salary in the shipped fixtures must appear in the tables below, so a new recorded
 response forces someone to decide what it should parse to.
@@ -41,7 +41,7 @@ SALARY_TEXT_CASES: dict[str, tuple[float | None, float | None, str | None, str |
     "$10k": (10_000 * M, 10_000 * M, "USD", "month"),  # 1000-19999 without marker: month
     "$50k-$80k": (50_000, 80_000, "USD", "year"),
     "": (None, None, None, None),
-    # --- SPEC §7 examples ---
+    # --- examples the rules were written from ---
     "$150-190k": (150_000, 190_000, "USD", "year"),
     "45,000": (45_000, 45_000, None, "year"),
     "31,2k": (31_200, 31_200, None, "year"),
@@ -175,7 +175,7 @@ WILD_CASES: dict[str, tuple[float | None, float | None, str | None, str | None]]
     # letters glued to the amount, any case
     "R480k - R600k per annum": (480_000, 600_000, "ZAR", "year"),
     "r480k - r600k per annum": (480_000, 600_000, "ZAR", "year"),
-    "R25,000 - R35,000": (25_000, 35_000, "ZAR", "year"),  # seen; SPEC §7 size rule
+    "R25,000 - R35,000": (25_000, 35_000, "ZAR", "year"),  # seen; the size rule
     "R 25 000 per month": (300_000, 300_000, "ZAR", "month"),
     "RM2,250 monthly": (27_000, 27_000, "MYR", "month"),
     "rm2,250 monthly": (27_000, 27_000, "MYR", "month"),

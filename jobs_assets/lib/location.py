@@ -1,4 +1,4 @@
-"""Location text to countries and regions (SPEC §6).
+"""Location text to countries and regions (`countries`, `regions`, `region`).
 
 Pure and table-driven: lookup dictionaries are built once from pycountry (LGPL-2.1) and
 the shipped country_regions.csv, so each distinct location string costs a few dict hits.
@@ -618,7 +618,8 @@ def _finish(found: _Found, unknown: Iterable[str], vocab: _Vocabulary) -> Locati
 
 
 def _tokens(text: str, vocab: _Vocabulary) -> list[str]:
-    """Split on SPEC §6 separators, keeping 'Korea, Republic of' and brackets whole."""
+    """Split on commas, semicolons, slashes, bars, newlines and "or", keeping
+    'Korea, Republic of' and brackets whole."""
     protected: list[str] = []
 
     def protect(match: re.Match[str]) -> str:

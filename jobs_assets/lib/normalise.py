@@ -7,7 +7,6 @@ parsed once and mapped back.
 
 from __future__ import annotations
 
-import html
 import json
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable
@@ -15,11 +14,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from jobs_assets.lib.categories import unknown_categories
 from jobs_assets.lib.currency import usd_rate
+from jobs_assets.lib.frames import is_missing
+from jobs_assets.lib.html_text import html_to_arrow, unescape
+from jobs_assets.lib.html_text import html_to_text as html_to_text  # re-exported
 from jobs_assets.lib.location import Location, locate_names, locate_text
 from jobs_assets.lib.salary import (
     Salary,
@@ -28,58 +28,8 @@ from jobs_assets.lib.salary import (
     render_salary,
     structured_salary,
 )
-
-#: the columns `extract_sql` selects from every source, in this order
-EXTRACTED = (
-    "title",
-    "company_name",
-    "job_url",
-    "company_logo_url",
-    "job_type",
-    "seniority",
-    "category",
-    "tags_json",
-    "location_text",
-    "location_json",
-    "salary_text",
-    "salary_min",
-    "salary_max",
-    "salary_period",
-    "salary_currency",
-    "description_html",
-    "published",
-    "expires",
-)
-
-#: the columns of `public.jobs_listings_data` this module fills, in table order
-OUTPUT_COLUMNS = (
-    "source",
-    "source_job_id",
-    "title",
-    "company_name",
-    "job_url",
-    "company_logo_url",
-    "job_type",
-    "seniority",
-    "category",
-    "tags",
-    "location_raw",
-    "countries",
-    "regions",
-    "region",
-    "salary_raw",
-    "salary_min",
-    "salary_max",
-    "salary_currency",
-    "salary_period",
-    "salary_min_usd",
-    "salary_max_usd",
-    "salary_usd_rate_date",
-    "description_text",
-    "published_at",
-    "expires_at",
-    "retrieved_at",
-)
+from jobs_assets.lib.schema import EXTRACTED as EXTRACTED  # re-exported: the input columns
+from jobs_assets.lib.schema import OUTPUT_COLUMNS
 
 JOB_TYPES = (
     "full_time",
@@ -136,50 +86,6 @@ _SENIORITY_WORDS = {
     "c_level": "executive",
     "chief": "executive",
 }
-
-# HTML to text with RE2 patterns, run by pyarrow's kernels directly. RE2 has no `\b`
-# or Unicode `\s`, so they are spelled out as Python's `re` reads them: a word
-# character is a letter, a digit or `_`; whitespace is `str.isspace`.
-_WS = r"[\t\n\v\f\r\x{1c}-\x{20}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
-_NOT_WORD = r"[^\pL\pN_]"
-_TAG_REST = r"(?:[^\pL\pN_>][^>]*)?>"  # `\b[^>]*>` after a tag name
-_HTML_DROP = (
-    rf"(?is)<script(?:{_NOT_WORD}.*?)?</script{_WS}*>"
-    rf"|<style(?:{_NOT_WORD}.*?)?</style{_WS}*>"
-    r"|<!--.*?-->"
-    rf"|<img{_TAG_REST}"
-)
-_BREAK_TAGS = (
-    "p",
-    "div",
-    "li",
-    "ul",
-    "ol",
-    "h[1-6]",
-    "tr",
-    "table",
-    "section",
-    "article",
-    "blockquote",
-)
-_HTML_BREAK = rf"(?i)<br{_WS}*/?>|</?(?:{'|'.join(_BREAK_TAGS)}){_TAG_REST}"
-# The same for text with nothing but ASCII in and right after a tag's name (all but
-# pathological HTML), twice as fast: no Unicode classes, no case folding (which would
-# also match `ſ` for `s` and the Kelvin sign for `k`). `_NEEDS_UNICODE` finds the rest.
-_ASCII_WS = r"[\t\n\v\f\r\x1c-\x20]"
-_HTML_BREAK_ASCII = (
-    rf"<[bB][rR]{_ASCII_WS}*/?>|</?(?:"
-    + "|".join(
-        "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in tag)
-        if not tag.startswith("h[")
-        else "[hH][1-6]"
-        for tag in _BREAK_TAGS
-    )
-    + r")(?:[^0-9A-Za-z_>\x80-\x{10FFFF}][^>]*)?>"
-)
-_NEEDS_UNICODE = rf"</?[0-9A-Za-z]*{_ASCII_WS}*[^\x00-\x7f]"
-_HTML_TAG = r"<[^>]*>"
-MAX_DESCRIPTION_CHARS = 100_000
 
 
 @dataclass
@@ -249,88 +155,13 @@ def _mapped(values: pd.Series, parse: Callable[[Hashable], object]) -> np.ndarra
     return _parsed_table(uniques, parse)[codes]
 
 
-def map_distinct(values: pd.Series, parse: Callable[[Hashable], object]) -> list:
-    """`parse` applied once per distinct value, mapped back onto every row."""
-    return _mapped(values, parse).tolist()
-
-
-def _is_missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA
-
-
 def clean_text(values: pd.Series) -> pd.Series:
     """Trim and decode HTML entities (Jobicy text can be escaped twice)."""
     return pd.Series(
-        _mapped(values, lambda v: None if v is None else _unescape(str(v)).strip() or None),
+        _mapped(values, lambda v: None if v is None else unescape(str(v)).strip() or None),
         index=values.index,
         dtype="object",
     )
-
-
-def _unescape(text: str) -> str:
-    for _ in range(2):
-        if "&" not in text:
-            break
-        text = html.unescape(text)
-    return text
-
-
-def _arrow_text(values: pd.Series) -> pa.Array:
-    try:
-        text = pa.array(values, type=pa.string(), from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all str
-        text = pa.array([None if _is_missing(v) else str(v) for v in values.tolist()], pa.string())
-    return text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
-
-
-def _where(text: pa.Array, mask: pa.Array, change: Callable[[pa.Array], pa.Array]) -> pa.Array:
-    """The rows `mask` selects replaced by `change` of them (given `text` filtered)."""
-    mask = pc.fill_null(mask, False)
-    if not pc.any(mask).as_py():
-        return text
-    return pc.replace_with_mask(text, mask, change(pc.filter(text, mask)))
-
-
-def html_to_text(values: pd.Series) -> pd.Series:
-    """Plain text of HTML descriptions: scripts, styles and tracking pixels dropped."""
-    text = _html_to_arrow(values).to_numpy(zero_copy_only=False)
-    return pd.Series(text, index=values.index, dtype="object")
-
-
-def _html_to_arrow(values: pd.Series) -> pa.Array:
-    """`html_to_text` as an Arrow array (null for no text).
-
-    Regexes only where they can match, literal replacements elsewhere: the text of a
-    window is hundreds of MB, and each RE2 pass over it costs about a second.
-    """
-    text = _arrow_text(values)
-    text = _where(
-        text,
-        pc.match_substring_regex(text, "(?i)<(?:script|style|img|!--)"),
-        lambda part: pc.replace_substring_regex(part, _HTML_DROP, ""),
-    )
-    unicode_rows = pc.match_substring_regex(text, _NEEDS_UNICODE)
-    text = _where(
-        pc.replace_substring_regex(text, _HTML_BREAK_ASCII, "\n"),
-        unicode_rows,
-        lambda _: pc.replace_substring_regex(pc.filter(text, unicode_rows), _HTML_BREAK, "\n"),
-    )
-    text = pc.replace_substring_regex(text, _HTML_TAG, "")
-    text = _where(
-        text,
-        pc.match_substring(text, "&"),
-        lambda part: pa.array([_unescape(v) for v in part.to_pylist()], pa.string()),
-    )
-    # Runs of [ \t\r\f\v\xa0] become one space, then a newline with the spaces and
-    # newlines around it one newline (patterns that match only where text changes).
-    for blank in ("\t", "\r", "\f", "\v", "\xa0"):
-        text = pc.replace_substring(text, blank, " ")
-    text = pc.replace_substring_regex(text, "  +", " ")
-    text = pc.replace_substring_regex(text, r" \n[ \n]*|\n[ \n]+", "\n")
-    text = pc.utf8_trim_whitespace(text)
-    text = pc.utf8_slice_codeunits(text, 0, MAX_DESCRIPTION_CHARS)
-    empty = pc.fill_null(pc.equal(pc.utf8_length(text), 0), True)
-    return pc.if_else(empty, pa.scalar(None, pa.string()), text)
 
 
 def _vocabulary(words: dict[str, str], other: str | None) -> Callable[[Hashable], str | None]:
@@ -378,7 +209,7 @@ def _string_list(raw: Hashable) -> list[str]:
     for item in items:
         if item is None or isinstance(item, (dict, list)):
             continue
-        text = _unescape(str(item)).strip()
+        text = unescape(str(item)).strip()
         if text and text not in out:
             out.append(text)
     return out
@@ -410,7 +241,7 @@ def _combined_codes(columns: list[pd.Series]) -> tuple[np.ndarray, list[tuple]]:
         _, combined = np.unique(combined, return_inverse=True)  # keep the numbers small
     _, first = np.unique(combined, return_index=True)
     keys = [
-        tuple(None if _is_missing(v) else v for v in values)
+        tuple(None if is_missing(v) else v for v in values)
         for values in zip(*(column.iloc[first].tolist() for column in columns), strict=True)
     ]
     return combined.reshape(rows), keys
@@ -568,7 +399,7 @@ def normalise(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, ParseRepo
     result = pd.DataFrame(out, index=frame.index, dtype=object)  # no inference pass
     # Arrow-backed: the text goes on to COPY without a Python object per row
     result["description_text"] = pd.Series(
-        _html_to_arrow(frame["description_html"]), index=frame.index, dtype="str"
+        html_to_arrow(frame["description_html"]), index=frame.index, dtype="str"
     )
     result["published_at"] = parse_timestamps(frame["published"])
     result["expires_at"] = parse_timestamps(frame["expires"])
@@ -605,13 +436,7 @@ def _times(amount: float | None, rate: tuple | None) -> float | None:
 
 
 def _url(value: object) -> str | None:
-    if _is_missing(value):
+    if is_missing(value):
         return None
     text = str(value).strip()
     return text if text.lower().startswith(("http://", "https://")) else None
-
-
-def as_rows(frame: pd.DataFrame) -> Iterable[tuple]:
-    """Rows ready for COPY: NaN/NaT become None."""
-    clean = frame.astype("object").where(frame.notna(), None)
-    return clean.itertuples(index=False, name=None)

@@ -13,24 +13,13 @@ from datetime import datetime, timedelta
 
 import psycopg
 
-from jobs_assets.lib.listings import LISTINGS_TABLE, STAGING_TABLE
 from jobs_assets.lib.location import MULTIPLE, REGIONS, UNKNOWN, WORLDWIDE
 from jobs_assets.lib.normalise import JOB_TYPES, SENIORITIES
 from jobs_assets.lib.salary import PLAUSIBLE_USD_MAX, PLAUSIBLE_USD_MIN
+from jobs_assets.lib.schema import LISTINGS_TABLE, REQUIRED_COLUMNS, STAGING_TABLE
 from jobs_assets.lib.sources import SOURCES
 
 REGION_VALUES = (*REGIONS, WORLDWIDE, MULTIPLE, UNKNOWN)
-#: columns every listing must have (the key, where it came from, where to apply, when seen)
-REQUIRED_COLUMNS = (
-    "source",
-    "source_job_id",
-    "title",
-    "job_url",
-    "region",
-    "retrieved_at",
-    "first_seen_at",
-    "last_seen_at",
-)
 #: clocks differ a little; a listing published further ahead than this is a data error
 FUTURE_TOLERANCE = timedelta(minutes=15)
 SAMPLE_ROWS = 5
@@ -82,7 +71,10 @@ def _rules(
 
 
 def keys_and_required(conn: psycopg.Connection, partition_key: str) -> Finding:
-    """Unique keys, known sources, required columns present, every staged listing loaded."""
+    """Unique keys, known sources, required columns present, every staged listing loaded.
+
+    The required columns are those the column contract marks `required`.
+    """
     rules = {f"null {c}": f"{c} IS NULL" for c in REQUIRED_COLUMNS}
     rules["null or blank source_job_id"] = "coalesce(btrim(source_job_id), '') = ''"
     rules["unknown source"] = "NOT (source = ANY(%(sources)s))"

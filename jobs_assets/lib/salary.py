@@ -1,4 +1,4 @@
-"""Salary parsing and annualisation (SPEC §7).
+"""Salary parsing and annualisation.
 
 Pure functions: Remotive gives free text, Jobicy and Himalayas give structured amounts;
 both end up as one `Salary` with ANNUAL amounts so listings compare across sources.
@@ -44,8 +44,8 @@ class Salary:
     """Annual amounts in `currency`; `period` records what the source figure was per.
 
     The flags are for the parse report: `period_from_size` when no marker named the
-    period (SPEC §7 guessed it from the amount), `not_annualisable` when the figure is per
-    piece of work (`$50 per article`) and so has no annual amount.
+    period (`_period_by_size` guessed it from the amount), `not_annualisable` when the
+    figure is per piece of work (`$50 per article`) and so has no annual amount.
     """
 
     min: float | None = None
@@ -114,7 +114,8 @@ def normalise_period(word: object) -> str | None:
 
 
 def _period_by_size(largest: float) -> str:
-    """SPEC §7 fallback when the text has no period marker."""
+    """The period a figure of this size most likely means, when the text names none:
+    20,000 and over a year, under 300 an hour, under 1,000 a day, else a month."""
     if largest >= 20_000:
         return "year"
     if largest < 300:
@@ -129,7 +130,7 @@ _CURRENCY_SCOPE_END_RE = re.compile(r"[/|;(]|\bor\b", re.IGNORECASE)
 
 
 def _find_currency(body: str, text: str, start: int, end: int) -> str | None:
-    """SPEC §7: an ISO code wins over a symbol. The figure's own markers come first (from
+    """An ISO code wins over a symbol. The figure's own markers come first (from
     the previous figure to the next separator), so with two currencies the first range
     keeps its own; a bare code in brackets, "(CAD)", counts as text; other bracketed
     notes ("approx. USD 55k") only when nothing else names a currency.
@@ -330,7 +331,7 @@ def render_salary(
 
 
 def is_plausible(min_usd: float | None, max_usd: float | None) -> bool:
-    """Annual USD amounts outside 1,000-2,000,000 are data errors (SPEC §7); null/NaN pass."""
+    """Annual USD amounts outside 1,000-2,000,000 are data errors; null/NaN pass."""
     for value in (min_usd, max_usd):
         if value is None or value != value:
             continue

@@ -1,4 +1,4 @@
-"""The free-text salary grammar (SPEC §7): amounts, currency markers and period markers.
+"""The free-text salary grammar: amounts, currency markers and period markers.
 
 Pure lexical helpers used by `salary.parse_salary_text`; they know nothing about
 annualising. Text from the wild glues letters to figures (`R480k`, `RM2,250`), writes

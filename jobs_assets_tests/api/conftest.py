@@ -30,8 +30,8 @@ def api_db(database: Database) -> Iterator[str]:
         conn.execute(f'CREATE DATABASE "{name}"')
     conninfo = make_conninfo(database.conninfo, dbname=name)
     try:
+        db.ensure_schema(conninfo)
         with psycopg.connect(conninfo) as conn:
-            db.ensure_schema(conn)
             apply_api_schema(conn)
         yield conninfo
     finally:

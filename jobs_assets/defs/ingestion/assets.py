@@ -10,9 +10,11 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import pandas as pd
 
+from jobs_assets.defs.ingestion.column_schema import table_metadata
 from jobs_assets.lib.data_version import bump_data_version
 from jobs_assets.lib.ingest import WindowUnavailable, fetch_raw_window
 from jobs_assets.lib.listings import stage_window, upsert_window
+from jobs_assets.lib.schema import LISTINGS, STAGING
 from jobs_assets.lib.sources import SOURCES, Source, WindowRecords, parse_window
 from jobs_assets.logs import log_event
 from jobs_assets.partitions import INGESTION_PARTITIONS
@@ -115,6 +117,7 @@ raw_assets = [build_raw_asset(source) for source in SOURCES.values()]
     deps=RAW_KEYS,
     kinds={"python", "postgres"},
     retry_policy=RETRY,
+    metadata=table_metadata(STAGING),
     description=(
         "The window's listings as JSONB in staging.staging_jobs_listings_data, parsed from "
         "the stored raw files (so it can always be rebuilt offline) plus any files dropped "
@@ -163,6 +166,7 @@ PREVIEW_COLUMNS = ["source", "source_job_id", "title", "company_name", "region",
     deps=[staged_listings],
     kinds={"python", "postgres"},
     retry_policy=RETRY,
+    metadata=table_metadata(LISTINGS),
     freshness_policy=FRESHNESS,
     description=(
         "public.jobs_listings_data: one row per listing with common column names, region, "

@@ -221,8 +221,8 @@ listings_values_in_vocabulary = build_listings_check(
     "listings_values_in_vocabulary",
     quality.vocabularies,
     WARN,
-    "region, regions, job_type and seniority use only their documented values (SPEC "
-    "§5-6). If it fails, a normalisation rule produced a new value: fix the mapping in "
+    "region, regions, job_type and seniority use only their documented values (the "
+    "vocabularies in lib/location.py and lib/normalise.py). If it fails, a normalisation rule produced a new value: fix the mapping in "
     "jobs_assets/lib (normalise.py or location.py) and re-materialise the window.",
 )
 listings_salaries_plausible = build_listings_check(

@@ -1,0 +1,184 @@
+"""The column contract: one declaration of each table, from which the rest is derived.
+
+`LISTINGS` declares `public.jobs_listings_data` column by column: its SQL type, whether
+it may be NULL and its default, how the normaliser's value is rendered for COPY, which
+fields a source must extract to fill it, whether every listing must have it (a quality
+rule), and what it means. From it come the extract list (`EXTRACTED`), the columns the
+normaliser fills (`OUTPUT_COLUMNS`), the COPY rendering (`lib/listings/copy_text.py`),
+the required-column checks (`lib/quality.py`), the `dagster/column_schema` metadata of
+`jobs_listings` and `staged_listings`, and the DDL a migration must produce.
+
+The tables themselves change only through migrations (`jobs_assets/migrations/`).
+Adding a column takes:
+
+1. one `Column(...)` at the end of `LISTINGS` here (new columns go last: that is where
+   `ALTER TABLE .. ADD COLUMN` puts them), and, when it needs a new field from the
+   sources, its name in `inputs` plus that field in each source's `columns`;
+2. one migration file `jobs_assets/migrations/versions/NNNN_<what>.py` whose `upgrade`
+   runs `ALTER TABLE public.jobs_listings_data ADD COLUMN IF NOT EXISTS <col.ddl()>`
+   (`Column.ddl()` prints that definition), with `down_revision` the previous head.
+
+`jobs_assets_tests/test_schema.py` migrates a fresh database and fails, naming the
+column, until the migrated table equals this contract.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Render(enum.Enum):
+    """How a normalised value becomes COPY text (see `lib/listings/copy_text.py`)."""
+
+    TEXT = "text"  # str, escaped for COPY
+    PLAIN_TEXT = "plain_text"  # str known to hold no tab or carriage return
+    ARRAY = "array"  # a list of str as a PostgreSQL array literal
+    TIMESTAMP = "timestamp"  # an instant, ISO with microseconds and Z
+    VALUE = "value"  # a number or a date, as psycopg would send it
+    WINDOW = "window"  # not from the normaliser: set by the upsert from the window
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    sql_type: str
+    description: str
+    nullable: bool = True
+    default: str | None = None  # an SQL expression
+    render: Render = Render.TEXT
+    required: bool = False  # every listing must have a value (a blocking quality rule)
+    inputs: tuple[str, ...] = ()  # the fields each source extracts to fill it
+
+    def ddl(self) -> str:
+        """The column's definition, as in CREATE TABLE or ALTER TABLE .. ADD COLUMN."""
+        out = f"{self.name} {self.sql_type}"
+        if not self.nullable:
+            out += " NOT NULL"
+        if self.default is not None:
+            out += f" DEFAULT {self.default}"
+        return out
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str  # schema-qualified
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...]
+    description: str
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> Column:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(f"{self.name} has no column {name!r}")
+
+    def ddl(self) -> str:
+        """CREATE TABLE as the contract says (what the migrations must have produced)."""
+        lines = [c.ddl() for c in self.columns]
+        lines.append(f"PRIMARY KEY ({', '.join(self.primary_key)})")
+        body = ",\n    ".join(lines)
+        return f"CREATE TABLE {self.name} (\n    {body}\n)"
+
+
+_SALARY_INPUTS = ("salary_text", "salary_min", "salary_max", "salary_period", "salary_currency")
+_LOCATION_INPUTS = ("location_text", "location_json")
+
+LISTINGS = Table(
+    name="public.jobs_listings_data",
+    primary_key=("source", "source_job_id"),
+    description="One row per listing, with common column names across sources.",
+    columns=(
+        Column("source", "text", "Source name (a key of the source registry).",
+               nullable=False, required=True),
+        Column("source_job_id", "text", "The listing's id at its source.",
+               nullable=False, required=True),
+        Column("title", "text", "Job title, HTML entities decoded.",
+               required=True, inputs=("title",)),
+        Column("company_name", "text", "Hiring company.", inputs=("company_name",)),
+        Column("job_url", "text", "Link to the listing at its source (http or https only).",
+               required=True, inputs=("job_url",)),
+        Column("company_logo_url", "text", "Company logo (http or https only).",
+               inputs=("company_logo_url",)),
+        Column("job_type", "text", "full_time, part_time, contract, freelance, internship, "
+               "temporary, volunteer or other.", inputs=("job_type",)),
+        Column("seniority", "text", "entry, mid, senior, manager, director or executive.",
+               inputs=("seniority",)),
+        Column("category", "text", "The source's category, as given.", inputs=("category",)),
+        Column("tags", "text[]", "Tags, trimmed and deduplicated.", nullable=False,
+               default="'{}'", render=Render.ARRAY, inputs=("tags_json",)),
+        Column("location_raw", "text", "The location restriction as the source wrote it.",
+               inputs=_LOCATION_INPUTS),
+        Column("countries", "text[]", "ISO 3166-1 alpha-2 codes of the countries named.",
+               nullable=False, default="'{}'", render=Render.ARRAY, inputs=_LOCATION_INPUTS),
+        Column("regions", "text[]", "Every region the location covers.", nullable=False,
+               default="'{}'", render=Render.ARRAY, inputs=_LOCATION_INPUTS),
+        Column("region", "text", "One region, or worldwide, multiple or unknown.",
+               nullable=False, required=True, inputs=_LOCATION_INPUTS),
+        Column("salary_raw", "text", "The salary as the source wrote it (or rendered from "
+               "its structured fields).", inputs=_SALARY_INPUTS),
+        Column("salary_min", "numeric", "Lower bound, annualised, in salary_currency.",
+               render=Render.VALUE, inputs=_SALARY_INPUTS),
+        Column("salary_max", "numeric", "Upper bound, annualised, in salary_currency.",
+               render=Render.VALUE, inputs=_SALARY_INPUTS),
+        Column("salary_currency", "text", "ISO 4217 code.", inputs=_SALARY_INPUTS),
+        Column("salary_period", "text", "The period the source quoted (year, month, hour...).",
+               inputs=_SALARY_INPUTS),
+        Column("salary_min_usd", "numeric", "salary_min in US dollars (ECB rate).",
+               render=Render.VALUE, inputs=_SALARY_INPUTS),
+        Column("salary_max_usd", "numeric", "salary_max in US dollars (ECB rate).",
+               render=Render.VALUE, inputs=_SALARY_INPUTS),
+        Column("salary_usd_rate_date", "date", "Date of the ECB rate used for the USD amounts.",
+               render=Render.VALUE, inputs=_SALARY_INPUTS),
+        Column("description_text", "text", "Plain text of the description (at most 100,000 "
+               "characters; scripts, styles and tracking pixels dropped).",
+               render=Render.PLAIN_TEXT, inputs=("description_html",)),
+        Column("published_at", "timestamptz", "When the source published the listing.",
+               render=Render.TIMESTAMP, inputs=("published",)),
+        Column("expires_at", "timestamptz", "When the source says the listing expires.",
+               render=Render.TIMESTAMP, inputs=("expires",)),
+        Column("retrieved_at", "timestamptz", "When the response holding it was received.",
+               nullable=False, required=True, render=Render.TIMESTAMP),
+        Column("first_seen_at", "timestamptz", "Start of the earliest window that had it.",
+               nullable=False, required=True, render=Render.WINDOW),
+        Column("last_seen_at", "timestamptz", "Start of the latest window that had it.",
+               nullable=False, required=True, render=Render.WINDOW),
+        Column("last_partition_key", "text", "Key of the latest window that had it.",
+               nullable=False, render=Render.WINDOW),
+    ),
+)  # fmt: skip
+
+STAGING = Table(
+    name="staging.staging_jobs_listings_data",
+    primary_key=("source", "partition_key", "source_job_id"),
+    description="Each window's listings as received, one JSONB payload per listing.",
+    columns=(
+        Column("source", "text", "Source name.", nullable=False),
+        Column("partition_key", "text", "The window's key.", nullable=False),
+        Column("source_job_id", "text", "The listing's id at its source.", nullable=False),
+        Column("payload", "jsonb", "The listing exactly as the source sent it.",
+               nullable=False),
+        Column("retrieved_at", "timestamptz", "When the response holding it was received.",
+               nullable=False),
+    ),
+)  # fmt: skip
+
+LISTINGS_TABLE = LISTINGS.name
+STAGING_TABLE = STAGING.name
+
+#: the columns the normaliser fills, in table order
+OUTPUT_COLUMNS: tuple[str, ...] = tuple(
+    c.name for c in LISTINGS.columns if c.render is not Render.WINDOW
+)
+#: the columns the upsert sets from the window, not from the listing
+WINDOW_COLUMNS: tuple[str, ...] = tuple(
+    c.name for c in LISTINGS.columns if c.render is Render.WINDOW
+)
+#: the fields every source's `columns` maps (SQL over the staged payload), in this order
+EXTRACTED: tuple[str, ...] = tuple(dict.fromkeys(i for c in LISTINGS.columns for i in c.inputs))
+#: columns every listing must have (the key, where it came from, where to apply, when seen)
+REQUIRED_COLUMNS: tuple[str, ...] = tuple(c.name for c in LISTINGS.columns if c.required)

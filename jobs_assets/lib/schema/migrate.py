@@ -1,0 +1,95 @@
+"""Bring a database to the newest migration, safely from many processes at once.
+
+Dagster's multiprocess executor starts one process per step, and each calls
+`PostgresResource.connect`, which calls `migrate` once per process before any asset
+touches the tables. A session-level advisory lock on the migration connection makes
+the others wait while one upgrades; they then find the head revision and do nothing.
+
+`alembic_version` lives in `public`, beside the tables it describes, so a backup
+(`pg_dump` of the database) records which schema it holds.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from importlib import resources
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from jobs_assets.lib import db
+
+VERSION_TABLE = "alembic_version"
+VERSION_TABLE_SCHEMA = "public"
+# Any constant will do: it serialises migrations across step processes.
+MIGRATION_LOCK_ID = 727_001
+# Alembic keeps its running migration context in module globals: one at a time here.
+_process_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Migration:
+    """The revision before and after a `migrate` (None: no migration had run)."""
+
+    before: str | None
+    after: str | None
+
+    @property
+    def upgraded(self) -> bool:
+        return self.before != self.after
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("jobs_assets") / "migrations"))
+    return config
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def engine_for(conninfo: str) -> sa.Engine:
+    """SQLAlchemy over psycopg 3, connecting exactly as the pipeline does (`db.connect`:
+    an empty conninfo lets libpq read `PG*`, the password included)."""
+    return sa.create_engine(
+        "postgresql+psycopg://", creator=lambda: db.connect(conninfo), poolclass=sa.NullPool
+    )
+
+
+def current_revision(conninfo: str) -> str | None:
+    with engine_for(conninfo).connect() as connection:
+        return _current(connection)
+
+
+def _current(connection: sa.Connection) -> str | None:
+    context = MigrationContext.configure(
+        connection,
+        opts={"version_table": VERSION_TABLE, "version_table_schema": VERSION_TABLE_SCHEMA},
+    )
+    revision = context.get_current_revision()
+    connection.rollback()
+    return revision
+
+
+def migrate(conninfo: str, revision: str = "head") -> Migration:
+    """Upgrade the database to `revision` under the advisory lock; idempotent."""
+    with _process_lock, engine_for(conninfo).connect() as connection:
+        connection.execute(sa.text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})
+        connection.commit()
+        try:
+            before = _current(connection)
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+            connection.commit()
+            after = _current(connection)
+        finally:
+            connection.rollback()
+            connection.execute(sa.text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID})
+            connection.commit()
+    return Migration(before, after)

@@ -1,0 +1,227 @@
+"""The column contract and the migrations: a migrated database equals the contract,
+a database made by the release before migrations upgrades in place keeping every row,
+and migrating is idempotent and safe from several processes at once."""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from jobs_assets import cli
+from jobs_assets.defs.ingestion.assets import jobs_listings, staged_listings
+from jobs_assets.lib import backup, quality
+from jobs_assets.lib.normalise import EXTRACTED, OUTPUT_COLUMNS
+from jobs_assets.lib.schema import LISTINGS, STAGING, Table
+from jobs_assets.lib.schema.migrate import Migration, current_revision, head_revision, migrate
+from jobs_assets.lib.sources import SOURCES
+from jobs_assets_tests.conftest import Database
+
+PREVIOUS_RELEASE_SCHEMA = Path(__file__).parent / "data" / "previous_release_schema.sql"
+CONTRACT_TABLES = (LISTINGS, STAGING)
+
+
+@contextlib.contextmanager
+def created_database(database: Database, name: str) -> Iterator[str]:
+    """An empty database `name` on the test server (no migration run); its conninfo."""
+    maintenance = make_conninfo(database.conninfo, dbname="postgres")
+    with psycopg.connect(maintenance, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield make_conninfo(database.conninfo, dbname=name)
+    finally:
+        with psycopg.connect(maintenance, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+@pytest.fixture
+def scratch(database: Database) -> Iterator[str]:
+    with created_database(database, f"jobs_schema_{uuid.uuid4().hex[:10]}") as conninfo:
+        yield conninfo
+
+
+def catalog(conn: psycopg.Connection, table: str) -> dict[str, object]:
+    """A table as PostgreSQL describes it: columns in order (type, NOT NULL, default)
+    and its primary key."""
+    columns = conn.execute(
+        "SELECT attname, format_type(atttypid, atttypmod), attnotnull, "
+        "pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute AS a "
+        "LEFT JOIN pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+        "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+        (table,),
+    ).fetchall()
+    key = conn.execute(
+        "SELECT a.attname FROM pg_index AS i JOIN pg_attribute AS a "
+        "ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
+        "WHERE i.indrelid = %s::regclass AND i.indisprimary "
+        "ORDER BY array_position(i.indkey::int2[], a.attnum)",
+        (table,),
+    ).fetchall()
+    return {"columns": columns, "primary_key": [name for (name,) in key]}
+
+
+def contract_catalog(conn: psycopg.Connection, table: Table) -> dict[str, object]:
+    """`catalog` of the table the contract's DDL creates (in a schema rolled back after)."""
+    with conn.transaction(force_rollback=True):
+        conn.execute("CREATE SCHEMA contract_check")
+        _, name = table.name.split(".")
+        conn.execute(table.ddl().replace(table.name, f"contract_check.{name}", 1))
+        return catalog(conn, f"contract_check.{name}")
+
+
+def assert_matches_contract(conninfo: str) -> None:
+    with psycopg.connect(conninfo) as conn:
+        for table in CONTRACT_TABLES:
+            migrated, declared = catalog(conn, table.name), contract_catalog(conn, table)
+            missing = [
+                table.column(c[0]).ddl()
+                for c in declared["columns"]
+                if c[0] not in {m[0] for m in migrated["columns"]}
+            ]
+            assert not missing, (
+                f"{table.name}: the contract declares columns no migration adds; write a "
+                f"migration with ALTER TABLE {table.name} ADD COLUMN IF NOT EXISTS {missing}"
+            )
+            assert migrated == declared, table.name
+
+
+def test_fresh_database_migrates_to_head_and_equals_the_contract(scratch: str) -> None:
+    assert current_revision(scratch) is None
+    done = migrate(scratch)
+    assert done == Migration(None, head_revision()) and done.upgraded
+    assert current_revision(scratch) == head_revision()
+    assert_matches_contract(scratch)
+    with psycopg.connect(scratch) as conn:
+        where = conn.execute(
+            "SELECT table_schema FROM information_schema.tables WHERE table_name = 'alembic_version'"
+        ).fetchall()
+    assert where == [("public",)]
+
+
+def test_migrating_twice_changes_nothing(scratch: str) -> None:
+    first = migrate(scratch)
+    with psycopg.connect(scratch) as conn:
+        before = [catalog(conn, t.name) for t in CONTRACT_TABLES]
+    second = migrate(scratch)
+    assert first.upgraded and not second.upgraded
+    assert second == Migration(head_revision(), head_revision())
+    with psycopg.connect(scratch) as conn:
+        assert [catalog(conn, t.name) for t in CONTRACT_TABLES] == before
+        assert conn.execute("SELECT count(*) FROM public.alembic_version").fetchone()[0] == 1
+
+
+def all_rows(conninfo: str) -> dict[str, list[str]]:
+    """Every row of both tables as JSON text in key order: equal means identical."""
+    out = {}
+    with psycopg.connect(conninfo) as conn:
+        for table in CONTRACT_TABLES:
+            query = sql.SQL("SELECT to_jsonb(t)::text FROM {} AS t ORDER BY {}").format(
+                sql.SQL(table.name), sql.SQL(", ").join(map(sql.Identifier, table.primary_key))
+            )
+            out[table.name] = [row[0] for row in conn.execute(query)]
+    return out
+
+
+def test_previous_release_database_upgrades_in_place_keeping_every_row(scratch: str) -> None:
+    with psycopg.connect(scratch) as conn:
+        conn.execute(PREVIOUS_RELEASE_SCHEMA.read_text())
+        conn.execute(
+            "INSERT INTO staging.staging_jobs_listings_data VALUES "
+            "('remotive', '2026-11-30-08:00', '1', '{\"id\": 1, \"title\": \"Data engineer\"}', "
+            " '2026-11-30 12:01:02.123456+00'),"
+            "('jobicy', '2026-11-30-08:00', 'x-2', '{\"id\": \"x-2\", \"tags\": [\"a\"]}', now())"
+        )
+        conn.execute(
+            "INSERT INTO public.jobs_listings_data (source, source_job_id, title, job_url, tags, "
+            "countries, regions, region, salary_min, salary_max, salary_currency, "
+            "salary_usd_rate_date, description_text, published_at, retrieved_at, first_seen_at, "
+            "last_seen_at, last_partition_key) VALUES "
+            "('remotive', '1', 'Data engineer', 'https://remotive.com/1', '{python,sql}', "
+            " '{DE}', '{europe}', 'europe', 60000.5, 80000, 'EUR', '2026-11-27', "
+            " E'Line one\\nline two\\ttab', '2026-11-29 10:00+00', '2026-11-30 12:01+00', "
+            " '2026-11-30 08:00+00', '2026-11-30 08:00+00', '2026-11-30-08:00'),"
+            "('jobicy', 'x-2', NULL, NULL, DEFAULT, DEFAULT, DEFAULT, 'unknown', NULL, NULL, "
+            " NULL, NULL, NULL, NULL, now(), now(), now(), '2026-11-30-08:00')"
+        )
+    before = all_rows(scratch)
+    assert [len(rows) for rows in before.values()] == [2, 2]
+    assert current_revision(scratch) is None
+
+    done = migrate(scratch)
+
+    assert done == Migration(None, head_revision())
+    assert all_rows(scratch) == before
+    assert_matches_contract(scratch)
+
+
+def _migrate_in_process(conninfo: str) -> tuple[str | None, str | None]:
+    done = migrate(conninfo)
+    return done.before, done.after
+
+
+def test_concurrent_processes_migrate_once_without_error(scratch: str) -> None:
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        outcomes = pool.map(_migrate_in_process, [scratch] * 4)
+    head = head_revision()
+    assert sorted(outcomes, key=str) == sorted([(None, head)] + [(head, head)] * 3, key=str)
+    assert_matches_contract(scratch)
+
+
+def test_migrate_command_prints_the_revision_before_and_after(
+    database: Database, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in database.env.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main(["migrate"]) == 0
+    out = capsys.readouterr().out
+    head = head_revision()
+    assert f"schema revision before: {head}" in out
+    assert f"schema revision after:  {head} (nothing to do)" in out
+
+
+def test_everything_derived_from_the_contract_agrees() -> None:
+    listed = [n for n in LISTINGS.names if n not in ("first_seen_at", "last_seen_at")]
+    assert list(OUTPUT_COLUMNS) == listed[:-1]  # all but last_partition_key
+    assert set(quality.REQUIRED_COLUMNS) <= set(LISTINGS.names)
+    assert {"source", "source_job_id", "title", "job_url", "region"} <= set(
+        quality.REQUIRED_COLUMNS
+    )
+    for source in SOURCES.values():  # every source maps every extracted field
+        assert set(source.columns) == set(EXTRACTED), source.name
+    for asset, table in ((jobs_listings, LISTINGS), (staged_listings, STAGING)):
+        metadata = asset.specs_by_key[asset.key].metadata
+        schema = metadata["dagster/column_schema"]
+        assert [c.name for c in schema.columns] == list(table.names)
+        assert all(c.description for c in schema.columns)
+        assert metadata["dagster/table_name"] == table.name
+
+
+def test_restoring_a_backup_of_the_previous_release_migrates_it(
+    scratch: str, database: Database, tmp_path: Path
+) -> None:
+    with psycopg.connect(scratch) as conn:  # the previous release's database, with a row
+        conn.execute(PREVIOUS_RELEASE_SCHEMA.read_text())
+        conn.execute(
+            "INSERT INTO staging.staging_jobs_listings_data VALUES "
+            "('remotive', '2026-11-30-08:00', '1', '{\"id\": 1}', now())"
+        )
+    old = backup.dump(scratch, tmp_path, "2026-11-30-08:00")
+    assert "public.alembic_version" not in old.manifest()["row_counts"]
+    name = conninfo_to_dict(scratch)["dbname"] + "_restored"
+    with created_database(database, name) as target:
+        migrate(target)  # today's database, at head, about to be replaced by the old backup
+        restored = backup.restore(backup.plan_restore(old.dump), target, None)
+        # the dump held no alembic_version: the migrations ran again from the baseline
+        assert restored["schema_revision"] == {"restored": None, "now": head_revision()}
+        assert current_revision(target) == head_revision()
+        assert all_rows(target)[STAGING.name] == all_rows(scratch)[STAGING.name]
+        assert_matches_contract(target)
