@@ -1,0 +1,263 @@
+"""Train, evaluate and decide on a salary model; predict; store it as skops bytes.
+
+The estimator is sparse and linear: TF-IDF of the title (words and characters),
+tags, countries and the masked description, one-hot categories, and a ridge
+regression on the log of the annual USD midpoint. It trains on 200k listings in
+well under a minute on two cores, predicts tens of thousands of rows a second, and
+is deterministic (no randomness anywhere in the fit).
+The 80% interval comes from the residuals on a calibration slice: the newest part of
+the training rows, predicted by a fit on the older part, like the real use.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import scipy
+import skops
+import skops.io
+import sklearn
+from sklearn.compose import ColumnTransformer
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import Ridge
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+from jobs_assets.lib.salary_model.evaluation import (
+    TEST_SHARE,
+    Decision,
+    baseline_maes,
+    promotion_decision,
+    regression_metrics,
+    time_split,
+    training_rows,
+)
+from jobs_assets.lib.salary_model.features import (
+    CATEGORICAL,
+    FEATURES,
+    annual_usd_midpoint,
+    log_target,
+    model_inputs,
+)
+
+DEFAULT_MIN_ROWS = 200
+INTERVAL = 0.8
+RIDGE_ALPHA = 1.0
+
+#: the only types a stored model may contain; anything else is refused on load
+TRUSTED_TYPES = (
+    "builtins.dict",
+    "builtins.float",
+    "builtins.list",
+    "builtins.slice",
+    "builtins.str",
+    "builtins.tuple",
+    "numpy.dtype",
+    "numpy.float32",
+    "numpy.float64",
+    "numpy.int64",
+    "numpy.ndarray",
+    "scipy.sparse._csr.csr_matrix",
+    "sklearn.compose._column_transformer.ColumnTransformer",
+    "sklearn.feature_extraction.text.TfidfTransformer",
+    "sklearn.feature_extraction.text.TfidfVectorizer",
+    "sklearn.linear_model._ridge.Ridge",
+    "sklearn.pipeline.Pipeline",
+    "sklearn.preprocessing._encoders.OneHotEncoder",
+)
+
+
+def min_training_rows(environ: Mapping[str, str] = os.environ) -> int:
+    return int(environ.get("JOBS_MODEL_MIN_ROWS") or DEFAULT_MIN_ROWS)
+
+
+def build_pipeline(alpha: float = RIDGE_ALPHA) -> Pipeline:
+    """The estimator, unfitted. Nothing in it is random, so a fit is reproducible."""
+    tokens = {"token_pattern": r"\S+", "lowercase": False}
+    columns = ColumnTransformer(
+        [
+            (
+                "title_words",
+                TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, dtype=np.float32),
+                "title",
+            ),
+            (
+                "title_chars",
+                TfidfVectorizer(
+                    analyzer="char_wb",
+                    ngram_range=(2, 5),
+                    min_df=3,
+                    max_features=60_000,
+                    sublinear_tf=True,
+                    dtype=np.float32,
+                ),
+                "title",
+            ),
+            (
+                "categories",
+                OneHotEncoder(handle_unknown="ignore", min_frequency=3, dtype=np.float32),
+                list(CATEGORICAL),
+            ),
+            ("countries", TfidfVectorizer(binary=True, dtype=np.float32, **tokens), "countries"),
+            ("tags", TfidfVectorizer(min_df=2, sublinear_tf=True, dtype=np.float32, **tokens), "tags"),
+            (
+                "description",
+                TfidfVectorizer(
+                    ngram_range=(1, 2),
+                    min_df=3,
+                    max_df=0.5,
+                    max_features=40_000,
+                    sublinear_tf=True,
+                    dtype=np.float32,
+                ),
+                "description",
+            ),
+        ],
+        sparse_threshold=1.0,
+    )
+    return Pipeline([("features", columns), ("ridge", Ridge(alpha=alpha, solver="sparse_cg", tol=1e-5))])
+
+
+@dataclass
+class SalaryModel:
+    """A fitted pipeline and the residual quantiles that make its 80% interval."""
+
+    pipeline: Pipeline
+    low_offset: float
+    high_offset: float
+
+    def predict(self, listings: pd.DataFrame) -> pd.DataFrame:
+        """`estimate`, `low`, `high` in annual USD for rows of `jobs_listings_data`."""
+        return self.predict_inputs(model_inputs(listings))
+
+    def predict_inputs(self, inputs: pd.DataFrame) -> pd.DataFrame:
+        log_estimate = self.pipeline.predict(inputs).astype(float)
+        return pd.DataFrame(
+            {
+                "estimate": np.exp(log_estimate),
+                "low": np.exp(log_estimate + self.low_offset),
+                "high": np.exp(log_estimate + self.high_offset),
+            },
+            index=inputs.index,
+        )
+
+    def to_bytes(self) -> bytes:
+        state = {
+            "pipeline": self.pipeline,
+            "low_offset": float(self.low_offset),
+            "high_offset": float(self.high_offset),
+        }
+        return skops.io.dumps(state)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> SalaryModel:
+        """Load stored bytes, refusing any type outside `TRUSTED_TYPES` (never pickle)."""
+        untrusted = set(skops.io.get_untrusted_types(data=data)) - set(TRUSTED_TYPES)
+        if untrusted:
+            raise ValueError(f"stored salary model holds untrusted types {sorted(untrusted)}")
+        state = skops.io.loads(data, trusted=list(TRUSTED_TYPES))
+        return cls(state["pipeline"], state["low_offset"], state["high_offset"])
+
+
+def fit_model(inputs: pd.DataFrame, log_usd: np.ndarray, alpha: float = RIDGE_ALPHA) -> SalaryModel:
+    """Fit on the older rows, take interval offsets from the newest slice, refit on all."""
+    cut = len(inputs) - max(1, int(round(len(inputs) * TEST_SHARE)))
+    calibration = build_pipeline(alpha).fit(inputs.iloc[:cut], log_usd[:cut])
+    residuals = log_usd[cut:] - calibration.predict(inputs.iloc[cut:])
+    tail = (1.0 - INTERVAL) / 2
+    low, high = np.quantile(residuals, [tail, 1.0 - tail])
+    return SalaryModel(build_pipeline(alpha).fit(inputs, log_usd), float(low), float(high))
+
+
+@dataclass
+class TrainingOutcome:
+    """What one training run produced, for the asset to store and report."""
+
+    status: str  # "current", "rejected" or "skipped"
+    reason: str
+    model: SalaryModel | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    rows: int = 0
+    train_rows: int = 0
+    test_rows: int = 0
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    features: tuple[str, ...] = FEATURES
+    library_versions: dict[str, str] = field(default_factory=dict)
+
+
+def library_versions() -> dict[str, str]:
+    return {
+        "python": platform.python_version(),
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "pandas": pd.__version__,
+        "skops": skops.__version__,
+    }
+
+
+def train_salary_model(
+    listings: pd.DataFrame,
+    current: SalaryModel | None = None,
+    min_rows: int = DEFAULT_MIN_ROWS,
+    alpha: float = RIDGE_ALPHA,
+) -> TrainingOutcome:
+    """Train on listings with a stated salary, evaluate on the newest 20%, decide.
+
+    `current` is the model in service, if any: it is scored on the same holdout and
+    the new model must not be more than 2% worse than it to replace it.
+    """
+    rows = training_rows(listings, annual_usd_midpoint(listings))
+    versions = library_versions()
+    if len(rows) < min_rows:
+        return TrainingOutcome(
+            "skipped",
+            f"not enough data yet: {len(rows)} listings with a usable salary, "
+            f"{min_rows} needed (JOBS_MODEL_MIN_ROWS)",
+            rows=len(rows),
+            library_versions=versions,
+        )
+    inputs = model_inputs(rows)
+    usd = rows["_target_usd"].to_numpy(dtype=float)
+    log_usd = log_target(rows["_target_usd"])
+    train, test = time_split(rows)
+
+    model = fit_model(inputs.iloc[train], log_usd[train], alpha)
+    predicted = model.predict_inputs(inputs.iloc[test])
+    metrics = regression_metrics(
+        usd[test], predicted["estimate"].to_numpy(), predicted["low"].to_numpy(), predicted["high"].to_numpy()
+    )
+    metrics.update(baseline_maes(inputs.iloc[train], usd[train], inputs.iloc[test], usd[test]))
+    best = min(metrics["baseline_global_median_mae"], metrics["baseline_group_median_mae"])
+    metrics["best_baseline_mae"] = best
+    metrics["improvement_over_best_baseline"] = 1.0 - metrics["mae"] / best
+    current_mae = None
+    if current is not None:
+        current_estimate = current.predict_inputs(inputs.iloc[test])["estimate"].to_numpy()
+        current_mae = float(np.mean(np.abs(current_estimate - usd[test])))
+        metrics["current_model_mae"] = current_mae
+    decision: Decision = promotion_decision(metrics["mae"], best, current_mae)
+
+    # The stored model learns from every row, the holdout included: it was judged
+    # above on rows it had not seen; now it may learn from the newest listings too.
+    final = fit_model(inputs, log_usd, alpha)
+    seen = rows["first_seen_at"]
+    return TrainingOutcome(
+        decision.status,
+        decision.reason,
+        model=final,
+        metrics=metrics,
+        rows=len(rows),
+        train_rows=len(train),
+        test_rows=len(test),
+        window_start=seen.min().to_pydatetime(),
+        window_end=seen.max().to_pydatetime(),
+        library_versions=versions,
+    )
