@@ -20,7 +20,9 @@ from jobs_assets.lib.normalise import EXTRACTED, normalise
 
 #: where the corpus lives unless JOBS_SALARY_CORPUS_DIR says otherwise: the shared
 #: data folder beside the repository (it is not committed with the code)
-DEFAULT_CORPUS_DIR = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "salary_corpus"
+DEFAULT_CORPUS_DIR = (
+    Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "salary_corpus"
+)
 
 
 def corpus_dir() -> Path:

@@ -31,7 +31,7 @@ def training_rows(listings: pd.DataFrame, target_usd: pd.Series) -> pd.DataFrame
     """
     rows = listings.assign(_target_usd=target_usd)
     rows = rows[rows["_target_usd"].notna() & (rows["_target_usd"] > 0)]
-    cluster = rows["duplicate_cluster_id"] if "duplicate_cluster_id" in rows else None
+    cluster = rows.get("duplicate_cluster_id")
     own = rows["source"].astype(str) + ":" + rows["source_job_id"].astype(str)
     key = own if cluster is None else cluster.astype(object).where(cluster.notna(), own)
     rows = rows.assign(_cluster=key.astype(str))
@@ -103,7 +103,10 @@ def regression_metrics(
 
 
 def baseline_maes(
-    train_inputs: pd.DataFrame, train_usd: np.ndarray, test_inputs: pd.DataFrame, test_usd: np.ndarray
+    train_inputs: pd.DataFrame,
+    train_usd: np.ndarray,
+    test_inputs: pd.DataFrame,
+    test_usd: np.ndarray,
 ) -> dict[str, float]:
     grouped = GroupMedianBaseline.fit(train_inputs, train_usd).predict(test_inputs)
     return {

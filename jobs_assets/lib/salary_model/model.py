@@ -20,9 +20,9 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 import scipy
+import sklearn
 import skops
 import skops.io
-import sklearn
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import Ridge
@@ -105,7 +105,11 @@ def build_pipeline(alpha: float = RIDGE_ALPHA) -> Pipeline:
                 list(CATEGORICAL),
             ),
             ("countries", TfidfVectorizer(binary=True, dtype=np.float32, **tokens), "countries"),
-            ("tags", TfidfVectorizer(min_df=2, sublinear_tf=True, dtype=np.float32, **tokens), "tags"),
+            (
+                "tags",
+                TfidfVectorizer(min_df=2, sublinear_tf=True, dtype=np.float32, **tokens),
+                "tags",
+            ),
             (
                 "description",
                 TfidfVectorizer(
@@ -121,7 +125,9 @@ def build_pipeline(alpha: float = RIDGE_ALPHA) -> Pipeline:
         ],
         sparse_threshold=1.0,
     )
-    return Pipeline([("features", columns), ("ridge", Ridge(alpha=alpha, solver="sparse_cg", tol=1e-5))])
+    return Pipeline(
+        [("features", columns), ("ridge", Ridge(alpha=alpha, solver="sparse_cg", tol=1e-5))]
+    )
 
 
 @dataclass
@@ -232,7 +238,10 @@ def train_salary_model(
     model = fit_model(inputs.iloc[train], log_usd[train], alpha)
     predicted = model.predict_inputs(inputs.iloc[test])
     metrics = regression_metrics(
-        usd[test], predicted["estimate"].to_numpy(), predicted["low"].to_numpy(), predicted["high"].to_numpy()
+        usd[test],
+        predicted["estimate"].to_numpy(),
+        predicted["low"].to_numpy(),
+        predicted["high"].to_numpy(),
     )
     metrics.update(baseline_maes(inputs.iloc[train], usd[train], inputs.iloc[test], usd[test]))
     best = min(metrics["baseline_global_median_mae"], metrics["baseline_group_median_mae"])
