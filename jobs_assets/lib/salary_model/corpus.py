@@ -184,8 +184,21 @@ def listings_frame(records: Iterable[dict]) -> pd.DataFrame:
         frames.append(normalised)
     frame = pd.concat(frames, ignore_index=True)
     frame["category_normalised"] = frame["category"].map(_category_key)
-    frame["duplicate_cluster_id"] = None
+    frame["duplicate_cluster_id"] = _same_posting(frame)
     return frame
+
+
+def _same_posting(frame: pd.DataFrame) -> pd.Series:
+    """A stand-in for the dedup tables: one cluster per company, title and place.
+
+    Boards repost one opening under new ids on every refresh; letting the copies fall
+    on both sides of the time split would let the model look answers up.
+    """
+
+    def key(column: str) -> pd.Series:
+        return frame[column].fillna("").astype(str).str.lower().str.split().str.join(" ")
+
+    return "posting:" + key("company_name") + "|" + key("title") + "|" + key("location_raw")
 
 
 def _category_key(value: object) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from jobs_assets.lib.salary_model.masking import mask_money
+from jobs_assets.lib.salary_model.masking import mask_money_many
 
 #: the listing columns the model reads (`category_normalised` falls back to `category`)
 LISTING_COLUMNS = (
@@ -30,7 +30,7 @@ TEXT = ("title", "countries", "tags", "description")
 FEATURES = CATEGORICAL + TEXT
 #: the start of a description carries most of what it says about the role; reading
 #: all of it costs time and adds boilerplate (benefits, legal text)
-DESCRIPTION_CHARS = 3000
+DESCRIPTION_CHARS = 1000
 UNKNOWN = "unknown"
 
 
@@ -78,7 +78,7 @@ def model_inputs(listings: pd.DataFrame) -> pd.DataFrame:
             "title": _text(listings["title"]).str.lower(),
             "countries": _tokens(listings["countries"]),
             "tags": _tokens(listings["tags"]),
-            "description": [mask_money(text) for text in description],
+            "description": mask_money_many(description.tolist()),
         },
         index=listings.index,
     )[list(FEATURES)]

@@ -1,0 +1,26 @@
+"""The salary model: features from `jobs_listings_data` rows, training with a time
+split, baselines and a promotion gate, and skops storage. No Dagster here."""
+
+from jobs_assets.lib.salary_model.evaluation import Decision, promotion_decision
+from jobs_assets.lib.salary_model.masking import mask_money, mask_money_many
+from jobs_assets.lib.salary_model.model import (
+    DEFAULT_MIN_ROWS,
+    TRUSTED_TYPES,
+    SalaryModel,
+    TrainingOutcome,
+    min_training_rows,
+    train_salary_model,
+)
+
+__all__ = [
+    "DEFAULT_MIN_ROWS",
+    "TRUSTED_TYPES",
+    "Decision",
+    "SalaryModel",
+    "TrainingOutcome",
+    "mask_money",
+    "mask_money_many",
+    "min_training_rows",
+    "promotion_decision",
+    "train_salary_model",
+]
