@@ -125,6 +125,12 @@ def test_the_holdout_is_the_newest_fifth_and_never_splits_a_cluster(corpus: pd.D
     rows = training_rows(listings, annual_usd_midpoint(listings))
     assert rows["_cluster"].is_unique
     assert (rows["_cluster"] == "same-opening").sum() == 1
+    canonical = listings.assign(is_canonical=False)
+    canonical.loc[canonical.index[1], "is_canonical"] = True
+    kept = training_rows(canonical, annual_usd_midpoint(canonical))
+    chosen = kept[kept["_cluster"] == "same-opening"]
+    assert chosen["source_job_id"].tolist() == [listings["source_job_id"].iloc[1]]
+    assert chosen["first_seen_at"].iloc[0] == listings["first_seen_at"].iloc[:2].min()
     train, test = time_split(rows)
     seen = rows["first_seen_at"]
     assert seen.iloc[train].max() <= seen.iloc[test].min()

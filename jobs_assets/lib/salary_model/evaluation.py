@@ -25,7 +25,8 @@ TOLERANCE = 1.02
 
 
 def training_rows(listings: pd.DataFrame, target_usd: pd.Series) -> pd.DataFrame:
-    """One row per duplicate cluster (its first sighting) among listings with a target.
+    """One row per duplicate cluster among listings with a target: its canonical listing
+    when `is_canonical` is given, else its first sighting.
 
     Rows without a cluster id are their own cluster. The result is sorted oldest first.
     """
@@ -35,6 +36,12 @@ def training_rows(listings: pd.DataFrame, target_usd: pd.Series) -> pd.DataFrame
     own = rows["source"].astype(str) + ":" + rows["source_job_id"].astype(str)
     key = own if cluster is None else cluster.astype(object).where(cluster.notna(), own)
     rows = rows.assign(_cluster=key.astype(str))
+    if "is_canonical" in rows:
+        # the cluster's canonical listing speaks for it, dated by the cluster's first sighting
+        first_seen = rows.groupby("_cluster")["first_seen_at"].transform("min")
+        rows = rows.assign(first_seen_at=first_seen)
+        rows = rows.sort_values("is_canonical", ascending=False, kind="stable")
+        rows = rows.drop_duplicates("_cluster", keep="first")
     rows = rows.sort_values(["first_seen_at", "_cluster"], kind="stable")
     return rows.drop_duplicates("_cluster", keep="first").reset_index(drop=True)
 
