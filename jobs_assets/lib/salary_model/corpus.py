@@ -107,43 +107,11 @@ def _jobicy(item: dict) -> dict:
     }
 
 
-# wagey.gg republishes ATS listings with a coarse region code and figures it labels
-# annual USD. Many are really local currency (rupees, kronor, yen shown as "$"), so
-# only figures inside a band a remote salary in dollars can take are kept.
-_WAGEY_REGIONS = {"NA": "North America", "LATAM": "Latin America", "WW": "Worldwide"}
-WAGEY_USD_BAND = (15_000, 600_000)
-
-
-def _in_band(value: object) -> bool:
-    low, high = WAGEY_USD_BAND
-    return isinstance(value, int | float) and low <= value <= high
-
-
-def _wagey(item: dict) -> dict:
-    region = item.get("region")
-    if not all(_in_band(item.get(k)) for k in ("salaryMin", "salaryMax") if item.get(k)):
-        item = {**item, "salaryMin": None, "salaryMax": None}
-    return {
-        "title": item.get("title"),
-        "company_name": item.get("company"),
-        "job_url": item.get("url"),
-        "seniority": item.get("seniority"),
-        "tags_json": _as_json(item.get("skills")),
-        "location_text": _WAGEY_REGIONS.get(region, region),
-        "salary_min": item.get("salaryMin"),
-        "salary_max": item.get("salaryMax"),
-        "salary_period": "year",
-        "salary_currency": "USD",
-        "published": item.get("scrapedAt"),
-    }
-
-
 EXTRACTORS: dict[str, Callable[[dict], dict]] = {
     "remoteok": _remoteok,
     "remotive": _remotive,
     "himalayas": _himalayas,
     "jobicy": _jobicy,
-    "wagey": _wagey,
 }
 
 

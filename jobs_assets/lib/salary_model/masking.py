@@ -39,8 +39,9 @@ _MONEY = "|".join(
         rf"\b{_NUMBER}{_SCALE}?\s?(?:{_SYMBOL}|zł|{_CODE}\b|{_WORD})",
         # a figure with a scale and no currency: "120k", "1.2M", "12 LPA"
         rf"\b{_NUMBER}{_SCALE}",
-        # any other long number: a bare 85000 or 85,000 is almost always pay
-        r"\b\d{1,3}(?:[,.\x{a0}\x{202f} ]\d{3})+\b|\b\d{5,}\b",
+        # any other long number: a bare 85000 or 85,000 is almost always pay, also
+        # behind a mark written with letters ("R45,000", "RM1,850", "Php45,000")
+        r"\d{1,3}(?:[,.\x{a0}\x{202f} ]\d{3})+\b|\d{5,}\b",
     )
 )
 #: (pattern, replacement) in order; one alternation is one scan of the text

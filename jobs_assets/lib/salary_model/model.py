@@ -52,7 +52,7 @@ from jobs_assets.lib.salary_model.text import ArrowTfidf
 
 DEFAULT_MIN_ROWS = 200
 INTERVAL = 0.8
-RIDGE_ALPHA = 3.0
+RIDGE_ALPHA = 1.0
 
 #: the only types a stored model may contain; anything else is refused on load
 TRUSTED_TYPES = (
