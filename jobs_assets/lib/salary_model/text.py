@@ -63,39 +63,38 @@ class ArrowTfidf(TransformerMixin, BaseEstimator):
         return flat, rows, len(array)
 
     def fit(self, texts: object, y: object = None) -> ArrowTfidf:
-        flat, rows, n = self._tokens(texts)
-        encoded = (
-            pc.dictionary_encode(flat).combine_chunks()
-            if isinstance(flat, pa.ChunkedArray)
-            else pc.dictionary_encode(flat)
-        )
+        self._fit_tokens(*self._tokens(texts))
+        return self
+
+    def fit_transform(self, texts: object, y: object = None) -> sp.csr_matrix:
+        tokens = self._tokens(texts)  # split once, for both steps
+        self._fit_tokens(*tokens)
+        return self._weigh(*tokens)
+
+    def transform(self, texts: object) -> sp.csr_matrix:
+        return self._weigh(*self._tokens(texts))
+
+    def _fit_tokens(self, flat: pa.Array, rows: np.ndarray, n: int) -> None:
+        encoded = pc.dictionary_encode(flat)
         words = encoded.dictionary.to_numpy(zero_copy_only=False).astype(str)
-        ids = encoded.indices.to_numpy()
-        pairs = np.unique(rows.astype(np.int64) * len(words) + ids)
-        df = np.bincount(pairs % len(words), minlength=len(words)) if len(words) else np.zeros(0)
-        keep = (df >= self.min_df) & (df <= self.max_df * n)
-        chosen = np.flatnonzero(keep)
+        # document frequency: the non-zero columns of the (row, word) count matrix
+        counts = _counts(rows, encoded.indices.to_numpy(), n, len(words))
+        df = np.bincount(counts.indices, minlength=len(words))
+        chosen = np.flatnonzero((df >= self.min_df) & (df <= self.max_df * n))
         if self.max_features is not None and len(chosen) > self.max_features:
             order = np.lexsort((words[chosen], -df[chosen]))  # most frequent, ties by word
             chosen = chosen[order[: self.max_features]]
-        order = np.argsort(words[chosen], kind="stable")
-        chosen = chosen[order]
+        chosen = chosen[np.argsort(words[chosen], kind="stable")]
         self.vocabulary_ = words[chosen]
         self.idf_ = (np.log((1 + n) / (1 + df[chosen])) + 1).astype(np.float32)
-        return self
 
-    def transform(self, texts: object) -> sp.csr_matrix:
-        flat, rows, n = self._tokens(texts)
+    def _weigh(self, flat: pa.Array, rows: np.ndarray, n: int) -> sp.csr_matrix:
         width = len(self.vocabulary_)
         if width == 0 or len(flat) == 0:
             return sp.csr_matrix((n, width), dtype=np.float32)
         index = pc.index_in(flat, value_set=pa.array(self.vocabulary_, type=pa.large_string()))
         found = pc.is_valid(index).to_numpy(zero_copy_only=False)
-        cols = index.filter(pa.array(found)).to_numpy()
-        ones = np.ones(len(cols), np.float32)
-        # COO -> CSR sums repeated (row, column) pairs: the term counts
-        matrix = sp.csr_matrix((ones, (rows[found], cols)), shape=(n, width), dtype=np.float32)
-        matrix.sum_duplicates()
+        matrix = _counts(rows[found], index.filter(pa.array(found)).to_numpy(), n, width)
         if self.binary:
             matrix.data[:] = 1.0
         else:
@@ -109,3 +108,11 @@ class ArrowTfidf(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         return self.vocabulary_.astype(object)
+
+
+def _counts(rows: np.ndarray, cols: np.ndarray, n: int, width: int) -> sp.csr_matrix:
+    """Term counts: COO -> CSR sums the repeated (row, column) pairs."""
+    ones = np.ones(len(cols), np.float32)
+    matrix = sp.csr_matrix((ones, (rows, cols)), shape=(n, width), dtype=np.float32)
+    matrix.sum_duplicates()
+    return matrix
