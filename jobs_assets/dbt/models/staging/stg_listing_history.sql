@@ -1,5 +1,7 @@
 -- One row per version of a listing. Empty (with the same columns) on a database that
--- has no history table yet.
+-- has no history table yet. The history is written with the listings, so it refreshes
+-- with them:
+-- depends_on: {{ ref('stg_listings') }}
 {%- set src = source('jobs', 'jobs_listings_history') %}
 
 {% if relation_exists(src) %}
