@@ -17,11 +17,14 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import shutil
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
+
 
 def dbt_executable() -> str:
     """The `dbt` installed next to this interpreter (a venv need not be activated)."""
@@ -92,7 +95,19 @@ def target_dir(project_dir: Path = PROJECT_DIR) -> Path:
     return cache / "jobs_assets" / "dbt_target"
 
 
-def ensure_manifest(target: Path, parse: Callable[[], None], project_dir: Path = PROJECT_DIR) -> Path:
+def runs_dir(data_dir: Path, keep: int = 20) -> Path:
+    """The folder for dbt invocations' artifacts, keeping the newest `keep` of them."""
+    runs = data_dir / "dbt" / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    old = sorted(runs.iterdir(), key=lambda p: p.stat().st_mtime)[:-keep]
+    for path in old:
+        shutil.rmtree(path, ignore_errors=True)
+    return runs
+
+
+def ensure_manifest(
+    target: Path, parse: Callable[[], None], project_dir: Path = PROJECT_DIR
+) -> Path:
     """Parse the project into `target/manifest.json` unless it is current.
 
     `parse()` runs `dbt parse` into `target`. A file lock makes concurrent loaders
@@ -111,6 +126,13 @@ def ensure_manifest(target: Path, parse: Callable[[], None], project_dir: Path =
                 raise RuntimeError(f"dbt parse wrote no manifest under {target}")
             stamp.write_text(wanted + "\n")
     return manifest
+
+
+def row_count(conn: psycopg.Connection, schema: str, name: str) -> int:
+    query = sql.SQL("SELECT count(*) FROM {}.{}").format(
+        sql.Identifier(schema), sql.Identifier(name)
+    )
+    return conn.execute(query).fetchone()[0]
 
 
 def headline_daily_postings(conn: psycopg.Connection) -> dict[str, float]:

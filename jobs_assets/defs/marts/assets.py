@@ -7,6 +7,7 @@ project, its manifest and dbt's connection.
 """
 
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -73,22 +74,28 @@ def analytics_dbt(
     and, for two marts, headline numbers that Dagster plots run over run."""
     with postgres.connect() as conn:
         env = marts.profile_env(conn)
+    # Each invocation's artifacts (run_results.json, logs) under $JOBS_DATA_DIR/dbt/runs,
+    # never inside the installed package.
+    env["DBT_TARGET_PATH"] = str(marts.runs_dir(Path(postgres.data_dir)))
     with marts.environ(env):
         invocation = dbt.cli(["build"], context=context)
-        for event in invocation.stream().fetch_row_counts():
-            yield with_headlines(context, event, postgres)
+        for event in invocation.stream():
+            yield with_counts(context, event, postgres)
 
 
-def with_headlines(
-    context: dg.AssetExecutionContext, event: Any, postgres: PostgresResource
-) -> Any:
+def with_counts(context: dg.AssetExecutionContext, event: Any, postgres: PostgresResource) -> Any:
+    """A model's output with its row count and, for two marts, their headline numbers.
+
+    Counted here rather than with `fetch_row_counts()`, whose relation names carry the
+    database of the parse, not the one dbt just wrote to.
+    """
     if not isinstance(event, dg.Output):
         return event
-    headline = HEADLINES.get(context.asset_key_for_output(event.output_name))
-    if headline is None:
-        return event
+    key = context.asset_key_for_output(event.output_name)
     with postgres.connect() as conn:
-        numbers = headline(conn)
+        numbers = {"dagster/row_count": marts.row_count(conn, *key.path)}
+        if key in HEADLINES:
+            numbers.update(HEADLINES[key](conn))
     return event.with_metadata({**event.metadata, **numbers})
 
 
@@ -96,7 +103,9 @@ def with_headlines(
 def marts_definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=[analytics_dbt],
-        resources={"dbt": DbtCliResource(project_dir=PROJECT, dbt_executable=marts.dbt_executable())},
+        resources={
+            "dbt": DbtCliResource(project_dir=PROJECT, dbt_executable=marts.dbt_executable())
+        },
         sensors=[
             dg.AutomationConditionSensorDefinition(
                 "marts_automation",
