@@ -189,20 +189,23 @@ def test_failing_dbt_test_is_a_failed_asset_check(built) -> None:
 def test_marts_refresh_after_an_ingestion_window() -> None:
     """Declarative automation requests the whole dbt graph once `jobs_listings` has a new
     window, and nothing before."""
-    from jobs_assets.defs.ingestion.assets import jobs_listings
+    from jobs_assets.definitions import defs
 
+    definitions = defs()  # the code location as deployed, sensor and all
+    sensor = definitions.get_sensor_def("marts_automation")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     with dg.instance_for_test() as instance:
-        first = dg.evaluate_automation_conditions([jobs_listings, analytics_dbt], instance)
+        first = dg.evaluate_automation_conditions(definitions, instance)
         assert first.total_requested == 0
         instance.report_runless_asset_event(
             dg.AssetMaterialization("jobs_listings", partition="2026-03-02-00:00")
         )
         second = dg.evaluate_automation_conditions(
-            [jobs_listings, analytics_dbt], instance, cursor=first.cursor
+            definitions, instance, cursor=first.cursor
         )
         requested = {key for key in analytics_dbt.keys if second.get_num_requested(key)}
         assert requested == set(analytics_dbt.keys)
         third = dg.evaluate_automation_conditions(
-            [jobs_listings, analytics_dbt], instance, cursor=second.cursor
+            definitions, instance, cursor=second.cursor
         )
         assert third.total_requested == 0
