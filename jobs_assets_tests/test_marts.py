@@ -200,12 +200,8 @@ def test_marts_refresh_after_an_ingestion_window() -> None:
         instance.report_runless_asset_event(
             dg.AssetMaterialization("jobs_listings", partition="2026-03-02-00:00")
         )
-        second = dg.evaluate_automation_conditions(
-            definitions, instance, cursor=first.cursor
-        )
+        second = dg.evaluate_automation_conditions(definitions, instance, cursor=first.cursor)
         requested = {key for key in analytics_dbt.keys if second.get_num_requested(key)}
         assert requested == set(analytics_dbt.keys)
-        third = dg.evaluate_automation_conditions(
-            definitions, instance, cursor=second.cursor
-        )
+        third = dg.evaluate_automation_conditions(definitions, instance, cursor=second.cursor)
         assert third.total_requested == 0

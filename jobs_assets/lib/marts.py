@@ -84,15 +84,25 @@ def source_hash(project_dir: Path = PROJECT_DIR) -> str:
 
 
 def target_dir(project_dir: Path = PROJECT_DIR) -> Path:
-    """Where the manifest goes: the project's `target/` when writable (a checkout or an
-    image prepared at build time), else a per-user cache (a read-only install)."""
+    """Where the manifest goes: the project's `target/` when it already holds the current
+    manifest (an image prepared at build time) or is writable (a checkout), else a
+    per-user cache (a read-only install)."""
     preferred = project_dir / "target"
+    if _stamp(preferred) == source_hash(project_dir):
+        return preferred
     with contextlib.suppress(OSError):
         preferred.mkdir(exist_ok=True)
         if os.access(preferred, os.W_OK):
             return preferred
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return cache / "jobs_assets" / "dbt_target"
+
+
+def _stamp(target: Path) -> str | None:
+    stamp = target / "manifest.sha256"
+    if stamp.exists() and (target / "manifest.json").exists():
+        return stamp.read_text().strip()
+    return None
 
 
 def runs_dir(data_dir: Path, keep: int = 20) -> Path:
@@ -116,10 +126,11 @@ def ensure_manifest(
     target.mkdir(parents=True, exist_ok=True)
     manifest, stamp = target / "manifest.json", target / "manifest.sha256"
     wanted = source_hash(project_dir)
+    if _stamp(target) == wanted:  # current: nothing to write (the folder may be read-only)
+        return manifest
     with open(target / ".parse.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        current = stamp.read_text().strip() if stamp.exists() else None
-        if not manifest.exists() or current != wanted:
+        if _stamp(target) != wanted:
             with environ(QUIET_ENV):
                 parse()
             if not manifest.exists():
