@@ -205,3 +205,21 @@ def test_marts_refresh_after_an_ingestion_window() -> None:
         assert requested == set(analytics_dbt.keys)
         third = dg.evaluate_automation_conditions(definitions, instance, cursor=second.cursor)
         assert third.total_requested == 0
+
+
+def test_dbt_project_never_needs_the_network() -> None:
+    """No dbt packages (dagster-dbt would run `dbt deps`), no usage statistics, and the
+    layers dbt's guide asks for, with the marts in schema `marts` exactly."""
+    import yaml
+
+    project = yaml.safe_load((marts.PROJECT_DIR / "dbt_project.yml").read_text())
+    assert project["flags"]["send_anonymous_usage_stats"] is False
+    assert not (marts.PROJECT_DIR / "packages.yml").exists()
+    assert not (marts.PROJECT_DIR / "dependencies.yml").exists()
+    assert marts.QUIET_ENV["DO_NOT_TRACK"] == "1"
+    layers = project["models"]["jobs_analytics"]
+    assert layers["marts"]["+schema"] == "marts"
+    models = {key.path[-1]: key.path[0] for key in analytics_dbt.keys}
+    assert len(models) >= 10
+    assert {n for n, schema in models.items() if schema == "marts"} == set(MART_KEYS)
+    assert {n[:4] for n in models if n not in MART_KEYS} == {"stg_", "int_"}
