@@ -168,9 +168,9 @@ def headline_salaries(conn: psycopg.Connection) -> dict[str, float]:
     and how many listings the reported cells cover."""
     median, with_salary = conn.execute(
         f"""
-        SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY s.annual_usd_midpoint), count(*)
-        FROM {INTERMEDIATE_SCHEMA}.int_current_canonical_listings c
-        JOIN {INTERMEDIATE_SCHEMA}.int_salaries_annual_usd s USING (listing_id)
+        SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY annual_usd_midpoint), count(*)
+        FROM {INTERMEDIATE_SCHEMA}.int_salaries_annual_usd
+        WHERE status = 'active' AND is_canonical
         """
     ).fetchone()
     cells, covered = conn.execute(

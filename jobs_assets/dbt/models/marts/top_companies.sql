@@ -3,20 +3,19 @@
 -- Every company is kept; rank_in_week orders them (ties share a rank).
 with counts as (
     select
-        to_char(first_seen_at at time zone 'UTC', 'IYYY-"W"IW') as iso_week,
         date_trunc('week', first_seen_at at time zone 'UTC')::date as week_start,
         company_name,
         count(*) as new_listings
     from {{ ref('stg_listings') }}
     where is_canonical
-    group by 1, 2, 3
+    group by 1, 2
 )
 
 select
-    iso_week,
+    to_char(week_start, 'IYYY-"W"IW') as iso_week,
     week_start,
     company_name,
     new_listings,
-    new_listings::numeric / sum(new_listings) over (partition by iso_week) as share_of_week,
-    rank() over (partition by iso_week order by new_listings desc) as rank_in_week
+    new_listings::numeric / sum(new_listings) over (partition by week_start) as share_of_week,
+    rank() over (partition by week_start order by new_listings desc) as rank_in_week
 from counts
