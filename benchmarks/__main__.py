@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 import psycopg
 
-from benchmarks import backups, end_to_end, fetch, incremental, load, report
+from benchmarks import backups, end_to_end, fetch, incremental, load, marts, report
 from benchmarks.harness import BENCH_DB, ROOT, WORK_DIR, BenchServer, machine, versions
 from benchmarks.synth import stage_synthetic, window_key, window_start
 from jobs_assets.lib import db
@@ -36,10 +36,11 @@ class Scale:
     load_repeats: int  # B2: runs of ours and of the floors (median)
     fetch_one_worker: bool  # B1: also measure one worker (N·L seconds)
     executor_variants: bool  # B4: also forkserver and in_process
+    marts_listings: int = 1_000_000  # B6: listings under the dbt marts
 
 
 SCALES = {
-    "small": Scale((5_000, 20_000), 40_000, 10_000, 3_000, 3, 1, False, False),
+    "small": Scale((5_000, 20_000), 40_000, 10_000, 3_000, 3, 1, False, False, 50_000),
     "full": Scale((100_000, 1_000_000), 2_000_000, 500_000, 3_000, 5, 3, True, True),
 }
 
@@ -84,6 +85,10 @@ def run(scale_name: str, only: set[str], keep: bool) -> dict:
         if "b4" in only:
             _log("B4 end to end")
             results["b4_end_to_end"] = end_to_end.run(server, variants=scale.executor_variants)
+
+        if "b6" in only:
+            _log(f"B6 marts, {scale.marts_listings} listings")
+            results["b6_marts"] = marts.run(server, scale.marts_listings, WORK_DIR / "data")
 
         conninfo = server.fresh_database(BENCH_DB)
         if only & {"b2", "b3", "b5"}:
@@ -131,7 +136,7 @@ def run(scale_name: str, only: set[str], keep: bool) -> dict:
             for start, size in windows:
                 _log(f"  window {window_key(start)} ({start.isoformat()}): {size} listings")
         else:
-            for name in (BENCH_DB, "jobs_bench_empty", "jobs_bench_e2e"):
+            for name in (BENCH_DB, "jobs_bench_empty", "jobs_bench_e2e", marts.BENCH_DB):
                 server.drop_database(name)
             server.stop()
             shutil.rmtree(WORK_DIR, ignore_errors=True)
@@ -144,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--scale", choices=sorted(SCALES), default="full")
     parser.add_argument(
-        "--only", default="b1,b2,b3,b4,b5", help="comma-separated subset, e.g. b1,b4"
+        "--only", default="b1,b2,b3,b4,b5,b6", help="comma-separated subset, e.g. b1,b4"
     )
     parser.add_argument("--keep", action="store_true", help="keep the benchmark databases")
     args = parser.parse_args(argv)

@@ -178,6 +178,28 @@ def _backup(b: dict) -> list[str]:
     ]
 
 
+def _marts(b: dict) -> list[str]:
+    full, refresh = b["full_build"], b["refresh_after_one_window"]
+    met = b["targets_met"]
+    return [
+        f"### B6 analytics marts (dbt), {b['listings']:,} listings",
+        "",
+        "| run | wall | dbt models | dbt tests | target |",
+        "| --- | --- | --- | --- | --- |",
+        f"| full `dbt build` (11 models, 47 tests) | {_s(full['seconds'])} "
+        f"| {_s(full['node_seconds_by_type'].get('model', 0))} "
+        f"| {_s(full['node_seconds_by_type'].get('test', 0))} "
+        f"| ≤ 60 s {_met(met['full_build'])} |",
+        f"| refresh after one window (1,500 new, 500 expired) | {_s(refresh['seconds'])} "
+        f"| {_s(refresh['node_seconds_by_type'].get('model', 0))} "
+        f"| {_s(refresh['node_seconds_by_type'].get('test', 0))} "
+        f"| ≤ 5 s {_met(met['refresh'])} |",
+        f"| the five marts as plain SQL (CREATE TABLE AS, no tests) "
+        f"| {_s(b['plain_sql_marts_s'])} | | | |",
+        "",
+    ]
+
+
 def render(r: dict) -> str:
     lines = _header(r)
     if "generation_s" in r:
@@ -192,6 +214,8 @@ def render(r: dict) -> str:
         lines += _end_to_end(r["b4_end_to_end"])
     if "b5_backup" in r:
         lines += _backup(r["b5_backup"])
+    if "b6_marts" in r:
+        lines += _marts(r["b6_marts"])
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -1,8 +1,8 @@
 """`python -m jobs_assets.cli run|demo|migrate|db-stop`: what `make run` and `make demo` call.
 
-Both materialise the ingestion group for the latest complete window with the real
-Dagster CLI (multiprocess executor and all); `demo` first starts the replay server
-on loopback and points every source at it.
+Both materialise the ingestion group for the latest complete window, then the analytics
+marts, with the real Dagster CLI (multiprocess executor and all); `demo` first starts
+the replay server on loopback and points every source at it.
 """
 
 from __future__ import annotations
@@ -76,15 +76,37 @@ def materialize_command(partition_key: str) -> list[str]:
     ]
 
 
+def marts_command() -> list[str]:
+    """The Dagster CLI call that builds the analytics marts (dbt) on what was loaded."""
+    return [
+        sys.executable,
+        "-m",
+        "dagster",
+        "asset",
+        "materialize",
+        "-m",
+        "jobs_assets.definitions",
+        "--select",
+        "group:marts",
+    ]
+
+
 def materialize(partition_key: str, extra_env: dict[str, str] | None = None) -> int:
+    """The ingestion window, then the marts: what the automation sensor does in a
+    deployment after each window (no daemon runs here)."""
     dagster_home()
-    command = materialize_command(partition_key)
+    env = {**os.environ, **(extra_env or {})}
     print(f"materialising group:ingestion for window {partition_key} ...", flush=True)
-    return subprocess.call(command, env={**os.environ, **(extra_env or {})})
+    code = subprocess.call(materialize_command(partition_key), env=env)
+    if code != 0:
+        return code
+    print("materialising group:marts (dbt build of the analytics marts) ...", flush=True)
+    return subprocess.call(marts_command(), env=env)
 
 
 def summary(settings: Settings) -> str:
     from jobs_assets.lib import db
+    from jobs_assets.lib.marts import row_count
 
     conninfo = db.conninfo_for(settings.data_dir, settings.pghost)
     with db.connect(conninfo) as conn:
@@ -92,10 +114,17 @@ def summary(settings: Settings) -> str:
             "SELECT source, count(*), count(salary_min_usd), max(last_partition_key) "
             "FROM public.jobs_listings_data GROUP BY source ORDER BY source"
         ).fetchall()
+        names = conn.execute(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = 'marts' ORDER BY table_name"
+        ).fetchall()
+        marts = [(name, row_count(conn, "marts", name)) for (name,) in names]
     lines = ["public.jobs_listings_data:"]
     lines += [
         f"  {s:<10} {n:>7} listings ({w} with a USD salary), last window {k}" for s, n, w, k in rows
     ]
+    if marts:
+        lines.append("marts: " + ", ".join(f"{name} ({n} rows)" for name, n in marts))
     return "\n".join(lines)
 
 

@@ -28,13 +28,17 @@ def test_demo_loads_every_fixture_listing_with_step_processes(
 ) -> None:
     env = {"DAGSTER_HOME": str(tmp_path / "dagster_home"), **clean_db.env}
     env.setdefault("JOBS_DATA_DIR", str(tmp_path / "jobs_data"))
-    done = run_cli(["demo"], env, tmp_path)
+    done = run_cli(["demo"], env, tmp_path, timeout=480)  # the window, then the dbt build
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "RUN_SUCCESS" in done.stderr + done.stdout
     assert clean_db.query("SELECT count(*) FROM public.jobs_listings_data")[0][0] == (
         fixture_listing_count()
     )
     assert "public.jobs_listings_data:" in done.stdout and "himalayas" in done.stdout
+    # then the marts, built by dbt on what the window loaded
+    assert "marts: daily_postings" in done.stdout
+    new = clean_db.query("SELECT sum(new_listings) FROM marts.daily_postings")[0][0]
+    assert new == fixture_listing_count()
     # the local instance was made for it, never the production dagster.yaml
     assert "telemetry" in (tmp_path / "dagster_home" / "dagster.yaml").read_text()
 

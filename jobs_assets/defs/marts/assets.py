@@ -1,0 +1,116 @@
+"""The analytics marts: every dbt model is an asset of group `marts` and every dbt test
+an asset check, downstream of `jobs_listings`, rebuilt after each ingestion window by
+declarative automation.
+
+The models and tests live in `jobs_assets/dbt/`; `jobs_assets.lib.marts` finds the
+project, its manifest and dbt's connection.
+"""
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+
+from jobs_assets.lib import marts
+from jobs_assets.resources import PostgresResource
+
+PROJECT = DbtProject(
+    project_dir=marts.PROJECT_DIR,
+    profiles_dir=marts.PROJECT_DIR,
+    target_path=marts.target_dir(),
+)
+
+
+def _parse() -> None:
+    DbtCliResource(project_dir=PROJECT, dbt_executable=marts.dbt_executable()).cli(
+        ["parse", "--quiet"], target_path=PROJECT.target_path
+    ).wait()
+
+
+MANIFEST = marts.ensure_manifest(PROJECT.target_path, _parse)
+
+# After each ingestion window: `jobs_listings` (any partition) updated, nothing upstream
+# still running. Unlike `eager()` this does not wait for every partition of
+# `jobs_listings` to exist, which an unpartitioned child of a partitioned parent would.
+AFTER_INGESTION = (
+    dg.AutomationCondition.any_deps_updated().since_last_handled()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("after each ingestion window")
+
+
+class MartsTranslator(DagsterDbtTranslator):
+    """Group `marts` and the refresh condition for every model."""
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        return "marts"
+
+    def get_automation_condition(
+        self, dbt_resource_props: Mapping[str, Any]
+    ) -> dg.AutomationCondition | None:
+        if dbt_resource_props["resource_type"] == "model":
+            return AFTER_INGESTION
+        return None
+
+
+HEADLINES = {
+    dg.AssetKey(["marts", "daily_postings"]): marts.headline_daily_postings,
+    dg.AssetKey(["marts", "salary_percentiles"]): marts.headline_salaries,
+}
+
+
+@dbt_assets(
+    manifest=MANIFEST,
+    project=PROJECT,
+    dagster_dbt_translator=MartsTranslator(),
+    name="analytics_dbt",
+)
+def analytics_dbt(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, postgres: PostgresResource
+) -> Iterator[Any]:
+    """`dbt build` of the selection: models, then their tests as asset checks; row counts
+    and, for two marts, headline numbers that Dagster plots run over run."""
+    with postgres.connect() as conn:
+        env = marts.profile_env(conn)
+    # Each invocation's artifacts (run_results.json, logs) under $JOBS_DATA_DIR/dbt/runs,
+    # never inside the installed package.
+    env["DBT_TARGET_PATH"] = str(marts.runs_dir(Path(postgres.data_dir)))
+    with marts.environ(env):
+        invocation = dbt.cli(["build"], context=context)
+        for event in invocation.stream():
+            yield with_counts(context, event, postgres)
+
+
+def with_counts(context: dg.AssetExecutionContext, event: Any, postgres: PostgresResource) -> Any:
+    """A model's output with its row count and, for two marts, their headline numbers.
+
+    Counted here rather than with `fetch_row_counts()`, whose relation names carry the
+    database of the parse, not the one dbt just wrote to.
+    """
+    if not isinstance(event, dg.Output):
+        return event
+    key = context.asset_key_for_output(event.output_name)
+    with postgres.connect() as conn:
+        numbers = {"dagster/row_count": marts.row_count(conn, *key.path)}
+        if key in HEADLINES:
+            numbers.update(HEADLINES[key](conn))
+    return event.with_metadata({**event.metadata, **numbers})
+
+
+@dg.definitions
+def marts_definitions() -> dg.Definitions:
+    return dg.Definitions(
+        assets=[analytics_dbt],
+        resources={
+            "dbt": DbtCliResource(project_dir=PROJECT, dbt_executable=marts.dbt_executable())
+        },
+        sensors=[
+            dg.AutomationConditionSensorDefinition(
+                "marts_automation",
+                target=dg.AssetSelection.groups("marts"),
+                default_status=dg.DefaultSensorStatus.RUNNING,
+            )
+        ],
+    )

@@ -1,0 +1,184 @@
+"""The dbt project of the analytics marts: where it lives, how dbt reaches the database,
+and its parsed manifest.
+
+dbt reads its connection from `JOBS_DBT_*` (see `jobs_assets/dbt/profiles.yml`); they
+are computed from the pipeline's own open connection, so the embedded PostgreSQL
+(a socket directory), `PG*` and docker-compose all work with one profile. The password
+is never copied: dbt's libpq reads `PGPASSWORD` itself.
+
+The manifest is parsed locally (`dbt parse`, no network) when the definitions load and
+the project's files changed since the last parse; there is no `packages.yml`, so dbt
+never tries to download packages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import shutil
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+
+def dbt_executable() -> str:
+    """The `dbt` installed next to this interpreter (a venv need not be activated)."""
+    beside = Path(sys.executable).parent / "dbt"
+    return str(beside) if beside.exists() else "dbt"
+
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt"
+MARTS_SCHEMA = "marts"
+INTERMEDIATE_SCHEMA = "analytics_intermediate"
+
+# No usage statistics, no version check: dbt must never reach the network.
+QUIET_ENV = {
+    "DO_NOT_TRACK": "1",
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    "DBT_VERSION_CHECK": "false",
+}
+
+
+def profile_env(conn: psycopg.Connection) -> dict[str, str]:
+    """`JOBS_DBT_*` for profiles.yml from an open connection: what libpq really used,
+    defaults and socket directories included (never the password)."""
+    info = conn.info
+    return {
+        "JOBS_DBT_HOST": info.host,
+        "JOBS_DBT_PORT": str(info.port),
+        "JOBS_DBT_USER": info.user,
+        "JOBS_DBT_DBNAME": info.dbname,
+        **QUIET_ENV,
+    }
+
+
+@contextlib.contextmanager
+def environ(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the block (dbt's CLI and its in-process adapter
+    both read `os.environ`), then restore what was there."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def source_hash(project_dir: Path = PROJECT_DIR) -> str:
+    """A digest of every file dbt parses, to tell whether the manifest is current."""
+    digest = hashlib.sha256()
+    for path in sorted(project_dir.rglob("*")):
+        rel = path.relative_to(project_dir)
+        if path.is_file() and rel.parts[0] not in {"target", "logs"}:
+            digest.update(str(rel).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def target_dir(project_dir: Path = PROJECT_DIR) -> Path:
+    """Where the manifest goes: the project's `target/` when it already holds the current
+    manifest (an image prepared at build time) or is writable (a checkout), else a
+    per-user cache (a read-only install)."""
+    preferred = project_dir / "target"
+    if _stamp(preferred) == source_hash(project_dir):
+        return preferred
+    with contextlib.suppress(OSError):
+        preferred.mkdir(exist_ok=True)
+        if os.access(preferred, os.W_OK):
+            return preferred
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "jobs_assets" / "dbt_target"
+
+
+def _stamp(target: Path) -> str | None:
+    stamp = target / "manifest.sha256"
+    if stamp.exists() and (target / "manifest.json").exists():
+        return stamp.read_text().strip()
+    return None
+
+
+def runs_dir(data_dir: Path, keep: int = 20) -> Path:
+    """The folder for dbt invocations' artifacts, keeping the newest `keep` of them."""
+    runs = data_dir / "dbt" / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    old = sorted(runs.iterdir(), key=lambda p: p.stat().st_mtime)[:-keep]
+    for path in old:
+        shutil.rmtree(path, ignore_errors=True)
+    return runs
+
+
+def ensure_manifest(
+    target: Path, parse: Callable[[], None], project_dir: Path = PROJECT_DIR
+) -> Path:
+    """Parse the project into `target/manifest.json` unless it is current.
+
+    `parse()` runs `dbt parse` into `target`. A file lock makes concurrent loaders
+    (one per Dagster step process) parse once and wait for each other.
+    """
+    target.mkdir(parents=True, exist_ok=True)
+    manifest, stamp = target / "manifest.json", target / "manifest.sha256"
+    wanted = source_hash(project_dir)
+    if _stamp(target) == wanted:  # current: nothing to write (the folder may be read-only)
+        return manifest
+    with open(target / ".parse.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _stamp(target) != wanted:
+            with environ(QUIET_ENV):
+                parse()
+            if not manifest.exists():
+                raise RuntimeError(f"dbt parse wrote no manifest under {target}")
+            stamp.write_text(wanted + "\n")
+    return manifest
+
+
+def row_count(conn: psycopg.Connection, schema: str, name: str) -> int:
+    query = sql.SQL("SELECT count(*) FROM {}.{}").format(
+        sql.Identifier(schema), sql.Identifier(name)
+    )
+    return conn.execute(query).fetchone()[0]
+
+
+def headline_daily_postings(conn: psycopg.Connection) -> dict[str, float]:
+    """Totals of the latest day in marts.daily_postings (0 when the mart is empty)."""
+    row = conn.execute(
+        f"""
+        SELECT coalesce(sum(new_listings), 0), coalesce(sum(active_listings), 0),
+               coalesce(sum(expired_listings), 0)
+        FROM {MARTS_SCHEMA}.daily_postings
+        WHERE day = (SELECT max(day) FROM {MARTS_SCHEMA}.daily_postings)
+        """
+    ).fetchone()
+    return {
+        "new_listings_latest_day": int(row[0]),
+        "active_listings_latest_day": int(row[1]),
+        "expired_listings_latest_day": int(row[2]),
+    }
+
+
+def headline_salaries(conn: psycopg.Connection) -> dict[str, float]:
+    """The median annual USD midpoint over all active canonical listings with a salary,
+    and how many listings the reported cells cover."""
+    median, with_salary = conn.execute(
+        f"""
+        SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY annual_usd_midpoint), count(*)
+        FROM {INTERMEDIATE_SCHEMA}.int_salaries_annual_usd
+        WHERE status = 'active' AND is_canonical
+        """
+    ).fetchone()
+    cells, covered = conn.execute(
+        f"SELECT count(*), coalesce(sum(listings), 0) FROM {MARTS_SCHEMA}.salary_percentiles"
+    ).fetchone()
+    return {
+        "median_salary_usd": float(median) if median is not None else 0.0,
+        "listings_with_salary": int(with_salary),
+        "cells": int(cells),
+        "listings_in_cells": int(covered),
+    }

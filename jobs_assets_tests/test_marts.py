@@ -1,0 +1,225 @@
+"""The analytics marts: `dbt build` through Dagster on a realistic data set, every mart
+compared with a pandas recomputation from the base table, dbt tests as asset checks,
+and the refresh after an ingestion window by declarative automation."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+import dagster as dg
+import pandas as pd
+import pytest
+from dagster_dbt import DbtCliResource
+
+from jobs_assets.defs.marts.assets import PROJECT, analytics_dbt
+from jobs_assets.lib import marts
+from jobs_assets_tests import marts_data as md
+from jobs_assets_tests.conftest import Database
+
+MART_KEYS = {
+    name: dg.AssetKey(["marts", name])
+    for name in (
+        "daily_postings",
+        "salary_percentiles",
+        "top_companies",
+        "tag_trends",
+        "listing_durations",
+    )
+}
+
+
+def build(database: Database, raise_on_error: bool = True) -> dg.ExecuteInJobResult:
+    return dg.materialize(
+        [analytics_dbt],
+        resources={
+            "dbt": DbtCliResource(project_dir=PROJECT, dbt_executable=marts.dbt_executable()),
+            "postgres": database.resource(),
+        },
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=raise_on_error,
+    )
+
+
+@pytest.fixture(scope="module")
+def built(database: Database) -> tuple[Database, pd.DataFrame, dg.ExecuteInJobResult]:
+    with database.connect() as conn, database.connect() as read_conn:
+        listings = md.build_dataset(conn, read_conn)
+        base = md.read_base(conn)
+    started = time.monotonic()
+    result = build(database)
+    print(f"{listings} listings; dbt build through Dagster: {time.monotonic() - started:.1f} s")
+    return database, base, result
+
+
+def as_float(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.map(lambda v: float(v) if isinstance(v, Decimal) else v)
+
+
+def assert_same(actual: pd.DataFrame, expected: pd.DataFrame, keys: list[str]) -> None:
+    actual = as_float(actual).sort_values(keys).reset_index(drop=True)
+    expected = expected[list(actual.columns)].sort_values(keys).reset_index(drop=True)
+    pd.testing.assert_frame_equal(actual, expected, check_dtype=False, rtol=1e-9)
+
+
+def test_data_set_is_realistic(built) -> None:
+    """Several windows and sources, expiries, duplicates and salary cells to compare."""
+    _, base, _ = built
+    assert base["source"].nunique() == 3
+    assert base["first_date"].nunique() >= 8
+    assert (base["status"] == "expired").sum() >= 50
+    assert (~base["is_canonical"]).sum() >= 10
+    assert len(md.expected_salary_percentiles(base)) >= 3
+
+
+def test_daily_postings_match_recomputation(built) -> None:
+    database, base, _ = built
+    columns = ["day", "source", "region", "category_normalised"]
+    measures = ["new_listings", "active_listings", "expired_listings"]
+    with database.connect() as conn:
+        actual = md.read_mart(conn, "daily_postings", columns + measures)
+    expected = md.expected_daily_postings(base)
+    assert_same(actual, expected, columns)
+    print(f"daily_postings: {len(actual)} rows, {actual['new_listings'].sum()} new listings")
+
+
+def test_salary_percentiles_match_recomputation(built) -> None:
+    database, base, _ = built
+    keys = ["region", "category_normalised", "seniority"]
+    with database.connect() as conn:
+        actual = md.read_mart(
+            conn, "salary_percentiles", [*keys, "listings", "p25_usd", "p50_usd", "p75_usd"]
+        )
+    assert_same(actual, md.expected_salary_percentiles(base), keys)
+    print(f"salary_percentiles: {len(actual)} cells of >= 5 listings")
+
+
+def test_top_companies_match_recomputation(built) -> None:
+    database, base, _ = built
+    columns = ["iso_week", "company_name", "new_listings", "share_of_week", "rank_in_week"]
+    with database.connect() as conn:
+        actual = md.read_mart(conn, "top_companies", columns)
+    assert_same(actual, md.expected_top_companies(base), ["iso_week", "company_name"])
+
+
+def test_tag_trends_match_recomputation(built) -> None:
+    database, base, _ = built
+    with database.connect() as conn:
+        actual = md.read_mart(conn, "tag_trends", ["iso_week", "tag", "listings", "share_of_week"])
+    assert len(actual) > 20
+    assert_same(actual, md.expected_tag_trends(base), ["iso_week", "tag"])
+
+
+def test_listing_durations_match_recomputation(built) -> None:
+    database, base, _ = built
+    columns = ["source", "category_normalised", "listings_expired", "median_days", "p90_days"]
+    with database.connect() as conn:
+        actual = md.read_mart(conn, "listing_durations", columns)
+    assert_same(actual, md.expected_listing_durations(base), ["source", "category_normalised"])
+
+
+def test_marts_report_row_counts_and_headlines(built) -> None:
+    database, base, result = built
+    materialised = {
+        m.asset_key: m.metadata
+        for m in result.get_asset_materialization_events()
+        and [
+            e.event_specific_data.materialization for e in result.get_asset_materialization_events()
+        ]
+    }
+    for name, key in MART_KEYS.items():
+        with database.connect() as conn:
+            rows = conn.execute(f"SELECT count(*) FROM marts.{name}").fetchone()[0]
+        assert materialised[key]["dagster/row_count"].value == rows, name
+        assert "Execution Duration" in materialised[key], sorted(materialised[key])
+    daily = materialised[MART_KEYS["daily_postings"]]
+    expected = md.expected_daily_postings(base)
+    latest = expected[expected["day"] == expected["day"].max()]
+    assert daily["new_listings_latest_day"].value == latest["new_listings"].sum()
+    assert daily["active_listings_latest_day"].value == latest["active_listings"].sum()
+    salaries = materialised[MART_KEYS["salary_percentiles"]]
+    on_offer = base[(base["status"] == "active") & base["is_canonical"]]
+    mid = on_offer[["salary_min_usd", "salary_max_usd"]].mean(axis=1, skipna=True).dropna()
+    assert salaries["median_salary_usd"].value == pytest.approx(mid.quantile(0.5))
+    print(
+        {k: v.value for k, v in daily.items() if "latest_day" in k}, salaries["median_salary_usd"]
+    )
+
+
+def test_every_dbt_test_is_a_passing_asset_check(built) -> None:
+    _, _, result = built
+    evaluations = result.get_asset_check_evaluations()
+    specs = list(analytics_dbt.check_specs)
+    assert len(specs) >= 40
+    assert {(e.asset_key, e.check_name) for e in evaluations} == {
+        (s.asset_key, s.name) for s in specs
+    }
+    assert all(e.passed for e in evaluations), [e.check_name for e in evaluations if not e.passed]
+    mart_checks = {s.name for s in specs if s.asset_key == MART_KEYS["salary_percentiles"]}
+    assert any(n.startswith("ordered_") for n in mart_checks), mart_checks
+    print(f"{len(evaluations)} dbt tests evaluated as asset checks, all passed")
+
+
+def test_failing_dbt_test_is_a_failed_asset_check(built) -> None:
+    """A listing with an unknown status fails the accepted_values test of stg_listings: the
+    check fails, the marts downstream are not rebuilt, and the run fails."""
+    database, _, _ = built
+    with database.connect() as conn:
+        conn.execute(
+            "UPDATE public.jobs_listings_data SET status = 'withdrawn' WHERE source_job_id = "
+            "(SELECT min(source_job_id) FROM public.jobs_listings_data WHERE status = 'active')"
+        )
+    try:
+        result = build(database, raise_on_error=False)
+    finally:
+        with database.connect() as conn:
+            conn.execute(
+                "UPDATE public.jobs_listings_data SET status = 'active' WHERE status = 'withdrawn'"
+            )
+    assert not result.success
+    failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    assert [(e.asset_key, e.check_name.split("_stg_")[0]) for e in failed] == [
+        (dg.AssetKey(["analytics_staging", "stg_listings"]), "accepted_values")
+    ]
+    assert failed[0].severity == dg.AssetCheckSeverity.ERROR
+    rebuilt = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert not rebuilt & set(MART_KEYS.values())
+
+
+def test_marts_refresh_after_an_ingestion_window() -> None:
+    """Declarative automation requests the whole dbt graph once `jobs_listings` has a new
+    window, and nothing before."""
+    from jobs_assets.definitions import defs
+
+    definitions = defs()  # the code location as deployed, sensor and all
+    sensor = definitions.get_sensor_def("marts_automation")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    with dg.instance_for_test() as instance:
+        first = dg.evaluate_automation_conditions(definitions, instance)
+        assert first.total_requested == 0
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization("jobs_listings", partition="2026-03-02-00:00")
+        )
+        second = dg.evaluate_automation_conditions(definitions, instance, cursor=first.cursor)
+        requested = {key for key in analytics_dbt.keys if second.get_num_requested(key)}
+        assert requested == set(analytics_dbt.keys)
+        third = dg.evaluate_automation_conditions(definitions, instance, cursor=second.cursor)
+        assert third.total_requested == 0
+
+
+def test_dbt_project_never_needs_the_network() -> None:
+    """No dbt packages (dagster-dbt would run `dbt deps`), no usage statistics, and the
+    layers dbt's guide asks for, with the marts in schema `marts` exactly."""
+    import yaml
+
+    project = yaml.safe_load((marts.PROJECT_DIR / "dbt_project.yml").read_text())
+    assert project["flags"]["send_anonymous_usage_stats"] is False
+    assert not (marts.PROJECT_DIR / "packages.yml").exists()
+    assert not (marts.PROJECT_DIR / "dependencies.yml").exists()
+    assert marts.QUIET_ENV["DO_NOT_TRACK"] == "1"
+    layers = project["models"]["jobs_analytics"]
+    assert layers["marts"]["+schema"] == "marts"
+    models = {key.path[-1]: key.path[0] for key in analytics_dbt.keys}
+    assert len(models) >= 10
+    assert {n for n, schema in models.items() if schema == "marts"} == set(MART_KEYS)
+    assert {n[:4] for n in models if n not in MART_KEYS} == {"stg_", "int_"}
