@@ -8,9 +8,12 @@ from pathlib import Path
 
 import dagster as dg
 
+from jobs_assets.lib.redact import install_log_filter, redact
+
 LOGGER = logging.getLogger("jobs_assets.events")
 LOGGER.setLevel(logging.INFO)
 LOGGER.propagate = False
+install_log_filter()
 
 
 class DailyFileHandler(logging.Handler):
@@ -48,7 +51,8 @@ def log_event(
     message: str,
     level: int = logging.INFO,
 ) -> None:
-    """One line for a person: in the Dagster run log and in the daily file."""
+    """One line for a person: in the Dagster run log and in the daily file (secrets masked)."""
+    message = redact(message)
     if context is not None:
         context.log.log(level, message)
     LOGGER.log(level, message)
