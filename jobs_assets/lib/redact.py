@@ -25,11 +25,10 @@ SECRET_PARAMS = (
 _USERINFO = re.compile(
     r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#@:\s'\"<>]*):(?P<password>[^/?#@\s'\"<>]*)@"
 )
-# `token=...` in a query string or a form body, whatever the case; also `'token': '...'`
-# in a printed params dict, which requests' exceptions sometimes show.
+# `token=...` in a query string (or its percent-encoded form), whatever the case.
 _PARAM = re.compile(
     r"(?P<name>(?<![A-Za-z0-9_])(?:" + "|".join(SECRET_PARAMS) + r"))"
-    r"(?P<sep>=|%3D|'\s*:\s*'|\"\s*:\s*\")(?P<value>[^&#\s'\"<>,;)\]}]+)",
+    r"(?P<sep>=|%3D)(?P<value>[^&#\s'\"<>,;)\]}]+)",
     re.IGNORECASE,
 )
 
