@@ -180,7 +180,8 @@ class HttpClient:
 
     def get(self, url: str, params: dict[str, object] | None = None) -> requests.Response:
         """GET with retries; the final response (body read) whatever its status."""
-        shown = redact(url + (f"?{urlencode(params)}" if params else ""))
+        joiner = "&" if "?" in url else "?"
+        shown = redact(url + (f"{joiner}{urlencode(params)}" if params else ""))
         who = f"{self.source}: " if self.source else ""
         last_problem = ""
         for attempt in range(self.max_retries + 1):
