@@ -93,7 +93,7 @@ def _loads(text: str) -> object:
 
 
 def fix_escapes(text: str) -> tuple[str, bool]:
-    """Replace invalid backslash escapes (e.g. `\\x41`, `\\u12`) by `\\ufffd`."""
+    """Replace the backslash of invalid escapes (e.g. `\\x41`, `\\u12`) by U+FFFD."""
     changed = False
 
     def one(match: re.Match[str]) -> str:
@@ -102,7 +102,7 @@ def fix_escapes(text: str) -> tuple[str, bool]:
         if body and (body[0] in '"\\/bfnrt' and len(body) == 1 or len(body) == 5):
             return match.group(0)
         changed = True
-        return "\\ufffd"
+        return "\\ufffd" + body  # the backslash goes, the text after it stays
 
     fixed = _STRING.sub(lambda m: _ESCAPE.sub(one, m.group(0)), text)
     return fixed, changed
