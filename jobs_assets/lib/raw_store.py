@@ -182,7 +182,7 @@ def _damaged(path: Path, what: str) -> str:
 
 def _load_manifest(path: Path) -> dict | None:
     try:
-        text = path.read_text()
+        text = path.read_bytes()
     except FileNotFoundError:
         return None
     except OSError as err:
