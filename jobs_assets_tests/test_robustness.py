@@ -451,3 +451,96 @@ def test_a_read_only_data_folder_fails_the_run_in_plain_words(
     text = failure_text(result)
     assert "cannot write" in text and "JOBS_DATA_DIR" in text
     assert "NotADirectoryError" not in text and "FileExistsError" not in text
+
+
+# --- 7. Secrets never leak -----------------------------------------------------------
+
+SECRETS = ("s3cretPass", "tok3nValue", "k3yValue", "s1gnatureValue")
+
+
+def test_secrets_in_every_url_appear_in_no_file_the_run_wrote(
+    clean_db: Database, replay: ReplayServer, data_dir: Path, tmp_path: Path, monkeypatch
+) -> None:
+    from jobs_assets.defs.automation.alert_sensor import alert_sensor
+    from jobs_assets.defs.automation.resources import AlertsResource
+
+    host = replay.base_url.removeprefix("http://")
+    urls = {
+        "remotive": f"http://robot:{SECRETS[0]}@{host}/remotive?token={SECRETS[1]}",
+        "jobicy": f"http://{host}/jobicy?API_KEY={SECRETS[2]}",
+        "himalayas": f"http://{host}/himalayas?access_token={SECRETS[1]}&Signature={SECRETS[3]}",
+    }
+    for name, url in urls.items():
+        monkeypatch.setenv(f"JOBS_{name.upper()}_URL", url)
+    monkeypatch.setenv("PGPASSWORD", "pgS3cretNeverShown")
+    monkeypatch.delenv("JOBS_ALERT_WEBHOOK_URL", raising=False)
+    resources = {
+        "postgres": clean_db.resource(),
+        "raw_store": RawStoreResource(data_dir=str(data_dir)),
+        **{
+            f"{name}_api": SourceApiResource(
+                name=name,
+                url=dg.EnvVar(f"JOBS_{name.upper()}_URL"),
+                max_rps=0.0,
+                backoff_seconds=0.01,
+                max_retries=1,
+                workers=2,
+                max_pages=3,
+            )
+            for name in urls
+        },
+    }
+    forbidden = Reply(403, b"<html>forbidden</html>", {"Content-Type": "text/html"})
+    replay.script("/remotive", forbidden, forbidden)  # fails (and retries) naming its URL
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    key = latest_windows()[-1]
+    with dg.instance_for_test(temp_dir=str(home)) as instance:
+        sensor_context = dg.build_sensor_context(
+            instance=instance,
+            resources={"alerts": AlertsResource(data_dir=str(data_dir), webhook_url=None)},
+        )
+        alert_sensor(sensor_context)  # starts watching now
+        cursor = sensor_context.cursor
+        good = run_with_instance(resources, key, instance, "key:jobicy_raw or key:himalayas_raw")
+        bad = run_with_instance(resources, key, instance, "remotive_raw")
+        assert good.success and not bad.success
+        assert "403" in failure_text(bad) and "robot:***@" in failure_text(bad)
+        tick = dg.build_sensor_context(
+            instance=instance,
+            cursor=cursor,
+            resources={"alerts": AlertsResource(data_dir=str(data_dir), webhook_url=None)},
+        )
+        alert_sensor(tick)
+    assert list((data_dir / "alerts").rglob("*.json"))  # the alert was written...
+    assert any(r.params.get("token") == SECRETS[1] for r in replay.requests)  # secrets were used
+    assert any(r.headers.get("Authorization") for r in replay.requests)
+    assert len([p for p in home.rglob("*") if p.is_file()]) >= 3  # run and event storage
+    leaks = []
+    for root in (data_dir, home):
+        for path in root.rglob("*"):
+            if path.is_file():
+                content = path.read_bytes()
+                if path.suffix == ".gz":
+                    content += gzip.decompress(content)
+                leaks += [
+                    f"{path}: {s}"
+                    for s in (*SECRETS, "pgS3cretNeverShown")
+                    if s.encode() in content
+                ]
+    assert leaks == []  # ...and no secret is in any file under JOBS_DATA_DIR or DAGSTER_HOME
+    manifest = RawStore(data_dir).manifest("jobicy", key)
+    assert manifest["pages"][0]["url"].endswith("API_KEY=***&count=100")
+
+
+def run_with_instance(
+    resources: dict, key: str, instance: dg.DagsterInstance, selection: str
+) -> dg.ExecuteInJobResult:
+    return dg.materialize(
+        [*ingestion_assets(), *checks.raw_checks],
+        selection=selection,
+        partition_key=key,
+        resources=resources,
+        instance=instance,
+        raise_on_error=False,
+    )
