@@ -8,7 +8,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from jobs_assets.lib.redact import install_log_filter, redact
+from jobs_assets.lib.redact import RedactingFilter, install_log_filter, redact
 
 LOGGER = logging.getLogger("jobs_assets.events")
 LOGGER.setLevel(logging.INFO)
@@ -27,6 +27,7 @@ class DailyFileHandler(logging.Handler):
         super().__init__()
         self.folder = folder
         self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        self.addFilter(RedactingFilter())  # whichever logger the record came from
 
     def emit(self, record: logging.LogRecord) -> None:
         try:

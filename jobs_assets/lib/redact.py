@@ -27,8 +27,8 @@ _USERINFO = re.compile(
 )
 # `token=...` in a query string (or its percent-encoded form), whatever the case.
 _PARAM = re.compile(
-    r"(?P<name>(?<![A-Za-z0-9_])(?:" + "|".join(SECRET_PARAMS) + r"))"
-    r"(?P<sep>=|%3D)(?P<value>[^&#\s'\"<>,;)\]}]+)",
+    r"(?P<name>(?:(?<![A-Za-z0-9_%])|(?<=%3F)|(?<=%26))(?:" + "|".join(SECRET_PARAMS) + r"))"
+    r"(?P<sep>=|%3D)(?P<value>(?:(?!%26)[^&#\s'\"<>,;)\]}])+)",
     re.IGNORECASE,
 )
 
@@ -69,7 +69,8 @@ PROTECTED_LOGGERS = ("jobs_assets", "jobs_assets.events", "urllib3", "urllib3.co
 
 def install_log_filter() -> None:
     """Attach the filter to the project's loggers and urllib3's (idempotent)."""
-    for name in PROTECTED_LOGGERS:
+    ours = [n for n in logging.root.manager.loggerDict if n.startswith("jobs_assets.")]
+    for name in (*PROTECTED_LOGGERS, *ours):
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)
