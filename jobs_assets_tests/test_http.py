@@ -186,6 +186,7 @@ def test_trickling_body_fails_at_the_total_deadline() -> None:
     message = str(err.value)
     assert message.startswith("jobicy: GET ") and "/slow" in message
     assert "did not finish within 1.5 s (JOBS_HTTP_TOTAL_TIMEOUT_SECONDS)" in message
+    assert err.value.partial and b'{"jobs": []}'.startswith(err.value.partial[:12])
 
 
 def test_retry_after_beyond_the_cap_fails_at_once_saying_what_was_asked(

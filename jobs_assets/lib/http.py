@@ -56,8 +56,9 @@ _TRANSIENT = (
 
 
 class _DeadlineExceeded(Exception):
-    def __init__(self, received: int) -> None:
+    def __init__(self, received: int, body: bytes = b"") -> None:
         self.received = received
+        self.body = body  # what arrived before the deadline, kept as evidence
 
 
 class RateLimiter:
@@ -206,6 +207,7 @@ class HttpClient:
                     f"{self._deadline_reason(started, deadline)} ({err.received} bytes received); "
                     "the source is too slow right now: try again later, or raise "
                     "JOBS_HTTP_TOTAL_TIMEOUT_SECONDS / JOBS_FETCH_BUDGET_SECONDS",
+                    partial=err.body or None,
                 ) from None
             except _TRANSIENT as err:
                 self.stats.record(None, 0, time.monotonic() - started, retry)
@@ -253,21 +255,21 @@ class HttpClient:
             received = 0
             while True:
                 if time.monotonic() > deadline:
-                    raise _DeadlineExceeded(received)
+                    raise _DeadlineExceeded(received, b"".join(chunks))
                 chunk = response.raw.read1(CHUNK_BYTES, decode_content=True)
                 if not chunk:
                     break
                 chunks.append(chunk)
                 received += len(chunk)
             if time.monotonic() > deadline:
-                raise _DeadlineExceeded(received)
+                raise _DeadlineExceeded(received, b"".join(chunks))
             response._content = b"".join(chunks)
             response._content_consumed = True
             _check_length(response, received)
             return response
         except urllib3.exceptions.ReadTimeoutError as err:
             if time.monotonic() >= deadline - 0.05:
-                raise _DeadlineExceeded(received) from err
+                raise _DeadlineExceeded(received, b"".join(chunks)) from err
             raise
         finally:
             response.close()

@@ -259,7 +259,7 @@ class RawStore:
         self, source: str, partition_key: str, wait_seconds: float = 900.0
     ) -> Iterator[None]:
         """Hold the source's window for one fetch; a second one waits, then fails saying so."""
-        folder = self.root / source / ".locks"
+        folder = self.root.parent / "locks" / source  # outside raw/: never backed up
         path = folder / f"{window_dirname(partition_key)}.lock"
         try:
             folder.mkdir(parents=True, exist_ok=True)
