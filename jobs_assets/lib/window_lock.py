@@ -45,8 +45,13 @@ def window_lock(
         time.sleep(0.25)
     try:
         yield
-    finally:
+    except BaseException:
         if not conn.closed:
             conn.rollback()  # a failed write leaves its transaction aborted
+        raise
+    else:
+        conn.commit()  # what the caller did on this connection stays, as without the lock
+    finally:
+        if not conn.closed:
             conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
             conn.commit()
