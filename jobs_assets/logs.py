@@ -8,9 +8,12 @@ from pathlib import Path
 
 import dagster as dg
 
+from jobs_assets.lib.redact import RedactingFilter, install_log_filter, redact
+
 LOGGER = logging.getLogger("jobs_assets.events")
 LOGGER.setLevel(logging.INFO)
 LOGGER.propagate = False
+install_log_filter()
 
 
 class DailyFileHandler(logging.Handler):
@@ -24,6 +27,7 @@ class DailyFileHandler(logging.Handler):
         super().__init__()
         self.folder = folder
         self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        self.addFilter(RedactingFilter())  # whichever logger the record came from
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -48,7 +52,8 @@ def log_event(
     message: str,
     level: int = logging.INFO,
 ) -> None:
-    """One line for a person: in the Dagster run log and in the daily file."""
+    """One line for a person: in the Dagster run log and in the daily file (secrets masked)."""
+    message = redact(message)
     if context is not None:
         context.log.log(level, message)
     LOGGER.log(level, message)

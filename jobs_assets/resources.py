@@ -57,6 +57,9 @@ class SourceApiResource(dg.ConfigurableResource):
     timeout_seconds: float = 30.0
     max_retries: int = 5
     backoff_seconds: float = 1.0
+    total_timeout_seconds: float = 120.0
+    max_retry_after_seconds: float = 300.0
+    fetch_budget_seconds: float = 900.0
 
     def settings(self) -> SourceSettings:
         return SourceSettings(**self.model_dump())

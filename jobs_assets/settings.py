@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from dotenv import find_dotenv, load_dotenv
 
@@ -49,6 +48,9 @@ class SourceSettings:
     timeout_seconds: float
     max_retries: int
     backoff_seconds: float
+    total_timeout_seconds: float = 120.0
+    max_retry_after_seconds: float = 300.0
+    fetch_budget_seconds: float = 900.0
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,9 @@ class Settings:
     http_timeout_seconds: float
     http_max_retries: int
     http_backoff_seconds: float
+    http_total_timeout_seconds: float
+    http_max_retry_after_seconds: float
+    fetch_budget_seconds: float
     alert_webhook_url: str | None
     backup_keep: int
     urls: dict[str, str]
@@ -78,6 +83,9 @@ class Settings:
             http_timeout_seconds=_float("JOBS_HTTP_TIMEOUT_SECONDS", 30.0),
             http_max_retries=_int("JOBS_HTTP_MAX_RETRIES", 5),
             http_backoff_seconds=_float("JOBS_HTTP_BACKOFF_SECONDS", 1.0),
+            http_total_timeout_seconds=_float("JOBS_HTTP_TOTAL_TIMEOUT_SECONDS", 120.0),
+            http_max_retry_after_seconds=_float("JOBS_HTTP_MAX_RETRY_AFTER_SECONDS", 300.0),
+            fetch_budget_seconds=_float("JOBS_FETCH_BUDGET_SECONDS", 900.0),
             alert_webhook_url=os.environ.get("JOBS_ALERT_WEBHOOK_URL") or None,
             backup_keep=max(1, _int("JOBS_BACKUP_KEEP", 10)),
             urls={s: os.environ.get(f"JOBS_{s.upper()}_URL") or DEFAULT_URLS[s] for s in SOURCES},
@@ -98,13 +106,14 @@ class Settings:
             timeout_seconds=self.http_timeout_seconds,
             max_retries=self.http_max_retries,
             backoff_seconds=self.http_backoff_seconds,
+            total_timeout_seconds=self.http_total_timeout_seconds,
+            max_retry_after_seconds=self.http_max_retry_after_seconds,
+            fetch_budget_seconds=self.fetch_budget_seconds,
         )
 
 
 def mask_url(url: str) -> str:
-    """The URL with any password replaced by `***`, for logs and metadata."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit(parts._replace(netloc=netloc))
+    """The URL with credentials and secret parameters masked (see `lib/redact.py`)."""
+    from jobs_assets.lib.redact import mask_url as _mask
+
+    return _mask(url)

@@ -160,8 +160,10 @@ def materialize_window(
 
 
 def fixture_listing_count() -> int:
-    """Distinct listings across the shipped fixtures (what a demo window loads)."""
-    import json
+    """Distinct listings across the shipped fixtures that parse (what a demo window loads).
+
+    A listing rejected at parse time (e.g. Remotive's company `N/A`) is not loaded.
+    """
 
     from jobs_assets.lib.sources import SOURCES
 
@@ -169,8 +171,7 @@ def fixture_listing_count() -> int:
     for name, source in SOURCES.items():
         ids = set()
         for path in sorted(FIXTURE_DIR.glob(f"{name}*.json")):
-            for job in json.loads(path.read_text()).get("jobs", []):
-                ids.add(str(job[source.id_field]))
+            ids.update(job_id for job_id, _ in source.parse(path.read_bytes()).records)
         total += len(ids)
     return total
 

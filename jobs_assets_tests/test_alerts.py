@@ -21,6 +21,7 @@ from jobs_assets.defs.automation.alert_sensor import alert_sensor
 from jobs_assets.defs.automation.resources import AlertsResource
 from jobs_assets.defs.ingestion import checks
 from jobs_assets.lib import alerts
+from jobs_assets.lib.alerts import Alert, AlertOutbox, Problem, WebhookError
 from jobs_assets.lib.raw_store import RawStore
 from jobs_assets.lib.sources import Page
 from jobs_assets.resources import RawStoreResource
@@ -257,6 +258,34 @@ def test_webhook_outage_keeps_the_alert_and_delivers_it_once_later(
     sensor.tick()
     assert len(receiver.messages) == 2
     assert len(set(receiver.messages)) == 2  # one message per failure
+    old = latest_windows(5)[0]
+    for text in receiver.messages:  # the waiting did not strip what the alert says
+        assert f"*jobs_assets: run failed*, window {old}" in text
+        assert "asset remotive_raw" in text and "serves only current listings" in text
+        assert text in log  # word for word what was logged when the failure happened
+
+
+def test_an_alert_that_waited_is_delivered_with_its_first_text(tmp_path: Path) -> None:
+    outbox = AlertOutbox(tmp_path)
+    alert = Alert(
+        key="run:abc",
+        title="run failed",
+        problems=[Problem("asset jobicy_raw", "jobicy: GET http://h/j?token=*** answered 500")],
+        window="2026-11-22-04:00",
+        link="http://ui/runs/abc",
+    )
+    first_text = alert.text()
+    outbox.add(alert)
+
+    def down(text: str) -> None:
+        raise WebhookError("webhook http://hooks/*** answered HTTP 503")
+
+    for _ in range(3):
+        assert len(outbox.deliver(down).failed) == 1
+    delivered: list[str] = []
+    assert len(outbox.deliver(delivered.append).sent) == 1
+    assert delivered == [first_text]
+    assert "asset jobicy_raw" in first_text and "2026-11-22-04:00" in first_text
 
 
 def test_without_a_webhook_alerts_go_to_the_log_only(

@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+import email.utils
 import json
+import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from jobs_assets.lib.http import USER_AGENT, FetchError, HttpClient
+from jobs_assets.lib.http import (
+    USER_AGENT,
+    FetchBudget,
+    FetchError,
+    HttpClient,
+    retry_after_seconds,
+)
 from jobs_assets.lib.sources import SOURCES
 from jobs_assets.replay import ReplayServer, Reply
 from jobs_assets.settings import SourceSettings
+from jobs_assets_tests.faults import (
+    FaultServer,
+    corrupt_gzip,
+    redirect_to,
+    short_body,
+    trickle,
+    truncated_chunked,
+)
 
 
-def client(**overrides: float) -> HttpClient:
+def client(**overrides: object) -> HttpClient:
     settings = {"timeout_seconds": 1.0, "max_retries": 3, "backoff_seconds": 0.01, **overrides}
     return HttpClient(**settings)
 
@@ -150,3 +167,113 @@ def test_http_error_keeps_the_body_before_failing(replay: ReplayServer) -> None:
         SOURCES["remotive"].fetch(http, settings_for(replay, "remotive"), kept.append)
     assert "HTTP 403" in str(err.value)
     assert kept[0].body == b"<html>forbidden</html>"
+
+
+# --- Faults: no request can hang a run, and every failure speaks plainly ------------
+
+
+def test_trickling_body_fails_at_the_total_deadline() -> None:
+    with FaultServer({"/slow": trickle(b'{"jobs": []}' * 10, every=0.3)}) as server:
+        started = time.monotonic()
+        with (
+            client(timeout_seconds=1.0, total_timeout_seconds=1.5, max_retries=2) as http,
+            pytest.raises(FetchError) as err,
+        ):
+            http.source = "jobicy"
+            http.get(server.url("/slow"))
+        took = time.monotonic() - started
+    assert 1.4 <= took < 3.0  # one attempt, stopped at its deadline (no retry of a deadline)
+    message = str(err.value)
+    assert message.startswith("jobicy: GET ") and "/slow" in message
+    assert "did not finish within 1.5 s (JOBS_HTTP_TOTAL_TIMEOUT_SECONDS)" in message
+    assert err.value.partial and b'{"jobs": []}'.startswith(err.value.partial[:12])
+
+
+def test_retry_after_beyond_the_cap_fails_at_once_saying_what_was_asked(
+    replay: ReplayServer,
+) -> None:
+    replay.script("/remotive", Reply(429, b"come back tomorrow", {"Retry-After": "3600"}))
+    started = time.monotonic()
+    with client(max_retry_after_seconds=300) as http, pytest.raises(FetchError) as err:
+        http.source = "remotive"
+        http.get(replay.url("remotive"))
+    assert time.monotonic() - started < 1.0
+    message = str(err.value)
+    assert "remotive: GET " in message and "/remotive" in message
+    assert "HTTP 429" in message and "Retry-After: 3600" in message
+    assert "JOBS_HTTP_MAX_RETRY_AFTER_SECONDS=300" in message
+    assert err.value.partial == b"come back tomorrow" and not err.value.retryable
+
+
+def test_retry_after_as_an_http_date_is_honoured(replay: ReplayServer) -> None:
+    when = email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=2), usegmt=True)
+    replay.script("/remotive", Reply(503, b"busy", {"Retry-After": when}))
+    with client() as http:
+        response = http.get(replay.url("remotive"))
+    assert response.status_code == 200
+    first, second = replay.requests[-2:]
+    assert second.at - first.at >= 0.9  # waited until the date (whole seconds in the header)
+
+
+def test_retry_after_http_date_beyond_the_cap_fails(replay: ReplayServer) -> None:
+    when = email.utils.format_datetime(datetime.now(UTC) + timedelta(hours=2), usegmt=True)
+    replay.script("/remotive", Reply(503, b"maintenance", {"Retry-After": when}))
+    with client(max_retry_after_seconds=60) as http, pytest.raises(FetchError) as err:
+        http.get(replay.url("remotive"))
+    assert f"Retry-After: {when}" in str(err.value) and "not waiting" in str(err.value)
+
+
+def test_retry_after_parsing() -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    assert retry_after_seconds("120", now) == 120
+    assert retry_after_seconds("Thu, 01 Jan 2026 00:01:00 GMT", now) == 60
+    assert retry_after_seconds("Wed, 31 Dec 2025 00:00:00 GMT", now) == 0
+    assert retry_after_seconds("soon", now) is None and retry_after_seconds(None, now) is None
+
+
+def test_redirect_loop_stops_with_a_clear_error() -> None:
+    with FaultServer({"/a": redirect_to("/b"), "/b": redirect_to("/a")}) as server:
+        with client() as http, pytest.raises(FetchError) as err:
+            http.get(server.url("/a"))
+        assert server.hits["/a"] + server.hits["/b"] <= 12
+    assert "redirect loop" in str(err.value) and "/a" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        (truncated_chunked(b'{"jobs": ['), "the body was cut short"),
+        (short_body(b'{"jobs": []', declared=500), "the body was cut short"),
+        (corrupt_gzip, "the body's compression is corrupt"),
+    ],
+    ids=["truncated-chunked", "short-content-length", "corrupt-gzip"],
+)
+def test_broken_bodies_are_retried_then_fail_in_plain_words(fault: object, expected: str) -> None:
+    with FaultServer({"/broken": fault}) as server:
+        with client(max_retries=2) as http, pytest.raises(FetchError) as err:
+            http.source = "himalayas"
+            http.get(server.url("/broken"))
+        assert server.hits["/broken"] == 3
+    message = str(err.value)
+    assert message.startswith("himalayas: GET ") and expected in message
+    assert "failed after retries (3 attempts)" in message
+    assert err.value.__cause__ is None and err.value.__suppress_context__
+
+
+def test_fetch_budget_stops_a_source_that_takes_too_long(replay: ReplayServer) -> None:
+    replay.script("/jobicy", Reply(503, b"busy", {"Retry-After": "2"}))
+    with (
+        client(budget=FetchBudget(1.0)) as http,
+        pytest.raises(FetchError, match="JOBS_FETCH_BUDGET_SECONDS=1"),
+    ):
+        http.get(replay.url("jobicy"))
+
+
+def test_secrets_in_the_url_never_reach_the_error() -> None:
+    with FaultServer({"/broken": corrupt_gzip}) as server:
+        url = server.url("/broken").replace("http://", "http://me:hunter2@") + "?api_key=s3cr3t"
+        with client(max_retries=0) as http, pytest.raises(FetchError) as err:
+            http.get(url, params={"token": "t0k3n"})
+    message = str(err.value)
+    assert "hunter2" not in message and "s3cr3t" not in message and "t0k3n" not in message
+    assert "me:***@" in message and "api_key=***" in message and "token=***" in message

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
 
+from jobs_assets.lib.redact import install_log_filter, redact
 from jobs_assets.settings import DEFAULT_URLS, Settings, mask_url
 
 SETTING_NAMES = [
@@ -67,3 +69,35 @@ def test_a_bad_number_names_the_setting(bare_env: pytest.MonkeyPatch) -> None:
 )
 def test_passwords_in_urls_are_masked(url: str, expected: str) -> None:
     assert mask_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "GET https://me:pa55@api.test/jobs?Token=abc&count=100 failed",
+            "GET https://me:***@api.test/jobs?Token=***&count=100 failed",
+        ),
+        ("x?api_key=1&apikey=2&KEY=3", "x?api_key=***&apikey=***&KEY=***"),
+        (
+            "a?access_token=1&password=2&secret=3&signature=4",
+            "a?access_token=***&password=***&secret=***&signature=***",
+        ),
+        ("encoded%3Ftoken%3Dabc%26x", "encoded%3Ftoken%3D***%26x"),
+        ("monkey=1&keyboard=2", "monkey=1&keyboard=2"),  # only whole parameter names
+        ("alert run:abc posted", "alert run:abc posted"),
+    ],
+)
+def test_redact_masks_every_secret_form(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+def test_the_log_filter_masks_records_of_our_loggers_and_urllib3(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    install_log_filter()
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("urllib3.connectionpool").warning("Retrying %s", "/x?token=abc")
+        logging.getLogger("jobs_assets.events").info("GET http://u:pw@h/")
+    assert "abc" not in caplog.text and "u:pw@" not in caplog.text
+    assert "token=***" in caplog.text and "u:***@" in caplog.text

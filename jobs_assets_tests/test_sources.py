@@ -31,10 +31,17 @@ def test_every_fixture_listing_parses_with_its_id(source: str, file: str, id_fie
     body = fixture(file)
     jobs = json.loads(body)["jobs"]
     parsed = SOURCES[source].parse(body)
+    # Remotive's recording holds one listing whose company is the placeholder `N/A`.
+    placeholder = [j for j in jobs if j.get("company_name") == "N/A"]
+    kept = [j for j in jobs if j not in placeholder]
     assert parsed.error is None
-    assert parsed.rejects == []
-    assert [job_id for job_id, _ in parsed.records] == [str(j[id_field]) for j in jobs]
-    assert [payload for _, payload in parsed.records] == jobs
+    assert [r.reason for r in parsed.rejects] == [
+        f"listing #{jobs.index(j)} ({j[id_field]}) has no company ('company_name' is the "
+        "placeholder 'N/A')"
+        for j in placeholder
+    ]
+    assert [job_id for job_id, _ in parsed.records] == [str(j[id_field]) for j in kept]
+    assert [payload for _, payload in parsed.records] == kept
 
 
 def test_remotive_numeric_ids_become_text() -> None:
@@ -73,7 +80,11 @@ def test_himalayas_reports_total_for_paging() -> None:
 
 def test_jobicy_2026_cursor_fields_are_read() -> None:
     body = json.dumps(
-        {"jobs": [{"id": 1, "jobTitle": "A"}], "hasMore": True, "nextCursor": "abc"}
+        {
+            "jobs": [{"id": 1, "jobTitle": "A", "companyName": "B", "url": "https://j.test/1"}],
+            "hasMore": True,
+            "nextCursor": "abc",
+        }
     ).encode()
     parsed = SOURCES["jobicy"].parse(body)
     assert parsed.document == {"hasMore": True, "nextCursor": "abc"}
@@ -112,6 +123,7 @@ def test_bad_records_are_rejected_with_reasons_and_the_rest_kept() -> None:
         "a string, not an object",
         {"id": 99, "description": "x" * 2_100_000},
     ]
+    jobs = [j for j in jobs if j["company_name"] != "N/A"]
     body = json.dumps({"jobs": jobs[:3] + bad + jobs[3:]}).encode()
     parsed = SOURCES["remotive"].parse(body)
     assert [job_id for job_id, _ in parsed.records] == [str(j["id"]) for j in jobs]
@@ -131,13 +143,16 @@ def test_unknown_extra_fields_are_kept_in_the_payload() -> None:
 
 
 def test_nul_characters_are_removed_not_fatal() -> None:
-    body = b'{"jobs": [{"id": 1, "title": "bad\\u0000title"}]}'
+    body = b'{"jobs": [{"id": 1, "title": "bad\\u0000title", "company_name": "C", "url": "u"}]}'
     parsed = SOURCES["remotive"].parse(body)
-    assert parsed.records == [("1", {"id": 1, "title": "badtitle"})]
+    assert parsed.records == [
+        ("1", {"id": 1, "title": "badtitle", "company_name": "C", "url": "u"})
+    ]
     assert "NUL" in parsed.rejects[0].reason
 
 
 def test_sql_and_html_in_text_are_just_text() -> None:
     title = "'); DROP TABLE staging.staging_jobs_listings_data; -- <script>alert(1)</script>"
-    parsed = SOURCES["remotive"].parse(json.dumps({"jobs": [{"id": 7, "title": title}]}).encode())
-    assert parsed.records == [("7", {"id": 7, "title": title})]
+    job = {"id": 7, "title": title, "company_name": title, "url": "https://x.test/7"}
+    parsed = SOURCES["remotive"].parse(json.dumps({"jobs": [job]}).encode())
+    assert parsed.records == [("7", job)]

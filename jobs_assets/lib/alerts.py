@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from jobs_assets.lib.redact import redact
+
 DEFAULT_UI_BASE_URL = "http://127.0.0.1:3000"
 WEBHOOK_TIMEOUT_SECONDS = 5.0
 GIVE_UP_AFTER = timedelta(days=3)
@@ -77,8 +79,9 @@ class Alert:
 
     @classmethod
     def from_json(cls, data: dict) -> Alert:
-        problems = [Problem(**p) for p in data.pop("problems", [])]
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        """The alert from its stored form; `data` is left as it was (it is written back)."""
+        problems = [Problem(**p) for p in data.get("problems", [])]
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k != "problems"}
         return cls(problems=problems, **known)
 
 
@@ -143,14 +146,20 @@ class AlertOutbox:
         """Queue the alert; False (and nothing queued) if this failure was seen before."""
         if self.known(alert.key):
             return False
-        self._write(self.pending / self.file_name(alert.key), {"alert": alert.to_json()})
+        record = {"alert": alert.to_json(), "text": redact(alert.text())}
+        self._write(self.pending / self.file_name(alert.key), record)
         return True
 
     def mark_logged_only(self, alert: Alert) -> bool:
         """Record an alert that went to the log only (no webhook set); False if seen before."""
         if self.known(alert.key):
             return False
-        record = {"alert": alert.to_json(), "sent_at": _now().isoformat(), "via": "log"}
+        record = {
+            "alert": alert.to_json(),
+            "text": redact(alert.text()),
+            "sent_at": _now().isoformat(),
+            "via": "log",
+        }
         self._write(self.sent / self.file_name(alert.key), record)
         return True
 
@@ -179,7 +188,8 @@ class AlertOutbox:
                 os.replace(claimed, self.undeliverable / claimed.name)
                 continue
             try:
-                post(alert.text())
+                # the text as it was when the failure happened, whatever came since
+                post(record.get("text") or redact(alert.text()))
             except WebhookError as err:
                 record["attempts"] = record.get("attempts", 0) + 1
                 record["last_error"] = str(err)
@@ -215,7 +225,7 @@ class AlertOutbox:
     def _write(self, path: Path, record: dict) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}-{uuid.uuid4().hex[:8]}")
-        tmp.write_text(json.dumps(record, indent=2))
+        tmp.write_text(redact(json.dumps(record, indent=2)))
         os.replace(tmp, path)
 
     def _move(self, path: Path, folder: Path, record: dict) -> None:

@@ -6,6 +6,9 @@
 - An older window reuses its stored raw files; with none, it fails with a clear error.
 - A fetch with any unusable page keeps its bodies under `failed/` and fails, so a
   good stored window is never replaced by a broken one.
+- One fetch of a window at a time (a file lock); the whole fetch has a time budget.
+- Paging that never ended is cut at the page limit and recorded in the manifest
+  (`truncated`, `truncated_reason`), so the cut survives and a check reports it.
 """
 
 from __future__ import annotations
@@ -14,19 +17,23 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from jobs_assets.lib.http import FetchError, HttpClient, HttpStats
+from jobs_assets.lib.errors import FetchError, PipelineError
+from jobs_assets.lib.http import FetchBudget, HttpClient, HttpStats
 from jobs_assets.lib.raw_store import RawStore
+from jobs_assets.lib.redact import redact
 from jobs_assets.lib.sources import Source, WindowRecords, parse_window
 from jobs_assets.settings import SourceSettings
 
 LIVE_WINDOW = timedelta(hours=8)
 
 
-class WindowUnavailable(RuntimeError):
+class WindowUnavailable(PipelineError):
     """The window is too old to fetch and nothing was stored for it."""
 
+    retryable = False
 
-class BadResponse(RuntimeError):
+
+class BadResponse(PipelineError):
     """The source answered, but not with usable listings (bodies kept under `failed/`)."""
 
 
@@ -42,9 +49,26 @@ class RawOutcome:
     window: WindowRecords = field(default_factory=WindowRecords)
     http: HttpStats = field(default_factory=HttpStats)
     note: str = ""
+    truncated_reason: str | None = None
+
+    @property
+    def truncated(self) -> bool:
+        return self.truncated_reason is not None
 
 
 def fetch_raw_window(
+    source: Source,
+    settings: SourceSettings,
+    store: RawStore,
+    partition_key: str,
+    window_end: datetime,
+    now: datetime,
+) -> RawOutcome:
+    with store.window_lock(source.name, partition_key, wait_seconds=settings.fetch_budget_seconds):
+        return _fetch_raw_window(source, settings, store, partition_key, window_end, now)
+
+
+def _fetch_raw_window(
     source: Source,
     settings: SourceSettings,
     store: RawStore,
@@ -57,7 +81,11 @@ def fetch_raw_window(
 
     def reuse(mode: str, note: str) -> RawOutcome:
         window = parse_window(source, store.read_pages(source.name, partition_key))
-        return RawOutcome(mode, path if stored else None, window, note=note)
+        manifest = store.manifest(source.name, partition_key) or {}
+        reason = manifest.get("truncated_reason") if manifest.get("truncated") else None
+        return RawOutcome(
+            mode, path if stored else None, window, note=note, truncated_reason=reason
+        )
 
     if not is_live(window_end, now):
         if stored:
@@ -85,15 +113,30 @@ def fetch_raw_window(
         backoff_seconds=settings.backoff_seconds,
         max_rps=settings.max_rps,
         workers=settings.workers,
+        total_timeout_seconds=settings.total_timeout_seconds,
+        max_retry_after_seconds=settings.max_retry_after_seconds,
+        budget=FetchBudget(settings.fetch_budget_seconds),
+        source=source.name,
     )
     try:
         with client:
-            source.fetch(client, settings, writer.keep)
-    except FetchError as err:
+            truncated_reason = source.fetch(client, settings, writer.keep)
+    except PipelineError as err:
         kept = writer.abandon(str(err))
-        raise FetchError(f"{err}" + (f" (bodies kept at {kept})" if kept else "")) from err
-    except BaseException as err:
-        writer.abandon(f"{type(err).__name__}: {err}")
+        message = f"{err}" + (f" (bodies kept at {kept})" if kept else "")
+        if isinstance(err, FetchError):
+            raise FetchError(message, retryable=err.retryable) from None
+        raise
+    except Exception as err:  # a bug or a library surprise: still the operator's words
+        what = redact(f"{type(err).__name__}: {err}")[:300]
+        kept = writer.abandon(what)
+        raise FetchError(
+            f"{source.name} window {partition_key}: the fetch failed unexpectedly ({what})"
+            + (f"; bodies kept at {kept}" if kept else "")
+            + ". Retry the window; if it persists, report it with the run's log"
+        ) from None
+    except BaseException as err:  # interrupted: keep what arrived, let it through
+        writer.abandon(redact(f"{type(err).__name__}: {err}"))
         raise
 
     window = parse_window(source, writer.read_back())
@@ -104,5 +147,8 @@ def fetch_raw_window(
             f"response(s): {window.page_errors[0]}. Bodies kept at {kept}; the stored window "
             "was left as it was. Retry later; if it persists, the API may have changed."
         )
-    final = writer.commit({"http": client.stats.as_metadata()})
-    return RawOutcome("live", final, window, client.stats)
+    extra: dict[str, object] = {"http": client.stats.as_metadata()}
+    if truncated_reason:
+        extra |= {"truncated": True, "truncated_reason": truncated_reason}
+    final = writer.commit(extra)
+    return RawOutcome("live", final, window, client.stats, truncated_reason=truncated_reason)

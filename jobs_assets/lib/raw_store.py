@@ -6,6 +6,13 @@ arrive (before anything parses them) and the folder replaces the window's only
 when the fetch is complete, so a window is never half-replaced. Bodies of a fetch
 that failed are moved to `raw/<source>/failed/` rather than lost.
 
+Files at rest can be damaged: a page or manifest that cannot be read gives a
+`RawFileError` naming the file. A live re-fetch of such a window still works (the
+damaged copy is moved under `failed/` with the reason), and the temporary folders of
+a fetch that was killed are removed by the next fetch of the source. Two fetches of
+the same window never interleave: `window_lock` makes the second wait (or fail, saying
+so).
+
 Files dropped in the inbox are kept apart, under `raw/<source>/inbox/<window>/`
 with their own manifest: a later live fetch replaces the window's fetched pages but
 never the inbox pages, and staging reads both (fetched pages first).
@@ -13,23 +20,30 @@ never the inbox pages, and staging reads both (fetched pages first).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import gzip
 import hashlib
 import json
 import os
 import shutil
 import threading
+import time
 import uuid
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from jobs_assets.lib.errors import RawFileError, WindowBusy, storage_error
+from jobs_assets.lib.redact import mask_url, redact
 from jobs_assets.lib.sources.base import Page
-from jobs_assets.settings import mask_url
 
 MANIFEST = "manifest.json"
 INBOX = "inbox"
+OWNER_LOCK = ".owner.lock"  # held by the writing process while its temporary folder lives
+STALE_AFTER_SECONDS = 60.0  # leftovers without a live owner older than this are removed
 _inbox_lock = threading.Lock()
 
 
@@ -50,10 +64,15 @@ class WindowWriter:
     pages: list[dict] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    owner: int | None = None  # the file descriptor holding OWNER_LOCK
+
     def keep(self, page: Page) -> None:
         name = f"page-{page.index:04d}.json.gz"
-        with gzip.open(self.tmp_dir / name, "wb", compresslevel=5) as fh:
-            fh.write(page.body)
+        try:
+            with gzip.open(self.tmp_dir / name, "wb", compresslevel=5) as fh:
+                fh.write(page.body)
+        except OSError as err:
+            raise storage_error(err, f"{self.source} window {self.partition_key}") from None
         entry = {
             "file": name,
             "index": page.index,
@@ -72,7 +91,10 @@ class WindowWriter:
         return _read_pages(self.tmp_dir, sorted(self.pages, key=lambda p: p["index"]))
 
     def commit(self, extra: dict | None = None) -> Path:
-        """Write the manifest and atomically replace the stored window."""
+        """Write the manifest and atomically replace the stored window.
+
+        A stored copy that is damaged is not deleted: it goes under `failed/` with why.
+        """
         manifest = {
             "source": self.source,
             "partition_key": self.partition_key,
@@ -81,48 +103,118 @@ class WindowWriter:
             "pages": sorted(self.pages, key=lambda p: p["index"]),
             **(extra or {}),
         }
-        (self.tmp_dir / MANIFEST).write_text(json.dumps(manifest, indent=2))
         final = self.store.window_dir(self.source, self.partition_key)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        old = None
-        if final.exists():
-            old = final.with_name(f".old-{final.name}-{uuid.uuid4().hex[:8]}")
-            os.replace(final, old)
-        os.replace(self.tmp_dir, final)
+        try:
+            (self.tmp_dir / MANIFEST).write_text(redact(json.dumps(manifest, indent=2)))
+            self._release()
+            final.parent.mkdir(parents=True, exist_ok=True)
+            old = None
+            if final.exists():
+                damage = self.store.damage(self.source, self.partition_key)
+                if damage:
+                    self.store.set_aside(
+                        final,
+                        self.source,
+                        self.partition_key,
+                        f"replaced by a live re-fetch; the stored copy was damaged: {damage}",
+                    )
+                else:
+                    old = final.with_name(f".old-{final.name}-{uuid.uuid4().hex[:8]}")
+                    os.replace(final, old)
+            os.replace(self.tmp_dir, final)
+        except OSError as err:
+            raise storage_error(err, f"{self.source} window {self.partition_key}") from None
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
         return final
 
     def abandon(self, reason: str) -> Path | None:
-        """Keep what arrived of a failed fetch under `failed/`, with the reason."""
+        """Keep what arrived of a failed fetch under `failed/`, with the reason.
+
+        Never raises: it runs while another error is on its way to the operator.
+        """
+        self._release()
         if not self.pages:
             shutil.rmtree(self.tmp_dir, ignore_errors=True)
             return None
-        stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
-        target = (
-            self.store.root
-            / self.source
-            / "failed"
-            / f"{window_dirname(self.partition_key)}-{stamp}-{uuid.uuid4().hex[:6]}"
-        )
-        target.parent.mkdir(parents=True, exist_ok=True)
-        (self.tmp_dir / "reason.txt").write_text(reason)
-        os.replace(self.tmp_dir, target)
-        return target
+        try:
+            return self.store.set_aside(self.tmp_dir, self.source, self.partition_key, reason)
+        except OSError:
+            return None  # e.g. the disk is full: the temporary folder goes on the next fetch
+
+    def _release(self) -> None:
+        if self.owner is not None:
+            with contextlib.suppress(OSError):
+                (self.tmp_dir / OWNER_LOCK).unlink(missing_ok=True)
+            os.close(self.owner)
+            self.owner = None
 
 
 def _read_pages(folder: Path, entries: list[dict]) -> Iterator[Page]:
     for entry in entries:
-        with gzip.open(folder / entry["file"], "rb") as fh:
-            body = fh.read()
-        yield Page(
-            index=entry["index"],
-            url=entry["url"],
-            status=entry["status"],
-            content_type=entry.get("content_type", ""),
-            body=body,
-            retrieved_at=datetime.fromisoformat(entry["retrieved_at"]),
-        )
+        path = folder / str(entry.get("file", "?"))
+        try:
+            with gzip.open(path, "rb") as fh:
+                body = fh.read()
+            page = Page(
+                index=entry["index"],
+                url=entry["url"],
+                status=entry["status"],
+                content_type=entry.get("content_type", ""),
+                body=body,
+                retrieved_at=datetime.fromisoformat(entry["retrieved_at"]),
+            )
+        except (OSError, EOFError, zlib.error, KeyError, TypeError, ValueError) as err:
+            raise RawFileError(_damaged(path, f"{type(err).__name__}: {err}")) from None
+        digest = entry.get("sha256")
+        if digest and hashlib.sha256(body).hexdigest() != digest:
+            raise RawFileError(_damaged(path, "its content does not match the manifest's sha256"))
+        yield page
+
+
+def _damaged(path: Path, what: str) -> str:
+    return (
+        f"stored raw file {path} is damaged ({what}). Re-materialise the window's raw asset: "
+        "a live window is fetched again and the damaged copy moved under failed/; an older "
+        "one needs its raw files restored from a backup (`jobs restore`)"
+    )
+
+
+def _load_manifest(path: Path) -> dict | None:
+    try:
+        text = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        raise RawFileError(_damaged(path, f"{type(err).__name__}: {err.strerror}")) from None
+    try:
+        manifest = json.loads(text)
+    except (ValueError, RecursionError) as err:
+        raise RawFileError(_damaged(path, f"not valid JSON: {err}")) from None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("pages"), list):
+        raise RawFileError(_damaged(path, "no list of pages in it"))
+    return manifest
+
+
+def _owner_gone(folder: Path) -> bool:
+    """True when no live process holds the folder's owner lock (and it is not brand new)."""
+    lock = folder / OWNER_LOCK
+    try:
+        fd = os.open(lock, os.O_RDWR)
+    except FileNotFoundError:
+        try:
+            return time.time() - folder.stat().st_mtime > STALE_AFTER_SECONDS
+        except OSError:
+            return False
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False  # its writer is alive
+    finally:
+        os.close(fd)
+    return True
 
 
 class RawStore:
@@ -136,15 +228,88 @@ class RawStore:
         return (self.window_dir(source, partition_key) / MANIFEST).exists()
 
     def writer(self, source: str, partition_key: str, origin: str = "live") -> WindowWriter:
+        """A writer in a fresh temporary folder; leftovers of killed fetches are removed."""
         base = self.root / source
-        base.mkdir(parents=True, exist_ok=True)
         tmp = base / f".tmp-{window_dirname(partition_key)}-{uuid.uuid4().hex[:8]}"
-        tmp.mkdir()
-        return WindowWriter(self, source, partition_key, origin, tmp)
+        try:
+            base.mkdir(parents=True, exist_ok=True)
+            self.remove_leftovers(source)
+            tmp.mkdir()
+            owner = os.open(tmp / OWNER_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:
+            raise storage_error(err, f"{source} window {partition_key}") from None
+        fcntl.flock(owner, fcntl.LOCK_EX)
+        return WindowWriter(self, source, partition_key, origin, tmp, owner=owner)
+
+    def remove_leftovers(self, source: str) -> list[Path]:
+        """Temporary folders of fetches that were killed (no live owner); returns them."""
+        base = self.root / source
+        removed = []
+        if not base.exists():
+            return removed
+        for folder in base.iterdir():
+            leftover = folder.is_dir() and folder.name.startswith((".tmp-", ".old-"))
+            if leftover and _owner_gone(folder):
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder)
+        return removed
+
+    @contextlib.contextmanager
+    def window_lock(
+        self, source: str, partition_key: str, wait_seconds: float = 900.0
+    ) -> Iterator[None]:
+        """Hold the source's window for one fetch; a second one waits, then fails saying so."""
+        folder = self.root.parent / "locks" / source  # outside raw/: never backed up
+        path = folder / f"{window_dirname(partition_key)}.lock"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:
+            raise storage_error(err, f"{source} window {partition_key}") from None
+        try:
+            waited_until = time.monotonic() + max(0.0, wait_seconds)
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= waited_until:
+                        raise WindowBusy(
+                            f"{source} window {partition_key} is being fetched by another run "
+                            f"(lock {path}); waited {wait_seconds:g} s. Let that run finish, "
+                            "then re-run this one if its result is not enough"
+                        ) from None
+                    time.sleep(0.2)
+            yield
+        finally:
+            os.close(fd)
+
+    def set_aside(self, folder: Path, source: str, partition_key: str, reason: str) -> Path:
+        """Move `folder` to `raw/<source>/failed/` with a `reason.txt`; returns where."""
+        stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
+        target = (
+            self.root
+            / source
+            / "failed"
+            / f"{window_dirname(partition_key)}-{stamp}-{uuid.uuid4().hex[:6]}"
+        )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (folder / "reason.txt").write_text(redact(reason))
+        os.replace(folder, target)
+        return target
+
+    def damage(self, source: str, partition_key: str) -> str | None:
+        """Why the stored window cannot be read, or None when every file reads back intact."""
+        try:
+            for _ in self.read_pages(source, partition_key):
+                pass
+        except RawFileError as err:
+            return str(err).split(". Re-materialise")[0]
+        return None
 
     def manifest(self, source: str, partition_key: str) -> dict | None:
-        path = self.window_dir(source, partition_key) / MANIFEST
-        return json.loads(path.read_text()) if path.exists() else None
+        """The window's manifest; `RawFileError` naming the file when it is damaged."""
+        return _load_manifest(self.window_dir(source, partition_key) / MANIFEST)
 
     def read_pages(self, source: str, partition_key: str) -> Iterator[Page]:
         """The stored pages of a window, in page order, with their bodies."""
@@ -168,10 +333,12 @@ class RawStore:
         )
         latest: datetime | None = None
         for folder in windows[:5]:  # a fetch lands in a recent window; no need to scan history
-            path = folder / MANIFEST
-            if not path.exists():
+            try:
+                manifest = _load_manifest(folder / MANIFEST)
+            except RawFileError:
+                continue  # a damaged window must not stop the next live fetch
+            if manifest is None:
                 continue
-            manifest = json.loads(path.read_text())
             if manifest.get("origin") == "live" and manifest.get("fetched_at"):
                 fetched = datetime.fromisoformat(manifest["fetched_at"])
                 latest = fetched if latest is None or fetched > latest else latest
@@ -183,8 +350,7 @@ class RawStore:
         return self.root / source / INBOX / window_dirname(partition_key)
 
     def inbox_manifest(self, source: str, partition_key: str) -> dict | None:
-        path = self.inbox_dir(source, partition_key) / MANIFEST
-        return json.loads(path.read_text()) if path.exists() else None
+        return _load_manifest(self.inbox_dir(source, partition_key) / MANIFEST)
 
     def add_inbox_page(
         self,

@@ -4,6 +4,7 @@ Each asset reads like a recipe (fetch, store, load, report); the rules live in
 `jobs_assets.lib`.
 """
 
+import logging
 import os
 from datetime import UTC, datetime, timedelta
 
@@ -12,10 +13,13 @@ import pandas as pd
 
 from jobs_assets.defs.ingestion.column_schema import table_metadata
 from jobs_assets.lib.data_version import bump_data_version
-from jobs_assets.lib.ingest import WindowUnavailable, fetch_raw_window
+from jobs_assets.lib.errors import PipelineError
+from jobs_assets.lib.ingest import fetch_raw_window
 from jobs_assets.lib.listings import stage_window, upsert_window
+from jobs_assets.lib.redact import redact
 from jobs_assets.lib.schema import LISTINGS, STAGING
 from jobs_assets.lib.sources import SOURCES, Source, WindowRecords, parse_window
+from jobs_assets.lib.window_lock import window_lock
 from jobs_assets.logs import log_event
 from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.resources import PostgresResource, RawStoreResource
@@ -85,13 +89,15 @@ def build_raw_asset(source: Source) -> dg.AssetsDefinition:
                 context.partition_time_window.end,
                 datetime.now(UTC),
             )
-        except WindowUnavailable as err:  # retrying cannot help
-            raise dg.Failure(description=str(err), allow_retries=False) from err
+        except PipelineError as err:  # already in the operator's words, secrets masked
+            raise dg.Failure(description=str(err), allow_retries=err.retryable) from None
         log_event(
             context,
             f"{source.name}_raw {key}: {outcome.mode}, {outcome.window.parsed} listings, "
             f"{len(outcome.window.rejects)} rejected, {outcome.http.requests} requests"
-            + (f"; {outcome.note}" if outcome.note else ""),
+            + (f"; {outcome.note}" if outcome.note else "")
+            + (f"; TRUNCATED: {outcome.truncated_reason}" if outcome.truncated else ""),
+            logging.WARNING if outcome.truncated else logging.INFO,
         )
         return dg.MaterializeResult(
             metadata={
@@ -100,6 +106,8 @@ def build_raw_asset(source: Source) -> dg.AssetsDefinition:
                 "note": outcome.note,
                 "raw_path": dg.MetadataValue.path(str(outcome.path or "")),
                 "pages": outcome.window.pages,
+                "truncated": outcome.truncated,
+                "truncated_reason": outcome.truncated_reason or "",
                 **reject_metadata(outcome.window),
                 **outcome.http.as_metadata(),
             }
@@ -131,14 +139,19 @@ def staged_listings(
 ) -> dg.MaterializeResult:
     key = context.partition_key
     store = raw_store.store()
-    windows = {
-        name: parse_window(source, store.read_window_pages(name, key))
-        for name, source in SOURCES.items()
-    }
+    try:
+        windows = {
+            name: parse_window(source, store.read_window_pages(name, key))
+            for name, source in SOURCES.items()
+        }
+    except PipelineError as err:  # a damaged stored file: the message names it
+        raise dg.Failure(description=str(err), allow_retries=False) from None
     for name, window in windows.items():
         if window.page_errors:  # a stored window is always usable; this means tampering
-            raise dg.Failure(f"stored {name} window {key} has unusable pages: {window.page_errors}")
-    with postgres.connect() as conn:
+            raise dg.Failure(
+                redact(f"stored {name} window {key} has unusable pages: {window.page_errors}")
+            )
+    with postgres.connect() as conn, window_lock(conn, "staged_listings", key):
         counts = stage_window(conn, key, windows)
     total = sum(counts.values())
     rejected = sum(len(w.rejects) for w in windows.values())
@@ -179,7 +192,11 @@ def jobs_listings(
 ) -> dg.MaterializeResult:
     key = context.partition_key
     window_start = context.partition_time_window.start
-    with postgres.connect() as conn, postgres.connect() as read_conn:
+    with (
+        postgres.connect() as conn,
+        postgres.connect() as read_conn,
+        window_lock(conn, "jobs_listings", key),
+    ):
         result = upsert_window(conn, read_conn, key, window_start)
         bump_data_version(conn, key)  # the read API's caches drop what this load changed
         total = conn.execute("SELECT count(*) FROM public.jobs_listings_data").fetchone()[0]

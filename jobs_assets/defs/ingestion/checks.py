@@ -15,6 +15,7 @@ import psycopg
 
 from jobs_assets.defs.ingestion.assets import jobs_listings, markdown_table, staged_listings
 from jobs_assets.lib import quality
+from jobs_assets.lib.errors import PipelineError
 from jobs_assets.lib.raw_store import RawStore
 from jobs_assets.lib.sources import SOURCES, Source, parse_window
 from jobs_assets.partitions import INGESTION_PARTITIONS
@@ -94,7 +95,10 @@ def build_raw_checks(source: Source) -> list[dg.AssetChecksDefinition]:
                     else f"no stored window at {store.window_dir(source.name, key)}"
                 ),
             )
-        window = parse_window(source, store.read_pages(source.name, key))
+        try:
+            window = parse_window(source, store.read_pages(source.name, key))
+        except PipelineError as err:
+            return dg.AssetCheckResult(passed=False, severity=ERROR, description=str(err))
         return dg.AssetCheckResult(
             passed=not window.page_errors,
             severity=ERROR,
@@ -137,7 +141,39 @@ def build_raw_checks(source: Source) -> list[dg.AssetChecksDefinition]:
             },
         )
 
-    return [raw_window_parses, raw_window_has_listings]
+    @dg.asset_check(
+        asset=asset_key,
+        name="raw_window_not_truncated",
+        partitions_def=INGESTION_PARTITIONS,
+        description=(
+            f"The {source.name} window holds every page the API offered: paging ended on its "
+            "own, not at the page limit because a cursor repeated, hasMore never turned false "
+            "or offset paging returned the same page again. If it fails, the window's listings "
+            "are incomplete: read truncated_reason in the manifest, compare with the API in a "
+            "browser, and re-materialise the window once the API pages properly again."
+        ),
+    )
+    def raw_window_not_truncated(
+        context: dg.AssetCheckExecutionContext, raw_store: RawStoreResource
+    ) -> dg.AssetCheckResult:
+        key = context.partition_key
+        store = raw_store.store()
+        try:
+            manifest = store.manifest(source.name, key) or {}
+        except PipelineError as err:
+            return dg.AssetCheckResult(passed=False, severity=WARN, description=str(err))
+        if not manifest:  # the materialisation's metadata is all there is (a skipped fetch)
+            manifest = latest_materialization_metadata(context, asset_key) or {}
+        reason = str(manifest.get("truncated_reason") or "")
+        truncated = bool(manifest.get("truncated"))
+        return dg.AssetCheckResult(
+            passed=not truncated,
+            severity=WARN,
+            description=f"truncated: {reason}" if truncated else "paging ended on its own",
+            metadata={"truncated": truncated, "truncated_reason": reason},
+        )
+
+    return [raw_window_parses, raw_window_has_listings, raw_window_not_truncated]
 
 
 raw_checks = [check for source in SOURCES.values() for check in build_raw_checks(source)]

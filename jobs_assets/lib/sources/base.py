@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from jobs_assets.lib.http import FetchError, HttpClient
+from jobs_assets.lib.sources import records
 from jobs_assets.settings import SourceSettings
 
 # A listing bigger than this is almost certainly garbage (or an attack), not a job.
@@ -76,6 +77,24 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
+def _title(job: dict) -> str:
+    return str(job.get("title") or job.get("jobTitle") or "")[:60]
+
+
+def _clean_document(document: dict, jobs_key: str) -> dict:
+    """The top-level fields (paging, counts) without the listings, cleaned like them."""
+    cleaning = records.Cleaning()
+    out = {}
+    for key, value in document.items():
+        if key == jobs_key:
+            continue
+        try:
+            out[key] = records.clean(value, cleaning)
+        except records.TooDeep:
+            out[key] = None
+    return out
+
+
 def _sample(body: bytes, limit: int = 120) -> str:
     return body[:limit].decode("utf-8", "replace").replace("\n", " ").strip()
 
@@ -90,9 +109,15 @@ class Source:
     empty_statuses: frozenset[int] = frozenset()
     #: common column -> SQL expression over the staged `payload` (built with the helpers below)
     columns: dict[str, str] = {}
+    #: what a listing cannot do without (title, url, company) -> the source's field for it;
+    #: a listing with one of them missing, empty or a placeholder is rejected at parse time
+    required: dict[str, str] = {}
 
-    def fetch(self, client: HttpClient, settings: SourceSettings, keep: KeepPage) -> None:
-        """Fetch the current listings, handing each body to `keep` before parsing it."""
+    def fetch(self, client: HttpClient, settings: SourceSettings, keep: KeepPage) -> str | None:
+        """Fetch the current listings, handing each body to `keep` before parsing it.
+
+        Returns why the listings are incomplete (paging that never ended), or None.
+        """
         raise NotImplementedError
 
     # --- shared helpers -------------------------------------------------------------
@@ -105,7 +130,12 @@ class Source:
         index: int,
         keep: KeepPage,
     ) -> Page:
-        response = client.get(url, params=params)
+        try:
+            response = client.get(url, params=params)
+        except FetchError as err:
+            if err.partial is not None:  # what the server said is evidence: keep it
+                keep(Page(index, url, 0, "", err.partial, now_utc()))
+            raise
         page = Page(
             index=index,
             url=response.url,
@@ -125,21 +155,18 @@ class Source:
     def parse(self, body: bytes, status: int = 200, page: int = 0) -> ParsedPage:
         """Records `(source_job_id, payload)` of one body; never raises on bad input."""
         result = ParsedPage()
-        if b"\\u0000" in body:
-            # PostgreSQL text cannot hold NUL; drop it rather than lose the listing.
-            body = body.replace(b"\\u0000", b"")
-            result.rejects.append(Reject(page, "NUL characters removed (kept the listing)"))
         try:
-            document = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as err:
+            document, notes = records.load_document(body)
+        except records.BodyError as err:
             stripped = body.lstrip()[:1]
             if stripped == b"<":
                 result.error = f"an HTML page instead of JSON (HTTP {status}): {_sample(body)!r}"
             elif not body.strip():
                 result.error = f"an empty body (HTTP {status})"
             else:
-                result.error = f"invalid or truncated JSON ({err}) in {len(body)} bytes"
+                result.error = str(err)
             return result
+        result.rejects.extend(Reject(page, f"{note} (kept the page)") for note in notes)
         if not isinstance(document, dict):
             result.error = f"a JSON {type(document).__name__}, not an object with {self.jobs_key!r}"
             return result
@@ -150,7 +177,7 @@ class Source:
             keys = ", ".join(sorted(map(str, document))[:10])
             result.error = f"no {self.jobs_key!r} list in the response (fields: {keys})"
             return result
-        result.document = {k: v for k, v in document.items() if k != self.jobs_key}
+        result.document = _clean_document(document, self.jobs_key)
         for position, job in enumerate(jobs):
             record = self._record(job, page, position, result.rejects)
             if record is not None:
@@ -170,13 +197,23 @@ class Source:
             or not isinstance(job_id, (str, int))
             or not str(job_id).strip()
         ):
-            title = str(job.get("title") or job.get("jobTitle") or "")[:60]
-            rejects.append(Reject(page, f"{where} has no usable {self.id_field!r}", title))
+            rejects.append(Reject(page, f"{where} has no usable {self.id_field!r}", _title(job)))
+            return None
+        cleaning = records.Cleaning()
+        try:
+            job = records.clean(job, cleaning)
+        except records.TooDeep as err:
+            rejects.append(Reject(page, f"{where} ({job_id}) is {err}"))
             return None
         size = len(json.dumps(job, ensure_ascii=False))
         if size > MAX_RECORD_BYTES:
             rejects.append(Reject(page, f"{where} ({job_id}) is {size} bytes, over the limit"))
             return None
+        missing = records.missing_required(job, self.required)
+        if missing:
+            rejects.append(Reject(page, f"{where} ({job_id}) has {missing}", _title(job)))
+            return None
+        rejects.extend(Reject(page, note) for note in sorted(cleaning.notes))
         return str(job_id).strip(), job
 
 

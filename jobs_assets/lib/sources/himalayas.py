@@ -31,6 +31,7 @@ SPECULATE_AFTER_SECONDS: float | None = 0.05
 class Himalayas(Source):
     name = "himalayas"
     id_field = "guid"
+    required = {"title": "title", "company": "companyName", "url": "applicationLink"}
     columns = {
         "title": text("title"),
         "company_name": text("companyName"),
@@ -52,10 +53,15 @@ class Himalayas(Source):
         "expires": text("expiryDate"),
     }
 
-    def fetch(self, client: HttpClient, settings: SourceSettings, keep: KeepPage) -> None:
+    def fetch(self, client: HttpClient, settings: SourceSettings, keep: KeepPage) -> str | None:
+        """Fetch the newest pages; a reason when offset paging repeated itself."""
+        fetched: dict[int, Page] = {}
+
         def fetch_page(index: int) -> Page:
             params = {"limit": PAGE_SIZE, "offset": index * PAGE_SIZE}
-            return self.get_page(client, settings.url, params, index, keep)
+            page = self.get_page(client, settings.url, params, index, keep)
+            fetched[index] = page
+            return page
 
         workers = max(1, settings.workers)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="himalayas") as pool:
@@ -75,3 +81,17 @@ class Himalayas(Source):
                 futures += [pool.submit(fetch_page, i) for i in range(1 + len(futures), pages)]
             for future in futures:
                 future.result()  # re-raises the first failure once every page was attempted
+        return self.repeated_page(fetched)
+
+    def repeated_page(self, pages: dict[int, Page]) -> str | None:
+        """Offset paging that served the same listings at two offsets has stopped moving."""
+        previous: frozenset[str] = frozenset()
+        for index in sorted(pages):
+            ids = frozenset(job_id for job_id, _ in self.parse(pages[index].body).records)
+            if ids and ids == previous:
+                return (
+                    f"offset paging returned the same page again at page {index} "
+                    f"(offset {index * PAGE_SIZE}): the listings after it were not read"
+                )
+            previous = ids
+        return None

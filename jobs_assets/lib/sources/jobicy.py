@@ -7,6 +7,8 @@ page) is ever sent. Terms: at most one sync an hour; credit Jobicy with a link.
 
 from __future__ import annotations
 
+import hashlib
+
 from jobs_assets.lib.http import HttpClient
 from jobs_assets.lib.sources.base import NULL, KeepPage, Source, first, text
 from jobs_assets.settings import SourceSettings
@@ -24,6 +26,7 @@ class Jobicy(Source):
     name = "jobicy"
     id_field = "id"
     empty_statuses = frozenset({404})
+    required = {"title": "jobTitle", "company": "companyName", "url": "url"}
     columns = {
         "title": text("jobTitle"),
         "company_name": text("companyName"),
@@ -49,12 +52,24 @@ class Jobicy(Source):
         "expires": NULL,
     }
 
-    def fetch(self, client: HttpClient, settings: SourceSettings, keep: KeepPage) -> None:
+    def fetch(self, client: HttpClient, settings: SourceSettings, keep: KeepPage) -> str | None:
+        """Follow the cursor; stop (and say why) on a repeated cursor or page, or at the limit."""
         params: dict[str, object] = {"count": PAGE_SIZE}
-        for index in range(MAX_PAGES):
+        seen_cursors: set[str] = set()
+        seen_bodies: set[bytes] = set()
+        limit = MAX_PAGES
+        for index in range(limit):
             page = self.get_page(client, settings.url, params, index, keep)
             document = self.parse(page.body, page.status, index).document
             cursor = document.get("nextCursor")
             if document.get("hasMore") is not True or not cursor:
-                return
+                return None
+            digest = hashlib.sha256(page.body).digest()
+            if str(cursor) in seen_cursors or digest in seen_bodies:
+                return (
+                    f"the API repeated cursor {str(cursor)[:40]!r} at page {index}: paging stopped"
+                )
+            seen_cursors.add(str(cursor))
+            seen_bodies.add(digest)
             params = {"count": PAGE_SIZE, "cursor": cursor}
+        return f"hasMore was still true after {limit} pages (the page limit): paging stopped"

@@ -13,6 +13,7 @@ from jobs_assets.settings import SourceSettings
 class Remotive(Source):
     name = "remotive"
     id_field = "id"
+    required = {"title": "title", "company": "company_name", "url": "url"}
     columns = {
         "title": text("title"),
         "company_name": text("company_name"),
@@ -36,3 +37,4 @@ class Remotive(Source):
 
     def fetch(self, client: HttpClient, settings: SourceSettings, keep: KeepPage) -> None:
         self.get_page(client, settings.url, None, 0, keep)
+        return None

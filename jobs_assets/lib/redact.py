@@ -1,0 +1,76 @@
+"""One masking rule for secrets in URLs, used wherever text can leave the process.
+
+Logs, the Dagster event log, error messages, `reason.txt`, manifests, alerts and
+metadata all pass through `redact`, so a token in `JOBS_*_URL` (as `user:password@`
+or a query parameter such as `?api_key=`) never lands on disk or in a message.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+MASK = "***"
+SECRET_PARAMS = (
+    "token",
+    "key",
+    "api_key",
+    "apikey",
+    "access_token",
+    "password",
+    "secret",
+    "signature",
+)
+# `scheme://user:password@host`: the password (the user name stays, to tell accounts apart).
+_USERINFO = re.compile(
+    r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#@:\s'\"<>]*):(?P<password>[^/?#@\s'\"<>]*)@"
+)
+# `token=...` in a query string (or its percent-encoded form), whatever the case.
+_PARAM = re.compile(
+    r"(?P<name>(?:(?<![A-Za-z0-9_%])|(?<=%3F)|(?<=%26))(?:" + "|".join(SECRET_PARAMS) + r"))"
+    r"(?P<sep>=|%3D)(?P<value>(?:(?!%26)[^&#\s'\"<>,;)\]}])+)",
+    re.IGNORECASE,
+)
+
+
+def redact(text: object) -> str:
+    """`text` with every URL credential and secret query parameter replaced by `***`."""
+    value = str(text)
+    if "@" in value:
+        value = _USERINFO.sub(lambda m: f"{m['head']}:{MASK}@", value)
+    return _PARAM.sub(lambda m: f"{m['name']}{m['sep']}{MASK}", value)
+
+
+def mask_url(url: str) -> str:
+    """The URL as it may be shown or stored (same rule as `redact`)."""
+    return redact(url)
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites each record's message through `redact` before any handler sees it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed record: leave it to logging's own error path
+            return True
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
+
+
+_FILTER = RedactingFilter()
+#: loggers whose records can carry a request URL: ours, and urllib3's retry warnings
+PROTECTED_LOGGERS = ("jobs_assets", "jobs_assets.events", "urllib3", "urllib3.connectionpool")
+
+
+def install_log_filter() -> None:
+    """Attach the filter to the project's loggers and urllib3's (idempotent)."""
+    ours = [n for n in logging.root.manager.loggerDict if n.startswith("jobs_assets.")]
+    for name in (*PROTECTED_LOGGERS, *ours):
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
