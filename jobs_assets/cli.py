@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from jobs_assets.settings import Settings, mask_url
+from jobs_assets.settings import SOURCES, Settings, interval_variable, mask_url
 
 LOCAL_DAGSTER_YAML = """\
 # Local instance for `make run`, `make demo` and `make dev` (SQLite storage).
@@ -152,8 +152,7 @@ def demo(args: argparse.Namespace) -> int:
         env = {
             **server.env(),
             "JOBS_MAX_RPS": "0",  # loopback: no need to be polite
-            "JOBS_REMOTIVE_MIN_INTERVAL_HOURS": "0",
-            "JOBS_JOBICY_MIN_INTERVAL_HOURS": "0",
+            **{interval_variable(s): "0" for s in SOURCES.values()},
         }
         print(f"replay server on {server.base_url} serving the recorded API responses")
         code = materialize(args.partition or latest_window(), env)

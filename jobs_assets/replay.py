@@ -1,4 +1,4 @@
-"""A local HTTP server that speaks the three APIs from recorded responses.
+"""A local HTTP server that speaks every registered API from recorded responses.
 
 `make demo` and the tests point `JOBS_*_URL` at it, so the real HTTP code (retries,
 paging, threads, raw store) runs offline. Tests can script replies per path: an
@@ -15,14 +15,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-FIXTURES = Path(__file__).parent / "replay_fixtures"
+from jobs_assets.lib.sources import SOURCES
+from jobs_assets.settings import url_variable
 
-#: Himalayas pages by offset (limit 20); any other offset answers an empty page.
-HIMALAYAS_PAGES = {
-    0: "himalayas.json",
-    20: "himalayas_page2_overlap.json",
-    40: "himalayas_documented_schema.json",
-}
+FIXTURES = Path(__file__).parent / "replay_fixtures"
 
 
 @dataclass
@@ -70,10 +66,10 @@ class ReplayServer:
 
     def env(self) -> dict[str, str]:
         """`JOBS_*_URL` settings that point every source here."""
-        return {f"JOBS_{s.upper()}_URL": self.url(s) for s in ("remotive", "jobicy", "himalayas")}
+        return {url_variable(s): self.url(name) for name, s in SOURCES.items()}
 
     def script(self, path: str, *replies: Reply) -> None:
-        """The next requests to `path` (e.g. `/remotive`) get these replies, in order."""
+        """The next requests to `path` (`/<source>`) get these replies, in order."""
         with self._lock:
             self._scripts.setdefault(path, []).extend(replies)
 
@@ -99,18 +95,10 @@ class ReplayServer:
             queue = self._scripts.get(path)
             if queue:
                 return queue.pop(0)
-        name = path.strip("/")
-        if name == "himalayas":
-            offset = int(params.get("offset", "0") or 0)
-            page = HIMALAYAS_PAGES.get(offset)
-            if page is None or not (self.fixtures / page).exists():
-                first = json.loads((self.fixtures / HIMALAYAS_PAGES[0]).read_text())
-                total = first.get("totalCount", 0)
-                return Reply.json({"offset": offset, "limit": 20, "totalCount": total, "jobs": []})
-            return Reply(body=(self.fixtures / page).read_bytes())
-        fixture = self.fixtures / f"{name}.json"
-        if fixture.exists():
-            return Reply(body=fixture.read_bytes())
+        source = SOURCES.get(path.strip("/"))
+        body = source.replay_body(self.fixtures, params, self.base_url + path) if source else None
+        if body is not None:
+            return Reply(body=body)
         return Reply.json({"error": f"no such endpoint {path}"}, status=404)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:

@@ -1,7 +1,10 @@
 """Resources own I/O: the database, the raw store and one HTTP API per source.
 
-Their settings come from the environment (SPEC §3) when the definitions load; tests
-build them pointed at a scratch database, a temporary folder and a local server.
+Their values come from `jobs_assets.settings` when the definitions load. A text
+setting present in the process environment is passed as `dg.EnvVar`, so the UI shows
+which variable feeds which field; numbers and defaults are passed as values. Tests
+build the resources pointed at a scratch database, a temporary folder and a local
+server.
 """
 
 from pathlib import Path
@@ -11,8 +14,9 @@ import psycopg
 
 from jobs_assets.lib import db
 from jobs_assets.lib.raw_store import RawStore
+from jobs_assets.lib.sources import SOURCES
 from jobs_assets.logs import log_to
-from jobs_assets.settings import Settings, SourceSettings
+from jobs_assets.settings import Settings, SourceSettings, set_in_process, url_variable
 
 _schema_ready: set[str] = set()
 
@@ -65,14 +69,24 @@ class SourceApiResource(dg.ConfigurableResource):
         return SourceSettings(**self.model_dump())
 
 
+def from_env_var(name: str, value: str | None) -> str | dg.EnvVar | None:
+    """`dg.EnvVar(name)` when the process environment sets it (the UI then names the
+    variable), else the value settings resolved (a default, or a line of `.env`)."""
+    return dg.EnvVar(name) if set_in_process(name) else value
+
+
 def resources_from_env(settings: Settings | None = None) -> dict[str, dg.ConfigurableResource]:
+    """The database, raw store and `<source>_api` resources, one per registered source."""
     settings = settings or Settings.from_env()
     data_dir = str(settings.data_dir)
     out: dict[str, dg.ConfigurableResource] = {
-        "postgres": PostgresResource(data_dir=data_dir, pghost=settings.pghost),
+        "postgres": PostgresResource(
+            data_dir=data_dir, pghost=from_env_var("PGHOST", settings.pghost)
+        ),
         "raw_store": RawStoreResource(data_dir=data_dir),
     }
-    for name in settings.urls:
-        source = settings.source(name)
-        out[f"{name}_api"] = SourceApiResource(**source.__dict__)
+    for name, source in SOURCES.items():
+        values = settings.sources[name].__dict__
+        url = from_env_var(url_variable(source), values["url"])
+        out[f"{name}_api"] = SourceApiResource(**{**values, "url": url})
     return out

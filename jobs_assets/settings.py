@@ -1,114 +1,159 @@
-"""Runtime settings, read from the environment (and `.env` when present).
+"""Runtime settings: the one module that reads the environment.
 
-Everything an operator can change lives here, with the defaults of SPEC §3, so the
-rest of the code never reads `os.environ` directly.
+`environment()` is the process environment over `.env` (found from the working
+directory): `.env` fills only what is unset and is never written into `os.environ`,
+so nothing leaks from one test (or one caller) to the next. An empty value means the
+default, as docker-compose passes unset variables through as empty strings.
+
+Per-source settings are derived from the registry (`jobs_assets.lib.sources`):
+`JOBS_<NAME>_URL`, `JOBS_<NAME>_MIN_INTERVAL_HOURS` and, for sources that page,
+`JOBS_<NAME>_MAX_PAGES`, with the defaults each source declares.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from dotenv import find_dotenv, load_dotenv
+from dotenv import dotenv_values, find_dotenv
 
-DEFAULT_URLS = {
-    "remotive": "https://remotive.com/api/remote-jobs",
-    "jobicy": "https://jobicy.com/api/v2/remote-jobs",
-    "himalayas": "https://himalayas.app/jobs/api",
-}
-DEFAULT_MIN_INTERVAL_HOURS = {"remotive": 6.0, "jobicy": 1.0, "himalayas": 0.0}
-SOURCES = tuple(DEFAULT_URLS)
+from jobs_assets.lib.sources import SOURCES, Source, SourceSettings
+
+__all__ = ["SOURCES", "Settings", "SourceSettings", "environment", "mask_url", "variable_names"]
+
+#: settings shared by every source, with their defaults
+FETCH_WORKERS = ("JOBS_FETCH_WORKERS", 8)
+MAX_RPS = ("JOBS_MAX_RPS", 4.0)
+HTTP_TIMEOUT = ("JOBS_HTTP_TIMEOUT_SECONDS", 30.0)
+HTTP_RETRIES = ("JOBS_HTTP_MAX_RETRIES", 5)
+HTTP_BACKOFF = ("JOBS_HTTP_BACKOFF_SECONDS", 1.0)
+HTTP_TOTAL_TIMEOUT = ("JOBS_HTTP_TOTAL_TIMEOUT_SECONDS", 120.0)
+HTTP_MAX_RETRY_AFTER = ("JOBS_HTTP_MAX_RETRY_AFTER_SECONDS", 300.0)
+FETCH_BUDGET = ("JOBS_FETCH_BUDGET_SECONDS", 900.0)
+
+GENERAL_VARIABLES = (
+    "JOBS_DATA_DIR",
+    FETCH_WORKERS[0],
+    MAX_RPS[0],
+    HTTP_TIMEOUT[0],
+    HTTP_RETRIES[0],
+    HTTP_BACKOFF[0],
+    HTTP_TOTAL_TIMEOUT[0],
+    HTTP_MAX_RETRY_AFTER[0],
+    FETCH_BUDGET[0],
+    "JOBS_ALERT_WEBHOOK_URL",
+    "JOBS_UI_BASE_URL",
+    "JOBS_BACKUP_KEEP",
+    "JOBS_STEP_RETRIES",
+    "JOBS_STEP_RETRY_DELAY_SECONDS",
+)
 
 
-def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    try:
-        return float(raw) if raw else default
-    except ValueError as err:
-        raise ValueError(
-            f"{name}={raw!r} is not a number; unset it or give e.g. {default}"
-        ) from err
+def url_variable(source: Source) -> str:
+    return f"JOBS_{source.name.upper()}_URL"
 
 
-def _int(name: str, default: int) -> int:
-    return int(_float(name, default))
+def interval_variable(source: Source) -> str:
+    return f"JOBS_{source.name.upper()}_MIN_INTERVAL_HOURS"
 
 
-@dataclass(frozen=True)
-class SourceSettings:
-    """HTTP behaviour of one source."""
+def pages_variable(source: Source) -> str | None:
+    return f"JOBS_{source.name.upper()}_MAX_PAGES" if source.max_pages is not None else None
 
-    name: str
-    url: str
-    min_interval_hours: float
-    workers: int
-    max_rps: float
-    max_pages: int
-    timeout_seconds: float
-    max_retries: int
-    backoff_seconds: float
-    total_timeout_seconds: float = 120.0
-    max_retry_after_seconds: float = 300.0
-    fetch_budget_seconds: float = 900.0
+
+def source_variables(source: Source) -> list[str]:
+    names = [url_variable(source), interval_variable(source), pages_variable(source)]
+    return [n for n in names if n]
+
+
+def variable_names() -> list[str]:
+    """Every JOBS_* setting, in the order deployments list them."""
+    per_source = [n for s in SOURCES.values() for n in source_variables(s)]
+    return ["JOBS_DATA_DIR", *per_source, *GENERAL_VARIABLES[1:]]
+
+
+def set_in_process(name: str) -> bool:
+    """Whether the process environment (not `.env`) gives `name` a value: only then can
+    a resource field be `dg.EnvVar(name)`, resolved again in every run process."""
+    return bool((os.environ.get(name) or "").strip())
+
+
+def environment() -> dict[str, str]:
+    """The process environment over `.env`; `.env` is read, never exported."""
+    path = find_dotenv(usecwd=True)
+    from_file = {k: v for k, v in dotenv_values(path).items() if v is not None} if path else {}
+    return {**from_file, **os.environ}
+
+
+class _Reader:
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+
+    def text(self, name: str) -> str | None:
+        return (self.env.get(name) or "").strip() or None
+
+    def number(self, name: str, default: float) -> float:
+        raw = self.text(name)
+        try:
+            return float(raw) if raw else default
+        except ValueError as err:
+            raise ValueError(
+                f"{name}={raw!r} is not a number; unset it or give e.g. {default}"
+            ) from err
+
+    def integer(self, name: str, default: int) -> int:
+        return int(self.number(name, default))
 
 
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
     pghost: str | None
-    fetch_workers: int
-    max_rps: float
-    himalayas_max_pages: int
-    http_timeout_seconds: float
-    http_max_retries: int
-    http_backoff_seconds: float
-    http_total_timeout_seconds: float
-    http_max_retry_after_seconds: float
-    fetch_budget_seconds: float
     alert_webhook_url: str | None
+    ui_base_url: str | None
     backup_keep: int
-    urls: dict[str, str]
-    min_interval_hours: dict[str, float]
+    step_retries: int
+    step_retry_delay_seconds: float
+    sources: dict[str, SourceSettings] = field(default_factory=dict)
+
+    @property
+    def urls(self) -> dict[str, str]:
+        return {name: s.url for name, s in self.sources.items()}
 
     @classmethod
-    def from_env(cls) -> Settings:
-        load_dotenv(find_dotenv(usecwd=True), override=False)
-        return cls(
-            data_dir=Path(os.environ.get("JOBS_DATA_DIR") or "./jobs_data").resolve(),
-            pghost=os.environ.get("PGHOST") or None,
-            fetch_workers=max(1, _int("JOBS_FETCH_WORKERS", 8)),
-            max_rps=max(0.0, _float("JOBS_MAX_RPS", 4.0)),
-            himalayas_max_pages=max(1, _int("JOBS_HIMALAYAS_MAX_PAGES", 50)),
-            http_timeout_seconds=_float("JOBS_HTTP_TIMEOUT_SECONDS", 30.0),
-            http_max_retries=_int("JOBS_HTTP_MAX_RETRIES", 5),
-            http_backoff_seconds=_float("JOBS_HTTP_BACKOFF_SECONDS", 1.0),
-            http_total_timeout_seconds=_float("JOBS_HTTP_TOTAL_TIMEOUT_SECONDS", 120.0),
-            http_max_retry_after_seconds=_float("JOBS_HTTP_MAX_RETRY_AFTER_SECONDS", 300.0),
-            fetch_budget_seconds=_float("JOBS_FETCH_BUDGET_SECONDS", 900.0),
-            alert_webhook_url=os.environ.get("JOBS_ALERT_WEBHOOK_URL") or None,
-            backup_keep=max(1, _int("JOBS_BACKUP_KEEP", 10)),
-            urls={s: os.environ.get(f"JOBS_{s.upper()}_URL") or DEFAULT_URLS[s] for s in SOURCES},
-            min_interval_hours={
-                s: _float(f"JOBS_{s.upper()}_MIN_INTERVAL_HOURS", DEFAULT_MIN_INTERVAL_HOURS[s])
-                for s in SOURCES
-            },
-        )
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        read = _Reader(environment() if env is None else env)
 
-    def source(self, name: str) -> SourceSettings:
-        return SourceSettings(
-            name=name,
-            url=self.urls[name],
-            min_interval_hours=self.min_interval_hours[name],
-            workers=self.fetch_workers,
-            max_rps=self.max_rps,
-            max_pages=self.himalayas_max_pages,
-            timeout_seconds=self.http_timeout_seconds,
-            max_retries=self.http_max_retries,
-            backoff_seconds=self.http_backoff_seconds,
-            total_timeout_seconds=self.http_total_timeout_seconds,
-            max_retry_after_seconds=self.http_max_retry_after_seconds,
-            fetch_budget_seconds=self.fetch_budget_seconds,
+        def source_settings(source: Source) -> SourceSettings:
+            pages = pages_variable(source)
+            return SourceSettings(
+                name=source.name,
+                url=read.text(url_variable(source)) or source.default_url,
+                min_interval_hours=max(
+                    0.0, read.number(interval_variable(source), source.min_interval_hours)
+                ),
+                workers=max(1, read.integer(*FETCH_WORKERS)),
+                max_rps=max(0.0, read.number(*MAX_RPS)),
+                max_pages=max(1, read.integer(pages, source.max_pages)) if pages else 1,
+                timeout_seconds=read.number(*HTTP_TIMEOUT),
+                max_retries=read.integer(*HTTP_RETRIES),
+                backoff_seconds=read.number(*HTTP_BACKOFF),
+                total_timeout_seconds=read.number(*HTTP_TOTAL_TIMEOUT),
+                max_retry_after_seconds=read.number(*HTTP_MAX_RETRY_AFTER),
+                fetch_budget_seconds=read.number(*FETCH_BUDGET),
+            )
+
+        return cls(
+            data_dir=Path(read.text("JOBS_DATA_DIR") or "./jobs_data").resolve(),
+            pghost=read.text("PGHOST"),
+            alert_webhook_url=read.text("JOBS_ALERT_WEBHOOK_URL"),
+            ui_base_url=read.text("JOBS_UI_BASE_URL"),
+            backup_keep=max(1, read.integer("JOBS_BACKUP_KEEP", 10)),
+            step_retries=max(0, read.integer("JOBS_STEP_RETRIES", 3)),
+            step_retry_delay_seconds=max(0.0, read.number("JOBS_STEP_RETRY_DELAY_SECONDS", 10.0)),
+            sources={name: source_settings(s) for name, s in SOURCES.items()},
         )
 
 

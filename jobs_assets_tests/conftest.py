@@ -23,6 +23,7 @@ import psycopg
 import pytest
 
 from jobs_assets.lib import db
+from jobs_assets.lib.sources import SOURCES
 from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.replay import FIXTURES, ReplayServer
 from jobs_assets.resources import PostgresResource, RawStoreResource, SourceApiResource
@@ -104,20 +105,27 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 def api_resources(base_url: str, **overrides: object) -> dict[str, SourceApiResource]:
-    """Fast, impolite settings for a local server: no rate limit, short backoff."""
+    """Fast, impolite settings for a local server: no rate limit, short backoff; one
+    resource per registered source."""
     settings = {
         "min_interval_hours": 0.0,
         "workers": 4,
         "max_rps": 0.0,
-        "max_pages": 50,
         "timeout_seconds": 2.0,
         "max_retries": 3,
         "backoff_seconds": 0.01,
         **overrides,
     }
     return {
-        f"{name}_api": SourceApiResource(name=name, url=f"{base_url}/{name}", **settings)
-        for name in ("remotive", "jobicy", "himalayas")
+        f"{name}_api": SourceApiResource(
+            **{
+                "name": name,
+                "url": f"{base_url}/{name}",
+                "max_pages": source.max_pages or 1,
+                **settings,
+            }
+        )
+        for name, source in SOURCES.items()
     }
 
 
@@ -159,21 +167,26 @@ def materialize_window(
     )
 
 
+def fixture_listing_counts() -> dict[str, int]:
+    """Distinct listings per source that the replay server serves (what a demo window
+    loads), fetched with each source's own paging from a replay server of its own."""
+    from jobs_assets.lib.sources import parse_window
+
+    counts = {}
+    with ReplayServer() as server:
+        resources = api_resources(server.base_url)
+        for name, source in SOURCES.items():
+            settings = resources[f"{name}_api"].settings()
+            pages = []
+            with settings.http_client() as client:
+                source.fetch(client, settings, pages.append)
+            counts[name] = parse_window(source, sorted(pages, key=lambda p: p.index)).parsed
+    return counts
+
+
 def fixture_listing_count() -> int:
-    """Distinct listings across the shipped fixtures that parse (what a demo window loads).
-
-    A listing rejected at parse time (e.g. Remotive's company `N/A`) is not loaded.
-    """
-
-    from jobs_assets.lib.sources import SOURCES
-
-    total = 0
-    for name, source in SOURCES.items():
-        ids = set()
-        for path in sorted(FIXTURE_DIR.glob(f"{name}*.json")):
-            ids.update(job_id for job_id, _ in source.parse(path.read_bytes()).records)
-        total += len(ids)
-    return total
+    """Distinct listings across the sources the replay server serves."""
+    return sum(fixture_listing_counts().values())
 
 
 # --- The deployed stack (test_integration.py, test_browser.py) ----------------------

@@ -28,6 +28,7 @@ import pytest
 import requests
 from websockets.sync.client import ClientConnection, connect
 
+from jobs_assets.lib.sources import SOURCES
 from jobs_assets_tests.deployment import LOCATION, Deployment
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,13 +47,7 @@ CHROMIUM_FLAGS = [
 ]
 PAGE_TIMEOUT = 60.0
 REPO_PATH = quote(f"__repository__@{LOCATION}", safe="@")  # the UI's own spelling
-INGESTION_ASSETS = {
-    "remotive_raw",
-    "jobicy_raw",
-    "himalayas_raw",
-    "staged_listings",
-    "jobs_listings",
-}
+INGESTION_ASSETS = {*(f"{name}_raw" for name in SOURCES), "staged_listings", "jobs_listings"}
 BACKUP_ASSETS = {"postgres_backup"}
 
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from jobs_assets.lib.sources import SOURCES
 from jobs_assets_tests.conftest import Database, fixture_listing_count
 
 
@@ -34,7 +35,8 @@ def test_demo_loads_every_fixture_listing_with_step_processes(
     assert clean_db.query("SELECT count(*) FROM public.jobs_listings_data")[0][0] == (
         fixture_listing_count()
     )
-    assert "public.jobs_listings_data:" in done.stdout and "himalayas" in done.stdout
+    assert "public.jobs_listings_data:" in done.stdout
+    assert all(name in done.stdout for name in SOURCES)
     # then the marts, built by dbt on what the window loaded
     assert "marts: daily_postings" in done.stdout
     new = clean_db.query("SELECT sum(new_listings) FROM marts.daily_postings")[0][0]
@@ -47,9 +49,7 @@ def test_run_offline_fails_fast_and_points_to_demo(tmp_path: Path) -> None:
     env = {
         "DAGSTER_HOME": str(tmp_path / "dagster_home"),
         "JOBS_DATA_DIR": str(tmp_path / "jobs_data"),
-        "JOBS_REMOTIVE_URL": "http://127.0.0.1:9/remotive",
-        "JOBS_JOBICY_URL": "http://127.0.0.1:9/jobicy",
-        "JOBS_HIMALAYAS_URL": "http://127.0.0.1:9/himalayas",
+        **{f"JOBS_{name.upper()}_URL": f"http://127.0.0.1:9/{name}" for name in SOURCES},
     }
     done = run_cli(["run"], env, tmp_path, timeout=60)
     assert done.returncode == 2

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dagster as dg
 
 from jobs_assets.definitions import defs
+from jobs_assets.lib.sources import SOURCES
 from jobs_assets.partitions import INGESTION_PARTITIONS
 
 
@@ -20,19 +21,11 @@ def test_ingestion_group_is_partitioned_by_four_hour_windows() -> None:
         for key in graph.get_all_asset_keys()
         if graph.get(key).group_name == "ingestion"
     }
-    assert set(ingestion) == {
-        "remotive_raw",
-        "jobicy_raw",
-        "himalayas_raw",
-        "staged_listings",
-        "jobs_listings",
-    }
+    raw = {"remotive_raw", "jobicy_raw", "himalayas_raw", "remoteok_raw", "arbeitnow_raw"}
+    assert raw == {f"{name}_raw" for name in SOURCES}
+    assert set(ingestion) == {*raw, "staged_listings", "jobs_listings"}
     assert all(node.partitions_def == INGESTION_PARTITIONS for node in ingestion.values())
-    assert {k.to_user_string() for k in ingestion["staged_listings"].parent_keys} == {
-        "remotive_raw",
-        "jobicy_raw",
-        "himalayas_raw",
-    }
+    assert {k.to_user_string() for k in ingestion["staged_listings"].parent_keys} == raw
     assert [k.to_user_string() for k in ingestion["jobs_listings"].parent_keys] == [
         "staged_listings"
     ]

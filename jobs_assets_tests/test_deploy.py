@@ -50,10 +50,9 @@ def documented_settings() -> set[str]:
         "JOBS_IMAGE_TAG",
         "JOBS_IMAGE_NAME",
     }
-    from jobs_assets.settings import SOURCES
+    from jobs_assets.settings import variable_names
 
-    names |= {f"JOBS_{s.upper()}_URL" for s in SOURCES}
-    names |= {f"JOBS_{s.upper()}_MIN_INTERVAL_HOURS" for s in ("remotive", "jobicy")}
+    names |= set(variable_names())
     return {n for n in names if not n.endswith("_")}
 
 
@@ -394,7 +393,9 @@ def test_raw_assets_use_the_pools_dagster_yaml_limits() -> None:
         node.name: node.definition.pool
         for node in repository.get_job("ingestion_job").graph.node_dict.values()
     }
-    for source in ("remotive", "jobicy", "himalayas"):
+    from jobs_assets.lib.sources import SOURCES
+
+    for source in SOURCES:
         assert pools[f"{source}_raw"] == f"api_{source}"
 
 

@@ -16,7 +16,7 @@ from jobs_assets.lib.http import (
     HttpClient,
     retry_after_seconds,
 )
-from jobs_assets.lib.sources import SOURCES
+from jobs_assets.lib.sources import SOURCES, parse_window
 from jobs_assets.replay import ReplayServer, Reply
 from jobs_assets.settings import SourceSettings
 from jobs_assets_tests.faults import (
@@ -277,3 +277,37 @@ def test_secrets_in_the_url_never_reach_the_error() -> None:
     message = str(err.value)
     assert "hunter2" not in message and "s3cr3t" not in message and "t0k3n" not in message
     assert "me:***@" in message and "api_key=***" in message and "token=***" in message
+
+
+def test_arbeitnow_follows_pages_until_links_next_is_null(replay: ReplayServer) -> None:
+    """The replay server serves the recorded page split in two, linked by `links.next`."""
+    pages: list = []
+    with client() as http:
+        SOURCES["arbeitnow"].fetch(http, settings_for(replay, "arbeitnow"), pages.append)
+    asked = [r.params for r in replay.requests if r.path == "/arbeitnow"]
+    assert asked == [{"page": "1"}, {"page": "2"}]
+    window = parse_window(SOURCES["arbeitnow"], pages)
+    first, second = (json.loads(p.body) for p in pages)
+    assert first["links"]["next"].endswith("/arbeitnow?page=2") and second["links"]["next"] is None
+    assert window.pages == 2 and window.parsed == 100 and window.duplicates == 0
+
+
+def test_arbeitnow_stops_at_an_empty_page_and_at_max_pages(replay: ReplayServer) -> None:
+    endless = {"data": [{"slug": "a-1"}], "links": {"next": "http://x/?page=9"}, "meta": {}}
+    replay.script("/arbeitnow", *[Reply.json(endless)] * 3)
+    with client() as http:
+        SOURCES["arbeitnow"].fetch(
+            http, settings_for(replay, "arbeitnow", max_pages=3), lambda p: None
+        )
+    assert len([r for r in replay.requests if r.path == "/arbeitnow"]) == 3
+    replay.script("/arbeitnow", Reply.json({**endless, "data": []}))
+    with client() as http:
+        SOURCES["arbeitnow"].fetch(http, settings_for(replay, "arbeitnow"), lambda p: None)
+    assert len([r for r in replay.requests if r.path == "/arbeitnow"]) == 4
+
+
+def test_remoteok_is_one_request(replay: ReplayServer) -> None:
+    kept: list = []
+    with client() as http:
+        SOURCES["remoteok"].fetch(http, settings_for(replay, "remoteok"), kept.append)
+    assert len(kept) == 1 and len(SOURCES["remoteok"].parse(kept[0].body).records) == 96

@@ -15,17 +15,12 @@ import yaml
 from dagster_graphql import DagsterGraphQLClient
 
 from jobs_assets.lib.raw_store import window_dirname
+from jobs_assets.lib.sources import SOURCES
 from jobs_assets_tests.conftest import Database, fixture_listing_count, latest_windows
 from jobs_assets_tests.deployment import LOCATION, PRODUCTION_DAGSTER_YAML, Deployment
 
-INGESTION_ASSETS = {
-    "remotive_raw",
-    "jobicy_raw",
-    "himalayas_raw",
-    "staged_listings",
-    "jobs_listings",
-}
-API_POOLS = ("api_remotive", "api_jobicy", "api_himalayas")
+INGESTION_ASSETS = {*(f"{name}_raw" for name in SOURCES), "staged_listings", "jobs_listings"}
+API_POOLS = tuple(f"api_{name}" for name in SOURCES)
 RUN_TIMEOUT = 240.0
 
 RUN_QUERY = """
@@ -151,7 +146,7 @@ def test_every_ingestion_asset_materialised_for_the_window(
     expected = fixture_listing_count()
     assert metadata("staged_listings")["dagster/row_count"] == expected
     assert metadata("jobs_listings")["window_listings"] == expected
-    for source in ("remotive", "jobicy", "himalayas"):
+    for source in SOURCES:
         assert metadata(f"{source}_raw")["mode"] == "live"
     # The rows are really in the data database the run was pointed at.
     staged = database.query(
@@ -160,9 +155,9 @@ def test_every_ingestion_asset_materialised_for_the_window(
     )[0][0]
     assert staged == expected
     # ... and the raw responses came over HTTP from the replay server, into $JOBS_DATA_DIR.
-    assert {r.path for r in deployment.replay.requests} >= {"/remotive", "/jobicy", "/himalayas"}
+    assert {r.path for r in deployment.replay.requests} >= {f"/{name}" for name in SOURCES}
     window_dir = window_dirname(partition)
-    for source in ("remotive", "jobicy", "himalayas"):
+    for source in SOURCES:
         assert (deployment.data_dir / "raw" / source / window_dir / "manifest.json").is_file()
 
 

@@ -10,6 +10,7 @@ import dagster as dg
 import pytest
 
 from jobs_assets.lib.raw_store import RawStore
+from jobs_assets.lib.sources import SOURCES
 from jobs_assets.replay import ReplayServer, Reply
 from jobs_assets.resources import RawStoreResource
 from jobs_assets_tests.conftest import (
@@ -17,6 +18,7 @@ from jobs_assets_tests.conftest import (
     Database,
     api_resources,
     fixture_listing_count,
+    fixture_listing_counts,
     latest_windows,
     materialize_window,
 )
@@ -72,6 +74,8 @@ def test_two_consecutive_windows_load_every_fixture_listing(
     )
     assert rows == [(True, second)]
     assert staged_counts(clean_db, first) == staged_counts(clean_db, second)
+    assert staged_counts(clean_db, second) == fixture_listing_counts()
+    assert set(fixture_listing_counts()) == set(SOURCES) and len(SOURCES) == 5
     assert sum(staged_counts(clean_db, second).values()) == expected
     log_files = list((data_dir / "logs").glob("jobs-*.log"))
     assert log_files and first in log_files[0].read_text()
@@ -122,7 +126,7 @@ def test_older_window_reuses_stored_raw_files(
     assert materialize_window(resources, live).success
     old = latest_windows(5)[0]
     store = RawStore(data_dir)
-    for source in ("remotive", "jobicy", "himalayas"):
+    for source in SOURCES:
         writer = store.writer(source, old)
         for page in store.read_pages(source, live):
             writer.keep(page)
@@ -232,7 +236,7 @@ def test_record_without_id_is_reported_and_the_rest_loaded(
     assert raw["records_rejected"] == 1 and raw["records_parsed"] == good
     assert any("no usable 'id'" in reason for reason in raw["reject_reasons"])
     staged = materialization(result, "staged_listings")
-    assert staged["records_rejected"] == 2  # and Remotive's listing whose company is `N/A`
+    assert sum(staged["jobicy_rejects"].values()) == 1
     assert (
         clean_db.query("SELECT count(*) FROM public.jobs_listings_data WHERE source = 'jobicy'")[0][
             0
@@ -307,3 +311,107 @@ def test_backfilling_an_older_window_does_not_overwrite_newer_content(
         (job_id,),
     )
     assert rows == [("Newer title", True, second)]
+
+
+def test_live_window_records_its_parse_once_in_the_manifest(
+    resources: dict, clean_db: Database, data_dir: Path
+) -> None:
+    from jobs_assets.lib.parsed_windows import stored_summary
+
+    key = latest_windows()[-1]
+    assert materialize_window(resources, key).success
+    store = RawStore(data_dir)
+    counts = fixture_listing_counts()
+    for name, source in SOURCES.items():
+        recorded = store.manifest(name, key)["parse"]
+        assert recorded["parsed"] == counts[name] and recorded["page_errors"] == []
+        assert stored_summary(source, store, key).parsed == counts[name]
+    # A page changed by hand no longer matches its sha256: the summary comes from the bytes.
+    page = store.window_dir("arbeitnow", key) / "page-0001.json.gz"
+    page.write_bytes(gzip.compress(b"<html>502 Bad Gateway</html>"))
+    summary = stored_summary(SOURCES["arbeitnow"], store, key)
+    assert summary.page_errors and "an HTML page instead of JSON" in summary.page_errors[0]
+    print("recorded parse:", store.manifest("remoteok", key)["parse"])
+
+
+def test_remoteok_and_arbeitnow_fill_every_common_column(
+    resources: dict, clean_db: Database
+) -> None:
+    key = latest_windows()[-1]
+    assert materialize_window(resources, key).success
+
+    def column_counts(source: str) -> dict[str, int]:
+        columns = [
+            "job_url", "company_logo_url", "job_type", "seniority", "category", "tags",
+            "location_raw", "region", "salary_min", "salary_currency", "salary_period",
+            "salary_min_usd", "description_text", "published_at",
+        ]  # fmt: skip
+        counted = ", ".join(f"count({c})" for c in columns)
+        row = clean_db.query(
+            f"SELECT count(*), {counted} FROM public.jobs_listings_data WHERE source = %s",
+            (source,),
+        )[0]
+        print(source, dict(zip(["rows", *columns], row, strict=True)))
+        return dict(zip(["rows", *columns], row, strict=True))
+
+    remoteok = column_counts("remoteok")
+    assert remoteok["rows"] == 96 and remoteok["published_at"] == 96  # 1 of 97 has no title
+    assert remoteok["salary_min"] == 18  # 79 of 97 give 0 = none
+    assert remoteok["seniority"] > 0 and remoteok["tags"] == 96
+    rows = dict(
+        clean_db.query(
+            "SELECT source_job_id, row(job_url, salary_min, salary_max, salary_period, "
+            "salary_currency, location_raw, region, description_text)::text "
+            "FROM public.jobs_listings_data WHERE source = 'remoteok'"
+        )
+    )
+    urls = clean_db.query("SELECT job_url FROM public.jobs_listings_data WHERE source = 'remoteok'")
+    assert all(u.startswith("https://remoteOK.com/remote-jobs/") for (u,) in urls)  # link back
+    descriptions = clean_db.query(
+        "SELECT description_text FROM public.jobs_listings_data WHERE source = 'remoteok'"
+    )
+    texts = [d for (d,) in descriptions if d is not None]  # 1 holds nothing but the notice
+    assert len(texts) == 95 and not any("Please mention the word" in d for d in texts)
+    assert not any("\u00e2\u0080" in d for d in texts)  # mojibake repaired
+    hourly = clean_db.query(
+        "SELECT salary_min, salary_max, salary_period, salary_currency, salary_min_usd "
+        "FROM public.jobs_listings_data WHERE source = 'remoteok' AND salary_max = 27 * 2080"
+    )
+    assert hourly == [(25 * 2080, 27 * 2080, "hour", "USD", 25 * 2080)]
+    assert clean_db.query(
+        "SELECT location_raw FROM public.jobs_listings_data "
+        "WHERE source = 'remoteok' AND location_raw LIKE 'Gda%%'"
+    ) == [("Gda\u0144sk",)]
+    assert len(rows) == 96
+
+    arbeitnow = column_counts("arbeitnow")
+    assert arbeitnow["rows"] == 100 and arbeitnow["published_at"] == 100
+    assert arbeitnow["job_type"] > 0 and arbeitnow["seniority"] > 0
+    assert arbeitnow["region"] == 100 and arbeitnow["description_text"] == 100
+    kinds = clean_db.query(
+        "SELECT payload->'job_types', l.job_type, l.seniority "
+        "FROM staging.staging_jobs_listings_data s JOIN public.jobs_listings_data l "
+        "USING (source, source_job_id) WHERE s.partition_key = %s AND source = 'arbeitnow' "
+        "AND jsonb_array_length(payload->'job_types') > 0",
+        (key,),
+    )
+    mapped = {"|".join(types): (job_type, seniority) for types, job_type, seniority in kinds}
+    assert mapped["Full-time permanent|experienced"] == ("full_time", "mid")
+    assert mapped["Full-time permanent|entry"] == ("full_time", "entry")
+    assert mapped["berufserfahren"] == (None, "mid")
+    assert mapped["professional / experienced"] == (None, "mid")
+    assert mapped["berufseinstieg"] == (None, "entry")
+    assert mapped["geschäftsleitung"] == (None, "executive")
+    assert mapped["Internship"] == mapped["Apprenticeship"] == ("internship", None)
+    assert mapped["Freelance|berufseinstieg"] == ("freelance", "entry")
+    assert mapped["Side"] == ("part_time", None)
+    footers = clean_db.query(
+        "SELECT count(*) FROM public.jobs_listings_data WHERE source = 'arbeitnow' "
+        "AND description_text LIKE '%%on Arbeitnow'"
+    )
+    assert footers == [(0,)]
+    europe = clean_db.query(
+        "SELECT region FROM public.jobs_listings_data WHERE source = 'arbeitnow' "
+        "AND location_raw LIKE '%%, Germany'"
+    )
+    assert europe and {r for (r,) in europe} == {"Europe"}

@@ -1,62 +1,200 @@
-"""Settings from the environment (SPEC §3), and secrets kept out of logs."""
+"""Settings from the environment, derived from the source registry; secrets kept out of logs."""
 
 from __future__ import annotations
 
+import ast
 import logging
+import os
+import re
 from pathlib import Path
 
+import dagster as dg
 import pytest
+import yaml
 
 from jobs_assets.lib.redact import install_log_filter, redact
-from jobs_assets.settings import DEFAULT_URLS, Settings, mask_url
+from jobs_assets.lib.sources import SOURCES
+from jobs_assets.resources import resources_from_env
+from jobs_assets.settings import Settings, environment, mask_url, variable_names
 
-SETTING_NAMES = [
-    "PGHOST",
-    "JOBS_DATA_DIR",
-    "JOBS_REMOTIVE_URL",
-    "JOBS_HIMALAYAS_MAX_PAGES",
-    "JOBS_FETCH_WORKERS",
-    "JOBS_MAX_RPS",
-    "JOBS_REMOTIVE_MIN_INTERVAL_HOURS",
-    "JOBS_JOBICY_MIN_INTERVAL_HOURS",
-    "JOBS_BACKUP_KEEP",
-    "JOBS_ALERT_WEBHOOK_URL",
-]
+REPO = Path(__file__).resolve().parents[1]
+PACKAGE = REPO / "jobs_assets"
+#: the minimum intervals the sources' terms set (hours)
+TERMS_INTERVALS = {"remotive": 6, "jobicy": 1, "himalayas": 0, "remoteok": 1, "arbeitnow": 1}
 
 
 @pytest.fixture
 def bare_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
-    for name in SETTING_NAMES:
+    for name in [*variable_names(), "PGHOST"]:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # no .env here
     return monkeypatch
 
 
-def test_defaults_follow_the_spec(bare_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_defaults_come_from_the_registry(bare_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
     settings = Settings.from_env()
     assert settings.pghost is None  # embedded PostgreSQL
     assert settings.data_dir == (tmp_path / "jobs_data").resolve()
-    assert settings.urls == DEFAULT_URLS
-    assert settings.himalayas_max_pages == 50 and settings.fetch_workers == 8
-    assert settings.max_rps == 4 and settings.backup_keep == 10
-    assert settings.min_interval_hours == {"remotive": 6, "jobicy": 1, "himalayas": 0}
-    assert settings.alert_webhook_url is None
+    assert settings.urls == {name: s.default_url for name, s in SOURCES.items()}
+    intervals = {n: s.min_interval_hours for n, s in settings.sources.items()}
+    assert intervals == TERMS_INTERVALS
+    assert settings.sources["himalayas"].max_pages == 50
+    assert settings.sources["remotive"].max_pages == 1  # one request, no paging
+    assert {s.workers for s in settings.sources.values()} == {8}
+    assert {s.max_rps for s in settings.sources.values()} == {4}
+    assert settings.backup_keep == 10 and settings.alert_webhook_url is None
+    assert (settings.step_retries, settings.step_retry_delay_seconds) == (3, 10)
 
 
-def test_environment_and_dotenv_override(bare_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    (tmp_path / ".env").write_text("JOBS_FETCH_WORKERS=3\nJOBS_MAX_RPS=0\n")
+def test_every_source_has_its_url_and_interval_variables(bare_env: pytest.MonkeyPatch) -> None:
+    for name in SOURCES:
+        bare_env.setenv(f"JOBS_{name.upper()}_URL", f"http://127.0.0.1:1/{name}")
+        bare_env.setenv(f"JOBS_{name.upper()}_MIN_INTERVAL_HOURS", "2.5")
+    bare_env.setenv("JOBS_ARBEITNOW_MAX_PAGES", "7")
+    settings = Settings.from_env()
+    for name, source in settings.sources.items():
+        assert (source.url, source.min_interval_hours) == (f"http://127.0.0.1:1/{name}", 2.5)
+    assert settings.sources["arbeitnow"].max_pages == 7
+    print("variables:", variable_names())
+
+
+def test_dotenv_fills_in_but_never_leaks_into_os_environ(
+    bare_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / ".env").write_text("JOBS_FETCH_WORKERS=3\nJOBS_MAX_RPS=0\nJOBS_REMOTEOK_URL=\n")
     bare_env.setenv("JOBS_REMOTIVE_URL", "http://127.0.0.1:1/remotive")
     bare_env.setenv("JOBS_FETCH_WORKERS", "5")  # the environment wins over .env
     settings = Settings.from_env()
-    assert settings.fetch_workers == 5 and settings.max_rps == 0
-    assert settings.source("remotive").url == "http://127.0.0.1:1/remotive"
-    assert settings.source("remotive").min_interval_hours == 6
+    remotive = settings.sources["remotive"]
+    assert remotive.workers == 5 and remotive.max_rps == 0
+    assert remotive.url == "http://127.0.0.1:1/remotive" and remotive.min_interval_hours == 6
+    assert settings.sources["remoteok"].url == SOURCES["remoteok"].default_url  # empty = default
+    assert "JOBS_MAX_RPS" not in os.environ and environment()["JOBS_MAX_RPS"] == "0"
 
 
 def test_a_bad_number_names_the_setting(bare_env: pytest.MonkeyPatch) -> None:
     bare_env.setenv("JOBS_MAX_RPS", "fast")
     with pytest.raises(ValueError, match="JOBS_MAX_RPS='fast' is not a number"):
         Settings.from_env()
+
+
+def test_resources_name_the_variables_the_environment_sets(bare_env: pytest.MonkeyPatch) -> None:
+    bare_env.setenv("JOBS_JOBICY_URL", "http://127.0.0.1:1/jobicy")
+    resources = resources_from_env()
+    assert set(resources) == {"postgres", "raw_store", *(f"{n}_api" for n in SOURCES)}
+    jobicy = resources["jobicy_api"]
+    assert jobicy.url == dg.EnvVar("JOBS_JOBICY_URL")  # shown by name in the UI
+    assert jobicy.process_config_and_initialize().settings().url == "http://127.0.0.1:1/jobicy"
+    assert resources["remoteok_api"].url == SOURCES["remoteok"].default_url
+
+
+def test_step_retry_policy_comes_from_settings(bare_env: pytest.MonkeyPatch) -> None:
+    from jobs_assets.defs.ingestion.assets import step_retry_policy
+
+    bare_env.setenv("JOBS_STEP_RETRIES", "7")
+    bare_env.setenv("JOBS_STEP_RETRY_DELAY_SECONDS", "2")
+    policy = step_retry_policy(Settings.from_env())
+    assert (policy.max_retries, policy.delay) == (7, 2)
+
+
+def test_sources_declare_what_is_their_own() -> None:
+    for name, source in SOURCES.items():
+        assert source.name == name and source.display_name and source.terms
+        assert source.home_url.startswith("https://")
+        assert source.default_url.startswith("https://")
+        assert source.expiry in ("absence", "expires_at_or_unseen")
+    expiry = {name: source.expiry for name, source in SOURCES.items()}
+    assert expiry == {
+        "remotive": "absence",
+        "jobicy": "absence",
+        "himalayas": "expires_at_or_unseen",
+        "remoteok": "absence",
+        "arbeitnow": "absence",
+    }
+
+
+# --- deployment lists are checked against the registry ---------------------------------
+
+
+def listed_jobs_variables(names: list[str]) -> list[str]:
+    return [n for n in names if n.startswith("JOBS_")]
+
+
+def test_compose_and_dagster_yaml_list_exactly_the_registry_settings() -> None:
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    in_compose = listed_jobs_variables(list(compose["x-pipeline-env"]))
+    launcher = yaml.safe_load((REPO / "dagster.yaml").read_text())["run_launcher"]["config"]
+    in_launcher = listed_jobs_variables(launcher["env_vars"])
+    assert in_compose == variable_names()
+    assert in_launcher == variable_names()
+
+
+def test_env_example_and_readme_document_every_setting() -> None:
+    env_example = (REPO / ".env.example").read_text()
+    readme = (REPO / "README.md").read_text()
+    missing_example = [n for n in variable_names() if n not in env_example]
+    missing_readme = [n for n in variable_names() if n not in readme]
+    assert missing_example == [] and missing_readme == []
+
+
+def test_env_example_defaults_are_the_registry_defaults() -> None:
+    example = dict(
+        re.findall(r"^# (JOBS_[A-Z_]+)=(.*)$", (REPO / ".env.example").read_text(), re.M)
+    )
+    for source in SOURCES.values():
+        prefix = f"JOBS_{source.name.upper()}"
+        assert example[f"{prefix}_URL"] == source.default_url
+        assert float(example[f"{prefix}_MIN_INTERVAL_HOURS"]) == source.min_interval_hours
+        if source.max_pages is not None:
+            assert int(example[f"{prefix}_MAX_PAGES"]) == source.max_pages
+
+
+# --- nothing outside lib/sources names a source ------------------------------------------
+
+
+def _code_mentions(path: Path, names: set[str]) -> list[str]:
+    """Names and string constants of a module (docstrings and comments aside) that
+    mention a source."""
+    tree = ast.parse(path.read_text())
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    pattern = re.compile("|".join(sorted(names)), re.IGNORECASE)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if id(node) not in docstrings and pattern.search(node.value):
+                found.append(f"{path.relative_to(REPO)}:{node.lineno}: {node.value[:60]!r}")
+        elif isinstance(node, ast.Name) and pattern.search(node.id):
+            found.append(f"{path.relative_to(REPO)}:{node.lineno}: {node.id}")
+        elif isinstance(node, ast.Attribute) and pattern.search(node.attr):
+            found.append(f"{path.relative_to(REPO)}:{node.lineno}: .{node.attr}")
+    return found
+
+
+#: modules that still name sources, each with what removing it takes (keep this short)
+NAMES_SOURCES_FOR_NOW = {
+    # Its per-source extractors of the offline salary corpus repeat the sources' `columns`
+    # in Python; they belong beside each source in lib/sources.
+    "lib/salary_model/corpus.py",
+}
+
+
+def test_no_module_outside_lib_sources_names_a_source() -> None:
+    sources_dir = PACKAGE / "lib" / "sources"
+    modules = [
+        p
+        for p in PACKAGE.rglob("*.py")
+        if sources_dir not in p.parents and str(p.relative_to(PACKAGE)) not in NAMES_SOURCES_FOR_NOW
+    ]
+    assert len(modules) > 20
+    found = [hit for path in modules for hit in _code_mentions(path, set(SOURCES))]
+    assert found == []
 
 
 @pytest.mark.parametrize(

@@ -156,3 +156,78 @@ def test_sql_and_html_in_text_are_just_text() -> None:
     job = {"id": 7, "title": title, "company_name": title, "url": "https://x.test/7"}
     parsed = SOURCES["remotive"].parse(json.dumps({"jobs": [job]}).encode())
     assert parsed.records == [("7", job)]
+
+
+# --- RemoteOK and Arbeitnow, on every recorded response -----------------------------
+
+
+@pytest.mark.parametrize("file", ["remoteok.json", "remoteok_b.json"])
+def test_remoteok_skips_the_legal_notice_and_keeps_every_job(file: str) -> None:
+    document = json.loads(fixture(file))
+    assert "legal" in document[0] and "id" not in document[0]
+    parsed = SOURCES["remoteok"].parse(fixture(file))
+    untitled = [job["id"] for job in document[1:] if not job["position"].strip()]
+    assert parsed.error is None and len(untitled) == 1
+    assert [r.reason for r in parsed.rejects] == [
+        f"listing #{i - 1} ({job['id']}) has no title ('position' is empty)"
+        for i, job in enumerate(document)
+        if i and job["id"] in untitled
+    ]
+    assert [job_id for job_id, _ in parsed.records] == [
+        job["id"] for job in document[1:] if job["id"] not in untitled
+    ]
+    assert all(isinstance(job_id, str) and job_id.isdigit() for job_id, _ in parsed.records)
+    print(file, len(parsed.records), "jobs")
+
+
+def test_remoteok_repairs_double_encoded_text() -> None:
+    parsed = SOURCES["remoteok"].parse(fixture("remoteok.json"))
+    locations = {payload["location"] for _, payload in parsed.records}
+    assert "Gdańsk" in locations and "GdaÅ\x84sk" not in locations
+    broken = [j["description"] for j in json.loads(fixture("remoteok.json"))[1:]]
+    descriptions = [payload["description"] for _, payload in parsed.records]
+    before = sum("\u00e2\u0080\u0099" in d for d in broken)
+    assert before > 50 and not any("\u00e2\u0080\u0099" in d for d in descriptions)
+    assert sum("\u2019" in d for d in descriptions) >= before
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Florian\u00c3\u00b3polis", "Florianópolis"),
+        ("Café", "Café"),  # real Latin-1 text does not round-trip: kept
+        ("plain", "plain"),
+        (["a\u00e2\u0080\u0099s", 3], ["a\u2019s", 3]),
+    ],
+)
+def test_mojibake_repair(text: object, expected: object) -> None:
+    from jobs_assets.lib.sources.remoteok import repair_mojibake
+
+    assert repair_mojibake(text) == expected
+
+
+def test_remoteok_array_without_notice_and_an_object_body() -> None:
+    source = SOURCES["remoteok"]
+    job = {"id": "7", "position": "A", "company": "C", "url": "https://remoteOK.com/x-7"}
+    parsed = source.parse(json.dumps([job]).encode())
+    assert [job_id for job_id, _ in parsed.records] == ["7"]
+    assert source.parse(b'{"jobs": []}').error == (
+        "a JSON dict, not the array of jobs Remote OK serves"
+    )
+
+
+@pytest.mark.parametrize("file", ["arbeitnow.json", "arbeitnow_b.json"])
+def test_arbeitnow_parses_data_with_slug_ids(file: str) -> None:
+    jobs = json.loads(fixture(file))["data"]
+    parsed = SOURCES["arbeitnow"].parse(fixture(file))
+    assert parsed.error is None and parsed.rejects == []
+    assert [job_id for job_id, _ in parsed.records] == [job["slug"] for job in jobs]
+    assert [payload for _, payload in parsed.records] == jobs
+    assert all(payload["url"].endswith(job_id) for job_id, payload in parsed.records)
+
+
+def test_arbeitnow_peek_reads_paging_without_records() -> None:
+    peeked = SOURCES["arbeitnow"].peek(fixture("arbeitnow.json"))
+    assert peeked["links"]["next"].endswith("page=2") and peeked["has_data"] is True
+    assert "data" not in peeked
+    assert SOURCES["arbeitnow"].peek(b"<html>") is None

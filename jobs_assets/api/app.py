@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import asynccontextmanager
@@ -98,12 +97,13 @@ def create_app(
     `JOBS_API_CACHE_TTL_SECONDS` (0 switches the cache off)."""
     if conninfo is None:
         from jobs_assets.lib import db
-        from jobs_assets.settings import Settings
+        from jobs_assets.settings import Settings, environment
 
-        settings = Settings.from_env()  # also loads .env
+        env = environment()  # the process environment over .env (never exported)
+        settings = Settings.from_env(env)
         conninfo = db.conninfo_for(settings.data_dir, settings.pghost)
-        redis_url = redis_url or os.environ.get("JOBS_REDIS_URL") or None
-        ttl = os.environ.get("JOBS_API_CACHE_TTL_SECONDS", "").strip()
+        redis_url = redis_url or env.get("JOBS_REDIS_URL") or None
+        ttl = env.get("JOBS_API_CACHE_TTL_SECONDS", "").strip()
         cache_ttl_seconds = int(ttl) if ttl else cache_ttl_seconds
     cache = make_cache(redis_url, cache_ttl_seconds)
     pool = ConnectionPool(
@@ -125,8 +125,9 @@ def create_app(
     app = FastAPI(
         title="jobs_assets read API",
         version="1.0.0",
-        description="Remote-job listings from Remotive, Jobicy, Himalayas and more, with "
-        "attribution to each source. Read-only.",
+        description="Remote-job listings from "
+        + ", ".join(s.display_name for s in SOURCES.values())
+        + ", with attribution to each source. Read-only.",
         lifespan=lifespan,
         docs_url=None,  # Swagger UI and ReDoc load from a CDN; the schema is /openapi.json
         redoc_url=None,

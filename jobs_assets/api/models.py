@@ -6,13 +6,19 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from jobs_assets.lib.sources import SOURCES
+
+#: the examples show the first registered source
+_SOURCE = next(iter(SOURCES.values()))
+_JOB_URL = f"{_SOURCE.home_url}/remote-jobs/software-dev/senior-python-engineer-1234567"
+
 _LISTING_EXAMPLE = {
-    "source": "remotive",
+    "source": _SOURCE.name,
     "source_job_id": "1234567",
     "title": "Senior Python Engineer",
     "company": "Acme Remote",
-    "company_logo_url": "https://remotive.com/job/1234567/logo",
-    "job_url": "https://remotive.com/remote-jobs/software-dev/senior-python-engineer-1234567",
+    "company_logo_url": f"{_SOURCE.home_url}/job/1234567/logo",
+    "job_url": _JOB_URL,
     "job_type": "full_time",
     "seniority": "senior",
     "category": "Software Development",
@@ -38,9 +44,9 @@ _LISTING_EXAMPLE = {
     "duplicate_cluster_id": None,
     "is_canonical": None,
     "attribution": {
-        "source_name": "Remotive",
-        "url": "https://remotive.com/remote-jobs/software-dev/senior-python-engineer-1234567",
-        "text": "Listing from Remotive",
+        "source_name": _SOURCE.display_name,
+        "url": _JOB_URL,
+        "text": f"Listing from {_SOURCE.display_name}",
     },
 }
 
@@ -129,7 +135,7 @@ class PostingsStats(BaseModel):
                     "rows": [
                         {
                             "day": "2026-11-30",
-                            "source": "remotive",
+                            "source": _SOURCE.name,
                             "new_listings": 42,
                             "active_listings": 950,
                             "expired_listings": 12,

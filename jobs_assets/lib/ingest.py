@@ -19,10 +19,10 @@ from pathlib import Path
 
 from jobs_assets.lib.errors import FetchError, PipelineError
 from jobs_assets.lib.http import FetchBudget, HttpClient, HttpStats
+from jobs_assets.lib.parsed_windows import PARSE_KEY, stored_summary
 from jobs_assets.lib.raw_store import RawStore
 from jobs_assets.lib.redact import redact
-from jobs_assets.lib.sources import Source, WindowRecords, parse_window
-from jobs_assets.settings import SourceSettings
+from jobs_assets.lib.sources import ParseSummary, Source, SourceSettings, parse_window
 
 LIVE_WINDOW = timedelta(hours=8)
 
@@ -46,7 +46,7 @@ def is_live(window_end: datetime, now: datetime, max_age: timedelta = LIVE_WINDO
 class RawOutcome:
     mode: str  # "live", "stored" or "skipped"
     path: Path | None
-    window: WindowRecords = field(default_factory=WindowRecords)
+    summary: ParseSummary = field(default_factory=ParseSummary)
     http: HttpStats = field(default_factory=HttpStats)
     note: str = ""
     truncated_reason: str | None = None
@@ -80,11 +80,11 @@ def _fetch_raw_window(
     path = store.window_dir(source.name, partition_key)
 
     def reuse(mode: str, note: str) -> RawOutcome:
-        window = parse_window(source, store.read_pages(source.name, partition_key))
+        summary = stored_summary(source, store, partition_key) or ParseSummary()
         manifest = store.manifest(source.name, partition_key) or {}
         reason = manifest.get("truncated_reason") if manifest.get("truncated") else None
         return RawOutcome(
-            mode, path if stored else None, window, note=note, truncated_reason=reason
+            mode, path if stored else None, summary, note=note, truncated_reason=reason
         )
 
     if not is_live(window_end, now):
@@ -147,8 +147,12 @@ def _fetch_raw_window(
             f"response(s): {window.page_errors[0]}. Bodies kept at {kept}; the stored window "
             "was left as it was. Retry later; if it persists, the API may have changed."
         )
-    extra: dict[str, object] = {"http": client.stats.as_metadata()}
+    summary = window.summary()
+    extra: dict[str, object] = {
+        "http": client.stats.as_metadata(),
+        PARSE_KEY: summary.as_manifest(),
+    }
     if truncated_reason:
         extra |= {"truncated": True, "truncated_reason": truncated_reason}
     final = writer.commit(extra)
-    return RawOutcome("live", final, window, client.stats, truncated_reason=truncated_reason)
+    return RawOutcome("live", final, summary, client.stats, truncated_reason=truncated_reason)

@@ -1,6 +1,5 @@
 """The `alerts` resource: where alerts go and how the UI is reached from a message."""
 
-import os
 from pathlib import Path
 
 import dagster as dg
@@ -38,10 +37,10 @@ class AlertsResource(dg.ConfigurableResource):
 
 
 def alerts_resource_from_env() -> AlertsResource:
-    settings = Settings.from_env()  # also loads .env
+    settings = Settings.from_env()
     return AlertsResource(
         data_dir=str(settings.data_dir),
-        ui_base_url=os.environ.get("JOBS_UI_BASE_URL") or alerts.DEFAULT_UI_BASE_URL,
+        ui_base_url=settings.ui_base_url or alerts.DEFAULT_UI_BASE_URL,
     )
 
 

@@ -5,7 +5,6 @@ Each asset reads like a recipe (fetch, store, load, report); the rules live in
 """
 
 import logging
-import os
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
@@ -23,14 +22,21 @@ from jobs_assets.lib.window_lock import window_lock
 from jobs_assets.logs import log_event
 from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.resources import PostgresResource, RawStoreResource
+from jobs_assets.settings import Settings
 
-# Step retries cover what HTTP retries cannot (an HTML error page, a dropped connection).
-RETRY = dg.RetryPolicy(
-    max_retries=int(os.environ.get("JOBS_STEP_RETRIES") or 3),
-    delay=float(os.environ.get("JOBS_STEP_RETRY_DELAY_SECONDS") or 10),
-    backoff=dg.Backoff.EXPONENTIAL,
-    jitter=dg.Jitter.PLUS_MINUS,
-)
+
+def step_retry_policy(settings: Settings) -> dg.RetryPolicy:
+    """Step retries cover what HTTP retries cannot (an HTML error page, a dropped
+    connection); `JOBS_STEP_RETRIES` and `JOBS_STEP_RETRY_DELAY_SECONDS` tune them."""
+    return dg.RetryPolicy(
+        max_retries=settings.step_retries,
+        delay=settings.step_retry_delay_seconds,
+        backoff=dg.Backoff.EXPONENTIAL,
+        jitter=dg.Jitter.PLUS_MINUS,
+    )
+
+
+RETRY = step_retry_policy(Settings.from_env())
 RAW_KEYS = [dg.AssetKey(f"{name}_raw") for name in SOURCES]
 # Windows are 4 hours: two missed windows in a row mean the listings are stale.
 FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=8))
@@ -51,13 +57,7 @@ def markdown_table(frame: pd.DataFrame, max_chars: int = 40) -> str:
 
 
 def reject_metadata(window: WindowRecords) -> dict[str, object]:
-    reasons = pd.Series([r.reason for r in window.rejects], dtype="object")
-    return {
-        "records_parsed": window.parsed,
-        "records_rejected": len(window.rejects),
-        "duplicate_ids_dropped": window.duplicates,
-        "reject_reasons": dict(reasons.value_counts().head(20).items()) if len(reasons) else {},
-    }
+    return window.summary().as_metadata()
 
 
 def build_raw_asset(source: Source) -> dg.AssetsDefinition:
@@ -73,10 +73,11 @@ def build_raw_asset(source: Source) -> dg.AssetsDefinition:
         freshness_policy=FRESHNESS,
         required_resource_keys={api_key, "raw_store"},
         description=(
-            f"Every {source.name} response body of the window, exactly as received, under "
+            f"Every {source.display_name} response body of the window, exactly as received, under "
             f"$JOBS_DATA_DIR/raw/{source.name}/. Fetched live for the latest windows; older "
-            "windows replay their stored files."
+            f"windows replay their stored files. {source.attribution} Terms: {source.terms}"
         ),
+        metadata={"source_home": source.home_url, "terms": source.terms},
     )
     def raw_asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         key = context.partition_key
@@ -93,8 +94,8 @@ def build_raw_asset(source: Source) -> dg.AssetsDefinition:
             raise dg.Failure(description=str(err), allow_retries=err.retryable) from None
         log_event(
             context,
-            f"{source.name}_raw {key}: {outcome.mode}, {outcome.window.parsed} listings, "
-            f"{len(outcome.window.rejects)} rejected, {outcome.http.requests} requests"
+            f"{source.name}_raw {key}: {outcome.mode}, {outcome.summary.parsed} listings, "
+            f"{outcome.summary.rejected} rejected, {outcome.http.requests} requests"
             + (f"; {outcome.note}" if outcome.note else "")
             + (f"; TRUNCATED: {outcome.truncated_reason}" if outcome.truncated else ""),
             logging.WARNING if outcome.truncated else logging.INFO,
@@ -105,10 +106,10 @@ def build_raw_asset(source: Source) -> dg.AssetsDefinition:
                 "skipped_for_politeness": outcome.mode == "skipped",
                 "note": outcome.note,
                 "raw_path": dg.MetadataValue.path(str(outcome.path or "")),
-                "pages": outcome.window.pages,
+                "pages": outcome.summary.pages,
                 "truncated": outcome.truncated,
                 "truncated_reason": outcome.truncated_reason or "",
-                **reject_metadata(outcome.window),
+                **outcome.summary.as_metadata(),
                 **outcome.http.as_metadata(),
             }
         )

@@ -16,6 +16,7 @@ import psycopg
 from jobs_assets.defs.ingestion.assets import jobs_listings, markdown_table, staged_listings
 from jobs_assets.lib import quality
 from jobs_assets.lib.errors import PipelineError
+from jobs_assets.lib.parsed_windows import stored_summary
 from jobs_assets.lib.raw_store import RawStore
 from jobs_assets.lib.sources import SOURCES, Source, parse_window
 from jobs_assets.partitions import INGESTION_PARTITIONS
@@ -96,14 +97,14 @@ def build_raw_checks(source: Source) -> list[dg.AssetChecksDefinition]:
                 ),
             )
         try:
-            window = parse_window(source, store.read_pages(source.name, key))
+            summary = stored_summary(source, store, key)
         except PipelineError as err:
             return dg.AssetCheckResult(passed=False, severity=ERROR, description=str(err))
         return dg.AssetCheckResult(
-            passed=not window.page_errors,
+            passed=not summary.page_errors,
             severity=ERROR,
-            description="; ".join(window.page_errors[:3]) or f"{window.pages} pages parse",
-            metadata={"pages": window.pages, "unusable_pages": len(window.page_errors)},
+            description="; ".join(summary.page_errors[:3]) or f"{summary.pages} pages parse",
+            metadata={"pages": summary.pages, "unusable_pages": len(summary.page_errors)},
         )
 
     @dg.asset_check(
@@ -128,15 +129,18 @@ def build_raw_checks(source: Source) -> list[dg.AssetChecksDefinition]:
             return dg.AssetCheckResult(
                 passed=True, severity=WARN, description=str(metadata.get("note") or "skipped")
             )
-        store = raw_store.store()
-        window = parse_window(source, store.read_pages(source.name, key))
-        unusable = f" ({len(window.page_errors)} unusable pages)" if window.page_errors else ""
+        summary = stored_summary(source, raw_store.store(), key)
+        if summary is None:
+            return dg.AssetCheckResult(
+                passed=False, severity=WARN, description="no stored window: 0 listings parsed"
+            )
+        unusable = f" ({len(summary.page_errors)} unusable pages)" if summary.page_errors else ""
         return dg.AssetCheckResult(
-            passed=window.parsed > 0,
+            passed=summary.parsed > 0,
             severity=WARN,
-            description=f"{window.parsed} listings parsed from the stored window{unusable}",
+            description=f"{summary.parsed} listings parsed from the stored window{unusable}",
             metadata={
-                "records_parsed": window.parsed,
+                "records_parsed": summary.parsed,
                 "mode": str(metadata.get("mode", "unknown")),
             },
         )
@@ -180,11 +184,19 @@ raw_checks = [check for source in SOURCES.values() for check in build_raw_checks
 
 
 def parsed_counts(store: RawStore, partition_key: str) -> dict[str, int]:
-    """Listings per source that staging should hold: stored pages plus inbox pages."""
-    return {
-        name: parse_window(source, store.read_window_pages(name, partition_key)).parsed
-        for name, source in SOURCES.items()
-    }
+    """Listings per source that staging should hold: stored pages plus inbox pages.
+
+    The stored window's count comes from its manifest; only a window with inbox pages
+    (an id can be in both) is parsed again.
+    """
+    counts = {}
+    for name, source in SOURCES.items():
+        if store.inbox_manifest(name, partition_key) is None:
+            summary = stored_summary(source, store, partition_key)
+            counts[name] = summary.parsed if summary else 0
+        else:
+            counts[name] = parse_window(source, store.read_window_pages(name, partition_key)).parsed
+    return counts
 
 
 @dg.asset_check(
@@ -285,8 +297,8 @@ listings_published_not_in_future = build_listings_check(
     description=(
         "Per source, the window's listings are at least 30% of the median of its windows in "
         "the previous 7 days. If it fails, the API may be paging differently, filtering, or "
-        "partly down: open the raw window and compare with the source's website; raise "
-        "JOBS_HIMALAYAS_MAX_PAGES if Himalayas is the one."
+        "partly down: open the raw window and compare with the source's website; for a "
+        "source that reads only its newest pages, raise its JOBS_<NAME>_MAX_PAGES."
     ),
 )
 def listings_volume_vs_trailing_median(

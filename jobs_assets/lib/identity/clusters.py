@@ -23,9 +23,10 @@ from jobs_assets.lib.identity.match import (
     listing_of,
 )
 from jobs_assets.lib.identity.text import company_key
+from jobs_assets.lib.sources import SOURCES
 
-#: ties on first_seen_at go to the source that is earlier here (the more complete record)
-SOURCE_ORDER = ("remotive", "jobicy", "himalayas", "remoteok", "arbeitnow")
+#: ties on first_seen_at go to the source registered earlier (the more complete record)
+SOURCE_ORDER = tuple(SOURCES)
 ASSIGNMENT_COLUMNS = ("source", "source_job_id", "duplicate_cluster_id", "is_canonical")
 #: the columns `match_window` reads (existing rows may add `duplicate_cluster_id`)
 INPUT_COLUMNS = (

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from jobs_assets.lib.identity.clusters import match_window, pair_is_same
+from jobs_assets.lib.sources import SOURCES
 
 
 @dataclass
@@ -134,7 +135,7 @@ _PLACES = (
     ("Remote", [], []),
     ("India", ["IN"], ["Asia"]),
 )
-_SOURCES = ("remotive", "jobicy", "himalayas", "remoteok", "arbeitnow")
+_SOURCES = tuple(SOURCES)
 _WORDS = [
     "team",
     "build",

@@ -217,11 +217,11 @@ def place_key(location_raw: str | None) -> str:
 
 
 _SHINGLE_WORDS = re.compile(r"[a-z0-9]+")
-# RemoteOK ends every description with an anti-spam instruction; it is not the job.
-_REMOTEOK_TAIL = re.compile(r"please mention the word.*$", re.DOTALL)
+# A source may end every description with an anti-spam instruction; it is not the job.
+_ANTI_SPAM_TAIL = re.compile(r"please mention the word.*$", re.DOTALL)
 
 
 def description_words(description: str | None, limit: int = 400) -> tuple[str, ...]:
     """The first `limit` words of a description, folded: enough to tell two jobs apart."""
-    text = _REMOTEOK_TAIL.sub("", fold(description))
+    text = _ANTI_SPAM_TAIL.sub("", fold(description))
     return tuple(_SHINGLE_WORDS.findall(text)[:limit])

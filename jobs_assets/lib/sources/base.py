@@ -1,19 +1,23 @@
 """The one shape every source has: fetch a window's pages, turn a page into records.
 
-A source module declares only what is its own: its id field, how it pages, and
-where its fields live in a listing (`columns`, SQL over the staged JSONB).
+A source module declares everything that is its own (see `Source`): its name, default
+URL and minimum interval, how it pages and how far, where its fields live in a
+listing (`columns`, SQL over the staged JSONB), its terms, its expiry rule, and how
+the replay server serves its recorded responses.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
 
-from jobs_assets.lib.http import FetchError, HttpClient
+from jobs_assets.lib.http import FetchBudget, FetchError, HttpClient
 from jobs_assets.lib.sources import records
-from jobs_assets.settings import SourceSettings
 
 # A listing bigger than this is almost certainly garbage (or an attack), not a job.
 MAX_RECORD_BYTES = 2_000_000
@@ -50,6 +54,43 @@ class ParsedPage:
 
 KeepPage = Callable[[Page], None]
 
+#: How a listing leaves the table. "absence": one fetch reads the source's whole feed,
+#: so a listing missing from it has gone. "expires_at_or_unseen": only the newest pages
+#: are read, so absence proves nothing; the listing's own expiry date (or a long time
+#: unseen) ends it.
+Expiry = Literal["absence", "expires_at_or_unseen"]
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    """Where and how politely to fetch one source (the `<name>_api` resource's values)."""
+
+    name: str
+    url: str
+    min_interval_hours: float
+    workers: int
+    max_rps: float
+    max_pages: int
+    timeout_seconds: float
+    max_retries: int
+    backoff_seconds: float
+    total_timeout_seconds: float = 120.0
+    max_retry_after_seconds: float = 300.0
+    fetch_budget_seconds: float = 900.0
+
+    def http_client(self) -> HttpClient:
+        return HttpClient(
+            timeout_seconds=self.timeout_seconds,
+            max_retries=self.max_retries,
+            backoff_seconds=self.backoff_seconds,
+            max_rps=self.max_rps,
+            workers=self.workers,
+            total_timeout_seconds=self.total_timeout_seconds,
+            max_retry_after_seconds=self.max_retry_after_seconds,
+            budget=FetchBudget(self.fetch_budget_seconds),
+            source=self.name,
+        )
+
 
 # SQL over the staged JSONB `payload`: lenient by design, a field of the wrong type
 # reads as NULL or as its JSON text instead of failing the whole window.
@@ -68,6 +109,32 @@ def first(key: str) -> str:
 def as_json(key: str) -> str:
     """The field as JSON text, for lists the normaliser reads itself."""
     return f"(payload->'{key}')::text"
+
+
+def joined(key: str) -> str:
+    """A list field as lower-case text, elements separated by `|` ('' when not a list)."""
+    return (
+        "lower(array_to_string(ARRAY(SELECT jsonb_array_elements_text("
+        f"CASE jsonb_typeof(payload->'{key}') WHEN 'array' THEN payload->'{key}' "
+        "ELSE '[]'::jsonb END)), '|'))"
+    )
+
+
+def vocabulary(expression: str, rules: Iterable[tuple[str, str]]) -> str:
+    """SQL giving the value of the first rule whose regex (case-insensitive) matches, else NULL.
+
+    For sources whose free text must become one of the table's vocabularies.
+    """
+    cases = []
+    for pattern, value in rules:
+        if any(c in pattern + value for c in "'%"):
+            raise ValueError(f"no quotes or % in vocabulary rules: {pattern!r} -> {value!r}")
+        cases.append(f"WHEN ({expression}) ~* '{pattern}' THEN '{value}'")
+    return f"CASE {' '.join(cases)} END"
+
+
+def non_empty(expression: str) -> str:
+    return f"NULLIF(btrim({expression}), '')"
 
 
 NULL = "NULL"
@@ -100,9 +167,22 @@ def _sample(body: bytes, limit: int = 120) -> str:
 
 
 class Source:
-    """Base class of the three sources; subclasses set the class attributes and `fetch`."""
+    """Base class of every source; subclasses set the class attributes and `fetch`."""
 
     name: str = ""
+    #: the name the source asks to be credited by
+    display_name: str = ""
+    #: the site every row links back to
+    home_url: str = ""
+    #: the API endpoint (`JOBS_<NAME>_URL` overrides it)
+    default_url: str = ""
+    #: least hours between two live fetches, from the terms (`JOBS_<NAME>_MIN_INTERVAL_HOURS`)
+    min_interval_hours: float = 0.0
+    #: most pages one fetch reads (`JOBS_<NAME>_MAX_PAGES`); None: one request, no paging
+    max_pages: int | None = None
+    #: what the source's terms ask of us, in brief
+    terms: str = ""
+    expiry: Expiry = "absence"
     id_field: str = "id"
     jobs_key: str = "jobs"
     #: statuses whose JSON body means "no listings" rather than an error
@@ -119,6 +199,42 @@ class Source:
         Returns why the listings are incomplete (paging that never ended), or None.
         """
         raise NotImplementedError
+
+    @property
+    def attribution(self) -> str:
+        return (
+            f"Listings from {self.display_name} ({self.home_url}); each row links back to its page."
+        )
+
+    def records_in(self, document: object) -> object:
+        """The listings array of a parsed body (None when absent): `document[jobs_key]`."""
+        return document.get(self.jobs_key) if isinstance(document, dict) else None
+
+    def shape_error(self, document: object) -> str:
+        """Why a parsed body holds no listings array (for `records_in` returning None)."""
+        if not isinstance(document, dict):
+            return f"a JSON {type(document).__name__}, not an object with {self.jobs_key!r}"
+        keys = ", ".join(sorted(map(str, document))[:10])
+        return f"no {self.jobs_key!r} list in the response (fields: {keys})"
+
+    def peek(self, body: bytes) -> dict | None:
+        """A page's top-level fields but the listings (paging, counts); None when unusable.
+
+        For paging: no record is built, checked or measured.
+        """
+        try:
+            document = json.loads(body)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            return None
+        if not isinstance(document, dict):
+            return None
+        return {k: v for k, v in document.items() if k != self.jobs_key}
+
+    def replay_body(self, fixtures: Path, params: Mapping[str, str], url: str) -> bytes | None:
+        """What the replay server answers at `url` (this source's path) with `params`:
+        the recorded `<name>.json` by default; None for a 404."""
+        path = fixtures / f"{self.name}.json"
+        return path.read_bytes() if path.exists() else None
 
     # --- shared helpers -------------------------------------------------------------
 
@@ -167,17 +283,14 @@ class Source:
                 result.error = str(err)
             return result
         result.rejects.extend(Reject(page, f"{note} (kept the page)") for note in notes)
-        if not isinstance(document, dict):
-            result.error = f"a JSON {type(document).__name__}, not an object with {self.jobs_key!r}"
-            return result
-        jobs = document.get(self.jobs_key)
-        if jobs is None and status in self.empty_statuses:
+        jobs = self.records_in(document)
+        if jobs is None and status in self.empty_statuses and isinstance(document, dict):
             jobs = []
         if not isinstance(jobs, list):
-            keys = ", ".join(sorted(map(str, document))[:10])
-            result.error = f"no {self.jobs_key!r} list in the response (fields: {keys})"
+            result.error = self.shape_error(document)
             return result
-        result.document = _clean_document(document, self.jobs_key)
+        if isinstance(document, dict):
+            result.document = _clean_document(document, self.jobs_key)
         for position, job in enumerate(jobs):
             record = self._record(job, page, position, result.rejects)
             if record is not None:
@@ -230,6 +343,59 @@ class WindowRecords:
     @property
     def parsed(self) -> int:
         return len(self.records)
+
+    def summary(self) -> ParseSummary:
+        reasons = Counter(r.reason for r in self.rejects)
+        return ParseSummary(
+            pages=self.pages,
+            parsed=self.parsed,
+            rejected=len(self.rejects),
+            duplicates=self.duplicates,
+            reject_reasons=dict(reasons.most_common(20)),
+            page_errors=list(self.page_errors),
+        )
+
+
+@dataclass(frozen=True)
+class ParseSummary:
+    """What parsing a window gave, recorded once in its manifest (`parse`) and read back
+    by the checks and the stored-window path instead of parsing the pages again."""
+
+    pages: int = 0
+    parsed: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    reject_reasons: dict[str, int] = field(default_factory=dict)
+    page_errors: list[str] = field(default_factory=list)
+
+    def as_manifest(self) -> dict[str, object]:
+        return {
+            "pages": self.pages,
+            "parsed": self.parsed,
+            "rejected": self.rejected,
+            "duplicates": self.duplicates,
+            "reject_reasons": self.reject_reasons,
+            "page_errors": self.page_errors,
+        }
+
+    @classmethod
+    def from_manifest(cls, entry: Mapping[str, object]) -> ParseSummary:
+        return cls(
+            pages=int(entry.get("pages", 0)),
+            parsed=int(entry.get("parsed", 0)),
+            rejected=int(entry.get("rejected", 0)),
+            duplicates=int(entry.get("duplicates", 0)),
+            reject_reasons=dict(entry.get("reject_reasons") or {}),
+            page_errors=list(entry.get("page_errors") or []),
+        )
+
+    def as_metadata(self) -> dict[str, object]:
+        return {
+            "records_parsed": self.parsed,
+            "records_rejected": self.rejected,
+            "duplicate_ids_dropped": self.duplicates,
+            "reject_reasons": self.reject_reasons,
+        }
 
 
 def parse_window(source: Source, pages: Iterable[Page]) -> WindowRecords:

@@ -15,21 +15,44 @@ any other request, and nothing past the total is ever asked for.
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from pathlib import Path
 
 from jobs_assets.lib.http import HttpClient
-from jobs_assets.lib.sources.base import KeepPage, Page, Source, as_json, first, text
-from jobs_assets.settings import SourceSettings
+from jobs_assets.lib.sources.base import (
+    KeepPage,
+    Page,
+    Source,
+    SourceSettings,
+    as_json,
+    first,
+    text,
+)
 
 PAGE_SIZE = 20
 #: how long the first page may take before the next pages are asked for speculatively
 #: (None: never speculate)
 SPECULATE_AFTER_SECONDS: float | None = 0.05
+#: recorded pages the replay server serves, by offset; any other offset is an empty page
+REPLAY_PAGES = {
+    0: "himalayas.json",
+    20: "himalayas_page2_overlap.json",
+    40: "himalayas_documented_schema.json",
+}
 
 
 class Himalayas(Source):
     name = "himalayas"
+    display_name = "Himalayas"
+    home_url = "https://himalayas.app"
+    default_url = "https://himalayas.app/jobs/api"
+    min_interval_hours = 0.0  # no limit stated beyond polite request rates
+    max_pages = 50  # newest pages only: the whole feed is ~5,000 pages
+    terms = "Link back to Himalayas for every listing; keep request rates polite."
+    expiry = "expires_at_or_unseen"  # only the newest pages are read
     id_field = "guid"
     required = {"title": "title", "company": "companyName", "url": "applicationLink"}
     columns = {
@@ -72,10 +95,10 @@ class Himalayas(Source):
                     pool.submit(fetch_page, i) for i in range(1, min(workers, settings.max_pages))
                 ]
             first_page = first.result()
-            parsed = self.parse(first_page.body, first_page.status, 0)
-            total = parsed.document.get("totalCount")
-            if not parsed.error:  # else the stored body tells why; nothing tells how many pages
+            peeked = self.peek(first_page.body)
+            if peeked is not None:  # else the stored body tells why; nothing tells how many pages
                 pages = settings.max_pages
+                total = peeked.get("totalCount")
                 if isinstance(total, int) and total >= 0:
                     pages = min(pages, max(1, math.ceil(total / PAGE_SIZE)))
                 futures += [pool.submit(fetch_page, i) for i in range(1 + len(futures), pages)]
@@ -95,3 +118,12 @@ class Himalayas(Source):
                 )
             previous = ids
         return None
+
+    def replay_body(self, fixtures: Path, params: Mapping[str, str], url: str) -> bytes | None:
+        offset = int(params.get("offset", "0") or 0)
+        page = fixtures / REPLAY_PAGES.get(offset, "-")
+        if page.is_file():
+            return page.read_bytes()
+        total = json.loads((fixtures / REPLAY_PAGES[0]).read_bytes()).get("totalCount", 0)
+        empty = {"offset": offset, "limit": PAGE_SIZE, "totalCount": total, "jobs": []}
+        return json.dumps(empty).encode()

@@ -10,11 +10,9 @@ from __future__ import annotations
 import hashlib
 
 from jobs_assets.lib.http import HttpClient
-from jobs_assets.lib.sources.base import NULL, KeepPage, Source, first, text
-from jobs_assets.settings import SourceSettings
+from jobs_assets.lib.sources.base import NULL, KeepPage, Source, SourceSettings, first, text
 
 PAGE_SIZE = 100
-MAX_PAGES = 100  # a guard against a cursor that never ends
 
 
 def _salary_field(new: str, old: str) -> str:
@@ -24,6 +22,13 @@ def _salary_field(new: str, old: str) -> str:
 
 class Jobicy(Source):
     name = "jobicy"
+    display_name = "Jobicy"
+    home_url = "https://jobicy.com"
+    default_url = "https://jobicy.com/api/v2/remote-jobs"
+    min_interval_hours = 1.0  # at most one sync an hour
+    max_pages = 100  # a guard against a cursor that never ends
+    terms = "At most one sync an hour; credit Jobicy with a link."
+    expiry = "absence"  # the cursor is followed to its end
     id_field = "id"
     empty_statuses = frozenset({404})
     required = {"title": "jobTitle", "company": "companyName", "url": "url"}
@@ -57,10 +62,10 @@ class Jobicy(Source):
         params: dict[str, object] = {"count": PAGE_SIZE}
         seen_cursors: set[str] = set()
         seen_bodies: set[bytes] = set()
-        limit = MAX_PAGES
+        limit = settings.max_pages
         for index in range(limit):
             page = self.get_page(client, settings.url, params, index, keep)
-            document = self.parse(page.body, page.status, index).document
+            document = self.peek(page.body) or {}
             cursor = document.get("nextCursor")
             if document.get("hasMore") is not True or not cursor:
                 return None

@@ -6,12 +6,17 @@ Terms: at most 4 pulls a day (the 6-hour minimum interval), link back and name R
 from __future__ import annotations
 
 from jobs_assets.lib.http import HttpClient
-from jobs_assets.lib.sources.base import NULL, KeepPage, Source, as_json, text
-from jobs_assets.settings import SourceSettings
+from jobs_assets.lib.sources.base import NULL, KeepPage, Source, SourceSettings, as_json, text
 
 
 class Remotive(Source):
     name = "remotive"
+    display_name = "Remotive"
+    home_url = "https://remotive.com"
+    default_url = "https://remotive.com/api/remote-jobs"
+    min_interval_hours = 6.0  # at most 4 pulls a day
+    terms = "At most 4 pulls a day (2 requests a minute); link back and name Remotive."
+    expiry = "absence"  # one GET returns every active listing
     id_field = "id"
     required = {"title": "title", "company": "company_name", "url": "url"}
     columns = {

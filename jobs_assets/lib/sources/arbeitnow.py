@@ -1,0 +1,132 @@
+"""Arbeitnow: `?page=N` (1-based) until `links.next` is null or `data` is empty.
+
+No total is given and the page size varies (100, later 325). The next page is asked
+for with our own URL and `page` (never by following `links.next`, which could name
+another host); `links.next` only says whether there is one. The feed is re-sorted
+hourly, so a crawl can see a job twice: the window keeps its first copy (by `slug`,
+which the job's `url` ends in).
+
+`job_types` is free text in German and English, mixing the kind of contract
+("Full-time permanent", "Working student", "Side") with seniority ("berufseinstieg",
+"berufserfahren", "geschäftsleitung"): each goes to its own vocabulary. Descriptions
+end with an Arbeitnow promotional footer, stripped. Arbeitnow gives no salary.
+
+Terms (`meta.terms`): a free public API, do not abuse it, link back to the site. Jobs
+are updated hourly, so fetching more often gains nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlencode
+
+from jobs_assets.lib.http import HttpClient
+from jobs_assets.lib.sources.base import (
+    NULL,
+    KeepPage,
+    Source,
+    SourceSettings,
+    as_json,
+    first,
+    joined,
+    text,
+    vocabulary,
+)
+
+_JOB_TYPES = joined("job_types")
+#: the replay server splits the one recorded page in two after this many jobs
+REPLAY_SPLIT = 50
+
+
+class Arbeitnow(Source):
+    name = "arbeitnow"
+    display_name = "Arbeitnow"
+    home_url = "https://www.arbeitnow.com"
+    default_url = "https://www.arbeitnow.com/api/job-board-api"
+    min_interval_hours = 1.0  # jobs are updated hourly
+    max_pages = 50
+    terms = "Free public API: do not abuse it; link back to Arbeitnow."
+    expiry = "absence"  # pages are read until the last
+    id_field = "slug"
+    required = {"title": "title", "company": "company_name", "url": "url"}
+    jobs_key = "data"
+    columns = {
+        "title": text("title"),
+        "company_name": text("company_name"),
+        "job_url": text("url"),
+        "company_logo_url": NULL,
+        "job_type": vocabulary(
+            _JOB_TYPES,
+            [
+                (r"full.?time|vollzeit|festanstellung|permanent", "full_time"),
+                (r"part.?time|teilzeit|student|(^|\|)side|minijob", "part_time"),
+                (r"intern|praktikum|trainee|apprentice|ausbildung|dual", "internship"),
+                (r"freelance|freiberuf", "freelance"),
+                (r"contract|befristet", "contract"),
+            ],
+        ),
+        "seniority": vocabulary(
+            _JOB_TYPES,
+            [
+                (r"geschäftsleitung|geschaeftsleitung|executive", "executive"),
+                (r"teamleitung|manager", "manager"),
+                (r"senior", "senior"),
+                (r"berufserfahren|experienced|(^|\|)mid", "mid"),
+                (r"berufseinstieg|(^|\|)entry|junior|graduate", "entry"),
+            ],
+        ),
+        "category": first("tags"),
+        "tags_json": as_json("tags"),
+        "location_text": text("location"),
+        "location_json": NULL,
+        "salary_text": NULL,
+        "salary_min": NULL,
+        "salary_max": NULL,
+        "salary_period": NULL,
+        "salary_currency": NULL,
+        "description_html": (
+            f"regexp_replace({text('description')}, "
+            r"'\s*(<p>)?\s*Find (more )?<a [^>]*>[^<]*</a> on Arbeitnow(</a>)?\s*(</p>)?\s*$', '')"
+        ),
+        "published": text("created_at"),
+        "expires": NULL,
+    }
+
+    def fetch(self, client: HttpClient, settings: SourceSettings, keep: KeepPage) -> None:
+        for index in range(settings.max_pages):
+            page = self.get_page(client, settings.url, {"page": index + 1}, index, keep)
+            document = self.peek(page.body) or {}
+            links = document.get("links")
+            if not document.get("has_data") or not isinstance(links, dict) or not links.get("next"):
+                return
+
+    def peek(self, body: bytes) -> dict | None:
+        """Paging fields, plus `has_data`: whether the page held any listing."""
+        try:
+            document = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return None
+        if not isinstance(document, dict):
+            return None
+        data = document.get(self.jobs_key)
+        fields = {k: v for k, v in document.items() if k != self.jobs_key}
+        return {**fields, "has_data": isinstance(data, list) and bool(data)}
+
+    def replay_body(self, fixtures: Path, params: Mapping[str, str], url: str) -> bytes | None:
+        """The recorded page 1 served as two pages linked by `links.next` (no real page 2
+        was ever recorded), so paging runs offline."""
+        document = json.loads((fixtures / f"{self.name}.json").read_bytes())
+        page = int(params.get("page", "1") or 1)
+        jobs = document.get("data", [])
+        parts = {1: jobs[:REPLAY_SPLIT], 2: jobs[REPLAY_SPLIT:]}
+        document["data"] = parts.get(page, [])
+        links = dict(document.get("links") or {})
+        links["next"] = f"{url}?{urlencode({'page': page + 1})}" if page < 2 else None
+        links["prev"] = f"{url}?{urlencode({'page': page - 1})}" if page > 1 else None
+        document["links"] = links
+        meta = dict(document.get("meta") or {})
+        meta["current_page"] = page
+        document["meta"] = meta
+        return json.dumps(document).encode()
