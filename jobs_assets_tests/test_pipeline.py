@@ -316,6 +316,7 @@ def test_backfilling_an_older_window_does_not_overwrite_newer_content(
 def test_live_window_records_its_parse_once_in_the_manifest(
     resources: dict, clean_db: Database, data_dir: Path
 ) -> None:
+    from jobs_assets.lib.errors import RawFileError
     from jobs_assets.lib.parsed_windows import stored_summary
 
     key = latest_windows()[-1]
@@ -326,11 +327,11 @@ def test_live_window_records_its_parse_once_in_the_manifest(
         recorded = store.manifest(name, key)["parse"]
         assert recorded["parsed"] == counts[name] and recorded["page_errors"] == []
         assert stored_summary(source, store, key).parsed == counts[name]
-    # A page changed by hand no longer matches its sha256: the summary comes from the bytes.
+    # A page changed by hand no longer matches its sha256: the recorded summary is not trusted.
     page = store.window_dir("arbeitnow", key) / "page-0001.json.gz"
     page.write_bytes(gzip.compress(b"<html>502 Bad Gateway</html>"))
-    summary = stored_summary(SOURCES["arbeitnow"], store, key)
-    assert summary.page_errors and "an HTML page instead of JSON" in summary.page_errors[0]
+    with pytest.raises(RawFileError, match="does not match the manifest's sha256"):
+        stored_summary(SOURCES["arbeitnow"], store, key)
     print("recorded parse:", store.manifest("remoteok", key)["parse"])
 
 
