@@ -201,6 +201,20 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, database: Database) -> 
         yield stack
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Each session gets its own temporary root outside `/tmp/pytest-of-<user>`.
+
+    The embedded PostgreSQL runs as a separate system user when the tests run as root,
+    so its data folders must stay traversable; pytest resets `/tmp/pytest-of-<user>` to
+    0700 at the start of every session, which would lock out the server of a session
+    already running on the same machine.
+    """
+    if not config.option.basetemp and not hasattr(config, "workerinput"):
+        import tempfile
+
+        config.option.basetemp = tempfile.mkdtemp(prefix="jobs_assets_pytest_")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run the stack's tests last (integration, then browser), so its processes start once
     and never compete with the rest of the suite for the CPU."""
