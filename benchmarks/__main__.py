@@ -1,4 +1,4 @@
-"""`python -m benchmarks --scale small|full`: run B1-B5 and write the results.
+"""`python -m benchmarks --scale small|full`: run B1-B7 and write the results.
 
 Writes `benchmarks/results.json` (one entry per scale) and the scale's tables in
 BENCHMARKS.md, between its markers. Every comparison is measured in this one run.
@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 import psycopg
 
-from benchmarks import backups, end_to_end, fetch, incremental, load, marts, report
+from benchmarks import backups, end_to_end, fetch, identity, incremental, load, marts, report
 from benchmarks.harness import BENCH_DB, ROOT, WORK_DIR, BenchServer, machine, versions
 from benchmarks.synth import stage_synthetic, window_key, window_start
 from jobs_assets.lib import db
@@ -37,10 +37,11 @@ class Scale:
     fetch_one_worker: bool  # B1: also measure one worker (N·L seconds)
     executor_variants: bool  # B4: also forkserver and in_process
     marts_listings: int = 1_000_000  # B6: listings under the dbt marts
+    identity_listings: int = 500_000  # B7: active listings (x4 history rows)
 
 
 SCALES = {
-    "small": Scale((5_000, 20_000), 40_000, 10_000, 3_000, 3, 1, False, False, 50_000),
+    "small": Scale((5_000, 20_000), 40_000, 10_000, 3_000, 3, 1, False, False, 50_000, 50_000),
     "full": Scale((100_000, 1_000_000), 2_000_000, 500_000, 3_000, 5, 3, True, True),
 }
 
@@ -90,6 +91,10 @@ def run(scale_name: str, only: set[str], keep: bool) -> dict:
             _log(f"B6 marts, {scale.marts_listings} listings")
             results["b6_marts"] = marts.run(server, scale.marts_listings, WORK_DIR / "data")
 
+        if "b7" in only:
+            _log(f"B7 listing identity, {scale.identity_listings} listings")
+            results["b7_identity"] = identity.run(server, scale.identity_listings)
+
         conninfo = server.fresh_database(BENCH_DB)
         if only & {"b2", "b3", "b5"}:
             _log(f"generating {sum(scale.load_sizes)} staged listings")
@@ -136,7 +141,8 @@ def run(scale_name: str, only: set[str], keep: bool) -> dict:
             for start, size in windows:
                 _log(f"  window {window_key(start)} ({start.isoformat()}): {size} listings")
         else:
-            for name in (BENCH_DB, "jobs_bench_empty", "jobs_bench_e2e", marts.BENCH_DB):
+            names = (BENCH_DB, "jobs_bench_empty", "jobs_bench_e2e", marts.BENCH_DB)
+            for name in (*names, identity.BIG_DB, identity.EMPTY_DB):
                 server.drop_database(name)
             server.stop()
             shutil.rmtree(WORK_DIR, ignore_errors=True)
@@ -149,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--scale", choices=sorted(SCALES), default="full")
     parser.add_argument(
-        "--only", default="b1,b2,b3,b4,b5,b6", help="comma-separated subset, e.g. b1,b4"
+        "--only", default="b1,b2,b3,b4,b5,b6,b7", help="comma-separated subset, e.g. b1,b4"
     )
     parser.add_argument("--keep", action="store_true", help="keep the benchmark databases")
     args = parser.parse_args(argv)

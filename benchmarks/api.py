@@ -132,7 +132,7 @@ COLUMNS = (
 
 def build_database(server: BenchServer) -> tuple[str, dict[str, str]]:
     """The benchmark database and the environment that points `python -m jobs_assets.api` at it."""
-    from jobs_assets_tests.api_schema_shim import apply_api_schema  # the schema until migrations
+    from jobs_assets_tests.api_schema_shim import apply_api_schema  # the marts stand-ins
 
     dbname = "jobs" if server.embedded else "jobs_bench_api"
     conninfo = server.fresh_database(dbname)

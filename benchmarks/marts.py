@@ -23,17 +23,6 @@ from jobs_assets.lib import marts
 BENCH_DB = "jobs_bench_marts"
 WINDOWS = 6 * 180  # four-hour windows over 180 days
 
-# Until the listing-identity migration (issue 14) lands, the bench adds its columns.
-IDENTITY_DDL = """
-ALTER TABLE public.jobs_listings_data
-    ADD COLUMN IF NOT EXISTS category_normalised text,
-    ADD COLUMN IF NOT EXISTS status text NOT NULL DEFAULT 'active',
-    ADD COLUMN IF NOT EXISTS expired_at timestamptz,
-    ADD COLUMN IF NOT EXISTS reactivated_count integer NOT NULL DEFAULT 0,
-    ADD COLUMN IF NOT EXISTS duplicate_cluster_id text,
-    ADD COLUMN IF NOT EXISTS is_canonical boolean;
-"""
-
 GENERATE = """
 INSERT INTO public.jobs_listings_data (
     source, source_job_id, title, company_name, seniority, tags, region,
@@ -69,7 +58,6 @@ CROSS JOIN LATERAL (
 def generate(conninfo: str, listings: int, first: int = 0, prefix: str = "b") -> float:
     started = time.perf_counter()
     with psycopg.connect(conninfo) as conn:
-        conn.execute(IDENTITY_DDL)
         conn.execute(
             GENERATE,
             {

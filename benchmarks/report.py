@@ -200,6 +200,32 @@ def _marts(b: dict) -> list[str]:
     ]
 
 
+def _identity(b: dict) -> list[str]:
+    big, empty, met = b["with_history"], b["empty_history"], b["targets_met"]
+    nothing = b["empty_database"]
+
+    def steps(run: dict) -> str:
+        return ", ".join(f"{k} {_s(v)}" for k, v in run["steps_s"].items())
+
+    stored = b["stored"]
+    return [
+        f"### B7 listing identity: a window of {b['window']:,} new listings",
+        "",
+        "| stored | lifecycle + clusters + history | steps | expired | versions | target |",
+        "| --- | --- | --- | --- | --- | --- |",
+        f"| {stored['listings']:,} active listings, {stored['history_rows']:,} history rows "
+        f"| {_s(big['seconds'])} | {steps(big)} | {big['listings_expired']} "
+        f"| {big['new_versions']} | ≤ 10 s {_met(met['seconds'])} |",
+        f"| the same listings, empty history | {_s(empty['seconds'])} | {steps(empty)} "
+        f"| {empty['listings_expired']} | {empty['new_versions']} | |",
+        f"| ratio | {b['ratio']:.2f}× | | | | ≤ 1.5× {_met(met['ratio'])} |",
+        f"| empty database (no company block to match) | {_s(nothing['seconds'])} "
+        f"| {steps(nothing)} | {nothing['listings_expired']} | {nothing['new_versions']} "
+        f"| {b['ratio_to_empty_database']:.2f}× |",
+        "",
+    ]
+
+
 def render(r: dict) -> str:
     lines = _header(r)
     if "generation_s" in r:
@@ -216,6 +242,8 @@ def render(r: dict) -> str:
         lines += _backup(r["b5_backup"])
     if "b6_marts" in r:
         lines += _marts(r["b6_marts"])
+    if "b7_identity" in r:
+        lines += _identity(r["b7_identity"])
     return "\n".join(lines).rstrip() + "\n"
 
 

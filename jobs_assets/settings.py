@@ -48,6 +48,7 @@ GENERAL_VARIABLES = (
     "JOBS_BACKUP_KEEP",
     "JOBS_STEP_RETRIES",
     "JOBS_STEP_RETRY_DELAY_SECONDS",
+    "JOBS_EXPIRE_UNSEEN_DAYS",
 )
 
 
@@ -116,6 +117,7 @@ class Settings:
     backup_keep: int
     step_retries: int
     step_retry_delay_seconds: float
+    expire_unseen_days: int = 30  # sources whose expiry is "expires_at_or_unseen"
     sources: dict[str, SourceSettings] = field(default_factory=dict)
 
     @property
@@ -153,6 +155,7 @@ class Settings:
             backup_keep=max(1, read.integer("JOBS_BACKUP_KEEP", 10)),
             step_retries=max(0, read.integer("JOBS_STEP_RETRIES", 3)),
             step_retry_delay_seconds=max(0.0, read.number("JOBS_STEP_RETRY_DELAY_SECONDS", 10.0)),
+            expire_unseen_days=max(1, read.integer("JOBS_EXPIRE_UNSEEN_DAYS", 30)),
             sources={name: source_settings(s) for name, s in SOURCES.items()},
         )
 

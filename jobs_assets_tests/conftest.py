@@ -86,7 +86,10 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
 def clean_db(database: Database) -> Database:
     """The test database with both tables empty."""
     with database.connect() as conn:
-        conn.execute("TRUNCATE staging.staging_jobs_listings_data, public.jobs_listings_data")
+        conn.execute(
+            "TRUNCATE staging.staging_jobs_listings_data, public.jobs_listings_data, "
+            "public.jobs_listings_history, public.jobs_duplicate_overrides"
+        )
     return database
 
 

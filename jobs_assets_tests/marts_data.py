@@ -15,35 +15,8 @@ import pandas as pd
 import psycopg
 
 from benchmarks.synth import ListingFactory, stage_synthetic, window_key
+from jobs_assets.lib.history import HISTORY_COLUMNS
 from jobs_assets.lib.listings import upsert_window
-
-# --- TEMPORARY until the listing-identity migration (issue 14) lands -------------------
-# The lead replaces this with the real Alembic migration when merging.
-IDENTITY_DDL = """
-ALTER TABLE public.jobs_listings_data
-    ADD COLUMN IF NOT EXISTS category_normalised text,
-    ADD COLUMN IF NOT EXISTS status text NOT NULL DEFAULT 'active',
-    ADD COLUMN IF NOT EXISTS expired_at timestamptz,
-    ADD COLUMN IF NOT EXISTS reactivated_count integer NOT NULL DEFAULT 0,
-    ADD COLUMN IF NOT EXISTS duplicate_cluster_id text,
-    ADD COLUMN IF NOT EXISTS is_canonical boolean;
-CREATE TABLE IF NOT EXISTS public.jobs_listings_history (
-    LIKE public.jobs_listings_data,
-    valid_from timestamptz NOT NULL,
-    valid_to   timestamptz,
-    row_hash   text NOT NULL,
-    PRIMARY KEY (source, source_job_id, valid_from)
-);
-"""
-
-
-def ensure_identity_columns(conn: psycopg.Connection) -> None:
-    """Add the listing-identity columns and history table if this database lacks them."""
-    with conn.transaction():
-        conn.execute(IDENTITY_DDL)
-
-
-# ----------------------------------------------------------------------------------------
 
 ORIGIN = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday: weeks 2026-W10 to W12
 # (days after ORIGIN, hour) of each window and how many listings it carries
@@ -100,13 +73,16 @@ FROM ranked r
 WHERE d.source = r.source AND d.source_job_id = r.source_job_id;
 UPDATE public.jobs_listings_data SET is_canonical = true WHERE duplicate_cluster_id IS NULL;
 -- History: the first version of each listing and, for expired ones, the expiry version.
-INSERT INTO public.jobs_listings_history
-SELECT d.*, d.first_seen_at, d.expired_at, md5(d.source_job_id)
+INSERT INTO public.jobs_listings_history (HISTORY_COLUMNS, valid_from, valid_to, row_hash)
+SELECT D_HISTORY_COLUMNS, d.first_seen_at, d.expired_at, md5(d.source_job_id)
 FROM public.jobs_listings_data d;
-INSERT INTO public.jobs_listings_history
-SELECT d.*, d.expired_at + interval '1 second', NULL, md5(d.source_job_id || 'expired')
+INSERT INTO public.jobs_listings_history (HISTORY_COLUMNS, valid_from, valid_to, row_hash)
+SELECT D_HISTORY_COLUMNS, d.expired_at + interval '1 second', NULL,
+    md5(d.source_job_id || 'expired')
 FROM public.jobs_listings_data d WHERE d.status = 'expired';
-"""
+""".replace("D_HISTORY_COLUMNS", ", ".join(f"d.{c}" for c in HISTORY_COLUMNS)).replace(
+    "HISTORY_COLUMNS", ", ".join(HISTORY_COLUMNS)
+)
 
 
 def set_identity(conn: psycopg.Connection) -> None:
@@ -115,7 +91,6 @@ def set_identity(conn: psycopg.Connection) -> None:
 
 
 def build_dataset(conn: psycopg.Connection, read_conn: psycopg.Connection) -> int:
-    ensure_identity_columns(conn)
     conn.execute("TRUNCATE staging.staging_jobs_listings_data, public.jobs_listings_data")
     conn.execute("TRUNCATE public.jobs_listings_history")
     conn.commit()

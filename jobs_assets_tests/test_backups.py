@@ -37,6 +37,9 @@ TABLES = {
     ("staging", "staging_jobs_listings_data"): ("source", "partition_key", "source_job_id"),
     ("public", "jobs_listings_data"): ("source", "source_job_id"),
     ("public", "alembic_version"): ("version_num",),  # the migrations' record is backed up too
+    ("public", "jobs_listings_history"): ("source", "source_job_id", "valid_from"),
+    ("public", "jobs_duplicate_overrides"): ("left_key", "right_key"),
+    ("public", "jobs_data_version"): ("singleton",),
 }
 
 
@@ -133,7 +136,9 @@ def test_round_trip_restores_identical_rows_and_raw_files(
     )
 
     with clean_db.connect() as conn:
-        conn.execute("DROP TABLE staging.staging_jobs_listings_data, public.jobs_listings_data")
+        conn.execute(
+            "DROP TABLE staging.staging_jobs_listings_data, public.jobs_listings_data CASCADE"
+        )
     # The embedded server is found through JOBS_DATA_DIR, so restore there; else anywhere.
     restore_dir = clean_db.data_dir if clean_db.pghost is None else tmp_path / "restored"
     try:
@@ -170,8 +175,8 @@ def test_retention_keeps_the_newest_verified_backups(
         (data_dir / "raw" / "remotive" / f"w{i}" / "page-0000.json.gz").write_bytes(b"x" * i)
         outcomes.append(backup.back_up(conninfo, data_dir, backup_key(), keep=resource.keep))
     assert all(o.verified for o in outcomes)
-    # one staged row more each time, plus the one row of public.alembic_version
-    assert [o.manifest["total_rows"] for o in outcomes] == [2, 3, 4, 5]
+    # one staged row more each time, plus the rows of alembic_version and jobs_data_version
+    assert [o.manifest["total_rows"] for o in outcomes] == [3, 4, 5, 6]
 
     kept = [b.stem for b, _ in backup.list_sets(data_dir / "backups")]
     assert kept == [outcomes[2].backup.stem, outcomes[3].backup.stem]

@@ -342,7 +342,8 @@ def test_the_build_context_holds_what_the_images_copy_and_the_package_builds(
     assert any(n.startswith("jobs_assets/replay_fixtures/") and n.endswith(".json") for n in names)
     assert any(n.startswith("jobs_assets/data/") and n.endswith(".csv") for n in names)
     page = {"index.html", "app.js", "style.css"}
-    assert {f"jobs_assets/api/page/{n}" for n in page} | {"jobs_assets/api/schema.sql"} <= names
+    assert {f"jobs_assets/api/page/{n}" for n in page} <= names
+    assert any(n.startswith("jobs_assets/migrations/versions/0003") for n in names)
 
 
 # --- dagster.yaml ---------------------------------------------------------------------

@@ -160,11 +160,15 @@ def test_every_dbt_test_is_a_passing_asset_check(built) -> None:
     print(f"{len(evaluations)} dbt tests evaluated as asset checks, all passed")
 
 
+STATUS_CHECK = "jobs_listings_data_status_check"  # migration 0002
+
+
 def test_failing_dbt_test_is_a_failed_asset_check(built) -> None:
     """A listing with an unknown status fails the accepted_values test of stg_listings: the
     check fails, the marts downstream are not rebuilt, and the run fails."""
     database, _, _ = built
-    with database.connect() as conn:
+    with database.connect() as conn:  # past the table's own CHECK, to reach dbt's test
+        conn.execute(f"ALTER TABLE public.jobs_listings_data DROP CONSTRAINT {STATUS_CHECK}")
         conn.execute(
             "UPDATE public.jobs_listings_data SET status = 'withdrawn' WHERE source_job_id = "
             "(SELECT min(source_job_id) FROM public.jobs_listings_data WHERE status = 'active')"
@@ -175,6 +179,10 @@ def test_failing_dbt_test_is_a_failed_asset_check(built) -> None:
         with database.connect() as conn:
             conn.execute(
                 "UPDATE public.jobs_listings_data SET status = 'active' WHERE status = 'withdrawn'"
+            )
+            conn.execute(
+                f"ALTER TABLE public.jobs_listings_data ADD CONSTRAINT {STATUS_CHECK} "
+                "CHECK (status IN ('active', 'expired'))"
             )
     assert not result.success
     failed = [e for e in result.get_asset_check_evaluations() if not e.passed]

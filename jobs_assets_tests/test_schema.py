@@ -19,7 +19,7 @@ from jobs_assets import cli
 from jobs_assets.defs.ingestion.assets import jobs_listings, staged_listings
 from jobs_assets.lib import backup, quality
 from jobs_assets.lib.normalise import EXTRACTED, OUTPUT_COLUMNS
-from jobs_assets.lib.schema import LISTINGS, STAGING, Table
+from jobs_assets.lib.schema import LIFECYCLE_COLUMNS, LISTINGS, STAGING, Table
 from jobs_assets.lib.schema.migrate import Migration, current_revision, head_revision, migrate
 from jobs_assets.lib.sources import SOURCES
 from jobs_assets_tests.conftest import Database
@@ -119,13 +119,22 @@ def test_migrating_twice_changes_nothing(scratch: str) -> None:
         assert conn.execute("SELECT count(*) FROM public.alembic_version").fetchone()[0] == 1
 
 
+#: the columns later migrations added to the listings (0002 identity, 0003 search)
+ADDED_COLUMNS = LISTINGS.names[LISTINGS.names.index("last_partition_key") + 1 :]
+
+
 def all_rows(conninfo: str) -> dict[str, list[str]]:
-    """Every row of both tables as JSON text in key order: equal means identical."""
+    """Every row of both tables as JSON text in key order, without the columns later
+    migrations added: equal means the previous release's values are all kept."""
     out = {}
     with psycopg.connect(conninfo) as conn:
         for table in CONTRACT_TABLES:
-            query = sql.SQL("SELECT to_jsonb(t)::text FROM {} AS t ORDER BY {}").format(
-                sql.SQL(table.name), sql.SQL(", ").join(map(sql.Identifier, table.primary_key))
+            query = sql.SQL(
+                "SELECT (to_jsonb(t) - {}::text[])::text FROM {} AS t ORDER BY {}"
+            ).format(
+                sql.Literal(list(ADDED_COLUMNS)),
+                sql.SQL(table.name),
+                sql.SQL(", ").join(map(sql.Identifier, table.primary_key)),
             )
             out[table.name] = [row[0] for row in conn.execute(query)]
     return out
@@ -161,6 +170,21 @@ def test_previous_release_database_upgrades_in_place_keeping_every_row(scratch: 
     assert done == Migration(None, head_revision())
     assert all_rows(scratch) == before
     assert_matches_contract(scratch)
+    with psycopg.connect(scratch) as conn:  # identity columns set, one version each
+        upgraded = conn.execute(
+            "SELECT source, status, expired_at, reactivated_count, category_normalised, "
+            "company_key FROM public.jobs_listings_data ORDER BY source"
+        ).fetchall()
+        assert upgraded == [
+            ("jobicy", "active", None, 0, "Other", None),
+            ("remotive", "active", None, 0, "Software Development", None),
+        ]
+        versions = conn.execute(
+            "SELECT source, valid_to, row_hash FROM public.jobs_listings_history ORDER BY 1"
+        ).fetchall()
+        assert [(s, v) for s, v, _ in versions] == [("jobicy", None), ("remotive", None)]
+        current = conn.execute("SELECT count(*) FROM public.jobs_listings_current").fetchone()
+        assert current == (2,)
 
 
 def _migrate_in_process(conninfo: str) -> tuple[str | None, str | None]:
@@ -189,8 +213,10 @@ def test_migrate_command_prints_the_revision_before_and_after(
 
 
 def test_everything_derived_from_the_contract_agrees() -> None:
-    listed = [n for n in LISTINGS.names if n not in ("first_seen_at", "last_seen_at")]
-    assert list(OUTPUT_COLUMNS) == listed[:-1]  # all but last_partition_key
+    kept_elsewhere = {"first_seen_at", "last_seen_at", "last_partition_key", "search_vector"}
+    kept_elsewhere |= set(LIFECYCLE_COLUMNS)  # lifecycle and clusters, after the upsert
+    assert list(OUTPUT_COLUMNS) == [n for n in LISTINGS.names if n not in kept_elsewhere]
+    assert {"status", "expired_at", "duplicate_cluster_id"} <= set(LIFECYCLE_COLUMNS)
     assert set(quality.REQUIRED_COLUMNS) <= set(LISTINGS.names)
     assert {"source", "source_job_id", "title", "job_url", "region"} <= set(
         quality.REQUIRED_COLUMNS

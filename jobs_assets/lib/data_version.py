@@ -2,7 +2,7 @@
 
 The read API puts it in every cache key and ETag, so a cached answer never outlives the
 data it was computed from. The table is created by the API's migration
-(jobs_assets/api/schema.sql); until it exists, bumping is a no-op.
+(migration 0003); until it exists, bumping is a no-op.
 """
 
 from __future__ import annotations

@@ -148,9 +148,12 @@ def _fetch_raw_window(
             "was left as it was. Retry later; if it persists, the API may have changed."
         )
     summary = window.summary()
+    # complete: every page answered and parsed (else abandoned above) and paging reached
+    # the source's own end; the evidence lib/lifecycle.py needs to expire by absence
     extra: dict[str, object] = {
         "http": client.stats.as_metadata(),
         PARSE_KEY: summary.as_manifest(),
+        "complete": not truncated_reason,
     }
     if truncated_reason:
         extra |= {"truncated": True, "truncated_reason": truncated_reason}

@@ -15,11 +15,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from jobs_assets.lib.categories import unknown_categories
+from jobs_assets.lib.categories import (
+    OTHER,
+    category_from_values,
+    normalise_category,
+    unknown_categories,
+)
 from jobs_assets.lib.currency import usd_rate
 from jobs_assets.lib.frames import is_missing
 from jobs_assets.lib.html_text import html_to_arrow, unescape
 from jobs_assets.lib.html_text import html_to_text as html_to_text  # re-exported
+from jobs_assets.lib.identity.text import company_key
 from jobs_assets.lib.location import Location, locate_names, locate_text
 from jobs_assets.lib.salary import (
     Salary,
@@ -404,6 +410,8 @@ def normalise(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, ParseRepo
     result["published_at"] = parse_timestamps(frame["published"])
     result["expires_at"] = parse_timestamps(frame["expires"])
     result["retrieved_at"] = frame["retrieved_at"]
+    result["category_normalised"] = _categories(out["category"], out["tags"])
+    result["company_key"] = _mapped(result["company_name"], _company_key)
 
     report = ParseReport(listings=rows)
     has_salary = [row.raw is not None for row in pay_table]
@@ -427,6 +435,27 @@ def normalise(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, ParseRepo
         if count and has and not row.parsed:
             report.unparsed_salaries[row.raw] += count
     return result[list(OUTPUT_COLUMNS)], report
+
+
+def _company_key(value: object) -> str | None:
+    return None if is_missing(value) else company_key(str(value)) or None
+
+
+def _categories(categories: np.ndarray, tags: np.ndarray) -> np.ndarray:
+    """The shared category: the source's category, else the first tag that maps to one
+    (`Other` when neither does). Once per distinct (category, tags)."""
+    cache: dict[tuple, str] = {}
+    out = np.empty(len(categories), dtype=object)
+    for i, (category, values) in enumerate(zip(categories.tolist(), tags.tolist(), strict=True)):
+        key = (category, tuple(values) if isinstance(values, (list, tuple)) else ())
+        found = cache.get(key)
+        if found is None:
+            found = normalise_category(None if is_missing(category) else category)
+            if found == OTHER:
+                found = category_from_values(key[1])
+            cache[key] = found
+        out[i] = found
+    return out
 
 
 def _times(amount: float | None, rate: tuple | None) -> float | None:

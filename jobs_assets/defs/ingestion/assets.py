@@ -14,10 +14,12 @@ from jobs_assets.defs.ingestion.column_schema import table_metadata
 from jobs_assets.lib.data_version import bump_data_version
 from jobs_assets.lib.errors import PipelineError
 from jobs_assets.lib.ingest import fetch_raw_window
+from jobs_assets.lib.lifecycle import evidence_of
 from jobs_assets.lib.listings import stage_window, upsert_window
 from jobs_assets.lib.redact import redact
 from jobs_assets.lib.schema import LISTINGS, STAGING
 from jobs_assets.lib.sources import SOURCES, Source, WindowRecords, parse_window
+from jobs_assets.lib.window_identity import maintain_window
 from jobs_assets.lib.window_lock import window_lock
 from jobs_assets.logs import log_event
 from jobs_assets.partitions import INGESTION_PARTITIONS
@@ -185,26 +187,34 @@ PREVIEW_COLUMNS = ["source", "source_job_id", "title", "company_name", "region",
     description=(
         "public.jobs_listings_data: one row per listing with common column names, region, "
         "annualised salary with USD amounts, and first/last seen windows; the window is "
-        "upserted in one transaction."
+        "upserted in one transaction. Then lifecycle (expiry only on a complete fetch), "
+        "duplicate clusters and the change history (public.jobs_listings_history)."
     ),
 )
 def jobs_listings(
-    context: dg.AssetExecutionContext, postgres: PostgresResource
+    context: dg.AssetExecutionContext, postgres: PostgresResource, raw_store: RawStoreResource
 ) -> dg.MaterializeResult:
     key = context.partition_key
     window_start = context.partition_time_window.start
+    proof = evidence_of(raw_store.store(), SOURCES, key)
+    rules = {name: source.expiry for name, source in SOURCES.items()}
     with (
         postgres.connect() as conn,
         postgres.connect() as read_conn,
         window_lock(conn, "jobs_listings", key),
     ):
         result = upsert_window(conn, read_conn, key, window_start)
+        unseen_days = Settings.from_env().expire_unseen_days
+        identity = maintain_window(conn, key, window_start, proof, rules, unseen_days)
         bump_data_version(conn, key)  # the read API's caches drop what this load changed
         total = conn.execute("SELECT count(*) FROM public.jobs_listings_data").fetchone()[0]
     log_event(
         context,
         f"jobs_listings {key}: {result.staged} listings, {result.inserted} inserted, "
-        f"{result.updated} updated, {result.older} kept (newer data already stored)",
+        f"{result.updated} updated, {result.older} kept (newer data already stored); "
+        f"{identity.lifecycle.expired_total} expired, {identity.lifecycle.reactivated} "
+        f"reactivated, {identity.new_versions} new versions, {identity.clusters_formed} "
+        f"clusters formed; complete fetches: {identity.lifecycle.counted_complete}",
     )
     preview = result.preview if result.preview is not None else pd.DataFrame()
     return dg.MaterializeResult(
@@ -215,6 +225,7 @@ def jobs_listings(
             "rows_updated": result.updated,
             "rows_not_overwritten_by_older_window": result.older,
             **result.report.as_metadata(),
+            **identity.as_metadata(),
             "preview": dg.MetadataValue.md(
                 markdown_table(preview[PREVIEW_COLUMNS]) if len(preview) else "(no listings)"
             ),

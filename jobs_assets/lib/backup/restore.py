@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 from jobs_assets.lib.backup.dump import row_counts
 from jobs_assets.lib.backup.errors import BackupError
@@ -69,6 +70,44 @@ def restore(
     """
     tools = tools or find_pg_tools(conninfo)
     started = time.monotonic()
+    views = _set_aside_views(conninfo)
+    try:
+        _pg_restore(tools, plan, conninfo)
+    except BaseException:
+        _put_back_views(conninfo, views)  # nothing was restored: the database as it was
+        raise
+    return _after_restore(plan, conninfo, raw_dir, started)
+
+
+# Views over the listings the dump may not hold (an older release's dump has no
+# `jobs_listings_current`) would stop `--clean` from dropping the table. They are
+# dropped first; on success the migrations recreate them, on failure they are put back.
+_DEPENDENT_VIEWS = """
+SELECT DISTINCT v.oid::regclass::text, pg_get_viewdef(v.oid)
+FROM pg_depend AS d JOIN pg_rewrite AS r ON r.oid = d.objid
+JOIN pg_class AS v ON v.oid = r.ev_class
+WHERE d.refobjid = to_regclass('public.jobs_listings_data') AND v.oid <> d.refobjid
+  AND v.relnamespace = 'public'::regnamespace
+"""
+
+
+def _set_aside_views(conninfo: str) -> list[tuple[str, str]]:
+    with psycopg.connect(conninfo) as conn:
+        views = conn.execute(_DEPENDENT_VIEWS).fetchall()
+        for name, _ in views:
+            conn.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(sql.SQL(name)))
+    return views
+
+
+def _put_back_views(conninfo: str, views: list[tuple[str, str]]) -> None:
+    with psycopg.connect(conninfo) as conn:
+        for name, definition in views:
+            conn.execute(
+                sql.SQL("CREATE OR REPLACE VIEW {} AS ").format(sql.SQL(name)) + sql.SQL(definition)
+            )
+
+
+def _pg_restore(tools: PgTools, plan: RestorePlan, conninfo: str) -> None:
     run_tool(
         [
             tools.pg_restore,
@@ -80,6 +119,9 @@ def restore(
         ],
         f"pg_restore of {plan.backup.dump.name} into {describe(conninfo)}",
     )
+
+
+def _after_restore(plan: RestorePlan, conninfo: str, raw_dir: Path | None, started: float) -> dict:
     expected = plan.manifest.get("row_counts", {})
     with psycopg.connect(conninfo) as conn:
         counts = row_counts(conn)

@@ -174,10 +174,12 @@ def match_window(
         if isinstance(cluster, str) and cluster:
             members.setdefault(cluster, []).append(key)
     links: list[tuple[str, str]] = []
+    split: set[str] = set()  # members of stored clusters an override re-decides
     for keys in members.values():
         keyset = set(keys)
         if any(pair <= keyset for pair in forbidden):
             result.split_by_override += 1
+            split |= keyset
             for i, a in enumerate(keys):
                 for b in keys[i + 1 :]:
                     if compare(listings[a], listings[b])[0]:
@@ -212,8 +214,15 @@ def match_window(
     groups: dict[str, list[str]] = {}
     for key in rows:
         groups.setdefault(uf.find(key), []).append(key)
+    # A group of stored rows only (none forced, split or an override's), all of one stored
+    # cluster whose canonical member is still here, is as it was: nothing to re-decide
+    # (most of a company block, usually).
+    decide = new_keys | split | {k for pair in forced for k in pair} | override_keys
     out = []
     for keys in groups.values():
+        ids = {rows[k].get("duplicate_cluster_id") for k in keys}
+        if decide.isdisjoint(keys) and len(ids) == 1 and next(iter(ids)) in keys:
+            continue
         keys.sort(key=lambda k: canonical_order(rows[k].get("first_seen_at"), rows[k]["source"], k))
         cluster_id = keys[0]
         grew = len(keys) > 1 and any(k in new_keys for k in keys)

@@ -3,6 +3,7 @@
 
 from jobs_assets.lib.schema.columns import (
     EXTRACTED,
+    LIFECYCLE_COLUMNS,
     LISTINGS,
     LISTINGS_TABLE,
     OUTPUT_COLUMNS,
@@ -17,6 +18,7 @@ from jobs_assets.lib.schema.columns import (
 
 __all__ = [
     "EXTRACTED",
+    "LIFECYCLE_COLUMNS",
     "LISTINGS",
     "LISTINGS_TABLE",
     "OUTPUT_COLUMNS",

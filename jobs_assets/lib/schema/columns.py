@@ -37,6 +37,8 @@ class Render(enum.Enum):
     TIMESTAMP = "timestamp"  # an instant, ISO with microseconds and Z
     VALUE = "value"  # a number or a date, as psycopg would send it
     WINDOW = "window"  # not from the normaliser: set by the upsert from the window
+    LIFECYCLE = "lifecycle"  # not from the normaliser: kept by `lib/lifecycle.py` after the upsert
+    GENERATED = "generated"  # computed by PostgreSQL (GENERATED ALWAYS AS ... STORED)
 
 
 @dataclass(frozen=True)
@@ -49,14 +51,20 @@ class Column:
     render: Render = Render.TEXT
     required: bool = False  # every listing must have a value (a blocking quality rule)
     inputs: tuple[str, ...] = ()  # the fields each source extracts to fill it
+    check: str | None = None  # a CHECK constraint on the column (SQL expression)
+    generated: str | None = None  # GENERATED ALWAYS AS (this) STORED (Render.GENERATED)
 
     def ddl(self) -> str:
         """The column's definition, as in CREATE TABLE or ALTER TABLE .. ADD COLUMN."""
         out = f"{self.name} {self.sql_type}"
+        if self.generated is not None:
+            return f"{out} GENERATED ALWAYS AS ({self.generated}) STORED"
         if not self.nullable:
             out += " NOT NULL"
         if self.default is not None:
             out += f" DEFAULT {self.default}"
+        if self.check is not None:
+            out += f" CHECK ({self.check})"
         return out
 
 
@@ -85,6 +93,15 @@ class Table:
         return f"CREATE TABLE {self.name} (\n    {body}\n)"
 
 
+#: the full-text vector of the read API (migration 0003; a generated column may call only
+#: IMMUTABLE functions, hence `public.jobs_tags_text`)
+SEARCH_VECTOR_SQL = (
+    "setweight(to_tsvector('english'::regconfig, coalesce(title, '')), 'A')"
+    " || setweight(to_tsvector('english'::regconfig, coalesce(company_name, '')), 'B')"
+    " || setweight(to_tsvector('english'::regconfig, public.jobs_tags_text(tags)), 'C')"
+    " || setweight(to_tsvector('english'::regconfig, "
+    "left(coalesce(description_text, ''), 100000)), 'D')"
+)
 _SALARY_INPUTS = ("salary_text", "salary_min", "salary_max", "salary_period", "salary_currency")
 _LOCATION_INPUTS = ("location_text", "location_json")
 
@@ -149,6 +166,30 @@ LISTINGS = Table(
                nullable=False, required=True, render=Render.WINDOW),
         Column("last_partition_key", "text", "Key of the latest window that had it.",
                nullable=False, render=Render.WINDOW),
+        # migration 0002: listing identity (lib/lifecycle.py, lib/identity)
+        Column("status", "text", "active, or expired once a complete fetch of its source "
+               "(or the source's own rule) proved it gone.", nullable=False,
+               default="'active'::text", render=Render.LIFECYCLE,
+               check="status = ANY (ARRAY['active'::text, 'expired'::text])"),
+        Column("expired_at", "timestamptz", "Start of the window that proved it gone "
+               "(NULL while active).", render=Render.LIFECYCLE),
+        Column("reactivated_count", "integer", "How often it came back after expiring.",
+               nullable=False, default="0", render=Render.LIFECYCLE),
+        Column("duplicate_cluster_id", "text", "source:source_job_id of the canonical "
+               "listing of its duplicate cluster (itself when alone).",
+               render=Render.LIFECYCLE),
+        Column("is_canonical", "boolean", "True for the one listing that speaks for its "
+               "cluster (earliest first_seen_at, then the source order).",
+               render=Render.LIFECYCLE),
+        Column("category_normalised", "text", "The shared category vocabulary "
+               "(lib/categories.py): from category, else from the tags.",
+               render=Render.PLAIN_TEXT),
+        Column("company_key", "text", "Folded company name (lib/identity/text.py), the "
+               "duplicate matcher's blocking key.", inputs=("company_name",)),
+        # migration 0003: the read API's full-text column
+        Column("search_vector", "tsvector", "Weighted full text of title, company, tags "
+               "and description (computed by PostgreSQL).", render=Render.GENERATED,
+               generated=SEARCH_VECTOR_SQL),
     ),
 )  # fmt: skip
 
@@ -172,7 +213,13 @@ STAGING_TABLE = STAGING.name
 
 #: the columns the normaliser fills, in table order
 OUTPUT_COLUMNS: tuple[str, ...] = tuple(
-    c.name for c in LISTINGS.columns if c.render is not Render.WINDOW
+    c.name
+    for c in LISTINGS.columns
+    if c.render not in (Render.WINDOW, Render.LIFECYCLE, Render.GENERATED)
+)
+#: the columns lifecycle and identity keep (never in the normaliser's COPY)
+LIFECYCLE_COLUMNS: tuple[str, ...] = tuple(
+    c.name for c in LISTINGS.columns if c.render is Render.LIFECYCLE
 )
 #: the columns the upsert sets from the window, not from the listing
 WINDOW_COLUMNS: tuple[str, ...] = tuple(

@@ -1,3 +1,23 @@
+"""The read API's schema: full-text generated column, its indexes, the data version.
+
+Was `jobs_assets/api/schema.sql` (applied by a test shim); now a migration. The
+full-text column is GENERATED, so no code path can leave it stale; adding it rewrites
+the table once under an ACCESS EXCLUSIVE lock. The view `jobs_listings_current` is
+recreated after it, so `SELECT *` includes the new column.
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-12-01
+"""
+
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+SQL = r"""
 -- The read API's schema: a migration body (the lead wraps it in an Alembic revision).
 -- Needs the listing-identity columns of issue 14 (status, duplicate_cluster_id,
 -- is_canonical, category_normalised) to exist first.
@@ -56,3 +76,26 @@ CREATE TABLE IF NOT EXISTS public.jobs_data_version (
 );
 INSERT INTO public.jobs_data_version (version, partition_key, loaded_at)
     VALUES (1, NULL, now()) ON CONFLICT DO NOTHING;
+
+CREATE OR REPLACE VIEW public.jobs_listings_current AS
+    SELECT * FROM public.jobs_listings_data
+    WHERE status = 'active' AND (duplicate_cluster_id IS NULL OR is_canonical);
+"""
+
+
+def upgrade() -> None:
+    op.execute(SQL)
+
+
+def downgrade() -> None:
+    op.execute(
+        """
+DROP VIEW IF EXISTS public.jobs_listings_current;
+DROP TABLE IF EXISTS public.jobs_data_version;
+ALTER TABLE public.jobs_listings_data DROP COLUMN IF EXISTS search_vector;
+DROP FUNCTION IF EXISTS public.jobs_tags_text(text[]);
+CREATE VIEW public.jobs_listings_current AS
+    SELECT * FROM public.jobs_listings_data
+    WHERE status = 'active' AND (duplicate_cluster_id IS NULL OR is_canonical);
+"""
+    )

@@ -1,0 +1,150 @@
+"""Duplicate clusters in the database: read a window's blocks, run the matcher, write back.
+
+`identity.match_window` is pure; this module feeds it only what it needs: the window's
+listings, the *active* stored listings of the same `company_key`s (the blocking key,
+indexed; different companies are never merged, so no other row can join a cluster),
+the listings named by operator overrides that involve them, and the overrides
+themselves (`public.jobs_duplicate_overrides`, which always win and outlive re-runs).
+Only the assignments that change are written (COPY into a temp table, one UPDATE).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import psycopg
+
+from jobs_assets.lib.identity import (
+    ASSIGNMENT_COLUMNS,
+    SOURCE_ORDER,
+    Override,
+    WindowResult,
+    match_window,
+)
+from jobs_assets.lib.identity.clusters import INPUT_COLUMNS
+from jobs_assets.lib.lifecycle import WINDOW_KEYS
+from jobs_assets.lib.schema import LISTINGS_TABLE
+
+OVERRIDES_TABLE = "public.jobs_duplicate_overrides"
+_READ = [*INPUT_COLUMNS, "company_key", "duplicate_cluster_id", "is_canonical"]
+
+
+def _frame(conn: psycopg.Connection, query: str, params: dict | None = None) -> pd.DataFrame:
+    with conn.cursor() as cur:
+        cur.execute(query, params)
+        names = [d.name for d in cur.description]
+        return pd.DataFrame(cur.fetchall(), columns=names, dtype=object)
+
+
+def add_override(
+    conn: psycopg.Connection, key_a: str, key_b: str, same: bool, note: str = ""
+) -> None:
+    """Record (or replace) an operator's verdict on two `source:source_job_id` keys."""
+    left, right = sorted((key_a, key_b))
+    conn.execute(
+        f"INSERT INTO {OVERRIDES_TABLE} (left_key, right_key, same, note) "
+        "VALUES (%s, %s, %s, %s) ON CONFLICT (left_key, right_key) "
+        "DO UPDATE SET same = EXCLUDED.same, note = EXCLUDED.note, created_at = now()",
+        (left, right, same, note),
+    )
+
+
+def assign_clusters(conn: psycopg.Connection) -> WindowResult:
+    """Cluster the window's listings (`lifecycle.create_window_keys`) in the caller's
+    transaction and write the changed assignments."""
+    columns = ", ".join(f"t.{c}" for c in _READ)
+    new = _frame(
+        conn,
+        f"SELECT {columns} FROM {WINDOW_KEYS} AS k JOIN {LISTINGS_TABLE} AS t "
+        "ON t.source = k.source AND t.source_job_id = k.source_job_id",
+    )
+    if new.empty:
+        return match_window(new, new)
+    keys = [f"{s}:{j}" for s, j in zip(new["source"], new["source_job_id"], strict=True)]
+    overrides = [
+        Override(a, b, same)
+        for a, b, same in conn.execute(
+            f"SELECT left_key, right_key, same FROM {OVERRIDES_TABLE} "
+            "WHERE left_key = ANY(%(keys)s) OR right_key = ANY(%(keys)s)",
+            {"keys": keys},
+        )
+    ]
+    named = sorted({k for o in overrides for k in (o.key_a, o.key_b)} - set(keys))
+    companies = sorted({k for k in new["company_key"] if isinstance(k, str)})
+    # their stored clusters whole, expired members included (a cluster keeps its members)
+    stored_clusters = sorted({c for c in new["duplicate_cluster_id"] if isinstance(c, str)})
+    existing = _frame(
+        conn,
+        f"SELECT {columns} FROM {LISTINGS_TABLE} AS t "
+        "WHERE t.status = 'active' AND t.company_key = ANY(%(companies)s) "
+        f"UNION SELECT {columns} FROM {LISTINGS_TABLE} AS t "
+        "WHERE t.duplicate_cluster_id = ANY(%(clusters)s) "
+        f"UNION SELECT {columns} FROM unnest(%(named)s::text[]) AS n(key) "
+        f"JOIN {LISTINGS_TABLE} AS t ON t.source = split_part(n.key, ':', 1) "
+        "AND t.source_job_id = substr(n.key, length(split_part(n.key, ':', 1)) + 2)",
+        {"companies": companies, "named": named, "clusters": stored_clusters},
+    )
+    result = match_window(new, existing, overrides)
+    if len(result.assignments):
+        conn.execute(
+            "CREATE TEMP TABLE cluster_assignments (source text, source_job_id text, "
+            "duplicate_cluster_id text, is_canonical boolean) ON COMMIT DROP"
+        )
+        with (
+            conn.cursor() as cur,
+            cur.copy(
+                f"COPY cluster_assignments ({', '.join(ASSIGNMENT_COLUMNS)}) FROM STDIN"
+            ) as copy,
+        ):
+            for row in result.assignments.itertuples(index=False):
+                copy.write_row(tuple(row))
+        conn.execute(
+            f"UPDATE {LISTINGS_TABLE} AS t SET duplicate_cluster_id = a.duplicate_cluster_id, "
+            "is_canonical = a.is_canonical FROM cluster_assignments AS a "
+            "WHERE t.source = a.source AND t.source_job_id = a.source_job_id "
+            "AND (t.duplicate_cluster_id IS DISTINCT FROM a.duplicate_cluster_id "
+            "OR t.is_canonical IS DISTINCT FROM a.is_canonical)"
+        )
+        conn.execute("DROP TABLE cluster_assignments")
+    return result
+
+
+# The earliest active member (then the source order) speaks for a cluster whose canonical
+# listing expired, so the cluster stays in `jobs_listings_current`; the cluster keeps its
+# id, and a reactivated listing takes its place back when its window is clustered.
+# Clusters looked at: those of the window's listings and of the ones it expired.
+_PROMOTE = f"""
+WITH touched AS (
+    SELECT DISTINCT t.duplicate_cluster_id AS id
+    FROM (SELECT source, source_job_id FROM {WINDOW_KEYS}
+          UNION SELECT * FROM unnest(%(sources)s::text[], %(ids)s::text[])) AS e
+    JOIN {LISTINGS_TABLE} AS t ON t.source = e.source AND t.source_job_id = e.source_job_id
+    WHERE t.duplicate_cluster_id IS NOT NULL
+), lost AS (
+    SELECT touched.id FROM touched
+    WHERE EXISTS (SELECT 1 FROM {LISTINGS_TABLE} AS c WHERE c.duplicate_cluster_id = touched.id
+                  AND c.is_canonical AND c.status = 'expired')
+), best AS (
+    SELECT DISTINCT ON (t.duplicate_cluster_id) t.duplicate_cluster_id AS id,
+           t.source, t.source_job_id
+    FROM lost JOIN {LISTINGS_TABLE} AS t ON t.duplicate_cluster_id = lost.id
+    WHERE t.status = 'active'
+    ORDER BY t.duplicate_cluster_id, t.first_seen_at,
+             array_position(%(order)s::text[], t.source) NULLS LAST, t.source, t.source_job_id
+)
+UPDATE {LISTINGS_TABLE} AS t
+SET is_canonical = (t.source = best.source AND t.source_job_id = best.source_job_id)
+FROM best WHERE t.duplicate_cluster_id = best.id
+  AND t.is_canonical IS DISTINCT FROM (t.source = best.source AND t.source_job_id = best.source_job_id)
+"""
+
+
+def promote_after_expiry(conn: psycopg.Connection, expired: list[tuple[str, str]]) -> int:
+    """Hand the canonical role of expired listings to their clusters' earliest active
+    member, in the clusters of the window (`WINDOW_KEYS`) and of `expired`; how many
+    rows changed."""
+    params = {
+        "sources": [s for s, _ in expired],
+        "ids": [i for _, i in expired],
+        "order": list(SOURCE_ORDER),
+    }
+    return conn.execute(_PROMOTE, params).rowcount

@@ -1,0 +1,101 @@
+"""The change history: one row per version of a listing in `public.jobs_listings_history`.
+
+A version is the listing's content (`HASHED`: every normalised column and its
+lifecycle state) at a time; `row_hash` is the MD5 of that content, so a new version
+starts only when it changes: `retrieved_at`, `first_seen_at`, `last_seen_at` and
+`last_partition_key` move every window and are left out, as are the cluster columns
+(which listing speaks for a cluster is not the listing's content). Expiry and
+reactivation change `status`, so they are versions too.
+
+`valid_from` of a version is the start of the window that brought it (re-running the
+window recomputes the same hash and adds nothing), and closing the previous version
+sets its `valid_to` to that instant. Only the window's keys and the keys it expired
+are compared, each against its current version through the partial unique index, so
+the cost follows the window, not the history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import psycopg
+
+from jobs_assets.lib.lifecycle import WINDOW_KEYS
+from jobs_assets.lib.schema import LISTINGS, LISTINGS_TABLE, Render
+
+HISTORY_TABLE = "public.jobs_listings_history"
+_NOT_HISTORY = {"duplicate_cluster_id", "is_canonical"}
+#: the listing columns a version keeps, in table order
+HISTORY_COLUMNS: tuple[str, ...] = tuple(
+    c.name
+    for c in LISTINGS.columns
+    if c.render is not Render.GENERATED and c.name not in _NOT_HISTORY
+)
+_MOVING = {"source", "source_job_id", "retrieved_at", "first_seen_at", "last_seen_at"}
+_MOVING |= {"last_partition_key"}
+#: what `row_hash` covers
+HASHED: tuple[str, ...] = tuple(c for c in HISTORY_COLUMNS if c not in _MOVING)
+ROW_HASH_SQL = "md5(row({})::text)"
+
+
+def row_hash_sql(alias: str) -> str:
+    return ROW_HASH_SQL.format(", ".join(f"{alias}.{c}" for c in HASHED))
+
+
+def record_versions(
+    conn: psycopg.Connection,
+    window_start: datetime,
+    extra_keys: Sequence[tuple[str, str]] = (),
+) -> int:
+    """Write a version for each of the window's listings (and `extra_keys`, e.g. the
+    ones it expired) whose content differs from its current version; how many.
+
+    Runs in the caller's transaction after `lifecycle.create_window_keys`.
+    """
+    if extra_keys:
+        with conn.cursor() as cur, cur.copy(f"COPY {WINDOW_KEYS} FROM STDIN") as copy:
+            # keys already in the window cannot be expired by it: no conflict
+            for key in extra_keys:
+                copy.write_row(key)
+    columns = ", ".join(HISTORY_COLUMNS)
+    listed = ", ".join(f"t.{c}" for c in HISTORY_COLUMNS)
+    changed = conn.execute(
+        f"""
+CREATE TEMP TABLE history_changed ON COMMIT DROP AS
+SELECT {listed}, {row_hash_sql("t")} AS row_hash, h.valid_from AS current_from
+FROM {WINDOW_KEYS} AS k
+JOIN {LISTINGS_TABLE} AS t ON t.source = k.source AND t.source_job_id = k.source_job_id
+LEFT JOIN {HISTORY_TABLE} AS h
+    ON h.source = t.source AND h.source_job_id = t.source_job_id AND h.valid_to IS NULL
+WHERE h.row_hash IS DISTINCT FROM {row_hash_sql("t")}
+"""
+    ).rowcount
+    if not changed:
+        conn.execute("DROP TABLE history_changed")
+        return 0
+    # A version's start: this window, but never before the version it replaces (a
+    # backfill that changes content, e.g. after a normaliser fix, still moves forward).
+    start = "GREATEST(%(window_start)s, c.current_from + interval '1 microsecond')"
+    params = {"window_start": window_start}
+    conn.execute(
+        f"""
+UPDATE {HISTORY_TABLE} AS h SET valid_to = {start}
+FROM history_changed AS c
+WHERE h.source = c.source AND h.source_job_id = c.source_job_id AND h.valid_to IS NULL
+""",
+        params,
+    )
+    conn.execute(
+        f"""
+INSERT INTO {HISTORY_TABLE} ({columns}, valid_from, valid_to, row_hash)
+SELECT {", ".join(f"c.{c}" for c in HISTORY_COLUMNS)},
+       CASE WHEN c.current_from IS NULL THEN LEAST(%(window_start)s, c.first_seen_at)
+            ELSE {start} END,
+       NULL, c.row_hash
+FROM history_changed AS c
+""",
+        params,
+    )
+    conn.execute("DROP TABLE history_changed")
+    return changed

@@ -1,0 +1,78 @@
+"""After a window's upsert: lifecycle, duplicate clusters and history, in one transaction.
+
+Order matters: reactivation and expiry first (they change `status`, which the history
+records and the matcher reads), then the clusters of the window's listings (and a new
+canonical member for clusters whose canonical listing just expired), then one version
+per changed listing (the window's and the ones it expired).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import psycopg
+
+from jobs_assets.lib.duplicates import assign_clusters, promote_after_expiry
+from jobs_assets.lib.history import record_versions
+from jobs_assets.lib.lifecycle import Evidence, LifecycleResult, apply_lifecycle, create_window_keys
+
+
+@dataclass
+class WindowIdentity:
+    window_listings: int = 0
+    lifecycle: LifecycleResult = field(default_factory=LifecycleResult)
+    new_versions: int = 0
+    clusters_formed: int = 0
+    cross_source: int = 0
+    cluster_assignments: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)  # per step
+
+    def as_metadata(self) -> dict[str, object]:
+        share = self.cross_source / self.clusters_formed if self.clusters_formed else 0.0
+        return {
+            "listings_expired": self.lifecycle.expired_total,
+            "listings_expired_per_source": dict(self.lifecycle.expired),
+            "listings_reactivated": self.lifecycle.reactivated,
+            "new_versions": self.new_versions,
+            "clusters_formed": self.clusters_formed,
+            "cross_source_share": round(share, 4),
+            "cluster_assignments_written": self.cluster_assignments,
+            "fetches_counted_complete": list(self.lifecycle.counted_complete),
+            "fetches_not_counted": dict(self.lifecycle.not_counted),
+            "identity_seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+        }
+
+
+def maintain_window(
+    conn: psycopg.Connection,
+    partition_key: str,
+    window_start: datetime,
+    evidence: Mapping[str, Evidence],
+    rules: Mapping[str, str],
+    unseen_days: int = 30,
+) -> WindowIdentity:
+    out = WindowIdentity()
+    clock = time.perf_counter()
+
+    def lap(step: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        out.seconds[step] = now - clock
+        clock = now
+
+    with conn.transaction():
+        out.window_listings = create_window_keys(conn, partition_key)
+        out.lifecycle = apply_lifecycle(conn, window_start, evidence, rules, unseen_days)
+        lap("lifecycle")
+        clusters = assign_clusters(conn)
+        out.clusters_formed = clusters.clusters_formed
+        out.cross_source = clusters.cross_source
+        out.cluster_assignments = len(clusters.assignments)
+        out.cluster_assignments += promote_after_expiry(conn, out.lifecycle.expired_keys)
+        lap("clusters")
+        out.new_versions = record_versions(conn, window_start, out.lifecycle.expired_keys)
+        lap("history")
+    return out

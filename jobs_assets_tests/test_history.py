@@ -1,0 +1,278 @@
+"""Lifecycle, history and duplicate clusters window by window on a real PostgreSQL:
+reactivation, backfill order, history idempotence, the Himalayas rule, overrides.
+
+Windows are staged directly (payloads in each source's own format) and loaded with the
+pipeline's own `upsert_window` and `maintain_window`, so any window start can be used.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+
+from jobs_assets.lib.duplicates import add_override
+from jobs_assets.lib.lifecycle import Evidence, evidence
+from jobs_assets.lib.listings import upsert_window
+from jobs_assets.lib.sources import SOURCES
+from jobs_assets.lib.window_identity import WindowIdentity, maintain_window
+from jobs_assets_tests.conftest import Database
+
+T0 = datetime(2026, 11, 2, tzinfo=UTC)
+RULES = {name: source.expiry for name, source in SOURCES.items()}
+COMPLETE = Evidence(True, "complete live fetch")
+INCOMPLETE = Evidence(False, "truncated: page limit")
+
+
+def jobicy(job_id: int, title: str = "", company: str = "Acme", **extra: object) -> dict:
+    return {
+        "id": job_id,
+        "jobTitle": title or f"Engineer {job_id}",
+        "companyName": company,
+        "url": f"https://jobicy.test/{job_id}",
+        "jobGeo": "Anywhere",
+        **extra,
+    }
+
+
+def himalayas(guid: str, expires: datetime | None = None) -> dict:
+    return {
+        "guid": guid,
+        "title": f"Designer {guid}",
+        "companyName": "Studio",
+        "applicationLink": f"https://himalayas.test/{guid}",
+        "expiryDate": int(expires.timestamp()) if expires else None,
+    }
+
+
+def key_of(start: datetime) -> str:
+    return start.strftime("%Y-%m-%d-%H:%M")
+
+
+@pytest.fixture
+def conns(clean_db: Database) -> Iterator[tuple[psycopg.Connection, psycopg.Connection]]:
+    with clean_db.connect() as conn, clean_db.connect() as read_conn:
+        yield conn, read_conn
+
+
+def load(
+    conns: tuple[psycopg.Connection, psycopg.Connection],
+    start: datetime,
+    listings: dict[str, list[dict]],
+    proof: dict[str, Evidence] | None = None,
+    unseen_days: int = 30,
+) -> WindowIdentity:
+    """Stage the window's listings, upsert them, then lifecycle, clusters and history."""
+    conn, read_conn = conns
+    key = key_of(start)
+    with conn.transaction():
+        conn.execute(
+            "DELETE FROM staging.staging_jobs_listings_data WHERE partition_key = %s", (key,)
+        )
+        for source, payloads in listings.items():
+            id_field = SOURCES[source].id_field
+            for payload in payloads:
+                conn.execute(
+                    "INSERT INTO staging.staging_jobs_listings_data VALUES (%s, %s, %s, %s, %s)",
+                    (source, key, str(payload[id_field]), json.dumps(payload), start),
+                )
+    upsert_window(conn, read_conn, key, start)
+    proof = proof if proof is not None else {s: COMPLETE for s in listings}
+    return maintain_window(conn, key, start, proof, RULES, unseen_days)
+
+
+def state(db: Database, source: str, job_id: str) -> tuple:
+    return db.query(
+        "SELECT status, expired_at, reactivated_count FROM public.jobs_listings_data "
+        "WHERE source = %s AND source_job_id = %s",
+        (source, job_id),
+    )[0]
+
+
+def versions(db: Database, source: str = "jobicy", job_id: str | None = None) -> list[tuple]:
+    return db.query(
+        "SELECT source_job_id, status, title, valid_from, valid_to "
+        "FROM public.jobs_listings_history WHERE source = %s "
+        "AND (%s::text IS NULL OR source_job_id = %s) ORDER BY source_job_id, valid_from",
+        (source, job_id, job_id),
+    )
+
+
+def hours(n: int) -> datetime:
+    return T0 + timedelta(hours=n)
+
+
+def test_a_listing_seen_again_after_expiry_is_reactivated(conns, clean_db: Database) -> None:
+    load(conns, hours(0), {"jobicy": [jobicy(1), jobicy(2)]})
+    gone = load(conns, hours(4), {"jobicy": [jobicy(1)]})
+    assert gone.lifecycle.expired == {"jobicy": 1}
+    assert state(clean_db, "jobicy", "2") == ("expired", hours(4), 0)
+
+    back = load(conns, hours(8), {"jobicy": [jobicy(1), jobicy(2)]})
+
+    assert back.lifecycle.reactivated == 1 and back.lifecycle.expired == {"jobicy": 0}
+    assert state(clean_db, "jobicy", "2") == ("active", None, 1)
+    assert [(s, f, t) for _, s, _, f, t in versions(clean_db, job_id="2")] == [
+        ("active", hours(0), hours(4)),
+        ("expired", hours(4), hours(8)),
+        ("active", hours(8), None),
+    ]
+    again = load(conns, hours(8), {"jobicy": [jobicy(1), jobicy(2)]})  # a re-run
+    assert again.lifecycle.reactivated == 0 and again.new_versions == 0
+    assert state(clean_db, "jobicy", "2") == ("active", None, 1)
+
+
+def test_a_backfill_of_an_older_window_never_moves_status_backwards(
+    conns, clean_db: Database
+) -> None:
+    load(conns, hours(0), {"jobicy": [jobicy(1), jobicy(2), jobicy(3)]})
+    load(conns, hours(8), {"jobicy": [jobicy(1), jobicy(3)]})  # 2 expires
+    assert state(clean_db, "jobicy", "2") == ("expired", hours(8), 0)
+
+    # the window in between, loaded late: it has 2 (seen before its expiry) but not 3
+    older = load(conns, hours(4), {"jobicy": [jobicy(1), jobicy(2)]})
+
+    assert older.lifecycle.reactivated == 0 and older.lifecycle.expired == {"jobicy": 0}
+    assert state(clean_db, "jobicy", "2") == ("expired", hours(8), 0)
+    assert state(clean_db, "jobicy", "3") == ("active", None, 0)
+    assert older.new_versions == 0
+
+
+def test_history_adds_nothing_on_a_rerun_or_a_window_without_changes(
+    conns, clean_db: Database
+) -> None:
+    first = load(conns, hours(0), {"jobicy": [jobicy(1), jobicy(2)]})
+    assert first.new_versions == 2
+    assert load(conns, hours(0), {"jobicy": [jobicy(1), jobicy(2)]}).new_versions == 0  # re-run
+    same = load(conns, hours(4), {"jobicy": [jobicy(1), jobicy(2)]})  # only last_seen moves
+    assert same.new_versions == 0
+    assert len(versions(clean_db)) == 2
+
+    changed = load(conns, hours(8), {"jobicy": [jobicy(1, "Senior engineer 1"), jobicy(2)]})
+
+    assert changed.new_versions == 1
+    assert [(t, f, to) for _, _, t, f, to in versions(clean_db, job_id="1")] == [
+        ("Engineer 1", hours(0), hours(8)),
+        ("Senior engineer 1", hours(8), None),
+    ]
+    assert (
+        load(conns, hours(8), {"jobicy": [jobicy(1, "Senior engineer 1"), jobicy(2)]}).new_versions
+        == 0
+    )
+    current = clean_db.query(
+        "SELECT count(*) FROM public.jobs_listings_history WHERE valid_to IS NULL"
+    )
+    assert current == [(2,)]
+
+
+def test_an_incomplete_fetch_expires_nothing_and_writes_no_version(
+    conns, clean_db: Database
+) -> None:
+    load(conns, hours(0), {"jobicy": [jobicy(1), jobicy(2)]})
+    result = load(conns, hours(4), {"jobicy": [jobicy(1)]}, {"jobicy": INCOMPLETE})
+    assert result.lifecycle.not_counted == {"jobicy": "truncated: page limit"}
+    assert state(clean_db, "jobicy", "2") == ("active", None, 0)
+    assert result.new_versions == 0
+
+
+@pytest.mark.parametrize(
+    ("manifest", "complete"),
+    [
+        ({"origin": "live", "complete": True}, True),
+        ({"origin": "live", "complete": True, "truncated": True, "truncated_reason": "x"}, False),
+        ({"origin": "live"}, False),  # written before the flag existed
+        ({"origin": "inbox", "complete": True}, False),
+        ({"origin": "replay", "complete": True}, False),
+        (None, False),  # skipped or failed: nothing stored
+    ],
+)
+def test_only_a_complete_live_manifest_counts_as_evidence(manifest, complete) -> None:
+    assert evidence(manifest).complete is complete
+
+
+def test_himalayas_expires_on_expires_at_or_after_unseen_days_not_on_absence(
+    conns, clean_db: Database
+) -> None:
+    load(
+        conns,
+        hours(0),
+        {"himalayas": [himalayas("a"), himalayas("b", expires=hours(10)), himalayas("c")]},
+    )
+    absent = load(conns, hours(4), {"himalayas": [himalayas("c")]}, unseen_days=2)
+    assert absent.lifecycle.expired == {"himalayas": 0}  # absence alone proves nothing
+
+    past_expiry = load(conns, hours(12), {"himalayas": [himalayas("c")]}, unseen_days=2)
+    assert past_expiry.lifecycle.expired == {"himalayas": 1}
+    assert state(clean_db, "himalayas", "b") == ("expired", hours(12), 0)
+    assert state(clean_db, "himalayas", "a")[0] == "active"
+
+    unseen = load(conns, hours(52), {"himalayas": [himalayas("c")]}, unseen_days=2)
+    assert unseen.lifecycle.expired == {"himalayas": 1}
+    assert state(clean_db, "himalayas", "a") == ("expired", hours(52), 0)
+    assert state(clean_db, "himalayas", "c")[0] == "active"
+
+
+def clusters(db: Database) -> dict[str, tuple]:
+    rows = db.query(
+        "SELECT source || ':' || source_job_id, duplicate_cluster_id, is_canonical "
+        "FROM public.jobs_listings_data"
+    )
+    return {key: (cluster, canonical) for key, cluster, canonical in rows}
+
+
+DESCRIPTION = (
+    "We are hiring a data engineer to build pipelines in Python and SQL on PostgreSQL, "
+    "own our warehouse, and work with analysts across the company on reporting."
+)
+
+
+def twin(job_id: int, company: str = "Acme") -> dict:
+    return jobicy(job_id, "Senior Data Engineer", company, jobDescription=DESCRIPTION)
+
+
+def test_duplicates_share_a_cluster_and_overrides_win_across_reruns(
+    conns, clean_db: Database
+) -> None:
+    load(conns, hours(0), {"jobicy": [twin(1), twin(9, company="Other Co")]})
+    formed = load(conns, hours(4), {"jobicy": [twin(1), twin(2), twin(9, company="Other Co")]})
+    assert formed.clusters_formed == 1
+    assert clusters(clean_db) == {
+        "jobicy:1": ("jobicy:1", True),
+        "jobicy:2": ("jobicy:1", False),  # seen later: not canonical
+        "jobicy:9": ("jobicy:9", True),  # another company is never merged
+    }
+    assert clean_db.query("SELECT count(*) FROM public.jobs_listings_current") == [(2,)]
+
+    with clean_db.connect() as conn:
+        add_override(conn, "jobicy:2", "jobicy:1", False, "different teams, checked by hand")
+        add_override(conn, "jobicy:9", "jobicy:1", True, "same job, company renamed")
+    for _ in range(2):  # the overrides win, and keep winning on a re-run
+        load(conns, hours(4), {"jobicy": [twin(1), twin(2), twin(9, company="Other Co")]})
+        found = clusters(clean_db)
+        assert found["jobicy:2"] == ("jobicy:2", True)
+        assert found["jobicy:9"][0] == found["jobicy:1"][0] == "jobicy:1"
+    assert clean_db.query("SELECT note FROM public.jobs_duplicate_overrides ORDER BY 1") == [
+        ("different teams, checked by hand",),
+        ("same job, company renamed",),
+    ]
+
+
+def test_when_the_canonical_listing_expires_an_active_duplicate_speaks_for_the_cluster(
+    conns, clean_db: Database
+) -> None:
+    load(conns, hours(0), {"jobicy": [twin(1)]})
+    load(conns, hours(4), {"jobicy": [twin(1), twin(2)]})
+    load(conns, hours(8), {"jobicy": [twin(2)]})  # 1 expires
+    assert state(clean_db, "jobicy", "1")[0] == "expired"
+    assert clusters(clean_db) == {"jobicy:1": ("jobicy:1", False), "jobicy:2": ("jobicy:1", True)}
+    current = "SELECT source_job_id FROM public.jobs_listings_current"
+    assert clean_db.query(current) == [("2",)]
+    load(conns, hours(10), {"jobicy": [twin(2)]})  # seen again while 1 is still expired
+    assert clusters(clean_db)["jobicy:2"] == ("jobicy:1", True)
+
+    load(conns, hours(12), {"jobicy": [twin(1), twin(2)]})  # 1 is back: canonical again
+    assert clusters(clean_db) == {"jobicy:1": ("jobicy:1", True), "jobicy:2": ("jobicy:1", False)}
+    assert clean_db.query(current) == [("1",)]
