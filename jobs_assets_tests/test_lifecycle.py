@@ -14,7 +14,7 @@ import pytest
 
 from jobs_assets.defs.ingestion import checks, identity_checks
 from jobs_assets.lib.raw_store import RawStore
-from jobs_assets.lib.sources import jobicy as jobicy_module
+from jobs_assets.lib.sources import SOURCES
 from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.replay import FIXTURES, ReplayServer, Reply
 from jobs_assets_tests.conftest import (
@@ -86,7 +86,7 @@ def test_a_listing_missing_from_a_complete_fetch_expires(
     assert {s for s, *_ in states.values()} == {"active"}
     meta = listings_metadata(result)
     assert meta["listings_expired"] == 1 and meta["listings_expired_per_source"]["jobicy"] == 1
-    assert set(meta["fetches_counted_complete"]) == {"remotive", "jobicy", "himalayas"}
+    assert set(meta["fetches_counted_complete"]) == set(SOURCES)
     versions = clean_db.query(
         "SELECT status, valid_to IS NULL FROM public.jobs_listings_history "
         "WHERE source = 'jobicy' AND source_job_id = %s ORDER BY valid_from",
@@ -131,7 +131,7 @@ def truncated(resources: dict, replay: ReplayServer, key: str, data_dir: Path) -
 def page_limit(resources: dict, replay: ReplayServer, key: str, data_dir: Path) -> dict:
     jobs = WITHOUT_GONE["jobs"]
     replay.script("/jobicy", *[_page(jobs[i % len(jobs)], f"c{i}", True) for i in range(12)])
-    return resources
+    return {**resources, **api_resources(replay.base_url, max_pages=4)}
 
 
 def inbox_only(resources: dict, replay: ReplayServer, key: str, data_dir: Path) -> dict:
@@ -159,9 +159,7 @@ def test_no_listing_expires_after_an_incomplete_fetch(
     clean_db: Database,
     replay: ReplayServer,
     data_dir: Path,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(jobicy_module, "MAX_PAGES", 4)
     first, second = latest_windows()
     run(resources, first)
     before = jobicy_states(clean_db)
