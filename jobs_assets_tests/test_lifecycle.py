@@ -176,3 +176,24 @@ def test_no_listing_expires_after_an_incomplete_fetch(
     assert meta["fetches_not_counted"]["jobicy"]
     assert meta["listings_expired_per_source"].get("jobicy", 0) == 0
     assert check_results(result)["listings_expired_only_on_complete_fetch"].passed
+
+
+def test_replaying_an_older_stored_window_moves_no_status_backwards(
+    resources: dict, clean_db: Database, replay: ReplayServer
+) -> None:
+    first, second = latest_windows()
+    run(resources, first)
+    replay.script("/jobicy", Reply.json(WITHOUT_GONE))
+    run(resources, second)
+    assert jobicy_states(clean_db)[GONE][0] == "expired"
+    before = jobicy_states(clean_db)
+
+    # the first window again, from its stored files (every live fetch skipped): it still
+    # holds GONE, but it is older than the window that expired it
+    polite = {**resources, **api_resources(replay.base_url, min_interval_hours=24.0)}
+    result = run(polite, first)
+
+    assert jobicy_states(clean_db) == before
+    meta = listings_metadata(result)
+    assert meta["listings_reactivated"] == 0 and meta["listings_expired"] == 0
+    assert meta["new_versions"] == 0
