@@ -48,6 +48,8 @@ GENERAL_VARIABLES = (
     "JOBS_BACKUP_KEEP",
     "JOBS_STEP_RETRIES",
     "JOBS_STEP_RETRY_DELAY_SECONDS",
+    "JOBS_MODEL_RETRAIN_HOURS",
+    "JOBS_MODEL_MIN_ROWS",
 )
 
 
@@ -117,6 +119,8 @@ class Settings:
     step_retries: int
     step_retry_delay_seconds: float
     sources: dict[str, SourceSettings] = field(default_factory=dict)
+    model_retrain_hours: float = 24.0  # the salary model trains at most this often
+    model_min_rows: int = 200  # listings with a salary needed before it trains at all
 
     @property
     def urls(self) -> dict[str, str]:
@@ -154,6 +158,8 @@ class Settings:
             step_retries=max(0, read.integer("JOBS_STEP_RETRIES", 3)),
             step_retry_delay_seconds=max(0.0, read.number("JOBS_STEP_RETRY_DELAY_SECONDS", 10.0)),
             sources={name: source_settings(s) for name, s in SOURCES.items()},
+            model_retrain_hours=max(0.0, read.number("JOBS_MODEL_RETRAIN_HOURS", 24.0)),
+            model_min_rows=max(1, read.integer("JOBS_MODEL_MIN_ROWS", 200)),
         )
 
 

@@ -23,7 +23,11 @@ import psycopg
 import pytest
 
 from jobs_assets.lib import db
+<<<<<<< HEAD
 from jobs_assets.lib.sources import SOURCES
+=======
+from jobs_assets_tests import identity_stub  # LEAD: remove with identity_stub.py
+>>>>>>> 028f25a (salary model wiring: migrations 0004 (ml schema) and 0005 (view), store, assets, retrain gate; identity stub for tests)
 from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.replay import FIXTURES, ReplayServer
 from jobs_assets.resources import PostgresResource, RawStoreResource, SourceApiResource
@@ -63,7 +67,7 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
         os.environ["PGDATABASE"] = name
         database = Database(f"dbname={name}", data_dir, pghost, env={"PGDATABASE": name})
         try:
-            db.ensure_schema(database.conninfo)
+            identity_stub.ensure_schema(database.conninfo)  # LEAD: db.ensure_schema
             yield database
         finally:
             if previous is None:
@@ -75,7 +79,7 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     else:
         conninfo = db.embedded_uri(data_dir)
         database = Database(conninfo, data_dir, None, env={"JOBS_DATA_DIR": str(data_dir)})
-        db.ensure_schema(database.conninfo)
+        identity_stub.ensure_schema(database.conninfo)  # LEAD: db.ensure_schema
         try:
             yield database
         finally:
