@@ -133,7 +133,9 @@ def test_round_trip_restores_identical_rows_and_raw_files(
     )
 
     with clean_db.connect() as conn:
-        conn.execute("DROP TABLE staging.staging_jobs_listings_data, public.jobs_listings_data")
+        conn.execute(
+            "DROP TABLE staging.staging_jobs_listings_data, public.jobs_listings_data CASCADE"
+        )
     # The embedded server is found through JOBS_DATA_DIR, so restore there; else anywhere.
     restore_dir = clean_db.data_dir if clean_db.pghost is None else tmp_path / "restored"
     try:
