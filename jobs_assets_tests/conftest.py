@@ -23,14 +23,11 @@ import psycopg
 import pytest
 
 from jobs_assets.lib import db
-<<<<<<< HEAD
 from jobs_assets.lib.sources import SOURCES
-=======
-from jobs_assets_tests import identity_stub  # LEAD: remove with identity_stub.py
->>>>>>> 028f25a (salary model wiring: migrations 0004 (ml schema) and 0005 (view), store, assets, retrain gate; identity stub for tests)
 from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.replay import FIXTURES, ReplayServer
 from jobs_assets.resources import PostgresResource, RawStoreResource, SourceApiResource
+from jobs_assets_tests import identity_stub  # LEAD: remove with identity_stub.py
 
 FIXTURE_DIR = FIXTURES  # the recorded responses the project ships (copied from shared/fixtures)
 

@@ -123,6 +123,7 @@ def salary_estimates(
             "listings_estimated": result.predicted,
             "estimates_removed": result.removed,
             "listings_per_second": round(result.rows_per_second),
+            "listings_per_cpu_second": round(result.rows_per_cpu_second),
             "seconds": round(result.seconds, 3),
         }
     )

@@ -53,7 +53,7 @@ CREATE TABLE ml.salary_estimates (
     low            numeric(12,2) NOT NULL,
     high           numeric(12,2) NOT NULL,
     predicted_at   timestamptz   NOT NULL,
-    input_hash     text          NOT NULL,
+    input_hash     bigint        NOT NULL,
     PRIMARY KEY (source, source_job_id)
 );
 COMMENT ON TABLE ml.salary_estimates IS
