@@ -27,7 +27,7 @@ class TrainedLongAgo(dg.AutomationCondition):
             context.evaluation_time.timestamp() - latest.timestamp >= self.hours * 3600
         )
         subset = context.candidate_subset if due else context.get_empty_subset()
-        return dg.AutomationResult(subset, context=context)
+        return dg.AutomationResult(context, subset)
 
 
 _QUIET = ~dg.AutomationCondition.any_deps_in_progress() & ~dg.AutomationCondition.in_progress()
