@@ -6,7 +6,6 @@ refresh, the retraining gate, and a backup that restores the model.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,34 +18,16 @@ from jobs_assets.defs.ml.assets import salary_estimates, salary_model
 from jobs_assets.lib import backup
 from jobs_assets.lib.listings.copy_text import copy_buffer, copy_lines
 from jobs_assets.lib.salary_model import store
-from jobs_assets.lib.salary_model.corpus import listings_frame, response_records
 from jobs_assets.lib.salary_model.features import FEATURES
 from jobs_assets.lib.schema import OUTPUT_COLUMNS
 from jobs_assets.partitions import BACKUP_PARTITIONS
-from jobs_assets.replay import FIXTURES
 from jobs_assets_tests.conftest import Database
-
-#: recorded responses of the sources whose items the corpus adapter reads
-RECORDED = {
-    "himalayas.json": "himalayas",
-    "himalayas_page2_overlap.json": "himalayas",
-    "himalayas_documented_schema.json": "himalayas",
-    "jobicy.json": "jobicy",
-    "remotive.json": "remotive",
-    "remoteok.json": "remoteok",
-    "remoteok_b.json": "remoteok",
-}
-RECORDED_AT = "2026-01-01T00:00:00+00:00"
+from jobs_assets_tests.salary_data import recorded_listings
 
 
 @pytest.fixture(scope="module")
 def recorded() -> pd.DataFrame:
-    """Every recorded listing as `normalise` makes it, dated by its own publication date."""
-    records = []
-    for name, source in RECORDED.items():
-        records += response_records(source, json.loads((FIXTURES / name).read_bytes()), RECORDED_AT)
-    frame = listings_frame(records).drop_duplicates(["source", "source_job_id"])
-    return frame.reset_index(drop=True)
+    return recorded_listings()
 
 
 def load_listings(database: Database, frame: pd.DataFrame) -> None:
