@@ -1,4 +1,4 @@
-"""`python -m benchmarks --scale small|full`: run B1-B5 and write the results.
+"""`python -m benchmarks --scale small|full`: run B1-B7 and write the results.
 
 Writes `benchmarks/results.json` (one entry per scale) and the scale's tables in
 BENCHMARKS.md, between its markers. Every comparison is measured in this one run.
@@ -18,11 +18,13 @@ from datetime import UTC, datetime
 import psycopg
 
 from benchmarks import backups, end_to_end, fetch, incremental, load, marts, report
+from benchmarks import salary_model as salary_bench
 from benchmarks.harness import BENCH_DB, ROOT, WORK_DIR, BenchServer, machine, versions
 from benchmarks.synth import stage_synthetic, window_key, window_start
 from jobs_assets.lib import db
 
 RESULTS = ROOT / "benchmarks" / "results.json"
+DEFAULT_ONLY = "b1,b2,b3,b4,b5,b6,b7"
 MARKDOWN = ROOT / "BENCHMARKS.md"
 
 
@@ -37,10 +39,11 @@ class Scale:
     fetch_one_worker: bool  # B1: also measure one worker (N·L seconds)
     executor_variants: bool  # B4: also forkserver and in_process
     marts_listings: int = 1_000_000  # B6: listings under the dbt marts
+    model_rows: int = 200_000  # B7: listings the salary model trains on
 
 
 SCALES = {
-    "small": Scale((5_000, 20_000), 40_000, 10_000, 3_000, 3, 1, False, False, 50_000),
+    "small": Scale((5_000, 20_000), 40_000, 10_000, 3_000, 3, 1, False, False, 50_000, 20_000),
     "full": Scale((100_000, 1_000_000), 2_000_000, 500_000, 3_000, 5, 3, True, True),
 }
 
@@ -89,6 +92,10 @@ def run(scale_name: str, only: set[str], keep: bool) -> dict:
         if "b6" in only:
             _log(f"B6 marts, {scale.marts_listings} listings")
             results["b6_marts"] = marts.run(server, scale.marts_listings, WORK_DIR / "data")
+
+        if "b7" in only:
+            _log(f"B7 salary model, {scale.model_rows} listings")
+            results["b7_salary_model"] = salary_bench.run_or_skip(scale.model_rows)
 
         conninfo = server.fresh_database(BENCH_DB)
         if only & {"b2", "b3", "b5"}:
@@ -148,14 +155,14 @@ def run(scale_name: str, only: set[str], keep: bool) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--scale", choices=sorted(SCALES), default="full")
-    parser.add_argument(
-        "--only", default="b1,b2,b3,b4,b5,b6", help="comma-separated subset, e.g. b1,b4"
-    )
+    parser.add_argument("--only", default=DEFAULT_ONLY, help="comma-separated subset, e.g. b1,b4")
     parser.add_argument("--keep", action="store_true", help="keep the benchmark databases")
     args = parser.parse_args(argv)
     only = {part.strip().lower() for part in args.only.split(",") if part.strip()}
     results = run(args.scale, only, args.keep)
     stored = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    if only != set(DEFAULT_ONLY.split(",")):  # a partial run keeps the other benchmarks' results
+        results = {**stored.get(args.scale, {}), **results}
     stored[args.scale] = results
     RESULTS.write_text(json.dumps(stored, indent=2, sort_keys=False) + "\n")
     report.update_markdown(MARKDOWN, args.scale, results)

@@ -200,6 +200,27 @@ def _marts(b: dict) -> list[str]:
     ]
 
 
+def _salary_model(b: dict) -> list[str]:
+    title = "### B7 salary model: training and prediction"
+    if "skipped" in b:
+        return [title, "", f"Not run: {b['skipped']}.", ""]
+    return [
+        title,
+        "",
+        "| step | rows | wall | CPU | target |",
+        "| --- | --- | --- | --- | --- |",
+        f"| training (features, interval calibration, final fit) | {b['train_rows']:,} "
+        f"| {_s(b['train_wall_s'])} | {_s(b['train_cpu_s'])} "
+        f"| ≤ {b['train_target_s']} s {_met(b['train_target_met'])} |",
+        f"| prediction (listings with descriptions) | {b['predict_rows']:,} "
+        f"| {b['predict_rows_per_wall_s']:,} rows/s | {b['predict_rows_per_cpu_s']:,} rows/s "
+        f"| ≥ {b['predict_target_rows_per_s']:,} rows/s {_met(b['predict_target_met'])} |",
+        "",
+        f"The stored model is {_mb(b['model_bytes'])} of skops.",
+        "",
+    ]
+
+
 def render(r: dict) -> str:
     lines = _header(r)
     if "generation_s" in r:
@@ -216,6 +237,8 @@ def render(r: dict) -> str:
         lines += _backup(r["b5_backup"])
     if "b6_marts" in r:
         lines += _marts(r["b6_marts"])
+    if "b7_salary_model" in r:
+        lines += _salary_model(r["b7_salary_model"])
     return "\n".join(lines).rstrip() + "\n"
 
 
