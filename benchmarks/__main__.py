@@ -97,8 +97,8 @@ def run(scale_name: str, only: set[str], keep: bool) -> dict:
             _log(f"B7 salary model, {scale.model_rows} listings")
             results["b7_salary_model"] = salary_bench.run_or_skip(scale.model_rows)
 
-        conninfo = server.fresh_database(BENCH_DB)
         if only & {"b2", "b3", "b5"}:
+            conninfo = server.fresh_database(BENCH_DB)
             _log(f"generating {sum(scale.load_sizes)} staged listings")
             generated = time.perf_counter()
             first = 0

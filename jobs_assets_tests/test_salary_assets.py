@@ -314,3 +314,18 @@ def test_a_backup_restores_the_current_model_predicting_the_same_numbers(
         from jobs_assets_tests import identity_stub
 
         identity_stub.ensure_schema(ml_db.conninfo)
+
+
+def test_model_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from jobs_assets.settings import Settings
+
+    monkeypatch.delenv("JOBS_MODEL_RETRAIN_HOURS", raising=False)
+    monkeypatch.delenv("JOBS_MODEL_MIN_ROWS", raising=False)
+    defaults = Settings.from_env()
+    assert (defaults.model_retrain_hours, defaults.model_min_rows) == (24.0, 200)
+    monkeypatch.setenv("JOBS_MODEL_RETRAIN_HOURS", "6")
+    monkeypatch.setenv("JOBS_MODEL_MIN_ROWS", "50")
+    assert (Settings.from_env().model_retrain_hours, Settings.from_env().model_min_rows) == (6, 50)
+    with pytest.raises(ValueError, match="JOBS_MODEL_MIN_ROWS='many' is not a number"):
+        monkeypatch.setenv("JOBS_MODEL_MIN_ROWS", "many")
+        Settings.from_env()

@@ -290,3 +290,13 @@ def _mae_on_holdout(model: SalaryModel, listings: pd.DataFrame) -> float:
     _, test = time_split(rows)
     estimate = model.predict(rows.iloc[test])["estimate"].to_numpy()
     return float(np.mean(np.abs(estimate - rows["_target_usd"].iloc[test].to_numpy())))
+
+
+def test_the_corpus_is_looked_up_in_the_documented_order(tmp_path) -> None:
+    from jobs_assets.lib.salary_model.corpus import REPO_SHARED_DATA, corpus_dir
+
+    explicit, shared = tmp_path / "mine", tmp_path / "shared"
+    both = {"JOBS_SALARY_CORPUS_DIR": str(explicit), "JOBS_SHARED_DATA_DIR": str(shared)}
+    assert corpus_dir(both) == explicit
+    assert corpus_dir({"JOBS_SHARED_DATA_DIR": str(shared)}) == shared / "salary_corpus"
+    assert corpus_dir({}) == (REPO_SHARED_DATA / "salary_corpus").resolve()
