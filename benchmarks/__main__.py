@@ -161,8 +161,10 @@ def main(argv: list[str] | None = None) -> int:
     only = {part.strip().lower() for part in args.only.split(",") if part.strip()}
     results = run(args.scale, only, args.keep)
     stored = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    if only != set(DEFAULT_ONLY.split(",")):  # a partial run keeps the other benchmarks' results
-        results = {**stored.get(args.scale, {}), **results}
+    if only != set(DEFAULT_ONLY.split(",")) and args.scale in stored:
+        # a partial run adds its benchmarks to the last full run's (each says when it ran)
+        measured = {k: v for k, v in results.items() if k[:2] in {f"b{i}" for i in range(1, 8)}}
+        results = {**stored[args.scale], **measured}
     stored[args.scale] = results
     RESULTS.write_text(json.dumps(stored, indent=2, sort_keys=False) + "\n")
     report.update_markdown(MARKDOWN, args.scale, results)

@@ -216,7 +216,9 @@ def _salary_model(b: dict) -> list[str]:
         f"| {b['predict_rows_per_wall_s']:,} rows/s | {b['predict_rows_per_cpu_s']:,} rows/s "
         f"| ≥ {b['predict_target_rows_per_s']:,} rows/s {_met(b['predict_target_met'])} |",
         "",
-        f"The stored model is {_mb(b['model_bytes'])} of skops.",
+        f"Measured {b.get('measured_at', '')} (load average {b.get('load_average', '')}); "
+        "200,000 rows resampled from the salary corpus (speed only: no quality metric is "
+        f"computed on resampled rows). The stored model is {_mb(b['model_bytes'])} of skops.",
         "",
     ]
 

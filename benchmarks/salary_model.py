@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -55,7 +57,9 @@ def run_or_skip(rows: int = 200_000, predict_rows: int = 100_000) -> dict:
     """`run`, or why it could not (the corpus is not committed with the code)."""
     if not corpus_available():
         return {"skipped": f"no salary corpus at {corpus_dir()}: set JOBS_SALARY_CORPUS_DIR"}
-    return run(rows, min(predict_rows, rows))
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    load = [round(x, 2) for x in os.getloadavg()]
+    return {"measured_at": started, "load_average": load, **run(rows, min(predict_rows, rows))}
 
 
 def main() -> None:
