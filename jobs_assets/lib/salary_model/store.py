@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from psycopg.types.json import Jsonb
 
-from jobs_assets.lib.listings.copy_text import copy_buffer
+from jobs_assets.lib.listings.copy_text import _escape_array, copy_buffer
 from jobs_assets.lib.listings.pipeline import prefetched
 from jobs_assets.lib.salary_model.features import DESCRIPTION_CHARS
 from jobs_assets.lib.salary_model.model import SalaryModel, TrainingOutcome
@@ -165,10 +165,7 @@ def _estimate_lines(
     frame: pd.DataFrame, estimates: pd.DataFrame, version: int, predicted_at: str
 ) -> pa.Array:
     def text(values: pd.Series) -> pa.Array:
-        array = pa.array(values.astype(str).to_numpy(), type=pa.string())
-        for raw, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
-            array = pc.replace_substring(array, raw, escaped)
-        return array
+        return _escape_array(pa.array(values.astype(str).to_numpy(), type=pa.string()))
 
     def amount(values: pd.Series) -> pa.Array:
         return pa.array(np.round(values.to_numpy(dtype=float), 2)).cast(pa.string())
