@@ -37,6 +37,8 @@ TABLES = {
     ("staging", "staging_jobs_listings_data"): ("source", "partition_key", "source_job_id"),
     ("public", "jobs_listings_data"): ("source", "source_job_id"),
     ("public", "alembic_version"): ("version_num",),  # the migrations' record is backed up too
+    ("ml", "salary_models"): ("version",),  # the salary model travels with its data
+    ("ml", "salary_estimates"): ("source", "source_job_id"),
 }
 
 
