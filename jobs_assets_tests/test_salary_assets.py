@@ -21,7 +21,7 @@ from jobs_assets.lib.salary_model import store
 from jobs_assets.lib.salary_model.features import FEATURES
 from jobs_assets.lib.schema import OUTPUT_COLUMNS
 from jobs_assets.partitions import BACKUP_PARTITIONS
-from jobs_assets_tests.conftest import Database
+from jobs_assets_tests.conftest import Database, latest_windows, materialize_window
 from jobs_assets_tests.salary_data import recorded_listings
 
 
@@ -329,3 +329,27 @@ def test_model_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValueError, match="JOBS_MODEL_MIN_ROWS='many' is not a number"):
         monkeypatch.setenv("JOBS_MODEL_MIN_ROWS", "many")
         Settings.from_env()
+
+
+def test_listings_loaded_by_the_pipeline_are_estimated(
+    ml_db: Database, resources: dict, recorded: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A window through the real ingestion assets, then the estimates: every active
+    listing has one, and the listings the window rewrote unchanged keep theirs."""
+    monkeypatch.setenv("JOBS_MODEL_MIN_ROWS", "50")
+    load_listings(ml_db, pay_by_source_and_level(recorded))
+    run(salary_model, ml_db)
+    run(salary_estimates, ml_db)
+    before = estimates(ml_db)
+    materialize_window(resources, latest_windows(1)[0])
+    meta = values(run(salary_estimates, ml_db))
+    active = ml_db.query("SELECT count(*) FROM public.jobs_listings_data")[0][0]
+    assert meta["dagster/row_count"] == active == len(estimates(ml_db))
+    rewritten = ml_db.query(
+        "SELECT count(*) FROM public.jobs_listings_data WHERE last_partition_key = %s",
+        (latest_windows(1)[0],),
+    )[0][0]
+    print(f"\n{rewritten} listings rewritten by the window, {meta['listings_estimated']} estimated")
+    assert rewritten > 0 and meta["listings_estimated"] < rewritten
+    after = estimates(ml_db)
+    assert sum(after[k] == before[k] for k in before) >= len(before) - meta["listings_estimated"]
