@@ -49,6 +49,8 @@ GENERAL_VARIABLES = (
     "JOBS_STEP_RETRIES",
     "JOBS_STEP_RETRY_DELAY_SECONDS",
     "JOBS_EXPIRE_UNSEEN_DAYS",
+    "JOBS_MODEL_RETRAIN_HOURS",
+    "JOBS_MODEL_MIN_ROWS",
 )
 
 
@@ -119,6 +121,8 @@ class Settings:
     step_retry_delay_seconds: float
     expire_unseen_days: int = 30  # sources whose expiry is "expires_at_or_unseen"
     sources: dict[str, SourceSettings] = field(default_factory=dict)
+    model_retrain_hours: float = 24.0  # the salary model trains at most this often
+    model_min_rows: int = 200  # listings with a salary needed before it trains at all
 
     @property
     def urls(self) -> dict[str, str]:
@@ -157,6 +161,8 @@ class Settings:
             step_retry_delay_seconds=max(0.0, read.number("JOBS_STEP_RETRY_DELAY_SECONDS", 10.0)),
             expire_unseen_days=max(1, read.integer("JOBS_EXPIRE_UNSEEN_DAYS", 30)),
             sources={name: source_settings(s) for name, s in SOURCES.items()},
+            model_retrain_hours=max(0.0, read.number("JOBS_MODEL_RETRAIN_HOURS", 24.0)),
+            model_min_rows=max(1, read.integer("JOBS_MODEL_MIN_ROWS", 200)),
         )
 
 

@@ -40,6 +40,8 @@ TABLES = {
     ("public", "jobs_listings_history"): ("source", "source_job_id", "valid_from"),
     ("public", "jobs_duplicate_overrides"): ("left_key", "right_key"),
     ("public", "jobs_data_version"): ("singleton",),
+    ("ml", "salary_models"): ("version",),  # the salary model travels with its data
+    ("ml", "salary_estimates"): ("source", "source_job_id"),
 }
 
 

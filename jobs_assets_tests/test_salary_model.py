@@ -1,8 +1,12 @@
-"""The salary model on real listings with stated salaries (the salary corpus).
+"""The salary model on real listings with stated salaries.
 
-The corpus is real API data collected from public repositories (PROVENANCE.md beside
-it); it lives in the shared data folder, found through JOBS_SALARY_CORPUS_DIR or
-`../shared/data/salary_corpus` beside the repository.
+The machinery (masking, the split, the gate, the skip path, determinism, skops storage,
+speed) is tested on the recorded API responses the project ships. The model's quality
+(the improvement over the baselines, the interval's coverage) needs the salary corpus:
+real API data collected from public repositories (PROVENANCE.md beside it), not
+committed, found through JOBS_SALARY_CORPUS_DIR, JOBS_SHARED_DATA_DIR/salary_corpus or
+`../shared/data/salary_corpus` beside the repository; without it those tests are skipped,
+saying where it was looked for.
 """
 
 from __future__ import annotations
@@ -24,23 +28,39 @@ from jobs_assets.lib.salary_model import (
     promotion_decision,
     train_salary_model,
 )
-from jobs_assets.lib.salary_model.corpus import load_corpus
+from jobs_assets.lib.salary_model.corpus import corpus_available, load_corpus
 from jobs_assets.lib.salary_model.evaluation import (
     GroupMedianBaseline,
     time_split,
     training_rows,
 )
 from jobs_assets.lib.salary_model.features import annual_usd_midpoint, model_inputs
+from jobs_assets_tests.salary_data import corpus_missing_reason, recorded_listings
+
+#: the recorded listings hold about 115 salaries: enough to exercise training
+RECORDED_MIN_ROWS = 50
 
 
 @pytest.fixture(scope="module")
 def corpus() -> pd.DataFrame:
+    if not corpus_available():
+        pytest.skip(corpus_missing_reason())
     return load_corpus()
 
 
 @pytest.fixture(scope="module")
 def outcome(corpus: pd.DataFrame):
     return train_salary_model(corpus)
+
+
+@pytest.fixture(scope="module")
+def recorded() -> pd.DataFrame:
+    return recorded_listings()
+
+
+@pytest.fixture(scope="module")
+def recorded_outcome(recorded: pd.DataFrame):
+    return train_salary_model(recorded, min_rows=RECORDED_MIN_ROWS)
 
 
 # --- masking ----------------------------------------------------------------------------
@@ -72,9 +92,13 @@ def test_mask_money(text: str | None, masked: str | None) -> None:
     assert mask_money(text) == (text if masked is None else masked)
 
 
-def test_masked_corpus_descriptions_hold_no_stated_salary(corpus: pd.DataFrame) -> None:
+@pytest.mark.parametrize("listings", ["recorded", "corpus"])
+def test_masked_descriptions_hold_no_stated_salary(
+    listings: str, request: pytest.FixtureRequest
+) -> None:
     """No real description keeps a figure of its own stated salary, or any money amount."""
-    described = corpus[corpus["description_text"].notna()]
+    frame = request.getfixturevalue(listings)
+    described = frame[frame["description_text"].notna()]
     assert len(described) > 100
     masked = mask_money_many(described["description_text"].tolist())
     leaks = []
@@ -111,15 +135,18 @@ def test_model_beats_the_baselines_on_the_newest_listings(outcome) -> None:
     assert set(outcome.library_versions) >= {"scikit-learn", "skops", "numpy"}
 
 
-def test_training_is_deterministic(corpus: pd.DataFrame, outcome) -> None:
-    again = train_salary_model(corpus)
-    assert again.metrics == outcome.metrics
-    sample = corpus.head(300)
-    pd.testing.assert_frame_equal(again.model.predict(sample), outcome.model.predict(sample))
+def test_training_is_deterministic(recorded: pd.DataFrame, recorded_outcome) -> None:
+    again = train_salary_model(recorded, min_rows=RECORDED_MIN_ROWS)
+    assert again.metrics == recorded_outcome.metrics and again.metrics
+    pd.testing.assert_frame_equal(
+        again.model.predict(recorded), recorded_outcome.model.predict(recorded)
+    )
 
 
-def test_the_holdout_is_the_newest_fifth_and_never_splits_a_cluster(corpus: pd.DataFrame) -> None:
-    listings = corpus.copy()
+def test_the_holdout_is_the_newest_fifth_and_never_splits_a_cluster(
+    recorded: pd.DataFrame,
+) -> None:
+    listings = recorded[annual_usd_midpoint(recorded).notna()].reset_index(drop=True)
     # two sightings of one opening a month apart: one cluster, one training row
     listings.loc[listings.index[:2], "duplicate_cluster_id"] = "same-opening"
     rows = training_rows(listings, annual_usd_midpoint(listings))
@@ -134,7 +161,20 @@ def test_the_holdout_is_the_newest_fifth_and_never_splits_a_cluster(corpus: pd.D
     train, test = time_split(rows)
     seen = rows["first_seen_at"]
     assert seen.iloc[train].max() <= seen.iloc[test].min()
-    assert abs(len(test) / len(rows) - 0.2) < 0.01
+    assert abs(len(test) / len(rows) - 0.2) < 0.02
+
+
+def test_a_first_load_seen_in_one_window_is_split_by_publication_date(
+    recorded: pd.DataFrame,
+) -> None:
+    """Every listing of a first load shares one `first_seen_at`: the split then follows the
+    sources' publication dates instead of leaving nothing to train on."""
+    one_window = recorded.assign(first_seen_at=pd.Timestamp("2026-11-22 04:00", tz="UTC"))
+    rows = training_rows(one_window, annual_usd_midpoint(one_window))
+    train, test = time_split(rows)
+    assert len(train) > len(test) > 0
+    published = rows["published_at"]
+    assert published.iloc[train].max() <= published.iloc[test].min()
 
 
 def test_group_baseline_backs_off_to_coarser_cells() -> None:
@@ -158,15 +198,22 @@ def test_group_baseline_backs_off_to_coarser_cells() -> None:
     assert baseline.predict(asked).tolist() == [100_000.0, 100_000.0, float(np.median(usd))]
 
 
-def test_promotion_gate_rejects_a_model_worse_than_the_current_one(corpus: pd.DataFrame) -> None:
+def test_promotion_gate_rejects_a_model_worse_than_the_current_one(recorded: pd.DataFrame) -> None:
     # A "current" model that has already seen the holdout is far better on it than any
     # honest challenger, so the challenger must be stored as rejected, with the reason.
-    rows = training_rows(corpus, annual_usd_midpoint(corpus))
-    cheat = train_salary_model(rows.drop(columns=["_target_usd", "_cluster"]))
-    outcome = train_salary_model(corpus, current=cheat.model)
+    # (This is why the asset compares the two only on listings newer than the current
+    # model's training window.)
+    rows = training_rows(recorded, annual_usd_midpoint(recorded))
+    cheat = train_salary_model(rows.drop(columns=["_target_usd", "_cluster"]), min_rows=50)
+    challenger = train_salary_model(recorded, min_rows=RECORDED_MIN_ROWS)
+    # the worse-than-current clause alone: a gate whose baseline the challenger beats
+    decision = promotion_decision(
+        challenger.metrics["mae"], float("inf"), _mae_on_holdout(cheat.model, recorded)
+    )
+    assert decision.status == "rejected" and "worse than 1.02" in decision.reason
+    outcome = train_salary_model(recorded, current=cheat.model, min_rows=RECORDED_MIN_ROWS)
     assert outcome.metrics["current_model_mae"] < outcome.metrics["mae"] / 1.02
-    assert outcome.status == "rejected"
-    assert "worse than 1.02 × the current model's" in outcome.reason
+    assert outcome.status == "rejected"  # (here the baselines already win)
     assert outcome.model is not None  # kept, to be stored as rejected
 
 
@@ -192,12 +239,11 @@ def test_promotion_decision(mae, baseline, current, status, words) -> None:
     assert decision.status == status and words in decision.reason
 
 
-def test_too_few_rows_is_a_skip_not_a_failure(corpus: pd.DataFrame) -> None:
-    few = corpus[annual_usd_midpoint(corpus).notna()].head(150)
-    outcome = train_salary_model(few, min_rows=min_training_rows({}))
+def test_too_few_rows_is_a_skip_not_a_failure(recorded: pd.DataFrame) -> None:
+    outcome = train_salary_model(recorded, min_rows=min_training_rows({}))
     assert outcome.status == "skipped"
     assert re.match(
-        r"not enough data yet: 1[45]\d listings with a usable salary, 200 needed", outcome.reason
+        r"not enough data yet: 11\d listings with a usable salary, 200 needed", outcome.reason
     )
     assert outcome.model is None and outcome.metrics == {}
     assert min_training_rows({"JOBS_MODEL_MIN_ROWS": "50"}) == 50
@@ -206,32 +252,51 @@ def test_too_few_rows_is_a_skip_not_a_failure(corpus: pd.DataFrame) -> None:
 # --- storage and speed -----------------------------------------------------------------------
 
 
-def test_skops_round_trip_predicts_the_same_numbers(corpus: pd.DataFrame, outcome) -> None:
-    stored = outcome.model.to_bytes()
+def test_skops_round_trip_predicts_the_same_numbers(
+    recorded: pd.DataFrame, recorded_outcome
+) -> None:
+    stored = recorded_outcome.model.to_bytes()
     restored = SalaryModel.from_bytes(stored)
-    before, after = outcome.model.predict(corpus), restored.predict(corpus)
+    before, after = recorded_outcome.model.predict(recorded), restored.predict(recorded)
     assert np.array_equal(before.to_numpy(), after.to_numpy())
     assert ((after["low"] <= after["estimate"]) & (after["estimate"] <= after["high"])).all()
 
 
-def test_loading_refuses_types_outside_the_trusted_list(outcome) -> None:
+def test_loading_refuses_types_outside_the_trusted_list() -> None:
     state = {"pipeline": Lasso(), "low_offset": -0.3, "high_offset": 0.3}
     with pytest.raises(ValueError, match="untrusted types.*Lasso"):
         SalaryModel.from_bytes(skops.io.dumps(state))
 
 
-def test_prediction_throughput(corpus: pd.DataFrame, outcome) -> None:
+def test_prediction_throughput(recorded: pd.DataFrame, recorded_outcome) -> None:
     """Listings with descriptions (the costly case), counted in process CPU time
     because the machine is shared."""
-    described = corpus[corpus["description_text"].notna()]
+    described = recorded[recorded["description_text"].notna()]
     batch = described.sample(30_000, replace=True, random_state=0)
     cpu = time.process_time()
-    outcome.model.predict(batch)
+    recorded_outcome.model.predict(batch)
     rate = len(batch) / (time.process_time() - cpu)
     print(f"\nprediction: {rate:,.0f} listings per CPU second")
     assert rate >= 10_000
 
 
-def test_model_inputs_need_the_listing_columns(corpus: pd.DataFrame) -> None:
+def test_model_inputs_need_the_listing_columns(recorded: pd.DataFrame) -> None:
     with pytest.raises(KeyError, match="title"):
-        model_inputs(corpus.drop(columns=["title"]))
+        model_inputs(recorded.drop(columns=["title"]))
+
+
+def _mae_on_holdout(model: SalaryModel, listings: pd.DataFrame) -> float:
+    rows = training_rows(listings, annual_usd_midpoint(listings))
+    _, test = time_split(rows)
+    estimate = model.predict(rows.iloc[test])["estimate"].to_numpy()
+    return float(np.mean(np.abs(estimate - rows["_target_usd"].iloc[test].to_numpy())))
+
+
+def test_the_corpus_is_looked_up_in_the_documented_order(tmp_path) -> None:
+    from jobs_assets.lib.salary_model.corpus import REPO_SHARED_DATA, corpus_dir
+
+    explicit, shared = tmp_path / "mine", tmp_path / "shared"
+    both = {"JOBS_SALARY_CORPUS_DIR": str(explicit), "JOBS_SHARED_DATA_DIR": str(shared)}
+    assert corpus_dir(both) == explicit
+    assert corpus_dir({"JOBS_SHARED_DATA_DIR": str(shared)}) == shared / "salary_corpus"
+    assert corpus_dir({}) == (REPO_SHARED_DATA / "salary_corpus").resolve()

@@ -11,22 +11,30 @@ from __future__ import annotations
 import gzip
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import pandas as pd
 
 from jobs_assets.lib.normalise import EXTRACTED, normalise
 
-#: where the corpus lives unless JOBS_SALARY_CORPUS_DIR says otherwise: the shared
-#: data folder beside the repository (it is not committed with the code)
-DEFAULT_CORPUS_DIR = (
-    Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "salary_corpus"
-)
+#: the corpus is not committed with the code (it is other projects' data); it sits in the
+#: shared data folder beside the repository unless the environment says otherwise
+CORPUS_FOLDER = "salary_corpus"
+REPO_SHARED_DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
 
 
-def corpus_dir() -> Path:
-    return Path(os.environ.get("JOBS_SALARY_CORPUS_DIR") or DEFAULT_CORPUS_DIR).resolve()
+def corpus_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    """`JOBS_SALARY_CORPUS_DIR`, else `JOBS_SHARED_DATA_DIR/salary_corpus`, else
+    `<repo>/../shared/data/salary_corpus`."""
+    if environ.get("JOBS_SALARY_CORPUS_DIR"):
+        return Path(environ["JOBS_SALARY_CORPUS_DIR"]).resolve()
+    shared = environ.get("JOBS_SHARED_DATA_DIR")
+    return (Path(shared) if shared else REPO_SHARED_DATA).joinpath(CORPUS_FOLDER).resolve()
+
+
+def corpus_available(directory: Path | None = None) -> bool:
+    return any((directory or corpus_dir()).glob("*.jsonl.gz"))
 
 
 def _first(value: object) -> object:
@@ -113,6 +121,47 @@ EXTRACTORS: dict[str, Callable[[dict], dict]] = {
     "himalayas": _himalayas,
     "jobicy": _jobicy,
 }
+
+
+#: each source's id field, and its own publication date (the corpus's `first_seen_at`)
+ID_FIELDS = {"remoteok": "id", "remotive": "id", "himalayas": "guid", "jobicy": "id"}
+EPOCH_DATES = {"remoteok": "epoch", "himalayas": "pubDate"}
+TEXT_DATES = ("publication_date", "pubDate", "date")
+
+
+def _published(source: str, item: dict) -> str | None:
+    epoch = item.get(EPOCH_DATES.get(source, ""))
+    if isinstance(epoch, (int, float)) or (isinstance(epoch, str) and epoch.isdigit()):
+        seconds = int(epoch) / 1000 if int(epoch) > 10**11 else int(epoch)  # some send ms
+        return pd.Timestamp(seconds, unit="s", tz="UTC").isoformat()
+    for name in TEXT_DATES:
+        value = item.get(name)
+        if isinstance(value, str) and value[:4].isdigit():
+            stamp = pd.Timestamp(value)
+            utc = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+            return utc.isoformat()
+    return None
+
+
+def response_records(source: str, document: object, seen: str) -> list[dict]:
+    """Corpus records from one recorded API response (a list, or `jobs`/`data` inside a
+    dict): items with an id, dated by their own publication date, else by `seen`."""
+    if isinstance(document, dict):
+        document = document.get("jobs") or document.get("data") or []
+    id_field = ID_FIELDS[source]
+    records = []
+    for item in document if isinstance(document, list) else []:
+        if isinstance(item, dict) and item.get(id_field) not in (None, ""):
+            published = _published(source, item) or seen
+            records.append(
+                {
+                    "source": source,
+                    "id": str(item[id_field]),
+                    "first_seen_at": published,
+                    "item": item,
+                }
+            )
+    return records
 
 
 def read_records(directory: Path | None = None) -> Iterable[dict]:

@@ -42,7 +42,15 @@ def training_rows(listings: pd.DataFrame, target_usd: pd.Series) -> pd.DataFrame
         rows = rows.assign(first_seen_at=first_seen)
         rows = rows.sort_values("is_canonical", ascending=False, kind="stable")
         rows = rows.drop_duplicates("_cluster", keep="first")
-    rows = rows.sort_values(["first_seen_at", "_cluster"], kind="stable")
+    order = (
+        ["first_seen_at", "published_at", "_cluster"]
+        if "published_at" in rows
+        else [
+            "first_seen_at",
+            "_cluster",
+        ]
+    )
+    rows = rows.sort_values(order, kind="stable")
     return rows.drop_duplicates("_cluster", keep="first").reset_index(drop=True)
 
 
@@ -53,10 +61,15 @@ def time_split(rows: pd.DataFrame, test_share: float = TEST_SHARE) -> tuple[np.n
     cluster can fall on both sides. Rows sharing the boundary timestamp stay together.
     """
     n = len(rows)
-    cut = n - max(1, int(round(n * test_share)))
+    wanted = n - max(1, int(round(n * test_share)))
     seen = rows["first_seen_at"].to_numpy()
+    cut = wanted
     while 0 < cut < n and seen[cut] == seen[cut - 1]:
         cut -= 1
+    if cut < n // 2:
+        # most rows share one sighting (a first load): split inside it, in the order
+        # `training_rows` gave (sources' publication dates, when it had them)
+        cut = wanted
     return np.arange(cut), np.arange(cut, n)
 
 
@@ -129,18 +142,27 @@ class Decision:
 
 
 def promotion_decision(
-    mae: float, best_baseline_mae: float, current_mae: float | None, tolerance: float = TOLERANCE
+    mae: float,
+    best_baseline_mae: float,
+    current_mae: float | None,
+    tolerance: float = TOLERANCE,
+    compared_mae: float | None = None,
 ) -> Decision:
     """A new model becomes current only if it beats the best baseline and is no worse
-    than `tolerance` × the current model's MAE on the same split."""
+    than `tolerance` × the current model's MAE on the same rows.
+
+    `compared_mae` is the new model's MAE on the rows the current model was scored on
+    (by default the whole holdout, `mae`).
+    """
     if not mae < best_baseline_mae:
         return Decision(
             "rejected", f"MAE {mae:,.0f} does not beat the best baseline's {best_baseline_mae:,.0f}"
         )
-    if current_mae is not None and mae > tolerance * current_mae:
+    challenger = mae if compared_mae is None else compared_mae
+    if current_mae is not None and challenger > tolerance * current_mae:
         return Decision(
             "rejected",
-            f"MAE {mae:,.0f} is worse than {tolerance:g} × the current model's "
+            f"MAE {challenger:,.0f} is worse than {tolerance:g} × the current model's "
             f"{current_mae:,.0f} on the same split",
         )
     against = "" if current_mae is None else f" and the current model's {current_mae:,.0f}"

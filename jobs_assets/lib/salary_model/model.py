@@ -217,11 +217,15 @@ def train_salary_model(
     current: SalaryModel | None = None,
     min_rows: int = DEFAULT_MIN_ROWS,
     alpha: float = RIDGE_ALPHA,
+    current_trained_until: datetime | None = None,
 ) -> TrainingOutcome:
     """Train on listings with a stated salary, evaluate on the newest 20%, decide.
 
-    `current` is the model in service, if any: it is scored on the same holdout and
-    the new model must not be more than 2% worse than it to replace it.
+    `current` is the model in service, if any: it is scored on the holdout rows it has
+    not seen (first seen after `current_trained_until`, the end of its training window;
+    the stored model learnt from every row up to then), and the new model must not be
+    more than 2% worse than it on those same rows to replace it. With no such rows the
+    two cannot be compared fairly, and the current model stays.
     """
     rows = training_rows(listings, annual_usd_midpoint(listings))
     versions = library_versions()
@@ -250,12 +254,36 @@ def train_salary_model(
     best = min(metrics["baseline_global_median_mae"], metrics["baseline_group_median_mae"])
     metrics["best_baseline_mae"] = best
     metrics["improvement_over_best_baseline"] = 1.0 - metrics["mae"] / best
-    current_mae = None
+    current_mae = compared_mae = None
+    unseen_note = ""
     if current is not None:
-        current_estimate = current.predict_inputs(inputs.iloc[test])["estimate"].to_numpy()
-        current_mae = float(np.mean(np.abs(current_estimate - usd[test])))
-        metrics["current_model_mae"] = current_mae
-    decision: Decision = promotion_decision(metrics["mae"], best, current_mae)
+        seen_test = rows["first_seen_at"].iloc[test]
+        unseen = (
+            np.ones(len(test), bool)
+            if current_trained_until is None
+            else (seen_test > pd.Timestamp(current_trained_until)).to_numpy()
+        )
+        metrics["current_model_compared_rows"] = int(unseen.sum())
+        if unseen.any():
+            compared = inputs.iloc[test[unseen]]
+            current_estimate = current.predict_inputs(compared)["estimate"].to_numpy()
+            current_mae = float(np.mean(np.abs(current_estimate - usd[test][unseen])))
+            compared_mae = float(
+                np.mean(np.abs(predicted["estimate"].to_numpy()[unseen] - usd[test][unseen]))
+            )
+            metrics["current_model_mae"] = current_mae
+            metrics["challenger_mae_on_compared_rows"] = compared_mae
+        else:
+            unseen_note = (
+                "no holdout listing is newer than the current model's training window "
+                f"(to {current_trained_until:%Y-%m-%d %H:%M}), so the two cannot be compared "
+                "on listings neither has seen; the current model stays"
+            )
+    decision: Decision = promotion_decision(
+        metrics["mae"], best, current_mae, compared_mae=compared_mae
+    )
+    if unseen_note and decision.status == "current":
+        decision = Decision("rejected", unseen_note)
 
     # The stored model learns from every row, the holdout included: it was judged
     # above on rows it had not seen; now it may learn from the newest listings too.
