@@ -28,7 +28,6 @@ from jobs_assets.lib.ingest import fetch_raw_window
 from jobs_assets.lib.listings import stage_window
 from jobs_assets.lib.raw_store import RawStore
 from jobs_assets.lib.sources import SOURCES, Page, parse_window
-from jobs_assets.lib.sources import jobicy as jobicy_module
 from jobs_assets.lib.window_lock import window_lock
 from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.replay import ReplayServer, Reply
@@ -227,9 +226,9 @@ def test_a_repeated_cursor_stops_paging_and_a_warn_check_fails(
 
 
 def test_has_more_that_never_turns_false_stops_at_the_page_limit(
-    resources: dict, replay: ReplayServer, monkeypatch: pytest.MonkeyPatch
+    resources: dict, replay: ReplayServer
 ) -> None:
-    monkeypatch.setattr(jobicy_module, "MAX_PAGES", 4)
+    resources = {**resources, **api_resources(replay.base_url, max_pages=4)}
     replay.script("/jobicy", *[page(i, f"c{i}", True) for i in range(10)])
     result = run_with_checks(resources, latest_windows()[-1], "jobicy_raw")
     raw = materialization(result, "jobicy_raw")
@@ -465,11 +464,13 @@ def test_secrets_in_every_url_appear_in_no_file_the_run_wrote(
     from jobs_assets.defs.automation.resources import AlertsResource
 
     host = replay.base_url.removeprefix("http://")
-    urls = {
-        "remotive": f"http://robot:{SECRETS[0]}@{host}/remotive?token={SECRETS[1]}",
-        "jobicy": f"http://{host}/jobicy?API_KEY={SECRETS[2]}",
-        "himalayas": f"http://{host}/himalayas?access_token={SECRETS[1]}&Signature={SECRETS[3]}",
-    }
+    secret_urls = (  # one way of carrying a secret per source, in turn
+        lambda name: f"http://robot:{SECRETS[0]}@{host}/{name}?token={SECRETS[1]}",
+        lambda name: f"http://{host}/{name}?API_KEY={SECRETS[2]}",
+        lambda name: f"http://{host}/{name}?access_token={SECRETS[1]}&Signature={SECRETS[3]}",
+    )
+    urls = {name: secret_urls[i % len(secret_urls)](name) for i, name in enumerate(SOURCES)}
+    assert urls["remotive"].startswith("http://robot:")  # the failing source below
     for name, url in urls.items():
         monkeypatch.setenv(f"JOBS_{name.upper()}_URL", url)
     monkeypatch.setenv("PGPASSWORD", "pgS3cretNeverShown")
