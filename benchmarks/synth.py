@@ -70,7 +70,9 @@ class Templates:
     def from_fixtures(cls) -> Templates:
         listings: dict[str, list[dict]] = {s: [] for s in SOURCES}
         for path in sorted(FIXTURES.glob("*.json")):
-            source = next(s for s in SOURCES if path.name.startswith(s))
+            source = next((s for s in SOURCES if path.name.startswith(s)), None)
+            if source is None:  # the synthetic mix uses the first three sources only
+                continue
             listings[source].extend(json.loads(path.read_text())["jobs"])
         salaries = {
             s: [tuple(job.get(f) for f in SALARY_FIELDS[s]) for job in jobs]
