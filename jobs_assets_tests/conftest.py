@@ -25,7 +25,7 @@ import pytest
 from jobs_assets.lib import db
 from jobs_assets.lib.sources import SOURCES
 from jobs_assets.partitions import INGESTION_PARTITIONS
-from jobs_assets.replay import FIXTURES, ReplayServer
+from jobs_assets.replay import ECB_PATH, FIXTURES, ReplayServer
 from jobs_assets.resources import PostgresResource, RawStoreResource, SourceApiResource
 
 FIXTURE_DIR = FIXTURES  # the recorded responses the project ships (copied from shared/fixtures)
@@ -119,7 +119,7 @@ def api_resources(base_url: str, **overrides: object) -> dict[str, SourceApiReso
         "backoff_seconds": 0.01,
         **overrides,
     }
-    return {
+    apis = {
         f"{name}_api": SourceApiResource(
             **{
                 "name": name,
@@ -130,6 +130,8 @@ def api_resources(base_url: str, **overrides: object) -> dict[str, SourceApiReso
         )
         for name, source in SOURCES.items()
     }
+    ecb = SourceApiResource(**{"name": "ecb_rates", "url": base_url + ECB_PATH, **settings})
+    return {**apis, "ecb_rates_api": ecb}
 
 
 @pytest.fixture
@@ -148,9 +150,14 @@ def latest_windows(count: int = 2) -> list[str]:
 
 
 def ingestion_assets() -> list[dg.AssetsDefinition]:
-    from jobs_assets.defs.ingestion.assets import jobs_listings, raw_assets, staged_listings
+    from jobs_assets.defs.ingestion.assets import (
+        ecb_rates,
+        jobs_listings,
+        raw_assets,
+        staged_listings,
+    )
 
-    return [*raw_assets, staged_listings, jobs_listings]
+    return [*raw_assets, ecb_rates, staged_listings, jobs_listings]
 
 
 def materialize_window(
