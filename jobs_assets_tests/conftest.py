@@ -7,6 +7,7 @@ started once for the session.
 
 from __future__ import annotations
 
+import datetime
 import os
 import uuid
 
@@ -141,6 +142,28 @@ def resources(clean_db: Database, replay: ReplayServer, data_dir: Path) -> dict[
         "raw_store": RawStoreResource(data_dir=str(data_dir)),
         **api_resources(replay.base_url),
     }
+
+
+ECB_SAMPLE = (Path(__file__).parent / "data" / "eurofxref-daily.xml").read_bytes()
+
+
+def ecb_file(rate_date: datetime.date, usd: str = "1.1172") -> bytes:
+    """The recorded ECB daily file (real layout) for another date and USD quote."""
+    return ECB_SAMPLE.replace(b"2026-10-30", rate_date.isoformat().encode()).replace(
+        b"rate='1.1172'", f"rate='{usd}'".encode()
+    )
+
+
+def store_ecb_rates(data_dir: Path, day: datetime.date, body: bytes) -> Path:
+    """Keep `body` as the ECB rates file fetched on `day`, as `ecb_rates` stores it."""
+    from jobs_assets.lib.ecb_fetch import RATES_FOLDER, SUFFIX
+    from jobs_assets.lib.raw_store import RawStore
+    from jobs_assets.lib.sources.base import Page
+
+    writer = RawStore(data_dir).writer(RATES_FOLDER, day.isoformat(), suffix=SUFFIX)
+    now = datetime.datetime.now(datetime.UTC)
+    writer.keep(Page(0, "http://127.0.0.1:9/ecb_rates", 200, "text/xml", body, now))
+    return writer.commit()
 
 
 def latest_windows(count: int = 2) -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -22,7 +22,14 @@ from jobs_assets.lib.sources import Page
 from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.replay import ReplayServer
 from jobs_assets.resources import RawStoreResource
-from jobs_assets_tests.conftest import Database, api_resources, ingestion_assets, latest_windows
+from jobs_assets_tests.conftest import (
+    Database,
+    api_resources,
+    ecb_file,
+    ingestion_assets,
+    latest_windows,
+    store_ecb_rates,
+)
 
 ALL_CHECKS = [*checks.raw_checks, checks.staged_rows_match_parsed, *checks.jobs_listings_checks]
 CHECK_KEYS = [key for c in ALL_CHECKS for key in c.check_keys]
@@ -95,8 +102,11 @@ def instance() -> Iterator[dg.DagsterInstance]:
 
 @pytest.fixture
 def offline(clean_db: Database, raw_dir: Path, data_dir: Path) -> dict:
-    """Resources on a copy of the stored raw window; the APIs point nowhere."""
+    """Resources on a copy of the stored raw window and a fresh ECB rates file stored for
+    the window's day; the APIs point nowhere."""
     shutil.copytree(raw_dir / "raw", data_dir / "raw")
+    start = INGESTION_PARTITIONS.time_window_for_partition_key(latest_windows(1)[0]).start
+    store_ecb_rates(data_dir, start.date(), ecb_file(start.date() - timedelta(days=1)))
     return {
         "postgres": clean_db.resource(),
         "raw_store": RawStoreResource(data_dir=str(data_dir)),
@@ -106,13 +116,24 @@ def offline(clean_db: Database, raw_dir: Path, data_dir: Path) -> dict:
 
 @pytest.fixture
 def loaded(offline: dict, instance: dg.DagsterInstance) -> str:
-    """The latest window staged and normalised from the stored fixtures, every check passing."""
+    """The latest window staged and normalised from the stored fixtures, every check passing
+    but the expiry one: the recorded listings that carry an expiry date (taken months
+    ago) are served today, after it."""
     key = latest_windows(1)[0]
     result = run(offline, key, instance, DOWNSTREAM | dg.AssetSelection.checks(*RAW_CHECK_KEYS))
     assert result.success
     found = evaluations(result)
     assert sorted(found) == sorted(k.to_user_string() for k in CHECK_KEYS)
-    assert {n: e.description for n, e in found.items() if not e.passed} == {}
+    with offline["postgres"].connect() as conn:
+        with_expiry = conn.execute(
+            "SELECT count(*) FROM public.jobs_listings_data WHERE expires_at IS NOT NULL"
+        ).fetchone()[0]
+    assert with_expiry > 0
+    assert {n: e.description for n, e in found.items() if not e.passed} == {
+        "jobs_listings:listings_not_expired_before_retrieval": (
+            f"{with_expiry} expires_at before retrieved_at"
+        )
+    }
     assert {e.partition for e in found.values()} == {key}
     return key
 

@@ -60,12 +60,15 @@ def fetch_daily_rates(
     key = day_key(day)
     path = store.window_dir(RATES_FOLDER, key)
     if store.has_window(RATES_FOLDER, key):
-        return RatesOutcome("stored", day, _read(store, key), path, "fetched earlier today")
+        try:
+            return RatesOutcome("stored", day, _read(store, key), path, "fetched earlier today")
+        except RawFileError as err:
+            return RatesOutcome("failed", day, path=path, note=str(err))
     if not live:
         return RatesOutcome("offline", day, note="window too old to fetch live")
     with store.window_lock(RATES_FOLDER, key, wait_seconds=settings.fetch_budget_seconds):
         if store.has_window(RATES_FOLDER, key):  # another run fetched it while we waited
-            return RatesOutcome("stored", day, _read(store, key), path, "fetched by another run")
+            return fetch_daily_rates(settings, store, day, live, now)
         writer = store.writer(RATES_FOLDER, key, origin="live", suffix=SUFFIX)
         client = settings.http_client()
         try:

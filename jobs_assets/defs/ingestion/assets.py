@@ -11,6 +11,7 @@ import dagster as dg
 import pandas as pd
 
 from jobs_assets.defs.ingestion.column_schema import table_metadata
+from jobs_assets.lib import quality
 from jobs_assets.lib.currency import rate_date as shipped_rate_date
 from jobs_assets.lib.data_version import bump_data_version
 from jobs_assets.lib.ecb_fetch import fetch_daily_rates, stored_rates
@@ -252,6 +253,7 @@ def jobs_listings(
         unseen_days = Settings.from_env().expire_unseen_days
         identity = maintain_window(conn, key, window_start, proof, rules, unseen_days)
         bump_data_version(conn, key)  # the read API's caches drop what this load changed
+        expired = quality.expired_before_retrieval(conn, key).violations[quality.EXPIRED_RULE]
         total = conn.execute("SELECT count(*) FROM public.jobs_listings_data").fetchone()[0]
     log_event(
         context,
@@ -269,6 +271,7 @@ def jobs_listings(
             "rows_inserted": result.inserted,
             "rows_updated": result.updated,
             "rows_not_overwritten_by_older_window": result.older,
+            "listings_expired_before_retrieval": int(expired),
             "usd_rates": f"ecb-daily {rates.date}" if rates else f"shipped {shipped_rate_date()}",
             **result.report.as_metadata(),
             **identity.as_metadata(),
