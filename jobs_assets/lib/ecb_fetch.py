@@ -88,7 +88,10 @@ def fetch_daily_rates(
                 raise EcbRatesError(f"HTTP {response.status_code}")
             table = parse_ecb_daily(response.content)
         except (PipelineError, EcbRatesError) as err:
-            why = redact(f"GET {settings.url}: {err}")
+            # a FetchError names the request itself; a bad body does not
+            why = redact(
+                str(err) if isinstance(err, PipelineError) else f"GET {settings.url}: {err}"
+            )
             kept = writer.abandon(why)
             note = f"{why}" + (f" (body kept at {kept})" if kept else "")
             return RatesOutcome("failed", day, note=note, http=client.stats)
