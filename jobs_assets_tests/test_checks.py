@@ -195,8 +195,25 @@ def test_every_check_passes_on_the_fixtures_and_is_partitioned(loaded: str) -> N
             "jobs_listings:listings_volume_vs_trailing_median",
             "remotive: 11 listings, trailing median 100",
         ),
+        (
+            # the shipped rates of a package installed long ago (offline for weeks)
+            "UPDATE public.jobs_listings_data SET salary_usd_rate_date = "
+            "(retrieved_at AT TIME ZONE 'UTC')::date - 15 WHERE salary_min_usd IS NOT NULL "
+            "AND source = 'remoteok'",
+            "jobs_listings:listings_usd_rates_fresh",
+            "USD rate more than 14 days older than the retrieval",
+        ),
     ],
-    ids=["null-title", "missing-row", "vocabulary", "salary", "future", "staged-count", "volume"],
+    ids=[
+        "null-title",
+        "missing-row",
+        "vocabulary",
+        "salary",
+        "future",
+        "staged-count",
+        "volume",
+        "stale-rates",
+    ],
 )
 def test_check_fails_on_crafted_bad_rows(
     loaded: str,
@@ -281,3 +298,28 @@ def test_source_skipped_for_politeness_passes(
     assert all(e.passed for e in found.values()), {n: e.description for n, e in found.items()}
     assert "less than 6 h ago" in found["remotive_raw:raw_window_has_listings"].description
     assert "skipped for politeness" in found["remotive_raw:raw_window_parses"].description
+
+
+def test_rates_fourteen_days_old_still_pass(
+    loaded: str, offline: dict, instance: dg.DagsterInstance, clean_db: Database
+) -> None:
+    with clean_db.connect() as conn:
+        conn.execute(
+            "UPDATE public.jobs_listings_data SET salary_usd_rate_date = "
+            "(retrieved_at AT TIME ZONE 'UTC')::date - 14 WHERE salary_min_usd IS NOT NULL"
+        )
+    check = "jobs_listings:listings_usd_rates_fresh"
+    evaluation = evaluations(run(offline, loaded, instance, check_only(check)))[check]
+    assert evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
+
+
+def test_the_load_counts_listings_served_after_their_expiry(
+    loaded: str, offline: dict, instance: dg.DagsterInstance, clean_db: Database
+) -> None:
+    expired = clean_db.query(
+        "SELECT count(*) FROM public.jobs_listings_data WHERE expires_at < retrieved_at"
+    )[0][0]
+    records = instance.fetch_materializations(jobs_listings.key, limit=1).records
+    metadata = records[0].asset_materialization.metadata
+    assert expired > 0 and metadata["listings_expired_before_retrieval"].value == expired
+    assert metadata["usd_rates"].value.startswith("ecb-daily ")  # the file stored for the day
