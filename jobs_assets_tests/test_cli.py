@@ -37,6 +37,14 @@ def test_demo_loads_every_fixture_listing_with_step_processes(
     )
     assert "public.jobs_listings_data:" in done.stdout
     assert all(name in done.stdout for name in SOURCES)
+    # the recorded ECB file was fetched through the replay server, kept, and converted with
+    data_dir = Path(env["JOBS_DATA_DIR"])
+    assert list((data_dir / "raw" / "ecb_rates").glob("*/page-0000.xml.gz"))
+    dates = clean_db.query(
+        "SELECT DISTINCT salary_usd_rate_date FROM public.jobs_listings_data "
+        "WHERE salary_usd_rate_date IS NOT NULL"
+    )
+    assert [str(d) for (d,) in dates] == ["2026-10-30"]  # the recorded file's date
     # then the marts, built by dbt on what the window loaded
     assert "marts: daily_postings" in done.stdout
     new = clean_db.query("SELECT sum(new_listings) FROM marts.daily_postings")[0][0]

@@ -25,7 +25,9 @@ from jobs_assets.lib.sources.base import Page, SourceSettings
 
 RATES_FOLDER = "ecb_rates"  # under raw/, beside the sources
 SUFFIX = ".xml.gz"
-LOOKBACK_DAYS = 60  # older stored files are no better than the shipped rates
+# A stored file older than this means fetching has been broken for months: convert with
+# the shipped rates instead (the stale-rates check reports either way).
+LOOKBACK_DAYS = 60
 
 
 @dataclass

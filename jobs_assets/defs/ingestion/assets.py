@@ -1,4 +1,5 @@
-"""Ingestion: one raw asset per source, then `staged_listings`, then `jobs_listings`.
+"""Ingestion: one raw asset per source, then `staged_listings`, then `jobs_listings`,
+which converts salaries with the day's ECB rates file that `ecb_rates` keeps.
 
 Each asset reads like a recipe (fetch, store, load, report); the rules live in
 `jobs_assets.lib`.
