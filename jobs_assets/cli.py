@@ -111,7 +111,9 @@ def summary(settings: Settings) -> str:
     conninfo = db.conninfo_for(settings.data_dir, settings.pghost)
     with db.connect(conninfo) as conn:
         rows = conn.execute(
-            "SELECT source, count(*), count(salary_min_usd), max(last_partition_key) "
+            "SELECT source, count(*), "
+            "count(*) FILTER (WHERE salary_min_usd IS NOT NULL OR salary_max_usd IS NOT NULL), "
+            "max(last_partition_key) "
             "FROM public.jobs_listings_data GROUP BY source ORDER BY source"
         ).fetchall()
         names = conn.execute(

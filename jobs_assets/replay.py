@@ -16,9 +16,12 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from jobs_assets.lib.sources import SOURCES
-from jobs_assets.settings import url_variable
+from jobs_assets.settings import ECB_RATES_URL, url_variable
 
 FIXTURES = Path(__file__).parent / "replay_fixtures"
+#: the ECB's daily rates file, recorded in its real format (served at `/ecb_rates`)
+ECB_PATH = "/ecb_rates"
+ECB_FIXTURE = "eurofxref-daily.xml"
 
 
 @dataclass
@@ -65,8 +68,9 @@ class ReplayServer:
         return f"{self.base_url}/{source}"
 
     def env(self) -> dict[str, str]:
-        """`JOBS_*_URL` settings that point every source here."""
-        return {url_variable(s): self.url(name) for name, s in SOURCES.items()}
+        """`JOBS_*_URL` settings that point every source (and the ECB rates) here."""
+        urls = {url_variable(s): self.url(name) for name, s in SOURCES.items()}
+        return {**urls, ECB_RATES_URL[0]: self.base_url + ECB_PATH}
 
     def script(self, path: str, *replies: Reply) -> None:
         """The next requests to `path` (`/<source>`) get these replies, in order."""
@@ -95,6 +99,9 @@ class ReplayServer:
             queue = self._scripts.get(path)
             if queue:
                 return queue.pop(0)
+        if path == ECB_PATH and (self.fixtures / ECB_FIXTURE).exists():
+            body = (self.fixtures / ECB_FIXTURE).read_bytes()
+            return Reply(body=body, headers={"Content-Type": "text/xml"})
         source = SOURCES.get(path.strip("/"))
         body = source.replay_body(self.fixtures, params, self.base_url + path) if source else None
         if body is not None:

@@ -16,7 +16,13 @@ from jobs_assets.lib import db
 from jobs_assets.lib.raw_store import RawStore
 from jobs_assets.lib.sources import SOURCES
 from jobs_assets.logs import log_to
-from jobs_assets.settings import Settings, SourceSettings, set_in_process, url_variable
+from jobs_assets.settings import (
+    ECB_RATES_URL,
+    Settings,
+    SourceSettings,
+    set_in_process,
+    url_variable,
+)
 
 _schema_ready: set[str] = set()
 
@@ -76,7 +82,8 @@ def from_env_var(name: str, value: str | None) -> str | dg.EnvVar | None:
 
 
 def resources_from_env(settings: Settings | None = None) -> dict[str, dg.ConfigurableResource]:
-    """The database, raw store and `<source>_api` resources, one per registered source."""
+    """The database, raw store, `<source>_api` resources (one per registered source) and
+    `ecb_rates_api` (the ECB daily rates file, fetched with the same HTTP policy)."""
     settings = settings or Settings.from_env()
     data_dir = str(settings.data_dir)
     out: dict[str, dg.ConfigurableResource] = {
@@ -89,4 +96,8 @@ def resources_from_env(settings: Settings | None = None) -> dict[str, dg.Configu
         values = settings.sources[name].__dict__
         url = from_env_var(url_variable(source), values["url"])
         out[f"{name}_api"] = SourceApiResource(**{**values, "url": url})
+    if settings.ecb_rates is not None:
+        ecb = settings.ecb_rates.__dict__
+        url = from_env_var(ECB_RATES_URL[0], ecb["url"])
+        out["ecb_rates_api"] = SourceApiResource(**{**ecb, "url": url})
     return out

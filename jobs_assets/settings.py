@@ -19,6 +19,7 @@ from pathlib import Path
 
 from dotenv import dotenv_values, find_dotenv
 
+from jobs_assets.lib.ecb_rates import ECB_DAILY_URL
 from jobs_assets.lib.sources import SOURCES, Source, SourceSettings
 
 __all__ = ["SOURCES", "Settings", "SourceSettings", "environment", "mask_url", "variable_names"]
@@ -33,8 +34,12 @@ HTTP_TOTAL_TIMEOUT = ("JOBS_HTTP_TOTAL_TIMEOUT_SECONDS", 120.0)
 HTTP_MAX_RETRY_AFTER = ("JOBS_HTTP_MAX_RETRY_AFTER_SECONDS", 300.0)
 FETCH_BUDGET = ("JOBS_FETCH_BUDGET_SECONDS", 900.0)
 
+#: where the ECB's daily reference rates are fetched (once a day, see lib/ecb_fetch.py)
+ECB_RATES_URL = ("JOBS_ECB_RATES_URL", ECB_DAILY_URL)
+
 GENERAL_VARIABLES = (
     "JOBS_DATA_DIR",
+    ECB_RATES_URL[0],
     FETCH_WORKERS[0],
     MAX_RPS[0],
     HTTP_TIMEOUT[0],
@@ -123,6 +128,8 @@ class Settings:
     sources: dict[str, SourceSettings] = field(default_factory=dict)
     model_retrain_hours: float = 24.0  # the salary model trains at most this often
     model_min_rows: int = 200  # listings with a salary needed before it trains at all
+    #: the ECB daily rates file, fetched with the same HTTP policy as a source
+    ecb_rates: SourceSettings | None = None
 
     @property
     def urls(self) -> dict[str, str]:
@@ -132,23 +139,31 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         read = _Reader(environment() if env is None else env)
 
-        def source_settings(source: Source) -> SourceSettings:
-            pages = pages_variable(source)
+        def http_settings(
+            name: str, url: str, min_interval_hours: float, max_pages: int
+        ) -> SourceSettings:
             return SourceSettings(
-                name=source.name,
-                url=read.text(url_variable(source)) or source.default_url,
-                min_interval_hours=max(
-                    0.0, read.number(interval_variable(source), source.min_interval_hours)
-                ),
+                name=name,
+                url=url,
+                min_interval_hours=min_interval_hours,
                 workers=max(1, read.integer(*FETCH_WORKERS)),
                 max_rps=max(0.0, read.number(*MAX_RPS)),
-                max_pages=max(1, read.integer(pages, source.max_pages)) if pages else 1,
+                max_pages=max_pages,
                 timeout_seconds=read.number(*HTTP_TIMEOUT),
                 max_retries=read.integer(*HTTP_RETRIES),
                 backoff_seconds=read.number(*HTTP_BACKOFF),
                 total_timeout_seconds=read.number(*HTTP_TOTAL_TIMEOUT),
                 max_retry_after_seconds=read.number(*HTTP_MAX_RETRY_AFTER),
                 fetch_budget_seconds=read.number(*FETCH_BUDGET),
+            )
+
+        def source_settings(source: Source) -> SourceSettings:
+            pages = pages_variable(source)
+            return http_settings(
+                source.name,
+                read.text(url_variable(source)) or source.default_url,
+                max(0.0, read.number(interval_variable(source), source.min_interval_hours)),
+                max(1, read.integer(pages, source.max_pages)) if pages else 1,
             )
 
         return cls(
@@ -163,6 +178,10 @@ class Settings:
             sources={name: source_settings(s) for name, s in SOURCES.items()},
             model_retrain_hours=max(0.0, read.number("JOBS_MODEL_RETRAIN_HOURS", 24.0)),
             model_min_rows=max(1, read.integer("JOBS_MODEL_MIN_ROWS", 200)),
+            # once a day is enforced by the raw store (one file per day), not an interval
+            ecb_rates=http_settings(
+                "ecb_rates", read.text(ECB_RATES_URL[0]) or ECB_RATES_URL[1], 0.0, 1
+            ),
         )
 
 

@@ -7,6 +7,7 @@ started once for the session.
 
 from __future__ import annotations
 
+import datetime
 import os
 import uuid
 
@@ -25,7 +26,7 @@ import pytest
 from jobs_assets.lib import db
 from jobs_assets.lib.sources import SOURCES
 from jobs_assets.partitions import INGESTION_PARTITIONS
-from jobs_assets.replay import FIXTURES, ReplayServer
+from jobs_assets.replay import ECB_PATH, FIXTURES, ReplayServer
 from jobs_assets.resources import PostgresResource, RawStoreResource, SourceApiResource
 
 FIXTURE_DIR = FIXTURES  # the recorded responses the project ships (copied from shared/fixtures)
@@ -119,7 +120,7 @@ def api_resources(base_url: str, **overrides: object) -> dict[str, SourceApiReso
         "backoff_seconds": 0.01,
         **overrides,
     }
-    return {
+    apis = {
         f"{name}_api": SourceApiResource(
             **{
                 "name": name,
@@ -130,6 +131,8 @@ def api_resources(base_url: str, **overrides: object) -> dict[str, SourceApiReso
         )
         for name, source in SOURCES.items()
     }
+    ecb = SourceApiResource(**{"name": "ecb_rates", "url": base_url + ECB_PATH, **settings})
+    return {**apis, "ecb_rates_api": ecb}
 
 
 @pytest.fixture
@@ -141,6 +144,28 @@ def resources(clean_db: Database, replay: ReplayServer, data_dir: Path) -> dict[
     }
 
 
+ECB_SAMPLE = (Path(__file__).parent / "data" / "eurofxref-daily.xml").read_bytes()
+
+
+def ecb_file(rate_date: datetime.date, usd: str = "1.1172") -> bytes:
+    """The recorded ECB daily file (real layout) for another date and USD quote."""
+    return ECB_SAMPLE.replace(b"2026-10-30", rate_date.isoformat().encode()).replace(
+        b"rate='1.1172'", f"rate='{usd}'".encode()
+    )
+
+
+def store_ecb_rates(data_dir: Path, day: datetime.date, body: bytes) -> Path:
+    """Keep `body` as the ECB rates file fetched on `day`, as `ecb_rates` stores it."""
+    from jobs_assets.lib.ecb_fetch import RATES_FOLDER, SUFFIX
+    from jobs_assets.lib.raw_store import RawStore
+    from jobs_assets.lib.sources.base import Page
+
+    writer = RawStore(data_dir).writer(RATES_FOLDER, day.isoformat(), suffix=SUFFIX)
+    now = datetime.datetime.now(datetime.UTC)
+    writer.keep(Page(0, "http://127.0.0.1:9/ecb_rates", 200, "text/xml", body, now))
+    return writer.commit()
+
+
 def latest_windows(count: int = 2) -> list[str]:
     """The newest complete ingestion windows, oldest first (the ones fetched live)."""
     keys = INGESTION_PARTITIONS.get_partition_keys()
@@ -148,9 +173,14 @@ def latest_windows(count: int = 2) -> list[str]:
 
 
 def ingestion_assets() -> list[dg.AssetsDefinition]:
-    from jobs_assets.defs.ingestion.assets import jobs_listings, raw_assets, staged_listings
+    from jobs_assets.defs.ingestion.assets import (
+        ecb_rates,
+        jobs_listings,
+        raw_assets,
+        staged_listings,
+    )
 
-    return [*raw_assets, staged_listings, jobs_listings]
+    return [*raw_assets, ecb_rates, staged_listings, jobs_listings]
 
 
 def materialize_window(

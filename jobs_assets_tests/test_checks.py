@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -22,7 +22,14 @@ from jobs_assets.lib.sources import Page
 from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.replay import ReplayServer
 from jobs_assets.resources import RawStoreResource
-from jobs_assets_tests.conftest import Database, api_resources, ingestion_assets, latest_windows
+from jobs_assets_tests.conftest import (
+    Database,
+    api_resources,
+    ecb_file,
+    ingestion_assets,
+    latest_windows,
+    store_ecb_rates,
+)
 
 ALL_CHECKS = [*checks.raw_checks, checks.staged_rows_match_parsed, *checks.jobs_listings_checks]
 CHECK_KEYS = [key for c in ALL_CHECKS for key in c.check_keys]
@@ -95,8 +102,11 @@ def instance() -> Iterator[dg.DagsterInstance]:
 
 @pytest.fixture
 def offline(clean_db: Database, raw_dir: Path, data_dir: Path) -> dict:
-    """Resources on a copy of the stored raw window; the APIs point nowhere."""
+    """Resources on a copy of the stored raw window and a fresh ECB rates file stored for
+    the window's day; the APIs point nowhere."""
     shutil.copytree(raw_dir / "raw", data_dir / "raw")
+    start = INGESTION_PARTITIONS.time_window_for_partition_key(latest_windows(1)[0]).start
+    store_ecb_rates(data_dir, start.date(), ecb_file(start.date() - timedelta(days=1)))
     return {
         "postgres": clean_db.resource(),
         "raw_store": RawStoreResource(data_dir=str(data_dir)),
@@ -106,13 +116,24 @@ def offline(clean_db: Database, raw_dir: Path, data_dir: Path) -> dict:
 
 @pytest.fixture
 def loaded(offline: dict, instance: dg.DagsterInstance) -> str:
-    """The latest window staged and normalised from the stored fixtures, every check passing."""
+    """The latest window staged and normalised from the stored fixtures, every check passing
+    but the expiry one: the recorded listings that carry an expiry date (taken months
+    ago) are served today, after it."""
     key = latest_windows(1)[0]
     result = run(offline, key, instance, DOWNSTREAM | dg.AssetSelection.checks(*RAW_CHECK_KEYS))
     assert result.success
     found = evaluations(result)
     assert sorted(found) == sorted(k.to_user_string() for k in CHECK_KEYS)
-    assert {n: e.description for n, e in found.items() if not e.passed} == {}
+    with offline["postgres"].connect() as conn:
+        with_expiry = conn.execute(
+            "SELECT count(*) FROM public.jobs_listings_data WHERE expires_at IS NOT NULL"
+        ).fetchone()[0]
+    assert with_expiry > 0
+    assert {n: e.description for n, e in found.items() if not e.passed} == {
+        "jobs_listings:listings_not_expired_before_retrieval": (
+            f"{with_expiry} expires_at before retrieved_at"
+        )
+    }
     assert {e.partition for e in found.values()} == {key}
     return key
 
@@ -174,8 +195,25 @@ def test_every_check_passes_on_the_fixtures_and_is_partitioned(loaded: str) -> N
             "jobs_listings:listings_volume_vs_trailing_median",
             "remotive: 11 listings, trailing median 100",
         ),
+        (
+            # the shipped rates of a package installed long ago (offline for weeks)
+            "UPDATE public.jobs_listings_data SET salary_usd_rate_date = "
+            "(retrieved_at AT TIME ZONE 'UTC')::date - 15 WHERE salary_min_usd IS NOT NULL "
+            "AND source = 'remoteok'",
+            "jobs_listings:listings_usd_rates_fresh",
+            "USD rate more than 14 days older than the retrieval",
+        ),
     ],
-    ids=["null-title", "missing-row", "vocabulary", "salary", "future", "staged-count", "volume"],
+    ids=[
+        "null-title",
+        "missing-row",
+        "vocabulary",
+        "salary",
+        "future",
+        "staged-count",
+        "volume",
+        "stale-rates",
+    ],
 )
 def test_check_fails_on_crafted_bad_rows(
     loaded: str,
@@ -260,3 +298,28 @@ def test_source_skipped_for_politeness_passes(
     assert all(e.passed for e in found.values()), {n: e.description for n, e in found.items()}
     assert "less than 6 h ago" in found["remotive_raw:raw_window_has_listings"].description
     assert "skipped for politeness" in found["remotive_raw:raw_window_parses"].description
+
+
+def test_rates_fourteen_days_old_still_pass(
+    loaded: str, offline: dict, instance: dg.DagsterInstance, clean_db: Database
+) -> None:
+    with clean_db.connect() as conn:
+        conn.execute(
+            "UPDATE public.jobs_listings_data SET salary_usd_rate_date = "
+            "(retrieved_at AT TIME ZONE 'UTC')::date - 14 WHERE salary_min_usd IS NOT NULL"
+        )
+    check = "jobs_listings:listings_usd_rates_fresh"
+    evaluation = evaluations(run(offline, loaded, instance, check_only(check)))[check]
+    assert evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
+
+
+def test_the_load_counts_listings_served_after_their_expiry(
+    loaded: str, offline: dict, instance: dg.DagsterInstance, clean_db: Database
+) -> None:
+    expired = clean_db.query(
+        "SELECT count(*) FROM public.jobs_listings_data WHERE expires_at < retrieved_at"
+    )[0][0]
+    records = instance.fetch_materializations(jobs_listings.key, limit=1).records
+    metadata = records[0].asset_materialization.metadata
+    assert expired > 0 and metadata["listings_expired_before_retrieval"].value == expired
+    assert metadata["usd_rates"].value.startswith("ecb-daily ")  # the file stored for the day

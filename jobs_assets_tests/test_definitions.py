@@ -1,5 +1,5 @@
 """Every definition loads, and the ingestion graph has its shape: one raw asset per source,
-then `staged_listings`, then `jobs_listings`."""
+then `staged_listings`, then `jobs_listings` (which also converts with `ecb_rates`)."""
 
 from __future__ import annotations
 
@@ -23,12 +23,13 @@ def test_ingestion_group_is_partitioned_by_four_hour_windows() -> None:
     }
     raw = {"remotive_raw", "jobicy_raw", "himalayas_raw", "remoteok_raw", "arbeitnow_raw"}
     assert raw == {f"{name}_raw" for name in SOURCES}
-    assert set(ingestion) == {*raw, "staged_listings", "jobs_listings"}
+    assert set(ingestion) == {*raw, "ecb_rates", "staged_listings", "jobs_listings"}
     assert all(node.partitions_def == INGESTION_PARTITIONS for node in ingestion.values())
     assert {k.to_user_string() for k in ingestion["staged_listings"].parent_keys} == raw
-    assert [k.to_user_string() for k in ingestion["jobs_listings"].parent_keys] == [
-        "staged_listings"
-    ]
+    assert {k.to_user_string() for k in ingestion["jobs_listings"].parent_keys} == {
+        "staged_listings",
+        "ecb_rates",
+    }
 
 
 def test_window_keys_are_four_hourly_in_utc() -> None:

