@@ -1,17 +1,25 @@
-"""`python -m jobs_assets.cli run|demo|migrate|db-stop`: what `make run` and `make demo` call.
+"""`python -m jobs_assets.cli run|demo|psql|latest-window|migrate|db-stop`: what `make` calls.
 
-Both materialise the ingestion group for the latest complete window, then the analytics
-marts, with the real Dagster CLI (multiprocess executor and all); `demo` first starts
-the replay server on loopback and points every source at it.
+`run` and `demo` materialise the ingestion group for the latest complete window, then
+the analytics marts, in this one process (Dagster's in-process executor, on the local
+instance: the runs show in `make dev`'s UI). Loading the definitions once and running
+every step in this process is what makes the demo take seconds rather than a minute
+(BENCHMARKS.md, "Executors"); deployments keep the multiprocess executor and their run
+containers. `demo` starts the replay server on loopback, points every source at it and
+works in a data folder, database and Dagster instance of its own, so nothing of it mixes
+with what `run` loads.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import shutil
 import socket
-import subprocess
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,11 +34,12 @@ concurrency:
   pools:
     default_limit: 1
 """
+DEMO_FOLDER = "demo"  # under JOBS_DATA_DIR: the demo's raw files, logs, database, instance
 
 
-def dagster_home() -> Path:
+def dagster_home(path: Path | None = None) -> Path:
     """A local instance folder, so the production `dagster.yaml` is never picked up."""
-    home = Path(os.environ.get("DAGSTER_HOME") or ".dagster_home").resolve()
+    home = (path or Path(os.environ.get("DAGSTER_HOME") or ".dagster_home")).resolve()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
@@ -40,9 +49,9 @@ def dagster_home() -> Path:
 
 
 def latest_window() -> str:
-    from jobs_assets.partitions import INGESTION_PARTITIONS
+    from jobs_assets.partitions import latest_window as latest
 
-    return INGESTION_PARTITIONS.get_last_partition_key()
+    return latest()
 
 
 def unreachable(urls: dict[str, str], timeout: float = 4.0) -> list[str]:
@@ -59,74 +68,148 @@ def unreachable(urls: dict[str, str], timeout: float = 4.0) -> list[str]:
     return failed
 
 
-def materialize_command(partition_key: str) -> list[str]:
-    """The Dagster CLI call that materialises the ingestion group for one window."""
-    return [
-        sys.executable,
-        "-m",
-        "dagster",
-        "asset",
-        "materialize",
-        "-m",
-        "jobs_assets.definitions",
-        "--select",
-        "group:ingestion",
-        "--partition",
-        partition_key,
-    ]
+# --- where the demo lives ------------------------------------------------------------
 
 
-def marts_command() -> list[str]:
-    """The Dagster CLI call that builds the analytics marts (dbt) on what was loaded."""
-    return [
-        sys.executable,
-        "-m",
-        "dagster",
-        "asset",
-        "materialize",
-        "-m",
-        "jobs_assets.definitions",
-        "--select",
-        "group:marts",
-    ]
+@dataclass(frozen=True)
+class Target:
+    """Where a command's data lives: the project's (`run`) or the demo's."""
+
+    data_dir: Path
+    pghost: str | None
+    pgdatabase: str | None  # with PGHOST: the database libpq connects to
+    demo: bool
+
+    def conninfo(self) -> str:
+        from jobs_assets.lib import db
+
+        if self.pghost:
+            return f"dbname={self.pgdatabase}" if self.pgdatabase else ""
+        return db.embedded_uri(self.data_dir)
+
+    def shown_uri(self) -> str:
+        """The connection URI with any password masked, as the summary prints it."""
+        if not self.pghost:
+            return self.conninfo()
+        env = os.environ
+        user = env.get("PGUSER") or ""
+        password = ":***" if env.get("PGPASSWORD") else ""
+        port = f":{env['PGPORT']}" if env.get("PGPORT") else ""
+        at = f"{user}{password}@" if user else ""
+        return f"postgresql://{at}{self.pghost}{port}/{self.pgdatabase or user}"
 
 
-def materialize(partition_key: str, extra_env: dict[str, str] | None = None) -> int:
-    """The ingestion window, then the marts: what the automation sensor does in a
-    deployment after each window (no daemon runs here)."""
-    dagster_home()
-    env = {**os.environ, **(extra_env or {})}
-    print(f"materialising group:ingestion for window {partition_key} ...", flush=True)
-    code = subprocess.call(materialize_command(partition_key), env=env)
-    if code != 0:
-        return code
-    print("materialising group:marts (dbt build of the analytics marts) ...", flush=True)
-    return subprocess.call(marts_command(), env=env)
+def target(demo: bool, settings: Settings | None = None) -> Target:
+    """The demo's own folder `$JOBS_DATA_DIR/demo` (its embedded PostgreSQL, raw files,
+    logs and Dagster instance), or with PGHOST the database `<PGDATABASE>_demo`."""
+    settings = settings or Settings.from_env()
+    base_db = os.environ.get("PGDATABASE") or os.environ.get("PGUSER") or "jobs"
+    if not demo:
+        return Target(settings.data_dir, settings.pghost, None, False)
+    return Target(
+        settings.data_dir / DEMO_FOLDER,
+        settings.pghost,
+        f"{base_db}_demo" if settings.pghost else None,
+        True,
+    )
 
 
-def summary(settings: Settings) -> str:
+def ensure_database(name: str) -> None:
+    """Create the demo's database on the PGHOST server when it is missing."""
     from jobs_assets.lib import db
-    from jobs_assets.lib.marts import row_count
 
-    conninfo = db.conninfo_for(settings.data_dir, settings.pghost)
-    with db.connect(conninfo) as conn:
+    with db.connect("", autocommit=True) as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not found:
+            conn.execute(f'CREATE DATABASE "{name}"')  # a name we built, not user input
+            print(f"created database {name} for the demo")
+
+
+def use(where: Target) -> None:
+    """Point this process's settings at the target, before the definitions load."""
+    os.environ["JOBS_DATA_DIR"] = str(where.data_dir)
+    if where.pgdatabase:
+        os.environ["PGDATABASE"] = where.pgdatabase
+
+
+# --- running ---------------------------------------------------------------------------
+
+
+def execute(where: Target, partition_key: str) -> int:
+    """The ingestion window, then the marts, in this process; one line per step."""
+    import dagster as dg
+
+    from jobs_assets.console import console_logger
+    from jobs_assets.definitions import defs
+
+    started = time.monotonic()
+    dagster_home(where.data_dir / "dagster_home" if where.demo else None)
+    logger, lines = console_logger(where.data_dir)
+    marts_job = dg.define_asset_job("marts_job", selection=dg.AssetSelection.groups("marts"))
+    definitions = dg.Definitions.merge(
+        defs(), dg.Definitions(jobs=[marts_job], loggers={"console": logger})
+    )
+    print(f"definitions loaded in {time.monotonic() - started:.1f} s", flush=True)
+    with dg.DagsterInstance.get() as instance:
+        for job_name, key in (("ingestion_job", partition_key), ("marts_job", None)):
+            what = f"window {key}" if key else "the analytics marts (dbt build)"
+            print(f"{job_name}: {what}", flush=True)
+            with contextlib.redirect_stdout(lines.spill):  # dbt echoes its log to stdout
+                result = definitions.resolve_job_def(job_name).execute_in_process(
+                    run_config={"loggers": {"console": {}}},  # only configured loggers run
+                    instance=instance,
+                    partition_key=key,
+                    raise_on_error=False,
+                )
+            if not result.success:
+                print(f"{job_name} failed (run {result.run_id}); full log: {log_file(where)}")
+                return 1
+    print(summary(where, lines.notes, time.monotonic() - started))
+    return 0
+
+
+def log_file(where: Target) -> Path:
+    return where.data_dir / "logs" / f"jobs-{time.strftime('%Y-%m-%d', time.gmtime())}.log"
+
+
+EXAMPLE_QUERIES = (
+    "select source, count(*) from public.jobs_listings_data group by source;",
+    "select title, company_name, region, salary_min_usd from public.jobs_listings_data "
+    "where salary_min_usd is not null order by salary_min_usd desc limit 5;",
+    "select * from marts.daily_postings order by 1 desc limit 5;",
+)
+
+
+def summary(where: Target, notes: object, seconds: float) -> str:
+    from jobs_assets.lib import db
+
+    with db.connect(where.conninfo()) as conn:
         rows = conn.execute(
             "SELECT source, count(*), "
-            "count(*) FILTER (WHERE salary_min_usd IS NOT NULL OR salary_max_usd IS NOT NULL), "
-            "max(last_partition_key) "
+            "count(*) FILTER (WHERE salary_min_usd IS NOT NULL OR salary_max_usd IS NOT NULL) "
             "FROM public.jobs_listings_data GROUP BY source ORDER BY source"
         ).fetchall()
-        names = conn.execute(
-            "SELECT table_name FROM information_schema.tables "
-            "WHERE table_schema = 'marts' ORDER BY table_name"
-        ).fetchall()
-        marts = [(name, row_count(conn, "marts", name)) for (name,) in names]
-    lines = ["public.jobs_listings_data:"]
-    lines += [
-        f"  {s:<10} {n:>7} listings ({w} with a USD salary), last window {k}" for s, n, w, k in rows
+    mats = getattr(notes, "materializations", {})
+    window = mats.get("jobs_listings", {})
+    rejected = sum(int(m.get("records_rejected", 0)) for n, m in mats.items() if n.endswith("_raw"))
+    failed = getattr(notes, "failed_checks", [])
+    psql = "make psql DEMO=1" if where.demo else "make psql"
+    lines = [
+        "",
+        f"done in {seconds:.1f} s. public.jobs_listings_data now holds:",
+        *(f"  {s:<10} {n:>7} listings ({w} with a USD salary)" for s, n, w in rows),
+        f"this window: {window.get('rows_inserted', 0)} inserted, "
+        f"{window.get('rows_updated', 0)} updated, {window.get('rows_unchanged', 0)} unchanged, "
+        f"{rejected} rejected; {getattr(notes, 'checks_passed', 0)} checks passed"
+        + (f", {len(failed)} failed:" if failed else ""),
+        *(f"  {f}" for f in failed),
+        f"data:     {where.data_dir}"
+        + (" (the demo's own, apart from `make run`)" if where.demo else ""),
+        f"logs:     {log_file(where)}",
+        f"database: {where.shown_uri()}",
+        f"look:     {psql}   (or: echo 'select 1' | make -s {psql.removeprefix('make ')})",
+        *(f"          {q}" for q in EXAMPLE_QUERIES),
     ]
-    if marts:
-        lines.append("marts: " + ", ".join(f"{name} ({n} rows)" for name, n in marts))
     return "\n".join(lines)
 
 
@@ -141,43 +224,78 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    code = materialize(args.partition or latest_window())
-    if code == 0:
-        print(summary(settings))
-    return code
+    where = target(demo=False, settings=settings)
+    use(where)
+    return execute(where, args.partition or latest_window())
 
 
 def demo(args: argparse.Namespace) -> int:
     from jobs_assets.replay import ReplayServer
 
+    where = target(demo=True)
+    if where.pgdatabase:
+        ensure_database(where.pgdatabase)
+    use(where)
     with ReplayServer() as server:
-        env = {
-            **server.env(),
-            "JOBS_MAX_RPS": "0",  # loopback: no need to be polite
-            **{interval_variable(s): "0" for s in SOURCES.values()},
-        }
+        os.environ.update(
+            {
+                **server.env(),
+                "JOBS_FETCH_ORIGIN": "replay",  # never counts as a live fetch
+                "JOBS_MAX_RPS": "0",  # loopback: no need to be polite
+                **{interval_variable(s): "0" for s in SOURCES.values()},
+            }
+        )
         print(f"replay server on {server.base_url} serving the recorded API responses")
-        code = materialize(args.partition or latest_window(), env)
-    if code == 0:
-        print(summary(Settings.from_env()))
-    return code
+        return execute(where, args.partition or latest_window())
+
+
+def psql(args: argparse.Namespace) -> int:
+    """Replace this process with psql on the project's (or the demo's) database."""
+    where = target(demo=args.demo)
+    binary = psql_binary(bool(where.pghost))
+    if binary is None:
+        print("psql not found: install the PostgreSQL client", file=sys.stderr)
+        return 2
+    conninfo = where.conninfo()
+    argv = [binary, "-X", "-q", *(["-d", conninfo] if conninfo else []), *args.psql_args]
+    sys.stdout.flush()
+    os.execv(binary, argv)
+    return 0  # pragma: no cover
+
+
+def psql_binary(external: bool) -> str | None:
+    """The embedded server's own psql (pgserver ships it), or the one on PATH for PGHOST."""
+    bundled = None
+    try:
+        import pgserver
+
+        candidate = Path(pgserver.__file__).parent / "pginstall" / "bin" / "psql"
+        bundled = str(candidate) if candidate.exists() else None
+    except ImportError:
+        pass
+    return (shutil.which("psql") or bundled) if external else (bundled or shutil.which("psql"))
+
+
+def show_latest_window(args: argparse.Namespace) -> int:
+    print(latest_window())
+    return 0
 
 
 def db_stop(args: argparse.Namespace) -> int:
     from jobs_assets.lib import db
 
-    stopped = db.stop_embedded(Settings.from_env().data_dir)
-    print("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
+    data_dir = Settings.from_env().data_dir
+    for label, folder in (("", data_dir), ("the demo's ", data_dir / DEMO_FOLDER)):
+        stopped = db.stop_embedded(folder)
+        print(f"{label}embedded PostgreSQL " + ("stopped" if stopped else "was not running"))
     return 0
 
 
 def migrate(args: argparse.Namespace) -> int:
     """`make migrate`: bring the data database to the newest migration, by hand."""
-    from jobs_assets.lib import db
     from jobs_assets.lib.schema.migrate import migrate as run_migrations
 
-    settings = Settings.from_env()
-    done = run_migrations(db.conninfo_for(settings.data_dir, settings.pghost))
+    done = run_migrations(target(demo=False).conninfo())
     print(f"schema revision before: {done.before or 'none (no migration had run)'}")
     print(f"schema revision after:  {done.after}" + ("" if done.upgraded else " (nothing to do)"))
     return 0
@@ -186,10 +304,21 @@ def migrate(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="jobs_assets", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, handler in (("run", run), ("demo", demo), ("migrate", migrate), ("db-stop", db_stop)):
+    handlers = {
+        "run": run,
+        "demo": demo,
+        "psql": psql,
+        "latest-window": show_latest_window,
+        "migrate": migrate,
+        "db-stop": db_stop,
+    }
+    for name, handler in handlers.items():
         command = commands.add_parser(name)
-        if name not in ("migrate", "db-stop"):
+        if name in ("run", "demo"):
             command.add_argument("--partition", help="window key, default: the latest complete")
+        if name == "psql":
+            command.add_argument("--demo", action="store_true", help="the demo's database")
+            command.add_argument("psql_args", nargs="*", help="passed on to psql")
         command.set_defaults(handler=handler)
     args = parser.parse_args(argv)
     try:

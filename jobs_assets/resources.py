@@ -70,6 +70,7 @@ class SourceApiResource(dg.ConfigurableResource):
     total_timeout_seconds: float = 120.0
     max_retry_after_seconds: float = 300.0
     fetch_budget_seconds: float = 900.0
+    origin: str = "live"
 
     def settings(self) -> SourceSettings:
         return SourceSettings(**self.model_dump())

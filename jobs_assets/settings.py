@@ -56,7 +56,15 @@ GENERAL_VARIABLES = (
     "JOBS_EXPIRE_UNSEEN_DAYS",
     "JOBS_MODEL_RETRAIN_HOURS",
     "JOBS_MODEL_MIN_ROWS",
+    "JOBS_FIRST_WINDOW",
+    "JOBS_AUTOMATION",
+    "JOBS_FETCH_ORIGIN",
 )
+
+#: the first 4-hour window the UI offers (a fixed date, so every process agrees)
+DEFAULT_FIRST_WINDOW = "2026-11-01-00:00"
+#: what a fetch from the configured URLs is recorded as: `live` (a real API) or `replay`
+FETCH_ORIGINS = ("live", "replay")
 
 
 def url_variable(source: Source) -> str:
@@ -130,6 +138,9 @@ class Settings:
     model_min_rows: int = 200  # listings with a salary needed before it trains at all
     #: the ECB daily rates file, fetched with the same HTTP policy as a source
     ecb_rates: SourceSettings | None = None
+    first_window: str = DEFAULT_FIRST_WINDOW
+    automation: bool = False
+    fetch_origin: str = "live"
 
     @property
     def urls(self) -> dict[str, str]:
@@ -155,6 +166,7 @@ class Settings:
                 total_timeout_seconds=read.number(*HTTP_TOTAL_TIMEOUT),
                 max_retry_after_seconds=read.number(*HTTP_MAX_RETRY_AFTER),
                 fetch_budget_seconds=read.number(*FETCH_BUDGET),
+                origin=origin,
             )
 
         def source_settings(source: Source) -> SourceSettings:
@@ -165,6 +177,12 @@ class Settings:
                 max(0.0, read.number(interval_variable(source), source.min_interval_hours)),
                 max(1, read.integer(pages, source.max_pages)) if pages else 1,
             )
+        origin = (read.text("JOBS_FETCH_ORIGIN") or "live").lower()
+        if origin not in FETCH_ORIGINS:
+            raise ValueError(f"JOBS_FETCH_ORIGIN={origin!r}: give `live` or `replay`")
+        automation = (read.text("JOBS_AUTOMATION") or "off").lower()
+        if automation not in ("on", "off"):
+            raise ValueError(f"JOBS_AUTOMATION={automation!r}: give `on` or `off`")
 
         return cls(
             data_dir=Path(read.text("JOBS_DATA_DIR") or "./jobs_data").resolve(),
@@ -182,6 +200,9 @@ class Settings:
             ecb_rates=http_settings(
                 "ecb_rates", read.text(ECB_RATES_URL[0]) or ECB_RATES_URL[1], 0.0, 1
             ),
+            first_window=read.text("JOBS_FIRST_WINDOW") or DEFAULT_FIRST_WINDOW,
+            automation=automation == "on",
+            fetch_origin=origin,
         )
 
 

@@ -19,6 +19,7 @@ source keeps it under `JOBS_MAX_RPS`.
 from __future__ import annotations
 
 import email.utils
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -212,6 +213,13 @@ class HttpClient:
             except _TRANSIENT as err:
                 self.stats.record(None, 0, time.monotonic() - started, retry)
                 last_problem = _describe(err)
+                if name_not_resolved(err):  # offline, or a typo in the host: retrying won't help
+                    raise FetchError(
+                        f"{who}GET {shown}: the host name does not resolve ({last_problem}). "
+                        "Are you offline? Check the network and the JOBS_*_URL setting "
+                        "(`make demo` runs the same pipeline on recorded responses)",
+                        retryable=False,
+                    ) from None
                 if attempt < self.max_retries:
                     self._sleep(self._backoff(attempt), who, shown, last_problem)
                     continue
@@ -322,6 +330,29 @@ def _check_length(response: requests.Response, received: int) -> None:
         raise urllib3.exceptions.ProtocolError(
             f"body cut short: {received} of {expected} bytes (Content-Length)"
         )
+
+
+def name_not_resolved(err: BaseException) -> bool:
+    """Whether a connection failed on DNS (no network, no such host): a retry minutes
+    later rarely helps, so the fetch fails at once instead of backing off 20 times."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [err]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, socket.gaierror | urllib3.exceptions.NameResolutionError):
+            return True
+        todo += [
+            current.__cause__,
+            current.__context__,
+            *(a for a in current.args if isinstance(a, BaseException)),
+        ]
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            todo.append(reason)
+    return False
 
 
 def _describe(err: BaseException) -> str:

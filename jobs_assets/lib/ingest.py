@@ -44,7 +44,7 @@ def is_live(window_end: datetime, now: datetime, max_age: timedelta = LIVE_WINDO
 
 @dataclass
 class RawOutcome:
-    mode: str  # "live", "stored" or "skipped"
+    mode: str  # "live", "replay" (from a replay server), "stored" or "skipped"
     path: Path | None
     summary: ParseSummary = field(default_factory=ParseSummary)
     http: HttpStats = field(default_factory=HttpStats)
@@ -106,7 +106,7 @@ def _fetch_raw_window(
         )
         return reuse("stored", note) if stored else RawOutcome("skipped", None, note=note)
 
-    writer = store.writer(source.name, partition_key, origin="live")
+    writer = store.writer(source.name, partition_key, origin=settings.origin)
     client = HttpClient(
         timeout_seconds=settings.timeout_seconds,
         max_retries=settings.max_retries,
@@ -158,4 +158,5 @@ def _fetch_raw_window(
     if truncated_reason:
         extra |= {"truncated": True, "truncated_reason": truncated_reason}
     final = writer.commit(extra)
-    return RawOutcome("live", final, summary, client.stats, truncated_reason=truncated_reason)
+    mode = "live" if settings.origin == "live" else "replay"
+    return RawOutcome(mode, final, summary, client.stats, truncated_reason=truncated_reason)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
+from jobs_assets.automation import SENSOR_STATUS
 from jobs_assets.defs.automation.resources import AlertsResource
 from jobs_assets.lib.alerts import Alert, Problem, run_url, summarise
 from jobs_assets.logs import log_event
@@ -177,7 +178,7 @@ def new_alerts(
 @dg.sensor(
     name="alert_sensor",
     minimum_interval_seconds=30,
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    default_status=SENSOR_STATUS,
     description=(
         "Posts one message per failed run, and per run with failed asset checks (WARN or "
         "ERROR), to JOBS_ALERT_WEBHOOK_URL and the daily log; retries a webhook that is down "

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from jobs_assets.automation import SENSOR_STATUS
 from jobs_assets.defs.ingestion.assets import jobs_listings, staged_listings
 from jobs_assets.lib import inbox
 from jobs_assets.lib.sources import SOURCES
@@ -60,7 +61,7 @@ def parse_cursor(raw: str | None, now: datetime) -> datetime:
     name="inbox_sensor",
     job=inbox_load_job,
     minimum_interval_seconds=15,
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    default_status=SENSOR_STATUS,
     description=(
         "Loads JSON files dropped in $JOBS_DATA_DIR/inbox/<source>/ (the source's API format) "
         "into the current window; moves them to inbox/done/ or inbox/rejected/ (with a "

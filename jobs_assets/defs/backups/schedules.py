@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from jobs_assets.automation import SCHEDULE_STATUS
 from jobs_assets.defs.backups.assets import postgres_backup
 from jobs_assets.partitions import BACKUP_PARTITIONS
 
@@ -16,5 +17,5 @@ backup_schedule = dg.build_schedule_from_partitioned_job(
     backup_job,
     name="backup_schedule",
     description="Back the database up every 6 hours (0 */6 * * * UTC).",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
+    default_status=SCHEDULE_STATUS,
 )

@@ -1,10 +1,12 @@
 """The ingestion schedule: every 4 hours (UTC), each tick runs the window that just ended.
 
-Running by default, so a fresh deployment ingests as soon as the daemon starts.
+Running by default where JOBS_AUTOMATION=on (the image, docker-compose), so a fresh
+deployment ingests as soon as the daemon starts; stopped under `make dev`.
 """
 
 import dagster as dg
 
+from jobs_assets.automation import SCHEDULE_STATUS
 from jobs_assets.defs.ingestion.jobs import ingestion_job
 
 ingestion_schedule = dg.build_schedule_from_partitioned_job(
@@ -14,5 +16,5 @@ ingestion_schedule = dg.build_schedule_from_partitioned_job(
         "Every 4 hours at :00 UTC (0 */4 * * *): fetch, stage, normalise and check the window "
         "that just ended. Replaces the old cron/Airflow DAG."
     ),
-    default_status=dg.DefaultScheduleStatus.RUNNING,
+    default_status=SCHEDULE_STATUS,
 )

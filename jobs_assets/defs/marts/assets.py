@@ -13,6 +13,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from jobs_assets.automation import SENSOR_STATUS
 from jobs_assets.lib import marts
 from jobs_assets.resources import PostgresResource
 
@@ -110,7 +111,7 @@ def marts_definitions() -> dg.Definitions:
             dg.AutomationConditionSensorDefinition(
                 "marts_automation",
                 target=dg.AssetSelection.groups("marts"),
-                default_status=dg.DefaultSensorStatus.RUNNING,
+                default_status=SENSOR_STATUS,
             )
         ],
     )

@@ -77,6 +77,7 @@ class SourceSettings:
     total_timeout_seconds: float = 120.0
     max_retry_after_seconds: float = 300.0
     fetch_budget_seconds: float = 900.0
+    origin: str = "live"  # `replay` for a replay server: never counts as a live fetch
 
     def http_client(self) -> HttpClient:
         return HttpClient(
