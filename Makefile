@@ -10,12 +10,14 @@ BENCH_SCALE ?= full
 BENCH_STAMP := $(VENV)/.bench-installed
 API_PORT ?= 8000
 
-.PHONY: help install run demo dev api test lint format bench bench-api migrate db-stop restore clean
+.PHONY: help install run demo dev api psql latest-window test lint format bench bench-demo bench-api migrate db-stop restore clean
 
 help:
 	@echo "make demo     the pipeline on recorded API responses (offline)"
 	@echo "make run      the pipeline on the live APIs, latest window"
-	@echo "make dev      the Dagster UI on http://127.0.0.1:3000"
+	@echo "make dev      the Dagster UI on http://127.0.0.1:3000 (schedules stopped unless JOBS_AUTOMATION=on)"
+	@echo "make psql     psql on the project's database (DEMO=1: the demo's); reads stdin too"
+	@echo "make latest-window   the newest complete window key (for --partition and examples)"
 	@echo "make api      the read API and search page on http://127.0.0.1:$(API_PORT) (API_PORT=N)"
 	@echo "make test     lint and the whole test suite"
 	@echo "make bench    benchmarks into BENCHMARKS.md (BENCH_SCALE=small: under 2 minutes)"
@@ -37,6 +39,12 @@ run: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python -m jobs_assets.cli demo
+
+psql: $(STAMP)
+	@$(BIN)/python -m jobs_assets.cli psql $(if $(DEMO),--demo)
+
+latest-window: $(STAMP)
+	@$(BIN)/python -m jobs_assets.cli latest-window
 
 dev: $(STAMP)
 	@$(BIN)/python -c "from jobs_assets.cli import dagster_home; dagster_home()"
@@ -61,8 +69,12 @@ $(BENCH_STAMP): $(STAMP)
 	@touch $@
 
 # Not part of `make test`: a full run takes about 15 minutes (see BENCHMARKS.md).
-bench: $(BENCH_STAMP)
+bench: $(BENCH_STAMP) bench-demo
 	$(BIN)/python -m benchmarks --scale $(BENCH_SCALE)
+
+# `make demo` against `dagster definitions validate` (the floor), wall and CPU time.
+bench-demo: $(STAMP)
+	$(BIN)/python -m benchmarks.demo
 
 # The read API under load (benchmarks/api.py; not part of `make test`).
 bench-api: $(BENCH_STAMP)

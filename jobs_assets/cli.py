@@ -19,6 +19,7 @@ import shutil
 import socket
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -302,6 +303,9 @@ def migrate(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # pgserver asks platformdirs for a runtime folder, which warns when XDG_RUNTIME_DIR is
+    # unset (root, containers); the fallback it takes is fine.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     parser = argparse.ArgumentParser(prog="jobs_assets", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     handlers = {

@@ -20,7 +20,7 @@ import dagster as dg
 
 from jobs_assets.logs import DailyFileHandler
 
-WIDTH = 44  # the step's name column
+WIDTH = 40  # the step's name column
 
 
 @dataclass
@@ -104,7 +104,8 @@ class StepLines(logging.Handler):
             name = f"{data.asset_key.to_user_string()}:{data.check_name}"
             if data.passed:
                 self.notes.checks_passed += 1
-                self._checks.setdefault(step, []).append(f"{name}|passed|")
+                text = (data.description or "").replace("|", "/")
+                self._checks.setdefault(step, []).append(f"{name}|passed|{text}")
             else:
                 level = "FAILED" if data.severity == dg.AssetCheckSeverity.ERROR else "WARN"
                 text = data.description or ""
@@ -168,8 +169,9 @@ class _ToLog(io.TextIOBase):
 
 
 def _line(status: str, name: str, window: str, counts: str, seconds: float) -> str:
-    label = f"{name} {window}".strip()
-    return f"  {status:<6} {label:<{WIDTH}} {counts:<58} {seconds:5.1f} s".rstrip()
+    counts = counts if len(counts) <= 60 else counts[:59] + "…"
+    label = f"{name} [{window}]" if window else name
+    return f"  {status:<6} {label:<{WIDTH}} {seconds:5.1f} s  {counts}".rstrip()
 
 
 def console_logger(

@@ -177,6 +177,7 @@ class Settings:
                 max(0.0, read.number(interval_variable(source), source.min_interval_hours)),
                 max(1, read.integer(pages, source.max_pages)) if pages else 1,
             )
+
         origin = (read.text("JOBS_FETCH_ORIGIN") or "live").lower()
         if origin not in FETCH_ORIGINS:
             raise ValueError(f"JOBS_FETCH_ORIGIN={origin!r}: give `live` or `replay`")

@@ -20,6 +20,8 @@ from jobs_assets.lib.errors import PipelineError
 from jobs_assets.lib.ingest import fetch_raw_window, is_live
 from jobs_assets.lib.lifecycle import evidence_of
 from jobs_assets.lib.listings import stage_window, upsert_window
+from jobs_assets.lib.listings.upsert import window_counts
+from jobs_assets.lib.quality import REGION_VALUES
 from jobs_assets.lib.redact import redact
 from jobs_assets.lib.schema import LISTINGS, STAGING
 from jobs_assets.lib.sources import SOURCES, Source, WindowRecords, parse_window
@@ -109,6 +111,8 @@ def build_raw_asset(source: Source) -> dg.AssetsDefinition:
         return dg.MaterializeResult(
             metadata={
                 "mode": outcome.mode,
+                # `live` only for data from a real API; replay servers and stored files: `replay`
+                "origin": {"live": "live", "skipped": "none"}.get(outcome.mode, "replay"),
                 "skipped_for_politeness": outcome.mode == "skipped",
                 "note": outcome.note,
                 "raw_path": dg.MetadataValue.path(str(outcome.path or "")),
@@ -219,7 +223,16 @@ def ecb_rates(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     )
 
 
-PREVIEW_COLUMNS = ["source", "source_job_id", "title", "company_name", "region", "salary_raw"]
+PREVIEW_COLUMNS = [
+    "source",
+    "title",
+    "company_name",
+    "salary_raw",
+    "salary_min_usd",
+    "salary_max_usd",
+    "countries",
+    "region",
+]
 
 
 @dg.asset(
@@ -233,8 +246,10 @@ PREVIEW_COLUMNS = ["source", "source_job_id", "title", "company_name", "region",
     description=(
         "public.jobs_listings_data: one row per listing with common column names, region, "
         "annualised salary with USD amounts, and first/last seen windows; the window is "
-        "upserted in one transaction. Then lifecycle (expiry only on a complete fetch), "
-        "duplicate clusters and the change history (public.jobs_listings_history)."
+        "upserted in one transaction (identical rows are left alone and counted unchanged). "
+        "Then lifecycle (expiry only on a complete fetch), duplicate clusters and the change "
+        "history (public.jobs_listings_history). region_* metadata: the window's listings "
+        "per region, plotted over the windows."
     ),
 )
 def jobs_listings(
@@ -256,10 +271,13 @@ def jobs_listings(
         bump_data_version(conn, key)  # the read API's caches drop what this load changed
         expired = quality.expired_before_retrieval(conn, key).violations[quality.EXPIRED_RULE]
         total = conn.execute("SELECT count(*) FROM public.jobs_listings_data").fetchone()[0]
+        per_source = window_counts(conn, key, "source")
+        per_region = window_counts(conn, key, "region")
     log_event(
         context,
         f"jobs_listings {key}: {result.staged} listings, {result.inserted} inserted, "
-        f"{result.updated} updated, {result.older} kept (newer data already stored); "
+        f"{result.updated} updated, {result.unchanged} unchanged, "
+        f"{result.older} kept (newer data already stored); "
         f"{identity.lifecycle.expired_total} expired, {identity.lifecycle.reactivated} "
         f"reactivated, {identity.new_versions} new versions, {identity.clusters_formed} "
         f"clusters formed; complete fetches: {identity.lifecycle.counted_complete}",
@@ -271,9 +289,18 @@ def jobs_listings(
             "window_listings": result.staged,
             "rows_inserted": result.inserted,
             "rows_updated": result.updated,
+            "rows_unchanged": result.unchanged,
             "rows_not_overwritten_by_older_window": result.older,
             "listings_expired_before_retrieval": int(expired),
             "usd_rates": f"ecb-daily {rates.date}" if rates else f"shipped {shipped_rate_date()}",
+            "listings_per_source": per_source,
+            # one number per region, so the UI plots each over the windows
+            **{
+                f"region_{name.lower().replace(' ', '_')}": dg.MetadataValue.int(
+                    per_region.get(name, 0)
+                )
+                for name in sorted({*REGION_VALUES, *per_region})
+            },
             **result.report.as_metadata(),
             **identity.as_metadata(),
             "preview": dg.MetadataValue.md(

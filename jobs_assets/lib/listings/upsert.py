@@ -41,6 +41,7 @@ class UpsertResult:
     inserted: int = 0
     updated: int = 0
     older: int = 0  # rows of a window older than what the table already had
+    unchanged: int = 0  # rows identical to what the table held for this window
     report: ParseReport = field(default_factory=ParseReport)
     preview: pd.DataFrame | None = None
 
@@ -49,6 +50,13 @@ _TEMP_TABLE = "window_listings"
 _KEY = ("source", "source_job_id")
 _CONTENT = [c for c in OUTPUT_COLUMNS if c not in _KEY]
 _NEWER = "t.last_seen_at <= EXCLUDED.last_seen_at"
+# Content that differs from what the table holds (`retrieved_at` aside): a re-run of the
+# same window writes nothing and reports its rows unchanged.
+_COMPARED = [c for c in _CONTENT if c != "retrieved_at"]
+_CHANGED = (
+    f"({', '.join(f't.{c}' for c in _COMPARED)}) IS DISTINCT FROM "
+    f"({', '.join(f'EXCLUDED.{c}' for c in _COMPARED)})"
+)
 
 
 def _upsert_sql() -> str:
@@ -74,10 +82,15 @@ WITH upserted AS (
         last_seen_at = GREATEST(t.last_seen_at, EXCLUDED.last_seen_at),
         last_partition_key = CASE WHEN {_NEWER}
             THEN EXCLUDED.last_partition_key ELSE t.last_partition_key END
-    WHERE {_NEWER} OR t.first_seen_at > EXCLUDED.first_seen_at
+    WHERE ({_NEWER} AND (t.last_seen_at < EXCLUDED.last_seen_at OR {_CHANGED}))
+        OR t.first_seen_at > EXCLUDED.first_seen_at
     RETURNING (xmax = 0) AS inserted, last_seen_at = %(window_start)s AS current
+), older AS (
+    SELECT count(*) AS n FROM {_TEMP_TABLE} w JOIN {LISTINGS_TABLE} t USING (source, source_job_id)
+    WHERE t.last_seen_at > %(window_start)s
 )
-SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted AND current)
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted AND current),
+       (SELECT n FROM older)
 FROM upserted
 """
 
@@ -114,6 +127,7 @@ class _WindowWriter:
         self.upsert = _upsert_sql()
         self.inserted = 0
         self.updated = 0
+        self.older = 0
         conn.execute(
             f"CREATE TEMP TABLE {_TEMP_TABLE} ON COMMIT DROP AS "
             f"SELECT {', '.join(OUTPUT_COLUMNS)} FROM {LISTINGS_TABLE} WITH NO DATA"
@@ -165,19 +179,32 @@ class _WindowWriter:
             cur.execute(f"TRUNCATE {_TEMP_TABLE}")
             with cur.copy(f"COPY {_TEMP_TABLE} ({', '.join(OUTPUT_COLUMNS)}) FROM STDIN") as copy:
                 copy.write(memoryview(data))
-            inserted, updated = cur.execute(self.upsert, self.params).fetchone()
+            inserted, updated, older = cur.execute(self.upsert, self.params).fetchone()
         self.inserted += inserted
         self.updated += updated
+        self.older += older
 
 
 def _add(result: UpsertResult, chunk: _Chunk, preview_rows: int) -> None:
+    """Count the chunk; the preview keeps the first `preview_rows` rows of every source."""
     result.staged += len(chunk.rows)
     result.report.merge(chunk.report)
-    if result.preview is None or len(result.preview) < preview_rows:
-        head = chunk.rows.head(preview_rows).copy()  # not a view of the chunk
-        result.preview = (
-            head if result.preview is None else pd.concat([result.preview, head]).head(preview_rows)
-        )
+    shown = 0 if result.preview is None else int((result.preview["source"] == chunk.source).sum())
+    if shown < preview_rows:
+        head = chunk.rows.head(preview_rows - shown).copy()  # not a view of the chunk
+        result.preview = head if result.preview is None else pd.concat([result.preview, head])
+
+
+def window_counts(conn: psycopg.Connection, partition_key: str, column: str) -> dict[str, int]:
+    """Listings last seen in the window per value of `column` (`source` or `region`)."""
+    if column not in ("source", "region"):
+        raise ValueError(f"window_counts: no counts by {column!r}")
+    rows = conn.execute(
+        f"SELECT coalesce({column}, 'unknown'), count(*) FROM {LISTINGS_TABLE} "
+        "WHERE last_partition_key = %s GROUP BY 1 ORDER BY 1",
+        (partition_key,),
+    ).fetchall()
+    return {value: int(n) for value, n in rows}
 
 
 def _write_pipelined(
@@ -208,7 +235,7 @@ def upsert_window(
     partition_key: str,
     window_start: datetime,
     chunk_rows: int = CHUNK_ROWS,
-    preview_rows: int = 10,
+    preview_rows: int = 2,
     rates: RateTable | None = None,
 ) -> UpsertResult:
     """Normalise the staged window chunk by chunk and upsert it in one transaction.
@@ -230,5 +257,6 @@ def upsert_window(
                 _add(result, chunk, preview_rows)
                 writer.write(chunk)
         result.inserted, result.updated = writer.inserted, writer.updated
-        result.older = result.staged - result.inserted - result.updated
+        result.older = writer.older
+        result.unchanged = result.staged - result.inserted - result.updated - result.older
     return result
