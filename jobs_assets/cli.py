@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from jobs_assets.console import RunNotes
 from jobs_assets.settings import SOURCES, Settings, interval_variable, mask_url
 
 LOCAL_DAGSTER_YAML = """\
@@ -181,7 +182,7 @@ EXAMPLE_QUERIES = (
 )
 
 
-def summary(where: Target, notes: object, seconds: float) -> str:
+def summary(where: Target, notes: RunNotes, seconds: float) -> str:
     from jobs_assets.lib import db
 
     with db.connect(where.conninfo()) as conn:

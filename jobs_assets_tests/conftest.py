@@ -14,6 +14,8 @@ import uuid
 # Step retries without the production back-off delays (read when the assets are defined).
 os.environ.setdefault("JOBS_STEP_RETRIES", "1")
 os.environ.setdefault("JOBS_STEP_RETRY_DELAY_SECONDS", "0")
+# The deployed stack's tests need running schedules and sensors, as in production.
+os.environ.setdefault("JOBS_AUTOMATION", "on")
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field

@@ -231,6 +231,7 @@ def running_deployment(workdir: Path, database: Database) -> Iterator[Deployment
                 "DAGSTER_CODE_SERVER_PORT": str(grpc_port),
                 "JOBS_DATA_DIR": str(data_dir),
                 "JOBS_MAX_RPS": "0",
+                "JOBS_AUTOMATION": "on",  # as docker-compose sets it
                 "JOBS_REMOTIVE_MIN_INTERVAL_HOURS": "0",
                 "JOBS_JOBICY_MIN_INTERVAL_HOURS": "0",
                 "JOBS_HTTP_BACKOFF_SECONDS": "0.01",

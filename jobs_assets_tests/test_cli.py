@@ -1,18 +1,31 @@
-"""`make demo` and `make run` through the real CLI: multiprocess executor, real processes."""
+"""`make demo`, `make run` and `make psql` through the real CLI (`python -m jobs_assets.cli`).
+
+The demo runs in one process (in-process executor) in a data folder, database and Dagster
+instance of its own; one test keeps the multiprocess executor's path (a process per
+step, as deployments run) end to end.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
+import pytest
+
+from jobs_assets.lib import db
+from jobs_assets.lib.raw_store import RawStore
 from jobs_assets.lib.sources import SOURCES
-from jobs_assets_tests.conftest import Database, fixture_listing_count
+from jobs_assets.replay import ReplayServer
+from jobs_assets_tests.conftest import Database, fixture_listing_count, latest_windows
 
 
 def run_cli(
-    args: list[str], env: dict[str, str], cwd: Path, timeout: int = 240
+    args: list[str], env: dict[str, str], cwd: Path, timeout: int = 240, stdin: str | None = None
 ) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "jobs_assets.cli", *args],
@@ -21,36 +34,116 @@ def run_cli(
         capture_output=True,
         text=True,
         timeout=timeout,
+        input=stdin,
     )
 
 
-def test_demo_loads_every_fixture_listing_with_step_processes(
-    clean_db: Database, tmp_path: Path
-) -> None:
+@pytest.fixture
+def demo_env(clean_db: Database, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """The suite's database as the project's; the demo makes its own beside it (a
+    `<PGDATABASE>_demo` database with PGHOST, else an embedded server under `demo/`)."""
     env = {"DAGSTER_HOME": str(tmp_path / "dagster_home"), **clean_db.env}
     env.setdefault("JOBS_DATA_DIR", str(tmp_path / "jobs_data"))
-    done = run_cli(["demo"], env, tmp_path, timeout=480)  # the window, then the dbt build
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "RUN_SUCCESS" in done.stderr + done.stdout
+    yield env
+    if clean_db.pghost:
+        with psycopg.connect("dbname=postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{env["PGDATABASE"]}_demo" WITH (FORCE)')
+    else:
+        db.stop_embedded(Path(env["JOBS_DATA_DIR"]) / "demo")
+
+
+def test_demo_loads_every_fixture_listing_apart_from_live_data(
+    clean_db: Database, demo_env: dict[str, str], tmp_path: Path
+) -> None:
+    done = run_cli(["demo"], demo_env, tmp_path, timeout=300)  # the window, then the dbt build
+    out = done.stdout
+    assert done.returncode == 0, out[-3000:] + done.stderr[-3000:]
+    expected = fixture_listing_count()
+
+    # quiet: one line per step, the summary; no Dagster DEBUG wall, no warnings
+    assert "DEBUG" not in out + done.stderr and "Warning" not in out + done.stderr
+    for name in SOURCES:
+        assert f"ok     {name}_raw [" in out and "replay:" in out
+    assert f"{expected} listings: {expected} inserted, 0 updated, 0 unchanged" in out
+    assert "ok     analytics_dbt" in out and "checks passed" in out
+    assert "make psql DEMO=1" in out and "select " in out
+    assert len(out.splitlines()) < 70
+
+    # the demo's own database holds every fixture listing; the project's stays empty
+    answer = run_cli(
+        ["psql", "--demo", "--", "-At"],
+        demo_env,
+        tmp_path,
+        timeout=60,
+        stdin="select count(*) from public.jobs_listings_data;\n"
+        "select sum(new_listings) from marts.daily_postings;\n"
+        "select string_agg(distinct salary_usd_rate_date::text, ',') "
+        "from public.jobs_listings_data;\n",
+    )
+    assert answer.returncode == 0, answer.stderr
+    # every listing, the marts built on them, converted with the recorded ECB file's rates
+    assert answer.stdout.split() == [str(expected), str(expected), "2026-10-30"]
+    assert clean_db.query("SELECT count(*) FROM public.jobs_listings_data")[0][0] == 0
+
+    # replayed, never live: the project's data folder has no fetch to be polite about
+    data_dir = Path(demo_env["JOBS_DATA_DIR"])
+    demo_store = RawStore(data_dir / "demo")
+    key = latest_windows(1)[0]
+    for name in SOURCES:
+        manifest = json.loads((demo_store.window_dir(name, key) / "manifest.json").read_text())
+        assert manifest["origin"] == "replay"
+        assert demo_store.last_live_fetch(name) is None
+        assert RawStore(data_dir).last_live_fetch(name) is None
+    # the recorded ECB file was fetched through the replay server and kept
+    assert list((data_dir / "demo" / "raw" / "ecb_rates").glob("*/page-0000.xml.gz"))
+    # the demo's runs are in its own Dagster instance, not the project's
+    assert (data_dir / "demo" / "dagster_home" / "dagster.yaml").exists()
+    assert not (tmp_path / "dagster_home").exists()
+
+    # an identical second demo changes nothing
+    again = run_cli(["demo"], demo_env, tmp_path, timeout=300)
+    assert f"{expected} listings: 0 inserted, 0 updated, {expected} unchanged" in again.stdout
+
+
+def test_multiprocess_executor_end_to_end(clean_db: Database, tmp_path: Path) -> None:
+    """What deployments run: a process per step (Dagster's default multiprocess executor),
+    every asset and check of the window, through Dagster's own CLI."""
+    env = {
+        **os.environ,
+        **clean_db.env,
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+        "JOBS_MAX_RPS": "0",
+        **{f"JOBS_{name.upper()}_MIN_INTERVAL_HOURS": "0" for name in SOURCES},
+    }
+    env.setdefault("JOBS_DATA_DIR", str(tmp_path / "jobs_data"))
+    (tmp_path / "dagster_home").mkdir()
+    with ReplayServer() as server:
+        env.update(server.env())
+        done = subprocess.run(
+            [
+                *(sys.executable, "-m", "dagster", "asset", "materialize"),
+                *("-m", "jobs_assets.definitions", "--select", "group:ingestion"),
+                *("--partition", latest_windows(1)[0]),
+            ],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=480,
+        )
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log[-3000:]
+    assert "RUN_SUCCESS" in log
+    pids = {line.split(" - ")[5] for line in log.splitlines() if "STEP_START" in line}
+    assert len(pids) > len(SOURCES)  # each step in a process of its own
     assert clean_db.query("SELECT count(*) FROM public.jobs_listings_data")[0][0] == (
         fixture_listing_count()
     )
-    assert "public.jobs_listings_data:" in done.stdout
-    assert all(name in done.stdout for name in SOURCES)
-    # the recorded ECB file was fetched through the replay server, kept, and converted with
-    data_dir = Path(env["JOBS_DATA_DIR"])
-    assert list((data_dir / "raw" / "ecb_rates").glob("*/page-0000.xml.gz"))
-    dates = clean_db.query(
-        "SELECT DISTINCT salary_usd_rate_date FROM public.jobs_listings_data "
-        "WHERE salary_usd_rate_date IS NOT NULL"
-    )
-    assert [str(d) for (d,) in dates] == ["2026-10-30"]  # the recorded file's date
-    # then the marts, built by dbt on what the window loaded
-    assert "marts: daily_postings" in done.stdout
-    new = clean_db.query("SELECT sum(new_listings) FROM marts.daily_postings")[0][0]
-    assert new == fixture_listing_count()
-    # the local instance was made for it, never the production dagster.yaml
-    assert "telemetry" in (tmp_path / "dagster_home" / "dagster.yaml").read_text()
+
+
+def test_latest_window_prints_the_key_make_run_loads(tmp_path: Path) -> None:
+    done = run_cli(["latest-window"], {"JOBS_DATA_DIR": str(tmp_path)}, tmp_path, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == latest_windows(1)[0]
 
 
 def test_run_offline_fails_fast_and_points_to_demo(tmp_path: Path) -> None:
@@ -66,10 +159,7 @@ def test_run_offline_fails_fast_and_points_to_demo(tmp_path: Path) -> None:
 
 
 def test_summary_counts_a_usd_minimum_or_maximum_as_a_usd_salary(clean_db: Database) -> None:
-    import dataclasses
-
-    from jobs_assets.cli import summary
-    from jobs_assets.settings import Settings
+    from jobs_assets.cli import RunNotes, Target, summary
 
     with clean_db.connect() as conn:
         for job_id, low, high in (("1", 50_000, None), ("2", None, 90_000), ("3", None, None)):
@@ -80,9 +170,7 @@ def test_summary_counts_a_usd_minimum_or_maximum_as_a_usd_salary(clean_db: Datab
                 "'Worldwide', %s, %s, now(), now(), now(), '2026-12-01-00:00')",
                 (job_id, low, high),
             )
-    settings = dataclasses.replace(
-        Settings.from_env(), data_dir=clean_db.data_dir, pghost=clean_db.pghost
-    )
-    text = summary(settings)
-    print(text)
+    where = Target(clean_db.data_dir, clean_db.pghost, clean_db.env.get("PGDATABASE"), False)
+    text = summary(where, RunNotes(), 1.0)
     assert "3 listings (2 with a USD salary)" in text
+    assert "make psql" in text and "select " in text

@@ -3,11 +3,16 @@ then `staged_listings`, then `jobs_listings` (which also converts with `ecb_rate
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from datetime import datetime, timedelta
+
 import dagster as dg
 
 from jobs_assets.definitions import defs
 from jobs_assets.lib.sources import SOURCES
-from jobs_assets.partitions import INGESTION_PARTITIONS
+from jobs_assets.partitions import FIRST_WINDOW, INGESTION_PARTITIONS, WINDOW_FORMAT
+from jobs_assets.settings import DEFAULT_FIRST_WINDOW, Settings
 
 
 def test_all_definitions_load() -> None:
@@ -32,9 +37,46 @@ def test_ingestion_group_is_partitioned_by_four_hour_windows() -> None:
     }
 
 
-def test_window_keys_are_four_hourly_in_utc() -> None:
+def test_window_keys_are_four_hourly_in_utc_from_the_first_window() -> None:
     keys = INGESTION_PARTITIONS.get_partition_keys()
-    assert keys[0] == "2026-01-01-00:00" and keys[1] == "2026-01-01-04:00"
+    assert keys[0] == Settings.from_env().first_window == FIRST_WINDOW
+    assert keys[1] == (datetime.strptime(keys[0], WINDOW_FORMAT) + timedelta(hours=4)).strftime(
+        WINDOW_FORMAT
+    )
     window = INGESTION_PARTITIONS.time_window_for_partition_key("2026-11-22-04:00")
     assert (window.end - window.start).total_seconds() == 4 * 3600
     assert window.start.utcoffset().total_seconds() == 0
+
+
+AUTOMATION_PROBE = """
+import dagster as dg
+from jobs_assets.definitions import defs
+from jobs_assets.partitions import INGESTION_PARTITIONS
+d = defs()
+states = {s.name: s.default_status.value for s in d.schedules}
+states.update({s.name: s.default_status.value for s in d.sensors})
+print(INGESTION_PARTITIONS.get_first_partition_key(), sorted(set(states.values())), len(states))
+"""
+
+
+def test_automation_starts_stopped_unless_on_and_the_first_window_is_a_setting(
+    tmp_path,
+) -> None:
+    """A laptop's `make dev` starts nothing; JOBS_AUTOMATION=on (compose) starts everything."""
+    assert DEFAULT_FIRST_WINDOW == "2026-11-01-00:00"
+    base = {"PATH": "/usr/bin:/bin", "JOBS_DATA_DIR": str(tmp_path), "PGHOST": "unused"}
+    seen = {}
+    for automation, first in (("", ""), ("on", "2026-11-20-00:00")):
+        env = {**base, "JOBS_AUTOMATION": automation, "JOBS_FIRST_WINDOW": first}
+        done = subprocess.run(
+            [sys.executable, "-c", AUTOMATION_PROBE],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        seen[automation] = done.stdout.split()
+    assert seen[""][0] == DEFAULT_FIRST_WINDOW and "['STOPPED']" in " ".join(seen[""])
+    assert seen["on"][0] == "2026-11-20-00:00" and "['RUNNING']" in " ".join(seen["on"])
