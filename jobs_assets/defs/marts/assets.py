@@ -6,12 +6,17 @@ The models and tests live in `jobs_assets/dbt/`; `jobs_assets.lib.marts` finds t
 project, its manifest and dbt's connection.
 """
 
+import importlib.metadata
+import shutil
+import sys
 from collections.abc import Iterator, Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from packaging import version
 
 from jobs_assets.automation import SENSOR_STATUS
 from jobs_assets.lib import marts
@@ -24,8 +29,19 @@ PROJECT = DbtProject(
 )
 
 
+class MartsDbtResource(DbtCliResource):
+    """`DbtCliResource` that knows dbt's version from the installed dbt-core package
+    instead of running `dbt --version` (a second dbt start-up, seconds) on every build."""
+
+    @cached_property
+    def _cli_version(self) -> version.Version:
+        if Path(self.dbt_executable).parent == Path(sys.executable).parent:
+            return version.parse(importlib.metadata.version("dbt-core"))
+        return super()._cli_version
+
+
 def _parse() -> None:
-    DbtCliResource(project_dir=PROJECT, dbt_executable=marts.dbt_executable()).cli(
+    MartsDbtResource(project_dir=PROJECT, dbt_executable=marts.dbt_executable()).cli(
         ["parse", "--quiet"], target_path=PROJECT.target_path
     ).wait()
 
@@ -77,11 +93,20 @@ def analytics_dbt(
         env = marts.profile_env(conn)
     # Each invocation's artifacts (run_results.json, logs) under $JOBS_DATA_DIR/dbt/runs,
     # never inside the installed package.
-    env["DBT_TARGET_PATH"] = str(marts.runs_dir(Path(postgres.data_dir)))
+    runs = marts.runs_dir(Path(postgres.data_dir))
+    env["DBT_TARGET_PATH"] = str(runs)
+    # dbt re-parses the whole project when it finds no partial-parse state for this very
+    # connection (the one parsed at load time has another); keep the last build's.
+    saved = runs / "partial_parse.msgpack"
+    if saved.exists():
+        env["DBT_PARTIAL_PARSE_FILE_PATH"] = str(saved)
     with marts.environ(env):
         invocation = dbt.cli(["build"], context=context)
         for event in invocation.stream():
             yield with_counts(context, event, postgres)
+    fresh = Path(invocation.target_path) / "partial_parse.msgpack"
+    if fresh.exists():
+        shutil.copyfile(fresh, saved)
 
 
 def with_counts(context: dg.AssetExecutionContext, event: Any, postgres: PostgresResource) -> Any:
@@ -105,7 +130,7 @@ def marts_definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=[analytics_dbt],
         resources={
-            "dbt": DbtCliResource(project_dir=PROJECT, dbt_executable=marts.dbt_executable())
+            "dbt": MartsDbtResource(project_dir=PROJECT, dbt_executable=marts.dbt_executable())
         },
         sensors=[
             dg.AutomationConditionSensorDefinition(
