@@ -59,12 +59,15 @@ GENERAL_VARIABLES = (
     "JOBS_FIRST_WINDOW",
     "JOBS_AUTOMATION",
     "JOBS_FETCH_ORIGIN",
+    "JOBS_EXECUTOR",
 )
 
 #: the first 4-hour window the UI offers (a fixed date, so every process agrees)
 DEFAULT_FIRST_WINDOW = "2026-11-01-00:00"
 #: what a fetch from the configured URLs is recorded as: `live` (a real API) or `replay`
 FETCH_ORIGINS = ("live", "replay")
+#: how runs launched by the daemon or the UI execute their steps
+EXECUTORS = ("multiprocess", "in_process")
 
 
 def url_variable(source: Source) -> str:
@@ -141,6 +144,7 @@ class Settings:
     first_window: str = DEFAULT_FIRST_WINDOW
     automation: bool = False
     fetch_origin: str = "live"
+    executor: str = "multiprocess"
 
     @property
     def urls(self) -> dict[str, str]:
@@ -181,6 +185,9 @@ class Settings:
         origin = (read.text("JOBS_FETCH_ORIGIN") or "live").lower()
         if origin not in FETCH_ORIGINS:
             raise ValueError(f"JOBS_FETCH_ORIGIN={origin!r}: give `live` or `replay`")
+        executor = (read.text("JOBS_EXECUTOR") or "multiprocess").lower()
+        if executor not in EXECUTORS:
+            raise ValueError(f"JOBS_EXECUTOR={executor!r}: give `multiprocess` or `in_process`")
         automation = (read.text("JOBS_AUTOMATION") or "off").lower()
         if automation not in ("on", "off"):
             raise ValueError(f"JOBS_AUTOMATION={automation!r}: give `on` or `off`")
@@ -204,6 +211,7 @@ class Settings:
             first_window=read.text("JOBS_FIRST_WINDOW") or DEFAULT_FIRST_WINDOW,
             automation=automation == "on",
             fetch_origin=origin,
+            executor=executor,
         )
 
 

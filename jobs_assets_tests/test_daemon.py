@@ -67,6 +67,8 @@ def test_daemon_runs_the_inbox_sensor_and_loads_the_file(
         **clean_db.env,
         "DAGSTER_HOME": str(home),
         "JOBS_DATA_DIR": str(daemon_data_dir),
+        # the daemon and the sensor are under test, not the executor (test_cli.py has that)
+        "JOBS_EXECUTOR": "in_process",
         **{f"JOBS_{s}_URL": f"http://127.0.0.1:9/{s}" for s in ("REMOTIVE", "JOBICY", "HIMALAYAS")},
     }
     env.pop("JOBS_ALERT_WEBHOOK_URL", None)
