@@ -8,6 +8,7 @@ started once for the session.
 from __future__ import annotations
 
 import datetime
+import functools
 import os
 import uuid
 
@@ -204,7 +205,13 @@ def materialize_window(
 
 def fixture_listing_counts() -> dict[str, int]:
     """Distinct listings per source that the replay server serves (what a demo window
-    loads), fetched with each source's own paging from a replay server of its own."""
+    loads), fetched with each source's own paging from a replay server of its own
+    (once per session: the recorded responses do not change)."""
+    return dict(_fixture_listing_counts())
+
+
+@functools.cache
+def _fixture_listing_counts() -> dict[str, int]:
     from jobs_assets.lib.sources import parse_window
 
     counts = {}

@@ -89,6 +89,16 @@ def test_connection_refused_gives_a_clear_error() -> None:
     assert "make demo" in str(err.value)
 
 
+def test_a_host_that_does_not_resolve_fails_at_once_without_retries() -> None:
+    """Offline (or a typo in the host): no 20 retries over minutes, and no step retry."""
+    started = time.monotonic()
+    with client(max_retries=5, backoff_seconds=10.0) as http, pytest.raises(FetchError) as err:
+        http.get("https://jobs-assets-test.invalid/remote-jobs")  # RFC 2606: never resolves
+    assert time.monotonic() - started < 10.0
+    assert err.value.retryable is False and http.stats.requests == 1
+    assert "does not resolve" in str(err.value) and "make demo" in str(err.value)
+
+
 def test_identifying_user_agent_is_sent(replay: ReplayServer) -> None:
     with client() as http:
         http.get(replay.url("remotive"))

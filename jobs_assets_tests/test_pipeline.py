@@ -88,7 +88,18 @@ def test_same_window_twice_gives_the_same_rows(resources: dict, clean_db: Databa
     staged_before = clean_db.query(
         "SELECT source, source_job_id, payload FROM staging.staging_jobs_listings_data ORDER BY 1, 2"
     )
-    assert materialize_window(resources, key).success
+    again = materialize_window(resources, key)
+    assert again.success
+    meta = materialization(again, "jobs_listings")
+    expected = fixture_listing_count()
+    assert (meta["rows_inserted"], meta["rows_updated"], meta["rows_unchanged"]) == (
+        0,
+        0,
+        expected,
+    )
+    assert sum(meta["listings_per_source"].values()) == expected
+    assert sum(v for k, v in meta.items() if k.startswith("region_")) == expected
+    assert all(f"| {name} |" in meta["preview"] for name in SOURCES)  # every source sampled
     assert clean_db.query(TABLE_SNAPSHOT) == before
     assert (
         clean_db.query(
