@@ -18,6 +18,7 @@ import os
 import shutil
 import socket
 import sys
+import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -145,6 +146,9 @@ def execute(where: Target, partition_key: str) -> int:
     from jobs_assets.definitions import defs
 
     started = time.monotonic()
+    # initdb and the start of an embedded server are other processes: let them run on
+    # the second core while this one loads the definitions (the first step then waits)
+    threading.Thread(target=_start_database, args=(where,), daemon=True).start()
     dagster_home(where.data_dir / "dagster_home" if where.demo else None)
     logger, lines = console_logger(where.data_dir)
     marts_job = dg.define_asset_job("marts_job", selection=dg.AssetSelection.groups("marts"))
@@ -168,6 +172,11 @@ def execute(where: Target, partition_key: str) -> int:
                 return 1
     print(summary(where, lines.notes, time.monotonic() - started))
     return 0
+
+
+def _start_database(where: Target) -> None:
+    with contextlib.suppress(Exception):  # the first step reports any failure in full
+        where.conninfo()
 
 
 def log_file(where: Target) -> Path:
