@@ -6,6 +6,7 @@ The rules live in `jobs_assets.lib.salary_model`; these assets read, call and re
 
 import dagster as dg
 
+from jobs_assets.automation import SENSOR_STATUS
 from jobs_assets.defs.ingestion.assets import jobs_listings
 from jobs_assets.defs.ml.automation import AFTER_LISTINGS_OR_MODEL, retrain_condition
 from jobs_assets.lib.salary_model import store, train_salary_model
@@ -138,7 +139,7 @@ def ml_definitions() -> dg.Definitions:
             dg.AutomationConditionSensorDefinition(
                 "ml_automation",
                 target=dg.AssetSelection.groups("ml"),
-                default_status=dg.DefaultSensorStatus.RUNNING,
+                default_status=SENSOR_STATUS,
                 use_user_code_server=True,
             )
         ],
