@@ -23,10 +23,13 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from jobs_assets.console import RunNotes
 from jobs_assets.settings import SOURCES, Settings, interval_variable, mask_url
+
+if TYPE_CHECKING:
+    from jobs_assets.console import RunNotes
 
 LOCAL_DAGSTER_YAML = """\
 # Local instance for `make run`, `make demo` and `make dev` (SQLite storage).

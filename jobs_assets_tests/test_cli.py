@@ -155,7 +155,8 @@ def test_run_offline_fails_fast_and_points_to_demo(tmp_path: Path) -> None:
 
 
 def test_summary_counts_a_usd_minimum_or_maximum_as_a_usd_salary(clean_db: Database) -> None:
-    from jobs_assets.cli import RunNotes, Target, summary
+    from jobs_assets.cli import Target, summary
+    from jobs_assets.console import RunNotes
 
     with clean_db.connect() as conn:
         for job_id, low, high in (("1", 50_000, None), ("2", None, 90_000), ("3", None, None)):
