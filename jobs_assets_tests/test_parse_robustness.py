@@ -20,9 +20,14 @@ def good_listing(source: Source, job_id: str) -> dict:
     return {source.id_field: job_id, **{key: values[m] for m, key in source.required.items()}}
 
 
-def body(jobs: list[str]) -> bytes:
-    """A page whose listings are raw JSON texts (so they can be anything at all)."""
-    return ('{"totalCount": 1, "jobs": [' + ", ".join(jobs) + "]}").encode()
+def body(jobs: list[str], source: Source | None = None) -> bytes:
+    """A page whose listings are raw JSON texts (so they can be anything at all), in the
+    envelope `source` serves: an object holding the list, or a bare array after a notice."""
+    listings = ", ".join(jobs)
+    key = source.jobs_key if source is not None else "jobs"
+    if source is not None and source.records_in({key: []}) is None:  # a bare array
+        return ('[{"legal": "API terms"}, ' + listings + "]").encode()
+    return ('{"totalCount": 1, "' + key + '": [' + listings + "]}").encode()
 
 
 @pytest.mark.parametrize("name", list(SOURCES))
@@ -52,7 +57,7 @@ def test_each_poison_is_cleaned_or_rejected_and_the_rest_kept(name: str) -> None
         json.dumps(variant("tbd-title", **{required["title"]: "TBD"})),
         json.dumps(variant("dash-company", **{required["company"]: "-"})),
     ]
-    parsed = source.parse(body(poisoned))
+    parsed = source.parse(body(poisoned, source))
     assert parsed.error is None
     kept = dict(parsed.records)
     assert sorted(kept) == sorted(
@@ -136,7 +141,7 @@ def test_a_well_formed_listing_is_never_dropped(name: str, noise: list, extra: d
     source = SOURCES[name]
     good = {**extra, **good_listing(source, "the-good-one")}
     jobs = [_dumps(v) for v in noise] + [json.dumps(good)]
-    parsed = source.parse(body(jobs))
+    parsed = source.parse(body(jobs, source))
     assert parsed.error is None
     ids = [job_id for job_id, _ in parsed.records]
     assert "the-good-one" in ids

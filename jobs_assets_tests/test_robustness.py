@@ -33,6 +33,7 @@ from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.replay import ReplayServer, Reply
 from jobs_assets.resources import RawStoreResource, SourceApiResource
 from jobs_assets_tests.conftest import (
+    ECB_PATH,
     FIXTURE_DIR,
     Database,
     api_resources,
@@ -473,6 +474,7 @@ def test_secrets_in_every_url_appear_in_no_file_the_run_wrote(
     assert urls["remotive"].startswith("http://robot:")  # the failing source below
     for name, url in urls.items():
         monkeypatch.setenv(f"JOBS_{name.upper()}_URL", url)
+    monkeypatch.setenv("JOBS_ECB_RATES_URL", f"http://{host}{ECB_PATH}?apikey={SECRETS[2]}")
     monkeypatch.setenv("PGPASSWORD", "pgS3cretNeverShown")
     monkeypatch.delenv("JOBS_ALERT_WEBHOOK_URL", raising=False)
     resources = {
@@ -490,6 +492,13 @@ def test_secrets_in_every_url_appear_in_no_file_the_run_wrote(
             )
             for name in urls
         },
+        "ecb_rates_api": SourceApiResource(
+            name="ecb_rates",
+            url=dg.EnvVar("JOBS_ECB_RATES_URL"),
+            max_rps=0.0,
+            backoff_seconds=0.01,
+            max_retries=1,
+        ),
     }
     forbidden = Reply(403, b"<html>forbidden</html>", {"Content-Type": "text/html"})
     replay.script("/remotive", forbidden, forbidden)  # fails (and retries) naming its URL
@@ -503,7 +512,9 @@ def test_secrets_in_every_url_appear_in_no_file_the_run_wrote(
         )
         alert_sensor(sensor_context)  # starts watching now
         cursor = sensor_context.cursor
-        good = run_with_instance(resources, key, instance, "key:jobicy_raw or key:himalayas_raw")
+        good = run_with_instance(
+            resources, key, instance, "key:jobicy_raw or key:himalayas_raw or key:ecb_rates"
+        )
         bad = run_with_instance(resources, key, instance, "remotive_raw")
         assert good.success and not bad.success
         assert "403" in failure_text(bad) and "robot:***@" in failure_text(bad)
