@@ -81,20 +81,29 @@ def restore(
 
 # Views over the listings the dump may not hold (an older release's dump has no
 # `jobs_listings_current`) would stop `--clean` from dropping the table. They are
-# dropped first; on success the migrations recreate them, on failure they are put back.
+# dropped first, views built on those views included (deepest first); on success the
+# migrations recreate them, on failure they are put back (shallowest first).
 _DEPENDENT_VIEWS = """
-SELECT DISTINCT v.oid::regclass::text, pg_get_viewdef(v.oid)
-FROM pg_depend AS d JOIN pg_rewrite AS r ON r.oid = d.objid
-JOIN pg_class AS v ON v.oid = r.ev_class
-WHERE d.refobjid = to_regclass('public.jobs_listings_data') AND v.oid <> d.refobjid
-  AND v.relnamespace = 'public'::regnamespace
+WITH RECURSIVE dependent(oid, depth) AS (
+    SELECT to_regclass('public.jobs_listings_data')::oid, 0
+    UNION
+    SELECT v.oid, dependent.depth + 1
+    FROM dependent
+    JOIN pg_depend AS d ON d.refobjid = dependent.oid
+    JOIN pg_rewrite AS r ON r.oid = d.objid
+    JOIN pg_class AS v ON v.oid = r.ev_class
+    WHERE v.oid <> dependent.oid AND v.relkind = 'v' AND dependent.depth < 10
+)
+SELECT oid::regclass::text, pg_get_viewdef(oid), max(depth) AS depth
+FROM dependent WHERE depth > 0
+GROUP BY oid ORDER BY depth
 """
 
 
 def _set_aside_views(conninfo: str) -> list[tuple[str, str]]:
     with psycopg.connect(conninfo) as conn:
-        views = conn.execute(_DEPENDENT_VIEWS).fetchall()
-        for name, _ in views:
+        views = [(name, definition) for name, definition, _ in conn.execute(_DEPENDENT_VIEWS)]
+        for name, _ in reversed(views):
             conn.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(sql.SQL(name)))
     return views
 

@@ -21,7 +21,7 @@ def upgrade() -> None:
         """
 CREATE SCHEMA IF NOT EXISTS ml;
 
-CREATE TABLE ml.salary_models (
+CREATE TABLE IF NOT EXISTS ml.salary_models (
     version           integer     GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     trained_at        timestamptz NOT NULL DEFAULT now(),
     status            text        NOT NULL
@@ -42,10 +42,10 @@ COMMENT ON TABLE ml.salary_models IS
     'Every trained salary model: metrics on its time-split holdout, the promotion decision '
     '(status, reason) and the model itself serialised with skops (never pickle).';
 -- at most one model is in service
-CREATE UNIQUE INDEX salary_models_one_current_idx
+CREATE UNIQUE INDEX IF NOT EXISTS salary_models_one_current_idx
     ON ml.salary_models (status) WHERE status = 'current';
 
-CREATE TABLE ml.salary_estimates (
+CREATE TABLE IF NOT EXISTS ml.salary_estimates (
     source         text          NOT NULL,
     source_job_id  text          NOT NULL,
     model_version  integer       NOT NULL REFERENCES ml.salary_models (version),

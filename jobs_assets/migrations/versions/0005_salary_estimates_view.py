@@ -19,7 +19,7 @@ depends_on = None
 def upgrade() -> None:
     op.execute(
         """
-CREATE VIEW public.jobs_listings_current_with_estimates AS
+CREATE OR REPLACE VIEW public.jobs_listings_current_with_estimates AS
 SELECT c.*,
        e.estimate      AS salary_estimate_usd,
        e.low           AS salary_estimate_low_usd,
