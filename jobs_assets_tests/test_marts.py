@@ -15,7 +15,7 @@ from dagster_dbt import DbtCliResource
 from jobs_assets.defs.marts.assets import PROJECT, analytics_dbt
 from jobs_assets.lib import marts
 from jobs_assets_tests import marts_data as md
-from jobs_assets_tests.conftest import Database
+from jobs_assets_tests.conftest import Database, latest_windows
 
 MART_KEYS = {
     name: dg.AssetKey(["marts", name])
@@ -206,7 +206,7 @@ def test_marts_refresh_after_an_ingestion_window() -> None:
         first = dg.evaluate_automation_conditions(definitions, instance)
         assert first.total_requested == 0
         instance.report_runless_asset_event(
-            dg.AssetMaterialization("jobs_listings", partition="2026-03-02-00:00")
+            dg.AssetMaterialization("jobs_listings", partition=latest_windows(1)[0])
         )
         second = dg.evaluate_automation_conditions(definitions, instance, cursor=first.cursor)
         requested = {key for key in analytics_dbt.keys if second.get_num_requested(key)}
