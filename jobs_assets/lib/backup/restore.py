@@ -24,6 +24,7 @@ from jobs_assets.lib.backup.tools import (
 )
 from jobs_assets.lib.backup.verify import count_mismatches
 from jobs_assets.lib.schema.migrate import migrate
+from jobs_assets.lib.storage import Location, Storage
 
 _VERSION_TABLE = "public.alembic_version"
 
@@ -34,15 +35,19 @@ class RestorePlan:
 
     backup: BackupSet
     manifest: dict
-    raw_archives: list[Path]
+    raw_archives: list[Path | Location]
     missing_archives: list[str]
 
 
-def plan_restore(path: Path) -> RestorePlan:
-    """Find the set, check the dump's checksum, and list the raw archives to replay."""
+def plan_restore(path: Path | str) -> RestorePlan:
+    """Find the set, check the dump's checksum, and list the raw archives to replay.
+
+    `path` is a local file or an object's URL: a new machine restores straight from
+    the bucket (`s3://bucket/prefix/backups/jobs-….dump`).
+    """
     backup = BackupSet.from_path(path)
-    if not backup.dump.exists():
-        raise BackupError(f"{backup.dump} does not exist; list jobs_data/backups/ for backups")
+    if not backup.store.exists(backup.dump_key):
+        raise BackupError(f"{backup.dump} does not exist; list the backups folder for backups")
     manifest = backup.manifest()
     if backup.checksum_mismatch(manifest):
         raise BackupError(
@@ -50,15 +55,15 @@ def plan_restore(path: Path) -> RestorePlan:
             "short); restore another backup"
         )
     names = manifest.get("raw_archives") or []
-    archives = [backup.folder / name for name in names]
-    missing = [name for name, p in zip(names, archives, strict=True) if not p.exists()]
-    return RestorePlan(backup, manifest, [p for p in archives if p.exists()], missing)
+    present = [name for name in names if backup.store.exists(name)]
+    missing = [name for name in names if name not in present]
+    return RestorePlan(backup, manifest, [backup.store.where(n) for n in present], missing)
 
 
 def restore(
     plan: RestorePlan,
     conninfo: str,
-    raw_dir: Path | None,
+    raw_dir: Path | Storage | None,
     tools: PgTools | None = None,
 ) -> dict:
     """Replace the database's tables with the dump's (one transaction), then unpack raw files.
@@ -108,20 +113,23 @@ def _put_back_views(conninfo: str, views: list[tuple[str, str]]) -> None:
 
 
 def _pg_restore(tools: PgTools, plan: RestorePlan, conninfo: str) -> None:
-    run_tool(
-        [
-            tools.pg_restore,
-            "--clean",
-            "--if-exists",
-            *RESTORE_OPTIONS,
-            *(["-d", conninfo] if conninfo else ["-d", with_dbname("", _default_dbname())]),
-            plan.backup.dump,
-        ],
-        f"pg_restore of {plan.backup.dump.name} into {describe(conninfo)}",
-    )
+    with plan.backup.local_dump() as local:  # downloaded first when it is in a bucket
+        run_tool(
+            [
+                tools.pg_restore,
+                "--clean",
+                "--if-exists",
+                *RESTORE_OPTIONS,
+                *(["-d", conninfo] if conninfo else ["-d", with_dbname("", _default_dbname())]),
+                local,
+            ],
+            f"pg_restore of {plan.backup.dump.name} into {describe(conninfo)}",
+        )
 
 
-def _after_restore(plan: RestorePlan, conninfo: str, raw_dir: Path | None, started: float) -> dict:
+def _after_restore(
+    plan: RestorePlan, conninfo: str, raw_dir: Path | Storage | None, started: float
+) -> dict:
     expected = plan.manifest.get("row_counts", {})
     with psycopg.connect(conninfo) as conn:
         counts = row_counts(conn)
@@ -140,7 +148,8 @@ def _after_restore(plan: RestorePlan, conninfo: str, raw_dir: Path | None, start
         "duration_seconds": round(time.monotonic() - started, 3),
     }
     if raw_dir is not None:
-        result.update(restore_raw(plan.raw_archives, raw_dir))
+        names = [archive.name for archive in plan.raw_archives]
+        result.update(restore_raw(names, raw_dir, plan.backup.store))
     return result
 
 
