@@ -94,6 +94,10 @@ class Storage(ABC):
         """Remove everything under `prefix/`; absent is fine."""
 
     @abstractmethod
+    def move(self, src: str, dst: str) -> None:
+        """Move one object (`dst` is replaced if it exists)."""
+
+    @abstractmethod
     def move_prefix(self, src: str, dst: str) -> None:
         """Move everything under `src/` to `dst/` (`dst` must not exist)."""
 
@@ -223,6 +227,11 @@ class LocalStorage(Storage):
     def delete_prefix(self, prefix: str) -> None:
         shutil.rmtree(self.path(prefix), ignore_errors=True)
 
+    def move(self, src: str, dst: str) -> None:
+        target = self.path(dst)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self.path(src), target)
+
     def move_prefix(self, src: str, dst: str) -> None:
         target = self.path(dst)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -337,6 +346,13 @@ class ObjectStorage(Storage):
         keys = [self._full(e.key) for e in self.list(prefix)]
         if keys:
             self.fs.rm(keys)
+
+    def move(self, src: str, dst: str) -> None:
+        try:
+            self.fs.copy(self._full(src), self._full(dst))
+        except FileNotFoundError:
+            raise FileNotFoundError(self.location(src)) from None
+        self.delete(src)
 
     def move_prefix(self, src: str, dst: str) -> None:
         """Copy every object, then delete the sources (S3 has no rename)."""
