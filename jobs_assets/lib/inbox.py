@@ -91,15 +91,18 @@ def candidates(
     A file outside a known source folder gets `None`: it is rejected with a reason
     rather than silently ignored.
     """
+    store = as_storage(inbox)
     found: list[tuple[str | None, Entry]] = []
-    for entry in as_storage(inbox).list(""):
-        parts = entry.key.split("/")
-        if parts[0] in (DONE, REJECTED) or any(_in_progress(p) for p in parts):
+    top = store.files("")
+    names = {entry.key for entry in top}
+    found += [(None, entry) for entry in top if not _in_progress(entry.key)]
+    for folder in store.children(""):
+        if folder in names or folder in (DONE, REJECTED) or _in_progress(folder):
             continue
-        if len(parts) == 1:
-            found.append((None, entry))
-        elif len(parts) == 2:
-            found.append((parts[0] if parts[0] in sources else None, entry))
+        source = folder if folder in sources else None
+        for entry in store.files(folder):
+            if not _in_progress(_name(entry.key)):
+                found.append((source, entry))
     return sorted(found, key=lambda item: item[1].modified_ns)
 
 

@@ -82,6 +82,10 @@ class Storage(ABC):
         """Every object under `prefix/` (recursively), sorted by key."""
 
     @abstractmethod
+    def files(self, prefix: str) -> list[Entry]:
+        """The objects directly under `prefix/` (not in deeper "folders"), sorted by key."""
+
+    @abstractmethod
     def children(self, prefix: str) -> list[str]:
         """The names directly under `prefix/` (objects and "folders"), sorted."""
 
@@ -187,6 +191,19 @@ class LocalStorage(Storage):
                 key = path.relative_to(self.root).as_posix()
                 out.append(Entry(key, stat.st_size, stat.st_mtime_ns))
         return sorted(out, key=lambda e: e.key)
+
+    def files(self, prefix: str) -> list[Entry]:
+        base = self.path(prefix)
+        out = []
+        for path in sorted(base.iterdir()) if base.is_dir() else []:
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue
+            if path.is_file():
+                key = path.relative_to(self.root).as_posix()
+                out.append(Entry(key, stat.st_size, stat.st_mtime_ns))
+        return out
 
     def children(self, prefix: str) -> list[str]:
         base = self.path(prefix)
@@ -301,6 +318,15 @@ class ObjectStorage(Storage):
             if info.get("type") == "directory":
                 continue
             out.append(_entry(self._key(full), info))
+        return sorted(out, key=lambda e: e.key)
+
+    def files(self, prefix: str) -> list[Entry]:
+        self._fresh()
+        try:
+            found = self.fs.ls(self._full(prefix), detail=True)
+        except FileNotFoundError:
+            return []
+        out = [_entry(self._key(i["name"]), i) for i in found if i.get("type") == "file"]
         return sorted(out, key=lambda e: e.key)
 
     def children(self, prefix: str) -> list[str]:
