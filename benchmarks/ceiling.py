@@ -264,7 +264,9 @@ def render(r: dict) -> str:
         )
         for step, seconds in sorted(command["steps"].items(), key=lambda kv: -kv[1])[:12]:
             lines.append(f"| | `{step}` | {seconds:.1f} | {seconds / window_s:.2%} | |")
-    lines.append(f"| **the whole pipeline** | | **{r['total_s']:.1f}** | **{r['share_of_window']:.2%}** | |")
+    lines.append(
+        f"| **the whole pipeline** | | **{r['total_s']:.1f}** | **{r['share_of_window']:.2%}** | |"
+    )
     return "\n".join(lines) + "\n"
 
 
