@@ -86,13 +86,24 @@ def restore(
 
 # Views over the listings the dump may not hold (an older release's dump has no
 # `jobs_listings_current`) would stop `--clean` from dropping the table. They are
-# dropped first; on success the migrations recreate them, on failure they are put back.
+# dropped first, views built on those views included (deepest first); on success the
+# migrations recreate them, on failure they are put back (shallowest first).
 _DEPENDENT_VIEWS = """
-SELECT DISTINCT v.oid::regclass::text, pg_get_viewdef(v.oid)
-FROM pg_depend AS d JOIN pg_rewrite AS r ON r.oid = d.objid
-JOIN pg_class AS v ON v.oid = r.ev_class
-WHERE d.refobjid = to_regclass('public.jobs_listings_data') AND v.oid <> d.refobjid
-  AND v.relnamespace = 'public'::regnamespace
+WITH RECURSIVE deps(oid, depth) AS (
+    SELECT r.ev_class, 1
+    FROM pg_depend AS d JOIN pg_rewrite AS r ON r.oid = d.objid
+    WHERE d.refobjid = to_regclass('public.jobs_listings_data') AND r.ev_class <> d.refobjid
+  UNION
+    SELECT r.ev_class, deps.depth + 1
+    FROM deps JOIN pg_depend AS d ON d.refobjid = deps.oid
+    JOIN pg_rewrite AS r ON r.oid = d.objid
+    WHERE r.ev_class <> deps.oid AND deps.depth < 20
+)
+SELECT v.oid::regclass::text, pg_get_viewdef(v.oid)
+FROM deps JOIN pg_class AS v ON v.oid = deps.oid
+WHERE v.relkind = 'v' AND v.relnamespace = 'public'::regnamespace
+GROUP BY v.oid
+ORDER BY max(deps.depth) DESC, v.oid DESC
 """
 
 
@@ -106,7 +117,7 @@ def _set_aside_views(conninfo: str) -> list[tuple[str, str]]:
 
 def _put_back_views(conninfo: str, views: list[tuple[str, str]]) -> None:
     with psycopg.connect(conninfo) as conn:
-        for name, definition in views:
+        for name, definition in reversed(views):
             conn.execute(
                 sql.SQL("CREATE OR REPLACE VIEW {} AS ").format(sql.SQL(name)) + sql.SQL(definition)
             )
