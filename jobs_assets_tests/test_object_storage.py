@@ -9,6 +9,7 @@ pgdata) is written under the local data folder.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import os
 import signal
@@ -386,3 +387,42 @@ def test_a_run_killed_mid_upload_leaves_no_half_window_and_the_next_fetch_cleans
         + [f"{store.window_key('remotive', key)}/manifest.json"]
     )
     assert local_leftovers(data_dir) == []
+
+
+@pytest.fixture(params=["local", "s3"])
+def any_storage(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
+    if request.param == "local":
+        return open_storage(None, tmp_path / "store")
+    return open_storage(request.getfixturevalue("bucket_url"), Path("."))
+
+
+def test_both_storages_keep_the_same_contract(any_storage: Storage) -> None:
+    """The operations the raw store, the inbox and the backups rely on, on each backend."""
+    store = any_storage
+    store.put_bytes("raw/a/w1/page-0000.json.gz", b"one")
+    store.put_bytes("raw/a/w1/manifest.json", b"{}")
+    store.put_bytes("raw/a/top.txt", b"top")
+    assert store.get_bytes("raw/a/w1/page-0000.json.gz") == b"one"
+    assert store.exists("raw/a/w1/manifest.json") and not store.exists("raw/a/w1/nothing")
+    with pytest.raises(FileNotFoundError):
+        store.get_bytes("raw/a/w1/nothing")
+    assert keys(store, "raw") == [
+        "raw/a/top.txt",
+        "raw/a/w1/manifest.json",
+        "raw/a/w1/page-0000.json.gz",
+    ]
+    assert store.children("raw/a") == ["top.txt", "w1"]
+    assert [e.key for e in store.files("raw/a")] == ["raw/a/top.txt"]
+    assert store.info("raw/a/top.txt").size == 3
+    assert store.sha256("raw/a/top.txt") == hashlib.sha256(b"top").hexdigest()
+    store.move_prefix("raw/a/w1", "raw/a/failed/w1-x")
+    assert keys(store, "raw/a/w1") == [] and len(keys(store, "raw/a/failed")) == 2
+    store.move("raw/a/top.txt", "done/top.txt")
+    assert store.get_bytes("done/top.txt") == b"top" and not store.exists("raw/a/top.txt")
+    store.put_bytes("done/top.txt", b"replaced")  # a whole new content, never half
+    assert store.get_bytes("done/top.txt") == b"replaced"
+    store.delete_prefix("raw")
+    store.delete("done/top.txt")
+    store.delete("done/absent")  # absent is fine
+    assert keys(store) == [] and store.list("nothing") == [] and store.children("nothing") == []
+    assert store.child("raw").location("x").endswith("raw/x")
