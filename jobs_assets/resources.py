@@ -15,9 +15,11 @@ import psycopg
 from jobs_assets.lib import db
 from jobs_assets.lib.raw_store import RawStore
 from jobs_assets.lib.sources import SOURCES
+from jobs_assets.lib.storage import Storage, open_storage
 from jobs_assets.logs import log_to
 from jobs_assets.settings import (
     ECB_RATES_URL,
+    STORAGE_URL,
     Settings,
     SourceSettings,
     set_in_process,
@@ -48,11 +50,18 @@ class PostgresResource(dg.ConfigurableResource):
 
 
 class RawStoreResource(dg.ConfigurableResource):
+    """Raw files in `storage_url` (`JOBS_STORAGE_URL`: a folder or `s3://bucket/prefix`),
+    by default under `data_dir`; logs and locks stay under `data_dir` on the local disk."""
+
     data_dir: str
+    storage_url: str | None = None
+
+    def storage(self) -> Storage:
+        return open_storage(self.storage_url, Path(self.data_dir))
 
     def store(self) -> RawStore:
         log_to(Path(self.data_dir))
-        return RawStore(Path(self.data_dir))
+        return RawStore(Path(self.data_dir), self.storage())
 
 
 class SourceApiResource(dg.ConfigurableResource):
@@ -91,7 +100,9 @@ def resources_from_env(settings: Settings | None = None) -> dict[str, dg.Configu
         "postgres": PostgresResource(
             data_dir=data_dir, pghost=from_env_var("PGHOST", settings.pghost)
         ),
-        "raw_store": RawStoreResource(data_dir=data_dir),
+        "raw_store": RawStoreResource(
+            data_dir=data_dir, storage_url=from_env_var(STORAGE_URL, settings.storage_url)
+        ),
     }
     for name, source in SOURCES.items():
         values = settings.sources[name].__dict__

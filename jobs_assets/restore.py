@@ -1,8 +1,11 @@
 """`python -m jobs_assets.restore BACKUP [--yes] [--no-raw]`: what `make restore` calls.
 
 Restores a backup set into the configured database (the `PG*` server, or the embedded
-one under `$JOBS_DATA_DIR`) and replays its raw archives into `$JOBS_DATA_DIR/raw`,
-after checking the dump against its manifest and asking for confirmation.
+one under `$JOBS_DATA_DIR`) and replays its raw archives into the raw store
+(`JOBS_STORAGE_URL`, default `$JOBS_DATA_DIR/raw`), after checking the dump against its
+manifest and asking for confirmation. BACKUP is a local file or an object's URL
+(`s3://bucket/prefix/backups/jobs-….dump`): a new machine restores straight from the
+bucket.
 """
 
 from __future__ import annotations
@@ -12,10 +15,11 @@ import sys
 from pathlib import Path
 
 from jobs_assets.lib import backup, db
+from jobs_assets.lib.storage import Storage
 from jobs_assets.settings import Settings
 
 
-def summary(plan: backup.RestorePlan, target: str, raw_dir: Path | None) -> str:
+def summary(plan: backup.RestorePlan, target: str, raw_dir: Storage | None) -> str:
     manifest = plan.manifest
     lines = [
         f"backup   {plan.backup.dump}",
@@ -27,7 +31,8 @@ def summary(plan: backup.RestorePlan, target: str, raw_dir: Path | None) -> str:
     ]
     if raw_dir is not None:
         lines.append(
-            f"raw      {len(plan.raw_archives)} archive(s) into {raw_dir} (existing files are kept)"
+            f"raw      {len(plan.raw_archives)} archive(s) into {raw_dir.location()} "
+            "(existing files are kept)"
         )
     return "\n".join(lines)
 
@@ -46,16 +51,14 @@ def confirmed(assume_yes: bool) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jobs_assets.restore", description=__doc__)
-    parser.add_argument(
-        "backup", type=Path, help="a backup file, e.g. jobs_data/backups/jobs-….dump"
-    )
+    parser.add_argument("backup", help="a backup file or URL, e.g. jobs_data/backups/jobs-….dump")
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     parser.add_argument("--no-raw", action="store_true", help="restore the database only")
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
-        plan = backup.plan_restore(args.backup)
-        raw_dir = None if args.no_raw else settings.data_dir / "raw"
+        plan = backup.plan_restore(args.backup if "://" in args.backup else Path(args.backup))
+        raw_dir = None if args.no_raw else settings.storage().child("raw")
         if raw_dir is not None and plan.missing_archives:
             raise backup.BackupError(
                 f"raw archive(s) {', '.join(plan.missing_archives)} of this backup are missing from "

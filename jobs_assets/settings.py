@@ -21,6 +21,7 @@ from dotenv import dotenv_values, find_dotenv
 
 from jobs_assets.lib.ecb_rates import ECB_DAILY_URL
 from jobs_assets.lib.sources import SOURCES, Source, SourceSettings
+from jobs_assets.lib.storage import Storage, open_storage
 
 __all__ = ["SOURCES", "Settings", "SourceSettings", "environment", "mask_url", "variable_names"]
 
@@ -36,9 +37,20 @@ FETCH_BUDGET = ("JOBS_FETCH_BUDGET_SECONDS", 900.0)
 
 #: where the ECB's daily reference rates are fetched (once a day, see lib/ecb_fetch.py)
 ECB_RATES_URL = ("JOBS_ECB_RATES_URL", ECB_DAILY_URL)
+#: where raw files and backups live: a folder (default: JOBS_DATA_DIR) or s3://bucket/prefix
+STORAGE_URL = "JOBS_STORAGE_URL"
+#: read by s3fs (botocore) itself, never by this package: listed for deployments only
+AWS_VARIABLES = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    "AWS_ENDPOINT_URL",
+)
 
 GENERAL_VARIABLES = (
     "JOBS_DATA_DIR",
+    STORAGE_URL,
     ECB_RATES_URL[0],
     FETCH_WORKERS[0],
     MAX_RPS[0],
@@ -90,7 +102,7 @@ def source_variables(source: Source) -> list[str]:
 def variable_names() -> list[str]:
     """Every JOBS_* setting, in the order deployments list them."""
     per_source = [n for s in SOURCES.values() for n in source_variables(s)]
-    return ["JOBS_DATA_DIR", *per_source, *GENERAL_VARIABLES[1:]]
+    return ["JOBS_DATA_DIR", STORAGE_URL, *per_source, *GENERAL_VARIABLES[2:]]
 
 
 def set_in_process(name: str) -> bool:
@@ -145,6 +157,11 @@ class Settings:
     automation: bool = False
     fetch_origin: str = "live"
     executor: str = "multiprocess"
+    storage_url: str | None = None  # None: the local folder data_dir
+
+    def storage(self) -> Storage:
+        """Where raw files and backups live (`JOBS_STORAGE_URL`, else `data_dir`)."""
+        return open_storage(self.storage_url, self.data_dir)
 
     @property
     def urls(self) -> dict[str, str]:
@@ -212,6 +229,7 @@ class Settings:
             automation=automation == "on",
             fetch_origin=origin,
             executor=executor,
+            storage_url=read.text(STORAGE_URL),
         )
 
 

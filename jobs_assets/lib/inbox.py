@@ -9,12 +9,15 @@ moves it to `inbox/done/<source>/`; a bad one goes to `inbox/rejected/<source>/`
 
 Files still being written are left for the next pass: hidden or `.part`/`.tmp` names,
 and files modified less than `settle_seconds` ago.
+
+The inbox is a `Storage` folder (`lib/storage.py`): `inbox/` under `$JOBS_DATA_DIR`, or
+under the `JOBS_STORAGE_URL` bucket, where an operator uploads files for a deployment
+whose runs have no shared disk.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +25,7 @@ from pathlib import Path
 
 from jobs_assets.lib.raw_store import RawStore
 from jobs_assets.lib.sources import Source
+from jobs_assets.lib.storage import Entry, LocalStorage, Location, Storage, as_storage
 
 DONE = "done"
 REJECTED = "rejected"
@@ -38,7 +42,7 @@ class Accepted:
     partition_key: str
     listings: int
     rejected_listings: int
-    moved_to: Path
+    moved_to: Path | Location
     already_stored: bool  # the same body was already in the window's inbox
 
     @property
@@ -50,7 +54,7 @@ class Accepted:
 class Rejected:
     file_name: str
     reason: str
-    moved_to: Path
+    moved_to: Path | Location
 
 
 @dataclass
@@ -66,67 +70,68 @@ def inbox_run_key(source: str, file_name: str, sha256: str, partition_key: str) 
     return f"inbox:{source}/{file_name}:{sha256}:{partition_key}"
 
 
-def ensure_folders(inbox: Path, sources: Mapping[str, Source]) -> None:
-    """Create `inbox/<source>/` for each source, so an operator sees where to drop files."""
-    for name in sources:
-        (inbox / name).mkdir(parents=True, exist_ok=True)
+def ensure_folders(inbox: Path | Storage, sources: Mapping[str, Source]) -> None:
+    """Create `inbox/<source>/` for each source, so an operator sees where to drop files
+    (a bucket has no empty folders: nothing to create there)."""
+    store = as_storage(inbox)
+    if isinstance(store, LocalStorage):
+        for name in sources:
+            (store.root / name).mkdir(parents=True, exist_ok=True)
 
 
-def _in_progress(path: Path) -> bool:
-    return path.name.startswith(".") or path.name.endswith(IN_PROGRESS_SUFFIXES)
+def _in_progress(name: str) -> bool:
+    return name.startswith(".") or name.endswith(IN_PROGRESS_SUFFIXES)
 
 
-def candidates(inbox: Path, sources: Mapping[str, Source]) -> list[tuple[str | None, Path]]:
-    """`(source or None, file)` for every file waiting in the inbox, oldest first.
+def candidates(
+    inbox: Path | Storage, sources: Mapping[str, Source]
+) -> list[tuple[str | None, Entry]]:
+    """`(source or None, stored file)` for every file waiting in the inbox, oldest first.
 
     A file outside a known source folder gets `None`: it is rejected with a reason
     rather than silently ignored.
     """
-    found: list[tuple[str | None, Path]] = []
-    if not inbox.exists():
-        return found
-    for entry in inbox.iterdir():
-        if entry.name in (DONE, REJECTED) or _in_progress(entry):
+    store = as_storage(inbox)
+    found: list[tuple[str | None, Entry]] = []
+    top = store.files("")
+    names = {entry.key for entry in top}
+    found += [(None, entry) for entry in top if not _in_progress(entry.key)]
+    for folder in store.children(""):
+        if folder in names or folder in (DONE, REJECTED) or _in_progress(folder):
             continue
-        if entry.is_file():
-            found.append((None, entry))
-        elif entry.is_dir():
-            source = entry.name if entry.name in sources else None
-            for path in entry.iterdir():
-                if path.is_file() and not _in_progress(path):
-                    found.append((source, path))
-
-    def modified(item: tuple[str | None, Path]) -> float:
-        try:
-            return item[1].stat().st_mtime
-        except OSError:  # gone since the listing (moved by hand): sorts first, then skipped
-            return 0.0
-
-    return sorted(found, key=modified)
+        source = folder if folder in sources else None
+        for entry in store.files(folder):
+            if not _in_progress(_name(entry.key)):
+                found.append((source, entry))
+    return sorted(found, key=lambda item: item[1].modified_ns)
 
 
-def _move(path: Path, folder: Path, sha256: str) -> Path:
+def _name(key: str) -> str:
+    return key.rsplit("/", 1)[-1]
+
+
+def _move(store: Storage, key: str, folder: str, sha256: str) -> Path | Location:
     """Move keeping the name; a name already there gets the content hash in front."""
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / path.name
-    if target.exists():
-        target = folder / f"{sha256[:12]}-{path.name}"
-    os.replace(path, target)
-    return target
+    target = f"{folder}/{_name(key)}"
+    if store.exists(target):
+        target = f"{folder}/{sha256[:12]}-{_name(key)}"
+    store.move(key, target)
+    return store.where(target)
 
 
-def _reject(inbox: Path, source: str | None, path: Path, reason: str, sha256: str) -> Rejected:
-    folder = inbox / REJECTED / (source or "unknown")
-    target = _move(path, folder, sha256)
-    target.with_name(target.name + ".reason.txt").write_text(
-        f"{path.name} was rejected: {reason}\n"
+def _reject(store: Storage, source: str | None, key: str, reason: str, sha256: str) -> Rejected:
+    folder = f"{REJECTED}/{source or 'unknown'}"
+    target = _move(store, key, folder, sha256)
+    text = (
+        f"{_name(key)} was rejected: {reason}\n"
         "Fix the file (or put it in the right inbox/<source>/ folder) and drop it again.\n"
     )
-    return Rejected(path.name, reason, target)
+    store.put_bytes(f"{folder}/{target.name}.reason.txt", text.encode())
+    return Rejected(_name(key), reason, target)
 
 
 def take_files(
-    inbox: Path,
+    inbox: Path | Storage,
     store: RawStore,
     sources: Mapping[str, Source],
     partition_key: str,
@@ -140,20 +145,21 @@ def take_files(
     is reported in `errors`, and does not stop the other files.
     """
     now = now or datetime.now(UTC)
+    files = as_storage(inbox)
     report = InboxReport()
-    for source_name, path in candidates(inbox, sources):
+    for source_name, entry in candidates(files, sources):
         try:
-            modified = path.stat().st_mtime
-            if now.timestamp() - modified < settle_seconds or (
+            if now.timestamp() - entry.modified < settle_seconds or (
                 len(report.accepted) + len(report.rejected) >= limit
             ):
                 report.waiting += 1
                 continue
-            outcome = _take_one(inbox, store, sources, partition_key, source_name, path)
+            outcome = _take_one(files, store, sources, partition_key, source_name, entry)
         except FileNotFoundError:
             continue  # taken away since the listing
         except OSError as err:
-            report.errors.append(f"{path}: {err}; left in place, retried on the next pass")
+            where = files.location(entry.key)
+            report.errors.append(f"{where}: {err}; left in place, retried on the next pass")
             continue
         if isinstance(outcome, Accepted):
             report.accepted.append(outcome)
@@ -163,43 +169,44 @@ def take_files(
 
 
 def _take_one(
-    inbox: Path,
+    files: Storage,
     store: RawStore,
     sources: Mapping[str, Source],
     partition_key: str,
     source_name: str | None,
-    path: Path,
+    entry: Entry,
 ) -> Accepted | Rejected:
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        reason = f"{size} bytes, over the inbox limit of {MAX_FILE_BYTES}"
-        return _reject(inbox, source_name, path, reason, "large")
-    body = path.read_bytes()
+    key, name = entry.key, _name(entry.key)
+    if entry.size > MAX_FILE_BYTES:
+        reason = f"{entry.size} bytes, over the inbox limit of {MAX_FILE_BYTES}"
+        return _reject(files, source_name, key, reason, "large")
+    body = files.get_bytes(key)
     sha256 = hashlib.sha256(body).hexdigest()
     if source_name is None:
-        where = "the inbox root" if path.parent == inbox else f"inbox/{path.parent.name}/"
+        parent = key.rsplit("/", 1)[0] if "/" in key else ""
+        where = f"inbox/{parent}/" if parent else "the inbox root"
         known = ", ".join(sorted(sources))
         reason = f"it is in {where}; put it in inbox/<source>/ (one of: {known})"
-        return _reject(inbox, None, path, reason, sha256)
-    if path.suffix.lower() != ".json":
+        return _reject(files, None, key, reason, sha256)
+    if not name.lower().endswith(".json"):
         reason = f"not a .json file; the inbox takes {source_name}'s API JSON responses"
-        return _reject(inbox, source_name, path, reason, sha256)
+        return _reject(files, source_name, key, reason, sha256)
     parsed = sources[source_name].parse(body)
     if parsed.error:
         reason = f"not a {source_name} API response: {parsed.error}"
-        return _reject(inbox, source_name, path, reason, sha256)
+        return _reject(files, source_name, key, reason, sha256)
     if not parsed.records:
         details = "; ".join(r.reason for r in parsed.rejects[:3])
         reason = "no usable listings in it" + (
             f" ({len(parsed.rejects)} rejected: {details})" if parsed.rejects else ""
         )
-        return _reject(inbox, source_name, path, reason, sha256)
+        return _reject(files, source_name, key, reason, sha256)
     received_at = datetime.now(UTC)
-    _entry, added = store.add_inbox_page(source_name, partition_key, body, path.name, received_at)
-    moved = _move(path, inbox / DONE / source_name, sha256)
+    _entry, added = store.add_inbox_page(source_name, partition_key, body, name, received_at)
+    moved = _move(files, key, f"{DONE}/{source_name}", sha256)
     return Accepted(
         source=source_name,
-        file_name=path.name,
+        file_name=name,
         sha256=sha256,
         partition_key=partition_key,
         listings=len(parsed.records),

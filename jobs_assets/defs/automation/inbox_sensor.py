@@ -23,7 +23,6 @@ listings survive it, and every rebuild of the window loads them again.
 import json
 import logging
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import dagster as dg
 
@@ -73,7 +72,7 @@ def inbox_sensor(
 ) -> dg.SensorResult:
     now = datetime.now(UTC)
     store = raw_store.store()
-    folder = Path(raw_store.data_dir) / "inbox"
+    folder = raw_store.storage().child("inbox")
     inbox.ensure_folders(folder, SOURCES)
     window = INGESTION_PARTITIONS.get_last_partition_key()
     report = inbox.take_files(folder, store, SOURCES, window, now=now)

@@ -102,6 +102,7 @@ def postgres_backup(
         key,
         keep=backups.keep,
         lock_wait_timeout=backups.lock_wait_timeout,
+        storage=backups.storage(),
     )
     manifest = outcome.manifest
     if outcome.verified:
@@ -116,7 +117,7 @@ def postgres_backup(
         log_event(
             context,
             f"postgres_backup {key}: {outcome.backup.dump.name} FAILED verification: "
-            f"{outcome.verification.error}. The dump is kept unverified in {folder} for "
+            f"{outcome.verification.error}. The dump is kept unverified in {folder.location()} for "
             "inspection and no backup was deleted.",
             level=logging.ERROR,
         )

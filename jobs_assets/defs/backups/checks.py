@@ -26,8 +26,8 @@ def latest_verified_backup_fresh(backups: BackupsResource) -> dg.AssetCheckResul
         return dg.AssetCheckResult(
             passed=False,
             severity=dg.AssetCheckSeverity.ERROR,
-            description=f"no verified backup in {folder}: see the backup_verified check",
-            metadata={"backups_dir": dg.MetadataValue.path(str(folder))},
+            description=f"no verified backup in {folder.location()}: see the backup_verified check",
+            metadata={"backups_dir": dg.MetadataValue.path(folder.location())},
         )
     found, manifest = latest
     age = datetime.now(UTC) - datetime.fromisoformat(manifest["created_at"])

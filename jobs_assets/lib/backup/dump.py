@@ -6,7 +6,6 @@ The row counts come from the same snapshot as the dump (`pg_export_snapshot` and
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from psycopg import sql
 from jobs_assets.lib.backup.sets import BackupSet
 from jobs_assets.lib.backup.tools import PgTools, db_args, describe, find_pg_tools, run_tool
 from jobs_assets.lib.files import sha256_of, utc_now
+from jobs_assets.lib.storage import Storage, as_storage
 
 MANIFEST_FORMAT = 1
 DEFAULT_LOCK_WAIT_TIMEOUT = "5min"
@@ -47,7 +47,7 @@ def row_counts(conn: psycopg.Connection) -> dict[str, int]:
 
 def dump(
     conninfo: str,
-    backups_dir: Path,
+    backups_dir: Path | Storage,
     partition_key: str,
     tools: PgTools | None = None,
     lock_wait_timeout: str = DEFAULT_LOCK_WAIT_TIMEOUT,
@@ -55,14 +55,15 @@ def dump(
 ) -> BackupSet:
     """`pg_dump -Fc` into a new set, with its checksum and manifest (not yet verified).
 
-    The dump is written as `<stem>.dump.part` and renamed only when pg_dump succeeded;
-    on any failure the partial file is removed and nothing of the set remains.
+    The dump is written as `<stem>.dump.part` (beside the set on the local disk, in a
+    temporary folder for object storage) and stored under its name only when pg_dump
+    succeeded; on any failure nothing of the set remains. The manifest comes last.
     """
     tools = tools or find_pg_tools(conninfo)
-    backups_dir.mkdir(parents=True, exist_ok=True)
+    store = as_storage(backups_dir)
     created = utc_now()
-    backup = BackupSet.new(backups_dir, partition_key, created)
-    part = backup.dump.with_name(backup.dump.name + ".part")
+    backup = BackupSet.new(store, partition_key, created)
+    part = store.staging_file(backup.dump_key + ".part")
     started = time.monotonic()
     try:
         with psycopg.connect(conninfo) as conn:
@@ -87,8 +88,9 @@ def dump(
                 counts = row_counts(conn)  # same snapshot as the dump
         duration = time.monotonic() - started
         digest = sha256_of(part)
-        os.replace(part, backup.dump)
-        backup.checksum.write_text(f"{digest}  {backup.dump.name}\n")
+        size = part.stat().st_size
+        store.move_in(backup.dump_key, part)
+        store.put_bytes(backup.checksum_key, f"{digest}  {backup.dump_key}\n".encode())
         backup.save_manifest(
             {
                 "format": MANIFEST_FORMAT,
@@ -101,7 +103,7 @@ def dump(
                 "pg_dump": str(tools.pg_dump),
                 "pg_dump_version": tools.version,
                 "dump_file": backup.dump.name,
-                "size_bytes": backup.dump.stat().st_size,
+                "size_bytes": size,
                 "sha256": digest,
                 "duration_seconds": round(duration, 3),
                 "row_counts": counts,
@@ -113,7 +115,8 @@ def dump(
             }
         )
     except BaseException:  # a set is complete with its manifest, or absent
-        for path in (part, backup.dump, backup.checksum, backup.manifest_path):
-            path.unlink(missing_ok=True)
+        store.discard_staging(part)
+        for key in (backup.dump_key, backup.checksum_key, backup.manifest_key):
+            store.delete(key)
         raise
     return backup

@@ -7,75 +7,76 @@ archive; each manifest lists the chain of archives a restore replays.
 
 from __future__ import annotations
 
+import io
 import json
 import os
-import shutil
 import tarfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from jobs_assets.lib.backup.sets import BackupSet
-from jobs_assets.lib.files import temporary_sibling, write_json_atomic
+from jobs_assets.lib.storage import Entry, LocalStorage, Storage, as_storage
 
 RAW_INDEX = "raw-index.json"
 
 
-def _raw_files(raw_dir: Path) -> Iterator[Path]:
+def _raw_files(raw: Storage) -> Iterator[Entry]:
     """Published raw files; hidden folders are fetches in progress or windows being replaced."""
-    if not raw_dir.exists():
-        return
-    for root, dirs, files in os.walk(raw_dir):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if not name.startswith("."):
-                yield Path(root) / name
+    for entry in raw.list(""):
+        if not any(part.startswith(".") for part in entry.key.split("/")):
+            yield entry
 
 
-def _load_index(backups_dir: Path) -> dict:
-    path = backups_dir / RAW_INDEX
-    index = json.loads(path.read_text()) if path.exists() else {"archives": [], "files": {}}
-    present = [a for a in index["archives"] if (backups_dir / a).exists()]
+def _load_index(backups: Storage) -> dict:
+    try:
+        index = json.loads(backups.get_bytes(RAW_INDEX))
+    except FileNotFoundError:
+        index = {"archives": [], "files": {}}
+    present = [a for a in index["archives"] if backups.exists(a)]
     if len(present) != len(index["archives"]):  # an archive was removed by hand: re-archive
         index["files"] = {k: v for k, v in index["files"].items() if v[2] in present}
         index["archives"] = present
     return index
 
 
-def archive_raw(backup: BackupSet, raw_dir: Path) -> dict | None:
+def archive_raw(backup: BackupSet, raw_dir: Path | Storage) -> dict | None:
     """Tar the raw files added or changed since the previous archive; record the chain.
 
     Files are compared by size and modification time: a window re-fetched later is
-    written anew, so it is archived again.
+    written anew, so it is archived again. The tar is written locally, then stored.
     """
-    index = _load_index(backup.folder)
-    part = backup.raw_archive.with_name(backup.raw_archive.name + ".part")
+    raw = as_storage(raw_dir)
+    store = backup.store
+    index = _load_index(store)
+    part = store.staging_file(backup.raw_archive_key + ".part")
     added: dict[str, list] = {}
     size = 0
     try:
         with tarfile.open(part, "w", format=tarfile.PAX_FORMAT) as tar:
-            for path in _raw_files(raw_dir):
-                rel = path.relative_to(raw_dir).as_posix()
+            for entry in _raw_files(raw):
+                known = index["files"].get(entry.key)
+                if known and known[0] == entry.size and known[1] == entry.modified_ns:
+                    continue
                 try:
-                    stat = path.stat()
-                    known = index["files"].get(rel)
-                    if known and known[0] == stat.st_size and known[1] == stat.st_mtime_ns:
-                        continue
-                    tar.add(path, arcname=rel, recursive=False)
+                    body = raw.get_bytes(entry.key)
                 except FileNotFoundError:  # replaced by a newer fetch meanwhile: next time
                     continue
-                added[rel] = [stat.st_size, stat.st_mtime_ns, backup.raw_archive.name]
-                size += stat.st_size
+                info = tarfile.TarInfo(entry.key)
+                info.size, info.mtime = len(body), entry.modified
+                tar.addfile(info, io.BytesIO(body))
+                added[entry.key] = [entry.size, entry.modified_ns, backup.raw_archive_key]
+                size += entry.size
         if added:
-            os.replace(part, backup.raw_archive)
+            store.move_in(backup.raw_archive_key, part)
     finally:
-        part.unlink(missing_ok=True)
+        store.discard_staging(part)
     manifest = backup.manifest()
     info = None
     if added:
         index["files"].update(added)
-        index["archives"].append(backup.raw_archive.name)
-        write_json_atomic(backup.folder / RAW_INDEX, index)
-        info = {"file": backup.raw_archive.name, "files": len(added), "bytes": size}
+        index["archives"].append(backup.raw_archive_key)
+        store.put_bytes(RAW_INDEX, (json.dumps(index, indent=2) + "\n").encode())
+        info = {"file": backup.raw_archive_key, "files": len(added), "bytes": size}
     manifest["raw_archive"] = info
     manifest["raw_archives"] = list(index["archives"])
     backup.save_manifest(manifest)
@@ -87,29 +88,48 @@ def _safe_member(member: tarfile.TarInfo) -> bool:
     return member.isfile() and not name.is_absolute() and ".." not in name.parts
 
 
-def restore_raw(archives: Sequence[Path], raw_dir: Path) -> dict[str, int]:
+def _local_archive(archive: Path | str, backups: Storage | None, folder: Path) -> Path:
+    """A raw archive as a local file: a path, a name in the local backups folder, or a
+    name in the bucket (downloaded into `folder`)."""
+    if backups is None:
+        return Path(archive)
+    if isinstance(backups, LocalStorage):
+        return backups.path(str(archive))
+    target = folder / str(archive)
+    backups.get_file(str(archive), target)
+    return target
+
+
+def restore_raw(
+    archives: Sequence[Path | str], raw_dir: Path | Storage, backups: Storage | None = None
+) -> dict[str, int]:
     """Unpack the archives into the raw store without ever overwriting a file.
 
     The newest archive is read first, so the latest copy of a re-fetched window wins,
     and a file already in the raw store (perhaps newer than the backup) is kept.
+    `archives` are local paths, or names in `backups` (read straight from the bucket).
     """
+    import tempfile
+
+    raw = as_storage(raw_dir)
     restored = present = 0
     seen: set[str] = set()
-    for archive in reversed(list(archives)):
-        with tarfile.open(archive, "r") as tar:
-            for member in tar:
-                if not _safe_member(member) or member.name in seen:
-                    continue
-                seen.add(member.name)
-                target = raw_dir / member.name
-                if target.exists():
-                    present += 1
-                    continue
-                target.parent.mkdir(parents=True, exist_ok=True)
-                tmp = temporary_sibling(target)
-                with tar.extractfile(member) as src, open(tmp, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-                os.utime(tmp, (member.mtime, member.mtime))
-                os.replace(tmp, target)
-                restored += 1
+    with tempfile.TemporaryDirectory(prefix="jobs-raw-restore-") as scratch:
+        for archive in reversed(list(archives)):
+            path = _local_archive(archive, backups, Path(scratch))
+            with tarfile.open(path, "r") as tar:
+                for member in tar:
+                    if not _safe_member(member) or member.name in seen:
+                        continue
+                    seen.add(member.name)
+                    if raw.exists(member.name):
+                        present += 1
+                        continue
+                    with tar.extractfile(member) as src:
+                        raw.put_bytes(member.name, src.read())
+                    if isinstance(raw, LocalStorage):
+                        os.utime(raw.path(member.name), (member.mtime, member.mtime))
+                    restored += 1
+            if path.parent == Path(scratch):
+                path.unlink()
     return {"raw_files_restored": restored, "raw_files_already_present": present}

@@ -24,6 +24,7 @@ from jobs_assets.lib.backup.tools import (
 )
 from jobs_assets.lib.backup.verify import count_mismatches
 from jobs_assets.lib.schema.migrate import migrate
+from jobs_assets.lib.storage import Location, Storage
 
 _VERSION_TABLE = "public.alembic_version"
 
@@ -34,15 +35,19 @@ class RestorePlan:
 
     backup: BackupSet
     manifest: dict
-    raw_archives: list[Path]
+    raw_archives: list[Path | Location]
     missing_archives: list[str]
 
 
-def plan_restore(path: Path) -> RestorePlan:
-    """Find the set, check the dump's checksum, and list the raw archives to replay."""
+def plan_restore(path: Path | str) -> RestorePlan:
+    """Find the set, check the dump's checksum, and list the raw archives to replay.
+
+    `path` is a local file or an object's URL: a new machine restores straight from
+    the bucket (`s3://bucket/prefix/backups/jobs-….dump`).
+    """
     backup = BackupSet.from_path(path)
-    if not backup.dump.exists():
-        raise BackupError(f"{backup.dump} does not exist; list jobs_data/backups/ for backups")
+    if not backup.store.exists(backup.dump_key):
+        raise BackupError(f"{backup.dump} does not exist; list the backups folder for backups")
     manifest = backup.manifest()
     if backup.checksum_mismatch(manifest):
         raise BackupError(
@@ -50,15 +55,15 @@ def plan_restore(path: Path) -> RestorePlan:
             "short); restore another backup"
         )
     names = manifest.get("raw_archives") or []
-    archives = [backup.folder / name for name in names]
-    missing = [name for name, p in zip(names, archives, strict=True) if not p.exists()]
-    return RestorePlan(backup, manifest, [p for p in archives if p.exists()], missing)
+    present = [name for name in names if backup.store.exists(name)]
+    missing = [name for name in names if name not in present]
+    return RestorePlan(backup, manifest, [backup.store.where(n) for n in present], missing)
 
 
 def restore(
     plan: RestorePlan,
     conninfo: str,
-    raw_dir: Path | None,
+    raw_dir: Path | Storage | None,
     tools: PgTools | None = None,
 ) -> dict:
     """Replace the database's tables with the dump's (one transaction), then unpack raw files.
@@ -84,53 +89,58 @@ def restore(
 # dropped first, views built on those views included (deepest first); on success the
 # migrations recreate them, on failure they are put back (shallowest first).
 _DEPENDENT_VIEWS = """
-WITH RECURSIVE dependent(oid, depth) AS (
-    SELECT to_regclass('public.jobs_listings_data')::oid, 0
-    UNION
-    SELECT v.oid, dependent.depth + 1
-    FROM dependent
-    JOIN pg_depend AS d ON d.refobjid = dependent.oid
+WITH RECURSIVE deps(oid, depth) AS (
+    SELECT r.ev_class, 1
+    FROM pg_depend AS d JOIN pg_rewrite AS r ON r.oid = d.objid
+    WHERE d.refobjid = to_regclass('public.jobs_listings_data') AND r.ev_class <> d.refobjid
+  UNION
+    SELECT r.ev_class, deps.depth + 1
+    FROM deps JOIN pg_depend AS d ON d.refobjid = deps.oid
     JOIN pg_rewrite AS r ON r.oid = d.objid
-    JOIN pg_class AS v ON v.oid = r.ev_class
-    WHERE v.oid <> dependent.oid AND v.relkind = 'v' AND dependent.depth < 10
+    WHERE r.ev_class <> deps.oid AND deps.depth < 20
 )
-SELECT oid::regclass::text, pg_get_viewdef(oid), max(depth) AS depth
-FROM dependent WHERE depth > 0
-GROUP BY oid ORDER BY depth
+SELECT v.oid::regclass::text, pg_get_viewdef(v.oid)
+FROM deps JOIN pg_class AS v ON v.oid = deps.oid
+WHERE v.relkind = 'v' AND v.relnamespace = 'public'::regnamespace
+GROUP BY v.oid
+ORDER BY max(deps.depth) DESC, v.oid DESC
 """
 
 
 def _set_aside_views(conninfo: str) -> list[tuple[str, str]]:
     with psycopg.connect(conninfo) as conn:
-        views = [(name, definition) for name, definition, _ in conn.execute(_DEPENDENT_VIEWS)]
-        for name, _ in reversed(views):
+        views = conn.execute(_DEPENDENT_VIEWS).fetchall()
+        for name, _ in views:
             conn.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(sql.SQL(name)))
     return views
 
 
 def _put_back_views(conninfo: str, views: list[tuple[str, str]]) -> None:
     with psycopg.connect(conninfo) as conn:
-        for name, definition in views:
+        for name, definition in reversed(views):
             conn.execute(
                 sql.SQL("CREATE OR REPLACE VIEW {} AS ").format(sql.SQL(name)) + sql.SQL(definition)
             )
 
 
 def _pg_restore(tools: PgTools, plan: RestorePlan, conninfo: str) -> None:
-    run_tool(
-        [
-            tools.pg_restore,
-            "--clean",
-            "--if-exists",
-            *RESTORE_OPTIONS,
-            *(["-d", conninfo] if conninfo else ["-d", with_dbname("", _default_dbname())]),
-            plan.backup.dump,
-        ],
-        f"pg_restore of {plan.backup.dump.name} into {describe(conninfo)}",
-    )
+    with plan.backup.local_dump() as local:  # downloaded first when it is in a bucket
+        run_tool(
+            [
+                tools.pg_restore,
+                "--clean",
+                "--if-exists",
+                *RESTORE_OPTIONS,
+                *(["-d", conninfo] if conninfo else ["-d", with_dbname("", _default_dbname())]),
+                local,
+            ],
+            f"pg_restore of {plan.backup.dump.name} into {describe(conninfo)}",
+        )
 
 
-def _after_restore(plan: RestorePlan, conninfo: str, raw_dir: Path | None, started: float) -> dict:
+def _after_restore(
+    plan: RestorePlan, conninfo: str, raw_dir: Path | Storage | None, started: float
+) -> dict:
     expected = plan.manifest.get("row_counts", {})
     with psycopg.connect(conninfo) as conn:
         counts = row_counts(conn)
@@ -149,7 +159,8 @@ def _after_restore(plan: RestorePlan, conninfo: str, raw_dir: Path | None, start
         "duration_seconds": round(time.monotonic() - started, 3),
     }
     if raw_dir is not None:
-        result.update(restore_raw(plan.raw_archives, raw_dir))
+        names = [archive.name for archive in plan.raw_archives]
+        result.update(restore_raw(names, raw_dir, plan.backup.store))
     return result
 
 

@@ -13,6 +13,7 @@ from jobs_assets.lib.backup.retention import apply_retention
 from jobs_assets.lib.backup.sets import BackupSet, backup_lock
 from jobs_assets.lib.backup.tools import PgTools, find_pg_tools
 from jobs_assets.lib.backup.verify import Verification, record_verification, verify
+from jobs_assets.lib.storage import LocalStorage, Location, Storage
 
 #: a backup shows the database as it is now, so only a window this recent can have one
 LIVE_BACKUP_WINDOW = timedelta(hours=12)
@@ -36,7 +37,7 @@ class BackupOutcome:
     backup: BackupSet
     manifest: dict
     verification: Verification
-    deleted: list[Path]
+    deleted: list[Path | Location]
 
     @property
     def verified(self) -> bool:
@@ -49,7 +50,7 @@ def verify_and_retain(
     """Verify a new set, record the result, and only then apply retention."""
     verification = verify(backup, conninfo, tools)
     manifest = record_verification(backup, verification)
-    deleted = apply_retention(backup.folder, keep) if verification.ok else []
+    deleted = apply_retention(backup.store, keep) if verification.ok else []
     return BackupOutcome(backup, manifest, verification, deleted)
 
 
@@ -59,11 +60,16 @@ def back_up(
     partition_key: str,
     keep: int,
     lock_wait_timeout: str = DEFAULT_LOCK_WAIT_TIMEOUT,
+    storage: Storage | None = None,
 ) -> BackupOutcome:
-    """Dump the database, archive new raw files, verify, then apply retention."""
-    backups_dir = Path(data_dir) / "backups"
+    """Dump the database, archive new raw files, verify, then apply retention.
+
+    `storage` holds `backups/` and `raw/` (`JOBS_STORAGE_URL`); by default `data_dir`.
+    """
+    storage = storage or LocalStorage(Path(data_dir))
+    backups = storage.child("backups")
     tools = find_pg_tools(conninfo)
-    with backup_lock(backups_dir):
-        backup = dump(conninfo, backups_dir, partition_key, tools, lock_wait_timeout)
-        archive_raw(backup, Path(data_dir) / "raw")
+    with backup_lock(backups, Path(data_dir) / "locks"):
+        backup = dump(conninfo, backups, partition_key, tools, lock_wait_timeout)
+        archive_raw(backup, storage.child("raw"))
         return verify_and_retain(backup, conninfo, keep, tools)

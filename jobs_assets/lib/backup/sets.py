@@ -1,81 +1,117 @@
-"""A backup set: the files that share one stem, its manifest, and the folder's lock."""
+"""A backup set: the files that share one stem, its manifest, and the folder's lock.
+
+The folder is a `Storage` (`lib/storage.py`): the local `backups/` folder or its
+prefix in the bucket of `JOBS_STORAGE_URL`. Functions that take a folder accept a
+`Path`, a URL or a `Storage`.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
 import json
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from jobs_assets.lib.backup.errors import BackupError
-from jobs_assets.lib.files import sha256_of, write_json_atomic
 from jobs_assets.lib.raw_store import window_dirname
+from jobs_assets.lib.storage import LocalStorage, Location, Storage, as_storage
 
 _SUFFIXES = (".dump.sha256", ".manifest.json", ".raw.tar", ".dump")
 
 
 @dataclass(frozen=True)
 class BackupSet:
-    """The files of one backup, named by a common stem."""
+    """The files of one backup, named by a common stem, in one storage folder."""
 
-    folder: Path
+    store: Storage
     stem: str
 
+    def __init__(self, folder: Path | str | Storage, stem: str) -> None:
+        object.__setattr__(self, "store", as_storage(folder))
+        object.__setattr__(self, "stem", stem)
+
     @classmethod
-    def from_path(cls, path: Path) -> BackupSet:
-        """The set a given file belongs to (the dump, its manifest, checksum or raw archive)."""
-        path = Path(path).resolve()
+    def from_path(cls, path: Path | str) -> BackupSet:
+        """The set a given file belongs to (the dump, its manifest, checksum or raw archive);
+        a local path or the URL of an object (`s3://bucket/prefix/backups/jobs-….dump`)."""
+        text = str(path)
+        remote = "://" in text
+        name = text.rstrip("/").rsplit("/", 1)[-1] if remote else Path(text).name
         for suffix in _SUFFIXES:
-            if path.name.endswith(suffix):
-                return cls(path.parent, path.name[: -len(suffix)])
+            if name.endswith(suffix):
+                folder = text.rsplit("/", 1)[0] if remote else Path(text).resolve().parent
+                return cls(folder, name[: -len(suffix)])
         raise BackupError(
             f"{path} is not a backup file: expected a name ending in .dump, .manifest.json, "
             f".dump.sha256 or .raw.tar, e.g. jobs_data/backups/jobs-<window>-<time>.dump"
         )
 
     @classmethod
-    def new(cls, backups_dir: Path, partition_key: str, created: datetime) -> BackupSet:
+    def new(cls, backups_dir: Path | Storage, partition_key: str, created: datetime) -> BackupSet:
         """A set whose files do not exist yet, named after the window and the time."""
+        store = as_storage(backups_dir)
         base = f"jobs-{window_dirname(partition_key)}-{created:%Y%m%dT%H%M%SZ}"
         stem, n = base, 1
-        while any((backups_dir / f"{stem}{s}").exists() for s in _SUFFIXES):
+        while any(store.exists(f"{stem}{s}") for s in _SUFFIXES):
             n += 1
             stem = f"{base}-{n}"
-        return cls(backups_dir, stem)
+        return cls(store, stem)
 
     @property
-    def dump(self) -> Path:
-        return self.folder / f"{self.stem}.dump"
+    def folder(self) -> Path | Location:
+        return self.store.where()
 
     @property
-    def checksum(self) -> Path:
-        return self.folder / f"{self.stem}.dump.sha256"
+    def dump_key(self) -> str:
+        return f"{self.stem}.dump"
 
     @property
-    def manifest_path(self) -> Path:
-        return self.folder / f"{self.stem}.manifest.json"
+    def checksum_key(self) -> str:
+        return f"{self.stem}.dump.sha256"
 
     @property
-    def raw_archive(self) -> Path:
-        return self.folder / f"{self.stem}.raw.tar"
+    def manifest_key(self) -> str:
+        return f"{self.stem}.manifest.json"
+
+    @property
+    def raw_archive_key(self) -> str:
+        return f"{self.stem}.raw.tar"
+
+    @property
+    def dump(self) -> Path | Location:
+        return self.store.where(self.dump_key)
+
+    @property
+    def checksum(self) -> Path | Location:
+        return self.store.where(self.checksum_key)
+
+    @property
+    def manifest_path(self) -> Path | Location:
+        return self.store.where(self.manifest_key)
+
+    @property
+    def raw_archive(self) -> Path | Location:
+        return self.store.where(self.raw_archive_key)
 
     def manifest(self) -> dict:
-        if not self.manifest_path.exists():
+        try:
+            return json.loads(self.store.get_bytes(self.manifest_key))
+        except FileNotFoundError:
             raise BackupError(
                 f"{self.manifest_path} is missing, so {self.dump.name} cannot be checked; "
                 "pick another backup"
-            )
-        return json.loads(self.manifest_path.read_text())
+            ) from None
 
     def save_manifest(self, manifest: dict) -> None:
-        write_json_atomic(self.manifest_path, manifest)
+        self.store.put_bytes(self.manifest_key, (json.dumps(manifest, indent=2) + "\n").encode())
 
     def checksum_mismatch(self, manifest: dict) -> str | None:
         """None when the dump's sha256 is the manifest's, else what differs."""
-        digest = sha256_of(self.dump)
+        digest = self.store.sha256(self.dump_key)
         if digest == manifest.get("sha256"):
             return None
         return (
@@ -84,32 +120,56 @@ class BackupSet:
             "was written"
         )
 
+    @contextlib.contextmanager
+    def local_dump(self) -> Iterator[Path]:
+        """The dump as a local file for pg_restore (downloaded from object storage)."""
+        if isinstance(self.store, LocalStorage):
+            yield self.store.path(self.dump_key)
+            return
+        with tempfile.TemporaryDirectory(prefix="jobs-restore-") as folder:
+            path = Path(folder) / self.dump_key
+            self.store.get_file(self.dump_key, path)
+            yield path
 
-def list_sets(backups_dir: Path) -> list[tuple[BackupSet, dict]]:
+
+def list_sets(backups_dir: Path | Storage) -> list[tuple[BackupSet, dict]]:
     """Every set with a readable manifest, oldest first."""
+    store = as_storage(backups_dir)
     out = []
-    if not backups_dir.exists():
-        return out
-    for path in backups_dir.glob("jobs-*.manifest.json"):
-        backup = BackupSet.from_path(path)
+    for entry in store.list(""):
+        name = entry.key
+        if "/" in name or not (name.startswith("jobs-") and name.endswith(".manifest.json")):
+            continue
+        backup = BackupSet(store, name[: -len(".manifest.json")])
         try:
-            manifest = json.loads(path.read_text())
+            manifest = json.loads(store.get_bytes(name))
         except (OSError, json.JSONDecodeError):
             continue  # a damaged manifest is left alone for a person to look at
         out.append((backup, manifest))
     return sorted(out, key=lambda item: (item[1].get("created_at", ""), item[0].stem))
 
 
-def latest_verified(backups_dir: Path) -> tuple[BackupSet, dict] | None:
+def latest_verified(backups_dir: Path | Storage) -> tuple[BackupSet, dict] | None:
     verified = [item for item in list_sets(backups_dir) if item[1].get("verified")]
     return verified[-1] if verified else None
 
 
 @contextlib.contextmanager
-def backup_lock(backups_dir: Path) -> Iterator[None]:
-    """One backup at a time per folder (a backfill may start several runs at once)."""
-    backups_dir.mkdir(parents=True, exist_ok=True)
-    with open(backups_dir / ".lock", "w") as fh:
+def backup_lock(backups_dir: Path | Storage, locks_dir: Path | None = None) -> Iterator[None]:
+    """One backup at a time per folder (a backfill may start several runs at once).
+
+    A local folder holds its own `.lock`; for object storage the lock is a local file
+    under `locks_dir` (one machine at a time; Dagster's pools keep runs apart beyond).
+    """
+    store = as_storage(backups_dir)
+    if isinstance(store, LocalStorage):
+        folder = store.root
+    elif locks_dir is not None:
+        folder = Path(locks_dir)
+    else:
+        folder = Path(tempfile.gettempdir())
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / (".lock" if isinstance(store, LocalStorage) else "backups.lock"), "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield

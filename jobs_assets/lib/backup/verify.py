@@ -68,7 +68,7 @@ def verify(backup: BackupSet, conninfo: str, tools: PgTools | None = None) -> Ve
         manifest = backup.manifest()
     except BackupError as err:
         return failed(str(err))
-    if not backup.dump.exists():
+    if not backup.store.exists(backup.dump_key):
         return failed(f"{backup.dump} is missing")
     mismatch = backup.checksum_mismatch(manifest)
     if mismatch:
@@ -88,16 +88,11 @@ def verify(backup: BackupSet, conninfo: str, tools: PgTools | None = None) -> Ve
         )
     try:
         target = with_dbname(conninfo, scratch)
-        run_tool(
-            [
-                tools.pg_restore,
-                *RESTORE_OPTIONS,
-                "-d",
-                target,
-                backup.dump,
-            ],
-            f"pg_restore of {backup.dump.name} into the scratch database {scratch}",
-        )
+        with backup.local_dump() as local:
+            run_tool(
+                [tools.pg_restore, *RESTORE_OPTIONS, "-d", target, local],
+                f"pg_restore of {backup.dump.name} into the scratch database {scratch}",
+            )
         with psycopg.connect(target) as conn:
             counts = row_counts(conn)
     except (BackupError, psycopg.Error) as err:

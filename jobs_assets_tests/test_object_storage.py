@@ -1,0 +1,428 @@
+"""The raw lake, the inbox and the backups on S3: moto's standalone server, real HTTP.
+
+`moto_server` runs in its own process on a free loopback port for the session; every
+test gets its own prefix in one bucket. With `JOBS_STORAGE_URL=s3://…` a window and a
+backup land in the bucket and nothing but logs, locks (and an embedded server's
+pgdata) is written under the local data folder.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from jobs_assets.defs.backups.assets import postgres_backup
+from jobs_assets.defs.backups.checks import latest_verified_backup_fresh
+from jobs_assets.defs.backups.resources import BackupsResource
+from jobs_assets.lib import backup, inbox
+from jobs_assets.lib.errors import RawFileError
+from jobs_assets.lib.raw_store import RawStore, window_dirname
+from jobs_assets.lib.sources import SOURCES
+from jobs_assets.lib.sources.base import Page
+from jobs_assets.lib.storage import ObjectStorage, Storage, open_storage
+from jobs_assets.partitions import BACKUP_PARTITIONS
+from jobs_assets.replay import ReplayServer
+from jobs_assets.resources import RawStoreResource
+from jobs_assets_tests.conftest import (
+    FIXTURE_DIR,
+    Database,
+    api_resources,
+    fixture_listing_count,
+    latest_windows,
+    materialize_window,
+)
+
+BUCKET = "jobs-lake"
+#: what may be written under the local data folder when storage is a bucket
+LOCAL_ONLY = {"logs", "locks", "pgdata"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server in its own process, for the whole session."""
+    port = free_port()
+    server = Path(sys.executable).with_name("moto_server")
+    command = [str(server)] if server.exists() else [sys.executable, "-m", "moto.server"]
+    process = subprocess.Popen(
+        [*command, "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("moto_server did not start") from None
+                time.sleep(0.2)
+        yield endpoint
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def s3_env(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Test credentials for the local server, in this process only (and its children)."""
+    env = {
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": s3_endpoint,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    storage = ObjectStorage(f"s3://{BUCKET}")
+    if not storage.fs.exists(BUCKET):
+        storage.fs.mkdir(BUCKET)
+    return env
+
+
+@pytest.fixture
+def bucket_url(s3_env: dict[str, str]) -> str:
+    """A fresh prefix in the bucket: one deployment's JOBS_STORAGE_URL."""
+    return f"s3://{BUCKET}/t-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def bucket(bucket_url: str) -> Storage:
+    return open_storage(bucket_url, Path("."))
+
+
+def local_leftovers(data_dir: Path) -> list[str]:
+    """Files under the data folder outside logs/, locks/ and pgdata/."""
+    return sorted(
+        p.relative_to(data_dir).as_posix()
+        for p in data_dir.rglob("*")
+        if p.is_file() and p.relative_to(data_dir).parts[0] not in LOCAL_ONLY
+    )
+
+
+def keys(storage: Storage, prefix: str = "") -> list[str]:
+    return [entry.key for entry in storage.list(prefix)]
+
+
+def test_a_window_and_a_backup_land_in_the_bucket_and_nothing_local(
+    clean_db: Database, replay: ReplayServer, data_dir: Path, bucket_url: str, bucket: Storage
+) -> None:
+    resources = {
+        "postgres": clean_db.resource(),
+        "raw_store": RawStoreResource(data_dir=str(data_dir), storage_url=bucket_url),
+        **api_resources(replay.base_url),
+    }
+    key = latest_windows(1)[0]
+    result = materialize_window(resources, key)
+    assert result.success
+    expected = fixture_listing_count()
+    assert clean_db.query("SELECT count(*) FROM public.jobs_listings_data")[0][0] == expected
+    window = window_dirname(key)
+    stored = keys(bucket, "raw")
+    for source in SOURCES:
+        assert f"raw/{source}/{window}/manifest.json" in stored
+        assert f"raw/{source}/{window}/page-0000.json.gz" in stored
+    assert not [k for k in stored if "/.tmp-" in k]  # staging cleaned after publishing
+    events = result.asset_materializations_for_node("jobicy_raw")
+    raw_path = events[0].metadata["raw_path"].value
+    assert raw_path == f"{bucket_url}/raw/jobicy/{window}"
+
+    # Replay from the stored files only: staging re-reads the bucket, no HTTP.
+    replay.stop()
+    with clean_db.connect() as conn:
+        conn.execute("TRUNCATE staging.staging_jobs_listings_data")
+    again = materialize_window(resources, key, selection="staged_listings*")
+    assert again.success
+    staged = clean_db.query(
+        "SELECT count(DISTINCT (source, source_job_id)) FROM staging.staging_jobs_listings_data"
+    )
+    assert staged[0][0] == expected
+
+    backups = BackupsResource(data_dir=str(data_dir), keep=2, storage_url=bucket_url)
+    outcome = dg.materialize(
+        [postgres_backup, latest_verified_backup_fresh],
+        partition_key=BACKUP_PARTITIONS.get_last_partition_key(),
+        resources={"postgres": clean_db.resource(), "backups": backups},
+    )
+    assert outcome.success
+    sets = backup.list_sets(bucket.child("backups"))
+    assert len(sets) == 1 and sets[0][1]["verified"] is True
+    stem = sets[0][0].stem
+    in_backups = keys(bucket, "backups")
+    for suffix in (".dump", ".dump.sha256", ".manifest.json", ".raw.tar"):
+        assert f"backups/{stem}{suffix}" in in_backups
+    assert sets[0][1]["raw_archive"]["files"] == len(stored)
+
+    assert local_leftovers(data_dir) == []
+    print("in the bucket:", len(stored), "raw files,", in_backups)
+    print("local:", sorted({p.relative_to(data_dir).parts[0] for p in data_dir.iterdir()}))
+
+
+def test_checksums_are_verified_on_read_and_a_damaged_window_is_set_aside(
+    data_dir: Path, bucket: Storage, bucket_url: str
+) -> None:
+    store = RawStore(data_dir, bucket)
+    key = latest_windows(1)[0]
+    body = (FIXTURE_DIR / "jobicy.json").read_bytes()
+    writer = store.writer("jobicy", key)
+    writer.keep(Page(0, "http://jobicy.test/", 200, "", body, datetime.now(UTC)))
+    final = writer.commit()
+    assert str(final) == f"{bucket_url}/raw/jobicy/{window_dirname(key)}"
+    assert [p.body for p in store.read_pages("jobicy", key)] == [body]
+
+    page = f"raw/jobicy/{window_dirname(key)}/page-0000.json.gz"
+    bucket.put_bytes(page, gzip.compress(body + b" tampered"))
+    with pytest.raises(RawFileError, match="sha256") as err:
+        list(store.read_pages("jobicy", key))
+    assert f"{bucket_url}/{page}" in str(err.value)
+
+    again = store.writer("jobicy", key)
+    again.keep(Page(0, "http://jobicy.test/", 200, "", body, datetime.now(UTC)))
+    again.commit()
+    assert [p.body for p in store.read_pages("jobicy", key)] == [body]
+    reasons = [k for k in keys(bucket, "raw/jobicy/failed") if k.endswith("reason.txt")]
+    assert len(reasons) == 1
+    assert b"the stored copy was damaged" in bucket.get_bytes(reasons[0])
+    assert local_leftovers(data_dir) == []
+
+
+def test_failed_bodies_are_kept_in_the_bucket_with_their_reason(
+    data_dir: Path, bucket: Storage
+) -> None:
+    store = RawStore(data_dir, bucket)
+    key = latest_windows(1)[0]
+    writer = store.writer("remotive", key)
+    writer.keep(Page(0, "http://remotive.test/", 200, "", b'{"jobs": [', datetime.now(UTC)))
+    kept = writer.abandon("remotive answered with a cut body")
+    assert kept is not None and "/raw/remotive/failed/" in str(kept)
+    failed = keys(bucket, "raw/remotive/failed")
+    assert sorted(k.rsplit("/", 1)[-1] for k in failed) == ["page-0000.json.gz", "reason.txt"]
+    reason_key = next(k for k in failed if k.endswith("reason.txt"))
+    assert bucket.get_bytes(reason_key) == b"remotive answered with a cut body"
+    assert not store.has_window("remotive", key)
+    assert not [k for k in keys(bucket, "raw") if "/.tmp-" in k]
+
+
+def test_the_inbox_takes_files_from_the_bucket(data_dir: Path, bucket: Storage) -> None:
+    store = RawStore(data_dir, bucket)
+    drop = bucket.child("inbox")
+    key = latest_windows(1)[0]
+    body = (FIXTURE_DIR / "jobicy.json").read_bytes()
+    drop.put_bytes("jobicy/export.json", body)
+    drop.put_bytes("jobicy/cut.json", body[:300])
+    drop.put_bytes("loose.json", body)
+    before = datetime.now(UTC).replace(microsecond=0)
+    time.sleep(1.1)  # S3 modification times have a one-second resolution
+    report = inbox.take_files(drop, store, SOURCES, key, settle_seconds=0)
+    assert [a.file_name for a in report.accepted] == ["export.json"]
+    assert sorted(r.file_name for r in report.rejected) == ["cut.json", "loose.json"]
+    assert report.errors == []
+    moved = keys(drop)
+    assert "done/jobicy/export.json" in moved and "jobicy/export.json" not in moved
+    assert "rejected/jobicy/cut.json.reason.txt" in moved
+    assert "rejected/unknown/loose.json" in moved
+    assert [p.body for p in store.read_inbox_pages("jobicy", key)] == [body]
+    pages = store.inbox_pages_since(before)
+    assert [(s, k, e["file_name"]) for s, k, e in pages] == [("jobicy", key, "export.json")]
+    assert local_leftovers(data_dir) == []
+
+
+def test_retention_and_a_restore_on_a_new_machine_read_the_bucket(
+    clean_db: Database, tmp_path: Path, bucket_url: str, bucket: Storage
+) -> None:
+    first_machine = tmp_path / "first"
+    store = RawStore(first_machine, bucket)
+    key = latest_windows(1)[0]
+    body = (FIXTURE_DIR / "remotive.json").read_bytes()
+    writer = store.writer("remotive", key)
+    writer.keep(Page(0, "http://remotive.test/", 200, "", body, datetime.now(UTC)))
+    writer.commit()
+    conninfo = clean_db.resource().conninfo()
+    partition = BACKUP_PARTITIONS.get_last_partition_key()
+    outcomes = []
+    for n in range(3):
+        with clean_db.connect() as conn:
+            conn.execute(
+                "INSERT INTO staging.staging_jobs_listings_data VALUES (%s, %s, %s, %s, now())",
+                ("remotive", key, f"restore-{n}", json.dumps({"id": n})),
+            )
+        outcomes.append(backup.back_up(conninfo, first_machine, partition, 2, storage=bucket))
+    assert all(o.verified for o in outcomes)
+    assert sorted(str(p.name) for p in outcomes[2].deleted) == sorted(
+        f"{outcomes[0].backup.stem}{s}" for s in (".dump", ".dump.sha256", ".manifest.json")
+    )
+    sets = backup.list_sets(bucket.child("backups"))
+    assert [b.stem for b, _ in sets] == [o.backup.stem for o in outcomes[1:]]
+    newest = outcomes[2]
+    assert newest.manifest["raw_archives"] == [outcomes[0].backup.raw_archive_key]
+
+    # A new machine: an empty data folder, a new prefix for its raw store, the bucket's sets.
+    with clean_db.connect() as conn:
+        conn.execute("TRUNCATE staging.staging_jobs_listings_data")
+    url = f"{bucket_url}/backups/{newest.backup.dump_key}"
+    plan = backup.plan_restore(url)
+    assert plan.missing_archives == [] and len(plan.raw_archives) == 1
+    new_raw = open_storage(f"{bucket_url}-restored", Path("."))
+    result = backup.restore(plan, conninfo, new_raw.child("raw"))
+    assert result["raw_files_restored"] == 2  # the page and the manifest
+    restored = RawStore(tmp_path / "second", new_raw)
+    assert [p.body for p in restored.read_pages("remotive", key)] == [body]
+    rows = clean_db.query("SELECT count(*) FROM staging.staging_jobs_listings_data")
+    assert rows[0][0] == 3
+    assert not (tmp_path / "second").exists() and local_leftovers(first_machine) == []
+
+
+KILLED_UPLOAD = """
+import sys, time
+from pathlib import Path
+from jobs_assets.lib.raw_store import MANIFEST, RawStore
+from jobs_assets.lib.sources.base import Page
+from jobs_assets.lib.storage import open_storage
+from datetime import UTC, datetime
+
+url, data_dir, key, stage = sys.argv[1:5]
+store = RawStore(Path(data_dir), open_storage(url, Path(data_dir)))
+writer = store.writer("remotive", key)
+body = Path(sys.argv[5]).read_bytes()
+for index in range(3):
+    writer.keep(Page(index, "http://remotive.test/", 200, "", body, datetime.now(UTC)))
+if stage == "publishing":  # the intent is written and one page copied, then the kill
+    import json
+    manifest = {"source": "remotive", "partition_key": key, "origin": "live",
+                "fetched_at": None, "pages": sorted(writer.pages, key=lambda p: p["index"])}
+    store.storage.put_bytes(f"{writer.staging}/{MANIFEST}", json.dumps(manifest).encode())
+    final = store.window_key("remotive", key)
+    store.storage.delete(f"{final}/{MANIFEST}")
+    store.storage.put_bytes(f"{final}/page-0000.json.gz",
+                            store.storage.get_bytes(f"{writer.staging}/page-0000.json.gz"))
+print(writer.staging, flush=True)
+time.sleep(120)
+"""
+
+
+def kill_mid_upload(
+    bucket_url: str, data_dir: Path, key: str, stage: str, env: dict[str, str]
+) -> str:
+    """A writer in a child process, killed with SIGKILL in the middle of its window."""
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            KILLED_UPLOAD,
+            bucket_url,
+            str(data_dir),
+            key,
+            stage,
+            str(FIXTURE_DIR / "remotive.json"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **env},
+    )
+    staging = child.stdout.readline().strip()
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait(timeout=10)
+    child.stdout.close()
+    assert staging.startswith("raw/remotive/.tmp-")
+    return staging
+
+
+@pytest.mark.parametrize("stage", ["uploading", "publishing"])
+def test_a_run_killed_mid_upload_leaves_no_half_window_and_the_next_fetch_cleans_up(
+    stage: str,
+    clean_db: Database,
+    replay: ReplayServer,
+    data_dir: Path,
+    s3_env: dict[str, str],
+    bucket_url: str,
+    bucket: Storage,
+) -> None:
+    key = latest_windows(1)[0]
+    staging = kill_mid_upload(bucket_url, data_dir, key, stage, s3_env)
+    store = RawStore(data_dir, bucket)
+    assert [k for k in keys(bucket, staging)]  # the killed writer's uploads are there
+    assert not store.has_window("remotive", key)  # but nothing is published
+    assert store.manifest("remotive", key) is None
+
+    resources = {
+        "postgres": clean_db.resource(),
+        "raw_store": RawStoreResource(data_dir=str(data_dir), storage_url=bucket_url),
+        **api_resources(replay.base_url),
+    }
+    result = materialize_window(resources, key, selection="remotive_raw")
+    assert result.success
+    assert keys(bucket, staging) == []  # cleaned by the next fetch
+    assert not [k for k in keys(bucket, "raw") if "/.tmp-" in k]
+    manifest = store.manifest("remotive", key)
+    assert manifest is not None and manifest["origin"] == "live"
+    assert len(list(store.read_pages("remotive", key))) == len(manifest["pages"])
+    window_files = keys(bucket, store.window_key("remotive", key))
+    assert sorted(window_files) == sorted(
+        [f"{store.window_key('remotive', key)}/{p['file']}" for p in manifest["pages"]]
+        + [f"{store.window_key('remotive', key)}/manifest.json"]
+    )
+    assert local_leftovers(data_dir) == []
+
+
+@pytest.fixture(params=["local", "s3"])
+def any_storage(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
+    if request.param == "local":
+        return open_storage(None, tmp_path / "store")
+    return open_storage(request.getfixturevalue("bucket_url"), Path("."))
+
+
+def test_both_storages_keep_the_same_contract(any_storage: Storage) -> None:
+    """The operations the raw store, the inbox and the backups rely on, on each backend."""
+    store = any_storage
+    store.put_bytes("raw/a/w1/page-0000.json.gz", b"one")
+    store.put_bytes("raw/a/w1/manifest.json", b"{}")
+    store.put_bytes("raw/a/top.txt", b"top")
+    assert store.get_bytes("raw/a/w1/page-0000.json.gz") == b"one"
+    assert store.exists("raw/a/w1/manifest.json") and not store.exists("raw/a/w1/nothing")
+    with pytest.raises(FileNotFoundError):
+        store.get_bytes("raw/a/w1/nothing")
+    assert keys(store, "raw") == [
+        "raw/a/top.txt",
+        "raw/a/w1/manifest.json",
+        "raw/a/w1/page-0000.json.gz",
+    ]
+    assert store.children("raw/a") == ["top.txt", "w1"]
+    assert [e.key for e in store.files("raw/a")] == ["raw/a/top.txt"]
+    assert store.info("raw/a/top.txt").size == 3
+    assert store.sha256("raw/a/top.txt") == hashlib.sha256(b"top").hexdigest()
+    store.move_prefix("raw/a/w1", "raw/a/failed/w1-x")
+    assert keys(store, "raw/a/w1") == [] and len(keys(store, "raw/a/failed")) == 2
+    store.move("raw/a/top.txt", "done/top.txt")
+    assert store.get_bytes("done/top.txt") == b"top" and not store.exists("raw/a/top.txt")
+    store.put_bytes("done/top.txt", b"replaced")  # a whole new content, never half
+    assert store.get_bytes("done/top.txt") == b"replaced"
+    store.delete_prefix("raw")
+    store.delete("done/top.txt")
+    store.delete("done/absent")  # absent is fine
+    assert keys(store) == [] and store.list("nothing") == [] and store.children("nothing") == []
+    assert store.child("raw").location("x").endswith("raw/x")
