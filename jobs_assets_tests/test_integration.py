@@ -19,7 +19,12 @@ from jobs_assets.lib.sources import SOURCES
 from jobs_assets_tests.conftest import Database, fixture_listing_count, latest_windows
 from jobs_assets_tests.deployment import LOCATION, PRODUCTION_DAGSTER_YAML, Deployment
 
-INGESTION_ASSETS = {*(f"{name}_raw" for name in SOURCES), "staged_listings", "jobs_listings"}
+INGESTION_ASSETS = {
+    *(f"{name}_raw" for name in SOURCES),
+    "ecb_rates",
+    "staged_listings",
+    "jobs_listings",
+}
 API_POOLS = tuple(f"api_{name}" for name in SOURCES)
 RUN_TIMEOUT = 240.0
 
