@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from jobs_assets.lib.errors import FetchError, PipelineError
-from jobs_assets.lib.http import FetchBudget, HttpClient, HttpStats
+from jobs_assets.lib.http import HttpStats
 from jobs_assets.lib.parsed_windows import PARSE_KEY, stored_summary
 from jobs_assets.lib.raw_store import RawStore
 from jobs_assets.lib.redact import redact
@@ -107,17 +107,7 @@ def _fetch_raw_window(
         return reuse("stored", note) if stored else RawOutcome("skipped", None, note=note)
 
     writer = store.writer(source.name, partition_key, origin=settings.origin)
-    client = HttpClient(
-        timeout_seconds=settings.timeout_seconds,
-        max_retries=settings.max_retries,
-        backoff_seconds=settings.backoff_seconds,
-        max_rps=settings.max_rps,
-        workers=settings.workers,
-        total_timeout_seconds=settings.total_timeout_seconds,
-        max_retry_after_seconds=settings.max_retry_after_seconds,
-        budget=FetchBudget(settings.fetch_budget_seconds),
-        source=source.name,
-    )
+    client = settings.http_client()
     try:
         with client:
             truncated_reason = source.fetch(client, settings, writer.keep)
