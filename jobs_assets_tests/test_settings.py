@@ -198,11 +198,7 @@ def _code_mentions(path: Path, names: set[str]) -> list[str]:
 
 
 #: modules that still name sources, each with what removing it takes (keep this short)
-NAMES_SOURCES_FOR_NOW = {
-    # Its per-source extractors of the offline salary corpus repeat the sources' `columns`
-    # in Python; they belong beside each source in lib/sources.
-    "lib/salary_model/corpus.py",
-}
+NAMES_SOURCES_FOR_NOW: frozenset[str] = frozenset()
 
 
 def test_no_module_outside_lib_sources_names_a_source() -> None:

@@ -43,7 +43,7 @@ class WebhookError(RuntimeError):
 class Problem:
     """One thing that failed: an asset's step, or an asset check."""
 
-    what: str  # e.g. "asset remotive_raw" or "check jobs_listings:listings_salaries_plausible"
+    what: str  # e.g. "asset <source>_raw" or "check jobs_listings:listings_salaries_plausible"
     detail: str  # the error or the check's description of what it found
     severity: str = "ERROR"
 

@@ -1,9 +1,9 @@
 """One category vocabulary for every source (`category_normalised`).
 
-Each source has its own categories (Remotive `Sales / Business`, Jobicy `Programming`,
-Himalayas slugs such as `Feedback-Specialist`, RemoteOK and Arbeitnow tags), so listings
-only compare across sources through a small shared vocabulary. The mapping is data,
-`jobs_assets/data/categories.csv`, so an operator extends it without touching code:
+Each source has its own categories (`Sales / Business`, `Programming`, slugs such as
+`Feedback-Specialist`, or only tags), so listings only compare across sources through a
+small shared vocabulary. The mapping is data, `jobs_assets/data/categories.csv`, so an
+operator extends it without touching code:
 
 - `source_value`: a source's value, matched case-insensitively after humanising
   (`-` and `_` become spaces: `Feedback-Specialist` is `feedback specialist`);
@@ -86,7 +86,7 @@ def normalise_category(value: str | None) -> str:
 
 
 def category_from_values(values: Iterable[str | None] | None) -> str:
-    """For sources with several values (RemoteOK and Arbeitnow tags, Himalayas lists): the
+    """For sources with several values (tags, lists of categories): the
     first value that maps to a real category; `Other` when none does."""
     for value in values or ():
         category = _lookup(value)

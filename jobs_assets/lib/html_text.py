@@ -62,7 +62,7 @@ MAX_DESCRIPTION_CHARS = 100_000
 
 
 def unescape(text: str) -> str:
-    """HTML entities decoded, twice at most (Jobicy text can be escaped twice)."""
+    """HTML entities decoded, twice at most (some sources escape text twice)."""
     for _ in range(2):
         if "&" not in text:
             break

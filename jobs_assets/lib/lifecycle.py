@@ -14,7 +14,7 @@ window is *proven complete* by the stored window manifest (`evidence_of`):
 Each source declares its rule (`Source.expiry`):
 
 - `absence`: active listings of the source not seen in the window expire.
-- `expires_at_or_unseen` (Himalayas reads only its newest pages, so absence proves
+- `expires_at_or_unseen` (a source read only by its newest pages: absence proves
   nothing): expire when `expires_at` has passed or when unseen for
   `JOBS_EXPIRE_UNSEEN_DAYS`, still only on a complete fetch of the window.
 

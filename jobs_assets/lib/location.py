@@ -648,10 +648,10 @@ _AND_RE = re.compile(r"\s+(?:and|&)\s+", re.IGNORECASE)
 
 
 def locate_text(text: str | None) -> Location:
-    """Remotive candidate_required_location and Jobicy jobGeo to countries and regions."""
+    """A free-text location restriction to countries and regions."""
     if not isinstance(text, str):
         return Location()
-    text = html.unescape(text).strip()[:2000]  # Jobicy text can arrive entity-escaped
+    text = html.unescape(text).strip()[:2000]  # some sources send entity-escaped text
     if not text:
         return Location()
     vocab = _vocab()
@@ -683,7 +683,7 @@ def locate_text(text: str | None) -> Location:
 
 
 def locate_names(items: object) -> Location:
-    """Himalayas locationRestrictions: country names or {alpha2, name, slug}; [] = anywhere."""
+    """A list of country names or {alpha2, name, slug} objects; [] = anywhere."""
     if items is None:
         return Location()
     if isinstance(items, str):
@@ -704,7 +704,7 @@ def locate_names(items: object) -> Location:
             item = item.get("name") or item.get("slug")
         if not isinstance(item, str) or not item.strip():
             continue
-        # A Himalayas name is one country even when it holds a comma.
+        # A listed name is one country even when it holds a comma.
         found = _resolve(item, vocab)
         if found is None:
             nested = locate_text(item)

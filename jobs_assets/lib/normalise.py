@@ -162,7 +162,7 @@ def _mapped(values: pd.Series, parse: Callable[[Hashable], object]) -> np.ndarra
 
 
 def clean_text(values: pd.Series) -> pd.Series:
-    """Trim and decode HTML entities (Jobicy text can be escaped twice)."""
+    """Trim and decode HTML entities (some sources escape text twice)."""
     return pd.Series(
         _mapped(values, lambda v: None if v is None else unescape(str(v)).strip() or None),
         index=values.index,
@@ -222,7 +222,7 @@ def _string_list(raw: Hashable) -> list[str]:
 
 
 def _location_names(raw: Hashable) -> tuple[list, str]:
-    """Himalayas `locationRestrictions` as a list and as `location_raw` text."""
+    """A source's list of location names as a list and as `location_raw` text."""
     try:
         items = json.loads(raw) if raw is not None else []
     except ValueError:
@@ -286,7 +286,7 @@ def _pick(
 
 
 def _locations(frame: pd.DataFrame) -> tuple[_Choice, list[tuple[Location, str | None]]]:
-    """Himalayas' list of names when present, else the location text."""
+    """The list of location names when the source gives one, else the location text."""
 
     def from_json(value: Hashable) -> tuple[Location, str | None]:
         items, raw = _location_names(value)
@@ -345,8 +345,8 @@ def _salary_row(salary: Salary | None, raw: str | None, rates: RateTable | None)
 
 
 def _salaries(frame: pd.DataFrame, rates: RateTable | None) -> tuple[_Choice, list[_SalaryRow]]:
-    """Remotive's text when present (kept as `salary_raw`), else the structured fields
-    (rendered as `salary_raw`)."""
+    """The free salary text when the source gives one (kept as `salary_raw`), else the
+    structured fields (rendered as `salary_raw`)."""
 
     def from_text(value: Hashable) -> _SalaryRow:
         return _salary_row(parse_salary_text(value), str(value).strip() or None, rates)

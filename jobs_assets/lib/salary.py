@@ -1,7 +1,6 @@
 """Salary parsing and annualisation.
 
-Pure functions: Remotive gives free text, Jobicy and Himalayas give structured amounts;
-both end up as one `Salary` with ANNUAL amounts so listings compare across sources.
+Pure functions: some sources give free text, others structured amounts; both end up as one `Salary` with ANNUAL amounts so listings compare across sources.
 The lexical grammar of the free text (amounts, currency and period markers) lives in
 `salary_text`; this module decides what the figures mean.
 """
@@ -184,7 +183,7 @@ def _range_values(figure: list[Amount]) -> tuple[float, float]:
 
 
 def parse_salary_text(text: str | None) -> Salary:
-    """Parse Remotive's free-text salary; anything unparseable gives an empty Salary."""
+    """Parse a free-text salary; anything unparseable gives an empty Salary."""
     if not isinstance(text, str):
         return EMPTY
     text = canonical(text.strip()[:500])
@@ -284,7 +283,7 @@ def _currency_code(value: object) -> str | None:
 def structured_salary(
     min_amount: object, max_amount: object, period: object, currency: object
 ) -> Salary:
-    """Annualise Jobicy/Himalayas structured amounts; a missing period means annual."""
+    """Annualise structured amounts; a missing period means annual."""
     low, high = _amount(min_amount), _amount(max_amount)
     if low is None and high is None:
         return EMPTY

@@ -11,7 +11,7 @@
   manifest last (see `raw_store.py`), so readers that trust only a manifest never see
   half a window.
 
-Keys are relative POSIX paths (`raw/remotive/2026-11-22-0400/page-0000.json.gz`).
+Keys are relative POSIX paths (`raw/<source>/2026-11-22-0400/page-0000.json.gz`).
 Logs, locks and the embedded PostgreSQL's data stay on the local disk whatever the
 setting: they belong to one process or one machine.
 """

@@ -20,7 +20,7 @@ def _wordset(text: str) -> frozenset[str]:
 
 
 # Legal forms and filler words a company name carries on one board and not another
-# ("Phaidra" on Jobicy is "Phaidra, Inc." on Himalayas).
+# ("Phaidra" on one board is "Phaidra, Inc." on another).
 _LEGAL_SUFFIXES = _wordset(
     "inc incorporated llc llp lp ltd limited plc gmbh mbh ag kg kgaa ug se sa sas sarl srl spa "
     "bv nv oy ab as aps asa pty pte co corp corporation company group holding holdings "
@@ -100,7 +100,7 @@ _REQ_PATTERNS = (
 
 
 def repair_mojibake(text: str) -> str:
-    """UTF-8 that was read as Latin-1 or cp1252 and encoded again (RemoteOK's `â\\x80\\x99`)."""
+    """UTF-8 that was read as Latin-1 or cp1252 and encoded again (one board's `â\\x80\\x99`)."""
     if not any(marker in text for marker in ("Ã", "Â", "â", "Å", "Ä")):
         return text
     for codec in ("latin-1", "cp1252"):
@@ -163,7 +163,7 @@ def title_parts(title: str | None) -> tuple[tuple[str, ...], frozenset[str]]:
 
     Gender markers, repost counters, punctuation, "remote" and country or region names
     are dropped: boards add them to the same job ("(Canada) Regional Named Account
-    Executive - Pennsylvania" is RemoteOK's "Regional Named Account Executive Pennsylvania").
+    Executive - Pennsylvania" is another board's "Regional Named Account Executive Pennsylvania").
     """
     text = fold(title)
     text = _COUNTER.sub("", _GENDER.sub(" ", text))

@@ -1,9 +1,9 @@
 """Real listings with stated salaries, turned into rows shaped like `jobs_listings_data`.
 
-The corpus holds raw API items (gzip JSON Lines per source, see PROVENANCE.md beside
-the data). Each item is mapped onto the columns every source extracts (the same field
-choices as the source modules' SQL) and then run through the project's own
-`normalise`, so the model trains on exactly what production rows will contain.
+The corpus holds raw API items (gzip JSON Lines per source, see docs/salary_corpus.md).
+Each item is mapped onto the columns every source extracts by its source module
+(`Source.item_fields`, the same field choices as its SQL `columns`) and then run through
+the project's own `normalise`, so the model trains on exactly what production rows will contain.
 """
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ from __future__ import annotations
 import gzip
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pandas as pd
 
 from jobs_assets.lib.normalise import EXTRACTED, normalise
+from jobs_assets.lib.sources import SOURCES
 
 #: the corpus is not committed with the code (it is other projects' data); it sits in the
 #: shared data folder beside the repository unless the environment says otherwise
@@ -37,100 +38,12 @@ def corpus_available(directory: Path | None = None) -> bool:
     return any((directory or corpus_dir()).glob("*.jsonl.gz"))
 
 
-def _first(value: object) -> object:
-    if isinstance(value, list):
-        return value[0] if value else None
-    return value
-
-
-def _as_json(value: object) -> str | None:
-    return None if value is None else json.dumps(value)
-
-
-def _remoteok(item: dict) -> dict:
-    return {
-        "title": item.get("position"),
-        "company_name": item.get("company"),
-        "job_url": item.get("url"),
-        "tags_json": _as_json(item.get("tags")),
-        "location_text": item.get("location"),
-        "salary_min": item.get("salary_min"),
-        "salary_max": item.get("salary_max"),
-        "salary_period": "year",
-        "salary_currency": "USD",
-        "description_html": item.get("description"),
-        "published": item.get("date"),
-    }
-
-
-def _remotive(item: dict) -> dict:
-    return {
-        "title": item.get("title"),
-        "company_name": item.get("company_name"),
-        "job_url": item.get("url"),
-        "job_type": item.get("job_type"),
-        "category": item.get("category"),
-        "tags_json": _as_json(item.get("tags")),
-        "location_text": item.get("candidate_required_location"),
-        "salary_text": item.get("salary"),
-        "description_html": item.get("description"),
-        "published": item.get("publication_date"),
-    }
-
-
-def _himalayas(item: dict) -> dict:
-    return {
-        "title": item.get("title"),
-        "company_name": item.get("companyName"),
-        "job_url": item.get("applicationLink"),
-        "job_type": item.get("employmentType"),
-        "seniority": _first(item.get("seniority")),
-        "category": _first(item.get("parentCategories")) or _first(item.get("categories")),
-        "tags_json": _as_json(item.get("categories")),
-        "location_json": _as_json(item.get("locationRestrictions")),
-        "salary_min": item.get("minSalary"),
-        "salary_max": item.get("maxSalary"),
-        "salary_period": item.get("salaryPeriod") or "year",
-        "salary_currency": item.get("currency"),
-        "description_html": item.get("description"),
-    }
-
-
-def _jobicy(item: dict) -> dict:
-    new = item.get("salaryMin") is not None or item.get("salaryMax") is not None
-    return {
-        "title": item.get("jobTitle"),
-        "company_name": item.get("companyName"),
-        "job_url": item.get("url"),
-        "job_type": _first(item.get("jobType")),
-        "seniority": item.get("jobLevel"),
-        "category": _first(item.get("jobIndustry")),
-        "location_text": item.get("jobGeo"),
-        "salary_min": item.get("salaryMin") if new else item.get("annualSalaryMin"),
-        "salary_max": item.get("salaryMax") if new else item.get("annualSalaryMax"),
-        "salary_period": item.get("salaryPeriod") if new else "year",
-        "salary_currency": item.get("salaryCurrency"),
-        "description_html": item.get("jobDescription"),
-        "published": item.get("pubDate"),
-    }
-
-
-EXTRACTORS: dict[str, Callable[[dict], dict]] = {
-    "remoteok": _remoteok,
-    "remotive": _remotive,
-    "himalayas": _himalayas,
-    "jobicy": _jobicy,
-}
-
-
-#: each source's id field, and its own publication date (the corpus's `first_seen_at`)
-ID_FIELDS = {"remoteok": "id", "remotive": "id", "himalayas": "guid", "jobicy": "id"}
-EPOCH_DATES = {"remoteok": "epoch", "himalayas": "pubDate"}
 TEXT_DATES = ("publication_date", "pubDate", "date")
 
 
 def _published(source: str, item: dict) -> str | None:
-    epoch = item.get(EPOCH_DATES.get(source, ""))
+    epoch_field = SOURCES[source].published_epoch_field
+    epoch = item.get(epoch_field) if epoch_field else None
     if isinstance(epoch, (int, float)) or (isinstance(epoch, str) and epoch.isdigit()):
         seconds = int(epoch) / 1000 if int(epoch) > 10**11 else int(epoch)  # some send ms
         return pd.Timestamp(seconds, unit="s", tz="UTC").isoformat()
@@ -144,13 +57,12 @@ def _published(source: str, item: dict) -> str | None:
 
 
 def response_records(source: str, document: object, seen: str) -> list[dict]:
-    """Corpus records from one recorded API response (a list, or `jobs`/`data` inside a
-    dict): items with an id, dated by their own publication date, else by `seen`."""
-    if isinstance(document, dict):
-        document = document.get("jobs") or document.get("data") or []
-    id_field = ID_FIELDS[source]
+    """Corpus records from one recorded API response (its listings as the source reads
+    them): items with an id, dated by their own publication date, else by `seen`."""
+    listings = SOURCES[source].records_in(document)
+    id_field = SOURCES[source].id_field
     records = []
-    for item in document if isinstance(document, list) else []:
+    for item in listings if isinstance(listings, list) else []:
         if isinstance(item, dict) and item.get(id_field) not in (None, ""):
             published = _published(source, item) or seen
             records.append(
@@ -187,9 +99,9 @@ def listings_frame(records: Iterable[dict]) -> pd.DataFrame:
         by_source.setdefault(record["source"], []).append(record)
     frames = []
     for source, rows in sorted(by_source.items()):
-        extract = EXTRACTORS[source]
+        fields = SOURCES[source].item_fields
         extracted = pd.DataFrame(
-            [{**dict.fromkeys(EXTRACTED), **extract(row["item"])} for row in rows],
+            [{**dict.fromkeys(EXTRACTED), **(fields(row["item"]) or {})} for row in rows],
             columns=list(EXTRACTED),
             dtype=object,
         )

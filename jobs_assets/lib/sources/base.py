@@ -141,6 +141,18 @@ def non_empty(expression: str) -> str:
 NULL = "NULL"
 
 
+def first_value(value: object) -> object:
+    """The first element of a list, or the value itself (Python twin of `first`)."""
+    if isinstance(value, list):
+        return value[0] if value else None
+    return value
+
+
+def json_text(value: object) -> str | None:
+    """The value as JSON text, None for None (Python twin of `as_json`)."""
+    return None if value is None else json.dumps(value)
+
+
 def now_utc() -> datetime:
     return datetime.now(UTC)
 
@@ -193,6 +205,8 @@ class Source:
     #: what a listing cannot do without (title, url, company) -> the source's field for it;
     #: a listing with one of them missing, empty or a placeholder is rejected at parse time
     required: dict[str, str] = {}
+    #: the field holding the publication time as unix seconds (or ms), when there is one
+    published_epoch_field: str | None = None
 
     def fetch(self, client: HttpClient, settings: SourceSettings, keep: KeepPage) -> str | None:
         """Fetch the current listings, handing each body to `keep` before parsing it.
@@ -206,6 +220,12 @@ class Source:
         return (
             f"Listings from {self.display_name} ({self.home_url}); each row links back to its page."
         )
+
+    def item_fields(self, item: dict) -> dict | None:
+        """The common fields of one listing read in Python, for listings that never pass
+        through staging (the salary corpus): the same field choices as `columns`. None for
+        a source that states no salaries."""
+        return None
 
     def records_in(self, document: object) -> object:
         """The listings array of a parsed body (None when absent): `document[jobs_key]`."""

@@ -29,6 +29,8 @@ from jobs_assets.lib.sources.base import (
     SourceSettings,
     as_json,
     first,
+    first_value,
+    json_text,
     text,
 )
 
@@ -75,6 +77,26 @@ class Himalayas(Source):
         "published": text("pubDate"),
         "expires": text("expiryDate"),
     }
+
+    published_epoch_field = "pubDate"
+
+    def item_fields(self, item: dict) -> dict | None:
+        return {
+            "title": item.get("title"),
+            "company_name": item.get("companyName"),
+            "job_url": item.get("applicationLink"),
+            "job_type": item.get("employmentType"),
+            "seniority": first_value(item.get("seniority")),
+            "category": first_value(item.get("parentCategories"))
+            or first_value(item.get("categories")),
+            "tags_json": json_text(item.get("categories")),
+            "location_json": json_text(item.get("locationRestrictions")),
+            "salary_min": item.get("minSalary"),
+            "salary_max": item.get("maxSalary"),
+            "salary_period": item.get("salaryPeriod") or "year",
+            "salary_currency": item.get("currency"),
+            "description_html": item.get("description"),
+        }
 
     def fetch(self, client: HttpClient, settings: SourceSettings, keep: KeepPage) -> str | None:
         """Fetch the newest pages; a reason when offset paging repeated itself."""

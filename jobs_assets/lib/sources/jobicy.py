@@ -10,7 +10,15 @@ from __future__ import annotations
 import hashlib
 
 from jobs_assets.lib.http import HttpClient
-from jobs_assets.lib.sources.base import NULL, KeepPage, Source, SourceSettings, first, text
+from jobs_assets.lib.sources.base import (
+    NULL,
+    KeepPage,
+    Source,
+    SourceSettings,
+    first,
+    first_value,
+    text,
+)
 
 PAGE_SIZE = 100
 
@@ -56,6 +64,24 @@ class Jobicy(Source):
         "published": text("pubDate"),
         "expires": NULL,
     }
+
+    def item_fields(self, item: dict) -> dict | None:
+        new = item.get("salaryMin") is not None or item.get("salaryMax") is not None
+        return {
+            "title": item.get("jobTitle"),
+            "company_name": item.get("companyName"),
+            "job_url": item.get("url"),
+            "job_type": first_value(item.get("jobType")),
+            "seniority": item.get("jobLevel"),
+            "category": first_value(item.get("jobIndustry")),
+            "location_text": item.get("jobGeo"),
+            "salary_min": item.get("salaryMin") if new else item.get("annualSalaryMin"),
+            "salary_max": item.get("salaryMax") if new else item.get("annualSalaryMax"),
+            "salary_period": item.get("salaryPeriod") if new else "year",
+            "salary_currency": item.get("salaryCurrency"),
+            "description_html": item.get("jobDescription"),
+            "published": item.get("pubDate"),
+        }
 
     def fetch(self, client: HttpClient, settings: SourceSettings, keep: KeepPage) -> str | None:
         """Follow the cursor; stop (and say why) on a repeated cursor or page, or at the limit."""

@@ -23,6 +23,7 @@ from jobs_assets.lib.sources.base import (
     as_json,
     first,
     joined,
+    json_text,
     non_empty,
     text,
     vocabulary,
@@ -130,6 +131,23 @@ class RemoteOK(Source):
 
     def shape_error(self, document: object) -> str:
         return f"a JSON {type(document).__name__}, not the array of jobs Remote OK serves"
+
+    published_epoch_field = "epoch"
+
+    def item_fields(self, item: dict) -> dict | None:
+        return {
+            "title": item.get("position"),
+            "company_name": item.get("company"),
+            "job_url": item.get("url"),
+            "tags_json": json_text(item.get("tags")),
+            "location_text": item.get("location"),
+            "salary_min": item.get("salary_min"),
+            "salary_max": item.get("salary_max"),
+            "salary_period": "year",
+            "salary_currency": "USD",
+            "description_html": item.get("description"),
+            "published": item.get("date"),
+        }
 
     def fetch(self, client: HttpClient, settings: SourceSettings, keep: KeepPage) -> None:
         self.get_page(client, settings.url, None, 0, keep)

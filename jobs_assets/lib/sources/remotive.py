@@ -6,7 +6,15 @@ Terms: at most 4 pulls a day (the 6-hour minimum interval), link back and name R
 from __future__ import annotations
 
 from jobs_assets.lib.http import HttpClient
-from jobs_assets.lib.sources.base import NULL, KeepPage, Source, SourceSettings, as_json, text
+from jobs_assets.lib.sources.base import (
+    NULL,
+    KeepPage,
+    Source,
+    SourceSettings,
+    as_json,
+    json_text,
+    text,
+)
 
 
 class Remotive(Source):
@@ -39,6 +47,20 @@ class Remotive(Source):
         "published": text("publication_date"),
         "expires": NULL,
     }
+
+    def item_fields(self, item: dict) -> dict | None:
+        return {
+            "title": item.get("title"),
+            "company_name": item.get("company_name"),
+            "job_url": item.get("url"),
+            "job_type": item.get("job_type"),
+            "category": item.get("category"),
+            "tags_json": json_text(item.get("tags")),
+            "location_text": item.get("candidate_required_location"),
+            "salary_text": item.get("salary"),
+            "description_html": item.get("description"),
+            "published": item.get("publication_date"),
+        }
 
     def fetch(self, client: HttpClient, settings: SourceSettings, keep: KeepPage) -> None:
         self.get_page(client, settings.url, None, 0, keep)
