@@ -257,12 +257,22 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.basetemp = tempfile.mkdtemp(prefix="jobs_assets_pytest_")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the stack's tests last (integration, then browser), so its processes start once
-    and never compete with the rest of the suite for the CPU."""
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The stack's tests (integration, then browser) share one worker of `make test`'s
+    pytest-xdist (`--dist loadgroup`), so its processes start once, and go first there:
+    they are the longest part of the suite, and the other workers take the rest meanwhile.
+    In a single process they go last, so the stack never competes for the CPU."""
+
+    def uses_stack(item: pytest.Item) -> bool:
+        return "deployment" in getattr(item, "fixturenames", ())
 
     def order(item: pytest.Item) -> tuple[bool, bool]:
-        uses_stack = "deployment" in getattr(item, "fixturenames", ())
-        return uses_stack, uses_stack and item.module.__name__.endswith("test_browser")
+        stack = uses_stack(item)
+        first = hasattr(config, "workerinput")
+        return stack != first, stack and item.module.__name__.endswith("test_browser")
 
+    for item in items:
+        if uses_stack(item):
+            item.add_marker(pytest.mark.xdist_group("deployment"))
     items.sort(key=order)

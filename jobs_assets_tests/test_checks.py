@@ -323,3 +323,39 @@ def test_the_load_counts_listings_served_after_their_expiry(
     metadata = records[0].asset_materialization.metadata
     assert expired > 0 and metadata["listings_expired_before_retrieval"].value == expired
     assert metadata["usd_rates"].value.startswith("ecb-daily ")  # the file stored for the day
+
+
+def test_a_check_that_raises_fails_alone_and_its_step_still_reports_the_others(
+    offline: dict, instance: dg.DagsterInstance
+) -> None:
+    """The checks of an asset share a step: one that raises is a failed check naming the
+    error (blocking, since it is an ERROR check), and the others still report."""
+
+    def broken(context, postgres, raw_store) -> dg.AssetCheckResult:
+        raise RuntimeError("the rule itself is broken")
+
+    def fine(context, postgres, raw_store) -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(passed=True, severity=checks.WARN, description="fine")
+
+    step = checks.checks_step(
+        "probe_checks",
+        jobs_listings.key,
+        [
+            checks.Check("probe_broken", checks.ERROR, "If it fails: fix the rule.", broken),
+            checks.Check("probe_fine", checks.WARN, "If it fails: never.", fine),
+        ],
+    )
+    job = dg.define_asset_job("probe", selection=dg.AssetSelection.checks(step))
+    defs = dg.Definitions(
+        assets=ingestion_assets(), asset_checks=[step], jobs=[job], resources=offline
+    )
+    result = defs.resolve_job_def("probe").execute_in_process(
+        tags={"dagster/partition": latest_windows(1)[0]}, instance=instance, raise_on_error=False
+    )
+    found = evaluations(result)
+    assert not found["jobs_listings:probe_broken"].passed
+    assert found["jobs_listings:probe_broken"].description == (
+        "the check could not run: RuntimeError: the rule itself is broken"
+    )
+    assert found["jobs_listings:probe_fine"].passed
+    assert not result.success  # a failed blocking check fails its step

@@ -132,6 +132,11 @@ def test_run_launched_over_graphql_succeeds_through_the_queue(ingestion_run: dic
     assert kinds.index("RunStartingEvent") < kinds.index("RunStartEvent")
     assert "RunSuccessEvent" in kinds
     assert "RunFailureEvent" not in kinds
+    # The suite's one run through the multiprocess executor: a process per step.
+    messages = [e.get("message") or "" for e in ingestion_run["events"]]
+    assert any("using multiprocess executor" in m for m in messages)
+    in_subprocess = {m for m in messages if m.startswith("Executing step") and "subprocess" in m}
+    assert len(in_subprocess) > len(INGESTION_ASSETS)
 
 
 def test_every_ingestion_asset_materialised_for_the_window(

@@ -12,7 +12,6 @@ saying where it was looked for.
 from __future__ import annotations
 
 import re
-import time
 
 import numpy as np
 import pandas as pd
@@ -266,18 +265,6 @@ def test_loading_refuses_types_outside_the_trusted_list() -> None:
     state = {"pipeline": Lasso(), "low_offset": -0.3, "high_offset": 0.3}
     with pytest.raises(ValueError, match="untrusted types.*Lasso"):
         SalaryModel.from_bytes(skops.io.dumps(state))
-
-
-def test_prediction_throughput(recorded: pd.DataFrame, recorded_outcome) -> None:
-    """Listings with descriptions (the costly case), counted in process CPU time
-    because the machine is shared."""
-    described = recorded[recorded["description_text"].notna()]
-    batch = described.sample(30_000, replace=True, random_state=0)
-    cpu = time.process_time()
-    recorded_outcome.model.predict(batch)
-    rate = len(batch) / (time.process_time() - cpu)
-    print(f"\nprediction: {rate:,.0f} listings per CPU second")
-    assert rate >= 10_000
 
 
 def test_model_inputs_need_the_listing_columns(recorded: pd.DataFrame) -> None:

@@ -5,28 +5,21 @@ plausible cluster sizes (WARN)."""
 import dagster as dg
 
 from jobs_assets.defs.ingestion.assets import jobs_listings
-from jobs_assets.defs.ingestion.checks import ERROR, WARN, build_listings_check, finding_result
+from jobs_assets.defs.ingestion.checks import (
+    ERROR,
+    WARN,
+    Check,
+    build_listings_check,
+    checks_step,
+    finding_result,
+)
 from jobs_assets.lib import identity_quality
 from jobs_assets.lib.lifecycle import evidence_of
 from jobs_assets.lib.sources import SOURCES
-from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.resources import PostgresResource, RawStoreResource
 
 
-@dg.asset_check(
-    asset=jobs_listings,
-    name="listings_expired_only_on_complete_fetch",
-    blocking=True,
-    partitions_def=INGESTION_PARTITIONS,
-    description=(
-        "Every listing this window expired belongs to a source whose fetch of the window "
-        "counted as complete (a live fetch, every page usable, paging to its end). If it "
-        "fails, listings were retired on partial evidence: set them back with UPDATE "
-        "public.jobs_listings_data SET status = 'active', expired_at = NULL WHERE "
-        "expired_at = <window start> AND source = <source>, and report the manifest."
-    ),
-)
-def listings_expired_only_on_complete_fetch(
+def expired_only_on_complete_fetch(
     context: dg.AssetCheckExecutionContext,
     postgres: PostgresResource,
     raw_store: RawStoreResource,
@@ -37,6 +30,18 @@ def listings_expired_only_on_complete_fetch(
             conn, context.partition_time_window.start, proof
         )
     return finding_result(finding, ERROR)
+
+
+listings_expired_only_on_complete_fetch = Check(
+    "listings_expired_only_on_complete_fetch",
+    ERROR,
+    "Every listing this window expired belongs to a source whose fetch of the window "
+    "counted as complete (a live fetch, every page usable, paging to its end). If it "
+    "fails, listings were retired on partial evidence: set them back with UPDATE "
+    "public.jobs_listings_data SET status = 'active', expired_at = NULL WHERE "
+    "expired_at = <window start> AND source = <source>, and report the manifest.",
+    expired_only_on_complete_fetch,
+)
 
 
 clusters_within_one_company = build_listings_check(
@@ -59,7 +64,13 @@ cluster_sizes_plausible = build_listings_check(
 )
 
 identity_checks = [
-    listings_expired_only_on_complete_fetch,
-    clusters_within_one_company,
-    cluster_sizes_plausible,
+    checks_step(
+        "jobs_listings_identity_checks",
+        jobs_listings.key,
+        [
+            listings_expired_only_on_complete_fetch,
+            clusters_within_one_company,
+            cluster_sizes_plausible,
+        ],
+    )
 ]

@@ -2,6 +2,9 @@
 `salary_estimates` writes the current model's estimate for every active listing.
 
 The rules live in `jobs_assets.lib.salary_model`; these assets read, call and report.
+They import it when they run: scikit-learn and SciPy take seconds to import, and every
+process that loads the definitions (each step of a multiprocess run, the code server,
+every `dagster` command) would pay that for nothing.
 """
 
 import dagster as dg
@@ -9,7 +12,6 @@ import dagster as dg
 from jobs_assets.automation import SENSOR_STATUS
 from jobs_assets.defs.ingestion.assets import jobs_listings
 from jobs_assets.defs.ml.automation import AFTER_LISTINGS_OR_MODEL, retrain_condition
-from jobs_assets.lib.salary_model import store, train_salary_model
 from jobs_assets.logs import log_event
 from jobs_assets.resources import PostgresResource
 from jobs_assets.settings import Settings
@@ -46,6 +48,8 @@ REPORTED = {
 def salary_model(
     context: dg.AssetExecutionContext, postgres: PostgresResource
 ) -> dg.MaterializeResult:
+    from jobs_assets.lib.salary_model import store, train_salary_model
+
     min_rows = Settings.from_env().model_min_rows
     with postgres.connect() as conn:
         listings = store.training_listings(conn)
@@ -102,6 +106,8 @@ def salary_model(
 def salary_estimates(
     context: dg.AssetExecutionContext, postgres: PostgresResource
 ) -> dg.MaterializeResult:
+    from jobs_assets.lib.salary_model import store
+
     with postgres.connect() as conn:
         current = store.current_model(conn)
         if current is None:
