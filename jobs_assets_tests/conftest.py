@@ -259,13 +259,19 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The stack's tests (integration, then browser) share one worker of `make test`'s
-    pytest-xdist (`--dist loadgroup`), so its processes start once, and go first there:
-    they are the longest part of the suite, and the other workers take the rest meanwhile.
-    In a single process they go last, so the stack never competes for the CPU."""
+    """Groups for `make test`'s pytest-xdist (`--dist loadgroup`): the stack's tests
+    (integration, then browser) share one worker, so its processes start once, and a
+    module whose tests share a module-scoped set-up runs on one worker, so it is built
+    once. The stack goes first on a worker (it is the longest part: the others take the
+    rest meanwhile); in a single process it goes last, never competing for the CPU."""
 
     def uses_stack(item: pytest.Item) -> bool:
         return "deployment" in getattr(item, "fixturenames", ())
+
+    def shares_module_setup(item: pytest.Item) -> bool:
+        info = getattr(item, "_fixtureinfo", None)
+        definitions = info.name2fixturedefs.values() if info else ()
+        return any(defs[-1].scope in ("module", "class") for defs in definitions)
 
     def order(item: pytest.Item) -> tuple[bool, bool]:
         stack = uses_stack(item)
@@ -275,4 +281,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if uses_stack(item):
             item.add_marker(pytest.mark.xdist_group("deployment"))
+        elif shares_module_setup(item):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
     items.sort(key=order)
