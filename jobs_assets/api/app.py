@@ -59,15 +59,19 @@ class Sort(StrEnum):
     relevance = "relevance"
 
 
-_Text = Annotated[str | None, Query(max_length=64, pattern=r"^[^\x00]*$")]
-Region = Annotated[str | None, Query(max_length=64, examples=["Europe"], pattern=r"^[^\x00]*$")]
+# PostgreSQL text cannot hold NUL: a parameter with one is a 422, never a query.
+NO_NUL = r"^[^\x00]*$"
+_Text = Annotated[str | None, Query(max_length=64, pattern=NO_NUL)]
+Region = Annotated[str | None, Query(max_length=64, examples=["Europe"], pattern=NO_NUL)]
+Seniority = Annotated[str | None, Query(max_length=32, examples=["senior"], pattern=NO_NUL)]
+JobType = Annotated[str | None, Query(max_length=32, examples=["full_time"], pattern=NO_NUL)]
 Category = Annotated[
     str | None,
     Query(
         max_length=64,
         description="The normalised category (category_normalised).",
         examples=["engineering"],
-        pattern=r"^[^\x00]*$",
+        pattern=NO_NUL,
     ),
 ]
 
@@ -169,7 +173,7 @@ def create_app(
                 description="Full-text search over title, company, tags and description "
                 '(web search syntax: words, "quoted phrases", -excluded, or).',
                 examples=["python django", '"data engineer" -senior'],
-                pattern=r"^[^\x00]*$",
+                pattern=NO_NUL,
             ),
         ] = None,
         source: Annotated[SourceName | None, Query()] = None,
@@ -179,8 +183,8 @@ def create_app(
             Query(pattern=r"^[A-Za-z]{2}$", description="ISO 3166 alpha-2.", examples=["DE"]),
         ] = None,
         category: Category = None,
-        seniority: Annotated[str | None, Query(max_length=32, examples=["senior"])] = None,
-        job_type: Annotated[str | None, Query(max_length=32, examples=["full_time"])] = None,
+        seniority: Seniority = None,
+        job_type: JobType = None,
         min_salary_usd: Annotated[
             int | None,
             Query(
@@ -288,7 +292,7 @@ def create_app(
         request: Request,
         region: Region = None,
         category: Category = None,
-        seniority: Annotated[str | None, Query(max_length=32, examples=["senior"])] = None,
+        seniority: Seniority = None,
     ) -> Response:
         parts = {"region": region, "category": category, "seniority": seniority}
 

@@ -142,6 +142,23 @@ def test_bad_parameters_get_422_naming_the_parameter(
     assert response.json()["message"].startswith(f"{parameter}:"), response.json()
 
 
+@pytest.mark.parametrize(
+    "path, parameter",
+    [
+        *(("/listings", p) for p in ("q", "region", "category", "seniority", "job_type")),
+        *(("/stats/postings", p) for p in ("region", "category")),
+        *(("/stats/salaries", p) for p in ("region", "category", "seniority")),
+    ],
+)
+def test_a_nul_character_in_any_text_parameter_is_a_422_not_a_server_error(
+    client: TestClient, path: str, parameter: str
+) -> None:
+    """PostgreSQL text cannot hold NUL: such a value must never reach a query."""
+    response = client.get(path, params={parameter: "a\x00b"})
+    assert response.status_code == 422, response.text
+    assert response.json()["message"].startswith(f"{parameter}:"), response.json()
+
+
 def test_a_cursor_only_fits_the_query_it_came_from(client: TestClient, api_db: str) -> None:
     load(api_db, [listing(i) for i in range(5)], "2026-11-30-00:00")
     token = client.get("/listings", params={"limit": 2}).json()["next_cursor"]
