@@ -55,6 +55,8 @@ def demo_env(clean_db: Database, tmp_path: Path) -> Iterator[dict[str, str]]:
 def test_demo_loads_every_fixture_listing_apart_from_live_data(
     clean_db: Database, demo_env: dict[str, str], tmp_path: Path
 ) -> None:
+    data_dir = Path(demo_env["JOBS_DATA_DIR"])  # embedded: the session's, other tests use it
+    live_before = {name: RawStore(data_dir).last_live_fetch(name) for name in SOURCES}
     done = run_cli(["demo"], demo_env, tmp_path, timeout=300)  # the window, then the dbt build
     out = done.stdout
     assert done.returncode == 0, out[-3000:] + done.stderr[-3000:]
@@ -85,15 +87,15 @@ def test_demo_loads_every_fixture_listing_apart_from_live_data(
     assert answer.stdout.split() == [str(expected), str(expected), "2026-10-30"]
     assert clean_db.query("SELECT count(*) FROM public.jobs_listings_data")[0][0] == 0
 
-    # replayed, never live: the project's data folder has no fetch to be polite about
-    data_dir = Path(demo_env["JOBS_DATA_DIR"])
+    # replayed, never live: the demo added no fetch to be polite about to the project's
+    # data folder
     demo_store = RawStore(data_dir / "demo")
     key = latest_windows(1)[0]
     for name in SOURCES:
         manifest = json.loads((demo_store.window_dir(name, key) / "manifest.json").read_text())
         assert manifest["origin"] == "replay"
         assert demo_store.last_live_fetch(name) is None
-        assert RawStore(data_dir).last_live_fetch(name) is None
+        assert RawStore(data_dir).last_live_fetch(name) == live_before[name]
     # the recorded ECB file was fetched through the replay server and kept
     assert list((data_dir / "demo" / "raw" / "ecb_rates").glob("*/page-0000.xml.gz"))
     # the demo's runs are in its own Dagster instance, not the project's

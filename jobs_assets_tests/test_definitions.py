@@ -59,24 +59,37 @@ print(INGESTION_PARTITIONS.get_first_partition_key(), sorted(set(states.values()
 """
 
 
+def automation_states(definitions: dg.Definitions) -> set[str]:
+    states = {s.default_status.value for s in definitions.schedules or ()}
+    return states | {s.default_status.value for s in definitions.sensors or ()}
+
+
 def test_automation_starts_stopped_unless_on_and_the_first_window_is_a_setting(
     tmp_path,
 ) -> None:
-    """A laptop's `make dev` starts nothing; JOBS_AUTOMATION=on (compose) starts everything."""
+    """A laptop's `make dev` starts nothing; JOBS_AUTOMATION=on (compose) starts everything.
+
+    Both are read when the definitions load: this session runs with JOBS_AUTOMATION=on
+    (conftest.py) and the default first window; a fresh process checks the opposite."""
     assert DEFAULT_FIRST_WINDOW == "2026-11-01-00:00"
-    base = {"PATH": "/usr/bin:/bin", "JOBS_DATA_DIR": str(tmp_path), "PGHOST": "unused"}
-    seen = {}
-    for automation, first in (("", ""), ("on", "2026-11-20-00:00")):
-        env = {**base, "JOBS_AUTOMATION": automation, "JOBS_FIRST_WINDOW": first}
-        done = subprocess.run(
-            [sys.executable, "-c", AUTOMATION_PROBE],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stderr[-2000:]
-        seen[automation] = done.stdout.split()
-    assert seen[""][0] == DEFAULT_FIRST_WINDOW and "['STOPPED']" in " ".join(seen[""])
-    assert seen["on"][0] == "2026-11-20-00:00" and "['RUNNING']" in " ".join(seen["on"])
+    assert Settings.from_env().automation
+    assert automation_states(defs()) == {"RUNNING"}
+    assert INGESTION_PARTITIONS.get_first_partition_key() == Settings.from_env().first_window
+
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "JOBS_DATA_DIR": str(tmp_path),
+        "PGHOST": "unused",
+        "JOBS_FIRST_WINDOW": "2026-11-20-00:00",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", AUTOMATION_PROBE],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    first_window, *states = done.stdout.split(maxsplit=1)
+    assert first_window == "2026-11-20-00:00" and "['STOPPED']" in " ".join(states)
