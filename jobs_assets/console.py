@@ -136,11 +136,11 @@ class StepLines(logging.Handler):
         elif len(checks) == 1 and not assets:
             name, status, text = checks[0].split("|", 2)
             self.write(_line("ok" if status == "passed" else status, name, window, text, seconds))
-        elif assets or checks:  # a multi-asset step (dbt): one line for all of it
+        elif assets or checks:  # dbt, or an asset's checks: one line for all of it
             failed = [c for c in checks if c.split("|")[1] != "passed"]
-            counts = (
-                f"{len(assets)} assets, {len(checks) - len(failed)}/{len(checks)} checks passed"
-            )
+            counts = f"{len(checks) - len(failed)}/{len(checks)} checks passed"
+            if assets:
+                counts = f"{len(assets)} assets, {counts}"
             self.write(_line("ok" if not failed else "WARN", step, window, counts, seconds))
             for check in failed:
                 name, status, text = check.split("|", 2)

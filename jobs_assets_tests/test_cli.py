@@ -66,6 +66,7 @@ def test_demo_loads_every_fixture_listing_apart_from_live_data(
     assert "DEBUG" not in out + done.stderr and "Warning" not in out + done.stderr
     for name in SOURCES:
         assert f"ok     {name}_raw [" in out and "replay:" in out
+        assert f"ok     {name}_raw_checks [" in out  # the raw asset's checks: one step
     assert f"{expected} listings: {expected} inserted, 0 updated, 0 unchanged" in out
     assert "ok     analytics_dbt" in out and "checks passed" in out
     assert "make psql DEMO=1" in out and "select " in out
