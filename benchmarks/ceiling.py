@@ -32,8 +32,16 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks.harness import ROOT, WORK_DIR, BenchServer, machine, run_worker
-from jobs_assets.cli import LOCAL_DAGSTER_YAML, marts_command, materialize_command
+from benchmarks.harness import (
+    ROOT,
+    WORK_DIR,
+    BenchServer,
+    machine,
+    materialize_command,
+    run_worker,
+)
+from benchmarks.report import replace_section
+from jobs_assets.cli import LOCAL_DAGSTER_YAML
 from jobs_assets.lib.sources import SOURCES
 from jobs_assets.replay import FIXTURES, ReplayServer
 from jobs_assets.settings import interval_variable
@@ -200,12 +208,11 @@ def run(listings: int) -> dict:
                 "JOBS_HTTP_TIMEOUT_SECONDS": "300",
                 **{interval_variable(s): "0" for s in SOURCES.values()},
             }
-            base = materialize_command(window)[:-4]  # `dagster asset materialize -m ...`
             steps = [
-                (materialize_command(window), "ingestion window"),
-                ([*base, "--select", "group:ml"], "salary model and estimates"),
-                (marts_command(), "marts (dbt)"),
-                ([*base, "--select", "postgres_backup", "--partition", backup_window], "backup"),
+                (materialize_command("group:ingestion", window), "ingestion window"),
+                (materialize_command("group:ml"), "salary model and estimates"),
+                (materialize_command("group:marts"), "marts (dbt)"),
+                (materialize_command("postgres_backup", backup_window), "backup"),
             ]
             results["commands"] = []
             for command, label in steps:
@@ -271,15 +278,7 @@ def render(r: dict) -> str:
 
 
 def update_markdown(path: Path, results: dict) -> None:
-    begin, end = "<!-- ceiling:begin -->", "<!-- ceiling:end -->"
-    block = f"{begin}\n{render(results)}{end}"
-    text = path.read_text()
-    if begin in text and end in text:
-        head, rest = text.split(begin, 1)
-        text = head + block + rest.split(end, 1)[1]
-    else:
-        text = text.rstrip() + f"\n\n## The ceiling: one window at 50x\n\n{block}\n"
-    path.write_text(text)
+    replace_section(path, "ceiling", render(results), "## The ceiling: one window at 50x")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,10 +25,11 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks.report import replace_section
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "demo_results.json"
 MARKDOWN = ROOT / "BENCHMARKS.md"
-BEGIN, END = "<!-- results:demo:begin -->", "<!-- results:demo:end -->"
 RATIO_LIMIT = 3.0  # issue 12: the demo within 3x the floor
 
 
@@ -116,14 +117,7 @@ def render(r: dict) -> str:
 
 
 def update_markdown(results: dict, path: Path = MARKDOWN) -> None:
-    text = path.read_text()
-    block = f"{BEGIN}\n{render(results)}{END}"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    path.write_text(text)
+    replace_section(path, "results:demo", render(results))
 
 
 def main() -> None:

@@ -18,8 +18,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from benchmarks.harness import ROOT, WORK_DIR, BenchServer, run_worker
-from jobs_assets.cli import LOCAL_DAGSTER_YAML, materialize_command
+from benchmarks.harness import ROOT, WORK_DIR, BenchServer, materialize_command, run_worker
+from jobs_assets.cli import LOCAL_DAGSTER_YAML
 from jobs_assets.replay import ReplayServer
 
 ASSETS = ("remotive_raw", "jobicy_raw", "himalayas_raw", "staged_listings", "jobs_listings")
@@ -68,7 +68,7 @@ def materialize_once(server: BenchServer, config: str | None, label: str) -> dic
     home = WORK_DIR / "dagster_home"
     _fresh_state(server, home)
     partition = _latest_window()
-    command = materialize_command(partition)
+    command = materialize_command("group:ingestion", partition)
     if config:
         command += ["--config-json", config]
     with ReplayServer() as replay:

@@ -93,6 +93,14 @@ class BenchServer:
 # --- measured runs in a worker process ------------------------------------------------
 
 
+def materialize_command(selection: str, partition: str | None = None) -> list[str]:
+    """`dagster asset materialize` of a selection of the project's definitions, for one
+    window when the selection is partitioned: what production's run workers execute."""
+    command = [sys.executable, "-m", "dagster", "asset", "materialize"]
+    command += ["-m", "jobs_assets.definitions", "--select", selection]
+    return command + (["--partition", partition] if partition else [])
+
+
 def run_worker(task: str, timeout: float = 3600, **args: object) -> dict:
     """Run `benchmarks.worker` TASK in a fresh process; its JSON result.
 

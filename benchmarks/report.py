@@ -274,14 +274,21 @@ def render(r: dict) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def update_markdown(path: Path, scale: str, results: dict) -> None:
-    """Replace the text between the scale's markers (added at the end if missing)."""
-    begin, end = f"<!-- results:{scale}:begin -->", f"<!-- results:{scale}:end -->"
-    block = f"{begin}\n{render(results)}{end}"
+def replace_section(path: Path, marker: str, body: str, heading: str = "") -> None:
+    """Put `body` between `<!-- {marker}:begin -->` and `<!-- {marker}:end -->` in the
+    markdown file, replacing what was there; added at the end (under `heading`, if
+    given) when the markers are missing."""
+    begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
+    block = f"{begin}\n{body}{end}"
     text = path.read_text() if path.exists() else "# Benchmarks\n"
     if begin in text and end in text:
         head, rest = text.split(begin, 1)
         text = head + block + rest.split(end, 1)[1]
     else:
-        text = text.rstrip() + f"\n\n## Results at scale `{scale}`\n\n{block}\n"
+        text = text.rstrip() + (f"\n\n{heading}" if heading else "") + f"\n\n{block}\n"
     path.write_text(text)
+
+
+def update_markdown(path: Path, scale: str, results: dict) -> None:
+    """Replace the text between the scale's markers (added at the end if missing)."""
+    replace_section(path, f"results:{scale}", render(results), f"## Results at scale `{scale}`")
