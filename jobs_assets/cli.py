@@ -13,6 +13,7 @@ with what `run` loads.
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import os
 import shutil
@@ -29,6 +30,8 @@ from urllib.parse import urlsplit
 from jobs_assets.settings import SOURCES, Settings, interval_variable, mask_url
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from jobs_assets.console import RunNotes
 
 LOCAL_DAGSTER_YAML = """\
@@ -134,6 +137,8 @@ def ensure_database(name: str) -> None:
 def use(where: Target) -> None:
     """Point this process's settings at the target, before the definitions load."""
     os.environ["JOBS_DATA_DIR"] = str(where.data_dir)
+    # every step runs in this process (execute_in_process): dbt's build too
+    os.environ["JOBS_EXECUTOR"] = "in_process"
     if where.pgdatabase:
         os.environ["PGDATABASE"] = where.pgdatabase
 
@@ -149,9 +154,10 @@ def execute(where: Target, partition_key: str) -> int:
     from jobs_assets.definitions import defs
 
     started = time.monotonic()
-    # initdb and the start of an embedded server are other processes: let them run on
-    # the second core while this one loads the definitions (the first step then waits)
-    threading.Thread(target=_start_database, args=(where,), daemon=True).start()
+    # initdb, the start of an embedded server and a first dbt parse are other processes:
+    # let them run on the second core while this one loads the definitions and ingests
+    ahead = Ahead(where)
+    ahead.start()
     dagster_home(where.data_dir / "dagster_home" if where.demo else None)
     logger, lines = console_logger(where.data_dir)
     marts_job = dg.define_asset_job("marts_job", selection=dg.AssetSelection.groups("marts"))
@@ -162,6 +168,8 @@ def execute(where: Target, partition_key: str) -> int:
     with dg.DagsterInstance.get() as instance:
         for job_name, key in (("ingestion_job", partition_key), ("marts_job", None)):
             what = f"window {key}" if key else "the analytics marts (dbt build)"
+            if job_name == "marts_job":
+                ahead.finish()
             print(f"{job_name}: {what}", flush=True)
             with contextlib.redirect_stdout(lines.spill):  # dbt echoes its log to stdout
                 result = definitions.resolve_job_def(job_name).execute_in_process(
@@ -177,9 +185,27 @@ def execute(where: Target, partition_key: str) -> int:
     return 0
 
 
-def _start_database(where: Target) -> None:
-    with contextlib.suppress(Exception):  # the first step reports any failure in full
-        where.conninfo()
+class Ahead(threading.Thread):
+    """Starts the database, then a first `dbt parse` for it (a fresh data folder has no
+    parse state for its connection), while the main thread works; `finish()` waits for
+    both. A failure here is only lost time: the steps report it in full."""
+
+    def __init__(self, where: Target) -> None:
+        super().__init__(daemon=True)
+        self.where = where
+        self.parsed: Callable[[], None] = lambda: None
+
+    def run(self) -> None:
+        from jobs_assets.lib import db, marts
+
+        with contextlib.suppress(Exception):
+            with db.connect(self.where.conninfo()) as conn:
+                env = marts.profile_env(conn)
+            self.parsed = marts.parse_ahead(self.where.data_dir, env)
+
+    def finish(self) -> None:
+        self.join()
+        self.parsed()
 
 
 def log_file(where: Target) -> Path:
@@ -347,5 +373,16 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def exit_now(code: int) -> None:
+    """Run the exit handlers (log files flushed and closed), then leave without tearing
+    down the interpreter: freeing Dagster's, dbt's and pandas' modules one by one takes
+    over a second and does nothing an exiting process needs."""
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe has nothing to flush
+            stream.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())

@@ -114,7 +114,9 @@ class FaultServer:
         return f"http://{host}:{port}{path}"
 
     def __enter__(self) -> FaultServer:
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         return self
 
     def __exit__(self, *exc: object) -> None:

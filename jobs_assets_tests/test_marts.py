@@ -29,16 +29,38 @@ MART_KEYS = {
 }
 
 
-def build(database: Database, raise_on_error: bool = True) -> dg.ExecuteInJobResult:
-    return dg.materialize(
-        [analytics_dbt],
-        resources={
-            "dbt": DbtCliResource(project_dir=PROJECT, dbt_executable=marts.dbt_executable()),
-            "postgres": database.resource(),
+def build(
+    database: Database, raise_on_error: bool = True, dbt_runs_in: str = "this process"
+) -> dg.ExecuteInJobResult:
+    """`dbt build` through Dagster; dbt in this process (what `JOBS_EXECUTOR=in_process`,
+    `make demo` and `make run` do) or in a process of its own (every deployment)."""
+    executor = {"this process": "in_process", "a process": "multiprocess"}[dbt_runs_in]
+    with marts.environ({"JOBS_EXECUTOR": executor}):
+        return dg.materialize(
+            [analytics_dbt],
+            resources={
+                "dbt": DbtCliResource(project_dir=PROJECT, dbt_executable=marts.dbt_executable()),
+                "postgres": database.resource(),
+            },
+            instance=dg.DagsterInstance.ephemeral(),
+            raise_on_error=raise_on_error,
+        )
+
+
+def outcome(result: dg.ExecuteInJobResult) -> dict:
+    """What a build reported: each asset's row count, each check's verdict."""
+    return {
+        "rows": {
+            m.asset_key: m.metadata["dagster/row_count"].value
+            for m in (
+                e.event_specific_data.materialization
+                for e in result.get_asset_materialization_events()
+            )
         },
-        instance=dg.DagsterInstance.ephemeral(),
-        raise_on_error=raise_on_error,
-    )
+        "checks": {
+            (e.asset_key, e.check_name): e.passed for e in result.get_asset_check_evaluations()
+        },
+    }
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +185,17 @@ def test_every_dbt_test_is_a_passing_asset_check(built) -> None:
 STATUS_CHECK = "jobs_listings_data_status_check"  # migration 0002
 
 
-def test_failing_dbt_test_is_a_failed_asset_check(built) -> None:
+def test_dbt_in_a_process_of_its_own_reports_what_dbt_in_this_process_did(built) -> None:
+    """Deployments run dbt as a subprocess, local runs in the step's process: the same
+    assets, row counts and check verdicts either way."""
+    database, _, in_this_process = built
+    in_a_process = build(database, dbt_runs_in="a process")
+    assert outcome(in_a_process) == outcome(in_this_process)
+    assert len(outcome(in_a_process)["checks"]) >= 40
+
+
+@pytest.mark.parametrize("dbt_runs_in", ["this process", "a process"])
+def test_failing_dbt_test_is_a_failed_asset_check(built, dbt_runs_in: str) -> None:
     """A listing with an unknown status fails the accepted_values test of stg_listings: the
     check fails, the marts downstream are not rebuilt, and the run fails."""
     database, _, _ = built
@@ -174,7 +206,7 @@ def test_failing_dbt_test_is_a_failed_asset_check(built) -> None:
             "(SELECT min(source_job_id) FROM public.jobs_listings_data WHERE status = 'active')"
         )
     try:
-        result = build(database, raise_on_error=False)
+        result = build(database, raise_on_error=False, dbt_runs_in=dbt_runs_in)
     finally:
         with database.connect() as conn:
             conn.execute(

@@ -6,6 +6,7 @@ The models and tests live in `jobs_assets/dbt/`; `jobs_assets.lib.marts` finds t
 project, its manifest and dbt's connection.
 """
 
+import contextlib
 import importlib.metadata
 import shutil
 import sys
@@ -19,8 +20,10 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from packaging import version
 
 from jobs_assets.automation import SENSOR_STATUS
+from jobs_assets.defs.marts.in_process import dbt_in_this_process
 from jobs_assets.lib import marts
 from jobs_assets.resources import PostgresResource
+from jobs_assets.settings import Settings
 
 PROJECT = DbtProject(
     project_dir=marts.PROJECT_DIR,
@@ -95,16 +98,17 @@ def analytics_dbt(
     # never inside the installed package.
     runs = marts.runs_dir(Path(postgres.data_dir))
     env["DBT_TARGET_PATH"] = str(runs)
-    # dbt re-parses the whole project when it finds no partial-parse state for this very
-    # connection (the one parsed at load time has another); keep the last build's.
-    saved = runs / "partial_parse.msgpack"
+    # the load-time parse was for another connection: reuse this folder's last state
+    saved = marts.saved_parse_state(runs)
     if saved.exists():
         env["DBT_PARTIAL_PARSE_FILE_PATH"] = str(saved)
-    with marts.environ(env):
+    # with the in-process executor dbt runs in this process too (in_process.py)
+    here = Settings.from_env().executor == "in_process"
+    with marts.environ(env), dbt_in_this_process() if here else contextlib.nullcontext():
         invocation = dbt.cli(["build"], context=context)
         for event in invocation.stream():
             yield with_counts(context, event, postgres)
-    fresh = Path(invocation.target_path) / "partial_parse.msgpack"
+    fresh = Path(invocation.target_path) / marts.PARSE_STATE
     if fresh.exists():
         shutil.copyfile(fresh, saved)
 
