@@ -55,6 +55,37 @@ class Database:
         with self.connect() as conn:
             return conn.execute(sql, params).fetchall()
 
+    def empty(self) -> None:
+        with self.connect() as conn:
+            conn.execute(f"TRUNCATE {', '.join(DATA_TABLES)}")
+
+    def snapshot(self) -> dict[str, bytes]:
+        """What a window left in the tables it writes (binary COPY), to restore later."""
+        tables = {}
+        with self.connect() as conn:
+            for table in DATA_TABLES:
+                with conn.cursor().copy(f"COPY {table} TO STDOUT (FORMAT binary)") as copy:
+                    tables[table] = b"".join(bytes(chunk) for chunk in copy)
+        return tables
+
+    def restore(self, snapshot: dict[str, bytes]) -> None:
+        """The tables exactly as `snapshot()` found them: a shared set-up, restored for
+        each test in milliseconds instead of loading its windows again."""
+        with self.connect() as conn:
+            conn.execute(f"TRUNCATE {', '.join(DATA_TABLES)}")
+            for table, data in snapshot.items():
+                with conn.cursor().copy(f"COPY {table} FROM STDIN (FORMAT binary)") as copy:
+                    copy.write(data)
+
+
+# the tables a window writes
+DATA_TABLES = (
+    "staging.staging_jobs_listings_data",
+    "public.jobs_listings_data",
+    "public.jobs_listings_history",
+    "public.jobs_duplicate_overrides",
+)
+
 
 def without_commit_flushes(conninfo: str) -> None:
     """A throwaway test database need not wait for its commits to reach the disk
@@ -105,12 +136,8 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
 
 @pytest.fixture
 def clean_db(database: Database) -> Database:
-    """The test database with both tables empty."""
-    with database.connect() as conn:
-        conn.execute(
-            "TRUNCATE staging.staging_jobs_listings_data, public.jobs_listings_data, "
-            "public.jobs_listings_history, public.jobs_duplicate_overrides"
-        )
+    """The test database with the tables a window writes empty."""
+    database.empty()
     return database
 
 

@@ -1,16 +1,18 @@
 """Asset checks: all pass on the recorded fixtures, and each fails on crafted bad data.
 
-The raw window is fetched once per module from the replay server; each test then
-rebuilds staging and the table offline from it (fast) and runs the checks the way the
-UI does, as a partitioned run of the selected checks.
+The raw window is fetched once per module from the replay server and loaded into the
+database once; each test starts from that load (its tables restored), crafts its damage
+and runs the checks the way the UI does, as a partitioned run of the selected checks.
 """
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
@@ -100,34 +102,50 @@ def instance() -> Iterator[dg.DagsterInstance]:
         yield instance
 
 
-@pytest.fixture
-def offline(clean_db: Database, raw_dir: Path, data_dir: Path) -> dict:
+def offline_resources(database: Database, raw_dir: Path, data_dir: Path) -> dict:
     """Resources on a copy of the stored raw window and a fresh ECB rates file stored for
     the window's day; the APIs point nowhere."""
     shutil.copytree(raw_dir / "raw", data_dir / "raw")
     start = INGESTION_PARTITIONS.time_window_for_partition_key(latest_windows(1)[0]).start
     store_ecb_rates(data_dir, start.date(), ecb_file(start.date() - timedelta(days=1)))
     return {
-        "postgres": clean_db.resource(),
+        "postgres": database.resource(),
         "raw_store": RawStoreResource(data_dir=str(data_dir)),
         **api_resources("http://127.0.0.1:9"),
     }
 
 
 @pytest.fixture
-def loaded(offline: dict, instance: dg.DagsterInstance) -> str:
+def offline(clean_db: Database, raw_dir: Path, data_dir: Path) -> dict:
+    return offline_resources(clean_db, raw_dir, data_dir)
+
+
+@dataclass(frozen=True)
+class Load:
+    key: str
+    tables: dict[str, bytes]  # Database.snapshot() after the load
+    metadata: dict[str, Any]  # of the jobs_listings materialisation
+
+
+@pytest.fixture(scope="module")
+def load_once(database: Database, raw_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Load:
     """The latest window staged and normalised from the stored fixtures, every check passing
     but the expiry one: the recorded listings that carry an expiry date (taken months
-    ago) are served today, after it."""
+    ago) are served today, after it. Loaded once per module (the load is not what most
+    tests here are about); each test restores the tables it left."""
     key = latest_windows(1)[0]
-    result = run(offline, key, instance, DOWNSTREAM | dg.AssetSelection.checks(*RAW_CHECK_KEYS))
+    database.empty()
+    resources = offline_resources(database, raw_dir, tmp_path_factory.mktemp("checks_load"))
+    with dg.instance_for_test() as instance:
+        result = run(
+            resources, key, instance, DOWNSTREAM | dg.AssetSelection.checks(*RAW_CHECK_KEYS)
+        )
     assert result.success
     found = evaluations(result)
     assert sorted(found) == sorted(k.to_user_string() for k in CHECK_KEYS)
-    with offline["postgres"].connect() as conn:
-        with_expiry = conn.execute(
-            "SELECT count(*) FROM public.jobs_listings_data WHERE expires_at IS NOT NULL"
-        ).fetchone()[0]
+    with_expiry = database.query(
+        "SELECT count(*) FROM public.jobs_listings_data WHERE expires_at IS NOT NULL"
+    )[0][0]
     assert with_expiry > 0
     assert {n: e.description for n, e in found.items() if not e.passed} == {
         "jobs_listings:listings_not_expired_before_retrieval": (
@@ -135,7 +153,19 @@ def loaded(offline: dict, instance: dg.DagsterInstance) -> str:
         )
     }
     assert {e.partition for e in found.values()} == {key}
-    return key
+    (materialised,) = [
+        e.event_specific_data.materialization
+        for e in result.get_asset_materialization_events()
+        if e.asset_key == jobs_listings.key
+    ]
+    return Load(key, database.snapshot(), dict(materialised.metadata))
+
+
+@pytest.fixture
+def loaded(load_once: Load, offline: dict, clean_db: Database) -> str:
+    """The module's load, as it was after the load: the window key."""
+    clean_db.restore(load_once.tables)
+    return load_once.key
 
 
 def test_every_check_passes_on_the_fixtures_and_is_partitioned(loaded: str) -> None:
@@ -314,13 +344,12 @@ def test_rates_fourteen_days_old_still_pass(
 
 
 def test_the_load_counts_listings_served_after_their_expiry(
-    loaded: str, offline: dict, instance: dg.DagsterInstance, clean_db: Database
+    loaded: str, load_once: Load, clean_db: Database
 ) -> None:
     expired = clean_db.query(
         "SELECT count(*) FROM public.jobs_listings_data WHERE expires_at < retrieved_at"
     )[0][0]
-    records = instance.fetch_materializations(jobs_listings.key, limit=1).records
-    metadata = records[0].asset_materialization.metadata
+    metadata = load_once.metadata
     assert expired > 0 and metadata["listings_expired_before_retrieval"].value == expired
     assert metadata["usd_rates"].value.startswith("ecb-daily ")  # the file stored for the day
 

@@ -5,7 +5,9 @@ unusable, truncated, page-limited or inbox-only fetch."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from jobs_assets.lib.raw_store import RawStore
 from jobs_assets.lib.sources import SOURCES
 from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.replay import FIXTURES, ReplayServer, Reply
+from jobs_assets.resources import RawStoreResource
 from jobs_assets_tests.conftest import (
     Database,
     api_resources,
@@ -71,12 +74,44 @@ def window_start(key: str) -> datetime:
     return INGESTION_PARTITIONS.time_window_for_partition_key(key).start
 
 
-def test_a_listing_missing_from_a_complete_fetch_expires(
-    resources: dict, clean_db: Database, replay: ReplayServer
-) -> None:
+@dataclass(frozen=True)
+class FirstWindow:
+    tables: dict[str, bytes]  # Database.snapshot()
+    data_dir: Path  # its raw files (and the record of its live fetches)
+
+
+@pytest.fixture(scope="module")
+def first_window(database: Database, tmp_path_factory: pytest.TempPathFactory) -> FirstWindow:
+    """Every test here starts from the same complete first window: loaded once per
+    module, then restored (tables and raw files) for each test."""
+    database.empty()
+    data_dir = tmp_path_factory.mktemp("lifecycle_first")
+    with ReplayServer() as server:
+        run(
+            {
+                "postgres": database.resource(),
+                "raw_store": RawStoreResource(data_dir=str(data_dir)),
+                **api_resources(server.base_url),
+            },
+            latest_windows()[0],
+        )
+    assert {s for s, *_ in jobicy_states(database).values()} == {"active"}
+    return FirstWindow(database.snapshot(), data_dir)
+
+
+@pytest.fixture
+def after_first(first_window: FirstWindow, clean_db: Database, data_dir: Path) -> tuple[str, str]:
+    """The database and data folder as the first window left them: (first, second) keys."""
+    clean_db.restore(first_window.tables)
+    shutil.copytree(first_window.data_dir, data_dir, dirs_exist_ok=True)
     first, second = latest_windows()
-    run(resources, first)
-    assert {s for s, *_ in jobicy_states(clean_db).values()} == {"active"}
+    return first, second
+
+
+def test_a_listing_missing_from_a_complete_fetch_expires(
+    after_first: tuple[str, str], resources: dict, clean_db: Database, replay: ReplayServer
+) -> None:
+    first, second = after_first
 
     replay.script("/jobicy", Reply.json(WITHOUT_GONE))
     result = run(resources, second)
@@ -155,13 +190,13 @@ INCOMPLETE: dict[str, Callable[..., dict]] = {
 @pytest.mark.parametrize("kind", list(INCOMPLETE))
 def test_no_listing_expires_after_an_incomplete_fetch(
     kind: str,
+    after_first: tuple[str, str],
     resources: dict,
     clean_db: Database,
     replay: ReplayServer,
     data_dir: Path,
 ) -> None:
-    first, second = latest_windows()
-    run(resources, first)
+    first, second = after_first
     before = jobicy_states(clean_db)
 
     second_resources = INCOMPLETE[kind](resources, replay, second, data_dir)
@@ -179,10 +214,9 @@ def test_no_listing_expires_after_an_incomplete_fetch(
 
 
 def test_replaying_an_older_stored_window_moves_no_status_backwards(
-    resources: dict, clean_db: Database, replay: ReplayServer
+    after_first: tuple[str, str], resources: dict, clean_db: Database, replay: ReplayServer
 ) -> None:
-    first, second = latest_windows()
-    run(resources, first)
+    first, second = after_first
     replay.script("/jobicy", Reply.json(WITHOUT_GONE))
     run(resources, second)
     assert jobicy_states(clean_db)[GONE][0] == "expired"
