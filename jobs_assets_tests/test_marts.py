@@ -4,8 +4,12 @@ and the refresh after an ingestion window by declarative automation."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import time
 from decimal import Decimal
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
@@ -263,3 +267,46 @@ def test_dbt_project_never_needs_the_network() -> None:
     assert len(models) >= 10
     assert {n for n, schema in models.items() if schema == "marts"} == set(MART_KEYS)
     assert {n[:4] for n in models if n not in MART_KEYS} == {"stg_", "int_"}
+
+
+def parse_events(env: dict[str, str], state: Path, work: Path) -> set[str]:
+    """The names of the events of a `dbt parse` that starts from `state`."""
+    done = subprocess.run(
+        [marts.dbt_executable(), "parse", "--log-format", "json"],
+        cwd=marts.PROJECT_DIR,
+        env={
+            **os.environ,
+            **env,
+            **marts.QUIET_ENV,
+            "DBT_PROFILES_DIR": str(marts.PROJECT_DIR),
+            "DBT_PARTIAL_PARSE_FILE_PATH": str(state),
+            "DBT_TARGET_PATH": str(work),
+            "DBT_LOG_PATH": str(work),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout[-2000:]
+    return {json.loads(line)["info"]["name"] for line in done.stdout.splitlines() if line}
+
+
+def test_a_fresh_data_folder_gets_its_parse_state_ahead_of_its_first_build(
+    database: Database, tmp_path: Path
+) -> None:
+    """`make demo` in a new folder: dbt's parse state for the folder's connection is
+    made in the background, and dbt accepts it for that connection (no full re-parse);
+    for another connection it would not."""
+    with database.connect() as conn:
+        env = marts.profile_env(conn)
+    finish = marts.parse_ahead(tmp_path, env)
+    finish()
+    state = marts.saved_parse_state(marts.runs_dir(tmp_path))
+    assert state.exists()
+    assert "UnableToPartialParse" not in parse_events(env, state, tmp_path / "same")
+    elsewhere = {**env, "JOBS_DBT_HOST": str(tmp_path / "another-server")}
+    assert "UnableToPartialParse" in parse_events(elsewhere, state, tmp_path / "other")
+    # a folder that has its state already starts nothing
+    before = state.stat().st_mtime_ns
+    marts.parse_ahead(tmp_path, env)()
+    assert state.stat().st_mtime_ns == before
