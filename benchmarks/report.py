@@ -194,6 +194,16 @@ def _marts(b: dict) -> list[str]:
         f"| {_s(refresh['node_seconds_by_type'].get('model', 0))} "
         f"| {_s(refresh['node_seconds_by_type'].get('test', 0))} "
         f"| ≤ 5 s {_met(met['refresh'])} |",
+        *(
+            [
+                f"| the same, dbt in the step's process (in-process executor) "
+                f"| {_s(here['seconds'])} "
+                f"| {_s(here['node_seconds_by_type'].get('model', 0))} "
+                f"| {_s(here['node_seconds_by_type'].get('test', 0))} | |"
+            ]
+            if (here := b.get("refresh_dbt_in_this_process"))
+            else []
+        ),
         f"| the five marts as plain SQL (CREATE TABLE AS, no tests) "
         f"| {_s(b['plain_sql_marts_s'])} | | | |",
         "",
