@@ -55,7 +55,7 @@ def fetch_once(url: str, pages: int, workers: int) -> tuple[float, int]:
     )
     seconds = time.perf_counter() - started
     assert outcome.mode == "live", outcome.note
-    return seconds, outcome.window.pages
+    return seconds, outcome.summary.pages
 
 
 @contextmanager
