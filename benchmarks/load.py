@@ -112,7 +112,7 @@ def measure(conninfo: str, window_index: int, rows: int, repeats: int = 1) -> di
         for _ in range(repeats):
             _truncate(conninfo, table)
             runs.append(
-                run_worker("floor", conninfo=conninfo, table=f"{table} ({STORED})", path=path)
+                run_worker("floor", conninfo=conninfo, table=table, columns=STORED, path=path)
             )
             assert runs[-1]["rows"] == rows, runs[-1]
         floors[name] = _median(runs)

@@ -47,15 +47,19 @@ def ours(conninfo: str, partition_key: str, window_start: str) -> dict:
 
 
 @task
-def floor(conninfo: str, table: str, path: str) -> dict:
-    """A bare COPY of the finished rows (a file of COPY text) into `table` ("name (columns)")."""
+def floor(conninfo: str, table: str, columns: str, path: str) -> dict:
+    """A bare COPY of the finished rows (a file of COPY text) into `table`'s `columns`."""
     with psycopg.connect(conninfo) as conn, open(path, "rb") as source:
         started = time.perf_counter()
-        with conn.transaction(), conn.cursor() as cur, cur.copy(f"COPY {table} FROM STDIN") as copy:
+        with (
+            conn.transaction(),
+            conn.cursor() as cur,
+            cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+        ):
             while block := source.read(1 << 20):
                 copy.write(block)
         seconds = time.perf_counter() - started
-        rows = conn.execute(f"SELECT count(*) FROM {table.split(' (')[0]}").fetchone()[0]
+        rows = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     return {"seconds": seconds, "rows": rows, "bytes": Path(path).stat().st_size}
 
 

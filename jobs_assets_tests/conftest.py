@@ -57,7 +57,7 @@ class Database:
 
     def empty(self) -> None:
         with self.connect() as conn:
-            conn.execute(f"TRUNCATE {', '.join(DATA_TABLES)}")
+            conn.execute(EMPTY_DATA_TABLES)
 
     def snapshot(self) -> dict[str, bytes]:
         """What a window left in the tables it writes (binary COPY), to restore later."""
@@ -72,7 +72,7 @@ class Database:
         """The tables exactly as `snapshot()` found them: a shared set-up, restored for
         each test in milliseconds instead of loading its windows again."""
         with self.connect() as conn:
-            conn.execute(f"TRUNCATE {', '.join(DATA_TABLES)}")
+            conn.execute(EMPTY_DATA_TABLES)
             for table, data in snapshot.items():
                 with conn.cursor().copy(f"COPY {table} FROM STDIN (FORMAT binary)") as copy:
                     copy.write(data)
@@ -85,6 +85,7 @@ DATA_TABLES = (
     "public.jobs_listings_history",
     "public.jobs_duplicate_overrides",
 )
+EMPTY_DATA_TABLES = f"TRUNCATE {', '.join(DATA_TABLES)}"
 
 
 def without_commit_flushes(conninfo: str) -> None:

@@ -5,7 +5,6 @@ and the refresh after an ingestion window by declarative automation."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from decimal import Decimal
@@ -274,15 +273,7 @@ def parse_events(env: dict[str, str], state: Path, work: Path) -> set[str]:
     done = subprocess.run(
         [marts.dbt_executable(), "parse", "--log-format", "json"],
         cwd=marts.PROJECT_DIR,
-        env={
-            **os.environ,
-            **env,
-            **marts.QUIET_ENV,
-            "DBT_PROFILES_DIR": str(marts.PROJECT_DIR),
-            "DBT_PARTIAL_PARSE_FILE_PATH": str(state),
-            "DBT_TARGET_PATH": str(work),
-            "DBT_LOG_PATH": str(work),
-        },
+        env={**marts.command_env(env, work), "DBT_PARTIAL_PARSE_FILE_PATH": str(state)},
         capture_output=True,
         text=True,
         timeout=120,

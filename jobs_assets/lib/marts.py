@@ -125,6 +125,20 @@ def saved_parse_state(runs: Path) -> Path:
     return runs / PARSE_STATE
 
 
+def command_env(profile: Mapping[str, str], target: Path) -> dict[str, str]:
+    """The environment of a dbt command started outside dagster-dbt: this project, the
+    connection `profile` (`profile_env()`), no network, artifacts and logs in `target`."""
+    return {
+        **os.environ,
+        **profile,
+        **QUIET_ENV,
+        "DBT_PROFILES_DIR": str(PROJECT_DIR),
+        "DBT_PROJECT_DIR": str(PROJECT_DIR),
+        "DBT_TARGET_PATH": str(target),
+        "DBT_LOG_PATH": str(target),
+    }
+
+
 def parse_ahead(data_dir: Path, env: Mapping[str, str]) -> Callable[[], None]:
     """Start `dbt parse` in the background for a data folder that has no partial-parse
     state yet (a fresh one), so its first build does not parse the whole project on the
@@ -141,15 +155,7 @@ def parse_ahead(data_dir: Path, env: Mapping[str, str]) -> Callable[[], None]:
     process = subprocess.Popen(
         [dbt_executable(), "parse", "--quiet"],
         cwd=PROJECT_DIR,
-        env={
-            **os.environ,
-            **env,
-            **QUIET_ENV,
-            "DBT_PROFILES_DIR": str(PROJECT_DIR),
-            "DBT_PROJECT_DIR": str(PROJECT_DIR),
-            "DBT_TARGET_PATH": str(out),
-            "DBT_LOG_PATH": str(out),
-        },
+        env=command_env(env, out),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

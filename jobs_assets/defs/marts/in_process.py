@@ -15,6 +15,7 @@ dbt's process-wide state (flags, adapters, event manager) is then never shared.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import threading
@@ -23,6 +24,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import IO, Any
 
 from dagster_dbt.core import dbt_cli_invocation
+from dbt_common.events.functions import msg_to_json
 
 from jobs_assets.lib import marts
 
@@ -69,8 +71,6 @@ class DbtThread:
         """dbt's event, as `--log-format json` prints it (debug events are not printed)."""
         if msg.info.level == "debug":
             return
-        from dbt_common.events.functions import msg_to_json
-
         self._line(msg_to_json(msg))
 
     def _line(self, text: str) -> None:
@@ -84,16 +84,11 @@ class DbtThread:
             raise subprocess.TimeoutExpired(self.args, timeout or 0)
         return self.returncode if self.returncode is not None else 2
 
-    def poll(self) -> int | None:
-        return None if self._thread.is_alive() else self.returncode
-
     def send_signal(self, signum: int) -> None:
         """dbt in a thread cannot be interrupted: the run finishes its current nodes."""
 
 
 def _error_event(message: str) -> str:
-    import json
-
     return json.dumps(
         {
             "info": {"level": "error", "msg": message, "name": "InProcessError"},
