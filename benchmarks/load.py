@@ -22,14 +22,14 @@ import psycopg
 from benchmarks.harness import WORK_DIR, run_worker
 from benchmarks.synth import window_key, window_start
 from jobs_assets.lib.listings import LISTINGS_TABLE
-from jobs_assets.lib.schema import LISTINGS, Render
+from jobs_assets.lib.schema import LISTINGS
 
 TARGET_FLOOR_RATIO = 3.0
 FLOOR_TABLE = "public.bench_floor"
 INDEXED_TABLE = "public.bench_floor_indexed"
 TO_SQL_TABLE = "public.bench_to_sql"
 # what a load writes: every column but the generated ones (PostgreSQL computes those)
-STORED = ", ".join(c.name for c in LISTINGS.columns if c.render is not Render.GENERATED)
+STORED = ", ".join(c.name for c in LISTINGS.columns if not c.by_postgres)
 
 
 def _reset(conninfo: str) -> None:

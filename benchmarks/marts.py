@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import time
 from pathlib import Path
 
@@ -98,30 +97,26 @@ def next_window(conninfo: str, new: int = 1_500, expire: int = 500, name: str = 
 
 
 def dbt_build(conninfo: str, work: Path, in_this_process: bool = False) -> dict:
-    """`dbt build` of the project through dagster-dbt (threads as deployed): dbt as a
-    process of its own (deployments), or in this one (the in-process executor: `make run`,
-    `make demo`)."""
+    """`dbt build` of the project as the asset runs it (the same resource, environment
+    and partial-parse state; threads as deployed): dbt as a process of its own
+    (deployments), or in this one (the in-process executor: `make run`, `make demo`)."""
     import contextlib
 
-    from dagster_dbt import DbtCliResource
-
-    from jobs_assets.defs.marts.assets import PROJECT
+    from jobs_assets.defs.marts.assets import PROJECT, MartsDbtResource
     from jobs_assets.defs.marts.in_process import dbt_in_this_process
 
     with psycopg.connect(conninfo) as conn:
-        env = marts.profile_env(conn)
-    target = marts.runs_dir(work) / f"bench-{time.time_ns()}"
-    target.mkdir()
-    # as the asset does (dagster-dbt copies it): partial parsing from the load-time parse
-    shutil.copy(PROJECT.target_path / "partial_parse.msgpack", target)
-    dbt = DbtCliResource(project_dir=PROJECT, dbt_executable=marts.dbt_executable())
+        env, saved = marts.build_env(conn, work)
+    dbt = MartsDbtResource(project_dir=PROJECT, dbt_executable=marts.dbt_executable())
     here = dbt_in_this_process() if in_this_process else contextlib.nullcontext()
     with marts.environ(env), here:
         started = time.perf_counter()
-        invocation = dbt.cli(["build"], raise_on_error=False, target_path=target)
+        invocation = dbt.cli(["build"], raise_on_error=False)
         invocation.wait()
         seconds = time.perf_counter() - started
         results = invocation.get_artifact("run_results.json")["results"]
+    target = Path(invocation.target_path)
+    marts.keep_parse_state(target, saved)
     by_type: dict[str, float] = {}
     for result in results:
         kind = result["unique_id"].split(".")[0]

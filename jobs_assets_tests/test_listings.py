@@ -70,5 +70,5 @@ def test_copy_lines_render_each_column_as_the_contract_says() -> None:
     assert fields["salary_min"] == "50000.5" and fields["salary_max"] == "60000"
     assert fields["retrieved_at"] == "2026-11-30 08:00:01.000000Z"
     assert fields["published_at"] == fields["company_name"] == "\\N"
-    not_copied = {Render.WINDOW, Render.LIFECYCLE, Render.GENERATED}
+    not_copied = {Render.WINDOW, Render.LIFECYCLE, Render.GENERATED, Render.STAMPED}
     assert {LISTINGS.column(n).render for n in OUTPUT_COLUMNS} == set(Render) - not_copied

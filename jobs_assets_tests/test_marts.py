@@ -17,6 +17,7 @@ from dagster_dbt import DbtCliResource
 
 from jobs_assets.defs.marts.assets import PROJECT, analytics_dbt
 from jobs_assets.lib import marts
+from jobs_assets.lib.schema import LISTINGS
 from jobs_assets_tests import marts_data as md
 from jobs_assets_tests.conftest import Database, latest_windows
 
@@ -301,3 +302,144 @@ def test_a_fresh_data_folder_gets_its_parse_state_ahead_of_its_first_build(
     before = state.stat().st_mtime_ns
     marts.parse_ahead(tmp_path, env)()
     assert state.stat().st_mtime_ns == before
+
+
+# --- incremental refresh --------------------------------------------------------------
+
+MARTS = {  # name: (grain, measures, pandas recomputation)
+    "daily_postings": (
+        ["day", "source", "region", "category_normalised"],
+        ["new_listings", "active_listings", "expired_listings"],
+        md.expected_daily_postings,
+    ),
+    "salary_percentiles": (
+        ["region", "category_normalised", "seniority"],
+        ["listings", "p25_usd", "p50_usd", "p75_usd"],
+        md.expected_salary_percentiles,
+    ),
+    "top_companies": (
+        ["iso_week", "company_name"],
+        ["new_listings", "share_of_week", "rank_in_week"],
+        md.expected_top_companies,
+    ),
+    "tag_trends": (["iso_week", "tag"], ["listings", "share_of_week"], md.expected_tag_trends),
+    "listing_durations": (
+        ["source", "category_normalised"],
+        ["listings_expired", "median_days", "p90_days"],
+        md.expected_listing_durations,
+    ),
+}
+# a listing that is neither written by PostgreSQL nor its key, to copy as a new one
+_COPIED = [c.name for c in LISTINGS.columns if not c.by_postgres and c.name != "source_job_id"]
+
+A_WINDOW = f"""
+-- new listings 4 hours after the last window, with new companies and tags
+INSERT INTO public.jobs_listings_data (source_job_id, {", ".join(_COPIED)})
+SELECT source_job_id || '-next', {", ".join(_COPIED)} FROM public.jobs_listings_data
+WHERE abs(hashtext(source_job_id || 'n')) % 12 = 0;
+UPDATE public.jobs_listings_data SET
+    first_seen_at = (SELECT max(last_seen_at) FROM public.jobs_listings_data) + interval '4 hours',
+    status = 'active', expired_at = NULL, is_canonical = true, duplicate_cluster_id = NULL,
+    company_name = company_name || ' Next', tags = tags || ARRAY['Brand New ']
+WHERE source_job_id LIKE '%-next';
+UPDATE public.jobs_listings_data SET last_seen_at = first_seen_at
+WHERE source_job_id LIKE '%-next';
+-- seen again (nothing else changes) and expired in that window
+UPDATE public.jobs_listings_data SET last_seen_at = last_seen_at + interval '4 hours'
+WHERE status = 'active' AND abs(hashtext(source_job_id || 'a')) % 5 = 0
+  AND source_job_id NOT LIKE '%-next';
+UPDATE public.jobs_listings_data SET status = 'expired',
+    expired_at = (SELECT max(first_seen_at) FROM public.jobs_listings_data)
+WHERE status = 'active' AND abs(hashtext(source_job_id || 'z')) % 6 = 0
+  AND source_job_id NOT LIKE '%-next';
+"""
+MOVES = """
+-- listings that move between groups: back after expiring, re-categorised, renamed,
+-- re-tagged, paid differently, and a duplicate cluster whose canonical member changes
+UPDATE public.jobs_listings_data SET status = 'active', expired_at = NULL,
+    reactivated_count = reactivated_count + 1
+WHERE status = 'expired' AND abs(hashtext(source_job_id || 'b')) % 4 = 0;
+UPDATE public.jobs_listings_data SET category_normalised = 'Data'
+WHERE abs(hashtext(source_job_id || 'k')) % 9 = 0;
+UPDATE public.jobs_listings_data SET company_name = 'Renamed ' || company_name,
+    tags = ARRAY['moved', 'Tags '], salary_min_usd = salary_min_usd * 2
+WHERE abs(hashtext(source_job_id || 'm')) % 10 = 0;
+UPDATE public.jobs_listings_data SET is_canonical = NOT is_canonical
+WHERE duplicate_cluster_id = (SELECT min(duplicate_cluster_id) FROM public.jobs_listings_data);
+"""
+
+
+def assert_marts_match_recomputation(database: Database) -> None:
+    with database.connect() as conn:
+        base = md.read_base(conn)
+        for name, (grain, measures, expected) in MARTS.items():
+            actual = md.read_mart(conn, name, grain + measures)
+            assert_same(actual, expected(base), grain)
+
+
+def changed_listings(database: Database) -> int:
+    return database.query("SELECT count(*) FROM analytics_intermediate.int_listing_changes")[0][0]
+
+
+def test_incremental_refreshes_equal_the_recomputation(built) -> None:
+    """After each change the marts refresh from the changed listings only, and equal the
+    pandas recomputation of the whole table: a window (new, seen again, expired), listings
+    moving between groups, a refresh the marts missed, and deleted listings."""
+    database, _, _ = built
+    with database.connect() as conn:
+        conn.execute(A_WINDOW)
+    # written since the last refresh read the table (this window, and anything an
+    # earlier test wrote after its last successful build)
+    touched = database.query(
+        "SELECT count(*) FROM public.jobs_listings_data WHERE changed_xid >= ("
+        " SELECT mark FROM analytics_intermediate.refresh_marks WHERE name = 'int_listing_state')"
+    )[0][0]
+    listings = database.query("SELECT count(*) FROM public.jobs_listings_data")[0][0]
+    assert build(database).success
+    assert 100 < changed_listings(database) == touched < listings / 2
+    assert_marts_match_recomputation(database)
+
+    with database.connect() as conn:
+        conn.execute(MOVES)
+    assert build(database).success
+    assert_marts_match_recomputation(database)
+
+    # the marts miss a refresh of the listing state: they then rebuild in full
+    with database.connect() as conn:
+        conn.execute(
+            "UPDATE public.jobs_listings_data SET category_normalised = 'Design'"
+            " WHERE abs(hashtext(source_job_id || 'q')) % 7 = 0"
+        )
+    state_only = [
+        dg.AssetKey(["analytics_staging", "stg_listings"]),
+        dg.AssetKey(["analytics_intermediate", "int_listing_changes"]),
+        dg.AssetKey(["analytics_intermediate", "int_listing_state"]),
+    ]
+    with marts.environ({"JOBS_EXECUTOR": "in_process"}):
+        partial = dg.materialize(
+            [analytics_dbt],
+            selection=state_only,
+            resources={
+                "dbt": DbtCliResource(project_dir=PROJECT, dbt_executable=marts.dbt_executable()),
+                "postgres": database.resource(),
+            },
+            instance=dg.DagsterInstance.ephemeral(),
+        )
+    assert partial.success
+    with database.connect() as conn:
+        conn.execute(
+            "UPDATE public.jobs_listings_data SET seniority = 'Senior'"
+            " WHERE abs(hashtext(source_job_id || 'v')) % 8 = 0"
+        )
+    assert build(database).success
+    assert_marts_match_recomputation(database)
+
+    # deleted listings: the next refresh reads every listing
+    with database.connect() as conn:
+        conn.execute(
+            "DELETE FROM public.jobs_listings_data"
+            " WHERE abs(hashtext(source_job_id || 'd')) % 10 = 0"
+        )
+    assert build(database).success
+    assert changed_listings(database) == 0  # a full read leaves it empty
+    assert_marts_match_recomputation(database)

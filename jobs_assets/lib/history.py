@@ -22,7 +22,7 @@ from datetime import datetime
 import psycopg
 
 from jobs_assets.lib.lifecycle import WINDOW_KEYS
-from jobs_assets.lib.schema import LISTINGS, LISTINGS_TABLE, Render
+from jobs_assets.lib.schema import LISTINGS, LISTINGS_TABLE
 
 HISTORY_TABLE = "public.jobs_listings_history"
 _NOT_HISTORY = {"duplicate_cluster_id", "is_canonical"}
@@ -30,7 +30,7 @@ _NOT_HISTORY = {"duplicate_cluster_id", "is_canonical"}
 HISTORY_COLUMNS: tuple[str, ...] = tuple(
     c.name
     for c in LISTINGS.columns
-    if c.render is not Render.GENERATED and c.name not in _NOT_HISTORY
+    if not c.by_postgres and c.name not in _NOT_HISTORY
 )
 _MOVING = {"source", "source_job_id", "retrieved_at", "first_seen_at", "last_seen_at"}
 _MOVING |= {"last_partition_key"}

@@ -8,7 +8,6 @@ project, its manifest and dbt's connection.
 
 import contextlib
 import importlib.metadata
-import shutil
 import sys
 from collections.abc import Iterator, Mapping
 from functools import cached_property
@@ -93,24 +92,14 @@ def analytics_dbt(
     """`dbt build` of the selection: models, then their tests as asset checks; row counts
     and, for two marts, headline numbers that Dagster plots run over run."""
     with postgres.connect() as conn:
-        env = marts.profile_env(conn)
-    # Each invocation's artifacts (run_results.json, logs) under $JOBS_DATA_DIR/dbt/runs,
-    # never inside the installed package.
-    runs = marts.runs_dir(Path(postgres.data_dir))
-    env["DBT_TARGET_PATH"] = str(runs)
-    # the load-time parse was for another connection: reuse this folder's last state
-    saved = marts.saved_parse_state(runs)
-    if saved.exists():
-        env["DBT_PARTIAL_PARSE_FILE_PATH"] = str(saved)
+        env, saved = marts.build_env(conn, Path(postgres.data_dir))
     # with the in-process executor dbt runs in this process too (in_process.py)
     here = Settings.from_env().executor == "in_process"
     with marts.environ(env), dbt_in_this_process() if here else contextlib.nullcontext():
         invocation = dbt.cli(["build"], context=context)
         for event in invocation.stream():
             yield with_counts(context, event, postgres)
-    fresh = Path(invocation.target_path) / marts.PARSE_STATE
-    if fresh.exists():
-        shutil.copyfile(fresh, saved)
+    marts.keep_parse_state(Path(invocation.target_path), saved)
 
 
 def with_counts(context: dg.AssetExecutionContext, event: Any, postgres: PostgresResource) -> Any:

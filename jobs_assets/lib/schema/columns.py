@@ -39,6 +39,7 @@ class Render(enum.Enum):
     WINDOW = "window"  # not from the normaliser: set by the upsert from the window
     LIFECYCLE = "lifecycle"  # not from the normaliser: kept by `lib/lifecycle.py` after the upsert
     GENERATED = "generated"  # computed by PostgreSQL (GENERATED ALWAYS AS ... STORED)
+    STAMPED = "stamped"  # set by a PostgreSQL trigger on every insert and update
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,11 @@ class Column:
     inputs: tuple[str, ...] = ()  # the fields each source extracts to fill it
     check: str | None = None  # a CHECK constraint on the column (SQL expression)
     generated: str | None = None  # GENERATED ALWAYS AS (this) STORED (Render.GENERATED)
+
+    @property
+    def by_postgres(self) -> bool:
+        """PostgreSQL writes it (generated or stamped): never copied or inserted by us."""
+        return self.render in (Render.GENERATED, Render.STAMPED)
 
     def ddl(self) -> str:
         """The column's definition, as in CREATE TABLE or ALTER TABLE .. ADD COLUMN."""
@@ -190,6 +196,11 @@ LISTINGS = Table(
         Column("search_vector", "tsvector", "Weighted full text of title, company, tags "
                "and description (computed by PostgreSQL).", render=Render.GENERATED,
                generated=SEARCH_VECTOR_SQL),
+        # migration 0006: change tracking for the incremental marts (jobs_assets/dbt)
+        Column("changed_xid", "xid8", "Transaction that last inserted or updated the row "
+               "(trigger jobs_listings_data_stamp_change; NULL: unchanged since the "
+               "migration). The marts refresh the listings changed since their last build.",
+               render=Render.STAMPED),
     ),
 )  # fmt: skip
 
@@ -215,7 +226,7 @@ STAGING_TABLE = STAGING.name
 OUTPUT_COLUMNS: tuple[str, ...] = tuple(
     c.name
     for c in LISTINGS.columns
-    if c.render not in (Render.WINDOW, Render.LIFECYCLE, Render.GENERATED)
+    if c.render not in (Render.WINDOW, Render.LIFECYCLE) and not c.by_postgres
 )
 #: the columns lifecycle and identity keep (never in the normaliser's COPY)
 LIFECYCLE_COLUMNS: tuple[str, ...] = tuple(

@@ -10,27 +10,68 @@
 -- Days run from a group's first event to the last day of data (latest event or latest
 -- sighting), so a day with only active listings still has its row; rows with all three
 -- counts zero are left out.
-with listings as (
-    select
-        source,
-        region,
-        category_normalised,
-        first_seen_date,
-        case when status = 'expired' and expired_at is not null
-            then greatest((expired_at at time zone 'UTC')::date, first_seen_date)
-        end as expired_date,
-        (last_seen_at at time zone 'UTC')::date as last_seen_date
-    from {{ ref('stg_listings') }}
+--
+-- Incremental: a refresh recomputes each group changed listings moved events of, from
+-- the earliest day they moved on, starting from the active listings of the row before;
+-- the other groups' active listings are carried forward to a new last day.
+{{ config(
+    materialized='incremental',
+    pre_hook="{{ delete_recomputed(
+        'exists (select 1 from (' ~ daily_groups_moved() ~ ') as moved
+         where (moved.source, moved.region, moved.category_normalised)
+             = (' ~ this ~ '.source, ' ~ this ~ '.region, ' ~ this ~ '.category_normalised)
+           and ' ~ this ~ '.day >= moved.from_day)') }}",
+    post_hook="{{ mark_mart_built() }}",
+) }}
+-- depends_on: {{ ref('int_listing_changes') }}
+{%- set incremental = mart_mode() == 'incremental' %}
+{%- set listings = ref('int_listing_state') %}
+
+with last_day as (
+    select greatest(
+        (select max(expired_date) from {{ listings }}),
+        (select max(first_seen_date) from {{ listings }}),
+        (select max(last_seen_date) from {{ listings }})
+    ) as day
+),
+
+recomputed as (
+    -- each group from the day its rows are recomputed, and the active listings before
+    {%- if incremental %}
+    select moved.source, moved.region, moved.category_normalised, moved.from_day,
+           coalesce(kept.active_listings, 0) as start_active
+    from ({{ daily_groups_moved() }}) as moved
+    left join {{ this }} as kept
+        on kept.source = moved.source
+        and kept.region = moved.region
+        and kept.category_normalised = moved.category_normalised
+        and kept.day = moved.from_day - 1
+    {%- else %}
+    select source, region, category_normalised,
+           min(least(first_seen_date, expired_date)) as from_day, 0 as start_active
+    from {{ listings }}
+    group by source, region, category_normalised
+    {%- endif %}
 ),
 
 events as (
-    select first_seen_date as day, source, region, category_normalised,
+    -- (a full build reads every listing: no group starts later than its first event)
+    select l.first_seen_date as day, l.source, l.region, l.category_normalised,
            1 as is_new, 0 as is_expired
-    from listings
+    from {{ listings }} as l
+    {%- if incremental %}
+    join recomputed as r using (source, region, category_normalised)
+    where l.first_seen_date >= r.from_day
+    {%- endif %}
     union all
-    select expired_date, source, region, category_normalised, 0, 1
-    from listings
-    where expired_date is not null
+    select l.expired_date, l.source, l.region, l.category_normalised, 0, 1
+    from {{ listings }} as l
+    {%- if incremental %}
+    join recomputed as r using (source, region, category_normalised)
+    where l.expired_date >= r.from_day
+    {%- else %}
+    where l.expired_date is not null
+    {%- endif %}
 ),
 
 daily as (
@@ -40,20 +81,11 @@ daily as (
     group by day, source, region, category_normalised
 ),
 
-last_day as (
-    select greatest(max(expired_date), max(first_seen_date), max(last_seen_date)) as day
-    from listings
-),
-
 spine as (
-    select g.source, g.region, g.category_normalised, d::date as day
-    from (
-        select source, region, category_normalised, min(day) as first_day
-        from daily
-        group by source, region, category_normalised
-    ) as g
+    select r.source, r.region, r.category_normalised, r.start_active, d::date as day
+    from recomputed as r
     cross join last_day
-    cross join lateral generate_series(g.first_day, last_day.day, interval '1 day') as d
+    cross join lateral generate_series(r.from_day, last_day.day, interval '1 day') as d
 ),
 
 running as (
@@ -63,7 +95,9 @@ running as (
         spine.region,
         spine.category_normalised,
         coalesce(daily.new_listings, 0) as new_listings,
-        sum(coalesce(daily.new_listings, 0) - coalesce(daily.expired_listings, 0)) over (
+        spine.start_active + sum(
+            coalesce(daily.new_listings, 0) - coalesce(daily.expired_listings, 0)
+        ) over (
             partition by spine.source, spine.region, spine.category_normalised
             order by spine.day
         ) as active_listings,
@@ -82,3 +116,26 @@ select day, source, region, category_normalised,
        expired_listings::bigint as expired_listings
 from running
 where new_listings > 0 or expired_listings > 0 or active_listings > 0
+{%- if incremental %}
+
+union all
+
+-- the groups nothing moved in: their active listings carried to the new last day
+select d::date, latest.source, latest.region, latest.category_normalised,
+       0::bigint, latest.active_listings, 0::bigint
+from (
+    select distinct on (source, region, category_normalised)
+        source, region, category_normalised, day, active_listings
+    from {{ this }}
+    order by source, region, category_normalised, day desc
+) as latest
+cross join last_day
+cross join lateral generate_series(latest.day + 1, last_day.day, interval '1 day') as d
+where latest.active_listings > 0
+  and not exists (
+      select 1 from recomputed as r
+      where r.source = latest.source
+        and r.region = latest.region
+        and r.category_normalised = latest.category_normalised
+  )
+{%- endif %}

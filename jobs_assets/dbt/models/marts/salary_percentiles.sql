@@ -1,19 +1,29 @@
 -- Quartiles of the annual USD salary midpoint over the listings on offer now (active,
--- canonical: the rows of int_current_canonical_listings, filtered here on the columns
--- int_salaries_annual_usd carries so that 1M listings need no join), per region,
--- category and seniority (missing labels are 'Unknown'). percentile_cont interpolates
--- linearly; cells of fewer than 5 listings are left out because their quartiles say
--- more about single listings than about the market.
+-- canonical), per region, category and seniority (missing labels are 'Unknown').
+-- percentile_cont interpolates linearly; cells of fewer than 5 listings are left out
+-- because their quartiles say more about single listings than about the market.
+-- Incremental: a refresh recomputes the cells changed listings moved into or out of.
+{{ config(
+    materialized='incremental',
+    pre_hook="{{ delete_recomputed('(region, category_normalised, seniority) in ('
+                                   ~ salary_cells_moved() ~ ')') }}",
+    post_hook="{{ mark_mart_built() }}",
+) }}
+-- depends_on: {{ ref('int_listing_changes') }}
+
 select
-    region,
-    category_normalised,
-    seniority,
+    s.region,
+    s.category_normalised,
+    s.seniority,
     count(*) as listings,
-    percentile_cont(0.25) within group (order by annual_usd_midpoint) as p25_usd,
-    percentile_cont(0.50) within group (order by annual_usd_midpoint) as p50_usd,
-    percentile_cont(0.75) within group (order by annual_usd_midpoint) as p75_usd
-from {{ ref('int_salaries_annual_usd') }}
-where status = 'active'
-  and is_canonical
-group by region, category_normalised, seniority
+    percentile_cont(0.25) within group (order by s.annual_usd_midpoint) as p25_usd,
+    percentile_cont(0.50) within group (order by s.annual_usd_midpoint) as p50_usd,
+    percentile_cont(0.75) within group (order by s.annual_usd_midpoint) as p75_usd
+from {{ ref('int_salaries_annual_usd') }} as s
+{%- if mart_mode() == 'incremental' %}
+join ({{ salary_cells_moved() }}) as moved using (region, category_normalised, seniority)
+{%- endif %}
+where s.status = 'active'
+  and s.is_canonical
+group by s.region, s.category_normalised, s.seniority
 having count(*) >= 5

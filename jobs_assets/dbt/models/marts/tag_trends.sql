@@ -1,18 +1,23 @@
 -- Per ISO week (of the UTC first sighting) and tag (lower-cased, trimmed): canonical
 -- listings first seen that week carrying the tag, and their share of all canonical
 -- listings first seen that week (a listing has several tags, so shares of a week add
--- up to more than 1). A tag repeated within one listing counts once: tags are
--- de-duplicated inside each listing's own array, so no global sort is needed.
+-- up to more than 1). A tag repeated within one listing counts once (int_listing_state
+-- keeps each listing's tags cleaned and de-duplicated).
+-- Incremental: a refresh recomputes the weeks changed listings moved into or out of.
+{{ config(
+    materialized='incremental',
+    pre_hook="{{ delete_recomputed('week_start in (' ~ weeks_moved('tag_trends') ~ ')') }}",
+    post_hook="{{ mark_mart_built() }}",
+) }}
+-- depends_on: {{ ref('int_listing_changes') }}
+
 with listings as (
-    select
-        date_trunc('week', first_seen_at at time zone 'UTC')::date as week_start,
-        array(
-            select distinct lower(trim(t))
-            from unnest(tags) as t
-            where trim(t) <> ''
-        ) as clean_tags
-    from {{ ref('stg_listings') }}
-    where is_canonical
+    select s.week_start, s.tags
+    from {{ ref('int_listing_state') }} as s
+    where s.is_canonical
+    {%- if mart_mode() == 'incremental' %}
+      and s.week_start = any (array({{ weeks_moved('tag_trends') }}))
+    {%- endif %}
 ),
 
 weeks as (
@@ -24,7 +29,7 @@ weeks as (
 tagged as (
     select l.week_start, t.tag, count(*) as listings
     from listings as l
-    cross join lateral unnest(l.clean_tags) as t(tag)
+    cross join lateral unnest(l.tags) as t(tag)
     group by l.week_start, t.tag
 )
 

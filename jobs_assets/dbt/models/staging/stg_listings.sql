@@ -27,5 +27,7 @@ select
     coalesce({{ column_or_default(src, 'reactivated_count', '0') }}, 0) as reactivated_count,
     {{ column_or_default(src, 'duplicate_cluster_id', 'null::text') }} as duplicate_cluster_id,
     -- a listing not (yet) clustered stands for itself
-    coalesce({{ column_or_default(src, 'is_canonical', 'null::boolean') }}, true) as is_canonical
+    coalesce({{ column_or_default(src, 'is_canonical', 'null::boolean') }}, true) as is_canonical,
+    -- the transaction that last wrote the row (NULL: unchanged since it was tracked)
+    {{ column_or_default(src, 'changed_xid', 'null::xid8') }} as changed_xid
 from {{ src }}
