@@ -28,9 +28,7 @@ HISTORY_TABLE = "public.jobs_listings_history"
 _NOT_HISTORY = {"duplicate_cluster_id", "is_canonical"}
 #: the listing columns a version keeps, in table order
 HISTORY_COLUMNS: tuple[str, ...] = tuple(
-    c.name
-    for c in LISTINGS.columns
-    if not c.by_postgres and c.name not in _NOT_HISTORY
+    c.name for c in LISTINGS.columns if not c.by_postgres and c.name not in _NOT_HISTORY
 )
 _MOVING = {"source", "source_job_id", "retrieved_at", "first_seen_at", "last_seen_at"}
 _MOVING |= {"last_partition_key"}
