@@ -80,6 +80,7 @@ DEFAULT_FIRST_WINDOW = "2026-11-01-00:00"
 FETCH_ORIGINS = ("live", "replay")
 #: how runs launched by the daemon or the UI execute their steps
 EXECUTORS = ("multiprocess", "in_process")
+DBT_PROCESSES = ("step", "own")
 
 
 def url_variable(source: Source) -> str:
@@ -157,6 +158,8 @@ class Settings:
     automation: bool = False
     fetch_origin: str = "live"
     executor: str = "multiprocess"
+    #: where dbt runs: in the marts step's process (`step`) or a process of its own (`own`)
+    dbt_process: str = "step"
     storage_url: str | None = None  # None: the local folder data_dir
 
     def storage(self) -> Storage:
@@ -205,6 +208,9 @@ class Settings:
         executor = (read.text("JOBS_EXECUTOR") or "multiprocess").lower()
         if executor not in EXECUTORS:
             raise ValueError(f"JOBS_EXECUTOR={executor!r}: give `multiprocess` or `in_process`")
+        dbt_process = (read.text("JOBS_DBT_PROCESS") or "step").lower()
+        if dbt_process not in DBT_PROCESSES:
+            raise ValueError(f"JOBS_DBT_PROCESS={dbt_process!r}: give `step` or `own`")
         automation = (read.text("JOBS_AUTOMATION") or "off").lower()
         if automation not in ("on", "off"):
             raise ValueError(f"JOBS_AUTOMATION={automation!r}: give `on` or `off`")
@@ -229,6 +235,7 @@ class Settings:
             automation=automation == "on",
             fetch_origin=origin,
             executor=executor,
+            dbt_process=dbt_process,
             storage_url=read.text(STORAGE_URL),
         )
 

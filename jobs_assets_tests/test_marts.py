@@ -5,7 +5,9 @@ and the refresh after an ingestion window by declarative automation."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -36,10 +38,10 @@ MART_KEYS = {
 def build(
     database: Database, raise_on_error: bool = True, dbt_runs_in: str = "this process"
 ) -> dg.ExecuteInJobResult:
-    """`dbt build` through Dagster; dbt in this process (what `JOBS_EXECUTOR=in_process`,
-    `make demo` and `make run` do) or in a process of its own (every deployment)."""
-    executor = {"this process": "in_process", "a process": "multiprocess"}[dbt_runs_in]
-    with marts.environ({"JOBS_EXECUTOR": executor}):
+    """`dbt build` through Dagster; dbt in this process (the default: the marts step's
+    process) or in a process of its own (`JOBS_DBT_PROCESS=own`)."""
+    where = {"this process": "step", "a process": "own"}[dbt_runs_in]
+    with marts.environ({"JOBS_DBT_PROCESS": where}):
         return dg.materialize(
             [analytics_dbt],
             resources={
@@ -190,8 +192,8 @@ STATUS_CHECK = "jobs_listings_data_status_check"  # migration 0002
 
 
 def test_dbt_in_a_process_of_its_own_reports_what_dbt_in_this_process_did(built) -> None:
-    """Deployments run dbt as a subprocess, local runs in the step's process: the same
-    assets, row counts and check verdicts either way."""
+    """dbt in the step's process (the default) or in a process of its own
+    (`JOBS_DBT_PROCESS=own`): the same assets, row counts and check verdicts either way."""
     database, _, in_this_process = built
     in_a_process = build(database, dbt_runs_in="a process")
     assert outcome(in_a_process) == outcome(in_this_process)
@@ -415,7 +417,7 @@ def test_incremental_refreshes_equal_the_recomputation(built) -> None:
         dg.AssetKey(["analytics_intermediate", "int_listing_changes"]),
         dg.AssetKey(["analytics_intermediate", "int_listing_state"]),
     ]
-    with marts.environ({"JOBS_EXECUTOR": "in_process"}):
+    with marts.environ({"JOBS_DBT_PROCESS": "step"}):
         partial = dg.materialize(
             [analytics_dbt],
             selection=state_only,
@@ -442,4 +444,36 @@ def test_incremental_refreshes_equal_the_recomputation(built) -> None:
         )
     assert build(database).success
     assert changed_listings(database) == 0  # a full read leaves it empty
+    assert_marts_match_recomputation(database)
+
+
+def test_a_deployment_builds_the_marts_in_its_forked_step_process(built, tmp_path: Path) -> None:
+    """The multiprocess executor deployments use: the marts step forks from the fork
+    server, which preloaded dbt (jobs_assets/preload.py), and runs dbt in its own
+    process; the refresh equals the recomputation."""
+    database, _, _ = built
+    with database.connect() as conn:
+        conn.execute(MOVES)
+    env = {
+        **os.environ,
+        **database.env,
+        "DAGSTER_HOME": str(tmp_path),
+        "JOBS_EXECUTOR": "multiprocess",
+        "JOBS_DBT_PROCESS": "step",
+    }
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "dagster", "asset", "materialize"),
+            *("-m", "jobs_assets.definitions", "--select", "group:marts"),
+        ],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=480,
+    )
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log[-3000:]
+    assert "RUN_SUCCESS" in log and "dbt runs in this step's process" in log
+    assert "forkserver" in log or "Multiprocess executor" in log, log[-3000:]
     assert_marts_match_recomputation(database)

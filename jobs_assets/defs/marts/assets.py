@@ -74,6 +74,8 @@ class MartsTranslator(DagsterDbtTranslator):
         return None
 
 
+WHERE_DBT_RUNS = {True: "this step's process", False: "a process of its own"}
+
 HEADLINES = {
     dg.AssetKey(["marts", "daily_postings"]): marts.headline_daily_postings,
     dg.AssetKey(["marts", "salary_percentiles"]): marts.headline_salaries,
@@ -93,8 +95,9 @@ def analytics_dbt(
     and, for two marts, headline numbers that Dagster plots run over run."""
     with postgres.connect() as conn:
         env, saved = marts.build_env(conn, Path(postgres.data_dir))
-    # with the in-process executor dbt runs in this process too (in_process.py)
-    here = Settings.from_env().executor == "in_process"
+    # dbt runs in the step's process (in_process.py) unless JOBS_DBT_PROCESS=own
+    here = Settings.from_env().dbt_process == "step"
+    context.log.info(f"dbt runs in {WHERE_DBT_RUNS[here]}")
     with marts.environ(env), dbt_in_this_process() if here else contextlib.nullcontext():
         invocation = dbt.cli(["build"], context=context)
         for event in invocation.stream():

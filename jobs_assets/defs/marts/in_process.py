@@ -1,15 +1,16 @@
-"""dbt in this process, for runs on Dagster's in-process executor (`make demo`, `make run`).
+"""dbt in the marts step's own process (unless `JOBS_DBT_PROCESS=own`).
 
 dagster-dbt runs every dbt command as a subprocess and reads its JSON log lines. A new
-dbt process spends about 2.5 s importing dbt before it does anything, which is most of
-the marts step of a small window (BENCHMARKS.md, "The demo"). This process has already
-imported most of dbt with dagster-dbt, so here dbt runs through its programmatic API
-(`dbtRunner`) in a thread, and its events reach dagster-dbt as the same JSON lines, through
-a pipe: everything downstream of the "process" (asset events, checks, artifacts, errors)
-is dagster-dbt's own code.
+dbt process spends about 2.5-3.5 s starting and importing dbt before it does anything:
+most of the marts step of a small window (BENCHMARKS.md, "The demo") and more than half
+of an incremental refresh (B6). The step's process has already imported dbt (with
+dagster-dbt; in deployments the fork server preloads the rest, `jobs_assets/preload.py`),
+so here dbt runs through its programmatic API (`dbtRunner`) in a thread, and its events
+reach dagster-dbt as the same JSON lines, through a pipe: everything downstream of the
+"process" (asset events, checks, artifacts, errors) is dagster-dbt's own code.
 
-Deployments keep the subprocess (the multiprocess executor, a run per container):
-dbt's process-wide state (flags, adapters, event manager) is then never shared.
+dbt's process-wide state (flags, adapters, event manager) is not shared: one dbt runs at
+a time in a process (`_dbt_lock`), and a step process runs one step.
 """
 
 from __future__ import annotations
