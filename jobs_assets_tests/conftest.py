@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime
 import functools
 import os
+import subprocess
+import sys
 import uuid
 
 # Step retries without the production back-off delays (read when the assets are defined).
@@ -229,6 +231,29 @@ def ingestion_assets() -> list[dg.AssetsDefinition]:
     )
 
     return [*raw_assets, ecb_rates, staged_listings, jobs_listings]
+
+
+def dagster_materialize(
+    selection: str, env: dict[str, str], cwd: Path, partition: str | None = None
+) -> str:
+    """The README's `dagster asset materialize` of the code location, in a process of its
+    own; its output (stdout and stderr), after asserting that it succeeded."""
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "dagster", "asset", "materialize"),
+            *("-m", "jobs_assets.definitions", "--select", selection),
+            *(("--partition", partition) if partition else ()),
+        ],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=480,
+    )
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log[-3000:]
+    assert "RUN_SUCCESS" in log
+    return log
 
 
 def materialize_window(

@@ -21,7 +21,12 @@ from jobs_assets.lib import db
 from jobs_assets.lib.raw_store import RawStore
 from jobs_assets.lib.sources import SOURCES
 from jobs_assets.replay import ReplayServer
-from jobs_assets_tests.conftest import Database, fixture_listing_count, latest_windows
+from jobs_assets_tests.conftest import (
+    Database,
+    dagster_materialize,
+    fixture_listing_count,
+    latest_windows,
+)
 
 
 def run_cli(
@@ -120,21 +125,7 @@ def test_dagster_cli_materializes_the_window(clean_db: Database, tmp_path: Path)
     (tmp_path / "dagster_home").mkdir()
     with ReplayServer() as server:
         env.update(server.env())
-        done = subprocess.run(
-            [
-                *(sys.executable, "-m", "dagster", "asset", "materialize"),
-                *("-m", "jobs_assets.definitions", "--select", "group:ingestion"),
-                *("--partition", latest_windows(1)[0]),
-            ],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=480,
-        )
-    log = done.stdout + done.stderr
-    assert done.returncode == 0, log[-3000:]
-    assert "RUN_SUCCESS" in log
+        dagster_materialize("group:ingestion", env, tmp_path, partition=latest_windows(1)[0])
     assert clean_db.query("SELECT count(*) FROM public.jobs_listings_data")[0][0] == (
         fixture_listing_count()
     )

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +20,7 @@ from jobs_assets.defs.marts.assets import PROJECT, analytics_dbt
 from jobs_assets.lib import marts
 from jobs_assets.lib.schema import LISTINGS
 from jobs_assets_tests import marts_data as md
-from jobs_assets_tests.conftest import Database, latest_windows
+from jobs_assets_tests.conftest import Database, dagster_materialize, latest_windows
 
 MART_KEYS = {
     name: dg.AssetKey(["marts", name])
@@ -36,14 +35,19 @@ MART_KEYS = {
 
 
 def build(
-    database: Database, raise_on_error: bool = True, dbt_runs_in: str = "this process"
+    database: Database,
+    raise_on_error: bool = True,
+    dbt_runs_in: str = "this process",
+    selection: list[dg.AssetKey] | None = None,
 ) -> dg.ExecuteInJobResult:
-    """`dbt build` through Dagster; dbt in this process (the default: the marts step's
-    process) or in a process of its own (`JOBS_DBT_PROCESS=own`)."""
+    """`dbt build` through Dagster (of `selection`, else of every model); dbt in this
+    process (the default: the marts step's process) or in a process of its own
+    (`JOBS_DBT_PROCESS=own`)."""
     where = {"this process": "step", "a process": "own"}[dbt_runs_in]
     with marts.environ({"JOBS_DBT_PROCESS": where}):
         return dg.materialize(
             [analytics_dbt],
+            selection=selection,
             resources={
                 "dbt": DbtCliResource(project_dir=PROJECT, dbt_executable=marts.dbt_executable()),
                 "postgres": database.resource(),
@@ -417,16 +421,7 @@ def test_incremental_refreshes_equal_the_recomputation(built) -> None:
         dg.AssetKey(["analytics_intermediate", "int_listing_changes"]),
         dg.AssetKey(["analytics_intermediate", "int_listing_state"]),
     ]
-    with marts.environ({"JOBS_DBT_PROCESS": "step"}):
-        partial = dg.materialize(
-            [analytics_dbt],
-            selection=state_only,
-            resources={
-                "dbt": DbtCliResource(project_dir=PROJECT, dbt_executable=marts.dbt_executable()),
-                "postgres": database.resource(),
-            },
-            instance=dg.DagsterInstance.ephemeral(),
-        )
+    partial = build(database, selection=state_only)
     assert partial.success
     with database.connect() as conn:
         conn.execute(
@@ -461,19 +456,7 @@ def test_a_deployment_builds_the_marts_in_its_forked_step_process(built, tmp_pat
         "JOBS_EXECUTOR": "multiprocess",
         "JOBS_DBT_PROCESS": "step",
     }
-    done = subprocess.run(
-        [
-            *(sys.executable, "-m", "dagster", "asset", "materialize"),
-            *("-m", "jobs_assets.definitions", "--select", "group:marts"),
-        ],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=480,
-    )
-    log = done.stdout + done.stderr
-    assert done.returncode == 0, log[-3000:]
-    assert "RUN_SUCCESS" in log and "dbt runs in this step's process" in log
+    log = dagster_materialize("group:marts", env, tmp_path)
+    assert "dbt runs in this step's process" in log
     assert "forkserver" in log or "Multiprocess executor" in log, log[-3000:]
     assert_marts_match_recomputation(database)
