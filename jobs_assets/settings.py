@@ -72,6 +72,9 @@ GENERAL_VARIABLES = (
     "JOBS_AUTOMATION",
     "JOBS_FETCH_ORIGIN",
     "JOBS_EXECUTOR",
+    "JOBS_DBT_PROCESS",
+    # read by the dbt profile (jobs_assets/dbt/profiles.yml), not by Settings
+    "JOBS_DBT_THREADS",
 )
 
 #: the first 4-hour window the UI offers (a fixed date, so every process agrees)

@@ -49,6 +49,8 @@ QUIET_ENV = {
 # small queries of an incremental refresh take (0.8 s of a 1.1 s mart at 1M listings),
 # and memory enough to sort a full build's million listings without spilling to disk.
 SESSION_OPTIONS = "-c jit=off -c work_mem=64MB"
+#: dbt's threads unless JOBS_DBT_THREADS says (a refresh's threads mostly wait on queries)
+DBT_THREADS = "4"
 
 
 def profile_env(conn: psycopg.Connection) -> dict[str, str]:
@@ -62,6 +64,8 @@ def profile_env(conn: psycopg.Connection) -> dict[str, str]:
         "JOBS_DBT_USER": info.user,
         "JOBS_DBT_DBNAME": info.dbname,
         "PGOPTIONS": f"{os.environ.get('PGOPTIONS', '')} {SESSION_OPTIONS}".strip(),
+        # compose passes unset settings as empty strings, which dbt would read as given
+        "JOBS_DBT_THREADS": os.environ.get("JOBS_DBT_THREADS") or DBT_THREADS,
         **QUIET_ENV,
     }
 

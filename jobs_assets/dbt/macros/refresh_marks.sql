@@ -33,14 +33,20 @@
 {%- endmacro %}
 
 {#- The watermark int_listing_changes reads from: int_listing_state's mark, or none
-    (read every listing) on a first build, with --full-refresh, without the state, or
-    when listings were deleted since (public.jobs_listings_removals). -#}
+    (read every listing) on a first build, with --full-refresh, without the state, when
+    listings were deleted since (public.jobs_listings_removals), or when the mark is
+    ahead of the server (a backup restored into another server). -#}
 {% macro changes_since() -%}
     {%- set state = adapter.get_relation(
         database=this.database, schema=this.schema, identifier='int_listing_state') -%}
     {%- if state is none or flags.FULL_REFRESH -%}{{ return(none) }}{%- endif -%}
     {%- set since = refresh_mark('int_listing_state') -%}
     {%- if since is none -%}{{ return(none) }}{%- endif -%}
+    {#- a mark ahead of this server's transactions: the database was restored into
+        another server, whose new stamps could be lower than the mark -#}
+    {%- set ahead = run_query(
+        "select '" ~ since ~ "'::xid8 > pg_snapshot_xmax(pg_current_snapshot())") -%}
+    {%- if ahead.rows[0][0] -%}{{ return(none) }}{%- endif -%}
     {%- set removals = api.Relation.create(
         database=this.database, schema='public', identifier='jobs_listings_removals') -%}
     {%- if relation_exists(removals) -%}
