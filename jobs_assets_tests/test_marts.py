@@ -387,10 +387,21 @@ def changed_listings(database: Database) -> int:
     return database.query("SELECT count(*) FROM analytics_intermediate.int_listing_changes")[0][0]
 
 
+def refresh_after(
+    database: Database, *statements: str, selection: list[dg.AssetKey] | None = None
+) -> None:
+    """Run `statements` (the changes), then a successful build of `selection` (all)."""
+    with database.connect() as conn:
+        for statement in statements:
+            conn.execute(statement)
+    assert build(database, selection=selection).success
+
+
 def test_incremental_refreshes_equal_the_recomputation(built) -> None:
     """After each change the marts refresh from the changed listings only, and equal the
     pandas recomputation of the whole table: a window (new, seen again, expired), listings
-    moving between groups, a refresh the marts missed, and deleted listings."""
+    moving between groups, a refresh the marts missed, a restore into another server, and
+    deleted listings."""
     database, _, _ = built
     with database.connect() as conn:
         conn.execute(A_WINDOW)
@@ -401,60 +412,51 @@ def test_incremental_refreshes_equal_the_recomputation(built) -> None:
         " SELECT mark FROM analytics_intermediate.refresh_marks WHERE name = 'int_listing_state')"
     )[0][0]
     listings = database.query("SELECT count(*) FROM public.jobs_listings_data")[0][0]
-    assert build(database).success
+    refresh_after(database)
     assert 100 < changed_listings(database) == touched < listings / 2
     assert_marts_match_recomputation(database)
 
-    with database.connect() as conn:
-        conn.execute(MOVES)
-    assert build(database).success
+    refresh_after(database, MOVES)
     assert_marts_match_recomputation(database)
 
     # the marts miss a refresh of the listing state: they then rebuild in full
-    with database.connect() as conn:
-        conn.execute(
-            "UPDATE public.jobs_listings_data SET category_normalised = 'Design'"
-            " WHERE abs(hashtext(source_job_id || 'q')) % 7 = 0"
-        )
     state_only = [
         dg.AssetKey(["analytics_staging", "stg_listings"]),
         dg.AssetKey(["analytics_intermediate", "int_listing_changes"]),
         dg.AssetKey(["analytics_intermediate", "int_listing_state"]),
     ]
-    partial = build(database, selection=state_only)
-    assert partial.success
-    with database.connect() as conn:
-        conn.execute(
-            "UPDATE public.jobs_listings_data SET seniority = 'Senior'"
-            " WHERE abs(hashtext(source_job_id || 'v')) % 8 = 0"
-        )
-    assert build(database).success
+    refresh_after(
+        database,
+        "UPDATE public.jobs_listings_data SET category_normalised = 'Design'"
+        " WHERE abs(hashtext(source_job_id || 'q')) % 7 = 0",
+        selection=state_only,
+    )
+    refresh_after(
+        database,
+        "UPDATE public.jobs_listings_data SET seniority = 'Senior'"
+        " WHERE abs(hashtext(source_job_id || 'v')) % 8 = 0",
+    )
     assert_marts_match_recomputation(database)
 
     # restored into another server: the watermark is ahead of its transactions, whose
     # stamps it would hide, so the next refresh reads every listing
-    with database.connect() as conn:
-        conn.execute(
-            "UPDATE analytics_intermediate.refresh_marks"
-            " SET mark = (pg_current_xact_id()::text::bigint + 1000000)::text::xid8"
-            " WHERE name = 'int_listing_state'"
-        )
-        conn.execute(
-            "UPDATE public.jobs_listings_data SET company_name = 'After restore'"
-            " WHERE abs(hashtext(source_job_id || 'r')) % 9 = 0"
-        )
-    assert build(database).success
+    refresh_after(
+        database,
+        "UPDATE analytics_intermediate.refresh_marks"
+        " SET mark = (pg_current_xact_id()::text::bigint + 1000000)::text::xid8"
+        " WHERE name = 'int_listing_state'",
+        "UPDATE public.jobs_listings_data SET company_name = 'After restore'"
+        " WHERE abs(hashtext(source_job_id || 'r')) % 9 = 0",
+    )
     assert changed_listings(database) == 0  # a full read leaves it empty
     assert_marts_match_recomputation(database)
 
     # deleted listings: the next refresh reads every listing
-    with database.connect() as conn:
-        conn.execute(
-            "DELETE FROM public.jobs_listings_data"
-            " WHERE abs(hashtext(source_job_id || 'd')) % 10 = 0"
-        )
-    assert build(database).success
-    assert changed_listings(database) == 0  # a full read leaves it empty
+    refresh_after(
+        database,
+        "DELETE FROM public.jobs_listings_data WHERE abs(hashtext(source_job_id || 'd')) % 10 = 0",
+    )
+    assert changed_listings(database) == 0
     assert_marts_match_recomputation(database)
 
 
