@@ -1,10 +1,11 @@
 {#- Incremental refresh of the marts (see models/intermediate/int_listing_changes.sql).
 
     `analytics_intermediate.refresh_marks` holds one row per consumer of the listing
-    changes: `mark` is the transaction-id watermark it has read up to (for
-    int_listing_changes and int_listing_state `previous` is the one the read started
-    from: NULL when it read every listing). A watermark is `pg_snapshot_xmin` of the snapshot that
-    read the listings: every transaction it could not see has an id at or above it, so
+    changes: `mark` is the transaction-id watermark it has read up to. For
+    int_listing_changes and int_listing_state, `previous` is the one the read started
+    from (NULL: it read every listing); for a mart, the one it refreshed from (NULL: it
+    was rebuilt in full). A watermark is `pg_snapshot_xmin` of the snapshot that read
+    the listings: every transaction it could not see has an id at or above it, so
     reading `changed_xid >= mark` next time misses nothing (and re-reads a little, which
     the refresh absorbs: it recomputes from the current state). -#}
 
