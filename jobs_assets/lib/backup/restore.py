@@ -81,18 +81,24 @@ def restore(
     except BaseException:
         _put_back_views(conninfo, views)  # nothing was restored: the database as it was
         raise
-    return _after_restore(plan, conninfo, raw_dir, started)
+    result = _after_restore(plan, conninfo, raw_dir, started)
+    result["views_put_back"] = _put_back_missing_views(conninfo, views)
+    return result
 
 
 # Views over the listings the dump may not hold (an older release's dump has no
-# `jobs_listings_current`) would stop `--clean` from dropping the table. They are
-# dropped first, views built on those views included (deepest first); on success the
-# migrations recreate them, on failure they are put back (shallowest first).
+# `jobs_listings_current`, nor the dbt views of the marts) would stop `--clean` from
+# dropping the tables. They are dropped first, in any schema, views built on those views
+# included (deepest first); on failure they are put back (shallowest first); on success
+# those that neither the dump nor the migrations recreated are put back where they still
+# apply to the restored tables (dbt's next build replaces its own anyway).
 _DEPENDENT_VIEWS = """
 WITH RECURSIVE deps(oid, depth) AS (
     SELECT r.ev_class, 1
     FROM pg_depend AS d JOIN pg_rewrite AS r ON r.oid = d.objid
-    WHERE d.refobjid = to_regclass('public.jobs_listings_data') AND r.ev_class <> d.refobjid
+    WHERE d.refobjid IN (to_regclass('public.jobs_listings_data'),
+                         to_regclass('public.jobs_listings_history'))
+      AND r.ev_class <> d.refobjid
   UNION
     SELECT r.ev_class, deps.depth + 1
     FROM deps JOIN pg_depend AS d ON d.refobjid = deps.oid
@@ -101,7 +107,7 @@ WITH RECURSIVE deps(oid, depth) AS (
 )
 SELECT v.oid::regclass::text, pg_get_viewdef(v.oid)
 FROM deps JOIN pg_class AS v ON v.oid = deps.oid
-WHERE v.relkind = 'v' AND v.relnamespace = 'public'::regnamespace
+WHERE v.relkind = 'v'
 GROUP BY v.oid
 ORDER BY max(deps.depth) DESC, v.oid DESC
 """
@@ -113,6 +119,22 @@ def _set_aside_views(conninfo: str) -> list[tuple[str, str]]:
         for name, _ in views:
             conn.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(sql.SQL(name)))
     return views
+
+
+def _put_back_missing_views(conninfo: str, views: list[tuple[str, str]]) -> list[str]:
+    put_back = []
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        for name, definition in reversed(views):
+            if conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()[0]:
+                continue
+            try:
+                conn.execute(
+                    sql.SQL("CREATE VIEW {} AS ").format(sql.SQL(name)) + sql.SQL(definition)
+                )
+                put_back.append(name)
+            except psycopg.Error:
+                continue  # it no longer applies to the restored tables: left out
+    return put_back
 
 
 def _put_back_views(conninfo: str, views: list[tuple[str, str]]) -> None:
@@ -146,6 +168,10 @@ def _after_restore(
         counts = row_counts(conn)
         if _VERSION_TABLE not in expected:
             conn.execute(f"DROP TABLE IF EXISTS {_VERSION_TABLE}")
+        # the listings are the dump's now, with the dump's change stamps: the marts'
+        # next build reads every listing (jobs_assets/dbt/macros/refresh_marks.sql)
+        if conn.execute(f"SELECT to_regclass('{_REFRESH_MARKS}')").fetchone()[0]:
+            conn.execute(f"TRUNCATE {_REFRESH_MARKS}")
     mismatches = count_mismatches(expected, {t: counts.get(t) for t in expected})
     if mismatches:
         raise BackupError(
@@ -162,6 +188,9 @@ def _after_restore(
         names = [archive.name for archive in plan.raw_archives]
         result.update(restore_raw(names, raw_dir, plan.backup.store))
     return result
+
+
+_REFRESH_MARKS = "analytics_intermediate.refresh_marks"
 
 
 def _default_dbname() -> str:
