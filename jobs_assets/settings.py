@@ -141,6 +141,14 @@ class _Reader:
     def integer(self, name: str, default: int) -> int:
         return int(self.number(name, default))
 
+    def choice(self, name: str, choices: tuple[str, ...]) -> str:
+        """One of `choices` (any case; the first when unset)."""
+        value = (self.text(name) or choices[0]).lower()
+        if value not in choices:
+            given = " or ".join(f"`{c}`" for c in choices)
+            raise ValueError(f"{name}={value!r}: give {given}")
+        return value
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -205,18 +213,10 @@ class Settings:
                 max(1, read.integer(pages, source.max_pages)) if pages else 1,
             )
 
-        origin = (read.text("JOBS_FETCH_ORIGIN") or "live").lower()
-        if origin not in FETCH_ORIGINS:
-            raise ValueError(f"JOBS_FETCH_ORIGIN={origin!r}: give `live` or `replay`")
-        executor = (read.text("JOBS_EXECUTOR") or "multiprocess").lower()
-        if executor not in EXECUTORS:
-            raise ValueError(f"JOBS_EXECUTOR={executor!r}: give `multiprocess` or `in_process`")
-        dbt_process = (read.text("JOBS_DBT_PROCESS") or "step").lower()
-        if dbt_process not in DBT_PROCESSES:
-            raise ValueError(f"JOBS_DBT_PROCESS={dbt_process!r}: give `step` or `own`")
-        automation = (read.text("JOBS_AUTOMATION") or "off").lower()
-        if automation not in ("on", "off"):
-            raise ValueError(f"JOBS_AUTOMATION={automation!r}: give `on` or `off`")
+        origin = read.choice("JOBS_FETCH_ORIGIN", FETCH_ORIGINS)
+        executor = read.choice("JOBS_EXECUTOR", EXECUTORS)
+        dbt_process = read.choice("JOBS_DBT_PROCESS", DBT_PROCESSES)
+        automation = read.choice("JOBS_AUTOMATION", ("off", "on"))
 
         return cls(
             data_dir=Path(read.text("JOBS_DATA_DIR") or "./jobs_data").resolve(),

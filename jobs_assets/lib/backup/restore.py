@@ -82,7 +82,7 @@ def restore(
         _put_back_views(conninfo, views)  # nothing was restored: the database as it was
         raise
     result = _after_restore(plan, conninfo, raw_dir, started)
-    result["views_put_back"] = _put_back_missing_views(conninfo, views)
+    result["views_put_back"] = _put_back_views(conninfo, views, missing_only=True)
     return result
 
 
@@ -121,28 +121,27 @@ def _set_aside_views(conninfo: str) -> list[tuple[str, str]]:
     return views
 
 
-def _put_back_missing_views(conninfo: str, views: list[tuple[str, str]]) -> list[str]:
+def _put_back_views(
+    conninfo: str, views: list[tuple[str, str]], missing_only: bool = False
+) -> list[str]:
+    """Recreate set-aside views, shallowest first: every one (the restore failed, so the
+    database is as it was), or after a restore those neither the dump nor the migrations
+    recreated, where they still apply to the restored tables (the others are left out).
+    The names put back."""
     put_back = []
-    with psycopg.connect(conninfo, autocommit=True) as conn:
+    with psycopg.connect(conninfo, autocommit=missing_only) as conn:
         for name, definition in reversed(views):
-            if conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()[0]:
+            if missing_only and conn.execute("SELECT to_regclass(%s)", (name,)).fetchone()[0]:
                 continue
+            statement = sql.SQL("CREATE OR REPLACE VIEW {} AS ").format(sql.SQL(name))
             try:
-                conn.execute(
-                    sql.SQL("CREATE VIEW {} AS ").format(sql.SQL(name)) + sql.SQL(definition)
-                )
-                put_back.append(name)
+                conn.execute(statement + sql.SQL(definition))
             except psycopg.Error:
-                continue  # it no longer applies to the restored tables: left out
+                if not missing_only:
+                    raise
+                continue
+            put_back.append(name)
     return put_back
-
-
-def _put_back_views(conninfo: str, views: list[tuple[str, str]]) -> None:
-    with psycopg.connect(conninfo) as conn:
-        for name, definition in reversed(views):
-            conn.execute(
-                sql.SQL("CREATE OR REPLACE VIEW {} AS ").format(sql.SQL(name)) + sql.SQL(definition)
-            )
 
 
 def _pg_restore(tools: PgTools, plan: RestorePlan, conninfo: str) -> None:
