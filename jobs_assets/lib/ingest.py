@@ -8,7 +8,8 @@
   good stored window is never replaced by a broken one.
 - One fetch of a window at a time (a file lock); the whole fetch has a time budget.
 - Paging that never ended is cut at the page limit and recorded in the manifest
-  (`truncated`, `truncated_reason`), so the cut survives and a check reports it.
+  (`truncated`, `truncated_reason`), so the cut survives and a check reports it; so is
+  a short answer, a page holding fewer listings than the source states it holds.
 """
 
 from __future__ import annotations
@@ -138,8 +139,15 @@ def _fetch_raw_window(
             "was left as it was. Retry later; if it persists, the API may have changed."
         )
     summary = window.summary()
-    # complete: every page answered and parsed (else abandoned above) and paging reached
-    # the source's own end; the evidence lib/lifecycle.py needs to expire by absence
+    if window.short_answers and not truncated_reason:
+        # what arrived is less than what the source says it sent: a partial answer
+        more = len(window.short_answers) - 1
+        truncated_reason = f"short answer: {window.short_answers[0]}" + (
+            f" (and {more} more page{'s' if more > 1 else ''})" if more else ""
+        )
+    # complete: every page answered and parsed (else abandoned above), paging reached
+    # the source's own end, and every page holds what the source says it holds
+    # (`Source.stated_size`); the evidence lib/lifecycle.py needs to expire anything
     extra: dict[str, object] = {
         "http": client.stats.as_metadata(),
         PARSE_KEY: summary.as_manifest(),

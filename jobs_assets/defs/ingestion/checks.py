@@ -254,7 +254,9 @@ def build_raw_checks(source: Source) -> dg.AssetChecksDefinition:
                 WARN,
                 f"The {source.name} window holds every page the API offered: paging ended on "
                 "its own, not at the page limit because a cursor repeated, hasMore never "
-                "turned false or offset paging returned the same page again. If it fails, the "
+                "turned false or offset paging returned the same page again, and no page "
+                "holds fewer listings than the source says it does (a short answer). "
+                "If it fails, nothing is expired on the window and the "
                 "window's listings are incomplete: read truncated_reason in the manifest, "
                 "compare with the API in a browser, and re-materialise the window once the "
                 "API pages properly again.",

@@ -31,6 +31,7 @@ from jobs_assets.lib.sources.base import (
     as_json,
     first,
     joined,
+    stated_count,
     text,
     vocabulary,
 )
@@ -94,6 +95,20 @@ class Arbeitnow(Source):
         "expires": NULL,
     }
 
+    # No total (`links.last` is null), but every page states the positions it holds:
+    # `meta.from` to `meta.to` (1 to 100 on the recorded page of 100 jobs). A page past the
+    # end states null for both: nothing.
+    size_statement = "`meta.from`..`meta.to`"
+
+    def stated_size(self, document: Mapping[str, object]) -> int | None:
+        meta = document.get("meta")
+        if not isinstance(meta, dict):
+            return None
+        start, end = stated_count(meta.get("from")), stated_count(meta.get("to"))
+        if start is None or end is None or end < start:
+            return None
+        return end - start + 1
+
     def fetch(self, client: HttpClient, settings: SourceSettings, keep: KeepPage) -> None:
         for index in range(settings.max_pages):
             page = self.get_page(client, settings.url, {"page": index + 1}, index, keep)
@@ -128,5 +143,9 @@ class Arbeitnow(Source):
         document["links"] = links
         meta = dict(document.get("meta") or {})
         meta["current_page"] = page
+        # the positions this page holds, as the real API states them (null past the end)
+        start = REPLAY_SPLIT * (page - 1) + 1
+        served = len(document["data"])
+        meta["from"], meta["to"] = (start, start + served - 1) if served else (None, None)
         document["meta"] = meta
         return json.dumps(document).encode()

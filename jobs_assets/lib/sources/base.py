@@ -50,6 +50,7 @@ class ParsedPage:
     rejects: list[Reject] = field(default_factory=list)
     error: str | None = None  # the whole page was unusable
     document: dict = field(default_factory=dict)  # top-level fields (paging, counts)
+    received: int = 0  # elements of the listings array, rejected ones included
 
 
 KeepPage = Callable[[Page], None]
@@ -153,6 +154,12 @@ def json_text(value: object) -> str | None:
     return None if value is None else json.dumps(value)
 
 
+def stated_count(value: object) -> int | None:
+    """A count a source states: a non-negative integer (a bool, a float or text is none)."""
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return value if ok else None
+
+
 def now_utc() -> datetime:
     return datetime.now(UTC)
 
@@ -207,6 +214,20 @@ class Source:
     required: dict[str, str] = {}
     #: the field holding the publication time as unix seconds (or ms), when there is one
     published_epoch_field: str | None = None
+    #: what the source says about the size of an answer (for the operator); "" when it
+    #: says nothing. See `stated_size`.
+    size_statement: str = ""
+
+    def stated_size(self, document: Mapping[str, object]) -> int | None:
+        """How many listings one page says it holds, from its own top-level fields
+        (`ParsedPage.document`); None when the source states nothing.
+
+        Part of the completeness proof (`lib/lifecycle.py`): a page holding fewer
+        listings than it states is a short answer, and a fetch with one never counts as
+        complete, so nothing is expired on it. A source that states nothing is judged by
+        the sudden-drop guard alone.
+        """
+        return None
 
     def fetch(self, client: HttpClient, settings: SourceSettings, keep: KeepPage) -> str | None:
         """Fetch the current listings, handing each body to `keep` before parsing it.
@@ -312,6 +333,7 @@ class Source:
             return result
         if isinstance(document, dict):
             result.document = _clean_document(document, self.jobs_key)
+        result.received = len(jobs)
         for position, job in enumerate(jobs):
             record = self._record(job, page, position, result.rejects)
             if record is not None:
@@ -360,6 +382,8 @@ class WindowRecords:
     page_errors: list[str] = field(default_factory=list)
     duplicates: int = 0
     pages: int = 0
+    #: pages that hold fewer listings than they state (`Source.stated_size`)
+    short_answers: list[str] = field(default_factory=list)
 
     @property
     def parsed(self) -> int:
@@ -374,6 +398,7 @@ class WindowRecords:
             duplicates=self.duplicates,
             reject_reasons=dict(reasons.most_common(20)),
             page_errors=list(self.page_errors),
+            short_answers=list(self.short_answers),
         )
 
 
@@ -388,6 +413,7 @@ class ParseSummary:
     duplicates: int = 0
     reject_reasons: dict[str, int] = field(default_factory=dict)
     page_errors: list[str] = field(default_factory=list)
+    short_answers: list[str] = field(default_factory=list)
 
     def as_manifest(self) -> dict[str, object]:
         return {
@@ -397,6 +423,7 @@ class ParseSummary:
             "duplicates": self.duplicates,
             "reject_reasons": self.reject_reasons,
             "page_errors": self.page_errors,
+            "short_answers": self.short_answers,
         }
 
     @classmethod
@@ -408,6 +435,7 @@ class ParseSummary:
             duplicates=int(entry.get("duplicates", 0)),
             reject_reasons=dict(entry.get("reject_reasons") or {}),
             page_errors=list(entry.get("page_errors") or []),
+            short_answers=list(entry.get("short_answers") or []),
         )
 
     def as_metadata(self) -> dict[str, object]:
@@ -430,6 +458,12 @@ def parse_window(source: Source, pages: Iterable[Page]) -> WindowRecords:
         if parsed.error:
             out.page_errors.append(f"page {page.index} ({page.url}): {parsed.error}")
             continue
+        stated = source.stated_size(parsed.document)
+        if stated is not None and parsed.received < stated:
+            out.short_answers.append(
+                f"page {page.index}: {source.display_name or source.name} stated {stated} "
+                f"listings ({source.size_statement}), {parsed.received} arrived"
+            )
         for job_id, payload in parsed.records:
             if job_id in seen:
                 out.duplicates += 1

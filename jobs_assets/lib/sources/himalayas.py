@@ -31,6 +31,7 @@ from jobs_assets.lib.sources.base import (
     first,
     first_value,
     json_text,
+    stated_count,
     text,
 )
 
@@ -98,6 +99,19 @@ class Himalayas(Source):
             "description_html": item.get("description"),
         }
 
+    # Every page echoes `offset` and `limit` and states `totalCount` (the whole feed,
+    # ~100k, never read whole: only the newest pages are), so a page holds
+    # min(limit, totalCount - offset) listings; fewer is a short page.
+    size_statement = "`limit` of `totalCount` from `offset`"
+
+    def stated_size(self, document: Mapping[str, object]) -> int | None:
+        total = stated_count(document.get("totalCount"))
+        limit = stated_count(document.get("limit"))
+        offset = stated_count(document.get("offset"))
+        if total is None or limit is None or offset is None:
+            return None
+        return max(0, min(limit, total - offset))
+
     def fetch(self, client: HttpClient, settings: SourceSettings, keep: KeepPage) -> str | None:
         """Fetch the newest pages; a reason when offset paging repeated itself."""
         fetched: dict[int, Page] = {}
@@ -142,10 +156,22 @@ class Himalayas(Source):
         return None
 
     def replay_body(self, fixtures: Path, params: Mapping[str, str], url: str) -> bytes | None:
+        """The recorded pages by offset, then empty pages: the replayed feed ends there.
+
+        Each page states what it holds, as the real API's pages do, so a replayed fetch
+        can count as complete: the recorded second page (cut to its one overlapping job
+        when it was recorded) states that one job as its `limit`, and an empty page
+        states the feed's end (`totalCount` = its offset).
+        """
         offset = int(params.get("offset", "0") or 0)
         page = fixtures / REPLAY_PAGES.get(offset, "-")
         if page.is_file():
-            return page.read_bytes()
-        total = json.loads((fixtures / REPLAY_PAGES[0]).read_bytes()).get("totalCount", 0)
-        empty = {"offset": offset, "limit": PAGE_SIZE, "totalCount": total, "jobs": []}
+            body = page.read_bytes()
+            document = json.loads(body)
+            jobs = document.get("jobs") if isinstance(document, dict) else None
+            stated = self.stated_size(document) if isinstance(jobs, list) else None
+            if stated is None or stated <= len(jobs):
+                return body
+            return json.dumps({**document, "limit": len(jobs)}).encode()
+        empty = {"offset": offset, "limit": PAGE_SIZE, "totalCount": offset, "jobs": []}
         return json.dumps(empty).encode()

@@ -8,6 +8,7 @@ page) is ever sent. Terms: at most one sync an hour; credit Jobicy with a link.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 
 from jobs_assets.lib.http import HttpClient
 from jobs_assets.lib.sources.base import (
@@ -17,6 +18,7 @@ from jobs_assets.lib.sources.base import (
     SourceSettings,
     first,
     first_value,
+    stated_count,
     text,
 )
 
@@ -82,6 +84,13 @@ class Jobicy(Source):
             "description_html": item.get("jobDescription"),
             "published": item.get("pubDate"),
         }
+
+    # `jobCount`: the jobs in this answer (6 with 6 in the recorded one); a page of the
+    # cursor API without it states nothing.
+    size_statement = "`jobCount`"
+
+    def stated_size(self, document: Mapping[str, object]) -> int | None:
+        return stated_count(document.get("jobCount"))
 
     def fetch(self, client: HttpClient, settings: SourceSettings, keep: KeepPage) -> str | None:
         """Follow the cursor; stop (and say why) on a repeated cursor or page, or at the limit."""

@@ -72,6 +72,8 @@ class RemoteOK(Source):
         "page; do not use the Remote OK logo without written permission."
     )
     expiry = "absence"  # one GET returns the whole feed
+    # The feed states no size (element 0 holds only `last_updated` and the legal notice):
+    # `stated_size` stays None, and the sudden-drop guard alone judges a short feed.
     id_field = "id"
     # Some jobs arrive with an empty `position` (and nothing but the anti-spam notice).
     required = {"title": "position", "company": "company", "url": "url"}

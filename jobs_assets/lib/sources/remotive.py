@@ -5,6 +5,8 @@ Terms: at most 4 pulls a day (the 6-hour minimum interval), link back and name R
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from jobs_assets.lib.http import HttpClient
 from jobs_assets.lib.sources.base import (
     NULL,
@@ -13,6 +15,7 @@ from jobs_assets.lib.sources.base import (
     SourceSettings,
     as_json,
     json_text,
+    stated_count,
     text,
 )
 
@@ -61,6 +64,14 @@ class Remotive(Source):
             "description_html": item.get("description"),
             "published": item.get("publication_date"),
         }
+
+    # `job-count` is the number of jobs in this answer (12 with 12 in the recorded one);
+    # `total-job-count` counts Remotive's whole board (23 there), most of which the public
+    # API does not serve (it delays jobs), so it says nothing about what should arrive.
+    size_statement = "`job-count`"
+
+    def stated_size(self, document: Mapping[str, object]) -> int | None:
+        return stated_count(document.get("job-count"))
 
     def fetch(self, client: HttpClient, settings: SourceSettings, keep: KeepPage) -> None:
         self.get_page(client, settings.url, None, 0, keep)
