@@ -66,6 +66,7 @@ GENERAL_VARIABLES = (
     "JOBS_STEP_RETRIES",
     "JOBS_STEP_RETRY_DELAY_SECONDS",
     "JOBS_EXPIRE_UNSEEN_DAYS",
+    "JOBS_EXPIRE_MAX_SHARE",
     "JOBS_MODEL_RETRAIN_HOURS",
     "JOBS_MODEL_MIN_ROWS",
     "JOBS_FIRST_WINDOW",
@@ -160,6 +161,9 @@ class Settings:
     step_retries: int
     step_retry_delay_seconds: float
     expire_unseen_days: int = 30  # sources whose expiry is "expires_at_or_unseen"
+    #: the sudden-drop guard: the most of a source's active listings one complete fetch
+    #: expires before a second one (a later window) confirms (lib/lifecycle.py)
+    expire_max_share: float = 0.3
     sources: dict[str, SourceSettings] = field(default_factory=dict)
     model_retrain_hours: float = 24.0  # the salary model trains at most this often
     model_min_rows: int = 200  # listings with a salary needed before it trains at all
@@ -227,6 +231,7 @@ class Settings:
             step_retries=max(0, read.integer("JOBS_STEP_RETRIES", 3)),
             step_retry_delay_seconds=max(0.0, read.number("JOBS_STEP_RETRY_DELAY_SECONDS", 10.0)),
             expire_unseen_days=max(1, read.integer("JOBS_EXPIRE_UNSEEN_DAYS", 30)),
+            expire_max_share=min(1.0, max(0.0, read.number("JOBS_EXPIRE_MAX_SHARE", 0.3))),
             sources={name: source_settings(s) for name, s in SOURCES.items()},
             model_retrain_hours=max(0.0, read.number("JOBS_MODEL_RETRAIN_HOURS", 24.0)),
             model_min_rows=max(1, read.integer("JOBS_MODEL_MIN_ROWS", 200)),

@@ -86,6 +86,7 @@ DATA_TABLES = (
     "public.jobs_listings_data",
     "public.jobs_listings_history",
     "public.jobs_duplicate_overrides",
+    "public.jobs_expiry_holds",
 )
 EMPTY_DATA_TABLES = f"TRUNCATE {', '.join(DATA_TABLES)}"
 

@@ -64,8 +64,12 @@ def load(
     listings: dict[str, list[dict]],
     proof: dict[str, Evidence] | None = None,
     unseen_days: int = 30,
+    max_share: float = 1.0,
 ) -> WindowIdentity:
-    """Stage the window's listings, upsert them, then lifecycle, clusters and history."""
+    """Stage the window's listings, upsert them, then lifecycle, clusters and history.
+
+    The sudden-drop guard is off (`max_share` 1) but in its own tests: the others
+    expire one listing of two."""
     conn, read_conn = conns
     key = key_of(start)
     with conn.transaction():
@@ -81,7 +85,7 @@ def load(
                 )
     upsert_window(conn, read_conn, key, start)
     proof = proof if proof is not None else {s: COMPLETE for s in listings}
-    return maintain_window(conn, key, start, proof, RULES, unseen_days)
+    return maintain_window(conn, key, start, proof, RULES, unseen_days, max_share)
 
 
 def state(db: Database, source: str, job_id: str) -> tuple:
@@ -276,3 +280,132 @@ def test_when_the_canonical_listing_expires_an_active_duplicate_speaks_for_the_c
     load(conns, hours(12), {"jobicy": [twin(1), twin(2)]})  # 1 is back: canonical again
     assert clusters(clean_db) == {"jobicy:1": ("jobicy:1", True), "jobicy:2": ("jobicy:1", False)}
     assert clean_db.query(current) == [("1",)]
+
+
+# --- A re-run of the newest window (issue 30) ------------------------------------------
+
+FOUR = [jobicy(1), jobicy(2), jobicy(3), jobicy(4)]  # one of four gone: under the guard
+
+
+def test_a_rerun_of_the_newest_window_with_the_listing_back_undoes_its_expiry(
+    conns, clean_db: Database
+) -> None:
+    load(conns, hours(0), {"jobicy": FOUR}, max_share=0.3)
+    gone = load(conns, hours(4), {"jobicy": FOUR[:3]}, max_share=0.3)
+    assert gone.lifecycle.expired == {"jobicy": 1}
+    assert state(clean_db, "jobicy", "4") == ("expired", hours(4), 0)
+
+    rerun = load(conns, hours(4), {"jobicy": FOUR}, max_share=0.3)  # the same window again
+
+    assert rerun.lifecycle.undone == 1 and rerun.lifecycle.reactivated == 0
+    assert rerun.lifecycle.expired == {"jobicy": 0}
+    assert rerun.as_metadata()["listings_expiry_undone"] == 1
+    assert state(clean_db, "jobicy", "4") == ("active", None, 0)
+    # one story: listing 4 never left (the expiry version of the first answer is gone)
+    assert [(s, f, t) for _, s, _, f, t in versions(clean_db, job_id="4")] == [
+        ("active", hours(0), None)
+    ]
+    assert rerun.new_versions == 0
+    assert clean_db.query(
+        "SELECT count(*) FROM public.jobs_listings_current WHERE source_job_id = '4'"
+    ) == [(1,)]
+
+
+def test_a_rerun_of_the_newest_window_still_without_the_listing_keeps_it_expired(
+    conns, clean_db: Database
+) -> None:
+    load(conns, hours(0), {"jobicy": FOUR}, max_share=0.3)
+    load(conns, hours(4), {"jobicy": FOUR[:3]}, max_share=0.3)
+    before = versions(clean_db, job_id="4")
+
+    rerun = load(conns, hours(4), {"jobicy": FOUR[:3]}, max_share=0.3)
+
+    assert rerun.lifecycle.undone == 0 and rerun.lifecycle.expired == {"jobicy": 0}
+    assert state(clean_db, "jobicy", "4") == ("expired", hours(4), 0)
+    assert rerun.new_versions == 0 and versions(clean_db, job_id="4") == before
+    assert [s for _, s, *_ in before] == ["active", "expired"]
+
+
+def test_a_backfill_of_an_older_window_after_an_expiry_changes_no_status(
+    conns, clean_db: Database
+) -> None:
+    load(conns, hours(0), {"jobicy": FOUR}, max_share=0.3)
+    load(conns, hours(8), {"jobicy": FOUR[:3]}, max_share=0.3)  # 4 expires in W2
+    before = versions(clean_db)
+
+    backfill = load(conns, hours(4), {"jobicy": FOUR}, max_share=0.3)  # W1 had 4
+
+    assert backfill.lifecycle.undone == 0 and backfill.lifecycle.reactivated == 0
+    assert state(clean_db, "jobicy", "4") == ("expired", hours(8), 0)
+    assert backfill.new_versions == 0 and versions(clean_db) == before
+
+
+# --- The sudden-drop guard (issue 25) ---------------------------------------------------
+
+TEN = [jobicy(n) for n in range(1, 11)]
+
+
+def holds(db: Database) -> list[tuple]:
+    return db.query(
+        "SELECT source, partition_key, would_expire, active_listings, status, resolved_by "
+        "FROM public.jobs_expiry_holds ORDER BY partition_key"
+    )
+
+
+def active(db: Database) -> int:
+    return db.query("SELECT count(*) FROM public.jobs_listings_data WHERE status = 'active'")[0][0]
+
+
+def test_a_drop_over_the_share_expires_nothing_until_a_later_complete_fetch_confirms_it(
+    conns, clean_db: Database
+) -> None:
+    load(conns, hours(0), {"jobicy": TEN}, max_share=0.3)
+
+    drop = load(conns, hours(4), {"jobicy": TEN[:6]}, max_share=0.3)  # 4 of 10 gone: 40%
+
+    assert drop.lifecycle.expired == {"jobicy": 0} and active(clean_db) == 10
+    assert "would expire 4 of 10 active listings (40%" in drop.lifecycle.held["jobicy"]
+    assert drop.as_metadata()["expiry_held"] == drop.lifecycle.held
+    assert drop.new_versions == 0
+    assert holds(clean_db) == [("jobicy", key_of(hours(4)), 4, 10, "held", None)]
+
+    rerun = load(conns, hours(4), {"jobicy": TEN[:6]}, max_share=0.3)  # not a later window
+    assert rerun.lifecycle.expired == {"jobicy": 0} and "jobicy" in rerun.lifecycle.held
+    assert [h[4] for h in holds(clean_db)] == ["held"]
+
+    confirmed = load(conns, hours(8), {"jobicy": TEN[:6]}, max_share=0.3)
+
+    assert confirmed.lifecycle.expired == {"jobicy": 4} and not confirmed.lifecycle.held
+    assert key_of(hours(4)) in confirmed.lifecycle.confirmed["jobicy"]
+    assert {state(clean_db, "jobicy", str(n)) for n in range(7, 11)} == {("expired", hours(8), 0)}
+    assert active(clean_db) == 6
+    assert holds(clean_db) == [("jobicy", key_of(hours(4)), 4, 10, "confirmed", key_of(hours(8)))]
+
+
+def test_a_held_drop_that_comes_back_is_cleared_and_never_confirms_a_later_one(
+    conns, clean_db: Database
+) -> None:
+    load(conns, hours(0), {"jobicy": TEN}, max_share=0.3)
+    load(conns, hours(4), {"jobicy": TEN[:6]}, max_share=0.3)  # held
+
+    back = load(conns, hours(8), {"jobicy": TEN}, max_share=0.3)
+    assert back.lifecycle.expired == {"jobicy": 0} and not back.lifecycle.held
+    assert holds(clean_db)[0][4:] == ("cleared", key_of(hours(8)))
+
+    again = load(conns, hours(12), {"jobicy": TEN[:6]}, max_share=0.3)  # a new drop: held
+    assert again.lifecycle.expired == {"jobicy": 0} and "jobicy" in again.lifecycle.held
+    assert active(clean_db) == 10
+    assert [h[4] for h in holds(clean_db)] == ["cleared", "held"]
+
+
+def test_a_drop_within_the_share_expires_at_once_and_an_incomplete_fetch_holds_nothing(
+    conns, clean_db: Database
+) -> None:
+    load(conns, hours(0), {"jobicy": TEN}, max_share=0.3)
+    partial = load(conns, hours(4), {"jobicy": TEN[:2]}, {"jobicy": INCOMPLETE}, max_share=0.3)
+    assert partial.lifecycle.expired == {} and not partial.lifecycle.held
+
+    small = load(conns, hours(8), {"jobicy": TEN[:7]}, max_share=0.3)  # 3 of 10: 30%, not more
+
+    assert small.lifecycle.expired == {"jobicy": 3} and not small.lifecycle.held
+    assert holds(clean_db) == []

@@ -1,6 +1,8 @@
 """Lifecycle through whole runs (replay server, real PostgreSQL): a listing expires only
 when its source's fetch of the window was complete, never after a skipped, failed,
-unusable, truncated, page-limited or inbox-only fetch."""
+unusable, truncated, short (less than the source states), page-limited or inbox-only
+fetch; a drop over `JOBS_EXPIRE_MAX_SHARE` waits for confirmation; a re-run of the
+newest window replaces its earlier answer."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import pytest
 
 from jobs_assets.defs.ingestion import checks, identity_checks
 from jobs_assets.lib.raw_store import RawStore
-from jobs_assets.lib.sources import SOURCES
+from jobs_assets.lib.sources import SOURCES, Source, SourceSettings, WindowRecords, parse_window
 from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.replay import FIXTURES, ReplayServer, Reply
 from jobs_assets.resources import RawStoreResource
@@ -29,12 +31,19 @@ from jobs_assets_tests.conftest import (
 
 JOBICY = json.loads((FIXTURES / "jobicy.json").read_text())
 GONE = str(JOBICY["jobs"][0]["id"])  # the listing the second window no longer has
-WITHOUT_GONE = {**JOBICY, "jobs": JOBICY["jobs"][1:]}
+# a whole answer without it states so (`jobCount`)
+WITHOUT_GONE = {**JOBICY, "jobs": JOBICY["jobs"][1:], "jobCount": len(JOBICY["jobs"]) - 1}
+REMOTIVE = json.loads((FIXTURES / "remotive.json").read_text())
 
 
 def run(resources: dict, key: str, raise_on_error: bool = True) -> dg.ExecuteInJobResult:
     return dg.materialize(
-        [*ingestion_assets(), *checks.jobs_listings_checks, *identity_checks.identity_checks],
+        [
+            *ingestion_assets(),
+            *checks.raw_checks,
+            *checks.jobs_listings_checks,
+            *identity_checks.identity_checks,
+        ],
         partition_key=key,
         resources=resources,
         instance=dg.DagsterInstance.ephemeral(),
@@ -58,14 +67,21 @@ def listings_metadata(result: dg.ExecuteInJobResult) -> dict:
     return {k: v.value for k, v in event.metadata.items()}
 
 
-def check_results(result: dg.ExecuteInJobResult) -> dict[str, dg.AssetCheckEvaluation]:
-    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+def check_results(
+    result: dg.ExecuteInJobResult, asset: str = "jobs_listings"
+) -> dict[str, dg.AssetCheckEvaluation]:
+    return {
+        e.check_name: e
+        for e in result.get_asset_check_evaluations()
+        if e.asset_key.to_user_string() == asset
+    }
 
 
-def jobicy_states(database: Database) -> dict[str, tuple]:
+def jobicy_states(database: Database, source: str = "jobicy") -> dict[str, tuple]:
     rows = database.query(
         "SELECT source_job_id, status, expired_at, reactivated_count "
-        "FROM public.jobs_listings_data WHERE source = 'jobicy'"
+        "FROM public.jobs_listings_data WHERE source = %s",
+        (source,),
     )
     return {job_id: rest for job_id, *rest in rows}
 
@@ -169,6 +185,12 @@ def page_limit(resources: dict, replay: ReplayServer, key: str, data_dir: Path) 
     return {**resources, **api_resources(replay.base_url, max_pages=4)}
 
 
+def short_answer(resources: dict, replay: ReplayServer, key: str, data_dir: Path) -> dict:
+    """Jobicy states 6 listings (`jobCount`); 5 arrive."""
+    replay.script("/jobicy", Reply.json({**JOBICY, "jobs": JOBICY["jobs"][1:]}))
+    return resources
+
+
 def inbox_only(resources: dict, replay: ReplayServer, key: str, data_dir: Path) -> dict:
     """No live fetch (skipped), but a file dropped in the inbox for the window."""
     RawStore(data_dir).add_inbox_page(
@@ -182,6 +204,7 @@ INCOMPLETE: dict[str, Callable[..., dict]] = {
     "http_failure": http_failure,
     "unusable_page": unusable_page,
     "truncated": truncated,
+    "short_answer": short_answer,
     "page_limit": page_limit,
     "inbox_only": inbox_only,
 }
@@ -231,3 +254,159 @@ def test_replaying_an_older_stored_window_moves_no_status_backwards(
     meta = listings_metadata(result)
     assert meta["listings_reactivated"] == 0 and meta["listings_expired"] == 0
     assert meta["new_versions"] == 0
+
+
+# --- The completeness proof: what each source states about its size (issue 25) ----------
+
+#: what names each source's statement in a short answer's reason (None: states nothing)
+STATEMENTS = {
+    "remotive": "job-count",
+    "jobicy": "jobCount",
+    "himalayas": "totalCount",
+    "remoteok": None,
+    "arbeitnow": "meta.from",
+}
+
+
+def fetch_window(source: Source, settings: SourceSettings) -> WindowRecords:
+    pages = []
+    with settings.http_client() as client:
+        source.fetch(client, settings, pages.append)
+    return parse_window(source, sorted(pages, key=lambda p: p.index))
+
+
+def cut_to_one_listing(source: Source) -> bytes:
+    """The source's recorded first answer with one listing left, its envelope as recorded."""
+    document = json.loads((FIXTURES / f"{source.name}.json").read_text())
+    if isinstance(document, list):  # RemoteOK: the legal notice, then the jobs
+        return json.dumps(document[:2]).encode()
+    return json.dumps({**document, source.jobs_key: document[source.jobs_key][:1]}).encode()
+
+
+def test_every_source_has_a_size_statement_entry() -> None:
+    assert set(STATEMENTS) == set(SOURCES)
+
+
+@pytest.mark.parametrize("name", list(STATEMENTS))
+def test_each_source_s_size_statement_agrees_with_its_recorded_answers_and_catches_a_cut_one(
+    name: str, replay: ReplayServer
+) -> None:
+    source = SOURCES[name]
+    settings = api_resources(replay.base_url)[f"{name}_api"].settings()
+    recorded = source.parse((FIXTURES / f"{name}.json").read_bytes())
+    stated = source.stated_size(recorded.document)
+    if STATEMENTS[name] is None:
+        assert stated is None  # states nothing: the sudden-drop guard judges it
+    else:
+        assert stated == recorded.received > 0  # the real answer states what it holds
+
+    whole = fetch_window(source, settings)  # the recorded answers, as the replay serves them
+    assert whole.page_errors == [] and whole.short_answers == [] and whole.parsed > 0
+
+    replay.script(f"/{name}", Reply(200, cut_to_one_listing(source)))
+    cut = fetch_window(source, settings)
+
+    if STATEMENTS[name] is None:
+        assert cut.short_answers == []
+    else:
+        assert len(cut.short_answers) == 1
+        assert STATEMENTS[name] in cut.short_answers[0]
+        assert f"stated {stated} listings" in cut.short_answers[0]
+        assert "1 arrived" in cut.short_answers[0]
+
+
+def test_a_remotive_answer_short_of_its_job_count_expires_nothing_and_warns(
+    after_first: tuple[str, str], resources: dict, clean_db: Database, replay: ReplayServer
+) -> None:
+    first, second = after_first
+    before = jobicy_states(clean_db, "remotive")
+    assert len(before) == 11 and REMOTIVE["job-count"] == 12
+
+    replay.script("/remotive", Reply.json({**REMOTIVE, "jobs": REMOTIVE["jobs"][:3]}))
+    result = run(resources, second)
+
+    assert jobicy_states(clean_db, "remotive") == before  # all still active
+    meta = listings_metadata(result)
+    assert "remotive" not in meta["fetches_counted_complete"]
+    why = meta["fetches_not_counted"]["remotive"]
+    assert "short answer" in why and "stated 12 listings (`job-count`), 3 arrived" in why
+    raw = check_results(result, "remotive_raw")["raw_window_not_truncated"]
+    assert not raw.passed and raw.severity == dg.AssetCheckSeverity.WARN
+    assert "stated 12 listings" in raw.description
+    assert check_results(result)["listings_expired_only_on_complete_fetch"].passed
+
+
+# --- The sudden-drop guard through a run (issue 25) ---------------------------------------
+
+
+def test_a_complete_answer_dropping_most_listings_expires_nothing_and_warns(
+    after_first: tuple[str, str],
+    resources: dict,
+    clean_db: Database,
+    replay: ReplayServer,
+    data_dir: Path,
+) -> None:
+    first, second = after_first
+    before = jobicy_states(clean_db, "remotive")
+    # a whole answer (job-count agrees) with 3 of Remotive's 12 jobs: 8 or more of its
+    # 11 active listings would go, more than the default share of 0.3
+    three = {**REMOTIVE, "jobs": REMOTIVE["jobs"][:3], "job-count": 3}
+    replay.script("/remotive", Reply.json(three))
+
+    result = run(resources, second)
+
+    assert result.success  # a WARN check reports, it does not stop the run
+    assert jobicy_states(clean_db, "remotive") == before
+    meta = listings_metadata(result)
+    assert "remotive" in meta["fetches_counted_complete"]
+    assert meta["listings_expired_per_source"]["remotive"] == 0
+    assert "JOBS_EXPIRE_MAX_SHARE = 0.3" in meta["expiry_held"]["remotive"]
+    held = check_results(result)["listings_expiry_not_held"]
+    assert not held.passed and held.severity == dg.AssetCheckSeverity.WARN
+    assert "1 sources_with_expiry_held" in held.description
+    log = next((data_dir / "logs").glob("jobs-*.log")).read_text()
+    assert "remotive expiry HELD: would expire" in log
+
+
+def test_the_share_comes_from_jobs_expire_max_share(
+    after_first: tuple[str, str],
+    resources: dict,
+    clean_db: Database,
+    replay: ReplayServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first, second = after_first
+    monkeypatch.setenv("JOBS_EXPIRE_MAX_SHARE", "1")  # no guard
+    three = {**REMOTIVE, "jobs": REMOTIVE["jobs"][:3], "job-count": 3}
+    replay.script("/remotive", Reply.json(three))
+
+    result = run(resources, second)
+
+    meta = listings_metadata(result)
+    assert meta["listings_expired_per_source"]["remotive"] >= 8 and not meta["expiry_held"]
+    assert check_results(result)["listings_expiry_not_held"].passed
+
+
+# --- A re-run of the newest window (issue 30) ----------------------------------------------
+
+
+def test_a_rerun_of_the_newest_window_that_sees_the_listing_again_undoes_its_expiry(
+    after_first: tuple[str, str], resources: dict, clean_db: Database, replay: ReplayServer
+) -> None:
+    first, second = after_first
+    replay.script("/jobicy", Reply.json(WITHOUT_GONE))
+    run(resources, second)
+    assert jobicy_states(clean_db)[GONE] == ["expired", window_start(second), 0]
+
+    result = run(resources, second)  # the operator runs the window again: GONE is back
+
+    assert jobicy_states(clean_db)[GONE] == ["active", None, 0]
+    meta = listings_metadata(result)
+    assert meta["listings_expiry_undone"] == 1 and meta["listings_reactivated"] == 0
+    versions = clean_db.query(
+        "SELECT status, valid_to IS NULL FROM public.jobs_listings_history "
+        "WHERE source = 'jobicy' AND source_job_id = %s ORDER BY valid_from",
+        (GONE,),
+    )
+    assert versions == [("active", True)]  # one story: it never left
+    assert check_results(result)["listings_expired_only_on_complete_fetch"].passed

@@ -97,3 +97,45 @@ FROM history_changed AS c
     )
     conn.execute("DROP TABLE history_changed")
     return changed
+
+
+def undo_versions(
+    conn: psycopg.Connection, window_start: datetime, keys: Sequence[tuple[str, str]]
+) -> int:
+    """Remove the expiry versions that an earlier answer of this window wrote for `keys`
+    (expiries a re-run undid: `lifecycle.LifecycleResult.undone_keys`) and reopen the
+    version each one closed, so the history tells one story: the listing never left.
+    How many versions were removed. Before `record_versions`, in the same transaction.
+    """
+    if not keys:
+        return 0
+    removed = conn.execute(
+        f"""
+DELETE FROM {HISTORY_TABLE} AS h
+USING unnest(%(sources)s::text[], %(ids)s::text[]) AS k(source, source_job_id)
+WHERE h.source = k.source AND h.source_job_id = k.source_job_id AND h.valid_to IS NULL
+  AND h.status = 'expired' AND h.valid_from >= %(window_start)s
+RETURNING h.source, h.source_job_id, h.valid_from
+""",
+        {
+            "sources": [s for s, _ in keys],
+            "ids": [i for _, i in keys],
+            "window_start": window_start,
+        },
+    ).fetchall()
+    if removed:
+        # after the DELETE (its own statement): the current-version index allows one
+        conn.execute(
+            f"""
+UPDATE {HISTORY_TABLE} AS h SET valid_to = NULL
+FROM unnest(%(sources)s::text[], %(ids)s::text[], %(ends)s::timestamptz[])
+    AS r(source, source_job_id, valid_to)
+WHERE h.source = r.source AND h.source_job_id = r.source_job_id AND h.valid_to = r.valid_to
+""",
+            {
+                "sources": [s for s, _, _ in removed],
+                "ids": [i for _, i, _ in removed],
+                "ends": [t for _, _, t in removed],
+            },
+        )
+    return len(removed)

@@ -4,6 +4,8 @@
   (`expired_at` is the start of the window that expired it).
 - No duplicate cluster touched by the window spans two companies (`company_key`).
 - Clusters are of a plausible size, with exactly one canonical member.
+- No source's expiry is held by the sudden-drop guard for the window (a fetch that
+  would retire more than `JOBS_EXPIRE_MAX_SHARE` of its active listings).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from datetime import datetime
 
 import psycopg
 
-from jobs_assets.lib.lifecycle import Evidence
+from jobs_assets.lib.lifecycle import HOLDS_TABLE, Evidence
 from jobs_assets.lib.quality import SAMPLE_ROWS, Finding
 from jobs_assets.lib.schema import LISTINGS_TABLE
 
@@ -50,6 +52,28 @@ def expired_on_incomplete_fetch(
             finding.violations["expired_without_complete_fetch"] += count
             why = proof.reason if proof else "unknown source"
             finding.samples.append({"source": source, "expired": count, "fetch": why})
+    return finding
+
+
+def expiry_held(conn: psycopg.Connection, partition_key: str) -> Finding:
+    """Sources whose expiry the window's complete fetch would have made but the
+    sudden-drop guard held (still waiting for a later window to confirm it)."""
+    rows = conn.execute(
+        f"SELECT source, would_expire, active_listings, max_share FROM {HOLDS_TABLE} "
+        "WHERE partition_key = %s AND status = 'held' ORDER BY source",
+        (partition_key,),
+    ).fetchall()
+    finding = Finding({"sources_with_expiry_held": len(rows)}, checked=len(rows))
+    for source, would, active, share in rows:
+        finding.samples.append(
+            {
+                "source": source,
+                "would_expire": would,
+                "active_listings": active,
+                "share": round(would / active, 3) if active else 0.0,
+                "max_share": share,
+            }
+        )
     return finding
 
 

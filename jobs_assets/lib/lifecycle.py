@@ -7,9 +7,12 @@ window is *proven complete* by the stored window manifest (`evidence_of`):
 - `origin` is `live` (not the inbox; a replayed or reused window keeps the manifest of
   the live fetch that made it, and the backfill guard below stops it from expiring
   anything newer), and `complete` is true: every page answered and parsed (a fetch with
-  an unusable page is abandoned, never committed) and paging reached the source's own
-  end (no truncation, no page limit). A skipped, failed or never-fetched window has no
-  such manifest; manifests written before the flag existed count as incomplete.
+  an unusable page is abandoned, never committed), paging reached the source's own end
+  (no truncation, no page limit), and every page holds as many listings as the source
+  says it does (`Source.stated_size`: Remotive's `job-count`, Jobicy's `jobCount`,
+  Himalayas' `limit`/`totalCount`/`offset`, Arbeitnow's `meta.from`..`meta.to`; a short
+  answer is recorded as truncated). A skipped, failed or never-fetched window has no such
+  manifest; manifests written before the flag existed count as incomplete.
 
 Each source declares its rule (`Source.expiry`):
 
@@ -18,11 +21,24 @@ Each source declares its rule (`Source.expiry`):
   nothing): expire when `expires_at` has passed or when unseen for
   `JOBS_EXPIRE_UNSEEN_DAYS`, still only on a complete fetch of the window.
 
+The sudden-drop guard (for a source that states nothing about its size, and for one
+whose statement is wrong): when a complete fetch would expire more than `max_share`
+(`JOBS_EXPIRE_MAX_SHARE`, default 0.3) of the source's active listings, nothing is
+expired and the window is recorded as held (`jobs_expiry_holds`); the next complete
+fetch of a later window that would again expire more than that share confirms it and
+expires what it lacks; one that would not clears the hold.
+
 A window expires nothing for a source that has a newer window stored, or that sent no
 listing in it (an empty answer is likelier an outage than an empty market), so a
 backfill of an older window never moves a status backwards. `expired_at` is the start
 of the window that proved it; a listing seen in a later window is active again,
 `expired_at` cleared and `reactivated_count` + 1.
+
+A listing's status follows the newest complete evidence: a re-run of the newest window
+replaces that window's earlier answer, so what the earlier answer expired and the new
+one holds is *undone* (active, `expired_at` cleared, `reactivated_count` unchanged, and
+the expiry's history version removed: `history.undo_versions`), not counted as a
+reactivation. The run reports it as `listings_expiry_undone`.
 
 The SQL is set-based and parameterised; it touches the window's keys and the listings it
 expires, never the whole table (the partial index on active listings by last seen).
@@ -44,6 +60,10 @@ EXPIRES_AT_OR_UNSEEN = "expires_at_or_unseen"
 RULES = (ABSENCE, EXPIRES_AT_OR_UNSEEN)
 #: temp table of the window's listing keys (this transaction), read by history and clusters
 WINDOW_KEYS = "window_keys"
+#: expiries held by the sudden-drop guard, per source and window (migration 0007)
+HOLDS_TABLE = "public.jobs_expiry_holds"
+#: `JOBS_EXPIRE_MAX_SHARE`: the most of a source's active listings one fetch may expire
+DEFAULT_MAX_SHARE = 0.3
 
 
 @dataclass(frozen=True)
@@ -74,10 +94,17 @@ def evidence_of(store: RawStore, sources: Iterable[str], partition_key: str) -> 
 @dataclass
 class LifecycleResult:
     reactivated: int = 0
+    #: listings this window had expired that its re-run saw again: the expiry undone
+    undone: int = 0
+    undone_keys: list[tuple[str, str]] = field(default_factory=list)
     expired: dict[str, int] = field(default_factory=dict)  # per source
     expired_keys: list[tuple[str, str]] = field(default_factory=list)
     counted_complete: list[str] = field(default_factory=list)
     not_counted: dict[str, str] = field(default_factory=dict)  # source -> why
+    #: source -> why nothing was expired (the sudden-drop guard held it)
+    held: dict[str, str] = field(default_factory=dict)
+    #: source -> the earlier held window(s) this window's complete fetch confirmed
+    confirmed: dict[str, str] = field(default_factory=dict)
 
     @property
     def expired_total(self) -> int:
@@ -96,6 +123,26 @@ def create_window_keys(conn: psycopg.Connection, partition_key: str) -> int:
     return conn.execute(f"SELECT count(*) FROM {WINDOW_KEYS}").fetchone()[0]
 
 
+# Sources of the window with no newer window stored: only for them can this window
+# expire anything, or undo what its earlier answer expired (else it is a backfill).
+_NEWEST = f"""
+SELECT s FROM (SELECT DISTINCT source AS s FROM {WINDOW_KEYS}) AS w
+WHERE NOT EXISTS (
+    SELECT 1 FROM {LISTINGS_TABLE} AS n WHERE n.source = w.s AND n.last_seen_at > %(window_start)s)
+ORDER BY s
+"""
+
+# A re-run of the newest window replaces its earlier answer: what that answer expired
+# (`expired_at` is this window's start) and this answer holds was never gone.
+_UNDO = f"""
+UPDATE {LISTINGS_TABLE} AS t
+SET status = 'active', expired_at = NULL
+FROM {WINDOW_KEYS} AS k
+WHERE t.source = k.source AND t.source_job_id = k.source_job_id
+  AND t.status = 'expired' AND t.expired_at = %(window_start)s AND t.source = ANY(%(sources)s)
+RETURNING t.source, t.source_job_id
+"""
+
 _REACTIVATE = f"""
 UPDATE {LISTINGS_TABLE} AS t
 SET status = 'active', expired_at = NULL, reactivated_count = t.reactivated_count + 1
@@ -104,16 +151,12 @@ WHERE t.source = k.source AND t.source_job_id = k.source_job_id
   AND t.status = 'expired' AND t.expired_at < %(window_start)s
 """
 
-# Not seen in this window, and no newer window of the source stored (else a backfill).
+# Not seen in this window (the caller runs it only for a source newest in the window).
 _EXPIRE = f"""
 UPDATE {LISTINGS_TABLE} AS t
 SET status = 'expired', expired_at = %(window_start)s
 WHERE t.source = %(source)s AND t.status = 'active' AND t.last_seen_at < %(window_start)s
   AND {{rule}}
-  AND NOT EXISTS (
-      SELECT 1 FROM {LISTINGS_TABLE} AS n
-      WHERE n.last_seen_at > %(window_start)s AND n.source = %(source)s)
-  AND EXISTS (SELECT 1 FROM {WINDOW_KEYS} AS k WHERE k.source = %(source)s)
 RETURNING t.source, t.source_job_id
 """
 _RULE_SQL = {
@@ -123,6 +166,26 @@ _RULE_SQL = {
         " OR t.last_seen_at < %(window_start)s - make_interval(days => %(unseen_days)s))"
     ),
 }
+_ACTIVE = f"SELECT count(*) FROM {LISTINGS_TABLE} WHERE source = %(source)s AND status = 'active'"
+_OPEN_HOLDS = f"""
+SELECT partition_key FROM {HOLDS_TABLE}
+WHERE source = %(source)s AND status = 'held' AND window_start < %(window_start)s
+ORDER BY window_start
+"""
+_HOLD = f"""
+INSERT INTO {HOLDS_TABLE}
+    (source, partition_key, window_start, active_listings, would_expire, max_share)
+VALUES (%(source)s, %(key)s, %(window_start)s, %(active)s, %(would)s, %(max_share)s)
+ON CONFLICT (source, partition_key) DO UPDATE SET
+    active_listings = EXCLUDED.active_listings, would_expire = EXCLUDED.would_expire,
+    max_share = EXCLUDED.max_share, status = 'held', resolved_by = NULL, recorded_at = now()
+"""
+# `earlier`: only holds of earlier windows (a confirmation); else this one's too (cleared)
+_RESOLVE = f"""
+UPDATE {HOLDS_TABLE} SET status = %(status)s, resolved_by = %(key)s
+WHERE source = %(source)s AND status = 'held'
+  AND (window_start < %(window_start)s OR (NOT %(earlier)s AND window_start = %(window_start)s))
+"""
 
 
 def apply_lifecycle(
@@ -131,11 +194,20 @@ def apply_lifecycle(
     evidence_by_source: Mapping[str, Evidence],
     rules: Mapping[str, str],
     unseen_days: int = 30,
+    *,
+    partition_key: str,
+    max_share: float = DEFAULT_MAX_SHARE,
 ) -> LifecycleResult:
-    """Reactivate the window's expired listings, then expire on proof; in the caller's
-    transaction, after `create_window_keys`."""
+    """Undo what an earlier answer of this window expired, reactivate, then expire on
+    proof behind the sudden-drop guard; in the caller's transaction, after
+    `create_window_keys`."""
     result = LifecycleResult()
-    result.reactivated = conn.execute(_REACTIVATE, {"window_start": window_start}).rowcount
+    params: dict[str, object] = {"window_start": window_start, "key": partition_key}
+    newest = [row[0] for row in conn.execute(_NEWEST, params)]
+    if newest:
+        rows = conn.execute(_UNDO, {**params, "sources": newest}).fetchall()
+        result.undone, result.undone_keys = len(rows), rows
+    result.reactivated = conn.execute(_REACTIVATE, params).rowcount
     for source, proof in sorted(evidence_by_source.items()):
         if not proof.complete:
             result.not_counted[source] = proof.reason
@@ -144,8 +216,47 @@ def apply_lifecycle(
         rule = rules.get(source, ABSENCE)
         if rule not in _RULE_SQL:
             raise ValueError(f"{source}: unknown expiry rule {rule!r}; expected one of {RULES}")
-        params = {"window_start": window_start, "source": source, "unseen_days": unseen_days}
-        rows = conn.execute(_EXPIRE.format(rule=_RULE_SQL[rule]), params).fetchall()
+        result.expired[source] = 0
+        if source not in newest:  # a backfill, or the source sent nothing in the window
+            continue
+        source_params = {**params, "source": source, "unseen_days": unseen_days}
+        rows = _expire_guarded(conn, source, rule, source_params, max_share, result)
         result.expired[source] = len(rows)
         result.expired_keys.extend(rows)
     return result
+
+
+def _expire_guarded(
+    conn: psycopg.Connection,
+    source: str,
+    rule: str,
+    params: dict[str, object],
+    max_share: float,
+    result: LifecycleResult,
+) -> list[tuple[str, str]]:
+    """Expire the source's listings by its rule, unless that would retire more than
+    `max_share` of its active listings and no earlier complete fetch saw the same drop
+    (then nothing, and the window is held); what was expired."""
+    active = conn.execute(_ACTIVE, params).fetchone()[0]
+    rows: list[tuple[str, str]] = []
+    with conn.transaction() as savepoint:
+        rows = conn.execute(_EXPIRE.format(rule=_RULE_SQL[rule]), params).fetchall()
+        if not (active and len(rows) / active > max_share):
+            conn.execute(_RESOLVE, {**params, "status": "cleared", "earlier": False})
+            return rows
+        earlier = [row[0] for row in conn.execute(_OPEN_HOLDS, params)]
+        if earlier:  # a second complete fetch, in a later window, confirms the drop
+            conn.execute(_RESOLVE, {**params, "status": "confirmed", "earlier": True})
+            result.confirmed[source] = (
+                f"expired {len(rows)} of {active} active listings: this complete fetch "
+                f"confirms the drop held in window(s) {', '.join(earlier)}"
+            )
+            return rows
+        raise psycopg.Rollback(savepoint)
+    conn.execute(_HOLD, {**params, "active": active, "would": len(rows), "max_share": max_share})
+    result.held[source] = (
+        f"would expire {len(rows)} of {active} active listings ({len(rows) / active:.0%}, "
+        f"more than JOBS_EXPIRE_MAX_SHARE = {max_share:g}): nothing expired until a complete "
+        "fetch of a later window confirms the drop"
+    )
+    return []

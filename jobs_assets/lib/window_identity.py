@@ -1,9 +1,10 @@
 """After a window's upsert: lifecycle, duplicate clusters and history, in one transaction.
 
-Order matters: reactivation and expiry first (they change `status`, which the history
+Order matters: undoing a re-run's earlier expiries, reactivation and expiry first (they change `status`, which the history
 records and the matcher reads), then the clusters of the window's listings (and a new
 canonical member for clusters whose canonical listing just expired), then one version
-per changed listing (the window's and the ones it expired).
+per changed listing (the window's and the ones it expired), after removing the expiry
+versions a re-run undid.
 """
 
 from __future__ import annotations
@@ -16,8 +17,14 @@ from datetime import datetime
 import psycopg
 
 from jobs_assets.lib.duplicates import assign_clusters, promote_after_expiry
-from jobs_assets.lib.history import record_versions
-from jobs_assets.lib.lifecycle import Evidence, LifecycleResult, apply_lifecycle, create_window_keys
+from jobs_assets.lib.history import record_versions, undo_versions
+from jobs_assets.lib.lifecycle import (
+    DEFAULT_MAX_SHARE,
+    Evidence,
+    LifecycleResult,
+    apply_lifecycle,
+    create_window_keys,
+)
 
 
 @dataclass
@@ -36,6 +43,11 @@ class WindowIdentity:
             "listings_expired": self.lifecycle.expired_total,
             "listings_expired_per_source": dict(self.lifecycle.expired),
             "listings_reactivated": self.lifecycle.reactivated,
+            # a re-run of the newest window replaced its earlier answer: undone, not
+            # counted as reactivations (lib/lifecycle.py)
+            "listings_expiry_undone": self.lifecycle.undone,
+            "expiry_held": dict(self.lifecycle.held),
+            "expiry_confirmed": dict(self.lifecycle.confirmed),
             "new_versions": self.new_versions,
             "clusters_formed": self.clusters_formed,
             "cross_source_share": round(share, 4),
@@ -53,6 +65,7 @@ def maintain_window(
     evidence: Mapping[str, Evidence],
     rules: Mapping[str, str],
     unseen_days: int = 30,
+    max_share: float = DEFAULT_MAX_SHARE,
 ) -> WindowIdentity:
     out = WindowIdentity()
     clock = time.perf_counter()
@@ -65,7 +78,15 @@ def maintain_window(
 
     with conn.transaction():
         out.window_listings = create_window_keys(conn, partition_key)
-        out.lifecycle = apply_lifecycle(conn, window_start, evidence, rules, unseen_days)
+        out.lifecycle = apply_lifecycle(
+            conn,
+            window_start,
+            evidence,
+            rules,
+            unseen_days,
+            partition_key=partition_key,
+            max_share=max_share,
+        )
         lap("lifecycle")
         clusters = assign_clusters(conn)
         out.clusters_formed = clusters.clusters_formed
@@ -73,6 +94,7 @@ def maintain_window(
         out.cluster_assignments = len(clusters.assignments)
         out.cluster_assignments += promote_after_expiry(conn, out.lifecycle.expired_keys)
         lap("clusters")
+        undo_versions(conn, window_start, out.lifecycle.undone_keys)
         out.new_versions = record_versions(conn, window_start, out.lifecycle.expired_keys)
         lap("history")
     return out

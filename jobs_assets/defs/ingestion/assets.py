@@ -266,8 +266,16 @@ def jobs_listings(
         window_lock(conn, "jobs_listings", key),
     ):
         result = upsert_window(conn, read_conn, key, window_start, rates=rates)
-        unseen_days = Settings.from_env().expire_unseen_days
-        identity = maintain_window(conn, key, window_start, proof, rules, unseen_days)
+        settings = Settings.from_env()
+        identity = maintain_window(
+            conn,
+            key,
+            window_start,
+            proof,
+            rules,
+            settings.expire_unseen_days,
+            settings.expire_max_share,
+        )
         bump_data_version(conn, key)  # the read API's caches drop what this load changed
         expired = quality.expired_before_retrieval(conn, key).violations[quality.EXPIRED_RULE]
         total = conn.execute("SELECT count(*) FROM public.jobs_listings_data").fetchone()[0]
@@ -279,9 +287,15 @@ def jobs_listings(
         f"{result.updated} updated, {result.unchanged} unchanged, "
         f"{result.older} kept (newer data already stored); "
         f"{identity.lifecycle.expired_total} expired, {identity.lifecycle.reactivated} "
-        f"reactivated, {identity.new_versions} new versions, {identity.clusters_formed} "
-        f"clusters formed; complete fetches: {identity.lifecycle.counted_complete}",
+        f"reactivated, {identity.lifecycle.undone} expiries undone (a re-run of the newest "
+        f"window replaces its earlier answer), {identity.new_versions} new versions, "
+        f"{identity.clusters_formed} clusters formed; complete fetches: "
+        f"{identity.lifecycle.counted_complete}",
     )
+    for source, why in identity.lifecycle.held.items():
+        log_event(context, f"jobs_listings {key}: {source} expiry HELD: {why}", logging.WARNING)
+    for source, why in identity.lifecycle.confirmed.items():
+        log_event(context, f"jobs_listings {key}: {source} drop confirmed: {why}")
     preview = result.preview if result.preview is not None else pd.DataFrame()
     return dg.MaterializeResult(
         metadata={

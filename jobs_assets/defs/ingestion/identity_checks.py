@@ -1,6 +1,6 @@
 """Checks of listing identity on `jobs_listings`, in `build_listings_check`'s style:
 expiry only on complete fetches and clusters within one company (ERROR, blocking), and
-plausible cluster sizes (WARN)."""
+plausible cluster sizes and no expiry held by the sudden-drop guard (WARN)."""
 
 import dagster as dg
 
@@ -63,6 +63,18 @@ cluster_sizes_plausible = build_listings_check(
     "overrides (same = false) and re-materialise the window.",
 )
 
+listings_expiry_not_held = build_listings_check(
+    "listings_expiry_not_held",
+    identity_quality.expiry_held,
+    WARN,
+    "No source's complete fetch of the window would have expired more than "
+    "JOBS_EXPIRE_MAX_SHARE (default 0.3) of its active listings. If it fails, nothing "
+    "was expired for that source (public.jobs_expiry_holds says how many would have "
+    "been): compare the raw window with the source's website. A real drop is confirmed "
+    "(and expired) by the next complete fetch of a later window; a partial answer is "
+    "cleared by the next complete one that is whole.",
+)
+
 identity_checks = [
     checks_step(
         "jobs_listings_identity_checks",
@@ -71,6 +83,7 @@ identity_checks = [
             listings_expired_only_on_complete_fetch,
             clusters_within_one_company,
             cluster_sizes_plausible,
+            listings_expiry_not_held,
         ],
     )
 ]
