@@ -34,6 +34,9 @@ GONE = str(JOBICY["jobs"][0]["id"])  # the listing the second window no longer h
 # a whole answer without it states so (`jobCount`)
 WITHOUT_GONE = {**JOBICY, "jobs": JOBICY["jobs"][1:], "jobCount": len(JOBICY["jobs"]) - 1}
 REMOTIVE = json.loads((FIXTURES / "remotive.json").read_text())
+# a whole Remotive answer (`job-count` agrees) with 3 of its 12 jobs: 8 or more of its 11
+# active listings would go, more than the default JOBS_EXPIRE_MAX_SHARE of 0.3
+THREE_OF_REMOTIVE = {**REMOTIVE, "jobs": REMOTIVE["jobs"][:3], "job-count": 3}
 
 
 def run(resources: dict, key: str, raise_on_error: bool = True) -> dg.ExecuteInJobResult:
@@ -90,6 +93,25 @@ def window_start(key: str) -> datetime:
     return INGESTION_PARTITIONS.time_window_for_partition_key(key).start
 
 
+def gone_versions(database: Database) -> list[tuple]:
+    """GONE's history: (status, current) per version, oldest first."""
+    return database.query(
+        "SELECT status, valid_to IS NULL FROM public.jobs_listings_history "
+        "WHERE source = 'jobicy' AND source_job_id = %s ORDER BY valid_from",
+        (GONE,),
+    )
+
+
+def expire_gone(
+    resources: dict, replay: ReplayServer, database: Database, key: str
+) -> dg.ExecuteInJobResult:
+    """Load `key` with a complete Jobicy answer without GONE: it expires."""
+    replay.script("/jobicy", Reply.json(WITHOUT_GONE))
+    result = run(resources, key)
+    assert jobicy_states(database)[GONE] == ["expired", window_start(key), 0]
+    return result
+
+
 @dataclass(frozen=True)
 class FirstWindow:
     tables: dict[str, bytes]  # Database.snapshot()
@@ -129,21 +151,14 @@ def test_a_listing_missing_from_a_complete_fetch_expires(
 ) -> None:
     first, second = after_first
 
-    replay.script("/jobicy", Reply.json(WITHOUT_GONE))
-    result = run(resources, second)
+    result = expire_gone(resources, replay, clean_db, second)
 
     states = jobicy_states(clean_db)
-    assert states.pop(GONE) == ["expired", window_start(second), 0]
-    assert {s for s, *_ in states.values()} == {"active"}
+    assert {s for job_id, (s, *_) in states.items() if job_id != GONE} == {"active"}
     meta = listings_metadata(result)
     assert meta["listings_expired"] == 1 and meta["listings_expired_per_source"]["jobicy"] == 1
     assert set(meta["fetches_counted_complete"]) == set(SOURCES)
-    versions = clean_db.query(
-        "SELECT status, valid_to IS NULL FROM public.jobs_listings_history "
-        "WHERE source = 'jobicy' AND source_job_id = %s ORDER BY valid_from",
-        (GONE,),
-    )
-    assert versions == [("active", False), ("expired", True)]
+    assert gone_versions(clean_db) == [("active", False), ("expired", True)]
     evaluations = check_results(result)
     assert evaluations["listings_expired_only_on_complete_fetch"].passed
     assert evaluations["clusters_within_one_company"].passed
@@ -240,9 +255,7 @@ def test_replaying_an_older_stored_window_moves_no_status_backwards(
     after_first: tuple[str, str], resources: dict, clean_db: Database, replay: ReplayServer
 ) -> None:
     first, second = after_first
-    replay.script("/jobicy", Reply.json(WITHOUT_GONE))
-    run(resources, second)
-    assert jobicy_states(clean_db)[GONE][0] == "expired"
+    expire_gone(resources, replay, clean_db, second)
     before = jobicy_states(clean_db)
 
     # the first window again, from its stored files (every live fetch skipped): it still
@@ -348,10 +361,7 @@ def test_a_complete_answer_dropping_most_listings_expires_nothing_and_warns(
 ) -> None:
     first, second = after_first
     before = jobicy_states(clean_db, "remotive")
-    # a whole answer (job-count agrees) with 3 of Remotive's 12 jobs: 8 or more of its
-    # 11 active listings would go, more than the default share of 0.3
-    three = {**REMOTIVE, "jobs": REMOTIVE["jobs"][:3], "job-count": 3}
-    replay.script("/remotive", Reply.json(three))
+    replay.script("/remotive", Reply.json(THREE_OF_REMOTIVE))
 
     result = run(resources, second)
 
@@ -377,8 +387,7 @@ def test_the_share_comes_from_jobs_expire_max_share(
 ) -> None:
     first, second = after_first
     monkeypatch.setenv("JOBS_EXPIRE_MAX_SHARE", "1")  # no guard
-    three = {**REMOTIVE, "jobs": REMOTIVE["jobs"][:3], "job-count": 3}
-    replay.script("/remotive", Reply.json(three))
+    replay.script("/remotive", Reply.json(THREE_OF_REMOTIVE))
 
     result = run(resources, second)
 
@@ -394,19 +403,12 @@ def test_a_rerun_of_the_newest_window_that_sees_the_listing_again_undoes_its_exp
     after_first: tuple[str, str], resources: dict, clean_db: Database, replay: ReplayServer
 ) -> None:
     first, second = after_first
-    replay.script("/jobicy", Reply.json(WITHOUT_GONE))
-    run(resources, second)
-    assert jobicy_states(clean_db)[GONE] == ["expired", window_start(second), 0]
+    expire_gone(resources, replay, clean_db, second)
 
     result = run(resources, second)  # the operator runs the window again: GONE is back
 
     assert jobicy_states(clean_db)[GONE] == ["active", None, 0]
     meta = listings_metadata(result)
     assert meta["listings_expiry_undone"] == 1 and meta["listings_reactivated"] == 0
-    versions = clean_db.query(
-        "SELECT status, valid_to IS NULL FROM public.jobs_listings_history "
-        "WHERE source = 'jobicy' AND source_job_id = %s ORDER BY valid_from",
-        (GONE,),
-    )
-    assert versions == [("active", True)]  # one story: it never left
+    assert gone_versions(clean_db) == [("active", True)]  # one story: it never left
     assert check_results(result)["listings_expired_only_on_complete_fetch"].passed
