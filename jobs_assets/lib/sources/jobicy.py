@@ -85,11 +85,15 @@ class Jobicy(Source):
             "published": item.get("pubDate"),
         }
 
-    # `jobCount`: the jobs in this answer (6 with 6 in the recorded one); a page of the
-    # cursor API without it states nothing.
+    # `jobCount`: the jobs in a one-page answer (6 with 6 in the recorded one). No page
+    # of the cursor API was recorded, so what `jobCount` would count there (the page or
+    # the whole feed) is unknown: a cursor page states nothing and the sudden-drop guard
+    # judges it.
     size_statement = "`jobCount`"
 
     def stated_size(self, document: Mapping[str, object]) -> int | None:
+        if "hasMore" in document or "nextCursor" in document:
+            return None
         return stated_count(document.get("jobCount"))
 
     def fetch(self, client: HttpClient, settings: SourceSettings, keep: KeepPage) -> str | None:
