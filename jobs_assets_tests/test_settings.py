@@ -93,6 +93,16 @@ def test_a_bad_number_names_the_setting(bare_env: pytest.MonkeyPatch) -> None:
         Settings.from_env()
 
 
+def test_the_expiry_share_defaults_to_0_3_and_stays_a_share(bare_env: pytest.MonkeyPatch) -> None:
+    assert Settings.from_env().expire_max_share == 0.3
+    for given, share in (("0.5", 0.5), ("7", 1.0), ("-1", 0.0)):
+        bare_env.setenv("JOBS_EXPIRE_MAX_SHARE", given)
+        assert Settings.from_env().expire_max_share == share
+    bare_env.setenv("JOBS_EXPIRE_MAX_SHARE", "a third")
+    with pytest.raises(ValueError, match="JOBS_EXPIRE_MAX_SHARE='a third' is not a number"):
+        Settings.from_env()
+
+
 def test_resources_name_the_variables_the_environment_sets(bare_env: pytest.MonkeyPatch) -> None:
     bare_env.setenv("JOBS_JOBICY_URL", "http://127.0.0.1:1/jobicy")
     resources = resources_from_env()
