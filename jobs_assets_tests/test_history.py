@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
+from jobs_assets.lib import identity_quality
 from jobs_assets.lib.duplicates import add_override
 from jobs_assets.lib.lifecycle import Evidence, evidence
 from jobs_assets.lib.listings import upsert_window
@@ -326,6 +327,26 @@ def test_a_rerun_of_the_newest_window_still_without_the_listing_keeps_it_expired
     assert [s for _, s, *_ in before] == ["active", "expired"]
 
 
+def test_an_incomplete_rerun_of_the_newest_window_undoes_what_its_earlier_answer_expired(
+    conns, clean_db: Database
+) -> None:
+    load(conns, hours(0), {"jobicy": FOUR}, max_share=0.3)
+    load(conns, hours(4), {"jobicy": FOUR[:3]}, max_share=0.3)  # 4 expires
+    assert state(clean_db, "jobicy", "4")[0] == "expired"
+
+    # the re-run's fetch is truncated: it replaces the answer that proved 4 gone
+    rerun = load(conns, hours(4), {"jobicy": FOUR[:3]}, {"jobicy": INCOMPLETE}, max_share=0.3)
+
+    assert rerun.lifecycle.undone == 1 and rerun.lifecycle.expired == {}
+    assert state(clean_db, "jobicy", "4") == ("active", None, 0)
+    assert [(s, f, t) for _, s, _, f, t in versions(clean_db, job_id="4")] == [
+        ("active", hours(0), None)
+    ]
+    with clean_db.connect() as conn:  # the check of expiries without proof agrees
+        proof = {"jobicy": INCOMPLETE}
+        assert identity_quality.expired_on_incomplete_fetch(conn, hours(4), proof).passed
+
+
 def test_a_backfill_of_an_older_window_after_an_expiry_changes_no_status(
     conns, clean_db: Database
 ) -> None:
@@ -409,3 +430,15 @@ def test_a_drop_within_the_share_expires_at_once_and_an_incomplete_fetch_holds_n
 
     assert small.lifecycle.expired == {"jobicy": 3} and not small.lifecycle.held
     assert holds(clean_db) == []
+
+
+def test_an_incomplete_rerun_of_a_held_window_clears_its_hold(conns, clean_db: Database) -> None:
+    load(conns, hours(0), {"jobicy": TEN}, max_share=0.3)
+    load(conns, hours(4), {"jobicy": TEN[:6]}, max_share=0.3)  # held
+    load(conns, hours(4), {"jobicy": TEN[:6]}, {"jobicy": INCOMPLETE}, max_share=0.3)
+    assert holds(clean_db)[0][4:] == ("cleared", key_of(hours(4)))
+
+    later = load(conns, hours(8), {"jobicy": TEN[:6]}, max_share=0.3)  # nothing to confirm
+
+    assert later.lifecycle.expired == {"jobicy": 0} and "jobicy" in later.lifecycle.held
+    assert active(clean_db) == 10

@@ -38,7 +38,9 @@ A listing's status follows the newest complete evidence: a re-run of the newest 
 replaces that window's earlier answer, so what the earlier answer expired and the new
 one holds is *undone* (active, `expired_at` cleared, `reactivated_count` unchanged, and
 the expiry's history version removed: `history.undo_versions`), not counted as a
-reactivation. The run reports it as `listings_expiry_undone`.
+reactivation; when the re-run's own fetch is not complete, nothing proves the earlier
+answer's expiries any more (its files were replaced), so all of them are undone and its
+hold is cleared. The run reports it as `listings_expiry_undone`.
 
 The SQL is set-based and parameterised; it touches the window's keys and the listings it
 expires, never the whole table (the partial index on active listings by last seen).
@@ -142,6 +144,18 @@ WHERE t.source = k.source AND t.source_job_id = k.source_job_id
   AND t.status = 'expired' AND t.expired_at = %(window_start)s AND t.source = ANY(%(sources)s)
 RETURNING t.source, t.source_job_id
 """
+# ... and when the re-run's fetch is not complete, nothing proves what the earlier answer
+# expired any more (its files were replaced): all of it is undone, and its hold cleared.
+_UNDO_UNPROVEN = f"""
+UPDATE {LISTINGS_TABLE} AS t
+SET status = 'active', expired_at = NULL
+WHERE t.source = ANY(%(sources)s) AND t.status = 'expired' AND t.expired_at = %(window_start)s
+RETURNING t.source, t.source_job_id
+"""
+_CLEAR_UNPROVEN = f"""
+UPDATE {HOLDS_TABLE} SET status = 'cleared', resolved_by = %(key)s
+WHERE source = ANY(%(sources)s) AND partition_key = %(key)s AND status = 'held'
+"""
 
 _REACTIVATE = f"""
 UPDATE {LISTINGS_TABLE} AS t
@@ -204,9 +218,14 @@ def apply_lifecycle(
     result = LifecycleResult()
     params: dict[str, object] = {"window_start": window_start, "key": partition_key}
     newest = [row[0] for row in conn.execute(_NEWEST, params)]
+    unproven = [s for s in newest if s in evidence_by_source and not evidence_by_source[s].complete]
     if newest:
-        rows = conn.execute(_UNDO, {**params, "sources": newest}).fetchall()
-        result.undone, result.undone_keys = len(rows), rows
+        result.undone_keys = conn.execute(_UNDO, {**params, "sources": newest}).fetchall()
+    if unproven:
+        unproven_params = {**params, "sources": unproven}
+        result.undone_keys += conn.execute(_UNDO_UNPROVEN, unproven_params).fetchall()
+        conn.execute(_CLEAR_UNPROVEN, unproven_params)
+    result.undone = len(result.undone_keys)
     result.reactivated = conn.execute(_REACTIVATE, params).rowcount
     for source, proof in sorted(evidence_by_source.items()):
         if not proof.complete:

@@ -6,7 +6,8 @@ complete fetch of a later window that still lacks them `confirmed`s it (and expi
 one that no longer would `cleared`s it. One row per source and window, so a re-run of
 the window updates its row instead of confirming itself.
 
-A new table only: no existing row changes.
+An index finds what one window expired (`expired_at`), so a re-run of the window can undo
+it without reading the table. A new table and an index: no existing row changes.
 
 Revision ID: 0007
 Revises: 0006
@@ -42,9 +43,14 @@ COMMENT ON TABLE public.jobs_expiry_holds IS
     'until a complete fetch of a later window confirms or clears them.';
 CREATE INDEX IF NOT EXISTS jobs_expiry_holds_open_idx
     ON public.jobs_expiry_holds (source, window_start) WHERE status = 'held';
+CREATE INDEX IF NOT EXISTS jobs_listings_data_expired_idx
+    ON public.jobs_listings_data (source, expired_at) WHERE status = 'expired';
 """
     )
 
 
 def downgrade() -> None:
-    op.execute("DROP TABLE IF EXISTS public.jobs_expiry_holds;")
+    op.execute(
+        "DROP INDEX IF EXISTS public.jobs_listings_data_expired_idx;"
+        " DROP TABLE IF EXISTS public.jobs_expiry_holds;"
+    )
