@@ -10,9 +10,13 @@ import pytest
 
 from jobs_assets.lib.identity import Override, match_window, pair_is_same
 from jobs_assets.lib.identity.evaluation import (
+    DISTINCT_KINDS,
+    DUPLICATE_KINDS,
+    LISTING_FILES,
     benchmark_window,
     load_listings,
     load_pairs,
+    score_by,
     score_pairs,
     synthetic_listings,
 )
@@ -26,13 +30,15 @@ from jobs_assets.lib.identity.text import (
 
 DATA = Path(__file__).parent / "data"
 PAIRS = DATA / "duplicate_pairs.csv"
+CROSS_PAIRS = DATA / "cross_source_pairs.csv"
 # The 500 listings the pairs refer to are records other people's repositories committed;
 # they are shared data, not part of this repository (docs/duplicates.md says where from).
 SHARED_DATA = Path(
     os.environ.get("JOBS_SHARED_DATA_DIR")
     or Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 )
-LISTINGS = SHARED_DATA / "duplicates" / "duplicate_listings.jsonl.gz"
+LISTINGS = SHARED_DATA / LISTING_FILES[0]
+CROSS_LISTINGS = SHARED_DATA / LISTING_FILES[1]
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +49,18 @@ def labelled() -> tuple[list[dict], dict]:
             "JOBS_SHARED_DATA_DIR to the folder holding duplicates/duplicate_listings.jsonl.gz"
         )
     return load_pairs(PAIRS), load_listings(LISTINGS)
+
+
+@pytest.fixture(scope="module")
+def enlarged() -> tuple[list[dict], list[dict], dict]:
+    """The old pairs, the cross-source pairs, and the listings of both shared files."""
+    for path in (LISTINGS, CROSS_LISTINGS):
+        if not path.exists():
+            pytest.skip(
+                f"the enlarged pair set's listings are shared data, absent here ({path}); "
+                "docs/duplicates.md says where they come from and how to rebuild them"
+            )
+    return load_pairs(PAIRS), load_pairs(CROSS_PAIRS), load_listings(LISTINGS, CROSS_LISTINGS)
 
 
 def listing(source: str, job_id: str, **fields: object) -> dict:
@@ -154,6 +172,66 @@ def test_assignments_do_not_depend_on_row_order(labelled):
     first = match_window(rows, pd.DataFrame(), verdicts).assignments
     shuffled = match_window(rows.sample(frac=1, random_state=3), pd.DataFrame(), verdicts)
     pd.testing.assert_frame_equal(first, shuffled.assignments)
+
+
+def test_every_pair_has_a_kind_that_agrees_with_its_label():
+    """Both CSVs: same=true pairs carry one of the four kinds of duplicate, same=false pairs
+    say why they are distinct; no listing files needed."""
+    for path in (PAIRS, CROSS_PAIRS):
+        for p in load_pairs(path):
+            allowed = DUPLICATE_KINDS if p["same"] == "true" else DISTINCT_KINDS
+            assert p["same"] in ("true", "false") and p["kind"] in allowed, (path.name, p)
+            assert p["reason"].strip(), p
+
+
+def test_cross_source_pairs_are_real_and_across_boards(enlarged):
+    _, cross, listings = enlarged
+    assert len(cross) >= 100
+    keys = set()
+    for p in cross:
+        assert p["left_source"] != p["right_source"], p
+        key = frozenset([(p["left_source"], p["left_id"]), (p["right_source"], p["right_id"])])
+        assert key not in keys, p
+        keys.add(key)
+        for side in ("left", "right"):
+            row = listings[(p[f"{side}_source"], p[f"{side}_id"])]
+            assert row["provenance"] and row["title"], row
+    hard = [
+        p
+        for p in cross
+        if company_key(listings[(p["left_source"], p["left_id"])]["company_name"])
+        == company_key(listings[(p["right_source"], p["right_id"])]["company_name"])
+    ]
+    assert len(hard) >= 60, "hard negatives: same company on two boards"
+
+
+def test_enlarged_set_precision_and_recall(enlarged):
+    """The targets of issue 25 on the old pairs and the cross-source pairs together."""
+    old, cross, listings = enlarged
+    pairs = old + cross
+    parts = {
+        "old set": old,
+        "cross-source pairs alone": cross,
+        "all pairs across boards": [p for p in pairs if p["left_source"] != p["right_source"]],
+        "whole set": pairs,
+    }
+    for name, group in parts.items():
+        score = score_pairs(group, listings)
+        print(
+            f"\n{name}: {len(group)} pairs  precision {score.precision:.3f}  recall "
+            f"{score.recall:.3f}  (tp {score.true_positive}, fp {score.false_positive}, "
+            f"fn {score.false_negative}, tn {score.true_negative})"
+        )
+        for error in score.errors:
+            print("   ", error)
+    for kind, score in score_by(pairs, listings).items():
+        print(
+            f"  {kind}: tp {score.true_positive} fp {score.false_positive} "
+            f"fn {score.false_negative} tn {score.true_negative}"
+        )
+    score = score_pairs(pairs, listings)
+    assert score.precision >= 0.99
+    assert score.recall >= 0.95
 
 
 # --- normalisation -----------------------------------------------------------------

@@ -36,16 +36,48 @@ class PairScore:
         return self.true_positive / actual if actual else 1.0
 
 
-def load_listings(path: Path) -> dict[tuple[str, str], dict]:
-    """Listings of the labelled set by (source, source_job_id)."""
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        rows = [json.loads(line) for line in handle if line.strip()]
-    return {(r["source"], r["source_job_id"]): r for r in rows}
+#: the shared listing files of the labelled sets, under $JOBS_SHARED_DATA_DIR: the 500
+#: listings of duplicate_pairs.csv, then the listings that only cross_source_pairs.csv uses
+#: (docs/duplicates.md says where each came from)
+LISTING_FILES = (
+    "duplicates/duplicate_listings.jsonl.gz",
+    "duplicates/cross_source_listings.jsonl.gz",
+)
+#: the kinds a labelled pair may have: the four kinds of duplicate of official statistics
+#: work on online job ads, then why a look-alike pair is not a duplicate
+DUPLICATE_KINDS = ("exact", "different_fields", "repost", "partial")
+DISTINCT_KINDS = ("different_job", "different_level", "different_location", "different_company")
+
+
+def load_listings(*paths: Path) -> dict[tuple[str, str], dict]:
+    """Listings of the labelled sets by (source, source_job_id), from one or more files.
+    A key in two files must be the same listing, so a later file cannot silently replace
+    an earlier one's row."""
+    listings: dict[tuple[str, str], dict] = {}
+    for path in paths:
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            rows = [json.loads(line) for line in handle if line.strip()]
+        for row in rows:
+            key = (row["source"], row["source_job_id"])
+            if key in listings and listings[key] != row:
+                raise ValueError(f"{path}: {key} differs from the row an earlier file gave")
+            listings[key] = row
+    return listings
 
 
 def load_pairs(path: Path) -> list[dict[str, str]]:
     with open(path, newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
+
+
+def score_by(
+    pairs: list[dict[str, str]], listings: dict[tuple[str, str], dict], column: str = "kind"
+) -> dict[str, PairScore]:
+    """One score per value of `column` (kind, say), to see which kind of pair fails."""
+    groups: dict[str, list[dict[str, str]]] = {}
+    for pair in pairs:
+        groups.setdefault(pair.get(column) or "", []).append(pair)
+    return {value: score_pairs(group, listings) for value, group in sorted(groups.items())}
 
 
 def score_pairs(pairs: list[dict[str, str]], listings: dict[tuple[str, str], dict]) -> PairScore:
