@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import time
 from decimal import Decimal
@@ -267,6 +268,33 @@ def test_built_marts_have_the_columns_and_types_dagster_shows(built) -> None:
                 for c in schema.columns
             ]
         assert have == want, name
+
+
+def test_a_mart_whose_sql_breaks_its_contract_is_not_built(built, tmp_path: Path) -> None:
+    """Rename a column the API reads (p50_usd) in the mart's SQL alone: dbt refuses to
+    build the mart, naming the column, and the mart keeps its rows and columns."""
+    database, _, _ = built
+    project = tmp_path / "dbt"
+    shutil.copytree(marts.PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    model = project / "models" / "marts" / "salary_percentiles.sql"
+    model.write_text(model.read_text().replace("as p50_usd", "as p50"))
+    with database.connect() as conn:
+        env = marts.command_env(marts.profile_env(conn), tmp_path / "target")
+        before = conn.execute("SELECT * FROM marts.salary_percentiles ORDER BY 1, 2, 3").fetchall()
+    env |= {"DBT_PROJECT_DIR": str(project), "DBT_PROFILES_DIR": str(project)}
+    done = subprocess.run(
+        [marts.dbt_executable(), "run", "--select", "salary_percentiles"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode != 0, done.stdout[-2000:]
+    assert "contract" in done.stdout and "p50_usd" in done.stdout, done.stdout[-2000:]
+    with database.connect() as conn:
+        after = conn.execute("SELECT * FROM marts.salary_percentiles ORDER BY 1, 2, 3").fetchall()
+    assert after == before and before
 
 
 STATUS_CHECK = "jobs_listings_data_status_check"  # migration 0002
