@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import subprocess
 import time
 from decimal import Decimal
@@ -16,7 +18,7 @@ import pandas as pd
 import pytest
 from dagster_dbt import DbtCliResource
 
-from jobs_assets.defs.marts.assets import PROJECT, analytics_dbt
+from jobs_assets.defs.marts.assets import MANIFEST, PROJECT, analytics_dbt
 from jobs_assets.lib import marts
 from jobs_assets.lib.schema import LISTINGS
 from jobs_assets_tests import marts_data as md
@@ -190,6 +192,109 @@ def test_every_dbt_test_is_a_passing_asset_check(built) -> None:
     mart_checks = {s.name for s in specs if s.asset_key == MART_KEYS["salary_percentiles"]}
     assert any(n.startswith("ordered_") for n in mart_checks), mart_checks
     print(f"{len(evaluations)} dbt tests evaluated as asset checks, all passed")
+
+
+def manifest() -> dict:
+    return json.loads(Path(MANIFEST).read_text())
+
+
+def mart_nodes() -> dict[str, dict]:
+    return {
+        node["name"]: node
+        for node in manifest()["nodes"].values()
+        if node["resource_type"] == "model" and node["config"].get("schema") == "marts"
+    }
+
+
+def test_every_mart_has_an_enforced_contract_that_reaches_dagster() -> None:
+    """Every mart (read outside dbt) declares every column with a type and a meaning,
+    its contract is enforced, and Dagster's column schema shows all of it."""
+    nodes = mart_nodes()
+    assert set(nodes) == set(MART_KEYS)
+    for name, key in MART_KEYS.items():
+        node = nodes[name]
+        assert node["config"]["contract"]["enforced"], name
+        assert node["config"]["on_schema_change"] in ("fail", "append_new_columns"), name
+        schema = analytics_dbt.specs_by_key[key].metadata["dagster/column_schema"]
+        declared = [(c["name"], c["data_type"]) for c in node["columns"].values()]
+        assert [(c.name, c.type) for c in schema.columns] == declared, name
+        assert all(c.type and c.type != "?" and c.description for c in schema.columns), name
+    percentiles = analytics_dbt.specs_by_key[MART_KEYS["salary_percentiles"]]
+    assert [c.name for c in percentiles.metadata["dagster/column_schema"].columns] == [
+        "region", "category_normalised", "seniority", "listings", "p25_usd", "p50_usd", "p75_usd"
+    ]  # fmt: skip
+
+
+def test_every_dbt_check_says_what_it_checks() -> None:
+    specs = list(analytics_dbt.check_specs)
+    assert len(specs) >= 40
+    missing = [s.name for s in specs if not s.description]
+    assert not missing, f"dbt tests without a description (give them one in the yml): {missing}"
+    by_name = {s.name: s.description for s in specs}
+    assert by_name["not_null_salary_percentiles_p50_usd"] == "`p50_usd` is never NULL."
+    ordered = next(d for n, d in by_name.items() if n.startswith("ordered_salary_percentiles"))
+    assert ordered == "`p25_usd` <= `p50_usd` <= `p75_usd` in every row."
+
+
+def test_the_api_exposure_names_every_mart_the_api_reads() -> None:
+    """The dbt exposure of the read API names exactly the marts its SQL reads, and
+    each of them has an enforced contract."""
+    api_sql = (Path(marts.PROJECT_DIR).parent / "api" / "queries.py").read_text()
+    read = set(re.findall(r"\bmarts\.(\w+)", api_sql))
+    exposure = next(e for e in manifest()["exposures"].values() if e["name"] == "read_api")
+    named = {node.split(".")[-1] for node in exposure["depends_on"]["nodes"]}
+    assert read and named == read
+    nodes = mart_nodes()
+    assert all(nodes[name]["config"]["contract"]["enforced"] for name in named)
+
+
+def test_built_marts_have_the_columns_and_types_dagster_shows(built) -> None:
+    """What dbt built (the database's catalogue) is what the column schema says."""
+    database, _, _ = built
+    for name, key in MART_KEYS.items():
+        schema = analytics_dbt.specs_by_key[key].metadata["dagster/column_schema"]
+        with database.connect() as conn:
+            have = conn.execute(
+                "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped "
+                "ORDER BY attnum",
+                (f"marts.{name}",),
+            ).fetchall()
+            want = [
+                (
+                    c.name,
+                    conn.execute("SELECT format_type(%s::regtype, NULL)", (c.type,)).fetchone()[0],
+                )
+                for c in schema.columns
+            ]
+        assert have == want, name
+
+
+def test_a_mart_whose_sql_breaks_its_contract_is_not_built(built, tmp_path: Path) -> None:
+    """Rename a column the API reads (p50_usd) in the mart's SQL alone: dbt refuses to
+    build the mart, naming the column, and the mart keeps its rows and columns."""
+    database, _, _ = built
+    project = tmp_path / "dbt"
+    shutil.copytree(marts.PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    model = project / "models" / "marts" / "salary_percentiles.sql"
+    model.write_text(model.read_text().replace("as p50_usd", "as p50"))
+    with database.connect() as conn:
+        env = marts.command_env(marts.profile_env(conn), tmp_path / "target")
+        before = conn.execute("SELECT * FROM marts.salary_percentiles ORDER BY 1, 2, 3").fetchall()
+    env |= {"DBT_PROJECT_DIR": str(project), "DBT_PROFILES_DIR": str(project)}
+    done = subprocess.run(
+        [marts.dbt_executable(), "run", "--select", "salary_percentiles"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode != 0, done.stdout[-2000:]
+    assert "contract" in done.stdout and "p50_usd" in done.stdout, done.stdout[-2000:]
+    with database.connect() as conn:
+        after = conn.execute("SELECT * FROM marts.salary_percentiles ORDER BY 1, 2, 3").fetchall()
+    assert after == before and before
 
 
 STATUS_CHECK = "jobs_listings_data_status_check"  # migration 0002

@@ -19,7 +19,17 @@ from jobs_assets import cli
 from jobs_assets.defs.ingestion.assets import jobs_listings, staged_listings
 from jobs_assets.lib import backup, quality
 from jobs_assets.lib.normalise import EXTRACTED, OUTPUT_COLUMNS
-from jobs_assets.lib.schema import LIFECYCLE_COLUMNS, LISTINGS, STAGING, Table
+from jobs_assets.lib.schema import (
+    HISTORY,
+    LIFECYCLE_COLUMNS,
+    LISTINGS,
+    STAGING,
+    VIEWS,
+    Column,
+    Table,
+    new_column_sql,
+)
+from jobs_assets.lib.schema.columns import history_table, listing_views
 from jobs_assets.lib.schema.migrate import Migration, current_revision, head_revision, migrate
 from jobs_assets.lib.sources import SOURCES
 from jobs_assets_tests.conftest import Database
@@ -78,8 +88,34 @@ def contract_catalog(conn: psycopg.Connection, table: Table) -> dict[str, object
         return catalog(conn, f"contract_check.{name}")
 
 
+def declared_types(conn: psycopg.Connection, columns: tuple[Column, ...]) -> dict[str, str]:
+    """Each column's contract type as PostgreSQL spells it (`timestamptz` is `timestamp
+    with time zone`), read from a table made with those types and rolled back."""
+    with conn.transaction(force_rollback=True):
+        body = ", ".join(f"{c.name} {c.sql_type}" for c in columns)
+        conn.execute(f"CREATE TEMP TABLE declared_types ({body})")
+        return {name: kind for name, kind, *_ in catalog(conn, "declared_types")["columns"]}
+
+
+def assert_follows_contract(conn: psycopg.Connection, listings: Table = LISTINGS) -> None:
+    """The history table and the views over `listings` have every column the contract
+    declares for them, with its type, and no other."""
+    relations = [history_table(listings)] + list(listing_views(listings))
+    for relation in relations:
+        have = {name: kind for name, kind, *_ in catalog(conn, relation.name)["columns"]}
+        want = declared_types(conn, relation.columns)
+        missing = [name for name in want if name not in have]
+        assert not missing, (
+            f"{relation.name} lacks {missing}: the migration that added a column must run "
+            f"what lib.schema.new_column_sql prints, e.g.\n"
+            f"{new_column_sql(listings.column(missing[0])) if missing[0] in listings.names else ''}"
+        )
+        assert have == want, relation.name
+
+
 def assert_matches_contract(conninfo: str) -> None:
     with psycopg.connect(conninfo) as conn:
+        assert_follows_contract(conn)
         for table in CONTRACT_TABLES:
             migrated, declared = catalog(conn, table.name), contract_catalog(conn, table)
             missing = [
@@ -105,6 +141,38 @@ def test_fresh_database_migrates_to_head_and_equals_the_contract(scratch: str) -
             "SELECT table_schema FROM information_schema.tables WHERE table_name = 'alembic_version'"
         ).fetchall()
     assert where == [("public",)]
+
+
+def test_history_and_views_follow_the_contract(scratch: str) -> None:
+    """Every contract column of the listings reaches the history (unless it is not
+    versioned) and both views, with its type: from the migrated catalogue."""
+    migrate(scratch)
+    with psycopg.connect(scratch) as conn:
+        assert_follows_contract(conn)
+        view_columns = catalog(conn, VIEWS[0].name)["columns"]
+        history_columns = {c[0] for c in catalog(conn, HISTORY.name)["columns"]}
+    assert [c[0] for c in view_columns] == list(LISTINGS.names)  # changed_xid included
+    assert "changed_xid" not in history_columns and "is_canonical" not in history_columns
+    assert {"valid_from", "valid_to", "row_hash", "status"} <= history_columns
+
+
+def test_a_new_column_is_one_contract_entry_and_one_migration(scratch: str) -> None:
+    """A column added to the contract plus the migration `new_column_sql` prints is in
+    the listings, the history and the views (and is missed until that migration ran)."""
+    migrate(scratch)
+    added = Column("remote_policy", "text", "Remote, hybrid or on site.")
+    listings = Table(
+        name=LISTINGS.name,
+        columns=(*LISTINGS.columns, added),
+        primary_key=LISTINGS.primary_key,
+        description=LISTINGS.description,
+    )
+    with psycopg.connect(scratch) as conn:
+        with conn.transaction(force_rollback=True), pytest.raises(AssertionError, match="remote"):
+            assert_follows_contract(conn, listings)
+        conn.execute(new_column_sql(added))
+        assert_follows_contract(conn, listings)
+        assert catalog(conn, LISTINGS.name) == contract_catalog(conn, listings)
 
 
 def test_migrating_twice_changes_nothing(scratch: str) -> None:

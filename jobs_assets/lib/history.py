@@ -22,14 +22,11 @@ from datetime import datetime
 import psycopg
 
 from jobs_assets.lib.lifecycle import WINDOW_KEYS
-from jobs_assets.lib.schema import LISTINGS, LISTINGS_TABLE
+from jobs_assets.lib.schema import HISTORY, LISTINGS_TABLE, VERSIONED_COLUMNS
 
-HISTORY_TABLE = "public.jobs_listings_history"
-_NOT_HISTORY = {"duplicate_cluster_id", "is_canonical"}
-#: the listing columns a version keeps, in table order
-HISTORY_COLUMNS: tuple[str, ...] = tuple(
-    c.name for c in LISTINGS.columns if not c.by_postgres and c.name not in _NOT_HISTORY
-)
+HISTORY_TABLE = HISTORY.name
+#: the listing columns a version keeps, in table order (the contract's `versioned`)
+HISTORY_COLUMNS: tuple[str, ...] = VERSIONED_COLUMNS
 _MOVING = {"source", "source_job_id", "retrieved_at", "first_seen_at", "last_seen_at"}
 _MOVING |= {"last_partition_key"}
 #: what `row_hash` covers

@@ -61,7 +61,8 @@ AFTER_INGESTION = (
 
 
 class MartsTranslator(DagsterDbtTranslator):
-    """Group `marts` and the refresh condition for every model."""
+    """Group `marts` and the refresh condition for every model; every dbt test's asset
+    check says what it checks (`check_description`)."""
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return "marts"
@@ -72,6 +73,75 @@ class MartsTranslator(DagsterDbtTranslator):
         if dbt_resource_props["resource_type"] == "model":
             return AFTER_INGESTION
         return None
+
+    def get_asset_check_spec(
+        self,
+        asset_spec: dg.AssetSpec,
+        manifest: Mapping[str, Any],
+        unique_id: str,
+        project: DbtProject | None,
+    ) -> dg.AssetCheckSpec | None:
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        return dg.AssetCheckSpec(
+            name=spec.name,
+            asset=spec.asset_key,
+            description=check_description(manifest["nodes"][unique_id]),
+            additional_deps=spec.additional_deps,
+            metadata=spec.metadata,
+            blocking=spec.blocking,
+            automation_condition=spec.automation_condition,
+        )
+
+
+def _listed(values: Any) -> str:
+    names = values if isinstance(values, (list, tuple)) else [values]
+    return ", ".join(f"`{v}`" for v in names)
+
+
+#: what each generic test checks (the project's own in macros/generic_tests.sql), from
+#: its arguments
+CHECKS = {
+    "not_null": lambda a: f"`{a['column_name']}` is never NULL",
+    "unique": lambda a: f"`{a['column_name']}` is unique",
+    "accepted_values": lambda a: f"`{a['column_name']}` is one of {_listed(a['values'])}",
+    "between": lambda a: (
+        f"`{a['column_name']}` is NULL or between {a['min_value']} and {a['max_value']}"
+    ),
+    "unique_combination": lambda a: f"one row per ({_listed(a['columns'])})",
+    "ordered": lambda a: f"{' <= '.join(_listed(c) for c in a['columns'])} in every row",
+    "group_sum_at_most": lambda a: (
+        f"`{a['column_name']}` adds up to at most {a['max_total']} per ({_listed(a['group_by'])})"
+    ),
+}
+#: the rows a test with one of these `where` names reads (macros/test_where.sql)
+WHERE = {
+    "changed_in_refresh": "of the listings this refresh changed (all on a full build)",
+    "written_in_refresh": "of the listings this refresh changed (all on a full build)",
+    "recomputed_in_refresh": "in the weeks this refresh recomputed (all on a full build)",
+    "written_since_refresh": "of the listings written since the last refresh",
+    "versions_since_refresh": "of the versions of listings written since the last refresh",
+}
+
+
+def check_description(test: Mapping[str, Any]) -> str | None:
+    """What a dbt test checks, in a sentence: its own description when it has one (its
+    `description`, or `meta.description` as dagster-dbt reads it), else one made from the
+    generic test and its arguments. None for a test of unknown kind without one (the
+    project's tests fail until it has one)."""
+    own = test.get("description") or (test.get("meta") or {}).get("description")
+    if own:
+        return own
+    metadata = test.get("test_metadata") or {}
+    describe = CHECKS.get(metadata.get("name", ""))
+    if describe is None:
+        return None
+    sentence = describe(metadata.get("kwargs") or {})
+    where = (test.get("config") or {}).get("where")
+    if where:
+        sentence += ", " + WHERE.get(where, f"where {where}")
+    return sentence + "."
 
 
 WHERE_DBT_RUNS = {True: "this step's process", False: "a process of its own"}

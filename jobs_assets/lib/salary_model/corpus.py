@@ -2,7 +2,8 @@
 
 The corpus holds raw API items (gzip JSON Lines per source, see docs/salary_corpus.md).
 Each item is mapped onto the columns every source extracts by its source module
-(`Source.item_fields`, the same field choices as its SQL `columns`) and then run through
+(`Source.item_fields`: what its SQL projection gives in PostgreSQL, from the same field
+map, `lib/sources/fields.py`) and then run through
 the project's own `normalise`, so the model trains on exactly what production rows will contain.
 """
 

@@ -3,6 +3,7 @@
 
 from jobs_assets.lib.schema.columns import (
     EXTRACTED,
+    HISTORY,
     LIFECYCLE_COLUMNS,
     LISTINGS,
     LISTINGS_TABLE,
@@ -10,14 +11,20 @@ from jobs_assets.lib.schema.columns import (
     REQUIRED_COLUMNS,
     STAGING,
     STAGING_TABLE,
+    VERSIONED_COLUMNS,
+    VIEWS,
     WINDOW_COLUMNS,
     Column,
     Render,
     Table,
+    View,
+    new_column_sql,
+    views_sql,
 )
 
 __all__ = [
     "EXTRACTED",
+    "HISTORY",
     "LIFECYCLE_COLUMNS",
     "LISTINGS",
     "LISTINGS_TABLE",
@@ -25,8 +32,13 @@ __all__ = [
     "REQUIRED_COLUMNS",
     "STAGING",
     "STAGING_TABLE",
+    "VERSIONED_COLUMNS",
+    "VIEWS",
     "WINDOW_COLUMNS",
     "Column",
     "Render",
     "Table",
+    "View",
+    "new_column_sql",
+    "views_sql",
 ]

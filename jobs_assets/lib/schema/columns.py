@@ -8,18 +8,25 @@ normaliser fills (`OUTPUT_COLUMNS`), the COPY rendering (`lib/listings/copy_text
 the required-column checks (`lib/quality.py`), the `dagster/column_schema` metadata of
 `jobs_listings` and `staged_listings`, and the DDL a migration must produce.
 
+The history table (`HISTORY`: the `versioned` columns, then valid_from, valid_to and
+row_hash) and the views over the listings (`VIEWS`: every column of the table) follow
+from `LISTINGS` too.
+
 The tables themselves change only through migrations (`jobs_assets/migrations/`).
 Adding a column takes:
 
 1. one `Column(...)` at the end of `LISTINGS` here (new columns go last: that is where
    `ALTER TABLE .. ADD COLUMN` puts them), and, when it needs a new field from the
-   sources, its name in `inputs` plus that field in each source's `columns`;
+   sources, its name in `inputs` plus that field in each source's `fields`;
 2. one migration file `jobs_assets/migrations/versions/NNNN_<what>.py` whose `upgrade`
-   runs `ALTER TABLE public.jobs_listings_data ADD COLUMN IF NOT EXISTS <col.ddl()>`
-   (`Column.ddl()` prints that definition), with `down_revision` the previous head.
+   runs, as text pasted in, what `new_column_sql(column)` prints: the column added to
+   the listings, to the history (when versions keep it) and the views created again
+   (`0009_views_follow_the_contract.py` is the example), with `down_revision` the
+   previous head.
 
 `jobs_assets_tests/test_schema.py` migrates a fresh database and fails, naming the
-column, until the migrated table equals this contract.
+column and printing that SQL, until the migrated table, the history and the views
+have every column the contract declares, with its type.
 """
 
 from __future__ import annotations
@@ -54,6 +61,8 @@ class Column:
     inputs: tuple[str, ...] = ()  # the fields each source extracts to fill it
     check: str | None = None  # a CHECK constraint on the column (SQL expression)
     generated: str | None = None  # GENERATED ALWAYS AS (this) STORED (Render.GENERATED)
+    #: kept in every version in the history (`HISTORY`); what PostgreSQL computes never is
+    versioned: bool = True
 
     @property
     def by_postgres(self) -> bool:
@@ -183,10 +192,10 @@ LISTINGS = Table(
                nullable=False, default="0", render=Render.LIFECYCLE),
         Column("duplicate_cluster_id", "text", "source:source_job_id of the canonical "
                "listing of its duplicate cluster (itself when alone).",
-               render=Render.LIFECYCLE),
+               render=Render.LIFECYCLE, versioned=False),
         Column("is_canonical", "boolean", "True for the one listing that speaks for its "
                "cluster (earliest first_seen_at, then the source order).",
-               render=Render.LIFECYCLE),
+               render=Render.LIFECYCLE, versioned=False),
         Column("category_normalised", "text", "The shared category vocabulary "
                "(lib/categories.py): from category, else from the tags.",
                render=Render.PLAIN_TEXT),
@@ -219,6 +228,111 @@ STAGING = Table(
     ),
 )  # fmt: skip
 
+
+@dataclass(frozen=True)
+class View:
+    """A view over the listings. Its `select` names the table's columns with `*`, which
+    PostgreSQL expands once, when the view is created: a column added to the table later
+    reaches the view only when a migration creates the view again (`views_sql`)."""
+
+    name: str  # schema-qualified
+    description: str
+    select: str
+    columns: tuple[Column, ...]
+
+
+def versioned_columns(listings: Table) -> tuple[Column, ...]:
+    """The listing columns each version in the history keeps, in table order: the content
+    and lifecycle, not the cluster columns (which listing speaks for a cluster is not the
+    listing's content) nor what PostgreSQL computes."""
+    return tuple(c for c in listings.columns if c.versioned and not c.by_postgres)
+
+
+def history_table(listings: Table) -> Table:
+    """`public.jobs_listings_history` as it follows the listings: every versioned column
+    with its type, then when the version held and its hash."""
+    return Table(
+        name="public.jobs_listings_history",
+        primary_key=("source", "source_job_id", "valid_from"),
+        description="One row per version of a listing (lib/history.py); valid_to is NULL "
+        "for the current one.",
+        columns=versioned_columns(listings) + (
+            Column("valid_from", "timestamptz", "Start of the window that brought the "
+                   "version.", nullable=False),
+            Column("valid_to", "timestamptz", "When the next version replaced it (NULL: "
+                   "the current version)."),
+            Column("row_hash", "text", "MD5 of the version's content (lib/history.py "
+                   "HASHED): a new version starts only when it changes.", nullable=False),
+        ),
+    )  # fmt: skip
+
+
+def listing_views(listings: Table) -> tuple[View, ...]:
+    """The views over the listings, each after the views it reads: both show every
+    column of the table."""
+    current = View(
+        name="public.jobs_listings_current",
+        description="Active listings, one per duplicate cluster (a listing not yet "
+        "clustered stands alone): every column of the listings.",
+        select="SELECT * FROM public.jobs_listings_data\n"
+        "    WHERE status = 'active' AND (duplicate_cluster_id IS NULL OR is_canonical)",
+        columns=listings.columns,
+    )
+    with_estimates = View(
+        name="public.jobs_listings_current_with_estimates",
+        description="Active, canonical listings; salary_min_usd/salary_max_usd as stated, "
+        "and the salary model's annual USD estimate with its 80% interval (NULL until "
+        "estimated).",
+        select="SELECT c.*,\n"
+        "       e.estimate      AS salary_estimate_usd,\n"
+        "       e.low           AS salary_estimate_low_usd,\n"
+        "       e.high          AS salary_estimate_high_usd,\n"
+        "       e.model_version AS salary_model_version,\n"
+        "       e.predicted_at  AS salary_predicted_at\n"
+        "FROM public.jobs_listings_current c\n"
+        "LEFT JOIN ml.salary_estimates e USING (source, source_job_id)",
+        columns=listings.columns + (
+            Column("salary_estimate_usd", "numeric(12,2)", "The salary model's annual USD "
+                   "estimate."),
+            Column("salary_estimate_low_usd", "numeric(12,2)", "Low end of its 80% interval."),
+            Column("salary_estimate_high_usd", "numeric(12,2)", "High end of its 80% "
+                   "interval."),
+            Column("salary_model_version", "integer", "The model that made the estimate."),
+            Column("salary_predicted_at", "timestamptz", "When it was estimated."),
+        ),
+    )  # fmt: skip
+    return (current, with_estimates)
+
+
+HISTORY = history_table(LISTINGS)
+VIEWS: tuple[View, ...] = listing_views(LISTINGS)
+
+
+def views_sql(views: tuple[View, ...] = VIEWS) -> str:
+    """SQL that creates every view again from the listings as they are now: dropped in
+    reverse order (a view's columns cannot move), created in order, with its comment."""
+    drops = [f"DROP VIEW IF EXISTS {view.name};" for view in reversed(views)]
+    creates = []
+    for view in views:
+        comment = view.description.replace("'", "''")
+        creates.append(f"CREATE VIEW {view.name} AS\n{view.select};")
+        creates.append(f"COMMENT ON VIEW {view.name} IS\n    '{comment}';")
+    return "\n".join(drops + creates)
+
+
+def new_column_sql(column: Column) -> str:
+    """The body of the migration that adds `column` (the new last one of `LISTINGS`): to
+    the listings, to the history when versions keep it (nullable: the versions already
+    written never had it), and to the views. Paste it into the migration as text: a
+    migration must not change when this code does."""
+    statements = [f"ALTER TABLE {LISTINGS.name} ADD COLUMN IF NOT EXISTS {column.ddl()};"]
+    if column.versioned and not column.by_postgres:
+        statements.append(
+            f"ALTER TABLE {HISTORY.name} ADD COLUMN IF NOT EXISTS {column.name} {column.sql_type};"
+        )
+    return "\n".join([*statements, views_sql()])
+
+
 LISTINGS_TABLE = LISTINGS.name
 STAGING_TABLE = STAGING.name
 
@@ -236,6 +350,8 @@ LIFECYCLE_COLUMNS: tuple[str, ...] = tuple(
 WINDOW_COLUMNS: tuple[str, ...] = tuple(
     c.name for c in LISTINGS.columns if c.render is Render.WINDOW
 )
+#: the listing columns each version in the history keeps (`lib/history.py`)
+VERSIONED_COLUMNS: tuple[str, ...] = tuple(c.name for c in versioned_columns(LISTINGS))
 #: the fields every source's `columns` maps (SQL over the staged payload), in this order
 EXTRACTED: tuple[str, ...] = tuple(dict.fromkeys(i for c in LISTINGS.columns for i in c.inputs))
 #: columns every listing must have (the key, where it came from, where to apply, when seen)

@@ -2,7 +2,8 @@
 
 Adding a source takes two files: a module here with a `Source` subclass (name, display
 name, home URL, default URL, minimum interval and terms, paging rule and `max_pages`, id
-field, the `columns` map onto the common table, expiry rule, `fetch`, and how the
+field, the `fields` map onto the common table (`fields.py`: one map gives both the
+SQL projection and the Python one), expiry rule, `fetch`, and how the
 replay server serves its recordings when one `<name>.json` is not enough), and its
 recorded response(s) in `jobs_assets/replay_fixtures/`; then one line below. Settings
 (`JOBS_<NAME>_URL`, `JOBS_<NAME>_MIN_INTERVAL_HOURS`, `JOBS_<NAME>_MAX_PAGES` when it

@@ -23,15 +23,13 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from jobs_assets.lib.http import HttpClient
-from jobs_assets.lib.sources.base import (
+from jobs_assets.lib.sources.base import KeepPage, Source, SourceSettings, stated_count
+from jobs_assets.lib.sources.fields import (
     NULL,
-    KeepPage,
-    Source,
-    SourceSettings,
+    Strip,
     as_json,
     first,
     joined,
-    stated_count,
     text,
     vocabulary,
 )
@@ -53,7 +51,7 @@ class Arbeitnow(Source):
     id_field = "slug"
     required = {"title": "title", "company": "company_name", "url": "url"}
     jobs_key = "data"
-    columns = {
+    fields = {
         "title": text("title"),
         "company_name": text("company_name"),
         "job_url": text("url"),
@@ -87,9 +85,9 @@ class Arbeitnow(Source):
         "salary_max": NULL,
         "salary_period": NULL,
         "salary_currency": NULL,
-        "description_html": (
-            f"regexp_replace({text('description')}, "
-            r"'\s*(<p>)?\s*Find (more )?<a [^>]*>[^<]*</a> on Arbeitnow(</a>)?\s*(</p>)?\s*$', '')"
+        "description_html": Strip(
+            text("description"),
+            r"\s*(<p>)?\s*Find (more )?<a [^>]*>[^<]*</a> on Arbeitnow(</a>)?\s*(</p>)?\s*$",
         ),
         "published": text("created_at"),
         "expires": NULL,

@@ -2,8 +2,9 @@
 
 A source module declares everything that is its own (see `Source`): its name, default
 URL and minimum interval, how it pages and how far, where its fields live in a
-listing (`columns`, SQL over the staged JSONB), its terms, its expiry rule, and how
-the replay server serves its recorded responses.
+listing (`fields`, one map from which both the SQL over the staged JSONB and the
+Python over a listing's dict are made: `lib/sources/fields.py`), its terms, its expiry
+rule, and how the replay server serves its recorded responses.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Literal
 
 from jobs_assets.lib.http import FetchBudget, FetchError, HttpClient
 from jobs_assets.lib.sources import records
+from jobs_assets.lib.sources.fields import Expr
 
 # A listing bigger than this is almost certainly garbage (or an attack), not a job.
 MAX_RECORD_BYTES = 2_000_000
@@ -94,66 +96,6 @@ class SourceSettings:
         )
 
 
-# SQL over the staged JSONB `payload`: lenient by design, a field of the wrong type
-# reads as NULL or as its JSON text instead of failing the whole window.
-def text(key: str) -> str:
-    return f"payload->>'{key}'"
-
-
-def first(key: str) -> str:
-    """The first element of an array field, or the field itself when it is a scalar."""
-    return (
-        f"CASE jsonb_typeof(payload->'{key}') WHEN 'array' THEN payload->'{key}'->>0 "
-        f"WHEN 'object' THEN NULL ELSE payload->>'{key}' END"
-    )
-
-
-def as_json(key: str) -> str:
-    """The field as JSON text, for lists the normaliser reads itself."""
-    return f"(payload->'{key}')::text"
-
-
-def joined(key: str) -> str:
-    """A list field as lower-case text, elements separated by `|` ('' when not a list)."""
-    return (
-        "lower(array_to_string(ARRAY(SELECT jsonb_array_elements_text("
-        f"CASE jsonb_typeof(payload->'{key}') WHEN 'array' THEN payload->'{key}' "
-        "ELSE '[]'::jsonb END)), '|'))"
-    )
-
-
-def vocabulary(expression: str, rules: Iterable[tuple[str, str]]) -> str:
-    """SQL giving the value of the first rule whose regex (case-insensitive) matches, else NULL.
-
-    For sources whose free text must become one of the table's vocabularies.
-    """
-    cases = []
-    for pattern, value in rules:
-        if any(c in pattern + value for c in "'%"):
-            raise ValueError(f"no quotes or % in vocabulary rules: {pattern!r} -> {value!r}")
-        cases.append(f"WHEN ({expression}) ~* '{pattern}' THEN '{value}'")
-    return f"CASE {' '.join(cases)} END"
-
-
-def non_empty(expression: str) -> str:
-    return f"NULLIF(btrim({expression}), '')"
-
-
-NULL = "NULL"
-
-
-def first_value(value: object) -> object:
-    """The first element of a list, or the value itself (Python twin of `first`)."""
-    if isinstance(value, list):
-        return value[0] if value else None
-    return value
-
-
-def json_text(value: object) -> str | None:
-    """The value as JSON text, None for None (Python twin of `as_json`)."""
-    return None if value is None else json.dumps(value)
-
-
 def stated_count(value: object) -> int | None:
     """A count a source states: a non-negative integer (a bool, a float or text is none)."""
     ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
@@ -207,8 +149,9 @@ class Source:
     jobs_key: str = "jobs"
     #: statuses whose JSON body means "no listings" rather than an error
     empty_statuses: frozenset[int] = frozenset()
-    #: common column -> SQL expression over the staged `payload` (built with the helpers below)
-    columns: dict[str, str] = {}
+    #: common field -> where it lives in a listing (`lib/sources/fields.py`): one map
+    #: for the SQL projection (`columns`) and the Python one (`item_fields`)
+    fields: Mapping[str, Expr] = {}
     #: what a listing cannot do without (title, url, company) -> the source's field for it;
     #: a listing with one of them missing, empty or a placeholder is rejected at parse time
     required: dict[str, str] = {}
@@ -242,11 +185,16 @@ class Source:
             f"Listings from {self.display_name} ({self.home_url}); each row links back to its page."
         )
 
-    def item_fields(self, item: dict) -> dict | None:
+    @property
+    def columns(self) -> dict[str, str]:
+        """Common field -> SQL expression over the staged `payload` (the pipeline's
+        extraction, `lib/listings/extract.py`)."""
+        return {name: expr.sql() for name, expr in self.fields.items()}
+
+    def item_fields(self, item: Mapping[str, object]) -> dict[str, str | None]:
         """The common fields of one listing read in Python, for listings that never pass
-        through staging (the salary corpus): the same field choices as `columns`. None for
-        a source that states no salaries."""
-        return None
+        through staging (the salary corpus): the values `columns` gives in PostgreSQL."""
+        return {name: expr.read(item) for name, expr in self.fields.items()}
 
     def records_in(self, document: object) -> object:
         """The listings array of a parsed body (None when absent): `document[jobs_key]`."""

@@ -22,18 +22,8 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from jobs_assets.lib.http import HttpClient
-from jobs_assets.lib.sources.base import (
-    KeepPage,
-    Page,
-    Source,
-    SourceSettings,
-    as_json,
-    first,
-    first_value,
-    json_text,
-    stated_count,
-    text,
-)
+from jobs_assets.lib.sources.base import KeepPage, Page, Source, SourceSettings, stated_count
+from jobs_assets.lib.sources.fields import NULL, as_json, coalesce, first, literal, text
 
 PAGE_SIZE = 20
 #: how long the first page may take before the next pages are asked for speculatively
@@ -58,21 +48,21 @@ class Himalayas(Source):
     expiry = "expires_at_or_unseen"  # only the newest pages are read
     id_field = "guid"
     required = {"title": "title", "company": "companyName", "url": "applicationLink"}
-    columns = {
+    fields = {
         "title": text("title"),
         "company_name": text("companyName"),
         "job_url": text("applicationLink"),
         "company_logo_url": text("companyLogo"),
         "job_type": text("employmentType"),
         "seniority": first("seniority"),
-        "category": f"COALESCE({first('parentCategories')}, {first('categories')})",
+        "category": coalesce(first("parentCategories"), first("categories")),
         "tags_json": as_json("categories"),
-        "location_text": "NULL",
+        "location_text": NULL,
         "location_json": as_json("locationRestrictions"),
-        "salary_text": "NULL",
+        "salary_text": NULL,
         "salary_min": text("minSalary"),
         "salary_max": text("maxSalary"),
-        "salary_period": f"COALESCE({text('salaryPeriod')}, 'year')",
+        "salary_period": coalesce(text("salaryPeriod"), literal("year")),
         "salary_currency": text("currency"),
         "description_html": text("description"),
         "published": text("pubDate"),
@@ -80,24 +70,6 @@ class Himalayas(Source):
     }
 
     published_epoch_field = "pubDate"
-
-    def item_fields(self, item: dict) -> dict | None:
-        return {
-            "title": item.get("title"),
-            "company_name": item.get("companyName"),
-            "job_url": item.get("applicationLink"),
-            "job_type": item.get("employmentType"),
-            "seniority": first_value(item.get("seniority")),
-            "category": first_value(item.get("parentCategories"))
-            or first_value(item.get("categories")),
-            "tags_json": json_text(item.get("categories")),
-            "location_json": json_text(item.get("locationRestrictions")),
-            "salary_min": item.get("minSalary"),
-            "salary_max": item.get("maxSalary"),
-            "salary_period": item.get("salaryPeriod") or "year",
-            "salary_currency": item.get("currency"),
-            "description_html": item.get("description"),
-        }
 
     # Every page echoes `offset` and `limit` and states `totalCount` (the whole feed,
     # ~100k, never read whole: only the newest pages are), so a page holds

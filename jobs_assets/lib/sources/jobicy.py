@@ -11,23 +11,25 @@ import hashlib
 from collections.abc import Mapping
 
 from jobs_assets.lib.http import HttpClient
-from jobs_assets.lib.sources.base import (
+from jobs_assets.lib.sources.base import KeepPage, Source, SourceSettings, stated_count
+from jobs_assets.lib.sources.fields import (
     NULL,
-    KeepPage,
-    Source,
-    SourceSettings,
+    AnyNotNull,
+    Expr,
+    When,
+    as_json,
+    coalesce,
     first,
-    first_value,
-    stated_count,
+    literal,
     text,
 )
 
 PAGE_SIZE = 100
 
 
-def _salary_field(new: str, old: str) -> str:
+def _salary_field(new: str, old: str) -> Expr:
     """2026 `salaryMin`/`salaryMax`, else the older annual fields."""
-    return f"COALESCE({text(new)}, {text(old)})"
+    return coalesce(text(new), text(old))
 
 
 class Jobicy(Source):
@@ -42,7 +44,7 @@ class Jobicy(Source):
     id_field = "id"
     empty_statuses = frozenset({404})
     required = {"title": "jobTitle", "company": "companyName", "url": "url"}
-    columns = {
+    fields = {
         "title": text("jobTitle"),
         "company_name": text("companyName"),
         "job_url": text("url"),
@@ -50,40 +52,23 @@ class Jobicy(Source):
         "job_type": first("jobType"),
         "seniority": text("jobLevel"),
         "category": first("jobIndustry"),
-        "tags_json": "(payload->'jobTags')::text",
+        "tags_json": as_json("jobTags"),
         "location_text": text("jobGeo"),
         "location_json": NULL,
         "salary_text": NULL,
         "salary_min": _salary_field("salaryMin", "annualSalaryMin"),
         "salary_max": _salary_field("salaryMax", "annualSalaryMax"),
         # The older annual fields carry no period: they are yearly by definition.
-        "salary_period": (
-            f"CASE WHEN {text('salaryMin')} IS NOT NULL OR {text('salaryMax')} IS NOT NULL "
-            f"THEN {text('salaryPeriod')} ELSE 'year' END"
+        "salary_period": When(
+            AnyNotNull((text("salaryMin"), text("salaryMax"))),
+            text("salaryPeriod"),
+            literal("year"),
         ),
         "salary_currency": text("salaryCurrency"),
         "description_html": text("jobDescription"),
         "published": text("pubDate"),
         "expires": NULL,
     }
-
-    def item_fields(self, item: dict) -> dict | None:
-        new = item.get("salaryMin") is not None or item.get("salaryMax") is not None
-        return {
-            "title": item.get("jobTitle"),
-            "company_name": item.get("companyName"),
-            "job_url": item.get("url"),
-            "job_type": first_value(item.get("jobType")),
-            "seniority": item.get("jobLevel"),
-            "category": first_value(item.get("jobIndustry")),
-            "location_text": item.get("jobGeo"),
-            "salary_min": item.get("salaryMin") if new else item.get("annualSalaryMin"),
-            "salary_max": item.get("salaryMax") if new else item.get("annualSalaryMax"),
-            "salary_period": item.get("salaryPeriod") if new else "year",
-            "salary_currency": item.get("salaryCurrency"),
-            "description_html": item.get("jobDescription"),
-            "published": item.get("pubDate"),
-        }
 
     # `jobCount`: the jobs in a one-page answer (6 with 6 in the recorded one). No page
     # of the cursor API was recorded, so what `jobCount` would count there (the page or

@@ -15,15 +15,21 @@ is a CDN document refreshed about hourly: polling more often gets nothing new.
 from __future__ import annotations
 
 from jobs_assets.lib.http import HttpClient
-from jobs_assets.lib.sources.base import (
+from jobs_assets.lib.sources.base import KeepPage, Source, SourceSettings
+from jobs_assets.lib.sources.fields import (
     NULL,
-    KeepPage,
-    Source,
-    SourceSettings,
+    AnyNotNull,
+    Expr,
+    GreatestBelow,
+    NullIf,
+    Prefixed,
+    Strip,
+    When,
     as_json,
+    coalesce,
     first,
     joined,
-    json_text,
+    literal,
     non_empty,
     text,
     vocabulary,
@@ -53,12 +59,13 @@ def repair_mojibake(value: object) -> object:
     return value
 
 
-def _amount(key: str) -> str:
-    return f"NULLIF({text(key)}, '0')"
+def _amount(key: str) -> Expr:
+    return NullIf(text(key), "0")
 
 
 _TAGS = joined("tags")
-_HAS_SALARY = f"COALESCE({_amount('salary_min')}, {_amount('salary_max')}) IS NOT NULL"
+_AMOUNTS = (_amount("salary_min"), _amount("salary_max"))
+_HAS_SALARY = AnyNotNull(_AMOUNTS)
 
 
 class RemoteOK(Source):
@@ -77,12 +84,12 @@ class RemoteOK(Source):
     id_field = "id"
     # Some jobs arrive with an empty `position` (and nothing but the anti-spam notice).
     required = {"title": "position", "company": "company", "url": "url"}
-    columns = {
+    fields = {
         "title": text("position"),
         "company_name": text("company"),
         # The link back the terms ask for: the job's page on Remote OK, never the
         # employer's site (`url` of an "original" job); a job without slug keeps `url`.
-        "job_url": f"COALESCE('{JOB_PAGE}' || {non_empty(text('slug'))}, {text('url')})",
+        "job_url": coalesce(Prefixed(JOB_PAGE, non_empty(text("slug"))), text("url")),
         "company_logo_url": non_empty(text("company_logo")),
         "job_type": vocabulary(
             _TAGS,
@@ -111,16 +118,15 @@ class RemoteOK(Source):
         "salary_text": NULL,
         "salary_min": _amount("salary_min"),
         "salary_max": _amount("salary_max"),
-        "salary_period": (
-            f"CASE WHEN {_HAS_SALARY} THEN CASE WHEN GREATEST(({_amount('salary_min')})::numeric,"
-            f" ({_amount('salary_max')})::numeric) < {HOURLY_BELOW} THEN 'hour' ELSE 'year' END END"
+        "salary_period": When(
+            _HAS_SALARY,
+            When(GreatestBelow(_AMOUNTS, HOURLY_BELOW), literal("hour"), literal("year")),
         ),
-        "salary_currency": f"CASE WHEN {_HAS_SALARY} THEN 'USD' END",
-        "description_html": (
-            f"regexp_replace({text('description')}, "
-            r"'(\s|<br\s*/?>)*Please mention the word \*\*.*$', '')"
+        "salary_currency": When(_HAS_SALARY, literal("USD")),
+        "description_html": Strip(
+            text("description"), r"(\s|<br\s*/?>)*Please mention the word \*\*.*$"
         ),
-        "published": f"COALESCE({text('epoch')}, {text('date')})",
+        "published": coalesce(text("epoch"), text("date")),
         "expires": NULL,
     }
 
@@ -135,21 +141,6 @@ class RemoteOK(Source):
         return f"a JSON {type(document).__name__}, not the array of jobs Remote OK serves"
 
     published_epoch_field = "epoch"
-
-    def item_fields(self, item: dict) -> dict | None:
-        return {
-            "title": item.get("position"),
-            "company_name": item.get("company"),
-            "job_url": item.get("url"),
-            "tags_json": json_text(item.get("tags")),
-            "location_text": item.get("location"),
-            "salary_min": item.get("salary_min"),
-            "salary_max": item.get("salary_max"),
-            "salary_period": "year",
-            "salary_currency": "USD",
-            "description_html": item.get("description"),
-            "published": item.get("date"),
-        }
 
     def fetch(self, client: HttpClient, settings: SourceSettings, keep: KeepPage) -> None:
         self.get_page(client, settings.url, None, 0, keep)

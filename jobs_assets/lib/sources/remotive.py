@@ -8,16 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from jobs_assets.lib.http import HttpClient
-from jobs_assets.lib.sources.base import (
-    NULL,
-    KeepPage,
-    Source,
-    SourceSettings,
-    as_json,
-    json_text,
-    stated_count,
-    text,
-)
+from jobs_assets.lib.sources.base import KeepPage, Source, SourceSettings, stated_count
+from jobs_assets.lib.sources.fields import NULL, as_json, coalesce, text
 
 
 class Remotive(Source):
@@ -30,11 +22,11 @@ class Remotive(Source):
     expiry = "absence"  # one GET returns every active listing
     id_field = "id"
     required = {"title": "title", "company": "company_name", "url": "url"}
-    columns = {
+    fields = {
         "title": text("title"),
         "company_name": text("company_name"),
         "job_url": text("url"),
-        "company_logo_url": f"COALESCE({text('company_logo')}, {text('company_logo_url')})",
+        "company_logo_url": coalesce(text("company_logo"), text("company_logo_url")),
         "job_type": text("job_type"),
         "seniority": NULL,
         "category": text("category"),
@@ -50,20 +42,6 @@ class Remotive(Source):
         "published": text("publication_date"),
         "expires": NULL,
     }
-
-    def item_fields(self, item: dict) -> dict | None:
-        return {
-            "title": item.get("title"),
-            "company_name": item.get("company_name"),
-            "job_url": item.get("url"),
-            "job_type": item.get("job_type"),
-            "category": item.get("category"),
-            "tags_json": json_text(item.get("tags")),
-            "location_text": item.get("candidate_required_location"),
-            "salary_text": item.get("salary"),
-            "description_html": item.get("description"),
-            "published": item.get("publication_date"),
-        }
 
     # `job-count` is the number of jobs in this answer (12 with 12 in the recorded one);
     # `total-job-count` counts Remotive's whole board (23 there), most of which the public
