@@ -39,6 +39,12 @@ class StorageError(PipelineError):
     """The data folder refused a write (disk full, read-only, no permission)."""
 
 
+class SchemaMismatch(PipelineError):
+    """The database's schema revision is not the one this code works with; nothing changed."""
+
+    retryable = False  # a retry finds the same revision
+
+
 class WindowBusy(PipelineError):
     """Another run holds the same source's window."""
 
