@@ -8,6 +8,7 @@ pgdata) is written under the local data folder.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import json
@@ -61,9 +62,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    """moto's S3 server in its own process, for the whole session."""
+@contextlib.contextmanager
+def moto_server(**env: str) -> Iterator[str]:
+    """moto's S3 server in its own process on a free loopback port; its endpoint."""
     port = free_port()
     server = Path(sys.executable).with_name("moto_server")
     command = [str(server)] if server.exists() else [sys.executable, "-m", "moto.server"]
@@ -71,6 +72,7 @@ def s3_endpoint() -> Iterator[str]:
         [*command, "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, **env},
     )
     endpoint = f"http://127.0.0.1:{port}"
     try:
@@ -87,6 +89,13 @@ def s3_endpoint() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server in its own process, for the whole session."""
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture
@@ -478,30 +487,8 @@ def test_an_endpoint_answering_500_fails_fast_naming_the_endpoint(
 @pytest.fixture(scope="session")
 def s3_endpoint_with_auth() -> Iterator[str]:
     """A moto server that checks credentials (only keys it issued are accepted)."""
-    port = free_port()
-    server = Path(sys.executable).with_name("moto_server")
-    command = [str(server)] if server.exists() else [sys.executable, "-m", "moto.server"]
-    process = subprocess.Popen(
-        [*command, "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "0"},
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("moto_server did not start") from None
-                time.sleep(0.2)
+    with moto_server(INITIAL_NO_AUTH_ACTION_COUNT="0") as endpoint:
         yield endpoint
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_refused_credentials_say_which_variables_to_check(
@@ -512,7 +499,7 @@ def test_refused_credentials_say_which_variables_to_check(
         storage.put_bytes("raw/jobicy/x.json", b"{}")
     message = str(err.value)
     assert message.startswith(
-        f"object storage: reach bucket s3://{BUCKET}/lake failed: the key was refused (HTTP 403 "
+        f"object storage: reach bucket s3://{BUCKET}/lake failed: the key was refused (HTTP 403); "
     )
     assert (
         "check AWS_ACCESS_KEY_ID / the secret (AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) and "

@@ -338,10 +338,11 @@ class ObjectStorage(Storage):
     def _error(self, what: str, key: str, err: BaseException) -> StorageError:
         """`err` in the operator's words: what failed, where, and what to do next."""
         code, status = _error_code(err), _http_status(err)
+        named = f" {code}" if code and code != str(status) else ""  # HEAD has no body
         where = f"{what} {self.location(key) if key else self.url}"
         retryable = True
         if code in _REFUSED or status == 403 or isinstance(err, PermissionError):
-            reason = f"the key was refused (HTTP {status or 403} {code or 'Forbidden'})"
+            reason = f"the key was refused (HTTP {status or 403}{named})"
             hint = (
                 "check AWS_ACCESS_KEY_ID / the secret (AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) "
                 f"and that the key may read, write and list bucket {self.bucket}"
@@ -352,7 +353,6 @@ class ObjectStorage(Storage):
             hint = "create the bucket, or correct the bucket in JOBS_STORAGE_URL"
             retryable = False
         elif status is not None:
-            named = f" ({code})" if code and code != str(status) else ""  # HEAD has no body
             reason = f"{self._endpoint()} answered HTTP {status}{named}"
             hint = "check the endpoint (AWS_ENDPOINT_URL) and the storage service, then re-run"
         else:
