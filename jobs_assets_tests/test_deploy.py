@@ -147,23 +147,53 @@ def test_every_service_sees_the_data_volume_and_only_the_proxies_the_docker_sock
         proxy = f"docker_proxy_{client}"
         assert services[client]["environment"]["DOCKER_HOST"] == f"tcp://{proxy}:2375"
         assert services[client]["depends_on"][proxy]["condition"] == "service_healthy"
-        assert services[proxy]["image"].startswith("tecnativa/docker-socket-proxy:")
+        assert services[proxy]["image"].startswith("wollomatic/socket-proxy:")
         assert not services[proxy]["image"].endswith(":latest")
         assert not services[proxy].get("ports")
+        assert services[proxy]["environment"]["SP_ALLOWFROM"] == client  # its one client
         (network,) = services[proxy]["networks"]  # one internal network, shared with the
         assert compose["networks"][network]["internal"] is True  # client only
         on_it = {n for n, s in services.items() if network in s.get("networks", {})}
         assert on_it == {client, proxy}
-    closed = {"IMAGES", "EXEC", "BUILD", "NETWORKS", "VOLUMES", "SYSTEM", "SWARM", "SERVICES"}
-    closed |= {"SECRETS", "CONFIGS", "NODES", "PLUGINS", "TASKS", "AUTH", "COMMIT", "INFO"}
-    daemon_proxy = services["docker_proxy_daemon"]["environment"]
-    webserver_proxy = services["docker_proxy_webserver"]["environment"]
-    # the launcher creates, starts, inspects and stops containers: CONTAINERS with POST
-    assert daemon_proxy == {"CONTAINERS": "1", "POST": "1"}
-    # terminating a run: inspect the container, then POST /containers/<id>/stop only
-    assert webserver_proxy == {"CONTAINERS": "1", "ALLOW_STOP": "1", "POST": "0"}
-    for env in (daemon_proxy, webserver_proxy):  # the image's defaults keep these closed
-        assert not closed & set(env)
+    # What each proxy lets through, matched whole as the proxy does (`^...$`), against the
+    # Docker API calls of DockerRunLauncher (docker-py: /version, then versioned paths).
+    container = "/v1.47/containers/3f2a9c1b7e"
+    launcher = {
+        ("GET", "/version"),
+        ("POST", "/v1.47/containers/create"),
+        ("POST", f"{container}/start"),
+        ("GET", f"{container}/json"),  # run monitoring, and before a stop
+        ("POST", f"{container}/stop"),  # terminating a run
+    }
+    never = {
+        ("POST", f"{container}/exec"),
+        ("POST", f"{container}/kill"),
+        ("POST", "/v1.47/images/create"),
+        ("POST", "/v1.47/networks/create"),
+        ("POST", "/v1.47/volumes/create"),
+        ("POST", "/v1.47/build"),
+        ("GET", "/v1.47/containers/json"),  # no listing of every container
+        ("GET", "/v1.47/secrets"),
+        ("DELETE", container),
+        ("PUT", f"{container}/archive"),
+    }
+    terminate = {("GET", "/version"), ("GET", f"{container}/json"), ("POST", f"{container}/stop")}
+    assert _allowed(services["docker_proxy_daemon"], launcher | never) == launcher
+    assert _allowed(services["docker_proxy_webserver"], launcher | never) == terminate
+    # no host folder may be bind-mounted into a container the daemon's proxy creates
+    bind_root = services["docker_proxy_daemon"]["environment"]["SP_ALLOWBINDMOUNTFROM"]
+    assert bind_root.startswith("/nonexistent/")
+
+
+def _allowed(proxy: dict, requests: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The requests a socket-proxy service lets through: SP_ALLOW_<METHOD> is a regex
+    matched against the whole path; a method without one is refused."""
+    env = proxy["environment"]
+    return {
+        (method, path)
+        for method, path in requests
+        if f"SP_ALLOW_{method}" in env and re.fullmatch(env[f"SP_ALLOW_{method}"], path)
+    }
 
 
 def test_run_launcher_matches_the_compose_network_volume_and_environment(compose: dict) -> None:
