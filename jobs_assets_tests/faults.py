@@ -124,9 +124,10 @@ class FaultServer:
         self._server.server_close()
 
 
-class BrokenService:
+class BrokenService(FaultServer):
     """Answers every request (any method, any path) with `status` and an S3-style error
-    body, as a storage endpoint that is down does; `requests` counts them."""
+    body, as a storage endpoint that is down does; `requests` counts them; `url("")` is
+    its endpoint."""
 
     def __init__(self, status: int = 500, code: str = "InternalError") -> None:
         body = (
@@ -156,18 +157,3 @@ class BrokenService:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self) -> BrokenService:
-        threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        ).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()

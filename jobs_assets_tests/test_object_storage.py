@@ -458,27 +458,27 @@ def test_an_endpoint_answering_500_fails_fast_naming_the_endpoint(
     data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with BrokenService(500) as service:
-        storage = storage_at(service.url, monkeypatch, f"s3://{BUCKET}/lake")
+        storage = storage_at(service.url(""), monkeypatch, f"s3://{BUCKET}/lake")
         store = RawStore(data_dir, storage)
         with pytest.raises(StorageError) as err:
             store.has_window("jobicy", latest_windows(1)[0])
         assert service.requests <= 3  # three attempts, not minutes of retries
     assert str(err.value) == (
-        f"object storage: reach bucket s3://{BUCKET}/lake failed: {service.url} answered "
+        f"object storage: reach bucket s3://{BUCKET}/lake failed: {service.url('')} answered "
         "HTTP 500; check the endpoint (AWS_ENDPOINT_URL) and the storage "
         f"service, then re-run. JOBS_STORAGE_URL=s3://{BUCKET}/lake"
     )
     assert err.value.retryable and SECRET not in str(err.value)
 
     with BrokenService(500) as service:  # an operation after the bucket answered once
-        storage = storage_at(service.url, monkeypatch, f"s3://{BUCKET}/lake")
+        storage = storage_at(service.url(""), monkeypatch, f"s3://{BUCKET}/lake")
         # as if the bucket had answered before the endpoint broke
-        monkeypatch.setattr(storage_module, "_buckets_seen", {(service.url, BUCKET)})
+        monkeypatch.setattr(storage_module, "_buckets_seen", {(service.url(""), BUCKET)})
         with pytest.raises(StorageError) as err:
             storage.get_bytes("raw/jobicy/w/manifest.json")
     assert str(err.value) == (
         f"object storage: read s3://{BUCKET}/lake/raw/jobicy/w/manifest.json failed: "
-        f"{service.url} answered HTTP 500; check the endpoint "
+        f"{service.url('')} answered HTTP 500; check the endpoint "
         f"(AWS_ENDPOINT_URL) and the storage service, then re-run. "
         f"JOBS_STORAGE_URL=s3://{BUCKET}/lake"
     )
@@ -543,7 +543,7 @@ def test_a_raw_asset_on_broken_storage_fails_with_the_storage_message(
     replay: ReplayServer, data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with BrokenService(500) as service:
-        storage_at(service.url, monkeypatch, f"s3://{BUCKET}/lake")
+        storage_at(service.url(""), monkeypatch, f"s3://{BUCKET}/lake")
         resources = {
             "raw_store": RawStoreResource(data_dir=str(data_dir), storage_url=f"s3://{BUCKET}/a"),
             **api_resources(replay.base_url),
@@ -561,5 +561,5 @@ def test_a_raw_asset_on_broken_storage_fails_with_the_storage_message(
         messages.append(error.message)
         error = error.cause
     message = "\n".join(messages)
-    assert f"{service.url} answered HTTP 500; check the endpoint" in message
+    assert f"{service.url('')} answered HTTP 500; check the endpoint" in message
     assert "ClientError" not in message and "reached max retries" not in message
