@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from jobs_assets.lib.errors import SchemaMismatch
 from jobs_assets.settings import SOURCES, Settings, interval_variable, mask_url
 
 if TYPE_CHECKING:
@@ -366,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except (ConnectionError, ValueError) as err:
+    except (ConnectionError, ValueError, SchemaMismatch) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

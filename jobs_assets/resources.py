@@ -13,6 +13,7 @@ import dagster as dg
 import psycopg
 
 from jobs_assets.lib import db
+from jobs_assets.lib.errors import SchemaMismatch
 from jobs_assets.lib.raw_store import RawStore
 from jobs_assets.lib.sources import SOURCES
 from jobs_assets.lib.storage import Storage, open_storage
@@ -33,10 +34,15 @@ class PostgresResource(dg.ConfigurableResource):
     """The data database: `PG*` when `pghost` is set, else the embedded PostgreSQL.
 
     The password is never part of this config: libpq reads `PGPASSWORD` itself.
+    `migrate` (`JOBS_MIGRATE`): `auto` brings the schema up to date in the first step
+    that connects (laptops); `check` only verifies it, since a deployment runs its
+    migrations once with the schema owner's role and steps log in with a role that
+    may only load data.
     """
 
     data_dir: str
     pghost: str | None = None
+    migrate: str = "auto"
 
     def conninfo(self) -> str:
         return db.conninfo_for(Path(self.data_dir), self.pghost)
@@ -44,7 +50,10 @@ class PostgresResource(dg.ConfigurableResource):
     def connect(self, **kwargs) -> psycopg.Connection:
         conninfo = self.conninfo()
         if conninfo not in _schema_ready:  # migrations run once per process
-            db.ensure_schema(conninfo)
+            try:
+                db.ensure_schema(conninfo, migrate=self.migrate != "check")
+            except SchemaMismatch as err:  # one line, no retry: the revision stays
+                raise dg.Failure(description=str(err), allow_retries=False) from None
             _schema_ready.add(conninfo)
         return db.connect(conninfo, **kwargs)
 
@@ -98,7 +107,9 @@ def resources_from_env(settings: Settings | None = None) -> dict[str, dg.Configu
     data_dir = str(settings.data_dir)
     out: dict[str, dg.ConfigurableResource] = {
         "postgres": PostgresResource(
-            data_dir=data_dir, pghost=from_env_var("PGHOST", settings.pghost)
+            data_dir=data_dir,
+            pghost=from_env_var("PGHOST", settings.pghost),
+            migrate=settings.migrate,
         ),
         "raw_store": RawStoreResource(
             data_dir=data_dir, storage_url=from_env_var(STORAGE_URL, settings.storage_url)

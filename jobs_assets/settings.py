@@ -76,6 +76,7 @@ GENERAL_VARIABLES = (
     "JOBS_DBT_PROCESS",
     # read by the dbt profile (jobs_assets/dbt/profiles.yml), not by Settings
     "JOBS_DBT_THREADS",
+    "JOBS_MIGRATE",
 )
 
 #: the first 4-hour window the UI offers (a fixed date, so every process agrees)
@@ -85,6 +86,9 @@ FETCH_ORIGINS = ("live", "replay")
 #: how runs launched by the daemon or the UI execute their steps
 EXECUTORS = ("multiprocess", "in_process")
 DBT_PROCESSES = ("step", "own")
+#: whether steps migrate the schema (`auto`) or only check it (`check`: deployments run
+#: their migrations once, with the schema owner's role)
+MIGRATE_MODES = ("auto", "check")
 
 
 def url_variable(source: Source) -> str:
@@ -176,6 +180,7 @@ class Settings:
     #: where dbt runs: in the marts step's process (`step`) or a process of its own (`own`)
     dbt_process: str = "step"
     storage_url: str | None = None  # None: the local folder data_dir
+    migrate: str = "auto"
 
     def storage(self) -> Storage:
         """Where raw files and backups live (`JOBS_STORAGE_URL`, else `data_dir`)."""
@@ -245,6 +250,7 @@ class Settings:
             executor=executor,
             dbt_process=dbt_process,
             storage_url=read.text(STORAGE_URL),
+            migrate=read.choice("JOBS_MIGRATE", MIGRATE_MODES),
         )
 
 

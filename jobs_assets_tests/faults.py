@@ -122,3 +122,38 @@ class FaultServer:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class BrokenService(FaultServer):
+    """Answers every request (any method, any path) with `status` and an S3-style error
+    body, as a storage endpoint that is down does; `requests` counts them; `url("")` is
+    its endpoint."""
+
+    def __init__(self, status: int = 500, code: str = "InternalError") -> None:
+        body = (
+            f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code>"
+            "<Message>We encountered an internal error. Please try again.</Message></Error>"
+        ).encode()
+        self.requests = 0
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def answer(self) -> None:
+                service.requests += 1
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/xml")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = answer  # noqa: N815
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True

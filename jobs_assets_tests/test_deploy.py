@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
+import psycopg.conninfo
 import pytest
 import yaml
 from psycopg import sql
@@ -30,7 +31,9 @@ COMPOSE = REPO / "docker-compose.yml"
 DOCKERFILE = REPO / "deploy" / "Dockerfile"
 INIT_SCRIPT = REPO / "deploy" / "postgres" / "10-create-databases.sh"
 ENV_EXAMPLE = REPO / ".env.example"
-SERVICES = {"postgres", "user_code", "webserver", "daemon", "api", "redis"}
+SERVICES = {"postgres", "migrate", "user_code", "webserver", "daemon", "api", "redis"}
+SERVICES |= {"docker_proxy_daemon", "docker_proxy_webserver"}
+ONE_SHOT = {"migrate"}  # runs once per `up` and exits
 GRPC_COMMAND = ["dagster", "api", "grpc", "-h", "0.0.0.0", "-p", "4000"]
 GRPC_COMMAND += ["-m", "jobs_assets.definitions"]
 DAGSTER_PG = {"DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_DB"}
@@ -87,6 +90,9 @@ def compose() -> dict:
 def test_compose_config_is_valid_with_env_example(compose: dict) -> None:
     assert set(compose["services"]) == SERVICES
     for name, service in compose["services"].items():
+        if name in ONE_SHOT:
+            assert service.get("restart") == "no", name
+            continue
         assert service.get("restart") in ("always", "unless-stopped"), name
         assert service.get("healthcheck"), name
     postgres = compose["services"]["postgres"]
@@ -128,15 +134,66 @@ def test_webserver_is_published_on_loopback_only(compose: dict) -> None:
     assert compose["services"]["daemon"]["command"][:2] == ["dagster-daemon", "run"]
 
 
-def test_every_service_sees_the_data_volume_and_the_launchers_the_docker_socket(
+def test_every_service_sees_the_data_volume_and_only_the_proxies_the_docker_socket(
     compose: dict,
 ) -> None:
+    services = compose["services"]
     for name in ("user_code", "webserver", "daemon"):
-        assert f"jobs_data:{DATA_DIR}" in _volumes(compose["services"][name]), name
-    for name in ("webserver", "daemon"):
-        assert any("/var/run/docker.sock" in v for v in _volumes(compose["services"][name]))
-        assert compose["services"][name]["group_add"], name  # access to the host's socket
-    assert "/var/run/docker.sock" not in str(compose["services"]["user_code"])
+        assert f"jobs_data:{DATA_DIR}" in _volumes(services[name]), name
+    mounting = {n for n, s in services.items() if "/var/run/docker.sock" in str(_volumes(s))}
+    assert mounting == {"docker_proxy_daemon", "docker_proxy_webserver"}
+    assert not any("group_add" in s for s in services.values())  # nobody in the docker group
+    for client in ("daemon", "webserver"):
+        proxy = f"docker_proxy_{client}"
+        assert services[client]["environment"]["DOCKER_HOST"] == f"tcp://{proxy}:2375"
+        assert services[client]["depends_on"][proxy]["condition"] == "service_healthy"
+        assert services[proxy]["image"].startswith("wollomatic/socket-proxy:")
+        assert not services[proxy]["image"].endswith(":latest")
+        assert not services[proxy].get("ports")
+        assert services[proxy]["environment"]["SP_ALLOWFROM"] == client  # its one client
+        (network,) = services[proxy]["networks"]  # one internal network, shared with the
+        assert compose["networks"][network]["internal"] is True  # client only
+        on_it = {n for n, s in services.items() if network in s.get("networks", {})}
+        assert on_it == {client, proxy}
+    # What each proxy lets through, matched whole as the proxy does (`^...$`), against the
+    # Docker API calls of DockerRunLauncher (docker-py: /version, then versioned paths).
+    container = "/v1.47/containers/3f2a9c1b7e"
+    launcher = {
+        ("GET", "/version"),
+        ("POST", "/v1.47/containers/create"),
+        ("POST", f"{container}/start"),
+        ("GET", f"{container}/json"),  # run monitoring, and before a stop
+        ("POST", f"{container}/stop"),  # terminating a run
+    }
+    never = {
+        ("POST", f"{container}/exec"),
+        ("POST", f"{container}/kill"),
+        ("POST", "/v1.47/images/create"),
+        ("POST", "/v1.47/networks/create"),
+        ("POST", "/v1.47/volumes/create"),
+        ("POST", "/v1.47/build"),
+        ("GET", "/v1.47/containers/json"),  # no listing of every container
+        ("GET", "/v1.47/secrets"),
+        ("DELETE", container),
+        ("PUT", f"{container}/archive"),
+    }
+    terminate = {("GET", "/version"), ("GET", f"{container}/json"), ("POST", f"{container}/stop")}
+    assert _allowed(services["docker_proxy_daemon"], launcher | never) == launcher
+    assert _allowed(services["docker_proxy_webserver"], launcher | never) == terminate
+    # no host folder may be bind-mounted into a container the daemon's proxy creates
+    bind_root = services["docker_proxy_daemon"]["environment"]["SP_ALLOWBINDMOUNTFROM"]
+    assert bind_root.startswith("/nonexistent/")
+
+
+def _allowed(proxy: dict, requests: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The requests a socket-proxy service lets through: SP_ALLOW_<METHOD> is a regex
+    matched against the whole path; a method without one is refused."""
+    env = proxy["environment"]
+    return {
+        (method, path)
+        for method, path in requests
+        if f"SP_ALLOW_{method}" in env and re.fullmatch(env[f"SP_ALLOW_{method}"], path)
+    }
 
 
 def test_run_launcher_matches_the_compose_network_volume_and_environment(compose: dict) -> None:
@@ -156,12 +213,40 @@ def test_run_launcher_matches_the_compose_network_volume_and_environment(compose
     assert daemon_env["JOBS_DATA_DIR"] == DATA_DIR
 
 
-def test_services_get_every_setting_and_no_superuser_password(compose: dict) -> None:
-    for name in ("user_code", "webserver", "daemon"):
-        env = compose["services"][name]["environment"]
-        assert set(env) >= DAGSTER_PG | DATA_PG | documented_settings(), name
-        assert "POSTGRES_PASSWORD" not in env, name
-    assert compose["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"]
+def test_each_service_gets_only_the_secrets_it_uses(compose: dict) -> None:
+    services = compose["services"]
+    postgres_env = services["postgres"]["environment"]
+    owner_password = postgres_env["DATA_PG_PASSWORD"]
+    secrets = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "JOBS_ALERT_WEBHOOK_URL"}
+    # user_code (sensors) and the daemon (which hands them to run containers): the pipeline's
+    for name in ("user_code", "daemon"):
+        env = services[name]["environment"]
+        assert set(env) >= DAGSTER_PG | DATA_PG | documented_settings() | secrets, name
+        assert env["PGUSER"] == postgres_env["PIPELINE_PG_USER"] == "jobs_pipeline", name
+        assert env["PGPASSWORD"] == postgres_env["PIPELINE_PG_PASSWORD"], name
+        assert env["JOBS_MIGRATE"] == "check", name  # the migrate service owns the schema
+        migrated = services[name]["depends_on"]["migrate"]["condition"]
+        assert migrated == "service_completed_successfully", name
+    # the webserver: Dagster's storage, the code server and its Docker proxy, nothing else
+    webserver = services["webserver"]["environment"]
+    assert set(webserver) == DAGSTER_PG | {
+        "DAGSTER_CODE_SERVER_HOST",
+        "DAGSTER_CODE_SERVER_PORT",
+        "DOCKER_HOST",
+    }
+    # the migrations: the schema owner, whose password no other service sees
+    migrate = services["migrate"]
+    assert migrate["command"] == ["python", "-m", "jobs_assets.cli", "migrate"]
+    assert migrate["image"] == services["user_code"]["image"]
+    assert migrate["environment"]["PGUSER"] == postgres_env["DATA_PG_USER"] == "jobs"
+    assert migrate["environment"]["PGPASSWORD"] == owner_password
+    assert not secrets & set(migrate["environment"])
+    for name, service in services.items():
+        env = service.get("environment") or {}
+        assert "POSTGRES_PASSWORD" not in env or name == "postgres", name
+        if name not in ("postgres", "migrate"):
+            assert owner_password not in env.values(), name
+    assert postgres_env["POSTGRES_PASSWORD"]
 
 
 def test_api_reads_with_its_own_role_caches_in_redis_and_listens_on_loopback_only(
@@ -499,6 +584,8 @@ def init_names(database: Database) -> Iterator[dict[str, str]]:
         "DAGSTER_PG_DB": f"dagster_{suffix}",
         "API_PG_USER": f"api_{suffix}",
         "API_PG_PASSWORD": "api-pw",
+        "PIPELINE_PG_USER": f"pipeline_{suffix}",
+        "PIPELINE_PG_PASSWORD": "pipeline-pw",
     }
     yield names
     with database.connect(autocommit=True) as conn:
@@ -508,7 +595,7 @@ def init_names(database: Database) -> Iterator[dict[str, str]]:
                     sql.Identifier(names[key])
                 )
             )
-        for key in ("DATA_PG_USER", "DAGSTER_PG_USER", "API_PG_USER"):
+        for key in ("PIPELINE_PG_USER", "DATA_PG_USER", "DAGSTER_PG_USER", "API_PG_USER"):
             conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(names[key])))
 
 
@@ -617,3 +704,52 @@ def _local_setuptools_builds() -> bool:
         return False
     wanted = next(Requirement(r) for r in requires if Requirement(r).name == "setuptools")
     return wanted.specifier.contains(installed)
+
+
+def test_init_script_gives_the_pipeline_role_loading_but_not_the_schema(
+    database: Database, init_names: dict[str, str]
+) -> None:
+    """Migrations run as the owner (the migrate service); runs log in as the pipeline
+    role, which loads, builds dbt's schemas and marts, but cannot change the migrated
+    schema; the API reads what the pipeline builds."""
+    from jobs_assets.lib import db
+    from jobs_assets.lib.schema.migrate import head_revision, migrate
+
+    result = run_init_script(database, **init_names)
+    assert result.returncode == 0, result.stderr
+    with database.connect() as conn:
+        host, port = conn.info.host, conn.info.port
+
+    def conninfo(role: str) -> str:
+        return psycopg.conninfo.make_conninfo(
+            host=host,
+            port=port,
+            dbname=init_names["DATA_PG_DB"],
+            user=init_names[f"{role}_PG_USER"],
+            password=init_names[f"{role}_PG_PASSWORD"],
+        )
+
+    assert migrate(conninfo("DATA")).after == head_revision()  # the migrate service
+    db.ensure_schema(conninfo("PIPELINE"), migrate=False)  # a step's check passes
+    with psycopg.connect(conninfo("PIPELINE"), autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO staging.staging_jobs_listings_data VALUES (%s, %s, %s, %s, now())",
+            ("remotive", "2026-11-22-04:00", "1", "{}"),
+        )
+        conn.execute("TRUNCATE staging.staging_jobs_listings_data")
+        conn.execute("UPDATE public.jobs_listings_data SET title = title")
+        conn.execute("CREATE TEMP TABLE window_keys AS SELECT 1 AS id")
+        conn.execute("CREATE SCHEMA IF NOT EXISTS analytics_intermediate")  # dbt's own
+        conn.execute("CREATE TABLE analytics_intermediate.marks (id int)")
+        conn.execute("CREATE TABLE marts.daily AS SELECT 2 AS id")
+        for ddl in (
+            "CREATE TABLE public.evil (id int)",
+            "ALTER TABLE public.jobs_listings_data ADD COLUMN evil int",
+            "DROP TABLE staging.staging_jobs_listings_data",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(ddl)
+    with psycopg.connect(conninfo("API"), autocommit=True) as conn:
+        assert conn.execute("SELECT id FROM marts.daily").fetchone() == (2,)
+    with psycopg.connect(conninfo("DATA"), autocommit=True) as conn:  # e.g. a restore
+        conn.execute("DROP TABLE marts.daily")

@@ -187,3 +187,55 @@ def test_a_window_whose_fetch_fails_converts_with_the_shipped_rates(
     assert {row[1] for row in usd_rows(clean_db)} <= {shipped} and usd_rows(clean_db)
     [listings] = result.asset_materializations_for_node("jobs_listings")
     assert listings.metadata["usd_rates"].value == f"shipped {shipped}"
+
+
+def test_an_implausible_file_is_refused_and_the_last_good_one_kept(
+    replay: ReplayServer, tmp_path: Path
+) -> None:
+    yesterday = DAY - datetime.timedelta(days=1)
+    store_ecb_rates(tmp_path, yesterday, ecb_file(datetime.date(2026, 11, 30)))
+    replay.script(ECB_PATH, Reply(body=ecb_file(DAY, usd="1e9"), headers=XML))
+    store = RawStore(tmp_path)
+    outcome = fetch_daily_rates(ecb_settings(replay), store, DAY, live=True, now=NOW)
+    assert outcome.mode == "refused" and outcome.table is None
+    assert (
+        f"GET {replay.base_url}{ECB_PATH}: refused the file, its rates are implausible: "
+        "USD at 1e+09 per euro on 2026-12-01 moved more than 50% from the last good file "
+        "(2026-11-30: 1.1172); a rate cannot move that much in a day; converting with the "
+        "last good file of 2026-11-30 (file kept at "
+    ) in outcome.note
+    assert not store.has_window(RATES_FOLDER, DAY.isoformat())  # not the day's rates
+    assert stored_rates(store, DAY).per_euro["USD"] == 1.1172  # the last good one
+    failed = tmp_path / "raw" / RATES_FOLDER / "failed"
+    kept = [p for p in failed.rglob("page-0000.xml.gz")]
+    assert [gzip.decompress(p.read_bytes()) for p in kept] == [ecb_file(DAY, usd="1e9")]
+    print(outcome.note)
+
+
+def test_a_window_given_implausible_rates_converts_with_the_last_good_file_and_warns(
+    clean_db: Database, replay: ReplayServer, data_dir: Path
+) -> None:
+    key = latest_windows(1)[0]
+    good_day = datetime.date.today() - datetime.timedelta(days=2)
+    store_ecb_rates(data_dir, good_day, ecb_file(good_day, usd="1.2500"))
+    replay.script(ECB_PATH, Reply(body=ecb_file(datetime.date.today(), usd="1e9"), headers=XML))
+    resources = {
+        "postgres": clean_db.resource(),
+        "raw_store": RawStoreResource(data_dir=str(data_dir)),
+        **api_resources(replay.base_url),
+    }
+    result = materialize_window(resources, key)
+    assert result.success  # refused rates never fail the run
+    [ecb] = result.asset_materializations_for_node("ecb_rates")
+    assert ecb.metadata["mode"].value == "refused"
+    assert ecb.metadata["rates_used"].value == f"ECB daily file of {good_day}"
+    [check] = [
+        e.event_specific_data
+        for e in result.all_events
+        if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+        and e.event_specific_data.check_name == "ecb_rates_plausible"
+    ]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert "USD at 1e+09 per euro" in check.description
+    eur = [row for row in usd_rows(clean_db) if row[0] == "EUR"]
+    assert eur and eur[0][1:] == (good_day, 1.25)  # not NULL, not 1e9

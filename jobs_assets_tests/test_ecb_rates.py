@@ -17,7 +17,9 @@ from jobs_assets.lib.ecb_rates import (
     SOURCE_ECB_DAILY,
     SOURCE_SHIPPED,
     EcbRatesError,
+    ImplausibleRates,
     RateTable,
+    check_plausible,
     is_stale,
     parse_ecb_daily,
     to_usd,
@@ -102,3 +104,58 @@ def test_rate_date_staleness(
     rate_date: datetime.date, retrieved: datetime.datetime, stale: bool
 ) -> None:
     assert is_stale(rate_date, retrieved) is stale
+
+
+LAST_GOOD = parse_ecb_daily(DAILY)  # USD 1.1172, JPY 175.68 on 2026-10-30
+
+
+def quoted(**rates: float) -> RateTable:
+    """The sample day's table with some quotes changed, dated the next day."""
+    return RateTable(datetime.date(2026, 10, 31), {**LAST_GOOD.per_euro, **rates})
+
+
+@pytest.mark.parametrize(
+    ("table", "last_good", "message"),
+    [
+        (
+            quoted(USD=1e9),
+            LAST_GOOD,
+            "USD at 1e+09 per euro on 2026-10-31 moved more than 50% from the last good file "
+            "(2026-10-30: 1.1172); a rate cannot move that much in a day",
+        ),
+        (
+            quoted(JPY=60.0),
+            LAST_GOOD,
+            "JPY at 60 per euro on 2026-10-31 moved more than 50% from the last good file "
+            "(2026-10-30: 175.68)",
+        ),
+        (quoted(USD=1e9), None, "USD at 1e+09 per euro on 2026-10-31 moved more than 10-fold"),
+    ],
+    ids=["usd-1e9", "jpy-down-66%", "no-stored-file-usd-1e9"],
+)
+def test_an_implausible_move_is_refused(
+    table: RateTable, last_good: RateTable | None, message: str
+) -> None:
+    with pytest.raises(ImplausibleRates, match=re.escape(message)):
+        check_plausible(table, last_good)
+
+
+def test_plausible_moves_pass() -> None:
+    check_plausible(quoted(USD=1.1172 * 1.4, JPY=175.68 * 0.6), LAST_GOOD)  # 40% both ways
+    check_plausible(quoted(TRY=1e6), LAST_GOOD)  # a minor currency is not judged
+    check_plausible(quoted(USD=2.0), None)  # months of drift from the shipped rates
+    check_plausible(LAST_GOOD, None)
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (DAILY.replace(b"rate='175.68'", b"rate='0'"), "bad quote 'JPY'='0' on 2026-10-30"),
+        (DAILY.replace(b"rate='175.68'", b"rate='-1'"), "not a positive rate"),
+        (DAILY.replace(b"<Cube currency='USD' rate='1.1172'/>", b""), "no USD quote"),
+    ],
+    ids=["zero", "negative", "no-usd"],
+)
+def test_zero_negative_or_missing_usd_quotes_are_implausible(body: bytes, reason: str) -> None:
+    with pytest.raises(ImplausibleRates, match=re.escape(reason)):
+        parse_ecb_daily(body)

@@ -438,3 +438,60 @@ def test_run_limits_are_set_in_one_place_only() -> None:
     assert values["concurrency"]["enabled"] is True
     assert values["concurrency"]["runs"]["maxConcurrentRuns"] >= 1
     assert "maxConcurrentRuns" not in queued and "tagConcurrencyLimits" not in queued
+
+
+def test_a_database_outage_makes_the_api_unready_but_never_restarts_it() -> None:
+    """The probes' paths against the real app with a database that does not answer:
+    liveness must pass (the process is fine), readiness must fail (no data to serve)."""
+    import socket
+
+    from fastapi.testclient import TestClient
+
+    from jobs_assets.api.app import create_app
+
+    container = _api_container(by_kind("Deployment")["jobs-assets-api"])
+    liveness = container["livenessProbe"]["httpGet"]["path"]
+    readiness = container["readinessProbe"]["httpGet"]["path"]
+    with socket.socket() as sock:  # a port nothing listens on: the database is down
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = create_app(conninfo=f"host=127.0.0.1 port={port} dbname=none connect_timeout=1")
+    with TestClient(app) as client:
+        assert client.get(liveness).status_code == 200, liveness
+        assert client.get(readiness).status_code == 503, readiness
+
+
+def test_each_component_gets_only_the_secrets_it_uses() -> None:
+    values = load_values()
+    secrets = by_kind("Secret")
+    settings = by_kind("ConfigMap")["jobs-assets-settings"]["data"]
+    # the webserver: a key to read the step logs, nothing of the database or the webhook
+    assert values["dagsterWebserver"]["envSecrets"] == [{"name": "jobs-assets-compute-logs"}]
+    assert set(secrets["jobs-assets-compute-logs"]["stringData"]) == {
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+    }
+    # the daemon hands Secrets to run pods by name; it reads none itself
+    assert values["dagsterDaemon"]["envSecrets"] == []
+    # the code server and the run pods: the pipeline role, which only checks the schema
+    (deployment,) = values["dagster-user-deployments"]["deployments"]
+    launcher = values["runLauncher"]["config"]["k8sRunLauncher"]
+    for section in (deployment, launcher):
+        assert section["envSecrets"] == [{"name": "jobs-assets-secrets"}]
+    owner = secrets["jobs-assets-schema-owner"]["stringData"]
+    assert settings["PGUSER"] == "jobs_pipeline" != owner["PGUSER"]
+    assert settings["JOBS_MIGRATE"] == "check"
+    # the schema owner: the migrate Job only, in the user-code image, running the CLI
+    users = [
+        name
+        for name, doc in manifest_documents()
+        if doc["kind"] != "Secret" and '"jobs-assets-schema-owner"' in json.dumps(doc)
+    ]
+    assert users == ["migrate-job.yaml:Job/jobs-assets-migrate"]
+    assert "jobs-assets-schema-owner" not in json.dumps(values)
+    job = by_kind("Job")["jobs-assets-migrate"]["spec"]["template"]["spec"]
+    (container,) = job["containers"]
+    assert container["command"] == ["python", "-m", "jobs_assets.cli", "migrate"]
+    image = deployment["image"]
+    assert container["image"] == f"{image['repository']}:{image['tag']}"
+    assert container["envFrom"][-1] == {"secretRef": {"name": "jobs-assets-schema-owner"}}

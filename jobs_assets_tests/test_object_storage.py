@@ -8,6 +8,7 @@ pgdata) is written under the local data folder.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import json
@@ -30,7 +31,8 @@ from jobs_assets.defs.backups.assets import postgres_backup
 from jobs_assets.defs.backups.checks import latest_verified_backup_fresh
 from jobs_assets.defs.backups.resources import BackupsResource
 from jobs_assets.lib import backup, inbox
-from jobs_assets.lib.errors import RawFileError
+from jobs_assets.lib import storage as storage_module
+from jobs_assets.lib.errors import RawFileError, StorageError
 from jobs_assets.lib.raw_store import RawStore, window_dirname
 from jobs_assets.lib.sources import SOURCES
 from jobs_assets.lib.sources.base import Page
@@ -43,9 +45,11 @@ from jobs_assets_tests.conftest import (
     Database,
     api_resources,
     fixture_listing_count,
+    ingestion_assets,
     latest_windows,
     materialize_window,
 )
+from jobs_assets_tests.faults import BrokenService
 
 BUCKET = "jobs-lake"
 #: what may be written under the local data folder when storage is a bucket
@@ -58,9 +62,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    """moto's S3 server in its own process, for the whole session."""
+@contextlib.contextmanager
+def moto_server(**env: str) -> Iterator[str]:
+    """moto's S3 server in its own process on a free loopback port; its endpoint."""
     port = free_port()
     server = Path(sys.executable).with_name("moto_server")
     command = [str(server)] if server.exists() else [sys.executable, "-m", "moto.server"]
@@ -68,6 +72,7 @@ def s3_endpoint() -> Iterator[str]:
         [*command, "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, **env},
     )
     endpoint = f"http://127.0.0.1:{port}"
     try:
@@ -84,6 +89,13 @@ def s3_endpoint() -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """moto's S3 server in its own process, for the whole session."""
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture
@@ -426,3 +438,128 @@ def test_both_storages_keep_the_same_contract(any_storage: Storage) -> None:
     store.delete("done/absent")  # absent is fine
     assert keys(store) == [] and store.list("nothing") == [] and store.children("nothing") == []
     assert store.child("raw").location("x").endswith("raw/x")
+
+
+SECRET = "not-the-real-secret-4f9a"
+
+
+def storage_at(endpoint: str, monkeypatch: pytest.MonkeyPatch, url: str) -> Storage:
+    """`url` through `endpoint`, with credentials whose secret must never show."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIATESTKEY")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    return open_storage(url, Path("."))
+
+
+def test_an_endpoint_answering_500_fails_fast_naming_the_endpoint(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with BrokenService(500) as service:
+        storage = storage_at(service.url(""), monkeypatch, f"s3://{BUCKET}/lake")
+        store = RawStore(data_dir, storage)
+        with pytest.raises(StorageError) as err:
+            store.has_window("jobicy", latest_windows(1)[0])
+        assert service.requests <= 3  # three attempts, not minutes of retries
+    assert str(err.value) == (
+        f"object storage: reach bucket s3://{BUCKET}/lake failed: {service.url('')} answered "
+        "HTTP 500; check the endpoint (AWS_ENDPOINT_URL) and the storage "
+        f"service, then re-run. JOBS_STORAGE_URL=s3://{BUCKET}/lake"
+    )
+    assert err.value.retryable and SECRET not in str(err.value)
+
+    with BrokenService(500) as service:  # an operation after the bucket answered once
+        storage = storage_at(service.url(""), monkeypatch, f"s3://{BUCKET}/lake")
+        # as if the bucket had answered before the endpoint broke
+        monkeypatch.setattr(storage_module, "_buckets_seen", {(service.url(""), BUCKET)})
+        with pytest.raises(StorageError) as err:
+            storage.get_bytes("raw/jobicy/w/manifest.json")
+    assert str(err.value) == (
+        f"object storage: read s3://{BUCKET}/lake/raw/jobicy/w/manifest.json failed: "
+        f"{service.url('')} answered HTTP 500; check the endpoint "
+        f"(AWS_ENDPOINT_URL) and the storage service, then re-run. "
+        f"JOBS_STORAGE_URL=s3://{BUCKET}/lake"
+    )
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint_with_auth() -> Iterator[str]:
+    """A moto server that checks credentials (only keys it issued are accepted)."""
+    with moto_server(INITIAL_NO_AUTH_ACTION_COUNT="0") as endpoint:
+        yield endpoint
+
+
+def test_refused_credentials_say_which_variables_to_check(
+    s3_endpoint_with_auth: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage = storage_at(s3_endpoint_with_auth, monkeypatch, f"s3://{BUCKET}/lake")
+    with pytest.raises(StorageError) as err:
+        storage.put_bytes("raw/jobicy/x.json", b"{}")
+    message = str(err.value)
+    assert message.startswith(
+        f"object storage: reach bucket s3://{BUCKET}/lake failed: the key was refused (HTTP 403); "
+    )
+    assert (
+        "check AWS_ACCESS_KEY_ID / the secret (AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) and "
+        f"that the key may read, write and list bucket {BUCKET}. "
+        f"JOBS_STORAGE_URL=s3://{BUCKET}/lake"
+    ) in message
+    assert not err.value.retryable and SECRET not in message
+    print(message)
+
+
+def test_a_missing_bucket_is_named(s3_env: dict[str, str], data_dir: Path) -> None:
+    url = f"s3://no-such-bucket-{uuid.uuid4().hex[:8]}/lake"
+    bucket = url.split("/")[2]
+    with pytest.raises(StorageError) as err:
+        RawStore(data_dir, open_storage(url, Path("."))).manifest("jobicy", latest_windows(1)[0])
+    assert str(err.value) == (
+        f"object storage: reach bucket {url} failed: bucket {bucket} does not exist at "
+        f"{s3_env['AWS_ENDPOINT_URL']}; create the bucket, or correct the bucket in "
+        f"JOBS_STORAGE_URL. JOBS_STORAGE_URL={url}"
+    )
+    assert not err.value.retryable
+
+
+def test_an_unreachable_endpoint_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    endpoint = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    storage = storage_at(endpoint, monkeypatch, f"s3://{BUCKET}/lake")
+    with pytest.raises(StorageError) as err:
+        storage.list("raw")
+    message = str(err.value)
+    assert message.startswith(
+        f"object storage: reach bucket s3://{BUCKET}/lake failed: cannot reach {endpoint} ("
+    )
+    assert message.endswith(
+        "check the endpoint (AWS_ENDPOINT_URL) and the network, then re-run. "
+        f"JOBS_STORAGE_URL=s3://{BUCKET}/lake"
+    )
+    print(message)
+
+
+def test_a_raw_asset_on_broken_storage_fails_with_the_storage_message(
+    replay: ReplayServer, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with BrokenService(500) as service:
+        storage_at(service.url(""), monkeypatch, f"s3://{BUCKET}/lake")
+        resources = {
+            "raw_store": RawStoreResource(data_dir=str(data_dir), storage_url=f"s3://{BUCKET}/a"),
+            **api_resources(replay.base_url),
+        }
+        result = dg.materialize(
+            [a for a in ingestion_assets() if a.key == dg.AssetKey("jobicy_raw")],
+            partition_key=latest_windows(1)[0],
+            resources=resources,
+            raise_on_error=False,
+        )
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    error, messages = failure.event_specific_data.error, []
+    while error is not None:  # the step's retries wrap the asset's Failure
+        messages.append(error.message)
+        error = error.cause
+    message = "\n".join(messages)
+    assert f"{service.url('')} answered HTTP 500; check the endpoint" in message
+    assert "ClientError" not in message and "reached max retries" not in message

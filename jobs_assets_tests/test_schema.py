@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import dagster as dg
 import psycopg
 import pytest
 from psycopg import sql
@@ -17,7 +18,8 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from jobs_assets import cli
 from jobs_assets.defs.ingestion.assets import jobs_listings, staged_listings
-from jobs_assets.lib import backup, quality
+from jobs_assets.lib import backup, db, quality
+from jobs_assets.lib.errors import SchemaMismatch
 from jobs_assets.lib.normalise import EXTRACTED, OUTPUT_COLUMNS
 from jobs_assets.lib.schema import (
     HISTORY,
@@ -321,3 +323,73 @@ def test_restoring_a_backup_of_the_previous_release_migrates_it(
         assert current_revision(target) == head_revision()
         assert all_rows(target)[STAGING.name] == all_rows(scratch)[STAGING.name]
         assert_matches_contract(target)
+
+
+@contextlib.contextmanager
+def stamped(database: Database, revision: str) -> Iterator[None]:
+    """The test database stamped at `revision` (as a newer release would leave it), and
+    stamped back at this code's head afterwards."""
+    with database.connect() as conn:
+        conn.execute("UPDATE public.alembic_version SET version_num = %s", (revision,))
+    try:
+        yield
+    finally:
+        with database.connect() as conn:
+            conn.execute("UPDATE public.alembic_version SET version_num = %s", (head_revision(),))
+
+
+def test_migrate_refuses_a_database_newer_than_the_code_in_one_line(
+    database: Database, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in database.env.items():
+        monkeypatch.setenv(name, value)
+    with stamped(database, "0017"):
+        assert cli.main(["migrate"]) == 2
+        err = capsys.readouterr().err
+        assert err.strip() == (
+            f"error: The database is at schema revision 0017, which this code does not know "
+            f"(it knows up to {head_revision()}): a newer release has migrated it. Deploy that "
+            "release (or newer) of the code, or restore a backup made by this version; "
+            "nothing was changed."
+        )
+        assert "Traceback" not in err and "Can't locate revision" not in err
+        assert current_revision(database.conninfo) == "0017"  # left exactly as it was
+
+
+def test_a_run_on_a_database_newer_than_the_code_refuses_before_any_write(
+    clean_db: Database, resources: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jobs_assets import resources as resources_module
+    from jobs_assets_tests.conftest import latest_windows, materialize_window
+
+    monkeypatch.setattr(resources_module, "_schema_ready", set())  # a fresh step process
+    with stamped(clean_db, "0017"):
+        result = materialize_window(resources, latest_windows(1)[0], raise_on_error=False)
+        assert not result.success
+        failures = [
+            e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE
+        ]
+        assert {e.step_key for e in failures} == {"staged_listings"}  # then nothing downstream
+        message = failures[0].event_specific_data.error.message
+        assert "schema revision 0017, which this code does not know" in message
+        assert "ResolutionError" not in message
+        assert not [e for e in result.all_events if e.event_type_value == "STEP_RESTARTED"]
+        for table in ("staging.staging_jobs_listings_data", "public.jobs_listings_data"):
+            assert clean_db.query(f"SELECT count(*) FROM {table}") == [(0,)]
+        assert current_revision(clean_db.conninfo) == "0017"
+
+
+def test_steps_that_may_not_migrate_refuse_a_database_behind_the_code(scratch: str) -> None:
+    """`JOBS_MIGRATE=check` (deployments): the migrate job owns the schema, steps only
+    check it, and say what to run."""
+    with pytest.raises(SchemaMismatch) as err:
+        db.ensure_schema(scratch, migrate=False)
+    assert str(err.value) == (
+        f"The database is at schema revision none (never migrated), this code needs "
+        f"{head_revision()}: run the deployment's migrate job (`python -m jobs_assets.cli "
+        "migrate` with the schema owner's role) and start the run again; nothing was changed."
+    )
+    assert current_revision(scratch) is None
+    db.ensure_schema(scratch)  # `auto` (laptops): migrated in place
+    db.ensure_schema(scratch, migrate=False)  # and now the check passes
+    assert current_revision(scratch) == head_revision()

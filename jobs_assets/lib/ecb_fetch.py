@@ -16,7 +16,13 @@ import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jobs_assets.lib.ecb_rates import EcbRatesError, RateTable, parse_ecb_daily
+from jobs_assets.lib.ecb_rates import (
+    EcbRatesError,
+    ImplausibleRates,
+    RateTable,
+    check_plausible,
+    parse_ecb_daily,
+)
 from jobs_assets.lib.errors import PipelineError, RawFileError
 from jobs_assets.lib.http import HttpStats
 from jobs_assets.lib.raw_store import MANIFEST, RawStore
@@ -33,7 +39,8 @@ LOOKBACK_DAYS = 60
 @dataclass
 class RatesOutcome:
     """What the day's fetch did: `live`, `stored` (fetched earlier today), `offline`
-    (the window is too old to fetch) or `failed` (fell back)."""
+    (the window is too old to fetch), `failed` (fell back) or `refused` (the file's rates
+    are implausible: kept under `failed/` as evidence, the last good file is used)."""
 
     mode: str
     day: datetime.date
@@ -89,6 +96,14 @@ def fetch_daily_rates(
             if response.status_code != 200:
                 raise EcbRatesError(f"HTTP {response.status_code}")
             table = parse_ecb_daily(response.content)
+            check_plausible(table, stored_rates(store, day))
+        except ImplausibleRates as err:
+            why = f"GET {redact(settings.url)}: refused the file, its rates are implausible: {err}"
+            kept = writer.abandon(why)
+            last = stored_rates(store, day)
+            instead = f"the last good file of {last.date}" if last else "the shipped rates"
+            note = f"{why}; converting with {instead}" + (f" (file kept at {kept})" if kept else "")
+            return RatesOutcome("refused", day, note=note, http=client.stats)
         except (PipelineError, EcbRatesError) as err:
             # a FetchError names the request itself; a bad body does not
             why = redact(

