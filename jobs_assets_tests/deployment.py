@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from jobs_assets_tests.conftest import Database
 
 REPO = Path(__file__).resolve().parents[1]
-PRODUCTION_DAGSTER_YAML = REPO / "dagster.yaml"
+PRODUCTION_DAGSTER_YAML = REPO / "deploy" / "dagster.yaml"
 WORKSPACE_YAML = REPO / "workspace.yaml"
 LOCATION = "jobs_assets"
 BIN = Path(sys.executable).parent
