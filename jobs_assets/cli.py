@@ -524,7 +524,9 @@ def backup(args: argparse.Namespace) -> int:
 
     def report(notes: RunNotes, seconds: float) -> str:
         made = getattr(notes, "materializations", {}).get("postgres_backup", {})
-        return f"backup done in {seconds:.1f} s: {made.get('path') or made.get('dump') or ''}"
+        dump = made.get("dump_path", "")
+        flag = " DEMO=1" if where.demo else ""
+        return f"backup done in {seconds:.1f} s: {dump}\nrestore: make restore{flag} BACKUP={dump}"
 
     return execute(where, [step], report)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 from jobs_assets.lib import backup, db
@@ -59,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
         "--demo", action="store_true", help="into the demo's database and data folder"
     )
     args = parser.parse_args(argv)
+    # pgserver asks platformdirs for a runtime folder, which warns when XDG_RUNTIME_DIR is
+    # unset (root, containers); the fallback it takes is fine (as in jobs_assets.cli)
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     try:
         if args.demo:
             from jobs_assets.cli import target, use
