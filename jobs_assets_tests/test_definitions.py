@@ -141,7 +141,7 @@ def stop(process: subprocess.Popen) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGINT)
     with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=60)
+        process.wait(timeout=15)  # dagster dev may take minutes: the rest is killed
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)  # what a slow shutdown left
     process.wait()
