@@ -46,6 +46,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def stop_sessions(processes: list[subprocess.Popen], timeout: float = 20) -> None:
+    """Stop processes started in sessions of their own, with all they started: SIGTERM
+    to each session, then SIGKILL to what is left after `timeout`."""
+    for process in processes:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
 def wait_for(what: str, ready: Callable[[], Any], timeout: float, logs: Callable[[], str]) -> Any:
     """Poll `ready()` until it returns something truthy; fail with the processes' logs."""
     deadline = time.monotonic() + timeout
@@ -168,16 +183,7 @@ class Deployment:
                 raise RuntimeError(f"{name} exited with {process.returncode}\n{self.logs()}")
 
     def stop(self) -> None:
-        for process in self.processes.values():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+        stop_sessions(list(self.processes.values()))
 
     def grpc_listening(self) -> bool:
         self.check_alive()

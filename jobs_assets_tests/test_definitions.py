@@ -3,12 +3,9 @@ then `staged_listings`, then `jobs_listings` (which also converts with `ecb_rate
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +22,7 @@ from jobs_assets.definitions import defs
 from jobs_assets.lib.sources import SOURCES
 from jobs_assets.partitions import FIRST_WINDOW, INGESTION_PARTITIONS, WINDOW_FORMAT
 from jobs_assets.settings import DEFAULT_FIRST_WINDOW, Settings
+from jobs_assets_tests.deployment import free_port, stop_sessions
 
 
 def test_all_definitions_load() -> None:
@@ -120,12 +118,6 @@ def our_warnings(output: str) -> list[str]:
     return [line for line in lines if re.search(r"warn", line, re.I) and OURS.search(line)]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     return subprocess.Popen(
         argv,
@@ -135,16 +127,6 @@ def start(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
         stderr=subprocess.STDOUT,
         start_new_session=True,  # stopped as a group: dagster dev's children too
     )
-
-
-def stop(process: subprocess.Popen) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGINT)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=15)  # dagster dev may take minutes: the rest is killed
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)  # what a slow shutdown left
-    process.wait()
 
 
 def wait_for(ready: Callable[[], bool], processes: list[subprocess.Popen], what: str) -> None:
@@ -220,8 +202,7 @@ def test_dagster_loads_the_project_without_a_warning_about_its_configuration(
         wait_for(lambda: location_loaded(dev_port), processes, "make dev")
         time.sleep(10)  # the daemons' first ticks, against both code servers
     finally:
-        for process in processes:
-            stop(process)
+        stop_sessions(processes, timeout=15)  # dagster dev may take minutes: then killed
     for log in ("dev.log", "grpc.log", "daemon.log"):
         output = (tmp_path / log).read_text()
         assert not our_warnings(output), f"{log}:\n" + "\n".join(our_warnings(output)[:5])

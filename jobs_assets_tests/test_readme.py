@@ -15,8 +15,6 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -31,6 +29,7 @@ import pytest
 
 from jobs_assets.lib import db
 from jobs_assets_tests.conftest import Database
+from jobs_assets_tests.deployment import free_port, stop_sessions
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
@@ -154,12 +153,6 @@ def test_each_make_block_runs_after_the_demo(block: Block, after_demo: Checkout)
     assert done.stdout.strip(), f"{block} printed nothing"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def get(url: str) -> tuple[int, object]:
     try:
         with urllib.request.urlopen(url, timeout=10) as answer:
@@ -201,9 +194,4 @@ def probe_server(block: Block, checkout: Checkout) -> None:
         status, postings = get(f"{base}/stats/postings")
         assert status == 200, postings
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        stop_sessions([server])
