@@ -331,7 +331,7 @@ def layer_lines(conn: object, model_min_rows: int) -> list[str]:
             else " (a listing must expire in one window and come back in a "
             "later one; the recorded windows hold none)"
         ),
-        f"clusters: {clusters} duplicate clusters of 2 or more listings, {cross} across sources"
+        f"duplicates: {clusters} cluster(s) of 2 or more listings, {cross} across sources"
         + ("" if cross else " (no job in the recordings was posted on two sources)"),
     ]
     counts = []
