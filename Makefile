@@ -12,13 +12,16 @@ PYTEST_WORKERS ?= $(shell python3 -c "import os; print(min((os.cpu_count() or 1)
 BENCH_SCALE ?= full
 BENCH_STAMP := $(VENV)/.bench-installed
 API_PORT ?= 8000
+DAGSTER_PORT ?= 3000
+# DEMO=1: psql, api, dev, backup and restore work on the demo's folder, database and instance
+DEMO_FLAG := $(if $(DEMO),--demo)
 
-.PHONY: help install run demo dev api psql latest-window test lint format bench bench-demo bench-api migrate db-stop restore clean
+.PHONY: help install run demo dev api psql latest-window test lint format bench bench-demo bench-api migrate db-stop backup restore clean
 
 help:
 	@echo "make demo     the pipeline on recorded API responses (offline)"
 	@echo "make run      the pipeline on the live APIs, latest window"
-	@echo "make dev      the Dagster UI on http://127.0.0.1:3000 (schedules stopped unless JOBS_AUTOMATION=on)"
+	@echo "make dev      the Dagster UI on http://127.0.0.1:$(DAGSTER_PORT) (DAGSTER_PORT=N; schedules stopped unless JOBS_AUTOMATION=on)"
 	@echo "make psql     psql on the project's database (DEMO=1: the demo's); reads stdin too"
 	@echo "make latest-window   the newest complete window key (for --partition and examples)"
 	@echo "make api      the read API and search page on http://127.0.0.1:$(API_PORT) (API_PORT=N)"
@@ -26,7 +29,9 @@ help:
 	@echo "make bench    benchmarks into BENCHMARKS.md (BENCH_SCALE=small: under 2 minutes)"
 	@echo "make migrate  bring the database schema to the newest migration (runs anyway before each run)"
 	@echo "make db-stop  stop the embedded PostgreSQL"
+	@echo "make backup   back the database up now (postgres_backup, the latest 6-hour window)"
 	@echo "make restore BACKUP=jobs_data/backups/<file>.dump   restore a backup (YES=1: no prompt)"
+	@echo "  (psql, api, dev, backup, restore: DEMO=1 for the demo's data, database and instance)"
 
 install: $(STAMP)
 
@@ -44,17 +49,17 @@ demo: $(STAMP)
 	$(BIN)/python -m jobs_assets.cli demo
 
 psql: $(STAMP)
-	@$(BIN)/python -m jobs_assets.cli psql $(if $(DEMO),--demo)
+	@$(BIN)/python -m jobs_assets.cli psql $(DEMO_FLAG)
 
 latest-window: $(STAMP)
 	@$(BIN)/python -m jobs_assets.cli latest-window
 
+# `dagster dev` on a workspace file naming the location as pyproject.toml does
 dev: $(STAMP)
-	@$(BIN)/python -c "from jobs_assets.cli import dagster_home; dagster_home()"
-	$(BIN)/dagster dev -m jobs_assets.definitions -h 127.0.0.1 -p 3000
+	$(BIN)/python -m jobs_assets.cli dev $(DEMO_FLAG) --port $(DAGSTER_PORT)
 
 api: $(STAMP)
-	$(BIN)/python -m jobs_assets.api --host 127.0.0.1 --port $(API_PORT)
+	$(BIN)/python -m jobs_assets.cli api $(DEMO_FLAG) --port $(API_PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -92,8 +97,11 @@ db-stop: $(STAMP)
 	$(BIN)/python -m jobs_assets.cli db-stop
 
 restore: $(STAMP)
-	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=jobs_data/backups/<file>.dump [YES=1]" >&2; exit 2; }
-	$(BIN)/python -m jobs_assets.restore "$(BACKUP)" $(if $(YES),--yes)
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=jobs_data/backups/<file>.dump [YES=1] [DEMO=1]" >&2; exit 2; }
+	$(BIN)/python -m jobs_assets.restore "$(BACKUP)" $(if $(YES),--yes) $(DEMO_FLAG)
+
+backup: $(STAMP)
+	$(BIN)/python -m jobs_assets.cli backup $(DEMO_FLAG)
 
 clean:
 	rm -rf .pytest_cache .ruff_cache .hypothesis build *.egg-info

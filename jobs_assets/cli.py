@@ -1,4 +1,5 @@
-"""`python -m jobs_assets.cli run|demo|psql|latest-window|migrate|db-stop`: what `make` calls.
+"""`python -m jobs_assets.cli run|demo|psql|api|dev|backup|latest-window|migrate|db-stop`:
+what `make` calls.
 
 `run` and `demo` materialise the ingestion group for the latest complete window, then
 the analytics marts, in this one process (Dagster's in-process executor, on the local
@@ -7,7 +8,11 @@ every step in this process is what makes the demo take seconds rather than a min
 (BENCHMARKS.md, "Executors"); deployments keep the multiprocess executor and their run
 containers. `demo` starts the replay server on loopback, points every source at it and
 works in a data folder, database and Dagster instance of its own, so nothing of it mixes
-with what `run` loads.
+with what `run` loads. It replays two windows: the previous one from the earlier
+recordings (RemoteOK and Arbeitnow were recorded on two dates), the latest from the newer,
+so the listings gone from the newer recordings expire as a live source's would.
+`psql`, `api`, `dev` and `backup` (and `python -m jobs_assets.restore`) take `--demo` to
+work on the demo's folder, database and instance instead of the project's.
 """
 
 from __future__ import annotations
@@ -18,11 +23,13 @@ import contextlib
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import threading
 import time
 import warnings
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -31,13 +38,13 @@ from jobs_assets.lib.errors import SchemaMismatch
 from jobs_assets.settings import SOURCES, Settings, interval_variable, mask_url
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from jobs_assets.console import RunNotes
 
 LOCAL_DAGSTER_YAML = """\
 # Local instance for `make run`, `make demo` and `make dev` (SQLite storage).
-# The production instance is ../dagster.yaml, used only by docker-compose.
+# The production instance is deploy/dagster.yaml, used only by the images.
 telemetry:
   enabled: false
 concurrency:
@@ -45,6 +52,20 @@ concurrency:
     default_limit: 1
 """
 DEMO_FOLDER = "demo"  # under JOBS_DATA_DIR: the demo's raw files, logs, database, instance
+#: the code location's one name: the workspace `make dev` writes, the compose workspace and
+#: `[tool.dg.project] code_location_name` agree, so Dagster has no mismatch to warn about
+LOCATION_NAME = "jobs_assets"
+LOCAL_WORKSPACE_YAML = """\
+# Written by `make dev` (jobs_assets/cli.py): the code location, under the name that
+# pyproject.toml's [tool.dg.project] code_location_name gives it.
+load_from:
+  - python_module:
+      module_name: jobs_assets.definitions
+      location_name: {name}
+      working_directory: {cwd}
+"""
+DAGSTER_PORT = 3000
+API_PORT = 8000
 
 
 def dagster_home(path: Path | None = None) -> Path:
@@ -58,10 +79,27 @@ def dagster_home(path: Path | None = None) -> Path:
     return home
 
 
+def local_workspace(home: Path) -> Path:
+    """The workspace file `make dev` loads: the package's module as location `jobs_assets`
+    (`dagster dev -m` would name it after the module, which the project's name is not)."""
+    path = home / "workspace.yaml"
+    path.write_text(LOCAL_WORKSPACE_YAML.format(name=LOCATION_NAME, cwd=Path.cwd()))
+    return path
+
+
 def latest_window() -> str:
     from jobs_assets.partitions import latest_window as latest
 
     return latest()
+
+
+def previous_window(key: str) -> str | None:
+    """The window before `key`, or None before the first window (`JOBS_FIRST_WINDOW`)."""
+    from jobs_assets.partitions import FIRST_WINDOW, WINDOW_FORMAT
+
+    earlier = datetime.strptime(key, WINDOW_FORMAT) - timedelta(hours=4)
+    first = datetime.strptime(FIRST_WINDOW, WINDOW_FORMAT)
+    return earlier.strftime(WINDOW_FORMAT) if earlier >= first else None
 
 
 def unreachable(urls: dict[str, str], timeout: float = 4.0) -> list[str]:
@@ -136,30 +174,64 @@ def ensure_database(name: str) -> None:
 
 
 def use(where: Target) -> None:
-    """Point this process's settings at the target, before the definitions load."""
+    """Point this process's settings (and its children's) at the target, before the
+    definitions load; the demo's database is created when missing."""
+    if where.demo and where.pgdatabase:
+        ensure_database(where.pgdatabase)
     os.environ["JOBS_DATA_DIR"] = str(where.data_dir)
-    # every step runs in this process (execute_in_process): dbt's build too
-    os.environ["JOBS_EXECUTOR"] = "in_process"
     if where.pgdatabase:
         os.environ["PGDATABASE"] = where.pgdatabase
+
+
+def home_of(where: Target) -> Path:
+    """The target's Dagster instance: the demo's own, or the project's `.dagster_home`."""
+    return dagster_home(where.data_dir / "dagster_home" if where.demo else None)
+
+
+def demo_environment(server: object) -> dict[str, str]:
+    """Every source (and the ECB rates) at the replay server, recorded as replayed."""
+    return {
+        **server.env(),  # type: ignore[attr-defined]
+        "JOBS_FETCH_ORIGIN": "replay",  # never counts as a live fetch
+        "JOBS_MAX_RPS": "0",  # loopback: no need to be polite
+        **{interval_variable(s): "0" for s in SOURCES.values()},
+    }
 
 
 # --- running ---------------------------------------------------------------------------
 
 
-def execute(where: Target, partition_key: str) -> int:
-    """The ingestion window, then the marts, in this process; one line per step."""
+@dataclass(frozen=True)
+class Step:
+    """One job run of a command: the job, its partition, and what to do just before."""
+
+    job: str
+    partition: str | None
+    what: str
+    before: Callable[[], object] | None = None
+
+
+def execute(
+    where: Target,
+    steps: Sequence[Step],
+    report: Callable[[RunNotes, float], str] | None = None,
+) -> int:
+    """The steps' runs, in this process; one line per asset or check step. The marts'
+    first dbt parse (and the database's start) run ahead on the other core."""
     import dagster as dg
 
     from jobs_assets.console import console_logger
     from jobs_assets.definitions import defs
 
     started = time.monotonic()
+    # every step runs in this process (execute_in_process): dbt's build too
+    os.environ["JOBS_EXECUTOR"] = "in_process"
     # initdb, the start of an embedded server and a first dbt parse are other processes:
     # let them run on the second core while this one loads the definitions and ingests
-    ahead = Ahead(where)
-    ahead.start()
-    dagster_home(where.data_dir / "dagster_home" if where.demo else None)
+    ahead = Ahead(where) if any(step.job == "marts_job" for step in steps) else None
+    if ahead:
+        ahead.start()
+    home_of(where)
     logger, lines = console_logger(where.data_dir)
     marts_job = dg.define_asset_job("marts_job", selection=dg.AssetSelection.groups("marts"))
     definitions = dg.Definitions.merge(
@@ -167,23 +239,32 @@ def execute(where: Target, partition_key: str) -> int:
     )
     print(f"definitions loaded in {time.monotonic() - started:.1f} s", flush=True)
     with dg.DagsterInstance.get() as instance:
-        for job_name, key in (("ingestion_job", partition_key), ("marts_job", None)):
-            what = f"window {key}" if key else "the analytics marts (dbt build)"
-            if job_name == "marts_job":
+        for step in steps:
+            if step.job == "marts_job" and ahead:
                 ahead.finish()
-            print(f"{job_name}: {what}", flush=True)
+            if step.before:
+                step.before()
+            print(f"{step.job}: {step.what}", flush=True)
             with contextlib.redirect_stdout(lines.spill):  # dbt echoes its log to stdout
-                result = definitions.resolve_job_def(job_name).execute_in_process(
+                result = definitions.resolve_job_def(step.job).execute_in_process(
                     run_config={"loggers": {"console": {}}},  # only configured loggers run
                     instance=instance,
-                    partition_key=key,
+                    partition_key=step.partition,
                     raise_on_error=False,
                 )
             if not result.success:
-                print(f"{job_name} failed (run {result.run_id}); full log: {log_file(where)}")
+                print(f"{step.job} failed (run {result.run_id}); full log: {log_file(where)}")
                 return 1
-    print(summary(where, lines.notes, time.monotonic() - started))
+    seconds = time.monotonic() - started
+    print(report(lines.notes, seconds) if report else summary(where, lines.notes, seconds))
     return 0
+
+
+def window_steps(key: str, before: Callable[[], object] | None = None, note: str = "") -> Step:
+    return Step("ingestion_job", key, f"window {key}{note}", before)
+
+
+MARTS_STEP = Step("marts_job", None, "the analytics marts (dbt build)")
 
 
 class Ahead(threading.Thread):
@@ -219,9 +300,86 @@ EXAMPLE_QUERIES = (
     "where salary_min_usd is not null order by salary_min_usd desc limit 5;",
     "select * from marts.daily_postings order by 1 desc limit 5;",
 )
+MARTS = ("daily_postings", "salary_percentiles", "top_companies", "tag_trends", "listing_durations")
+#: why a mart can be empty after a window or two, and what fills it
+EMPTY_MART = {
+    "salary_percentiles": "a cell needs 5 active listings with a salary of one region, "
+    "category and seniority; `make run` every few hours gathers them",
+    "listing_durations": "no listing has expired yet: the next windows expire what is gone",
+}
 
 
-def summary(where: Target, notes: RunNotes, seconds: float) -> str:
+def layer_lines(conn: object, model_min_rows: int) -> list[str]:
+    """What the window did to the layers past the listings table: lifecycle, duplicate
+    clusters, the marts, the salary model; an empty one says why and what fills it."""
+    one = lambda sql: conn.execute(sql).fetchone()  # noqa: E731  # type: ignore[attr-defined]
+    expired, reactivated = one(
+        "SELECT count(*) FILTER (WHERE status = 'expired'), "
+        "count(*) FILTER (WHERE reactivated_count > 0) FROM public.jobs_listings_data"
+    )
+    clusters, cross = one(
+        "SELECT count(*), count(*) FILTER (WHERE sources > 1) FROM ("
+        " SELECT count(DISTINCT source) AS sources FROM public.jobs_listings_data"
+        " WHERE duplicate_cluster_id IS NOT NULL GROUP BY duplicate_cluster_id"
+        " HAVING count(*) > 1) AS c"
+    )
+    lines = [
+        f"lifecycle: {expired} expired (gone from a later complete fetch of their source), "
+        f"{reactivated} reactivated"
+        + (
+            ""
+            if reactivated
+            else " (a listing must expire in one window and come back in a "
+            "later one; the recorded windows hold none)"
+        ),
+        f"duplicates: {clusters} cluster(s) of 2 or more listings, {cross} across sources"
+        + ("" if cross else " (no job in the recordings was posted on two sources)"),
+    ]
+    counts = []
+    empty = []
+    for mart in MARTS:
+        if one(f"SELECT to_regclass('marts.{mart}')")[0] is None:  # a fixed name
+            counts.append(f"{mart} not built")
+            continue
+        n = one(f"SELECT count(*) FROM marts.{mart}")[0]
+        counts.append(f"{mart} {n}")
+        if not n and mart in EMPTY_MART:
+            empty.append(f"  {mart} is empty: {EMPTY_MART[mart]}")
+    lines += [f"marts:     {', '.join(counts)} rows", *empty]
+    salaries = one(
+        "SELECT count(*) FROM public.jobs_listings_data "
+        "WHERE salary_min_usd IS NOT NULL OR salary_max_usd IS NOT NULL"
+    )[0]
+    models = (
+        one("SELECT count(*) FROM ml.salary_models")[0]
+        if one("SELECT to_regclass('ml.salary_models')")[0]
+        else 0
+    )
+    if salaries < model_min_rows:
+        lines.append(
+            f"salary model: {salaries} listings state a salary; it trains from "
+            f"{model_min_rows} (JOBS_MODEL_MIN_ROWS), so no estimates yet: `make run` every "
+            "few hours gathers them"
+        )
+    else:
+        lines.append(f"salary model: {salaries} listings state a salary; {models} models trained")
+    return lines
+
+
+def next_commands(demo: bool) -> list[str]:
+    flag = " DEMO=1" if demo else ""
+    return [
+        f"next:     make psql{flag}   psql on this database (or: echo 'select 1' | "
+        f"make -s psql{flag}), e.g.",
+        *(f"            {q}" for q in EXAMPLE_QUERIES),
+        f"          make api{flag}    the read API and search page on "
+        f"http://127.0.0.1:{API_PORT} (API_PORT=N)",
+        f"          make dev{flag}    the Dagster UI with these runs on "
+        f"http://127.0.0.1:{DAGSTER_PORT} (DAGSTER_PORT=N)",
+    ]
+
+
+def summary(where: Target, notes: RunNotes, seconds: float, windows: Sequence[str] = ()) -> str:
     from jobs_assets.lib import db
 
     with db.connect(where.conninfo()) as conn:
@@ -230,26 +388,28 @@ def summary(where: Target, notes: RunNotes, seconds: float) -> str:
             "count(*) FILTER (WHERE salary_min_usd IS NOT NULL OR salary_max_usd IS NOT NULL) "
             "FROM public.jobs_listings_data GROUP BY source ORDER BY source"
         ).fetchall()
+        layers = layer_lines(conn, Settings.from_env().model_min_rows)
     mats = getattr(notes, "materializations", {})
     window = mats.get("jobs_listings", {})
     rejected = sum(int(m.get("records_rejected", 0)) for n, m in mats.items() if n.endswith("_raw"))
     failed = getattr(notes, "failed_checks", [])
-    psql = "make psql DEMO=1" if where.demo else "make psql"
     lines = [
         "",
         f"done in {seconds:.1f} s. public.jobs_listings_data now holds:",
         *(f"  {s:<10} {n:>7} listings ({w} with a USD salary)" for s, n, w in rows),
-        f"this window: {window.get('rows_inserted', 0)} inserted, "
+        (f"last window ({windows[-1]}): " if len(windows) > 1 else "this window: ")
+        + f"{window.get('rows_inserted', 0)} inserted, "
         f"{window.get('rows_updated', 0)} updated, {window.get('rows_unchanged', 0)} unchanged, "
-        f"{rejected} rejected; {getattr(notes, 'checks_passed', 0)} checks passed"
+        f"{rejected} rejected",
+        f"checks:   {getattr(notes, 'checks_passed', 0)} passed"
         + (f", {len(failed)} failed:" if failed else ""),
         *(f"  {f}" for f in failed),
+        *layers,
         f"data:     {where.data_dir}"
         + (" (the demo's own, apart from `make run`)" if where.demo else ""),
         f"logs:     {log_file(where)}",
         f"database: {where.shown_uri()}",
-        f"look:     {psql}   (or: echo 'select 1' | make -s {psql.removeprefix('make ')})",
-        *(f"          {q}" for q in EXAMPLE_QUERIES),
+        *next_commands(where.demo),
     ]
     return "\n".join(lines)
 
@@ -267,27 +427,40 @@ def run(args: argparse.Namespace) -> int:
         return 2
     where = target(demo=False, settings=settings)
     use(where)
-    return execute(where, args.partition or latest_window())
+    return execute(where, [window_steps(args.partition or latest_window()), MARTS_STEP])
 
 
 def demo(args: argparse.Namespace) -> int:
-    from jobs_assets.replay import ReplayServer
+    """Two windows when no partition is given: the previous one from the earlier
+    recordings, the latest from the newer ones (only the latest two windows can be
+    fetched; older ones replay what is stored)."""
+    from jobs_assets.replay import EARLIER, ReplayServer
 
     where = target(demo=True)
-    if where.pgdatabase:
-        ensure_database(where.pgdatabase)
     use(where)
+    latest = args.partition or latest_window()
+    earlier = None if args.partition else previous_window(latest)
     with ReplayServer() as server:
-        os.environ.update(
-            {
-                **server.env(),
-                "JOBS_FETCH_ORIGIN": "replay",  # never counts as a live fetch
-                "JOBS_MAX_RPS": "0",  # loopback: no need to be polite
-                **{interval_variable(s): "0" for s in SOURCES.values()},
-            }
-        )
+        os.environ.update(demo_environment(server))
         print(f"replay server on {server.base_url} serving the recorded API responses")
-        return execute(where, args.partition or latest_window())
+
+        def recordings(suffix: str) -> Callable[[], None]:
+            def switch() -> None:
+                used = server.use_recordings(suffix)
+                if used:
+                    print(f"replaying the earlier recordings {', '.join(used)}", flush=True)
+
+            return switch
+
+        steps = [window_steps(latest, recordings(""), " (the newer recordings)" if earlier else "")]
+        if earlier:
+            steps.insert(0, window_steps(earlier, recordings(EARLIER), " (the earlier recordings)"))
+        windows = [step.partition or "" for step in steps]
+        return execute(
+            where,
+            [*steps, MARTS_STEP],
+            lambda notes, seconds: summary(where, notes, seconds, windows),
+        )
 
 
 def psql(args: argparse.Namespace) -> int:
@@ -302,6 +475,61 @@ def psql(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     os.execv(binary, argv)
     return 0  # pragma: no cover
+
+
+def api(args: argparse.Namespace) -> int:
+    """`make api [DEMO=1]`: the read API over the project's (or the demo's) database."""
+    from jobs_assets.api.__main__ import main as serve
+
+    use(target(demo=args.demo))
+    serve(["--host", args.host, "--port", str(args.port)])
+    return 0
+
+
+def dev(args: argparse.Namespace) -> int:
+    """`make dev [DEMO=1]`: `dagster dev` on the project's (or the demo's) data, database
+    and instance, loading the location through a workspace file that names it as the
+    project does. With `--demo` the replay server runs beside it, so a window
+    materialised in the UI replays the recordings as `make demo` does."""
+    where = target(demo=args.demo)
+    use(where)
+    home = home_of(where)
+    binary = str(Path(sys.executable).parent / "dagster")
+    argv = [binary, "dev", "-w", str(local_workspace(home)), "-h", args.host, "-p", str(args.port)]
+    sys.stdout.flush()
+    if not args.demo:
+        os.execv(binary, argv)
+    from jobs_assets.replay import ReplayServer
+
+    with ReplayServer() as server:
+        os.environ.update(demo_environment(server))
+        print(f"replay server on {server.base_url} serving the recorded API responses", flush=True)
+        child = subprocess.Popen(argv)
+        while True:
+            try:
+                return child.wait()
+            except KeyboardInterrupt:
+                continue  # the child got the same interrupt: let it shut down
+
+
+def backup(args: argparse.Namespace) -> int:
+    """`make backup [DEMO=1]`: `postgres_backup` for the latest 6-hour window, now."""
+    from jobs_assets.partitions import BACKUP_PARTITIONS
+
+    where = target(demo=args.demo)
+    use(where)
+    key = BACKUP_PARTITIONS.get_last_partition_key()
+    if key is None:
+        raise ValueError("no backup window has ended yet (JOBS_FIRST_WINDOW is in the future)")
+    step = Step("backup_job", key, f"backup window {key}")
+
+    def report(notes: RunNotes, seconds: float) -> str:
+        made = getattr(notes, "materializations", {}).get("postgres_backup", {})
+        dump = made.get("dump_path", "")
+        flag = " DEMO=1" if where.demo else ""
+        return f"backup done in {seconds:.1f} s: {dump}\nrestore: make restore{flag} BACKUP={dump}"
+
+    return execute(where, [step], report)
 
 
 def psql_binary(external: bool) -> str | None:
@@ -352,16 +580,26 @@ def main(argv: list[str] | None = None) -> int:
         "run": run,
         "demo": demo,
         "psql": psql,
+        "api": api,
+        "dev": dev,
+        "backup": backup,
         "latest-window": show_latest_window,
         "migrate": migrate,
         "db-stop": db_stop,
     }
+    ports = {"api": API_PORT, "dev": DAGSTER_PORT}
     for name, handler in handlers.items():
         command = commands.add_parser(name)
         if name in ("run", "demo"):
             command.add_argument("--partition", help="window key, default: the latest complete")
+        if name in ("psql", "api", "dev", "backup"):
+            command.add_argument(
+                "--demo", action="store_true", help="the demo's data, database and instance"
+            )
+        if name in ports:
+            command.add_argument("--host", default="127.0.0.1")
+            command.add_argument("--port", type=int, default=ports[name])
         if name == "psql":
-            command.add_argument("--demo", action="store_true", help="the demo's database")
             command.add_argument("psql_args", nargs="*", help="passed on to psql")
         command.set_defaults(handler=handler)
     args = parser.parse_args(argv)

@@ -8,6 +8,8 @@ HTML error page, a truncated body, a 429 with `Retry-After`, a slow answer.
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,6 +24,11 @@ FIXTURES = Path(__file__).parent / "replay_fixtures"
 #: the ECB's daily rates file, recorded in its real format (served at `/ecb_rates`)
 ECB_PATH = "/ecb_rates"
 ECB_FIXTURE = "eurofxref-daily.xml"
+#: the suffix of the earlier recordings: RemoteOK and Arbeitnow were recorded on two dates
+#: (`remoteok_b.json`, `arbeitnow_b.json`; /work/shared/fixtures/SOURCES_MORE.md), so a
+#: demo can replay one window of each and the listings of the first that are gone from
+#: the second expire
+EARLIER = "_b"
 
 
 @dataclass
@@ -56,6 +63,8 @@ class ReplayServer:
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
+        self._recorded = self.fixtures  # the folder the recordings come from
+        self._views: tempfile.TemporaryDirectory | None = None
 
     # --- control --------------------------------------------------------------------
 
@@ -77,6 +86,37 @@ class ReplayServer:
         with self._lock:
             self._scripts.setdefault(path, []).extend(replies)
 
+    def use_recordings(self, suffix: str = "") -> list[str]:
+        """Serve `<name><suffix>.json` in place of `<name>.json` where the fixtures hold
+        one (`EARLIER`: the older recording), the usual recording elsewhere; "" goes back
+        to the usual ones. Returns the files that stand in. The sources' own replay code
+        reads `<name>.json` of a folder, so the stand-ins are linked into a folder of
+        their own (copied where links are not allowed)."""
+        if not suffix:
+            self.fixtures = self._recorded
+            return []
+        if self._views is None:
+            self._views = tempfile.TemporaryDirectory(prefix="jobs-replay-")
+        view = Path(self._views.name) / suffix
+        view.mkdir(exist_ok=True)
+        used = []
+        for recorded in sorted(self._recorded.iterdir()):
+            if not recorded.is_file() or recorded.stem.endswith(suffix):
+                continue
+            stand_in = recorded.with_name(f"{recorded.stem}{suffix}{recorded.suffix}")
+            source = stand_in if stand_in.is_file() else recorded
+            target = view / recorded.name
+            if not target.exists():
+                try:
+                    target.symlink_to(source.resolve())
+                except OSError:
+                    shutil.copyfile(source, target)
+            if source is stand_in:
+                used.append(stand_in.name)
+        with self._lock:
+            self.fixtures = view
+        return used
+
     def start(self) -> ReplayServer:
         # a short poll: stop() waits for the next one (the default half second, per server)
         self._thread = threading.Thread(
@@ -88,6 +128,9 @@ class ReplayServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+        if self._views is not None:
+            self._views.cleanup()
+            self._views = None
 
     def __enter__(self) -> ReplayServer:
         return self.start()

@@ -1,4 +1,5 @@
-"""`python -m jobs_assets.restore BACKUP [--yes] [--no-raw]`: what `make restore` calls.
+"""`python -m jobs_assets.restore BACKUP [--yes] [--no-raw] [--demo]`: what `make restore`
+calls (`--demo`, `make restore DEMO=1`: into the demo's database and data folder).
 
 Restores a backup set into the configured database (the `PG*` server, or the embedded
 one under `$JOBS_DATA_DIR`) and replays its raw archives into the raw store
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 from jobs_assets.lib import backup, db
@@ -54,8 +56,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("backup", help="a backup file or URL, e.g. jobs_data/backups/jobs-….dump")
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     parser.add_argument("--no-raw", action="store_true", help="restore the database only")
+    parser.add_argument(
+        "--demo", action="store_true", help="into the demo's database and data folder"
+    )
     args = parser.parse_args(argv)
+    # pgserver asks platformdirs for a runtime folder, which warns when XDG_RUNTIME_DIR is
+    # unset (root, containers); the fallback it takes is fine (as in jobs_assets.cli)
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     try:
+        if args.demo:
+            from jobs_assets.cli import target, use
+
+            use(target(demo=True))
         settings = Settings.from_env()
         plan = backup.plan_restore(args.backup if "://" in args.backup else Path(args.backup))
         raw_dir = None if args.no_raw else settings.storage().child("raw")

@@ -274,19 +274,21 @@ def materialize_window(
     )
 
 
-def fixture_listing_counts() -> dict[str, int]:
+def fixture_listing_counts(recordings: str = "") -> dict[str, int]:
     """Distinct listings per source that the replay server serves (what a demo window
-    loads), fetched with each source's own paging from a replay server of its own
-    (once per session: the recorded responses do not change)."""
-    return dict(_fixture_listing_counts())
+    loads; `recordings="_b"`: the earlier recordings, the demo's previous window),
+    fetched with each source's own paging from a replay server of its own (once per
+    session: the recorded responses do not change)."""
+    return dict(_fixture_listing_counts(recordings))
 
 
 @functools.cache
-def _fixture_listing_counts() -> dict[str, int]:
+def _fixture_listing_counts(recordings: str) -> dict[str, int]:
     from jobs_assets.lib.sources import parse_window
 
     counts = {}
     with ReplayServer() as server:
+        server.use_recordings(recordings)
         resources = api_resources(server.base_url)
         for name, source in SOURCES.items():
             settings = resources[f"{name}_api"].settings()

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from jobs_assets_tests.conftest import Database
 
 REPO = Path(__file__).resolve().parents[1]
-PRODUCTION_DAGSTER_YAML = REPO / "dagster.yaml"
+PRODUCTION_DAGSTER_YAML = REPO / "deploy" / "dagster.yaml"
 WORKSPACE_YAML = REPO / "workspace.yaml"
 LOCATION = "jobs_assets"
 BIN = Path(sys.executable).parent
@@ -44,6 +44,21 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def stop_sessions(processes: list[subprocess.Popen], timeout: float = 20) -> None:
+    """Stop processes started in sessions of their own, with all they started: SIGTERM
+    to each session, then SIGKILL to what is left after `timeout`."""
+    for process in processes:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
 
 
 def wait_for(what: str, ready: Callable[[], Any], timeout: float, logs: Callable[[], str]) -> Any:
@@ -168,16 +183,7 @@ class Deployment:
                 raise RuntimeError(f"{name} exited with {process.returncode}\n{self.logs()}")
 
     def stop(self) -> None:
-        for process in self.processes.values():
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+        stop_sessions(list(self.processes.values()))
 
     def grpc_listening(self) -> bool:
         self.check_alive()

@@ -3,16 +3,26 @@ then `staged_listings`, then `jobs_listings` (which also converts with `ecb_rate
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import dagster as dg
+import yaml
 
+from jobs_assets.cli import LOCAL_DAGSTER_YAML
 from jobs_assets.definitions import defs
 from jobs_assets.lib.sources import SOURCES
 from jobs_assets.partitions import FIRST_WINDOW, INGESTION_PARTITIONS, WINDOW_FORMAT
 from jobs_assets.settings import DEFAULT_FIRST_WINDOW, Settings
+from jobs_assets_tests.deployment import free_port, stop_sessions
 
 
 def test_all_definitions_load() -> None:
@@ -93,3 +103,107 @@ def test_automation_starts_stopped_unless_on_and_the_first_window_is_a_setting(
     assert done.returncode == 0, done.stderr[-2000:]
     first_window, *states = done.stdout.split(maxsplit=1)
     assert first_window == "2026-11-20-00:00" and "['STOPPED']" in " ".join(states)
+
+
+# --- loading as make dev, the daemon and the compose code server do: no warning of ours ---
+
+REPO = Path(__file__).resolve().parents[1]
+#: what a warning about this project's own configuration names
+OURS = re.compile(r"code location name|tool\.dg|pyproject|dagster\.yaml|jobs_assets", re.I)
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def our_warnings(output: str) -> list[str]:
+    lines = ANSI.sub("", output).splitlines()
+    return [line for line in lines if re.search(r"warn", line, re.I) and OURS.search(line)]
+
+
+def start(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        argv,
+        cwd=REPO,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # stopped as a group: dagster dev's children too
+    )
+
+
+def wait_for(ready: Callable[[], bool], processes: list[subprocess.Popen], what: str) -> None:
+    deadline = time.monotonic() + 240
+    while not ready():
+        for process in processes:
+            assert process.poll() is None, f"{what}: {process.args[:4]} ended early"
+        assert time.monotonic() < deadline, f"{what} never became ready"
+        time.sleep(1)
+
+
+def location_loaded(port: int) -> bool:
+    query = b'{"query": "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }"}'
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql", query, {"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            entries = json.loads(answer.read())["data"]["workspaceOrError"]["locationEntries"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return entries == [{"name": "jobs_assets", "loadStatus": "LOADED"}]
+
+
+def test_dagster_loads_the_project_without_a_warning_about_its_configuration(
+    tmp_path: Path,
+) -> None:
+    """`make dev` (its code server and daemon, from the repository root) and the compose
+    code server with the compose daemon load the definitions; no WARNING names this
+    project's configuration (a code location name that disagrees with pyproject's
+    [tool.dg.project], a dagster.yaml that `dagster dev` would not use)."""
+    bin_dir = Path(sys.executable).parent
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "MAKE"))}
+    base |= {"JOBS_DATA_DIR": str(tmp_path / "jobs_data"), "JOBS_AUTOMATION": "off"}
+    dev_port, grpc_port = free_port(), free_port()
+
+    dev_env = {**base, "DAGSTER_HOME": str(tmp_path / "dev_home")}
+    dev = start(
+        [sys.executable, "-m", "jobs_assets.cli", "dev", "--port", str(dev_port)],
+        dev_env,
+        tmp_path / "dev.log",
+    )
+    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
+    command = [
+        {"0.0.0.0": "127.0.0.1", "4000": str(grpc_port)}.get(arg, arg)
+        for arg in compose["services"]["user_code"]["command"]
+    ]
+    grpc_home = tmp_path / "grpc_home"
+    grpc_home.mkdir()
+    (grpc_home / "dagster.yaml").write_text(LOCAL_DAGSTER_YAML)
+    grpc_env = {
+        **base,
+        "DAGSTER_HOME": str(grpc_home),
+        "DAGSTER_CODE_SERVER_HOST": "127.0.0.1",
+        "DAGSTER_CODE_SERVER_PORT": str(grpc_port),
+    }
+    server = start([str(bin_dir / command[0]), *command[1:]], grpc_env, tmp_path / "grpc.log")
+    processes = [dev, server]
+    try:
+        health = [str(bin_dir / "dagster"), "api", "grpc-health-check", "-p", str(grpc_port)]
+
+        def serving() -> bool:
+            return subprocess.run(health, capture_output=True, timeout=60).returncode == 0
+
+        wait_for(serving, processes, "the compose code server")
+        daemon_command = compose["services"]["daemon"]["command"]
+        daemon = start(
+            [str(bin_dir / daemon_command[0]), *daemon_command[1:]],
+            grpc_env,
+            tmp_path / "daemon.log",
+        )
+        processes.append(daemon)
+        wait_for(lambda: location_loaded(dev_port), processes, "make dev")
+        time.sleep(10)  # the daemons' first ticks, against both code servers
+    finally:
+        stop_sessions(processes, timeout=15)  # dagster dev may take minutes: then killed
+    for log in ("dev.log", "grpc.log", "daemon.log"):
+        output = (tmp_path / log).read_text()
+        assert not our_warnings(output), f"{log}:\n" + "\n".join(our_warnings(output)[:5])
+    assert "Serving dagster-webserver" in ANSI.sub("", (tmp_path / "dev.log").read_text())

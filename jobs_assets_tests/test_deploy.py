@@ -43,7 +43,7 @@ DATA_DIR = "/var/lib/jobs_data"
 
 
 def production_yaml() -> dict:
-    return yaml.safe_load((REPO / "dagster.yaml").read_text())
+    return yaml.safe_load((REPO / "deploy" / "dagster.yaml").read_text())
 
 
 def documented_settings() -> set[str]:
@@ -388,6 +388,7 @@ def build_context(target: Path) -> Path:
     for pattern in patterns[1:]:
         if pattern.startswith("!"):
             source = REPO / pattern[1:]
+            (target / pattern[1:]).parent.mkdir(parents=True, exist_ok=True)
             if source.is_dir():
                 shutil.copytree(source, target / pattern[1:])
             else:
@@ -452,7 +453,7 @@ def test_production_instance_config_is_valid(production_env: None) -> None:
     from dagster._serdes.config_class import ConfigurableClassData
     from dagster_docker import DockerRunLauncher
 
-    config, _ = dagster_instance_config(str(REPO))
+    config, _ = dagster_instance_config(str(REPO / "deploy"))
     assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
     assert config["concurrency"]["pools"]["default_limit"] == 1
     assert config["run_monitoring"]["enabled"] is True
@@ -508,7 +509,8 @@ def test_makefile_sets_a_local_dagster_home_for_every_target() -> None:
     dev = subprocess.run(
         ["make", "-n", "dev"], cwd=REPO, env=clean_env(), capture_output=True, text=True, timeout=60
     )
-    assert "dagster dev -m jobs_assets.definitions" in dev.stdout  # no workspace.yaml
+    # its own workspace file in DAGSTER_HOME (jobs_assets/cli.py), never workspace.yaml
+    assert "-m jobs_assets.cli dev" in dev.stdout
 
 
 def test_local_instance_ignores_the_production_file_in_the_working_directory(

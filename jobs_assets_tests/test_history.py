@@ -190,11 +190,12 @@ def test_an_incomplete_fetch_expires_nothing_and_writes_no_version(
         ({"origin": "live", "complete": True, "truncated": True, "truncated_reason": "x"}, False),
         ({"origin": "live"}, False),  # written before the flag existed
         ({"origin": "inbox", "complete": True}, False),
-        ({"origin": "replay", "complete": True}, False),
+        ({"origin": "replay", "complete": True}, True),  # `make demo`: the recorded feed
+        ({"origin": "replay"}, False),
         (None, False),  # skipped or failed: nothing stored
     ],
 )
-def test_only_a_complete_live_manifest_counts_as_evidence(manifest, complete) -> None:
+def test_only_a_complete_fetched_manifest_counts_as_evidence(manifest, complete) -> None:
     assert evidence(manifest).complete is complete
 
 

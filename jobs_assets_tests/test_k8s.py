@@ -323,7 +323,7 @@ def test_a_wrong_instance_block_fails_dagster_validation(
 
 
 def test_the_repository_dagster_yaml_is_valid_dagster_config(tmp_path: Path) -> None:
-    config = yaml.safe_load((REPO / "dagster.yaml").read_text())
+    config = yaml.safe_load((REPO / "deploy" / "dagster.yaml").read_text())
     validated = validate_instance(config, tmp_path)
     assert validated["run_launcher"]["class"] == "DockerRunLauncher"
     assert validated["run_coordinator"]["class"] == "QueuedRunCoordinator"
@@ -331,7 +331,7 @@ def test_the_repository_dagster_yaml_is_valid_dagster_config(tmp_path: Path) -> 
 
 def test_kubernetes_keeps_the_production_run_policies() -> None:
     """The same monitoring, retries, queue and pools on Kubernetes as in docker-compose."""
-    production = yaml.safe_load((REPO / "dagster.yaml").read_text())
+    production = yaml.safe_load((REPO / "deploy" / "dagster.yaml").read_text())
     rendered = chart_instance(load_values())
     for block in ("run_monitoring", "run_retries", "concurrency", "retention", "telemetry"):
         assert rendered[block] == production[block], block

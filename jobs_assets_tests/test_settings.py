@@ -153,7 +153,9 @@ def listed_jobs_variables(names: list[str]) -> list[str]:
 def test_compose_and_dagster_yaml_list_exactly_the_registry_settings() -> None:
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
     in_compose = listed_jobs_variables(list(compose["x-pipeline-env"]))
-    launcher = yaml.safe_load((REPO / "dagster.yaml").read_text())["run_launcher"]["config"]
+    launcher = yaml.safe_load((REPO / "deploy" / "dagster.yaml").read_text())["run_launcher"][
+        "config"
+    ]
     in_launcher = listed_jobs_variables(launcher["env_vars"])
     assert in_compose == variable_names()
     assert in_launcher == variable_names()

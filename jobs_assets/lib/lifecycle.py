@@ -4,15 +4,17 @@ The loaders we compared retire a row whenever a batch lacks it, so a partial bat
 retires live listings. Here a listing expires only when its source's fetch of the
 window is *proven complete* by the stored window manifest (`evidence_of`):
 
-- `origin` is `live` (not the inbox; a replayed or reused window keeps the manifest of
-  the live fetch that made it, and the backfill guard below stops it from expiring
-  anything newer), and `complete` is true: every page answered and parsed (a fetch with
-  an unusable page is abandoned, never committed), paging reached the source's own end
-  (no truncation, no page limit), and every page holds as many listings as the source
-  says it does (`Source.stated_size`: Remotive's `job-count`, Jobicy's `jobCount`,
-  Himalayas' `limit`/`totalCount`/`offset`, Arbeitnow's `meta.from`..`meta.to`; a short
-  answer is recorded as truncated). A skipped, failed or never-fetched window has no such
-  manifest; manifests written before the flag existed count as incomplete.
+- `origin` is `live`, or `replay` (a fetch from a replay server, as `make demo` runs:
+  the server's recording is the whole feed that run reads), not the inbox; a reused
+  window keeps the manifest of the fetch that made it, and the backfill guard below
+  stops it from expiring anything newer; and `complete` is true: every page answered and
+  parsed (a fetch with an unusable page is abandoned, never committed), paging reached
+  the source's own end (no truncation, no page limit), and every page holds as many
+  listings as the source says it does (`Source.stated_size`: Remotive's `job-count`,
+  Jobicy's `jobCount`, Himalayas' `limit`/`totalCount`/`offset`, Arbeitnow's
+  `meta.from`..`meta.to`; a short answer is recorded as truncated). A skipped, failed or
+  never-fetched window has no such manifest; manifests written before the flag existed
+  count as incomplete.
 
 Each source declares its rule (`Source.expiry`):
 
@@ -60,6 +62,8 @@ from jobs_assets.lib.schema import LISTINGS_TABLE, STAGING_TABLE
 ABSENCE = "absence"
 EXPIRES_AT_OR_UNSEEN = "expires_at_or_unseen"
 RULES = (ABSENCE, EXPIRES_AT_OR_UNSEEN)
+#: manifest origins of a fetch that read a source's whole feed (not the inbox's files)
+FETCHED = ("live", "replay")
 #: temp table of the window's listing keys (this transaction), read by history and clusters
 WINDOW_KEYS = "window_keys"
 #: expiries held by the sudden-drop guard, per source and window (migration 0007)
@@ -80,13 +84,13 @@ def evidence(manifest: Mapping | None) -> Evidence:
     """The verdict on one stored window manifest (`RawStore.manifest`)."""
     if not manifest:
         return Evidence(False, "no stored live fetch (skipped, failed or never fetched)")
-    if manifest.get("origin") != "live":
-        return Evidence(False, f"origin {manifest.get('origin')!r}, not a live fetch")
+    if manifest.get("origin") not in FETCHED:
+        return Evidence(False, f"origin {manifest.get('origin')!r}, not a fetch of the feed")
     if manifest.get("truncated"):
         return Evidence(False, f"truncated: {manifest.get('truncated_reason')}")
     if manifest.get("complete") is not True:
         return Evidence(False, "the manifest does not record a complete fetch")
-    return Evidence(True, "complete live fetch")
+    return Evidence(True, f"complete {manifest['origin']} fetch")
 
 
 def evidence_of(store: RawStore, sources: Iterable[str], partition_key: str) -> dict[str, Evidence]:
