@@ -195,6 +195,10 @@ def demo_environment(server: object) -> dict[str, str]:
         "JOBS_FETCH_ORIGIN": "replay",  # never counts as a live fetch
         "JOBS_MAX_RPS": "0",  # loopback: no need to be polite
         **{interval_variable(s): "0" for s in SOURCES.values()},
+        # The two recordings of RemoteOK and Arbeitnow, months apart, share no listing: the
+        # whole feed turned over between them, which the sudden-drop guard would hold for a
+        # later window to confirm. The demo has no later window, so it shows the expiry.
+        "JOBS_EXPIRE_MAX_SHARE": "1",
     }
 
 

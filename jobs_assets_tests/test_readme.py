@@ -104,7 +104,15 @@ def after_demo(database: Database, tmp_path_factory: pytest.TempPathFactory) -> 
     root = tmp_path_factory.mktemp("readme")
     for name in ("Makefile", "pyproject.toml", "README.md"):
         shutil.copy2(REPO / name, root / name)  # the install stamp stays newer
-    (root / ".venv").symlink_to(REPO / ".venv")
+    # The suite's virtual environment, entry by entry, with an install stamp of the copy's
+    # own: `make` must never reinstall the package from a copy that holds no package (that
+    # would point the shared environment's editable install at the copy).
+    venv = root / ".venv"
+    venv.mkdir()
+    for entry in (REPO / ".venv").iterdir():
+        if entry.name != ".installed":
+            (venv / entry.name).symlink_to(entry)
+    (venv / ".installed").touch()
     env = {
         k: v
         for k, v in os.environ.items()
