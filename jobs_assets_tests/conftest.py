@@ -325,6 +325,29 @@ def pytest_configure(config: pytest.Config) -> None:
         import tempfile
 
         config.option.basetemp = tempfile.mkdtemp(prefix="jobs_assets_pytest_")
+    if not hasattr(config, "workerinput"):
+        prepare_dbt_manifest()
+
+
+def prepare_dbt_manifest() -> None:
+    """The marts' dbt manifest, made again when a file of the dbt project is newer (what
+    `make manifest` does; a plain `pytest` after editing a model must not test the old
+    one). Once, before any pytest-xdist worker starts."""
+    from jobs_assets.lib import marts
+
+    manifest = marts.PROJECT_DIR / "target" / "manifest.json"
+    if marts.manifest_outdated_by(manifest) is None:
+        return
+    bin_dir = Path(sys.executable).parent  # dagster-dbt finds `dbt` on the PATH
+    subprocess.run(
+        [
+            *(str(bin_dir / "dagster-dbt"), "project", "prepare-and-package"),
+            *("--file", str(Path(marts.__file__).parents[1] / "defs" / "marts" / "project.py")),
+        ],
+        env={**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"},
+        check=True,
+        timeout=300,
+    )
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
