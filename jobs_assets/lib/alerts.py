@@ -15,6 +15,7 @@ never post the same alert.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Callable, Iterable
@@ -137,13 +138,6 @@ class AlertOutbox:
 
     def __init__(self, connect: Callable[[], psycopg.Connection]) -> None:
         self.connect = connect
-
-    def known(self, key: str) -> bool:
-        with self.connect() as conn:
-            found = conn.execute(
-                f"SELECT 1 FROM {OUTBOX_TABLE} WHERE alert_key = %s", (key,)
-            ).fetchone()
-        return found is not None
 
     def add(self, alert: Alert) -> bool:
         """Queue the alert; False (and nothing queued) if this failure was seen before."""
@@ -274,7 +268,9 @@ class AlertOutbox:
                             record.get("sent_at"),
                         ),
                     ).rowcount
-        folder.rename(folder.with_name(f"alerts.imported-{uuid.uuid4().hex[:8]}"))
+        # a read-only folder stays: importing it again adds nothing (same keys)
+        with contextlib.suppress(OSError):
+            folder.rename(folder.with_name(f"alerts.imported-{uuid.uuid4().hex[:8]}"))
         return added
 
 
