@@ -233,17 +233,22 @@ def ingestion_assets() -> list[dg.AssetsDefinition]:
     return [*raw_assets, ecb_rates, staged_listings, jobs_listings]
 
 
+def materialize_command(selection: str, partition: str | None = None) -> list[str]:
+    """The README's `dagster asset materialize` of the code location, as a command."""
+    return [
+        *(sys.executable, "-m", "dagster", "asset", "materialize"),
+        *("-m", "jobs_assets.definitions", "--select", selection),
+        *(("--partition", partition) if partition else ()),
+    ]
+
+
 def dagster_materialize(
     selection: str, env: dict[str, str], cwd: Path, partition: str | None = None
 ) -> str:
     """The README's `dagster asset materialize` of the code location, in a process of its
     own; its output (stdout and stderr), after asserting that it succeeded."""
     done = subprocess.run(
-        [
-            *(sys.executable, "-m", "dagster", "asset", "materialize"),
-            *("-m", "jobs_assets.definitions", "--select", selection),
-            *(("--partition", partition) if partition else ()),
-        ],
+        materialize_command(selection, partition),
         env=env,
         cwd=cwd,
         capture_output=True,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from jobs_assets.lib.window_lock import fetch_lock
 from jobs_assets.replay import ReplayServer
-from jobs_assets_tests.conftest import Database, latest_windows
+from jobs_assets_tests.conftest import Database, latest_windows, materialize_command
 
 LIBPQ = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "dbname": "PGDATABASE"}
 
@@ -55,14 +54,9 @@ def test_two_pods_fetch_one_window_one_at_a_time(database: Database, tmp_path: P
                 home = tmp_path / name
                 (home / "data").mkdir(parents=True)
                 env = {**base, "JOBS_DATA_DIR": str(home / "data"), "DAGSTER_HOME": str(home)}
-                command = [
-                    *(sys.executable, "-m", "dagster", "asset", "materialize"),
-                    *("-m", "jobs_assets.definitions", "--select", "remotive_raw"),
-                    *("--partition", key),
-                ]
                 pods.append(
                     subprocess.Popen(
-                        command,
+                        materialize_command("remotive_raw", key),
                         env=env,
                         cwd=home,
                         stdout=subprocess.PIPE,

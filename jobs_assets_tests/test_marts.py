@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -24,7 +23,12 @@ from jobs_assets.defs.marts.project import PROJECT
 from jobs_assets.lib import marts
 from jobs_assets.lib.schema import LISTINGS
 from jobs_assets_tests import marts_data as md
-from jobs_assets_tests.conftest import Database, dagster_materialize, latest_windows
+from jobs_assets_tests.conftest import (
+    Database,
+    dagster_materialize,
+    latest_windows,
+    materialize_command,
+)
 
 MART_KEYS = {
     name: dg.AssetKey(["marts", name])
@@ -494,12 +498,8 @@ def test_stopping_a_run_stops_dbt_and_leaves_the_marts_consistent(built, tmp_pat
         "DAGSTER_HOME": str(tmp_path),
         "JOBS_EXECUTOR": "in_process",
     }
-    command = [
-        *(sys.executable, "-m", "dagster", "asset", "materialize"),
-        *("-m", "jobs_assets.definitions", "--select", "group:marts"),
-    ]
     run = subprocess.Popen(
-        command,
+        materialize_command("group:marts"),
         env=env,
         cwd=tmp_path,
         stdout=subprocess.PIPE,
