@@ -5,18 +5,22 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+# dagster-dbt runs the `dbt` it finds on the PATH (prepare-and-package, `dagster dev`)
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 PYTEST_ARGS ?=
 # pytest-xdist workers: one more than the cores (up to 8), since tests spend part of their
 # time waiting on servers and subprocesses (2 cores: 3 workers 318 s, 2 workers 345 s).
 PYTEST_WORKERS ?= $(shell python3 -c "import os; print(min((os.cpu_count() or 1) + 1, 8))" 2>/dev/null || echo 2)
 BENCH_SCALE ?= full
 BENCH_STAMP := $(VENV)/.bench-installed
+MANIFEST := jobs_assets/dbt/target/manifest.json
+DBT_SOURCES := $(shell find jobs_assets/dbt -path jobs_assets/dbt/target -prune -o -path jobs_assets/dbt/logs -prune -o -type f -print)
 API_PORT ?= 8000
 DAGSTER_PORT ?= 3000
 # DEMO=1: psql, api, dev, backup and restore work on the demo's folder, database and instance
 DEMO_FLAG := $(if $(DEMO),--demo)
 
-.PHONY: help install run demo dev api psql latest-window test lint format bench bench-demo bench-api migrate db-stop backup restore clean
+.PHONY: help install manifest run demo dev api psql latest-window test lint format bench bench-demo bench-api migrate db-stop backup restore clean
 
 help:
 	@echo "make demo     the pipeline on recorded API responses (offline)"
@@ -25,6 +29,7 @@ help:
 	@echo "make psql     psql on the project's database (DEMO=1: the demo's); reads stdin too"
 	@echo "make latest-window   the newest complete window key (for --partition and examples)"
 	@echo "make api      the read API and search page on http://127.0.0.1:$(API_PORT) (API_PORT=N)"
+	@echo "make manifest   the marts' dbt manifest (dagster-dbt project prepare-and-package)"
 	@echo "make test     lint and the whole test suite"
 	@echo "make bench    benchmarks into BENCHMARKS.md (BENCH_SCALE=small: under 2 minutes)"
 	@echo "make migrate  bring the database schema to the newest migration (runs anyway before each run)"
@@ -33,7 +38,7 @@ help:
 	@echo "make restore BACKUP=jobs_data/backups/<file>.dump   restore a backup (YES=1: no prompt)"
 	@echo "  (psql, api, dev, backup, restore: DEMO=1 for the demo's data, database and instance)"
 
-install: $(STAMP)
+install: $(STAMP) $(MANIFEST)
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Python 3.11 to 3.13 is required (python3 --version)"; exit 1; }
@@ -42,10 +47,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $@
 
-run: $(STAMP)
+# The marts' dbt manifest, made ahead as Dagster's reference projects do (`dagster dev`
+# re-parses on every load instead); again whenever a file of the dbt project changes.
+manifest: $(MANIFEST)
+
+$(MANIFEST): $(STAMP) $(DBT_SOURCES)
+	$(BIN)/dagster-dbt project prepare-and-package --file jobs_assets/defs/marts/project.py
+	@touch $@
+
+run: $(STAMP) $(MANIFEST)
 	$(BIN)/python -m jobs_assets.cli run
 
-demo: $(STAMP)
+demo: $(STAMP) $(MANIFEST)
 	$(BIN)/python -m jobs_assets.cli demo
 
 psql: $(STAMP)
@@ -55,7 +68,7 @@ latest-window: $(STAMP)
 	@$(BIN)/python -m jobs_assets.cli latest-window
 
 # `dagster dev` on a workspace file naming the location as pyproject.toml does
-dev: $(STAMP)
+dev: $(STAMP) $(MANIFEST)
 	$(BIN)/python -m jobs_assets.cli dev $(DEMO_FLAG) --port $(DAGSTER_PORT)
 
 api: $(STAMP)
@@ -69,7 +82,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint
+test: lint $(MANIFEST)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 $(BENCH_STAMP): $(STAMP)
@@ -78,12 +91,12 @@ $(BENCH_STAMP): $(STAMP)
 
 # Not part of `make test`: a full run takes about 15 minutes, plus the ceiling (one
 # window at 50x today's volume through the whole pipeline; see BENCHMARKS.md).
-bench: $(BENCH_STAMP) bench-demo
+bench: $(BENCH_STAMP) $(MANIFEST) bench-demo
 	$(BIN)/python -m benchmarks --scale $(BENCH_SCALE)
 	$(BIN)/python -m benchmarks.ceiling --scale $(BENCH_SCALE)
 
 # `make demo` against `dagster definitions validate` (the floor), wall and CPU time.
-bench-demo: $(STAMP)
+bench-demo: $(STAMP) $(MANIFEST)
 	$(BIN)/python -m benchmarks.demo
 
 # The read API under load (benchmarks/api.py; not part of `make test`).

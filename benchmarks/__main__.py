@@ -82,6 +82,7 @@ def run(scale_name: str, only: set[str], keep: bool) -> dict:
         if "b1" in only:
             _log("B1 fetch")
             results["b1_fetch"] = fetch.run(
+                server.conninfo("postgres"),
                 pages=40,
                 workers=8,
                 latency=0.1,

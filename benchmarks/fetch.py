@@ -41,8 +41,9 @@ def _settings(url: str, pages: int, workers: int) -> SourceSettings:
     )
 
 
-def fetch_once(url: str, pages: int, workers: int) -> tuple[float, int]:
-    """Seconds for one live fetch of `pages` pages into a fresh raw store; pages stored."""
+def fetch_once(url: str, pages: int, workers: int, conninfo: str) -> tuple[float, int]:
+    """Seconds for one live fetch of `pages` pages into a fresh raw store (the window's
+    lock held in the database at `conninfo`, as the asset does); pages stored."""
     data_dir = WORK_DIR / "fetch"
     shutil.rmtree(data_dir, ignore_errors=True)
     now = datetime.now(UTC)
@@ -51,7 +52,7 @@ def fetch_once(url: str, pages: int, workers: int) -> tuple[float, int]:
     store = RawStore(data_dir)
     started = time.perf_counter()
     outcome = fetch_raw_window(
-        SOURCES["himalayas"], _settings(url, pages, workers), store, key, window_end, now
+        SOURCES["himalayas"], _settings(url, pages, workers), store, key, window_end, now, conninfo
     )
     seconds = time.perf_counter() - started
     assert outcome.mode == "live", outcome.note
@@ -77,21 +78,23 @@ def replay_process(latency: float) -> Iterator[str]:
         child.wait(timeout=10)
 
 
-def run(pages: int, workers: int, latency: float, repeats: int, sequential: bool) -> dict:
+def run(
+    conninfo: str, pages: int, workers: int, latency: float, repeats: int, sequential: bool
+) -> dict:
     with replay_process(latency) as base_url:
         url = f"{base_url}/himalayas"
-        fetch_once(url, 2, 2)  # warm up: imports, the first connection
+        fetch_once(url, 2, 2, conninfo)  # warm up: imports, the first connection
         times = []
         for _ in range(repeats):
-            seconds, stored = fetch_once(url, pages, workers)
+            seconds, stored = fetch_once(url, pages, workers, conninfo)
             assert stored == pages, f"stored {stored} pages, expected {pages}"
             times.append(seconds)
-        one_at_a_time = fetch_once(url, pages, 1)[0] if sequential else None
+        one_at_a_time = fetch_once(url, pages, 1, conninfo)[0] if sequential else None
         # The same fetch without the speculative first round (page 0 first, then the rest)
         saved = himalayas.SPECULATE_AFTER_SECONDS
         himalayas.SPECULATE_AFTER_SECONDS = None  # wait for page 0
         try:
-            unspeculative = [fetch_once(url, pages, workers)[0] for _ in range(repeats)]
+            unspeculative = [fetch_once(url, pages, workers, conninfo)[0] for _ in range(repeats)]
         finally:
             himalayas.SPECULATE_AFTER_SECONDS = saved
     sequential_bound = pages * latency

@@ -1,6 +1,7 @@
 """B6: the analytics marts on a large listings table: a full `dbt build` (models and
-every test), an incremental refresh after one more window (the better of two; then one
-with dbt in a process of its own), and the five marts as plain SQL.
+every test), an incremental refresh after one more window (the better of two), and the
+five marts as plain SQL. dbt runs as the asset runs it: through `DbtCliResource`, a
+dbt process of its own per build.
 
 `python -m benchmarks.marts --listings 1000000` runs it alone (PGHOST or embedded).
 The listings are generated in SQL (deterministic functions of the row number: three
@@ -97,27 +98,24 @@ def next_window(conninfo: str, new: int = 1_500, expire: int = 500, name: str = 
         )
 
 
-def dbt_build(conninfo: str, work: Path, in_this_process: bool = False) -> dict:
+def dbt_build(conninfo: str, work: Path) -> dict:
     """`dbt build` of the project as the asset runs it (the same resource, environment
-    and partial-parse state; threads as deployed): dbt as a process of its own
-    (deployments), or in this one (the in-process executor: `make run`, `make demo`)."""
-    import contextlib
+    and partial-parse state; threads as deployed): dbt a process of its own."""
+    from dagster_dbt import DbtCliResource
 
-    from jobs_assets.defs.marts.assets import PROJECT, MartsDbtResource
-    from jobs_assets.defs.marts.in_process import dbt_in_this_process
+    from jobs_assets.defs.marts.project import PROJECT
 
     with psycopg.connect(conninfo) as conn:
-        env, saved = marts.build_env(conn, work)
-    dbt = MartsDbtResource(project_dir=PROJECT, dbt_executable=marts.dbt_executable())
-    here = dbt_in_this_process() if in_this_process else contextlib.nullcontext()
-    with marts.environ(env), here:
-        started = time.perf_counter()
-        invocation = dbt.cli(["build"], raise_on_error=False)
-        invocation.wait()
-        seconds = time.perf_counter() - started
-        results = invocation.get_artifact("run_results.json")["results"]
-    target = Path(invocation.target_path)
-    marts.keep_parse_state(target, saved)
+        env = marts.profile_env(conn)
+    dbt = DbtCliResource(project_dir=PROJECT, dbt_executable=marts.dbt_executable())
+    target = marts.new_target(work, "bench")
+    started = time.perf_counter()
+    with marts.environ(env):
+        invocation = dbt.cli(["build"], raise_on_error=False, target_path=target)
+    invocation.wait()
+    seconds = time.perf_counter() - started
+    results = invocation.get_artifact("run_results.json")["results"]
+    marts.keep_parse_state(target, work)
     by_type: dict[str, float] = {}
     sql = _sql_seconds(target / "dbt.log")
     for result in results:
@@ -171,17 +169,13 @@ def run(server: BenchServer, listings: int, work: Path) -> dict:
     conninfo = server.fresh_database(BENCH_DB)
     try:
         generated = generate(conninfo, listings)
-        # dbt in the step's process, as every run builds the marts (JOBS_DBT_PROCESS=step)
-        full = dbt_build(conninfo, work, in_this_process=True)
+        full = dbt_build(conninfo, work)
         plain = plain_sql(conninfo, Path(full.pop("target")))
         refreshes = []
         for name in ("w", "x"):
             next_window(conninfo, name=name)
-            refreshes.append(dbt_build(conninfo, work, in_this_process=True))
+            refreshes.append(dbt_build(conninfo, work))
             refreshes[-1].pop("target")
-        next_window(conninfo, name="y")
-        own = dbt_build(conninfo, work)  # JOBS_DBT_PROCESS=own: dbt a process of its own
-        own.pop("target")
         refresh = min(refreshes, key=lambda r: r["seconds"])
         return {
             "listings": listings,
@@ -189,7 +183,6 @@ def run(server: BenchServer, listings: int, work: Path) -> dict:
             "full_build": full,
             "refresh_after_one_window": refresh,
             "refreshes_s": [r["seconds"] for r in refreshes],
-            "refresh_dbt_in_a_process_of_its_own": own,
             "plain_sql_marts_s": round(plain, 2),
             "targets": {"full_build_s": 60, "refresh_s": 5},
             "targets_met": {

@@ -190,11 +190,10 @@ def _marts(b: dict) -> list[str]:
             f"| {_s(nodes.get('test', 0))} / {_s(sql.get('test', 0))} | {target} |"
         )
 
-    own = b.get("refresh_dbt_in_a_process_of_its_own")
     return [
         f"### B6 analytics marts (dbt), {b['listings']:,} listings",
         "",
-        "dbt in the marts step's process (the default) unless said; models and tests: the",
+        "dbt as a process of its own (`DbtCliResource`, as every run); models and tests: the",
         "time dbt spent on the nodes / the database on their statements (2-4 threads).",
         "",
         "| run | wall | nodes | models | tests | target |",
@@ -204,11 +203,6 @@ def _marts(b: dict) -> list[str]:
             refresh,
             "incremental refresh after one window (1,500 new, 500 expired)",
             f"≤ 5 s {_met(met['refresh'])}",
-        ),
-        *(
-            [row(own, "the same, dbt in a process of its own (`JOBS_DBT_PROCESS=own`)", "")]
-            if own
-            else []
         ),
         f"| the five marts as plain SQL (CREATE TABLE AS of the full build's SELECTs, "
         f"no tests) | {_s(b['plain_sql_marts_s'])} | | | | |",

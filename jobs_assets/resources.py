@@ -60,7 +60,8 @@ class PostgresResource(dg.ConfigurableResource):
 
 class RawStoreResource(dg.ConfigurableResource):
     """Raw files in `storage_url` (`JOBS_STORAGE_URL`: a folder or `s3://bucket/prefix`),
-    by default under `data_dir`; logs and locks stay under `data_dir` on the local disk."""
+    by default under `data_dir`; logs stay under `data_dir` on the local disk (the
+    fetch locks are in PostgreSQL, `lib/window_lock.py`)."""
 
     data_dir: str
     storage_url: str | None = None

@@ -73,7 +73,6 @@ GENERAL_VARIABLES = (
     "JOBS_AUTOMATION",
     "JOBS_FETCH_ORIGIN",
     "JOBS_EXECUTOR",
-    "JOBS_DBT_PROCESS",
     # read by the dbt profile (jobs_assets/dbt/profiles.yml), not by Settings
     "JOBS_DBT_THREADS",
     "JOBS_MIGRATE",
@@ -85,7 +84,6 @@ DEFAULT_FIRST_WINDOW = "2026-11-01-00:00"
 FETCH_ORIGINS = ("live", "replay")
 #: how runs launched by the daemon or the UI execute their steps
 EXECUTORS = ("multiprocess", "in_process")
-DBT_PROCESSES = ("step", "own")
 #: whether steps migrate the schema (`auto`) or only check it (`check`: deployments run
 #: their migrations once, with the schema owner's role)
 MIGRATE_MODES = ("auto", "check")
@@ -177,8 +175,6 @@ class Settings:
     automation: bool = False
     fetch_origin: str = "live"
     executor: str = "multiprocess"
-    #: where dbt runs: in the marts step's process (`step`) or a process of its own (`own`)
-    dbt_process: str = "step"
     storage_url: str | None = None  # None: the local folder data_dir
     migrate: str = "auto"
 
@@ -224,7 +220,6 @@ class Settings:
 
         origin = read.choice("JOBS_FETCH_ORIGIN", FETCH_ORIGINS)
         executor = read.choice("JOBS_EXECUTOR", EXECUTORS)
-        dbt_process = read.choice("JOBS_DBT_PROCESS", DBT_PROCESSES)
         automation = read.choice("JOBS_AUTOMATION", ("off", "on"))
 
         return cls(
@@ -248,7 +243,6 @@ class Settings:
             automation=automation == "on",
             fetch_origin=origin,
             executor=executor,
-            dbt_process=dbt_process,
             storage_url=read.text(STORAGE_URL),
             migrate=read.choice("JOBS_MIGRATE", MIGRATE_MODES),
         )

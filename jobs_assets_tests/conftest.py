@@ -234,17 +234,22 @@ def ingestion_assets() -> list[dg.AssetsDefinition]:
     return [*raw_assets, ecb_rates, staged_listings, jobs_listings]
 
 
+def materialize_command(selection: str, partition: str | None = None) -> list[str]:
+    """The README's `dagster asset materialize` of the code location, as a command."""
+    return [
+        *(sys.executable, "-m", "dagster", "asset", "materialize"),
+        *("-m", "jobs_assets.definitions", "--select", selection),
+        *(("--partition", partition) if partition else ()),
+    ]
+
+
 def dagster_materialize(
     selection: str, env: dict[str, str], cwd: Path, partition: str | None = None
 ) -> str:
     """The README's `dagster asset materialize` of the code location, in a process of its
     own; its output (stdout and stderr), after asserting that it succeeded."""
     done = subprocess.run(
-        [
-            *(sys.executable, "-m", "dagster", "asset", "materialize"),
-            *("-m", "jobs_assets.definitions", "--select", selection),
-            *(("--partition", partition) if partition else ()),
-        ],
+        materialize_command(selection, partition),
         env=env,
         cwd=cwd,
         capture_output=True,
@@ -328,6 +333,29 @@ def pytest_configure(config: pytest.Config) -> None:
         import tempfile
 
         config.option.basetemp = tempfile.mkdtemp(prefix="jobs_assets_pytest_")
+    if not hasattr(config, "workerinput"):
+        prepare_dbt_manifest()
+
+
+def prepare_dbt_manifest() -> None:
+    """The marts' dbt manifest, made again when a file of the dbt project is newer (what
+    `make manifest` does; a plain `pytest` after editing a model must not test the old
+    one). Once, before any pytest-xdist worker starts."""
+    from jobs_assets.lib import marts
+
+    manifest = marts.PROJECT_DIR / "target" / "manifest.json"
+    if marts.manifest_outdated_by(manifest) is None:
+        return
+    bin_dir = Path(sys.executable).parent  # dagster-dbt finds `dbt` on the PATH
+    subprocess.run(
+        [
+            *(str(bin_dir / "dagster-dbt"), "project", "prepare-and-package"),
+            *("--file", str(Path(marts.__file__).parents[1] / "defs" / "marts" / "project.py")),
+        ],
+        env={**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"},
+        check=True,
+        timeout=300,
+    )
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups

@@ -84,6 +84,13 @@ def receiver() -> Iterator[Receiver]:
     server.stop()
 
 
+@pytest.fixture(autouse=True)
+def empty_outbox(database: Database) -> None:
+    """Each test starts with no alert in the outbox table (the database is the session's)."""
+    with database.connect() as conn:
+        conn.execute(f"TRUNCATE {alerts.OUTBOX_TABLE}")
+
+
 @pytest.fixture
 def instance() -> Iterator[dg.DagsterInstance]:
     with dg.instance_for_test() as instance:
@@ -93,19 +100,29 @@ def instance() -> Iterator[dg.DagsterInstance]:
 class Sensor:
     """Ticks of `alert_sensor` against one instance, carrying the cursor like the daemon."""
 
-    def __init__(self, instance: dg.DagsterInstance, data_dir: Path, webhook: str | None) -> None:
+    def __init__(
+        self,
+        instance: dg.DagsterInstance,
+        data_dir: Path,
+        webhook: str | None,
+        database: Database,
+    ) -> None:
         self.instance = instance
         self.cursor: str | None = None
         self.resource = AlertsResource(
-            data_dir=str(data_dir), ui_base_url=UI, webhook_url=webhook, timeout_seconds=0.3
+            data_dir=str(data_dir),
+            postgres=database.resource(),
+            ui_base_url=UI,
+            webhook_url=webhook,
+            timeout_seconds=0.3,
         )
 
     def tick(self) -> str:
-        context = dg.build_sensor_context(
+        with dg.build_sensor_context(
             instance=self.instance, cursor=self.cursor, resources={"alerts": self.resource}
-        )
-        result = alert_sensor(context)
-        self.cursor = context.cursor
+        ) as context:  # the alerts resource holds the `postgres` one (a nested resource)
+            result = alert_sensor(context)
+            self.cursor = context.cursor
         return result.skip_message
 
 
@@ -147,7 +164,7 @@ def daily_log(data_dir: Path) -> str:
 def test_failed_run_posts_one_message_once(
     database: Database, data_dir: Path, instance: dg.DagsterInstance, receiver: Receiver
 ) -> None:
-    sensor = Sensor(instance, data_dir, receiver.url)
+    sensor = Sensor(instance, data_dir, receiver.url, database)
     sensor.tick()  # the sensor starts watching: earlier history is not alerted
     run_id = failed_run(database, data_dir, instance)
 
@@ -168,7 +185,7 @@ def test_history_before_the_sensor_started_is_not_alerted(
     database: Database, data_dir: Path, instance: dg.DagsterInstance, receiver: Receiver
 ) -> None:
     failed_run(database, data_dir, instance)
-    sensor = Sensor(instance, data_dir, receiver.url)
+    sensor = Sensor(instance, data_dir, receiver.url, database)
     assert "0 new alert(s)" in sensor.tick()
     assert receiver.attempts == 0
 
@@ -176,7 +193,7 @@ def test_history_before_the_sensor_started_is_not_alerted(
 def test_failed_warn_check_in_a_successful_run_is_alerted(
     database: Database, data_dir: Path, instance: dg.DagsterInstance, receiver: Receiver
 ) -> None:
-    sensor = Sensor(instance, data_dir, receiver.url)
+    sensor = Sensor(instance, data_dir, receiver.url, database)
     sensor.tick()
     old = latest_windows(5)[0]
     store_window(data_dir, "jobicy", old, b'{"jobCount": 0, "jobs": []}')
@@ -195,7 +212,7 @@ def test_failed_warn_check_in_a_successful_run_is_alerted(
 def test_failed_blocking_check_is_one_message_naming_the_check(
     database: Database, data_dir: Path, instance: dg.DagsterInstance, receiver: Receiver
 ) -> None:
-    sensor = Sensor(instance, data_dir, receiver.url)
+    sensor = Sensor(instance, data_dir, receiver.url, database)
     sensor.tick()
     old = latest_windows(5)[0]
     store_window(data_dir, "remotive", old, b"<html>502 Bad Gateway</html>")
@@ -212,7 +229,7 @@ def test_failed_blocking_check_is_one_message_naming_the_check(
 
 
 def test_an_unexpected_error_names_its_class_and_the_job(
-    data_dir: Path, instance: dg.DagsterInstance, receiver: Receiver
+    database: Database, data_dir: Path, instance: dg.DagsterInstance, receiver: Receiver
 ) -> None:
     @dg.asset
     def exports() -> None:
@@ -220,7 +237,7 @@ def test_an_unexpected_error_names_its_class_and_the_job(
 
     job = dg.define_asset_job("nightly_job", selection=[exports])
     defs = dg.Definitions(assets=[exports], jobs=[job])
-    sensor = Sensor(instance, data_dir, receiver.url)
+    sensor = Sensor(instance, data_dir, receiver.url, database)
     sensor.tick()
     result = defs.resolve_job_def("nightly_job").execute_in_process(
         instance=instance, raise_on_error=False
@@ -241,7 +258,7 @@ def test_webhook_outage_keeps_the_alert_and_delivers_it_once_later(
     receiver: Receiver,
     outage: str,
 ) -> None:
-    sensor = Sensor(instance, data_dir, receiver.url)
+    sensor = Sensor(instance, data_dir, receiver.url, database)
     sensor.tick()
     failed_run(database, data_dir, instance)
     failed_run(database, data_dir, instance)
@@ -267,8 +284,8 @@ def test_webhook_outage_keeps_the_alert_and_delivers_it_once_later(
         assert text in log  # word for word what was logged when the failure happened
 
 
-def test_an_alert_that_waited_is_delivered_with_its_first_text(tmp_path: Path) -> None:
-    outbox = AlertOutbox(tmp_path)
+def test_an_alert_that_waited_is_delivered_with_its_first_text(database: Database) -> None:
+    outbox = AlertOutbox(database.connect)
     alert = Alert(
         key="run:abc",
         title="run failed",
@@ -284,6 +301,10 @@ def test_an_alert_that_waited_is_delivered_with_its_first_text(tmp_path: Path) -
 
     for _ in range(3):
         assert len(outbox.deliver(down).failed) == 1
+    [(attempts, error, status)] = database.query(
+        f"SELECT attempts, last_error, status FROM {alerts.OUTBOX_TABLE}"
+    )
+    assert (attempts, status) == (3, "pending") and "HTTP 503" in error
     delivered: list[str] = []
     assert len(outbox.deliver(delivered.append).sent) == 1
     assert delivered == [first_text]
@@ -297,7 +318,7 @@ def test_without_a_webhook_alerts_go_to_the_log_only(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("JOBS_ALERT_WEBHOOK_URL", raising=False)
-    sensor = Sensor(instance, data_dir, None)
+    sensor = Sensor(instance, data_dir, None, database)
     sensor.tick()
     run_id = failed_run(database, data_dir, instance)
     assert "1 new alert(s) (no JOBS_ALERT_WEBHOOK_URL: log only)" in sensor.tick()
@@ -305,8 +326,8 @@ def test_without_a_webhook_alerts_go_to_the_log_only(
     assert daily_log(data_dir).count(f"/runs/{run_id}") == 1
 
 
-def test_outbox_adds_each_key_once_and_masks_the_webhook(tmp_path: Path) -> None:
-    outbox = alerts.AlertOutbox(tmp_path)
+def test_outbox_adds_each_key_once_and_masks_the_webhook(database: Database) -> None:
+    outbox = alerts.AlertOutbox(database.connect)
     alert = alerts.Alert(
         key="run:abc",
         title="run failed in ingestion_job",
@@ -321,3 +342,68 @@ def test_outbox_adds_each_key_once_and_masks_the_webhook(tmp_path: Path) -> None
     with pytest.raises(alerts.WebhookError) as err:
         alerts.post_webhook("http://127.0.0.1:9/services/T/B/token", "hi", timeout=0.5)
     assert "token" not in str(err.value) and "http://127.0.0.1:9/***" in str(err.value)
+
+
+def test_an_alert_waiting_in_one_pod_is_delivered_once_by_another(
+    database: Database, tmp_path: Path, instance: dg.DagsterInstance, receiver: Receiver
+) -> None:
+    """The outbox is a table: an alert queued while the webhook was down is posted by a
+    sensor whose data folder is another one (a new pod), and two deliverers at once post
+    it once."""
+    first_pod, second_pod = tmp_path / "pod-a", tmp_path / "pod-b"
+    first_pod.mkdir(), second_pod.mkdir()
+    sensor = Sensor(instance, first_pod, receiver.url, database)
+    sensor.tick()
+    failed_run(database, first_pod, instance)
+    receiver.mode = "down"
+    assert "1 new alert(s), 0 posted, 1 pending" in sensor.tick()
+    assert not (first_pod / "alerts").exists()  # nothing a second pod needs is on disk
+
+    receiver.mode = "up"
+    outbox = Sensor(instance, second_pod, receiver.url, database).resource.outbox()
+    reports = []
+    threads = [
+        threading.Thread(target=lambda: reports.append(outbox.deliver(receiver_post(receiver))))
+        for _ in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(len(r.sent) for r in reports) == [0, 1]
+    assert len(receiver.messages) == 1 and "serves only current listings" in receiver.messages[0]
+    [(status, attempts)] = database.query(f"SELECT status, attempts FROM {alerts.OUTBOX_TABLE}")
+    assert (status, attempts) == ("sent", 2)  # one failed attempt, one delivery
+
+
+def receiver_post(receiver: Receiver):
+    return lambda text: alerts.post_webhook(receiver.url, text, timeout=2.0)
+
+
+def test_outbox_files_of_the_previous_release_are_imported_once(
+    database: Database, data_dir: Path, instance: dg.DagsterInstance, receiver: Receiver
+) -> None:
+    """A data folder from before the outbox table: its pending alert is posted by the
+    next tick, its sent one is remembered (not posted again), and the folder is set aside."""
+    waiting = Alert("run:old-pending", "run failed", [Problem("asset jobicy_raw", "HTTP 500")])
+    done = Alert("run:old-sent", "run failed", [Problem("asset remotive_raw", "HTTP 502")])
+    for folder, alert, extra in (
+        ("pending", waiting, {"attempts": 2, "last_error": "webhook answered HTTP 503"}),
+        ("sent", done, {"sent_at": datetime.now(UTC).isoformat()}),
+    ):
+        (data_dir / "alerts" / folder).mkdir(parents=True)
+        record = {"alert": alert.to_json(), "text": alert.text(), **extra}
+        (data_dir / "alerts" / folder / f"{folder}.json").write_text(json.dumps(record))
+
+    sensor = Sensor(instance, data_dir, receiver.url, database)
+    assert "1 posted, 0 pending" in sensor.tick()
+    assert receiver.messages == [waiting.text()]
+    rows = database.query(
+        f"SELECT alert_key, status, attempts FROM {alerts.OUTBOX_TABLE} ORDER BY alert_key"
+    )
+    assert rows == [("run:old-pending", "sent", 3), ("run:old-sent", "sent", 0)]
+    assert not (data_dir / "alerts").exists()
+    assert len(list(data_dir.glob("alerts.imported-*"))) == 1
+    assert not AlertOutbox(database.connect).add(done)  # remembered: never posted again
+    sensor.tick()
+    assert len(receiver.messages) == 1

@@ -51,11 +51,15 @@ def ecb_settings(server: ReplayServer, **overrides: object) -> SourceSettings:
     return SourceSettings(**values)
 
 
-def test_the_daily_file_is_fetched_once_a_day_and_kept(replay: ReplayServer, tmp_path: Path):
+def test_the_daily_file_is_fetched_once_a_day_and_kept(
+    replay: ReplayServer, tmp_path: Path, database: Database
+):
     body = ecb_file(datetime.date(2026, 11, 30), usd="1.2500")
     replay.script(ECB_PATH, Reply(body=body, headers=XML))
     store = RawStore(tmp_path)
-    outcome = fetch_daily_rates(ecb_settings(replay), store, DAY, live=True, now=NOW)
+    outcome = fetch_daily_rates(
+        ecb_settings(replay), store, DAY, live=True, now=NOW, conninfo=database.conninfo
+    )
     assert outcome.mode == "live" and outcome.table is not None
     assert outcome.table.date == datetime.date(2026, 11, 30)
     assert outcome.table.per_euro["USD"] == 1.25
@@ -66,7 +70,9 @@ def test_the_daily_file_is_fetched_once_a_day_and_kept(replay: ReplayServer, tmp
     assert gzip.decompress((outcome.path / "page-0000.xml.gz").read_bytes()) == body
     assert outcome.http.requests == 1
     # the same day again: no request, the stored file
-    again = fetch_daily_rates(ecb_settings(replay), store, DAY, live=True, now=NOW)
+    again = fetch_daily_rates(
+        ecb_settings(replay), store, DAY, live=True, now=NOW, conninfo=database.conninfo
+    )
     assert again.mode == "stored" and again.table == outcome.table
     assert [r.path for r in replay.requests] == [ECB_PATH]
     assert stored_rates(store, DAY) == outcome.table
@@ -91,11 +97,18 @@ def test_the_daily_file_is_fetched_once_a_day_and_kept(replay: ReplayServer, tmp
     ids=["html-error-page", "http-500", "timeout"],
 )
 def test_a_failed_fetch_falls_back_and_stores_nothing(
-    replay: ReplayServer, tmp_path: Path, replies: list[Reply], overrides: dict, reason: str
+    replay: ReplayServer,
+    tmp_path: Path,
+    database: Database,
+    replies: list[Reply],
+    overrides: dict,
+    reason: str,
 ) -> None:
     replay.script(ECB_PATH, *replies)
     store = RawStore(tmp_path)
-    outcome = fetch_daily_rates(ecb_settings(replay, **overrides), store, DAY, True, NOW)
+    outcome = fetch_daily_rates(
+        ecb_settings(replay, **overrides), store, DAY, True, NOW, database.conninfo
+    )
     assert outcome.mode == "failed" and outcome.table is None
     assert reason in outcome.note
     assert not store.has_window(RATES_FOLDER, DAY.isoformat())
@@ -103,8 +116,12 @@ def test_a_failed_fetch_falls_back_and_stores_nothing(
     print(outcome.note)
 
 
-def test_an_old_window_is_not_fetched(replay: ReplayServer, tmp_path: Path) -> None:
-    outcome = fetch_daily_rates(ecb_settings(replay), RawStore(tmp_path), DAY, False, NOW)
+def test_an_old_window_is_not_fetched(
+    replay: ReplayServer, tmp_path: Path, database: Database
+) -> None:
+    outcome = fetch_daily_rates(
+        ecb_settings(replay), RawStore(tmp_path), DAY, False, NOW, database.conninfo
+    )
     assert outcome.mode == "offline" and replay.requests == []
 
 

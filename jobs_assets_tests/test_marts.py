@@ -4,10 +4,12 @@ and the refresh after an ingestion window by declarative automation."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 from decimal import Decimal
@@ -15,14 +17,20 @@ from pathlib import Path
 
 import dagster as dg
 import pandas as pd
+import psutil
 import pytest
-from dagster_dbt import DbtCliResource
 
-from jobs_assets.defs.marts.assets import MANIFEST, PROJECT, analytics_dbt
+from jobs_assets.defs.marts.assets import MANIFEST, MartsDbtResource, analytics_dbt
+from jobs_assets.defs.marts.project import PROJECT
 from jobs_assets.lib import marts
 from jobs_assets.lib.schema import LISTINGS
 from jobs_assets_tests import marts_data as md
-from jobs_assets_tests.conftest import Database, dagster_materialize, latest_windows
+from jobs_assets_tests.conftest import (
+    Database,
+    dagster_materialize,
+    latest_windows,
+    materialize_command,
+)
 
 MART_KEYS = {
     name: dg.AssetKey(["marts", name])
@@ -39,40 +47,19 @@ MART_KEYS = {
 def build(
     database: Database,
     raise_on_error: bool = True,
-    dbt_runs_in: str = "this process",
     selection: list[dg.AssetKey] | None = None,
 ) -> dg.ExecuteInJobResult:
-    """`dbt build` through Dagster (of `selection`, else of every model); dbt in this
-    process (the default: the marts step's process) or in a process of its own
-    (`JOBS_DBT_PROCESS=own`)."""
-    where = {"this process": "step", "a process": "own"}[dbt_runs_in]
-    with marts.environ({"JOBS_DBT_PROCESS": where}):
-        return dg.materialize(
-            [analytics_dbt],
-            selection=selection,
-            resources={
-                "dbt": DbtCliResource(project_dir=PROJECT, dbt_executable=marts.dbt_executable()),
-                "postgres": database.resource(),
-            },
-            instance=dg.DagsterInstance.ephemeral(),
-            raise_on_error=raise_on_error,
-        )
-
-
-def outcome(result: dg.ExecuteInJobResult) -> dict:
-    """What a build reported: each asset's row count, each check's verdict."""
-    return {
-        "rows": {
-            m.asset_key: m.metadata["dagster/row_count"].value
-            for m in (
-                e.event_specific_data.materialization
-                for e in result.get_asset_materialization_events()
-            )
+    """`dbt build` through Dagster (of `selection`, else of every model)."""
+    return dg.materialize(
+        [analytics_dbt],
+        selection=selection,
+        resources={
+            "dbt": MartsDbtResource(project_dir=PROJECT, dbt_executable=marts.dbt_executable()),
+            "postgres": database.resource(),
         },
-        "checks": {
-            (e.asset_key, e.check_name): e.passed for e in result.get_asset_check_evaluations()
-        },
-    }
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=raise_on_error,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -300,19 +287,9 @@ def test_a_mart_whose_sql_breaks_its_contract_is_not_built(built, tmp_path: Path
 STATUS_CHECK = "jobs_listings_data_status_check"  # migration 0002
 
 
-def test_dbt_in_a_process_of_its_own_reports_what_dbt_in_this_process_did(built) -> None:
-    """dbt in the step's process (the default) or in a process of its own
-    (`JOBS_DBT_PROCESS=own`): the same assets, row counts and check verdicts either way."""
-    database, _, in_this_process = built
-    in_a_process = build(database, dbt_runs_in="a process")
-    assert outcome(in_a_process) == outcome(in_this_process)
-    assert len(outcome(in_a_process)["checks"]) >= 40
-
-
 def test_failing_dbt_test_is_a_failed_asset_check(built) -> None:
     """A listing with an unknown status fails the accepted_values test of stg_listings: the
-    check fails, the marts downstream are not rebuilt, and the run fails (dbt in this
-    process: a dbt process's failures are dagster-dbt's own code path)."""
+    check fails, the marts downstream are not rebuilt, and the run fails."""
     database, _, _ = built
     with database.connect() as conn:  # past the table's own CHECK, to reach dbt's test
         conn.execute(f"ALTER TABLE public.jobs_listings_data DROP CONSTRAINT {STATUS_CHECK}")
@@ -567,8 +544,8 @@ def test_incremental_refreshes_equal_the_recomputation(built) -> None:
 
 def test_a_deployment_builds_the_marts_in_its_forked_step_process(built, tmp_path: Path) -> None:
     """The multiprocess executor deployments use: the marts step forks from the fork
-    server, which preloaded dbt (jobs_assets/preload.py), and runs dbt in its own
-    process; the refresh equals the recomputation."""
+    server, which preloaded dbt's adapter (jobs_assets/preload.py), and starts dbt as a
+    process of its own; the refresh equals the recomputation."""
     database, _, _ = built
     with database.connect() as conn:
         conn.execute(MOVES)
@@ -577,9 +554,88 @@ def test_a_deployment_builds_the_marts_in_its_forked_step_process(built, tmp_pat
         **database.env,
         "DAGSTER_HOME": str(tmp_path),
         "JOBS_EXECUTOR": "multiprocess",
-        "JOBS_DBT_PROCESS": "step",
     }
     log = dagster_materialize("group:marts", env, tmp_path)
-    assert "dbt runs in this step's process" in log
     assert "forkserver" in log or "Multiprocess executor" in log, log[-3000:]
+    assert_marts_match_recomputation(database)
+
+
+def dbt_processes(root: psutil.Process) -> list[psutil.Process]:
+    """The dbt processes under `root` (dagster-dbt starts `dbt build` as a child)."""
+    found = []
+    for child in root.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            command = child.cmdline()
+            if any(Path(part).name == "dbt" for part in command[:2]) and "build" in command:
+                found.append(child)
+    return found
+
+
+def dbt_queries(database: Database) -> int:
+    """Statements dbt has running in the database now (dbt-postgres names its sessions)."""
+    return database.query(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'dbt' "
+        "AND state = 'active' AND datname = current_database()"
+    )[0][0]
+
+
+def started_nodes(runs: Path, before: set[Path]) -> int:
+    """dbt nodes started by the build whose artifacts folder appeared after `before`."""
+    logs = [p / "dbt.log" for p in runs.iterdir() if p.is_dir() and p not in before]
+    return sum(log.read_text().count('"name": "NodeStart"') for log in logs if log.exists())
+
+
+def test_stopping_a_run_stops_dbt_and_leaves_the_marts_consistent(built, tmp_path: Path) -> None:
+    """A run of the marts stopped mid-build (SIGINT to the run's process: what the UI's
+    terminate and Ctrl-C both raise in the step) stops dbt: dbt is interrupted, cancels
+    its queries and exits, and no dbt process or query is left. The marts are still
+    readable, and the next build equals the recomputation."""
+    database, _, _ = built
+    with database.connect() as conn:
+        conn.execute(MOVES)
+    data_dir = Path(database.env.get("JOBS_DATA_DIR") or tmp_path / "jobs_data")
+    runs = marts.runs_dir(data_dir)
+    before = set(runs.iterdir())
+    env = {
+        **os.environ,
+        **database.env,
+        "JOBS_DATA_DIR": str(data_dir),
+        "DAGSTER_HOME": str(tmp_path),
+        "JOBS_EXECUTOR": "in_process",
+    }
+    run = subprocess.Popen(
+        materialize_command("group:marts"),
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    seen: list[psutil.Process] = []
+    try:
+        root = psutil.Process(run.pid)
+        deadline = time.monotonic() + 240
+        while not (seen and started_nodes(runs, before) >= 2):  # dbt is at work
+            assert run.poll() is None, run.stdout.read().decode()[-3000:]
+            assert time.monotonic() < deadline, "dbt never started a node"
+            seen = seen or dbt_processes(root)
+            time.sleep(0.05)
+        os.kill(run.pid, signal.SIGINT)
+        output = run.communicate(timeout=120)[0].decode()
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
+    assert run.returncode != 0
+    assert "interrupt" in output.lower(), output[-3000:]  # the run says it was stopped
+    nodes = len(analytics_dbt.keys) + len(analytics_dbt.check_specs)  # models and tests
+    assert started_nodes(runs, before) < nodes, "the build had finished before it was stopped"
+    for process in seen:
+        gone = not process.is_running() or process.status() == psutil.STATUS_ZOMBIE
+        assert gone, output[-6000:]
+    assert dbt_queries(database) == 0
+    with database.connect() as conn:
+        for name in MART_KEYS:  # every mart is there, the old version or the new
+            marts.row_count(conn, "marts", name)
+    assert build(database).success
     assert_marts_match_recomputation(database)

@@ -2,8 +2,8 @@
 
 `moto_server` runs in its own process on a free loopback port for the session; every
 test gets its own prefix in one bucket. With `JOBS_STORAGE_URL=s3://…` a window and a
-backup land in the bucket and nothing but logs, locks (and an embedded server's
-pgdata) is written under the local data folder.
+backup land in the bucket and nothing but logs (and an embedded server's pgdata) is
+written under the local data folder: locks are in PostgreSQL.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ from jobs_assets_tests.faults import BrokenService
 
 BUCKET = "jobs-lake"
 #: what may be written under the local data folder when storage is a bucket
-LOCAL_ONLY = {"logs", "locks", "pgdata"}
+LOCAL_ONLY = {"logs", "pgdata"}
 
 
 def free_port() -> int:
@@ -129,7 +129,7 @@ def bucket(bucket_url: str) -> Storage:
 
 
 def local_leftovers(data_dir: Path) -> list[str]:
-    """Files under the data folder outside logs/, locks/ and pgdata/."""
+    """Files under the data folder outside logs/ and pgdata/."""
     return sorted(
         p.relative_to(data_dir).as_posix()
         for p in data_dir.rglob("*")

@@ -28,7 +28,7 @@ from jobs_assets.lib.ingest import fetch_raw_window
 from jobs_assets.lib.listings import stage_window
 from jobs_assets.lib.raw_store import RawStore
 from jobs_assets.lib.sources import SOURCES, Page, parse_window
-from jobs_assets.lib.window_lock import window_lock
+from jobs_assets.lib.window_lock import fetch_lock, window_lock
 from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.replay import ReplayServer, Reply
 from jobs_assets.resources import RawStoreResource, SourceApiResource
@@ -338,7 +338,7 @@ def test_temporary_folders_of_a_killed_fetch_are_removed_by_the_next(data_dir: P
 # --- 3. Two runs of one window; a full or read-only disk -----------------------------
 
 
-def test_two_fetches_of_the_same_window_take_turns(data_dir: Path) -> None:
+def test_two_fetches_of_the_same_window_take_turns(data_dir: Path, database: Database) -> None:
     key = latest_windows()[-1]
     store = RawStore(data_dir)
     with ReplayServer(latency=0.4) as server:
@@ -351,7 +351,9 @@ def test_two_fetches_of_the_same_window_take_turns(data_dir: Path) -> None:
         def fetch() -> None:
             try:
                 outcomes.append(
-                    fetch_raw_window(SOURCES["remotive"], settings, store, key, end, end)
+                    fetch_raw_window(
+                        SOURCES["remotive"], settings, store, key, end, end, database.conninfo
+                    )
                 )
             except Exception as err:  # noqa: BLE001 - collected for the assertion
                 errors.append(err)
@@ -367,13 +369,12 @@ def test_two_fetches_of_the_same_window_take_turns(data_dir: Path) -> None:
     assert len(list(store.read_pages("remotive", key))) == 1
 
 
-def test_a_second_fetch_that_cannot_wait_says_so(data_dir: Path) -> None:
+def test_a_second_fetch_that_cannot_wait_says_so(database: Database) -> None:
     key = latest_windows()[-1]
-    store = RawStore(data_dir)
     with (
-        store.window_lock("remotive", key),
+        fetch_lock(database.conninfo, "remotive", key),
         pytest.raises(WindowBusy) as err,
-        store.window_lock("remotive", key, wait_seconds=0.3),
+        fetch_lock(database.conninfo, "remotive", key, wait_seconds=0.3),
     ):
         pass
     assert "remotive window" in str(err.value) and "being fetched by another run" in str(err.value)
@@ -463,6 +464,7 @@ def test_secrets_in_every_url_appear_in_no_file_the_run_wrote(
 ) -> None:
     from jobs_assets.defs.automation.alert_sensor import alert_sensor
     from jobs_assets.defs.automation.resources import AlertsResource
+    from jobs_assets.lib.alerts import OUTBOX_TABLE
 
     host = replay.base_url.removeprefix("http://")
     secret_urls = (  # one way of carrying a secret per source, in turn
@@ -505,26 +507,29 @@ def test_secrets_in_every_url_appear_in_no_file_the_run_wrote(
     home = tmp_path / "dagster_home"
     home.mkdir()
     key = latest_windows()[-1]
+    alerts_resource = AlertsResource(
+        data_dir=str(data_dir), postgres=clean_db.resource(), webhook_url=None
+    )
+    with clean_db.connect() as conn:
+        conn.execute(f"TRUNCATE {OUTBOX_TABLE}")
     with dg.instance_for_test(temp_dir=str(home)) as instance:
-        sensor_context = dg.build_sensor_context(
-            instance=instance,
-            resources={"alerts": AlertsResource(data_dir=str(data_dir), webhook_url=None)},
-        )
-        alert_sensor(sensor_context)  # starts watching now
-        cursor = sensor_context.cursor
+        with dg.build_sensor_context(
+            instance=instance, resources={"alerts": alerts_resource}
+        ) as sensor_context:
+            alert_sensor(sensor_context)  # starts watching now
+            cursor = sensor_context.cursor
         good = run_with_instance(
             resources, key, instance, "key:jobicy_raw or key:himalayas_raw or key:ecb_rates"
         )
         bad = run_with_instance(resources, key, instance, "remotive_raw")
         assert good.success and not bad.success
         assert "403" in failure_text(bad) and "robot:***@" in failure_text(bad)
-        tick = dg.build_sensor_context(
-            instance=instance,
-            cursor=cursor,
-            resources={"alerts": AlertsResource(data_dir=str(data_dir), webhook_url=None)},
-        )
-        alert_sensor(tick)
-    assert list((data_dir / "alerts").rglob("*.json"))  # the alert was written...
+        with dg.build_sensor_context(
+            instance=instance, cursor=cursor, resources={"alerts": alerts_resource}
+        ) as tick:
+            alert_sensor(tick)
+    [stored] = clean_db.query(f"SELECT alert::text || message FROM {OUTBOX_TABLE}")
+    assert "remotive_raw" in stored[0]  # the alert was written...
     assert any(r.params.get("token") == SECRETS[1] for r in replay.requests)  # secrets were used
     assert any(r.headers.get("Authorization") for r in replay.requests)
     assert len([p for p in home.rglob("*") if p.is_file()]) >= 3  # run and event storage
@@ -540,7 +545,9 @@ def test_secrets_in_every_url_appear_in_no_file_the_run_wrote(
                     for s in (*SECRETS, "pgS3cretNeverShown")
                     if s.encode() in content
                 ]
-    assert leaks == []  # ...and no secret is in any file under JOBS_DATA_DIR or DAGSTER_HOME
+    leaks += [f"{OUTBOX_TABLE}: {s}" for s in SECRETS if s in stored[0]]
+    assert leaks == []  # ...and no secret is in the outbox, nor in any file under
+    # JOBS_DATA_DIR or DAGSTER_HOME
     manifest = RawStore(data_dir).manifest("jobicy", key)
     assert manifest["pages"][0]["url"].endswith("API_KEY=***&count=100")
 

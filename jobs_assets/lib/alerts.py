@@ -4,17 +4,19 @@ Pure (no Dagster), so every area can reuse it. An alert is added to the outbox o
 (by its key, e.g. `run:<run_id>`) and delivered once: a webhook that is down or slow
 leaves the alert pending, and the next `deliver()` (the next sensor tick) retries it.
 
-Layout under `$JOBS_DATA_DIR/alerts/`: `pending/`, `sending/` (claimed by a delivery
-in progress), `sent/` (kept 30 days so a repeated failure is recognised) and
-`undeliverable/` (gave up after `GIVE_UP_AFTER`). One small JSON file per alert; each
-move is an atomic rename, so two deliverers can never post the same alert.
+The outbox is the table `public.jobs_alert_outbox` (migration 0008) in the pipeline's
+database, so an alert that waits survives the pod that saw the failure: one row per
+alert, `pending`, `sending` (claimed by a delivery in progress), `sent` (kept 30 days
+so a repeated failure is recognised; also alerts that went to the log only) or
+`undeliverable` (gave up after `GIVE_UP_AFTER`), with its delivery attempts and last
+error. A claim is a row lock taken with SKIP LOCKED, so two deliverers (two pods) can
+never post the same alert.
 """
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import json
-import os
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -22,7 +24,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import psycopg
 import requests
+from psycopg.types.json import Jsonb
 
 from jobs_assets.lib.redact import redact
 
@@ -123,133 +127,151 @@ class DeliveryReport:
     pending: int = 0
 
 
+OUTBOX_TABLE = "public.jobs_alert_outbox"  # migration 0008
+
+
 class AlertOutbox:
-    """Alerts waiting for the webhook, one file each; see the module docstring."""
+    """Alerts waiting for the webhook, one row each; see the module docstring.
 
-    def __init__(self, data_dir: Path) -> None:
-        self.root = Path(data_dir) / "alerts"
-        self.pending = self.root / "pending"
-        self.sending = self.root / "sending"
-        self.sent = self.root / "sent"
-        self.undeliverable = self.root / "undeliverable"
+    `connect()` opens a connection to the pipeline's database (the `postgres` resource's).
+    """
 
-    @staticmethod
-    def file_name(key: str) -> str:
-        return hashlib.sha256(key.encode()).hexdigest()[:32] + ".json"
-
-    def known(self, key: str) -> bool:
-        name = self.file_name(key)
-        folders = (self.pending, self.sending, self.sent, self.undeliverable)
-        return any((folder / name).exists() for folder in folders)
+    def __init__(self, connect: Callable[[], psycopg.Connection]) -> None:
+        self.connect = connect
 
     def add(self, alert: Alert) -> bool:
         """Queue the alert; False (and nothing queued) if this failure was seen before."""
-        if self.known(alert.key):
-            return False
-        record = {"alert": alert.to_json(), "text": redact(alert.text())}
-        self._write(self.pending / self.file_name(alert.key), record)
-        return True
+        return self._insert(alert, "pending", "webhook")
 
     def mark_logged_only(self, alert: Alert) -> bool:
         """Record an alert that went to the log only (no webhook set); False if seen before."""
-        if self.known(alert.key):
-            return False
-        record = {
-            "alert": alert.to_json(),
-            "text": redact(alert.text()),
-            "sent_at": _now().isoformat(),
-            "via": "log",
-        }
-        self._write(self.sent / self.file_name(alert.key), record)
-        return True
+        return self._insert(alert, "sent", "log")
+
+    def _insert(self, alert: Alert, status: str, via: str) -> bool:
+        with self.connect() as conn:
+            added = conn.execute(
+                f"INSERT INTO {OUTBOX_TABLE} (alert_key, status, via, alert, message, "
+                "created_at, sent_at) VALUES (%s, %s, %s, %s, %s, %s, "
+                "CASE WHEN %s = 'sent' THEN now() END) ON CONFLICT (alert_key) DO NOTHING",
+                (
+                    alert.key,
+                    status,
+                    via,
+                    Jsonb(json.loads(redact(json.dumps(alert.to_json())))),
+                    redact(alert.text()),
+                    alert.created_at,
+                    status,
+                ),
+            ).rowcount
+        return added == 1
 
     def pending_count(self) -> int:
-        return len(list(self.pending.glob("*.json"))) if self.pending.exists() else 0
+        with self.connect() as conn:
+            return conn.execute(
+                f"SELECT count(*) FROM {OUTBOX_TABLE} WHERE status = 'pending'"
+            ).fetchone()[0]
 
     def deliver(self, post: Callable[[str], None], limit: int = 20) -> DeliveryReport:
         """Post pending alerts, oldest first; stop at the first failure (the webhook is down).
 
-        A failed alert goes back to `pending/` with its attempt count and last error.
+        Each alert is claimed (`sending`) in a transaction of its own, so two deliverers
+        (two pods) never post the same one; the post itself runs outside any transaction.
+        A failed alert goes back to `pending` with its attempt count and last error, and
+        keeps its place (the order is the failures' own).
         """
         report = DeliveryReport()
-        self._recover_stale_claims()
-        for path in self._oldest_pending()[:limit]:
-            claimed = self.sending / path.name
-            try:
-                self.sending.mkdir(parents=True, exist_ok=True)
-                os.replace(path, claimed)  # only one deliverer gets it
-            except FileNotFoundError:
-                continue
-            try:
-                record = json.loads(claimed.read_text())
-                alert = Alert.from_json(record["alert"])
-            except (ValueError, KeyError, TypeError):  # damaged by hand: set it aside
-                self.undeliverable.mkdir(parents=True, exist_ok=True)
-                os.replace(claimed, self.undeliverable / claimed.name)
-                continue
-            try:
-                # the text as it was when the failure happened, whatever came since
-                post(record.get("text") or redact(alert.text()))
-            except WebhookError as err:
-                record["attempts"] = record.get("attempts", 0) + 1
-                record["last_error"] = str(err)
-                record["last_attempt_at"] = _now().isoformat()
-                if _now() - datetime.fromisoformat(alert.created_at) > GIVE_UP_AFTER:
-                    self._move(claimed, self.undeliverable, record)
-                    report.given_up.append(alert)
-                else:
-                    self._move(claimed, self.pending, record)
-                    report.failed.append((alert, str(err)))
-                break
-            record["sent_at"] = _now().isoformat()
-            self._move(claimed, self.sent, record)
-            report.sent.append(alert)
-        report.pending = self.pending_count()
-        self._prune_sent()
+        with self.connect() as conn:
+            conn.autocommit = True
+            conn.execute(  # a deliverer that died mid-post: its claim lapses
+                f"UPDATE {OUTBOX_TABLE} SET status = 'pending', claimed_at = NULL "
+                "WHERE status = 'sending' AND claimed_at < now() - %s",
+                (STALE_CLAIM,),
+            )
+            for _ in range(limit):
+                row = conn.execute(
+                    f"UPDATE {OUTBOX_TABLE} SET status = 'sending', claimed_at = now() "
+                    f"WHERE alert_key = (SELECT alert_key FROM {OUTBOX_TABLE} "
+                    "WHERE status = 'pending' ORDER BY created_at, alert_key LIMIT 1 "
+                    "FOR UPDATE SKIP LOCKED) RETURNING alert_key, alert, message, created_at"
+                ).fetchone()
+                if row is None:
+                    break
+                key, stored, message, created_at = row
+                try:
+                    alert = Alert.from_json(stored)
+                except (ValueError, KeyError, TypeError):  # damaged by hand: set it aside
+                    self._finish(conn, key, "undeliverable", "its stored alert is damaged")
+                    continue
+                try:
+                    post(message)  # the text as it was when the failure happened
+                except WebhookError as err:
+                    give_up = _now() - created_at > GIVE_UP_AFTER
+                    self._finish(conn, key, "undeliverable" if give_up else "pending", str(err))
+                    if give_up:
+                        report.given_up.append(alert)
+                    else:
+                        report.failed.append((alert, str(err)))
+                    break
+                self._finish(conn, key, "sent", None)
+                report.sent.append(alert)
+            conn.execute(
+                f"DELETE FROM {OUTBOX_TABLE} WHERE status = 'sent' AND sent_at < now() - %s",
+                (KEEP_SENT,),
+            )
+            report.pending = conn.execute(
+                f"SELECT count(*) FROM {OUTBOX_TABLE} WHERE status = 'pending'"
+            ).fetchone()[0]
         return report
 
-    # --- files ----------------------------------------------------------------------
+    @staticmethod
+    def _finish(conn: psycopg.Connection, key: str, status: str, error: str | None) -> None:
+        """One delivery attempt's outcome: counted, with its error (None: delivered)."""
+        conn.execute(
+            f"UPDATE {OUTBOX_TABLE} SET status = %s, claimed_at = NULL, "
+            "attempts = attempts + 1, last_attempt_at = now(), "
+            "last_error = coalesce(%s, last_error), "
+            "sent_at = CASE WHEN %s = 'sent' THEN now() END WHERE alert_key = %s",
+            (status, redact(error) if error else None, status, key),
+        )
 
-    def _oldest_pending(self) -> list[Path]:
-        """Pending files in the order their failures happened (retries keep their place)."""
-        if not self.pending.exists():
-            return []
-        created = {}
-        for path in self.pending.glob("*.json"):
-            try:
-                created[path] = json.loads(path.read_text())["alert"]["created_at"]
-            except (OSError, ValueError, KeyError):
-                created[path] = ""  # unreadable: try it first, it will fail loudly
-        return sorted(created, key=created.__getitem__)
-
-    def _write(self, path: Path, record: dict) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}-{uuid.uuid4().hex[:8]}")
-        tmp.write_text(redact(json.dumps(record, indent=2)))
-        os.replace(tmp, path)
-
-    def _move(self, path: Path, folder: Path, record: dict) -> None:
-        """Rewrite the record in place, then rename it into `folder` (atomic)."""
-        self._write(path, record)
-        folder.mkdir(parents=True, exist_ok=True)
-        os.replace(path, folder / path.name)
-
-    def _recover_stale_claims(self) -> None:
-        if not self.sending.exists():
-            return
-        cutoff = (_now() - STALE_CLAIM).timestamp()
-        for path in self.sending.glob("*.json"):
-            if path.stat().st_mtime < cutoff:
-                self.pending.mkdir(parents=True, exist_ok=True)
-                os.replace(path, self.pending / path.name)
-
-    def _prune_sent(self) -> None:
-        if not self.sent.exists():
-            return
-        cutoff = (_now() - KEEP_SENT).timestamp()
-        for path in self.sent.glob("*.json"):
-            if path.stat().st_mtime < cutoff:
-                path.unlink(missing_ok=True)
+    def import_files(self, data_dir: Path) -> int:
+        """Alerts the previous release kept as files under `data_dir/alerts/`: each added
+        once (with its status, attempts and text), then the folder is renamed
+        `alerts.imported`, so this runs once. Returns how many were new."""
+        folder = Path(data_dir) / "alerts"
+        if not folder.is_dir():
+            return 0
+        added = 0
+        with self.connect() as conn:
+            for status in ("pending", "sending", "sent", "undeliverable"):
+                for path in sorted((folder / status).glob("*.json")):
+                    try:
+                        record = json.loads(path.read_text())
+                        alert = Alert.from_json(record["alert"])
+                    except (OSError, ValueError, KeyError, TypeError):
+                        continue  # unreadable: it stays in the renamed folder for a person
+                    added += conn.execute(
+                        f"INSERT INTO {OUTBOX_TABLE} (alert_key, status, via, alert, message, "
+                        "created_at, attempts, last_attempt_at, last_error, sent_at) VALUES "
+                        "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                        "ON CONFLICT (alert_key) DO NOTHING",
+                        (
+                            alert.key,
+                            "pending" if status == "sending" else status,
+                            record.get("via", "webhook"),
+                            Jsonb(record["alert"]),
+                            record.get("text") or redact(alert.text()),
+                            alert.created_at,
+                            record.get("attempts", 0),
+                            record.get("last_attempt_at"),
+                            record.get("last_error"),
+                            record.get("sent_at"),
+                        ),
+                    ).rowcount
+        # a read-only folder stays: importing it again adds nothing (same keys)
+        with contextlib.suppress(OSError):
+            folder.rename(folder.with_name(f"alerts.imported-{uuid.uuid4().hex[:8]}"))
+        return added
 
 
 def _now() -> datetime:

@@ -28,6 +28,7 @@ from jobs_assets.lib.http import HttpStats
 from jobs_assets.lib.raw_store import MANIFEST, RawStore
 from jobs_assets.lib.redact import redact
 from jobs_assets.lib.sources.base import Page, SourceSettings
+from jobs_assets.lib.window_lock import fetch_lock
 
 RATES_FOLDER = "ecb_rates"  # under raw/, beside the sources
 SUFFIX = ".xml.gz"
@@ -60,11 +61,13 @@ def fetch_daily_rates(
     day: datetime.date,
     live: bool,
     now: datetime.datetime,
+    conninfo: str,
 ) -> RatesOutcome:
     """Fetch the rates file for `day` unless it is stored already or `live` is False.
 
     Never raises for the network or the body: a failure is reported and the caller
-    converts with an earlier stored file or the shipped rates.
+    converts with an earlier stored file or the shipped rates. `conninfo`: the database
+    whose advisory lock keeps two fetches of the day apart.
     """
     key = day_key(day)
     path = store.window_dir(RATES_FOLDER, key)
@@ -75,9 +78,9 @@ def fetch_daily_rates(
             return RatesOutcome("failed", day, path=path, note=str(err))
     if not live:
         return RatesOutcome("offline", day, note="window too old to fetch live")
-    with store.window_lock(RATES_FOLDER, key, wait_seconds=settings.fetch_budget_seconds):
+    with fetch_lock(conninfo, RATES_FOLDER, key, settings.fetch_budget_seconds):
         if store.has_window(RATES_FOLDER, key):  # another run fetched it while we waited
-            return fetch_daily_rates(settings, store, day, live, now)
+            return fetch_daily_rates(settings, store, day, live, now, conninfo)
         writer = store.writer(RATES_FOLDER, key, origin="live", suffix=SUFFIX)
         client = settings.http_client()
         try:

@@ -6,7 +6,8 @@
 - An older window reuses its stored raw files; with none, it fails with a clear error.
 - A fetch with any unusable page keeps its bodies under `failed/` and fails, so a
   good stored window is never replaced by a broken one.
-- One fetch of a window at a time (a file lock); the whole fetch has a time budget.
+- One fetch of a window at a time, whichever process or pod runs it (a PostgreSQL
+  advisory lock, `lib/window_lock.py`); the whole fetch has a time budget.
 - Paging that never ended is cut at the page limit and recorded in the manifest
   (`truncated`, `truncated_reason`), so the cut survives and a check reports it; so is
   a short answer, a page holding fewer listings than the source states it holds.
@@ -24,6 +25,7 @@ from jobs_assets.lib.parsed_windows import PARSE_KEY, stored_summary
 from jobs_assets.lib.raw_store import RawStore
 from jobs_assets.lib.redact import redact
 from jobs_assets.lib.sources import ParseSummary, Source, SourceSettings, parse_window
+from jobs_assets.lib.window_lock import fetch_lock
 
 LIVE_WINDOW = timedelta(hours=8)
 
@@ -64,8 +66,11 @@ def fetch_raw_window(
     partition_key: str,
     window_end: datetime,
     now: datetime,
+    conninfo: str,
 ) -> RawOutcome:
-    with store.window_lock(source.name, partition_key, wait_seconds=settings.fetch_budget_seconds):
+    """The window's raw files, fetched or reused; `conninfo` is the database whose
+    advisory lock keeps two fetches of the window apart."""
+    with fetch_lock(conninfo, source.name, partition_key, settings.fetch_budget_seconds):
         return _fetch_raw_window(source, settings, store, partition_key, window_end, now)
 
 

@@ -6,20 +6,23 @@ are computed from the pipeline's own open connection, so the embedded PostgreSQL
 (a socket directory), `PG*` and docker-compose all work with one profile. The password
 is never copied: dbt's libpq reads `PGPASSWORD` itself.
 
-The manifest is parsed locally (`dbt parse`, no network) when the definitions load and
-the project's files changed since the last parse; there is no `packages.yml`, so dbt
-never tries to download packages.
+The manifest is made ahead by `dagster-dbt project prepare-and-package` (or, under
+`dagster dev`, on every load: `jobs_assets/defs/marts/project.py`); `dbt parse` needs
+no network, and there is no `packages.yml`, so dbt never tries to download packages.
+Each build writes its artifacts to a folder of its own under `$JOBS_DATA_DIR/dbt/runs`
+(never inside the installed package), starting from the last build's parse state.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import hashlib
+import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
@@ -32,6 +35,8 @@ def dbt_executable() -> str:
     beside = Path(sys.executable).parent / "dbt"
     return str(beside) if beside.exists() else "dbt"
 
+
+log = logging.getLogger(__name__)
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt"
 MARTS_SCHEMA = "marts"
@@ -86,35 +91,32 @@ def environ(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def source_hash(project_dir: Path = PROJECT_DIR) -> str:
-    """A digest of every file dbt parses, to tell whether the manifest is current."""
-    digest = hashlib.sha256()
-    for path in sorted(project_dir.rglob("*")):
+def require_manifest(manifest: Path, project_dir: Path = PROJECT_DIR) -> Path:
+    """`manifest`, or an error that says how to make it; a warning in the log when a file
+    of the project is newer (the assets would describe yesterday's models)."""
+    fix = (
+        "Run `make manifest` (dagster-dbt project prepare-and-package --file "
+        "jobs_assets/defs/marts/project.py), or `dagster dev`, which parses on load"
+    )
+    if not manifest.exists():
+        raise FileNotFoundError(f"the marts' dbt manifest {manifest} is missing. {fix}")
+    newer = manifest_outdated_by(manifest, project_dir)
+    if newer is not None:
+        log.warning("the marts' dbt manifest %s is older than %s. %s", manifest, newer, fix)
+    return manifest
+
+
+def manifest_outdated_by(manifest: Path, project_dir: Path = PROJECT_DIR) -> Path | None:
+    """A file of the dbt project changed after `manifest` was written (None: current)."""
+    if not manifest.exists():
+        return project_dir / "dbt_project.yml"
+    made = manifest.stat().st_mtime
+    for path in project_dir.rglob("*"):
         rel = path.relative_to(project_dir)
-        if path.is_file() and rel.parts[0] not in {"target", "logs"}:
-            digest.update(str(rel).encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
-
-
-def target_dir(project_dir: Path = PROJECT_DIR) -> Path:
-    """Where the manifest goes: the project's `target/` when it already holds the current
-    manifest (an image prepared at build time) or is writable (a checkout), else a
-    per-user cache (a read-only install)."""
-    preferred = project_dir / "target"
-    if _stamp(preferred) == source_hash(project_dir):
-        return preferred
-    with contextlib.suppress(OSError):
-        preferred.mkdir(exist_ok=True)
-        if os.access(preferred, os.W_OK):
-            return preferred
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "jobs_assets" / "dbt_target"
-
-
-def _stamp(target: Path) -> str | None:
-    stamp = target / "manifest.sha256"
-    if stamp.exists() and (target / "manifest.json").exists():
-        return stamp.read_text().strip()
+        if rel.parts[0] in {"target", "logs"} or not path.is_file():
+            continue
+        if path.stat().st_mtime > made:
+            return path
     return None
 
 
@@ -137,25 +139,42 @@ def saved_parse_state(runs: Path) -> Path:
     return runs / PARSE_STATE
 
 
-def build_env(conn: psycopg.Connection, data_dir: Path) -> tuple[dict[str, str], Path]:
-    """The environment of a build for `conn` (the asset's and the benchmark's): the
-    connection, each invocation's artifacts under `$JOBS_DATA_DIR/dbt/runs` (never inside
-    the installed package) and the folder's last partial-parse state (the load-time parse
-    was for another connection); and where `keep_parse_state()` saves the next one."""
-    env = profile_env(conn)
+def new_target(data_dir: Path, run_id: str) -> Path:
+    """A fresh artifacts folder for one build under `$JOBS_DATA_DIR/dbt/runs`, holding
+    the folder's last partial-parse state (the prepared manifest's was made without a
+    connection), which dbt then reads instead of parsing the whole project."""
     runs = runs_dir(data_dir)
-    env["DBT_TARGET_PATH"] = str(runs)
+    target = runs / f"{run_id[:8]}-{uuid.uuid4().hex[:6]}"
+    target.mkdir()
     saved = saved_parse_state(runs)
     if saved.exists():
-        env["DBT_PARTIAL_PARSE_FILE_PATH"] = str(saved)
-    return env, saved
+        shutil.copyfile(saved, target / PARSE_STATE)
+    return target
 
 
-def keep_parse_state(target: Path, saved: Path) -> None:
-    """Keep the parse state a build left in its `target` for the next build."""
+def keep_parse_state(target: Path, data_dir: Path) -> None:
+    """Keep the parse state a build left in its `target` for the data folder's next build."""
     fresh = target / PARSE_STATE
     if fresh.exists():
-        shutil.copyfile(fresh, saved)
+        shutil.copyfile(fresh, saved_parse_state(runs_dir(data_dir)))
+
+
+#: how long a stopped dbt may take to cancel its queries and leave (dagster-dbt's default)
+STOP_WAIT_SECONDS = 25.0
+
+
+def stop_dbt(process: subprocess.Popen, wait_seconds: float = STOP_WAIT_SECONDS) -> None:
+    """Stop a dbt process that is still running as Ctrl-C would (dbt cancels its queries
+    and exits), and kill it if it has not left after `wait_seconds`; nothing when it has
+    finished already."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(wait_seconds)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def command_env(profile: Mapping[str, str], target: Path) -> dict[str, str]:
@@ -203,30 +222,6 @@ def parse_ahead(data_dir: Path, env: Mapping[str, str]) -> Callable[[], None]:
             shutil.copyfile(out / PARSE_STATE, saved)
 
     return finish
-
-
-def ensure_manifest(
-    target: Path, parse: Callable[[], None], project_dir: Path = PROJECT_DIR
-) -> Path:
-    """Parse the project into `target/manifest.json` unless it is current.
-
-    `parse()` runs `dbt parse` into `target`. A file lock makes concurrent loaders
-    (one per Dagster step process) parse once and wait for each other.
-    """
-    target.mkdir(parents=True, exist_ok=True)
-    manifest, stamp = target / "manifest.json", target / "manifest.sha256"
-    wanted = source_hash(project_dir)
-    if _stamp(target) == wanted:  # current: nothing to write (the folder may be read-only)
-        return manifest
-    with open(target / ".parse.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if _stamp(target) != wanted:
-            with environ(QUIET_ENV):
-                parse()
-            if not manifest.exists():
-                raise RuntimeError(f"dbt parse wrote no manifest under {target}")
-            stamp.write_text(wanted + "\n")
-    return manifest
 
 
 def row_count(conn: psycopg.Connection, schema: str, name: str) -> int:

@@ -10,8 +10,8 @@ Files at rest can be damaged: a page or manifest that cannot be read gives a
 `RawFileError` naming the file. A live re-fetch of such a window still works (the
 damaged copy is moved under `failed/` with the reason), and the temporary folders of
 a fetch that was killed are removed by the next fetch of the source. Two fetches of
-the same window never interleave: `window_lock` makes the second wait (or fail, saying
-so).
+the same window never interleave: the caller holds the window's lock in PostgreSQL
+(`lib/window_lock.py`), which every process and pod on the database sees.
 
 Files dropped in the inbox are kept apart, under `raw/<source>/inbox/<window>/`
 with their own manifest: a later live fetch replaces the window's fetched pages but
@@ -24,7 +24,7 @@ on the local disk a window is published by renaming its folder; on object storag
 the intent to publish, then the old window's manifest is removed, the pages copied
 and the manifest written last: readers trust only a window with a manifest. A
 staging prefix whose writer is gone is rolled forward when it holds a manifest and
-removed otherwise, by the next fetch of the source. Locks stay on the local disk.
+removed otherwise, by the next fetch of the source.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from jobs_assets.lib.errors import RawFileError, WindowBusy, storage_error
+from jobs_assets.lib.errors import RawFileError, storage_error
 from jobs_assets.lib.redact import mask_url, redact
 from jobs_assets.lib.sources.base import Page
 from jobs_assets.lib.storage import LocalStorage, Location, Storage, staging_name
@@ -265,7 +265,7 @@ class RawStore:
     def __init__(self, data_dir: Path, storage: Storage | None = None) -> None:
         self.data_dir = Path(data_dir)
         self.storage = storage or LocalStorage(self.data_dir)
-        self.root = self.data_dir / "raw"  # on the local disk; locks sit beside it
+        self.root = self.data_dir / "raw"  # on the local disk
 
     def window_key(self, source: str, partition_key: str) -> str:
         return f"raw/{source}/{window_dirname(partition_key)}"
@@ -370,36 +370,6 @@ class RawStore:
                 self.storage.delete_prefix(staging)
             removed.append(self.storage.location(staging))
         return removed
-
-    @contextlib.contextmanager
-    def window_lock(
-        self, source: str, partition_key: str, wait_seconds: float = 900.0
-    ) -> Iterator[None]:
-        """Hold the source's window for one fetch; a second one waits, then fails saying so."""
-        folder = self.data_dir / "locks" / source  # local, outside raw/: never backed up
-        path = folder / f"{window_dirname(partition_key)}.lock"
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as err:
-            raise storage_error(err, f"{source} window {partition_key}") from None
-        try:
-            waited_until = time.monotonic() + max(0.0, wait_seconds)
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= waited_until:
-                        raise WindowBusy(
-                            f"{source} window {partition_key} is being fetched by another run "
-                            f"(lock {path}); waited {wait_seconds:g} s. Let that run finish, "
-                            "then re-run this one if its result is not enough"
-                        ) from None
-                    time.sleep(0.2)
-            yield
-        finally:
-            os.close(fd)
 
     def set_aside(
         self, folder: str, source: str, partition_key: str, reason: str

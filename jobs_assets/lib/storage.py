@@ -12,8 +12,9 @@
   half a window.
 
 Keys are relative POSIX paths (`raw/<source>/2026-11-22-0400/page-0000.json.gz`).
-Logs, locks and the embedded PostgreSQL's data stay on the local disk whatever the
-setting: they belong to one process or one machine.
+Logs, dbt's run artifacts and the embedded PostgreSQL's data stay on the local disk
+whatever the setting: they belong to one process or one machine. What processes must
+agree on (locks, the alert outbox) is in PostgreSQL.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ import dagster as dg
 
 from jobs_assets.automation import SENSOR_STATUS
 from jobs_assets.defs.automation.resources import AlertsResource
-from jobs_assets.lib.alerts import Alert, Problem, run_url, summarise
+from jobs_assets.lib.alerts import OUTBOX_TABLE, Alert, Problem, run_url, summarise
 from jobs_assets.logs import log_event
 
 RUN_EVENTS = (dg.DagsterEventType.RUN_FAILURE, dg.DagsterEventType.RUN_SUCCESS)
@@ -182,7 +182,7 @@ def new_alerts(
     description=(
         "Posts one message per failed run, and per run with failed asset checks (WARN or "
         "ERROR), to JOBS_ALERT_WEBHOOK_URL and the daily log; retries a webhook that is down "
-        "on later ticks. Pending alerts: $JOBS_DATA_DIR/alerts/pending/."
+        "on later ticks. Pending alerts: table public.jobs_alert_outbox, status 'pending'."
     ),
 )
 def alert_sensor(context: dg.SensorEvaluationContext, alerts: AlertsResource) -> dg.SkipReason:
@@ -212,7 +212,7 @@ def alert_sensor(context: dg.SensorEvaluationContext, alerts: AlertsResource) ->
             log_event(
                 context,
                 f"alert {alert.key} given up after 3 days of failed deliveries; it is kept in "
-                f"{outbox.undeliverable}. Check JOBS_ALERT_WEBHOOK_URL.",
+                f"{OUTBOX_TABLE} (status 'undeliverable'). Check JOBS_ALERT_WEBHOOK_URL.",
                 logging.ERROR,
             )
         summary += f", {len(report.sent)} posted, {report.pending} pending"

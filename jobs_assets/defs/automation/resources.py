@@ -6,11 +6,14 @@ import dagster as dg
 
 from jobs_assets.lib import alerts
 from jobs_assets.logs import log_to
+from jobs_assets.resources import PostgresResource, resources_from_env
 from jobs_assets.settings import Settings
 
 
 class AlertsResource(dg.ConfigurableResource):
-    """The outbox under `data_dir` and the webhook.
+    """The outbox (a table in `postgres`'s database) and the webhook; `data_dir` is where
+    the daily log is written (and where the previous release kept its outbox files, which
+    the first use imports).
 
     `webhook_url` is left unset in deployments: it is then read from
     `JOBS_ALERT_WEBHOOK_URL` when an alert is sent, so the secret never shows in the
@@ -18,13 +21,16 @@ class AlertsResource(dg.ConfigurableResource):
     """
 
     data_dir: str
+    postgres: PostgresResource
     ui_base_url: str = alerts.DEFAULT_UI_BASE_URL
     webhook_url: str | None = None
     timeout_seconds: float = alerts.WEBHOOK_TIMEOUT_SECONDS
 
     def outbox(self) -> alerts.AlertOutbox:
         log_to(Path(self.data_dir))
-        return alerts.AlertOutbox(Path(self.data_dir))
+        outbox = alerts.AlertOutbox(self.postgres.connect)
+        outbox.import_files(Path(self.data_dir))
+        return outbox
 
     def webhook(self) -> str | None:
         return self.webhook_url or Settings.from_env().alert_webhook_url
@@ -40,6 +46,7 @@ def alerts_resource_from_env() -> AlertsResource:
     settings = Settings.from_env()
     return AlertsResource(
         data_dir=str(settings.data_dir),
+        postgres=resources_from_env(settings)["postgres"],
         ui_base_url=settings.ui_base_url or alerts.DEFAULT_UI_BASE_URL,
     )
 

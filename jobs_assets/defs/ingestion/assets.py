@@ -79,7 +79,7 @@ def build_raw_asset(source: Source) -> dg.AssetsDefinition:
         pool=f"api_{source.name}",
         retry_policy=RETRY,
         freshness_policy=FRESHNESS,
-        required_resource_keys={api_key, "raw_store"},
+        required_resource_keys={api_key, "raw_store", "postgres"},
         description=(
             f"Every {source.display_name} response body of the window, exactly as received, under "
             f"$JOBS_DATA_DIR/raw/{source.name}/. Fetched live for the latest windows; older "
@@ -97,6 +97,7 @@ def build_raw_asset(source: Source) -> dg.AssetsDefinition:
                 key,
                 context.partition_time_window.end,
                 datetime.now(UTC),
+                context.resources.postgres.conninfo(),
             )
         except PipelineError as err:  # already in the operator's words, secrets masked
             raise dg.Failure(description=str(err), allow_retries=err.retryable) from None
@@ -185,7 +186,7 @@ def staged_listings(
     group_name="ingestion",
     partitions_def=INGESTION_PARTITIONS,
     kinds={"python", "xml"},
-    required_resource_keys={"ecb_rates_api", "raw_store"},
+    required_resource_keys={"ecb_rates_api", "raw_store", "postgres"},
     description=(
         "The ECB's daily euro reference rates (eurofxref-daily.xml), fetched once a day for "
         "a live window into $JOBS_DATA_DIR/raw/ecb_rates/<day>/ and converted with by "
@@ -215,6 +216,7 @@ def ecb_rates(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         window.start.date(),
         is_live(window.end, now),
         now,
+        context.resources.postgres.conninfo(),
     )
     table = outcome.table or stored_rates(context.resources.raw_store.store(), outcome.day)
     used = f"ECB daily file of {table.date}" if table else f"shipped rates of {shipped_rate_date()}"

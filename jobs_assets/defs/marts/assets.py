@@ -2,53 +2,49 @@
 an asset check, downstream of `jobs_listings`, rebuilt after each ingestion window by
 declarative automation.
 
-The models and tests live in `jobs_assets/dbt/`; `jobs_assets.lib.marts` finds the
-project, its manifest and dbt's connection.
+The models and tests live in `jobs_assets/dbt/`; `project.py` is the `DbtProject` and
+its manifest, `jobs_assets.lib.marts` dbt's connection. dbt runs through dagster-dbt's
+`DbtCliResource`, as a process of its own, and stopping the run stops dbt
+(`MartsDbtResource`).
 """
 
-import contextlib
-import importlib.metadata
-import sys
-from collections.abc import Iterator, Mapping
-from functools import cached_property
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
-from packaging import version
+from dagster_dbt import DagsterDbtTranslator, DbtCliInvocation, DbtCliResource, dbt_assets
+from pydantic import PrivateAttr
 
 from jobs_assets.automation import SENSOR_STATUS
-from jobs_assets.defs.marts.in_process import dbt_in_this_process
+from jobs_assets.defs.marts.project import PROJECT
 from jobs_assets.lib import marts
 from jobs_assets.resources import PostgresResource
-from jobs_assets.settings import Settings
 
-PROJECT = DbtProject(
-    project_dir=marts.PROJECT_DIR,
-    profiles_dir=marts.PROJECT_DIR,
-    target_path=marts.target_dir(),
-)
+MANIFEST = marts.require_manifest(PROJECT.manifest_path)
 
 
 class MartsDbtResource(DbtCliResource):
-    """`DbtCliResource` that knows dbt's version from the installed dbt-core package
-    instead of running `dbt --version` (a second dbt start-up, seconds) on every build."""
+    """`DbtCliResource` whose dbt processes end with the step: stopping a run stops dbt.
 
-    @cached_property
-    def _cli_version(self) -> version.Version:
-        if Path(self.dbt_executable).parent == Path(sys.executable).parent:
-            return version.parse(importlib.metadata.version("dbt-core"))
-        return super()._cli_version
+    dagster-dbt forwards an interrupt to dbt only when it arrives while dagster-dbt reads
+    dbt's output; Dagster may deliver it between two events instead, and the step then
+    ends with dbt still running. Every step tears its resources down, however it ends,
+    so this one stops (as Ctrl-C would: dbt cancels its queries) any dbt it started that
+    is still running.
+    """
 
+    _invocations: list[DbtCliInvocation] = PrivateAttr(default_factory=list)
 
-def _parse() -> None:
-    MartsDbtResource(project_dir=PROJECT, dbt_executable=marts.dbt_executable()).cli(
-        ["parse", "--quiet"], target_path=PROJECT.target_path
-    ).wait()
+    def cli(self, args: Sequence[str], **kwargs: Any) -> DbtCliInvocation:
+        invocation = super().cli(args, **kwargs)
+        self._invocations.append(invocation)
+        return invocation
 
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        for invocation in self._invocations:
+            marts.stop_dbt(invocation.process)
 
-MANIFEST = marts.ensure_manifest(PROJECT.target_path, _parse)
 
 # After each ingestion window: `jobs_listings` (any partition) updated, nothing upstream
 # still running. Unlike `eager()` this does not wait for every partition of
@@ -144,8 +140,6 @@ def check_description(test: Mapping[str, Any]) -> str | None:
     return sentence + "."
 
 
-WHERE_DBT_RUNS = {True: "this step's process", False: "a process of its own"}
-
 HEADLINES = {
     dg.AssetKey(["marts", "daily_postings"]): marts.headline_daily_postings,
     dg.AssetKey(["marts", "salary_percentiles"]): marts.headline_salaries,
@@ -164,15 +158,13 @@ def analytics_dbt(
     """`dbt build` of the selection: models, then their tests as asset checks; row counts
     and, for two marts, headline numbers that Dagster plots run over run."""
     with postgres.connect() as conn:
-        env, saved = marts.build_env(conn, Path(postgres.data_dir))
-    # dbt runs in the step's process (in_process.py) unless JOBS_DBT_PROCESS=own
-    here = Settings.from_env().dbt_process == "step"
-    context.log.info(f"dbt runs in {WHERE_DBT_RUNS[here]}")
-    with marts.environ(env), dbt_in_this_process() if here else contextlib.nullcontext():
-        invocation = dbt.cli(["build"], context=context)
-        for event in invocation.stream():
-            yield with_counts(context, event, postgres)
-    marts.keep_parse_state(Path(invocation.target_path), saved)
+        env = marts.profile_env(conn)
+    target = marts.new_target(Path(postgres.data_dir), context.run.run_id)
+    with marts.environ(env):  # dbt's process starts with the environment of this moment
+        invocation = dbt.cli(["build"], context=context, target_path=target)
+    for event in invocation.stream():
+        yield with_counts(context, event, postgres)
+    marts.keep_parse_state(target, Path(postgres.data_dir))
 
 
 def with_counts(context: dg.AssetExecutionContext, event: Any, postgres: PostgresResource) -> Any:

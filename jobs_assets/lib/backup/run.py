@@ -69,7 +69,7 @@ def back_up(
     storage = storage or LocalStorage(Path(data_dir))
     backups = storage.child("backups")
     tools = find_pg_tools(conninfo)
-    with backup_lock(backups, Path(data_dir) / "locks"):
+    with backup_lock(conninfo, backups):
         backup = dump(conninfo, backups, partition_key, tools, lock_wait_timeout)
         archive_raw(backup, storage.child("raw"))
         return verify_and_retain(backup, conninfo, keep, tools)

@@ -1,4 +1,5 @@
-"""A backup set: the files that share one stem, its manifest, and the folder's lock.
+"""A backup set: the files that share one stem, its manifest, and the folder's lock
+(held in PostgreSQL).
 
 The folder is a `Storage` (`lib/storage.py`): the local `backups/` folder or its
 prefix in the bucket of `JOBS_STORAGE_URL`. Functions that take a folder accept a
@@ -8,10 +9,10 @@ prefix in the bucket of `JOBS_STORAGE_URL`. Functions that take a folder accept 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import tempfile
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from pathlib import Path
 from jobs_assets.lib.backup.errors import BackupError
 from jobs_assets.lib.raw_store import window_dirname
 from jobs_assets.lib.storage import LocalStorage, Location, Storage, as_storage
+from jobs_assets.lib.window_lock import advisory_lock
 
 _SUFFIXES = (".dump.sha256", ".manifest.json", ".raw.tar", ".dump")
 
@@ -154,24 +156,23 @@ def latest_verified(backups_dir: Path | Storage) -> tuple[BackupSet, dict] | Non
     return verified[-1] if verified else None
 
 
-@contextlib.contextmanager
-def backup_lock(backups_dir: Path | Storage, locks_dir: Path | None = None) -> Iterator[None]:
-    """One backup at a time per folder (a backfill may start several runs at once).
+#: how long a backup waits for another one of the same folder before it gives up
+BACKUP_LOCK_WAIT_SECONDS = 3600.0
 
-    A local folder holds its own `.lock`; for object storage the lock is a local file
-    under `locks_dir` (one machine at a time; Dagster's pools keep runs apart beyond).
-    """
-    store = as_storage(backups_dir)
-    if isinstance(store, LocalStorage):
-        folder = store.root
-    elif locks_dir is not None:
-        folder = Path(locks_dir)
-    else:
-        folder = Path(tempfile.gettempdir())
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / (".lock" if isinstance(store, LocalStorage) else "backups.lock"), "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+
+def backup_lock(
+    conninfo: str, backups_dir: Path | Storage, wait_seconds: float = BACKUP_LOCK_WAIT_SECONDS
+) -> AbstractContextManager[None]:
+    """One backup at a time per folder (a backfill may start several runs at once, on
+    several machines or pods): an advisory lock in the database being backed up, so
+    every process that can back it up sees it, whatever its local disk."""
+    where = as_storage(backups_dir).location()
+
+    def busy(lock: int) -> Exception:
+        return BackupError(
+            f"another backup into {where} has been running for {wait_seconds:g} s (PostgreSQL "
+            f"advisory lock {lock}); let it finish (see the runs of the backup asset), then "
+            "re-run this window"
+        )
+
+    return advisory_lock(conninfo, "backups", where, wait_seconds, busy)

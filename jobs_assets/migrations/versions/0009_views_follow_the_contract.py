@@ -14,7 +14,7 @@ Create Date: 2026-12-06
 from alembic import op
 
 revision = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels = None
 depends_on = None
 
