@@ -127,7 +127,10 @@ class ListingDetail(BaseModel):
     )
 
 
-_MARTS_BUILT = "When dbt last built the marts (null before the first build)."
+_MARTS_BUILT = (
+    "When dbt last built the marts (null before the first build, or when the API's role "
+    "may not read the build stamp: then these answers are never cached)."
+)
 
 
 class PostingsDay(BaseModel):

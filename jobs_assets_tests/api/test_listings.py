@@ -10,6 +10,7 @@ by hand.
 from __future__ import annotations
 
 import socket
+import uuid
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -505,3 +506,29 @@ def test_healthz_says_down_with_503_when_the_database_is_unreachable() -> None:
     body = response.json()
     assert body["status"] == "down" and body["database"]["ok"] is False
     assert body["data"] is None and response.headers["cache-control"] == "no-store"
+
+
+def test_a_role_that_cannot_read_the_build_stamp_is_never_served_old_stats(
+    api_data: ApiData,
+) -> None:
+    """Without SELECT on analytics_intermediate the API cannot tell a marts build from
+    the last: its /stats/* answers then come from the marts every time, never the cache."""
+    role = f"jobs_api_reader_{uuid.uuid4().hex[:8]}"
+    with api_data.database.connect(autocommit=True) as conn:
+        conn.execute(f'CREATE ROLE "{role}" LOGIN')
+        conn.execute(f'GRANT USAGE ON SCHEMA public, marts TO "{role}"')
+        conn.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA public, marts TO "{role}"')
+    try:
+        conninfo = psycopg.conninfo.make_conninfo(api_data.conninfo, user=role)
+        with TestClient(create_app(conninfo=conninfo)) as client:
+            answers = [client.get("/stats/salaries") for _ in range(2)]
+            assert [a.status_code for a in answers] == [200, 200]
+            assert [a.headers["x-cache"] for a in answers] == ["miss", "miss"]
+            assert answers[0].json()["marts_built_at"] is None
+            listings = [client.get("/listings") for _ in range(2)]  # the rest is cached
+            assert [a.headers["x-cache"] for a in listings] == ["miss", "hit"]
+    finally:
+        with api_data.database.connect(autocommit=True) as conn:
+            conn.execute(f'REVOKE ALL ON ALL TABLES IN SCHEMA public, marts FROM "{role}"')
+            conn.execute(f'REVOKE USAGE ON SCHEMA public, marts FROM "{role}"')
+            conn.execute(f'DROP ROLE "{role}"')
