@@ -191,6 +191,14 @@ def test_search_page_lists_attributed_listings_and_draws_both_charts(
                 )
             )
             assert offered == [f["value"] for f in expected["facets"][name]]
+        seniorities = json.loads(
+            evaluate(
+                page,
+                "JSON.stringify([...document.querySelectorAll('#seniority option')]"
+                ".map(o => o.value))",
+            )
+        )
+        assert seniorities == ["", *(f["value"] for f in expected["facets"]["seniorities"])]
         assert evaluate(page, "document.getElementById('region').getAttribute('list')")
         assert (
             evaluate(page, "document.getElementById('category').placeholder")

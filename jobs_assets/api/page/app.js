@@ -181,8 +181,9 @@ async function loadCharts() {
   catch (error) { unavailable("salary-chart", error); }
 }
 
-// The region and category boxes suggest the labels listings really carry (GET /facets);
-// the API compares them ignoring case, so "europe" finds "Europe" too.
+// The region and category boxes suggest, and the seniority list offers, the labels
+// listings really carry (GET /facets); the API compares them ignoring case, so "europe"
+// finds "Europe" too.
 async function loadFacets() {
   try {
     const facets = await getJSON("/facets");
@@ -191,6 +192,8 @@ async function loadFacets() {
       options.replaceChildren(...facets[name].map((f) => el("option", { value: f.value }, `${f.value} (${f.listings})`)));
       if (facets[name].length) document.getElementById(input).placeholder = facets[name][0].value;
     }
+    const seniority = document.getElementById("seniority");
+    facets.seniorities.forEach((f) => seniority.append(el("option", { value: f.value }, f.value)));
   } catch (error) { /* the boxes still take any text */ }
 }
 
