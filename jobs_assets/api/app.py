@@ -182,6 +182,8 @@ def create_app(
                 try:
                     body = json.dumps(compute(conn) | extra).encode()
                 except psycopg.errors.UndefinedTable as err:
+                    if not marts:
+                        raise
                     raise Unavailable(str(err).splitlines()[0]) from err
                 if key is not None:
                     cache.set(key, body, cache_ttl_seconds)

@@ -12,10 +12,11 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from jobs_assets.api import cursor
@@ -55,6 +56,16 @@ def client(api_data: ApiData) -> Iterator[TestClient]:
         yield test_client
 
 
+def get(client: TestClient, path: str, params: dict[str, str]):
+    """GET with `params` as a client's bytes: any text, lone surrogates too, goes out
+    percent-encoded (the server then sees bytes that are not UTF-8)."""
+    query = "&".join(
+        f"{quote(name)}={quote(value, safe='', errors='surrogatepass')}"
+        for name, value in params.items()
+    )
+    return client.get(f"{path}?{query}" if query else path)
+
+
 def token(document: object) -> str:
     raw = json.dumps(document, separators=(",", ":")).encode("utf-8", "surrogatepass")
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -89,7 +100,7 @@ def test_forged_ranks_are_a_422_naming_the_cursor(client: TestClient, sort: str,
     params = {"q": "engineer", "sort": sort}
     forged = {"s": sort, "d": digest_for({"q": "engineer", "sort": sort}), "t": None}
     forged["k"] = [rank, "remotive", "1"]
-    response = client.get("/listings", params=params | {"cursor": token(forged)})
+    response = get(client, "/listings", params | {"cursor": token(forged)})
     assert_answered(response, "cursor")
 
 
@@ -108,17 +119,18 @@ def test_a_forged_cursor_gets_200_or_a_422_naming_it(
     their contents and the SQL)."""
     params = {"q": "engineer", "sort": sort}
     forged = {"s": sort, "d": digest_for(params), "t": snapshot, "k": [rank, source, job_id]}
-    response = client.get("/listings", params=params | {"cursor": token(forged)})
+    response = get(client, "/listings", params | {"cursor": token(forged)})
     assert_answered(response, "cursor")
 
 
 @FUZZ
+@example(document=None, raw=b"\xff\xfe", text="\ud800")
 @given(document=JSON_VALUES, raw=st.binary(max_size=80), text=ANY_TEXT)
 def test_any_cursor_bytes_get_200_or_a_422(
     client: TestClient, document: object, raw: bytes, text: str
 ) -> None:
     for forged in (token(document), base64.urlsafe_b64encode(raw).decode(), text):
-        assert_answered(client.get("/listings", params={"cursor": forged}), "cursor")
+        assert_answered(get(client, "/listings", {"cursor": forged}), "cursor")
 
 
 def test_the_codec_refuses_what_it_never_issues() -> None:
@@ -182,17 +194,27 @@ def test_every_query_parameter_gets_200_or_a_422_naming_it(
     parameters = ENDPOINTS[path]
     names = data.draw(st.lists(st.sampled_from(sorted(parameters) or ["x"]), unique=True))
     params = {name: data.draw(parameters.get(name, TEXT_PARAMETER), label=name) for name in names}
-    response = client.get(path, params=params)
+    response = get(client, path, params)
     assert_answered(response)
     if response.status_code == 422:
         assert response.json()["parameter"].split(".")[0] in params
 
 
+@pytest.mark.parametrize("value", ["\ud800", "a\x00", "\udcff\ud800x"])
+@pytest.mark.parametrize(
+    "path, parameter",
+    [(path, name) for path, names in ENDPOINTS.items() for name in names],
+)
+def test_bytes_that_are_not_utf8_in_any_parameter(
+    client: TestClient, path: str, parameter: str, value: str
+) -> None:
+    """A lone surrogate percent-encoded (%ED%A0%80) is not UTF-8: a 422 or an answer."""
+    assert_answered(get(client, path, {parameter: value}))
+
+
 @FUZZ
 @given(source=TEXT_PARAMETER, job_id=TEXT_PARAMETER)
 def test_any_listing_path_gets_200_404_or_422(client: TestClient, source: str, job_id: str) -> None:
-    from urllib.parse import quote
-
     path = f"/listings/{quote(source, safe='', errors='surrogatepass')}/"
     path += quote(job_id, safe="/", errors="surrogatepass")
     response = client.get(path)
