@@ -32,7 +32,7 @@ import pytest
 from jobs_assets.lib import db
 from jobs_assets.lib.sources import SOURCES
 from jobs_assets.partitions import INGESTION_PARTITIONS
-from jobs_assets.replay import FIXTURES, ReplayServer
+from jobs_assets.replay import ECB_PATH, FIXTURES, ReplayServer  # noqa: F401 (ECB_PATH: tests)
 from jobs_assets.resources import PostgresResource, RawStoreResource
 from jobs_assets.testing import api_resources, ingestion_assets  # noqa: F401 (used by the tests)
 
