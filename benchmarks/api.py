@@ -1,18 +1,27 @@
 """The read API under load: `make bench-api` (python -m benchmarks.api); not part of make test.
 
-100,000 active listings (plus expired ones and duplicates) in the benchmark's own
-database, one uvicorn worker (`python -m jobs_assets.api`, as `make api` runs it), and a
-load generator in a separate process (`python -m benchmarks.api load ...`): open loop at
-a fixed rate, each latency measured from the moment the request was *due*, so a stalled
+About 100,000 active listings (plus expired ones and duplicates) in the benchmark's own
+database, loaded the way the pipeline loads them and summarised by dbt: the recorded
+windows through the ingestion assets and the local replay server, then synthetic windows
+cut from the recordings (benchmarks.synth: real listings with new ids, shuffled salaries
+and locations; a few dozen employers, so each has thousands of listings) staged and
+upserted by the pipeline's own code, a share of them expired and clustered as the
+identity step would, and `dbt build` for the marts (jobs_assets.testing). No table here
+is written by hand to a schema of its own: the API reads what the migrations and the dbt
+models define.
+
+One uvicorn worker (`python -m jobs_assets.api`, as `make api` runs it), and a load
+generator in a separate process (`python -m benchmarks.api load ...`): open loop at a
+fixed rate, each latency measured from the moment the request was *due*, so a stalled
 server is not hidden by a generator that waits for it (coordinated omission).
 
 Scenarios, each against a fresh server:
 - cached: 200 distinct requests of the mix, warmed once, then replayed at 500 rps;
 - fts: unique full-text searches with 1-3 filters (never a cache hit), at 50 rps;
 - mix: a replayed query mix (Zipf over 3,000 distinct requests: browse with filters,
-  full-text, stats, single listings) from a cold cache at 500 rps: latency and hit ratio;
-  then the same mix and the full-text searches with the cache switched off, and the mix
-  with Redis as the cache.
+  full-text, stats, facets, single listings) from a cold cache at 500 rps: latency and
+  hit ratio; then the same mix and the full-text searches with the cache switched off,
+  and the mix with Redis as the cache.
 """
 
 from __future__ import annotations
@@ -28,17 +37,23 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import psycopg
 
 from benchmarks.harness import ROOT, WORK_DIR, BenchServer
-from jobs_assets.lib.data_version import bump_data_version
+from benchmarks.synth import ListingFactory, stage_synthetic, window_key, window_start
+from jobs_assets.lib.listings import upsert_window
 from jobs_assets.lib.sources import SOURCES
+from jobs_assets.partitions import INGESTION_PARTITIONS
+from jobs_assets.testing import DsnPostgres, build_marts, load_recorded_windows
 
 ACTIVE = 100_000
+EXPIRED_SHARE = 10  # one listing in ten expired
+WINDOWS = 60  # synthetic four-hour windows the listings arrive in
 
 
 def _words(text: str) -> list[str]:
@@ -46,156 +61,137 @@ def _words(text: str) -> list[str]:
 
 
 RESULTS = ROOT / "benchmarks" / "api_results.json"
-NOW = datetime(2026, 12, 1, tzinfo=UTC)
 TECH = _words(
     "python go rust java kotlin swift typescript javascript react vue angular node django "
     "flask fastapi spring rails php laravel ruby scala elixir haskell clojure c++ csharp dotnet "
     "postgres mysql redis kafka spark airflow dbt snowflake bigquery aws gcp azure kubernetes "
     "docker terraform ansible linux graphql grpc ml pytorch tensorflow llm nlp vision ios android "
-    "flutter figma seo sql excel tableau salesforce hubspot"
+    "flutter figma seo sql excel tableau salesforce hubspot engineer manager designer analyst"
 )
-ROLES = _words(
-    "engineer developer architect designer analyst scientist manager writer marketer "
-    "recruiter consultant administrator specialist lead director support"
-)
-LEVELS = ("Junior", "Mid", "Senior", "Staff", "Principal", "Lead")
-WORDS = _words(
-    "we are a remote first team building products for customers across the world you will "
-    "work with engineers designers and product managers to ship features improve reliability "
-    "and mentor colleagues benefits include flexible hours equity learning budget and "
-    "home office stipend our stack includes modern tools and we value clear writing ownership "
-    "kindness and curiosity apply with a short note about a project you are proud of"
-)
-REGIONS = ("Worldwide", "Europe", "North America", "Latin America", "Asia", "Africa", "Oceania")
-COUNTRIES = ("US", "GB", "DE", "FR", "ES", "PL", "NL", "CA", "BR", "IN", "PT", "MX")
-CATEGORIES = ("engineering", "data", "design", "product", "marketing", "sales", "support")
-SENIORITY = ("junior", "mid", "senior", "lead")
-JOB_TYPES = ("full_time", "contract", "part_time")
+
+
+@dataclass(frozen=True)
+class Labels:
+    """The labels the loaded listings carry (the requests filter by real values)."""
+
+    regions: list[str]
+    categories: list[str]
+    seniorities: list[str]
+    listings: list[tuple[str, str]]  # (source, source_job_id) of active listings
 
 
 # --- the data ---------------------------------------------------------------------------
 
 
-def listing_rows(rng: random.Random, count: int) -> list[tuple]:
-    sources = list(SOURCES)
-    rows = []
-    for n in range(count):
-        source = sources[n % len(sources)]
-        tech = rng.sample(TECH, 3)
-        published = NOW - timedelta(minutes=rng.randrange(60 * 24 * 60))
-        seen = published.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-        low = rng.randrange(30, 200) * 1000 if rng.random() < 0.6 else None
-        high = low + rng.randrange(5, 60) * 1000 if low and rng.random() < 0.7 else None
-        region = rng.choice(REGIONS)
-        expired = n >= ACTIVE
-        cluster = f"c{n // 2}" if n % 50 in (0, 1) else None  # 4% in pairs of duplicates
-        description = " ".join(rng.choices(WORDS + tech, k=90))
-        rows.append(
-            (
-                source,
-                f"b{n}",
-                f"{rng.choice(LEVELS)} {tech[0].title()} {rng.choice(ROLES).title()}",
-                f"Company {rng.randrange(4000)}",
-                f"https://{source}.example/jobs/b{n}",
-                rng.choice(JOB_TYPES),
-                rng.choice(SENIORITY),
-                rng.choice(CATEGORIES),
-                "{" + ",".join(tech) + "}",
-                region,
-                "{" + ",".join(rng.sample(COUNTRIES, rng.randrange(0, 3))) + "}",
-                "{" + region + "}",
-                region,
-                low,
-                high,
-                description,
-                published,
-                seen,
-                seen,
-                NOW if not expired else seen,
-                seen.strftime("%Y-%m-%d-%H:00"),
-                "expired" if expired else "active",
-                NOW if expired else None,
-                cluster,
-                (n % 50 == 0) if cluster else None,
-            )
-        )
-    return rows
+def load_listings(conninfo: str, work: Path, active: int) -> int:
+    """The recorded windows through the ingestion assets, then `active` more listings in
+    synthetic windows through the pipeline's upsert; some expire and some cluster."""
+    postgres = DsnPostgres(data_dir=str(work), dsn=conninfo)
+    recorded = INGESTION_PARTITIONS.get_partition_keys()[-2:]  # the ones the sources serve
+    load_recorded_windows(postgres, work / "raw", recorded)
+    total = active + active // (EXPIRED_SHARE - 1)
+    per_window = -(-total // WINDOWS)
+    factory = ListingFactory(seed=17)
+    # after the recorded windows, so their expiry by absence leaves these listings alone
+    origin = datetime.strptime(recorded[-1], "%Y-%m-%d-%H:%M").replace(tzinfo=UTC)
+    origin += timedelta(hours=4)
+    with psycopg.connect(conninfo) as conn, psycopg.connect(conninfo) as read_conn:
+        for index in range(WINDOWS):
+            start = window_start(index, origin)
+            numbers = range(index * per_window, min(total, (index + 1) * per_window))
+            stage_synthetic(conn, [(start, numbers)], factory)
+            upsert_window(conn, read_conn, window_key(start), start)
+        # as the identity step would leave them: expired listings, clusters of two
+        for statement in IDENTITY_SQL:
+            conn.execute(statement, {"share": EXPIRED_SHARE})
+        conn.commit()
+    return total
 
 
-COLUMNS = (
-    "source, source_job_id, title, company_name, job_url, job_type, seniority, "
-    "category_normalised, tags, location_raw, countries, regions, region, salary_min_usd, "
-    "salary_max_usd, description_text, published_at, retrieved_at, first_seen_at, "
-    "last_seen_at, last_partition_key, status, expired_at, duplicate_cluster_id, is_canonical"
+IDENTITY_SQL = (
+    """
+UPDATE public.jobs_listings_data SET status = 'expired', expired_at = last_seen_at
+WHERE source_job_id ~ '^[0-9]+$' AND source_job_id::bigint %% %(share)s = 0
+   OR source_job_id LIKE '%%/listing-%%0'
+""",
+    """
+UPDATE public.jobs_listings_data d SET duplicate_cluster_id = 'bench-' || (n / 2),
+    is_canonical = n %% 2 = 0
+FROM (SELECT source, source_job_id, row_number() OVER (ORDER BY source, source_job_id) AS n
+      FROM public.jobs_listings_data) r
+WHERE d.source = r.source AND d.source_job_id = r.source_job_id AND r.n %% 50 IN (0, 1)
+""",
 )
 
 
-def build_database(server: BenchServer) -> tuple[str, dict[str, str]]:
-    """The benchmark database and the environment that points `python -m jobs_assets.api` at it."""
-    from jobs_assets_tests.api_schema_shim import apply_api_schema  # the marts stand-ins
+def read_labels(conninfo: str) -> Labels:
+    with psycopg.connect(conninfo) as conn:
 
+        def values(column: str) -> list[str]:
+            return [
+                v
+                for (v,) in conn.execute(
+                    f"SELECT {column} FROM public.jobs_listings_data WHERE status = 'active' "
+                    f"AND {column} IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 12"
+                )
+            ]
+
+        ids = conn.execute(
+            "SELECT source, source_job_id FROM public.jobs_listings_data "
+            "WHERE status = 'active' ORDER BY source, source_job_id"
+        ).fetchall()
+        return Labels(values("region"), values("category_normalised"), values("seniority"), ids)
+
+
+def build_database(server: BenchServer, active: int) -> tuple[str, dict[str, str], Labels]:
+    """The benchmark database and the environment that points `python -m jobs_assets.api` at it."""
     dbname = "jobs" if server.embedded else "jobs_bench_api"
     conninfo = server.fresh_database(dbname)
-    rng = random.Random(17)
+    work = WORK_DIR / "api"
+    shutil.rmtree(work, ignore_errors=True)
     started = time.perf_counter()
-    with psycopg.connect(conninfo) as conn:
-        apply_api_schema(conn)
-        with conn.cursor().copy(f"COPY public.jobs_listings_data ({COLUMNS}) FROM STDIN") as copy:
-            for row in listing_rows(rng, ACTIVE + ACTIVE // 10):
-                copy.write_row(row)
-        conn.execute(
-            "INSERT INTO marts.daily_postings SELECT first_seen_at::date, source, region, "
-            "category_normalised, count(*), count(*) FILTER (WHERE status = 'active'), "
-            "count(*) FILTER (WHERE status = 'expired') FROM public.jobs_listings_data "
-            "GROUP BY 1, 2, 3, 4"
-        )
-        conn.execute(
-            "INSERT INTO marts.salary_percentiles SELECT region, category_normalised, seniority, "
-            "count(*), percentile_cont(0.25) WITHIN GROUP (ORDER BY s), "
-            "percentile_cont(0.5) WITHIN GROUP (ORDER BY s), "
-            "percentile_cont(0.75) WITHIN GROUP (ORDER BY s) FROM (SELECT *, "
-            "coalesce(salary_max_usd, salary_min_usd) AS s FROM public.jobs_listings_data "
-            "WHERE status = 'active') l WHERE s IS NOT NULL GROUP BY 1, 2, 3"
-        )
-        conn.commit()
-        bump_data_version(conn, "2026-12-01-00:00")
-        conn.commit()
+    total = load_listings(conninfo, work, active)
+    loaded = time.perf_counter()
+    build_marts(DsnPostgres(data_dir=str(work), dsn=conninfo))
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
-    print(f"data: {ACTIVE:,} active listings loaded in {time.perf_counter() - started:.0f} s")
+    print(
+        f"data: {total:,} listings loaded in {loaded - started:.0f} s, "
+        f"marts built in {time.perf_counter() - loaded:.0f} s"
+    )
     env = {k: v for k, v in os.environ.items() if k not in ("JOBS_REDIS_URL",)}
     if server.embedded:
         env.pop("PGHOST", None)
         env["JOBS_DATA_DIR"] = str(server.data_dir)
     else:
         env["PGDATABASE"] = dbname
-    return conninfo, env
+    return conninfo, env, read_labels(conninfo)
 
 
 # --- the requests -----------------------------------------------------------------------
 
 
-def browse(rng: random.Random) -> str:
+def browse(rng: random.Random, labels: Labels) -> str:
     params: dict[str, object] = {}
     for name, values in (
-        ("region", REGIONS),
+        ("region", labels.regions),
         ("source", list(SOURCES)),
-        ("category", CATEGORIES),
-        ("seniority", SENIORITY),
+        ("category", labels.categories),
+        ("seniority", labels.seniorities),
     ):
-        if rng.random() < 0.35:
+        if values and rng.random() < 0.35:
             params[name] = rng.choice(values)
     if rng.random() < 0.2:
         params["min_salary_usd"] = rng.choice((50_000, 80_000, 100_000, 150_000))
     return "/listings?" + urlencode(params)
 
 
-def full_text(rng: random.Random, filters: int | None = None) -> str:
+def full_text(rng: random.Random, labels: Labels, filters: int | None = None) -> str:
     params: dict[str, object] = {"q": " ".join(rng.sample(TECH, rng.choice((1, 1, 2))))}
     options = [
-        ("region", rng.choice(REGIONS)),
-        ("seniority", rng.choice(SENIORITY)),
-        ("category", rng.choice(CATEGORIES)),
+        ("region", rng.choice(labels.regions)),
+        ("seniority", rng.choice(labels.seniorities)),
+        ("category", rng.choice(labels.categories)),
         ("min_salary_usd", rng.choice((50_000, 80_000, 120_000))),
         ("source", rng.choice(list(SOURCES))),
     ]
@@ -205,34 +201,37 @@ def full_text(rng: random.Random, filters: int | None = None) -> str:
     return "/listings?" + urlencode(params)
 
 
-def stats(rng: random.Random) -> str:
-    if rng.random() < 0.5:
-        return "/stats/postings?" + urlencode({"region": rng.choice(REGIONS)})
-    return "/stats/salaries?" + urlencode({"category": rng.choice(CATEGORIES)})
+def stats(rng: random.Random, labels: Labels) -> str:
+    roll = rng.random()
+    if roll < 0.4:
+        return "/stats/postings?" + urlencode({"region": rng.choice(labels.regions)})
+    if roll < 0.8:
+        return "/stats/salaries?" + urlencode({"category": rng.choice(labels.categories)})
+    return "/facets"
 
 
-def detail(rng: random.Random) -> str:
-    n = rng.randrange(ACTIVE)
-    return f"/listings/{list(SOURCES)[n % len(SOURCES)]}/b{n}"
+def detail(rng: random.Random, labels: Labels) -> str:
+    source, job_id = rng.choice(labels.listings)
+    return f"/listings/{source}/{quote(job_id, safe='/')}"
 
 
-def query_mix(seed: int, distinct: int, total: int) -> list[str]:
+def query_mix(labels: Labels, seed: int, distinct: int, total: int) -> list[str]:
     """`total` requests drawn Zipf-like (s = 1) from `distinct` distinct ones."""
     rng = random.Random(seed)
     kinds = [(browse, 0.45), (full_text, 0.30), (stats, 0.10), (detail, 0.15)]
     pool = []
     for _ in range(distinct):
         kind = rng.choices([k for k, _ in kinds], [w for _, w in kinds])[0]
-        pool.append(kind(rng))
+        pool.append(kind(rng, labels))
     weights = [1 / (rank + 1) for rank in range(distinct)]
     return rng.choices(pool, weights, k=total)
 
 
-def unique_full_text(seed: int, total: int) -> list[str]:
+def unique_full_text(labels: Labels, seed: int, total: int) -> list[str]:
     rng = random.Random(seed)
     seen: set[str] = set()
     while len(seen) < total:
-        seen.add(full_text(rng, filters=rng.randrange(1, 4)))
+        seen.add(full_text(rng, labels, filters=rng.randrange(1, 4)))
     return sorted(seen, key=lambda _: rng.random())
 
 
@@ -360,15 +359,15 @@ def redis_server() -> tuple[subprocess.Popen, str]:
     return process, f"redis://127.0.0.1:{port}/0"
 
 
-def run() -> dict:
+def run(active: int = ACTIVE) -> dict:
     server = BenchServer.start()
     load_before = os.getloadavg()[0]
     try:
-        _, env = build_database(server)
-        mix = query_mix(seed=1, distinct=3000, total=10_000)
+        _, env, labels = build_database(server, active)
+        mix = query_mix(labels, seed=1, distinct=3000, total=10_000)
         hot = list(dict.fromkeys(mix))[:200]
         cached_paths = random.Random(2).choices(hot, k=5000)
-        fts = unique_full_text(seed=3, total=500)
+        fts = unique_full_text(labels, seed=3, total=500)
         results: dict[str, dict] = {}
         with ApiServer(env) as api:
             load(api.port, hot, rate=50)  # warm
@@ -388,7 +387,7 @@ def run() -> dict:
             results["mix_no_cache_500rps"] = load(api.port, mix, rate=500)
             results["cached_paths_no_cache_500rps"] = load(api.port, cached_paths, rate=500)
         return {
-            "active_listings": ACTIVE,
+            "active_listings": len(labels.listings),
             "cores": os.cpu_count(),
             # other work on the machine inflates the tails: compare runs at similar load
             "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
@@ -405,12 +404,13 @@ def run() -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.api", description=__doc__)
     parser.add_argument("role", nargs="?", default="run", choices=("run", "load"))
+    parser.add_argument("--listings", type=int, default=ACTIVE, help="active listings")
     args = parser.parse_args(argv)
     if args.role == "load":
         spec = json.loads(sys.stdin.read())
         print(json.dumps(asyncio.run(_generate(**spec))))
         return 0
-    report = run()
+    report = run(args.listings)
     RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     print(f"{'scenario':34} {'rps':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'hits':>6} err")
     for name, r in report["results"].items():

@@ -32,8 +32,9 @@ import pytest
 from jobs_assets.lib import db
 from jobs_assets.lib.sources import SOURCES
 from jobs_assets.partitions import INGESTION_PARTITIONS
-from jobs_assets.replay import ECB_PATH, FIXTURES, ReplayServer
-from jobs_assets.resources import PostgresResource, RawStoreResource, SourceApiResource
+from jobs_assets.replay import ECB_PATH, FIXTURES, ReplayServer  # noqa: F401 (ECB_PATH: tests)
+from jobs_assets.resources import PostgresResource, RawStoreResource
+from jobs_assets.testing import api_resources, ingestion_assets  # noqa: F401 (used by the tests)
 
 FIXTURE_DIR = FIXTURES  # the recorded responses the project ships (copied from shared/fixtures)
 
@@ -159,33 +160,6 @@ def data_dir(tmp_path: Path) -> Path:
     return path
 
 
-def api_resources(base_url: str, **overrides: object) -> dict[str, SourceApiResource]:
-    """Fast, impolite settings for a local server: no rate limit, short backoff; one
-    resource per registered source."""
-    settings = {
-        "min_interval_hours": 0.0,
-        "workers": 4,
-        "max_rps": 0.0,
-        "timeout_seconds": 2.0,
-        "max_retries": 3,
-        "backoff_seconds": 0.01,
-        **overrides,
-    }
-    apis = {
-        f"{name}_api": SourceApiResource(
-            **{
-                "name": name,
-                "url": f"{base_url}/{name}",
-                "max_pages": source.max_pages or 1,
-                **settings,
-            }
-        )
-        for name, source in SOURCES.items()
-    }
-    ecb = SourceApiResource(**{"name": "ecb_rates", "url": base_url + ECB_PATH, **settings})
-    return {**apis, "ecb_rates_api": ecb}
-
-
 @pytest.fixture
 def resources(clean_db: Database, replay: ReplayServer, data_dir: Path) -> dict[str, object]:
     return {
@@ -221,17 +195,6 @@ def latest_windows(count: int = 2) -> list[str]:
     """The newest complete ingestion windows, oldest first (the ones fetched live)."""
     keys = INGESTION_PARTITIONS.get_partition_keys()
     return keys[-count:]
-
-
-def ingestion_assets() -> list[dg.AssetsDefinition]:
-    from jobs_assets.defs.ingestion.assets import (
-        ecb_rates,
-        jobs_listings,
-        raw_assets,
-        staged_listings,
-    )
-
-    return [*raw_assets, ecb_rates, staged_listings, jobs_listings]
 
 
 def materialize_command(selection: str, partition: str | None = None) -> list[str]:

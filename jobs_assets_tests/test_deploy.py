@@ -663,9 +663,12 @@ def test_init_script_gives_the_api_role_read_only_access_to_public_and_marts(
         conn.execute("CREATE TABLE marts.daily AS SELECT 2 AS id")
         conn.execute("CREATE SCHEMA staging")
         conn.execute("CREATE TABLE staging.raw AS SELECT 3 AS id")
+        # where dbt stamps each marts build (the API's /stats cache keys on the stamp)
+        conn.execute("CREATE TABLE analytics_intermediate.marks AS SELECT 4 AS id")
     with connect("API") as conn:
         assert conn.execute("SELECT id FROM public.listings").fetchone() == (1,)
         assert conn.execute("SELECT id FROM marts.daily").fetchone() == (2,)
+        assert conn.execute("SELECT id FROM analytics_intermediate.marks").fetchone() == (4,)
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
             conn.execute("INSERT INTO public.listings VALUES (9)")
         conn.execute("SET default_transaction_read_only = off")  # even then: no write grant

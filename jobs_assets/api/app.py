@@ -26,16 +26,18 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import ConnectionPool
 from pydantic import BeforeValidator
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jobs_assets.api import cursor, queries
 from jobs_assets.api.cache import make_cache
 from jobs_assets.api.models import (
+    Facets,
     Health,
     ListingDetail,
     ListingsPage,
     PostingsStats,
+    Problem,
     SalaryStats,
-    ValidationProblem,
 )
 from jobs_assets.lib.sources import SOURCES
 
@@ -87,7 +89,21 @@ IsoDay = Annotated[date, BeforeValidator(_iso_day)]
 Since = Annotated[
     IsoDay | None, Query(description="Only listings posted on or after this day (UTC).")
 ]
-VALIDATION = {422: {"model": ValidationProblem, "description": "A parameter is invalid."}}
+VALIDATION = {422: {"model": Problem, "description": "A parameter is invalid."}}
+NOT_FOUND = {404: {"model": Problem, "description": "No such listing."}}
+UNAVAILABLE = {503: {"model": Problem, "description": "The marts have not been built yet."}}
+
+
+class Unavailable(Exception):
+    """A mart the endpoint reads does not exist yet (dbt has not built it)."""
+
+
+class NotFound(HTTPException):
+    """A 404 that names the parameter that found nothing."""
+
+    def __init__(self, message: str, parameter: str | None = None) -> None:
+        super().__init__(404, message)
+        self.parameter = parameter
 
 
 def create_app(
@@ -138,18 +154,39 @@ def create_app(
     )
     app.state.pool, app.state.cache = pool, cache
     app.add_exception_handler(RequestValidationError, _validation_problem)
+    app.add_exception_handler(StarletteHTTPException, _http_problem)
+    app.add_exception_handler(Unavailable, _unavailable)
     app.mount("/static", StaticFiles(directory=PAGE_DIR), name="static")
 
-    def cached(request: Request, parts: dict[str, Any], compute: Callable[[Any], dict]) -> Response:
-        """The JSON for `parts` at the current data version: from the cache, or computed."""
+    def cached(
+        request: Request,
+        parts: dict[str, Any],
+        compute: Callable[[Any], dict],
+        marts: bool = False,
+    ) -> Response:
+        """The JSON for `parts` at the current data version (and, for answers from the
+        marts, their build version): from the cache, or computed."""
         with pool.connection() as conn:
             version = queries.data_version(conn)
-            key = f"v{version}:{request.url.path}:" + json.dumps(parts, sort_keys=True, default=str)
-            body = cache.get(key)
+            extra: dict[str, Any] = {"data_version": version}
+            key: str | None = f"v{version}:{request.url.path}:"
+            if marts:
+                built = queries.marts_version(conn)
+                extra["marts_built_at"] = None if built == queries.MARTS_NEVER_BUILT else built
+                key = None if built is None else f"{key}m{built}:"
+            if key is not None:
+                key += json.dumps(parts, sort_keys=True, default=str)
+            body = cache.get(key) if key is not None else None
             hit = body is not None
             if body is None:
-                body = json.dumps(compute(conn) | {"data_version": version}).encode()
-                cache.set(key, body, cache_ttl_seconds)
+                try:
+                    body = json.dumps(compute(conn) | extra).encode()
+                except psycopg.errors.UndefinedTable as err:
+                    if not marts:
+                        raise
+                    raise Unavailable(str(err).splitlines()[0]) from err
+                if key is not None:
+                    cache.set(key, body, cache_ttl_seconds)
         response = _conditional(request, body)
         response.headers["X-Cache"] = "hit" if hit else "miss"
         return response
@@ -243,7 +280,7 @@ def create_app(
     @app.get(
         "/listings/{source}/{source_job_id:path}",
         response_model=ListingDetail,
-        responses={**VALIDATION, 404: {"description": "No such listing."}},
+        responses={**VALIDATION, **NOT_FOUND},
         summary="One listing with its history and duplicates",
     )
     def listing(
@@ -254,7 +291,11 @@ def create_app(
         def compute(conn: psycopg.Connection) -> dict:
             found = queries.listing_detail(conn, source.value, source_job_id)
             if found is None:
-                raise HTTPException(404, f"no listing {source.value}/{source_job_id}")
+                raise NotFound(
+                    f"source_job_id: no listing {source.value}/{source_job_id}; "
+                    "GET /listings finds listings and their ids",
+                    "source_job_id",
+                )
             return found
 
         return cached(request, {"s": source.value, "id": source_job_id}, compute)
@@ -262,7 +303,7 @@ def create_app(
     @app.get(
         "/stats/postings",
         response_model=PostingsStats,
-        responses=VALIDATION,
+        responses={**VALIDATION, **UNAVAILABLE},
         summary="New, active and expired listings per day and source (marts.daily_postings)",
     )
     def postings(
@@ -280,12 +321,12 @@ def create_app(
         def compute(conn: psycopg.Connection) -> dict:
             return {"rows": queries.postings_stats(conn, name, region, category, posted_since)}
 
-        return cached(request, parts, compute)
+        return cached(request, parts, compute, marts=True)
 
     @app.get(
         "/stats/salaries",
         response_model=SalaryStats,
-        responses=VALIDATION,
+        responses={**VALIDATION, **UNAVAILABLE},
         summary="Annual USD salary percentiles (marts.salary_percentiles)",
     )
     def salaries(
@@ -297,10 +338,17 @@ def create_app(
         parts = {"region": region, "category": category, "seniority": seniority}
 
         def compute(conn: psycopg.Connection) -> dict:
-            rows, regions = queries.salary_stats(conn, region, category, seniority)
-            return {"rows": rows, "regions": regions}
+            return queries.salary_stats(conn, region, category, seniority)
 
-        return cached(request, parts, compute)
+        return cached(request, parts, compute, marts=True)
+
+    @app.get(
+        "/facets",
+        response_model=Facets,
+        summary="The regions, categories, seniorities and job types active listings carry",
+    )
+    def facets(request: Request) -> Response:
+        return cached(request, {}, queries.facets)
 
     @app.get(
         "/healthz",
@@ -348,11 +396,45 @@ def _reject(parameter: str, message: str) -> None:
     )
 
 
+def _problem(
+    status: int, message: str, parameter: str | None, detail: list[dict[str, Any]]
+) -> JSONResponse:
+    """Every error answer has one shape (models.Problem): what is wrong, which parameter
+    (when one is to blame), and the details."""
+    return JSONResponse(
+        {"message": message, "parameter": parameter, "detail": detail}, status_code=status
+    )
+
+
 async def _validation_problem(request: Request, exc: RequestValidationError) -> JSONResponse:
     """422 whose message names each bad parameter, e.g. "limit: ... less than or equal to 100"."""
-    problems = []
+    problems, names = [], []
     for error in exc.errors():
         name = ".".join(str(part) for part in error["loc"][1:]) or str(error["loc"][0])
+        names.append(name)
         problems.append(f"{name}: {error['msg']}")
     detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
-    return JSONResponse({"message": "; ".join(problems), "detail": detail}, status_code=422)
+    return _problem(422, "; ".join(problems), names[0] if names else None, detail)
+
+
+async def _http_problem(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    """404 (no such listing, no such path), 405 and the like, in the 422's shape."""
+    parameter = getattr(exc, "parameter", None)
+    message = str(exc.detail)
+    if exc.status_code == 404 and not isinstance(exc, NotFound):
+        message = f"no such path {request.url.path}; the API's paths are in /openapi.json"
+    response = _problem(exc.status_code, message, parameter, [])
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+async def _unavailable(request: Request, exc: Unavailable) -> JSONResponse:
+    """503 while a mart does not exist: dbt has not built the marts in this database."""
+    message = (
+        f"the marts are not built yet ({exc}); they are built after a load "
+        "(dagster asset materialize -m jobs_assets.definitions --select group:marts)"
+    )
+    response = _problem(503, message, None, [])
+    response.headers["Retry-After"] = "300"
+    return response

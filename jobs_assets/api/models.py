@@ -29,12 +29,13 @@ _LISTING_EXAMPLE = {
     "regions": ["Europe"],
     "region": "Europe",
     "salary": {
-        "min": 90000,
-        "max": 120000,
+        "min_annual": 90000,
+        "max_annual": 120000,
         "currency": "EUR",
-        "period": "year",
         "min_usd_annual": 97000,
         "max_usd_annual": 130000,
+        "original_period": "year",
+        "as_written": "€90k - €120k",
     },
     "published_at": "2026-11-30T08:00:00+00:00",
     "first_seen_at": "2026-11-30T06:00:00+00:00",
@@ -60,12 +61,19 @@ class Attribution(BaseModel):
 
 
 class Salary(BaseModel):
-    min: float | None
-    max: float | None
-    currency: str | None
-    period: str | None
-    min_usd_annual: float | None
-    max_usd_annual: float | None
+    """Every amount is a year's pay: an hourly or monthly figure is annualised by the
+    pipeline; `original_period` says what the source quoted."""
+
+    min_annual: float | None = Field(description="Lower bound a year, in `currency`.")
+    max_annual: float | None = Field(description="Upper bound a year, in `currency`.")
+    currency: str | None = Field(description="ISO 4217 code of the listing's salary.")
+    min_usd_annual: float | None = Field(description="Lower bound a year in US dollars (ECB).")
+    max_usd_annual: float | None = Field(description="Upper bound a year in US dollars (ECB).")
+    original_period: str | None = Field(
+        description="The period the source quoted (year, month, week, day, hour), before "
+        "the amounts were annualised."
+    )
+    as_written: str | None = Field(description="The salary as the source wrote it.")
 
 
 class Listing(BaseModel):
@@ -119,6 +127,12 @@ class ListingDetail(BaseModel):
     )
 
 
+_MARTS_BUILT = (
+    "When dbt last built the marts (null before the first build, or when the API's role "
+    "may not read the build stamp: then these answers are never cached)."
+)
+
+
 class PostingsDay(BaseModel):
     day: str
     source: str
@@ -142,12 +156,14 @@ class PostingsStats(BaseModel):
                         }
                     ],
                     "data_version": 7,
+                    "marts_built_at": "2026-11-30T04:05:00+00:00",
                 }
             ]
         }
     )
     rows: list[PostingsDay]
     data_version: int
+    marts_built_at: str | None = Field(description=_MARTS_BUILT)
 
 
 class SalaryRow(BaseModel):
@@ -155,9 +171,9 @@ class SalaryRow(BaseModel):
     category_normalised: str | None
     seniority: str | None
     listings: int
-    p25: float | None
-    p50: float | None
-    p75: float | None
+    p25_usd: float | None = Field(description="25th percentile, annual USD.")
+    p50_usd: float | None = Field(description="Median, annual USD.")
+    p75_usd: float | None = Field(description="75th percentile, annual USD.")
 
 
 class RegionSalary(BaseModel):
@@ -172,6 +188,26 @@ class RegionSalary(BaseModel):
 class SalaryStats(BaseModel):
     rows: list[SalaryRow]
     regions: list[RegionSalary]
+    note: str | None = Field(
+        description="Why `rows` is empty (cells need 5 listings, or none matches the "
+        "filters); null when there are rows."
+    )
+    data_version: int
+    marts_built_at: str | None = Field(description=_MARTS_BUILT)
+
+
+class FacetValue(BaseModel):
+    value: str
+    listings: int = Field(description="Active listings with this value.")
+
+
+class Facets(BaseModel):
+    """The values the filters of GET /listings can match (compared ignoring case)."""
+
+    regions: list[FacetValue]
+    categories: list[FacetValue]
+    seniorities: list[FacetValue]
+    job_types: list[FacetValue]
     data_version: int
 
 
@@ -199,6 +235,11 @@ class Health(BaseModel):
     data: DataHealth | None
 
 
-class ValidationProblem(BaseModel):
-    message: str = Field(description="What is wrong, naming the parameter.")
+class Problem(BaseModel):
+    """Every error answer (404, 422, 503): the same shape."""
+
+    message: str = Field(description="What is wrong, naming the parameter, and what to do.")
+    parameter: str | None = Field(
+        description="The parameter to blame (the first, when several are), if any."
+    )
     detail: list[dict[str, Any]]

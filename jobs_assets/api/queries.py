@@ -19,8 +19,8 @@ from jobs_assets.lib.sources import SOURCES
 _LISTING_COLUMNS = """
     l.source, l.source_job_id, l.title, l.company_name, l.company_logo_url, l.job_url,
     l.job_type, l.seniority, l.category, l.category_normalised, l.tags, l.location_raw,
-    l.countries, l.regions, l.region, l.salary_min, l.salary_max, l.salary_currency,
-    l.salary_period, l.salary_min_usd, l.salary_max_usd, l.published_at, l.first_seen_at,
+    l.countries, l.regions, l.region, l.salary_raw, l.salary_min, l.salary_max,
+    l.salary_currency, l.salary_period, l.salary_min_usd, l.salary_max_usd, l.published_at, l.first_seen_at,
     l.last_seen_at, l.status, l.expired_at, l.duplicate_cluster_id, l.is_canonical,
     coalesce(l.published_at, l.first_seen_at) AS sort_at
 """
@@ -68,9 +68,10 @@ def _where(f: ListingFilters, params: dict[str, Any]) -> list[str]:
         clauses.append("(l.duplicate_cluster_id IS NULL OR l.is_canonical)")
     simple = {
         "source": "l.source = %(source)s",
-        "region": "l.region = %(region)s",
-        "category": "l.category_normalised = %(category)s",
-        "seniority": "l.seniority = %(seniority)s",
+        # labels as people type them: "europe" finds "Europe"
+        "region": "lower(l.region) = lower(%(region)s)",
+        "category": "lower(l.category_normalised) = lower(%(category)s)",
+        "seniority": "lower(l.seniority) = lower(%(seniority)s)",
         "job_type": "l.job_type = %(job_type)s",
     }
     for name, clause in simple.items():
@@ -113,7 +114,8 @@ def search_listings(
     if sort == "relevance":
         # the rank is computed once per match, in a subquery the keyset can compare with
         rank = "ts_rank_cd(l.search_vector, websearch_to_tsquery('english', %(q)s))"
-        after = "(order_value, source, source_job_id) < (%(k0)s::real, %(k1)s, %(k2)s)"
+        # float8: a rank from a cursor is compared as it is, never cast into a narrower type
+        after = "(order_value, source, source_job_id) < (%(k0)s::float8, %(k1)s, %(k2)s)"
         sql = (
             f"SELECT * FROM (SELECT {_LISTING_COLUMNS}, {rank} AS order_value "
             f"FROM public.jobs_listings_data l WHERE {filters}) page "
@@ -156,12 +158,13 @@ def listing_json(row: dict) -> dict:
         "regions": list(row["regions"] or []),
         "region": row["region"],
         "salary": {
-            "min": _num(row["salary_min"]),
-            "max": _num(row["salary_max"]),
+            "min_annual": _num(row["salary_min"]),
+            "max_annual": _num(row["salary_max"]),
             "currency": row["salary_currency"],
-            "period": row["salary_period"],
             "min_usd_annual": _num(row["salary_min_usd"]),
             "max_usd_annual": _num(row["salary_max_usd"]),
+            "original_period": row["salary_period"],
+            "as_written": row["salary_raw"],
         },
         "published_at": _iso(row["published_at"]),
         "first_seen_at": _iso(row["first_seen_at"]),
@@ -211,6 +214,20 @@ def listing_detail(conn: psycopg.Connection, source: str, source_job_id: str) ->
     }
 
 
+#: a mart cell's filter: labels compared as people type them ("europe" finds "Europe")
+_MART_FILTERS = {
+    "source": "source = %(source)s",
+    "region": "lower(region) = lower(%(region)s)",
+    "category": "lower(category_normalised) = lower(%(category)s)",
+    "seniority": "lower(seniority) = lower(%(seniority)s)",
+}
+
+
+def _mart_where(params: dict[str, Any]) -> str:
+    clauses = [_MART_FILTERS[name] for name, value in params.items() if value is not None]
+    return " AND ".join(clauses) or "true"
+
+
 def postings_stats(
     conn: psycopg.Connection,
     source: str | None,
@@ -220,17 +237,16 @@ def postings_stats(
 ) -> list[dict]:
     """New, active and expired listings per day and source (marts.daily_postings)."""
     params: dict[str, Any] = {"source": source, "region": region, "category": category}
+    where = _mart_where(params)
     params["since"] = since
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(
-            """
+            f"""
             SELECT day, source, sum(new_listings)::bigint AS new_listings,
                    sum(active_listings)::bigint AS active_listings,
                    sum(expired_listings)::bigint AS expired_listings
             FROM marts.daily_postings
-            WHERE (%(source)s::text IS NULL OR source = %(source)s)
-              AND (%(region)s::text IS NULL OR region = %(region)s)
-              AND (%(category)s::text IS NULL OR category_normalised = %(category)s)
+            WHERE {where}
               AND day >= coalesce(%(since)s::date,
                                   (SELECT max(day) - 29 FROM marts.daily_postings))
             GROUP BY day, source ORDER BY day, source LIMIT 5000
@@ -240,32 +256,66 @@ def postings_stats(
     return [r | {"day": r["day"].isoformat()} for r in rows]
 
 
+#: why /stats/salaries can be empty (marts/salary_percentiles.sql leaves small cells out)
+MIN_CELL_LISTINGS = 5
+NO_SALARY_CELLS = (
+    "No salary figures yet: a cell (region, category, seniority) is shown once it has at "
+    f"least {MIN_CELL_LISTINGS} active listings that state a salary."
+)
+NO_MATCHING_CELLS = "No salary cell matches these filters; GET /facets lists the labels."
+
+
 def salary_stats(
     conn: psycopg.Connection, region: str | None, category: str | None, seniority: str | None
-) -> tuple[list[dict], list[dict]]:
-    """The salary percentiles (marts.salary_percentiles) and a per-region summary."""
+) -> dict[str, Any]:
+    """The salary percentiles (marts.salary_percentiles), a per-region summary, and when
+    there are no rows, a note saying why."""
     params = {"region": region, "category": category, "seniority": seniority}
-    where = """
-        WHERE (%(region)s::text IS NULL OR region = %(region)s)
-          AND (%(category)s::text IS NULL OR category_normalised = %(category)s)
-          AND (%(seniority)s::text IS NULL OR seniority = %(seniority)s)
-    """
+    where = _mart_where(params)
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(
             "SELECT region, category_normalised, seniority, listings::bigint AS listings, "
-            "p25::float8 AS p25, p50::float8 AS p50, p75::float8 AS p75 "
-            f"FROM marts.salary_percentiles {where} "
-            "ORDER BY region, category_normalised NULLS FIRST, seniority NULLS FIRST LIMIT 5000",
+            "p25_usd::float8 AS p25_usd, p50_usd::float8 AS p50_usd, "
+            "p75_usd::float8 AS p75_usd "
+            f"FROM marts.salary_percentiles WHERE {where} "
+            "ORDER BY region, category_normalised, seniority LIMIT 5000",
             params,
         ).fetchall()
         regions = cur.execute(
             "SELECT region, sum(listings)::bigint AS listings, "
-            "(sum(p50 * listings) / nullif(sum(listings), 0))::float8 AS median_usd "
-            f"FROM marts.salary_percentiles {where} AND p50 IS NOT NULL "
+            "(sum(p50_usd * listings) / nullif(sum(listings), 0))::float8 AS median_usd "
+            f"FROM marts.salary_percentiles WHERE {where} AND p50_usd IS NOT NULL "
             "GROUP BY region ORDER BY region",
             params,
         ).fetchall()
-    return rows, regions
+        note = None
+        if not rows:
+            anything = cur.execute("SELECT EXISTS (SELECT 1 FROM marts.salary_percentiles)")
+            note = NO_MATCHING_CELLS if anything.fetchone()["exists"] else NO_SALARY_CELLS
+    return {"rows": rows, "regions": regions, "note": note}
+
+
+def facets(conn: psycopg.Connection) -> dict[str, list[dict]]:
+    """The labels active listings carry, with their counts: what the filters can match."""
+    out = {}
+    with conn.cursor(row_factory=dict_row) as cur:
+        for name, column in FACETS.items():
+            out[name] = cur.execute(
+                f"SELECT {column} AS value, count(*)::bigint AS listings "
+                "FROM public.jobs_listings_data "
+                f"WHERE status = 'active' AND nullif(trim({column}), '') IS NOT NULL "
+                f"GROUP BY {column} ORDER BY count(*) DESC, {column} LIMIT 500"
+            ).fetchall()
+    return out
+
+
+#: the filters GET /facets offers values for, and their columns
+FACETS = {
+    "regions": "region",
+    "categories": "category_normalised",
+    "seniorities": "seniority",
+    "job_types": "job_type",
+}
 
 
 def latest_window(conn: psycopg.Connection) -> dict:
@@ -292,6 +342,34 @@ def latest_window(conn: psycopg.Connection) -> dict:
 def data_version(conn: psycopg.Connection) -> int:
     row = conn.execute("SELECT version FROM public.jobs_data_version").fetchone()
     return row[0] if row else 0
+
+
+# The marts' build version: dbt's post-hook on every mart stamps its row in
+# analytics_intermediate.refresh_marks (macros/refresh_marks.sql). The catalog says
+# whether the table exists and this role may read it, without an error either way.
+_MARKS_STATE = """
+SELECT n.oid IS NOT NULL,
+       c.oid IS NOT NULL AND has_schema_privilege(n.oid, 'USAGE')
+           AND has_table_privilege(c.oid, 'SELECT')
+FROM (SELECT 1) one
+LEFT JOIN pg_namespace n ON n.nspname = 'analytics_intermediate'
+LEFT JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = 'refresh_marks'
+"""
+MARTS_NEVER_BUILT = "none"
+
+
+def marts_version(conn: psycopg.Connection) -> str | None:
+    """When the marts were last built ("none" before dbt's first build), or None when
+    this role cannot read the stamp: then no answer from the marts may be cached."""
+    schema_exists, readable = conn.execute(_MARKS_STATE).fetchone()
+    if not schema_exists:
+        return MARTS_NEVER_BUILT
+    if not readable:
+        return None
+    stamp = conn.execute(
+        "SELECT max(marked_at) FROM analytics_intermediate.refresh_marks"
+    ).fetchone()[0]
+    return stamp.isoformat() if stamp is not None else MARTS_NEVER_BUILT
 
 
 def _iso(value: datetime | None) -> str | None:

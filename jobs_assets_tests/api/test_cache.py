@@ -10,7 +10,6 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from fastapi.testclient import TestClient
 
 from jobs_assets.api.app import create_app
 from jobs_assets.api.cache import KEY_PREFIX, MemoryCache
-from jobs_assets_tests.api.listings_data import WINDOW, fill_marts, listing, load, reset
+from jobs_assets_tests.api.conftest import ApiData
 
 
 def free_port() -> int:
@@ -57,38 +56,35 @@ def redis_server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen]]:
 
 
 @pytest.fixture
-def redis_client(api_db: str, redis_server: tuple[str, subprocess.Popen]) -> Iterator[TestClient]:
-    reset(api_db)
-    fill_marts(api_db)
-    with TestClient(create_app(conninfo=api_db, redis_url=redis_server[0])) as client:
+def redis_client(data: ApiData, redis_server: tuple[str, subprocess.Popen]) -> Iterator[TestClient]:
+    with TestClient(create_app(conninfo=data.conninfo, redis_url=redis_server[0])) as client:
         yield client
 
 
 def test_answers_are_cached_in_redis_under_the_data_version(
-    redis_client: TestClient, redis_server: tuple[str, subprocess.Popen], api_db: str
+    redis_client: TestClient, redis_server: tuple[str, subprocess.Popen], data: ApiData
 ) -> None:
-    version = load(api_db, [listing(i) for i in range(3)], "2026-11-30-00:00")
-    first = redis_client.get("/listings")
+    first = redis_client.get("/listings", params={"q": "python"})
+    version = first.json()["data_version"]
     store = redis.Redis.from_url(redis_server[0])
     keys = [k.decode() for k in store.keys(f"{KEY_PREFIX}*")]
     assert len(keys) == 1 and keys[0].startswith(f"{KEY_PREFIX}v{version}:/listings:")
     assert 0 < store.ttl(keys[0]) <= 300
     assert store.get(keys[0]) == first.content
     # a second app (another worker) answers from the same entry
-    with TestClient(create_app(conninfo=api_db, redis_url=redis_server[0])) as other:
-        assert other.get("/listings").content == first.content
+    with TestClient(create_app(conninfo=data.conninfo, redis_url=redis_server[0])) as other:
+        assert other.get("/listings", params={"q": "python"}).content == first.content
     # after a load the next answer is new data, under a new key
-    load(api_db, [listing(60, published_at=WINDOW + timedelta(hours=1))], "k2")
-    second = redis_client.get("/listings")
-    assert second.json()["items"][0]["source_job_id"] == "job-00060"
+    data.load_again()
+    second = redis_client.get("/listings", params={"q": "python"})
+    assert second.headers["x-cache"] == "miss"
     assert second.json()["data_version"] == version + 1
     assert redis_client.get("/healthz").json()["cache"] == {"backend": "redis", "status": "ok"}
 
 
 def test_redis_down_answers_from_the_database_and_health_says_degraded(
-    redis_client: TestClient, redis_server: tuple[str, subprocess.Popen], api_db: str
+    redis_client: TestClient, redis_server: tuple[str, subprocess.Popen], data: ApiData
 ) -> None:
-    load(api_db, [listing(i) for i in range(3)], "2026-11-30-00:00")
     assert redis_client.get("/listings").status_code == 200
     redis_server[1].kill()
     redis_server[1].wait(timeout=10)
@@ -105,19 +101,18 @@ def test_redis_down_answers_from_the_database_and_health_says_degraded(
     assert health.json()["status"] == "degraded"
     assert health.json()["cache"] == {"backend": "redis", "status": "degraded"}
     # still no stale read: with no cache at all, a load is seen at once
-    load(api_db, [listing(70, published_at=WINDOW + timedelta(hours=1))], "k3")
-    assert redis_client.get("/listings").json()["items"][0]["source_job_id"] == "job-00070"
+    version = redis_client.get("/listings").json()["data_version"]
+    data.load_again()
+    assert redis_client.get("/listings").json()["data_version"] == version + 1
 
 
-def test_redis_that_hangs_costs_one_short_timeout(api_db: str) -> None:
+def test_redis_that_hangs_costs_one_short_timeout(data: ApiData) -> None:
     """A server that accepts and never answers: the socket timeout, then the breaker."""
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen(16)
         url = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
-        reset(api_db)
-        load(api_db, [listing(0)], "2026-11-30-00:00")
-        with TestClient(create_app(conninfo=api_db, redis_url=url)) as client:
+        with TestClient(create_app(conninfo=data.conninfo, redis_url=url)) as client:
             started = time.monotonic()
             for _ in range(10):
                 assert client.get("/listings").status_code == 200

@@ -3,7 +3,8 @@
 Every operation is called with generated parameters, valid and invalid; every answer
 must match the schema (status, content type, body), and no input may cause a 5xx.
 The schema is read at import (create_app connects lazily); the app it calls is the one
-the fixture opens on the scratch database (schemathesis's from_fixture does not support
+the fixture opens on the package's database (recorded windows loaded by the pipeline,
+marts built by dbt) (schemathesis's from_fixture does not support
 pytest 9).
 """
 
@@ -19,7 +20,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from jobs_assets.api.app import create_app
-from jobs_assets_tests.api.listings_data import fill_marts, listing, load, reset
+from jobs_assets_tests.api.conftest import ApiData
 
 
 class DeferredApp:
@@ -43,14 +44,10 @@ schema.app = DEFERRED
 
 
 @pytest.fixture(scope="module", autouse=True)
-def listings_app(api_db: str) -> Iterator[None]:
-    reset(api_db)
-    fill_marts(api_db)
-    rows = [listing(i) for i in range(40)]
-    rows[1] |= {"duplicate_cluster_id": "c1", "is_canonical": True}
-    rows[2] |= {"duplicate_cluster_id": "c1", "is_canonical": False}
-    load(api_db, rows, "2026-11-30-00:00")
-    app = create_app(conninfo=api_db)
+def listings_app(api_data: ApiData) -> Iterator[None]:
+    """The app on what the pipeline loaded and dbt built (conftest.py)."""
+    api_data.restore()
+    app = create_app(conninfo=api_data.conninfo)
     with TestClient(app):  # runs the lifespan: the pool is open while the tests call it
         DEFERRED.target = app
         yield

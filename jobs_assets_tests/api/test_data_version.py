@@ -2,48 +2,24 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import psycopg
 from fastapi.testclient import TestClient
 
 from jobs_assets.api.app import create_app
 from jobs_assets.lib.data_version import bump_data_version, read_data_version
-from jobs_assets.replay import ReplayServer
-from jobs_assets.resources import PostgresResource, RawStoreResource
-from jobs_assets_tests.api.listings_data import reset
-from jobs_assets_tests.conftest import Database, api_resources, latest_windows, materialize_window
+from jobs_assets_tests.api.conftest import WINDOWS, ApiData
+from jobs_assets_tests.conftest import Database
 
 
-class ScratchPostgres(PostgresResource):
-    """The pipeline's resource pointed at the API's scratch database."""
-
-    dsn: str
-
-    def conninfo(self) -> str:
-        return self.dsn
-
-
-def test_a_load_bumps_the_version_and_records_its_window(
-    api_db: str, database: Database, replay: ReplayServer, data_dir: Path
-) -> None:
-    reset(api_db)
-    with psycopg.connect(api_db) as conn:
+def test_a_load_bumps_the_version_and_records_its_window(data: ApiData) -> None:
+    with data.database.connect() as conn:
         before = read_data_version(conn).version
-    (key,) = latest_windows(1)
-    resources = {
-        "postgres": ScratchPostgres(data_dir=str(database.data_dir), dsn=api_db),
-        "raw_store": RawStoreResource(data_dir=str(data_dir)),
-        **api_resources(replay.base_url),
-    }
-    materialize_window(resources, key)
-    with psycopg.connect(api_db) as conn:
+    data.load_again()
+    with data.database.connect() as conn:
         after = read_data_version(conn)
-        listings = conn.execute("SELECT count(*) FROM public.jobs_listings_data").fetchone()[0]
     assert after.version == before + 1
-    assert after.partition_key == key and listings > 0
+    assert after.partition_key == WINDOWS[1]
     # the recorded listings, as the API serves them: searchable, each credited to its source
-    with TestClient(create_app(conninfo=api_db)) as client:
+    with TestClient(create_app(conninfo=data.conninfo)) as client:
         page = client.get("/listings", params={"limit": 100, "include_duplicates": True}).json()
         assert page["data_version"] == after.version and page["items"]
         for item in page["items"]:

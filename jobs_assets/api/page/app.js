@@ -20,10 +20,23 @@ function svg(tag, attrs = {}, text) {
   return node;
 }
 
+// An answer that is not JSON (a proxy's error page, a bare "Internal Server Error") or an
+// error answer becomes an Error whose message is a sentence, never a parse error.
 async function getJSON(url) {
-  const response = await fetch(url, { headers: { Accept: "application/json" } });
-  const body = await response.json();
-  if (!response.ok) throw new Error(body.message || body.detail || response.statusText);
+  let response;
+  try {
+    response = await fetch(url, { headers: { Accept: "application/json" } });
+  } catch (error) {
+    throw new Error("the server could not be reached.");
+  }
+  const text = await response.text();
+  let body = null;
+  try { body = JSON.parse(text); } catch (error) { /* not JSON: said below */ }
+  if (!response.ok) {
+    const said = body && typeof body.message === "string" ? body.message : null;
+    throw new Error(said || `the server answered ${response.status} ${response.statusText || "(no reason given)"}.`);
+  }
+  if (body === null) throw new Error("the server's answer was not readable.");
   return body;
 }
 
@@ -45,7 +58,9 @@ function listingItem(item) {
     item.title || "(untitled)");
   li.append(link);
   const salary = [money(item.salary.min_usd_annual), money(item.salary.max_usd_annual)].filter(Boolean).join("–");
-  const meta = [item.company, item.region, item.job_type, salary && salary + " a year",
+  const quoted = item.salary.original_period && item.salary.original_period !== "year"
+    ? ` (quoted by the ${item.salary.original_period})` : "";
+  const meta = [item.company, item.region, item.job_type, salary && salary + " a year" + quoted,
     item.published_at && item.published_at.slice(0, 10)].filter(Boolean).join(" · ");
   li.append(el("div", { class: "meta" }, meta));
   const credit = el("div", { class: "attribution" }, "Listing from ");
@@ -104,7 +119,10 @@ function postingsChart(rows) {
   const target = document.getElementById("postings-chart");
   const days = [...new Set(rows.map((r) => r.day))].sort();
   const sources = [...new Set(rows.map((r) => r.source))].sort();
-  if (!days.length) { target.replaceChildren(el("p", {}, "No data yet.")); return; }
+  if (!days.length) {
+    target.replaceChildren(el("p", {}, "No postings in the last 30 days of data yet: the chart fills in once listings are loaded and the marts are built."));
+    return;
+  }
   const W = 480, H = 220, L = 40, B = 24, max = Math.max(1, ...rows.map((r) => r.new_listings));
   const x = (i) => L + (days.length === 1 ? 0 : (i * (W - L - 10)) / (days.length - 1));
   const y = (v) => H - B - (v * (H - B - 10)) / max;
@@ -123,10 +141,13 @@ function postingsChart(rows) {
     dataTable("New listings per day, by source", ["Day", "Source", "New listings"], rows.map((r) => [r.day, r.source, r.new_listings])));
 }
 
-function salaryChart(regions) {
+function salaryChart(stats) {
   const target = document.getElementById("salary-chart");
-  const shown = regions.filter((r) => r.median_usd != null);
-  if (!shown.length) { target.replaceChildren(el("p", {}, "No data yet.")); return; }
+  const shown = stats.regions.filter((r) => r.median_usd != null);
+  if (!shown.length) {
+    target.replaceChildren(el("p", {}, stats.note || "No salary figures yet."));
+    return;
+  }
   const W = 480, row = 26, L = 120, H = shown.length * row + 10, max = Math.max(...shown.map((r) => r.median_usd));
   const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-labelledby": "salary-caption" });
   shown.forEach((r, i) => {
@@ -149,17 +170,38 @@ async function loadSources() {
   } catch (error) { /* the list stays "All sources" */ }
 }
 
+function unavailable(id, error) {
+  document.getElementById(id).replaceChildren(el("p", {}, "Not available: " + error.message));
+}
+
 async function loadCharts() {
   try { postingsChart((await getJSON("/stats/postings")).rows); }
-  catch (error) { document.getElementById("postings-chart").textContent = "Unavailable: " + error.message; }
-  try { salaryChart((await getJSON("/stats/salaries")).regions); }
-  catch (error) { document.getElementById("salary-chart").textContent = "Unavailable: " + error.message; }
+  catch (error) { unavailable("postings-chart", error); }
+  try { salaryChart(await getJSON("/stats/salaries")); }
+  catch (error) { unavailable("salary-chart", error); }
+}
+
+// The region and category boxes suggest, and the seniority list offers, the labels
+// listings really carry (GET /facets); the API compares them ignoring case, so "europe"
+// finds "Europe" too.
+async function loadFacets() {
+  try {
+    const facets = await getJSON("/facets");
+    for (const [name, list, input] of [["regions", "region-values", "region"], ["categories", "category-values", "category"]]) {
+      const options = document.getElementById(list);
+      options.replaceChildren(...facets[name].map((f) => el("option", { value: f.value }, `${f.value} (${f.listings})`)));
+      if (facets[name].length) document.getElementById(input).placeholder = facets[name][0].value;
+    }
+    const seniority = document.getElementById("seniority");
+    facets.seniorities.forEach((f) => seniority.append(el("option", { value: f.value }, f.value)));
+  } catch (error) { /* the boxes still take any text */ }
 }
 
 document.addEventListener("DOMContentLoaded", () => {
   document.getElementById("search").addEventListener("submit", (event) => { event.preventDefault(); search(false); });
   document.getElementById("more").addEventListener("click", () => search(true));
   loadSources();
+  loadFacets();
   search(false);
   loadCharts();
 });

@@ -1,0 +1,108 @@
+"""Real data for the tests and the benchmarks: the pipeline's own assets, run on the
+recorded responses through the local replay server, then the dbt marts built from what
+they loaded.
+
+Shared by `jobs_assets_tests` and `benchmarks` (which never import each other), so
+neither keeps a hand-written copy of another layer's schema: whatever the migrations
+and the dbt models define is what the API under test reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import dagster as dg
+
+from jobs_assets.lib.sources import SOURCES
+from jobs_assets.replay import ECB_PATH, FIXTURES, ReplayServer
+from jobs_assets.resources import PostgresResource, RawStoreResource, SourceApiResource
+
+
+class DsnPostgres(PostgresResource):
+    """The pipeline's database resource pointed at a given database (a scratch one)."""
+
+    dsn: str
+
+    def conninfo(self) -> str:
+        return self.dsn
+
+
+def api_resources(base_url: str, **overrides: object) -> dict[str, SourceApiResource]:
+    """Fast, impolite settings for a local server: no rate limit, short backoff; one
+    resource per registered source, and the ECB's rates."""
+    settings = {
+        "min_interval_hours": 0.0,
+        "workers": 4,
+        "max_rps": 0.0,
+        "timeout_seconds": 2.0,
+        "max_retries": 3,
+        "backoff_seconds": 0.01,
+        **overrides,
+    }
+    apis = {
+        f"{name}_api": SourceApiResource(
+            **{
+                "name": name,
+                "url": f"{base_url}/{name}",
+                "max_pages": source.max_pages or 1,
+                **settings,
+            }
+        )
+        for name, source in SOURCES.items()
+    }
+    ecb = SourceApiResource(**{"name": "ecb_rates", "url": base_url + ECB_PATH, **settings})
+    return {**apis, "ecb_rates_api": ecb}
+
+
+def ingestion_assets() -> list[dg.AssetsDefinition]:
+    """Raw pages, ECB rates, staging and the listings upsert: one window's load."""
+    from jobs_assets.defs.ingestion.assets import (
+        ecb_rates,
+        jobs_listings,
+        raw_assets,
+        staged_listings,
+    )
+
+    return [*raw_assets, ecb_rates, staged_listings, jobs_listings]
+
+
+def load_recorded_windows(
+    postgres: PostgresResource,
+    data_dir: Path,
+    partition_keys: Sequence[str],
+    fixtures: Path = FIXTURES,
+) -> None:
+    """Each window of `partition_keys`, in order, loaded by the ingestion assets from the
+    recorded responses in `fixtures` (the replay server serves the same recordings to
+    every window, so a second window sees the listings again)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with ReplayServer(fixtures) as server:
+        resources = {
+            "postgres": postgres,
+            "raw_store": RawStoreResource(data_dir=str(data_dir)),
+            **api_resources(server.base_url),
+        }
+        for key in partition_keys:
+            dg.materialize(
+                ingestion_assets(),
+                partition_key=key,
+                resources=resources,
+                instance=dg.DagsterInstance.ephemeral(),
+            )
+
+
+def build_marts(postgres: PostgresResource) -> dg.ExecuteInJobResult:
+    """`dbt build` of every model through Dagster, with the resource the marts asset
+    runs with, on the database of `postgres`."""
+    from jobs_assets.defs.marts.assets import PROJECT, MartsDbtResource, analytics_dbt
+    from jobs_assets.lib import marts
+
+    return dg.materialize(
+        [analytics_dbt],
+        resources={
+            "dbt": MartsDbtResource(project_dir=PROJECT, dbt_executable=marts.dbt_executable()),
+            "postgres": postgres,
+        },
+        instance=dg.DagsterInstance.ephemeral(),
+    )
