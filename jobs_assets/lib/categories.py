@@ -9,9 +9,21 @@ operator extends it without touching code:
   (`-` and `_` become spaces: `Feedback-Specialist` is `feedback specialist`);
 - `category_normalised`: one of `VOCABULARY`, or empty for a value that says nothing
   about the category (tags such as `senior`, `full-time`, `Remote`);
-- `match`: `exact` for a whole value, `word` for a word or phrase inside an unknown
-  value (`Senior Backend Engineer` -> `engineer`), tried in file order after the exact rows;
+- `match`: `exact` for a whole value; `word` for a word or phrase inside a title or an
+  unknown value (`Senior Backend Engineer` -> `backend`); `stem` for a piece of a word,
+  for compounds (`Finanzbuchhalter` -> `buchhalter`). Among the `word`/`stem` rows
+  that match, the first in file order wins, so specific phrases (`sales engineer`)
+  stand before general words (`engineer`);
+- `weight`: how decisive the value is as evidence (empty = 1). RemoteOK derives most
+  tags from the description, so `support`, `software`, `design`, `training` weigh
+  little; a role word in a title (`engineer`) weighs less than a role phrase;
 - `sources`: whose values the row was written for (documentation only).
+
+One listing's category is decided from all it says (`categorise`): its title, its
+source category and all its tags each add their weight to a class, the title most
+(it names the job), then the source's own category, then the tags (capped, so twenty
+description keywords cannot outvote the title). The first tag no longer wins alone:
+RemoteOK's `[software, education, ..., marketing, sales]` on a sales title is Sales.
 
 A value no row covers maps to `Other` and is returned by `unknown_categories`, so the
 parse report shows what to add.
@@ -52,32 +64,74 @@ def humanise(value: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[-_]+", " ", value)).strip().casefold()
 
 
+TITLE_WEIGHT = 4.0  # the title names the job
+CATEGORY_WEIGHT = 2.0  # a source category distinct from the tags (Remotive, Himalayas)
+TAG_CAP = 2.0  # all tags together add at most this much to one class
+
+_Evidence = tuple[str, float]  # (category or NEUTRAL, weight)
+
+
+class _Rules:
+    """The table, compiled: exact values, and one alternation of the word/stem rows,
+    scanned once per text; among the rows that match, the earliest in the file wins."""
+
+    def __init__(self, exact: dict[str, _Evidence], rules: list[tuple[str, str, _Evidence]]):
+        self.exact = exact
+        self.found = [evidence for _, _, evidence in rules]
+        parts = [
+            rf"(\w*{re.escape(value)}\w*)"
+            if kind == "stem"
+            else rf"((?<!\w){re.escape(value)}(?!\w))"
+            for kind, value, _ in rules
+        ]
+        self.pattern = re.compile("|".join(parts)) if parts else None
+
+    def search(self, text: str) -> _Evidence | None:
+        if self.pattern is None:
+            return None
+        best = min((m.lastindex or 0 for m in self.pattern.finditer(text)), default=0)
+        return self.found[best - 1] if best else None
+
+
 @cache
-def _table() -> tuple[dict[str, str], tuple[tuple[re.Pattern[str], str], ...]]:
-    exact: dict[str, str] = {}
-    words: list[tuple[re.Pattern[str], str]] = []
+def _table() -> _Rules:
+    exact: dict[str, _Evidence] = {}
+    rules: list[tuple[str, str, _Evidence]] = []
     path = resources.files("jobs_assets") / "data" / "categories.csv"
     with path.open(encoding="utf-8", newline="") as handle:
         for line, row in enumerate(csv.DictReader(handle), start=2):
             value, category = humanise(row["source_value"]), row["category_normalised"].strip()
             if category not in VOCABULARY and category != NEUTRAL:
                 raise ValueError(f"categories.csv line {line}: {category!r} is not in VOCABULARY")
-            if row["match"] == "word":
-                words.append((re.compile(rf"(?<!\w){re.escape(value)}(?!\w)"), category))
-            elif exact.setdefault(value, category) != category:
+            try:
+                weight = float(row.get("weight") or 1)
+            except ValueError:
+                raise ValueError(
+                    f"categories.csv line {line}: weight {row['weight']!r} is not a number"
+                ) from None
+            if row["match"] in ("word", "stem"):
+                rules.append((row["match"], value, (category, weight)))
+            elif row["match"] != "exact":
+                raise ValueError(
+                    f"categories.csv line {line}: match {row['match']!r} is not exact/word/stem"
+                )
+            elif exact.setdefault(value, (category, weight)) != (category, weight):
                 raise ValueError(f"categories.csv line {line}: {value!r} is mapped twice")
-    return exact, tuple(words)
+    return _Rules(exact, rules)
 
 
-def _lookup(value: object) -> str | None:
-    """The vocabulary entry (or NEUTRAL) for a value, None when no row covers it."""
+def _evidence(value: object) -> _Evidence | None:
+    """The vocabulary entry (or NEUTRAL) and its weight, None when no row covers it."""
     if not isinstance(value, str) or not value.strip():
         return None
     key = humanise(value)
-    exact, words = _table()
-    if key in exact:
-        return exact[key]
-    return next((category for pattern, category in words if pattern.search(key)), None)
+    table = _table()
+    return table.exact.get(key) or table.search(key)
+
+
+def _lookup(value: object) -> str | None:
+    found = _evidence(value)
+    return found[0] if found else None
 
 
 def normalise_category(value: str | None) -> str:
@@ -85,14 +139,55 @@ def normalise_category(value: str | None) -> str:
     return _lookup(value) or OTHER
 
 
+# Not about the job: gender notes (`(m/w/d)`) and pay (`$40/hr`, whose `hr` is no HR).
+_NOISE = re.compile(
+    r"\((?:[mwfdxa]\s*/\s*)+[mwfdxa]\)|\(all genders\)|[$€£]?\d[\d.,]*k?\s*/\s*[a-z]+",
+    re.IGNORECASE,
+)
+
+
+def categorise(
+    category: str | None = None,
+    tags: Iterable[str | None] | None = None,
+    title: str | None = None,
+) -> str:
+    """One listing's category from its title, its source category and all its tags.
+
+    Each piece of evidence adds its row's weight to a class: the title x TITLE_WEIGHT,
+    a source category x CATEGORY_WEIGHT (when it is not simply the first tag, as for
+    RemoteOK and Arbeitnow), the tags x 1 with at most TAG_CAP per class. The highest
+    total wins; on a tie the class named first (title, category, tags) wins. Neutral
+    values add nothing; no evidence at all gives `Other`.
+    """
+    scores: dict[str, float] = {}
+    if isinstance(title, str) and title.strip():
+        found = _table().search(humanise(_NOISE.sub(" ", title)))
+        if found and found[0]:
+            scores[found[0]] = TITLE_WEIGHT * found[1]
+    values = [v for v in tags or () if isinstance(v, str) and v.strip()]
+    keys = list(dict.fromkeys(humanise(v) for v in values))
+    if isinstance(category, str) and category.strip():
+        key = humanise(category)
+        if keys[:1] != [key]:  # a real source category, not the first tag again
+            found = _evidence(category)
+            if found and found[0]:
+                scores[found[0]] = scores.get(found[0], 0.0) + CATEGORY_WEIGHT * found[1]
+    from_tags: dict[str, float] = {}
+    for key in keys:
+        found = _evidence(key)
+        if found and found[0]:
+            from_tags[found[0]] = from_tags.get(found[0], 0.0) + found[1]
+    for name, weight in from_tags.items():
+        scores[name] = scores.get(name, 0.0) + min(weight, TAG_CAP)
+    if not scores:
+        return OTHER
+    return max(scores, key=scores.__getitem__)  # first of the highest: title first
+
+
 def category_from_values(values: Iterable[str | None] | None) -> str:
-    """For sources with several values (tags, lists of categories): the
-    first value that maps to a real category; `Other` when none does."""
-    for value in values or ():
-        category = _lookup(value)
-        if category and category != OTHER:
-            return category
-    return OTHER
+    """For sources with several values (tags, lists of categories) and no title: all
+    values weighed together (`categorise`); `Other` when none names a category."""
+    return categorise(tags=values)
 
 
 def unknown_categories(values: Iterable[str | None]) -> Counter[str]:
