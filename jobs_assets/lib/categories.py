@@ -35,7 +35,7 @@ import csv
 import re
 from collections import Counter
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 VOCABULARY: tuple[str, ...] = (
@@ -71,26 +71,51 @@ TAG_CAP = 2.0  # all tags together add at most this much to one class
 _Evidence = tuple[str, float]  # (category or NEUTRAL, weight)
 
 
+_TOKEN = re.compile(r"\w[\w&#+]*")
+
+
+def _tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text)
+
+
 class _Rules:
-    """The table, compiled: exact values, and one alternation of the word/stem rows,
-    scanned once per text; among the rows that match, the earliest in the file wins."""
+    """The table, compiled for speed (one dict probe per word and phrase of a text, not
+    one regex per row): exact values; `word` rows by their words; `stem` rows as one
+    alternation of literals. Among the rows that match, the earliest in the file wins."""
 
     def __init__(self, exact: dict[str, _Evidence], rules: list[tuple[str, str, _Evidence]]):
         self.exact = exact
-        self.found = [evidence for _, _, evidence in rules]
-        parts = [
-            rf"(\w*{re.escape(value)}\w*)"
-            if kind == "stem"
-            else rf"((?<!\w){re.escape(value)}(?!\w))"
-            for kind, value, _ in rules
-        ]
-        self.pattern = re.compile("|".join(parts)) if parts else None
+        self.words: dict[str, tuple[int, _Evidence]] = {}
+        self.stems: dict[str, tuple[int, _Evidence]] = {}
+        for order, (kind, value, evidence) in enumerate(rules):
+            key = value if kind == "stem" else " ".join(_tokens(value))
+            (self.stems if kind == "stem" else self.words).setdefault(key, (order, evidence))
+        # first word -> the most words a row starting with it has
+        self.starts: dict[str, int] = {}
+        for key in self.words:
+            first, size = key.split(" ", 1)[0], key.count(" ") + 1
+            self.starts[first] = max(self.starts.get(first, 0), size)
+        self.stem_pattern = (
+            re.compile("|".join(map(re.escape, sorted(self.stems, key=len, reverse=True))))
+            if self.stems
+            else None
+        )
 
     def search(self, text: str) -> _Evidence | None:
-        if self.pattern is None:
-            return None
-        best = min((m.lastindex or 0 for m in self.pattern.finditer(text)), default=0)
-        return self.found[best - 1] if best else None
+        """The earliest `word`/`stem` row matching a word, phrase or part of `text`."""
+        tokens = _tokens(text)
+        best: tuple[int, _Evidence] | None = None
+        for start, token in enumerate(tokens):
+            for size in range(1, self.starts.get(token, 0) + 1):
+                found = self.words.get(" ".join(tokens[start : start + size]))
+                if found and (best is None or found[0] < best[0]):
+                    best = found
+        if self.stem_pattern is not None:
+            for match in self.stem_pattern.finditer(text):
+                found = self.stems[match.group()]
+                if best is None or found[0] < best[0]:
+                    best = found
+        return best[1] if best else None
 
 
 @cache
@@ -124,9 +149,16 @@ def _evidence(value: object) -> _Evidence | None:
     """The vocabulary entry (or NEUTRAL) and its weight, None when no row covers it."""
     if not isinstance(value, str) or not value.strip():
         return None
+    return _keyed(value)[1]
+
+
+@lru_cache(maxsize=65536)
+def _keyed(value: str) -> tuple[str, _Evidence | None]:
+    """A value's humanised key and evidence. Tags and categories repeat across
+    listings, so each distinct one is humanised and looked up once."""
     key = humanise(value)
     table = _table()
-    return table.exact.get(key) or table.search(key)
+    return key, table.exact.get(key) or table.search(key)
 
 
 def _lookup(value: object) -> str | None:
@@ -164,19 +196,18 @@ def categorise(
         found = _table().search(humanise(_NOISE.sub(" ", title)))
         if found and found[0]:
             scores[found[0]] = TITLE_WEIGHT * found[1]
-    values = [v for v in tags or () if isinstance(v, str) and v.strip()]
-    keys = list(dict.fromkeys(humanise(v) for v in values))
+    keyed = [_keyed(v) for v in tags or () if isinstance(v, str) and v.strip()]
     if isinstance(category, str) and category.strip():
-        key = humanise(category)
-        if keys[:1] != [key]:  # a real source category, not the first tag again
-            found = _evidence(category)
-            if found and found[0]:
-                scores[found[0]] = scores.get(found[0], 0.0) + CATEGORY_WEIGHT * found[1]
+        key, found = _keyed(category)
+        # a real source category, not the first tag again (RemoteOK, Arbeitnow)
+        if (not keyed or keyed[0][0] != key) and found and found[0]:
+            scores[found[0]] = scores.get(found[0], 0.0) + CATEGORY_WEIGHT * found[1]
     from_tags: dict[str, float] = {}
-    for key in keys:
-        found = _evidence(key)
-        if found and found[0]:
+    seen: set[str] = set()
+    for key, found in keyed:
+        if found and found[0] and key not in seen:
             from_tags[found[0]] = from_tags.get(found[0], 0.0) + found[1]
+        seen.add(key)
     for name, weight in from_tags.items():
         scores[name] = scores.get(name, 0.0) + min(weight, TAG_CAP)
     if not scores:
