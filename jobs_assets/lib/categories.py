@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import csv
 import re
+import string
 from collections import Counter
 from collections.abc import Iterable
 from functools import cache, lru_cache
@@ -71,17 +72,20 @@ TAG_CAP = 2.0  # all tags together add at most this much to one class
 _Evidence = tuple[str, float]  # (category or NEUTRAL, weight)
 
 
-_TOKEN = re.compile(r"\w[\w&#+]*")
+# Words split at punctuation and spaces; `&`, `#` and `+` stay inside a word (`fp&a`, `c#`).
+_SPLIT = str.maketrans(
+    dict.fromkeys(string.punctuation.translate(str.maketrans("", "", "&#+")) + "–—‘’“”…·•", " ")
+)
 
 
 def _tokens(text: str) -> list[str]:
-    return _TOKEN.findall(text)
+    return text.translate(_SPLIT).split()
 
 
 class _Rules:
     """The table, compiled for speed (one dict probe per word and phrase of a text, not
-    one regex per row): exact values; `word` rows by their words; `stem` rows as one
-    alternation of literals. Among the rows that match, the earliest in the file wins."""
+    one regex per row): exact values; `word` rows by their words; `stem` rows as
+    substrings. Among the rows that match, the earliest in the file wins."""
 
     def __init__(self, exact: dict[str, _Evidence], rules: list[tuple[str, str, _Evidence]]):
         self.exact = exact
@@ -90,30 +94,34 @@ class _Rules:
         for order, (kind, value, evidence) in enumerate(rules):
             key = value if kind == "stem" else " ".join(_tokens(value))
             (self.stems if kind == "stem" else self.words).setdefault(key, (order, evidence))
+        # stems stand after the words they must not shadow: skipped once a word row won
+        self.first_stem = min((order for order, _ in self.stems.values()), default=len(rules))
         # first word -> the most words a row starting with it has
         self.starts: dict[str, int] = {}
         for key in self.words:
             first, size = key.split(" ", 1)[0], key.count(" ") + 1
             self.starts[first] = max(self.starts.get(first, 0), size)
-        self.stem_pattern = (
-            re.compile("|".join(map(re.escape, sorted(self.stems, key=len, reverse=True))))
-            if self.stems
-            else None
-        )
 
     def search(self, text: str) -> _Evidence | None:
-        """The earliest `word`/`stem` row matching a word, phrase or part of `text`."""
+        """The earliest `word`/`stem` row matching a word, phrase or part of `text`
+        (lower case). The hot path of a window's parse: one probe per word and phrase."""
         tokens = _tokens(text)
+        words, starts = self.words, self.starts
         best: tuple[int, _Evidence] | None = None
         for start, token in enumerate(tokens):
-            for size in range(1, self.starts.get(token, 0) + 1):
-                found = self.words.get(" ".join(tokens[start : start + size]))
+            longest = starts.get(token)
+            if longest is None:
+                continue
+            found = words.get(token)
+            if found and (best is None or found[0] < best[0]):
+                best = found
+            for size in range(2, longest + 1):
+                found = words.get(" ".join(tokens[start : start + size]))
                 if found and (best is None or found[0] < best[0]):
                     best = found
-        if self.stem_pattern is not None:
-            for match in self.stem_pattern.finditer(text):
-                found = self.stems[match.group()]
-                if best is None or found[0] < best[0]:
+        if best is None or best[0] > self.first_stem:
+            for stem, found in self.stems.items():
+                if stem in text and (best is None or found[0] < best[0]):
                     best = found
         return best[1] if best else None
 
@@ -171,11 +179,8 @@ def normalise_category(value: str | None) -> str:
     return _lookup(value) or OTHER
 
 
-# Not about the job: gender notes (`(m/w/d)`) and pay (`$40/hr`, whose `hr` is no HR).
-_NOISE = re.compile(
-    r"\((?:[mwfdxa]\s*/\s*)+[mwfdxa]\)|\(all genders\)|[$€£]?\d[\d.,]*k?\s*/\s*[a-z]+",
-    re.IGNORECASE,
-)
+# Pay in a title is not about the job: the `hr` of `$40/hr` is no HR.
+_PAY = re.compile(r"\d[\d.,]*k?\s*/\s*[a-z]+", re.IGNORECASE)
 
 
 def categorise(
@@ -193,7 +198,8 @@ def categorise(
     """
     scores: dict[str, float] = {}
     if isinstance(title, str) and title.strip():
-        found = _table().search(humanise(_NOISE.sub(" ", title)))
+        text = _PAY.sub(" ", title) if "/" in title else title
+        found = _table().search(text.casefold().replace("_", " "))
         if found and found[0]:
             scores[found[0]] = TITLE_WEIGHT * found[1]
     keyed = [_keyed(v) for v in tags or () if isinstance(v, str) and v.strip()]
