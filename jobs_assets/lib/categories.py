@@ -9,9 +9,21 @@ operator extends it without touching code:
   (`-` and `_` become spaces: `Feedback-Specialist` is `feedback specialist`);
 - `category_normalised`: one of `VOCABULARY`, or empty for a value that says nothing
   about the category (tags such as `senior`, `full-time`, `Remote`);
-- `match`: `exact` for a whole value, `word` for a word or phrase inside an unknown
-  value (`Senior Backend Engineer` -> `engineer`), tried in file order after the exact rows;
+- `match`: `exact` for a whole value; `word` for a word or phrase inside a title or an
+  unknown value (`Senior Backend Engineer` -> `backend`); `stem` for a piece of a word,
+  for compounds (`Finanzbuchhalter` -> `buchhalter`). Among the `word`/`stem` rows
+  that match, the first in file order wins, so specific phrases (`sales engineer`)
+  stand before general words (`engineer`);
+- `weight`: how decisive the value is as evidence (empty = 1). RemoteOK derives most
+  tags from the description, so `support`, `software`, `design`, `training` weigh
+  little; a role word in a title (`engineer`) weighs less than a role phrase;
 - `sources`: whose values the row was written for (documentation only).
+
+One listing's category is decided from all it says (`categorise`): its title, its
+source category and all its tags each add their weight to a class, the title most
+(it names the job), then the source's own category, then the tags (capped, so twenty
+description keywords cannot outvote the title). The first tag no longer wins alone:
+RemoteOK's `[software, education, ..., marketing, sales]` on a sales title is Sales.
 
 A value no row covers maps to `Other` and is returned by `unknown_categories`, so the
 parse report shows what to add.
@@ -21,9 +33,10 @@ from __future__ import annotations
 
 import csv
 import re
+import string
 from collections import Counter
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 VOCABULARY: tuple[str, ...] = (
@@ -52,32 +65,113 @@ def humanise(value: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[-_]+", " ", value)).strip().casefold()
 
 
+TITLE_WEIGHT = 4.0  # the title names the job
+CATEGORY_WEIGHT = 2.0  # a source category distinct from the tags (Remotive, Himalayas)
+TAG_CAP = 2.0  # all tags together add at most this much to one class
+
+_Evidence = tuple[str, float]  # (category or NEUTRAL, weight)
+
+
+# Words split at punctuation and spaces; `&`, `#` and `+` stay inside a word (`fp&a`, `c#`).
+_SPLIT = str.maketrans(
+    dict.fromkeys(string.punctuation.translate(str.maketrans("", "", "&#+")) + "–—‘’“”…·•", " ")
+)
+
+
+def _tokens(text: str) -> list[str]:
+    return text.translate(_SPLIT).split()
+
+
+class _Rules:
+    """The table, compiled for speed (one dict probe per word and phrase of a text, not
+    one regex per row): exact values; `word` rows by their words; `stem` rows as
+    substrings. Among the rows that match, the earliest in the file wins."""
+
+    def __init__(self, exact: dict[str, _Evidence], rules: list[tuple[str, str, _Evidence]]):
+        self.exact = exact
+        self.words: dict[str, tuple[int, _Evidence]] = {}
+        self.stems: dict[str, tuple[int, _Evidence]] = {}
+        for order, (kind, value, evidence) in enumerate(rules):
+            key = value if kind == "stem" else " ".join(_tokens(value))
+            (self.stems if kind == "stem" else self.words).setdefault(key, (order, evidence))
+        # stems stand after the words they must not shadow: skipped once a word row won
+        self.first_stem = min((order for order, _ in self.stems.values()), default=len(rules))
+        # first word -> the most words a row starting with it has
+        self.starts: dict[str, int] = {}
+        for key in self.words:
+            first, size = key.split(" ", 1)[0], key.count(" ") + 1
+            self.starts[first] = max(self.starts.get(first, 0), size)
+
+    def search(self, text: str) -> _Evidence | None:
+        """The earliest `word`/`stem` row matching a word, phrase or part of `text`
+        (lower case). The hot path of a window's parse: one probe per word and phrase."""
+        tokens = _tokens(text)
+        words, starts = self.words, self.starts
+        best: tuple[int, _Evidence] | None = None
+        for start, token in enumerate(tokens):
+            longest = starts.get(token)
+            if longest is None:
+                continue
+            found = words.get(token)
+            if found and (best is None or found[0] < best[0]):
+                best = found
+            for size in range(2, longest + 1):
+                found = words.get(" ".join(tokens[start : start + size]))
+                if found and (best is None or found[0] < best[0]):
+                    best = found
+        if best is None or best[0] > self.first_stem:
+            for stem, found in self.stems.items():
+                if stem in text and (best is None or found[0] < best[0]):
+                    best = found
+        return best[1] if best else None
+
+
 @cache
-def _table() -> tuple[dict[str, str], tuple[tuple[re.Pattern[str], str], ...]]:
-    exact: dict[str, str] = {}
-    words: list[tuple[re.Pattern[str], str]] = []
+def _table() -> _Rules:
+    exact: dict[str, _Evidence] = {}
+    rules: list[tuple[str, str, _Evidence]] = []
     path = resources.files("jobs_assets") / "data" / "categories.csv"
     with path.open(encoding="utf-8", newline="") as handle:
         for line, row in enumerate(csv.DictReader(handle), start=2):
             value, category = humanise(row["source_value"]), row["category_normalised"].strip()
             if category not in VOCABULARY and category != NEUTRAL:
                 raise ValueError(f"categories.csv line {line}: {category!r} is not in VOCABULARY")
-            if row["match"] == "word":
-                words.append((re.compile(rf"(?<!\w){re.escape(value)}(?!\w)"), category))
-            elif exact.setdefault(value, category) != category:
+            try:
+                weight = float(row.get("weight") or 1)
+            except ValueError:
+                raise ValueError(
+                    f"categories.csv line {line}: weight {row['weight']!r} is not a number"
+                ) from None
+            if row["match"] in ("word", "stem"):
+                rules.append((row["match"], value, (category, weight)))
+            elif row["match"] != "exact":
+                raise ValueError(
+                    f"categories.csv line {line}: match {row['match']!r} is not exact/word/stem"
+                )
+            elif exact.setdefault(value, (category, weight)) != (category, weight):
                 raise ValueError(f"categories.csv line {line}: {value!r} is mapped twice")
-    return exact, tuple(words)
+    return _Rules(exact, rules)
+
+
+def _evidence(value: object) -> _Evidence | None:
+    """The vocabulary entry (or NEUTRAL) and its weight, None when no row covers it."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return _keyed(value)[1]
+
+
+@lru_cache(maxsize=65536)
+def _keyed(value: str) -> tuple[str, _Evidence | None]:
+    """A value's humanised key and evidence. Tags and categories repeat across
+    listings, so each distinct one is humanised and looked up once."""
+    key = humanise(value)
+    table = _table()
+    return key, table.exact.get(key) or table.search(key)
 
 
 def _lookup(value: object) -> str | None:
-    """The vocabulary entry (or NEUTRAL) for a value, None when no row covers it."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    key = humanise(value)
-    exact, words = _table()
-    if key in exact:
-        return exact[key]
-    return next((category for pattern, category in words if pattern.search(key)), None)
+    found = _evidence(value)
+    return found[0] if found else None
 
 
 def normalise_category(value: str | None) -> str:
@@ -85,14 +179,52 @@ def normalise_category(value: str | None) -> str:
     return _lookup(value) or OTHER
 
 
+# Pay in a title is not about the job: the `hr` of `$40/hr` is no HR.
+_PAY = re.compile(r"\d[\d.,]*k?\s*/\s*[a-z]+", re.IGNORECASE)
+
+
+def categorise(
+    category: str | None = None,
+    tags: Iterable[str | None] | None = None,
+    title: str | None = None,
+) -> str:
+    """One listing's category from its title, its source category and all its tags.
+
+    Each piece of evidence adds its row's weight to a class: the title x TITLE_WEIGHT,
+    a source category x CATEGORY_WEIGHT (when it is not simply the first tag, as for
+    RemoteOK and Arbeitnow), the tags x 1 with at most TAG_CAP per class. The highest
+    total wins; on a tie the class named first (title, category, tags) wins. Neutral
+    values add nothing; no evidence at all gives `Other`.
+    """
+    scores: dict[str, float] = {}
+    if isinstance(title, str) and title.strip():
+        text = _PAY.sub(" ", title) if "/" in title else title
+        found = _table().search(text.casefold().replace("_", " "))
+        if found and found[0]:
+            scores[found[0]] = TITLE_WEIGHT * found[1]
+    keyed = [_keyed(v) for v in tags or () if isinstance(v, str) and v.strip()]
+    if isinstance(category, str) and category.strip():
+        key, found = _keyed(category)
+        # a real source category, not the first tag again (RemoteOK, Arbeitnow)
+        if (not keyed or keyed[0][0] != key) and found and found[0]:
+            scores[found[0]] = scores.get(found[0], 0.0) + CATEGORY_WEIGHT * found[1]
+    from_tags: dict[str, float] = {}
+    seen: set[str] = set()
+    for key, found in keyed:
+        if found and found[0] and key not in seen:
+            from_tags[found[0]] = from_tags.get(found[0], 0.0) + found[1]
+        seen.add(key)
+    for name, weight in from_tags.items():
+        scores[name] = scores.get(name, 0.0) + min(weight, TAG_CAP)
+    if not scores:
+        return OTHER
+    return max(scores, key=scores.__getitem__)  # first of the highest: title first
+
+
 def category_from_values(values: Iterable[str | None] | None) -> str:
-    """For sources with several values (tags, lists of categories): the
-    first value that maps to a real category; `Other` when none does."""
-    for value in values or ():
-        category = _lookup(value)
-        if category and category != OTHER:
-            return category
-    return OTHER
+    """For sources with several values (tags, lists of categories) and no title: all
+    values weighed together (`categorise`); `Other` when none names a category."""
+    return categorise(tags=values)
 
 
 def unknown_categories(values: Iterable[str | None]) -> Counter[str]:

@@ -16,9 +16,7 @@ import numpy as np
 import pandas as pd
 
 from jobs_assets.lib.categories import (
-    OTHER,
-    category_from_values,
-    normalise_category,
+    categorise,
     unknown_categories,
 )
 from jobs_assets.lib.ecb_rates import RateTable, usd_rate
@@ -417,7 +415,7 @@ def normalise(
     result["published_at"] = parse_timestamps(frame["published"])
     result["expires_at"] = parse_timestamps(frame["expires"])
     result["retrieved_at"] = frame["retrieved_at"]
-    result["category_normalised"] = _categories(out["category"], out["tags"])
+    result["category_normalised"] = _categories(out["category"], out["tags"], out["title"])
     result["company_key"] = _mapped(result["company_name"], _company_key)
 
     report = ParseReport(listings=rows)
@@ -448,19 +446,21 @@ def _company_key(value: object) -> str | None:
     return None if is_missing(value) else company_key(str(value)) or None
 
 
-def _categories(categories: np.ndarray, tags: np.ndarray) -> np.ndarray:
-    """The shared category: the source's category, else the first tag that maps to one
-    (`Other` when neither does). Once per distinct (category, tags)."""
+def _categories(categories: np.ndarray, tags: np.ndarray, titles: np.ndarray) -> np.ndarray:
+    """The shared category from the title, the source's category and all the tags
+    (`categorise`). Once per distinct (category, tags, title)."""
     cache: dict[tuple, str] = {}
     out = np.empty(len(categories), dtype=object)
-    for i, (category, values) in enumerate(zip(categories.tolist(), tags.tolist(), strict=True)):
-        key = (category, tuple(values) if isinstance(values, (list, tuple)) else ())
+    rows = zip(categories.tolist(), tags.tolist(), titles.tolist(), strict=True)
+    for i, (category, values, title) in enumerate(rows):
+        key = (
+            None if is_missing(category) else category,
+            tuple(values) if isinstance(values, (list, tuple)) else (),
+            None if is_missing(title) else title,
+        )
         found = cache.get(key)
         if found is None:
-            found = normalise_category(None if is_missing(category) else category)
-            if found == OTHER:
-                found = category_from_values(key[1])
-            cache[key] = found
+            found = cache[key] = categorise(*key)
         out[i] = found
     return out
 

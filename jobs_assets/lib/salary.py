@@ -66,7 +66,10 @@ NOT_ANNUALISABLE = Salary(not_annualisable=True)
 
 _PERIOD_WORDS: dict[str, str] = {
     **{w: "hour" for w in ("hour", "hours", "hourly", "hr", "hrs", "h", "ph", "per hour")},
-    **{w: "day" for w in ("day", "days", "daily", "per day", "d", "diem", "per diem")},
+    **{
+        w: "day"
+        for w in ("day", "days", "daily", "per day", "d", "diem", "per diem", "manday", "man-day")
+    },
     **{w: "week" for w in ("week", "weeks", "weekly", "wk", "per week")},
     **{
         w: "fortnight"
@@ -229,6 +232,8 @@ def parse_salary_text(text: str | None) -> Salary:
     if period == "piece":
         return NOT_ANNUALISABLE
     currency = _find_currency(body, text, previous_end, last.end)
+    if currency is None and any(a.multiplier in (1e5, 1e7) for a in figure):
+        currency = "INR"  # lakh and crore (`12-18 LPA`) are Indian rupees
     from_size = period is None
     if period is None:
         period = _period_by_size(max(v for v in (low, high) if v is not None))

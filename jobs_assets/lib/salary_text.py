@@ -144,7 +144,7 @@ _PERIOD_MARKERS: list[tuple[str, str]] = [
     ),
     (
         "day",
-        r"/\s*(?:d|day)\b|\bdaily\b|\b(?:per|a|each|every)\s+day\b|\bper\s+diem\b|\bp/d\b|(?<=[\dkK])\s?pd\b",
+        r"/\s*(?:man[- ]?)?(?:d|day)\b|\bdaily\b|\b(?:per|a|each|every)\s+(?:man[- ]?)?day\b|\bper\s+diem\b|\bp/d\b|(?<=[\dkK])\s?pd\b",
     ),
     (
         "fortnight",
@@ -207,9 +207,18 @@ _EXTRAS_RE = re.compile(
 )
 
 
+# Working time, not pay: `40h/week`, `20 hrs per week`, `8 hours a day` (a scope may
+# start right after the count, which was read as a figure: `h/week`).
+_WORKTIME_RE = re.compile(
+    r"(?:\d+(?:\s*[-–]\s*\d+)?|^)\s*(?:h|hrs?|hours?)\s*(?:/|per\b|a\b|each\b|every\b)\s*"
+    r"(?:d|day|w|wk|week|mo|month)\b",
+    re.IGNORECASE,
+)
+
+
 def find_period(scope: str) -> str | None:
     """`hour` ... `year`, or `piece` for a non-period unit (`per article`), or None."""
-    match = _PERIOD_RE.search(_EXTRA_PERIOD_RE.sub(" ", scope))
+    match = _PERIOD_RE.search(_EXTRA_PERIOD_RE.sub(" ", _WORKTIME_RE.sub(" ", scope)))
     return match.lastgroup if match else None
 
 
@@ -270,6 +279,10 @@ _BASE_GAP_RE = re.compile(
 _OTE_AFTER_RE = re.compile(r"^\s*(?:OTE\b|on[- ]target)", re.IGNORECASE)
 _MONEY_BEFORE_RE = re.compile(r"(?:\$|[€£₹₱₦₩₺₽₴₪¥₫฿]|zł|\b[A-Z]{3})\s*$")
 _MONEY_AFTER_RE = re.compile(r"\s*(?:[$€£₹₱₦₩₺₽₴₪¥₫฿]|zł|[A-Z]{3}\b)")
+# `17 usd/hour`, `25-30 eur/h`: a lower-case ISO code right after a figure marks money
+# too (word-like codes such as `all`, `top`, `try` do not).
+_CODE_AFTER_RE = re.compile(r"\s?([a-z]{3})(?![a-z])")
+_CODE_BEFORE_RE = re.compile(r"(?<![a-z])([a-z]{3})\s?$")
 _PERIOD_AFTER_RE = re.compile(
     r"\s*(?:/|per\b|an?\s+(?:hour|day|week|month|year)|hourly|daily|weekly|monthly|yearly|"
     r"annually|p\.?a\b|p/h|ph\b)",
@@ -306,9 +319,12 @@ def find_amounts(text: str) -> list[Amount]:
         value = float(f"{digits}.{frac}" if frac else digits)
         mult_word = (match.group("mult") or "").lower()
         multiplier = _MULTIPLIERS.get(mult_word[:2], _MULTIPLIERS.get(mult_word[:1], 1.0))
+        code_after = _CODE_AFTER_RE.match(text, match.end())
+        code_before = _CODE_BEFORE_RE.search(text, max(0, match.start() - 5), match.start())
         money = multiplier > 1.0 or bool(
             _MONEY_BEFORE_RE.search(text, max(0, match.start() - 5), match.start())
             or _MONEY_AFTER_RE.match(text, match.end())
+            or any(c and c.group(1).upper() in _GLUABLE_CODES for c in (code_after, code_before))
         )
         plain = digits == match.group("int") and not frac and multiplier == 1.0
         periodic = bool(_PERIOD_AFTER_RE.match(text, match.end()))
