@@ -432,7 +432,14 @@ class _Vocabulary:
             names.setdefault(_key(state), "US")
         for province in CA_PROVINCES:
             names.setdefault(_key(province), "CA")
-        # Own-language names ("Česko", "Polska", "Deutschland"): pycountry's translations.
+        self.gazetteer = Gazetteer()
+        # Own-language names ("Česko", "Polska", "Deutschland"): pycountry's translations,
+        # except those that are also a big city's name ("Brasilia" is Brazil in some).
+        big_cities = {
+            key
+            for key, cities in self.gazetteer.cities.items()
+            if any(c.population >= 100_000 for c in cities)
+        }
         for language in sorted(os.listdir(pycountry.LOCALES_DIR)):
             try:
                 translation = gettext.translation(
@@ -444,9 +451,8 @@ class _Vocabulary:
                 for attr in ("name", "common_name"):
                     value = getattr(country, attr, None)
                     key = _key(translation.gettext(value)) if value else ""
-                    if len(key) >= 4 and key not in REGION_WORDS:
+                    if len(key) >= 4 and key not in REGION_WORDS and key not in big_cities:
                         names.setdefault(key, country.alpha_2)
-        self.gazetteer = Gazetteer()
         self.names = names
         self.codes = frozenset(self.region_of)
         # Phrases searched inside longer tokens ("Remote - USA only").
@@ -518,6 +524,7 @@ class _Found:
     worldwide: bool = False
     cities: set[str] = field(default_factory=set)
     subdivisions: set[str] = field(default_factory=set)
+    city_subdivisions: set[str] = field(default_factory=set)  # a city's own, from GeoNames
 
     def __bool__(self) -> bool:
         return bool(self.countries or self.regions or self.worldwide)
@@ -532,6 +539,7 @@ class _Found:
         self.worldwide = self.worldwide or other.worldwide
         self.cities.update(other.cities)
         self.subdivisions.update(other.subdivisions)
+        self.city_subdivisions.update(other.city_subdivisions)
 
 
 _LEADING_NUMBER_RE = re.compile(r"^\d+\s+")
@@ -545,9 +553,10 @@ def _lookup(key: str, raw: str, vocab: _Vocabulary) -> _Found | None:
         code = vocab.names[key]
         found = _Found().add((code,))
         # "California", "Ontario": a state or province is also its subdivision
-        found.subdivisions.update(
-            s.code for s in vocab.gazetteer.subdivisions.get(key, ()) if s.country == code
-        )
+        if code in ("US", "CA"):
+            found.subdivisions.update(
+                s.code for s in vocab.gazetteer.subdivisions.get(key, ()) if s.country == code
+            )
         return found
     if key in COUNTRY_GROUPS:
         return _Found().add(COUNTRY_GROUPS[key])
@@ -696,7 +705,7 @@ def _decide(
     if len(same) == 1:
         found.subdivisions.add(same[0])
     elif top.subdivision:
-        found.subdivisions.add(top.subdivision)
+        found.city_subdivisions.add(top.subdivision)
     return found
 
 
@@ -772,6 +781,18 @@ def _postal_country(tokens: list[str], index: int, vocab: _Vocabulary) -> str | 
     return country if country in neighbours else None
 
 
+def _subdivisions(found: _Found) -> set[str]:
+    """Named subdivisions, and a city's own where the text names none of its country
+    ("Middletown, Delaware" is US-DE, not the bigger Middletown's US-NJ)."""
+    named = {s for s in found.subdivisions if s[:2] in found.countries}
+    named_countries = {s[:2] for s in named}
+    return named | {
+        s
+        for s in found.city_subdivisions
+        if s[:2] in found.countries and s[:2] not in named_countries
+    }
+
+
 def _finish(found: _Found, unknown: Iterable[str], vocab: _Vocabulary) -> Location:
     regions = set(found.regions)
     for code in found.countries:
@@ -792,7 +813,7 @@ def _finish(found: _Found, unknown: Iterable[str], vocab: _Vocabulary) -> Locati
         region=region,
         unknown_tokens=tuple(dict.fromkeys(unknown)),
         cities=tuple(sorted(found.cities)),
-        subdivisions=tuple(sorted(s for s in found.subdivisions if s[:2] in found.countries)),
+        subdivisions=tuple(sorted(_subdivisions(found))),
     )
 
 
@@ -910,6 +931,19 @@ def locate_text(text: str | None, home_country: str | None = None) -> Location:
                     else:
                         places.append((text_part, None))
         if found is None:
+            key = _key(token)
+            gazetteer = vocab.gazetteer
+            if (key in gazetteer.cities or key in gazetteer.subdivisions) and _lookup(
+                key, token, vocab
+            ) is None:
+                # "New York City", "North Holland": a place, not the state or country
+                # a phrase inside it names
+                following = tokens[index + 1] if index + 1 < len(tokens) else None
+                postal_next = (
+                    following if following and _postal_country(tokens, index + 1, vocab) else None
+                )
+                places.append((token, postal_next))
+                continue
             found = _resolve(token, vocab)
         if found is None:
             if code is not None and code in vocab.codes and code not in _AMBIGUOUS_CODES:
