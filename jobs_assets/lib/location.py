@@ -13,9 +13,7 @@ stays Unknown: a wrong country is worse than none.
 from __future__ import annotations
 
 import csv
-import gettext
 import html
-import os
 import re
 import threading
 from collections.abc import Iterable
@@ -435,24 +433,12 @@ class _Vocabulary:
         self.gazetteer = Gazetteer()
         # Own-language names ("Česko", "Polska", "Deutschland"): pycountry's translations,
         # except those that are also a big city's name ("Brasilia" is Brazil in some).
-        big_cities = {
-            key
-            for key, cities in self.gazetteer.cities.items()
-            if any(c.population >= 100_000 for c in cities)
-        }
-        for language in sorted(os.listdir(pycountry.LOCALES_DIR)):
-            try:
-                translation = gettext.translation(
-                    "iso3166-1", pycountry.LOCALES_DIR, languages=[language]
-                )
-            except OSError:
+        for key, code in self.gazetteer.country_names.items():
+            if key in REGION_WORDS or key in names:
                 continue
-            for country in pycountry.countries:
-                for attr in ("name", "common_name"):
-                    value = getattr(country, attr, None)
-                    key = _key(translation.gettext(value)) if value else ""
-                    if len(key) >= 4 and key not in REGION_WORDS and key not in big_cities:
-                        names.setdefault(key, country.alpha_2)
+            if any(c.population >= 100_000 for c in self.gazetteer.cities.get(key, ())):
+                continue
+            names[key] = code
         self.names = names
         self.codes = frozenset(self.region_of)
         # Phrases searched inside longer tokens ("Remote - USA only").
@@ -868,12 +854,15 @@ def _repair(text: str) -> str:
 
 def _bare_code(token: str) -> str | None:
     """The upper-case two-letter code of 'BH' or 'HK preferred', else None."""
+    if not _CODE_RE.search(token):
+        return None
     words = [w for w in token.split() if _key(w) not in _CODE_FILLER]
     if len(words) == 1 and len(words[0]) == 2 and words[0].isalpha() and words[0].isupper():
         return words[0]
     return None
 
 
+_CODE_RE = re.compile(r"\b[A-Z]{2}\b")
 _CODE_FILLER = frozenset({"preferred", "only", "remote", "based", "hq", "office", "plus"})
 
 
