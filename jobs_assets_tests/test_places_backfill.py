@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from jobs_assets.lib.history import HISTORY_COLUMNS, row_hash_sql
 from jobs_assets.lib.schema.migrate import migrate
 from jobs_assets_tests.conftest import Database
 from jobs_assets_tests.test_schema import created_database
@@ -35,6 +36,12 @@ def test_upgrade_fills_places_and_rederives_countries(scratch: str) -> None:
             "('remoteok', 'd', 't', 'https://x/d', NULL, '{}', '{}', 'Unknown', "
             " now(), now(), now(), 'k')"
         )
+        before = ", ".join(c for c in HISTORY_COLUMNS if c not in ("cities", "subdivisions"))
+        conn.execute(  # each listing's current version, as the previous release wrote it
+            f"INSERT INTO public.jobs_listings_history ({before}, valid_from, valid_to, "
+            f"row_hash) SELECT {before}, now(), NULL, 'hash of 0007' "
+            "FROM public.jobs_listings_data"
+        )
     migrate(scratch)
     with psycopg.connect(scratch) as conn:
         rows = conn.execute(
@@ -46,4 +53,17 @@ def test_upgrade_fills_places_and_rederives_countries(scratch: str) -> None:
         ("remoteok", "c", "Bozeman, MT", ["US"], "North America", ["Bozeman"], ["US-MT"]),
         ("remoteok", "d", None, [], "Unknown", [], []),
         ("remotive", "b", "Höheinöd", [], "Unknown", [], []),  # not its home board
+    ]
+    with psycopg.connect(scratch) as conn:  # versions follow, and their hashes match
+        versions = conn.execute(
+            "SELECT h.source_job_id, h.countries, h.cities, "
+            f"h.row_hash = {row_hash_sql('l')} FROM public.jobs_listings_history AS h "
+            "JOIN public.jobs_listings_data AS l USING (source, source_job_id) "
+            "WHERE h.valid_to IS NULL ORDER BY 1"
+        ).fetchall()
+    assert versions == [
+        ("a", ["DE"], ["Höheinöd"], True),
+        ("b", [], [], True),
+        ("c", ["US"], ["Bozeman"], True),
+        ("d", [], [], True),
     ]

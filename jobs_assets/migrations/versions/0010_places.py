@@ -8,6 +8,10 @@ subdivisions now decide many that were Unknown). The parse runs once per distinc
 reaches the table in one UPDATE joined on a temporary table, so the cost follows the
 variety of the text, not the number of rows. `location_raw` itself is never changed.
 
+`jobs_listings_history` gets the two columns too (a version keeps every normalised
+column); its current versions get the re-derived values and a `row_hash` over them, so
+the upgrade writes no new version of any listing.
+
 Revision ID: 0010
 Revises: 0007
 Create Date: 2026-12-06
@@ -21,17 +25,26 @@ branch_labels = None
 depends_on = None
 
 
+_ADD = (
+    " ADD COLUMN IF NOT EXISTS cities text[] NOT NULL DEFAULT '{}',"
+    " ADD COLUMN IF NOT EXISTS subdivisions text[] NOT NULL DEFAULT '{}'"
+)
+
+
 def upgrade() -> None:
-    op.execute(
-        "ALTER TABLE public.jobs_listings_data"
-        " ADD COLUMN IF NOT EXISTS cities text[] NOT NULL DEFAULT '{}',"
-        " ADD COLUMN IF NOT EXISTS subdivisions text[] NOT NULL DEFAULT '{}'"
-    )
+    op.execute("ALTER TABLE public.jobs_listings_data" + _ADD)
+    op.execute("ALTER TABLE public.jobs_listings_history" + _ADD)  # a version keeps them
     backfill()
 
 
 def backfill() -> None:
-    """Re-parse each distinct location of the table (see the module docstring)."""
+    """Re-parse each distinct location of the table (see the module docstring).
+
+    The current version of each listing in `jobs_listings_history` gets the same values
+    and its `row_hash` recomputed: a re-parse is not a change of the listing, so the
+    next window writes no new version for it.
+    """
+    from jobs_assets.lib.history import row_hash_sql
     from jobs_assets.lib.location import locate_text
     from jobs_assets.lib.normalise import _home_country
 
@@ -40,8 +53,6 @@ def backfill() -> None:
         "SELECT DISTINCT source, location_raw FROM public.jobs_listings_data"
         " WHERE location_raw IS NOT NULL"
     ).fetchall()
-    if not pairs:
-        return
     bind.exec_driver_sql(
         "CREATE TEMPORARY TABLE jobs_places_backfill (source text, location_raw text,"
         " countries text[], regions text[], region text, cities text[],"
@@ -61,9 +72,10 @@ def backfill() -> None:
                 list(place.subdivisions),
             )
         )
-    bind.exec_driver_sql(
-        "INSERT INTO jobs_places_backfill VALUES (%s, %s, %s, %s, %s, %s, %s)", rows
-    )
+    if rows:
+        bind.exec_driver_sql(
+            "INSERT INTO jobs_places_backfill VALUES (%s, %s, %s, %s, %s, %s, %s)", rows
+        )
     bind.exec_driver_sql(
         """
 UPDATE public.jobs_listings_data AS l
@@ -75,10 +87,24 @@ UPDATE public.jobs_listings_data AS l
        IS DISTINCT FROM (b.countries, b.regions, b.region, b.cities, b.subdivisions)
 """
     )
+    bind.exec_driver_sql(
+        """
+UPDATE public.jobs_listings_history AS h
+   SET countries = b.countries, regions = b.regions, region = b.region,
+       cities = b.cities, subdivisions = b.subdivisions
+  FROM jobs_places_backfill AS b
+ WHERE h.valid_to IS NULL AND h.source = b.source AND h.location_raw = b.location_raw
+"""
+    )
+    # every current version: its hash now covers the two new columns
+    bind.exec_driver_sql(
+        f"UPDATE public.jobs_listings_history AS h SET row_hash = {row_hash_sql('h')}"
+        " WHERE h.valid_to IS NULL"
+    )
 
 
 def downgrade() -> None:
-    op.execute(
-        "ALTER TABLE public.jobs_listings_data"
-        " DROP COLUMN IF EXISTS subdivisions, DROP COLUMN IF EXISTS cities"
-    )
+    for table in ("public.jobs_listings_data", "public.jobs_listings_history"):
+        op.execute(
+            f"ALTER TABLE {table} DROP COLUMN IF EXISTS subdivisions, DROP COLUMN IF EXISTS cities"
+        )
