@@ -852,6 +852,13 @@ def _repair(text: str) -> str:
     return text
 
 
+def _postal_after(tokens: list[str], index: int, vocab: _Vocabulary) -> str | None:
+    """The postal code right after token `index` ("Austin" of "Austin, TX"), else None."""
+    if index + 1 < len(tokens) and _postal_country(tokens, index + 1, vocab):
+        return tokens[index + 1]
+    return None
+
+
 def _bare_code(token: str) -> str | None:
     """The upper-case two-letter code of 'BH' or 'HK preferred', else None."""
     if not _CODE_RE.search(token):
@@ -927,22 +934,14 @@ def locate_text(text: str | None, home_country: str | None = None) -> Location:
             ) is None:
                 # "New York City", "North Holland": a place, not the state or country
                 # a phrase inside it names
-                following = tokens[index + 1] if index + 1 < len(tokens) else None
-                postal_next = (
-                    following if following and _postal_country(tokens, index + 1, vocab) else None
-                )
-                places.append((token, postal_next))
+                places.append((token, _postal_after(tokens, index, vocab)))
                 continue
             found = _resolve(token, vocab)
         if found is None:
             if code is not None and code in vocab.codes and code not in _AMBIGUOUS_CODES:
                 found = _Found().add((code,))
             else:
-                following = tokens[index + 1] if index + 1 < len(tokens) else None
-                postal_next = (
-                    following if following and _postal_country(tokens, index + 1, vocab) else None
-                )
-                places.append((token, postal_next))
+                places.append((token, _postal_after(tokens, index, vocab)))
                 continue
         total.merge(found)
     if {"GE", "US"} <= total.countries and "georgia" in _key(text):
