@@ -194,7 +194,7 @@ def test_locate_text(text: str, expected: tuple[str, str, str]) -> None:
     ("text", "unknown"),
     [
         ("Mars", ("Mars",)),
-        ("Berlin, Germany", ("Berlin",)),
+        ("Xyzzyville, Germany", ("Xyzzyville",)),  # no such place in the gazetteer
         ("NA", ("NA",)),
         ("USA, CST (UTC-6)", ()),
         ("CET +/- 3 HOURS", ()),
@@ -350,3 +350,48 @@ json_values = st.recursive(
 @given(json_values)
 def test_locate_names_never_raises(items: object) -> None:
     _check_invariants(locate_names(items))
+
+
+# Issue 28: the classes of real location text that were Unknown or wrong.
+PLACE_CASES = [
+    # (text, home market, countries, cities, subdivisions)
+    ("Munich", "DE", ("DE",), ("Munich",), ()),
+    ("Frankfurt am Main", "DE", ("DE",), ("Frankfurt am Main",), ()),
+    ("Höheinöd", "DE", ("DE",), ("Höheinöd",), ()),
+    ("Höheinöd", None, (), (), ()),  # a village, named alone off its home board: undecided
+    ("London", None, ("GB",), ("London",), ()),  # 8.9M against London, Ontario's 0.4M
+    ("London, Ontario, Canada", None, ("CA",), ("London",), ("CA-ON",)),
+    ("Greater Sydney Area", None, ("AU",), ("Sydney",), ()),
+    ("San Francisco Bay Area", None, ("US",), ("San Francisco",), ("US-CA",)),
+    ("Madhya Pradesh", None, ("IN",), (), ("IN-MP",)),
+    ("Cambridgeshire", None, ("GB",), (), ("GB-CAM",)),
+    ("Andaman and Nicobar Islands", None, ("IN",), (), ("IN-AN",)),
+    ("Česko", None, ("CZ",), (), ()),
+    ("Polska", None, ("PL",), (), ()),
+    ("Lisboa", None, ("PT",), ("Lisbon",), ("PT-11",)),
+    ("台北", None, ("TW",), ("Taipei",), ()),
+    ("دبي", None, ("AE",), ("Dubai",), ()),
+    ("المدينة المنورة", None, ("SA",), ("Madinah",), ()),
+    ("BH, Brazil", None, ("BR",), (), ()),  # Belo Horizonte, not Bahrain
+    ("US Virgin Islands", None, ("VI",), (), ()),
+    ("CA ON Toronto", None, ("CA",), ("Toronto",), ()),
+    ("Campinas, SP", None, ("BR",), ("Campinas",), ("BR-SP",)),
+    ("Singapore &amp; HK preferred", None, ("HK", "SG"), (), ()),
+    ("FlorianÃ³polis, Santa Catarina, Brazil", None, ("BR",), ("Florianópolis",), ("BR-SC",)),
+    ("Chicago, Greenwich, New York", None, ("US",), ("Chicago",), ("US-NY",)),  # named state wins
+]
+
+
+@pytest.mark.parametrize(("text", "home", "countries", "cities", "subdivisions"), PLACE_CASES)
+def test_places(text: str, home: str | None, countries: tuple, cities: tuple, subdivisions: tuple):
+    location = locate_text(text, home)
+    assert (location.countries, location.cities, location.subdivisions) == (
+        countries,
+        cities,
+        subdivisions,
+    )
+
+
+@pytest.mark.parametrize("text", ["Remoto", "Télétravail", "1 Remote", "Home Office"])
+def test_remote_words_in_other_languages(text: str) -> None:
+    assert locate_text(text).region == "Worldwide"

@@ -190,15 +190,15 @@ def test_implausible_salary_is_nulled_kept_raw_and_counted() -> None:
 def test_unparsed_salaries_and_unknown_locations_are_reported() -> None:
     frame = pd.concat(
         [
-            extracted(salary_text="competitive", location_text="Atlantis"),
-            extracted(salary_text="competitive", location_text="Atlantis, Germany"),
+            extracted(salary_text="competitive", location_text="Xyzzyville"),
+            extracted(salary_text="competitive", location_text="Xyzzyville, Germany"),
         ]
     )
     _, report = normalise(frame.reset_index(drop=True), "remotive")
     meta = report.as_metadata()
     assert meta["salaries_unparsed"] == 2
     assert meta["top_unparsed_salaries"] == {"competitive": 2}
-    assert meta["top_unknown_location_tokens"] == {"Atlantis": 2}
+    assert meta["top_unknown_location_tokens"] == {"Xyzzyville": 2}
 
 
 def test_size_guessed_periods_and_piece_rates_are_counted() -> None:
@@ -217,3 +217,20 @@ def test_unknown_categories_are_reported() -> None:
     frame = pd.concat([extracted(category=value) for value in values])
     _, report = normalise(frame.reset_index(drop=True), "himalayas")
     assert report.as_metadata()["top_unknown_categories"] == {"Zookeeper": 2}
+
+
+def test_cities_and_subdivisions_and_the_home_market() -> None:
+    """Arbeitnow is a German board: a German place named alone is in Germany."""
+    frame = pd.concat(
+        [
+            extracted(location_text="Höheinöd"),
+            extracted(location_text="Bozeman, MT"),
+        ]
+    ).reset_index(drop=True)
+    german = normalise(frame, "arbeitnow")[0]
+    assert german["countries"].tolist() == [["DE"], ["US"]]
+    assert german["cities"].tolist() == [["Höheinöd"], ["Bozeman"]]
+    assert german["subdivisions"].tolist() == [[], ["US-MT"]]
+    assert german["location_raw"].tolist() == ["Höheinöd", "Bozeman, MT"]
+    elsewhere = normalise(frame, "remotive")[0]
+    assert elsewhere["countries"].tolist()[0] == []  # a village of 1,253 off its home board

@@ -1,7 +1,13 @@
 """Location text to countries and regions (`countries`, `regions`, `region`).
 
-Pure and table-driven: lookup dictionaries are built once from pycountry (LGPL-2.1) and
-the shipped country_regions.csv, so each distinct location string costs a few dict hits.
+Pure and table-driven: lookup dictionaries are built once from pycountry (LGPL-2.1), the
+shipped country_regions.csv and the GeoNames city table (`lib/gazetteer.py`), so each
+distinct location string costs a few dict hits.
+
+Countries, region words and aliases are read first; what is left is looked up as a city
+or subdivision, decided by the countries the same text names, then by the source's home
+market (`home_country`, e.g. Arbeitnow: DE), then by population. What cannot be decided
+stays Unknown: a wrong country is worse than none.
 """
 
 from __future__ import annotations
@@ -10,12 +16,13 @@ import csv
 import html
 import re
 import threading
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pycountry
+
+from jobs_assets.lib.gazetteer import CITY_MIN_POPULATION, City, Gazetteer, fold
 
 REGIONS = ("North America", "Latin America", "Europe", "Africa", "Asia", "Oceania")
 WORLDWIDE = "Worldwide"
@@ -34,6 +41,8 @@ class Location:
     regions: tuple[str, ...] = ()
     region: str = UNKNOWN
     unknown_tokens: tuple[str, ...] = ()
+    cities: tuple[str, ...] = ()  # GeoNames names ("Munich", "Taipei")
+    subdivisions: tuple[str, ...] = ()  # ISO 3166-2 codes ("DE-BY", "US-CA")
 
 
 # --- vocabulary --------------------------------------------------------------------------
@@ -50,6 +59,19 @@ WORLDWIDE_WORDS = frozenset(
         "world",
         "anywhere in the world",
         "remote worldwide",
+        "remoto",
+        "remota",
+        "teletrabajo",
+        "teletravail",
+        "100 teletravail",
+        "home office",
+        "homeoffice",
+        "fernarbeit",
+        "mobiles arbeiten",
+        "zdalnie",
+        "praca zdalna",
+        "remote first",
+        "remote only",
         "worldwide remote",
         "fully remote",
         "100 remote",
@@ -219,6 +241,11 @@ COUNTRY_ALIASES: dict[str, str] = {
     "brasil": "BR",
     "mexico": "MX",
     "phillipines": "PH",
+    "us virgin islands": "VI",
+    "u s virgin islands": "VI",
+    "usvi": "VI",
+    "british virgin islands": "VG",
+    "bvi": "VG",
 }
 
 US_STATES = (
@@ -372,17 +399,10 @@ _AMBIGUOUS_CODES = frozenset({"NA"})
 
 # --- normalisation -----------------------------------------------------------------------
 
-_NON_ALNUM_RE = re.compile(r"[^a-z0-9]+")
-
 
 def _key(text: str) -> str:
     """Case-, accent- and punctuation-insensitive lookup key ("U.S.A." -> "usa")."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    ascii_text = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
-    ascii_text = ascii_text.replace("&", " and ")
-    ascii_text = re.sub(r"[.'\u2019`]", "", ascii_text)
-    ascii_text = re.sub(r"\btime\s*zones?\b", "timezones", ascii_text)
-    return _NON_ALNUM_RE.sub(" ", ascii_text).strip()
+    return fold(text)
 
 
 class _Vocabulary:
@@ -410,6 +430,15 @@ class _Vocabulary:
             names.setdefault(_key(state), "US")
         for province in CA_PROVINCES:
             names.setdefault(_key(province), "CA")
+        self.gazetteer = Gazetteer()
+        # Own-language names ("Česko", "Polska", "Deutschland"): pycountry's translations,
+        # except those that are also a big city's name ("Brasilia" is Brazil in some).
+        for key, code in self.gazetteer.country_names.items():
+            if key in REGION_WORDS or key in names:
+                continue
+            if any(c.population >= 100_000 for c in self.gazetteer.cities.get(key, ())):
+                continue
+            names[key] = code
         self.names = names
         self.codes = frozenset(self.region_of)
         # Phrases searched inside longer tokens ("Remote - USA only").
@@ -479,6 +508,9 @@ class _Found:
     countries: set[str] = field(default_factory=set)
     regions: set[str] = field(default_factory=set)
     worldwide: bool = False
+    cities: set[str] = field(default_factory=set)
+    subdivisions: set[str] = field(default_factory=set)
+    city_subdivisions: set[str] = field(default_factory=set)  # a city's own, from GeoNames
 
     def __bool__(self) -> bool:
         return bool(self.countries or self.regions or self.worldwide)
@@ -491,14 +523,27 @@ class _Found:
     def merge(self, other: _Found) -> None:
         self.add(other.countries, other.regions)
         self.worldwide = self.worldwide or other.worldwide
+        self.cities.update(other.cities)
+        self.subdivisions.update(other.subdivisions)
+        self.city_subdivisions.update(other.city_subdivisions)
+
+
+_LEADING_NUMBER_RE = re.compile(r"^\d+\s+")
 
 
 def _lookup(key: str, raw: str, vocab: _Vocabulary) -> _Found | None:
     """Whole-token lookup of a name, alias, group, region word or bare ISO code."""
-    if key in WORLDWIDE_WORDS:
-        return _Found(worldwide=True)
+    if key in WORLDWIDE_WORDS or _LEADING_NUMBER_RE.sub("", key) in WORLDWIDE_WORDS:
+        return _Found(worldwide=True)  # "Remote", "1 Remote"
     if key in vocab.names:
-        return _Found().add((vocab.names[key],))
+        code = vocab.names[key]
+        found = _Found().add((code,))
+        # "California", "Ontario": a state or province is also its subdivision
+        if code in ("US", "CA"):
+            found.subdivisions.update(
+                s.code for s in vocab.gazetteer.subdivisions.get(key, ()) if s.country == code
+            )
+        return found
     if key in COUNTRY_GROUPS:
         return _Found().add(COUNTRY_GROUPS[key])
     if key in REGION_WORDS:
@@ -571,6 +616,133 @@ def _resolve(raw: str, vocab: _Vocabulary) -> _Found | None:
     return None
 
 
+# Words around a place that do not change it ("Madrid HQ", "Greater Sydney Area").
+_PLACE_NOISE_RE = re.compile(
+    r"\b(?:remote|hybrid|onsite|on site|office|hq|headquarters|based|only|preferred|"
+    r"greater|metropolitan area|metro area|area|metro|region|and surroundings|"
+    r"opportunities|anywhere in|in|near|or|\d+)\b"
+)
+# Metro names GeoNames does not list as cities.
+_METRO_ALIASES = {"bay area": "san francisco", "sf bay area": "san francisco"}
+#: a city this big beats a subdivision of the same name elsewhere ("Portland")
+_BIG_CITY = 500_000
+#: the biggest candidate must be this many times the next country's to decide
+_DOMINANCE = 5
+#: multi-word text is searched for cities at least this big
+_SCAN_MIN_POPULATION = 100_000
+
+
+def _decide(
+    cities: Iterable[City],
+    subdivisions: Iterable,
+    context: set[str],
+    home: str | None,
+) -> _Found | None:
+    """One place from the cities and subdivisions a name may mean, or None if undecided.
+
+    The countries the text names decide first ("London, Ontario, Canada"), then the
+    source's home market ("Halle" on Arbeitnow), then population: the biggest city must
+    be `_DOMINANCE` times the biggest of any other country ("London" is GB).
+    """
+    cities, subdivisions = list(cities), list(subdivisions)
+    if context:
+        in_cities = [c for c in cities if c.country in context]
+        in_subs = [s for s in subdivisions if s.country in context]
+        if not in_cities and not in_subs:
+            return None  # names a place outside the countries the text names
+        cities, subdivisions = in_cities, in_subs
+        context_hit = True
+    else:
+        context_hit = False
+    if not context_hit:
+        home_cities = [c for c in cities if c.country == home]
+        home_subs = [s for s in subdivisions if s.country == home]
+        if home and (home_cities or home_subs):
+            cities, subdivisions = home_cities, home_subs
+        else:
+            cities = [c for c in cities if c.population >= CITY_MIN_POPULATION]
+    if not cities and not subdivisions:
+        return None
+    best_by_country: dict[str, City] = {}
+    for city in cities:
+        held = best_by_country.get(city.country)
+        if held is None or city.population > held.population:
+            best_by_country[city.country] = city
+    ranked = sorted(best_by_country.values(), key=lambda c: -c.population)
+    sub_countries = {s.country for s in subdivisions}
+    if subdivisions and (not ranked or ranked[0].population < _BIG_CITY):
+        if len(sub_countries) != 1:
+            return None
+        country = next(iter(sub_countries))
+        if any(c.country != country and c.population >= _BIG_CITY for c in ranked):
+            return None
+        found = _Found().add((country,))
+        if len(subdivisions) == 1:
+            found.subdivisions.add(subdivisions[0].code)
+        if country in best_by_country:
+            found.cities.add(best_by_country[country].name)
+        return found
+    top = ranked[0]
+    if len(ranked) > 1 and top.population < _DOMINANCE * ranked[1].population:
+        return None
+    found = _Found().add((top.country,))
+    found.cities.add(top.name)
+    same = [s.code for s in subdivisions if s.country == top.country]
+    if len(same) == 1:
+        found.subdivisions.add(same[0])
+    elif top.subdivision:
+        found.city_subdivisions.add(top.subdivision)
+    return found
+
+
+def _place(raw: str, context: set[str], home: str | None, vocab: _Vocabulary) -> _Found | None:
+    """A token no country or region word matched, as a city or subdivision."""
+    gazetteer = vocab.gazetteer
+    key = _key(raw)
+    keys = [key]
+    cleaned = " ".join(_PLACE_NOISE_RE.sub(" ", key).split())
+    if cleaned and cleaned != key:
+        keys.append(cleaned)
+    for candidate in list(keys):
+        if candidate.endswith(" bay"):
+            keys.append(candidate[: -len(" bay")])
+    words = raw.split()
+    trailing = None
+    if len(words) > 1 and len(words[-1]) == 2 and words[-1].isupper():
+        trailing = words[-1]  # "Krakow PL", "Austin TX"
+        keys.append(_key(" ".join(words[:-1])))
+    for candidate in keys:
+        candidate = _METRO_ALIASES.get(candidate, candidate)
+        cities = gazetteer.cities.get(candidate, ())
+        subdivisions = gazetteer.subdivisions.get(candidate, ())
+        if not cities and not subdivisions:
+            continue
+        local = set(context)
+        if trailing and trailing in vocab.codes:
+            local = {trailing}
+        elif trailing and trailing in US_POSTAL:
+            local = {"US"}
+        found = _decide(cities, subdivisions, local, home)
+        if found is not None:
+            return found
+    # Multi-word text: the longest run of words naming a big city ("CA ON Toronto").
+    words = key.split()
+    if 1 < len(words) <= 6:
+        for size in range(len(words) - 1, 0, -1):
+            for start in range(len(words) - size + 1):
+                phrase = " ".join(words[start : start + size])
+                if len(phrase) < 4:
+                    continue
+                cities = [
+                    c
+                    for c in gazetteer.cities.get(phrase, ())
+                    if c.population >= _SCAN_MIN_POPULATION or c.country == home
+                ]
+                if cities:
+                    return _decide(cities, (), context, home)
+    return None
+
+
 def _postal_country(tokens: list[str], index: int, vocab: _Vocabulary) -> str | None:
     """'Austin, TX' and 'New York, NY, USA' -> US; 'Toronto, ON' -> CA.
 
@@ -595,6 +767,18 @@ def _postal_country(tokens: list[str], index: int, vocab: _Vocabulary) -> str | 
     return country if country in neighbours else None
 
 
+def _subdivisions(found: _Found) -> set[str]:
+    """Named subdivisions, and a city's own where the text names none of its country
+    ("Middletown, Delaware" is US-DE, not the bigger Middletown's US-NJ)."""
+    named = {s for s in found.subdivisions if s[:2] in found.countries}
+    named_countries = {s[:2] for s in named}
+    return named | {
+        s
+        for s in found.city_subdivisions
+        if s[:2] in found.countries and s[:2] not in named_countries
+    }
+
+
 def _finish(found: _Found, unknown: Iterable[str], vocab: _Vocabulary) -> Location:
     regions = set(found.regions)
     for code in found.countries:
@@ -614,6 +798,8 @@ def _finish(found: _Found, unknown: Iterable[str], vocab: _Vocabulary) -> Locati
         regions=tuple(sorted(regions)),
         region=region,
         unknown_tokens=tuple(dict.fromkeys(unknown)),
+        cities=tuple(sorted(found.cities)),
+        subdivisions=tuple(sorted(_subdivisions(found))),
     )
 
 
@@ -637,6 +823,9 @@ def _tokens(text: str, vocab: _Vocabulary) -> list[str]:
         chars.append("\x01" if depth and ch in ",;/|" else ch)
     tokens = []
     for token in _SPLIT_RE.split("".join(chars)):
+        if _DOTTED_RE.match(token.strip()):
+            tokens.extend(token.strip().split("."))  # "IN.Bangalore.Remote"
+            continue
         token = token.replace("\x01", ",")
         token = re.sub("\x00(\\d+)\x00", lambda m: protected[int(m.group(1))], token)
         if token.strip():
@@ -644,50 +833,162 @@ def _tokens(text: str, vocab: _Vocabulary) -> list[str]:
     return tokens
 
 
+_DOTTED_RE = re.compile(r"^(?=.*\w{4})\w{2,}(?:\.\w{2,})+$")
 _AND_RE = re.compile(r"\s+(?:and|&)\s+", re.IGNORECASE)
 
 
-def locate_text(text: str | None) -> Location:
-    """A free-text location restriction to countries and regions."""
+_MOJIBAKE_RE = re.compile("[\u00c2\u00c3\u00c5][\u0080-\u00bf]")
+
+
+def _repair(text: str) -> str:
+    """UTF-8 read as Latin-1 ("FlorianÃ³polis" -> "Florianópolis"), as RemoteOK serves it."""
+    if not _MOJIBAKE_RE.search(text):
+        return text
+    for codec in ("cp1252", "latin-1"):
+        try:
+            return text.encode(codec).decode("utf-8")
+        except UnicodeError:
+            continue
+    return text
+
+
+def _postal_after(tokens: list[str], index: int, vocab: _Vocabulary) -> str | None:
+    """The postal code right after token `index` ("Austin" of "Austin, TX"), else None."""
+    if index + 1 < len(tokens) and _postal_country(tokens, index + 1, vocab):
+        return tokens[index + 1]
+    return None
+
+
+def _bare_code(token: str) -> str | None:
+    """The upper-case two-letter code of 'BH' or 'HK preferred', else None."""
+    if not _CODE_RE.search(token):
+        return None
+    words = [w for w in token.split() if _key(w) not in _CODE_FILLER]
+    if len(words) == 1 and len(words[0]) == 2 and words[0].isalpha() and words[0].isupper():
+        return words[0]
+    return None
+
+
+_CODE_RE = re.compile(r"\b[A-Z]{2}\b")
+_CODE_FILLER = frozenset({"preferred", "only", "remote", "based", "hq", "office", "plus"})
+
+
+def locate_text(text: str | None, home_country: str | None = None) -> Location:
+    """A free-text location restriction to countries, regions, cities and subdivisions.
+
+    `home_country` is the source's home market (ISO alpha-2): a place it has is taken to
+    be there ("Halle" on a German board).
+    """
     if not isinstance(text, str):
         return Location()
-    text = html.unescape(text).strip()[:2000]  # some sources send entity-escaped text
+    text = _repair(html.unescape(text)).strip()[:2000]  # some sources send escaped text
     if not text:
         return Location()
     vocab = _vocab()
     total = _Found()
     unknown: list[str] = []
+    places: list[tuple[str, str | None]] = []  # (token, the postal code after it)
+    codes: list[str] = []  # bare two-letter codes, read once the named countries are known
     tokens = _tokens(text, vocab)
     for index, token in enumerate(tokens):
         postal = _postal_country(tokens, index, vocab)
         if postal is not None:
             total.add((postal,))
+            total.subdivisions.add(f"{postal}-{token.strip()}")
             continue
-        found = _resolve(token, vocab)
-        if found is None and _AND_RE.search(token):
-            # "US and Canada"; names with "and" in them resolved whole above.
-            parts = [_resolve(part, vocab) for part in _AND_RE.split(token)]
+        code = _bare_code(token)
+        if (
+            code is not None
+            and code in vocab.codes
+            and _key(code) not in vocab.names  # "US", "UK" are names in their own right
+            and index + 1 < len(tokens)
+        ):
+            following = _resolve(tokens[index + 1], vocab)
+            if (
+                following
+                and code not in following.countries
+                and _key(tokens[index + 1]) in (vocab.names)
+            ):
+                codes.append(code)  # "BH, Brazil": decided once all countries are known
+                continue
+        found = None
+        if _AND_RE.search(token) and _key(token) not in vocab.names:
+            # "US and Canada", "Singapore & HK preferred"; "Bosnia and Herzegovina" is a name.
+            texts = _AND_RE.split(token)
+            parts = [_resolve(part, vocab) for part in texts]
+            part_codes = [_bare_code(part) for part in texts]
             if any(part for part in parts):
                 found = _Found()
-                for part in parts:
-                    found.merge(part or _Found())
+                for text_part, part, part_code in zip(texts, parts, part_codes, strict=True):
+                    if part is not None:
+                        found.merge(part)
+                    elif part_code in vocab.codes and part_code not in _AMBIGUOUS_CODES:
+                        found.add((part_code,))
+                    else:
+                        places.append((text_part, None))
         if found is None:
-            if index + 1 < len(tokens) and _postal_country(tokens, index + 1, vocab):
-                continue  # the city of "Austin, TX"
-            unknown.append(token)
-            continue
+            key = _key(token)
+            gazetteer = vocab.gazetteer
+            if (key in gazetteer.cities or key in gazetteer.subdivisions) and _lookup(
+                key, token, vocab
+            ) is None:
+                # "New York City", "North Holland": a place, not the state or country
+                # a phrase inside it names
+                places.append((token, _postal_after(tokens, index, vocab)))
+                continue
+            found = _resolve(token, vocab)
+        if found is None:
+            if code is not None and code in vocab.codes and code not in _AMBIGUOUS_CODES:
+                found = _Found().add((code,))
+            else:
+                places.append((token, _postal_after(tokens, index, vocab)))
+                continue
         total.merge(found)
     if {"GE", "US"} <= total.countries and "georgia" in _key(text):
         total.countries.discard("GE")  # "Atlanta, Georgia, USA" is the state
+        total.subdivisions.add("US-GA")
+    named = set(total.countries)
+    for token, postal in places:
+        context = {"US" if postal.strip() in US_POSTAL else "CA"} if postal else named
+        found = _place(token, context, home_country, vocab)
+        if found is None:
+            if postal:
+                continue  # "Austin, TX": the city is unknown to us, the state said enough
+            code = _bare_code(token)
+            subdivision = next(
+                (f"{c}-{code}" for c in sorted(total.countries)
+                 if code and f"{c}-{code}" in vocab.gazetteer.subdivision_codes),
+                None,
+            )  # fmt: skip
+            if subdivision:
+                total.subdivisions.add(subdivision)  # "Campinas, SP": São Paulo state
+            elif code in vocab.codes and code not in _AMBIGUOUS_CODES:
+                total.add((code,))  # "Singapore & HK preferred"
+            else:
+                unknown.append(token)
+            continue
+        total.merge(found)
+    for code in codes:
+        # "BH, Brazil": next to a country named in full, a code of another country is
+        # an abbreviation (Belo Horizonte), or that country's subdivision ("SP, Brazil").
+        subdivision = next(
+            (f"{c}-{code}" for c in sorted(total.countries)
+             if f"{c}-{code}" in vocab.gazetteer.subdivision_codes),
+            None,
+        )  # fmt: skip
+        if subdivision:
+            total.subdivisions.add(subdivision)
+        else:
+            unknown.append(code)
     return _finish(total, unknown, vocab)
 
 
-def locate_names(items: object) -> Location:
+def locate_names(items: object, home_country: str | None = None) -> Location:
     """A list of country names or {alpha2, name, slug} objects; [] = anywhere."""
     if items is None:
         return Location()
     if isinstance(items, str):
-        return locate_text(items)
+        return locate_text(items, home_country)
     if isinstance(items, dict):
         items = [items]
     if not isinstance(items, (list, tuple)):
@@ -707,8 +1008,10 @@ def locate_names(items: object) -> Location:
         # A listed name is one country even when it holds a comma.
         found = _resolve(item, vocab)
         if found is None:
-            nested = locate_text(item)
+            nested = locate_text(item, home_country)
             total.add(nested.countries, nested.regions)
+            total.cities.update(nested.cities)
+            total.subdivisions.update(nested.subdivisions)
             total.worldwide = total.worldwide or nested.region == WORLDWIDE
             unknown.extend(nested.unknown_tokens)
         else:

@@ -283,16 +283,25 @@ def _pick(
     return _Choice.of(chosen, len(table)), table
 
 
-def _locations(frame: pd.DataFrame) -> tuple[_Choice, list[tuple[Location, str | None]]]:
+def _home_country(source: str) -> str | None:
+    """The source's home market (`home_country` on its module, e.g. Arbeitnow: DE)."""
+    from jobs_assets.lib.sources import SOURCES  # sources import this module's helpers
+
+    return getattr(SOURCES.get(source), "home_country", None)
+
+
+def _locations(
+    frame: pd.DataFrame, home: str | None = None
+) -> tuple[_Choice, list[tuple[Location, str | None]]]:
     """The list of location names when the source gives one, else the location text."""
 
     def from_json(value: Hashable) -> tuple[Location, str | None]:
         items, raw = _location_names(value)
-        return locate_names(items), raw
+        return locate_names(items, home), raw
 
     def from_text(value: Hashable) -> tuple[Location, str | None]:
         raw = None if value is None else str(value).strip() or None
-        return locate_text(value), raw
+        return locate_text(value, home), raw
 
     text_codes, text_uniques = _factorize(frame["location_text"])
     text_keys = [*text_uniques, None]
@@ -388,11 +397,13 @@ def normalise(
         "tags": _mapped(frame["tags_json"], _string_list),
     }
 
-    places, place_table = _locations(frame)
+    places, place_table = _locations(frame, _home_country(source))
     out["location_raw"] = places.column(raw for _, raw in place_table)
     out["countries"] = places.column(list(loc.countries) for loc, _ in place_table)
     out["regions"] = places.column(list(loc.regions) for loc, _ in place_table)
     out["region"] = places.column(loc.region for loc, _ in place_table)
+    out["cities"] = places.column(list(loc.cities) for loc, _ in place_table)
+    out["subdivisions"] = places.column(list(loc.subdivisions) for loc, _ in place_table)
 
     pay, pay_table = _salaries(frame, rates)
     for column, attribute in (

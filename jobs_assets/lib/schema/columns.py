@@ -210,6 +210,12 @@ LISTINGS = Table(
                "(trigger jobs_listings_data_stamp_change; NULL: unchanged since the "
                "migration). The marts refresh the listings changed since their last build.",
                render=Render.STAMPED),
+        # migration 0010: places as a gazetteer knows them (lib/location.py, lib/gazetteer.py)
+        Column("cities", "text[]", "Cities the location names (GeoNames English names).",
+               nullable=False, default="'{}'", render=Render.ARRAY, inputs=_LOCATION_INPUTS),
+        Column("subdivisions", "text[]", "ISO 3166-2 codes of the states, provinces and "
+               "regions the location names.", nullable=False, default="'{}'",
+               render=Render.ARRAY, inputs=_LOCATION_INPUTS),
     ),
 )  # fmt: skip
 

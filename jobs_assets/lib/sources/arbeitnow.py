@@ -43,6 +43,7 @@ class Arbeitnow(Source):
     name = "arbeitnow"
     display_name = "Arbeitnow"
     home_url = "https://www.arbeitnow.com"
+    home_country = "DE"  # a German board: a place named alone is in Germany
     default_url = "https://www.arbeitnow.com/api/job-board-api"
     min_interval_hours = 1.0  # jobs are updated hourly
     max_pages = 50

@@ -1,0 +1,69 @@
+"""Migration 0010: a database of the previous release gets `cities`/`subdivisions` filled."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from jobs_assets.lib.history import HISTORY_COLUMNS, row_hash_sql
+from jobs_assets.lib.schema.migrate import migrate
+from jobs_assets_tests.conftest import Database
+from jobs_assets_tests.test_schema import created_database
+
+
+@pytest.fixture
+def scratch(database: Database) -> Iterator[str]:
+    with created_database(database, f"jobs_places_{uuid.uuid4().hex[:10]}") as conninfo:
+        yield conninfo
+
+
+def test_upgrade_fills_places_and_rederives_countries(scratch: str) -> None:
+    migrate(scratch, "0007")
+    with psycopg.connect(scratch) as conn:
+        conn.execute(
+            "INSERT INTO public.jobs_listings_data (source, source_job_id, title, job_url, "
+            "location_raw, countries, regions, region, retrieved_at, first_seen_at, "
+            "last_seen_at, last_partition_key) VALUES "
+            "('arbeitnow', 'a', 't', 'https://x/a', 'Höheinöd', '{}', '{}', 'Unknown', "
+            " now(), now(), now(), 'k'),"
+            "('remotive', 'b', 't', 'https://x/b', 'Höheinöd', '{}', '{}', 'Unknown', "
+            " now(), now(), now(), 'k'),"
+            "('remoteok', 'c', 't', 'https://x/c', 'Bozeman, MT', '{US}', "
+            " '{North America}', 'North America', now(), now(), now(), 'k'),"
+            "('remoteok', 'd', 't', 'https://x/d', NULL, '{}', '{}', 'Unknown', "
+            " now(), now(), now(), 'k')"
+        )
+        before = ", ".join(c for c in HISTORY_COLUMNS if c not in ("cities", "subdivisions"))
+        conn.execute(  # each listing's current version, as the previous release wrote it
+            f"INSERT INTO public.jobs_listings_history ({before}, valid_from, valid_to, "
+            f"row_hash) SELECT {before}, now(), NULL, 'hash of 0007' "
+            "FROM public.jobs_listings_data"
+        )
+    migrate(scratch)
+    with psycopg.connect(scratch) as conn:
+        rows = conn.execute(
+            "SELECT source, source_job_id, location_raw, countries, region, cities, "
+            "subdivisions FROM public.jobs_listings_data ORDER BY source, source_job_id"
+        ).fetchall()
+    assert rows == [
+        ("arbeitnow", "a", "Höheinöd", ["DE"], "Europe", ["Höheinöd"], []),
+        ("remoteok", "c", "Bozeman, MT", ["US"], "North America", ["Bozeman"], ["US-MT"]),
+        ("remoteok", "d", None, [], "Unknown", [], []),
+        ("remotive", "b", "Höheinöd", [], "Unknown", [], []),  # not its home board
+    ]
+    with psycopg.connect(scratch) as conn:  # versions follow, and their hashes match
+        versions = conn.execute(
+            "SELECT h.source_job_id, h.countries, h.cities, "
+            f"h.row_hash = {row_hash_sql('l')} FROM public.jobs_listings_history AS h "
+            "JOIN public.jobs_listings_data AS l USING (source, source_job_id) "
+            "WHERE h.valid_to IS NULL ORDER BY 1"
+        ).fetchall()
+    assert versions == [
+        ("a", ["DE"], ["Höheinöd"], True),
+        ("b", [], [], True),
+        ("c", ["US"], ["Bozeman"], True),
+        ("d", [], [], True),
+    ]
