@@ -498,17 +498,25 @@ def dev(args: argparse.Namespace) -> int:
     where = target(demo=args.demo)
     use(where)
     home = home_of(where)
-    binary = str(Path(sys.executable).parent / "dagster")
+    bin_dir = Path(sys.executable).parent
+    binary = str(bin_dir / "dagster")
     argv = [binary, "dev", "-w", str(local_workspace(home)), "-h", args.host, "-p", str(args.port)]
+
+    def environment() -> dict[str, str]:
+        """This one, with this interpreter's `bin` first on PATH: dagster-dbt parses the
+        marts' project under `dagster dev` with the `dbt` it finds there (no venv need be
+        activated)."""
+        return {**os.environ, "PATH": os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")])}
+
     sys.stdout.flush()
     if not args.demo:
-        os.execv(binary, argv)
+        os.execve(binary, argv, environment())
     from jobs_assets.replay import ReplayServer
 
     with ReplayServer() as server:
         os.environ.update(demo_environment(server))
         print(f"replay server on {server.base_url} serving the recorded API responses", flush=True)
-        child = subprocess.Popen(argv)
+        child = subprocess.Popen(argv, env=environment())
         while True:
             try:
                 return child.wait()

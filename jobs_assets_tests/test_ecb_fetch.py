@@ -207,13 +207,15 @@ def test_a_window_whose_fetch_fails_converts_with_the_shipped_rates(
 
 
 def test_an_implausible_file_is_refused_and_the_last_good_one_kept(
-    replay: ReplayServer, tmp_path: Path
+    replay: ReplayServer, tmp_path: Path, database: Database
 ) -> None:
     yesterday = DAY - datetime.timedelta(days=1)
     store_ecb_rates(tmp_path, yesterday, ecb_file(datetime.date(2026, 11, 30)))
     replay.script(ECB_PATH, Reply(body=ecb_file(DAY, usd="1e9"), headers=XML))
     store = RawStore(tmp_path)
-    outcome = fetch_daily_rates(ecb_settings(replay), store, DAY, live=True, now=NOW)
+    outcome = fetch_daily_rates(
+        ecb_settings(replay), store, DAY, live=True, now=NOW, conninfo=database.conninfo
+    )
     assert outcome.mode == "refused" and outcome.table is None
     assert (
         f"GET {replay.base_url}{ECB_PATH}: refused the file, its rates are implausible: "

@@ -540,12 +540,13 @@ def test_an_unreachable_endpoint_is_named(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_a_raw_asset_on_broken_storage_fails_with_the_storage_message(
-    replay: ReplayServer, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+    replay: ReplayServer, data_dir: Path, monkeypatch: pytest.MonkeyPatch, clean_db: Database
 ) -> None:
     with BrokenService(500) as service:
         storage_at(service.url(""), monkeypatch, f"s3://{BUCKET}/lake")
         resources = {
             "raw_store": RawStoreResource(data_dir=str(data_dir), storage_url=f"s3://{BUCKET}/a"),
+            "postgres": clean_db.resource(),  # the window's fetch lock
             **api_resources(replay.base_url),
         }
         result = dg.materialize(
