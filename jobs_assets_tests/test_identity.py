@@ -374,7 +374,9 @@ def test_blocking_keeps_comparisons_linear():
     """Twice the listings over twice the companies: about twice the work, not four times."""
     small_new = synthetic_listings(500, 2_000, seed=1, start=100_000)
     small_old = synthetic_listings(16_000, 2_000, seed=2)
-    big_new = pd.concat([small_new, synthetic_listings(500, 2_000, seed=1, start=200_000)])
+    big_new = pd.concat(
+        [small_new, synthetic_listings(500, 2_000, seed=1, start=200_000)], ignore_index=True
+    )
     big_new.loc[big_new.index[500:], "company_name"] = "Twin " + big_new["company_name"][500:]
     twin_old = synthetic_listings(16_000, 2_000, seed=2, start=300_000)
     twin_old["company_name"] = "Twin " + twin_old["company_name"]
