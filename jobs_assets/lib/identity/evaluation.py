@@ -194,7 +194,7 @@ def synthetic_listings(count: int, companies: int, seed: int, start: int = 0) ->
 _SUBJECTS = (
     "Math", "Physics", "Chemistry", "Biology", "English", "Spanish", "French", "German",
     "History", "Economics", "Statistics", "Calculus", "Algebra", "Geometry", "SAT", "ACT",
-    "GRE", "GMAT", "LSAT", "MCAT", "NCLEX-RN", "Python", "Java", "Writing", "Reading",
+    "GRE", "GMAT", "Latin", "MCAT", "NCLEX-RN", "Python", "Java", "Writing", "Reading",
     "Piano", "Guitar", "Accounting", "Finance", "Psychology",
 )  # fmt: skip
 _CITIES = (
