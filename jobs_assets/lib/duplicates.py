@@ -14,6 +14,8 @@ cluster and only takes part as a stored listing of its company.
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import psycopg
 
@@ -109,7 +111,9 @@ def assign_clusters(conn: psycopg.Connection) -> WindowResult:
     )
     if len(kept):
         existing = pd.concat([existing, kept[existing.columns]], ignore_index=True)
+    started = time.perf_counter()
     result = match_window(new, existing, overrides)
+    result.match_seconds = time.perf_counter() - started
     result.unchanged_skipped = len(kept)
     if len(result.assignments):
         conn.execute(

@@ -85,6 +85,7 @@ def maintain_window(
         out.unchanged_skipped = clusters.unchanged_skipped
         out.cluster_assignments += promote_after_expiry(conn, out.lifecycle.expired_keys)
         lap("clusters")
+        out.seconds["clusters_matching"] = clusters.match_seconds  # part of "clusters"
         out.new_versions = record_versions(conn, window_start, out.lifecycle.expired_keys)
         lap("history")
     return out

@@ -63,6 +63,7 @@ class WindowResult:
     cross_source: int = 0  # of those, how many span two or more sources
     split_by_override: int = 0
     unchanged_skipped: int = 0  # window listings not matched again: content as stored
+    match_seconds: float = 0.0  # of which in `match_window` (set by the caller)
     notes: list[str] = field(default_factory=list)
 
 
