@@ -9,16 +9,16 @@ import pandas as pd
 import pytest
 
 from jobs_assets.lib.identity import Override, match_window, pair_is_same
-from jobs_assets.lib.identity.match import TITLE_NEIGHBOURS
 from jobs_assets.lib.identity.evaluation import (
     benchmark_window,
     cloned_listings,
     load_listings,
-    one_company_listings,
     load_pairs,
+    one_company_listings,
     score_pairs,
     synthetic_listings,
 )
+from jobs_assets.lib.identity.match import TITLE_NEIGHBOURS
 from jobs_assets.lib.identity.text import (
     company_key,
     place_key,
