@@ -41,11 +41,25 @@ class Scale:
     marts_listings: int = 1_000_000  # B6: listings under the dbt marts
     identity_listings: int = 500_000  # B7: active listings (x4 history rows)
     model_rows: int = 200_000  # B8: listings the salary model trains on
+    identity_one_company: int = 20_000  # B7: a window of one company's listings
+    identity_copies: int = 100_000  # B7: a window of copies of ~70 real listings
 
 
 SCALES = {
     "small": Scale(
-        (5_000, 20_000), 40_000, 10_000, 3_000, 3, 1, False, False, 50_000, 50_000, 20_000
+        (5_000, 20_000),
+        40_000,
+        10_000,
+        3_000,
+        3,
+        1,
+        False,
+        False,
+        50_000,
+        50_000,
+        20_000,
+        4_000,
+        10_000,
     ),
     "full": Scale((100_000, 1_000_000), 2_000_000, 500_000, 3_000, 5, 3, True, True),
 }
@@ -99,7 +113,12 @@ def run(scale_name: str, only: set[str], keep: bool) -> dict:
 
         if "b7" in only:
             _log(f"B7 listing identity, {scale.identity_listings} listings")
-            results["b7_identity"] = identity.run(server, scale.identity_listings)
+            results["b7_identity"] = identity.run(
+                server,
+                scale.identity_listings,
+                one_company=scale.identity_one_company,
+                copies=scale.identity_copies,
+            )
 
         if "b8" in only:
             _log(f"B8 salary model, {scale.model_rows} listings")
@@ -152,7 +171,7 @@ def run(scale_name: str, only: set[str], keep: bool) -> dict:
                 _log(f"  window {window_key(start)} ({start.isoformat()}): {size} listings")
         else:
             names = (BENCH_DB, "jobs_bench_empty", "jobs_bench_e2e", marts.BENCH_DB)
-            for name in (*names, identity.BIG_DB, identity.EMPTY_DB):
+            for name in (*names, identity.BIG_DB, identity.EMPTY_DB, identity.COPIES_DB):
                 server.drop_database(name)
             server.stop()
             shutil.rmtree(WORK_DIR, ignore_errors=True)

@@ -11,28 +11,50 @@ window (a complete fetch returns what is still open; only the window's 1,500 new
 staged, to keep the window at its real size). Each run is rolled back, so every repeat
 sees the same database.
 
-`python -m benchmarks.identity` runs it alone (PGHOST or embedded).
+Large blocks (issue 25): identity must cost at most 2x what the same number of listings
+costs spread over many companies, whatever the size of the largest company block.
+
+- *One company*: a window of 20,000 listings of one employer (per-city titles, one
+  description per subject, each city's posting repeated) against the 500,000 active
+  listings, against the same listings spread over many companies (each city's posting
+  with its reposts in a company of its own: the same duplicates, small blocks).
+- *Copies*: a window of 100,000 copies of ~70 real listings of the recorded responses
+  (`jobs_assets/replay_fixtures`, the five sources), each with a new id and its own last
+  line in the description (about 1,400 per company and title: the load that once did
+  not finish in 29 minutes), into an empty table, against the same copies spread (20
+  copies of a listing per company). Here the whole `jobs_listings` step
+  (`upsert_window` and `maintain_window`) is also compared with a bare COPY of the rows
+  it wrote into a table without indexes (target: at most 3x).
+
+`python -m benchmarks.identity` runs it alone (PGHOST or embedded); `--only-large`
+skips the 1,500-listing window, `--copies N` and `--one-company N` set the sizes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 
 from benchmarks.harness import BenchServer
 from jobs_assets.lib.history import HISTORY_COLUMNS, row_hash_sql
+from jobs_assets.lib.identity.evaluation import one_company_listings
 from jobs_assets.lib.lifecycle import Evidence
 from jobs_assets.lib.listings import upsert_window
+from jobs_assets.lib.schema import LISTINGS
 from jobs_assets.lib.sources import SOURCES
 from jobs_assets.lib.window_identity import maintain_window
+from jobs_assets.replay import FIXTURES
 
 BIG_DB = "jobs_bench_identity"
 EMPTY_DB = "jobs_bench_identity_empty"
+COPIES_DB = "jobs_bench_identity_copies"
 COMPANIES = 60_000
 WINDOW_START = datetime(2026, 11, 30, 8, tzinfo=UTC)
 WINDOW_KEY = "2026-11-30-08:00"
@@ -122,35 +144,244 @@ def _prepare(conninfo: str, listings: int, versions: int, stale: int) -> dict:
             "generated_s": round(time.perf_counter() - started, 1)}  # fmt: skip
 
 
-def _measure(conninfo: str, repeats: int) -> dict:
-    """Upsert the window (not timed) and time `maintain_window`, rolled back each time."""
-    proof = {"jobicy": Evidence(True, "complete live fetch")}
+def _measure(
+    conninfo: str, repeats: int, key: str = WINDOW_KEY, complete: bool = True, floor: bool = False
+) -> dict:
+    """Upsert the window (timed apart) and time `maintain_window`, rolled back each time.
+    `complete=False`: no fetch counts as complete (nothing expires; the large windows
+    are about matching). `floor`: also a bare COPY of the rows the upsert wrote."""
+    proof = {"jobicy": Evidence(True, "complete live fetch")} if complete else {}
     rules = {name: source.expiry for name, source in SOURCES.items()}
-    times, last = [], None
+    times, upserts, floors, last = [], [], [], None
+    cpu: dict[str, list[float]] = {"upsert": [], "identity": [], "bare_copy": []}
     for _ in range(repeats):
         with (
             psycopg.connect(conninfo) as conn,
             psycopg.connect(conninfo) as read_conn,
             conn.transaction(force_rollback=True),
         ):
-            upsert_window(conn, read_conn, WINDOW_KEY, WINDOW_START)
+            clock = _Cpu(conn, read_conn)
             started = time.perf_counter()
-            last = maintain_window(conn, WINDOW_KEY, WINDOW_START, proof, rules)
+            upsert_window(conn, read_conn, key, WINDOW_START)
+            upserts.append(time.perf_counter() - started)
+            cpu["upsert"].append(clock.lap())
+            started = time.perf_counter()
+            last = maintain_window(conn, key, WINDOW_START, proof, rules)
             times.append(time.perf_counter() - started)
+            cpu["identity"].append(clock.lap())
+            if floor:
+                floors.append(_bare_copy(conn, key, clock))
+                cpu["bare_copy"].append(clock.last_copy)
     assert last is not None
-    return {
+    out = {
         "seconds": round(statistics.median(times), 3),
         "runs_s": [round(t, 3) for t in times],
+        "upsert_s": round(statistics.median(upserts), 3),
         "steps_s": last.as_metadata()["identity_seconds"],
         **{k: v for k, v in last.as_metadata().items() if not isinstance(v, (dict, list))},
     }
+    out["cpu_s"] = {k: round(statistics.median(v), 3) for k, v in cpu.items() if v}
+    if floors:
+        step = [u + t for u, t in zip(upserts, times, strict=True)]
+        out["step_s"] = round(statistics.median(step), 3)
+        out["bare_copy_s"] = round(statistics.median(floors), 3)
+        out["step_to_copy"] = round(out["step_s"] / out["bare_copy_s"], 2)
+        step_cpu = out["cpu_s"]["upsert"] + out["cpu_s"]["identity"]
+        out["step_to_copy_cpu"] = round(step_cpu / out["cpu_s"]["bare_copy"], 2)
+    return out
 
 
-def run(server: BenchServer, listings: int = 500_000, versions: int = 4, repeats: int = 5) -> dict:
+class _Cpu:
+    """CPU seconds of this process and of the connections' PostgreSQL backends (read
+    from /proc when the server runs on this machine, as the embedded one does): on a
+    machine shared with other work, wall time says more about the neighbours."""
+
+    def __init__(self, *conns: psycopg.Connection) -> None:
+        self.pids = [c.info.backend_pid for c in conns]
+        self.last_copy = 0.0
+        self.mark = self._now()
+
+    def _now(self) -> float:
+        total = time.process_time()
+        for pid in self.pids:
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+            except OSError:
+                continue  # a server elsewhere: this process only
+            fields = stat.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return total
+
+    def lap(self) -> float:
+        now = self._now()
+        spent, self.mark = now - self.mark, now
+        return spent
+
+
+def _bare_copy(conn: psycopg.Connection, key: str, clock: _Cpu) -> float:
+    """Seconds a bare COPY of the rows the window wrote takes into a table without
+    indexes (the floor of B2), in the caller's (rolled back) transaction."""
+    columns = ", ".join(c.name for c in LISTINGS.columns if not c.by_postgres)
+    buffer = bytearray()
+    with conn.cursor() as cur:
+        query = f"COPY (SELECT {columns} FROM public.jobs_listings_data "
+        with cur.copy(query + "WHERE last_partition_key = %s) TO STDOUT", (key,)) as copy:
+            for block in copy:
+                buffer += block
+        cur.execute(
+            "CREATE TEMP TABLE bench_floor ON COMMIT DROP AS "
+            "SELECT * FROM public.jobs_listings_data WITH NO DATA"
+        )
+        clock.lap()
+        started = time.perf_counter()
+        with cur.copy(f"COPY bench_floor ({columns}) FROM STDIN") as copy:
+            copy.write(bytes(buffer))
+        seconds = time.perf_counter() - started
+        clock.last_copy = clock.lap()
+        cur.execute("DROP TABLE bench_floor")
+    return seconds
+
+
+# --- large blocks (issue 25) ----------------------------------------------------------
+
+#: each source's field names for the company and the description of a payload
+_COMPANY = {"remotive": "company_name", "jobicy": "companyName", "himalayas": "companyName",
+            "remoteok": "company", "arbeitnow": "company_name"}  # fmt: skip
+_DESCRIPTION = {"remotive": "description", "jobicy": "jobDescription",
+                "himalayas": "description", "remoteok": "description",
+                "arbeitnow": "description"}  # fmt: skip
+TEMPLATES_PER_SOURCE = 14  # x 5 sources: about 70 real listings
+
+
+def _templates() -> list[tuple[str, dict]]:
+    """About 70 real listings of the recorded responses, `(source, payload)`."""
+    out = []
+    for name, source in SOURCES.items():
+        body = json.loads((FIXTURES / f"{name}.json").read_text())
+        jobs = body[source.jobs_key] if isinstance(body, dict) else body
+        real = [j for j in jobs if isinstance(j, dict) and j.get(source.id_field)]
+        out += [(name, j) for j in real[:TEMPLATES_PER_SOURCE]]
+    return out
+
+
+def _copies(count: int, key: str, spread: bool) -> list[tuple]:
+    """`count` copies of the templates with new ids and their own last line. `spread`:
+    every 20 copies of a template in a company of their own (the same duplicates)."""
+    templates = _templates()
+    rows = []
+    for n in range(count):
+        name, template = templates[n % len(templates)]
+        payload = dict(template)
+        original = payload[SOURCES[name].id_field]
+        new_id = 50_000_000 + n if isinstance(original, int) else f"{original}-copy-{n}"
+        payload[SOURCES[name].id_field] = new_id
+        text = payload.get(_DESCRIPTION[name]) or ""
+        payload[_DESCRIPTION[name]] = f"{text}<p>Reference COPY-{n:09d}.</p>"
+        if spread:
+            payload[_COMPANY[name]] = f"{payload.get(_COMPANY[name])} {n // len(templates) // 20}"
+        rows.append((name, key, str(new_id), json.dumps(payload), WINDOW_START))
+    return rows
+
+
+def _one_company(count: int, key: str, spread: bool) -> list[tuple]:
+    """Jobicy payloads of `one_company_listings`; `spread`: each title (a city's posting
+    and its reposts) at a company of its own."""
+    frame = one_company_listings(count, start=20_000_000)
+    firm = {title: i for i, title in enumerate(sorted(set(frame["title"])))}
+    rows = []
+    for n, row in enumerate(frame.itertuples()):
+        payload = {
+            "id": 20_000_000 + n,
+            "jobTitle": row.title,
+            "companyName": f"Tutor Firm {firm[row.title]}" if spread else "Tutorly",
+            "url": f"https://jobicy.test/t{n}",
+            "jobGeo": "USA",
+            "jobDescription": row.description_text,
+        }
+        rows.append(("jobicy", key, str(payload["id"]), json.dumps(payload), WINDOW_START))
+    return rows
+
+
+def _stage(conninfo: str, rows: list[tuple]) -> None:
+    with psycopg.connect(conninfo) as conn:
+        with (
+            conn.cursor() as cur,
+            cur.copy("COPY staging.staging_jobs_listings_data FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        conn.commit()
+        conn.autocommit = True
+        conn.execute("VACUUM ANALYZE staging.staging_jobs_listings_data")
+
+
+def _pair(one: dict, spread: dict) -> dict:
+    matching = [r["steps_s"].get("clusters_matching", 0.0) for r in (one, spread)]
+    return {
+        "one_block": one,
+        "spread": spread,
+        "ratio": round(one["seconds"] / spread["seconds"], 2),
+        "ratio_cpu": round(one["cpu_s"]["identity"] / spread["cpu_s"]["identity"], 2),
+        "matching_ratio": round(matching[0] / matching[1], 2) if matching[1] else None,
+    }
+
+
+def run_large(server: BenchServer, big: str, one_company: int, copies: int, repeats: int) -> dict:
+    """The two large-block windows; `big`: the database with the stored listings."""
+    out: dict = {}
+    if one_company:
+        _stage(big, _one_company(one_company, "one-company", spread=False))
+        _stage(big, _one_company(one_company, "one-company-spread", spread=True))
+        out["one_company"] = {
+            "window": one_company,
+            **_pair(
+                _measure(big, repeats, "one-company", complete=False),
+                _measure(big, repeats, "one-company-spread", complete=False),
+            ),
+        }
+    if copies:
+        database = server.fresh_database(COPIES_DB)
+        _stage(database, _copies(copies, "copies", spread=False))
+        _stage(database, _copies(copies, "copies-spread", spread=True))
+        out["copies"] = {
+            "window": copies,
+            "templates": len(_templates()),
+            **_pair(
+                _measure(database, repeats, "copies", complete=False, floor=True),
+                _measure(database, repeats, "copies-spread", complete=False, floor=True),
+            ),
+        }
+    checks = {"ratio": 2.0, "step_to_copy": 3.0}
+    met = {}
+    for name, result in out.items():
+        met[f"{name}_ratio"] = result["ratio"] <= checks["ratio"]
+        met[f"{name}_ratio_cpu"] = result["ratio_cpu"] <= checks["ratio"]
+    if "copies" in out:
+        copies = out["copies"]["one_block"]
+        met["copies_step_to_copy"] = copies["step_to_copy"] <= checks["step_to_copy"]
+        met["copies_step_to_copy_cpu"] = copies["step_to_copy_cpu"] <= checks["step_to_copy"]
+    out["targets"] = checks
+    out["targets_met"] = met
+    return out
+
+
+def run(
+    server: BenchServer,
+    listings: int = 500_000,
+    versions: int = 4,
+    repeats: int = 5,
+    one_company: int = 20_000,
+    copies: int = 100_000,
+    large_repeats: int = 1,
+    only_large: bool = False,
+) -> dict:
     stale = 200
     big = server.fresh_database(BIG_DB)
-    empty = server.fresh_database(EMPTY_DB)
     big_data = _prepare(big, listings, versions, stale)
+    large = run_large(server, big, one_company, copies, large_repeats)
+    if only_large:
+        return {"stored": big_data, "large_blocks": large}
+    empty = server.fresh_database(EMPTY_DB)
     empty_data = _prepare(empty, 0, 0, 0)
     on_big = _measure(big, repeats)
     with psycopg.connect(big, autocommit=True) as conn:  # the same listings, no history
@@ -168,6 +399,7 @@ def run(server: BenchServer, listings: int = 500_000, versions: int = 4, repeats
         "empty_database": on_empty,
         "ratio": round(ratio, 2),
         "ratio_to_empty_database": round(on_big["seconds"] / on_empty["seconds"], 2),
+        "large_blocks": large,
         "targets": {"ratio": 1.5, "seconds": 10.0},
         "targets_met": {"ratio": ratio <= 1.5, "seconds": on_big["seconds"] <= 10.0},
     }
@@ -176,14 +408,24 @@ def run(server: BenchServer, listings: int = 500_000, versions: int = 4, repeats
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.identity", description=__doc__)
     parser.add_argument("--listings", type=int, default=500_000)
+    parser.add_argument("--one-company", type=int, default=20_000)
+    parser.add_argument("--copies", type=int, default=100_000)
+    parser.add_argument("--only-large", action="store_true")
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args(argv)
     server = BenchServer.start()
     try:
-        print(json.dumps(run(server, args.listings), indent=2))
+        result = run(
+            server,
+            args.listings,
+            one_company=args.one_company,
+            copies=args.copies,
+            only_large=args.only_large,
+        )
+        print(json.dumps(result, indent=2))
     finally:
         if not args.keep:
-            for name in (BIG_DB, EMPTY_DB):
+            for name in (BIG_DB, EMPTY_DB, COPIES_DB):
                 server.drop_database(name)
             server.stop()
     return 0

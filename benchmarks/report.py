@@ -233,7 +233,54 @@ def _identity(b: dict) -> list[str]:
         f"| {steps(nothing)} | {nothing['listings_expired']} | {nothing['new_versions']} "
         f"| {b['ratio_to_empty_database']:.2f}× |",
         "",
+        *_large_blocks(b.get("large_blocks") or {}),
     ]
+
+
+def _large_blocks(large: dict) -> list[str]:
+    """Issue 25: one large company block against the same listings spread."""
+    if not any(k in large for k in ("one_company", "copies")):
+        return []
+    met = large["targets_met"]
+    lines = [
+        "#### Large company blocks: one block against the same listings spread",
+        "",
+        "| window | layout | identity (wall) | matching | CPU (ours + PostgreSQL) "
+        "| candidate pairs | largest block | ratio wall / CPU | target |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    names = {"one_company": "listings of one company", "copies": "copies of real listings"}
+    for name, label in names.items():
+        if name not in large:
+            continue
+        r = large[name]
+        for side, layout in (("one_block", "one block"), ("spread", "spread")):
+            x = r[side]
+            ratio = f"{r['ratio']:.2f}× / {r['ratio_cpu']:.2f}×" if side == "one_block" else ""
+            target = (
+                f"≤ 2× {_met(met[f'{name}_ratio'])} / {_met(met[f'{name}_ratio_cpu'])}"
+                if side == "one_block"
+                else ""
+            )
+            lines.append(
+                f"| {r['window']:,} {label} | {layout} | {_s(x['seconds'])} "
+                f"| {_s(x['steps_s'].get('clusters_matching', 0.0))} "
+                f"| {_s(x['cpu_s']['identity'])} | {x['identity_candidate_pairs']:,} "
+                f"| {x['identity_largest_block']:,} | {ratio} | {target} |"
+            )
+    if "copies" in large:
+        x = large["copies"]["one_block"]
+        lines += [
+            "",
+            f"The whole `jobs_listings` step for the {large['copies']['window']:,} copies "
+            f"(`upsert_window` {_s(x['upsert_s'])} + identity {_s(x['seconds'])}): "
+            f"{_s(x['step_s'])} against a bare COPY of the same rows {_s(x['bare_copy_s'])}, "
+            f"{x['step_to_copy']:.1f}× wall, {x['step_to_copy_cpu']:.1f}× CPU "
+            f"(upsert {_s(x['cpu_s']['upsert'])}, identity {_s(x['cpu_s']['identity'])}, "
+            f"COPY {_s(x['cpu_s']['bare_copy'])}); target ≤ 3×: "
+            f"{_met(met['copies_step_to_copy'])} / {_met(met['copies_step_to_copy_cpu'])}.",
+        ]
+    return [*lines, ""]
 
 
 def _salary_model(b: dict) -> list[str]:

@@ -443,3 +443,19 @@ def test_an_incomplete_rerun_of_a_held_window_clears_its_hold(conns, clean_db: D
 
     assert later.lifecycle.expired == {"jobicy": 0} and "jobicy" in later.lifecycle.held
     assert active(clean_db) == 10
+
+
+def test_unchanged_listings_are_not_matched_again(conns, clean_db: Database) -> None:
+    """A window that brings the same listings again does no identity work for them
+    (same `row_hash`), and the run's metadata says what the matcher did."""
+    first = load(conns, hours(0), {"jobicy": [twin(1), twin(2), jobicy(3)]})
+    meta = first.as_metadata()
+    assert meta["identity_unchanged_skipped"] == 0
+    assert meta["identity_largest_block"] == 3  # twin(1), twin(2) and 3 are all Acme's
+    assert meta["identity_candidate_pairs"] >= 1
+    before = clusters(clean_db)
+    again = load(conns, hours(4), {"jobicy": [twin(1), twin(2), jobicy(3, title="Chef")]})
+    meta = again.as_metadata()
+    assert meta["identity_unchanged_skipped"] == 2  # the twins; 3 changed its title
+    assert meta["identity_largest_block"] == 3  # 3 against the two stored twins
+    assert clusters(clean_db) == before

@@ -14,12 +14,15 @@ from jobs_assets.lib.identity.evaluation import (
     DUPLICATE_KINDS,
     LISTING_FILES,
     benchmark_window,
+    cloned_listings,
     load_listings,
     load_pairs,
+    one_company_listings,
     score_by,
     score_pairs,
     synthetic_listings,
 )
+from jobs_assets.lib.identity.match import TITLE_NEIGHBOURS
 from jobs_assets.lib.identity.text import (
     company_key,
     place_key,
@@ -452,7 +455,9 @@ def test_blocking_keeps_comparisons_linear():
     """Twice the listings over twice the companies: about twice the work, not four times."""
     small_new = synthetic_listings(500, 2_000, seed=1, start=100_000)
     small_old = synthetic_listings(16_000, 2_000, seed=2)
-    big_new = pd.concat([small_new, synthetic_listings(500, 2_000, seed=1, start=200_000)])
+    big_new = pd.concat(
+        [small_new, synthetic_listings(500, 2_000, seed=1, start=200_000)], ignore_index=True
+    )
     big_new.loc[big_new.index[500:], "company_name"] = "Twin " + big_new["company_name"][500:]
     twin_old = synthetic_listings(16_000, 2_000, seed=2, start=300_000)
     twin_old["company_name"] = "Twin " + twin_old["company_name"]
@@ -461,6 +466,55 @@ def test_blocking_keeps_comparisons_linear():
     big = match_window(big_new, big_old).matches.comparisons
     print(f"\ncomparisons: {small} for 500 vs 16,000; {big} for 1,000 vs 32,000")
     assert 0 < big <= 2.2 * small
+
+
+def test_one_company_of_20000_listings_costs_a_bounded_number_of_pairs():
+    """One employer posting 20,000 listings in a window (per-city titles, one description
+    per subject, each posting repeated): candidate pairs follow the window, not its
+    square, and the clusters are still right. (How long it takes: `make bench`.)"""
+    n = 20_000
+    rows = one_company_listings(n)
+    result = match_window(rows, pd.DataFrame())
+    found = result.matches
+    print(f"\n{n} listings of one company: {found.detailed} candidate pairs, "
+          f"{found.comparisons} title scores, {len(found.pairs)} matched")  # fmt: skip
+    assert found.largest_block == n and found.blocks == 1
+    assert found.detailed <= 3 * n  # all pairs would be 200 million
+    assert found.comparisons <= 4 * TITLE_NEIGHBOURS * rows["title"].nunique()
+    cluster = clusters_of(result)
+    by_title: dict[str, set[str]] = {}
+    for row in rows.itertuples():
+        by_title.setdefault(row.title, set()).add(cluster[f"{row.source}:{row.source_job_id}"])
+    # the reposts of one city's posting are one job; two cities never are
+    assert all(len(ids) == 1 for ids in by_title.values())
+    assert len({next(iter(ids)) for ids in by_title.values()}) == len(by_title)
+
+
+def test_copies_of_one_job_form_one_cluster_at_linear_cost(labelled):
+    """70 real listings copied 3,000 times with their own last line: each copy is compared
+    about once (pairs already linked are not asked again), and the clusters follow the
+    templates' own pairwise verdicts."""
+    _, listings = labelled
+    templates = sorted(listings.values(), key=lambda r: (r["source"], r["source_job_id"]))[:70]
+    copies = cloned_listings(templates, 3_000)
+    result = match_window(copies, pd.DataFrame())
+    found = result.matches
+    print(f"\n3,000 copies of 70 listings: {found.detailed} candidate pairs")
+    assert found.detailed <= 3 * len(copies)
+    cluster = clusters_of(result)
+    template_of = {f"{r.source}:{r.source_job_id}": int(r.source_job_id.split("-")[1]) % 70
+                   for r in copies.itertuples()}  # fmt: skip
+    members: dict[int, set[str]] = {}
+    for key, index in template_of.items():
+        members.setdefault(index, set()).add(cluster[key])
+    assert all(len(ids) == 1 for ids in members.values())  # every copy of a job together
+    for i, a in enumerate(templates):  # two templates together only if the matcher says so
+        for j in range(i + 1, len(templates)):
+            if members[i] == members[j]:
+                assert (
+                    pair_is_same(a, templates[j])[0]
+                    or a["company_name"] == templates[j]["company_name"]
+                )
 
 
 def test_benchmark_window_runs():

@@ -6,13 +6,20 @@ indexed; different companies are never merged, so no other row can join a cluste
 the listings named by operator overrides that involve them, and the overrides
 themselves (`public.jobs_duplicate_overrides`, which always win and outlive re-runs).
 Only the assignments that change are written (COPY into a temp table, one UPDATE).
+
+A window's listing whose content did not change since its current version in the
+history (same `row_hash`) and that has a cluster is not matched again: it keeps its
+cluster and only takes part as a stored listing of its company.
 """
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import psycopg
 
+from jobs_assets.lib.history import HISTORY_TABLE, row_hash_sql
 from jobs_assets.lib.identity import (
     ASSIGNMENT_COLUMNS,
     SOURCE_ORDER,
@@ -52,14 +59,16 @@ def assign_clusters(conn: psycopg.Connection) -> WindowResult:
     """Cluster the window's listings (`lifecycle.create_window_keys`) in the caller's
     transaction and write the changed assignments."""
     columns = ", ".join(f"t.{c}" for c in _READ)
-    new = _frame(
+    window = _frame(
         conn,
-        f"SELECT {columns} FROM {WINDOW_KEYS} AS k JOIN {LISTINGS_TABLE} AS t "
-        "ON t.source = k.source AND t.source_job_id = k.source_job_id",
+        f"SELECT {columns}, t.duplicate_cluster_id IS NOT NULL "
+        f"AND h.row_hash IS NOT DISTINCT FROM {row_hash_sql('t')} AS unchanged "
+        f"FROM {WINDOW_KEYS} AS k JOIN {LISTINGS_TABLE} AS t "
+        "ON t.source = k.source AND t.source_job_id = k.source_job_id "
+        f"LEFT JOIN {HISTORY_TABLE} AS h ON h.source = t.source "
+        "AND h.source_job_id = t.source_job_id AND h.valid_to IS NULL",
     )
-    if new.empty:
-        return match_window(new, new)
-    keys = [f"{s}:{j}" for s, j in zip(new["source"], new["source_job_id"], strict=True)]
+    keys = [f"{s}:{j}" for s, j in zip(window["source"], window["source_job_id"], strict=True)]
     overrides = [
         Override(a, b, same)
         for a, b, same in conn.execute(
@@ -68,14 +77,31 @@ def assign_clusters(conn: psycopg.Connection) -> WindowResult:
             {"keys": keys},
         )
     ]
+    # an operator's verdict may be newer than the listing: judge its listings again
+    judged = {k for o in overrides for k in (o.key_a, o.key_b)}
+    unchanged = pd.Series(
+        [bool(u) and k not in judged for u, k in zip(window["unchanged"], keys, strict=True)],
+        index=window.index,
+        dtype=bool,
+    )
+    new = window[~unchanged].drop(columns="unchanged")
+    kept = window[unchanged].drop(columns="unchanged")
+    if new.empty:
+        result = match_window(new, new)
+        result.unchanged_skipped = len(kept)
+        return result
+    keys = [k for k, u in zip(keys, unchanged, strict=True) if not u]
     named = sorted({k for o in overrides for k in (o.key_a, o.key_b)} - set(keys))
     companies = sorted({k for k in new["company_key"] if isinstance(k, str)})
-    # their stored clusters whole, expired members included (a cluster keeps its members)
+    # their stored clusters whole, expired members included (a cluster keeps its members);
+    # the window's own rows are in hand already (a window of 100,000 read twice is slow)
     stored_clusters = sorted({c for c in new["duplicate_cluster_id"] if isinstance(c, str)})
     existing = _frame(
         conn,
         f"SELECT {columns} FROM {LISTINGS_TABLE} AS t "
         "WHERE t.status = 'active' AND t.company_key = ANY(%(companies)s) "
+        f"AND NOT EXISTS (SELECT 1 FROM {WINDOW_KEYS} AS k "
+        "WHERE k.source = t.source AND k.source_job_id = t.source_job_id) "
         f"UNION SELECT {columns} FROM {LISTINGS_TABLE} AS t "
         "WHERE t.duplicate_cluster_id = ANY(%(clusters)s) "
         f"UNION SELECT {columns} FROM unnest(%(named)s::text[]) AS n(key) "
@@ -83,7 +109,12 @@ def assign_clusters(conn: psycopg.Connection) -> WindowResult:
         "AND t.source_job_id = substr(n.key, length(split_part(n.key, ':', 1)) + 2)",
         {"companies": companies, "named": named, "clusters": stored_clusters},
     )
+    if len(kept):
+        existing = pd.concat([existing, kept[existing.columns]], ignore_index=True)
+    started = time.perf_counter()
     result = match_window(new, existing, overrides)
+    result.match_seconds = time.perf_counter() - started
+    result.unchanged_skipped = len(kept)
     if len(result.assignments):
         conn.execute(
             "CREATE TEMP TABLE cluster_assignments (source text, source_job_id text, "

@@ -35,6 +35,10 @@ class WindowIdentity:
     clusters_formed: int = 0
     cross_source: int = 0
     cluster_assignments: int = 0
+    candidate_pairs: int = 0  # listing pairs the matcher judged rule by rule
+    title_scores: int = 0  # distinct-title pairs scored to find them
+    largest_block: int = 0  # listings of the largest company block (new and stored)
+    unchanged_skipped: int = 0  # window listings whose content (row_hash) did not change
     seconds: dict[str, float] = field(default_factory=dict)  # per step
 
     def as_metadata(self) -> dict[str, object]:
@@ -52,6 +56,10 @@ class WindowIdentity:
             "clusters_formed": self.clusters_formed,
             "cross_source_share": round(share, 4),
             "cluster_assignments_written": self.cluster_assignments,
+            "identity_candidate_pairs": self.candidate_pairs,
+            "identity_title_scores": self.title_scores,
+            "identity_largest_block": self.largest_block,
+            "identity_unchanged_skipped": self.unchanged_skipped,
             "fetches_counted_complete": list(self.lifecycle.counted_complete),
             "fetches_not_counted": dict(self.lifecycle.not_counted),
             "identity_seconds": {k: round(v, 3) for k, v in self.seconds.items()},
@@ -92,9 +100,14 @@ def maintain_window(
         out.clusters_formed = clusters.clusters_formed
         out.cross_source = clusters.cross_source
         out.cluster_assignments = len(clusters.assignments)
+        out.candidate_pairs = clusters.matches.detailed
+        out.title_scores = clusters.matches.comparisons
+        out.largest_block = clusters.matches.largest_block
+        out.unchanged_skipped = clusters.unchanged_skipped
         out.cluster_assignments += promote_after_expiry(conn, out.lifecycle.expired_keys)
         lap("clusters")
         undo_versions(conn, window_start, out.lifecycle.undone_keys)
+        out.seconds["clusters_matching"] = clusters.match_seconds  # part of "clusters"
         out.new_versions = record_versions(conn, window_start, out.lifecycle.expired_keys)
         lap("history")
     return out

@@ -17,6 +17,7 @@ import pandas as pd
 
 from jobs_assets.lib.identity.match import (
     Candidates,
+    Links,
     compare,
     find_matches,
     listing_key,
@@ -61,26 +62,9 @@ class WindowResult:
     clusters_formed: int = 0  # clusters of two or more that gained a member this window
     cross_source: int = 0  # of those, how many span two or more sources
     split_by_override: int = 0
+    unchanged_skipped: int = 0  # window listings not matched again: content as stored
+    match_seconds: float = 0.0  # of which in `match_window` (set by the caller)
     notes: list[str] = field(default_factory=list)
-
-
-class _UnionFind:
-    def __init__(self) -> None:
-        self.parent: dict[str, str] = {}
-
-    def find(self, key: str) -> str:
-        self.parent.setdefault(key, key)
-        root = key
-        while self.parent[root] != root:
-            root = self.parent[root]
-        while self.parent[key] != root:  # path compression
-            self.parent[key], key = root, self.parent[key]
-        return root
-
-    def union(self, a: str, b: str) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
 
 
 def _source_rank(source: str) -> int:
@@ -158,36 +142,40 @@ def match_window(
         rows[listing_key(row["source"], row["source_job_id"])] = row
 
     listings = {key: listing_of(row) for key, row in rows.items()}
-    fresh = [listings[k] for k in sorted(new_keys)]  # sorted: the same result on every run
-    old = [listings[k] for k in sorted(stored)]
-    found = find_matches(fresh, old)
-
     forbidden = {frozenset((o.key_a, o.key_b)) for o in overrides if not o.same}
     forced = [(o.key_a, o.key_b) for o in overrides if o.same]
-    result = WindowResult(assignments=pd.DataFrame(columns=list(ASSIGNMENT_COLUMNS)), matches=found)
+    # only the verdicts on two listings at hand can separate anything here
+    forbidden_here = sorted(tuple(sorted(p)) for p in forbidden if p <= rows.keys())
 
     # Stored clusters, unless an override now separates two of their members: then the
-    # cluster is re-decided pair by pair by the matcher.
+    # cluster is re-decided by the matcher, as if its members were new.
     members: dict[str, list[str]] = {}
-    for key, row in stored.items():
-        cluster = row.get("duplicate_cluster_id")
+    for key in sorted(stored):
+        cluster = stored[key].get("duplicate_cluster_id")
         if isinstance(cluster, str) and cluster:
             members.setdefault(cluster, []).append(key)
     links: list[tuple[str, str]] = []
+    kept: list[list[str]] = []  # stored clusters that stand: linked before matching
     split: set[str] = set()  # members of stored clusters an override re-decides
+    split_clusters = 0
     for keys in members.values():
         keyset = set(keys)
         if any(pair <= keyset for pair in forbidden):
-            result.split_by_override += 1
+            result_split = find_matches([listings[k] for k in keys], [])
+            links.extend((a, b) for a, b, _ in result_split.pairs)
             split |= keyset
-            for i, a in enumerate(keys):
-                for b in keys[i + 1 :]:
-                    if compare(listings[a], listings[b])[0]:
-                        links.append((a, b))
+            split_clusters += 1
         else:
+            kept.append(keys)
             links.extend((keys[0], other) for other in keys[1:])
 
-    uf = _UnionFind()
+    fresh = [listings[k] for k in sorted(new_keys)]  # sorted: the same result on every run
+    old = [listings[k] for k in sorted(stored)]
+    found = find_matches(fresh, old, kept)
+    result = WindowResult(assignments=pd.DataFrame(columns=list(ASSIGNMENT_COLUMNS)), matches=found)
+    result.split_by_override = split_clusters
+
+    uf = Links()
     for key in rows:
         uf.find(key)
     for a, b in forced:
@@ -198,11 +186,7 @@ def match_window(
         ra, rb = uf.find(a), uf.find(b)
         if ra == rb:
             return False
-        for pair in forbidden:
-            x, y = tuple(pair)
-            if x in rows and y in rows and {uf.find(x), uf.find(y)} == {ra, rb}:
-                return True
-        return False
+        return any({uf.find(x), uf.find(y)} == {ra, rb} for x, y in forbidden_here)
 
     # Stored links first, then matches in a fixed order: with a "not the same" override the
     # order decides which of two conflicting links is kept, so it must not vary.

@@ -223,6 +223,68 @@ def synthetic_listings(count: int, companies: int, seed: int, start: int = 0) ->
     return pd.DataFrame(rows)
 
 
+_SUBJECTS = (
+    "Math", "Physics", "Chemistry", "Biology", "English", "Spanish", "French", "German",
+    "History", "Economics", "Statistics", "Calculus", "Algebra", "Geometry", "SAT", "ACT",
+    "GRE", "GMAT", "Latin", "MCAT", "NCLEX-RN", "Python", "Java", "Writing", "Reading",
+    "Piano", "Guitar", "Accounting", "Finance", "Psychology",
+)  # fmt: skip
+_CITIES = (
+    "Austin", "Boston", "Chicago", "Dallas", "Denver", "Detroit", "Houston", "Miami",
+    "Phoenix", "Portland", "Seattle", "Atlanta", "Baltimore", "Charlotte", "Columbus",
+    "Nashville", "Memphis", "Louisville", "Milwaukee", "Albuquerque", "Tucson", "Fresno",
+    "Sacramento", "Omaha", "Raleigh", "Tampa", "Orlando", "Pittsburgh", "Cincinnati",
+    "Cleveland", "Minneapolis", "Madison", "Richmond", "Spokane", "Boise", "Reno",
+    "Buffalo", "Rochester", "Hartford", "Providence",
+)  # fmt: skip
+
+
+def one_company_listings(
+    count: int, seed: int = 3, start: int = 0, company: str = "Tutorly Inc."
+) -> pd.DataFrame:
+    """`count` listings of one employer, shaped like the tutoring company of the recorded
+    Himalayas data: per-city titles ("Remote Math Tutor - Austin"), one description per
+    subject shared by every city, and each city's posting repeated a few times (reposts).
+    `company=None`: the same listings spread over many companies (the comparison)."""
+    rng = random.Random(seed)
+    texts = {
+        s: f"Tutor {s} students online with {company or 'us'}. "
+        + " ".join(rng.choices(_WORDS, k=180))
+        for s in _SUBJECTS
+    }
+    rows = []
+    for n in range(start, start + count):
+        subject = _SUBJECTS[n % len(_SUBJECTS)]
+        city = _CITIES[(n // len(_SUBJECTS)) % len(_CITIES)]
+        rows.append(
+            {
+                "source": _SOURCES[n % 3],
+                "source_job_id": f"t{n}",
+                "title": f"Remote {subject} Tutor - {city}",
+                "company_name": company or f"Company {n * 7919 % 50_000} Inc.",
+                "location_raw": "United States",
+                "countries": ["US"],
+                "regions": ["North America"],
+                "seniority": None,
+                "description_text": texts[subject],
+                "first_seen_at": pd.Timestamp("2026-01-01", tz="UTC") + pd.Timedelta(minutes=n),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def cloned_listings(templates: list[dict], count: int, start: int = 0) -> pd.DataFrame:
+    """`count` copies of `templates` (listing rows), each with a new id and its own last
+    line in the description: the window that once took the matcher half an hour."""
+    rows = []
+    for n in range(start, start + count):
+        row = dict(templates[n % len(templates)])
+        row["source_job_id"] = f"clone-{n}"
+        row["description_text"] = f"{row.get('description_text') or ''}\nReference CLONE-{n:09d}."
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def benchmark_window(new: int = 1_500, existing: int = 500_000, seed: int = 14) -> dict:
     """Seconds to cluster `new` listings against `existing` active ones, and the work done."""
     companies = max(existing // 8, 100)

@@ -122,7 +122,10 @@ def fold(text: str | None) -> str:
     if text.isascii():
         return text.lower()
     text = unicodedata.normalize("NFKD", repair_mojibake(text))
-    text = "".join(c for c in text if not unicodedata.combining(c))
+    # the marks this text has, removed one by one: a C pass each (a generator over every
+    # character was most of the matcher's cost per listing)
+    for mark in {c for c in set(text) if not c.isascii() and unicodedata.combining(c)}:
+        text = text.replace(mark, "")
     return text.replace("ß", "ss").casefold()
 
 
@@ -184,6 +187,7 @@ def seniority_rank(value: str | None) -> int | None:
     return SENIORITY_RANK.get(value) if isinstance(value, str) else None
 
 
+@lru_cache(maxsize=65_536)
 def requisition_ids(*texts: str | None) -> frozenset[str]:
     """Explicit requisition ids in a title or the head of a description, upper-cased
     without separators ("JR-1234" and "jr1234" are one id)."""
@@ -221,7 +225,26 @@ _SHINGLE_WORDS = re.compile(r"[a-z0-9]+")
 _ANTI_SPAM_TAIL = re.compile(r"please mention the word.*$", re.DOTALL)
 
 
+#: characters of a description read first; 400 words almost always fit in them
+_DESCRIPTION_HEAD = 4_000
+
+
+@lru_cache(maxsize=8_192)  # one employer's reposts share their description
 def description_words(description: str | None, limit: int = 400) -> tuple[str, ...]:
-    """The first `limit` words of a description, folded: enough to tell two jobs apart."""
-    text = _ANTI_SPAM_TAIL.sub("", fold(description))
-    return tuple(_SHINGLE_WORDS.findall(text)[:limit])
+    """The first `limit` words of a description, folded: enough to tell two jobs apart.
+
+    Only the head of a long description is folded (folding is most of the matcher's cost
+    per listing); the whole text is read when the head holds too few words to be sure
+    that a word, an entity or the anti-spam phrase cut at its end cannot reach them.
+    """
+    if not description:
+        return ()
+    if len(description) > _DESCRIPTION_HEAD:
+        head = _words(description[:_DESCRIPTION_HEAD])
+        if len(head) > limit + 4:  # the phrase is 4 words: a cut one lies past `limit`
+            return head[:limit]
+    return _words(description)[:limit]
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(_SHINGLE_WORDS.findall(_ANTI_SPAM_TAIL.sub("", fold(text))))
