@@ -47,15 +47,22 @@ class PostgresResource(dg.ConfigurableResource):
     def conninfo(self) -> str:
         return db.conninfo_for(Path(self.data_dir), self.pghost)
 
-    def connect(self, **kwargs) -> psycopg.Connection:
+    def ready_conninfo(self) -> str:
+        """The connection string once the schema is this code's (migrated where steps may
+        migrate, else checked; once per process). Every step that writes, raw files
+        included, asks for it first, so a database newer than the code stops a run
+        before anything is written."""
         conninfo = self.conninfo()
-        if conninfo not in _schema_ready:  # migrations run once per process
+        if conninfo not in _schema_ready:
             try:
                 db.ensure_schema(conninfo, migrate=self.migrate != "check")
             except SchemaMismatch as err:  # one line, no retry: the revision stays
                 raise dg.Failure(description=str(err), allow_retries=False) from None
             _schema_ready.add(conninfo)
-        return db.connect(conninfo, **kwargs)
+        return conninfo
+
+    def connect(self, **kwargs) -> psycopg.Connection:
+        return db.connect(self.ready_conninfo(), **kwargs)
 
 
 class RawStoreResource(dg.ConfigurableResource):

@@ -34,6 +34,7 @@ from jobs_assets.lib.schema import (
 from jobs_assets.lib.schema.columns import history_table, listing_views
 from jobs_assets.lib.schema.migrate import Migration, current_revision, head_revision, migrate
 from jobs_assets.lib.sources import SOURCES
+from jobs_assets.replay import ReplayServer
 from jobs_assets_tests.conftest import Database
 
 PREVIOUS_RELEASE_SCHEMA = Path(__file__).parent / "data" / "previous_release_schema.sql"
@@ -357,8 +358,14 @@ def test_migrate_refuses_a_database_newer_than_the_code_in_one_line(
 
 
 def test_a_run_on_a_database_newer_than_the_code_refuses_before_any_write(
-    clean_db: Database, resources: dict[str, object], monkeypatch: pytest.MonkeyPatch
+    clean_db: Database,
+    resources: dict[str, object],
+    data_dir: Path,
+    replay: ReplayServer,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Every step that writes (the raw fetches and the ECB rates included, which write
+    files, not rows) checks the revision first: nothing is fetched, stored or loaded."""
     from jobs_assets import resources as resources_module
     from jobs_assets_tests.conftest import latest_windows, materialize_window
 
@@ -369,7 +376,10 @@ def test_a_run_on_a_database_newer_than_the_code_refuses_before_any_write(
         failures = [
             e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE
         ]
-        assert {e.step_key for e in failures} == {"staged_listings"}  # then nothing downstream
+        fetching = {f"{name}_raw" for name in SOURCES} | {"ecb_rates"}
+        assert {e.step_key for e in failures} == fetching  # then nothing downstream
+        stored = [p for p in data_dir.rglob("*") if p.is_file() and "logs" not in p.parts]
+        assert replay.requests == [] and stored == []  # nothing fetched, nothing kept
         message = failures[0].event_specific_data.error.message
         assert "schema revision 0017, which this code does not know" in message
         assert "ResolutionError" not in message

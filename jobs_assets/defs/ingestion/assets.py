@@ -97,7 +97,7 @@ def build_raw_asset(source: Source) -> dg.AssetsDefinition:
                 key,
                 context.partition_time_window.end,
                 datetime.now(UTC),
-                context.resources.postgres.conninfo(),
+                context.resources.postgres.ready_conninfo(),
             )
         except PipelineError as err:  # already in the operator's words, secrets masked
             raise dg.Failure(description=str(err), allow_retries=err.retryable) from None
@@ -216,7 +216,7 @@ def ecb_rates(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         window.start.date(),
         is_live(window.end, now),
         now,
-        context.resources.postgres.conninfo(),
+        context.resources.postgres.ready_conninfo(),
     )
     table = outcome.table or stored_rates(context.resources.raw_store.store(), outcome.day)
     used = f"ECB daily file of {table.date}" if table else f"shipped rates of {shipped_rate_date()}"
