@@ -88,6 +88,9 @@ DATA_TABLES = (
     "public.jobs_listings_history",
     "public.jobs_duplicate_overrides",
     "public.jobs_expiry_holds",
+    "public.jobs_saved_searches",
+    "public.jobs_search_deliveries",
+    "public.jobs_search_announced",
 )
 EMPTY_DATA_TABLES = f"TRUNCATE {', '.join(DATA_TABLES)}"
 

@@ -1,0 +1,8 @@
+"""Saved searches: where they are kept, whom they may call, what they have announced.
+
+Pure code over a psycopg connection (no Dagster, no settings): `store` keeps searches
+in `public.jobs_saved_searches` with their token hashed; `targets` decides whether a
+webhook URL may be called (at creation and again at delivery). The API, the MCP
+server and the delivery sensor all use these modules, so a search is the same thing
+wherever it is made or read. May import: `jobs_assets.lib` core modules only.
+"""

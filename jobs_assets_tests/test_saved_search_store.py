@@ -1,0 +1,89 @@
+"""Saved searches' store and webhook targets (lib/searches), on a real PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from jobs_assets.lib.searches import store
+from jobs_assets.lib.searches.targets import TargetPolicy, UnsafeTarget, check_target
+
+
+def test_a_search_is_kept_with_its_token_hashed_and_found_only_with_it(clean_db):
+    with clean_db.connect() as conn:
+        created = store.create_search(
+            conn, {"q": "python", "region": "Europe"}, {"webhook_url": "https://example.org/h"}
+        )
+        found = store.get_search(conn, created.search.search_id, created.token)
+        assert found is not None and found.query == {"q": "python", "region": "Europe"}
+        assert found.deliver == {"webhook_url": "https://example.org/h"}
+        (stored,) = conn.execute(
+            "SELECT token_sha256 FROM public.jobs_saved_searches WHERE search_id = %s",
+            (created.search.search_id,),
+        ).fetchone()
+        assert created.token not in stored and stored == store.token_hash(created.token)
+        # a wrong token, no token and an unknown id answer alike
+        assert store.get_search(conn, created.search.search_id, created.token + "x") is None
+        assert store.get_search(conn, created.search.search_id, None) is None
+        assert store.get_search(conn, "0" * 32, created.token) is None
+        assert not store.delete_search(conn, created.search.search_id, "wrong")
+        assert [s.search_id for s in store.all_searches(conn)] == [created.search.search_id]
+        assert store.delete_search(conn, created.search.search_id, created.token)
+        assert store.get_search(conn, created.search.search_id, created.token) is None
+        assert list(store.all_searches(conn)) == []
+
+
+def test_creation_is_limited_per_client_and_says_when_to_retry(clean_db):
+    limit = store.RateLimit(count=3, window=timedelta(hours=1))
+    alice = store.client_hash("198.51.100.7", key="k")
+    bob = store.client_hash("198.51.100.8", key="k")
+    assert "198.51.100.7" not in alice
+    with clean_db.connect() as conn:
+        for _ in range(3):
+            store.create_search(conn, {}, {}, client=alice, rate_limit=limit)
+        with pytest.raises(store.RateLimited) as refused:
+            store.create_search(conn, {}, {}, client=alice, rate_limit=limit)
+        assert 3500 <= refused.value.retry_after_seconds <= 3600
+        assert "at most 3 saved searches per 60 minutes" in str(refused.value)
+        store.create_search(conn, {}, {}, client=bob, rate_limit=limit)  # another client
+        store.create_search(conn, {}, {})  # no client (CLI, MCP): not limited
+        (count,) = conn.execute("SELECT count(*) FROM public.jobs_saved_searches").fetchone()
+    assert count == 5
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1/hook",
+        "https://localhost:8443/hook",
+        "https://10.1.2.3/hook",
+        "https://192.168.0.10/hook",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[::1]/hook",
+        "https://[fe80::1]/hook",
+        "https://0.0.0.0/hook",
+    ],
+)
+def test_private_loopback_and_link_local_targets_are_refused(url):
+    with pytest.raises(UnsafeTarget, match="JOBS_ALERT_ALLOW_PRIVATE=on"):
+        check_target(url, TargetPolicy())
+    assert check_target(url, TargetPolicy(allow_private=True))
+
+
+def test_only_https_unless_http_is_allowed_and_never_credentials_in_the_url():
+    with pytest.raises(UnsafeTarget, match="JOBS_ALERT_ALLOW_HTTP=on"):
+        check_target("http://127.0.0.1/h", TargetPolicy(allow_private=True))
+    assert check_target("http://127.0.0.1/h", TargetPolicy(allow_http=True, allow_private=True))
+    for bad in ("ftp://example.org/x", "file:///etc/passwd", "javascript:alert(1)", "https:///x"):
+        with pytest.raises(UnsafeTarget):
+            check_target(bad, TargetPolicy(allow_http=True, allow_private=True))
+    with pytest.raises(UnsafeTarget, match="user name or password") as refused:
+        check_target("https://me:s3cret@8.8.8.8/h", TargetPolicy())
+    assert "s3cret" not in str(refused.value)
+
+
+def test_a_public_address_is_allowed_and_an_unresolvable_host_is_refused():
+    assert check_target("https://8.8.8.8/hook", TargetPolicy()) == ["8.8.8.8"]
+    with pytest.raises(UnsafeTarget, match="does not resolve"):
+        check_target("https://no-such-host.invalid/hook", TargetPolicy())
