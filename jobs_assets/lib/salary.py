@@ -247,13 +247,17 @@ def parse_salary_text(text: str | None) -> Salary:
     )
 
 
+# With the words of European boards: `tot € 4.623,-`, `bis zu`, `Mindestbruttogehalt`.
+# `Starting pay: $21.53` names the pay at the start, not a lower bound.
 _UP_TO_RE = re.compile(
-    r"\b(?:up\s*to|upto|max(?:imum)?|at\s+most|no\s+more\s+than|below|under)\b[^\d]*$|[<≤]\s*[^\d]*$",
+    r"\b(?:up\s*to|upto|max(?:imum)?|at\s+most|no\s+more\s+than|below|under|tot|bis\s+zu|"
+    r"maximaal|h[oö]chstens)\b[^\d]*$|[<≤]\s*[^\d]*$",
     re.IGNORECASE,
 )
 _FROM_RE = re.compile(
-    r"\b(?:from|starting(?:\s+(?:at|from))?|starts?\s+at|min(?:imum)?|at\s+least|over|above|"
-    r"more\s+than|north\s+of)\b[^\d]*$|[>≥]\s*[^\d]*$",
+    r"\b(?:from|starting(?:\s+(?:at|from)|(?!\s+(?:pay|salary|rate|wage|base|compensation)\b))|"
+    r"starts?\s+at|min(?:imum)?|at\s+least|over|above|more\s+than|north\s+of|minimaal|"
+    r"mindest\w*)\b[^\d]*$|[>≥]\s*[^\d]*$",
     re.IGNORECASE,
 )
 

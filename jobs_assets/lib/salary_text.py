@@ -90,8 +90,22 @@ _GLUABLE_CODES = ISO_CODES - _WORDLIKE_CODES
 _SPACED_DOLLAR_RE = re.compile(r"\b(US|USD|CA|CAD|AU|AUD|NZ|HK|SG|MX)\s+\$")
 
 
+# Words run together where markup was stripped (`/hourYUPRO Placement`, `$204kannually`):
+# a lower-case run followed by a capital, or a `k` figure followed by a period word.
+_GLUED_WORDS_RE = re.compile(
+    r"(?<=[a-z]{2})(?=[A-Z])"
+    r"|(?<=\d[kK])(?=(?i:annual(?:ly)?|yearly|per|monthly|hourly|weekly|base|ote)\b)"
+)
+
+
+# `PHP 7 & 8`, `PHP 8.2`: the language and its version, not an amount of pesos.
+_PHP_VERSION_RE = re.compile(r"\bPHP\s?[5-8](?:\.\d{1,2})?(?![\d,.'’kK]|\s?(?:/|per\b|an?\s+hour))")
+
+
 def canonical(text: str) -> str:
-    """Rewrite glued prefixes and spaced dollar codes as plain markers: `R480k` -> `ZAR 480k`."""
+    """Rewrite glued prefixes and spaced dollar codes as plain markers: `R480k` -> `ZAR 480k`;
+    split words run together (`/hourYUPRO` -> `/hour YUPRO`)."""
+    text = _PHP_VERSION_RE.sub("language", _GLUED_WORDS_RE.sub(" ", text))
     text = _SPACED_DOLLAR_RE.sub(lambda m: f"{m.group(1)}$", text)
     text = _GLUED_ISO_RE.sub(
         lambda m: m.group(0) + " " if m.group(1).upper() in _GLUABLE_CODES else m.group(0), text
@@ -157,17 +171,24 @@ _PERIOD_MARKERS: list[tuple[str, str]] = [
     ),
     (
         "year",
-        r"/\s*(?:y|yr|year|annum|a)\b|\b(?:annual|annually|yearly)\b|\bper\s+annum\b|\b(?:per|a|each|every)\s+(?:year|yr)\b|\bp\.\s?a\.?(?![a-z])|(?<=[\dkK])\s?pa\b|\blpa\b",
+        r"/\s*(?:y|yr|year|annum|a)\b|\b(?:annual|annually|annuali[sz]ed|yearly)\b|\bper\s+annum\b|\b(?:per|a|each|every)\s+(?:year|yr)\b|\bp\.\s?a\.?(?![a-z])|(?<=[\dkK])\s?pa\b|\blpa\b",
     ),
 ]
 # The same in the languages seen on European boards (German, French, Spanish, Portuguese,
-# Polish): `brutto/Monat`, `par mois`, `al año`, `zł/mies.`, `monatlich`.
+# Polish, Dutch): `brutto/Monat`, `par mois`, `al año`, `zł/mies.`, `monatlich`,
+# `bruto per maand`, `mensuales`.
 _FOREIGN_PERIODS: dict[str, tuple[str, str]] = {  # period: (unit words, adverbs)
-    "hour": (r"stunde|std|heure|hora|godz(?:in[eę])?", r"st[uü]ndlich"),
-    "day": (r"tag|jour|d[ií]a|dzie[nń]", r"t[aä]glich"),
-    "week": (r"woche|semaine|semana|tydzie[nń]", r"w[oö]chentlich|hebdomadaire|semanal"),
-    "month": (r"monat|mois|m[eê]s|mies(?:i[aą]c)?", r"monatlich|mensuel(?:le)?|mensual|mensal"),
-    "year": (r"jahr|an|a[nñ]o|rok", r"j[aä]hrlich|annuel(?:le)?|anual|rocznie"),
+    "hour": (r"stunde|std|heure|hora|godz(?:in[eę])?|uur", r"st[uü]ndlich"),
+    "day": (r"tag|jour|d[ií]a|dzie[nń]|dag", r"t[aä]glich|dagelijks"),
+    "week": (r"woche|semaine|semana|tydzie[nń]", r"w[oö]chentlich|hebdomadaire|semanal(?:es)?"),
+    "month": (
+        r"monat|mois|m[eê]s|mies(?:i[aą]c)?|maand",
+        r"monatlich|mensuel(?:le)?|mensual(?:es)?|mensa(?:l|is)|maandelijkse?|maandsalaris",
+    ),
+    "year": (
+        r"jahr|an|a[nñ]o|rok|jaar",
+        r"j[aä]hrlich|annuel(?:le)?|anual(?:es)?|rocznie|jaarlijkse?",
+    ),
 }
 
 
@@ -175,7 +196,7 @@ def _foreign(period: str) -> str:
     if period not in _FOREIGN_PERIODS:
         return ""
     words, adverbs = _FOREIGN_PERIODS[period]
-    return rf"|/\s*(?:{words})\b|\b(?:pro|par|al|por|na|im)\s+(?:{words})\b|\b(?:{adverbs})\b"
+    return rf"|/\s*(?:{words})\b|\b(?:pro|par|al|por|na|im|per)\s+(?:{words})\b|\b(?:{adverbs})\b"
 
 
 # Units a figure can be "per" that are not pay periods: such a salary cannot be annualised.
@@ -207,18 +228,47 @@ _EXTRAS_RE = re.compile(
 )
 
 
+# How often pay is paid, not what the figure is per: `paid bi-weekly`, `paid monthly`,
+# `on a bi-weekly basis`, `payments bi-weekly`.
+_PAYMENT_FREQUENCY_RE = re.compile(
+    r"\b(?:paid|payments?|paychecks?|payroll|payouts?)\s+(?:\w+\s+){0,2}?"
+    r"(?:bi-?\s?weekly|weekly|monthly|fortnightly|semi-?monthly|twice\s+a\s+(?:week|month))\b"
+    r"|\bon\s+an?\s+(?:bi-?\s?weekly|weekly|monthly|semi-?monthly)\s+basis\b",
+    re.IGNORECASE,
+)
+# A period word in the label right before the figure: `Monthly Stipend: KES 20,000`,
+# `Average weekly pay: $1,040` (the figure is what the label names, even an allowance).
+_LABEL_PERIOD_RE = re.compile(
+    r"\b(hourly|daily|weekly|monthly|yearly|annual)\b[\w\s-]{0,30}:\s*"
+    r"(?:[A-Za-z]{0,3}\$|[€£₹₱₦₩₺₽₴₪¥₫฿]|[A-Za-z]{3})?\s*$",
+    re.IGNORECASE,
+)
+
+_LABEL_PERIODS = {"hourly": "hour", "daily": "day", "weekly": "week", "monthly": "month",
+                  "yearly": "year", "annual": "year"}  # fmt: skip
+
 # Working time, not pay: `40h/week`, `20 hrs per week`, `8 hours a day` (a scope may
 # start right after the count, which was read as a figure: `h/week`).
 _WORKTIME_RE = re.compile(
-    r"(?:\d+(?:\s*[-–]\s*\d+)?|^)\s*(?:h|hrs?|hours?)\s*(?:/|per\b|a\b|each\b|every\b)\s*"
-    r"(?:d|day|w|wk|week|mo|month)\b",
+    r"(?:\d+(?:\s*[-–]\s*\d+)?|^)\s*(?:h|hrs?|hours?|uur|stunden?)\s*"
+    r"(?:/|per\b|a\b|each\b|every\b|pro\b)\s*"
+    r"(?:d|day|w|wk|week|woche|mo|month)\b",
     re.IGNORECASE,
 )
 
 
-def find_period(scope: str) -> str | None:
-    """`hour` ... `year`, or `piece` for a non-period unit (`per article`), or None."""
-    match = _PERIOD_RE.search(_EXTRA_PERIOD_RE.sub(" ", _WORKTIME_RE.sub(" ", scope)))
+def find_period(scope: str, nearest_end: bool = False) -> str | None:
+    """`hour` ... `year`, or `piece` for a non-period unit (`per article`), or None: the
+    first marker, or with `nearest_end` the last one (the closest to what follows)."""
+    cleaned = _EXTRA_PERIOD_RE.sub(
+        " ", _PAYMENT_FREQUENCY_RE.sub(" ", _WORKTIME_RE.sub(" ", scope))
+    )
+    match = None
+    if nearest_end:
+        for match in _PERIOD_RE.finditer(cleaned):  # noqa: B007 - the last one is wanted
+            pass
+    else:
+        match = _PERIOD_RE.search(cleaned)
     return match.lastgroup if match else None
 
 
@@ -231,7 +281,11 @@ def figure_period(
     tail = body[end:next_start]
     extras = _EXTRAS_RE.search(tail)
     own = body[start:end] + (tail[: extras.start()] if extras else tail)
-    return find_period(own) or find_period(body[previous_end:start])
+    lead = body[previous_end:start]
+    label = _LABEL_PERIOD_RE.search(lead)
+    if label:  # `Monthly stipend: KES 20,000`: the figure's own label names the period
+        return _LABEL_PERIODS[label.group(1).lower()]
+    return find_period(own) or find_period(lead, nearest_end=True)
 
 
 # --- amounts -----------------------------------------------------------------------------
@@ -252,7 +306,8 @@ _AMOUNT_RE = re.compile(
 _MULTIPLIERS = {"k": 1e3, "m": 1e6, "l": 1e5, "la": 1e5, "cr": 1e7}  # lakh, crore
 # Counts, durations, shares and piece counts (`per 1000 words`) next to a number are not pay.
 _UNIT_AFTER_RE = re.compile(
-    r"\s*(?:%|/\s*\d|(?:hours|hrs|days|weeks|months|years|yrs|employees|people|persons|staff|"
+    r"\s*(?:%|/\s*\d|(?:hours|hrs|uur|stunden|heures|horas|days|weeks|months|years|yrs|"
+    r"employees|people|persons|staff|"
     r"members|users|customers|clients|seats|positions|openings|roles|engineers|"
     rf"developers|countries|languages|locations|offices|x\b|times|{_PIECE_UNITS})\b)",
     re.IGNORECASE,
@@ -266,9 +321,12 @@ _RATIO_BEFORE_RE = re.compile(r"\d\s*/\s*$")
 MARK = r"(?:[A-Za-z]{0,3}\$|[€£₹₱₦₩₺₽₴₪¥₫฿]|zł|[A-Za-z]{3})?"
 # Range connectors, with those of European boards: `R$ 8.000 a R$ 12.000`, `50k bis 60k`,
 # `entre 3000 y 4000`, `de 40k à 50k`, `od 10 000 do 15 000`.
-_CONNECTOR = r"(?:[-–—~]|to|and|until|till|a|à|bis|do|hasta|y|e|und|et)"
+# Dutch too (`tussen €3.000 en €3.700`, `minimaal €5.038,- en maximaal €7.575,-`), and a
+# dash doubled with a word (`€110,000 - to €143,000`).
+_CONNECTOR = r"(?:[-–—~]\s*(?:to\b)?|to|and|until|till|a|à|bis|do|hasta|y|e|und|et|en|tot)"
 _RANGE_GAP_RE = re.compile(
-    rf"^\s*{MARK}\s*(?:(?:/|per\s|an?\s)\s*[a-z]+\s*)?{_CONNECTOR}\s*{MARK}\s*$",
+    rf"^\s*(?:,-)?\s*{MARK}\s*(?:(?:/|per\s|an?\s)\s*[a-z]+\s*)?{_CONNECTOR}\s*"
+    rf"(?:maximaal|maximum|max\.?|h[oö]chstens)?\s*{MARK}\s*$",
     re.IGNORECASE,
 )
 # `$40,000 base, $70,000 OTE`: base and on-target earnings span one range.
@@ -319,6 +377,8 @@ def find_amounts(text: str) -> list[Amount]:
         value = float(f"{digits}.{frac}" if frac else digits)
         mult_word = (match.group("mult") or "").lower()
         multiplier = _MULTIPLIERS.get(mult_word[:2], _MULTIPLIERS.get(mult_word[:1], 1.0))
+        if multiplier == 1e3 and value >= 1000 and digits != match.group("int"):
+            multiplier = 1.0  # a `k` written onto a grouped figure repeats it: `$92,000K`
         code_after = _CODE_AFTER_RE.match(text, match.end())
         code_before = _CODE_BEFORE_RE.search(text, max(0, match.start() - 5), match.start())
         money = multiplier > 1.0 or bool(
@@ -348,11 +408,16 @@ def find_amounts(text: str) -> list[Amount]:
     return amounts
 
 
+_SYMBOL_GAP_RE = re.compile(r"^\s+(?:[A-Za-z]{0,3}\$|[€£₹₱₦₩₺₽₴₪¥₫฿])\s*$")
+
+
 def connected(text: str, first: Amount, second: Amount) -> bool:
     """Two figures of one range: `A - B`, `A to B`, `between A and B`, `A base, B OTE`."""
     gap = text[first.end : second.start]
     if _RANGE_GAP_RE.match(gap):
         return True
+    if _SYMBOL_GAP_RE.match(gap) and first.money and first.total < second.total:
+        return True  # a range that lost its dash: `$112,000 $177,000`
     return bool(_BASE_GAP_RE.match(gap) and _OTE_AFTER_RE.match(text[second.end :]))
 
 
