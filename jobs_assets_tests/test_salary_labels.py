@@ -11,7 +11,8 @@ from __future__ import annotations
 import pycountry
 import pytest
 
-from benchmarks.salary_labels import FIELDS_SUFFIX, Outcome, accuracy, read_labels, score
+from benchmarks.report import _salary_labels
+from benchmarks.salary_labels import FIELDS_SUFFIX, Outcome, accuracy, read_labels, score, summary
 from jobs_assets.lib.salary import PERIOD_FACTORS
 
 TARGET = 0.97
@@ -63,3 +64,12 @@ def test_salary_accuracy_on_real_strings(outcomes: list[Outcome]) -> None:
     for half, selected in halves.items():
         print(f"  {half}: {len(selected)} strings, {accuracy(selected):.1%} exactly right")
     assert overall >= TARGET, f"{overall:.1%} of real salary strings right, target {TARGET:.0%}"
+
+
+def test_make_bench_reports_the_accuracy() -> None:
+    numbers = summary()
+    table = "\n".join(_salary_labels(numbers))
+    assert numbers["overall"]["rows"] == len(LABELS)
+    assert numbers["tuning"]["rows"] + numbers["held_out"]["rows"] == len(LABELS)
+    held_out = numbers["held_out"]
+    assert f"| {held_out['rows']} | {held_out['right']} | {held_out['accuracy']:.1%} |" in table
