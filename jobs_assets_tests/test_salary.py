@@ -324,6 +324,7 @@ NOT_ANNUALISABLE_TEXTS = [
     "$2 per minute of audio",
     "$100 per completed task",
     "$30 per 1,000 words",
+    "Per article: $50",
 ]
 
 
@@ -423,6 +424,9 @@ ROUND_THREE_CASES: dict[str, tuple[float | None, float | None, str | None, str |
     "Monthly allowance: PHP 15,000": (15_000 * M, 15_000 * M, "PHP", "month"),
     "Average weekly pay: $1,200": (1_200 * W, 1_200 * W, "USD", "week"),
     "Hourly contractors; monthly earnings $2k-$3k": (2_000 * M, 3_000 * M, "USD", "month"),
+    "Pay ranges for hourly and salaried roles must be shown in each posting; for this role "
+    "the range is $90,000 - $110,000": (90_000, 110_000, "USD", "year"),  # too far off
+    "As stated in a job posting, the range is $90,000 - $110,000": (90_000, 110_000, "USD", "year"),
     # connectors: a dash doubled with `to`, a range that lost its dash
     "£95,000 - to £120,000": (95_000, 120_000, "GBP", "year"),
     "$95,000 $120,000": (95_000, 120_000, "USD", "year"),

@@ -244,6 +244,13 @@ _LABEL_PERIOD_RE = re.compile(
     re.IGNORECASE,
 )
 
+# How far before a figure a period word still speaks of it (`Hourly rate: $30`, `monthly
+# income ... $1.6k`), not of pay in general a sentence earlier (`hourly or salary pay
+# ranges must be posted ... the range is $90,000 - $130,000`).
+_LEAD_REACH = 80
+_PIECE_LABEL_END_RE = re.compile(
+    r"\s*[:=-]?\s*(?:[A-Za-z]{0,3}\$|[€£₹₱₦₩₺₽₴₪¥₫฿]|[A-Za-z]{3})?\s*$"
+)
 _LABEL_PERIODS = {"hourly": "hour", "daily": "day", "weekly": "week", "monthly": "month",
                   "yearly": "year", "annual": "year"}  # fmt: skip
 
@@ -257,19 +264,26 @@ _WORKTIME_RE = re.compile(
 )
 
 
-def find_period(scope: str, nearest_end: bool = False) -> str | None:
-    """`hour` ... `year`, or `piece` for a non-period unit (`per article`), or None: the
-    first marker, or with `nearest_end` the last one (the closest to what follows)."""
+def find_period(scope: str, before_figure: bool = False) -> str | None:
+    """`hour` ... `year`, or `piece` for a non-period unit (`per article`), or None.
+
+    In the figure's own words the first marker wins. In the words `before_figure` the
+    nearest period marker wins (`hourly rate (monthly income $1.6k-$2.6k)`), and a piece
+    unit counts only as the figure's label (`Per article: $50`), not in prose (`a job
+    posting`)."""
     cleaned = _EXTRA_PERIOD_RE.sub(
         " ", _PAYMENT_FREQUENCY_RE.sub(" ", _WORKTIME_RE.sub(" ", scope))
     )
-    match = None
-    if nearest_end:
-        for match in _PERIOD_RE.finditer(cleaned):  # noqa: B007 - the last one is wanted
-            pass
-    else:
+    if not before_figure:
         match = _PERIOD_RE.search(cleaned)
-    return match.lastgroup if match else None
+        return match.lastgroup if match else None
+    found = None
+    for match in _PERIOD_RE.finditer(cleaned):
+        if match.lastgroup != "piece":
+            found = match.lastgroup
+        elif _PIECE_LABEL_END_RE.match(cleaned, match.end()):
+            found = "piece"
+    return found
 
 
 def figure_period(
@@ -285,7 +299,7 @@ def figure_period(
     label = _LABEL_PERIOD_RE.search(lead)
     if label:  # `Monthly stipend: KES 20,000`: the figure's own label names the period
         return _LABEL_PERIODS[label.group(1).lower()]
-    return find_period(own) or find_period(lead, nearest_end=True)
+    return find_period(own) or find_period(lead[-_LEAD_REACH:], before_figure=True)
 
 
 # --- amounts -----------------------------------------------------------------------------
