@@ -58,6 +58,7 @@ def _receive(port_file: str) -> None:
         def log_message(self, *args: object) -> None:
             pass
 
+    ThreadingHTTPServer.request_queue_size = 256  # 16 senders at once: no reset connects
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     Path(port_file).write_text(str(server.server_address[1]))
@@ -149,6 +150,7 @@ def measure(conninfo: str, first: int, new: int, start: datetime) -> dict:
         "not_sent": len(report.retrying) + len(report.given_up),
         "listings_per_message_avg": round(per_message or 0, 1),
         "match_and_write_seconds": round(planned, 2),
+        "match_and_write_steps": plan.seconds,
         "match_write_send_seconds": round(total, 2),
         "delay_p50_seconds": pct(0.5),
         "delay_p95_seconds": pct(0.95),

@@ -31,9 +31,12 @@ from jobs_assets.lib.redact import redact
 from jobs_assets.lib.searches import store
 from jobs_assets.lib.searches.deliver import idempotency_key
 from jobs_assets.lib.searches.match import QueryError, filters_for
+from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.replay import FIXTURES
 from jobs_assets.testing import ingestion_assets, load_recorded_windows
 from jobs_assets_tests.conftest import Database, latest_windows
+from jobs_assets_tests.test_history import jobicy
+from jobs_assets_tests.test_history import load as load_window
 
 WINDOWS = latest_windows(3)
 #: a token in the webhook's query string: it must never reach the table or a log
@@ -358,6 +361,32 @@ def test_a_job_arriving_later_on_a_second_board_is_not_announced_again(
         "SELECT count(*) FROM public.jobs_search_announced WHERE search_id = %s",
         (search.search_id,),
     ) == [(len(listed(webhook.posts[0])),)]
+
+
+def test_listings_back_after_expiring_are_announced_with_the_new_ones(clean_db, webhook):
+    """Windows loaded by the pipeline's own staging, upsert and lifecycle code (as
+    test_history.py does): two of three jobs expire in the second window and come back
+    in the third, beside a new one; the one seen all along is neither new nor back."""
+    resource = delivery()
+    third = WINDOWS[-1]
+    starts = [INGESTION_PARTITIONS.time_window_for_partition_key(k).start for k in WINDOWS]
+    rust = {n: jobicy(n, f"Rust engineer {n}") for n in (1, 2, 3, 4)}
+    with clean_db.connect() as conn, clean_db.connect() as read_conn:
+        load_window((conn, read_conn), starts[0], {"jobicy": [rust[1], rust[2], rust[3]]})
+        load_window((conn, read_conn), starts[1], {"jobicy": [rust[1]]})  # 2 and 3 expire
+        search = store.create_search(conn, {"q": "rust"}, {"webhook_url": webhook.url()}).search
+        load_window((conn, read_conn), starts[2], {"jobicy": list(rust.values())})
+    match_window(clean_db, third, resource)
+    match_window(clean_db, third, resource)  # again: nothing more
+
+    assert clean_db.query(
+        "SELECT source_job_id, status, reactivated_count FROM public.jobs_listings_data "
+        "ORDER BY source_job_id"
+    ) == [("1", "active", 0), ("2", "active", 1), ("3", "active", 1), ("4", "active", 0)]
+    (post,) = webhook.posts
+    assert listed(post) == {("jobicy", "2"), ("jobicy", "3"), ("jobicy", "4")}
+    assert [r[1] for r in deliveries(clean_db)] == [third]
+    assert post["json"]["search_id"] == search.search_id
 
 
 def test_a_failing_webhook_is_retried_later_with_the_same_key_and_sent_once(

@@ -21,20 +21,20 @@ canonical listing (or the first matching one) with the other boards' links.
 
 from __future__ import annotations
 
+import time
 import uuid
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import psycopg
-from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from jobs_assets.api.queries import _LISTING_COLUMNS, listing_json, source_name
+from jobs_assets.api.queries import source_name
 from jobs_assets.lib.schema import LISTINGS_TABLE
 from jobs_assets.lib.searches import match
 from jobs_assets.lib.searches.store import SavedSearch, all_searches
+from jobs_assets.lib.sources import SOURCES
 
 DELIVERIES_TABLE = "public.jobs_search_deliveries"
 ANNOUNCED_TABLE = "public.jobs_search_announced"
@@ -75,6 +75,15 @@ class PlanResult:
     announced: int = 0  # jobs newly announced, over all searches
     #: search id -> why its query was skipped (a stored query the matcher cannot read)
     skipped: dict[str, str] = field(default_factory=dict)
+    #: seconds per step (window, match, announced, payloads, write)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.seconds[step] = round(now - self._clock, 3)
+        self._clock = now
+
+    _clock: float = field(default_factory=time.perf_counter, repr=False)
 
 
 _PICK = f"""
@@ -98,36 +107,83 @@ SELECT coalesce(w.duplicate_cluster_id, w.source || ':' || w.source_job_id),
        w.source, w.source_job_id, w.job_url
 FROM {match.WINDOW_LISTINGS} w
 """
+# A job already announced to the search: by its cluster id or a member's own key (the
+# announced table's primary key), or by a member's (source, source_job_id) when the
+# cluster's id changed since (searched among that search's rows).
 _ALREADY_ANNOUNCED = f"""
-DELETE FROM search_jobs j
-WHERE EXISTS (SELECT 1 FROM {ANNOUNCED_TABLE} a
-              WHERE a.search_id = j.search_id AND a.job_key = j.job_key)
-   OR EXISTS (SELECT 1 FROM search_members c JOIN {ANNOUNCED_TABLE} a
-                  ON a.search_id = j.search_id AND a.job_key = c.source || ':' || c.source_job_id
-              WHERE c.job_key = j.job_key)
-   OR EXISTS (SELECT 1 FROM search_members c JOIN {ANNOUNCED_TABLE} a
-                  ON a.search_id = j.search_id AND a.source = c.source
-                 AND a.source_job_id = c.source_job_id
-              WHERE c.job_key = j.job_key)
+CREATE TEMP TABLE search_seen ON COMMIT DROP AS
+SELECT j.search_id, j.job_key FROM search_jobs j
+JOIN {ANNOUNCED_TABLE} a ON a.search_id = j.search_id AND a.job_key = j.job_key
+UNION
+SELECT j.search_id, j.job_key FROM search_jobs j
+JOIN search_members c ON c.job_key = j.job_key
+JOIN {ANNOUNCED_TABLE} a
+    ON a.search_id = j.search_id AND a.job_key = c.source || ':' || c.source_job_id
+UNION
+SELECT j.search_id, j.job_key FROM search_jobs j
+JOIN search_members c ON c.job_key = j.job_key
+JOIN {ANNOUNCED_TABLE} a ON a.search_id = j.search_id
+    AND a.source = c.source AND a.source_job_id = c.source_job_id
 """
-_LISTINGS = f"""
-SELECT {_LISTING_COLUMNS}
-FROM {match.WINDOW_LISTINGS} l
-WHERE (l.source, l.source_job_id) IN (SELECT source, source_job_id FROM search_jobs)
+_DROP_SEEN = """
+DELETE FROM search_jobs j USING search_seen s
+WHERE j.search_id = s.search_id AND j.job_key = s.job_key
+"""
+# Each matched job's entry, built once by the database however many searches list it
+# (`names`: a source's display name, for the attribution), with the other boards' links.
+_ENTRIES = f"""
+CREATE TEMP TABLE search_entries ON COMMIT DROP AS
+SELECT j.job_key, l.source, l.source_job_id,
+       coalesce(l.published_at, l.first_seen_at) AS sort_at,
+       jsonb_build_object(
+        'job_key', j.job_key, 'title', l.title, 'company', l.company_name,
+        'place', coalesce(nullif(l.location_raw, ''), l.region), 'region', l.region,
+        'salary', jsonb_build_object(
+            'min_annual', l.salary_min, 'max_annual', l.salary_max,
+            'currency', l.salary_currency, 'min_usd_annual', l.salary_min_usd,
+            'max_usd_annual', l.salary_max_usd, 'original_period', l.salary_period,
+            'as_written', l.salary_raw),
+        'url', l.job_url, 'source', l.source,
+        'source_name', coalesce(%(names)s::jsonb ->> l.source, l.source),
+        'source_job_id', l.source_job_id, 'published_at', l.published_at,
+        'attribution', 'Listing from ' || coalesce(%(names)s::jsonb ->> l.source, l.source),
+        'other_boards', coalesce((
+            SELECT jsonb_agg(jsonb_build_object(
+                       'source', m.source,
+                       'source_name', coalesce(%(names)s::jsonb ->> m.source, m.source),
+                       'url', m.job_url) ORDER BY m.source, m.source_job_id)
+            FROM search_members m
+            WHERE m.job_key = j.job_key
+              AND (m.source, m.source_job_id) <> (l.source, l.source_job_id)), '[]'::jsonb)
+       ) AS entry
+FROM (SELECT DISTINCT job_key, source, source_job_id FROM search_jobs) j
+JOIN {match.WINDOW_LISTINGS} l USING (source, source_job_id)
+"""
+# One message per search: its jobs, newest first.
+_MESSAGES = """
+CREATE TEMP TABLE search_messages ON COMMIT DROP AS
+SELECT j.search_id, count(*)::int AS n,
+       jsonb_build_object(
+           'search_id', j.search_id, 'window', %(window)s::text,
+           'window_start', %(window_start)s::timestamptz,
+           'listings', jsonb_agg(e.entry ORDER BY e.sort_at DESC, e.source DESC,
+                                 e.source_job_id DESC)) AS payload
+FROM search_jobs j
+JOIN search_entries e USING (job_key, source, source_job_id)
+GROUP BY j.search_id
 """
 _INSERT = f"""
 INSERT INTO {DELIVERIES_TABLE}
     (search_id, window_key, channel, idempotency_key, payload, listing_count)
-SELECT search_id, %(window)s, channel, key, payload, n
-FROM unnest(%(search_ids)s::text[], %(channels)s::text[], %(keys)s::text[],
-            %(payloads)s::jsonb[], %(counts)s::int[]) AS d(search_id, channel, key, payload, n)
+SELECT c.search_id, %(window)s, c.channel, c.key, m.payload, m.n
+FROM search_channels c JOIN search_messages m USING (search_id)
 ON CONFLICT (search_id, window_key, channel) DO NOTHING
 RETURNING search_id
 """
 _ANNOUNCE = f"""
 INSERT INTO {ANNOUNCED_TABLE} (search_id, job_key, source, source_job_id, window_key)
 SELECT search_id, job_key, source, source_job_id, %(window)s FROM search_jobs
-WHERE search_id = ANY(%(search_ids)s)
+WHERE search_id IN (SELECT search_id FROM search_made)
 ON CONFLICT (search_id, job_key) DO NOTHING
 """
 
@@ -150,6 +206,7 @@ def plan_window(
     with conn.transaction():
         conn.execute(_PLAN_LOCK)
         result.window_listings = match.create_window_listings(conn, window_start)
+        result.lap("window")
         if not result.window_listings:
             return result
         candidates = (searches or _searches_with_channels)(conn)
@@ -170,6 +227,7 @@ def plan_window(
         result.searches = len(queries)
         found = match.match_searches(conn, queries)
         result.matched = len(found)
+        result.lap("match")
         if not found:
             return result
         _keep_matches(conn, found)
@@ -177,28 +235,28 @@ def plan_window(
         conn.execute(_MEMBERS)
         conn.execute("CREATE INDEX ON search_members (job_key)")
         conn.execute("ANALYZE search_members")
+        conn.execute("ANALYZE search_jobs")
         conn.execute(_ALREADY_ANNOUNCED)
-        jobs = conn.execute(
-            "SELECT search_id, job_key, source, source_job_id FROM search_jobs"
-        ).fetchall()
-        if not jobs:
-            return result
-        payloads = _payloads(conn, jobs, window_key, window_start)
-        rows: dict[str, list] = defaultdict(list)
-        for search_id, payload in payloads.items():
-            for channel in channels[search_id]:
-                rows["search_ids"].append(search_id)
-                rows["channels"].append(channel)
-                rows["keys"].append(idempotency_key(search_id, window_key, channel))
-                rows["payloads"].append(Jsonb(payload))
-                rows["counts"].append(len(payload["listings"]))
-        inserted = conn.execute(_INSERT, {"window": window_key, **rows}).fetchall()
+        if (
+            conn.execute(_DROP_SEEN).rowcount
+            and not conn.execute("SELECT EXISTS (SELECT 1 FROM search_jobs)").fetchone()[0]
+        ):
+            return result  # every match was announced before
+        result.lap("announced")
+        conn.execute(_ENTRIES, {"names": Jsonb(_source_names())})
+        conn.execute("ALTER TABLE search_entries ADD PRIMARY KEY (job_key, source, source_job_id)")
+        conn.execute(_MESSAGES, {"window": window_key, "window_start": window_start})
+        _keep_channels(conn, channels, window_key)
+        result.lap("messages")
+        inserted = conn.execute(_INSERT, {"window": window_key}).fetchall()
         result.deliveries = len(inserted)
-        made = sorted({search_id for (search_id,) in inserted})
-        if made:
-            result.announced = conn.execute(
-                _ANNOUNCE, {"window": window_key, "search_ids": made}
-            ).rowcount
+        if inserted:
+            conn.execute("CREATE TEMP TABLE search_made (search_id text) ON COMMIT DROP")
+            with conn.cursor() as cur, cur.copy("COPY search_made FROM STDIN") as copy:
+                for search_id in sorted({search_id for (search_id,) in inserted}):
+                    copy.write_row((search_id,))
+            result.announced = conn.execute(_ANNOUNCE, {"window": window_key}).rowcount
+        result.lap("write")
     return result
 
 
@@ -218,56 +276,21 @@ def _keep_matches(conn: psycopg.Connection, found: dict[str, list[tuple[str, str
     conn.execute("ANALYZE search_matches")
 
 
-def _payloads(
-    conn: psycopg.Connection, jobs: list[tuple], window_key: str, window_start: datetime
-) -> dict[str, dict]:
-    """search id -> its message: the window and one entry per job, newest first."""
-    with conn.cursor(row_factory=dict_row) as cur:
-        listings = {
-            (row["source"], row["source_job_id"]): row for row in cur.execute(_LISTINGS).fetchall()
-        }
-    others: dict[str, list[tuple[str, str, str | None]]] = defaultdict(list)
-    for job_key, source, job_id, url in conn.execute(
-        "SELECT job_key, source, source_job_id, job_url FROM search_members "
-        "WHERE job_key IN (SELECT job_key FROM search_jobs) ORDER BY job_key, source, source_job_id"
-    ):
-        others[job_key].append((source, job_id, url))
-    by_search: dict[str, list[dict]] = defaultdict(list)
-    for search_id, job_key, source, job_id in jobs:
-        row = listings[(source, job_id)]
-        entry = message_listing(row, job_key)
-        entry["other_boards"] = [
-            {"source": s, "source_name": source_name(s), "url": u}
-            for s, i, u in others[job_key]
-            if (s, i) != (source, job_id)
-        ]
-        by_search[search_id].append((row["sort_at"], source, job_id, entry))
-    payloads = {}
-    for search_id, entries in by_search.items():
-        entries.sort(key=lambda e: (e[0], e[1], e[2]), reverse=True)
-        payloads[search_id] = {
-            "search_id": search_id,
-            "window": window_key,
-            "window_start": window_start.isoformat(),
-            "listings": [e[3] for e in entries],
-        }
-    return payloads
+def _keep_channels(
+    conn: psycopg.Connection, channels: dict[str, list[str]], window_key: str
+) -> None:
+    """The matched searches' channels and idempotency keys, as a temp table."""
+    conn.execute(
+        "CREATE TEMP TABLE search_channels (search_id text, channel text, key text) ON COMMIT DROP"
+    )
+    messages = [row[0] for row in conn.execute("SELECT search_id FROM search_messages")]
+    with conn.cursor() as cur, cur.copy("COPY search_channels FROM STDIN") as copy:
+        for search_id in messages:
+            for channel in channels[search_id]:
+                copy.write_row(
+                    (search_id, channel, idempotency_key(search_id, window_key, channel))
+                )
 
 
-def message_listing(row: dict, job_key: str) -> dict:
-    """One listing as a message shows it (the API's fields, fewer of them)."""
-    shown = listing_json(row)
-    return {
-        "job_key": job_key,
-        "title": shown["title"],
-        "company": shown["company"],
-        "place": shown["location"] or shown["region"],
-        "region": shown["region"],
-        "salary": shown["salary"],
-        "url": shown["job_url"],
-        "source": shown["source"],
-        "source_name": shown["attribution"]["source_name"],
-        "source_job_id": shown["source_job_id"],
-        "published_at": shown["published_at"],
-        "attribution": shown["attribution"]["text"],
-    }
+def _source_names() -> dict[str, str]:
+    return {name: source_name(name) for name in SOURCES}
