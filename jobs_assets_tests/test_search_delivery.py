@@ -13,6 +13,7 @@ import logging
 import shutil
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,6 +32,8 @@ from jobs_assets.lib.redact import redact
 from jobs_assets.lib.searches import store
 from jobs_assets.lib.searches.deliver import idempotency_key
 from jobs_assets.lib.searches.match import QueryError, filters_for
+from jobs_assets.lib.searches.send import DeliveryError, post_webhook
+from jobs_assets.lib.searches.targets import TargetPolicy
 from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.replay import FIXTURES
 from jobs_assets.testing import ingestion_assets, load_recorded_windows
@@ -56,6 +59,7 @@ class WebhookReceiver:
     def __init__(self) -> None:
         self.posts: list[dict] = []
         self.replies: list[int] = []
+        self.delay = 0.0  # seconds before answering
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -70,10 +74,16 @@ class WebhookReceiver:
                         "status": status,
                     }
                 )
-                self.send_response(status)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
+                time.sleep(receiver.delay)
+                try:
+                    self.send_response(status)
+                    if 300 <= status < 400:
+                        self.send_header("Location", "http://10.0.0.1/elsewhere")
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"ok")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the sender gave up waiting (the timeout test)
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -456,3 +466,17 @@ def test_redact_masks_the_secrets_a_delivery_error_could_carry():
     masked = redact(text)
     assert HOOK_SECRET not in masked and MAIL_PASSWORD not in masked
     assert "smtp://jobs:***@mx:25" in masked
+
+
+def test_a_webhook_that_does_not_answer_in_time_or_redirects_is_a_failed_attempt(webhook):
+    local = TargetPolicy(allow_http=True, allow_private=True)
+    webhook.delay = 1.5
+    with pytest.raises(DeliveryError, match="unreachable: ReadTimeoutError") as slow:
+        post_webhook(webhook.url(), b"{}", "key-1", local, timeout_seconds=0.3)
+    webhook.delay = 0.0
+    webhook.replies = [302]
+    with pytest.raises(DeliveryError, match="answered HTTP 302") as moved:
+        post_webhook(webhook.url(), b"{}", "key-1", local, timeout_seconds=3.0)
+    assert [p["headers"]["Idempotency-Key"] for p in webhook.posts] == ["key-1", "key-1"]
+    for error in (slow.value, moved.value):
+        assert HOOK_SECRET not in str(error) and "/hook" not in str(error)

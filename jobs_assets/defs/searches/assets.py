@@ -50,7 +50,7 @@ def saved_search_matches(
     )
     for search_id, why in plan.skipped.items():
         log_event(context, f"saved search {search_id} skipped: {why}", logging.WARNING)
-    report = send_due(postgres.connect, search_delivery.policy(), mailer)
+    report = send_due(postgres.connect, search_delivery.policy(), mailer, budget_seconds=300)
     log_sent(context, report)
     return dg.MaterializeResult(
         metadata={

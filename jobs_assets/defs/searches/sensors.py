@@ -64,7 +64,9 @@ def search_delivery_sensor(
     postgres: PostgresResource,
     search_delivery: SearchDeliveryResource,
 ) -> dg.SkipReason:
-    report = send_due(postgres.connect, search_delivery.policy(), search_delivery.mailer())
+    report = send_due(
+        postgres.connect, search_delivery.policy(), search_delivery.mailer(), budget_seconds=25
+    )
     log_sent(context, report)
     return dg.SkipReason(
         f"{len(report.sent)} sent, {len(report.retrying)} to retry, {len(report.given_up)} given up"

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import smtplib
 import ssl
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -62,7 +63,7 @@ class SendPolicy:
     give_up_after: timedelta = timedelta(days=2)
     stale_claim: timedelta = timedelta(minutes=10)
     workers: int = 16
-    batch: int = 200
+    batch: int = 100
 
     def backoff(self, attempts: int) -> float:
         """Seconds before the next attempt after `attempts` failed ones."""
@@ -294,22 +295,23 @@ def send_due(
     connect: Callable[[], psycopg.Connection],
     policy: SendPolicy,
     mailer: Mailer | None = None,
-    max_batches: int | None = None,
+    budget_seconds: float | None = None,
 ) -> SendReport:
-    """Send every due message, a batch at a time, until none is due (or `max_batches`)."""
+    """Send every due message, a batch at a time, until none is due; with
+    `budget_seconds`, no batch starts after that long (a sensor tick stays short; what
+    is left waits for the next one)."""
     report = SendReport()
+    deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
     with connect() as conn:
         conn.autocommit = True
         conn.execute(_RELEASE_STALE, (policy.stale_claim,))
         with ThreadPoolExecutor(policy.workers, thread_name_prefix="search_send") as pool:
-            batches = 0
-            while max_batches is None or batches < max_batches:
+            while deadline is None or time.monotonic() < deadline:
                 claimed = conn.execute(
                     _CLAIM, {"batch": policy.batch, "give_up": policy.give_up_after}
                 ).fetchall()
                 if not claimed:
                     break
-                batches += 1
                 outcomes = list(pool.map(lambda row: _attempt(row, policy, mailer), claimed))
                 _finish(conn, outcomes, claimed, policy)
                 for outcome in outcomes:
