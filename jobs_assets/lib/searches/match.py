@@ -11,7 +11,11 @@ searches, never to the history.
 A search's query becomes the API's `ListingFilters`, and its SQL is the API's own
 (`jobs_assets.api.queries._where`), run against the temporary table: the listings a
 search is told about are exactly those `GET /listings` would show it. Identical filters
-are evaluated once, and every statement goes to the server in one pipeline.
+are evaluated once, and every statement goes to the server in one pipeline. Each holds
+its own constant full-text query, so the planner reads the temporary table's GIN index
+for it; one statement per filter shape (the values in an `unnest`, joined LATERAL) was
+tried and was 6x slower at 10,000 searches: the planner turned it into a join that
+parses and matches the full text for every (search, listing) pair.
 """
 
 from __future__ import annotations
