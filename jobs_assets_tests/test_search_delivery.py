@@ -359,18 +359,33 @@ def test_a_job_arriving_later_on_a_second_board_is_not_announced_again(
         "WHERE source = 'remotive' AND source_job_id = '9117433'"
     )
     assert twin == [(f"jobicy:{JOBICY_ID}", second)]
+    with clean_db.connect() as conn:  # a search made since: the copy is new to it
+        later = store.create_search(conn, QUERY, {"webhook_url": webhook.url("/later")}).search
     matched = match_window(clean_db, second, resource)
 
     metadata = matched.asset_materializations_for_node("saved_search_matches")[0].metadata
     assert metadata["window_listings"].value >= 1  # the copy is new in the second window
-    assert metadata["searches_matched"].value == 1  # and it matches the search...
-    assert metadata["deliveries_written"].value == 0  # ...but its job was announced already
-    assert len(webhook.posts) == 1
-    assert [r[1] for r in deliveries(clean_db)] == [first]
+    assert metadata["searches_matched"].value == 2  # and it matches both searches...
+    assert metadata["deliveries_written"].value == 1  # ...but the first announced its job
+    first_post, later_post = webhook.posts
+    assert later_post["path"].startswith("/later?")
+    (copy,) = later_post["json"]["listings"]
+    assert (copy["source"], copy["source_job_id"]) == ("remotive", "9117433")
+    assert copy["job_key"] == f"jobicy:{JOBICY_ID}"
+    jobicy_url = next(
+        j["url"] for j in first_post["json"]["listings"] if j["source_job_id"] == JOBICY_ID
+    )
+    assert copy["other_boards"] == [
+        {"source": "jobicy", "source_name": queries.source_name("jobicy"), "url": jobicy_url}
+    ]
+    assert [(r[0], r[1]) for r in deliveries(clean_db)] == [
+        (search.search_id, first),
+        (later.search_id, second),
+    ]
     assert clean_db.query(
         "SELECT count(*) FROM public.jobs_search_announced WHERE search_id = %s",
         (search.search_id,),
-    ) == [(len(listed(webhook.posts[0])),)]
+    ) == [(len(listed(first_post)),)]
 
 
 def test_listings_back_after_expiring_are_announced_with_the_new_ones(clean_db, webhook):

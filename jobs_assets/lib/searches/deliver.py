@@ -96,15 +96,16 @@ CROSS JOIN LATERAL (SELECT coalesce(w.duplicate_cluster_id, w.source || ':' || w
                     AS job_key) k
 ORDER BY m.search_id, k.job_key, w.is_canonical IS TRUE DESC, w.source, w.source_job_id
 """
-# Every listing of each matched job: the cluster's members, and a listing alone itself.
+# Every listing of each matched job: the cluster's members (expired ones too: they were
+# announced all the same; messages link the active ones), and a listing alone itself.
 _MEMBERS = f"""
 CREATE TEMP TABLE search_members ON COMMIT DROP AS
-SELECT k.job_key, l.source, l.source_job_id, l.job_url
+SELECT k.job_key, l.source, l.source_job_id, l.job_url, l.status
 FROM (SELECT DISTINCT job_key FROM search_jobs) k
 JOIN {LISTINGS_TABLE} l ON l.duplicate_cluster_id = k.job_key
 UNION
 SELECT coalesce(w.duplicate_cluster_id, w.source || ':' || w.source_job_id),
-       w.source, w.source_job_id, w.job_url
+       w.source, w.source_job_id, w.job_url, w.status
 FROM {match.WINDOW_LISTINGS} w
 """
 # A job already announced to the search: by its cluster id or a member's own key (the
@@ -153,7 +154,7 @@ SELECT j.job_key, l.source, l.source_job_id,
                        'source_name', coalesce(%(names)s::jsonb ->> m.source, m.source),
                        'url', m.job_url) ORDER BY m.source, m.source_job_id)
             FROM search_members m
-            WHERE m.job_key = j.job_key
+            WHERE m.job_key = j.job_key AND m.status = 'active'
               AND (m.source, m.source_job_id) <> (l.source, l.source_job_id)), '[]'::jsonb)
        ) AS entry
 FROM (SELECT DISTINCT job_key, source, source_job_id FROM search_jobs) j
