@@ -94,6 +94,7 @@ $(BENCH_STAMP): $(STAMP)
 bench: $(BENCH_STAMP) $(MANIFEST) bench-demo
 	$(BIN)/python -m benchmarks --scale $(BENCH_SCALE)
 	$(BIN)/python -m benchmarks.ceiling --scale $(BENCH_SCALE)
+	$(BIN)/python -m benchmarks.searches --scale $(BENCH_SCALE)
 
 # `make demo` against `dagster definitions validate` (the floor), wall and CPU time.
 bench-demo: $(STAMP) $(MANIFEST)

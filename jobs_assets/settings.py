@@ -62,6 +62,11 @@ GENERAL_VARIABLES = (
     FETCH_BUDGET[0],
     "JOBS_ALERT_WEBHOOK_URL",
     "JOBS_UI_BASE_URL",
+    # saved searches' deliveries (defs/searches/resources.py reads them as dg.EnvVar)
+    "JOBS_SMTP_URL",
+    "JOBS_MAIL_FROM",
+    "JOBS_ALERT_ALLOW_HTTP",
+    "JOBS_ALERT_ALLOW_PRIVATE",
     "JOBS_BACKUP_KEEP",
     "JOBS_STEP_RETRIES",
     "JOBS_STEP_RETRY_DELAY_SECONDS",

@@ -1,0 +1,73 @@
+"""When saved searches are matched and their messages sent.
+
+- `saved_search_sensor` (an asset sensor): each materialisation of `jobs_listings`
+  requests a run of `saved_search_matches` for the same window, with
+  `run_key = <window>:<the loading run's id>`, so a re-evaluated tick never launches twice
+  (and a daemon that restarts with no cursor launches at most a run that writes nothing:
+  the deliveries' primary key holds).
+- `search_delivery_sensor`: every 30 s, sends the messages that are due (retries after a
+  webhook or mail server failed), the way `alert_sensor` delivers the alert outbox.
+"""
+
+import dagster as dg
+
+from jobs_assets.automation import SENSOR_STATUS
+from jobs_assets.defs.ingestion.assets import jobs_listings
+from jobs_assets.defs.searches.assets import log_sent, saved_search_matches
+from jobs_assets.defs.searches.resources import SearchDeliveryResource
+from jobs_assets.lib.searches.send import send_due
+from jobs_assets.partitions import INGESTION_PARTITIONS
+from jobs_assets.resources import PostgresResource
+
+saved_search_job = dg.define_asset_job(
+    "saved_search_job",
+    selection=dg.AssetSelection.assets(saved_search_matches),
+    partitions_def=INGESTION_PARTITIONS,
+    executor_def=dg.in_process_executor,  # one small step: no process of its own
+    description="Match a window's new listings against the saved searches and send.",
+)
+
+
+@dg.asset_sensor(
+    asset_key=jobs_listings.key,
+    job=saved_search_job,
+    name="saved_search_sensor",
+    minimum_interval_seconds=10,
+    default_status=SENSOR_STATUS,
+    description=(
+        "After each materialisation of jobs_listings, runs saved_search_matches for the same "
+        "window: one message per saved search with new matching jobs."
+    ),
+)
+def saved_search_sensor(
+    context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry
+) -> dg.RunRequest | dg.SkipReason:
+    event = asset_event.dagster_event
+    partition = event.partition if event is not None else None
+    if not partition:
+        return dg.SkipReason("jobs_listings materialised without a window: nothing to match")
+    return dg.RunRequest(run_key=f"{partition}:{asset_event.run_id}", partition_key=partition)
+
+
+@dg.sensor(
+    name="search_delivery_sensor",
+    minimum_interval_seconds=30,
+    default_status=SENSOR_STATUS,
+    description=(
+        "Sends saved-search messages that are due (public.jobs_search_deliveries, status "
+        "'pending'): retries a webhook or mail server that failed, with growing delays, and "
+        "gives up after 48 h (status 'undeliverable')."
+    ),
+)
+def search_delivery_sensor(
+    context: dg.SensorEvaluationContext,
+    postgres: PostgresResource,
+    search_delivery: SearchDeliveryResource,
+) -> dg.SkipReason:
+    report = send_due(
+        postgres.connect, search_delivery.policy(), search_delivery.mailer(), budget_seconds=25
+    )
+    log_sent(context, report)
+    return dg.SkipReason(
+        f"{len(report.sent)} sent, {len(report.retrying)} to retry, {len(report.given_up)} given up"
+    )

@@ -1,0 +1,497 @@
+"""Saved searches told about new jobs after each window (lib/searches, defs/searches).
+
+Across the real layers: listings loaded by the ingestion assets from the recorded
+responses (a local replay server), searches made with the store, `saved_search_matches`
+and the sensors run through Dagster, a real HTTP server receiving the webhooks and a
+real SMTP server (aiosmtpd) receiving the e-mails, on a real PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from email import message_from_bytes
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from jobs_assets.api import queries
+from jobs_assets.defs.searches.assets import saved_search_matches
+from jobs_assets.defs.searches.resources import SearchDeliveryResource
+from jobs_assets.defs.searches.sensors import saved_search_sensor, search_delivery_sensor
+from jobs_assets.lib.redact import redact
+from jobs_assets.lib.searches import store
+from jobs_assets.lib.searches.deliver import idempotency_key
+from jobs_assets.lib.searches.match import QueryError, filters_for
+from jobs_assets.lib.searches.send import DeliveryError, post_webhook
+from jobs_assets.lib.searches.targets import TargetPolicy
+from jobs_assets.partitions import INGESTION_PARTITIONS
+from jobs_assets.replay import FIXTURES
+from jobs_assets.testing import ingestion_assets, load_recorded_windows
+from jobs_assets_tests.conftest import Database, latest_windows
+from jobs_assets_tests.test_history import jobicy
+from jobs_assets_tests.test_history import load as load_window
+
+WINDOWS = latest_windows(3)
+#: a token in the webhook's query string: it must never reach the table or a log
+HOOK_SECRET = "hook-secret-7f3a"
+MAIL_PASSWORD = "mail-secret-91c2"
+#: the recorded Jobicy listing the searches look for, and a copy of it on Remotive
+JOBICY_ID = "117433"
+QUERY = {"q": '"risk analytics"'}
+
+
+# --- the receivers ------------------------------------------------------------------
+
+
+class WebhookReceiver:
+    """A local HTTP server that keeps every POST; `replies` scripts the next statuses."""
+
+    def __init__(self) -> None:
+        self.posts: list[dict] = []
+        self.replies: list[int] = []
+        self.delay = 0.0  # seconds before answering
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                status = receiver.replies.pop(0) if receiver.replies else 200
+                receiver.posts.append(
+                    {
+                        "path": self.path,
+                        "headers": dict(self.headers),
+                        "json": json.loads(body),
+                        "status": status,
+                    }
+                )
+                time.sleep(receiver.delay)
+                try:
+                    self.send_response(status)
+                    if 300 <= status < 400:
+                        self.send_header("Location", "http://10.0.0.1/elsewhere")
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"ok")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the sender gave up waiting (the timeout test)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def url(self, path: str = "/hook") -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}{path}?token={HOOK_SECRET}"
+
+    @property
+    def delivered(self) -> list[dict]:
+        return [p for p in self.posts if 200 <= p["status"] < 300]
+
+
+class MailInbox:
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's)
+        self.messages.append(envelope)
+        return "250 OK"
+
+    def __init__(self) -> None:
+        self.messages: list = []
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult:
+    ok = isinstance(auth_data, LoginPassword) and auth_data.password == MAIL_PASSWORD.encode()
+    return AuthResult(success=ok)
+
+
+@pytest.fixture
+def webhook() -> Iterator[WebhookReceiver]:
+    receiver = WebhookReceiver()
+    receiver.thread.start()
+    try:
+        yield receiver
+    finally:
+        receiver.server.shutdown()
+        receiver.server.server_close()
+
+
+@pytest.fixture
+def mailbox() -> Iterator[tuple[MailInbox, str]]:
+    inbox = MailInbox()
+    port = free_port()
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=authenticate,
+        auth_require_tls=False,
+    )
+    controller.start()
+    try:
+        yield inbox, f"smtp://jobs:{MAIL_PASSWORD}@127.0.0.1:{port}"
+    finally:
+        controller.stop()
+
+
+# --- the pipeline -------------------------------------------------------------------
+
+
+def delivery(smtp_url: str | None = None, allow_private: str = "on") -> SearchDeliveryResource:
+    return SearchDeliveryResource(
+        smtp_url=smtp_url,
+        mail_from="alerts@jobs.example",
+        allow_http="on",
+        allow_private=allow_private,
+        timeout_seconds=3.0,
+    )
+
+
+def load(db: Database, data_dir: Path, key: str, fixtures: Path = FIXTURES) -> None:
+    load_recorded_windows(db.resource(), data_dir, [key], fixtures=fixtures)
+
+
+def match_window(db: Database, key: str, resource: SearchDeliveryResource) -> dg.MaterializeResult:
+    result = dg.materialize(
+        [saved_search_matches],
+        partition_key=key,
+        resources={"postgres": db.resource(), "search_delivery": resource},
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    return result
+
+
+def run_messages(result: dg.ExecuteInJobResult) -> str:
+    return "\n".join(str(e.message) for e in result.all_events)
+
+
+def ours(caplog: pytest.LogCaptureFixture) -> str:
+    """What this process logged (the test SMTP server's own log, `mail.log`, aside)."""
+    return "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("mail."))
+
+
+def deliver_tick(db: Database, resource: SearchDeliveryResource) -> str:
+    """One tick of `search_delivery_sensor`, as a freshly started daemon would run it."""
+    context = dg.build_sensor_context(
+        instance=dg.DagsterInstance.ephemeral(),
+        resources={"postgres": db.resource(), "search_delivery": resource},
+    )
+    return search_delivery_sensor(context).skip_message
+
+
+def deliveries(db: Database) -> list[tuple]:
+    return db.query(
+        "SELECT search_id, window_key, channel, status, attempts, listing_count, last_error, "
+        "idempotency_key FROM public.jobs_search_deliveries ORDER BY window_key, channel"
+    )
+
+
+def expected_keys(db: Database, query: dict) -> set[tuple[str, str]]:
+    """What GET /listings shows for the query (one listing per duplicate cluster)."""
+    filters = queries.ListingFilters(**filters_for(query).__dict__ | {"include_duplicates": False})
+    with db.connect() as conn:
+        items, _ = queries.search_listings(conn, filters, "newest", queries.Keyset(None), 100)
+    return {(i["source"], i["source_job_id"]) for i in items}
+
+
+def listed(post: dict) -> set[tuple[str, str]]:
+    return {(job["source"], job["source_job_id"]) for job in post["json"]["listings"]}
+
+
+def with_remotive_twin(folder: Path) -> Path:
+    """The shipped recordings, where Remotive also lists the Jobicy job `JOBICY_ID` (same
+    title, company, place and text, under Remotive's own id and URL): the same job on a
+    second board."""
+    shutil.copytree(FIXTURES, folder)
+    jobicy = json.loads((FIXTURES / "jobicy.json").read_text())
+    job = next(j for j in jobicy["jobs"] if str(j["id"]) == JOBICY_ID)
+    remotive = json.loads((FIXTURES / "remotive.json").read_text())
+    remotive["jobs"].append(
+        {
+            "id": 9117433,
+            "url": "https://remotive.com/remote-jobs/software-dev/senior-risk-analytics-9117433",
+            "title": job["jobTitle"],
+            "company_name": job["companyName"],
+            "company_logo": job["companyLogo"],
+            "category": "Software Development",
+            "tags": ["sql", "python"],
+            "job_type": "full_time",
+            "publication_date": job["pubDate"].replace(" ", "T"),
+            "candidate_required_location": job["jobGeo"],
+            "salary": "$113k - $155k",
+            "description": job["jobDescription"],
+        }
+    )
+    if "job-count" in remotive:
+        remotive["job-count"] = len(remotive["jobs"])
+    (folder / "remotive.json").write_text(json.dumps(remotive))
+    return folder
+
+
+# --- the tests ----------------------------------------------------------------------
+
+
+def test_a_new_matching_listing_is_posted_and_mailed_once_whatever_reruns(
+    clean_db, data_dir, webhook, mailbox, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    inbox, smtp_url = mailbox
+    resource = delivery(smtp_url)
+    key = WINDOWS[-1]
+    with clean_db.connect() as conn:
+        search = store.create_search(
+            conn, QUERY, {"webhook_url": webhook.url(), "email": "reader@example.org"}
+        ).search
+        quiet = store.create_search(
+            conn, {"q": "zyzzogeton"}, {"webhook_url": webhook.url("/quiet")}
+        ).search
+    load(clean_db, data_dir, key)
+    result = match_window(clean_db, key, resource)
+
+    expected = expected_keys(clean_db, QUERY)
+    assert ("jobicy", JOBICY_ID) in expected
+    assert [p["path"] for p in webhook.posts] == ["/hook?token=" + HOOK_SECRET]
+    (post,) = webhook.posts
+    assert post["headers"]["Idempotency-Key"] == idempotency_key(search.search_id, key, "webhook")
+    assert post["json"]["search_id"] == search.search_id and post["json"]["window"] == key
+    assert listed(post) == expected
+    job = next(j for j in post["json"]["listings"] if j["source_job_id"] == JOBICY_ID)
+    assert job["title"] == "Senior Risk Analytics Engineer" and job["company"] == "Pipe"
+    assert job["url"].startswith("https://jobicy.com/jobs/117433")
+    assert job["salary"]["max_usd_annual"] == 155000 and job["place"]
+
+    (mail,) = inbox.messages
+    assert mail.rcpt_tos == ["reader@example.org"]
+    parsed = message_from_bytes(mail.original_content)
+    assert parsed["From"] == "alerts@jobs.example"
+    assert (
+        parsed["Message-ID"] == f"<{idempotency_key(search.search_id, key, 'email')}@jobs-assets>"
+    )
+    text = parsed.get_payload(decode=True).decode()
+    assert "Senior Risk Analytics Engineer at Pipe" in text and job["url"] in text
+
+    rows = deliveries(clean_db)
+    assert [(r[2], r[3], r[4], r[5]) for r in rows] == [
+        ("email", "sent", 1, len(expected)),
+        ("webhook", "sent", 1, len(expected)),
+    ]
+    assert all(r[0] == search.search_id for r in rows)  # the search with no match: nothing
+    announced = clean_db.query(
+        "SELECT source, source_job_id FROM public.jobs_search_announced WHERE search_id = %s",
+        (search.search_id,),
+    )
+    assert set(announced) == expected
+    assert quiet.search_id not in {r[0] for r in rows}
+
+    # the window loaded again and matched again: nothing new is written or sent
+    load(clean_db, data_dir, key)
+    again = match_window(clean_db, key, resource)
+    assert len(webhook.posts) == 1 and len(inbox.messages) == 1
+    assert again.asset_materializations_for_node("saved_search_matches")[0].metadata[
+        "deliveries_written"
+    ] == dg.IntMetadataValue(0)
+    # a daemon that starts afresh (no cursor, a new process' state) sends nothing either
+    assert deliver_tick(clean_db, resource) == "0 sent, 0 to retry, 0 given up"
+    assert len(webhook.posts) == 1 and len(inbox.messages) == 1
+    assert deliveries(clean_db) == rows
+
+    logged = ours(caplog) + run_messages(result) + run_messages(again)
+    assert "2 searches, 1 matched" in logged
+    assert HOOK_SECRET not in logged and MAIL_PASSWORD not in logged
+    assert "reader@example.org" not in logged
+
+
+def test_the_sensor_requests_one_run_per_load_of_the_window(clean_db, resources):
+    instance = dg.DagsterInstance.ephemeral()
+    key = WINDOWS[-1]
+    dg.materialize(ingestion_assets(), partition_key=key, resources=resources, instance=instance)
+    defs = dg.Definitions(
+        assets=[saved_search_matches],
+        sensors=[saved_search_sensor],
+        resources={"postgres": clean_db.resource(), "search_delivery": delivery()},
+    )
+    context = dg.build_sensor_context(instance=instance, definitions=defs)
+    requests = list(saved_search_sensor(context))
+    assert [r.partition_key for r in requests] == [key]
+    (nothing,) = saved_search_sensor(context)  # the cursor moved past the load
+    assert isinstance(nothing, dg.SkipReason)
+    # a daemon restarted without its cursor asks again with the same run key, which the
+    # daemon never launches twice (and a run that did would write nothing: see above)
+    fresh = dg.build_sensor_context(instance=instance, definitions=defs)
+    assert [r.run_key for r in saved_search_sensor(fresh)] == [r.run_key for r in requests]
+    # a new load of the window is a new run
+    dg.materialize(ingestion_assets(), partition_key=key, resources=resources, instance=instance)
+    (reload,) = saved_search_sensor(context)
+    assert reload.partition_key == key and reload.run_key != requests[0].run_key
+
+
+def test_a_job_arriving_later_on_a_second_board_is_not_announced_again(
+    clean_db, data_dir, webhook, tmp_path
+):
+    resource = delivery()
+    first, second = WINDOWS[-2:]
+    with clean_db.connect() as conn:
+        search = store.create_search(conn, QUERY, {"webhook_url": webhook.url()}).search
+    load(clean_db, data_dir, first)
+    match_window(clean_db, first, resource)
+    assert len(webhook.posts) == 1 and ("jobicy", JOBICY_ID) in listed(webhook.posts[0])
+
+    load(clean_db, data_dir, second, with_remotive_twin(tmp_path / "twin"))
+    # the pipeline made the Remotive copy one job with the Jobicy listing
+    twin = clean_db.query(
+        "SELECT duplicate_cluster_id, last_partition_key FROM public.jobs_listings_data "
+        "WHERE source = 'remotive' AND source_job_id = '9117433'"
+    )
+    assert twin == [(f"jobicy:{JOBICY_ID}", second)]
+    with clean_db.connect() as conn:  # a search made since: the copy is new to it
+        later = store.create_search(conn, QUERY, {"webhook_url": webhook.url("/later")}).search
+    matched = match_window(clean_db, second, resource)
+
+    metadata = matched.asset_materializations_for_node("saved_search_matches")[0].metadata
+    assert metadata["window_listings"].value >= 1  # the copy is new in the second window
+    assert metadata["searches_matched"].value == 2  # and it matches both searches...
+    assert metadata["deliveries_written"].value == 1  # ...but the first announced its job
+    first_post, later_post = webhook.posts
+    assert later_post["path"].startswith("/later?")
+    (copy,) = later_post["json"]["listings"]
+    assert (copy["source"], copy["source_job_id"]) == ("remotive", "9117433")
+    assert copy["job_key"] == f"jobicy:{JOBICY_ID}"
+    jobicy_url = next(
+        j["url"] for j in first_post["json"]["listings"] if j["source_job_id"] == JOBICY_ID
+    )
+    assert copy["other_boards"] == [
+        {"source": "jobicy", "source_name": queries.source_name("jobicy"), "url": jobicy_url}
+    ]
+    assert [(r[0], r[1]) for r in deliveries(clean_db)] == [
+        (search.search_id, first),
+        (later.search_id, second),
+    ]
+    assert clean_db.query(
+        "SELECT count(*) FROM public.jobs_search_announced WHERE search_id = %s",
+        (search.search_id,),
+    ) == [(len(listed(first_post)),)]
+
+
+def test_listings_back_after_expiring_are_announced_with_the_new_ones(clean_db, webhook):
+    """Windows loaded by the pipeline's own staging, upsert and lifecycle code (as
+    test_history.py does): two of three jobs expire in the second window and come back
+    in the third, beside a new one; the one seen all along is neither new nor back."""
+    resource = delivery()
+    third = WINDOWS[-1]
+    starts = [INGESTION_PARTITIONS.time_window_for_partition_key(k).start for k in WINDOWS]
+    rust = {n: jobicy(n, f"Rust engineer {n}") for n in (1, 2, 3, 4)}
+    with clean_db.connect() as conn, clean_db.connect() as read_conn:
+        load_window((conn, read_conn), starts[0], {"jobicy": [rust[1], rust[2], rust[3]]})
+        load_window((conn, read_conn), starts[1], {"jobicy": [rust[1]]})  # 2 and 3 expire
+        search = store.create_search(conn, {"q": "rust"}, {"webhook_url": webhook.url()}).search
+        load_window((conn, read_conn), starts[2], {"jobicy": list(rust.values())})
+    match_window(clean_db, third, resource)
+    match_window(clean_db, third, resource)  # again: nothing more
+
+    assert clean_db.query(
+        "SELECT source_job_id, status, reactivated_count FROM public.jobs_listings_data "
+        "ORDER BY source_job_id"
+    ) == [("1", "active", 0), ("2", "active", 1), ("3", "active", 1), ("4", "active", 0)]
+    (post,) = webhook.posts
+    assert listed(post) == {("jobicy", "2"), ("jobicy", "3"), ("jobicy", "4")}
+    assert [r[1] for r in deliveries(clean_db)] == [third]
+    assert post["json"]["search_id"] == search.search_id
+
+
+def test_a_failing_webhook_is_retried_later_with_the_same_key_and_sent_once(
+    clean_db, data_dir, webhook
+):
+    resource = delivery()
+    key = WINDOWS[-1]
+    webhook.replies = [503]
+    with clean_db.connect() as conn:
+        search = store.create_search(conn, QUERY, {"webhook_url": webhook.url()}).search
+    load(clean_db, data_dir, key)
+    match_window(clean_db, key, resource)
+
+    ((*_, status, attempts, _, error, _),) = deliveries(clean_db)
+    assert (status, attempts) == ("pending", 1)
+    assert "answered HTTP 503" in error and HOOK_SECRET not in error and "/hook" not in error
+    (wait,) = clean_db.query(
+        "SELECT extract(epoch FROM next_attempt_at - last_attempt_at) "
+        "FROM public.jobs_search_deliveries"
+    )[0]
+    assert 25 <= wait <= 35  # the first backoff: 30 s
+    assert deliver_tick(clean_db, resource) == "0 sent, 0 to retry, 0 given up"  # not due yet
+
+    with clean_db.connect() as conn:  # time passes: the retry is due
+        conn.execute("UPDATE public.jobs_search_deliveries SET next_attempt_at = now()")
+    assert deliver_tick(clean_db, resource) == "1 sent, 0 to retry, 0 given up"
+    assert deliver_tick(clean_db, resource) == "0 sent, 0 to retry, 0 given up"
+
+    assert [p["status"] for p in webhook.posts] == [503, 200]
+    keys = {p["headers"]["Idempotency-Key"] for p in webhook.posts}
+    assert keys == {idempotency_key(search.search_id, key, "webhook")}
+    assert webhook.posts[0]["json"] == webhook.posts[1]["json"]
+    ((*_, status, attempts, _, _, _),) = deliveries(clean_db)
+    assert (status, attempts) == ("sent", 2)
+
+
+def test_a_private_target_is_refused_at_delivery_and_recorded_without_its_url(
+    clean_db, data_dir, webhook, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    key = WINDOWS[-1]
+    with clean_db.connect() as conn:
+        store.create_search(conn, QUERY, {"webhook_url": webhook.url()})
+    load(clean_db, data_dir, key)
+    result = match_window(clean_db, key, delivery(allow_private="off"))
+
+    assert webhook.posts == []  # never called
+    ((*_, status, attempts, _, error, _),) = deliveries(clean_db)
+    assert (status, attempts) == ("pending", 1)
+    assert error.startswith("target refused: the webhook host 127.0.0.1 resolves to 127.0.0.1")
+    assert "JOBS_ALERT_ALLOW_PRIVATE=on" in error
+    logged = ours(caplog) + run_messages(result)
+    assert "target refused" in logged
+    assert HOOK_SECRET not in logged + error and "/hook" not in logged
+
+
+def test_a_query_the_matcher_cannot_read_is_named():
+    with pytest.raises(QueryError, match="unknown filter\\(s\\) colour"):
+        filters_for({"q": "python", "colour": "blue"})
+    with pytest.raises(QueryError, match="posted_since='yesterday' is not a date"):
+        filters_for({"posted_since": "yesterday"})
+    assert filters_for({"region": "Europe", "min_salary_usd": "90000"}).min_salary_usd == 90000
+
+
+def test_redact_masks_the_secrets_a_delivery_error_could_carry():
+    text = f"POST http://127.0.0.1:9/hook?token={HOOK_SECRET} smtp://jobs:{MAIL_PASSWORD}@mx:25"
+    masked = redact(text)
+    assert HOOK_SECRET not in masked and MAIL_PASSWORD not in masked
+    assert "smtp://jobs:***@mx:25" in masked
+
+
+def test_a_webhook_that_does_not_answer_in_time_or_redirects_is_a_failed_attempt(webhook):
+    local = TargetPolicy(allow_http=True, allow_private=True)
+    webhook.delay = 1.5
+    with pytest.raises(DeliveryError, match="unreachable: ReadTimeoutError") as slow:
+        post_webhook(webhook.url(), b"{}", "key-1", local, timeout_seconds=0.3)
+    webhook.delay = 0.0
+    webhook.replies = [302]
+    with pytest.raises(DeliveryError, match="answered HTTP 302") as moved:
+        post_webhook(webhook.url(), b"{}", "key-1", local, timeout_seconds=3.0)
+    assert [p["headers"]["Idempotency-Key"] for p in webhook.posts] == ["key-1", "key-1"]
+    for error in (slow.value, moved.value):
+        assert HOOK_SECRET not in str(error) and "/hook" not in str(error)
