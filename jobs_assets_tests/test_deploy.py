@@ -758,3 +758,60 @@ def test_init_script_gives_the_pipeline_role_loading_but_not_the_schema(
         assert conn.execute("SELECT id FROM marts.daily").fetchone() == (2,)
     with psycopg.connect(conninfo("DATA"), autocommit=True) as conn:  # e.g. a restore
         conn.execute("DROP TABLE marts.daily")
+
+
+def test_migrate_grants_the_api_role_saving_and_deleting_searches_and_nothing_more(
+    database: Database,
+    init_names: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The migrate service (`jobs_assets.cli migrate` as the owner, JOBS_API_PG_ROLE set,
+    as docker-compose.yml and the k8s Job run it) lets the API's role save and delete
+    searches in a read-write transaction; its sessions stay read-only, and it can change
+    no other table nor a saved search."""
+    from jobs_assets import cli
+    from jobs_assets.lib.searches import store
+
+    result = run_init_script(database, **init_names)
+    assert result.returncode == 0, result.stderr
+    with database.connect() as conn:
+        host, port = conn.info.host, conn.info.port
+    for name, value in {
+        "PGHOST": host,
+        "PGPORT": str(port),
+        "PGUSER": init_names["DATA_PG_USER"],
+        "PGPASSWORD": init_names["DATA_PG_PASSWORD"],
+        "PGDATABASE": init_names["DATA_PG_DB"],
+        "JOBS_DATA_DIR": str(tmp_path),
+        "JOBS_API_PG_ROLE": init_names["API_PG_USER"],
+    }.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main(["migrate"]) == 0
+    printed = capsys.readouterr().out
+    assert f"on public.jobs_saved_searches to {init_names['API_PG_USER']}" in printed
+
+    api = psycopg.conninfo.make_conninfo(
+        host=host,
+        port=port,
+        dbname=init_names["DATA_PG_DB"],
+        user=init_names["API_PG_USER"],
+        password=init_names["API_PG_PASSWORD"],
+    )
+    with psycopg.connect(api, autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):  # the session default
+            store.create_search(conn, {"q": "python"}, {})
+        with conn.transaction():
+            conn.execute("SET TRANSACTION READ WRITE")
+            made = store.create_search(conn, {"q": "python"}, {}, client="c", rate_limit=None)
+        assert store.get_search(conn, made.search.search_id, made.token) is not None
+        conn.execute("SET default_transaction_read_only = off")  # even then: nothing else
+        for statement in (
+            "UPDATE public.jobs_saved_searches SET query = '{}'",
+            "DELETE FROM public.jobs_listings_data",
+            "INSERT INTO public.jobs_search_announced VALUES ('x', 'x', 'x', 'x', 'x')",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(statement)
+        assert store.delete_search(conn, made.search.search_id, made.token)
