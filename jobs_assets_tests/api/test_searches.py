@@ -337,7 +337,7 @@ def cross_board_cluster(data: ApiData) -> dict:
         for r in listing_rows(
             data,
             "(source, source_job_id) IN (('remotive', %s), ('jobicy', %s))",
-            (job["id"], twin_id),
+            (str(job["id"]), twin_id),
         )
     }
     assert rows["remotive"]["duplicate_cluster_id"] == rows["jobicy"]["duplicate_cluster_id"]
