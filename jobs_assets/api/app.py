@@ -24,6 +24,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import ConnectionPool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from jobs_assets.api import cursor, queries
 from jobs_assets.api.cache import make_cache
@@ -353,7 +354,20 @@ async def _http_problem(request: Request, exc: StarletteHTTPException) -> JSONRe
     response = _problem(exc.status_code, message, parameter, [])
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value
+    if exc.status_code == 405:  # every method of the path (GET and DELETE /searches/{id})
+        response.headers["Allow"] = ", ".join(_allowed_methods(request))
     return response
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods of every route that matches the request's path (Starlette's 405 names
+    only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)  # PARTIAL: the path, another method
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 async def _unavailable(request: Request, exc: Unavailable) -> JSONResponse:

@@ -106,6 +106,7 @@ class CreatedSearch(SavedSearch):
 NOT_FOUND = {404: {"model": Problem, "description": "No such search, or a wrong token."}}
 VALIDATION = {422: {"model": Problem, "description": "A field is invalid."}}
 LIMITED = {429: {"model": Problem, "description": "Too many searches saved from this address."}}
+UNREADABLE = {400: {"model": Problem, "description": "The body is not readable JSON."}}
 
 SearchId = Annotated[str, PathParam(max_length=64, pattern=r"^[0-9a-f]{1,64}$")]
 Token = Annotated[
@@ -199,7 +200,7 @@ def add_search_routes(app: FastAPI, pool: ConnectionPool, config: SearchConfig) 
         "/searches",
         status_code=201,
         response_model=CreatedSearch,
-        responses={**VALIDATION, **LIMITED},
+        responses={**UNREADABLE, **VALIDATION, **LIMITED},
         summary="Save a search: its Atom feed, and a webhook or e-mail for new matches",
     )
     def create(request: Request, body: SearchCreate) -> JSONResponse:
@@ -269,6 +270,7 @@ def add_search_routes(app: FastAPI, pool: ConnectionPool, config: SearchConfig) 
         responses={
             200: {"content": {"application/atom+xml": {}}, "description": "Atom 1.0"},
             304: {"description": "Not modified (If-None-Match)."},
+            409: {"model": Problem, "description": "The search's filters are no longer valid."},
             **NOT_FOUND,
             **VALIDATION,
         },
