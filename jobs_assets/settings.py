@@ -48,12 +48,18 @@ AWS_VARIABLES = (
     "AWS_ENDPOINT_URL",
 )
 
-#: saved searches one client address may create (`N` a hour, or `N/minute|hour|day`).
-#: Read by the API (and `JOBS_SEARCH_CLIENT_KEY`, `JOBS_ALERT_ALLOW_HTTP`,
-#: `JOBS_ALERT_ALLOW_PRIVATE`) and by `migrate` (`JOBS_API_PG_ROLE`), not by runs: like
-#: `JOBS_REDIS_URL`, they are not among the pipeline's variables.
+#: saved searches one client address may create (`N` a hour, or `N/minute|hour|day`)
 SEARCH_RATE_LIMIT = ("JOBS_SEARCH_RATE_LIMIT", "20/hour")
 RATE_PERIODS = {"minute": 60, "hour": 3600, "day": 86400}
+#: settings of the read API's saved searches: the API service's, not the pipeline's
+API_VARIABLES = (
+    SEARCH_RATE_LIMIT[0],
+    "JOBS_SEARCH_CLIENT_KEY",
+    "JOBS_ALERT_ALLOW_HTTP",
+    "JOBS_ALERT_ALLOW_PRIVATE",
+)
+#: read by `migrate` only: the API's database role, granted its saved searches' rights
+MIGRATE_VARIABLES = ("JOBS_API_PG_ROLE",)
 
 GENERAL_VARIABLES = (
     "JOBS_DATA_DIR",

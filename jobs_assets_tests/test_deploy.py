@@ -53,8 +53,10 @@ def documented_settings() -> set[str]:
         "JOBS_IMAGE_TAG",
         "JOBS_IMAGE_NAME",
     }
-    from jobs_assets.settings import variable_names
+    from jobs_assets.settings import API_VARIABLES, MIGRATE_VARIABLES, variable_names
 
+    # the API's and migrate's own settings go to those services only (checked below)
+    names -= set(API_VARIABLES + MIGRATE_VARIABLES) - set(variable_names())
     names |= set(variable_names())
     return {n for n in names if not n.endswith("_")}
 
@@ -264,6 +266,13 @@ def test_api_reads_with_its_own_role_caches_in_redis_and_listens_on_loopback_onl
     assert env["PGPASSWORD"] == "change-me-api"
     assert not {"POSTGRES_PASSWORD", "DATA_PG_PASSWORD", "DAGSTER_PG_PASSWORD"} & set(env)
     assert env["JOBS_REDIS_URL"] == "redis://redis:6379/0"
+    # saved searches: the API's settings, and migrate grants its role their table
+    from jobs_assets.settings import API_VARIABLES
+
+    assert set(API_VARIABLES) <= set(env)
+    assert env["JOBS_SEARCH_RATE_LIMIT"] == "20/hour"
+    migrate_env = compose["services"]["migrate"]["environment"]
+    assert migrate_env["JOBS_API_PG_ROLE"] == env["PGUSER"]
     assert "/var/run/docker.sock" not in str(api) and not _volumes(api)
     assert "/healthz" in str(api["healthcheck"]["test"])
     redis_service = compose["services"]["redis"]
