@@ -339,6 +339,8 @@ async def _validation_problem(request: Request, exc: RequestValidationError) -> 
     problems, names = [], []
     for error in exc.errors():
         name = ".".join(str(part) for part in error["loc"][1:]) or str(error["loc"][0])
+        if error["type"] == "json_invalid":  # its loc is the offset of the bad character
+            name = "body"
         names.append(name)
         problems.append(f"{name}: {error['msg']}")
     detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]

@@ -108,11 +108,10 @@ VALIDATION = {422: {"model": Problem, "description": "A field is invalid."}}
 LIMITED = {429: {"model": Problem, "description": "Too many searches saved from this address."}}
 UNREADABLE = {400: {"model": Problem, "description": "The body is not readable JSON."}}
 
-SearchId = Annotated[str, PathParam(max_length=64, pattern=r"^[0-9a-f]{1,64}$")]
-Token = Annotated[
-    str | None,
-    Query(max_length=200, pattern=NO_NUL, description="The token `POST /searches` returned."),
-]
+# Any id and any token get the same 404 when they do not match a search (a token is
+# only ever hashed and compared in Python; an id is a bound parameter, never NUL).
+SearchId = Annotated[str, PathParam(max_length=200, pattern=r"^[^\x00]+$")]
+Token = Annotated[str | None, Query(description="The token `POST /searches` returned.")]
 
 
 class SearchNotFound(Exception):

@@ -109,6 +109,8 @@ def test_a_wrong_or_missing_token_and_an_unknown_id_get_the_same_404(api: TestCl
         api.get(f"/searches/{made['id']}", params={"token": "not-the-token"}),
         api.get(f"/searches/{made['id']}"),
         api.get(f"/searches/{uuid.uuid4().hex}", params={"token": made["token"]}),
+        api.get("/searches/NOT-AN-ID%20at%20all", params={"token": made["token"]}),
+        api.get(f"/searches/{made['id']}", params={"token": "x\x00" + "y" * 5000}),
         api.get(f"/searches/{made['id']}/feed.atom", params={"token": made["token"][:-1]}),
         api.delete(f"/searches/{made['id']}", params={"token": "not-the-token"}),
         api.delete(f"/searches/{uuid.uuid4().hex}", params={"token": made["token"]}),
@@ -148,6 +150,15 @@ def test_invalid_filters_and_deliveries_are_a_422_naming_the_field(
     problem = response.json()
     assert problem["parameter"] == parameter
     assert problem["message"].startswith(f"{parameter}: ")
+
+
+def test_a_body_that_is_not_json_is_a_422_naming_the_body(api: TestClient) -> None:
+    response = api.post(
+        "/searches", content=b'{"query": {', headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["parameter"] == "body"
+    assert response.json()["message"].startswith("body: JSON decode error")
 
 
 def test_the_same_filter_is_refused_alike_by_listings_and_by_a_saved_search(
