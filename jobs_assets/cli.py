@@ -576,9 +576,19 @@ def migrate(args: argparse.Namespace) -> int:
     """`make migrate`: bring the data database to the newest migration, by hand."""
     from jobs_assets.lib.schema.migrate import migrate as run_migrations
 
-    done = run_migrations(target(demo=False).conninfo())
+    settings = Settings.from_env()
+    conninfo = target(demo=False, settings=settings).conninfo()
+    done = run_migrations(conninfo)
     print(f"schema revision before: {done.before or 'none (no migration had run)'}")
     print(f"schema revision after:  {done.after}" + ("" if done.upgraded else " (nothing to do)"))
+    if settings.api_pg_role:  # deployments: the API's role may save and delete searches
+        import psycopg
+
+        from jobs_assets.lib.searches.store import API_PRIVILEGES, grant_api_role
+
+        with psycopg.connect(conninfo, autocommit=True) as conn:
+            grant_api_role(conn, settings.api_pg_role)
+        print(f"granted {API_PRIVILEGES} on public.jobs_saved_searches to {settings.api_pg_role}")
     return 0
 
 

@@ -48,6 +48,19 @@ AWS_VARIABLES = (
     "AWS_ENDPOINT_URL",
 )
 
+#: saved searches one client address may create (`N` a hour, or `N/minute|hour|day`)
+SEARCH_RATE_LIMIT = ("JOBS_SEARCH_RATE_LIMIT", "20/hour")
+RATE_PERIODS = {"minute": 60, "hour": 3600, "day": 86400}
+#: settings of the read API's saved searches: the API service's, not the pipeline's
+API_VARIABLES = (
+    SEARCH_RATE_LIMIT[0],
+    "JOBS_SEARCH_CLIENT_KEY",
+    "JOBS_ALERT_ALLOW_HTTP",
+    "JOBS_ALERT_ALLOW_PRIVATE",
+)
+#: read by `migrate` only: the API's database role, granted its saved searches' rights
+MIGRATE_VARIABLES = ("JOBS_API_PG_ROLE",)
+
 GENERAL_VARIABLES = (
     "JOBS_DATA_DIR",
     STORAGE_URL,
@@ -149,6 +162,14 @@ class _Reader:
     def integer(self, name: str, default: int) -> int:
         return int(self.number(name, default))
 
+    def rate(self, name: str, default: str) -> tuple[int, int]:
+        """`N` (a hour) or `N/minute`, `N/hour`, `N/day`: (count, period in seconds)."""
+        raw = (self.text(name) or default).lower().replace(" ", "")
+        count, _, period = raw.partition("/")
+        if not count.isdigit() or (period or "hour") not in RATE_PERIODS:
+            raise ValueError(f"{name}={raw!r}: give a count a period, e.g. {default} or 5/minute")
+        return int(count), RATE_PERIODS[period or "hour"]
+
     def choice(self, name: str, choices: tuple[str, ...]) -> str:
         """One of `choices` (any case; the first when unset)."""
         value = (self.text(name) or choices[0]).lower()
@@ -182,6 +203,16 @@ class Settings:
     executor: str = "multiprocess"
     storage_url: str | None = None  # None: the local folder data_dir
     migrate: str = "auto"
+    #: saved searches (the API): creations per client address per period (count, seconds)
+    search_rate_limit: tuple[int, int] = (20, 3600)
+    #: the key of the keyed hash that stands for a client address; None: a random key
+    #: per API process (the limit then restarts with the process)
+    search_client_key: str | None = None
+    #: webhook targets: plain http, and private/loopback/link-local addresses, allowed
+    alert_allow_http: bool = False
+    alert_allow_private: bool = False
+    #: the API's database role, granted what saved searches need by `migrate`
+    api_pg_role: str | None = None
 
     def storage(self) -> Storage:
         """Where raw files and backups live (`JOBS_STORAGE_URL`, else `data_dir`)."""
@@ -250,6 +281,11 @@ class Settings:
             executor=executor,
             storage_url=read.text(STORAGE_URL),
             migrate=read.choice("JOBS_MIGRATE", MIGRATE_MODES),
+            search_rate_limit=read.rate(*SEARCH_RATE_LIMIT),
+            search_client_key=read.text("JOBS_SEARCH_CLIENT_KEY"),
+            alert_allow_http=read.choice("JOBS_ALERT_ALLOW_HTTP", ("off", "on")) == "on",
+            alert_allow_private=read.choice("JOBS_ALERT_ALLOW_PRIVATE", ("off", "on")) == "on",
+            api_pg_role=read.text("JOBS_API_PG_ROLE"),
         )
 
 

@@ -53,8 +53,10 @@ def documented_settings() -> set[str]:
         "JOBS_IMAGE_TAG",
         "JOBS_IMAGE_NAME",
     }
-    from jobs_assets.settings import variable_names
+    from jobs_assets.settings import API_VARIABLES, MIGRATE_VARIABLES, variable_names
 
+    # the API's and migrate's own settings go to those services only (checked below)
+    names -= set(API_VARIABLES + MIGRATE_VARIABLES) - set(variable_names())
     names |= set(variable_names())
     return {n for n in names if not n.endswith("_")}
 
@@ -264,6 +266,13 @@ def test_api_reads_with_its_own_role_caches_in_redis_and_listens_on_loopback_onl
     assert env["PGPASSWORD"] == "change-me-api"
     assert not {"POSTGRES_PASSWORD", "DATA_PG_PASSWORD", "DAGSTER_PG_PASSWORD"} & set(env)
     assert env["JOBS_REDIS_URL"] == "redis://redis:6379/0"
+    # saved searches: the API's settings, and migrate grants its role their table
+    from jobs_assets.settings import API_VARIABLES
+
+    assert set(API_VARIABLES) <= set(env)
+    assert env["JOBS_SEARCH_RATE_LIMIT"] == "20/hour"
+    migrate_env = compose["services"]["migrate"]["environment"]
+    assert migrate_env["JOBS_API_PG_ROLE"] == env["PGUSER"]
     assert "/var/run/docker.sock" not in str(api) and not _volumes(api)
     assert "/healthz" in str(api["healthcheck"]["test"])
     redis_service = compose["services"]["redis"]
@@ -758,3 +767,60 @@ def test_init_script_gives_the_pipeline_role_loading_but_not_the_schema(
         assert conn.execute("SELECT id FROM marts.daily").fetchone() == (2,)
     with psycopg.connect(conninfo("DATA"), autocommit=True) as conn:  # e.g. a restore
         conn.execute("DROP TABLE marts.daily")
+
+
+def test_migrate_grants_the_api_role_saving_and_deleting_searches_and_nothing_more(
+    database: Database,
+    init_names: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The migrate service (`jobs_assets.cli migrate` as the owner, JOBS_API_PG_ROLE set,
+    as docker-compose.yml and the k8s Job run it) lets the API's role save and delete
+    searches in a read-write transaction; its sessions stay read-only, and it can change
+    no other table nor a saved search."""
+    from jobs_assets import cli
+    from jobs_assets.lib.searches import store
+
+    result = run_init_script(database, **init_names)
+    assert result.returncode == 0, result.stderr
+    with database.connect() as conn:
+        host, port = conn.info.host, conn.info.port
+    for name, value in {
+        "PGHOST": host,
+        "PGPORT": str(port),
+        "PGUSER": init_names["DATA_PG_USER"],
+        "PGPASSWORD": init_names["DATA_PG_PASSWORD"],
+        "PGDATABASE": init_names["DATA_PG_DB"],
+        "JOBS_DATA_DIR": str(tmp_path),
+        "JOBS_API_PG_ROLE": init_names["API_PG_USER"],
+    }.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main(["migrate"]) == 0
+    printed = capsys.readouterr().out
+    assert f"on public.jobs_saved_searches to {init_names['API_PG_USER']}" in printed
+
+    api = psycopg.conninfo.make_conninfo(
+        host=host,
+        port=port,
+        dbname=init_names["DATA_PG_DB"],
+        user=init_names["API_PG_USER"],
+        password=init_names["API_PG_PASSWORD"],
+    )
+    with psycopg.connect(api, autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):  # the session default
+            store.create_search(conn, {"q": "python"}, {})
+        with conn.transaction():
+            conn.execute("SET TRANSACTION READ WRITE")
+            made = store.create_search(conn, {"q": "python"}, {}, client="c", rate_limit=None)
+        assert store.get_search(conn, made.search.search_id, made.token) is not None
+        conn.execute("SET default_transaction_read_only = off")  # even then: nothing else
+        for statement in (
+            "UPDATE public.jobs_saved_searches SET query = '{}'",
+            "DELETE FROM public.jobs_listings_data",
+            "INSERT INTO public.jobs_search_announced VALUES ('x', 'x', 'x', 'x', 'x')",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(statement)
+        assert store.delete_search(conn, made.search.search_id, made.token)

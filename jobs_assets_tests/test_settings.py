@@ -47,6 +47,27 @@ def test_defaults_come_from_the_registry(bare_env: pytest.MonkeyPatch, tmp_path:
     assert settings.ecb_rates.url == "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"
 
 
+def test_the_saved_searches_settings_of_the_api(bare_env: pytest.MonkeyPatch) -> None:
+    for name in ("JOBS_SEARCH_RATE_LIMIT", "JOBS_SEARCH_CLIENT_KEY", "JOBS_API_PG_ROLE"):
+        bare_env.delenv(name, raising=False)
+    for name in ("JOBS_ALERT_ALLOW_HTTP", "JOBS_ALERT_ALLOW_PRIVATE"):
+        bare_env.delenv(name, raising=False)
+    default = Settings.from_env()
+    assert default.search_rate_limit == (20, 3600) and default.search_client_key is None
+    assert (default.alert_allow_http, default.alert_allow_private) == (False, False)
+    bare_env.setenv("JOBS_SEARCH_RATE_LIMIT", "5/minute")
+    bare_env.setenv("JOBS_ALERT_ALLOW_PRIVATE", "ON")
+    bare_env.setenv("JOBS_API_PG_ROLE", "jobs_api")
+    settings = Settings.from_env()
+    assert settings.search_rate_limit == (5, 60) and settings.alert_allow_private
+    assert settings.api_pg_role == "jobs_api" and not settings.alert_allow_http
+    bare_env.setenv("JOBS_SEARCH_RATE_LIMIT", "7")  # a count alone: a hour
+    assert Settings.from_env().search_rate_limit == (7, 3600)
+    bare_env.setenv("JOBS_SEARCH_RATE_LIMIT", "lots/week")
+    with pytest.raises(ValueError, match="JOBS_SEARCH_RATE_LIMIT='lots/week'"):
+        Settings.from_env()
+
+
 def test_the_ecb_rates_url_is_a_setting_with_the_http_policy(bare_env: pytest.MonkeyPatch) -> None:
     bare_env.setenv("JOBS_ECB_RATES_URL", "http://127.0.0.1:1/ecb_rates")
     bare_env.setenv("JOBS_HTTP_TOTAL_TIMEOUT_SECONDS", "7")

@@ -4,7 +4,9 @@
 # PG* in the other services) and Dagster's storage (runs, event logs, schedules). Neither
 # role is a superuser; the superuser (POSTGRES_PASSWORD) is for administration only.
 # A third role, for the read API, may only read the data database's public and marts
-# schemas (never staging), in read-only sessions. A fourth, the pipeline's (runs and
+# schemas (never staging), in read-only sessions; the one table it writes, the saved
+# searches (INSERT and DELETE, in a read-write transaction), is granted by the migrate
+# service after the migrations made it (JOBS_API_PG_ROLE). A fourth, the pipeline's (runs and
 # sensors), may load data but not change the schema (pipeline-role.psql); the owner of
 # the data database runs the migrations, once per deployment.
 set -euo pipefail

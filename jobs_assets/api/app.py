@@ -1,6 +1,7 @@
 """The read API: listings, their history and duplicates, the marts' statistics, health.
 
-Read-only by construction: every query runs in a read-only session from the pool.
+Read-only by construction: every query runs in a read-only session from the pool; the
+one exception is saved searches (api/searches.py), written in a read-write transaction.
 Each answer is cached under the data version (jobs_assets.lib.data_version) and sent
 with an ETag, so browsers, proxies and the cache all drop it when a load lands.
 """
@@ -10,11 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 from collections.abc import Callable, Iterator
 from contextlib import asynccontextmanager
-from datetime import date
-from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,11 +23,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import ConnectionPool
-from pydantic import BeforeValidator
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from jobs_assets.api import cursor, queries
 from jobs_assets.api.cache import make_cache
+from jobs_assets.api.filters import NO_NUL, IsoDay, ListingsParams, SourceName
 from jobs_assets.api.models import (
     Facets,
     Health,
@@ -39,6 +38,9 @@ from jobs_assets.api.models import (
     Problem,
     SalaryStats,
 )
+from jobs_assets.api.searches import SearchConfig, add_search_routes, rate_limit
+from jobs_assets.lib.redact import install_log_filter
+from jobs_assets.lib.searches.targets import TargetPolicy
 from jobs_assets.lib.sources import SOURCES
 
 log = logging.getLogger(__name__)
@@ -47,26 +49,8 @@ PAGE_DIR = Path(__file__).parent / "page"
 # of them shows data older than the last load.
 CACHE_CONTROL = "public, no-cache"
 
-SourceName = Enum("SourceName", {name: name for name in SOURCES}, type=str)
-
-
-class Status(StrEnum):
-    active = "active"
-    expired = "expired"
-    all = "all"
-
-
-class Sort(StrEnum):
-    newest = "newest"
-    relevance = "relevance"
-
-
-# PostgreSQL text cannot hold NUL: a parameter with one is a 422, never a query.
-NO_NUL = r"^[^\x00]*$"
-_Text = Annotated[str | None, Query(max_length=64, pattern=NO_NUL)]
 Region = Annotated[str | None, Query(max_length=64, examples=["Europe"], pattern=NO_NUL)]
 Seniority = Annotated[str | None, Query(max_length=32, examples=["senior"], pattern=NO_NUL)]
-JobType = Annotated[str | None, Query(max_length=32, examples=["full_time"], pattern=NO_NUL)]
 Category = Annotated[
     str | None,
     Query(
@@ -77,18 +61,6 @@ Category = Annotated[
     ),
 ]
 
-
-def _iso_day(value: object) -> object:
-    """Only YYYY-MM-DD: pydantic alone would also read "0" as a Unix time."""
-    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        raise ValueError("expected a day as YYYY-MM-DD")
-    return value
-
-
-IsoDay = Annotated[date, BeforeValidator(_iso_day)]
-Since = Annotated[
-    IsoDay | None, Query(description="Only listings posted on or after this day (UTC).")
-]
 VALIDATION = {422: {"model": Problem, "description": "A parameter is invalid."}}
 NOT_FOUND = {404: {"model": Problem, "description": "No such listing."}}
 UNAVAILABLE = {503: {"model": Problem, "description": "The marts have not been built yet."}}
@@ -111,10 +83,12 @@ def create_app(
     redis_url: str | None = None,
     cache_ttl_seconds: int = 300,
     pool_size: int = 8,
+    searches: SearchConfig | None = None,
 ) -> FastAPI:
     """The application; without `conninfo`, configured from the environment: the
-    pipeline's database (PG* or embedded), `JOBS_REDIS_URL` and
-    `JOBS_API_CACHE_TTL_SECONDS` (0 switches the cache off)."""
+    pipeline's database (PG* or embedded), `JOBS_REDIS_URL`,
+    `JOBS_API_CACHE_TTL_SECONDS` (0 switches the cache off) and the saved searches'
+    `JOBS_SEARCH_*` and `JOBS_ALERT_ALLOW_*` (`Settings`)."""
     if conninfo is None:
         from jobs_assets.lib import db
         from jobs_assets.settings import Settings, environment
@@ -125,6 +99,12 @@ def create_app(
         redis_url = redis_url or env.get("JOBS_REDIS_URL") or None
         ttl = env.get("JOBS_API_CACHE_TTL_SECONDS", "").strip()
         cache_ttl_seconds = int(ttl) if ttl else cache_ttl_seconds
+        searches = searches or SearchConfig(
+            rate_limit=rate_limit(*settings.search_rate_limit),
+            policy=TargetPolicy(settings.alert_allow_http, settings.alert_allow_private),
+            **({"client_key": settings.search_client_key} if settings.search_client_key else {}),
+        )
+    install_log_filter()  # uvicorn's access log too: a feed's URL carries its token
     cache = make_cache(redis_url, cache_ttl_seconds)
     pool = ConnectionPool(
         conninfo,
@@ -201,64 +181,11 @@ def create_app(
         responses={**VALIDATION, 304: {"description": "Not modified (If-None-Match)."}},
         summary="Search listings",
     )
-    def listings(
-        request: Request,
-        q: Annotated[
-            str | None,
-            Query(
-                max_length=200,
-                description="Full-text search over title, company, tags and description "
-                '(web search syntax: words, "quoted phrases", -excluded, or).',
-                examples=["python django", '"data engineer" -senior'],
-                pattern=NO_NUL,
-            ),
-        ] = None,
-        source: Annotated[SourceName | None, Query()] = None,
-        region: Region = None,
-        country: Annotated[
-            str | None,
-            Query(pattern=r"^[A-Za-z]{2}$", description="ISO 3166 alpha-2.", examples=["DE"]),
-        ] = None,
-        category: Category = None,
-        seniority: Seniority = None,
-        job_type: JobType = None,
-        min_salary_usd: Annotated[
-            int | None,
-            Query(
-                ge=0,
-                le=10_000_000,
-                description="The listing's annual USD maximum (its minimum when it gives no "
-                "maximum) is at least this.",
-                examples=[80000],
-            ),
-        ] = None,
-        posted_since: Since = None,
-        status: Status = Status.active,
-        include_duplicates: Annotated[
-            bool, Query(description="false: one listing per duplicate cluster (canonical).")
-        ] = False,
-        sort: Annotated[Sort, Query(description="relevance needs q.")] = Sort.newest,
-        cursor_token: Annotated[
-            str | None,
-            Query(alias="cursor", max_length=600, description="next_cursor of the previous page."),
-        ] = None,
-        limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    ) -> Response:
-        if sort is Sort.relevance and not q:
+    def listings(request: Request, params: Annotated[ListingsParams, Query()]) -> Response:
+        if params.sort == "relevance" and not params.q:
             _reject("sort", "sort=relevance needs a search query q")
-        filters = queries.ListingFilters(
-            q=q,
-            source=source.value if source else None,
-            region=region,
-            country=country.upper() if country else None,
-            category=category,
-            seniority=seniority,
-            job_type=job_type,
-            min_salary_usd=min_salary_usd,
-            posted_since=posted_since,
-            status=status.value,
-            include_duplicates=include_duplicates,
-        )
+        filters = params.filters()
+        sort, cursor_token, limit = params.sort, params.cursor, params.limit
         digest = cursor.query_digest(vars(filters) | {"sort": sort.value})
         after = snapshot = None
         if cursor_token is not None:
@@ -372,6 +299,7 @@ def create_app(
             body, status_code=200 if database["ok"] else 503, headers={"Cache-Control": "no-store"}
         )
 
+    add_search_routes(app, pool, searches or SearchConfig())
     return app
 
 
@@ -411,6 +339,8 @@ async def _validation_problem(request: Request, exc: RequestValidationError) -> 
     problems, names = [], []
     for error in exc.errors():
         name = ".".join(str(part) for part in error["loc"][1:]) or str(error["loc"][0])
+        if error["type"] == "json_invalid":  # its loc is the offset of the bad character
+            name = "body"
         names.append(name)
         problems.append(f"{name}: {error['msg']}")
     detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
@@ -426,7 +356,20 @@ async def _http_problem(request: Request, exc: StarletteHTTPException) -> JSONRe
     response = _problem(exc.status_code, message, parameter, [])
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value
+    if exc.status_code == 405:  # every method of the path (GET and DELETE /searches/{id})
+        response.headers["Allow"] = ", ".join(_allowed_methods(request))
     return response
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods of every route that matches the request's path (Starlette's 405 names
+    only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)  # PARTIAL: the path, another method
+        if match is not Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 async def _unavailable(request: Request, exc: Unavailable) -> JSONResponse:

@@ -55,7 +55,15 @@ class RedactingFilter(logging.Filter):
         except Exception:  # a malformed record: leave it to logging's own error path
             return True
         clean = redact(message)
-        if clean != message:
+        if clean != message and isinstance(record.args, tuple):
+            # each argument masked in place: formatters that read the arguments (uvicorn's
+            # access log unpacks client, method, path, version, status) keep working
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+            try:
+                message = record.getMessage()
+            except Exception:
+                message = ""
+        if redact(message) != message:
             record.msg, record.args = clean, None
         if record.exc_text:
             record.exc_text = redact(record.exc_text)
@@ -63,8 +71,17 @@ class RedactingFilter(logging.Filter):
 
 
 _FILTER = RedactingFilter()
-#: loggers whose records can carry a request URL: ours, and urllib3's retry warnings
-PROTECTED_LOGGERS = ("jobs_assets", "jobs_assets.events", "urllib3", "urllib3.connectionpool")
+#: loggers whose records can carry a request URL: ours, urllib3's retry warnings, and
+#: uvicorn's (its access log writes each request's path with its query string)
+PROTECTED_LOGGERS = (
+    "jobs_assets",
+    "jobs_assets.events",
+    "urllib3",
+    "urllib3.connectionpool",
+    "uvicorn",
+    "uvicorn.access",
+    "uvicorn.error",
+)
 
 
 def install_log_filter() -> None:

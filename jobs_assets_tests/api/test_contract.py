@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
 import schemathesis
 from fastapi.testclient import TestClient
@@ -20,6 +21,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from jobs_assets.api.app import create_app
+from jobs_assets.api.searches import SearchConfig, rate_limit
 from jobs_assets_tests.api.conftest import ApiData
 
 
@@ -47,11 +49,15 @@ schema.app = DEFERRED
 def listings_app(api_data: ApiData) -> Iterator[None]:
     """The app on what the pipeline loaded and dbt built (conftest.py)."""
     api_data.restore()
-    app = create_app(conninfo=api_data.conninfo)
+    # saved searches: a limit no run of these tests reaches (a 429 is its own test)
+    searches = SearchConfig(rate_limit=rate_limit(100_000, 3600))
+    app = create_app(conninfo=api_data.conninfo, searches=searches)
     with TestClient(app):  # runs the lifespan: the pool is open while the tests call it
         DEFERRED.target = app
         yield
     DEFERRED.target = None
+    with psycopg.connect(api_data.conninfo, autocommit=True) as conn:
+        conn.execute("DELETE FROM public.jobs_saved_searches")
 
 
 @schema.parametrize()
@@ -61,9 +67,13 @@ def listings_app(api_data: ApiData) -> Iterator[None]:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 def test_every_operation_honours_the_schema(case: schemathesis.Case) -> None:
-    # Two rules OpenAPI cannot state, so a schema-valid request may rightly get a 422 that
-    # names the parameter: a cursor must be one this API issued for this query, and
-    # sort=relevance needs q. Every other check still applies to those requests.
+    # Rules OpenAPI cannot state, so a schema-valid request may rightly get a 422 that
+    # names the parameter: a cursor must be one this API issued for this query,
+    # sort=relevance needs q, and a saved search's webhook must be a public https address
+    # and its e-mail a deliverable one (no .test or .local domain). Every other check
+    # still applies to those requests.
     query = case.query or {}
     cross_parameter = "cursor" in query or (query.get("sort") == "relevance" and not query.get("q"))
+    body = case.body if isinstance(case.body, dict) else {}
+    cross_parameter |= isinstance(body.get("deliver"), dict) and bool(body["deliver"])
     case.call_and_validate(excluded_checks=[positive_data_acceptance] if cross_parameter else [])

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 import uvicorn
@@ -267,3 +268,83 @@ def test_charts_say_in_a_sentence_when_the_marts_are_not_built(no_marts_url: str
             )
             assert "not built yet" in text and "group:marts" in text, text
             assert "Unexpected token" not in text and "JSON" not in text
+
+
+def test_save_this_search_shows_the_feed_url_and_saves_a_webhook(
+    api_url: str, api_data: ApiData, expected: dict
+) -> None:
+    """The control POSTs the form's filters (the /listings names) to /searches, shows the
+    feed URL (a working Atom feed), and saves the same filters with a webhook; a refused
+    webhook is said in the API's own sentence."""
+    binary = chromium()
+    assert binary, "Chromium is required for the page test (apt-get install chromium)"
+    region = expected["facets"]["regions"][0]["value"]
+    hook = "https://93.184.215.14/hooks/jobs/page-test"  # a public address, no DNS needed
+    try:
+        with browser(binary) as page:
+            page.call("Page.navigate", url=api_url + "/")
+            wait_for(page, "document.querySelectorAll('#results li').length > 0", "listings")
+            assert evaluate(page, "document.getElementById('saved').hidden") is True
+            page.call(
+                "Runtime.evaluate",
+                expression=f"document.getElementById('region').value={json.dumps(region)}; "
+                "document.getElementById('min_salary_usd').value='40000'; "
+                "document.getElementById('save-search').click()",
+            )
+            feed_url = wait_for(
+                page,
+                "document.getElementById('feed-url').value",
+                "the feed URL",
+            )
+            assert feed_url.startswith(f"{api_url}/searches/") and "/feed.atom?token=" in feed_url
+            assert evaluate(page, "document.getElementById('saved').hidden") is False
+            search_id = feed_url.split("/searches/")[1].split("/")[0]
+            stored = api_data.query(
+                "SELECT query, deliver FROM public.jobs_saved_searches WHERE search_id = %s",
+                (search_id,),
+            )
+            assert stored == [({"region": region, "min_salary_usd": 40000}, {})]
+            feed = httpx.get(feed_url)
+            assert feed.status_code == 200
+            assert feed.headers["content-type"].startswith("application/atom+xml")
+
+            # a webhook that may not be called: the API's sentence, nothing saved
+            page.call(
+                "Runtime.evaluate",
+                expression="document.getElementById('webhook-url').value="
+                "'https://127.0.0.1/hook'; "
+                "document.getElementById('webhook-form').requestSubmit()",
+            )
+            refused = wait_for(
+                page,
+                "document.getElementById('save-status').innerText.startsWith('Could not save')"
+                " && document.getElementById('save-status').innerText",
+                "the refusal",
+            )
+            assert "deliver.webhook_url" in refused and "loopback" in refused
+
+            page.call(
+                "Runtime.evaluate",
+                expression=f"document.getElementById('webhook-url').value={json.dumps(hook)}; "
+                "document.getElementById('webhook-form').requestSubmit()",
+            )
+            wait_for(
+                page,
+                "document.getElementById('save-status').innerText.includes('webhook')"
+                " && !document.getElementById('save-status').innerText.startsWith('Could')",
+                "the webhook saved",
+            )
+            with_hook = api_data.query(
+                "SELECT query FROM public.jobs_saved_searches WHERE deliver->>'webhook_url' = %s",
+                (hook,),
+            )
+            assert with_hook == [({"region": region, "min_salary_usd": 40000},)]
+            unlabelled = evaluate(
+                page,
+                """[...document.querySelectorAll('input, select')]
+                .filter(e => !e.labels || !e.labels.length).map(e => e.id).join(',')""",
+            )
+            assert unlabelled == ""
+    finally:
+        with psycopg.connect(api_data.conninfo, autocommit=True) as conn:
+            conn.execute("DELETE FROM public.jobs_saved_searches")

@@ -70,6 +70,53 @@ function listingItem(item) {
   return li;
 }
 
+// The filters of the form, as a saved search's `query` (the same names as /listings;
+// sort and duplicates only order and group a page, so they are not part of a search).
+const NOT_FILTERS = new Set(["sort", "include_duplicates"]);
+
+function currentQuery() {
+  const query = {};
+  for (const [name, value] of searchParams()) {
+    if (NOT_FILTERS.has(name)) continue;
+    query[name] = name === "min_salary_usd" ? Number(value) : value;
+  }
+  return query;
+}
+
+async function postJSON(url, body) {
+  let response;
+  try {
+    response = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" }, body: JSON.stringify(body) });
+  } catch (error) {
+    throw new Error("the server could not be reached.");
+  }
+  let answer = null;
+  try { answer = await response.json(); } catch (error) { /* said below */ }
+  if (!response.ok) {
+    const said = answer && typeof answer.message === "string" ? answer.message : null;
+    throw new Error(said || `the server answered ${response.status} ${response.statusText || "(no reason given)"}.`);
+  }
+  return answer;
+}
+
+// "Save this search": POST /searches with the filters; the answer's feed URL (with the
+// search's token, shown once) goes in a box to copy. A webhook URL saves the same filters
+// again, delivered to that URL.
+async function saveSearch(deliver) {
+  const status = document.getElementById("save-status");
+  status.textContent = "Saving…";
+  try {
+    const saved = await postJSON("/searches", { query: currentQuery(), deliver });
+    document.getElementById("feed-url").value = saved.feed_url;
+    document.getElementById("saved").hidden = false;
+    status.textContent = deliver.webhook_url
+      ? "Saved: new matches will be sent to your webhook after each load. Its feed URL is below."
+      : "Saved. Add the feed URL below to a feed reader, or give a webhook URL.";
+  } catch (error) {
+    status.textContent = "Could not save: " + error.message;
+  }
+}
+
 async function search(append) {
   const status = document.getElementById("status");
   const results = document.getElementById("results");
@@ -200,6 +247,11 @@ async function loadFacets() {
 document.addEventListener("DOMContentLoaded", () => {
   document.getElementById("search").addEventListener("submit", (event) => { event.preventDefault(); search(false); });
   document.getElementById("more").addEventListener("click", () => search(true));
+  document.getElementById("save-search").addEventListener("click", () => saveSearch({}));
+  document.getElementById("webhook-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    saveSearch({ webhook_url: document.getElementById("webhook-url").value.trim() });
+  });
   loadSources();
   loadFacets();
   search(false);

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import psycopg
+from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
@@ -152,3 +153,18 @@ def all_searches(conn: psycopg.Connection) -> Iterator[SavedSearch]:
         ).fetchall()
     for row in rows:
         yield SavedSearch(row["search_id"], row["query"], row["deliver"], row["created_at"])
+
+
+#: what the read API's role may do to saved searches: read, save and delete them, never
+#: change one (the deliveries of a deleted search go with it, by the foreign keys)
+API_PRIVILEGES = "SELECT, INSERT, DELETE"
+
+
+def grant_api_role(conn: psycopg.Connection, role: str) -> None:
+    """Grant the API's database role what `POST`/`DELETE /searches` need, and nothing
+    else (run as the tables' owner, after the migrations; idempotent)."""
+    conn.execute(
+        sql.SQL("GRANT {} ON public.jobs_saved_searches TO {}").format(
+            sql.SQL(API_PRIVILEGES), sql.Identifier(role)
+        )
+    )
