@@ -24,10 +24,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from jobs_assets.api import queries
 from jobs_assets.defs.searches.assets import saved_search_matches
 from jobs_assets.defs.searches.resources import SearchDeliveryResource
 from jobs_assets.defs.searches.sensors import saved_search_sensor, search_delivery_sensor
+from jobs_assets.lib.listings import queries
 from jobs_assets.lib.redact import redact
 from jobs_assets.lib.searches import store
 from jobs_assets.lib.searches.deliver import idempotency_key

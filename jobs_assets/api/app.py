@@ -26,7 +26,7 @@ from psycopg_pool import ConnectionPool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from jobs_assets.api import cursor, queries
+from jobs_assets.api import cursor
 from jobs_assets.api.cache import make_cache
 from jobs_assets.api.filters import NO_NUL, IsoDay, ListingsParams, SourceName
 from jobs_assets.api.models import (
@@ -39,6 +39,7 @@ from jobs_assets.api.models import (
     SalaryStats,
 )
 from jobs_assets.api.searches import SearchConfig, add_search_routes, rate_limit
+from jobs_assets.lib.listings import queries
 from jobs_assets.lib.redact import install_log_filter
 from jobs_assets.lib.searches.targets import TargetPolicy
 from jobs_assets.lib.sources import SOURCES

@@ -2,7 +2,7 @@
 saved search's `query` (`POST /searches`) are this model, validated by the same rules.
 
 A new filter is one field here (with its limits and description) and its clause in
-`queries._where`; `/listings`, the saved searches, their feed and their delivery all
+`queries.where_clauses`; `/listings`, the saved searches, their feed and their delivery all
 take it from there. `ListingsParams` adds what only a page of `/listings` has (status,
 duplicates, order, cursor, size); `SavedQuery` refuses a name that is not a filter.
 """
@@ -16,7 +16,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from jobs_assets.api import queries
+from jobs_assets.lib.listings import queries
 from jobs_assets.lib.sources import SOURCES
 
 SourceName = Enum("SourceName", {name: name for name in SOURCES}, type=str)

@@ -31,10 +31,10 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
 
-from jobs_assets.api import queries
 from jobs_assets.api.feed import CONTENT_TYPE, atom_feed
 from jobs_assets.api.filters import NO_NUL, SavedQuery
 from jobs_assets.api.models import Problem
+from jobs_assets.lib.listings import queries
 from jobs_assets.lib.searches import store
 from jobs_assets.lib.searches.targets import TargetPolicy, UnsafeTarget, check_target
 

@@ -18,8 +18,8 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from jobs_assets.api import queries
 from jobs_assets.api.app import create_app
+from jobs_assets.lib.listings import queries
 from jobs_assets_tests.api.conftest import ApiData
 
 LISTINGS = """

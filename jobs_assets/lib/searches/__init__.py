@@ -5,8 +5,8 @@ in `public.jobs_saved_searches` with their token hashed; `targets` decides wheth
 webhook URL may be called (at creation and again at delivery); `match` finds the
 searches a window's new listings match, `deliver` writes one message per search, window
 and channel with what it announces, `send` posts and mails them (at least once). The
-matcher imports the API's filter SQL (`jobs_assets.api.queries`) so a search matches
-what `GET /listings` shows. The API, the MCP
-server and the delivery sensor all use these modules, so a search is the same thing
-wherever it is made or read. May import: `jobs_assets.lib` core modules only.
+matcher uses the read side's filter SQL (`jobs_assets.lib.listings.queries`) so a search matches
+what `GET /listings` shows. The API, the MCP server and
+the delivery sensor all use these modules, so a search is the same thing wherever it is
+made or read. May import: `lib.listings.queries`, `lib.redact`, `lib.db`.
 """

@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 import psycopg
 from psycopg.types.json import Jsonb
 
-from jobs_assets.api.queries import source_name
+from jobs_assets.lib.listings.queries import source_name
 from jobs_assets.lib.schema import LISTINGS_TABLE
 from jobs_assets.lib.searches import match
 from jobs_assets.lib.searches.store import SavedSearch, all_searches

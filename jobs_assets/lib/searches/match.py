@@ -9,7 +9,7 @@ and `last_seen_at`), so what follows costs in proportion to the window and the n
 searches, never to the history.
 
 A search's query becomes the API's `ListingFilters`, and its SQL is the API's own
-(`jobs_assets.api.queries._where`), run against the temporary table: the listings a
+(`jobs_assets.lib.listings.queries.where_clauses`), run against the temporary table: the listings a
 search is told about are exactly those `GET /listings` would show it. Identical filters
 are evaluated once, and every statement goes to the server in one pipeline. Each holds
 its own constant full-text query, so the planner reads the temporary table's GIN index
@@ -28,7 +28,7 @@ from typing import Any
 
 import psycopg
 
-from jobs_assets.api.queries import ListingFilters, _where
+from jobs_assets.lib.listings.queries import ListingFilters, where_clauses
 from jobs_assets.lib.schema import HISTORY, LISTINGS_TABLE
 
 #: the temporary table of the window's new and reactivated listings (dropped at commit)
@@ -107,7 +107,7 @@ def create_window_listings(conn: psycopg.Connection, window_start: datetime) -> 
 
 def _statement(filters: ListingFilters) -> tuple[str, dict[str, Any]]:
     params: dict[str, Any] = {}
-    clauses = _where(filters, params)
+    clauses = where_clauses(filters, params)
     sql = (
         f"SELECT l.source, l.source_job_id FROM {WINDOW_LISTINGS} l "
         f"WHERE {' AND '.join(clauses) or 'true'}"

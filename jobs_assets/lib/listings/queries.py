@@ -1,7 +1,10 @@
-"""The API's SQL: every value is a bound parameter, every identifier is fixed text here.
+"""The read side's SQL: listings, their filters, stats and facets, as the API shows them.
 
-Functions take a connection from the pool and return plain dicts, already shaped like
-the JSON the endpoints send (the endpoints only cache and serialise them).
+One place for the SQL that the read API, the saved searches' feed and delivery, and
+the MCP server run, so a filter means the same thing everywhere. Every value is a bound
+parameter, every identifier is fixed text here. Functions take a connection and return
+plain dicts, already shaped like the JSON the endpoints send (the endpoints only cache
+and serialise them). Pure: psycopg and `lib.sources`, no Dagster, no FastAPI.
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ class Keyset:
     after: tuple[Any, str, str] | None = None
 
 
-def _where(f: ListingFilters, params: dict[str, Any]) -> list[str]:
+def where_clauses(f: ListingFilters, params: dict[str, Any]) -> list[str]:
     clauses = []
     if f.status != "all":
         clauses.append("l.status = %(status)s")
@@ -104,7 +107,7 @@ def search_listings(
 ) -> tuple[list[dict], tuple[Any, str, str] | None]:
     """One page of listings and the keyset of its last row (None: no further page)."""
     params: dict[str, Any] = {"limit": limit + 1}
-    where = _where(f, params)
+    where = where_clauses(f, params)
     if keyset.snapshot is not None:
         where.append("l.first_seen_at <= %(snapshot)s")
         params["snapshot"] = keyset.snapshot
