@@ -280,6 +280,14 @@ def _large_blocks(large: dict) -> list[str]:
             f"COPY {_s(x['cpu_s']['bare_copy'])}); target ≤ 3×: "
             f"{_met(met['copies_step_to_copy'])} / {_met(met['copies_step_to_copy_cpu'])}.",
         ]
+        if "bare_copy_fulltext_s" in x:
+            lines[-1] += (
+                f" The same COPY with the full-text vector computed (the listings' trigger, no "
+                f"index): {_s(x['bare_copy_fulltext_s'])}, "
+                f"{_s(x['cpu_s']['bare_copy_fulltext'])} CPU; the step is "
+                f"{x['step_to_fulltext_copy']:.1f}× that wall, "
+                f"{x['step_to_fulltext_copy_cpu']:.1f}× CPU."
+            )
     return [*lines, ""]
 
 

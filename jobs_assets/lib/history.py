@@ -58,12 +58,14 @@ def record_versions(
     changed = conn.execute(
         f"""
 CREATE TEMP TABLE history_changed ON COMMIT DROP AS
-SELECT {listed}, {row_hash_sql("t")} AS row_hash, h.valid_from AS current_from
+SELECT {listed}, x.row_hash, h.valid_from AS current_from
 FROM {WINDOW_KEYS} AS k
 JOIN {LISTINGS_TABLE} AS t ON t.source = k.source AND t.source_job_id = k.source_job_id
+-- the hash once per row (OFFSET 0 keeps the planner from copying it into the WHERE)
+CROSS JOIN LATERAL (SELECT {row_hash_sql("t")} AS row_hash OFFSET 0) AS x
 LEFT JOIN {HISTORY_TABLE} AS h
     ON h.source = t.source AND h.source_job_id = t.source_job_id AND h.valid_to IS NULL
-WHERE h.row_hash IS DISTINCT FROM {row_hash_sql("t")}
+WHERE h.row_hash IS DISTINCT FROM x.row_hash
 """
     ).rowcount
     if not changed:

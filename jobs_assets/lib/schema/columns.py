@@ -46,7 +46,7 @@ class Render(enum.Enum):
     WINDOW = "window"  # not from the normaliser: set by the upsert from the window
     LIFECYCLE = "lifecycle"  # not from the normaliser: kept by `lib/lifecycle.py` after the upsert
     GENERATED = "generated"  # computed by PostgreSQL (GENERATED ALWAYS AS ... STORED)
-    STAMPED = "stamped"  # set by a PostgreSQL trigger on every insert and update
+    STAMPED = "stamped"  # set by a PostgreSQL trigger on insert and update
 
 
 @dataclass(frozen=True)
@@ -108,8 +108,9 @@ class Table:
         return f"CREATE TABLE {self.name} (\n    {body}\n)"
 
 
-#: the full-text vector of the read API (migration 0003; a generated column may call only
-#: IMMUTABLE functions, hence `public.jobs_tags_text`)
+#: the full-text vector of the read API (migration 0003, a generated column then, which may
+#: call only IMMUTABLE functions, hence `public.jobs_tags_text`; the trigger of migration
+#: 0013 computes the same expression on the row being written)
 SEARCH_VECTOR_SQL = (
     "setweight(to_tsvector('english'::regconfig, coalesce(title, '')), 'A')"
     " || setweight(to_tsvector('english'::regconfig, coalesce(company_name, '')), 'B')"
@@ -201,10 +202,12 @@ LISTINGS = Table(
                render=Render.PLAIN_TEXT),
         Column("company_key", "text", "Folded company name (lib/identity/text.py), the "
                "duplicate matcher's blocking key.", inputs=("company_name",)),
-        # migration 0003: the read API's full-text column
+        # migration 0003: the read API's full-text column; since 0013 set by a trigger
+        # (jobs_listings_data_search_vector) when its text changes, not GENERATED: a
+        # generated column was parsed again on every UPDATE of the row (issue 25)
         Column("search_vector", "tsvector", "Weighted full text of title, company, tags "
-               "and description (computed by PostgreSQL).", render=Render.GENERATED,
-               generated=SEARCH_VECTOR_SQL),
+               "and description (SEARCH_VECTOR_SQL, set by a PostgreSQL trigger whenever "
+               "they change).", render=Render.STAMPED),
         # migration 0006: change tracking for the incremental marts (jobs_assets/dbt)
         Column("changed_xid", "xid8", "Transaction that last inserted or updated the row "
                "(trigger jobs_listings_data_stamp_change; NULL: unchanged since the "
