@@ -13,7 +13,8 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 from contextlib import asynccontextmanager
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,12 +26,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from psycopg_pool import ConnectionPool
-from pydantic import BeforeValidator
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jobs_assets.api import cursor, queries
 from jobs_assets.api.cache import make_cache
 from jobs_assets.api.models import (
+    SALARY_BANDS_TEXT,
     Facets,
     Health,
     ListingDetail,
@@ -54,6 +56,12 @@ class Status(StrEnum):
     active = "active"
     expired = "expired"
     all = "all"
+
+
+SalaryBand = Enum("SalaryBand", {name: name for name in queries.SALARY_BANDS}, type=str)
+#: `facets=`: a comma-separated list of the facets' names (queries.LISTING_FACETS)
+_FACET_NAME = "(" + "|".join(queries.LISTING_FACETS) + ")"
+FACETS_PATTERN = f"^{_FACET_NAME}(,{_FACET_NAME})*$"
 
 
 class Sort(StrEnum):
@@ -89,6 +97,144 @@ IsoDay = Annotated[date, BeforeValidator(_iso_day)]
 Since = Annotated[
     IsoDay | None, Query(description="Only listings posted on or after this day (UTC).")
 ]
+
+
+class ListingQuery(BaseModel):
+    """The filters of GET /listings. The same model validates a saved search's `query`
+    and the MCP server's search (`StoredQuery`), so a filter means one thing everywhere."""
+
+    # GET /listings hands it every query parameter: sort, cursor, limit are not filters
+    model_config = ConfigDict(extra="ignore")
+
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="Full-text search over title, company, tags and description "
+            '(web search syntax: words, "quoted phrases", -excluded, or).',
+            examples=["python django", '"data engineer" -senior'],
+            pattern=NO_NUL,
+        ),
+    ] = None
+    source: Annotated[SourceName | None, Query()] = None
+    region: Region = None
+    country: Annotated[
+        str | None,
+        Query(pattern=r"^[A-Za-z]{2}$", description="ISO 3166 alpha-2.", examples=["DE"]),
+    ] = None
+    category: Category = None
+    seniority: Seniority = None
+    job_type: JobType = None
+    min_salary_usd: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            le=10_000_000,
+            description="The listing's annual USD maximum (its minimum when it gives no "
+            "maximum) is at least this.",
+            examples=[80000],
+        ),
+    ] = None
+    salary_band: Annotated[
+        SalaryBand | None, Query(description=SALARY_BANDS_TEXT, examples=["100k_150k"])
+    ] = None
+    posted_since: Since = None
+    status: Status = Status.active
+    include_duplicates: Annotated[
+        bool, Query(description="false: one listing per duplicate cluster (canonical).")
+    ] = False
+
+    def filters(self) -> queries.ListingFilters:
+        return queries.ListingFilters(
+            q=self.q,
+            source=self.source.value if self.source else None,
+            region=self.region,
+            country=self.country.upper() if self.country else None,
+            category=self.category,
+            seniority=self.seniority,
+            job_type=self.job_type,
+            min_salary_usd=self.min_salary_usd,
+            salary_band=self.salary_band.value if self.salary_band else None,
+            posted_since=self.posted_since,
+            status=self.status.value,
+            include_duplicates=self.include_duplicates,
+        )
+
+
+class StoredQuery(ListingQuery):
+    """A set of filters on its own (a saved search's query, the MCP server's arguments):
+    a name that is not a filter is an error there, not a parameter to ignore."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class BadParameter(ValueError):
+    """A parameter that passed its own validation but does not fit the request."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(f"{parameter}: {message}")
+        self.parameter, self.message = parameter, message
+
+
+@dataclass(frozen=True)
+class ListingsRequest:
+    """One page of GET /listings, checked: its filters, where it starts, what it counts."""
+
+    filters: queries.ListingFilters
+    sort: str
+    limit: int
+    facets: list[str]
+    digest: str  # the filters and sort: a cursor belongs to one query
+    cursor: str | None = None
+    snapshot: datetime | None = None
+    after: tuple[Any, str, str] | None = None
+
+
+def listings_request(
+    query: ListingQuery,
+    sort: Sort = Sort.newest,
+    cursor_token: str | None = None,
+    limit: int = 20,
+    facets: str | None = None,
+) -> ListingsRequest:
+    """The page asked for; `BadParameter` when the parameters do not fit together."""
+    if sort is Sort.relevance and not query.q:
+        raise BadParameter("sort", "sort=relevance needs a search query q")
+    names = [name.strip() for name in (facets or "").split(",") if name.strip()]
+    unknown = [name for name in names if name not in queries.LISTING_FACETS]
+    if unknown:
+        raise BadParameter(
+            "facets",
+            f"unknown facet {unknown[0]!r}; give a comma-separated list of "
+            + ", ".join(queries.LISTING_FACETS),
+        )
+    filters = query.filters()
+    digest = cursor.query_digest(vars(filters) | {"sort": sort.value})
+    snapshot = after = None
+    if cursor_token is not None:
+        try:
+            snapshot, after = cursor.decode(cursor_token, sort.value, digest)
+        except cursor.CursorError as err:
+            raise BadParameter("cursor", str(err)) from None
+    facet_names = list(dict.fromkeys(names))
+    return ListingsRequest(
+        filters, sort.value, limit, facet_names, digest, cursor_token, snapshot, after
+    )
+
+
+def listings_page(conn: psycopg.Connection, wanted: ListingsRequest) -> dict:
+    """The page's listings, the cursor to the next page, and the facet counts asked for."""
+    snap = wanted.snapshot if wanted.cursor is not None else queries.snapshot(conn)
+    keyset = queries.Keyset(snap, wanted.after)
+    items, last = queries.search_listings(conn, wanted.filters, wanted.sort, keyset, wanted.limit)
+    token = cursor.encode(wanted.sort, wanted.digest, snap, last) if last else None
+    body: dict[str, Any] = {"items": items, "next_cursor": token}
+    if wanted.facets:  # a later page counts under its first page's snapshot
+        bound = wanted.snapshot if wanted.cursor is not None else None
+        body["facets"] = queries.facet_counts(conn, wanted.filters, wanted.facets, bound)
+    return body
+
+
 VALIDATION = {422: {"model": Problem, "description": "A parameter is invalid."}}
 NOT_FOUND = {404: {"model": Problem, "description": "No such listing."}}
 UNAVAILABLE = {503: {"model": Problem, "description": "The marts have not been built yet."}}
@@ -203,78 +349,35 @@ def create_app(
     )
     def listings(
         request: Request,
-        q: Annotated[
-            str | None,
-            Query(
-                max_length=200,
-                description="Full-text search over title, company, tags and description "
-                '(web search syntax: words, "quoted phrases", -excluded, or).',
-                examples=["python django", '"data engineer" -senior'],
-                pattern=NO_NUL,
-            ),
-        ] = None,
-        source: Annotated[SourceName | None, Query()] = None,
-        region: Region = None,
-        country: Annotated[
-            str | None,
-            Query(pattern=r"^[A-Za-z]{2}$", description="ISO 3166 alpha-2.", examples=["DE"]),
-        ] = None,
-        category: Category = None,
-        seniority: Seniority = None,
-        job_type: JobType = None,
-        min_salary_usd: Annotated[
-            int | None,
-            Query(
-                ge=0,
-                le=10_000_000,
-                description="The listing's annual USD maximum (its minimum when it gives no "
-                "maximum) is at least this.",
-                examples=[80000],
-            ),
-        ] = None,
-        posted_since: Since = None,
-        status: Status = Status.active,
-        include_duplicates: Annotated[
-            bool, Query(description="false: one listing per duplicate cluster (canonical).")
-        ] = False,
+        query: Annotated[ListingQuery, Query()],
         sort: Annotated[Sort, Query(description="relevance needs q.")] = Sort.newest,
         cursor_token: Annotated[
             str | None,
             Query(alias="cursor", max_length=600, description="next_cursor of the previous page."),
         ] = None,
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
+        facets: Annotated[
+            str | None,
+            Query(
+                max_length=200,
+                description="Also count the listings per value of these facets "
+                "(comma-separated: " + ", ".join(queries.LISTING_FACETS) + "), each "
+                "under the other filters (a facet's own filter is ignored for its counts).",
+                examples=["source,region,salary_band"],
+                # the schema says which names exist; the check says it in a sentence
+                json_schema_extra={"pattern": FACETS_PATTERN},
+            ),
+        ] = None,
     ) -> Response:
-        if sort is Sort.relevance and not q:
-            _reject("sort", "sort=relevance needs a search query q")
-        filters = queries.ListingFilters(
-            q=q,
-            source=source.value if source else None,
-            region=region,
-            country=country.upper() if country else None,
-            category=category,
-            seniority=seniority,
-            job_type=job_type,
-            min_salary_usd=min_salary_usd,
-            posted_since=posted_since,
-            status=status.value,
-            include_duplicates=include_duplicates,
-        )
-        digest = cursor.query_digest(vars(filters) | {"sort": sort.value})
-        after = snapshot = None
-        if cursor_token is not None:
-            try:
-                snapshot, after = cursor.decode(cursor_token, sort.value, digest)
-            except cursor.CursorError as err:
-                _reject("cursor", str(err))
+        try:
+            wanted = listings_request(query, sort, cursor_token, limit, facets)
+        except BadParameter as err:
+            _reject(err.parameter, err.message)
 
         def compute(conn: psycopg.Connection) -> dict:
-            snap = snapshot if cursor_token is not None else queries.snapshot(conn)
-            keyset = queries.Keyset(snap, after)
-            items, last = queries.search_listings(conn, filters, sort.value, keyset, limit)
-            token = cursor.encode(sort.value, digest, snap, last) if last else None
-            return {"items": items, "next_cursor": token}
+            return listings_page(conn, wanted)
 
-        parts = {"f": digest, "c": cursor_token, "l": limit}
+        parts = {"f": wanted.digest, "c": cursor_token, "l": limit, "facets": wanted.facets}
         return cached(request, parts, compute)
 
     @app.get(
