@@ -370,9 +370,9 @@ def facet_counts(
 
     One scan, of the rows that pass every filter but the facets' own (an index-only scan
     of jobs_listings_data_facets_idx for the default view), grouped by the facets'
-    values and by whether the row passes each facet's own filter: a few hundred groups,
-    which the outer query adds up per facet, each over the rows that pass the other
-    facets' own filters.
+    values: a few hundred groups, which the outer query adds up per facet, each over
+    the groups whose values pass the other facets' own filters. A facet's own filter
+    must therefore be a test of its value alone (true of every filter of LISTING_FACETS).
     """
     params: dict[str, Any] = {}
     clauses = _clauses(f, params)
@@ -382,16 +382,28 @@ def facet_counts(
         params["snapshot"] = snapshot
     where = " AND ".join(clauses.values()) or "true"
     values = [f"({LISTING_FACETS[name]})::text AS v{i}" for i, name in enumerate(names)]
-    flags = [f"({clause}) AS ok_{name}" for name, clause in own.items()]
+    # each own filter as a test of its facet's value, on the groups (not on every row):
+    # the filter's own SQL with the facet's value in place of its column; a salary band
+    # is its value (the CASE gives each row the band whose range the filter tests)
+    tests = {}
+    for i, name in enumerate(names):
+        if name not in own:
+            continue
+        expression = LISTING_FACETS[name]
+        if expression in own[name]:
+            tests[name] = own[name].replace(expression, f"c.v{i}")
+        else:
+            tests[name] = f"c.v{i} = %(facet_{name})s"
+            params[f"facet_{name}"] = getattr(f, name)
     rows = []
     for i, name in enumerate(names):
-        others = [f"c.ok_{other}" for other in own if other != name]
+        others = [test for other, test in tests.items() if other != name]
         rows.append(f"({i}, c.v{i}, {' AND '.join(others) or 'true'})")
     sql = f"""
         WITH c AS (
-            SELECT {", ".join(values + flags)}, count(*) AS n
+            SELECT {", ".join(values)}, count(*) AS n
             FROM public.jobs_listings_data l WHERE {where}
-            GROUP BY {", ".join(str(k + 1) for k in range(len(values) + len(flags)))}
+            GROUP BY {", ".join(str(k + 1) for k in range(len(values)))}
         )
         SELECT v.facet, v.value, sum(c.n)::bigint AS listings
         FROM c CROSS JOIN LATERAL (VALUES {", ".join(rows)}) v(facet, value, ok)
