@@ -415,18 +415,22 @@ def redis_server() -> tuple[subprocess.Popen, str]:
     return process, f"redis://127.0.0.1:{port}/0"
 
 
-def run(active: int = ACTIVE, only: str | None = None, keep: bool = False) -> dict:
+def run(
+    active: int = ACTIVE, only: str | None = None, keep: bool = False, rate: float = 20
+) -> dict:
     server = BenchServer.start()
     load_before = os.getloadavg()[0]
     keep = keep and not server.embedded
     try:
         _, env, labels = build_database(server, active, keep)
-        facet_paths = unique_facet_searches(labels, seed=4, total=300 if only else 1000)
+        facet_paths = unique_facet_searches(
+            labels, seed=4, total=max(20, int(rate * 15)) if only else 1000
+        )
         results: dict[str, dict] = {}
         if only == "facets":  # a short run: the facet counts alone, uncached
             with ApiServer(env, JOBS_API_CACHE_TTL_SECONDS="0") as api:
-                load(api.port, facet_paths[:20], rate=20)  # warm the pool, not a cache
-                results["facets_no_cache_20rps"] = load(api.port, facet_paths, rate=20)
+                load(api.port, facet_paths[:10], rate=rate)  # warm the pool, not a cache
+                results[f"facets_no_cache_{rate:g}rps"] = load(api.port, facet_paths, rate=rate)
             return {
                 "active_listings": len(labels.listings),
                 "cores": os.cpu_count(),
@@ -480,6 +484,9 @@ def main(argv: list[str] | None = None) -> int:
         help="only this scenario (a short run; merged into the results file)",
     )
     parser.add_argument(
+        "--rate", type=float, default=20, help="with --only facets: requests a second"
+    )
+    parser.add_argument(
         "--keep",
         action="store_true",
         help=f"with PGHOST: keep the database ({KEPT_DB}) and reuse it next time",
@@ -489,7 +496,7 @@ def main(argv: list[str] | None = None) -> int:
         spec = json.loads(sys.stdin.read())
         print(json.dumps(asyncio.run(_generate(**spec))))
         return 0
-    report = run(args.listings, args.only, args.keep)
+    report = run(args.listings, args.only, args.keep, args.rate)
     if args.only and RESULTS.exists():  # the other scenarios' last figures stay
         earlier = json.loads(RESULTS.read_text())
         earlier.setdefault("partial_runs", {})[args.only] = {
