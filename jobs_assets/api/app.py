@@ -61,7 +61,7 @@ class Status(StrEnum):
 SalaryBand = Enum("SalaryBand", {name: name for name in queries.SALARY_BANDS}, type=str)
 #: `facets=`: a comma-separated list of the facets' names (queries.LISTING_FACETS)
 _FACET_NAME = "(" + "|".join(queries.LISTING_FACETS) + ")"
-FACETS_PATTERN = f"^{_FACET_NAME}(,{_FACET_NAME})*$"
+FACETS_PATTERN = f"^({_FACET_NAME}(,{_FACET_NAME})*)?$"  # empty: no facet
 
 
 class Sort(StrEnum):
@@ -200,7 +200,7 @@ def listings_request(
     """The page asked for; `BadParameter` when the parameters do not fit together."""
     if sort is Sort.relevance and not query.q:
         raise BadParameter("sort", "sort=relevance needs a search query q")
-    names = [name.strip() for name in (facets or "").split(",") if name.strip()]
+    names = facets.split(",") if facets else []  # exactly FACETS_PATTERN: no blank, no space
     unknown = [name for name in names if name not in queries.LISTING_FACETS]
     if unknown:
         raise BadParameter(
