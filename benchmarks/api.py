@@ -18,6 +18,8 @@ server is not hidden by a generator that waits for it (coordinated omission).
 Scenarios, each against a fresh server:
 - cached: 200 distinct requests of the mix, warmed once, then replayed at 500 rps;
 - fts: unique full-text searches with 1-3 filters (never a cache hit), at 50 rps;
+- facets: unique /listings requests asking for every facet (GET /listings?facets=...),
+  with 0-3 filters and sometimes full text, at 20 rps with the cache off (uncached);
 - mix: a replayed query mix (Zipf over 3,000 distinct requests: browse with filters,
   full-text, stats, facets, single listings) from a cold cache at 500 rps: latency and
   hit ratio; then the same mix and the full-text searches with the cache switched off,
@@ -46,7 +48,9 @@ import psycopg
 
 from benchmarks.harness import ROOT, WORK_DIR, BenchServer
 from benchmarks.synth import ListingFactory, stage_synthetic, window_key, window_start
+from jobs_assets.lib import db
 from jobs_assets.lib.listings import upsert_window
+from jobs_assets.lib.listings.queries import LISTING_FACETS, SALARY_BANDS
 from jobs_assets.lib.sources import SOURCES
 from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.testing import DsnPostgres, build_marts, load_recorded_windows
@@ -143,22 +147,47 @@ def read_labels(conninfo: str) -> Labels:
         return Labels(values("region"), values("category_normalised"), values("seniority"), ids)
 
 
-def build_database(server: BenchServer, active: int) -> tuple[str, dict[str, str], Labels]:
-    """The benchmark database and the environment that points `python -m jobs_assets.api` at it."""
-    dbname = "jobs" if server.embedded else "jobs_bench_api"
-    conninfo = server.fresh_database(dbname)
-    work = WORK_DIR / "api"
-    shutil.rmtree(work, ignore_errors=True)
-    started = time.perf_counter()
-    total = load_listings(conninfo, work, active)
-    loaded = time.perf_counter()
-    build_marts(DsnPostgres(data_dir=str(work), dsn=conninfo))
+#: with --keep (PGHOST only): the database kept between runs, built once
+KEPT_DB = "jobs_bench_api_kept"
+
+
+def _kept(server: BenchServer) -> str | None:
+    """The kept database's conninfo when it holds a finished build (at this schema)."""
+    try:
+        with psycopg.connect(server.conninfo(KEPT_DB)) as conn:
+            built = conn.execute("SELECT count(*) FROM public.jobs_listings_data").fetchone()[0]
+    except psycopg.Error:
+        return None
+    if not built:
+        return None
+    conninfo = server.conninfo(KEPT_DB)
+    db.ensure_schema(conninfo)  # a migration added since the build (an index) applies
+    return conninfo
+
+
+def build_database(
+    server: BenchServer, active: int, keep: bool = False
+) -> tuple[str, dict[str, str], Labels]:
+    """The benchmark database and the environment that points `python -m jobs_assets.api`
+    at it; with `keep`, the kept database when it was built before."""
+    dbname = KEPT_DB if keep else "jobs" if server.embedded else "jobs_bench_api"
+    conninfo = _kept(server) if keep else None
+    if conninfo is None:
+        conninfo = server.fresh_database(dbname)
+        work = WORK_DIR / "api"
+        shutil.rmtree(work, ignore_errors=True)
+        started = time.perf_counter()
+        total = load_listings(conninfo, work, active)
+        loaded = time.perf_counter()
+        build_marts(DsnPostgres(data_dir=str(work), dsn=conninfo))
+        print(
+            f"data: {total:,} listings loaded in {loaded - started:.0f} s, "
+            f"marts built in {time.perf_counter() - loaded:.0f} s"
+        )
+    else:
+        print(f"data: the kept database {KEPT_DB} (drop it to build again)")
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
-    print(
-        f"data: {total:,} listings loaded in {loaded - started:.0f} s, "
-        f"marts built in {time.perf_counter() - loaded:.0f} s"
-    )
     env = {k: v for k, v in os.environ.items() if k not in ("JOBS_REDIS_URL",)}
     if server.embedded:
         env.pop("PGHOST", None)
@@ -199,6 +228,33 @@ def full_text(rng: random.Random, labels: Labels, filters: int | None = None) ->
     if rng.random() < 0.3:
         params["sort"] = "relevance"
     return "/listings?" + urlencode(params)
+
+
+def facet_search(rng: random.Random, labels: Labels) -> str:
+    """/listings with every facet counted: 0-3 filters, a third of them with full text."""
+    options = [
+        ("region", rng.choice(labels.regions)),
+        ("seniority", rng.choice(labels.seniorities)),
+        ("category", rng.choice(labels.categories)),
+        ("source", rng.choice(list(SOURCES))),
+        ("salary_band", rng.choice(list(SALARY_BANDS))),
+        ("min_salary_usd", rng.choice((50_000, 80_000, 120_000))),
+    ]
+    params: dict[str, object] = dict(rng.sample(options, rng.randrange(0, 4)))
+    if rng.random() < 0.3:
+        params["q"] = rng.choice(TECH)
+    params["facets"] = ",".join(LISTING_FACETS)
+    return "/listings?" + urlencode(params)
+
+
+def unique_facet_searches(labels: Labels, seed: int, total: int) -> list[str]:
+    rng = random.Random(seed)
+    seen: set[str] = set()
+    for _ in range(total * 50):
+        if len(seen) == total:
+            break
+        seen.add(facet_search(rng, labels))
+    return sorted(seen, key=lambda _: rng.random())
 
 
 def stats(rng: random.Random, labels: Labels) -> str:
@@ -359,16 +415,32 @@ def redis_server() -> tuple[subprocess.Popen, str]:
     return process, f"redis://127.0.0.1:{port}/0"
 
 
-def run(active: int = ACTIVE) -> dict:
+def run(
+    active: int = ACTIVE, only: str | None = None, keep: bool = False, rate: float = 20
+) -> dict:
     server = BenchServer.start()
     load_before = os.getloadavg()[0]
+    keep = keep and not server.embedded
     try:
-        _, env, labels = build_database(server, active)
+        _, env, labels = build_database(server, active, keep)
+        facet_paths = unique_facet_searches(
+            labels, seed=4, total=max(20, int(rate * 15)) if only else 1000
+        )
+        results: dict[str, dict] = {}
+        if only == "facets":  # a short run: the facet counts alone, uncached
+            with ApiServer(env, JOBS_API_CACHE_TTL_SECONDS="0") as api:
+                load(api.port, facet_paths[:10], rate=rate)  # warm the pool, not a cache
+                results[f"facets_no_cache_{rate:g}rps"] = load(api.port, facet_paths, rate=rate)
+            return {
+                "active_listings": len(labels.listings),
+                "cores": os.cpu_count(),
+                "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+                "results": results,
+            }
         mix = query_mix(labels, seed=1, distinct=3000, total=10_000)
         hot = list(dict.fromkeys(mix))[:200]
         cached_paths = random.Random(2).choices(hot, k=5000)
         fts = unique_full_text(labels, seed=3, total=500)
-        results: dict[str, dict] = {}
         with ApiServer(env) as api:
             load(api.port, hot, rate=50)  # warm
             results["cached_500rps"] = load(api.port, cached_paths, rate=500)
@@ -384,6 +456,7 @@ def run(active: int = ACTIVE) -> dict:
             process.wait()
         with ApiServer(env, JOBS_API_CACHE_TTL_SECONDS="0") as api:
             results["fts_no_cache_50rps"] = load(api.port, fts, rate=50)
+            results["facets_no_cache_20rps"] = load(api.port, facet_paths, rate=20)
             results["mix_no_cache_500rps"] = load(api.port, mix, rate=500)
             results["cached_paths_no_cache_500rps"] = load(api.port, cached_paths, rate=500)
         return {
@@ -397,7 +470,7 @@ def run(active: int = ACTIVE) -> dict:
         if server.embedded:
             server.stop()
             shutil.rmtree(WORK_DIR / "pgdata", ignore_errors=True)
-        else:
+        elif not keep:
             server.drop_database("jobs_bench_api")
 
 
@@ -405,13 +478,34 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.api", description=__doc__)
     parser.add_argument("role", nargs="?", default="run", choices=("run", "load"))
     parser.add_argument("--listings", type=int, default=ACTIVE, help="active listings")
+    parser.add_argument(
+        "--only",
+        choices=("facets",),
+        help="only this scenario (a short run; merged into the results file)",
+    )
+    parser.add_argument(
+        "--rate", type=float, default=20, help="with --only facets: requests a second"
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help=f"with PGHOST: keep the database ({KEPT_DB}) and reuse it next time",
+    )
     args = parser.parse_args(argv)
     if args.role == "load":
         spec = json.loads(sys.stdin.read())
         print(json.dumps(asyncio.run(_generate(**spec))))
         return 0
-    report = run(args.listings)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    report = run(args.listings, args.only, args.keep, args.rate)
+    if args.only and RESULTS.exists():  # the other scenarios' last figures stay
+        earlier = json.loads(RESULTS.read_text())
+        earlier.setdefault("partial_runs", {})[args.only] = {
+            k: v for k, v in report.items() if k != "results"
+        }
+        earlier["results"] |= report["results"]
+        RESULTS.write_text(json.dumps(earlier, indent=2) + "\n")
+    else:
+        RESULTS.write_text(json.dumps(report, indent=2) + "\n")
     print(f"{'scenario':34} {'rps':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'hits':>6} err")
     for name, r in report["results"].items():
         print(

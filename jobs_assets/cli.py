@@ -490,6 +490,14 @@ def api(args: argparse.Namespace) -> int:
     return 0
 
 
+def mcp(args: argparse.Namespace) -> int:
+    """`jobs mcp [--demo]`: the MCP server over stdio, on the project's (or the demo's) data."""
+    from jobs_assets.mcp_server import main as serve
+
+    use(target(demo=args.demo))
+    return serve()
+
+
 def dev(args: argparse.Namespace) -> int:
     """`make dev [DEMO=1]`: `dagster dev` on the project's (or the demo's) data, database
     and instance, loading the location through a workspace file that names it as the
@@ -608,13 +616,14 @@ def main(argv: list[str] | None = None) -> int:
         "latest-window": show_latest_window,
         "migrate": migrate,
         "db-stop": db_stop,
+        "mcp": mcp,
     }
     ports = {"api": API_PORT, "dev": DAGSTER_PORT}
     for name, handler in handlers.items():
         command = commands.add_parser(name)
         if name in ("run", "demo"):
             command.add_argument("--partition", help="window key, default: the latest complete")
-        if name in ("psql", "api", "dev", "backup"):
+        if name in ("psql", "api", "dev", "backup", "mcp"):
             command.add_argument(
                 "--demo", action="store_true", help="the demo's data, database and instance"
             )

@@ -26,9 +26,16 @@ from psycopg_pool import ConnectionPool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from jobs_assets.api import cursor
 from jobs_assets.api.cache import make_cache
-from jobs_assets.api.filters import NO_NUL, IsoDay, ListingsParams, SourceName
+from jobs_assets.api.filters import (
+    NO_NUL,
+    BadParameter,
+    IsoDay,
+    ListingsParams,
+    SourceName,
+    listings_page,
+    listings_request,
+)
 from jobs_assets.api.models import (
     Facets,
     Health,
@@ -183,26 +190,23 @@ def create_app(
         summary="Search listings",
     )
     def listings(request: Request, params: Annotated[ListingsParams, Query()]) -> Response:
-        if params.sort == "relevance" and not params.q:
-            _reject("sort", "sort=relevance needs a search query q")
-        filters = params.filters()
-        sort, cursor_token, limit = params.sort, params.cursor, params.limit
-        digest = cursor.query_digest(vars(filters) | {"sort": sort.value})
-        after = snapshot = None
-        if cursor_token is not None:
-            try:
-                snapshot, after = cursor.decode(cursor_token, sort.value, digest)
-            except cursor.CursorError as err:
-                _reject("cursor", str(err))
+        try:
+            wanted = listings_request(
+                params,
+                params.sort,
+                params.cursor,
+                params.limit,
+                params.facets,
+                params.status.value,
+                params.include_duplicates,
+            )
+        except BadParameter as err:
+            _reject(err.parameter, err.message)
 
         def compute(conn: psycopg.Connection) -> dict:
-            snap = snapshot if cursor_token is not None else queries.snapshot(conn)
-            keyset = queries.Keyset(snap, after)
-            items, last = queries.search_listings(conn, filters, sort.value, keyset, limit)
-            token = cursor.encode(sort.value, digest, snap, last) if last else None
-            return {"items": items, "next_cursor": token}
+            return listings_page(conn, wanted)
 
-        parts = {"f": digest, "c": cursor_token, "l": limit}
+        parts = {"f": wanted.digest, "c": params.cursor, "l": params.limit, "facets": wanted.facets}
         return cached(request, parts, compute)
 
     @app.get(

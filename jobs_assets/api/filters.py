@@ -10,16 +10,24 @@ duplicates, order, cursor, size); `SavedQuery` refuses a name that is not a filt
 from __future__ import annotations
 
 import re
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from enum import Enum, StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
+import psycopg
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from jobs_assets.api import cursor
+from jobs_assets.api.models import SALARY_BANDS_TEXT
 from jobs_assets.lib.listings import queries
 from jobs_assets.lib.sources import SOURCES
 
 SourceName = Enum("SourceName", {name: name for name in SOURCES}, type=str)
+SalaryBand = Enum("SalaryBand", {name: name for name in queries.SALARY_BANDS}, type=str)
+#: `facets=`: a comma-separated list of the facets' names (queries.LISTING_FACETS)
+_FACET_NAME = "(" + "|".join(queries.LISTING_FACETS) + ")"
+FACETS_PATTERN = f"^({_FACET_NAME}(,{_FACET_NAME})*)?$"  # empty: no facet
 
 # PostgreSQL text cannot hold NUL: a value with one is a 422, never a query.
 NO_NUL = r"^[^\x00]*$"
@@ -79,6 +87,9 @@ class ListingQuery(BaseModel):
         "maximum) is at least this.",
         examples=[80000],
     )
+    salary_band: SalaryBand | None = Field(
+        None, description=SALARY_BANDS_TEXT, examples=["100k_150k"]
+    )
     posted_since: IsoDay | None = Field(
         None, description="Only listings posted on or after this day (UTC)."
     )
@@ -94,6 +105,7 @@ class ListingQuery(BaseModel):
         """The SQL side's filters (`queries.ListingFilters`)."""
         values = {name: getattr(self, name) for name in ListingQuery.model_fields}
         values["source"] = self.source.value if self.source else None
+        values["salary_band"] = self.salary_band.value if self.salary_band else None
         return queries.ListingFilters(
             **values, status=status, include_duplicates=include_duplicates
         )
@@ -115,6 +127,16 @@ class ListingsParams(ListingQuery):
         None, max_length=600, description="next_cursor of the previous page."
     )
     limit: int = Field(20, ge=1, le=100)
+    facets: str | None = Field(
+        None,
+        max_length=200,
+        description="Also count the listings per value of these facets "
+        "(comma-separated: " + ", ".join(queries.LISTING_FACETS) + "), each "
+        "under the other filters (a facet's own filter is ignored for its counts).",
+        examples=["source,region,salary_band"],
+        # the schema says which names exist; the check says it in a sentence
+        json_schema_extra={"pattern": FACETS_PATTERN},
+    )
 
     def filters(self) -> queries.ListingFilters:
         return self.listing_filters(self.status.value, self.include_duplicates)
@@ -124,3 +146,73 @@ class SavedQuery(ListingQuery):
     """A saved search's `query`: the filters only (a name that is none of them is a 422)."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class BadParameter(ValueError):
+    """A parameter that passed its own validation but does not fit the request."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(f"{parameter}: {message}")
+        self.parameter, self.message = parameter, message
+
+
+@dataclass(frozen=True)
+class ListingsRequest:
+    """One page of GET /listings, checked: its filters, where it starts, what it counts."""
+
+    filters: queries.ListingFilters
+    sort: str
+    limit: int
+    facets: list[str]
+    digest: str  # the filters and sort: a cursor belongs to one query
+    cursor: str | None = None
+    snapshot: datetime | None = None
+    after: tuple[Any, str, str] | None = None
+
+
+def listings_request(
+    query: ListingQuery,
+    sort: Sort = Sort.newest,
+    cursor_token: str | None = None,
+    limit: int = 20,
+    facets: str | None = None,
+    status: str = "active",
+    include_duplicates: bool = False,
+) -> ListingsRequest:
+    """The page asked for (`/listings`, the MCP server's search); `BadParameter` when the
+    parameters do not fit together."""
+    if sort is Sort.relevance and not query.q:
+        raise BadParameter("sort", "sort=relevance needs a search query q")
+    names = facets.split(",") if facets else []  # exactly FACETS_PATTERN: no blank, no space
+    unknown = [name for name in names if name not in queries.LISTING_FACETS]
+    if unknown:
+        raise BadParameter(
+            "facets",
+            f"unknown facet {unknown[0]!r}; give a comma-separated list of "
+            + ", ".join(queries.LISTING_FACETS),
+        )
+    filters = query.listing_filters(status, include_duplicates)
+    digest = cursor.query_digest(vars(filters) | {"sort": sort.value})
+    snapshot = after = None
+    if cursor_token is not None:
+        try:
+            snapshot, after = cursor.decode(cursor_token, sort.value, digest)
+        except cursor.CursorError as err:
+            raise BadParameter("cursor", str(err)) from None
+    facet_names = list(dict.fromkeys(names))
+    return ListingsRequest(
+        filters, sort.value, limit, facet_names, digest, cursor_token, snapshot, after
+    )
+
+
+def listings_page(conn: psycopg.Connection, wanted: ListingsRequest) -> dict:
+    """The page's listings, the cursor to the next page, and the facet counts asked for."""
+    snap = wanted.snapshot if wanted.cursor is not None else queries.snapshot(conn)
+    keyset = queries.Keyset(snap, wanted.after)
+    items, last = queries.search_listings(conn, wanted.filters, wanted.sort, keyset, wanted.limit)
+    token = cursor.encode(wanted.sort, wanted.digest, snap, last) if last else None
+    body: dict[str, Any] = {"items": items, "next_cursor": token}
+    if wanted.facets:  # a later page counts under its first page's snapshot
+        bound = wanted.snapshot if wanted.cursor is not None else None
+        body["facets"] = queries.facet_counts(conn, wanted.filters, wanted.facets, bound)
+    return body

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from jobs_assets.lib.listings.queries import LISTING_FACETS, SALARY_BANDS
 from jobs_assets.lib.sources import SOURCES
 
 #: the examples show the first registered source
@@ -109,14 +110,6 @@ class ListingWithDescription(Listing):
     description_text: str | None
 
 
-class ListingsPage(BaseModel):
-    items: list[Listing]
-    next_cursor: str | None = Field(
-        description="Pass as `cursor` for the next page; null on the last page."
-    )
-    data_version: int
-
-
 class ListingDetail(BaseModel):
     listing: ListingWithDescription
     history: list[dict[str, Any]] = Field(
@@ -198,7 +191,62 @@ class SalaryStats(BaseModel):
 
 class FacetValue(BaseModel):
     value: str
-    listings: int = Field(description="Active listings with this value.")
+    listings: int = Field(
+        description="Listings with this value: active ones for GET /facets; for "
+        "GET /listings?facets=, those the request's filters match (the facet's own aside)."
+    )
+
+
+def _salary_bands() -> str:
+    def usd(amount: int) -> str:
+        return f"${amount:,}"
+
+    bands = []
+    for band, bounds in SALARY_BANDS.items():
+        if bounds is None:
+            bands.append(f"`{band}` (no USD figure)")
+        elif bounds[0] is None:
+            bands.append(f"`{band}` (below {usd(bounds[1])})")
+        elif bounds[1] is None:
+            bands.append(f"`{band}` ({usd(bounds[0])} or more)")
+        else:
+            bands.append(f"`{band}` ({usd(bounds[0])} to below {usd(bounds[1])})")
+    return ", ".join(bands)
+
+
+#: the salary bands, described once for the schema (parameter and facet)
+SALARY_BANDS_TEXT = (
+    "Annual USD salary bands, on the figure `min_salary_usd` compares (the listing's USD "
+    "maximum a year, else its minimum): " + _salary_bands() + "."
+)
+
+#: one field per facet of queries.LISTING_FACETS: adding a facet there adds it here
+ListingFacets = create_model(
+    "ListingFacets",
+    __doc__="Counts per value of each facet asked for (`facets=`), under the request's "
+    "filters except the facet's own: with region=Europe, `region` still counts every "
+    "region. Values are those the facet's filter takes; blank values are not counted. "
+    "The most frequent value first (`salary_band`: in order of pay), at most 500 each. "
+    + SALARY_BANDS_TEXT,
+    **{
+        name: (
+            list[FacetValue] | None,
+            Field(None, description=f"Listings per `{name}` (only when asked for)."),
+        )
+        for name in LISTING_FACETS
+    },
+)
+
+
+class ListingsPage(BaseModel):
+    items: list[Listing]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )
+    facets: ListingFacets | None = Field(  # type: ignore[valid-type]
+        None, description="Only with `facets=`: counts per value of each facet asked for."
+    )
+    data_version: int
 
 
 class Facets(BaseModel):

@@ -144,7 +144,8 @@ def test_each_filter_narrows_the_results_and_labels_ignore_case(
 def test_facets_offer_the_labels_listings_carry(client: TestClient, data: ApiData) -> None:
     body = client.get("/facets").json()
     active = [r for r in rows(data) if r["status"] == "active"]
-    for name, column in queries.FACETS.items():
+    for name, facet in queries.FACETS.items():
+        column = queries.LISTING_FACETS[facet].removeprefix("l.")
         counts = Counter(r[column] for r in active if r[column] and r[column].strip())
         assert {f["value"]: f["listings"] for f in body[name]} == dict(counts), name
     # each offered value finds its listings

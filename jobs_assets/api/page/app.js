@@ -117,16 +117,69 @@ async function saveSearch(deliver) {
   }
 }
 
+// --- facets: listings per value under the other filters; a click sets that filter ---------
+// (GET /listings?facets=...: a facet's counts ignore its own filter, so every region stays
+// on offer while region=Europe is set; clicking the value that is set clears it)
+const FACETS = [
+  ["source", "Source"], ["region", "Region"], ["category", "Category"],
+  ["seniority", "Seniority"], ["salary_band", "Salary (USD a year)"],
+];
+const BANDS = {
+  under_50k: "under $50k", "50k_100k": "$50k–100k", "100k_150k": "$100k–150k",
+  "150k_200k": "$150k–200k", "200k_plus": "$200k or more", not_stated: "not stated",
+};
+
+function facetLabel(name, value) {
+  return name === "salary_band" ? (BANDS[value] || value) : value;
+}
+
+function setFilter(name, value) {
+  const control = document.getElementById(name);
+  const current = control.value.trim().toLowerCase();
+  const next = current === value.toLowerCase() ? "" : value;  // a second click clears it
+  if (next && control.tagName === "SELECT" && ![...control.options].some((o) => o.value === next)) {
+    control.append(el("option", { value: next }, facetLabel(name, next)));
+  }
+  control.value = next;
+  search(false);
+}
+
+function showFacets(facets) {
+  const area = document.getElementById("facets");
+  area.replaceChildren();
+  for (const [name, title] of FACETS) {
+    const values = (facets && facets[name]) || [];
+    if (!values.length) continue;
+    const group = el("div", { class: "facet", "data-facet": name });
+    const heading = el("h3", { id: `facet-${name}` }, title);
+    const list = el("ul", { "aria-labelledby": `facet-${name}` });
+    const current = document.getElementById(name).value.trim().toLowerCase();
+    for (const { value, listings } of values) {
+      const button = el("button", {
+        type: "button", "data-value": value, "aria-pressed": String(current === value.toLowerCase()),
+      }, facetLabel(name, value) + " ");
+      button.append(el("span", { class: "count" }, `(${listings.toLocaleString("en-US")})`));
+      button.addEventListener("click", () => setFilter(name, value));
+      const item = el("li");
+      item.append(button);
+      list.append(item);
+    }
+    group.append(heading, list);
+    area.append(group);
+  }
+}
+
 async function search(append) {
   const status = document.getElementById("status");
   const results = document.getElementById("results");
   const more = document.getElementById("more");
   const params = searchParams();
   if (append && nextCursor) params.set("cursor", nextCursor);
+  else params.set("facets", FACETS.map(([name]) => name).join(","));
   status.textContent = "Searching…";
   try {
     const page = await getJSON("/listings?" + params);
-    if (!append) results.replaceChildren();
+    if (!append) { results.replaceChildren(); showFacets(page.facets); }
     page.items.forEach((item) => results.append(listingItem(item)));
     nextCursor = page.next_cursor;
     more.hidden = !nextCursor;
@@ -252,6 +305,8 @@ document.addEventListener("DOMContentLoaded", () => {
     event.preventDefault();
     saveSearch({ webhook_url: document.getElementById("webhook-url").value.trim() });
   });
+  const band = document.getElementById("salary_band");
+  Object.entries(BANDS).forEach(([value, label]) => band.append(el("option", { value }, label)));
   loadSources();
   loadFacets();
   search(false);

@@ -37,6 +37,20 @@ def source_name(source: str) -> str:
     return getattr(found, "display_name", None) or source.capitalize()
 
 
+#: Annual USD salary bands, on the figure `min_salary_usd` compares (the listing's USD
+#: maximum a year, its minimum when it gives no maximum): name -> [low, high) in US
+#: dollars a year (None: unbounded); "not_stated": no USD figure (no salary, or one in a
+#: currency without an ECB rate).
+SALARY_BANDS: dict[str, tuple[int | None, int | None] | None] = {
+    "under_50k": (None, 50_000),
+    "50k_100k": (50_000, 100_000),
+    "100k_150k": (100_000, 150_000),
+    "150k_200k": (150_000, 200_000),
+    "200k_plus": (200_000, None),
+    "not_stated": None,
+}
+
+
 @dataclass(frozen=True)
 class ListingFilters:
     """The filters of GET /listings (validated by the endpoint)."""
@@ -49,6 +63,7 @@ class ListingFilters:
     seniority: str | None = None
     job_type: str | None = None
     min_salary_usd: int | None = None
+    salary_band: str | None = None
     posted_since: date | None = None
     status: str = "active"
     include_duplicates: bool = False
@@ -63,12 +78,32 @@ class Keyset:
 
 
 def where_clauses(f: ListingFilters, params: dict[str, Any]) -> list[str]:
+    return list(_clauses(f, params).values())
+
+
+def _salary_band_clause(band: str, params: dict[str, Any]) -> str:
+    bounds = SALARY_BANDS[band]
+    if bounds is None:
+        return f"{_ANNUAL_USD} IS NULL"
+    low, high = bounds
     clauses = []
+    if low is not None:
+        clauses.append(f"{_ANNUAL_USD} >= %(salary_band_low)s")
+        params["salary_band_low"] = low
+    if high is not None:
+        clauses.append(f"{_ANNUAL_USD} < %(salary_band_high)s")
+        params["salary_band_high"] = high
+    return "(" + " AND ".join(clauses) + ")"
+
+
+def _clauses(f: ListingFilters, params: dict[str, Any]) -> dict[str, str]:
+    """Each filter that is set, by its field name: its SQL over `l`, its values in `params`."""
+    clauses = {}
     if f.status != "all":
-        clauses.append("l.status = %(status)s")
+        clauses["status"] = "l.status = %(status)s"
         params["status"] = f.status
     if not f.include_duplicates:
-        clauses.append("(l.duplicate_cluster_id IS NULL OR l.is_canonical)")
+        clauses["include_duplicates"] = "(l.duplicate_cluster_id IS NULL OR l.is_canonical)"
     simple = {
         "source": "l.source = %(source)s",
         # labels as people type them: "europe" finds "Europe"
@@ -80,19 +115,21 @@ def where_clauses(f: ListingFilters, params: dict[str, Any]) -> list[str]:
     for name, clause in simple.items():
         value = getattr(f, name)
         if value is not None:
-            clauses.append(clause)
+            clauses[name] = clause
             params[name] = value
     if f.country is not None:
-        clauses.append("l.countries @> ARRAY[%(country)s]::text[]")
+        clauses["country"] = "l.countries @> ARRAY[%(country)s]::text[]"
         params["country"] = f.country
     if f.min_salary_usd is not None:
-        clauses.append(f"{_ANNUAL_USD} >= %(min_salary_usd)s")
+        clauses["min_salary_usd"] = f"{_ANNUAL_USD} >= %(min_salary_usd)s"
         params["min_salary_usd"] = f.min_salary_usd
+    if f.salary_band is not None:
+        clauses["salary_band"] = _salary_band_clause(f.salary_band, params)
     if f.posted_since is not None:
-        clauses.append(f"{_SORT_AT} >= %(posted_since)s::timestamp AT TIME ZONE 'UTC'")
+        clauses["posted_since"] = f"{_SORT_AT} >= %(posted_since)s::timestamp AT TIME ZONE 'UTC'"
         params["posted_since"] = f.posted_since
     if f.q is not None:
-        clauses.append("l.search_vector @@ websearch_to_tsquery('english', %(q)s)")
+        clauses["q"] = "l.search_vector @@ websearch_to_tsquery('english', %(q)s)"
         params["q"] = f.q
     return clauses
 
@@ -298,27 +335,111 @@ def salary_stats(
     return {"rows": rows, "regions": regions, "note": note}
 
 
-def facets(conn: psycopg.Connection) -> dict[str, list[dict]]:
-    """The labels active listings carry, with their counts: what the filters can match."""
-    out = {}
-    with conn.cursor(row_factory=dict_row) as cur:
-        for name, column in FACETS.items():
-            out[name] = cur.execute(
-                f"SELECT {column} AS value, count(*)::bigint AS listings "
-                "FROM public.jobs_listings_data "
-                f"WHERE status = 'active' AND nullif(trim({column}), '') IS NOT NULL "
-                f"GROUP BY {column} ORDER BY count(*) DESC, {column} LIMIT 500"
-            ).fetchall()
+_SALARY_BAND = (
+    "CASE WHEN "
+    + _ANNUAL_USD
+    + " IS NULL THEN 'not_stated'"
+    + "".join(
+        f" WHEN {_ANNUAL_USD} < {bounds[1]} THEN '{band}'"
+        for band, bounds in SALARY_BANDS.items()
+        if bounds is not None and bounds[1] is not None
+    )
+    + f" ELSE '{next(b for b, v in SALARY_BANDS.items() if v and v[1] is None)}' END"
+)
+
+#: The facets GET /listings counts (`facets=`): name -> the SQL value counted (over `l`).
+#: A facet's name is also the name of its filter (a field of ListingFilters), which its
+#: own counts ignore. Blank and NULL values are not counted (no filter can pick them).
+LISTING_FACETS: dict[str, str] = {
+    "source": "l.source",
+    "region": "l.region",
+    "category": "l.category_normalised",
+    "seniority": "l.seniority",
+    "job_type": "l.job_type",
+    "salary_band": _SALARY_BAND,
+}
+#: at most this many values per facet
+FACET_VALUES_LIMIT = 500
+
+
+def facet_counts(
+    conn: psycopg.Connection,
+    f: ListingFilters,
+    names: list[str],
+    snapshot: datetime | None = None,
+) -> dict[str, list[dict]]:
+    """Listings per value of each facet in `names`, under the filters `f`, except that a
+    facet's counts ignore its own filter (region=Europe still counts the other regions).
+
+    One scan, of the rows that pass every filter but the facets' own (an index-only scan
+    of jobs_listings_data_facets_idx for the default view), grouped by the facets'
+    values: a few hundred groups, which the outer query adds up per facet, each over
+    the groups whose values pass the other facets' own filters. A facet's own filter
+    must therefore be a test of its value alone (true of every filter of LISTING_FACETS).
+    """
+    params: dict[str, Any] = {}
+    clauses = _clauses(f, params)
+    own = {name: clauses.pop(name) for name in names if name in clauses}
+    if snapshot is not None:
+        clauses["snapshot"] = "l.first_seen_at <= %(snapshot)s"
+        params["snapshot"] = snapshot
+    where = " AND ".join(clauses.values()) or "true"
+    values = [f"({LISTING_FACETS[name]})::text AS v{i}" for i, name in enumerate(names)]
+    # each own filter as a test of its facet's value, on the groups (not on every row):
+    # the filter's own SQL with the facet's value in place of its column; a salary band
+    # is its value (the CASE gives each row the band whose range the filter tests)
+    tests = {}
+    for i, name in enumerate(names):
+        if name not in own:
+            continue
+        expression = LISTING_FACETS[name]
+        if expression in own[name]:
+            tests[name] = own[name].replace(expression, f"c.v{i}")
+        else:
+            tests[name] = f"c.v{i} = %(facet_{name})s"
+            params[f"facet_{name}"] = getattr(f, name)
+    rows = []
+    for i, name in enumerate(names):
+        others = [test for other, test in tests.items() if other != name]
+        rows.append(f"({i}, c.v{i}, {' AND '.join(others) or 'true'})")
+    sql = f"""
+        WITH c AS (
+            SELECT {", ".join(values)}, count(*) AS n
+            FROM public.jobs_listings_data l WHERE {where}
+            GROUP BY {", ".join(str(k + 1) for k in range(len(values)))}
+        )
+        SELECT v.facet, v.value, sum(c.n)::bigint AS listings
+        FROM c CROSS JOIN LATERAL (VALUES {", ".join(rows)}) v(facet, value, ok)
+        WHERE v.ok AND nullif(trim(v.value), '') IS NOT NULL
+        GROUP BY v.facet, v.value
+    """
+    out: dict[str, list[dict]] = {name: [] for name in names}
+    for facet, value, listings in conn.execute(sql, params).fetchall():
+        out[names[facet]].append({"value": value, "listings": listings})
+    bands = list(SALARY_BANDS)
+    for name, values in out.items():
+        if name == "salary_band":  # in order of pay
+            values.sort(key=lambda v: bands.index(v["value"]))
+        else:  # the most frequent first
+            values.sort(key=lambda v: (-v["listings"], v["value"]))
+        del values[FACET_VALUES_LIMIT:]
     return out
 
 
-#: the filters GET /facets offers values for, and their columns
+#: GET /facets: its keys, and the facets of GET /listings they count (active listings,
+#: duplicates included)
 FACETS = {
     "regions": "region",
-    "categories": "category_normalised",
+    "categories": "category",
     "seniorities": "seniority",
     "job_types": "job_type",
 }
+
+
+def facets(conn: psycopg.Connection) -> dict[str, list[dict]]:
+    """The labels active listings carry, with their counts: what the filters can match."""
+    counts = facet_counts(conn, ListingFilters(include_duplicates=True), list(FACETS.values()))
+    return {key: counts[name] for key, name in FACETS.items()}
 
 
 def latest_window(conn: psycopg.Connection) -> dict:

@@ -1,0 +1,133 @@
+"""`jobs mcp` driven by the MCP client over stdio, on what the pipeline loaded (conftest.py).
+
+The server runs as a user's assistant would start it (`python -m jobs_assets.cli mcp`,
+configured by PG* variables); every answer is compared with what the read API answers
+for the same filters, read through the API itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+from mcp import Client, StdioServerParameters
+from psycopg.conninfo import conninfo_to_dict
+
+from jobs_assets.api.app import create_app
+from jobs_assets.lib.listings import queries
+from jobs_assets.lib.searches import store
+from jobs_assets_tests.api.conftest import ApiData
+
+TOOLS = {"search_listings", "get_listing", "salary_stats", "create_saved_search"}
+
+
+def server_parameters(conninfo: str, folder: Path) -> StdioServerParameters:
+    """The command an assistant's configuration names, pointed at the test database."""
+    parts = conninfo_to_dict(conninfo)
+    names = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "password": "PGPASSWORD"}
+    # the server this session uses (PG* here, or the embedded one's socket in conninfo)
+    env = {k: v for k, v in os.environ.items() if k.startswith("PG")}
+    env |= {names[k]: str(v) for k, v in parts.items() if k in names and v}
+    env["PGDATABASE"] = str(parts["dbname"])
+    env |= {
+        "JOBS_DATA_DIR": str(folder / "data"),
+        "JOBS_API_BASE_URL": "https://jobs.example.org",
+        "JOBS_ALERT_ALLOW_PRIVATE": "on",  # the webhook below is on loopback
+    }
+    return StdioServerParameters(
+        command=sys.executable, args=["-m", "jobs_assets.cli", "mcp"], env=env, cwd=folder
+    )
+
+
+async def session(parameters: StdioServerParameters, calls: list[tuple[str, dict]]) -> list:
+    async with Client(parameters, read_timeout_seconds=60) as client:
+        listed = {tool.name for tool in (await client.list_tools()).tools}
+        results = [await client.call_tool(name, arguments) for name, arguments in calls]
+    return [listed, *results]
+
+
+def answer(result: Any) -> dict:
+    assert not result.is_error, result.content[0].text
+    return result.structured_content
+
+
+def error(result: Any) -> str:
+    assert result.is_error, result.structured_content
+    return result.content[0].text
+
+
+def test_the_tools_answer_as_the_api_does(data: ApiData, tmp_path: Path) -> None:
+    with TestClient(create_app(conninfo=data.conninfo)) as api:
+        facets = api.get("/facets").json()
+        region = facets["regions"][0]["value"]
+        category = facets["categories"][0]["value"]
+        filters = {"region": region, "limit": 3, "facets": "source,salary_band"}
+        first = api.get("/listings", params=filters).json()
+        second = api.get("/listings", params=filters | {"cursor": first["next_cursor"]}).json()
+        searched = api.get("/listings", params={"q": "engineer", "sort": "relevance"}).json()
+        top = first["items"][0]
+        detail = api.get(f"/listings/{top['source']}/{top['source_job_id']}").json()
+        salaries = api.get("/stats/salaries", params={"category": category}).json()
+    assert first["next_cursor"] and first["facets"]["source"] and searched["items"]
+
+    calls = [
+        ("search_listings", filters),
+        ("search_listings", filters | {"cursor": first["next_cursor"]}),
+        ("search_listings", {"q": "engineer", "sort": "relevance"}),
+        ("get_listing", {"source": top["source"], "source_job_id": top["source_job_id"]}),
+        ("salary_stats", {"category": category}),
+        ("search_listings", {"region": "x" * 65}),
+        ("search_listings", {"sort": "relevance"}),
+        ("search_listings", {"facets": "source,colour"}),
+        ("get_listing", {"source": top["source"], "source_job_id": "no-such-id"}),
+    ]
+    listed, *results = asyncio.run(session(server_parameters(data.conninfo, tmp_path), calls))
+    assert listed == TOOLS
+    assert answer(results[0]) == first
+    assert answer(results[1]) == second
+    assert answer(results[2]) == searched
+    assert answer(results[3]) == detail
+    assert answer(results[4]) == salaries
+    # the API's validation, in the API's words
+    assert "region" in error(results[5]) and "64 characters" in error(results[5])
+    assert "sort=relevance needs a search query q" in error(results[6])
+    assert "facets: unknown facet 'colour'" in error(results[7])
+    assert f"no listing {top['source']}/no-such-id" in error(results[8])
+
+
+def test_a_saved_search_is_stored_with_its_filters_checked(data: ApiData, tmp_path: Path) -> None:
+    region = data.query("SELECT region FROM public.jobs_listings_data LIMIT 1")[0][0]
+    good = {"query": {"region": region, "min_salary_usd": 80000}}
+    calls = [
+        ("create_saved_search", good | {"deliver": {"webhook_url": "https://127.0.0.1:9/hook"}}),
+        ("create_saved_search", {"query": {"regoin": region}, "deliver": {"email": "a@b.org"}}),
+        ("create_saved_search", good | {"deliver": {"webhook_url": "http://127.0.0.1:9/h"}}),
+        ("create_saved_search", good | {"deliver": {}}),
+        (
+            "create_saved_search",
+            {"query": {"salary_band": "lots"}, "deliver": {"email": "a@b.org"}},
+        ),
+    ]
+    _, made, misspelt, plain_http, nowhere, bad_band = asyncio.run(
+        session(server_parameters(data.conninfo, tmp_path), calls)
+    )
+    created = answer(made)
+    assert created["feed_url"] == (
+        f"https://jobs.example.org/searches/{created['id']}/feed.atom?token={created['token']}"
+    )
+    with data.database.connect() as conn:
+        saved = store.get_search(conn, created["id"], created["token"])
+        assert saved is not None and saved.query == good["query"]
+        assert saved.deliver == {"webhook_url": "https://127.0.0.1:9/hook"}
+        assert store.get_search(conn, created["id"], "not-the-token") is None
+        assert store.delete_search(conn, created["id"], created["token"])
+    assert "query.regoin: not a filter" in error(misspelt)
+    assert "JOBS_ALERT_ALLOW_HTTP" in error(plain_http)  # the same check as at delivery
+    assert "deliver: give a webhook_url, an email, or both" in error(nowhere)
+    assert "query.salary_band" in error(bad_band)
+    for band in queries.SALARY_BANDS:
+        assert band in error(bad_band)
