@@ -39,6 +39,7 @@ from jobs_assets.api.models import (
     Problem,
     SalaryStats,
 )
+from jobs_assets.lib.eligibility import country_offsets
 from jobs_assets.lib.sources import SOURCES
 
 log = logging.getLogger(__name__)
@@ -219,6 +220,27 @@ def create_app(
             str | None,
             Query(pattern=r"^[A-Za-z]{2}$", description="ISO 3166 alpha-2.", examples=["DE"]),
         ] = None,
+        eligible_in: Annotated[
+            str | None,
+            Query(
+                pattern=r"^[A-Za-z]{2}$",
+                description="ISO 3166 alpha-2: listings a person in that country may apply "
+                "to: worldwide ones, those whose eligible_countries hold it, and "
+                "time-zone-only ones whose band meets one of the country's UTC offsets.",
+                examples=["DE"],
+            ),
+        ] = None,
+        utc_offset: Annotated[
+            float | None,
+            Query(
+                ge=-12,
+                le=14,
+                allow_inf_nan=False,
+                description="Hours from UTC (+1, -5, 5.5): listings whose stated time-zone "
+                "band contains it, and worldwide ones.",
+                examples=[1],
+            ),
+        ] = None,
         category: Category = None,
         seniority: Seniority = None,
         job_type: JobType = None,
@@ -246,11 +268,20 @@ def create_app(
     ) -> Response:
         if sort is Sort.relevance and not q:
             _reject("sort", "sort=relevance needs a search query q")
+        offsets = None
+        if eligible_in is not None:
+            offsets = country_offsets(eligible_in)
+            if offsets is None:
+                _reject("eligible_in", f"{eligible_in!r} is not an ISO 3166 "
+                        "alpha-2 country code (e.g. DE, US, IN)")  # fmt: skip
         filters = queries.ListingFilters(
             q=q,
             source=source.value if source else None,
             region=region,
             country=country.upper() if country else None,
+            eligible_in=eligible_in.upper() if eligible_in else None,
+            eligible_in_offsets=offsets,
+            utc_offset=utc_offset,
             category=category,
             seniority=seniority,
             job_type=job_type,
