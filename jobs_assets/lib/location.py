@@ -980,7 +980,33 @@ def locate_text(text: str | None, home_country: str | None = None) -> Location:
             total.subdivisions.add(subdivision)
         else:
             unknown.append(code)
+    if home_country and unknown and not total and _home_places(unknown, vocab):
+        # "Fernwald", "Auetal", "Lietzow" on a German board: a municipality or village
+        # the gazetteer lacks, named alone, is in the board's home market
+        total.add((home_country,))
+        total.cities.update(token.strip() for token in unknown)
+        unknown = []
     return _finish(total, unknown, vocab)
+
+
+# A place name as people write one: capitalised words (hyphens, "am Main", "an der"),
+# at most a bracketed qualifier ("Halle (Saale)"); no digits, no other punctuation.
+_PLACE_NAME_RE = re.compile(
+    r"^[^\W\d_][^\W\d_'.-]*(?:[- ][^\W\d_][^\W\d_'.-]*){0,3}(?: \([^\W\d_][^()\d]*\))?$"
+)
+
+
+def _home_places(tokens: list[str], vocab: _Vocabulary) -> bool:
+    """Whether every unknown token reads as a proper place name that the gazetteer does
+    not know elsewhere either (a small place of the home market, not a foreign city)."""
+    for token in tokens:
+        text = token.strip()
+        if not _PLACE_NAME_RE.match(text) or not text[0].isupper():
+            return False
+        key = _key(text)
+        if key in vocab.gazetteer.cities or key in vocab.gazetteer.subdivisions:
+            return False
+    return len(tokens) <= 2
 
 
 def locate_names(items: object, home_country: str | None = None) -> Location:
