@@ -263,7 +263,7 @@ def parse_band(text: str | None) -> tuple[float, float] | None:
     if not text:
         return None
     lowered = text.lower()
-    if not any(c.isdigit() for c in lowered) and not _ZONE_HINT_RE.search(lowered):
+    if not _ZONE_HINT_RE.search(lowered):
         return None  # most texts: no number and no zone word
     points: list[float] = []
     for match in _RANGE_RE.finditer(lowered):
@@ -287,7 +287,7 @@ def parse_band(text: str | None) -> tuple[float, float] | None:
     return max(float(low), -12.0), min(float(high), 14.0)
 
 
-_ZONE_HINT_RE = re.compile(r"\b(?:utc|gmt|time ?zones?|[a-z]{2,4}t)\b")
+_ZONE_HINT_RE = re.compile(r"\d|\b(?:utc|gmt|time ?zones?|[a-z]{2,4}t)\b")
 
 
 def _band_of_list(values: Iterable[object]) -> tuple[float, float] | None:
