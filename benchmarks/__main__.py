@@ -17,14 +17,24 @@ from datetime import UTC, datetime
 
 import psycopg
 
-from benchmarks import backups, end_to_end, fetch, identity, incremental, load, marts, report
+from benchmarks import (
+    backups,
+    end_to_end,
+    fetch,
+    identity,
+    incremental,
+    load,
+    marts,
+    places,
+    report,
+)
 from benchmarks import salary_model as salary_bench
 from benchmarks.harness import BENCH_DB, ROOT, WORK_DIR, BenchServer, machine, versions
 from benchmarks.synth import stage_synthetic, window_key, window_start
 from jobs_assets.lib import db
 
 RESULTS = ROOT / "benchmarks" / "results.json"
-DEFAULT_ONLY = "b1,b2,b3,b4,b5,b6,b7,b8"
+DEFAULT_ONLY = "b1,b2,b3,b4,b5,b6,b7,b8,b9"
 MARKDOWN = ROOT / "BENCHMARKS.md"
 
 
@@ -43,6 +53,7 @@ class Scale:
     model_rows: int = 200_000  # B8: listings the salary model trains on
     identity_one_company: int = 20_000  # B7: a window of one company's listings
     identity_copies: int = 100_000  # B7: a window of copies of ~70 real listings
+    places_rows: int = 100_000  # B9: a window's location parse
 
 
 SCALES = {
@@ -60,6 +71,7 @@ SCALES = {
         20_000,
         4_000,
         10_000,
+        20_000,
     ),
     "full": Scale((100_000, 1_000_000), 2_000_000, 500_000, 3_000, 5, 3, True, True),
 }
@@ -123,6 +135,10 @@ def run(scale_name: str, only: set[str], keep: bool) -> dict:
         if "b8" in only:
             _log(f"B8 salary model, {scale.model_rows} listings")
             results["b8_salary_model"] = salary_bench.run_or_skip(scale.model_rows)
+
+        if "b9" in only:
+            _log(f"B9 places and who may apply, {scale.places_rows} listings")
+            results["b9_places"] = places.run(scale.places_rows)
 
         if only & {"b2", "b3", "b5"}:
             conninfo = server.fresh_database(BENCH_DB)
@@ -191,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     stored = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     if only != set(DEFAULT_ONLY.split(",")) and args.scale in stored:
         # a partial run adds its benchmarks to the last full run's (each says when it ran)
-        measured = {k: v for k, v in results.items() if k[:2] in {f"b{i}" for i in range(1, 8)}}
+        measured = {k: v for k, v in results.items() if k[:2] in {f"b{i}" for i in range(1, 10)}}
         results = {**stored[args.scale], **measured}
     stored[args.scale] = results
     RESULTS.write_text(json.dumps(stored, indent=2, sort_keys=False) + "\n")
