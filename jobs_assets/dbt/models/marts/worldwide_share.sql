@@ -2,11 +2,10 @@
 -- many anyone anywhere may apply to (eligibility 'worldwide', lib/eligibility.py) and
 -- their share. A listing restricted to countries, regions or a time-zone band, an office
 -- job and one whose location says nothing readable are not worldwide.
--- A table built in full each time: one row per category, from the current listings.
-{{ config(
-    materialized='table',
-    post_hook="{{ mark_mart_built() }}",
-) }}
+-- A table built in full each time: one row per category, from the current listings. It
+-- reads no listing changes, so it keeps no refresh mark (refresh_marks is the
+-- incremental marts' bookkeeping).
+{{ config(materialized='table') }}
 
 select
     c.category_normalised,
