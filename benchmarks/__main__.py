@@ -25,6 +25,7 @@ from benchmarks import (
     incremental,
     load,
     marts,
+    places,
     report,
     salary_labels,
 )
@@ -34,7 +35,7 @@ from benchmarks.synth import stage_synthetic, window_key, window_start
 from jobs_assets.lib import db
 
 RESULTS = ROOT / "benchmarks" / "results.json"
-DEFAULT_ONLY = "b1,b2,b3,b4,b5,b6,b7,b8"
+DEFAULT_ONLY = "b1,b2,b3,b4,b5,b6,b7,b8,b9"
 MARKDOWN = ROOT / "BENCHMARKS.md"
 
 
@@ -53,6 +54,7 @@ class Scale:
     model_rows: int = 200_000  # B8: listings the salary model trains on
     identity_one_company: int = 20_000  # B7: a window of one company's listings
     identity_copies: int = 100_000  # B7: a window of copies of ~70 real listings
+    places_rows: int = 100_000  # B9: a window's location parse
 
 
 SCALES = {
@@ -70,6 +72,7 @@ SCALES = {
         20_000,
         4_000,
         10_000,
+        20_000,
     ),
     "full": Scale((100_000, 1_000_000), 2_000_000, 500_000, 3_000, 5, 3, True, True),
 }
@@ -133,6 +136,10 @@ def run(scale_name: str, only: set[str], keep: bool) -> dict:
         if "b8" in only:
             _log(f"B8 salary model, {scale.model_rows} listings")
             results["b8_salary_model"] = salary_bench.run_or_skip(scale.model_rows)
+
+        if "b9" in only:
+            _log(f"B9 places and who may apply, {scale.places_rows} listings")
+            results["b9_places"] = places.run(scale.places_rows)
 
         if only & {"b2", "b3", "b5"}:
             conninfo = server.fresh_database(BENCH_DB)
@@ -201,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     stored = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     if only != set(DEFAULT_ONLY.split(",")) and args.scale in stored:
         # a partial run adds its benchmarks to the last full run's (each says when it ran)
-        measured = {k: v for k, v in results.items() if k[:2] in {f"b{i}" for i in range(1, 8)}}
+        measured = {k: v for k, v in results.items() if k[:2] in {f"b{i}" for i in range(1, 10)}}
         results = {**stored[args.scale], **measured}
     # Parse quality, not speed: under a second, so every run measures it afresh.
     results["salary_labels"] = salary_labels.summary()

@@ -51,6 +51,47 @@ def window(rows: int, csv_path: Path, seed: int = 7) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
+def accuracy() -> dict:
+    """The hand-labelled hard set scored (jobs_assets_tests/test_hard_locations.py):
+    countries and regions, cities, subdivisions, and who may apply."""
+    from jobs_assets_tests.test_hard_locations import _rows, _score, eligibility_score
+
+    rows = _rows()
+    places = _score(rows)
+    who = eligibility_score(rows)
+    return {
+        "strings": len(rows),
+        **{name: round(value, 4) for name, value in places.items()},
+        "eligibility": round(who["eligibility"], 4),
+        "eligibility_and_countries": round(who["eligibility_and_countries"], 4),
+        "utc_band": round(who["utc_band"], 4),
+        "wrongly_worldwide": len(who["wrongly_worldwide"]),
+    }
+
+
+def run(rows: int, csv_path: Path = HARD_CSV) -> dict:
+    """`normalise` of a window of `rows` listings, cold and warm, and the hard set's
+    accuracy (for `python -m benchmarks`, B9)."""
+    from jobs_assets.lib.normalise import normalise
+
+    frame = window(rows, csv_path)
+    started = time.perf_counter()
+    out, _ = normalise(frame, "remoteok")
+    cold = time.perf_counter() - started
+    started = time.perf_counter()
+    normalise(frame, "remoteok")
+    warm = time.perf_counter() - started
+    return {
+        "rows": rows,
+        "distinct_locations": int(frame["location_text"].nunique()),
+        "cold_s": round(cold, 2),
+        "warm_s": round(warm, 2),
+        "unknown_share": round(float((out["region"] == "Unknown").mean()), 4),
+        "worldwide_share": round(float((out["eligibility"] == "worldwide").mean()), 4),
+        "accuracy": accuracy(),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
@@ -68,7 +109,8 @@ def main() -> None:
     warm = time.perf_counter() - started
     unknown = float((rows["region"] == "Unknown").mean())
     print(json.dumps({"rows": args.rows, "distinct_locations": distinct, "cold_s": round(cold, 2),
-                      "warm_s": round(warm, 2), "unknown_share": round(unknown, 4)}))  # fmt: skip
+                      "warm_s": round(warm, 2), "unknown_share": round(unknown, 4),
+                      "accuracy": accuracy()}))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -335,6 +335,29 @@ def _salary_labels(b: dict) -> list[str]:
     ]
 
 
+def _places(b: dict) -> list[str]:
+    a = b["accuracy"]
+    return [
+        f"### B9 places and who may apply: a window of {b['rows']:,} listings",
+        "",
+        f"`normalise` with {b['distinct_locations']:,} distinct real location strings "
+        f"(benchmarks/places.py): {_s(b['cold_s'])} cold, {_s(b['warm_s'])} warm; "
+        f"{b['unknown_share']:.1%} Unknown, {b['worldwide_share']:.1%} worldwide.",
+        "",
+        f"| hard set ({a['strings']} strings, by hand) | exactly right | target |",
+        "| --- | --- | --- |",
+        f"| countries and regions | {a['countries_and_regions']:.1%} | ≥ 97% "
+        f"{_met(a['countries_and_regions'] >= 0.97)} |",
+        f"| cities | {a['cities']:.1%} | ≥ 95% |",
+        f"| subdivisions | {a['subdivisions']:.1%} | ≥ 95% |",
+        f"| eligibility (kind) | {a['eligibility']:.1%} | |",
+        f"| eligibility and eligible countries | {a['eligibility_and_countries']:.1%} | |",
+        f"| stated UTC band | {a['utc_band']:.1%} | |",
+        f"| wrongly worldwide | {a['wrongly_worldwide']} | 0 {_met(a['wrongly_worldwide'] == 0)} |",
+        "",
+    ]
+
+
 def render(r: dict) -> str:
     lines = _header(r)
     if "generation_s" in r:
@@ -359,6 +382,8 @@ def render(r: dict) -> str:
         lines += _salary_model(r["b7_salary_model"])
     if "salary_labels" in r:
         lines += _salary_labels(r["salary_labels"])
+    if "b9_places" in r:
+        lines += _places(r["b9_places"])
     return "\n".join(lines).rstrip() + "\n"
 
 

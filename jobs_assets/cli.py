@@ -304,7 +304,14 @@ EXAMPLE_QUERIES = (
     "where salary_min_usd is not null order by salary_min_usd desc limit 5;",
     "select * from marts.daily_postings order by 1 desc limit 5;",
 )
-MARTS = ("daily_postings", "salary_percentiles", "top_companies", "tag_trends", "listing_durations")
+MARTS = (
+    "daily_postings",
+    "salary_percentiles",
+    "top_companies",
+    "tag_trends",
+    "listing_durations",
+    "worldwide_share",
+)
 #: why a mart can be empty after a window or two, and what fills it
 EMPTY_MART = {
     "salary_percentiles": "a cell needs 5 active listings with a salary of one region, "

@@ -104,7 +104,7 @@ def build_dataset(conn: psycopg.Connection, read_conn: psycopg.Connection) -> in
 BASE_COLUMNS = [
     "source", "source_job_id", "company_name", "seniority", "region", "category_normalised",
     "tags", "salary_min_usd", "salary_max_usd", "first_seen_at", "last_seen_at", "status",
-    "expired_at", "is_canonical",
+    "expired_at", "is_canonical", "eligibility",
 ]  # fmt: skip
 
 
@@ -217,6 +217,15 @@ def expected_listing_durations(base: pd.DataFrame) -> pd.DataFrame:
             "p90_days": groups.quantile(0.9, interpolation="linear"),
         }
     ).reset_index()
+
+
+def expected_worldwide_share(base: pd.DataFrame) -> pd.DataFrame:
+    frame = base[(base["status"] == "active") & base["is_canonical"]].copy()
+    frame["worldwide"] = frame["eligibility"] == "worldwide"
+    groups = frame.groupby("category_normalised")["worldwide"]
+    out = pd.DataFrame({"listings": groups.size(), "worldwide_listings": groups.sum()})
+    out["worldwide_share"] = out["worldwide_listings"] / out["listings"]
+    return out.reset_index()
 
 
 def read_mart(conn: psycopg.Connection, name: str, columns: list[str]) -> pd.DataFrame:

@@ -40,6 +40,7 @@ MART_KEYS = {
         "top_companies",
         "tag_trends",
         "listing_durations",
+        "worldwide_share",
     )
 }
 
@@ -137,6 +138,19 @@ def test_listing_durations_match_recomputation(built) -> None:
     with database.connect() as conn:
         actual = md.read_mart(conn, "listing_durations", columns)
     assert_same(actual, md.expected_listing_durations(base), ["source", "category_normalised"])
+
+
+def test_worldwide_share_matches_recomputation(built) -> None:
+    """The share of worldwide listings per category, from what the pipeline decided for
+    the real (shuffled) locations: some worldwide, some not, in every category."""
+    database, base, _ = built
+    columns = ["category_normalised", "listings", "worldwide_listings", "worldwide_share"]
+    with database.connect() as conn:
+        actual = md.read_mart(conn, "worldwide_share", columns)
+    expected = md.expected_worldwide_share(base)
+    assert_same(actual, expected, ["category_normalised"])
+    assert 0 < expected["worldwide_listings"].sum() < expected["listings"].sum()
+    print(actual.to_string())
 
 
 def test_marts_report_row_counts_and_headlines(built) -> None:
@@ -415,6 +429,11 @@ MARTS = {  # name: (grain, measures, pandas recomputation)
         ["source", "category_normalised"],
         ["listings_expired", "median_days", "p90_days"],
         md.expected_listing_durations,
+    ),
+    "worldwide_share": (
+        ["category_normalised"],
+        ["listings", "worldwide_listings", "worldwide_share"],
+        md.expected_worldwide_share,
     ),
 }
 # a listing that is neither written by PostgreSQL nor its key, to copy as a new one

@@ -11,6 +11,7 @@ import pytest
 from jobs_assets.lib.history import HISTORY_COLUMNS, row_hash_sql
 from jobs_assets.lib.schema.migrate import migrate
 from jobs_assets_tests.conftest import Database
+from jobs_assets_tests.test_eligibility_backfill import ELIGIBILITY_COLUMNS
 from jobs_assets_tests.test_schema import created_database
 
 
@@ -36,7 +37,8 @@ def test_upgrade_fills_places_and_rederives_countries(scratch: str) -> None:
             "('remoteok', 'd', 't', 'https://x/d', NULL, '{}', '{}', 'Unknown', "
             " now(), now(), now(), 'k')"
         )
-        before = ", ".join(c for c in HISTORY_COLUMNS if c not in ("cities", "subdivisions"))
+        later = ("cities", "subdivisions", *ELIGIBILITY_COLUMNS)  # 0010 and after
+        before = ", ".join(c for c in HISTORY_COLUMNS if c not in later)
         conn.execute(  # each listing's current version, as the previous release wrote it
             f"INSERT INTO public.jobs_listings_history ({before}, valid_from, valid_to, "
             f"row_hash) SELECT {before}, now(), NULL, 'hash of 0007' "

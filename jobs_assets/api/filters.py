@@ -20,10 +20,13 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 
 from jobs_assets.api import cursor
 from jobs_assets.api.models import SALARY_BANDS_TEXT
+from jobs_assets.lib.eligibility import KINDS as ELIGIBILITY_KINDS
+from jobs_assets.lib.eligibility import country_offsets
 from jobs_assets.lib.listings import queries
 from jobs_assets.lib.sources import SOURCES
 
 SourceName = Enum("SourceName", {name: name for name in SOURCES}, type=str)
+Eligibility = Enum("Eligibility", {kind: kind for kind in ELIGIBILITY_KINDS}, type=str)
 SalaryBand = Enum("SalaryBand", {name: name for name in queries.SALARY_BANDS}, type=str)
 #: `facets=`: a comma-separated list of the facets' names (queries.LISTING_FACETS)
 _FACET_NAME = "(" + "|".join(queries.LISTING_FACETS) + ")"
@@ -70,6 +73,26 @@ class ListingQuery(BaseModel):
     country: str | None = Field(
         None, pattern=r"^[A-Za-z]{2}$", description="ISO 3166 alpha-2.", examples=["DE"]
     )
+    eligible_in: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z]{2}$",
+        description="ISO 3166 alpha-2: listings a person in that country may apply to: "
+        "worldwide ones, those whose eligible_countries hold it, and time-zone-only ones "
+        "whose band meets one of the country's UTC offsets.",
+        examples=["DE"],
+    )
+    utc_offset: float | None = Field(
+        None,
+        ge=-12,
+        le=14,
+        allow_inf_nan=False,
+        description="Hours from UTC (+1, -5, 5.5): listings whose stated time-zone band "
+        "contains it, and worldwide ones.",
+        examples=[1],
+    )
+    eligibility: Eligibility | None = Field(
+        None, description="Who may apply: " + ", ".join(ELIGIBILITY_KINDS) + "."
+    )
     category: str | None = Field(
         None,
         max_length=64,
@@ -99,6 +122,13 @@ class ListingQuery(BaseModel):
     def _upper(cls, value: str | None) -> str | None:
         return value.upper() if value else value
 
+    @field_validator("eligible_in")
+    @classmethod
+    def _known_country(cls, value: str | None) -> str | None:
+        if value and country_offsets(value) is None:
+            raise ValueError(f"{value!r} is not an ISO 3166 alpha-2 country code (e.g. DE, US, IN)")
+        return value.upper() if value else value
+
     def listing_filters(
         self, status: str = "active", include_duplicates: bool = False
     ) -> queries.ListingFilters:
@@ -106,6 +136,10 @@ class ListingQuery(BaseModel):
         values = {name: getattr(self, name) for name in ListingQuery.model_fields}
         values["source"] = self.source.value if self.source else None
         values["salary_band"] = self.salary_band.value if self.salary_band else None
+        values["eligibility"] = self.eligibility.value if self.eligibility else None
+        values["eligible_in_offsets"] = (
+            country_offsets(self.eligible_in) if self.eligible_in else None
+        )
         return queries.ListingFilters(
             **values, status=status, include_duplicates=include_duplicates
         )

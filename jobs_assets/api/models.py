@@ -29,6 +29,12 @@ _LISTING_EXAMPLE = {
     "countries": [],
     "regions": ["Europe"],
     "region": "Europe",
+    "eligibility": {
+        "kind": "regions",
+        "countries": ["AT", "BE", "DE", "FR", "NL", "PL"],
+        "utc_offset_min": None,
+        "utc_offset_max": None,
+    },
     "salary": {
         "min_annual": 90000,
         "max_annual": 120000,
@@ -77,6 +83,24 @@ class Salary(BaseModel):
     as_written: str | None = Field(description="The salary as the source wrote it.")
 
 
+class Eligibility(BaseModel):
+    """Who may apply (lib/eligibility.py), read from the location and the source's fields."""
+
+    kind: str = Field(
+        description="worldwide, regions, countries, timezones, onsite_or_hybrid or unknown."
+    )
+    countries: list[str] = Field(
+        description="ISO 3166-1 alpha-2 codes of the countries whose residents may apply "
+        "(regions expanded, 'except X' removed); empty for worldwide, timezones, unknown."
+    )
+    utc_offset_min: float | None = Field(
+        description="West end of the stated time-zone band, hours from UTC (null: none)."
+    )
+    utc_offset_max: float | None = Field(
+        description="East end of the stated time-zone band, hours from UTC (null: none)."
+    )
+
+
 class Listing(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [_LISTING_EXAMPLE]})
 
@@ -95,6 +119,7 @@ class Listing(BaseModel):
     countries: list[str]
     regions: list[str]
     region: str
+    eligibility: Eligibility
     salary: Salary
     published_at: str | None
     first_seen_at: str

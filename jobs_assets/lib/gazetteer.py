@@ -12,7 +12,9 @@ What the table keeps, and why:
 - the alternate names (other languages and scripts: `München`, `Lisboa`, `台北`, `دبي`) of
   the cities of at least 100,000 people, where such names are worth their size;
 - every German place of at least 500 people (`cities500`), for the German board
-  (Arbeitnow), whose listings name villages such as `Höheinöd` alone.
+  (Arbeitnow), whose listings name villages such as `Höheinöd` alone;
+- every US place of at least 5,000 people (`cities500`), read only where the text names
+  the US or the state (`MD Chevy Chase`): a small town named alone stays Unknown.
 
 Subdivisions (ISO 3166-2) come from pycountry: the names it gives, its English
 translations, and a few English exonyms pycountry lacks (`EXONYMS`); so do the
@@ -43,6 +45,8 @@ CITIES_TSV = DATA_DIR / "gazetteer.tsv.gz"
 ALTERNATE_NAMES_MIN_POPULATION = 100_000
 #: the country whose small places are kept (the home market of Arbeitnow)
 SMALL_PLACES_COUNTRY = "DE"
+#: US places this big are kept too, for state-qualified names ("MD Chevy Chase")
+US_PLACES_MIN_POPULATION = 5_000
 #: a city named alone, on a board that is not its home market, must be at least this big
 CITY_MIN_POPULATION = 15_000
 
@@ -248,7 +252,9 @@ def build(out: Path = CITIES_TSV) -> int:
         rows.update({int(k): v for k, v in json.load(handle).items()})
     with (data_dir / "cities500.json").open(encoding="utf-8") as handle:
         for key, city in json.load(handle).items():
-            if city["countrycode"] == SMALL_PLACES_COUNTRY:
+            if city["countrycode"] == SMALL_PLACES_COUNTRY or (
+                city["countrycode"] == "US" and city["population"] >= US_PLACES_MIN_POPULATION
+            ):
                 rows.setdefault(int(key), city)
     lines = []
     city_keys: dict[str, list[str]] = defaultdict(list)

@@ -637,6 +637,7 @@ def _decide(
     subdivisions: Iterable,
     context: set[str],
     home: str | None,
+    state_named: bool = False,
 ) -> _Found | None:
     """One place from the cities and subdivisions a name may mean, or None if undecided.
 
@@ -645,6 +646,8 @@ def _decide(
     be `_DOMINANCE` times the biggest of any other country ("London" is GB).
     """
     cities, subdivisions = list(cities), list(subdivisions)
+    if not state_named:  # the small US places answer only to their state's code
+        cities = [c for c in cities if c.country != "US" or c.population >= CITY_MIN_POPULATION]
     if context:
         in_cities = [c for c in cities if c.country in context]
         in_subs = [s for s in subdivisions if s.country in context]
@@ -725,8 +728,20 @@ def _place(raw: str, context: set[str], home: str | None, vocab: _Vocabulary) ->
         found = _decide(cities, subdivisions, local, home)
         if found is not None:
             return found
+    # A US state's code before the place ("MD Chevy Chase (Office)"): a place of that
+    # state, however small, else nothing (MD is Moldova too)
+    state = words[0] if len(words) > 1 and words[0] in US_POSTAL else None
     # Multi-word text: the longest run of words naming a big city ("CA ON Toronto").
     words = key.split()
+    if state is not None:
+        for size in range(min(len(words) - 1, 4), 0, -1):
+            for start in range(1, len(words) - size + 1):
+                phrase = " ".join(words[start : start + size])
+                in_state = [
+                    c for c in gazetteer.cities.get(phrase, ()) if c.subdivision == f"US-{state}"
+                ]
+                if in_state:
+                    return _decide(in_state, (), {"US"}, home, state_named=True)
     if 1 < len(words) <= 6:
         for size in range(len(words) - 1, 0, -1):
             for start in range(len(words) - size + 1):
@@ -980,7 +995,33 @@ def locate_text(text: str | None, home_country: str | None = None) -> Location:
             total.subdivisions.add(subdivision)
         else:
             unknown.append(code)
+    if home_country and unknown and not total and _home_places(unknown, vocab):
+        # "Fernwald", "Auetal", "Lietzow" on a German board: a municipality or village
+        # the gazetteer lacks, named alone, is in the board's home market
+        total.add((home_country,))
+        total.cities.update(token.strip() for token in unknown)
+        unknown = []
     return _finish(total, unknown, vocab)
+
+
+# A place name as people write one: capitalised words (hyphens, "am Main", "an der"),
+# at most a bracketed qualifier ("Halle (Saale)"); no digits, no other punctuation.
+_PLACE_NAME_RE = re.compile(
+    r"^[^\W\d_][^\W\d_'.-]*(?:[- ][^\W\d_][^\W\d_'.-]*){0,3}(?: \([^\W\d_][^()\d]*\))?$"
+)
+
+
+def _home_places(tokens: list[str], vocab: _Vocabulary) -> bool:
+    """Whether every unknown token reads as a proper place name that the gazetteer does
+    not know elsewhere either (a small place of the home market, not a foreign city)."""
+    for token in tokens:
+        text = token.strip()
+        if not _PLACE_NAME_RE.match(text) or not text[0].isupper():
+            return False
+        key = _key(text)
+        if key in vocab.gazetteer.cities or key in vocab.gazetteer.subdivisions:
+            return False
+    return len(tokens) <= 2
 
 
 def locate_names(items: object, home_country: str | None = None) -> Location:

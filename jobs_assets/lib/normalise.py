@@ -20,6 +20,7 @@ from jobs_assets.lib.categories import (
     unknown_categories,
 )
 from jobs_assets.lib.ecb_rates import RateTable, usd_rate
+from jobs_assets.lib.eligibility import Eligibility, eligibility_of
 from jobs_assets.lib.frames import is_missing
 from jobs_assets.lib.html_text import html_to_arrow, unescape
 from jobs_assets.lib.html_text import html_to_text as html_to_text  # re-exported
@@ -309,6 +310,72 @@ def _locations(
     return _pick(frame["location_json"], from_json, text_codes, text_keys, from_text)
 
 
+def _source_attribute(source: str, name: str, default: object) -> object:
+    from jobs_assets.lib.sources import SOURCES
+
+    return getattr(SOURCES.get(source), name, default)
+
+
+def _flag(value: Hashable) -> bool | None:
+    """A source's JSON boolean as text ('true'/'false'), else None."""
+    text = None if value is None else str(value).strip().lower()
+    return {"true": True, "false": False}.get(text)
+
+
+def _offsets(value: Hashable) -> list | None:
+    """A JSON list of UTC offsets (Himalayas' `timezoneRestrictions`); None when absent."""
+    if value is None:
+        return None
+    try:
+        items = json.loads(value)
+    except (TypeError, ValueError):
+        return None
+    return items if isinstance(items, list) and items else None
+
+
+@dataclass(frozen=True)
+class _Eligibilities:
+    codes: np.ndarray
+    table: list[Eligibility]
+
+    def column(self, values: Iterable[object]) -> np.ndarray:
+        return _table(values)[self.codes]
+
+
+def _eligibilities(
+    frame: pd.DataFrame,
+    places: _Choice,
+    place_table: list[tuple[Location, str | None]],
+    source: str,
+) -> _Eligibilities:
+    """Who may apply (lib/eligibility.py), once per distinct (location, time-zone list,
+    remote flag)."""
+    tz_codes, tz_uniques = _factorize(frame["timezones_json"])
+    remote_codes, remote_uniques = _factorize(frame["remote_flag"])
+    combined = places.codes.astype(np.int64)
+    for codes, size in ((tz_codes, len(tz_uniques)), (remote_codes, len(remote_uniques))):
+        combined = combined * (size + 1) + (codes + 1)
+    keys, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+    home = _home_country(source)
+    remote_only = bool(_source_attribute(source, "remote_only", True))
+    table = []
+    for row in first.tolist():
+        place, raw = place_table[places.codes[row]]
+        tz = tz_uniques[tz_codes[row]] if tz_codes[row] >= 0 else None
+        flag = remote_uniques[remote_codes[row]] if remote_codes[row] >= 0 else None
+        table.append(
+            eligibility_of(
+                raw,
+                place,
+                timezones=_offsets(tz),
+                remote=_flag(flag),
+                remote_only=remote_only,
+                home_country=home,
+            )
+        )
+    return _Eligibilities(inverse.reshape(len(frame)), table)
+
+
 @dataclass(frozen=True)
 class _SalaryRow:
     """Everything a distinct salary contributes to a row."""
@@ -404,6 +471,11 @@ def normalise(
     out["region"] = places.column(loc.region for loc, _ in place_table)
     out["cities"] = places.column(list(loc.cities) for loc, _ in place_table)
     out["subdivisions"] = places.column(list(loc.subdivisions) for loc, _ in place_table)
+    who = _eligibilities(frame, places, place_table, source)
+    out["eligibility"] = who.column(e.eligibility for e in who.table)
+    out["eligible_countries"] = who.column(list(e.eligible_countries) for e in who.table)
+    out["utc_offset_min"] = who.column(e.utc_offset_min for e in who.table)
+    out["utc_offset_max"] = who.column(e.utc_offset_max for e in who.table)
 
     pay, pay_table = _salaries(frame, rates)
     for column, attribute in (

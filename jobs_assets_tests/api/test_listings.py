@@ -26,7 +26,8 @@ LISTINGS = """
 SELECT source, source_job_id, title, company_name, region, category_normalised, seniority,
        job_type, countries, salary_min_usd, salary_max_usd, salary_min, salary_max,
        salary_currency, salary_period, status, duplicate_cluster_id, is_canonical,
-       coalesce(published_at, first_seen_at) AS sort_at, job_url
+       coalesce(published_at, first_seen_at) AS sort_at, job_url, location_raw, eligibility,
+       eligible_countries, utc_offset_min, utc_offset_max
 FROM public.jobs_listings_data
 """
 
@@ -141,6 +142,59 @@ def test_each_filter_narrows_the_results_and_labels_ignore_case(
     )
 
 
+def test_eligible_in_and_utc_offset_find_who_may_apply(client: TestClient, data: ApiData) -> None:
+    """`eligible_in=DE`: worldwide listings, those naming DE (or a region holding it) and
+    time-zone-only ones whose band meets Germany's offsets (+1 winter, +2 summer);
+    `utc_offset=-6`: the bands holding -6, and worldwide listings. Read from what the
+    pipeline stored."""
+    shown = [r for r in rows(data) if shown_by_default(r)]
+
+    def in_band(r: dict, west: float, east: float) -> bool:
+        low, high = r["utc_offset_min"], r["utc_offset_max"]
+        return low is not None and float(low) <= east and float(high) >= west
+
+    def for_germany(r: dict) -> bool:
+        return (
+            r["eligibility"] == "worldwide"
+            or "DE" in r["eligible_countries"]
+            or (r["eligibility"] == "timezones" and in_band(r, 1, 2))
+        )
+
+    wanted = [r for r in shown if for_germany(r)]
+    kinds = Counter(r["eligibility"] for r in wanted)
+    # every way in is exercised: worldwide, named (Arbeitnow's remote jobs), a band
+    assert kinds["worldwide"] and kinds["timezones"] and kinds["countries"], kinds
+    assert not any(r["eligibility"] == "unknown" for r in wanted)
+    assert len(wanted) < len(shown)
+    assert every_page(client, {"limit": 100, "eligible_in": "de"}) == newest_first(wanted)
+
+    minus_six = [r for r in shown if r["eligibility"] == "worldwide" or in_band(r, -6, -6)]
+    assert any(r["eligibility"] != "worldwide" for r in minus_six)
+    assert every_page(client, {"limit": 100, "utc_offset": "-6"}) == newest_first(minus_six)
+
+    item = client.get("/listings", params={"eligible_in": "DE", "limit": 100}).json()["items"]
+    by_id = {r["source_job_id"]: r for r in wanted}
+    for listing in item:
+        stored = by_id[listing["source_job_id"]]
+        assert listing["eligibility"] == {
+            "kind": stored["eligibility"],
+            "countries": stored["eligible_countries"],
+            "utc_offset_min": None if stored["utc_offset_min"] is None
+            else float(stored["utc_offset_min"]),
+            "utc_offset_max": None if stored["utc_offset_max"] is None
+            else float(stored["utc_offset_max"]),
+        }  # fmt: skip
+
+
+def test_no_listing_naming_countries_is_stored_worldwide(data: ApiData) -> None:
+    """What the pipeline stored: a listing whose location names a country is never
+    `worldwide`, and a German office job is `onsite_or_hybrid`."""
+    stored = rows(data)
+    assert not [r for r in stored if r["eligibility"] == "worldwide" and r["countries"]]
+    berlin = [r for r in stored if r["source"] == "arbeitnow" and r["countries"] == ["DE"]]
+    assert {r["eligibility"] for r in berlin} == {"onsite_or_hybrid", "countries"}
+
+
 def test_facets_offer_the_labels_listings_carry(client: TestClient, data: ApiData) -> None:
     body = client.get("/facets").json()
     active = [r for r in rows(data) if r["status"] == "active"]
@@ -202,6 +256,11 @@ def test_nothing_in_q_changes_the_query(client: TestClient, data: ApiData, q: st
         ({"include_duplicates": "maybe"}, "include_duplicates"),
         ({"cursor": "not-a-cursor"}, "cursor"),
         ({"q": "x" * 201}, "q"),
+        ({"eligible_in": "DEU"}, "eligible_in"),
+        ({"eligible_in": "XX"}, "eligible_in"),
+        ({"utc_offset": "15"}, "utc_offset"),
+        ({"utc_offset": "+1h"}, "utc_offset"),
+        ({"utc_offset": "nan"}, "utc_offset"),
     ],
 )
 def test_bad_parameters_get_422_naming_the_parameter(

@@ -22,7 +22,8 @@ from jobs_assets.lib.sources import SOURCES
 _LISTING_COLUMNS = """
     l.source, l.source_job_id, l.title, l.company_name, l.company_logo_url, l.job_url,
     l.job_type, l.seniority, l.category, l.category_normalised, l.tags, l.location_raw,
-    l.countries, l.regions, l.region, l.salary_raw, l.salary_min, l.salary_max,
+    l.countries, l.regions, l.region, l.eligibility, l.eligible_countries,
+    l.utc_offset_min, l.utc_offset_max, l.salary_raw, l.salary_min, l.salary_max,
     l.salary_currency, l.salary_period, l.salary_min_usd, l.salary_max_usd, l.published_at, l.first_seen_at,
     l.last_seen_at, l.status, l.expired_at, l.duplicate_cluster_id, l.is_canonical,
     coalesce(l.published_at, l.first_seen_at) AS sort_at
@@ -59,6 +60,11 @@ class ListingFilters:
     source: str | None = None
     region: str | None = None
     country: str | None = None
+    eligible_in: str | None = None
+    #: the UTC offsets of `eligible_in` over a year (lib/eligibility.country_offsets)
+    eligible_in_offsets: tuple[float, float] | None = None
+    utc_offset: float | None = None
+    eligibility: str | None = None
     category: str | None = None
     seniority: str | None = None
     job_type: str | None = None
@@ -120,6 +126,24 @@ def _clauses(f: ListingFilters, params: dict[str, Any]) -> dict[str, str]:
     if f.country is not None:
         clauses["country"] = "l.countries @> ARRAY[%(country)s]::text[]"
         params["country"] = f.country
+    if f.eligible_in is not None:
+        # worldwide, named (regions expanded), or a time-zone band meeting its offsets
+        clauses["eligible_in"] = (
+            "(l.eligibility = 'worldwide' OR l.eligible_countries @> ARRAY[%(eligible_in)s]"
+            "::text[] OR (l.eligibility = 'timezones' AND l.utc_offset_min <= "
+            "%(eligible_in_east)s AND l.utc_offset_max >= %(eligible_in_west)s))"
+        )
+        west, east = f.eligible_in_offsets or (0.0, 0.0)
+        params.update(eligible_in=f.eligible_in, eligible_in_west=west, eligible_in_east=east)
+    if f.utc_offset is not None:
+        clauses["utc_offset"] = (
+            "(l.eligibility = 'worldwide' OR (l.utc_offset_min <= %(utc_offset)s"
+            " AND l.utc_offset_max >= %(utc_offset)s))"
+        )
+        params["utc_offset"] = f.utc_offset
+    if f.eligibility is not None:
+        clauses["eligibility"] = "l.eligibility = %(eligibility)s"
+        params["eligibility"] = f.eligibility
     if f.min_salary_usd is not None:
         clauses["min_salary_usd"] = f"{_ANNUAL_USD} >= %(min_salary_usd)s"
         params["min_salary_usd"] = f.min_salary_usd
@@ -197,6 +221,12 @@ def listing_json(row: dict) -> dict:
         "countries": list(row["countries"] or []),
         "regions": list(row["regions"] or []),
         "region": row["region"],
+        "eligibility": {
+            "kind": row["eligibility"],
+            "countries": list(row["eligible_countries"] or []),
+            "utc_offset_min": _num(row["utc_offset_min"]),
+            "utc_offset_max": _num(row["utc_offset_max"]),
+        },
         "salary": {
             "min_annual": _num(row["salary_min"]),
             "max_annual": _num(row["salary_max"]),
@@ -357,6 +387,7 @@ LISTING_FACETS: dict[str, str] = {
     "seniority": "l.seniority",
     "job_type": "l.job_type",
     "salary_band": _SALARY_BAND,
+    "eligibility": "l.eligibility",
 }
 #: at most this many values per facet
 FACET_VALUES_LIMIT = 500

@@ -120,6 +120,7 @@ SEARCH_VECTOR_SQL = (
 )
 _SALARY_INPUTS = ("salary_text", "salary_min", "salary_max", "salary_period", "salary_currency")
 _LOCATION_INPUTS = ("location_text", "location_json")
+_ELIGIBILITY_INPUTS = (*_LOCATION_INPUTS, "timezones_json", "remote_flag")
 
 LISTINGS = Table(
     name="public.jobs_listings_data",
@@ -219,6 +220,20 @@ LISTINGS = Table(
         Column("subdivisions", "text[]", "ISO 3166-2 codes of the states, provinces and "
                "regions the location names.", nullable=False, default="'{}'",
                render=Render.ARRAY, inputs=_LOCATION_INPUTS),
+        # migration 0012: who may apply (lib/eligibility.py)
+        Column("eligibility", "text", "Who may apply: worldwide, regions, countries, "
+               "timezones, onsite_or_hybrid or unknown.", nullable=False,
+               default="'unknown'::text", inputs=_ELIGIBILITY_INPUTS),
+        Column("eligible_countries", "text[]", "ISO 3166-1 alpha-2 codes of the countries "
+               "whose residents may apply (regions expanded, exclusions removed; empty for "
+               "worldwide, timezones and unknown).", nullable=False, default="'{}'",
+               render=Render.ARRAY, inputs=_ELIGIBILITY_INPUTS),
+        Column("utc_offset_min", "numeric", "West end of the stated time-zone band (hours "
+               "from UTC), NULL when none is stated.", render=Render.VALUE,
+               inputs=_ELIGIBILITY_INPUTS),
+        Column("utc_offset_max", "numeric", "East end of the stated time-zone band (hours "
+               "from UTC), NULL when none is stated.", render=Render.VALUE,
+               inputs=_ELIGIBILITY_INPUTS),
     ),
 )  # fmt: skip
 

@@ -44,6 +44,7 @@ class Arbeitnow(Source):
     display_name = "Arbeitnow"
     home_url = "https://www.arbeitnow.com"
     home_country = "DE"  # a German board: a place named alone is in Germany
+    remote_only = False  # office jobs too: `remote` says which (lib/eligibility.py)
     default_url = "https://www.arbeitnow.com/api/job-board-api"
     min_interval_hours = 1.0  # jobs are updated hourly
     max_pages = 50
@@ -92,6 +93,8 @@ class Arbeitnow(Source):
         ),
         "published": text("created_at"),
         "expires": NULL,
+        "timezones_json": NULL,
+        "remote_flag": text("remote"),  # true / false
     }
 
     # No total (`links.last` is null), but every page states the positions it holds:

@@ -145,6 +145,9 @@ class Source:
     #: what the source's terms ask of us, in brief
     terms: str = ""
     expiry: Expiry = "absence"
+    #: every listing is a remote job (False: a board of office jobs too, where a place
+    #: named alone is where the office is; lib/eligibility.py)
+    remote_only: bool = True
     id_field: str = "id"
     jobs_key: str = "jobs"
     #: statuses whose JSON body means "no listings" rather than an error

@@ -67,6 +67,8 @@ class Himalayas(Source):
         "description_html": text("description"),
         "published": text("pubDate"),
         "expires": text("expiryDate"),
+        "timezones_json": as_json("timezoneRestrictions"),
+        "remote_flag": NULL,
     }
 
     published_epoch_field = "pubDate"

@@ -68,6 +68,8 @@ class Jobicy(Source):
         "description_html": text("jobDescription"),
         "published": text("pubDate"),
         "expires": NULL,
+        "timezones_json": NULL,
+        "remote_flag": NULL,
     }
 
     # `jobCount`: the jobs in a one-page answer (6 with 6 in the recorded one). No page

@@ -128,6 +128,8 @@ class RemoteOK(Source):
         ),
         "published": coalesce(text("epoch"), text("date")),
         "expires": NULL,
+        "timezones_json": NULL,
+        "remote_flag": NULL,
     }
 
     def records_in(self, document: object) -> object:

@@ -41,6 +41,8 @@ class Remotive(Source):
         "description_html": text("description"),
         "published": text("publication_date"),
         "expires": NULL,
+        "timezones_json": NULL,
+        "remote_flag": NULL,
     }
 
     # `job-count` is the number of jobs in this answer (12 with 12 in the recorded one);

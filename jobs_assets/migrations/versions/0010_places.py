@@ -69,7 +69,7 @@ def backfill() -> None:
     and its `row_hash` recomputed: a re-parse is not a change of the listing, so the
     next window writes no new version for it.
     """
-    from jobs_assets.lib.history import row_hash_sql
+    from jobs_assets.lib.history import HASHED, ROW_HASH_SQL
     from jobs_assets.lib.location import locate_text
     from jobs_assets.lib.normalise import _home_country
 
@@ -121,10 +121,18 @@ UPDATE public.jobs_listings_history AS h
  WHERE h.valid_to IS NULL AND h.source = b.source AND h.location_raw = b.location_raw
 """
     )
-    # every current version: its hash now covers the two new columns
+    # every current version: its hash now covers the two new columns (over the columns
+    # the history has at this revision: a later revision adds more and hashes again)
+    present = {
+        row[0]
+        for row in bind.exec_driver_sql(
+            "SELECT column_name FROM information_schema.columns"
+            " WHERE table_schema = 'public' AND table_name = 'jobs_listings_history'"
+        )
+    }
+    hashed = ROW_HASH_SQL.format(", ".join(f"h.{c}" for c in HASHED if c in present))
     bind.exec_driver_sql(
-        f"UPDATE public.jobs_listings_history AS h SET row_hash = {row_hash_sql('h')}"
-        " WHERE h.valid_to IS NULL"
+        f"UPDATE public.jobs_listings_history AS h SET row_hash = {hashed} WHERE h.valid_to IS NULL"
     )
 
 

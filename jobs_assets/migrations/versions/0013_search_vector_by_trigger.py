@@ -16,14 +16,14 @@ values they had (then it is what it was). An UPDATE that names none of them (clu
 columns, lifecycle) does not fire it at all. As before, no code path can leave it stale.
 
 Revision ID: 0013
-Revises: 0011 (0012 is written concurrently; the lead re-chains this one after it)
+Revises: 0012 (0012 is written concurrently; the lead re-chains this one after it)
 Create Date: 2026-12-06
 """
 
 from alembic import op
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

@@ -10,6 +10,8 @@ select
     coalesce(nullif(trim(company_name), ''), 'Unknown') as company_name,
     coalesce(nullif(trim(seniority), ''), 'Unknown') as seniority,
     region,
+    -- who may apply (migration 0012): 'unknown' on a database that predates it
+    {{ column_or_default(src, 'eligibility', "'unknown'::text") }} as eligibility,
     coalesce(
         nullif(trim({{ column_or_default(src, 'category_normalised', 'null::text') }}), ''),
         'Unknown'

@@ -1,0 +1,114 @@
+"""Who may apply (lib/eligibility.py) on the phrasings issue 28 names.
+
+Each case is a location text with what a person reads in it; the real strings of the
+sources are scored in test_hard_locations.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from jobs_assets.lib.eligibility import (
+    Eligibility,
+    admits_country,
+    country_offsets,
+    eligibility_of,
+    parse_band,
+    region_members,
+)
+from jobs_assets.lib.location import locate_names, locate_text
+
+
+def who(text: str, **kwargs: object) -> Eligibility:
+    return eligibility_of(text, locate_text(text), **kwargs)
+
+
+@pytest.mark.parametrize(
+    "text, band",
+    [
+        ("UTC+2 ±3h", (-1, 5)),
+        ("CET", (1, 2)),
+        ("CET +/- 3 HOURS", (-2, 5)),
+        ("US time zones", (-8, -4)),
+        ("Americas time zones", (-8, -3)),
+        ("EST", (-5, -4)),
+        ("GMT-5 to GMT+1", (-5, 1)),
+        ("UTC-3 to UTC+3", (-3, 3)),
+        ("within 4 hours of CET", (-3, 6)),
+        ("UTC+5:30", (5.5, 5.5)),
+        ("Europe", None),
+        ("West Africa", None),
+    ],
+)
+def test_stated_bands(text: str, band: tuple[float, float] | None) -> None:
+    assert parse_band(text) == (None if band is None else tuple(map(float, band)))
+    if band is not None and text != "Europe":
+        found = who(text)
+        assert found.eligibility == "timezones" and not found.eligible_countries
+        assert (found.utc_offset_min, found.utc_offset_max) == tuple(map(float, band))
+
+
+@pytest.mark.parametrize(
+    "text, kind",
+    [
+        ("Worldwide", "worldwide"),
+        ("Anywhere in the world", "worldwide"),
+        ("Remote", "worldwide"),
+        ("Remote, United States", "countries"),
+        ("Worldwide, USA only", "countries"),
+        ("Anywhere (UTC-5 to UTC+3)", "timezones"),
+        ("Remote - Narnia", "unknown"),
+        ("", "unknown"),
+        ("Hybrid - Berlin", "onsite_or_hybrid"),
+        ("Europe (CET)", "regions"),
+    ],
+)
+def test_a_restriction_anywhere_wins_over_a_worldwide_word(text: str, kind: str) -> None:
+    assert who(text).eligibility == kind
+
+
+def test_only_and_except_phrasing() -> None:
+    assert who("USA only").eligible_countries == ("US",)
+    europe = region_members("europe")
+    found = who("Europe except UK")
+    assert found.eligibility == "regions"
+    assert set(found.eligible_countries) == europe - {"GB"} and "DE" in europe
+    anywhere_but = who("Anywhere, except US/Canada")
+    assert anywhere_but.eligibility == "countries"
+    assert {"US", "CA"}.isdisjoint(anywhere_but.eligible_countries)
+    assert {"DE", "IN", "BR"} <= set(anywhere_but.eligible_countries)
+
+
+def test_regions_expand_to_their_countries() -> None:
+    found = who("EMEA")
+    assert found.eligibility == "regions"
+    assert {"DE", "NG", "AE"} <= set(found.eligible_countries)
+    assert "JP" not in found.eligible_countries  # EMEA's Asia is the Middle East
+    # a country name holding a region word is the country ("South Africa" is not Africa)
+    assert who("Brazil, South Africa").eligible_countries == ("BR", "ZA")
+
+
+def test_structured_fields_of_the_sources() -> None:
+    anywhere = locate_names([])  # Himalayas: no locationRestrictions
+    assert eligibility_of("", anywhere).eligibility == "worldwide"
+    banded = eligibility_of("", anywhere, timezones=[-8, -7, -6, -5])
+    assert (banded.eligibility, banded.utc_offset_min, banded.utc_offset_max) == (
+        "timezones",
+        -8.0,
+        -5.0,
+    )
+    berlin = locate_text("Berlin", "DE")
+    office = eligibility_of("Berlin", berlin, remote=False, remote_only=False)
+    remote = eligibility_of("Berlin", berlin, remote=True, remote_only=False)
+    assert (office.eligibility, office.eligible_countries) == ("onsite_or_hybrid", ("DE",))
+    assert (remote.eligibility, remote.eligible_countries) == ("countries", ("DE",))
+
+
+def test_a_person_in_germany() -> None:
+    assert country_offsets("DE") == (1.0, 2.0)
+    assert admits_country(who("Worldwide"), "DE")
+    assert admits_country(who("EMEA"), "DE")
+    assert admits_country(who("CET +/- 3 HOURS"), "DE")
+    assert not admits_country(who("US time zones"), "DE")
+    assert not admits_country(who("USA"), "DE")
+    assert not admits_country(who("Remote - Narnia"), "DE")
