@@ -35,10 +35,18 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from jobs_assets.lib.errors import SchemaMismatch
-from jobs_assets.settings import SOURCES, Settings, interval_variable, mask_url
+from jobs_assets.settings import (
+    SOURCES,
+    DefinitionsSettings,
+    Settings,
+    environment,
+    interval_variable,
+    mask_url,
+    process_environment,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from jobs_assets.console import RunNotes
 
@@ -68,14 +76,15 @@ DAGSTER_PORT = 3000
 API_PORT = 8000
 
 
-def dagster_home(path: Path | None = None) -> Path:
-    """A local instance folder, so the production `dagster.yaml` is never picked up."""
-    home = (path or Path(os.environ.get("DAGSTER_HOME") or ".dagster_home")).resolve()
+def dagster_home(path: Path | None = None, env: Mapping[str, str] | None = None) -> Path:
+    """A local instance folder (`DAGSTER_HOME`, else `.dagster_home`), so the production
+    `dagster.yaml` is never picked up."""
+    env = environment() if env is None else env
+    home = (path or Path(env.get("DAGSTER_HOME") or ".dagster_home")).resolve()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
         config.write_text(LOCAL_DAGSTER_YAML)
-    os.environ["DAGSTER_HOME"] = str(home)
     return home
 
 
@@ -94,7 +103,7 @@ def latest_window() -> str:
 
 
 def previous_window(key: str) -> str | None:
-    """The window before `key`, or None before the first window (`JOBS_FIRST_WINDOW`)."""
+    """The window before `key`, or None before the first window."""
     from jobs_assets.partitions import FIRST_WINDOW, WINDOW_FORMAT
 
     earlier = datetime.strptime(key, WINDOW_FORMAT) - timedelta(hours=4)
@@ -121,25 +130,64 @@ def unreachable(urls: dict[str, str], timeout: float = 4.0) -> list[str]:
 
 @dataclass(frozen=True)
 class Target:
-    """Where a command's data lives: the project's (`run`) or the demo's."""
+    """Where a command's data lives: the project's (`run`) or the demo's, and the
+    environment (the process's over `.env`) its settings come from."""
 
     data_dir: Path
     pghost: str | None
     pgdatabase: str | None  # with PGHOST: the database libpq connects to
     demo: bool
+    env: Mapping[str, str]
 
     def conninfo(self) -> str:
+        from psycopg.conninfo import make_conninfo
+
         from jobs_assets.lib import db
 
         if self.pghost:
-            return f"dbname={self.pgdatabase}" if self.pgdatabase else ""
+            return make_conninfo("", dbname=self.pgdatabase) if self.pgdatabase else ""
         return db.embedded_uri(self.data_dir)
+
+    def settings(self, **overrides: str) -> Settings:
+        """The settings of this target: its data folder, and `overrides` (`JOBS_*`)."""
+        return Settings.from_env({**self.env, "JOBS_DATA_DIR": str(self.data_dir), **overrides})
+
+    def resources(self, settings: Settings) -> dict[str, object]:
+        """Every resource of the definitions, pointed at this target with `settings`."""
+        from jobs_assets.defs.automation.resources import AlertsResource
+        from jobs_assets.defs.backups.resources import backups_resource_from_env
+        from jobs_assets.lib.alerts import DEFAULT_UI_BASE_URL
+        from jobs_assets.resources import PostgresResource, resources_from_env
+
+        postgres = PostgresResource(
+            data_dir=str(self.data_dir),
+            pghost=self.pghost,
+            pgdatabase=self.pgdatabase,
+            migrate=settings.migrate,
+        )
+        return {
+            **resources_from_env(settings, name_variables=False),
+            "postgres": postgres,
+            "alerts": AlertsResource(
+                data_dir=str(self.data_dir),
+                postgres=postgres,
+                ui_base_url=settings.ui_base_url or DEFAULT_UI_BASE_URL,
+            ),
+            "backups": backups_resource_from_env(settings, name_variables=False),
+        }
+
+    def child_environment(self, **overrides: str) -> dict[str, str]:
+        """The environment of a program started for this target (`dagster dev`)."""
+        where = {"JOBS_DATA_DIR": str(self.data_dir)}
+        if self.pgdatabase:
+            where["PGDATABASE"] = self.pgdatabase
+        return {**process_environment(), **where, **overrides}
 
     def shown_uri(self) -> str:
         """The connection URI with any password masked, as the summary prints it."""
         if not self.pghost:
             return self.conninfo()
-        env = os.environ
+        env = self.env
         user = env.get("PGUSER") or ""
         password = ":***" if env.get("PGPASSWORD") else ""
         port = f":{env['PGPORT']}" if env.get("PGPORT") else ""
@@ -147,19 +195,25 @@ class Target:
         return f"postgresql://{at}{self.pghost}{port}/{self.pgdatabase or user}"
 
 
-def target(demo: bool, settings: Settings | None = None) -> Target:
+def target(demo: bool, env: Mapping[str, str] | None = None) -> Target:
     """The demo's own folder `$JOBS_DATA_DIR/demo` (its embedded PostgreSQL, raw files,
-    logs and Dagster instance), or with PGHOST the database `<PGDATABASE>_demo`."""
-    settings = settings or Settings.from_env()
-    base_db = os.environ.get("PGDATABASE") or os.environ.get("PGUSER") or "jobs"
+    logs and Dagster instance), or with PGHOST the database `<PGDATABASE>_demo`; the
+    demo's database is created when missing."""
+    env = environment() if env is None else env
+    settings = Settings.from_env(env)
+    base_db = env.get("PGDATABASE") or env.get("PGUSER") or "jobs"
     if not demo:
-        return Target(settings.data_dir, settings.pghost, None, False)
-    return Target(
+        return Target(settings.data_dir, settings.pghost, None, False, env)
+    where = Target(
         settings.data_dir / DEMO_FOLDER,
         settings.pghost,
         f"{base_db}_demo" if settings.pghost else None,
         True,
+        env,
     )
+    if where.pgdatabase:
+        ensure_database(where.pgdatabase)
+    return where
 
 
 def ensure_database(name: str) -> None:
@@ -173,19 +227,9 @@ def ensure_database(name: str) -> None:
             print(f"created database {name} for the demo")
 
 
-def use(where: Target) -> None:
-    """Point this process's settings (and its children's) at the target, before the
-    definitions load; the demo's database is created when missing."""
-    if where.demo and where.pgdatabase:
-        ensure_database(where.pgdatabase)
-    os.environ["JOBS_DATA_DIR"] = str(where.data_dir)
-    if where.pgdatabase:
-        os.environ["PGDATABASE"] = where.pgdatabase
-
-
 def home_of(where: Target) -> Path:
     """The target's Dagster instance: the demo's own, or the project's `.dagster_home`."""
-    return dagster_home(where.data_dir / "dagster_home" if where.demo else None)
+    return dagster_home(where.data_dir / "dagster_home" if where.demo else None, where.env)
 
 
 def demo_environment(server: object) -> dict[str, str]:
@@ -219,30 +263,33 @@ def execute(
     where: Target,
     steps: Sequence[Step],
     report: Callable[[RunNotes, float], str] | None = None,
+    settings: Settings | None = None,
 ) -> int:
-    """The steps' runs, in this process; one line per asset or check step. The marts'
+    """The steps' runs, in this process (`execute_in_process`: dbt's build too), with the
+    resources of `where` and `settings`; one line per asset or check step. The marts'
     first dbt parse (and the database's start) run ahead on the other core."""
     import dagster as dg
 
     from jobs_assets.console import console_logger
-    from jobs_assets.definitions import defs
+    from jobs_assets.definitions import build_definitions
 
     started = time.monotonic()
-    # every step runs in this process (execute_in_process): dbt's build too
-    os.environ["JOBS_EXECUTOR"] = "in_process"
+    settings = settings or where.settings()
     # initdb, the start of an embedded server and a first dbt parse are other processes:
     # let them run on the second core while this one loads the definitions and ingests
     ahead = Ahead(where) if any(step.job == "marts_job" for step in steps) else None
     if ahead:
         ahead.start()
-    home_of(where)
+    home = home_of(where)
     logger, lines = console_logger(where.data_dir)
     marts_job = dg.define_asset_job("marts_job", selection=dg.AssetSelection.groups("marts"))
+    values = DefinitionsSettings.from_env(where.env)
     definitions = dg.Definitions.merge(
-        defs(), dg.Definitions(jobs=[marts_job], loggers={"console": logger})
+        build_definitions(values, resources=where.resources(settings)),
+        dg.Definitions(jobs=[marts_job], loggers={"console": logger}),
     )
     print(f"definitions loaded in {time.monotonic() - started:.1f} s", flush=True)
-    with dg.DagsterInstance.get() as instance:
+    with dg.DagsterInstance.from_config(str(home)) as instance:
         for step in steps:
             if step.job == "marts_job" and ahead:
                 ahead.finish()
@@ -286,8 +333,8 @@ class Ahead(threading.Thread):
 
         with contextlib.suppress(Exception):
             with db.connect(self.where.conninfo()) as conn:
-                env = marts.profile_env(conn)
-            self.parsed = marts.parse_ahead(self.where.data_dir, env)
+                profile = marts.connection_profile(conn)
+            self.parsed = marts.parse_ahead(self.where.data_dir, profile)
 
     def finish(self) -> None:
         self.join()
@@ -392,7 +439,7 @@ def summary(where: Target, notes: RunNotes, seconds: float, windows: Sequence[st
             "count(*) FILTER (WHERE salary_min_usd IS NOT NULL OR salary_max_usd IS NOT NULL) "
             "FROM public.jobs_listings_data GROUP BY source ORDER BY source"
         ).fetchall()
-        layers = layer_lines(conn, Settings.from_env().model_min_rows)
+        layers = layer_lines(conn, where.settings().model_min_rows)
     mats = getattr(notes, "materializations", {})
     window = mats.get("jobs_listings", {})
     rejected = sum(int(m.get("records_rejected", 0)) for n, m in mats.items() if n.endswith("_raw"))
@@ -419,7 +466,8 @@ def summary(where: Target, notes: RunNotes, seconds: float, windows: Sequence[st
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+    where = target(demo=False)
+    settings = where.settings()
     failed = unreachable(settings.urls)
     if failed:
         print(
@@ -429,9 +477,8 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    where = target(demo=False, settings=settings)
-    use(where)
-    return execute(where, [window_steps(args.partition or latest_window()), MARTS_STEP])
+    steps = [window_steps(args.partition or latest_window()), MARTS_STEP]
+    return execute(where, steps, settings=settings)
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -441,11 +488,10 @@ def demo(args: argparse.Namespace) -> int:
     from jobs_assets.replay import EARLIER, ReplayServer
 
     where = target(demo=True)
-    use(where)
     latest = args.partition or latest_window()
     earlier = None if args.partition else previous_window(latest)
     with ReplayServer() as server:
-        os.environ.update(demo_environment(server))
+        settings = where.settings(**demo_environment(server))
         print(f"replay server on {server.base_url} serving the recorded API responses")
 
         def recordings(suffix: str) -> Callable[[], None]:
@@ -464,6 +510,7 @@ def demo(args: argparse.Namespace) -> int:
             where,
             [*steps, MARTS_STEP],
             lambda notes, seconds: summary(where, notes, seconds, windows),
+            settings,
         )
 
 
@@ -484,9 +531,11 @@ def psql(args: argparse.Namespace) -> int:
 def api(args: argparse.Namespace) -> int:
     """`make api [DEMO=1]`: the read API over the project's (or the demo's) database."""
     from jobs_assets.api.__main__ import main as serve
+    from jobs_assets.api.app import create_app
 
-    use(target(demo=args.demo))
-    serve(["--host", args.host, "--port", str(args.port)])
+    where = target(demo=args.demo)
+    app = create_app(conninfo=where.conninfo(), env=where.env)
+    serve(["--host", args.host, "--port", str(args.port)], app=app)
     return 0
 
 
@@ -496,27 +545,22 @@ def dev(args: argparse.Namespace) -> int:
     project does. With `--demo` the replay server runs beside it, so a window
     materialised in the UI replays the recordings as `make demo` does."""
     where = target(demo=args.demo)
-    use(where)
     home = home_of(where)
     bin_dir = Path(sys.executable).parent
     binary = str(bin_dir / "dagster")
     argv = [binary, "dev", "-w", str(local_workspace(home)), "-h", args.host, "-p", str(args.port)]
-
-    def environment() -> dict[str, str]:
-        """This one, with this interpreter's `bin` first on PATH: dagster-dbt parses the
-        marts' project under `dagster dev` with the `dbt` it finds there (no venv need be
-        activated)."""
-        return {**os.environ, "PATH": os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")])}
-
+    # this interpreter's `bin` first on PATH: dagster-dbt parses the marts' project under
+    # `dagster dev` with the `dbt` it finds there (no venv need be activated)
+    path = os.pathsep.join([str(bin_dir), where.env.get("PATH", "")])
     sys.stdout.flush()
     if not args.demo:
-        os.execve(binary, argv, environment())
+        os.execve(binary, argv, where.child_environment(PATH=path, DAGSTER_HOME=str(home)))
     from jobs_assets.replay import ReplayServer
 
     with ReplayServer() as server:
-        os.environ.update(demo_environment(server))
         print(f"replay server on {server.base_url} serving the recorded API responses", flush=True)
-        child = subprocess.Popen(argv, env=environment())
+        env = where.child_environment(PATH=path, DAGSTER_HOME=str(home), **demo_environment(server))
+        child = subprocess.Popen(argv, env=env)
         while True:
             try:
                 return child.wait()
@@ -529,10 +573,9 @@ def backup(args: argparse.Namespace) -> int:
     from jobs_assets.partitions import BACKUP_PARTITIONS
 
     where = target(demo=args.demo)
-    use(where)
     key = BACKUP_PARTITIONS.get_last_partition_key()
     if key is None:
-        raise ValueError("no backup window has ended yet (JOBS_FIRST_WINDOW is in the future)")
+        raise ValueError("no backup window has ended yet (the first window is in the future)")
     step = Step("backup_job", key, f"backup window {key}")
 
     def report(notes: RunNotes, seconds: float) -> str:
@@ -565,7 +608,7 @@ def show_latest_window(args: argparse.Namespace) -> int:
 def db_stop(args: argparse.Namespace) -> int:
     from jobs_assets.lib import db
 
-    data_dir = Settings.from_env().data_dir
+    data_dir = target(demo=False).data_dir
     for label, folder in (("", data_dir), ("the demo's ", data_dir / DEMO_FOLDER)):
         stopped = db.stop_embedded(folder)
         print(f"{label}embedded PostgreSQL " + ("stopped" if stopped else "was not running"))

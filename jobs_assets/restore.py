@@ -16,9 +16,8 @@ import sys
 import warnings
 from pathlib import Path
 
-from jobs_assets.lib import backup, db
+from jobs_assets.lib import backup
 from jobs_assets.lib.storage import Storage
-from jobs_assets.settings import Settings
 
 
 def summary(plan: backup.RestorePlan, target: str, raw_dir: Storage | None) -> str:
@@ -64,11 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     # unset (root, containers); the fallback it takes is fine (as in jobs_assets.cli)
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     try:
-        if args.demo:
-            from jobs_assets.cli import target, use
+        from jobs_assets.cli import target
 
-            use(target(demo=True))
-        settings = Settings.from_env()
+        where = target(demo=args.demo)
+        settings = where.settings()
         plan = backup.plan_restore(args.backup if "://" in args.backup else Path(args.backup))
         raw_dir = None if args.no_raw else settings.storage().child("raw")
         if raw_dir is not None and plan.missing_archives:
@@ -76,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"raw archive(s) {', '.join(plan.missing_archives)} of this backup are missing from "
                 f"{plan.backup.folder}; put them back, or pass --no-raw to restore the database only"
             )
-        conninfo = db.conninfo_for(settings.data_dir, settings.pghost)
+        conninfo = where.conninfo()
         target = backup.describe(conninfo)
         print(summary(plan, target, raw_dir))
         if not confirmed(args.yes):

@@ -13,13 +13,6 @@ import os
 import subprocess
 import sys
 import uuid
-
-# Step retries without the production back-off delays (read when the assets are defined).
-os.environ.setdefault("JOBS_STEP_RETRIES", "1")
-os.environ.setdefault("JOBS_STEP_RETRY_DELAY_SECONDS", "0")
-# The deployed stack's tests need running schedules and sensors, as in production.
-os.environ.setdefault("JOBS_AUTOMATION", "on")
-
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +26,7 @@ from jobs_assets.lib import db
 from jobs_assets.lib.sources import SOURCES
 from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.replay import ECB_PATH, FIXTURES, ReplayServer  # noqa: F401 (ECB_PATH: tests)
-from jobs_assets.resources import PostgresResource, RawStoreResource
+from jobs_assets.resources import LifecycleResource, PostgresResource, RawStoreResource
 from jobs_assets.testing import api_resources, ingestion_assets  # noqa: F401 (used by the tests)
 
 FIXTURE_DIR = FIXTURES  # the recorded responses the project ships (copied from shared/fixtures)
@@ -165,6 +158,7 @@ def resources(clean_db: Database, replay: ReplayServer, data_dir: Path) -> dict[
     return {
         "postgres": clean_db.resource(),
         "raw_store": RawStoreResource(data_dir=str(data_dir)),
+        "lifecycle": LifecycleResource(),
         **api_resources(replay.base_url),
     }
 
@@ -189,6 +183,15 @@ def store_ecb_rates(data_dir: Path, day: datetime.date, body: bytes) -> Path:
     now = datetime.datetime.now(datetime.UTC)
     writer.keep(Page(0, "http://127.0.0.1:9/ecb_rates", 200, "text/xml", body, now))
     return writer.commit()
+
+
+def deployed_definitions() -> dg.Definitions:
+    """The code location as deployed (`JOBS_AUTOMATION=on`: schedules and sensors start
+    running), whatever this process's environment says."""
+    from jobs_assets.definitions import build_definitions
+    from jobs_assets.settings import DefinitionsSettings
+
+    return build_definitions(DefinitionsSettings(automation=True))
 
 
 def latest_windows(count: int = 2) -> list[str]:

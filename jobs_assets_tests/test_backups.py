@@ -19,7 +19,6 @@ import dagster as dg
 import pytest
 from psycopg import sql
 
-from jobs_assets.definitions import defs as all_definitions
 from jobs_assets.defs.backups.assets import BACKUP_VERIFIED, postgres_backup, verified_check
 from jobs_assets.defs.backups.checks import latest_verified_backup_fresh
 from jobs_assets.defs.backups.resources import BackupsResource, backup_resources
@@ -28,6 +27,7 @@ from jobs_assets.partitions import BACKUP_PARTITIONS
 from jobs_assets.restore import main as restore_main
 from jobs_assets_tests.conftest import (
     Database,
+    deployed_definitions,
     fixture_listing_count,
     latest_windows,
     materialize_window,
@@ -337,7 +337,7 @@ def test_restore_refuses_a_changed_dump_and_asks_first(
 
 
 def test_backup_schedule_runs_every_six_hours_in_utc() -> None:
-    defs = all_definitions()
+    defs = deployed_definitions()
     schedule = defs.resolve_schedule_def("backup_schedule")
     assert schedule.cron_schedule == "0 */6 * * *"
     assert schedule.execution_timezone == "UTC"

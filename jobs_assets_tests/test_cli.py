@@ -184,7 +184,9 @@ def test_summary_counts_a_usd_minimum_or_maximum_as_a_usd_salary(clean_db: Datab
                 "'Worldwide', %s, %s, now(), now(), now(), '2026-12-01-00:00')",
                 (job_id, low, high),
             )
-    where = Target(clean_db.data_dir, clean_db.pghost, clean_db.env.get("PGDATABASE"), False)
+    where = Target(
+        clean_db.data_dir, clean_db.pghost, clean_db.env.get("PGDATABASE"), False, clean_db.env
+    )
     text = summary(where, RunNotes(), 1.0)
     assert "3 listings (2 with a USD salary)" in text
     assert "make psql" in text and "select " in text

@@ -21,7 +21,13 @@ from jobs_assets.lib.salary_model import store
 from jobs_assets.lib.salary_model.features import FEATURES
 from jobs_assets.lib.schema import OUTPUT_COLUMNS
 from jobs_assets.partitions import BACKUP_PARTITIONS
-from jobs_assets_tests.conftest import Database, latest_windows, materialize_window
+from jobs_assets.resources import SalaryModelResource
+from jobs_assets_tests.conftest import (
+    Database,
+    deployed_definitions,
+    latest_windows,
+    materialize_window,
+)
 from jobs_assets_tests.salary_data import recorded_listings
 
 
@@ -59,10 +65,19 @@ def ml_db(clean_db: Database) -> Database:
     return clean_db
 
 
-def run(asset: dg.AssetsDefinition, database: Database) -> dg.MaterializeResult:
+#: enough for the recorded listings with a salary (the deployed default is 200)
+MIN_ROWS = 50
+
+
+def run(
+    asset: dg.AssetsDefinition, database: Database, min_rows: int = MIN_ROWS
+) -> dg.MaterializeResult:
     result = dg.materialize(
         [asset],
-        resources={"postgres": database.resource()},
+        resources={
+            "postgres": database.resource(),
+            "salary_training": SalaryModelResource(min_rows=min_rows),
+        },
         instance=dg.DagsterInstance.ephemeral(),
     )
     assert result.success
@@ -80,9 +95,8 @@ def models(database: Database) -> list[tuple]:
 def test_too_few_listings_is_a_success_without_a_model(
     ml_db: Database, recorded: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("JOBS_MODEL_MIN_ROWS", "1000")
     load_listings(ml_db, recorded)
-    meta = values(run(salary_model, ml_db))
+    meta = values(run(salary_model, ml_db, min_rows=1000))
     print(f"\n{meta['reason']}")
     assert meta["status"] == "skipped" and meta["model_version"] == "none"
     assert meta["reason"].startswith("not enough data yet: 11")
@@ -96,7 +110,6 @@ def test_a_model_on_the_recorded_listings_alone_loses_to_the_baselines(
 ) -> None:
     """About 115 real salaries are too few to beat a median: the run says so, keeps the
     model as rejected with every metric, and nothing is estimated."""
-    monkeypatch.setenv("JOBS_MODEL_MIN_ROWS", "50")
     load_listings(ml_db, recorded)
     meta = values(run(salary_model, ml_db))
     print(
@@ -141,7 +154,6 @@ def estimates(database: Database) -> dict[tuple[str, str], tuple]:
 def test_promotion_estimates_incremental_refresh_and_a_rejected_retraining(
     ml_db: Database, recorded: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("JOBS_MODEL_MIN_ROWS", "50")
     load_listings(ml_db, pay_by_source_and_level(recorded))
     first = values(run(salary_model, ml_db))
     assert first["status"] == "current", first["reason"]
@@ -204,7 +216,6 @@ def test_the_gate_compares_with_the_current_model_on_newer_listings(
 ) -> None:
     """Newer listings arrive; the new model is judged against the current one on them,
     and once current every estimate is redone with it (a full refresh)."""
-    monkeypatch.setenv("JOBS_MODEL_MIN_ROWS", "50")
     labelled = pay_by_source_and_level(recorded).sort_values("first_seen_at")
     older, newer = labelled.iloc[: len(labelled) * 3 // 4], labelled.iloc[len(labelled) * 3 // 4 :]
     # the market moved: newer listings pay a third more, which only a model trained on
@@ -228,9 +239,7 @@ def test_the_gate_compares_with_the_current_model_on_newer_listings(
 
 
 def test_retraining_waits_for_new_listings_and_the_time_gate(monkeypatch) -> None:
-    from jobs_assets.definitions import defs
-
-    definitions = defs()
+    definitions = deployed_definitions()  # the code location as deployed, sensor and all
     sensor = definitions.get_sensor_def("ml_automation")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     model, estimates_key = dg.AssetKey("salary_model"), dg.AssetKey("salary_estimates")
@@ -271,7 +280,6 @@ def test_a_backup_restores_the_current_model_predicting_the_same_numbers(
 ) -> None:
     from jobs_assets.restore import main as restore_main
 
-    monkeypatch.setenv("JOBS_MODEL_MIN_ROWS", "50")
     load_listings(ml_db, pay_by_source_and_level(recorded))
     run(salary_model, ml_db)
     run(salary_estimates, ml_db)
@@ -321,7 +329,6 @@ def test_listings_loaded_by_the_pipeline_are_estimated(
 ) -> None:
     """A window through the real ingestion assets, then the estimates: every active
     listing has one, and the listings the window rewrote unchanged keep theirs."""
-    monkeypatch.setenv("JOBS_MODEL_MIN_ROWS", "50")
     load_listings(ml_db, pay_by_source_and_level(recorded))
     run(salary_model, ml_db)
     run(salary_estimates, ml_db)

@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import date
 from enum import Enum, StrEnum
@@ -111,17 +111,20 @@ def create_app(
     redis_url: str | None = None,
     cache_ttl_seconds: int = 300,
     pool_size: int = 8,
+    env: Mapping[str, str] | None = None,
 ) -> FastAPI:
-    """The application; without `conninfo`, configured from the environment: the
-    pipeline's database (PG* or embedded), `JOBS_REDIS_URL` and
-    `JOBS_API_CACHE_TTL_SECONDS` (0 switches the cache off)."""
-    if conninfo is None:
+    """The application; without `conninfo` (or with `env`), configured from the
+    environment (`env`, default the process's over .env): the pipeline's database (PG* or
+    embedded), `JOBS_REDIS_URL` and `JOBS_API_CACHE_TTL_SECONDS` (0 switches the cache
+    off)."""
+    if conninfo is None or env is not None:
         from jobs_assets.lib import db
         from jobs_assets.settings import Settings, environment
 
-        env = environment()  # the process environment over .env (never exported)
-        settings = Settings.from_env(env)
-        conninfo = db.conninfo_for(settings.data_dir, settings.pghost)
+        env = environment() if env is None else env  # .env is read, never exported
+        if conninfo is None:
+            settings = Settings.from_env(env)
+            conninfo = db.conninfo_for(settings.data_dir, settings.pghost)
         redis_url = redis_url or env.get("JOBS_REDIS_URL") or None
         ttl = env.get("JOBS_API_CACHE_TTL_SECONDS", "").strip()
         cache_ttl_seconds = int(ttl) if ttl else cache_ttl_seconds
