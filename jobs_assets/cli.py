@@ -1,9 +1,10 @@
-"""`python -m jobs_assets.cli run|demo|psql|api|dev|backup|latest-window|migrate|db-stop`:
-what `make` calls.
+"""`jobs demo|run|api|dev|migrate|restore|latest-window|psql|backup|db-stop`: the project's
+one console script (`[project.scripts]`), which `make` calls; `jobs <command> --help`
+shows each command's options and examples. The commands are one table (`COMMANDS`).
 
 `run` and `demo` materialise the ingestion group for the latest complete window, then
 the analytics marts, in this one process (Dagster's in-process executor, on the local
-instance: the runs show in `make dev`'s UI). Loading the definitions once and running
+instance: the runs show in `jobs dev`'s UI). Loading the definitions once and running
 every step in this process is what makes the demo take seconds rather than a minute
 (BENCHMARKS.md, "Executors"); deployments keep the multiprocess executor and their run
 containers. `demo` starts the replay server on loopback, points every source at it and
@@ -11,8 +12,10 @@ works in a data folder, database and Dagster instance of its own, so nothing of 
 with what `run` loads. It replays two windows: the previous one from the earlier
 recordings (RemoteOK and Arbeitnow were recorded on two dates), the latest from the newer,
 so the listings gone from the newer recordings expire as a live source's would.
-`psql`, `api`, `dev` and `backup` (and `python -m jobs_assets.restore`) take `--demo` to
-work on the demo's folder, database and instance instead of the project's.
+`psql`, `api`, `dev`, `backup` and `restore` take `--demo` to work on the demo's folder,
+database and instance instead of the project's. Each command's settings come from
+`jobs_assets.settings` and reach the definitions as resources; none is written into the
+environment.
 """
 
 from __future__ import annotations
@@ -625,39 +628,173 @@ def migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- the commands -----------------------------------------------------------------------
+
+
+def restore(args: argparse.Namespace) -> int:
+    """`make restore BACKUP=… [YES=1] [DEMO=1]`: a backup set into the project's (or the
+    demo's) database and raw store."""
+    from jobs_assets.restore import restore_backup
+
+    where = target(demo=args.demo)
+    settings = where.settings()
+    raw_store = None if args.no_raw else settings.storage()
+    return restore_backup(args.backup, where.conninfo(), raw_store, args.yes)
+
+
+def with_partition(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--partition", help="window key, default: the latest complete")
+
+
+def with_demo(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--demo", action="store_true", help="the demo's data, database and instance"
+    )
+
+
+def serving(port: int) -> Callable[[argparse.ArgumentParser], None]:
+    def add(parser: argparse.ArgumentParser) -> None:
+        with_demo(parser)
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=port)
+
+    return add
+
+
+def with_psql_args(parser: argparse.ArgumentParser) -> None:
+    with_demo(parser)
+    parser.add_argument("psql_args", nargs="*", help="passed on to psql (after --)")
+
+
+def with_backup(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("backup", help="a backup file or URL, e.g. jobs_data/backups/jobs-….dump")
+    parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    parser.add_argument("--no-raw", action="store_true", help="restore the database only")
+    with_demo(parser)
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand of `jobs`: what runs it, a line of help, the examples its `--help`
+    ends with, and its own options."""
+
+    name: str
+    handler: Callable[[argparse.Namespace], int]
+    help: str
+    examples: tuple[str, ...]
+    options: Callable[[argparse.ArgumentParser], None] = lambda parser: None
+
+
+#: every subcommand, in the order `jobs --help` lists them: a new one is one entry here
+COMMANDS = (
+    Command(
+        "demo",
+        demo,
+        "the pipeline on recorded API responses, offline, in a folder and database of its own",
+        ("jobs demo", "jobs demo --partition 2026-11-20-04:00"),
+        with_partition,
+    ),
+    Command(
+        "run",
+        run,
+        "the pipeline on the live APIs for the latest complete window, then the marts",
+        ("jobs run", 'jobs run --partition "$(jobs latest-window)"'),
+        with_partition,
+    ),
+    Command(
+        "api",
+        api,
+        f"the read API and search page (http://127.0.0.1:{API_PORT})",
+        ("jobs api", "jobs api --demo --port 8001"),
+        serving(API_PORT),
+    ),
+    Command(
+        "dev",
+        dev,
+        f"the Dagster UI (`dagster dev`, http://127.0.0.1:{DAGSTER_PORT}) on the same data",
+        ("jobs dev", "JOBS_AUTOMATION=on jobs dev --port 3001", "jobs dev --demo"),
+        serving(DAGSTER_PORT),
+    ),
+    Command(
+        "migrate",
+        migrate,
+        "bring the database schema to the newest migration (each run does it anyway)",
+        ("jobs migrate",),
+    ),
+    Command(
+        "restore",
+        restore,
+        "restore a backup set (the dump and its raw archives) after checking it",
+        (
+            "jobs restore jobs_data/backups/jobs-2026-12-01-06:00.dump",
+            "jobs restore s3://bucket/prefix/backups/jobs-2026-12-01-06:00.dump --yes",
+            "jobs restore BACKUP --no-raw --demo",
+        ),
+        with_backup,
+    ),
+    Command(
+        "latest-window",
+        show_latest_window,
+        "print the newest complete 4-hour window key",
+        ("jobs latest-window", 'jobs run --partition "$(jobs latest-window)"'),
+    ),
+    Command(
+        "psql",
+        psql,
+        "psql on the project's (or the demo's) database; reads stdin too",
+        (
+            "jobs psql",
+            "jobs psql --demo -- -c 'select source, count(*) from jobs_listings_data group by 1'",
+            "echo 'select 1' | jobs psql",
+        ),
+        with_psql_args,
+    ),
+    Command(
+        "backup",
+        backup,
+        "back the database up now (postgres_backup, the latest 6-hour window)",
+        ("jobs backup", "jobs backup --demo"),
+        with_demo,
+    ),
+    Command(
+        "db-stop",
+        db_stop,
+        "stop the embedded PostgreSQL (the project's and the demo's)",
+        ("jobs db-stop",),
+    ),
+)
+
+
+def examples(lines: Sequence[str]) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="jobs",
+        description="Remote-job listings into PostgreSQL with Dagster: the project's commands.",
+        epilog=examples(["jobs demo", "jobs api --demo", "jobs <command> --help"]),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = top.add_subparsers(dest="command", required=True, metavar="<command>")
+    for command in COMMANDS:
+        sub = commands.add_parser(
+            command.name,
+            help=command.help,
+            description=command.help,
+            epilog=examples(command.examples),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        command.options(sub)
+        sub.set_defaults(handler=command.handler)
+    return top
+
+
 def main(argv: list[str] | None = None) -> int:
     # pgserver asks platformdirs for a runtime folder, which warns when XDG_RUNTIME_DIR is
     # unset (root, containers); the fallback it takes is fine.
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
-    parser = argparse.ArgumentParser(prog="jobs_assets", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    handlers = {
-        "run": run,
-        "demo": demo,
-        "psql": psql,
-        "api": api,
-        "dev": dev,
-        "backup": backup,
-        "latest-window": show_latest_window,
-        "migrate": migrate,
-        "db-stop": db_stop,
-    }
-    ports = {"api": API_PORT, "dev": DAGSTER_PORT}
-    for name, handler in handlers.items():
-        command = commands.add_parser(name)
-        if name in ("run", "demo"):
-            command.add_argument("--partition", help="window key, default: the latest complete")
-        if name in ("psql", "api", "dev", "backup"):
-            command.add_argument(
-                "--demo", action="store_true", help="the demo's data, database and instance"
-            )
-        if name in ports:
-            command.add_argument("--host", default="127.0.0.1")
-            command.add_argument("--port", type=int, default=ports[name])
-        if name == "psql":
-            command.add_argument("psql_args", nargs="*", help="passed on to psql")
-        command.set_defaults(handler=handler)
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
     try:
         return args.handler(args)
     except (ConnectionError, ValueError, SchemaMismatch) as err:
@@ -678,5 +815,10 @@ def exit_now(code: int) -> None:
     os._exit(code)
 
 
-if __name__ == "__main__":
+def console() -> None:
+    """The `jobs` console script ([project.scripts] in pyproject.toml)."""
     exit_now(main())
+
+
+if __name__ == "__main__":
+    console()

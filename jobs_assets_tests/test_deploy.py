@@ -510,7 +510,7 @@ def test_makefile_sets_a_local_dagster_home_for_every_target() -> None:
         ["make", "-n", "dev"], cwd=REPO, env=clean_env(), capture_output=True, text=True, timeout=60
     )
     # its own workspace file in DAGSTER_HOME (jobs_assets/cli.py), never workspace.yaml
-    assert "-m jobs_assets.cli dev" in dev.stdout
+    assert ".venv/bin/jobs dev" in dev.stdout
 
 
 def test_local_instance_ignores_the_production_file_in_the_working_directory(

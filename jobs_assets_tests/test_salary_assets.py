@@ -278,7 +278,7 @@ def test_retraining_waits_for_new_listings_and_the_time_gate(monkeypatch) -> Non
 def test_a_backup_restores_the_current_model_predicting_the_same_numbers(
     ml_db: Database, recorded: pd.DataFrame, data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from jobs_assets.restore import main as restore_main
+    from jobs_assets.cli import main as cli_main
 
     load_listings(ml_db, pay_by_source_and_level(recorded))
     run(salary_model, ml_db)
@@ -298,7 +298,7 @@ def test_a_backup_restores_the_current_model_predicting_the_same_numbers(
     for name, value in {**ml_db.env, "JOBS_DATA_DIR": str(ml_db.data_dir)}.items():
         monkeypatch.setenv(name, value)
     try:
-        assert restore_main([str(outcome.backup.dump), "--yes", "--no-raw"]) == 0
+        assert cli_main(["restore", str(outcome.backup.dump), "--yes", "--no-raw"]) == 0
         with ml_db.connect() as conn:
             after = store.current_model(conn)
         assert after.version == before.version
