@@ -45,11 +45,11 @@ from urllib.parse import quote, urlencode
 import psycopg
 
 from benchmarks.harness import ROOT, WORK_DIR, BenchServer
-from benchmarks.synth import ListingFactory, stage_synthetic, window_key, window_start
 from jobs_assets.lib.listings import upsert_window
 from jobs_assets.lib.sources import SOURCES
 from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.testing import DsnPostgres, build_marts, load_recorded_windows
+from jobs_assets.testing.synth import ListingFactory, stage_synthetic, window_key, window_start
 
 ACTIVE = 100_000
 EXPIRED_SHARE = 10  # one listing in ten expired

@@ -62,7 +62,10 @@ class PostgresResource(dg.ConfigurableResource):
         conninfo = self.conninfo()
         if conninfo not in _schema_ready:
             try:
-                db.ensure_schema(conninfo, migrate=self.migrate != "check")
+                # Alembic loads only when a step first connects
+                from jobs_assets.lib.schema.migrate import ensure_schema
+
+                ensure_schema(conninfo, upgrade=self.migrate != "check")
             except SchemaMismatch as err:  # one line, no retry: the revision stays
                 raise dg.Failure(description=str(err), allow_retries=False) from None
             _schema_ready.add(conninfo)

@@ -23,7 +23,8 @@ from jobs_assets.cli import main as cli_main
 from jobs_assets.defs.backups.assets import BACKUP_VERIFIED, postgres_backup, verified_check
 from jobs_assets.defs.backups.checks import latest_verified_backup_fresh
 from jobs_assets.defs.backups.resources import BackupsResource, backup_resources
-from jobs_assets.lib import backup, db
+from jobs_assets.lib import backup
+from jobs_assets.lib.schema.migrate import ensure_schema
 from jobs_assets.partitions import BACKUP_PARTITIONS
 from jobs_assets_tests.conftest import (
     Database,
@@ -183,7 +184,7 @@ def test_round_trip_restores_identical_rows_and_raw_files(
         assert clean_db.query("SELECT count(*) FROM analytics_intermediate.refresh_marks") == [(0,)]
     finally:
         shutil.rmtree(restore_dir / "raw", ignore_errors=True)
-        db.ensure_schema(clean_db.conninfo)  # later tests need the tables, whatever happened
+        ensure_schema(clean_db.conninfo)  # later tests need the tables, whatever happened
 
 
 def test_retention_keeps_the_newest_verified_backups(

@@ -15,11 +15,12 @@ import pandas as pd
 import pytest
 
 from jobs_assets.defs.ml.assets import salary_estimates, salary_model
-from jobs_assets.lib import backup, db
+from jobs_assets.lib import backup
 from jobs_assets.lib.listings.copy_text import copy_buffer, copy_lines
 from jobs_assets.lib.salary_model import store
 from jobs_assets.lib.salary_model.features import FEATURES
 from jobs_assets.lib.schema import OUTPUT_COLUMNS
+from jobs_assets.lib.schema.migrate import ensure_schema
 from jobs_assets.partitions import BACKUP_PARTITIONS
 from jobs_assets.resources import SalaryModelResource
 from jobs_assets_tests.conftest import (
@@ -306,7 +307,7 @@ def test_a_backup_restores_the_current_model_predicting_the_same_numbers(
         assert np.array_equal(restored.to_numpy(), expected.to_numpy())
         assert estimates(ml_db) == stored_estimates
     finally:
-        db.ensure_schema(ml_db.conninfo)
+        ensure_schema(ml_db.conninfo)
 
 
 def test_model_settings(monkeypatch: pytest.MonkeyPatch) -> None:

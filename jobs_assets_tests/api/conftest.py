@@ -25,7 +25,7 @@ from fastapi.testclient import TestClient
 from psycopg.conninfo import make_conninfo
 
 from jobs_assets.api.app import create_app
-from jobs_assets.lib import db
+from jobs_assets.lib.schema.migrate import ensure_schema
 from jobs_assets.replay import FIXTURES
 from jobs_assets.resources import LifecycleResource
 from jobs_assets.testing import DsnPostgres, build_marts, load_recorded_windows
@@ -111,7 +111,7 @@ def api_data(database: Database, tmp_path_factory: pytest.TempPathFactory) -> It
     conninfo = make_conninfo(database.conninfo, dbname=name)
     tmp = tmp_path_factory.mktemp("api_data")
     try:
-        db.ensure_schema(conninfo)
+        ensure_schema(conninfo)
         scratch = Database(conninfo, database.data_dir, database.pghost)
         postgres = DsnPostgres(data_dir=str(tmp), dsn=conninfo)
         first, second = WINDOWS

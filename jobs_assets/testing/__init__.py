@@ -1,14 +1,17 @@
 """Real data for the tests and the benchmarks: the pipeline's own assets, run on the
 recorded responses through the local replay server, then the dbt marts built from what
-they loaded.
+they loaded; `synth` makes synthetic windows from the same recordings.
 
-Shared by `jobs_assets_tests` and `benchmarks` (which never import each other), so
-neither keeps a hand-written copy of another layer's schema: whatever the migrations
-and the dbt models define is what the API under test reads.
+Shared by `jobs_assets_tests` and `benchmarks`, which never import each other
+(`jobs_assets_tests/test_imports.py`), so neither keeps a hand-written copy of another
+layer's schema: whatever the migrations and the dbt models define is what the API under
+test reads. May import anything of `jobs_assets`; nothing of `jobs_assets` but the tests
+and the benchmarks imports it.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -122,3 +125,33 @@ def salary_corpus_dir() -> Path:
     from jobs_assets.settings import environment
 
     return corpus_dir(environment())
+
+
+def fixture_listing_counts(recordings: str = "") -> dict[str, int]:
+    """Distinct listings per source that the replay server serves (what a demo window
+    loads; `recordings="_b"`: the earlier recordings, the demo's previous window),
+    fetched with each source's own paging from a replay server of its own (once per
+    process: the recorded responses do not change)."""
+    return dict(_fixture_listing_counts(recordings))
+
+
+@functools.cache
+def _fixture_listing_counts(recordings: str) -> dict[str, int]:
+    from jobs_assets.lib.sources import parse_window
+
+    counts = {}
+    with ReplayServer() as server:
+        server.use_recordings(recordings)
+        resources = api_resources(server.base_url)
+        for name, source in SOURCES.items():
+            settings = resources[f"{name}_api"].settings()
+            pages = []
+            with settings.http_client() as client:
+                source.fetch(client, settings, pages.append)
+            counts[name] = parse_window(source, sorted(pages, key=lambda p: p.index)).parsed
+    return counts
+
+
+def fixture_listing_count() -> int:
+    """Distinct listings across the sources the replay server serves."""
+    return sum(fixture_listing_counts().values())
