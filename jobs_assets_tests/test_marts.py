@@ -322,7 +322,7 @@ def test_marts_refresh_after_an_ingestion_window() -> None:
     """Declarative automation requests the whole dbt graph once `jobs_listings` has a new
     window, and nothing before."""
     definitions = deployed_definitions()  # the code location as deployed, sensor and all
-    sensor = definitions.get_sensor_def("marts_automation")
+    sensor = definitions.resolve_sensor_def("marts_automation")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     with dg.instance_for_test() as instance:
         first = dg.evaluate_automation_conditions(definitions, instance)

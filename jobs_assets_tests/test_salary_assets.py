@@ -241,7 +241,7 @@ def test_the_gate_compares_with_the_current_model_on_newer_listings(
 
 def test_retraining_waits_for_new_listings_and_the_time_gate(monkeypatch) -> None:
     definitions = deployed_definitions()  # the code location as deployed, sensor and all
-    sensor = definitions.get_sensor_def("ml_automation")
+    sensor = definitions.resolve_sensor_def("ml_automation")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     model, estimates_key = dg.AssetKey("salary_model"), dg.AssetKey("salary_estimates")
     selection = dg.AssetSelection.groups("ml")
