@@ -39,7 +39,6 @@ FIRST_TICK_LOOKBACK = timedelta(days=1)
 inbox_load_job = dg.define_asset_job(
     "inbox_load_job",
     selection=dg.AssetSelection.assets("staged_listings", "jobs_listings"),
-    partitions_def=INGESTION_PARTITIONS,
     # An inbox load is small and offline: one process is quicker than one per step.
     executor_def=dg.in_process_executor,
     description=(

@@ -4,12 +4,10 @@ import dagster as dg
 
 from jobs_assets.automation import in_use, schedule_status
 from jobs_assets.defs.backups.assets import postgres_backup
-from jobs_assets.partitions import BACKUP_PARTITIONS
 
 backup_job = dg.define_asset_job(
     "backup_job",
     selection=dg.AssetSelection.assets(postgres_backup),
-    partitions_def=BACKUP_PARTITIONS,
     description="Dump, verify and rotate the PostgreSQL backups for one 6-hour window.",
 )
 
