@@ -59,8 +59,14 @@ class MartsDbtResource(DbtCliResource):
         """`dbt build` of the context's selection on `conn`'s database, artifacts in
         `target` (with the run's profiles.yml)."""
         profiles = marts.write_profiles(target / "profile", marts.connection_profile(conn))
-        args = ["build", "--profiles-dir", str(profiles), "--threads", str(self.threads)]
-        return self.cli(args, context=context, target_path=target)
+        # the run's profile for dbt's process and for the adapter dagster-dbt opens in
+        # this one alike
+        runner = self.model_copy(update={"profiles_dir": str(profiles)})
+        invocation = runner.cli(
+            ["build", "--threads", str(self.threads)], context=context, target_path=target
+        )
+        self._invocations.append(invocation)
+        return invocation
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         for invocation in self._invocations:
