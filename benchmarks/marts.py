@@ -108,9 +108,11 @@ def dbt_build(conninfo: str, work: Path) -> dict:
     target = marts.new_target(work, "bench")
     with psycopg.connect(conninfo) as conn:
         profiles = marts.write_profiles(target / "profile", marts.connection_profile(conn))
-    dbt = DbtCliResource(project_dir=PROJECT, dbt_executable=marts.dbt_executable())
+    dbt = DbtCliResource(
+        project_dir=PROJECT, profiles_dir=str(profiles), dbt_executable=marts.dbt_executable()
+    )
     started = time.perf_counter()
-    args = ["build", "--profiles-dir", str(profiles), "--threads", str(marts.DBT_THREADS)]
+    args = ["build", "--threads", str(marts.DBT_THREADS)]
     invocation = dbt.cli(args, raise_on_error=False, target_path=target)
     invocation.wait()
     seconds = time.perf_counter() - started
