@@ -56,23 +56,23 @@ $(MANIFEST): $(STAMP) $(DBT_SOURCES)
 	@touch $@
 
 run: $(STAMP) $(MANIFEST)
-	$(BIN)/python -m jobs_assets.cli run
+	$(BIN)/jobs run
 
 demo: $(STAMP) $(MANIFEST)
-	$(BIN)/python -m jobs_assets.cli demo
+	$(BIN)/jobs demo
 
 psql: $(STAMP)
-	@$(BIN)/python -m jobs_assets.cli psql $(DEMO_FLAG)
+	@$(BIN)/jobs psql $(DEMO_FLAG)
 
 latest-window: $(STAMP)
-	@$(BIN)/python -m jobs_assets.cli latest-window
+	@$(BIN)/jobs latest-window
 
 # `dagster dev` on a workspace file naming the location as pyproject.toml does
 dev: $(STAMP) $(MANIFEST)
-	$(BIN)/python -m jobs_assets.cli dev $(DEMO_FLAG) --port $(DAGSTER_PORT)
+	$(BIN)/jobs dev $(DEMO_FLAG) --port $(DAGSTER_PORT)
 
 api: $(STAMP)
-	$(BIN)/python -m jobs_assets.cli api $(DEMO_FLAG) --port $(API_PORT)
+	$(BIN)/jobs api $(DEMO_FLAG) --port $(API_PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -105,17 +105,17 @@ bench-api: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.api
 
 migrate: $(STAMP)
-	$(BIN)/python -m jobs_assets.cli migrate
+	$(BIN)/jobs migrate
 
 db-stop: $(STAMP)
-	$(BIN)/python -m jobs_assets.cli db-stop
+	$(BIN)/jobs db-stop
 
 restore: $(STAMP)
 	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=jobs_data/backups/<file>.dump [YES=1] [DEMO=1]" >&2; exit 2; }
-	$(BIN)/python -m jobs_assets.restore "$(BACKUP)" $(if $(YES),--yes) $(DEMO_FLAG)
+	$(BIN)/jobs restore "$(BACKUP)" $(if $(YES),--yes) $(DEMO_FLAG)
 
 backup: $(STAMP)
-	$(BIN)/python -m jobs_assets.cli backup $(DEMO_FLAG)
+	$(BIN)/jobs backup $(DEMO_FLAG)
 
 clean:
 	rm -rf .pytest_cache .ruff_cache .hypothesis build *.egg-info

@@ -31,8 +31,8 @@ from benchmarks import (
 )
 from benchmarks import salary_model as salary_bench
 from benchmarks.harness import BENCH_DB, ROOT, WORK_DIR, BenchServer, machine, versions
-from benchmarks.synth import stage_synthetic, window_key, window_start
 from jobs_assets.lib import db
+from jobs_assets.testing.synth import stage_synthetic, window_key, window_start
 
 RESULTS = ROOT / "benchmarks" / "results.json"
 DEFAULT_ONLY = "b1,b2,b3,b4,b5,b6,b7,b8,b9"

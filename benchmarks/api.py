@@ -3,7 +3,7 @@
 About 100,000 active listings (plus expired ones and duplicates) in the benchmark's own
 database, loaded the way the pipeline loads them and summarised by dbt: the recorded
 windows through the ingestion assets and the local replay server, then synthetic windows
-cut from the recordings (benchmarks.synth: real listings with new ids, shuffled salaries
+cut from the recordings (jobs_assets.testing.synth: real listings with new ids, shuffled salaries
 and locations; a few dozen employers, so each has thousands of listings) staged and
 upserted by the pipeline's own code, a share of them expired and clustered as the
 identity step would, and `dbt build` for the marts (jobs_assets.testing). No table here
@@ -47,13 +47,13 @@ from urllib.parse import quote, urlencode
 import psycopg
 
 from benchmarks.harness import ROOT, WORK_DIR, BenchServer
-from benchmarks.synth import ListingFactory, stage_synthetic, window_key, window_start
-from jobs_assets.lib import db
 from jobs_assets.lib.listings import upsert_window
 from jobs_assets.lib.listings.queries import LISTING_FACETS, SALARY_BANDS
+from jobs_assets.lib.schema.migrate import ensure_schema
 from jobs_assets.lib.sources import SOURCES
 from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.testing import DsnPostgres, build_marts, load_recorded_windows
+from jobs_assets.testing.synth import ListingFactory, stage_synthetic, window_key, window_start
 
 ACTIVE = 100_000
 EXPIRED_SHARE = 10  # one listing in ten expired
@@ -161,7 +161,7 @@ def _kept(server: BenchServer) -> str | None:
     if not built:
         return None
     conninfo = server.conninfo(KEPT_DB)
-    db.ensure_schema(conninfo)  # a migration added since the build (an index) applies
+    ensure_schema(conninfo)  # a migration added since the build (an index) applies
     return conninfo
 
 

@@ -162,7 +162,7 @@ def _run(command: list[str], env: dict[str, str], label: str, home: Path) -> dic
 
 def run(listings: int) -> dict:
     from jobs_assets.partitions import BACKUP_PARTITIONS, INGESTION_PARTITIONS
-    from jobs_assets_tests.conftest import fixture_listing_count
+    from jobs_assets.testing import fixture_listing_count
 
     base = fixture_listing_count()
     factor = max(1, math.ceil(listings / base))

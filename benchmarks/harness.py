@@ -25,6 +25,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from jobs_assets.lib import db
+from jobs_assets.lib.schema.migrate import ensure_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK_DIR = ROOT / "benchmarks" / ".work"
@@ -63,7 +64,7 @@ class BenchServer:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
         conninfo = self.conninfo(dbname)
         if schema:
-            db.ensure_schema(conninfo)
+            ensure_schema(conninfo)
         return conninfo
 
     def drop_database(self, dbname: str) -> None:

@@ -14,8 +14,8 @@ import time
 import psycopg
 
 from benchmarks.harness import BenchServer
-from benchmarks.synth import ListingFactory, stage_synthetic, window_key, window_start
 from jobs_assets.lib.listings import LISTINGS_TABLE, STAGING_TABLE, upsert_window
+from jobs_assets.testing.synth import ListingFactory, stage_synthetic, window_key, window_start
 
 TARGET_RATIO = 1.5
 #: listing numbers of the new windows: far from every number the history uses

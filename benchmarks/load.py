@@ -20,9 +20,9 @@ import shutil
 import psycopg
 
 from benchmarks.harness import WORK_DIR, run_worker
-from benchmarks.synth import window_key, window_start
 from jobs_assets.lib.listings import LISTINGS_TABLE
 from jobs_assets.lib.schema import LISTINGS
+from jobs_assets.testing.synth import window_key, window_start
 
 TARGET_FLOOR_RATIO = 3.0
 FLOOR_TABLE = "public.bench_floor"

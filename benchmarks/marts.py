@@ -99,19 +99,21 @@ def next_window(conninfo: str, new: int = 1_500, expire: int = 500, name: str = 
 
 
 def dbt_build(conninfo: str, work: Path) -> dict:
-    """`dbt build` of the project as the asset runs it (the same resource, environment
+    """`dbt build` of the project as the asset runs it (the same resource, profile
     and partial-parse state; threads as deployed): dbt a process of its own."""
     from dagster_dbt import DbtCliResource
 
     from jobs_assets.defs.marts.project import PROJECT
 
-    with psycopg.connect(conninfo) as conn:
-        env = marts.profile_env(conn)
-    dbt = DbtCliResource(project_dir=PROJECT, dbt_executable=marts.dbt_executable())
     target = marts.new_target(work, "bench")
+    with psycopg.connect(conninfo) as conn:
+        profiles = marts.write_profiles(target / "profile", marts.connection_profile(conn))
+    dbt = DbtCliResource(
+        project_dir=PROJECT, profiles_dir=str(profiles), dbt_executable=marts.dbt_executable()
+    )
     started = time.perf_counter()
-    with marts.environ(env):
-        invocation = dbt.cli(["build"], raise_on_error=False, target_path=target)
+    args = ["build", "--threads", str(marts.DBT_THREADS)]
+    invocation = dbt.cli(args, raise_on_error=False, target_path=target)
     invocation.wait()
     seconds = time.perf_counter() - started
     results = invocation.get_artifact("run_results.json")["results"]

@@ -16,13 +16,14 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from jobs_assets.lib.salary_model.corpus import corpus_available, corpus_dir, load_corpus
+from jobs_assets.lib.salary_model.corpus import corpus_available, load_corpus
 from jobs_assets.lib.salary_model.features import annual_usd_midpoint, log_target, model_inputs
 from jobs_assets.lib.salary_model.model import fit_model
+from jobs_assets.testing import salary_corpus_dir
 
 
 def run(rows: int = 200_000, predict_rows: int = 100_000, seed: int = 0) -> dict:
-    corpus = load_corpus()
+    corpus = load_corpus(salary_corpus_dir())
     corpus = corpus[annual_usd_midpoint(corpus).notna()]
     train = corpus.sample(rows, replace=True, random_state=seed).reset_index(drop=True)
     train["first_seen_at"] = train["first_seen_at"].sort_values().to_numpy()
@@ -55,8 +56,8 @@ def run(rows: int = 200_000, predict_rows: int = 100_000, seed: int = 0) -> dict
 
 def run_or_skip(rows: int = 200_000, predict_rows: int = 100_000) -> dict:
     """`run`, or why it could not (the corpus is not committed with the code)."""
-    if not corpus_available():
-        return {"skipped": f"no salary corpus at {corpus_dir()}: set JOBS_SALARY_CORPUS_DIR"}
+    if not corpus_available(salary_corpus_dir()):
+        return {"skipped": f"no salary corpus at {salary_corpus_dir()}: set JOBS_SALARY_CORPUS_DIR"}
     started = datetime.now(UTC).isoformat(timespec="seconds")
     load = [round(x, 2) for x in os.getloadavg()]
     return {"measured_at": started, "load_average": load, **run(rows, min(predict_rows, rows))}

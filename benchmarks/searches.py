@@ -1,6 +1,6 @@
 """Saved-search delivery after a window: `python -m benchmarks.searches` (part of `make bench`).
 
-100,000 active listings in synthetic windows (benchmarks.synth: real recorded listings
+100,000 active listings in synthetic windows (jobs_assets.testing.synth: real recorded listings
 with new ids, staged and upserted by the pipeline's own code), 10,000 saved searches made
 with the store (a tech word or two plus one to three of the API's filters, as the API
 benchmark's full-text requests; every one with a webhook), then a window of 3,000 new
@@ -30,12 +30,12 @@ import psycopg
 
 from benchmarks.api import TECH
 from benchmarks.harness import ROOT, WORK_DIR, BenchServer
-from benchmarks.synth import ListingFactory, stage_synthetic, window_key, window_start
 from jobs_assets.lib.listings import upsert_window
 from jobs_assets.lib.searches import store
 from jobs_assets.lib.searches.deliver import plan_window
 from jobs_assets.lib.searches.send import SendPolicy, send_due
 from jobs_assets.lib.searches.targets import TargetPolicy
+from jobs_assets.testing.synth import ListingFactory, stage_synthetic, window_key, window_start
 
 RESULTS = ROOT / "benchmarks" / "searches_results.json"
 SCALES = {"full": (100_000, 10_000, 3_000), "small": (20_000, 2_000, 1_000)}

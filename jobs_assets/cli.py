@@ -1,9 +1,10 @@
-"""`python -m jobs_assets.cli run|demo|psql|api|dev|backup|latest-window|migrate|db-stop`:
-what `make` calls.
+"""`jobs demo|run|api|dev|migrate|restore|latest-window|psql|backup|db-stop`: the project's
+one console script (`[project.scripts]`), which `make` calls; `jobs <command> --help`
+shows each command's options and examples. The commands are one table (`COMMANDS`).
 
 `run` and `demo` materialise the ingestion group for the latest complete window, then
 the analytics marts, in this one process (Dagster's in-process executor, on the local
-instance: the runs show in `make dev`'s UI). Loading the definitions once and running
+instance: the runs show in `jobs dev`'s UI). Loading the definitions once and running
 every step in this process is what makes the demo take seconds rather than a minute
 (BENCHMARKS.md, "Executors"); deployments keep the multiprocess executor and their run
 containers. `demo` starts the replay server on loopback, points every source at it and
@@ -11,8 +12,10 @@ works in a data folder, database and Dagster instance of its own, so nothing of 
 with what `run` loads. It replays two windows: the previous one from the earlier
 recordings (RemoteOK and Arbeitnow were recorded on two dates), the latest from the newer,
 so the listings gone from the newer recordings expire as a live source's would.
-`psql`, `api`, `dev` and `backup` (and `python -m jobs_assets.restore`) take `--demo` to
-work on the demo's folder, database and instance instead of the project's.
+`psql`, `api`, `dev`, `backup` and `restore` take `--demo` to work on the demo's folder,
+database and instance instead of the project's. Each command's settings come from
+`jobs_assets.settings` and reach the definitions as resources; none is written into the
+environment.
 """
 
 from __future__ import annotations
@@ -35,10 +38,18 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from jobs_assets.lib.errors import SchemaMismatch
-from jobs_assets.settings import SOURCES, Settings, interval_variable, mask_url
+from jobs_assets.settings import (
+    SOURCES,
+    DefinitionsSettings,
+    Settings,
+    environment,
+    interval_variable,
+    mask_url,
+    process_environment,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from jobs_assets.console import RunNotes
 
@@ -68,14 +79,15 @@ DAGSTER_PORT = 3000
 API_PORT = 8000
 
 
-def dagster_home(path: Path | None = None) -> Path:
-    """A local instance folder, so the production `dagster.yaml` is never picked up."""
-    home = (path or Path(os.environ.get("DAGSTER_HOME") or ".dagster_home")).resolve()
+def dagster_home(path: Path | None = None, env: Mapping[str, str] | None = None) -> Path:
+    """A local instance folder (`DAGSTER_HOME`, else `.dagster_home`), so the production
+    `dagster.yaml` is never picked up."""
+    env = environment() if env is None else env
+    home = (path or Path(env.get("DAGSTER_HOME") or ".dagster_home")).resolve()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
         config.write_text(LOCAL_DAGSTER_YAML)
-    os.environ["DAGSTER_HOME"] = str(home)
     return home
 
 
@@ -94,7 +106,7 @@ def latest_window() -> str:
 
 
 def previous_window(key: str) -> str | None:
-    """The window before `key`, or None before the first window (`JOBS_FIRST_WINDOW`)."""
+    """The window before `key`, or None before the first window."""
     from jobs_assets.partitions import FIRST_WINDOW, WINDOW_FORMAT
 
     earlier = datetime.strptime(key, WINDOW_FORMAT) - timedelta(hours=4)
@@ -121,25 +133,64 @@ def unreachable(urls: dict[str, str], timeout: float = 4.0) -> list[str]:
 
 @dataclass(frozen=True)
 class Target:
-    """Where a command's data lives: the project's (`run`) or the demo's."""
+    """Where a command's data lives: the project's (`run`) or the demo's, and the
+    environment (the process's over `.env`) its settings come from."""
 
     data_dir: Path
     pghost: str | None
     pgdatabase: str | None  # with PGHOST: the database libpq connects to
     demo: bool
+    env: Mapping[str, str]
 
     def conninfo(self) -> str:
+        from psycopg.conninfo import make_conninfo
+
         from jobs_assets.lib import db
 
         if self.pghost:
-            return f"dbname={self.pgdatabase}" if self.pgdatabase else ""
+            return make_conninfo("", dbname=self.pgdatabase) if self.pgdatabase else ""
         return db.embedded_uri(self.data_dir)
+
+    def settings(self, **overrides: str) -> Settings:
+        """The settings of this target: its data folder, and `overrides` (`JOBS_*`)."""
+        return Settings.from_env({**self.env, "JOBS_DATA_DIR": str(self.data_dir), **overrides})
+
+    def resources(self, settings: Settings) -> dict[str, object]:
+        """Every resource of the definitions, pointed at this target with `settings`."""
+        from jobs_assets.defs.automation.resources import AlertsResource
+        from jobs_assets.defs.backups.resources import backups_resource_from_env
+        from jobs_assets.lib.alerts import DEFAULT_UI_BASE_URL
+        from jobs_assets.resources import PostgresResource, resources_from_env
+
+        postgres = PostgresResource(
+            data_dir=str(self.data_dir),
+            pghost=self.pghost,
+            pgdatabase=self.pgdatabase,
+            migrate=settings.migrate,
+        )
+        return {
+            **resources_from_env(settings, name_variables=False),
+            "postgres": postgres,
+            "alerts": AlertsResource(
+                data_dir=str(self.data_dir),
+                postgres=postgres,
+                ui_base_url=settings.ui_base_url or DEFAULT_UI_BASE_URL,
+            ),
+            "backups": backups_resource_from_env(settings, name_variables=False),
+        }
+
+    def child_environment(self, **overrides: str) -> dict[str, str]:
+        """The environment of a program started for this target (`dagster dev`)."""
+        where = {"JOBS_DATA_DIR": str(self.data_dir)}
+        if self.pgdatabase:
+            where["PGDATABASE"] = self.pgdatabase
+        return {**process_environment(), **where, **overrides}
 
     def shown_uri(self) -> str:
         """The connection URI with any password masked, as the summary prints it."""
         if not self.pghost:
             return self.conninfo()
-        env = os.environ
+        env = self.env
         user = env.get("PGUSER") or ""
         password = ":***" if env.get("PGPASSWORD") else ""
         port = f":{env['PGPORT']}" if env.get("PGPORT") else ""
@@ -147,19 +198,25 @@ class Target:
         return f"postgresql://{at}{self.pghost}{port}/{self.pgdatabase or user}"
 
 
-def target(demo: bool, settings: Settings | None = None) -> Target:
+def target(demo: bool, env: Mapping[str, str] | None = None) -> Target:
     """The demo's own folder `$JOBS_DATA_DIR/demo` (its embedded PostgreSQL, raw files,
-    logs and Dagster instance), or with PGHOST the database `<PGDATABASE>_demo`."""
-    settings = settings or Settings.from_env()
-    base_db = os.environ.get("PGDATABASE") or os.environ.get("PGUSER") or "jobs"
+    logs and Dagster instance), or with PGHOST the database `<PGDATABASE>_demo`; the
+    demo's database is created when missing."""
+    env = environment() if env is None else env
+    settings = Settings.from_env(env)
+    base_db = env.get("PGDATABASE") or env.get("PGUSER") or "jobs"
     if not demo:
-        return Target(settings.data_dir, settings.pghost, None, False)
-    return Target(
+        return Target(settings.data_dir, settings.pghost, None, False, env)
+    where = Target(
         settings.data_dir / DEMO_FOLDER,
         settings.pghost,
         f"{base_db}_demo" if settings.pghost else None,
         True,
+        env,
     )
+    if where.pgdatabase:
+        ensure_database(where.pgdatabase)
+    return where
 
 
 def ensure_database(name: str) -> None:
@@ -173,19 +230,9 @@ def ensure_database(name: str) -> None:
             print(f"created database {name} for the demo")
 
 
-def use(where: Target) -> None:
-    """Point this process's settings (and its children's) at the target, before the
-    definitions load; the demo's database is created when missing."""
-    if where.demo and where.pgdatabase:
-        ensure_database(where.pgdatabase)
-    os.environ["JOBS_DATA_DIR"] = str(where.data_dir)
-    if where.pgdatabase:
-        os.environ["PGDATABASE"] = where.pgdatabase
-
-
 def home_of(where: Target) -> Path:
     """The target's Dagster instance: the demo's own, or the project's `.dagster_home`."""
-    return dagster_home(where.data_dir / "dagster_home" if where.demo else None)
+    return dagster_home(where.data_dir / "dagster_home" if where.demo else None, where.env)
 
 
 def demo_environment(server: object) -> dict[str, str]:
@@ -219,30 +266,33 @@ def execute(
     where: Target,
     steps: Sequence[Step],
     report: Callable[[RunNotes, float], str] | None = None,
+    settings: Settings | None = None,
 ) -> int:
-    """The steps' runs, in this process; one line per asset or check step. The marts'
+    """The steps' runs, in this process (`execute_in_process`: dbt's build too), with the
+    resources of `where` and `settings`; one line per asset or check step. The marts'
     first dbt parse (and the database's start) run ahead on the other core."""
     import dagster as dg
 
     from jobs_assets.console import console_logger
-    from jobs_assets.definitions import defs
+    from jobs_assets.definitions import build_definitions
 
     started = time.monotonic()
-    # every step runs in this process (execute_in_process): dbt's build too
-    os.environ["JOBS_EXECUTOR"] = "in_process"
+    settings = settings or where.settings()
     # initdb, the start of an embedded server and a first dbt parse are other processes:
     # let them run on the second core while this one loads the definitions and ingests
     ahead = Ahead(where) if any(step.job == "marts_job" for step in steps) else None
     if ahead:
         ahead.start()
-    home_of(where)
+    home = home_of(where)
     logger, lines = console_logger(where.data_dir)
     marts_job = dg.define_asset_job("marts_job", selection=dg.AssetSelection.groups("marts"))
+    values = DefinitionsSettings.from_env(where.env)
     definitions = dg.Definitions.merge(
-        defs(), dg.Definitions(jobs=[marts_job], loggers={"console": logger})
+        build_definitions(values, resources=where.resources(settings)),
+        dg.Definitions(jobs=[marts_job], loggers={"console": logger}),
     )
     print(f"definitions loaded in {time.monotonic() - started:.1f} s", flush=True)
-    with dg.DagsterInstance.get() as instance:
+    with dg.DagsterInstance.from_config(str(home)) as instance:
         for step in steps:
             if step.job == "marts_job" and ahead:
                 ahead.finish()
@@ -286,8 +336,8 @@ class Ahead(threading.Thread):
 
         with contextlib.suppress(Exception):
             with db.connect(self.where.conninfo()) as conn:
-                env = marts.profile_env(conn)
-            self.parsed = marts.parse_ahead(self.where.data_dir, env)
+                profile = marts.connection_profile(conn)
+            self.parsed = marts.parse_ahead(self.where.data_dir, profile)
 
     def finish(self) -> None:
         self.join()
@@ -399,7 +449,7 @@ def summary(where: Target, notes: RunNotes, seconds: float, windows: Sequence[st
             "count(*) FILTER (WHERE salary_min_usd IS NOT NULL OR salary_max_usd IS NOT NULL) "
             "FROM public.jobs_listings_data GROUP BY source ORDER BY source"
         ).fetchall()
-        layers = layer_lines(conn, Settings.from_env().model_min_rows)
+        layers = layer_lines(conn, where.settings().model_min_rows)
     mats = getattr(notes, "materializations", {})
     window = mats.get("jobs_listings", {})
     rejected = sum(int(m.get("records_rejected", 0)) for n, m in mats.items() if n.endswith("_raw"))
@@ -426,7 +476,8 @@ def summary(where: Target, notes: RunNotes, seconds: float, windows: Sequence[st
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = Settings.from_env()
+    where = target(demo=False)
+    settings = where.settings()
     failed = unreachable(settings.urls)
     if failed:
         print(
@@ -436,9 +487,8 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    where = target(demo=False, settings=settings)
-    use(where)
-    return execute(where, [window_steps(args.partition or latest_window()), MARTS_STEP])
+    steps = [window_steps(args.partition or latest_window()), MARTS_STEP]
+    return execute(where, steps, settings=settings)
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -448,11 +498,10 @@ def demo(args: argparse.Namespace) -> int:
     from jobs_assets.replay import EARLIER, ReplayServer
 
     where = target(demo=True)
-    use(where)
     latest = args.partition or latest_window()
     earlier = None if args.partition else previous_window(latest)
     with ReplayServer() as server:
-        os.environ.update(demo_environment(server))
+        settings = where.settings(**demo_environment(server))
         print(f"replay server on {server.base_url} serving the recorded API responses")
 
         def recordings(suffix: str) -> Callable[[], None]:
@@ -471,6 +520,7 @@ def demo(args: argparse.Namespace) -> int:
             where,
             [*steps, MARTS_STEP],
             lambda notes, seconds: summary(where, notes, seconds, windows),
+            settings,
         )
 
 
@@ -491,9 +541,11 @@ def psql(args: argparse.Namespace) -> int:
 def api(args: argparse.Namespace) -> int:
     """`make api [DEMO=1]`: the read API over the project's (or the demo's) database."""
     from jobs_assets.api.__main__ import main as serve
+    from jobs_assets.api.app import create_app
 
-    use(target(demo=args.demo))
-    serve(["--host", args.host, "--port", str(args.port)])
+    where = target(demo=args.demo)
+    app = create_app(conninfo=where.conninfo(), env=where.env)
+    serve(["--host", args.host, "--port", str(args.port)], app=app)
     return 0
 
 
@@ -501,8 +553,8 @@ def mcp(args: argparse.Namespace) -> int:
     """`jobs mcp [--demo]`: the MCP server over stdio, on the project's (or the demo's) data."""
     from jobs_assets.mcp_server import main as serve
 
-    use(target(demo=args.demo))
-    return serve()
+    where = target(demo=args.demo)
+    return serve(conninfo=where.conninfo(), env=where.env)
 
 
 def dev(args: argparse.Namespace) -> int:
@@ -511,27 +563,22 @@ def dev(args: argparse.Namespace) -> int:
     project does. With `--demo` the replay server runs beside it, so a window
     materialised in the UI replays the recordings as `make demo` does."""
     where = target(demo=args.demo)
-    use(where)
     home = home_of(where)
     bin_dir = Path(sys.executable).parent
     binary = str(bin_dir / "dagster")
     argv = [binary, "dev", "-w", str(local_workspace(home)), "-h", args.host, "-p", str(args.port)]
-
-    def environment() -> dict[str, str]:
-        """This one, with this interpreter's `bin` first on PATH: dagster-dbt parses the
-        marts' project under `dagster dev` with the `dbt` it finds there (no venv need be
-        activated)."""
-        return {**os.environ, "PATH": os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")])}
-
+    # this interpreter's `bin` first on PATH: dagster-dbt parses the marts' project under
+    # `dagster dev` with the `dbt` it finds there (no venv need be activated)
+    path = os.pathsep.join([str(bin_dir), where.env.get("PATH", "")])
     sys.stdout.flush()
     if not args.demo:
-        os.execve(binary, argv, environment())
+        os.execve(binary, argv, where.child_environment(PATH=path, DAGSTER_HOME=str(home)))
     from jobs_assets.replay import ReplayServer
 
     with ReplayServer() as server:
-        os.environ.update(demo_environment(server))
         print(f"replay server on {server.base_url} serving the recorded API responses", flush=True)
-        child = subprocess.Popen(argv, env=environment())
+        env = where.child_environment(PATH=path, DAGSTER_HOME=str(home), **demo_environment(server))
+        child = subprocess.Popen(argv, env=env)
         while True:
             try:
                 return child.wait()
@@ -544,10 +591,9 @@ def backup(args: argparse.Namespace) -> int:
     from jobs_assets.partitions import BACKUP_PARTITIONS
 
     where = target(demo=args.demo)
-    use(where)
     key = BACKUP_PARTITIONS.get_last_partition_key()
     if key is None:
-        raise ValueError("no backup window has ended yet (JOBS_FIRST_WINDOW is in the future)")
+        raise ValueError("no backup window has ended yet (the first window is in the future)")
     step = Step("backup_job", key, f"backup window {key}")
 
     def report(notes: RunNotes, seconds: float) -> str:
@@ -580,7 +626,7 @@ def show_latest_window(args: argparse.Namespace) -> int:
 def db_stop(args: argparse.Namespace) -> int:
     from jobs_assets.lib import db
 
-    data_dir = Settings.from_env().data_dir
+    data_dir = target(demo=False).data_dir
     for label, folder in (("", data_dir), ("the demo's ", data_dir / DEMO_FOLDER)):
         stopped = db.stop_embedded(folder)
         print(f"{label}embedded PostgreSQL " + ("stopped" if stopped else "was not running"))
@@ -607,40 +653,180 @@ def migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- the commands -----------------------------------------------------------------------
+
+
+def restore(args: argparse.Namespace) -> int:
+    """`make restore BACKUP=… [YES=1] [DEMO=1]`: a backup set into the project's (or the
+    demo's) database and raw store."""
+    from jobs_assets.restore import restore_backup
+
+    where = target(demo=args.demo)
+    settings = where.settings()
+    raw_store = None if args.no_raw else settings.storage()
+    return restore_backup(args.backup, where.conninfo(), raw_store, args.yes)
+
+
+def with_partition(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--partition", help="window key, default: the latest complete")
+
+
+def with_demo(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--demo", action="store_true", help="the demo's data, database and instance"
+    )
+
+
+def serving(port: int) -> Callable[[argparse.ArgumentParser], None]:
+    def add(parser: argparse.ArgumentParser) -> None:
+        with_demo(parser)
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=port)
+
+    return add
+
+
+def with_psql_args(parser: argparse.ArgumentParser) -> None:
+    with_demo(parser)
+    parser.add_argument("psql_args", nargs="*", help="passed on to psql (after --)")
+
+
+def with_backup(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("backup", help="a backup file or URL, e.g. jobs_data/backups/jobs-….dump")
+    parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    parser.add_argument("--no-raw", action="store_true", help="restore the database only")
+    with_demo(parser)
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand of `jobs`: what runs it, a line of help, the examples its `--help`
+    ends with, and its own options."""
+
+    name: str
+    handler: Callable[[argparse.Namespace], int]
+    help: str
+    examples: tuple[str, ...]
+    options: Callable[[argparse.ArgumentParser], None] = lambda parser: None
+
+
+#: every subcommand, in the order `jobs --help` lists them: a new one is one entry here
+COMMANDS = (
+    Command(
+        "demo",
+        demo,
+        "the pipeline on recorded API responses, offline, in a folder and database of its own",
+        ("jobs demo", "jobs demo --partition 2026-11-20-04:00"),
+        with_partition,
+    ),
+    Command(
+        "run",
+        run,
+        "the pipeline on the live APIs for the latest complete window, then the marts",
+        ("jobs run", 'jobs run --partition "$(jobs latest-window)"'),
+        with_partition,
+    ),
+    Command(
+        "api",
+        api,
+        f"the read API and search page (http://127.0.0.1:{API_PORT})",
+        ("jobs api", "jobs api --demo --port 8001"),
+        serving(API_PORT),
+    ),
+    Command(
+        "mcp",
+        mcp,
+        "an MCP server over stdio for AI assistants: search, a listing, salary stats, saved searches",
+        ("jobs mcp", "jobs mcp --demo"),
+        with_demo,
+    ),
+    Command(
+        "dev",
+        dev,
+        f"the Dagster UI (`dagster dev`, http://127.0.0.1:{DAGSTER_PORT}) on the same data",
+        ("jobs dev", "JOBS_AUTOMATION=on jobs dev --port 3001", "jobs dev --demo"),
+        serving(DAGSTER_PORT),
+    ),
+    Command(
+        "migrate",
+        migrate,
+        "bring the database schema to the newest migration (each run does it anyway)",
+        ("jobs migrate",),
+    ),
+    Command(
+        "restore",
+        restore,
+        "restore a backup set (the dump and its raw archives) after checking it",
+        (
+            "jobs restore jobs_data/backups/jobs-2026-12-01-06:00.dump",
+            "jobs restore s3://bucket/prefix/backups/jobs-2026-12-01-06:00.dump --yes",
+            "jobs restore BACKUP --no-raw --demo",
+        ),
+        with_backup,
+    ),
+    Command(
+        "latest-window",
+        show_latest_window,
+        "print the newest complete 4-hour window key",
+        ("jobs latest-window", 'jobs run --partition "$(jobs latest-window)"'),
+    ),
+    Command(
+        "psql",
+        psql,
+        "psql on the project's (or the demo's) database; reads stdin too",
+        (
+            "jobs psql",
+            "jobs psql --demo -- -c 'select source, count(*) from jobs_listings_data group by 1'",
+            "echo 'select 1' | jobs psql",
+        ),
+        with_psql_args,
+    ),
+    Command(
+        "backup",
+        backup,
+        "back the database up now (postgres_backup, the latest 6-hour window)",
+        ("jobs backup", "jobs backup --demo"),
+        with_demo,
+    ),
+    Command(
+        "db-stop",
+        db_stop,
+        "stop the embedded PostgreSQL (the project's and the demo's)",
+        ("jobs db-stop",),
+    ),
+)
+
+
+def examples(lines: Sequence[str]) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="jobs",
+        description="Remote-job listings into PostgreSQL with Dagster: the project's commands.",
+        epilog=examples(["jobs demo", "jobs api --demo", "jobs <command> --help"]),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = top.add_subparsers(dest="command", required=True, metavar="<command>")
+    for command in COMMANDS:
+        sub = commands.add_parser(
+            command.name,
+            help=command.help,
+            description=command.help,
+            epilog=examples(command.examples),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        command.options(sub)
+        sub.set_defaults(handler=command.handler)
+    return top
+
+
 def main(argv: list[str] | None = None) -> int:
     # pgserver asks platformdirs for a runtime folder, which warns when XDG_RUNTIME_DIR is
     # unset (root, containers); the fallback it takes is fine.
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
-    parser = argparse.ArgumentParser(prog="jobs_assets", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    handlers = {
-        "run": run,
-        "demo": demo,
-        "psql": psql,
-        "api": api,
-        "dev": dev,
-        "backup": backup,
-        "latest-window": show_latest_window,
-        "migrate": migrate,
-        "db-stop": db_stop,
-        "mcp": mcp,
-    }
-    ports = {"api": API_PORT, "dev": DAGSTER_PORT}
-    for name, handler in handlers.items():
-        command = commands.add_parser(name)
-        if name in ("run", "demo"):
-            command.add_argument("--partition", help="window key, default: the latest complete")
-        if name in ("psql", "api", "dev", "backup", "mcp"):
-            command.add_argument(
-                "--demo", action="store_true", help="the demo's data, database and instance"
-            )
-        if name in ports:
-            command.add_argument("--host", default="127.0.0.1")
-            command.add_argument("--port", type=int, default=ports[name])
-        if name == "psql":
-            command.add_argument("psql_args", nargs="*", help="passed on to psql")
-        command.set_defaults(handler=handler)
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
     try:
         return args.handler(args)
     except (ConnectionError, ValueError, SchemaMismatch) as err:
@@ -661,5 +847,10 @@ def exit_now(code: int) -> None:
     os._exit(code)
 
 
-if __name__ == "__main__":
+def console() -> None:
+    """The `jobs` console script ([project.scripts] in pyproject.toml)."""
     exit_now(main())
+
+
+if __name__ == "__main__":
+    console()

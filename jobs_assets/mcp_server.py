@@ -248,25 +248,18 @@ def build_server(
     return server
 
 
-def _switch(env: Mapping[str, str], name: str) -> bool:
-    value = (env.get(name) or "off").strip().lower()
-    if value not in ("on", "off"):
-        raise ValueError(f"{name}={value!r}: give `on` or `off`")
-    return value == "on"
-
-
-def main() -> int:
-    """Serve over stdio, configured from the environment as the API is (create_app)."""
+def main(conninfo: str | None = None, env: Mapping[str, str] | None = None) -> int:
+    """Serve over stdio, configured from `env` (default: the process environment over
+    .env) as the API is (create_app); `conninfo` defaults to the pipeline's database."""
     from jobs_assets.settings import Settings, environment
 
-    env = environment()  # the process environment over .env
+    env = environment() if env is None else env
     settings = Settings.from_env(env)
     server = build_server(
-        db.conninfo_for(settings.data_dir, settings.pghost),
+        conninfo or db.conninfo_for(settings.data_dir, settings.pghost),
         env.get("JOBS_API_BASE_URL") or DEFAULT_API_URL,
         targets.TargetPolicy(
-            allow_http=_switch(env, "JOBS_ALERT_ALLOW_HTTP"),
-            allow_private=_switch(env, "JOBS_ALERT_ALLOW_PRIVATE"),
+            allow_http=settings.alert_allow_http, allow_private=settings.alert_allow_private
         ),
     )
     server.run("stdio")

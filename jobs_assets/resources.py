@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 import psycopg
+from psycopg.conninfo import make_conninfo
 
 from jobs_assets.lib import db
 from jobs_assets.lib.errors import SchemaMismatch
@@ -19,6 +20,7 @@ from jobs_assets.lib.sources import SOURCES
 from jobs_assets.lib.storage import Storage, open_storage
 from jobs_assets.logs import log_to
 from jobs_assets.settings import (
+    AWS_ENDPOINT_URL,
     ECB_RATES_URL,
     STORAGE_URL,
     Settings,
@@ -43,9 +45,14 @@ class PostgresResource(dg.ConfigurableResource):
     data_dir: str
     pghost: str | None = None
     migrate: str = "auto"
+    #: with `pghost`: the database (unset: libpq's `PGDATABASE`)
+    pgdatabase: str | None = None
 
     def conninfo(self) -> str:
-        return db.conninfo_for(Path(self.data_dir), self.pghost)
+        conninfo = db.conninfo_for(Path(self.data_dir), self.pghost)
+        if self.pghost and self.pgdatabase:
+            return make_conninfo(conninfo, dbname=self.pgdatabase)
+        return conninfo
 
     def ready_conninfo(self) -> str:
         """The connection string once the schema is this code's (migrated where steps may
@@ -55,7 +62,10 @@ class PostgresResource(dg.ConfigurableResource):
         conninfo = self.conninfo()
         if conninfo not in _schema_ready:
             try:
-                db.ensure_schema(conninfo, migrate=self.migrate != "check")
+                # Alembic loads only when a step first connects
+                from jobs_assets.lib.schema.migrate import ensure_schema
+
+                ensure_schema(conninfo, upgrade=self.migrate != "check")
             except SchemaMismatch as err:  # one line, no retry: the revision stays
                 raise dg.Failure(description=str(err), allow_retries=False) from None
             _schema_ready.add(conninfo)
@@ -72,13 +82,32 @@ class RawStoreResource(dg.ConfigurableResource):
 
     data_dir: str
     storage_url: str | None = None
+    endpoint_url: str | None = None  # AWS_ENDPOINT_URL, for an s3:// storage_url
 
     def storage(self) -> Storage:
-        return open_storage(self.storage_url, Path(self.data_dir))
+        return open_storage(self.storage_url, Path(self.data_dir), self.endpoint_url)
 
     def store(self) -> RawStore:
         log_to(Path(self.data_dir))
         return RawStore(Path(self.data_dir), self.storage())
+
+
+class LifecycleResource(dg.ConfigurableResource):
+    """When listings expire (`jobs_assets.lib.lifecycle`): unseen for `expire_unseen_days`
+    (`JOBS_EXPIRE_UNSEEN_DAYS`, sources whose rule is `expires_at_or_unseen`), and the
+    sudden-drop guard: a complete fetch expires at most `expire_max_share`
+    (`JOBS_EXPIRE_MAX_SHARE`) of a source's active listings before a later window
+    confirms the drop."""
+
+    expire_unseen_days: int = 30
+    expire_max_share: float = 0.3
+
+
+class SalaryModelResource(dg.ConfigurableResource):
+    """How much the salary model needs: `min_rows` (`JOBS_MODEL_MIN_ROWS`) listings that
+    state a salary before it trains at all."""
+
+    min_rows: int = 200
 
 
 class SourceApiResource(dg.ConfigurableResource):
@@ -108,27 +137,46 @@ def from_env_var(name: str, value: str | None) -> str | dg.EnvVar | None:
     return dg.EnvVar(name) if set_in_process(name) else value
 
 
-def resources_from_env(settings: Settings | None = None) -> dict[str, dg.ConfigurableResource]:
-    """The database, raw store, `<source>_api` resources (one per registered source) and
-    `ecb_rates_api` (the ECB daily rates file, fetched with the same HTTP policy)."""
+def from_env_int(name: str, value: int) -> int | dg.EnvVar:
+    """`dg.EnvVar.int(name)` when the process environment sets it, else `value`."""
+    return dg.EnvVar.int(name) if set_in_process(name) else value
+
+
+def resources_from_env(
+    settings: Settings | None = None, name_variables: bool = True
+) -> dict[str, dg.ConfigurableResource]:
+    """The database, raw store, `<source>_api` resources (one per registered source),
+    `ecb_rates_api` (the ECB daily rates file, fetched with the same HTTP policy), the
+    listings' lifecycle and the salary model's needs.
+
+    `name_variables=False` (the CLI, which builds `settings` for a target of its own):
+    every field is the value `settings` holds, never a variable of this process."""
     settings = settings or Settings.from_env()
+    named = from_env_var if name_variables else lambda _name, value: value
     data_dir = str(settings.data_dir)
     out: dict[str, dg.ConfigurableResource] = {
         "postgres": PostgresResource(
             data_dir=data_dir,
-            pghost=from_env_var("PGHOST", settings.pghost),
+            pghost=named("PGHOST", settings.pghost),
             migrate=settings.migrate,
         ),
         "raw_store": RawStoreResource(
-            data_dir=data_dir, storage_url=from_env_var(STORAGE_URL, settings.storage_url)
+            data_dir=data_dir,
+            storage_url=named(STORAGE_URL, settings.storage_url),
+            endpoint_url=named(AWS_ENDPOINT_URL, settings.aws_endpoint_url),
         ),
+        "lifecycle": LifecycleResource(
+            expire_unseen_days=settings.expire_unseen_days,
+            expire_max_share=settings.expire_max_share,
+        ),
+        "salary_training": SalaryModelResource(min_rows=settings.model_min_rows),
     }
     for name, source in SOURCES.items():
         values = settings.sources[name].__dict__
-        url = from_env_var(url_variable(source), values["url"])
+        url = named(url_variable(source), values["url"])
         out[f"{name}_api"] = SourceApiResource(**{**values, "url": url})
     if settings.ecb_rates is not None:
         ecb = settings.ecb_rates.__dict__
-        url = from_env_var(ECB_RATES_URL[0], ecb["url"])
+        url = named(ECB_RATES_URL[0], ecb["url"])
         out["ecb_rates_api"] = SourceApiResource(**{**ecb, "url": url})
     return out

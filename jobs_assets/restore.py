@@ -1,5 +1,5 @@
-"""`python -m jobs_assets.restore BACKUP [--yes] [--no-raw] [--demo]`: what `make restore`
-calls (`--demo`, `make restore DEMO=1`: into the demo's database and data folder).
+"""Restoring a backup set: `jobs restore BACKUP [--yes] [--no-raw] [--demo]`
+(`jobs_assets/cli.py`), which `make restore` calls.
 
 Restores a backup set into the configured database (the `PG*` server, or the embedded
 one under `$JOBS_DATA_DIR`) and replays its raw archives into the raw store
@@ -11,14 +11,11 @@ bucket.
 
 from __future__ import annotations
 
-import argparse
 import sys
-import warnings
 from pathlib import Path
 
-from jobs_assets.lib import backup, db
+from jobs_assets.lib import backup
 from jobs_assets.lib.storage import Storage
-from jobs_assets.settings import Settings
 
 
 def summary(plan: backup.RestorePlan, target: str, raw_dir: Storage | None) -> str:
@@ -51,35 +48,23 @@ def confirmed(assume_yes: bool) -> bool:
     return answer.strip() == "restore"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m jobs_assets.restore", description=__doc__)
-    parser.add_argument("backup", help="a backup file or URL, e.g. jobs_data/backups/jobs-….dump")
-    parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    parser.add_argument("--no-raw", action="store_true", help="restore the database only")
-    parser.add_argument(
-        "--demo", action="store_true", help="into the demo's database and data folder"
-    )
-    args = parser.parse_args(argv)
-    # pgserver asks platformdirs for a runtime folder, which warns when XDG_RUNTIME_DIR is
-    # unset (root, containers); the fallback it takes is fine (as in jobs_assets.cli)
-    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+def restore_backup(
+    backup_ref: str, conninfo: str, storage: Storage | None, assume_yes: bool
+) -> int:
+    """Restore the backup set `backup_ref` (a file or an object's URL) into `conninfo`'s
+    database and, unless `storage` is None, its raw archives under `storage`'s `raw/`,
+    after checking the dump and asking (unless `assume_yes`). 0 when restored, 1 when
+    the answer was no, 2 when the backup could not be restored (the reason on stderr)."""
+    raw_dir = None if storage is None else storage.child("raw")
     try:
-        if args.demo:
-            from jobs_assets.cli import target, use
-
-            use(target(demo=True))
-        settings = Settings.from_env()
-        plan = backup.plan_restore(args.backup if "://" in args.backup else Path(args.backup))
-        raw_dir = None if args.no_raw else settings.storage().child("raw")
+        plan = backup.plan_restore(backup_ref if "://" in backup_ref else Path(backup_ref))
         if raw_dir is not None and plan.missing_archives:
             raise backup.BackupError(
                 f"raw archive(s) {', '.join(plan.missing_archives)} of this backup are missing from "
                 f"{plan.backup.folder}; put them back, or pass --no-raw to restore the database only"
             )
-        conninfo = db.conninfo_for(settings.data_dir, settings.pghost)
-        target = backup.describe(conninfo)
-        print(summary(plan, target, raw_dir))
-        if not confirmed(args.yes):
+        print(summary(plan, backup.describe(conninfo), raw_dir))
+        if not confirmed(assume_yes):
             print("nothing was changed")
             return 1
         result = backup.restore(plan, conninfo, raw_dir)
@@ -99,7 +84,3 @@ def main(argv: list[str] | None = None) -> int:
             f"{result['raw_files_already_present']} already present"
         )
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -23,7 +23,16 @@ from jobs_assets.lib.ecb_rates import ECB_DAILY_URL
 from jobs_assets.lib.sources import SOURCES, Source, SourceSettings
 from jobs_assets.lib.storage import Storage, open_storage
 
-__all__ = ["SOURCES", "Settings", "SourceSettings", "environment", "mask_url", "variable_names"]
+__all__ = [
+    "SOURCES",
+    "DefinitionsSettings",
+    "Settings",
+    "SourceSettings",
+    "environment",
+    "mask_url",
+    "process_environment",
+    "variable_names",
+]
 
 #: settings shared by every source, with their defaults
 FETCH_WORKERS = ("JOBS_FETCH_WORKERS", 8)
@@ -39,7 +48,9 @@ FETCH_BUDGET = ("JOBS_FETCH_BUDGET_SECONDS", 900.0)
 ECB_RATES_URL = ("JOBS_ECB_RATES_URL", ECB_DAILY_URL)
 #: where raw files and backups live: a folder (default: JOBS_DATA_DIR) or s3://bucket/prefix
 STORAGE_URL = "JOBS_STORAGE_URL"
-#: read by s3fs (botocore) itself, never by this package: listed for deployments only
+AWS_ENDPOINT_URL = "AWS_ENDPOINT_URL"
+#: the endpoint is passed to the storage by the resources; the credentials are read by s3fs
+#: (botocore) itself, never by this package
 AWS_VARIABLES = (
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
@@ -87,7 +98,6 @@ GENERAL_VARIABLES = (
     "JOBS_EXPIRE_MAX_SHARE",
     "JOBS_MODEL_RETRAIN_HOURS",
     "JOBS_MODEL_MIN_ROWS",
-    "JOBS_FIRST_WINDOW",
     "JOBS_AUTOMATION",
     "JOBS_FETCH_ORIGIN",
     "JOBS_EXECUTOR",
@@ -96,8 +106,6 @@ GENERAL_VARIABLES = (
     "JOBS_MIGRATE",
 )
 
-#: the first 4-hour window the UI offers (a fixed date, so every process agrees)
-DEFAULT_FIRST_WINDOW = "2026-11-01-00:00"
 #: what a fetch from the configured URLs is recorded as: `live` (a real API) or `replay`
 FETCH_ORIGINS = ("live", "replay")
 #: how runs launched by the daemon or the UI execute their steps
@@ -134,6 +142,11 @@ def set_in_process(name: str) -> bool:
     """Whether the process environment (not `.env`) gives `name` a value: only then can
     a resource field be `dg.EnvVar(name)`, resolved again in every run process."""
     return bool((os.environ.get(name) or "").strip())
+
+
+def process_environment() -> dict[str, str]:
+    """A copy of this process's environment, for the programs a command starts."""
+    return dict(os.environ)
 
 
 def environment() -> dict[str, str]:
@@ -197,7 +210,6 @@ class Settings:
     model_min_rows: int = 200  # listings with a salary needed before it trains at all
     #: the ECB daily rates file, fetched with the same HTTP policy as a source
     ecb_rates: SourceSettings | None = None
-    first_window: str = DEFAULT_FIRST_WINDOW
     automation: bool = False
     fetch_origin: str = "live"
     executor: str = "multiprocess"
@@ -213,10 +225,12 @@ class Settings:
     alert_allow_private: bool = False
     #: the API's database role, granted what saved searches need by `migrate`
     api_pg_role: str | None = None
+    #: where an s3:// storage is reached (`AWS_ENDPOINT_URL`; None: AWS itself)
+    aws_endpoint_url: str | None = None
 
     def storage(self) -> Storage:
         """Where raw files and backups live (`JOBS_STORAGE_URL`, else `data_dir`)."""
-        return open_storage(self.storage_url, self.data_dir)
+        return open_storage(self.storage_url, self.data_dir, self.aws_endpoint_url)
 
     @property
     def urls(self) -> dict[str, str]:
@@ -275,7 +289,6 @@ class Settings:
             ecb_rates=http_settings(
                 "ecb_rates", read.text(ECB_RATES_URL[0]) or ECB_RATES_URL[1], 0.0, 1
             ),
-            first_window=read.text("JOBS_FIRST_WINDOW") or DEFAULT_FIRST_WINDOW,
             automation=automation == "on",
             fetch_origin=origin,
             executor=executor,
@@ -286,6 +299,33 @@ class Settings:
             alert_allow_http=read.choice("JOBS_ALERT_ALLOW_HTTP", ("off", "on")) == "on",
             alert_allow_private=read.choice("JOBS_ALERT_ALLOW_PRIVATE", ("off", "on")) == "on",
             api_pg_role=read.text("JOBS_API_PG_ROLE"),
+            aws_endpoint_url=read.text(AWS_ENDPOINT_URL),
+        )
+
+
+@dataclass(frozen=True)
+class DefinitionsSettings:
+    """What Dagster fixes when the definitions load rather than per run: whether schedules
+    and sensors start running, the ingestion steps' retry policy, the least time between
+    two trainings of the salary model (an automation condition) and the executor.
+    `jobs_assets/definitions.py` reads them once; the defaults are what a module imported
+    on its own (a test) gets."""
+
+    automation: bool = False
+    step_retries: int = 3
+    step_retry_delay_seconds: float = 10.0
+    model_retrain_hours: float = 24.0
+    executor: str = "multiprocess"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> DefinitionsSettings:
+        settings = Settings.from_env(env)
+        return cls(
+            automation=settings.automation,
+            step_retries=settings.step_retries,
+            step_retry_delay_seconds=settings.step_retry_delay_seconds,
+            model_retrain_hours=settings.model_retrain_hours,
+            executor=settings.executor,
         )
 
 

@@ -8,18 +8,10 @@ started once for the session.
 from __future__ import annotations
 
 import datetime
-import functools
 import os
 import subprocess
 import sys
 import uuid
-
-# Step retries without the production back-off delays (read when the assets are defined).
-os.environ.setdefault("JOBS_STEP_RETRIES", "1")
-os.environ.setdefault("JOBS_STEP_RETRY_DELAY_SECONDS", "0")
-# The deployed stack's tests need running schedules and sensors, as in production.
-os.environ.setdefault("JOBS_AUTOMATION", "on")
-
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,11 +22,16 @@ import psycopg.sql
 import pytest
 
 from jobs_assets.lib import db
-from jobs_assets.lib.sources import SOURCES
+from jobs_assets.lib.schema.migrate import ensure_schema
 from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.replay import ECB_PATH, FIXTURES, ReplayServer  # noqa: F401 (ECB_PATH: tests)
-from jobs_assets.resources import PostgresResource, RawStoreResource
-from jobs_assets.testing import api_resources, ingestion_assets  # noqa: F401 (used by the tests)
+from jobs_assets.resources import LifecycleResource, PostgresResource, RawStoreResource
+from jobs_assets.testing import (  # noqa: F401 (used by the tests)
+    api_resources,
+    fixture_listing_count,
+    fixture_listing_counts,
+    ingestion_assets,
+)
 
 FIXTURE_DIR = FIXTURES  # the recorded responses the project ships (copied from shared/fixtures)
 
@@ -122,7 +119,7 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
         database = Database(f"dbname={name}", data_dir, pghost, env={"PGDATABASE": name})
         try:
             without_commit_flushes(database.conninfo)
-            db.ensure_schema(database.conninfo)
+            ensure_schema(database.conninfo)
             yield database
         finally:
             if previous is None:
@@ -135,7 +132,7 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
         conninfo = db.embedded_uri(data_dir)
         database = Database(conninfo, data_dir, None, env={"JOBS_DATA_DIR": str(data_dir)})
         without_commit_flushes(database.conninfo)
-        db.ensure_schema(database.conninfo)
+        ensure_schema(database.conninfo)
         try:
             yield database
         finally:
@@ -168,6 +165,7 @@ def resources(clean_db: Database, replay: ReplayServer, data_dir: Path) -> dict[
     return {
         "postgres": clean_db.resource(),
         "raw_store": RawStoreResource(data_dir=str(data_dir)),
+        "lifecycle": LifecycleResource(),
         **api_resources(replay.base_url),
     }
 
@@ -192,6 +190,15 @@ def store_ecb_rates(data_dir: Path, day: datetime.date, body: bytes) -> Path:
     now = datetime.datetime.now(datetime.UTC)
     writer.keep(Page(0, "http://127.0.0.1:9/ecb_rates", 200, "text/xml", body, now))
     return writer.commit()
+
+
+def deployed_definitions() -> dg.Definitions:
+    """The code location as deployed (`JOBS_AUTOMATION=on`: schedules and sensors start
+    running), whatever this process's environment says."""
+    from jobs_assets.definitions import build_definitions
+    from jobs_assets.settings import DefinitionsSettings
+
+    return build_definitions(DefinitionsSettings(automation=True))
 
 
 def latest_windows(count: int = 2) -> list[str]:
@@ -243,36 +250,6 @@ def materialize_window(
         instance=instance or dg.DagsterInstance.ephemeral(),
         raise_on_error=raise_on_error,
     )
-
-
-def fixture_listing_counts(recordings: str = "") -> dict[str, int]:
-    """Distinct listings per source that the replay server serves (what a demo window
-    loads; `recordings="_b"`: the earlier recordings, the demo's previous window),
-    fetched with each source's own paging from a replay server of its own (once per
-    session: the recorded responses do not change)."""
-    return dict(_fixture_listing_counts(recordings))
-
-
-@functools.cache
-def _fixture_listing_counts(recordings: str) -> dict[str, int]:
-    from jobs_assets.lib.sources import parse_window
-
-    counts = {}
-    with ReplayServer() as server:
-        server.use_recordings(recordings)
-        resources = api_resources(server.base_url)
-        for name, source in SOURCES.items():
-            settings = resources[f"{name}_api"].settings()
-            pages = []
-            with settings.http_client() as client:
-                source.fetch(client, settings, pages.append)
-            counts[name] = parse_window(source, sorted(pages, key=lambda p: p.index)).parsed
-    return counts
-
-
-def fixture_listing_count() -> int:
-    """Distinct listings across the sources the replay server serves."""
-    return sum(fixture_listing_counts().values())
 
 
 # --- The deployed stack (test_integration.py, test_browser.py) ----------------------

@@ -1,7 +1,7 @@
 """A realistic data set for the marts tests, and the pandas recomputation of every mart.
 
 The listings go through the real pipeline: synthetic windows built from the recorded
-responses (benchmarks.synth: real listings with new ids and shuffled salaries and
+responses (jobs_assets.testing.synth: real listings with new ids and shuffled salaries and
 locations) are staged and upserted by `upsert_window`, several windows over three weeks
 with overlapping listings. The listing-identity fields (category_normalised, expiry,
 duplicate clusters, history) are then set deterministically, as that step would.
@@ -14,9 +14,9 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import psycopg
 
-from benchmarks.synth import ListingFactory, stage_synthetic, window_key
 from jobs_assets.lib.history import HISTORY_COLUMNS
 from jobs_assets.lib.listings import upsert_window
+from jobs_assets.testing.synth import ListingFactory, stage_synthetic, window_key
 
 ORIGIN = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday: weeks 2026-W10 to W12
 # (days after ORIGIN, hour) of each window and how many listings it carries

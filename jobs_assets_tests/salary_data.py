@@ -13,8 +13,9 @@ from functools import cache
 
 import pandas as pd
 
-from jobs_assets.lib.salary_model.corpus import corpus_dir, listings_frame, response_records
+from jobs_assets.lib.salary_model.corpus import listings_frame, response_records
 from jobs_assets.replay import FIXTURES
+from jobs_assets.testing import salary_corpus_dir
 
 #: recorded responses of the sources whose items the corpus adapter reads
 RECORDED = {
@@ -46,6 +47,6 @@ def recorded_listings() -> pd.DataFrame:
 
 def corpus_missing_reason() -> str:
     return (
-        f"the salary corpus is not at {corpus_dir()} (it is not committed): set "
+        f"the salary corpus is not at {salary_corpus_dir()} (it is not committed): set "
         "JOBS_SALARY_CORPUS_DIR or JOBS_SHARED_DATA_DIR to run the model-quality tests"
     )

@@ -24,7 +24,7 @@ from jobs_assets.lib import alerts
 from jobs_assets.lib.alerts import Alert, AlertOutbox, Problem, WebhookError
 from jobs_assets.lib.raw_store import RawStore
 from jobs_assets.lib.sources import Page
-from jobs_assets.resources import RawStoreResource
+from jobs_assets.resources import LifecycleResource, RawStoreResource
 from jobs_assets_tests.conftest import Database, api_resources, ingestion_assets, latest_windows
 
 UI = "http://dagster.example:3000"
@@ -136,6 +136,7 @@ def run_assets(
         resources={
             "postgres": database.resource(),
             "raw_store": RawStoreResource(data_dir=str(data_dir)),
+            "lifecycle": LifecycleResource(),
             **api_resources("http://127.0.0.1:9"),
         },
         instance=instance,

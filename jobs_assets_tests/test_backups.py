@@ -19,15 +19,16 @@ import dagster as dg
 import pytest
 from psycopg import sql
 
-from jobs_assets.definitions import defs as all_definitions
+from jobs_assets.cli import main as cli_main
 from jobs_assets.defs.backups.assets import BACKUP_VERIFIED, postgres_backup, verified_check
 from jobs_assets.defs.backups.checks import latest_verified_backup_fresh
 from jobs_assets.defs.backups.resources import BackupsResource, backup_resources
-from jobs_assets.lib import backup, db
+from jobs_assets.lib import backup
+from jobs_assets.lib.schema.migrate import ensure_schema
 from jobs_assets.partitions import BACKUP_PARTITIONS
-from jobs_assets.restore import main as restore_main
 from jobs_assets_tests.conftest import (
     Database,
+    deployed_definitions,
     fixture_listing_count,
     latest_windows,
     materialize_window,
@@ -165,7 +166,7 @@ def test_round_trip_restores_identical_rows_and_raw_files(
     shutil.rmtree(restore_dir / "raw", ignore_errors=True)  # what other tests left there
     try:
         run = subprocess.run(
-            [sys.executable, "-m", "jobs_assets.restore", str(dump), "--yes"],
+            [sys.executable, "-m", "jobs_assets.cli", "restore", str(dump), "--yes"],
             env={**os.environ, **clean_db.env, "JOBS_DATA_DIR": str(restore_dir)},
             capture_output=True,
             text=True,
@@ -183,7 +184,7 @@ def test_round_trip_restores_identical_rows_and_raw_files(
         assert clean_db.query("SELECT count(*) FROM analytics_intermediate.refresh_marks") == [(0,)]
     finally:
         shutil.rmtree(restore_dir / "raw", ignore_errors=True)
-        db.ensure_schema(clean_db.conninfo)  # later tests need the tables, whatever happened
+        ensure_schema(clean_db.conninfo)  # later tests need the tables, whatever happened
 
 
 def test_retention_keeps_the_newest_verified_backups(
@@ -325,19 +326,19 @@ def test_restore_refuses_a_changed_dump_and_asks_first(
     monkeypatch.setattr("sys.stdin", io.StringIO(""))  # no terminal
     add_staged_row(clean_db, "job-2")
 
-    assert restore_main([str(good.backup.dump)]) == 1  # no terminal and no --yes
+    assert cli_main(["restore", str(good.backup.dump)]) == 1  # no terminal and no --yes
     assert "pass --yes" in capsys.readouterr().err
     assert clean_db.query("SELECT count(*) FROM staging.staging_jobs_listings_data")[0][0] == 2
 
     with open(good.backup.dump, "ab") as fh:
         fh.write(b"tampered")
-    assert restore_main([str(good.backup.dump), "--yes"]) == 2
+    assert cli_main(["restore", str(good.backup.dump), "--yes"]) == 2
     assert "does not match its manifest's sha256" in capsys.readouterr().err
     assert clean_db.query("SELECT count(*) FROM staging.staging_jobs_listings_data")[0][0] == 2
 
 
 def test_backup_schedule_runs_every_six_hours_in_utc() -> None:
-    defs = all_definitions()
+    defs = deployed_definitions()
     schedule = defs.resolve_schedule_def("backup_schedule")
     assert schedule.cron_schedule == "0 */6 * * *"
     assert schedule.execution_timezone == "UTC"

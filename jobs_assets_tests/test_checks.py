@@ -23,7 +23,7 @@ from jobs_assets.lib.raw_store import RawStore
 from jobs_assets.lib.sources import Page
 from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.replay import ReplayServer
-from jobs_assets.resources import RawStoreResource
+from jobs_assets.resources import LifecycleResource, RawStoreResource
 from jobs_assets_tests.conftest import (
     Database,
     api_resources,
@@ -88,6 +88,7 @@ def raw_dir(tmp_path_factory: pytest.TempPathFactory, database: Database) -> Pat
             resources={
                 "postgres": database.resource(),
                 "raw_store": RawStoreResource(data_dir=str(data_dir)),
+                "lifecycle": LifecycleResource(),
                 **api_resources(server.base_url, max_pages=3),
             },
             instance=instance,
@@ -111,6 +112,7 @@ def offline_resources(database: Database, raw_dir: Path, data_dir: Path) -> dict
     return {
         "postgres": database.resource(),
         "raw_store": RawStoreResource(data_dir=str(data_dir)),
+        "lifecycle": LifecycleResource(),
         **api_resources("http://127.0.0.1:9"),
     }
 
@@ -318,6 +320,7 @@ def test_source_skipped_for_politeness_passes(
     resources = {
         "postgres": clean_db.resource(),
         "raw_store": RawStoreResource(data_dir=str(data_dir)),
+        "lifecycle": LifecycleResource(),
         **api_resources(replay.base_url, max_pages=3, min_interval_hours=6.0),
     }
     remotive = dg.AssetSelection.assets("remotive_raw")

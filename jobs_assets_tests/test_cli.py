@@ -184,7 +184,32 @@ def test_summary_counts_a_usd_minimum_or_maximum_as_a_usd_salary(clean_db: Datab
                 "'Worldwide', %s, %s, now(), now(), now(), '2026-12-01-00:00')",
                 (job_id, low, high),
             )
-    where = Target(clean_db.data_dir, clean_db.pghost, clean_db.env.get("PGDATABASE"), False)
+    where = Target(
+        clean_db.data_dir, clean_db.pghost, clean_db.env.get("PGDATABASE"), False, clean_db.env
+    )
     text = summary(where, RunNotes(), 1.0)
     assert "3 listings (2 with a USD salary)" in text
     assert "make psql" in text and "select " in text
+
+
+def test_jobs_help_lists_every_command_and_each_shows_examples() -> None:
+    """`jobs` is the console script `make` calls: its help lists every command, and each
+    command's help ends with examples of it."""
+    from jobs_assets import cli
+
+    names = [command.name for command in cli.COMMANDS]
+    assert names[:2] == ["demo", "run"] and {"restore", "psql", "db-stop"} <= set(names)
+    script = Path(sys.executable).parent / "jobs"
+    done = subprocess.run([str(script), "--help"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    listed = [line.split()[0] for line in done.stdout.splitlines() if line.startswith("    ")]
+    assert [name for name in listed if name in names] == names
+    commands = cli.parser()._subparsers._group_actions[0].choices  # argparse's own table
+    for name in names:
+        text = commands[name].format_help()
+        assert text.startswith(f"usage: jobs {name}")
+        examples = text.split("examples:\n", 1)[1].splitlines()
+        assert examples and all(
+            line.startswith(f"  jobs {name}") or "jobs" in line for line in examples
+        )
+        assert any(line.startswith(f"  jobs {name}") for line in examples), (name, examples)

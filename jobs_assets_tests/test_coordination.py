@@ -1,7 +1,8 @@
 """Two pods, one database: what one process must know of another is in PostgreSQL, not
 on a local disk. Two `dagster asset materialize` processes with data folders of their
-own (as two Kubernetes pods have), one database and one raw store (`JOBS_STORAGE_URL`),
-run the same window: one fetches, the other waits for it, then reuses its files."""
+own (`JOBS_DATA_DIR`, as two Kubernetes pods have), one database and one raw store
+(`JOBS_STORAGE_URL`), run the same window: one fetches, the other waits for it, then
+reuses its files; the window's listings are loaded once (one set of rows)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from jobs_assets.lib.window_lock import fetch_lock
 from jobs_assets.replay import ReplayServer
+from jobs_assets.testing import fixture_listing_counts
 from jobs_assets_tests.conftest import Database, latest_windows, materialize_command
 
 LIBPQ = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "dbname": "PGDATABASE"}
@@ -35,7 +37,13 @@ def waiting_for_the_lock(database: Database) -> int:
     )[0][0]
 
 
-def test_two_pods_fetch_one_window_one_at_a_time(database: Database, tmp_path: Path) -> None:
+#: the window's fetch, staging and load (the other sources are not fetched: no request
+#: leaves the machine)
+SELECTION = "remotive_raw,staged_listings,jobs_listings"
+
+
+def test_two_pods_fetch_one_window_one_at_a_time(clean_db: Database, tmp_path: Path) -> None:
+    database = clean_db
     key = latest_windows()[-1]
     shared = tmp_path / "raw-store"  # JOBS_STORAGE_URL: the one place both pods share
     shared.mkdir()
@@ -56,7 +64,7 @@ def test_two_pods_fetch_one_window_one_at_a_time(database: Database, tmp_path: P
                 env = {**base, "JOBS_DATA_DIR": str(home / "data"), "DAGSTER_HOME": str(home)}
                 pods.append(
                     subprocess.Popen(
-                        materialize_command("remotive_raw", key),
+                        materialize_command(SELECTION, key),
                         env=env,
                         cwd=home,
                         stdout=subprocess.PIPE,
@@ -84,3 +92,11 @@ def test_two_pods_fetch_one_window_one_at_a_time(database: Database, tmp_path: P
     assert (shared / "raw" / "remotive").is_dir()
     for name in ("pod-a", "pod-b"):  # neither pod keeps a lock, or anything else, on disk
         assert not (tmp_path / name / "data" / "locks").exists()
+    # one set of rows: each listing of the window once, staged and loaded
+    expected = fixture_listing_counts()["remotive"]
+    for table in ("staging.staging_jobs_listings_data", "public.jobs_listings_data"):
+        rows, listings = database.query(
+            f"SELECT count(*), count(DISTINCT source_job_id) FROM {table} "  # a fixed name
+            "WHERE source = 'remotive'"
+        )[0]
+        assert rows == listings == expected, table

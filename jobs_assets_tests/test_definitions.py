@@ -18,10 +18,10 @@ import dagster as dg
 import yaml
 
 from jobs_assets.cli import LOCAL_DAGSTER_YAML
-from jobs_assets.definitions import defs
+from jobs_assets.definitions import build_definitions, defs
 from jobs_assets.lib.sources import SOURCES
 from jobs_assets.partitions import FIRST_WINDOW, INGESTION_PARTITIONS, WINDOW_FORMAT
-from jobs_assets.settings import DEFAULT_FIRST_WINDOW, Settings
+from jobs_assets.settings import DefinitionsSettings
 from jobs_assets_tests.deployment import free_port, stop_sessions
 
 
@@ -49,7 +49,7 @@ def test_ingestion_group_is_partitioned_by_four_hour_windows() -> None:
 
 def test_window_keys_are_four_hourly_in_utc_from_the_first_window() -> None:
     keys = INGESTION_PARTITIONS.get_partition_keys()
-    assert keys[0] == Settings.from_env().first_window == FIRST_WINDOW
+    assert keys[0] == FIRST_WINDOW == "2026-11-01-00:00"
     assert keys[1] == (datetime.strptime(keys[0], WINDOW_FORMAT) + timedelta(hours=4)).strftime(
         WINDOW_FORMAT
     )
@@ -59,13 +59,22 @@ def test_window_keys_are_four_hourly_in_utc_from_the_first_window() -> None:
 
 
 AUTOMATION_PROBE = """
+import json
 import dagster as dg
 from jobs_assets.definitions import defs
-from jobs_assets.partitions import INGESTION_PARTITIONS
 d = defs()
 states = {s.name: s.default_status.value for s in d.schedules}
 states.update({s.name: s.default_status.value for s in d.sensors})
-print(INGESTION_PARTITIONS.get_first_partition_key(), sorted(set(states.values())), len(states))
+graph = d.resolve_asset_graph()
+ops = {
+    key.to_user_string(): graph.get(key).assets_def.op
+    for key in graph.get_all_asset_keys()
+    if graph.get(key).assets_def.is_executable
+}
+retries = {name: op.retry_policy.max_retries for name, op in ops.items() if op.retry_policy}
+model = graph.get(dg.AssetKey("salary_model"))
+print(json.dumps({"states": sorted(set(states.values())), "count": len(states),
+    "retries": retries, "retrain": model.automation_condition.get_label()}))
 """
 
 
@@ -74,35 +83,50 @@ def automation_states(definitions: dg.Definitions) -> set[str]:
     return states | {s.default_status.value for s in definitions.sensors or ()}
 
 
-def test_automation_starts_stopped_unless_on_and_the_first_window_is_a_setting(
-    tmp_path,
-) -> None:
-    """A laptop's `make dev` starts nothing; JOBS_AUTOMATION=on (compose) starts everything.
-
-    Both are read when the definitions load: this session runs with JOBS_AUTOMATION=on
-    (conftest.py) and the default first window; a fresh process checks the opposite."""
-    assert DEFAULT_FIRST_WINDOW == "2026-11-01-00:00"
-    assert Settings.from_env().automation
-    assert automation_states(defs()) == {"RUNNING"}
-    assert INGESTION_PARTITIONS.get_first_partition_key() == Settings.from_env().first_window
-
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "JOBS_DATA_DIR": str(tmp_path),
-        "PGHOST": "unused",
-        "JOBS_FIRST_WINDOW": "2026-11-20-00:00",
-    }
+def probe(env: dict[str, str], cwd: Path) -> dict:
+    """What a fresh process that loads the code location with `env` finds in it."""
     done = subprocess.run(
         [sys.executable, "-c", AUTOMATION_PROBE],
-        env=env,
-        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "JOBS_DATA_DIR": str(cwd), "PGHOST": "unused", **env},
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    first_window, *states = done.stdout.split(maxsplit=1)
-    assert first_window == "2026-11-20-00:00" and "['STOPPED']" in " ".join(states)
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_automation_and_retries_are_read_once_when_the_definitions_load(tmp_path) -> None:
+    """A laptop's `make dev` starts nothing; JOBS_AUTOMATION=on (compose) starts everything.
+
+    The switch, the step retries and the retraining interval are read when the
+    definitions load (`definitions.py`), never when a module is imported: the values
+    given to `build_definitions` are the ones its objects carry, and a fresh process
+    reads them from its environment."""
+    assert automation_states(build_definitions(DefinitionsSettings(automation=True))) == {"RUNNING"}
+    assert automation_states(build_definitions(DefinitionsSettings())) == {"STOPPED"}
+
+    quiet = probe({}, tmp_path)
+    assert quiet["states"] == ["STOPPED"] and quiet["count"] >= 6
+    assert set(quiet["retries"].values()) == {3}
+    assert "every 24 h" in quiet["retrain"]
+    deployed = probe(
+        {
+            "JOBS_AUTOMATION": "on",
+            "JOBS_STEP_RETRIES": "7",
+            "JOBS_MODEL_RETRAIN_HOURS": "6",
+        },
+        tmp_path,
+    )
+    assert deployed["states"] == ["RUNNING"] and deployed["count"] == quiet["count"]
+    assert set(deployed["retries"]) == {
+        *(f"{n}_raw" for n in SOURCES),
+        "staged_listings",
+        "jobs_listings",
+    }
+    assert set(deployed["retries"].values()) == {7}
+    assert "every 6 h" in deployed["retrain"]
 
 
 # --- loading as make dev, the daemon and the compose code server do: no warning of ours ---

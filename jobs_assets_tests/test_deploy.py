@@ -24,6 +24,7 @@ import pytest
 import yaml
 from psycopg import sql
 
+from jobs_assets.lib.schema.migrate import ensure_schema
 from jobs_assets_tests.conftest import Database
 
 REPO = Path(__file__).resolve().parents[1]
@@ -519,7 +520,7 @@ def test_makefile_sets_a_local_dagster_home_for_every_target() -> None:
         ["make", "-n", "dev"], cwd=REPO, env=clean_env(), capture_output=True, text=True, timeout=60
     )
     # its own workspace file in DAGSTER_HOME (jobs_assets/cli.py), never workspace.yaml
-    assert "-m jobs_assets.cli dev" in dev.stdout
+    assert ".venv/bin/jobs dev" in dev.stdout
 
 
 def test_local_instance_ignores_the_production_file_in_the_working_directory(
@@ -726,7 +727,6 @@ def test_init_script_gives_the_pipeline_role_loading_but_not_the_schema(
     """Migrations run as the owner (the migrate service); runs log in as the pipeline
     role, which loads, builds dbt's schemas and marts, but cannot change the migrated
     schema; the API reads what the pipeline builds."""
-    from jobs_assets.lib import db
     from jobs_assets.lib.schema.migrate import head_revision, migrate
 
     result = run_init_script(database, **init_names)
@@ -744,7 +744,7 @@ def test_init_script_gives_the_pipeline_role_loading_but_not_the_schema(
         )
 
     assert migrate(conninfo("DATA")).after == head_revision()  # the migrate service
-    db.ensure_schema(conninfo("PIPELINE"), migrate=False)  # a step's check passes
+    ensure_schema(conninfo("PIPELINE"), upgrade=False)  # a step's check passes
     with psycopg.connect(conninfo("PIPELINE"), autocommit=True) as conn:
         conn.execute(
             "INSERT INTO staging.staging_jobs_listings_data VALUES (%s, %s, %s, %s, now())",

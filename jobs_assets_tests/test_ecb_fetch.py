@@ -20,7 +20,7 @@ from jobs_assets.lib.ecb_fetch import RATES_FOLDER, fetch_daily_rates, stored_ra
 from jobs_assets.lib.raw_store import RawStore
 from jobs_assets.lib.sources import SourceSettings
 from jobs_assets.replay import ECB_PATH, ReplayServer, Reply
-from jobs_assets.resources import RawStoreResource
+from jobs_assets.resources import LifecycleResource, RawStoreResource
 from jobs_assets_tests.conftest import (
     Database,
     api_resources,
@@ -164,6 +164,7 @@ def test_a_live_window_converts_with_the_fetched_file_and_replays_with_it(
     resources = {
         "postgres": clean_db.resource(),
         "raw_store": RawStoreResource(data_dir=str(data_dir)),
+        "lifecycle": LifecycleResource(),
         **api_resources(replay.base_url),
     }
     result = materialize_window(resources, key)
@@ -194,6 +195,7 @@ def test_a_window_whose_fetch_fails_converts_with_the_shipped_rates(
     resources = {
         "postgres": clean_db.resource(),
         "raw_store": RawStoreResource(data_dir=str(data_dir)),
+        "lifecycle": LifecycleResource(),
         **api_resources(replay.base_url),
     }
     result = materialize_window(resources, key)
@@ -241,6 +243,7 @@ def test_a_window_given_implausible_rates_converts_with_the_last_good_file_and_w
     resources = {
         "postgres": clean_db.resource(),
         "raw_store": RawStoreResource(data_dir=str(data_dir)),
+        "lifecycle": LifecycleResource(),
         **api_resources(replay.base_url),
     }
     result = materialize_window(resources, key)

@@ -14,10 +14,11 @@ import pytest
 
 from jobs_assets.lib.listings.extract import read_staged
 from jobs_assets.lib.listings.staging import stage_window
-from jobs_assets.lib.salary_model.corpus import corpus_available, corpus_dir, read_records
+from jobs_assets.lib.salary_model.corpus import corpus_available, read_records
 from jobs_assets.lib.schema import EXTRACTED
 from jobs_assets.lib.sources import SOURCES, Page, WindowRecords, parse_window, records
 from jobs_assets.lib.sources.fields import jsonb_text
+from jobs_assets.testing import salary_corpus_dir
 from jobs_assets_tests.conftest import FIXTURE_DIR, Database
 from jobs_assets_tests.salary_data import corpus_missing_reason
 
@@ -46,7 +47,7 @@ def corpus_windows() -> dict[str, WindowRecords]:
     """Every listing of the salary corpus, cleaned as parsing cleans a listing before
     staging it (the raw items carry what PostgreSQL's jsonb refuses, such as NULs)."""
     windows: dict[str, WindowRecords] = {}
-    for record in read_records(corpus_dir()):
+    for record in read_records(salary_corpus_dir()):
         item = records.clean(record["item"], records.Cleaning())
         window = windows.setdefault(record["source"], WindowRecords())
         window.records.append((record["id"], item, SEEN))
@@ -100,7 +101,9 @@ def test_sql_and_python_field_maps_agree_on_recordings(
 
 
 def test_sql_and_python_field_maps_agree_on_the_salary_corpus(clean_db: Database) -> None:
-    if not corpus_available():  # other projects' data, kept beside the repository
+    if not corpus_available(
+        salary_corpus_dir()
+    ):  # other projects' data, kept beside the repository
         pytest.skip(corpus_missing_reason())
     windows = corpus_windows()
     assert sum(len(w.records) for w in windows.values()) > 2000  # the whole corpus

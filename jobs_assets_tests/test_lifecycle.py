@@ -21,7 +21,7 @@ from jobs_assets.lib.raw_store import RawStore
 from jobs_assets.lib.sources import SOURCES, Source, SourceSettings, WindowRecords, parse_window
 from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.replay import FIXTURES, ReplayServer, Reply
-from jobs_assets.resources import RawStoreResource
+from jobs_assets.resources import LifecycleResource, RawStoreResource
 from jobs_assets_tests.conftest import (
     Database,
     api_resources,
@@ -129,6 +129,7 @@ def first_window(database: Database, tmp_path_factory: pytest.TempPathFactory) -
             {
                 "postgres": database.resource(),
                 "raw_store": RawStoreResource(data_dir=str(data_dir)),
+                "lifecycle": LifecycleResource(),
                 **api_resources(server.base_url),
             },
             latest_windows()[0],
@@ -386,10 +387,10 @@ def test_the_share_comes_from_jobs_expire_max_share(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     first, second = after_first
-    monkeypatch.setenv("JOBS_EXPIRE_MAX_SHARE", "1")  # no guard
+    no_guard = LifecycleResource(expire_max_share=1.0)
     replay.script("/remotive", Reply.json(THREE_OF_REMOTIVE))
 
-    result = run(resources, second)
+    result = run({**resources, "lifecycle": no_guard}, second)
 
     meta = listings_metadata(result)
     assert meta["listings_expired_per_source"]["remotive"] >= 8 and not meta["expiry_held"]

@@ -28,6 +28,7 @@ from jobs_assets_tests import marts_data as md
 from jobs_assets_tests.conftest import (
     Database,
     dagster_materialize,
+    deployed_definitions,
     latest_windows,
     materialize_command,
 )
@@ -280,13 +281,12 @@ def test_a_mart_whose_sql_breaks_its_contract_is_not_built(built, tmp_path: Path
     model = project / "models" / "marts" / "salary_percentiles.sql"
     model.write_text(model.read_text().replace("as p50_usd", "as p50"))
     with database.connect() as conn:
-        env = marts.command_env(marts.profile_env(conn), tmp_path / "target")
+        profiles = marts.write_profiles(tmp_path / "profile", marts.connection_profile(conn))
         before = conn.execute("SELECT * FROM marts.salary_percentiles ORDER BY 1, 2, 3").fetchall()
-    env |= {"DBT_PROJECT_DIR": str(project), "DBT_PROFILES_DIR": str(project)}
+    args = marts.command_args(profiles, tmp_path / "target", project)
     done = subprocess.run(
-        [marts.dbt_executable(), "run", "--select", "salary_percentiles"],
+        [marts.dbt_executable(), "run", "--select", "salary_percentiles", *args],
         cwd=project,
-        env=env,
         capture_output=True,
         text=True,
         timeout=300,
@@ -335,10 +335,8 @@ def test_failing_dbt_test_is_a_failed_asset_check(built) -> None:
 def test_marts_refresh_after_an_ingestion_window() -> None:
     """Declarative automation requests the whole dbt graph once `jobs_listings` has a new
     window, and nothing before."""
-    from jobs_assets.definitions import defs
-
-    definitions = defs()  # the code location as deployed, sensor and all
-    sensor = definitions.get_sensor_def("marts_automation")
+    definitions = deployed_definitions()  # the code location as deployed, sensor and all
+    sensor = definitions.resolve_sensor_def("marts_automation")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     with dg.instance_for_test() as instance:
         first = dg.evaluate_automation_conditions(definitions, instance)
@@ -362,7 +360,7 @@ def test_dbt_project_never_needs_the_network() -> None:
     assert project["flags"]["send_anonymous_usage_stats"] is False
     assert not (marts.PROJECT_DIR / "packages.yml").exists()
     assert not (marts.PROJECT_DIR / "dependencies.yml").exists()
-    assert marts.QUIET_ENV["DO_NOT_TRACK"] == "1"
+    assert project["flags"]["version_check"] is False
     layers = project["models"]["jobs_analytics"]
     assert layers["marts"]["+schema"] == "marts"
     models = {key.path[-1]: key.path[0] for key in analytics_dbt.keys}
@@ -371,12 +369,13 @@ def test_dbt_project_never_needs_the_network() -> None:
     assert {n[:4] for n in models if n not in MART_KEYS} == {"stg_", "int_"}
 
 
-def parse_events(env: dict[str, str], state: Path, work: Path) -> set[str]:
-    """The names of the events of a `dbt parse` that starts from `state`."""
+def parse_events(profile: dict[str, object], state: Path, work: Path) -> set[str]:
+    """The names of the events of a `dbt parse` on `profile` that starts from `state`."""
+    args = marts.command_args(marts.write_profiles(work / "profile", profile), work)
     done = subprocess.run(
-        [marts.dbt_executable(), "parse", "--log-format", "json"],
+        [marts.dbt_executable(), "parse", "--log-format", "json", *args],
         cwd=marts.PROJECT_DIR,
-        env={**marts.command_env(env, work), "DBT_PARTIAL_PARSE_FILE_PATH": str(state)},
+        env={**os.environ, "DBT_PARTIAL_PARSE_FILE_PATH": str(state)},
         capture_output=True,
         text=True,
         timeout=120,
@@ -392,17 +391,17 @@ def test_a_fresh_data_folder_gets_its_parse_state_ahead_of_its_first_build(
     made in the background, and dbt accepts it for that connection (no full re-parse);
     for another connection it would not."""
     with database.connect() as conn:
-        env = marts.profile_env(conn)
-    finish = marts.parse_ahead(tmp_path, env)
+        profile = marts.connection_profile(conn)
+    finish = marts.parse_ahead(tmp_path, profile)
     finish()
     state = marts.saved_parse_state(marts.runs_dir(tmp_path))
     assert state.exists()
-    assert "UnableToPartialParse" not in parse_events(env, state, tmp_path / "same")
-    elsewhere = {**env, "JOBS_DBT_HOST": str(tmp_path / "another-server")}
+    assert "UnableToPartialParse" not in parse_events(profile, state, tmp_path / "same")
+    elsewhere = {**profile, "host": str(tmp_path / "another-server")}
     assert "UnableToPartialParse" in parse_events(elsewhere, state, tmp_path / "other")
     # a folder that has its state already starts nothing
     before = state.stat().st_mtime_ns
-    marts.parse_ahead(tmp_path, env)()
+    marts.parse_ahead(tmp_path, profile)()
     assert state.stat().st_mtime_ns == before
 
 

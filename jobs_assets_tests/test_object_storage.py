@@ -39,7 +39,7 @@ from jobs_assets.lib.sources.base import Page
 from jobs_assets.lib.storage import ObjectStorage, Storage, open_storage
 from jobs_assets.partitions import BACKUP_PARTITIONS
 from jobs_assets.replay import ReplayServer
-from jobs_assets.resources import RawStoreResource
+from jobs_assets.resources import LifecycleResource, RawStoreResource
 from jobs_assets_tests.conftest import (
     FIXTURE_DIR,
     Database,
@@ -111,7 +111,7 @@ def s3_env(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    storage = ObjectStorage(f"s3://{BUCKET}")
+    storage = ObjectStorage(f"s3://{BUCKET}", s3_endpoint)
     if not storage.fs.exists(BUCKET):
         storage.fs.mkdir(BUCKET)
     return env
@@ -125,7 +125,13 @@ def bucket_url(s3_env: dict[str, str]) -> str:
 
 @pytest.fixture
 def bucket(bucket_url: str) -> Storage:
-    return open_storage(bucket_url, Path("."))
+    return open_storage(bucket_url, Path("."), endpoint())
+
+
+def endpoint() -> str:
+    """The endpoint the test's credentials point at (set by `s3_env` or `storage_at`),
+    which the resources and the settings pass to the storage."""
+    return os.environ["AWS_ENDPOINT_URL"]
 
 
 def local_leftovers(data_dir: Path) -> list[str]:
@@ -146,7 +152,10 @@ def test_a_window_and_a_backup_land_in_the_bucket_and_nothing_local(
 ) -> None:
     resources = {
         "postgres": clean_db.resource(),
-        "raw_store": RawStoreResource(data_dir=str(data_dir), storage_url=bucket_url),
+        "raw_store": RawStoreResource(
+            data_dir=str(data_dir), storage_url=bucket_url, endpoint_url=endpoint()
+        ),
+        "lifecycle": LifecycleResource(),
         **api_resources(replay.base_url),
     }
     key = latest_windows(1)[0]
@@ -175,7 +184,9 @@ def test_a_window_and_a_backup_land_in_the_bucket_and_nothing_local(
     )
     assert staged[0][0] == expected
 
-    backups = BackupsResource(data_dir=str(data_dir), keep=2, storage_url=bucket_url)
+    backups = BackupsResource(
+        data_dir=str(data_dir), keep=2, storage_url=bucket_url, endpoint_url=endpoint()
+    )
     outcome = dg.materialize(
         [postgres_backup, latest_verified_backup_fresh],
         partition_key=BACKUP_PARTITIONS.get_last_partition_key(),
@@ -299,7 +310,7 @@ def test_retention_and_a_restore_on_a_new_machine_read_the_bucket(
     url = f"{bucket_url}/backups/{newest.backup.dump_key}"
     plan = backup.plan_restore(url)
     assert plan.missing_archives == [] and len(plan.raw_archives) == 1
-    new_raw = open_storage(f"{bucket_url}-restored", Path("."))
+    new_raw = open_storage(f"{bucket_url}-restored", Path("."), endpoint())
     result = backup.restore(plan, conninfo, new_raw.child("raw"))
     assert result["raw_files_restored"] == 2  # the page and the manifest
     restored = RawStore(tmp_path / "second", new_raw)
@@ -310,7 +321,7 @@ def test_retention_and_a_restore_on_a_new_machine_read_the_bucket(
 
 
 KILLED_UPLOAD = """
-import sys, time
+import os, sys, time
 from pathlib import Path
 from jobs_assets.lib.raw_store import MANIFEST, RawStore
 from jobs_assets.lib.sources.base import Page
@@ -318,7 +329,7 @@ from jobs_assets.lib.storage import open_storage
 from datetime import UTC, datetime
 
 url, data_dir, key, stage = sys.argv[1:5]
-store = RawStore(Path(data_dir), open_storage(url, Path(data_dir)))
+store = RawStore(Path(data_dir), open_storage(url, Path(data_dir), os.environ["AWS_ENDPOINT_URL"]))
 writer = store.writer("remotive", key)
 body = Path(sys.argv[5]).read_bytes()
 for index in range(3):
@@ -383,7 +394,10 @@ def test_a_run_killed_mid_upload_leaves_no_half_window_and_the_next_fetch_cleans
 
     resources = {
         "postgres": clean_db.resource(),
-        "raw_store": RawStoreResource(data_dir=str(data_dir), storage_url=bucket_url),
+        "raw_store": RawStoreResource(
+            data_dir=str(data_dir), storage_url=bucket_url, endpoint_url=endpoint()
+        ),
+        "lifecycle": LifecycleResource(),
         **api_resources(replay.base_url),
     }
     result = materialize_window(resources, key, selection="remotive_raw")
@@ -405,7 +419,7 @@ def test_a_run_killed_mid_upload_leaves_no_half_window_and_the_next_fetch_cleans
 def any_storage(request: pytest.FixtureRequest, tmp_path: Path) -> Storage:
     if request.param == "local":
         return open_storage(None, tmp_path / "store")
-    return open_storage(request.getfixturevalue("bucket_url"), Path("."))
+    return open_storage(request.getfixturevalue("bucket_url"), Path("."), endpoint())
 
 
 def test_both_storages_keep_the_same_contract(any_storage: Storage) -> None:
@@ -451,7 +465,7 @@ def storage_at(endpoint: str, monkeypatch: pytest.MonkeyPatch, url: str) -> Stor
     monkeypatch.setenv("AWS_REGION", "us-east-1")
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    return open_storage(url, Path("."))
+    return open_storage(url, Path("."), endpoint)
 
 
 def test_an_endpoint_answering_500_fails_fast_naming_the_endpoint(
@@ -514,7 +528,9 @@ def test_a_missing_bucket_is_named(s3_env: dict[str, str], data_dir: Path) -> No
     url = f"s3://no-such-bucket-{uuid.uuid4().hex[:8]}/lake"
     bucket = url.split("/")[2]
     with pytest.raises(StorageError) as err:
-        RawStore(data_dir, open_storage(url, Path("."))).manifest("jobicy", latest_windows(1)[0])
+        RawStore(data_dir, open_storage(url, Path("."), endpoint())).manifest(
+            "jobicy", latest_windows(1)[0]
+        )
     assert str(err.value) == (
         f"object storage: reach bucket {url} failed: bucket {bucket} does not exist at "
         f"{s3_env['AWS_ENDPOINT_URL']}; create the bucket, or correct the bucket in "
@@ -545,7 +561,10 @@ def test_a_raw_asset_on_broken_storage_fails_with_the_storage_message(
     with BrokenService(500) as service:
         storage_at(service.url(""), monkeypatch, f"s3://{BUCKET}/lake")
         resources = {
-            "raw_store": RawStoreResource(data_dir=str(data_dir), storage_url=f"s3://{BUCKET}/a"),
+            "raw_store": RawStoreResource(
+                data_dir=str(data_dir), storage_url=f"s3://{BUCKET}/a", endpoint_url=service.url("")
+            ),
+            "lifecycle": LifecycleResource(),
             "postgres": clean_db.resource(),  # the window's fetch lock
             **api_resources(replay.base_url),
         }

@@ -12,7 +12,7 @@ import pytest
 from jobs_assets.lib.raw_store import RawStore
 from jobs_assets.lib.sources import SOURCES
 from jobs_assets.replay import ECB_PATH, ReplayServer, Reply
-from jobs_assets.resources import RawStoreResource
+from jobs_assets.resources import LifecycleResource, RawStoreResource
 from jobs_assets_tests.conftest import (
     FIXTURE_DIR,
     Database,
@@ -118,6 +118,7 @@ def test_replay_rebuilds_staged_and_normalised_without_the_network(
         resources = {
             "postgres": clean_db.resource(),
             "raw_store": RawStoreResource(data_dir=str(data_dir)),
+            "lifecycle": LifecycleResource(),
             **api_resources(server.base_url),
         }
         assert materialize_window(resources, key).success
@@ -168,6 +169,7 @@ def test_minimum_interval_skips_and_reports_instead_of_failing(
     resources = {
         "postgres": clean_db.resource(),
         "raw_store": RawStoreResource(data_dir=str(data_dir)),
+        "lifecycle": LifecycleResource(),
         **api_resources(replay.base_url, min_interval_hours=6.0),
     }
     assert materialize_window(resources, first).success

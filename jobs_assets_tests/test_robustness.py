@@ -31,7 +31,7 @@ from jobs_assets.lib.sources import SOURCES, Page, parse_window
 from jobs_assets.lib.window_lock import fetch_lock, window_lock
 from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.replay import ReplayServer, Reply
-from jobs_assets.resources import RawStoreResource, SourceApiResource
+from jobs_assets.resources import LifecycleResource, RawStoreResource, SourceApiResource
 from jobs_assets_tests.conftest import (
     ECB_PATH,
     FIXTURE_DIR,
@@ -171,6 +171,7 @@ def test_retry_after_beyond_the_cap_fails_the_run_at_once_with_its_text(
     resources = {
         "postgres": clean_db.resource(),
         "raw_store": RawStoreResource(data_dir=str(data_dir)),
+        "lifecycle": LifecycleResource(),
         **api_resources(replay.base_url, max_retry_after_seconds=300.0),
     }
     started = time.monotonic()
@@ -445,6 +446,7 @@ def test_a_read_only_data_folder_fails_the_run_in_plain_words(
     resources = {
         "postgres": clean_db.resource(),
         "raw_store": RawStoreResource(data_dir=str(not_a_folder)),
+        "lifecycle": LifecycleResource(),
         **api_resources(replay.base_url),
     }
     result = materialize_window(resources, latest_windows()[-1], raise_on_error=False)
@@ -482,6 +484,7 @@ def test_secrets_in_every_url_appear_in_no_file_the_run_wrote(
     resources = {
         "postgres": clean_db.resource(),
         "raw_store": RawStoreResource(data_dir=str(data_dir)),
+        "lifecycle": LifecycleResource(),
         **{
             f"{name}_api": SourceApiResource(
                 name=name,

@@ -15,13 +15,20 @@ import pandas as pd
 import pytest
 
 from jobs_assets.defs.ml.assets import salary_estimates, salary_model
-from jobs_assets.lib import backup, db
+from jobs_assets.lib import backup
 from jobs_assets.lib.listings.copy_text import copy_buffer, copy_lines
 from jobs_assets.lib.salary_model import store
 from jobs_assets.lib.salary_model.features import FEATURES
 from jobs_assets.lib.schema import OUTPUT_COLUMNS
+from jobs_assets.lib.schema.migrate import ensure_schema
 from jobs_assets.partitions import BACKUP_PARTITIONS
-from jobs_assets_tests.conftest import Database, latest_windows, materialize_window
+from jobs_assets.resources import SalaryModelResource
+from jobs_assets_tests.conftest import (
+    Database,
+    deployed_definitions,
+    latest_windows,
+    materialize_window,
+)
 from jobs_assets_tests.salary_data import recorded_listings
 
 
@@ -59,10 +66,19 @@ def ml_db(clean_db: Database) -> Database:
     return clean_db
 
 
-def run(asset: dg.AssetsDefinition, database: Database) -> dg.MaterializeResult:
+#: enough for the recorded listings with a salary (the deployed default is 200)
+MIN_ROWS = 50
+
+
+def run(
+    asset: dg.AssetsDefinition, database: Database, min_rows: int = MIN_ROWS
+) -> dg.MaterializeResult:
     result = dg.materialize(
         [asset],
-        resources={"postgres": database.resource()},
+        resources={
+            "postgres": database.resource(),
+            "salary_training": SalaryModelResource(min_rows=min_rows),
+        },
         instance=dg.DagsterInstance.ephemeral(),
     )
     assert result.success
@@ -80,9 +96,8 @@ def models(database: Database) -> list[tuple]:
 def test_too_few_listings_is_a_success_without_a_model(
     ml_db: Database, recorded: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("JOBS_MODEL_MIN_ROWS", "1000")
     load_listings(ml_db, recorded)
-    meta = values(run(salary_model, ml_db))
+    meta = values(run(salary_model, ml_db, min_rows=1000))
     print(f"\n{meta['reason']}")
     assert meta["status"] == "skipped" and meta["model_version"] == "none"
     assert meta["reason"].startswith("not enough data yet: 11")
@@ -96,7 +111,6 @@ def test_a_model_on_the_recorded_listings_alone_loses_to_the_baselines(
 ) -> None:
     """About 115 real salaries are too few to beat a median: the run says so, keeps the
     model as rejected with every metric, and nothing is estimated."""
-    monkeypatch.setenv("JOBS_MODEL_MIN_ROWS", "50")
     load_listings(ml_db, recorded)
     meta = values(run(salary_model, ml_db))
     print(
@@ -141,7 +155,6 @@ def estimates(database: Database) -> dict[tuple[str, str], tuple]:
 def test_promotion_estimates_incremental_refresh_and_a_rejected_retraining(
     ml_db: Database, recorded: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("JOBS_MODEL_MIN_ROWS", "50")
     load_listings(ml_db, pay_by_source_and_level(recorded))
     first = values(run(salary_model, ml_db))
     assert first["status"] == "current", first["reason"]
@@ -204,7 +217,6 @@ def test_the_gate_compares_with_the_current_model_on_newer_listings(
 ) -> None:
     """Newer listings arrive; the new model is judged against the current one on them,
     and once current every estimate is redone with it (a full refresh)."""
-    monkeypatch.setenv("JOBS_MODEL_MIN_ROWS", "50")
     # a total order (ties broken by the key), so the split is the same on every machine
     labelled = pay_by_source_and_level(recorded).sort_values(
         ["first_seen_at", "source", "source_job_id"], kind="stable"
@@ -231,10 +243,8 @@ def test_the_gate_compares_with_the_current_model_on_newer_listings(
 
 
 def test_retraining_waits_for_new_listings_and_the_time_gate(monkeypatch) -> None:
-    from jobs_assets.definitions import defs
-
-    definitions = defs()
-    sensor = definitions.get_sensor_def("ml_automation")
+    definitions = deployed_definitions()  # the code location as deployed, sensor and all
+    sensor = definitions.resolve_sensor_def("ml_automation")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
     model, estimates_key = dg.AssetKey("salary_model"), dg.AssetKey("salary_estimates")
     selection = dg.AssetSelection.groups("ml")
@@ -272,9 +282,8 @@ def test_retraining_waits_for_new_listings_and_the_time_gate(monkeypatch) -> Non
 def test_a_backup_restores_the_current_model_predicting_the_same_numbers(
     ml_db: Database, recorded: pd.DataFrame, data_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from jobs_assets.restore import main as restore_main
+    from jobs_assets.cli import main as cli_main
 
-    monkeypatch.setenv("JOBS_MODEL_MIN_ROWS", "50")
     load_listings(ml_db, pay_by_source_and_level(recorded))
     run(salary_model, ml_db)
     run(salary_estimates, ml_db)
@@ -293,7 +302,7 @@ def test_a_backup_restores_the_current_model_predicting_the_same_numbers(
     for name, value in {**ml_db.env, "JOBS_DATA_DIR": str(ml_db.data_dir)}.items():
         monkeypatch.setenv(name, value)
     try:
-        assert restore_main([str(outcome.backup.dump), "--yes", "--no-raw"]) == 0
+        assert cli_main(["restore", str(outcome.backup.dump), "--yes", "--no-raw"]) == 0
         with ml_db.connect() as conn:
             after = store.current_model(conn)
         assert after.version == before.version
@@ -301,7 +310,7 @@ def test_a_backup_restores_the_current_model_predicting_the_same_numbers(
         assert np.array_equal(restored.to_numpy(), expected.to_numpy())
         assert estimates(ml_db) == stored_estimates
     finally:
-        db.ensure_schema(ml_db.conninfo)
+        ensure_schema(ml_db.conninfo)
 
 
 def test_model_settings(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -324,7 +333,6 @@ def test_listings_loaded_by_the_pipeline_are_estimated(
 ) -> None:
     """A window through the real ingestion assets, then the estimates: every active
     listing has one, and the listings the window rewrote unchanged keep theirs."""
-    monkeypatch.setenv("JOBS_MODEL_MIN_ROWS", "50")
     load_listings(ml_db, pay_by_source_and_level(recorded))
     run(salary_model, ml_db)
     run(salary_estimates, ml_db)

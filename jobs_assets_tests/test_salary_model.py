@@ -34,6 +34,7 @@ from jobs_assets.lib.salary_model.evaluation import (
     training_rows,
 )
 from jobs_assets.lib.salary_model.features import annual_usd_midpoint, model_inputs
+from jobs_assets.testing import salary_corpus_dir
 from jobs_assets_tests.salary_data import corpus_missing_reason, recorded_listings
 
 #: the recorded listings hold about 115 salaries: enough to exercise training
@@ -42,9 +43,9 @@ RECORDED_MIN_ROWS = 50
 
 @pytest.fixture(scope="module")
 def corpus() -> pd.DataFrame:
-    if not corpus_available():
+    if not corpus_available(salary_corpus_dir()):
         pytest.skip(corpus_missing_reason())
-    return load_corpus()
+    return load_corpus(salary_corpus_dir())
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from jobs_assets import cli
 from jobs_assets.defs.ingestion.assets import jobs_listings, staged_listings
-from jobs_assets.lib import backup, db, quality
+from jobs_assets.lib import backup, quality
 from jobs_assets.lib.errors import SchemaMismatch
 from jobs_assets.lib.normalise import EXTRACTED, OUTPUT_COLUMNS
 from jobs_assets.lib.schema import (
@@ -32,7 +32,13 @@ from jobs_assets.lib.schema import (
     new_column_sql,
 )
 from jobs_assets.lib.schema.columns import history_table, listing_views
-from jobs_assets.lib.schema.migrate import Migration, current_revision, head_revision, migrate
+from jobs_assets.lib.schema.migrate import (
+    Migration,
+    current_revision,
+    ensure_schema,
+    head_revision,
+    migrate,
+)
 from jobs_assets.lib.sources import SOURCES
 from jobs_assets.replay import ReplayServer
 from jobs_assets_tests.conftest import Database
@@ -393,13 +399,13 @@ def test_steps_that_may_not_migrate_refuse_a_database_behind_the_code(scratch: s
     """`JOBS_MIGRATE=check` (deployments): the migrate job owns the schema, steps only
     check it, and say what to run."""
     with pytest.raises(SchemaMismatch) as err:
-        db.ensure_schema(scratch, migrate=False)
+        ensure_schema(scratch, upgrade=False)
     assert str(err.value) == (
         f"The database is at schema revision none (never migrated), this code needs "
         f"{head_revision()}: run the deployment's migrate job (`python -m jobs_assets.cli "
         "migrate` with the schema owner's role) and start the run again; nothing was changed."
     )
     assert current_revision(scratch) is None
-    db.ensure_schema(scratch)  # `auto` (laptops): migrated in place
-    db.ensure_schema(scratch, migrate=False)  # and now the check passes
+    ensure_schema(scratch)  # `auto` (laptops): migrated in place
+    ensure_schema(scratch, upgrade=False)  # and now the check passes
     assert current_revision(scratch) == head_revision()

@@ -20,7 +20,7 @@ from jobs_assets.defs.automation.inbox_sensor import inbox_load_job, inbox_senso
 from jobs_assets.lib.raw_store import RawStore
 from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.replay import FIXTURES, ReplayServer
-from jobs_assets.resources import RawStoreResource
+from jobs_assets.resources import LifecycleResource, RawStoreResource
 from jobs_assets_tests.conftest import (
     Database,
     api_resources,
@@ -206,6 +206,7 @@ def test_requested_run_loads_the_file_and_it_survives_a_live_fetch(
     resources = {
         "postgres": clean_db.resource(),
         "raw_store": RawStoreResource(data_dir=str(data_dir)),
+        "lifecycle": LifecycleResource(),
         **api_resources(replay.base_url, max_pages=3),
     }
     job = dg.Definitions(

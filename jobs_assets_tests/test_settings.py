@@ -130,6 +130,8 @@ def test_resources_name_the_variables_the_environment_sets(bare_env: pytest.Monk
     assert set(resources) == {
         "postgres",
         "raw_store",
+        "lifecycle",
+        "salary_training",
         "ecb_rates_api",
         *(f"{n}_api" for n in SOURCES),
     }
@@ -140,11 +142,12 @@ def test_resources_name_the_variables_the_environment_sets(bare_env: pytest.Monk
 
 
 def test_step_retry_policy_comes_from_settings(bare_env: pytest.MonkeyPatch) -> None:
-    from jobs_assets.defs.ingestion.assets import step_retry_policy
+    from jobs_assets.automation import step_retry_policy
+    from jobs_assets.settings import DefinitionsSettings
 
     bare_env.setenv("JOBS_STEP_RETRIES", "7")
     bare_env.setenv("JOBS_STEP_RETRY_DELAY_SECONDS", "2")
-    policy = step_retry_policy(Settings.from_env())
+    policy = step_retry_policy(DefinitionsSettings.from_env())
     assert (policy.max_retries, policy.delay) == (7, 2)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -92,18 +92,20 @@ def create_app(
     cache_ttl_seconds: int = 300,
     pool_size: int = 8,
     searches: SearchConfig | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> FastAPI:
-    """The application; without `conninfo`, configured from the environment: the
-    pipeline's database (PG* or embedded), `JOBS_REDIS_URL`,
-    `JOBS_API_CACHE_TTL_SECONDS` (0 switches the cache off) and the saved searches'
-    `JOBS_SEARCH_*` and `JOBS_ALERT_ALLOW_*` (`Settings`)."""
-    if conninfo is None:
+    """The application; without `conninfo` (or with `env`), configured from the
+    environment (`env`, default the process's over .env): the pipeline's database (PG* or
+    embedded), `JOBS_REDIS_URL`, `JOBS_API_CACHE_TTL_SECONDS` (0 switches the cache off)
+    and the saved searches' `JOBS_SEARCH_*` and `JOBS_ALERT_ALLOW_*` (`Settings`)."""
+    if conninfo is None or env is not None:
         from jobs_assets.lib import db
         from jobs_assets.settings import Settings, environment
 
-        env = environment()  # the process environment over .env (never exported)
+        env = environment() if env is None else env  # .env is read, never exported
         settings = Settings.from_env(env)
-        conninfo = db.conninfo_for(settings.data_dir, settings.pghost)
+        if conninfo is None:
+            conninfo = db.conninfo_for(settings.data_dir, settings.pghost)
         redis_url = redis_url or env.get("JOBS_REDIS_URL") or None
         ttl = env.get("JOBS_API_CACHE_TTL_SECONDS", "").strip()
         cache_ttl_seconds = int(ttl) if ttl else cache_ttl_seconds

@@ -62,20 +62,6 @@ def connect(conninfo: str, **kwargs) -> psycopg.Connection:
         ) from err
 
 
-def ensure_schema(conninfo: str, migrate: bool = True) -> None:
-    """Bring the database to the newest migration (`lib/schema/migrate.py`); safe to run
-    from many processes at once, and a no-op when it is already there. With `migrate`
-    False (deployments, where a migrate job owns the schema), only check that the
-    database is at this code's revision. Either way, `SchemaMismatch` when it is not
-    (or, when migrating, when a newer release made it), before anything is written."""
-    from jobs_assets.lib.schema import migrate as schema  # Alembic loads only when needed
-
-    if migrate:
-        schema.migrate(conninfo)
-    else:
-        schema.check(conninfo)
-
-
 def stop_embedded(data_dir: Path) -> bool:
     """Stop the embedded server if it runs; True when one was stopped."""
     pgdata = (data_dir / "pgdata").resolve()

@@ -1,10 +1,11 @@
 """The dbt project of the analytics marts: where it lives, how dbt reaches the database,
 and its parsed manifest.
 
-dbt reads its connection from `JOBS_DBT_*` (see `jobs_assets/dbt/profiles.yml`); they
-are computed from the pipeline's own open connection, so the embedded PostgreSQL
-(a socket directory), `PG*` and docker-compose all work with one profile. The password
-is never copied: dbt's libpq reads `PGPASSWORD` itself.
+dbt's connection is a `profiles.yml` written for each build from the pipeline's own open
+connection (`write_profiles`), so the embedded PostgreSQL (a socket directory), `PG*` and
+docker-compose all work, and nothing is set in the environment; the password is never
+copied: dbt reads `PGPASSWORD` itself. dbt's sessions skip JIT and get more sort memory
+through the project's pre-hook (`dbt_project.yml`).
 
 The manifest is made ahead by `dagster-dbt project prepare-and-package` (or, under
 `dagster dev`, on every load: `jobs_assets/defs/marts/project.py`); `dbt parse` needs
@@ -15,18 +16,17 @@ Each build writes its artifacts to a folder of its own under `$JOBS_DATA_DIR/dbt
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import shutil
 import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import psycopg
+import yaml
 from psycopg import sql
 
 
@@ -42,53 +42,47 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt"
 MARTS_SCHEMA = "marts"
 INTERMEDIATE_SCHEMA = "analytics_intermediate"
 
-# No usage statistics, no version check: dbt must never reach the network.
-QUIET_ENV = {
-    "DO_NOT_TRACK": "1",
-    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    "DBT_VERSION_CHECK": "false",
-}
+#: dbt's threads unless `JOBS_DBT_THREADS` says (a refresh's threads mostly wait on queries)
+DBT_THREADS = 4
+PROFILE_NAME = "jobs_analytics"
 
 
-# dbt's sessions (libpq reads PGOPTIONS): no JIT, whose compilation costs more than the
-# small queries of an incremental refresh take (0.8 s of a 1.1 s mart at 1M listings),
-# and memory enough to sort a full build's million listings without spilling to disk.
-SESSION_OPTIONS = "-c jit=off -c work_mem=64MB"
-#: dbt's threads unless JOBS_DBT_THREADS says (a refresh's threads mostly wait on queries)
-DBT_THREADS = "4"
-
-
-def profile_env(conn: psycopg.Connection) -> dict[str, str]:
-    """`JOBS_DBT_*` for profiles.yml from an open connection: what libpq really used,
-    defaults and socket directories included (never the password); PGOPTIONS with the
-    session settings of dbt's connections after any the user set."""
+def connection_profile(conn: psycopg.Connection) -> dict[str, object]:
+    """Where dbt connects, from an open connection: what libpq really used, defaults and
+    socket directories included (never the password)."""
     info = conn.info
-    return {
-        "JOBS_DBT_HOST": info.host,
-        "JOBS_DBT_PORT": str(info.port),
-        "JOBS_DBT_USER": info.user,
-        "JOBS_DBT_DBNAME": info.dbname,
-        "PGOPTIONS": f"{os.environ.get('PGOPTIONS', '')} {SESSION_OPTIONS}".strip(),
-        # compose passes unset settings as empty strings, which dbt would read as given
-        "JOBS_DBT_THREADS": os.environ.get("JOBS_DBT_THREADS") or DBT_THREADS,
-        **QUIET_ENV,
+    return {"host": info.host, "port": info.port, "user": info.user, "dbname": info.dbname}
+
+
+def write_profiles(folder: Path, profile: Mapping[str, object]) -> Path:
+    """A `profiles.yml` in `folder` for one dbt command on the connection `profile`
+    (`connection_profile()`); `folder` is passed as `--profiles-dir`, so nothing is set
+    in this process's environment. The password stays out of the file: dbt reads
+    `PGPASSWORD` itself."""
+    output = {
+        "type": "postgres",
+        **profile,
+        "password": "{{ env_var('PGPASSWORD', '') }}",
+        "schema": "analytics",
+        "threads": DBT_THREADS,  # `--threads` on the command line says otherwise
+        "connect_timeout": 10,
     }
+    folder.mkdir(parents=True, exist_ok=True)
+    text = yaml.safe_dump({PROFILE_NAME: {"target": "default", "outputs": {"default": output}}})
+    (folder / "profiles.yml").write_text(text)
+    return folder
 
 
-@contextlib.contextmanager
-def environ(values: Mapping[str, str]) -> Iterator[None]:
-    """Set environment variables for the block (dbt's CLI and its in-process adapter
-    both read `os.environ`), then restore what was there."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+def command_args(profiles_dir: Path, target: Path, project_dir: Path = PROJECT_DIR) -> list[str]:
+    """The options of a dbt command started outside dagster-dbt: the project, the
+    profile in `profiles_dir`, artifacts and logs in `target`. No usage statistics and no
+    version check come from `dbt_project.yml`'s flags."""
+    return [
+        *("--project-dir", str(project_dir)),
+        *("--profiles-dir", str(profiles_dir)),
+        *("--target-path", str(target)),
+        *("--log-path", str(target)),
+    ]
 
 
 def require_manifest(manifest: Path, project_dir: Path = PROJECT_DIR) -> Path:
@@ -177,24 +171,10 @@ def stop_dbt(process: subprocess.Popen, wait_seconds: float = STOP_WAIT_SECONDS)
         process.wait()
 
 
-def command_env(profile: Mapping[str, str], target: Path) -> dict[str, str]:
-    """The environment of a dbt command started outside dagster-dbt: this project, the
-    connection `profile` (`profile_env()`), no network, artifacts and logs in `target`."""
-    return {
-        **os.environ,
-        **profile,
-        **QUIET_ENV,
-        "DBT_PROFILES_DIR": str(PROJECT_DIR),
-        "DBT_PROJECT_DIR": str(PROJECT_DIR),
-        "DBT_TARGET_PATH": str(target),
-        "DBT_LOG_PATH": str(target),
-    }
-
-
-def parse_ahead(data_dir: Path, env: Mapping[str, str]) -> Callable[[], None]:
+def parse_ahead(data_dir: Path, profile: Mapping[str, object]) -> Callable[[], None]:
     """Start `dbt parse` in the background for a data folder that has no partial-parse
     state yet (a fresh one), so its first build does not parse the whole project on the
-    critical path. `env` is `profile_env()` of the folder's connection.
+    critical path. `profile` is `connection_profile()` of the folder's connection.
 
     Returns `finish()`: waits for the parse and keeps its state for the build. A parse
     that fails only costs the time it took: the build then parses by itself.
@@ -204,10 +184,10 @@ def parse_ahead(data_dir: Path, env: Mapping[str, str]) -> Callable[[], None]:
     if saved.exists():
         return lambda: None
     out = runs / "parse-ahead"
+    args = command_args(write_profiles(out, profile), out)
     process = subprocess.Popen(
-        [dbt_executable(), "parse", "--quiet"],
+        [dbt_executable(), "parse", "--quiet", *args],
         cwd=PROJECT_DIR,
-        env=command_env(env, out),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

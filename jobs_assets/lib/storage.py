@@ -304,18 +304,19 @@ class ObjectStorage(Storage):
     operation, the object, `JOBS_STORAGE_URL` and the next step; "absent" stays a
     `FileNotFoundError`, which callers treat as such."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, endpoint_url: str | None = None) -> None:
         import fsspec
 
         self.url = url.rstrip("/")
+        self.endpoint_url = endpoint_url or None
         self.protocol, _, rest = self.url.partition("://")
-        self.fs = fsspec.filesystem(self.protocol, **_options(self.protocol))
+        self.fs = fsspec.filesystem(self.protocol, **_options(self.protocol, self.endpoint_url))
         self.base = rest
         self.bucket = rest.split("/", 1)[0]
 
     def _endpoint(self) -> str:
-        """Where the requests go, for messages (botocore reads `AWS_ENDPOINT_URL` itself)."""
-        return os.environ.get("AWS_ENDPOINT_URL") or f"the default {self.protocol} endpoint"
+        """Where the requests go, for messages."""
+        return self.endpoint_url or f"the default {self.protocol} endpoint"
 
     @contextlib.contextmanager
     def _failures(self, what: str, key: str = "") -> Iterator[None]:
@@ -439,7 +440,7 @@ class ObjectStorage(Storage):
         return _entry(key, info)
 
     def child(self, prefix: str) -> ObjectStorage:
-        return ObjectStorage(self.location(prefix))
+        return ObjectStorage(self.location(prefix), self.endpoint_url)
 
     def sha256(self, key: str) -> str:
         digest = hashlib.sha256()
@@ -532,23 +533,23 @@ def as_storage(where: Path | str | Storage) -> Storage:
     return open_storage(str(where), Path(where) if "://" not in str(where) else Path("."))
 
 
-def _options(protocol: str) -> dict:
+def _options(protocol: str, endpoint_url: str | None) -> dict:
     """No credentials here: s3fs (botocore) reads the standard AWS variables itself, so
-    they never appear in a resource's config."""
+    they never appear in a resource's config. The endpoint (`AWS_ENDPOINT_URL`, passed by
+    the resources and the settings) is named so that fsspec's cache of filesystems keeps
+    one per endpoint: a client keeps the endpoint it was made with."""
     if protocol not in ("s3", "s3a"):
         return {}
-    # The endpoint is named (botocore would read it too) so that fsspec's cache of
-    # filesystems keeps one per endpoint: a client keeps the endpoint it was made with.
-    endpoint = os.environ.get("AWS_ENDPOINT_URL") or None
     return {
         "use_listings_cache": False,
         "config_kwargs": S3_CLIENT_CONFIG,
-        "endpoint_url": endpoint,
+        "endpoint_url": endpoint_url,
     }
 
 
-def open_storage(url: str | None, data_dir: Path) -> Storage:
-    """The storage `JOBS_STORAGE_URL` names: empty or a path is a local folder."""
+def open_storage(url: str | None, data_dir: Path, endpoint_url: str | None = None) -> Storage:
+    """The storage `JOBS_STORAGE_URL` names: empty or a path is a local folder; an
+    `s3://` URL is reached at `endpoint_url` (`AWS_ENDPOINT_URL`; None: AWS itself)."""
     url = (url or "").strip()
     if not url:
         return LocalStorage(Path(data_dir))
@@ -556,7 +557,7 @@ def open_storage(url: str | None, data_dir: Path) -> Storage:
         return LocalStorage(Path(url[len("file://") :]))
     if "://" not in url:
         return LocalStorage(Path(url))
-    return ObjectStorage(url)
+    return ObjectStorage(url, endpoint_url)
 
 
 def staging_name(label: str) -> str:

@@ -25,8 +25,9 @@ from fastapi.testclient import TestClient
 from psycopg.conninfo import make_conninfo
 
 from jobs_assets.api.app import create_app
-from jobs_assets.lib import db
+from jobs_assets.lib.schema.migrate import ensure_schema
 from jobs_assets.replay import FIXTURES
+from jobs_assets.resources import LifecycleResource
 from jobs_assets.testing import DsnPostgres, build_marts, load_recorded_windows
 from jobs_assets_tests.conftest import Database, latest_windows
 
@@ -110,19 +111,18 @@ def api_data(database: Database, tmp_path_factory: pytest.TempPathFactory) -> It
     conninfo = make_conninfo(database.conninfo, dbname=name)
     tmp = tmp_path_factory.mktemp("api_data")
     try:
-        db.ensure_schema(conninfo)
+        ensure_schema(conninfo)
         scratch = Database(conninfo, database.data_dir, database.pghost)
         postgres = DsnPostgres(data_dir=str(tmp), dsn=conninfo)
         first, second = WINDOWS
         load_recorded_windows(postgres, tmp / "first", [first])
         first_window = scratch.snapshot()
         second_fixtures = recordings(tmp / "second", SECOND_RECORDINGS)
-        with pytest.MonkeyPatch.context() as env:
-            # the second recordings share no listing with the first: the whole feed turned
-            # over, which the sudden-drop guard would hold for a later window to confirm;
-            # these tests read the expiries, as `make demo` does (the guard off)
-            env.setenv("JOBS_EXPIRE_MAX_SHARE", "1")
-            load_recorded_windows(postgres, tmp / "second-data", [second], second_fixtures)
+        # the second recordings share no listing with the first: the whole feed turned
+        # over, which the sudden-drop guard would hold for a later window to confirm;
+        # these tests read the expiries, as `make demo` does (the guard off)
+        guard_off = LifecycleResource(expire_max_share=1.0)
+        load_recorded_windows(postgres, tmp / "second-data", [second], second_fixtures, guard_off)
         build_marts(postgres)
         yield ApiData(scratch, postgres, tmp, tmp, scratch.snapshot(), first_window)
     finally:

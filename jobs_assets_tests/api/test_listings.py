@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 
 from jobs_assets.api.app import create_app
 from jobs_assets.lib.listings import queries
+from jobs_assets.lib.schema.migrate import ensure_schema
 from jobs_assets_tests.api.conftest import ApiData
 
 LISTINGS = """
@@ -526,9 +527,8 @@ def test_stats_without_marts_answer_503_with_what_to_do(api_data: ApiData) -> No
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
         conninfo = psycopg.conninfo.make_conninfo(api_data.conninfo, dbname=name)
-        from jobs_assets.lib import db
 
-        db.ensure_schema(conninfo)
+        ensure_schema(conninfo)
         with TestClient(create_app(conninfo=conninfo)) as client:
             for path in ("/stats/postings", "/stats/salaries"):
                 response = client.get(path)

@@ -28,7 +28,7 @@ from fastapi.testclient import TestClient
 from psycopg.conninfo import make_conninfo
 
 from jobs_assets.api.app import create_app
-from jobs_assets.lib import db
+from jobs_assets.lib.schema.migrate import ensure_schema
 from jobs_assets_tests.api.conftest import ApiData
 from jobs_assets_tests.test_browser import Page, browser, chromium
 
@@ -86,7 +86,7 @@ def no_marts_url(api_data: ApiData) -> Iterator[str]:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
         conninfo = make_conninfo(api_data.conninfo, dbname=name)
-        db.ensure_schema(conninfo)
+        ensure_schema(conninfo)
         with serving(conninfo) as url:
             yield url
     finally:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
-from jobs_assets.automation import SENSOR_STATUS
+from jobs_assets.automation import in_use, sensor_status
 from jobs_assets.defs.automation.resources import AlertsResource
 from jobs_assets.lib.alerts import OUTBOX_TABLE, Alert, Problem, run_url, summarise
 from jobs_assets.logs import log_event
@@ -175,17 +175,7 @@ def new_alerts(
     return [alert for _, alert in sorted(found, key=lambda item: item[0])], AlertCursor(after)
 
 
-@dg.sensor(
-    name="alert_sensor",
-    minimum_interval_seconds=30,
-    default_status=SENSOR_STATUS,
-    description=(
-        "Posts one message per failed run, and per run with failed asset checks (WARN or "
-        "ERROR), to JOBS_ALERT_WEBHOOK_URL and the daily log; retries a webhook that is down "
-        "on later ticks. Pending alerts: table public.jobs_alert_outbox, status 'pending'."
-    ),
-)
-def alert_sensor(context: dg.SensorEvaluationContext, alerts: AlertsResource) -> dg.SkipReason:
+def send_alerts(context: dg.SensorEvaluationContext, alerts: AlertsResource) -> dg.SkipReason:
     cursor = AlertCursor.parse(context.cursor) or starting_cursor(context.instance)
     found, cursor = new_alerts(context.instance, cursor, alerts.ui_base_url)
     outbox = alerts.outbox()
@@ -220,3 +210,28 @@ def alert_sensor(context: dg.SensorEvaluationContext, alerts: AlertsResource) ->
         summary += " (no JOBS_ALERT_WEBHOOK_URL: log only)"
     context.update_cursor(cursor.serialize())
     return dg.SkipReason(summary)
+
+
+def build_alert_sensor(
+    status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED,
+) -> dg.SensorDefinition:
+    return dg.sensor(
+        name="alert_sensor",
+        minimum_interval_seconds=30,
+        default_status=status,
+        description=(
+            "Posts one message per failed run, and per run with failed asset checks (WARN or "
+            "ERROR), to JOBS_ALERT_WEBHOOK_URL and the daily log; retries a webhook that is "
+            "down on later ticks. Pending alerts: table public.jobs_alert_outbox, status "
+            "'pending'."
+        ),
+    )(send_alerts)
+
+
+alert_sensor = build_alert_sensor()  # stopped: the code location's is built below
+
+
+@dg.definitions
+def alert_definitions() -> dg.Definitions:
+    """The sensor, running by default when the automation switch is on."""
+    return dg.Definitions(sensors=[build_alert_sensor(sensor_status(in_use()))])

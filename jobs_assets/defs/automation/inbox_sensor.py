@@ -26,8 +26,7 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from jobs_assets.automation import SENSOR_STATUS
-from jobs_assets.defs.ingestion.assets import jobs_listings, staged_listings
+from jobs_assets.automation import in_use, sensor_status
 from jobs_assets.lib import inbox
 from jobs_assets.lib.sources import SOURCES
 from jobs_assets.logs import log_event
@@ -39,8 +38,7 @@ FIRST_TICK_LOOKBACK = timedelta(days=1)
 
 inbox_load_job = dg.define_asset_job(
     "inbox_load_job",
-    selection=dg.AssetSelection.assets(staged_listings, jobs_listings),
-    partitions_def=INGESTION_PARTITIONS,
+    selection=dg.AssetSelection.assets("staged_listings", "jobs_listings"),
     # An inbox load is small and offline: one process is quicker than one per step.
     executor_def=dg.in_process_executor,
     description=(
@@ -56,18 +54,7 @@ def parse_cursor(raw: str | None, now: datetime) -> datetime:
     return now - FIRST_TICK_LOOKBACK
 
 
-@dg.sensor(
-    name="inbox_sensor",
-    job=inbox_load_job,
-    minimum_interval_seconds=15,
-    default_status=SENSOR_STATUS,
-    description=(
-        "Loads JSON files dropped in $JOBS_DATA_DIR/inbox/<source>/ (the source's API format) "
-        "into the current window; moves them to inbox/done/ or inbox/rejected/ (with a "
-        ".reason.txt)."
-    ),
-)
-def inbox_sensor(
+def take_inbox_files(
     context: dg.SensorEvaluationContext, raw_store: RawStoreResource
 ) -> dg.SensorResult:
     now = datetime.now(UTC)
@@ -116,4 +103,31 @@ def inbox_sensor(
         run_requests=requests,
         cursor=json.dumps({"after": after.isoformat()}),
         skip_reason=skip,
+    )
+
+
+def build_inbox_sensor(
+    status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED,
+) -> dg.SensorDefinition:
+    return dg.sensor(
+        name="inbox_sensor",
+        job=inbox_load_job,
+        minimum_interval_seconds=15,
+        default_status=status,
+        description=(
+            "Loads JSON files dropped in $JOBS_DATA_DIR/inbox/<source>/ (the source's API "
+            "format) into the current window; moves them to inbox/done/ or inbox/rejected/ "
+            "(with a .reason.txt)."
+        ),
+    )(take_inbox_files)
+
+
+inbox_sensor = build_inbox_sensor()  # stopped: the code location's is built below
+
+
+@dg.definitions
+def inbox_definitions() -> dg.Definitions:
+    """The job and the sensor, running by default when the automation switch is on."""
+    return dg.Definitions(
+        jobs=[inbox_load_job], sensors=[build_inbox_sensor(sensor_status(in_use()))]
     )

@@ -6,7 +6,7 @@ import dagster as dg
 
 from jobs_assets.lib import alerts
 from jobs_assets.logs import log_to
-from jobs_assets.resources import PostgresResource, resources_from_env
+from jobs_assets.resources import PostgresResource, from_env_var, resources_from_env
 from jobs_assets.settings import Settings
 
 
@@ -15,9 +15,9 @@ class AlertsResource(dg.ConfigurableResource):
     the daily log is written (and where the previous release kept its outbox files, which
     the first use imports).
 
-    `webhook_url` is left unset in deployments: it is then read from
-    `JOBS_ALERT_WEBHOOK_URL` when an alert is sent, so the secret never shows in the
-    UI's resource config. Tests set it to a local receiver.
+    `webhook_url` is `dg.EnvVar("JOBS_ALERT_WEBHOOK_URL")` in deployments, resolved in the
+    process that sends, so the secret never shows in the UI's resource config (which names
+    the variable). Tests set it to a local receiver.
     """
 
     data_dir: str
@@ -33,7 +33,7 @@ class AlertsResource(dg.ConfigurableResource):
         return outbox
 
     def webhook(self) -> str | None:
-        return self.webhook_url or Settings.from_env().alert_webhook_url
+        return (self.webhook_url or "").strip() or None
 
     def post(self, text: str) -> None:
         url = self.webhook()
@@ -42,12 +42,18 @@ class AlertsResource(dg.ConfigurableResource):
         alerts.post_webhook(url, text, timeout=self.timeout_seconds)
 
 
-def alerts_resource_from_env() -> AlertsResource:
-    settings = Settings.from_env()
+def alerts_resource_from_env(
+    settings: Settings | None = None, name_variables: bool = True
+) -> AlertsResource:
+    """The webhook only by name: a secret in `.env` but not in the environment is never
+    copied into the resource's config (Dagster's own commands put `.env` in the
+    environment of the processes that send)."""
+    settings = settings or Settings.from_env()
     return AlertsResource(
         data_dir=str(settings.data_dir),
-        postgres=resources_from_env(settings)["postgres"],
+        postgres=resources_from_env(settings, name_variables)["postgres"],
         ui_base_url=settings.ui_base_url or alerts.DEFAULT_UI_BASE_URL,
+        webhook_url=from_env_var("JOBS_ALERT_WEBHOOK_URL", None),
     )
 
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 import pandas as pd
 
+from jobs_assets.automation import in_use, step_retry_policy
 from jobs_assets.defs.ingestion.column_schema import table_metadata
 from jobs_assets.lib import quality
 from jobs_assets.lib.currency import rate_date as shipped_rate_date
@@ -29,22 +30,14 @@ from jobs_assets.lib.window_identity import maintain_window
 from jobs_assets.lib.window_lock import window_lock
 from jobs_assets.logs import log_event
 from jobs_assets.partitions import INGESTION_PARTITIONS
-from jobs_assets.resources import PostgresResource, RawStoreResource
-from jobs_assets.settings import Settings
+from jobs_assets.resources import LifecycleResource, PostgresResource, RawStoreResource
+from jobs_assets.settings import DefinitionsSettings
 
-
-def step_retry_policy(settings: Settings) -> dg.RetryPolicy:
-    """Step retries cover what HTTP retries cannot (an HTML error page, a dropped
-    connection); `JOBS_STEP_RETRIES` and `JOBS_STEP_RETRY_DELAY_SECONDS` tune them."""
-    return dg.RetryPolicy(
-        max_retries=settings.step_retries,
-        delay=settings.step_retry_delay_seconds,
-        backoff=dg.Backoff.EXPONENTIAL,
-        jitter=dg.Jitter.PLUS_MINUS,
-    )
-
-
-RETRY = step_retry_policy(Settings.from_env())
+#: the retry policy of the module's own objects (tests); the code location builds the
+#: assets again with the one `definitions.py` read (`ingestion_definitions` below)
+DEFAULT_RETRY = step_retry_policy(DefinitionsSettings())
+STAGED_LISTINGS_KEY = dg.AssetKey("staged_listings")
+JOBS_LISTINGS_KEY = dg.AssetKey("jobs_listings")
 RAW_KEYS = [dg.AssetKey(f"{name}_raw") for name in SOURCES]
 # Windows are 4 hours: two missed windows in a row mean the listings are stale.
 FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=8))
@@ -68,7 +61,7 @@ def reject_metadata(window: WindowRecords) -> dict[str, object]:
     return window.summary().as_metadata()
 
 
-def build_raw_asset(source: Source) -> dg.AssetsDefinition:
+def build_raw_asset(source: Source, retry: dg.RetryPolicy = DEFAULT_RETRY) -> dg.AssetsDefinition:
     api_key = f"{source.name}_api"
 
     @dg.asset(
@@ -77,7 +70,7 @@ def build_raw_asset(source: Source) -> dg.AssetsDefinition:
         partitions_def=INGESTION_PARTITIONS,
         kinds={"python", "json"},
         pool=f"api_{source.name}",
-        retry_policy=RETRY,
+        retry_policy=retry,
         freshness_policy=FRESHNESS,
         required_resource_keys={api_key, "raw_store", "postgres"},
         description=(
@@ -128,15 +121,12 @@ def build_raw_asset(source: Source) -> dg.AssetsDefinition:
     return raw_asset
 
 
-raw_assets = [build_raw_asset(source) for source in SOURCES.values()]
-
-
-@dg.asset(
+STAGED_LISTINGS = dict(
+    name="staged_listings",
     group_name="ingestion",
     partitions_def=INGESTION_PARTITIONS,
     deps=RAW_KEYS,
     kinds={"python", "postgres"},
-    retry_policy=RETRY,
     metadata=table_metadata(STAGING),
     description=(
         "The window's listings as JSONB in staging.staging_jobs_listings_data, parsed from "
@@ -144,7 +134,9 @@ raw_assets = [build_raw_asset(source) for source in SOURCES.values()]
         "in the inbox for the window, replaced in one transaction with COPY."
     ),
 )
-def staged_listings(
+
+
+def stage_listings(
     context: dg.AssetExecutionContext,
     postgres: PostgresResource,
     raw_store: RawStoreResource,
@@ -259,12 +251,12 @@ PREVIEW_COLUMNS = [
 ]
 
 
-@dg.asset(
+JOBS_LISTINGS = dict(
+    name="jobs_listings",
     group_name="ingestion",
     partitions_def=INGESTION_PARTITIONS,
-    deps=[staged_listings, ecb_rates],
+    deps=[STAGED_LISTINGS_KEY, ecb_rates],
     kinds={"python", "postgres"},
-    retry_policy=RETRY,
     metadata=table_metadata(LISTINGS),
     freshness_policy=FRESHNESS,
     description=(
@@ -276,8 +268,13 @@ PREVIEW_COLUMNS = [
         "per region, plotted over the windows."
     ),
 )
-def jobs_listings(
-    context: dg.AssetExecutionContext, postgres: PostgresResource, raw_store: RawStoreResource
+
+
+def load_listings(
+    context: dg.AssetExecutionContext,
+    postgres: PostgresResource,
+    raw_store: RawStoreResource,
+    lifecycle: LifecycleResource,
 ) -> dg.MaterializeResult:
     key = context.partition_key
     window_start = context.partition_time_window.start
@@ -290,15 +287,14 @@ def jobs_listings(
         window_lock(conn, "jobs_listings", key),
     ):
         result = upsert_window(conn, read_conn, key, window_start, rates=rates)
-        settings = Settings.from_env()
         identity = maintain_window(
             conn,
             key,
             window_start,
             proof,
             rules,
-            settings.expire_unseen_days,
-            settings.expire_max_share,
+            lifecycle.expire_unseen_days,
+            lifecycle.expire_max_share,
         )
         bump_data_version(conn, key)  # the read API's caches drop what this load changed
         expired = quality.expired_before_retrieval(conn, key).violations[quality.EXPIRED_RULE]
@@ -346,3 +342,25 @@ def jobs_listings(
             ),
         }
     )
+
+
+def build_ingestion_assets(retry: dg.RetryPolicy = DEFAULT_RETRY) -> list[dg.AssetsDefinition]:
+    """The raw assets, `ecb_rates`, `staged_listings` and `jobs_listings`; the steps that
+    fetch or write the tables retry with `retry`."""
+    return [
+        *(build_raw_asset(source, retry) for source in SOURCES.values()),
+        ecb_rates,
+        dg.asset(**STAGED_LISTINGS, retry_policy=retry)(stage_listings),
+        dg.asset(**JOBS_LISTINGS, retry_policy=retry)(load_listings),
+    ]
+
+
+# the assets with the default retry policy, for code that imports them
+*raw_assets, _, staged_listings, jobs_listings = build_ingestion_assets()
+
+
+@dg.definitions
+def ingestion_definitions() -> dg.Definitions:
+    """The assets as the code location loads them: with the retry policy read when the
+    definitions load."""
+    return dg.Definitions(assets=build_ingestion_assets(step_retry_policy(in_use())))

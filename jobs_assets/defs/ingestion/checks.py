@@ -20,7 +20,7 @@ import dagster as dg
 import pandas as pd
 import psycopg
 
-from jobs_assets.defs.ingestion.assets import jobs_listings, markdown_table, staged_listings
+from jobs_assets.defs.ingestion.assets import JOBS_LISTINGS_KEY, STAGED_LISTINGS_KEY, markdown_table
 from jobs_assets.lib import quality
 from jobs_assets.lib.errors import PipelineError
 from jobs_assets.lib.parsed_windows import stored_summary
@@ -286,7 +286,7 @@ def parsed_counts(store: RawStore, partition_key: str) -> dict[str, int]:
 
 
 @dg.asset_check(
-    asset=staged_listings,
+    asset=STAGED_LISTINGS_KEY,
     blocking=True,
     partitions_def=INGESTION_PARTITIONS,
     description=(
@@ -434,7 +434,7 @@ listings_volume_vs_trailing_median = Check(
 jobs_listings_checks = [
     checks_step(
         "jobs_listings_checks",
-        jobs_listings.key,
+        JOBS_LISTINGS_KEY,
         [
             listings_keys_and_required_columns,
             listings_values_in_vocabulary,

@@ -4,7 +4,7 @@ plausible cluster sizes and no expiry held by the sudden-drop guard (WARN)."""
 
 import dagster as dg
 
-from jobs_assets.defs.ingestion.assets import jobs_listings
+from jobs_assets.defs.ingestion.assets import JOBS_LISTINGS_KEY
 from jobs_assets.defs.ingestion.checks import (
     ERROR,
     WARN,
@@ -78,7 +78,7 @@ listings_expiry_not_held = build_listings_check(
 identity_checks = [
     checks_step(
         "jobs_listings_identity_checks",
-        jobs_listings.key,
+        JOBS_LISTINGS_KEY,
         [
             listings_expired_only_on_complete_fetch,
             clusters_within_one_company,

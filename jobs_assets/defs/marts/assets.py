@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import psycopg
 from dagster_dbt import (
     DagsterDbtTranslator,
     DbtCliInvocation,
@@ -22,10 +23,10 @@ from dagster_dbt import (
 )
 from pydantic import PrivateAttr
 
-from jobs_assets.automation import SENSOR_STATUS
+from jobs_assets.automation import in_use, sensor_status
 from jobs_assets.defs.marts.project import PROJECT
 from jobs_assets.lib import marts
-from jobs_assets.resources import PostgresResource
+from jobs_assets.resources import PostgresResource, from_env_int
 
 MANIFEST = marts.require_manifest(PROJECT.manifest_path)
 
@@ -38,12 +39,32 @@ class MartsDbtResource(DbtCliResource):
     ends with dbt still running. Every step tears its resources down, however it ends,
     so this one stops (as Ctrl-C would: dbt cancels its queries) any dbt it started that
     is still running.
+
+    `build()` writes the run's profile from the pipeline's connection and passes it, and
+    the threads, on dbt's command line: nothing goes through this process's environment.
     """
 
+    #: dbt's threads (`JOBS_DBT_THREADS`)
+    threads: int = marts.DBT_THREADS
     _invocations: list[DbtCliInvocation] = PrivateAttr(default_factory=list)
 
     def cli(self, args: Sequence[str], **kwargs: Any) -> DbtCliInvocation:
         invocation = super().cli(args, **kwargs)
+        self._invocations.append(invocation)
+        return invocation
+
+    def build(
+        self, context: dg.AssetExecutionContext, conn: psycopg.Connection, target: Path
+    ) -> DbtCliInvocation:
+        """`dbt build` of the context's selection on `conn`'s database, artifacts in
+        `target` (with the run's profiles.yml)."""
+        profiles = marts.write_profiles(target / "profile", marts.connection_profile(conn))
+        # the run's profile for dbt's process and for the adapter dagster-dbt opens in
+        # this one alike
+        runner = self.model_copy(update={"profiles_dir": str(profiles)})
+        invocation = runner.cli(
+            ["build", "--threads", str(self.threads)], context=context, target_path=target
+        )
         self._invocations.append(invocation)
         return invocation
 
@@ -159,15 +180,13 @@ HEADLINES = {
     name="analytics_dbt",
 )
 def analytics_dbt(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource, postgres: PostgresResource
+    context: dg.AssetExecutionContext, dbt: MartsDbtResource, postgres: PostgresResource
 ) -> Iterator[Any]:
     """`dbt build` of the selection: models, then their tests as asset checks; row counts
     and, for two marts, headline numbers that Dagster plots run over run."""
-    with postgres.connect() as conn:
-        env = marts.profile_env(conn)
     target = marts.new_target(Path(postgres.data_dir), context.run.run_id)
-    with marts.environ(env):  # dbt's process starts with the environment of this moment
-        invocation = dbt.cli(["build"], context=context, target_path=target)
+    with postgres.connect() as conn:
+        invocation = dbt.build(context, conn, target)
     for event in invocation.stream():
         yield with_counts(context, event, postgres)
     marts.keep_parse_state(target, Path(postgres.data_dir))
@@ -194,13 +213,17 @@ def marts_definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=[analytics_dbt],
         resources={
-            "dbt": MartsDbtResource(project_dir=PROJECT, dbt_executable=marts.dbt_executable())
+            "dbt": MartsDbtResource(
+                project_dir=PROJECT,
+                dbt_executable=marts.dbt_executable(),
+                threads=from_env_int("JOBS_DBT_THREADS", marts.DBT_THREADS),
+            )
         },
         sensors=[
             dg.AutomationConditionSensorDefinition(
                 "marts_automation",
                 target=dg.AssetSelection.groups("marts"),
-                default_status=SENSOR_STATUS,
+                default_status=sensor_status(in_use()),
             )
         ],
     )

@@ -9,12 +9,13 @@ every `dagster` command) would pay that for nothing.
 
 import dagster as dg
 
-from jobs_assets.automation import SENSOR_STATUS
-from jobs_assets.defs.ingestion.assets import jobs_listings
+from jobs_assets.automation import in_use, sensor_status
 from jobs_assets.defs.ml.automation import AFTER_LISTINGS_OR_MODEL, retrain_condition
 from jobs_assets.logs import log_event
-from jobs_assets.resources import PostgresResource
-from jobs_assets.settings import Settings
+from jobs_assets.resources import PostgresResource, SalaryModelResource
+from jobs_assets.settings import DefinitionsSettings
+
+JOBS_LISTINGS = dg.AssetKey("jobs_listings")
 
 #: the metrics every training run reports (library names -> metadata names)
 REPORTED = {
@@ -34,9 +35,10 @@ REPORTED = {
 
 @dg.asset(
     group_name="ml",
-    deps=[jobs_listings],
+    deps=[JOBS_LISTINGS],
     kinds={"python", "scikitlearn", "postgres"},
-    automation_condition=retrain_condition(Settings.from_env().model_retrain_hours),
+    # the default interval; the code location's comes from `JOBS_MODEL_RETRAIN_HOURS`
+    automation_condition=retrain_condition(DefinitionsSettings().model_retrain_hours),
     description=(
         "A model of the annual USD salary of a listing, trained on the listings that state "
         "one (one per duplicate cluster), judged on the newest 20% against two median "
@@ -46,11 +48,13 @@ REPORTED = {
     ),
 )
 def salary_model(
-    context: dg.AssetExecutionContext, postgres: PostgresResource
+    context: dg.AssetExecutionContext,
+    postgres: PostgresResource,
+    salary_training: SalaryModelResource,
 ) -> dg.MaterializeResult:
     from jobs_assets.lib.salary_model import store, train_salary_model
 
-    min_rows = Settings.from_env().model_min_rows
+    min_rows = salary_training.min_rows
     with postgres.connect() as conn:
         listings = store.training_listings(conn)
         current = store.current_model(conn)
@@ -94,7 +98,7 @@ def salary_model(
 
 @dg.asset(
     group_name="ml",
-    deps=[salary_model, jobs_listings],
+    deps=[salary_model, JOBS_LISTINGS],
     kinds={"python", "postgres"},
     automation_condition=AFTER_LISTINGS_OR_MODEL,
     description=(
@@ -138,6 +142,10 @@ def salary_estimates(
 
 @dg.definitions
 def ml_definitions() -> dg.Definitions:
+    """The assets with the retraining interval, and the sensor with the automation switch,
+    read when the definitions load."""
+    values = in_use()
+    retrain = retrain_condition(values.model_retrain_hours)
     return dg.Definitions(
         assets=[salary_model, salary_estimates],
         sensors=[
@@ -145,8 +153,14 @@ def ml_definitions() -> dg.Definitions:
             dg.AutomationConditionSensorDefinition(
                 "ml_automation",
                 target=dg.AssetSelection.groups("ml"),
-                default_status=SENSOR_STATUS,
+                default_status=sensor_status(values),
                 use_user_code_server=True,
             )
         ],
+    ).map_asset_specs(
+        func=lambda spec: (
+            spec.replace_attributes(automation_condition=retrain)
+            if spec.key == salary_model.key
+            else spec
+        )
     )

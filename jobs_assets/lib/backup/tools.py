@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -10,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from psycopg import pq
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from jobs_assets.lib.backup.errors import BackupError, ToolsNotFound
@@ -116,10 +116,20 @@ def find_pg_tools(conninfo: str, bundled_first: bool | None = None) -> PgTools:
 def describe(conninfo: str) -> str:
     """Where a conninfo points, without any password (for logs and manifests)."""
     params = conninfo_to_dict(conninfo) if conninfo else {}
-    host = params.get("host") or os.environ.get("PGHOST") or "local socket"
-    port = params.get("port") or os.environ.get("PGPORT") or "5432"
-    dbname = params.get("dbname") or os.environ.get("PGDATABASE") or "(default)"
-    user = params.get("user") or os.environ.get("PGUSER") or "(default)"
+    # libpq's defaults, which it takes from PG* itself
+    defaults = {
+        option.keyword.decode(): option.val.decode()
+        for option in pq.Conninfo.get_defaults()
+        if option.val is not None
+    }
+
+    def value(name: str) -> str | None:
+        return params.get(name) or defaults.get(name)
+
+    host = value("host") or "local socket"
+    port = value("port") or "5432"
+    dbname = value("dbname") or "(default)"
+    user = value("user") or "(default)"
     return f"database {dbname} on {host}:{port} as {user}"
 
 
@@ -139,7 +149,7 @@ def run_tool(command: Sequence[str], what: str, timeout: float | None = None) ->
             [str(c) for c in command],
             capture_output=True,
             text=True,
-            env=os.environ.copy(),  # libpq reads PG* (and PGPASSWORD) from here
+            # the tool inherits this environment: libpq reads PG* (and PGPASSWORD) there
             timeout=timeout,
         )
     except subprocess.TimeoutExpired as err:

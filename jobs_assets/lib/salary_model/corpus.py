@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -26,7 +25,7 @@ CORPUS_FOLDER = "salary_corpus"
 REPO_SHARED_DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
 
 
-def corpus_dir(environ: Mapping[str, str] = os.environ) -> Path:
+def corpus_dir(environ: Mapping[str, str]) -> Path:
     """`JOBS_SALARY_CORPUS_DIR`, else `JOBS_SHARED_DATA_DIR/salary_corpus`, else
     `<repo>/../shared/data/salary_corpus`."""
     if environ.get("JOBS_SALARY_CORPUS_DIR"):
@@ -35,8 +34,8 @@ def corpus_dir(environ: Mapping[str, str] = os.environ) -> Path:
     return (Path(shared) if shared else REPO_SHARED_DATA).joinpath(CORPUS_FOLDER).resolve()
 
 
-def corpus_available(directory: Path | None = None) -> bool:
-    return any((directory or corpus_dir()).glob("*.jsonl.gz"))
+def corpus_available(directory: Path) -> bool:
+    return any(directory.glob("*.jsonl.gz"))
 
 
 TEXT_DATES = ("publication_date", "pubDate", "date")
@@ -77,9 +76,8 @@ def response_records(source: str, document: object, seen: str) -> list[dict]:
     return records
 
 
-def read_records(directory: Path | None = None) -> Iterable[dict]:
+def read_records(directory: Path) -> Iterable[dict]:
     """Every corpus record (`source`, `id`, `first_seen_at`, `item`), file by file."""
-    directory = directory or corpus_dir()
     files = sorted(directory.glob("*.jsonl.gz"))
     if not files:
         raise FileNotFoundError(
@@ -138,5 +136,5 @@ def _category_key(value: object) -> str | None:
     return " ".join(value.lower().replace("&amp;", "&").split())
 
 
-def load_corpus(directory: Path | None = None) -> pd.DataFrame:
+def load_corpus(directory: Path) -> pd.DataFrame:
     return listings_frame(read_records(directory))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import platform
 import zipfile
 from collections.abc import Mapping
@@ -76,7 +75,7 @@ TRUSTED_TYPES = (
 )
 
 
-def min_training_rows(environ: Mapping[str, str] = os.environ) -> int:
+def min_training_rows(environ: Mapping[str, str]) -> int:
     return int(environ.get("JOBS_MODEL_MIN_ROWS") or DEFAULT_MIN_ROWS)
 
 

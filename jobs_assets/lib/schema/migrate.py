@@ -139,3 +139,15 @@ def migrate(conninfo: str, revision: str = "head") -> Migration:
             connection.execute(sa.text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID})
             connection.commit()
     return Migration(before, after)
+
+
+def ensure_schema(conninfo: str, upgrade: bool = True) -> None:
+    """Bring the database to the newest migration; safe to run from many processes at
+    once, and a no-op when it is already there. With `upgrade` False (deployments, where
+    a migrate job owns the schema), only check that the database is at this code's
+    revision. Either way, `SchemaMismatch` when it is not (or, when migrating, when a
+    newer release made it), before anything is written."""
+    if upgrade:
+        migrate(conninfo)
+    else:
+        check(conninfo)
