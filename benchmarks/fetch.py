@@ -18,8 +18,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from benchmarks.harness import ROOT, WORK_DIR
-from jobs_assets.lib.ingest import fetch_raw_window
-from jobs_assets.lib.raw_store import RawStore
+from jobs_assets.lib.raw.ingest import fetch_raw_window
+from jobs_assets.lib.raw.store import RawStore
 from jobs_assets.lib.sources import SOURCES, himalayas
 from jobs_assets.replay import ReplayServer
 from jobs_assets.settings import SourceSettings

@@ -43,13 +43,13 @@ from pathlib import Path
 import psycopg
 
 from benchmarks.harness import BenchServer
-from jobs_assets.lib.history import HISTORY_COLUMNS, row_hash_sql
 from jobs_assets.lib.identity.evaluation import one_company_listings
-from jobs_assets.lib.lifecycle import Evidence
+from jobs_assets.lib.identity.history import HISTORY_COLUMNS, row_hash_sql
+from jobs_assets.lib.identity.lifecycle import Evidence
+from jobs_assets.lib.identity.window import maintain_window
 from jobs_assets.lib.listings import upsert_window
 from jobs_assets.lib.schema import LISTINGS
 from jobs_assets.lib.sources import SOURCES
-from jobs_assets.lib.window_identity import maintain_window
 from jobs_assets.replay import FIXTURES
 
 BIG_DB = "jobs_bench_identity"

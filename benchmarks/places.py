@@ -32,7 +32,7 @@ VARIANTS = ("{}", "{} (Remote)", "Remote - {}", "{}, Hybrid", "{} only", "{} - R
 
 def window(rows: int, csv_path: Path, seed: int = 7) -> pd.DataFrame:
     """An extracted window (the columns `normalise` reads) with varied location text."""
-    from jobs_assets.lib.normalise import EXTRACTED
+    from jobs_assets.lib.normalise.rows import EXTRACTED
 
     with csv_path.open(newline="", encoding="utf-8") as handle:
         strings = [r["location"] for r in csv.DictReader(handle)]
@@ -72,7 +72,7 @@ def accuracy() -> dict:
 def run(rows: int, csv_path: Path = HARD_CSV) -> dict:
     """`normalise` of a window of `rows` listings, cold and warm, and the hard set's
     accuracy (for `python -m benchmarks`, B9)."""
-    from jobs_assets.lib.normalise import normalise
+    from jobs_assets.lib.normalise.rows import normalise
 
     frame = window(rows, csv_path)
     started = time.perf_counter()
@@ -97,7 +97,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--csv", type=Path, default=HARD_CSV)
     args = parser.parse_args()
-    from jobs_assets.lib.normalise import normalise
+    from jobs_assets.lib.normalise.rows import normalise
 
     frame = window(args.rows, args.csv)
     distinct = frame["location_text"].nunique()

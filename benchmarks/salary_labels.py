@@ -82,11 +82,11 @@ def read_labels(path: Path = LABELS_CSV) -> list[Label]:
         ]
 
 
-def parse(label: Label):  # noqa: ANN201 - a jobs_assets.lib.salary.Salary
+def parse(label: Label):  # noqa: ANN201 - a jobs_assets.lib.money.salary.Salary
     """What the pipeline makes of the labelled input: free text through
     `parse_salary_text`; structured fields through the source's field map (the Python twin
     of the SQL extraction) and `structured_salary`, as `normalise` does."""
-    from jobs_assets.lib.salary import parse_salary_text, structured_salary
+    from jobs_assets.lib.money.salary import parse_salary_text, structured_salary
     from jobs_assets.lib.sources import SOURCES
 
     if not label.source.endswith(FIELDS_SUFFIX):
@@ -102,7 +102,7 @@ def parse(label: Label):  # noqa: ANN201 - a jobs_assets.lib.salary.Salary
 
 
 def score(labels: list[Label]) -> list[Outcome]:
-    from jobs_assets.lib.salary import PERIOD_FACTORS
+    from jobs_assets.lib.money.salary import PERIOD_FACTORS
 
     outcomes = []
     for label in labels:

@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from benchmarks.harness import peak_rss_mb
 from jobs_assets.lib.listings import read_staged, upsert_window
-from jobs_assets.lib.normalise import normalise
+from jobs_assets.lib.normalise.rows import normalise
 
 TASKS: dict[str, Callable[..., dict]] = {}
 
@@ -121,7 +121,7 @@ def to_sql(conninfo: str, partition_key: str, window_start: str, table: str) -> 
 
 
 def _arrow_schema() -> pa.Schema:
-    from jobs_assets.lib.normalise import OUTPUT_COLUMNS
+    from jobs_assets.lib.normalise.rows import OUTPUT_COLUMNS
 
     stamp = pa.timestamp("us", "UTC")
     types = {

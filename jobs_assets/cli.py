@@ -159,7 +159,7 @@ class Target:
         """Every resource of the definitions, pointed at this target with `settings`."""
         from jobs_assets.defs.automation.resources import AlertsResource
         from jobs_assets.defs.backups.resources import backups_resource_from_env
-        from jobs_assets.lib.alerts import DEFAULT_UI_BASE_URL
+        from jobs_assets.lib.ops.alerts import DEFAULT_UI_BASE_URL
         from jobs_assets.resources import PostgresResource, resources_from_env
 
         postgres = PostgresResource(

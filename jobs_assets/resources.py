@@ -15,9 +15,9 @@ from psycopg.conninfo import make_conninfo
 
 from jobs_assets.lib import db
 from jobs_assets.lib.errors import SchemaMismatch
-from jobs_assets.lib.raw_store import RawStore
+from jobs_assets.lib.raw.storage import Storage, open_storage
+from jobs_assets.lib.raw.store import RawStore
 from jobs_assets.lib.sources import SOURCES
-from jobs_assets.lib.storage import Storage, open_storage
 from jobs_assets.logs import log_to
 from jobs_assets.settings import (
     AWS_ENDPOINT_URL,
@@ -78,7 +78,7 @@ class PostgresResource(dg.ConfigurableResource):
 class RawStoreResource(dg.ConfigurableResource):
     """Raw files in `storage_url` (`JOBS_STORAGE_URL`: a folder or `s3://bucket/prefix`),
     by default under `data_dir`; logs stay under `data_dir` on the local disk (the
-    fetch locks are in PostgreSQL, `lib/window_lock.py`)."""
+    fetch locks are in PostgreSQL, `lib/ops/window_lock.py`)."""
 
     data_dir: str
     storage_url: str | None = None
@@ -93,7 +93,7 @@ class RawStoreResource(dg.ConfigurableResource):
 
 
 class LifecycleResource(dg.ConfigurableResource):
-    """When listings expire (`jobs_assets.lib.lifecycle`): unseen for `expire_unseen_days`
+    """When listings expire (`jobs_assets.lib.identity.lifecycle`): unseen for `expire_unseen_days`
     (`JOBS_EXPIRE_UNSEEN_DAYS`, sources whose rule is `expires_at_or_unseen`), and the
     sudden-drop guard: a complete fetch expires at most `expire_max_share`
     (`JOBS_EXPIRE_MAX_SHARE`) of a source's active listings before a later window

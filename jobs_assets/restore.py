@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from jobs_assets.lib import backup
-from jobs_assets.lib.storage import Storage
+from jobs_assets.lib.raw.storage import Storage
 
 
 def summary(plan: backup.RestorePlan, target: str, raw_dir: Storage | None) -> str:

@@ -19,9 +19,9 @@ from pathlib import Path
 
 from dotenv import dotenv_values, find_dotenv
 
-from jobs_assets.lib.ecb_rates import ECB_DAILY_URL
+from jobs_assets.lib.money.ecb_rates import ECB_DAILY_URL
+from jobs_assets.lib.raw.storage import Storage, open_storage
 from jobs_assets.lib.sources import SOURCES, Source, SourceSettings
-from jobs_assets.lib.storage import Storage, open_storage
 
 __all__ = [
     "SOURCES",
@@ -44,7 +44,7 @@ HTTP_TOTAL_TIMEOUT = ("JOBS_HTTP_TOTAL_TIMEOUT_SECONDS", 120.0)
 HTTP_MAX_RETRY_AFTER = ("JOBS_HTTP_MAX_RETRY_AFTER_SECONDS", 300.0)
 FETCH_BUDGET = ("JOBS_FETCH_BUDGET_SECONDS", 900.0)
 
-#: where the ECB's daily reference rates are fetched (once a day, see lib/ecb_fetch.py)
+#: where the ECB's daily reference rates are fetched (once a day, see lib/money/ecb_fetch.py)
 ECB_RATES_URL = ("JOBS_ECB_RATES_URL", ECB_DAILY_URL)
 #: where raw files and backups live: a folder (default: JOBS_DATA_DIR) or s3://bucket/prefix
 STORAGE_URL = "JOBS_STORAGE_URL"
@@ -203,7 +203,7 @@ class Settings:
     step_retry_delay_seconds: float
     expire_unseen_days: int = 30  # sources whose expiry is "expires_at_or_unseen"
     #: the sudden-drop guard: the most of a source's active listings one complete fetch
-    #: expires before a second one (a later window) confirms (lib/lifecycle.py)
+    #: expires before a second one (a later window) confirms (lib/identity/lifecycle.py)
     expire_max_share: float = 0.3
     sources: dict[str, SourceSettings] = field(default_factory=dict)
     model_retrain_hours: float = 24.0  # the salary model trains at most this often

@@ -182,8 +182,8 @@ def ecb_file(rate_date: datetime.date, usd: str = "1.1172") -> bytes:
 
 def store_ecb_rates(data_dir: Path, day: datetime.date, body: bytes) -> Path:
     """Keep `body` as the ECB rates file fetched on `day`, as `ecb_rates` stores it."""
-    from jobs_assets.lib.ecb_fetch import RATES_FOLDER, SUFFIX
-    from jobs_assets.lib.raw_store import RawStore
+    from jobs_assets.lib.money.ecb_fetch import RATES_FOLDER, SUFFIX
+    from jobs_assets.lib.raw.store import RawStore
     from jobs_assets.lib.sources.base import Page
 
     writer = RawStore(data_dir).writer(RATES_FOLDER, day.isoformat(), suffix=SUFFIX)

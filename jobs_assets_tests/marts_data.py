@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import psycopg
 
-from jobs_assets.lib.history import HISTORY_COLUMNS
+from jobs_assets.lib.identity.history import HISTORY_COLUMNS
 from jobs_assets.lib.listings import upsert_window
 from jobs_assets.testing.synth import ListingFactory, stage_synthetic, window_key
 

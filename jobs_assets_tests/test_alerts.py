@@ -20,9 +20,9 @@ import pytest
 from jobs_assets.defs.automation.alert_sensor import alert_sensor
 from jobs_assets.defs.automation.resources import AlertsResource
 from jobs_assets.defs.ingestion import checks
-from jobs_assets.lib import alerts
-from jobs_assets.lib.alerts import Alert, AlertOutbox, Problem, WebhookError
-from jobs_assets.lib.raw_store import RawStore
+from jobs_assets.lib.ops import alerts
+from jobs_assets.lib.ops.alerts import Alert, AlertOutbox, Problem, WebhookError
+from jobs_assets.lib.raw.store import RawStore
 from jobs_assets.lib.sources import Page
 from jobs_assets.resources import LifecycleResource, RawStoreResource
 from jobs_assets_tests.conftest import Database, api_resources, ingestion_assets, latest_windows

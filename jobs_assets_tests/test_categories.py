@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import jobs_assets
-from jobs_assets.lib.categories import (
+from jobs_assets.lib.normalise.categories import (
     OTHER,
     VOCABULARY,
     categorise,

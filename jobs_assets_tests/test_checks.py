@@ -19,7 +19,7 @@ import pytest
 
 from jobs_assets.defs.ingestion import checks
 from jobs_assets.defs.ingestion.assets import RAW_KEYS, jobs_listings, staged_listings
-from jobs_assets.lib.raw_store import RawStore
+from jobs_assets.lib.raw.store import RawStore
 from jobs_assets.lib.sources import Page
 from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.replay import ReplayServer

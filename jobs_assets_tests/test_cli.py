@@ -18,7 +18,7 @@ import psycopg
 import pytest
 
 from jobs_assets.lib import db
-from jobs_assets.lib.raw_store import RawStore
+from jobs_assets.lib.raw.store import RawStore
 from jobs_assets.lib.sources import SOURCES
 from jobs_assets.replay import EARLIER, ReplayServer
 from jobs_assets_tests.conftest import (

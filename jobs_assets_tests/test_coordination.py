@@ -13,7 +13,7 @@ from pathlib import Path
 
 from psycopg.conninfo import conninfo_to_dict
 
-from jobs_assets.lib.window_lock import fetch_lock
+from jobs_assets.lib.ops.window_lock import fetch_lock
 from jobs_assets.replay import ReplayServer
 from jobs_assets.testing import fixture_listing_counts
 from jobs_assets_tests.conftest import Database, latest_windows, materialize_command

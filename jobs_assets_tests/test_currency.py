@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
-from jobs_assets.lib import currency
-from jobs_assets.lib.currency import rate_date, to_usd, usd_rate
+from jobs_assets.lib.money import currency
+from jobs_assets.lib.money.currency import rate_date, to_usd, usd_rate
 
 
 def test_usd_is_identity_on_the_rate_date() -> None:

@@ -15,9 +15,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from jobs_assets.lib import currency
-from jobs_assets.lib.ecb_fetch import RATES_FOLDER, fetch_daily_rates, stored_rates
-from jobs_assets.lib.raw_store import RawStore
+from jobs_assets.lib.money import currency
+from jobs_assets.lib.money.ecb_fetch import RATES_FOLDER, fetch_daily_rates, stored_rates
+from jobs_assets.lib.raw.store import RawStore
 from jobs_assets.lib.sources import SourceSettings
 from jobs_assets.replay import ECB_PATH, ReplayServer, Reply
 from jobs_assets.resources import LifecycleResource, RawStoreResource

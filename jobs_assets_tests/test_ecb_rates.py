@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from jobs_assets.lib import currency
-from jobs_assets.lib.ecb_rates import (
+from jobs_assets.lib.money import currency
+from jobs_assets.lib.money.ecb_rates import (
     SOURCE_ECB_DAILY,
     SOURCE_SHIPPED,
     EcbRatesError,

@@ -1,4 +1,4 @@
-"""Who may apply (lib/eligibility.py) on the phrasings issue 28 names.
+"""Who may apply (lib/normalise/eligibility.py) on the phrasings issue 28 names.
 
 Each case is a location text with what a person reads in it; the real strings of the
 sources are scored in test_hard_locations.py.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from jobs_assets.lib.eligibility import (
+from jobs_assets.lib.normalise.eligibility import (
     Eligibility,
     admits_country,
     country_offsets,
@@ -16,7 +16,7 @@ from jobs_assets.lib.eligibility import (
     parse_band,
     region_members,
 )
-from jobs_assets.lib.location import locate_names, locate_text
+from jobs_assets.lib.normalise.location import locate_names, locate_text
 
 
 def who(text: str, **kwargs: object) -> Eligibility:

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from jobs_assets.lib.history import HISTORY_COLUMNS, row_hash_sql
+from jobs_assets.lib.identity.history import HISTORY_COLUMNS, row_hash_sql
 from jobs_assets.lib.schema.migrate import migrate
 from jobs_assets_tests.conftest import Database
 from jobs_assets_tests.test_schema import created_database

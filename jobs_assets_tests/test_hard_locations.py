@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from jobs_assets.lib.eligibility import KINDS, Eligibility, eligibility_of, region_members
-from jobs_assets.lib.location import Location, locate_names, locate_text
+from jobs_assets.lib.normalise.eligibility import KINDS, Eligibility, eligibility_of, region_members
+from jobs_assets.lib.normalise.location import Location, locate_names, locate_text
 from jobs_assets.lib.sources import SOURCES
 
 HARD = Path(__file__).parent / "data" / "hard_locations.csv"
@@ -70,7 +70,7 @@ def test_countries_and_regions_are_right_for_97_percent(subset: str) -> None:
     assert scores["subdivisions"] >= 0.95, scores
 
 
-# --- who may apply (lib/eligibility.py) -----------------------------------------------------
+# --- who may apply (lib/normalise/eligibility.py) -----------------------------------------------------
 # `eligibility`, `eligible_countries` and `utc_band` are judged by hand like the places:
 # codes, `@word` for a region word's countries (`region_members`: the M49 table), and a
 # band as `west..east` hours.

@@ -14,12 +14,12 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from jobs_assets.lib import identity_quality
-from jobs_assets.lib.duplicates import add_override
-from jobs_assets.lib.lifecycle import Evidence, evidence
+from jobs_assets.lib.identity import quality as identity_quality
+from jobs_assets.lib.identity.duplicates import add_override
+from jobs_assets.lib.identity.lifecycle import Evidence, evidence
+from jobs_assets.lib.identity.window import WindowIdentity, maintain_window
 from jobs_assets.lib.listings import upsert_window
 from jobs_assets.lib.sources import SOURCES
-from jobs_assets.lib.window_identity import WindowIdentity, maintain_window
 from jobs_assets_tests.conftest import Database
 
 T0 = datetime(2026, 11, 2, tzinfo=UTC)

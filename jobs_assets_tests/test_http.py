@@ -9,14 +9,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from jobs_assets.lib.http import (
+from jobs_assets.lib.sources import SOURCES, parse_window
+from jobs_assets.lib.sources.http import (
     USER_AGENT,
     FetchBudget,
     FetchError,
     HttpClient,
     retry_after_seconds,
 )
-from jobs_assets.lib.sources import SOURCES, parse_window
 from jobs_assets.replay import ReplayServer, Reply
 from jobs_assets.settings import SourceSettings
 from jobs_assets_tests.faults import (

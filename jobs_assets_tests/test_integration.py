@@ -14,7 +14,7 @@ import pytest
 import yaml
 from dagster_graphql import DagsterGraphQLClient
 
-from jobs_assets.lib.raw_store import window_dirname
+from jobs_assets.lib.raw.store import window_dirname
 from jobs_assets.lib.sources import SOURCES
 from jobs_assets_tests.conftest import Database, fixture_listing_count, latest_windows
 from jobs_assets_tests.deployment import LOCATION, PRODUCTION_DAGSTER_YAML, Deployment

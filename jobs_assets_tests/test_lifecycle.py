@@ -17,7 +17,7 @@ import dagster as dg
 import pytest
 
 from jobs_assets.defs.ingestion import checks, identity_checks
-from jobs_assets.lib.raw_store import RawStore
+from jobs_assets.lib.raw.store import RawStore
 from jobs_assets.lib.sources import SOURCES, Source, SourceSettings, WindowRecords, parse_window
 from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.replay import FIXTURES, ReplayServer, Reply

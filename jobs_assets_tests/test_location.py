@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import jobs_assets
-from jobs_assets.lib.location import (
+from jobs_assets.lib.normalise.location import (
     COUNTRY_REGIONS_CSV,
     REGIONS,
     Location,

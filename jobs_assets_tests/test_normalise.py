@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import pytest
 
-from jobs_assets.lib.normalise import (
+from jobs_assets.lib.normalise.rows import (
     EXTRACTED,
     JOB_TYPES,
     OUTPUT_COLUMNS,

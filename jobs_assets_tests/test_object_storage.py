@@ -30,13 +30,14 @@ import pytest
 from jobs_assets.defs.backups.assets import postgres_backup
 from jobs_assets.defs.backups.checks import latest_verified_backup_fresh
 from jobs_assets.defs.backups.resources import BackupsResource
-from jobs_assets.lib import backup, inbox
-from jobs_assets.lib import storage as storage_module
+from jobs_assets.lib import backup
 from jobs_assets.lib.errors import RawFileError, StorageError
-from jobs_assets.lib.raw_store import RawStore, window_dirname
+from jobs_assets.lib.raw import inbox
+from jobs_assets.lib.raw import storage as storage_module
+from jobs_assets.lib.raw.storage import ObjectStorage, Storage, open_storage
+from jobs_assets.lib.raw.store import RawStore, window_dirname
 from jobs_assets.lib.sources import SOURCES
 from jobs_assets.lib.sources.base import Page
-from jobs_assets.lib.storage import ObjectStorage, Storage, open_storage
 from jobs_assets.partitions import BACKUP_PARTITIONS
 from jobs_assets.replay import ReplayServer
 from jobs_assets.resources import LifecycleResource, RawStoreResource
@@ -323,9 +324,9 @@ def test_retention_and_a_restore_on_a_new_machine_read_the_bucket(
 KILLED_UPLOAD = """
 import os, sys, time
 from pathlib import Path
-from jobs_assets.lib.raw_store import MANIFEST, RawStore
+from jobs_assets.lib.raw.store import MANIFEST, RawStore
 from jobs_assets.lib.sources.base import Page
-from jobs_assets.lib.storage import open_storage
+from jobs_assets.lib.raw.storage import open_storage
 from datetime import UTC, datetime
 
 url, data_dir, key, stage = sys.argv[1:5]

@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from jobs_assets.lib.raw_store import RawStore
+from jobs_assets.lib.raw.store import RawStore
 from jobs_assets.lib.sources import SOURCES
 from jobs_assets.replay import ECB_PATH, ReplayServer, Reply
 from jobs_assets.resources import LifecycleResource, RawStoreResource
@@ -334,7 +334,7 @@ def test_live_window_records_its_parse_once_in_the_manifest(
     resources: dict, clean_db: Database, data_dir: Path
 ) -> None:
     from jobs_assets.lib.errors import RawFileError
-    from jobs_assets.lib.parsed_windows import stored_summary
+    from jobs_assets.lib.raw.parsed_windows import stored_summary
 
     key = latest_windows()[-1]
     assert materialize_window(resources, key).success

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from jobs_assets.lib.history import HISTORY_COLUMNS, row_hash_sql
+from jobs_assets.lib.identity.history import HISTORY_COLUMNS, row_hash_sql
 from jobs_assets.lib.schema.migrate import migrate
 from jobs_assets_tests.conftest import Database
 from jobs_assets_tests.test_eligibility_backfill import ELIGIBILITY_COLUMNS

@@ -24,11 +24,11 @@ import pytest
 
 from jobs_assets.defs.ingestion import checks
 from jobs_assets.lib.errors import RawFileError, StorageError, WindowBusy, storage_error
-from jobs_assets.lib.ingest import fetch_raw_window
 from jobs_assets.lib.listings import stage_window
-from jobs_assets.lib.raw_store import RawStore
+from jobs_assets.lib.ops.window_lock import fetch_lock, window_lock
+from jobs_assets.lib.raw.ingest import fetch_raw_window
+from jobs_assets.lib.raw.store import RawStore
 from jobs_assets.lib.sources import SOURCES, Page, parse_window
-from jobs_assets.lib.window_lock import fetch_lock, window_lock
 from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.replay import ReplayServer, Reply
 from jobs_assets.resources import LifecycleResource, RawStoreResource, SourceApiResource
@@ -309,7 +309,7 @@ def test_a_damaged_old_window_fails_staging_naming_the_file(
 KILLED_WRITER = """
 import sys, time
 from pathlib import Path
-from jobs_assets.lib.raw_store import RawStore
+from jobs_assets.lib.raw.store import RawStore
 writer = RawStore(Path(sys.argv[1])).writer("remotive", sys.argv[2])
 print(writer.tmp_dir, flush=True)
 time.sleep(60)
@@ -466,7 +466,7 @@ def test_secrets_in_every_url_appear_in_no_file_the_run_wrote(
 ) -> None:
     from jobs_assets.defs.automation.alert_sensor import alert_sensor
     from jobs_assets.defs.automation.resources import AlertsResource
-    from jobs_assets.lib.alerts import OUTBOX_TABLE
+    from jobs_assets.lib.ops.alerts import OUTBOX_TABLE
 
     host = replay.base_url.removeprefix("http://")
     secret_urls = (  # one way of carrying a secret per source, in turn

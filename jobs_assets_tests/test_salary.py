@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import jobs_assets
-from jobs_assets.lib.salary import (
+from jobs_assets.lib.money.salary import (
     PERIOD_FACTORS,
     Salary,
     is_plausible,

@@ -13,7 +13,7 @@ import pytest
 
 from benchmarks.report import _salary_labels
 from benchmarks.salary_labels import FIELDS_SUFFIX, Outcome, accuracy, read_labels, score, summary
-from jobs_assets.lib.salary import PERIOD_FACTORS
+from jobs_assets.lib.money.salary import PERIOD_FACTORS
 
 TARGET = 0.97
 LABELS = read_labels()

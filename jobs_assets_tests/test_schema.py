@@ -18,9 +18,10 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from jobs_assets import cli
 from jobs_assets.defs.ingestion.assets import jobs_listings, staged_listings
-from jobs_assets.lib import backup, quality
+from jobs_assets.lib import backup
 from jobs_assets.lib.errors import SchemaMismatch
-from jobs_assets.lib.normalise import EXTRACTED, OUTPUT_COLUMNS
+from jobs_assets.lib.listings import quality
+from jobs_assets.lib.normalise.rows import EXTRACTED, OUTPUT_COLUMNS
 from jobs_assets.lib.schema import (
     HISTORY,
     LIFECYCLE_COLUMNS,

@@ -17,7 +17,7 @@ import dagster as dg
 import pytest
 
 from jobs_assets.defs.automation.inbox_sensor import inbox_load_job, inbox_sensor
-from jobs_assets.lib.raw_store import RawStore
+from jobs_assets.lib.raw.store import RawStore
 from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.replay import FIXTURES, ReplayServer
 from jobs_assets.resources import LifecycleResource, RawStoreResource

@@ -24,7 +24,7 @@ repository, path, commit), `first_seen_at` is that commit's time (UTC) and `prov
 is `owner/repo:path@commit`. The columns and rules are those of
 `duplicate_listings.jsonl.gz` (shared/data/duplicates/README.md): the source module's
 field map for Remotive, Jobicy and Himalayas, the documented fields for RemoteOK and
-Arbeitnow, then `jobs_assets.lib.normalise.normalise()`; text as served; rows sorted by
+Arbeitnow, then `jobs_assets.lib.normalise.rows.normalise()`; text as served; rows sorted by
 source (remotive, jobicy, himalayas, remoteok, arbeitnow) and id.
 
 Run it with the project's virtualenv, pointing at a checkout of jobs_assets (the
@@ -258,7 +258,7 @@ def normalised_rows(source: str, found: list[tuple[str, dict, str, str]]) -> lis
     """`found`: (id, raw item, first_seen_at, provenance) -> rows of COLUMNS."""
     import pandas as pd
 
-    from jobs_assets.lib.normalise import EXTRACTED, normalise
+    from jobs_assets.lib.normalise.rows import EXTRACTED, normalise
 
     frame = pd.DataFrame(
         [

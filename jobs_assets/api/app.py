@@ -2,7 +2,7 @@
 
 Read-only by construction: every query runs in a read-only session from the pool; the
 one exception is saved searches (api/searches.py), written in a read-write transaction.
-Each answer is cached under the data version (jobs_assets.lib.data_version) and sent
+Each answer is cached under the data version (jobs_assets.lib.listings.data_version) and sent
 with an ETag, so browsers, proxies and the cache all drop it when a load lands.
 """
 

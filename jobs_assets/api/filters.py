@@ -20,9 +20,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 
 from jobs_assets.api import cursor
 from jobs_assets.api.models import SALARY_BANDS_TEXT
-from jobs_assets.lib.eligibility import KINDS as ELIGIBILITY_KINDS
-from jobs_assets.lib.eligibility import country_offsets
 from jobs_assets.lib.listings import queries
+from jobs_assets.lib.normalise.eligibility import KINDS as ELIGIBILITY_KINDS
+from jobs_assets.lib.normalise.eligibility import country_offsets
 from jobs_assets.lib.sources import SOURCES
 
 SourceName = Enum("SourceName", {name: name for name in SOURCES}, type=str)

@@ -84,7 +84,7 @@ class Salary(BaseModel):
 
 
 class Eligibility(BaseModel):
-    """Who may apply (lib/eligibility.py), read from the location and the source's fields."""
+    """Who may apply (lib/normalise/eligibility.py), read from the location and the source's fields."""
 
     kind: str = Field(
         description="worldwide, regions, countries, timezones, onsite_or_hybrid or unknown."

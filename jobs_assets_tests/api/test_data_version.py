@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from jobs_assets.api.app import create_app
-from jobs_assets.lib.data_version import bump_data_version, read_data_version
+from jobs_assets.lib.listings.data_version import bump_data_version, read_data_version
 from jobs_assets_tests.api.conftest import WINDOWS, ApiData
 from jobs_assets_tests.conftest import Database
 

@@ -6,7 +6,7 @@ failure) since its cursor, and builds one alert per run that failed or has faile
 asset checks (WARN or ERROR), naming each failed asset or check, the window, what
 failed, and linking to the run in the UI.
 
-Once: the cursor moves past each finished run, and the outbox (`jobs_assets.lib.alerts`)
+Once: the cursor moves past each finished run, and the outbox (`jobs_assets.lib.ops.alerts`)
 remembers every alert key, so a re-evaluated tick never posts twice. A webhook that
 is down or slow (5 s timeouts) leaves the alert pending; every tick retries pending
 alerts, whether or not new runs finished.
@@ -20,7 +20,7 @@ import dagster as dg
 
 from jobs_assets.automation import in_use, sensor_status
 from jobs_assets.defs.automation.resources import AlertsResource
-from jobs_assets.lib.alerts import OUTBOX_TABLE, Alert, Problem, run_url, summarise
+from jobs_assets.lib.ops.alerts import OUTBOX_TABLE, Alert, Problem, run_url, summarise
 from jobs_assets.logs import log_event
 
 RUN_EVENTS = (dg.DagsterEventType.RUN_FAILURE, dg.DagsterEventType.RUN_SUCCESS)

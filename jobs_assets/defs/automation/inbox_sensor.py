@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from jobs_assets.automation import in_use, sensor_status
-from jobs_assets.lib import inbox
+from jobs_assets.lib.raw import inbox
 from jobs_assets.lib.sources import SOURCES
 from jobs_assets.logs import log_event
 from jobs_assets.partitions import INGESTION_PARTITIONS

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from jobs_assets.lib import alerts
+from jobs_assets.lib.ops import alerts
 from jobs_assets.logs import log_to
 from jobs_assets.resources import PostgresResource, from_env_var, resources_from_env
 from jobs_assets.settings import Settings

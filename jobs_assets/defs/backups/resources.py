@@ -5,7 +5,7 @@ from pathlib import Path
 import dagster as dg
 
 from jobs_assets.lib.backup import DEFAULT_LOCK_WAIT_TIMEOUT
-from jobs_assets.lib.storage import Storage, open_storage
+from jobs_assets.lib.raw.storage import Storage, open_storage
 from jobs_assets.logs import log_to
 from jobs_assets.resources import from_env_var
 from jobs_assets.settings import AWS_ENDPOINT_URL, STORAGE_URL, Settings

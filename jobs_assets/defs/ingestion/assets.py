@@ -13,21 +13,20 @@ import pandas as pd
 
 from jobs_assets.automation import in_use, step_retry_policy
 from jobs_assets.defs.ingestion.column_schema import table_metadata
-from jobs_assets.lib import quality
-from jobs_assets.lib.currency import rate_date as shipped_rate_date
-from jobs_assets.lib.data_version import bump_data_version
-from jobs_assets.lib.ecb_fetch import fetch_daily_rates, stored_rates
 from jobs_assets.lib.errors import PipelineError
-from jobs_assets.lib.ingest import fetch_raw_window, is_live
-from jobs_assets.lib.lifecycle import evidence_of
-from jobs_assets.lib.listings import stage_window, upsert_window
+from jobs_assets.lib.identity.lifecycle import evidence_of
+from jobs_assets.lib.identity.window import maintain_window
+from jobs_assets.lib.listings import quality, stage_window, upsert_window
+from jobs_assets.lib.listings.data_version import bump_data_version
+from jobs_assets.lib.listings.quality import REGION_VALUES
 from jobs_assets.lib.listings.upsert import window_counts
-from jobs_assets.lib.quality import REGION_VALUES
+from jobs_assets.lib.money.currency import rate_date as shipped_rate_date
+from jobs_assets.lib.money.ecb_fetch import fetch_daily_rates, stored_rates
+from jobs_assets.lib.ops.window_lock import window_lock
+from jobs_assets.lib.raw.ingest import fetch_raw_window, is_live
 from jobs_assets.lib.redact import redact
 from jobs_assets.lib.schema import LISTINGS, STAGING
 from jobs_assets.lib.sources import SOURCES, Source, WindowRecords, parse_window
-from jobs_assets.lib.window_identity import maintain_window
-from jobs_assets.lib.window_lock import window_lock
 from jobs_assets.logs import log_event
 from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.resources import LifecycleResource, PostgresResource, RawStoreResource

@@ -21,10 +21,10 @@ import pandas as pd
 import psycopg
 
 from jobs_assets.defs.ingestion.assets import JOBS_LISTINGS_KEY, STAGED_LISTINGS_KEY, markdown_table
-from jobs_assets.lib import quality
 from jobs_assets.lib.errors import PipelineError
-from jobs_assets.lib.parsed_windows import stored_summary
-from jobs_assets.lib.raw_store import RawStore
+from jobs_assets.lib.listings import quality
+from jobs_assets.lib.raw.parsed_windows import stored_summary
+from jobs_assets.lib.raw.store import RawStore
 from jobs_assets.lib.sources import SOURCES, Source, parse_window
 from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.resources import PostgresResource, RawStoreResource
@@ -351,7 +351,7 @@ listings_values_in_vocabulary = build_listings_check(
     quality.vocabularies,
     WARN,
     "region, regions, job_type and seniority use only their documented values (the "
-    "vocabularies in lib/location.py and lib/normalise.py). If it fails, a normalisation rule produced a new value: fix the mapping in "
+    "vocabularies in lib/normalise/location.py and lib/normalise/rows.py). If it fails, a normalisation rule produced a new value: fix the mapping in "
     "jobs_assets/lib (normalise.py or location.py) and re-materialise the window.",
 )
 listings_salaries_plausible = build_listings_check(
@@ -360,7 +360,7 @@ listings_salaries_plausible = build_listings_check(
     WARN,
     "Salaries are consistent: min <= max, amounts positive, annual USD amounts between "
     "1,000 and 2,000,000. If it fails, read salary_raw of the offending rows and fix "
-    "the parsing rule in jobs_assets/lib/salary.py (or a source's period/currency field).",
+    "the parsing rule in jobs_assets/lib/money/salary.py (or a source's period/currency field).",
 )
 listings_published_not_in_future = build_listings_check(
     "listings_published_not_in_future",
@@ -368,7 +368,7 @@ listings_published_not_in_future = build_listings_check(
     WARN,
     "No listing is published in the future (15 minutes of clock skew allowed). If it "
     "fails, the source's date format or timezone changed: compare the raw pubDate with "
-    "published_at and fix the date rule in jobs_assets/lib/normalise.py.",
+    "published_at and fix the date rule in jobs_assets/lib/normalise/rows.py.",
 )
 listings_usd_rates_fresh = build_listings_check(
     "listings_usd_rates_fresh",
@@ -387,7 +387,7 @@ listings_not_expired_before_retrieval = build_listings_check(
     "No listing was served after the expiry date its source gave it (such listings are "
     "still loaded). If it fails, compare the raw expiry field of the offending rows with "
     "the listing online: the source may keep expired listings, or its date format or "
-    "timezone changed (fix the date rule in jobs_assets/lib/normalise.py).",
+    "timezone changed (fix the date rule in jobs_assets/lib/normalise/rows.py).",
 )
 
 

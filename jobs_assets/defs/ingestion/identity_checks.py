@@ -13,8 +13,8 @@ from jobs_assets.defs.ingestion.checks import (
     checks_step,
     finding_result,
 )
-from jobs_assets.lib import identity_quality
-from jobs_assets.lib.lifecycle import evidence_of
+from jobs_assets.lib.identity import quality as identity_quality
+from jobs_assets.lib.identity.lifecycle import evidence_of
 from jobs_assets.lib.sources import SOURCES
 from jobs_assets.resources import PostgresResource, RawStoreResource
 

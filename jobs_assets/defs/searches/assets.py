@@ -9,7 +9,6 @@ import logging
 
 import dagster as dg
 
-from jobs_assets.defs.ingestion.assets import jobs_listings
 from jobs_assets.defs.searches.resources import SearchDeliveryResource
 from jobs_assets.lib.searches.deliver import plan_window
 from jobs_assets.lib.searches.send import SendReport, send_due
@@ -21,7 +20,7 @@ from jobs_assets.resources import PostgresResource
 @dg.asset(
     group_name="searches",
     partitions_def=INGESTION_PARTITIONS,
-    deps=[jobs_listings],
+    deps=[dg.AssetKey("jobs_listings")],
     kinds={"python", "postgres"},
     description=(
         "public.jobs_search_deliveries and public.jobs_search_announced: the window's new "

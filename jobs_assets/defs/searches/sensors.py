@@ -11,35 +11,21 @@
 
 import dagster as dg
 
-from jobs_assets.automation import SENSOR_STATUS
-from jobs_assets.defs.ingestion.assets import jobs_listings
+from jobs_assets.automation import in_use, sensor_status
 from jobs_assets.defs.searches.assets import log_sent, saved_search_matches
 from jobs_assets.defs.searches.resources import SearchDeliveryResource
 from jobs_assets.lib.searches.send import send_due
-from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.resources import PostgresResource
 
 saved_search_job = dg.define_asset_job(
     "saved_search_job",
-    selection=dg.AssetSelection.assets(saved_search_matches),
-    partitions_def=INGESTION_PARTITIONS,
+    selection=dg.AssetSelection.assets(saved_search_matches),  # its windows: the asset's
     executor_def=dg.in_process_executor,  # one small step: no process of its own
     description="Match a window's new listings against the saved searches and send.",
 )
 
 
-@dg.asset_sensor(
-    asset_key=jobs_listings.key,
-    job=saved_search_job,
-    name="saved_search_sensor",
-    minimum_interval_seconds=10,
-    default_status=SENSOR_STATUS,
-    description=(
-        "After each materialisation of jobs_listings, runs saved_search_matches for the same "
-        "window: one message per saved search with new matching jobs."
-    ),
-)
-def saved_search_sensor(
+def match_after_load(
     context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry
 ) -> dg.RunRequest | dg.SkipReason:
     event = asset_event.dagster_event
@@ -49,17 +35,7 @@ def saved_search_sensor(
     return dg.RunRequest(run_key=f"{partition}:{asset_event.run_id}", partition_key=partition)
 
 
-@dg.sensor(
-    name="search_delivery_sensor",
-    minimum_interval_seconds=30,
-    default_status=SENSOR_STATUS,
-    description=(
-        "Sends saved-search messages that are due (public.jobs_search_deliveries, status "
-        "'pending'): retries a webhook or mail server that failed, with growing delays, and "
-        "gives up after 48 h (status 'undeliverable')."
-    ),
-)
-def search_delivery_sensor(
+def send_due_messages(
     context: dg.SensorEvaluationContext,
     postgres: PostgresResource,
     search_delivery: SearchDeliveryResource,
@@ -70,4 +46,43 @@ def search_delivery_sensor(
     log_sent(context, report)
     return dg.SkipReason(
         f"{len(report.sent)} sent, {len(report.retrying)} to retry, {len(report.given_up)} given up"
+    )
+
+
+def build_search_sensors(
+    status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED,
+) -> list[dg.SensorDefinition]:
+    matches = dg.asset_sensor(
+        asset_key=dg.AssetKey("jobs_listings"),
+        job=saved_search_job,
+        name="saved_search_sensor",
+        minimum_interval_seconds=10,
+        default_status=status,
+        description=(
+            "After each materialisation of jobs_listings, runs saved_search_matches for the "
+            "same window: one message per saved search with new matching jobs."
+        ),
+    )(match_after_load)
+    delivery = dg.sensor(
+        name="search_delivery_sensor",
+        minimum_interval_seconds=30,
+        default_status=status,
+        description=(
+            "Sends saved-search messages that are due (public.jobs_search_deliveries, status "
+            "'pending'): retries a webhook or mail server that failed, with growing delays, "
+            "and gives up after 48 h (status 'undeliverable')."
+        ),
+    )(send_due_messages)
+    return [matches, delivery]
+
+
+# stopped: the code location's are built below
+saved_search_sensor, search_delivery_sensor = build_search_sensors()
+
+
+@dg.definitions
+def search_sensor_definitions() -> dg.Definitions:
+    """The two sensors, running by default when the automation switch is on."""
+    return dg.Definitions(
+        jobs=[saved_search_job], sensors=build_search_sensors(sensor_status(in_use()))
     )

@@ -43,7 +43,7 @@ from jobs_assets.lib.backup.tools import (
     with_dbname,
 )
 from jobs_assets.lib.backup.verify import Verification, record_verification, verify
-from jobs_assets.lib.files import sha256_of
+from jobs_assets.lib.raw.files import sha256_of
 
 __all__ = [
     "DEFAULT_LOCK_WAIT_TIMEOUT",

@@ -14,8 +14,8 @@ from psycopg import sql
 
 from jobs_assets.lib.backup.sets import BackupSet
 from jobs_assets.lib.backup.tools import PgTools, db_args, describe, find_pg_tools, run_tool
-from jobs_assets.lib.files import sha256_of, utc_now
-from jobs_assets.lib.storage import Storage, as_storage
+from jobs_assets.lib.raw.files import sha256_of, utc_now
+from jobs_assets.lib.raw.storage import Storage, as_storage
 
 MANIFEST_FORMAT = 1
 DEFAULT_LOCK_WAIT_TIMEOUT = "5min"

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from jobs_assets.lib.backup.sets import BackupSet
-from jobs_assets.lib.storage import Entry, LocalStorage, Storage, as_storage
+from jobs_assets.lib.raw.storage import Entry, LocalStorage, Storage, as_storage
 
 RAW_INDEX = "raw-index.json"
 

@@ -23,8 +23,8 @@ from jobs_assets.lib.backup.tools import (
     with_dbname,
 )
 from jobs_assets.lib.backup.verify import count_mismatches
+from jobs_assets.lib.raw.storage import Location, Storage
 from jobs_assets.lib.schema.migrate import migrate
-from jobs_assets.lib.storage import Location, Storage
 
 _VERSION_TABLE = "public.alembic_version"
 

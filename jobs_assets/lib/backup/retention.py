@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from jobs_assets.lib.backup.sets import list_sets
-from jobs_assets.lib.storage import Location, Storage, as_storage
+from jobs_assets.lib.raw.storage import Location, Storage, as_storage
 
 
 def apply_retention(backups_dir: Path | Storage, keep: int) -> list[Path | Location]:

@@ -13,7 +13,7 @@ from jobs_assets.lib.backup.retention import apply_retention
 from jobs_assets.lib.backup.sets import BackupSet, backup_lock
 from jobs_assets.lib.backup.tools import PgTools, find_pg_tools
 from jobs_assets.lib.backup.verify import Verification, record_verification, verify
-from jobs_assets.lib.storage import LocalStorage, Location, Storage
+from jobs_assets.lib.raw.storage import LocalStorage, Location, Storage
 
 #: a backup shows the database as it is now, so only a window this recent can have one
 LIVE_BACKUP_WINDOW = timedelta(hours=12)

@@ -1,7 +1,7 @@
 """A backup set: the files that share one stem, its manifest, and the folder's lock
 (held in PostgreSQL).
 
-The folder is a `Storage` (`lib/storage.py`): the local `backups/` folder or its
+The folder is a `Storage` (`lib/raw/storage.py`): the local `backups/` folder or its
 prefix in the bucket of `JOBS_STORAGE_URL`. Functions that take a folder accept a
 `Path`, a URL or a `Storage`.
 """
@@ -18,9 +18,9 @@ from datetime import datetime
 from pathlib import Path
 
 from jobs_assets.lib.backup.errors import BackupError
-from jobs_assets.lib.raw_store import window_dirname
-from jobs_assets.lib.storage import LocalStorage, Location, Storage, as_storage
-from jobs_assets.lib.window_lock import advisory_lock
+from jobs_assets.lib.ops.window_lock import advisory_lock
+from jobs_assets.lib.raw.storage import LocalStorage, Location, Storage, as_storage
+from jobs_assets.lib.raw.store import window_dirname
 
 _SUFFIXES = (".dump.sha256", ".manifest.json", ".raw.tar", ".dump")
 

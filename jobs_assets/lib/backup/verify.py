@@ -22,7 +22,7 @@ from jobs_assets.lib.backup.tools import (
     run_tool,
     with_dbname,
 )
-from jobs_assets.lib.files import utc_now
+from jobs_assets.lib.raw.files import utc_now
 
 
 @dataclass

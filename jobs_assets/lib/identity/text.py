@@ -72,7 +72,7 @@ SENIORITY_WORDS = {
     "iv": "level4",
     "v": "level5",
 }
-# Rank of the `seniority` column's values (jobs_assets.lib.normalise.SENIORITIES).
+# Rank of the `seniority` column's values (jobs_assets.lib.normalise.rows.SENIORITIES).
 SENIORITY_RANK = {"entry": 0, "mid": 1, "senior": 2, "manager": 3, "director": 4, "executive": 5}
 
 _NOISE_WORDS = _wordset(

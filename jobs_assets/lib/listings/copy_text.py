@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jobs_assets.lib.frames import arrow_strings, is_missing
+from jobs_assets.lib.normalise.frames import arrow_strings, is_missing
 from jobs_assets.lib.schema import LISTINGS, OUTPUT_COLUMNS, Render
 
 NULL = "\\N"

@@ -24,12 +24,12 @@ import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jobs_assets.lib.currency import rate_date
-from jobs_assets.lib.ecb_rates import RateTable
 from jobs_assets.lib.listings.copy_text import copy_buffer, copy_field, copy_lines
 from jobs_assets.lib.listings.extract import CHUNK_ROWS, read_staged, staged_rows
 from jobs_assets.lib.listings.pipeline import Worker, mapped_in_order, prefetched
-from jobs_assets.lib.normalise import ParseReport, normalise
+from jobs_assets.lib.money.currency import rate_date
+from jobs_assets.lib.money.ecb_rates import RateTable
+from jobs_assets.lib.normalise.rows import ParseReport, normalise
 from jobs_assets.lib.schema import LISTINGS_TABLE, OUTPUT_COLUMNS, WINDOW_COLUMNS
 
 NORMALISE_THREADS = 2

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from jobs_assets.lib.normalise import EXTRACTED, normalise
+from jobs_assets.lib.normalise.rows import EXTRACTED, normalise
 from jobs_assets.lib.sources import SOURCES
 
 #: the corpus is not committed with the code (it is other projects' data); it sits in the

@@ -5,7 +5,7 @@ it may be NULL and its default, how the normaliser's value is rendered for COPY,
 fields a source must extract to fill it, whether every listing must have it (a quality
 rule), and what it means. From it come the extract list (`EXTRACTED`), the columns the
 normaliser fills (`OUTPUT_COLUMNS`), the COPY rendering (`lib/listings/copy_text.py`),
-the required-column checks (`lib/quality.py`), the `dagster/column_schema` metadata of
+the required-column checks (`lib/listings/quality.py`), the `dagster/column_schema` metadata of
 `jobs_listings` and `staged_listings`, and the DDL a migration must produce.
 
 The history table (`HISTORY`: the `versioned` columns, then valid_from, valid_to and
@@ -44,7 +44,9 @@ class Render(enum.Enum):
     TIMESTAMP = "timestamp"  # an instant, ISO with microseconds and Z
     VALUE = "value"  # a number or a date, as psycopg would send it
     WINDOW = "window"  # not from the normaliser: set by the upsert from the window
-    LIFECYCLE = "lifecycle"  # not from the normaliser: kept by `lib/lifecycle.py` after the upsert
+    LIFECYCLE = (
+        "lifecycle"  # not from the normaliser: kept by `lib/identity/lifecycle.py` after the upsert
+    )
     GENERATED = "generated"  # computed by PostgreSQL (GENERATED ALWAYS AS ... STORED)
     STAMPED = "stamped"  # set by a PostgreSQL trigger on insert and update
 
@@ -183,7 +185,7 @@ LISTINGS = Table(
                nullable=False, required=True, render=Render.WINDOW),
         Column("last_partition_key", "text", "Key of the latest window that had it.",
                nullable=False, render=Render.WINDOW),
-        # migration 0002: listing identity (lib/lifecycle.py, lib/identity)
+        # migration 0002: listing identity (lib/identity/lifecycle.py, lib/identity)
         Column("status", "text", "active, or expired once a complete fetch of its source "
                "(or the source's own rule) proved it gone.", nullable=False,
                default="'active'::text", render=Render.LIFECYCLE,
@@ -199,7 +201,7 @@ LISTINGS = Table(
                "cluster (earliest first_seen_at, then the source order).",
                render=Render.LIFECYCLE, versioned=False),
         Column("category_normalised", "text", "The shared category vocabulary "
-               "(lib/categories.py): from category, else from the tags.",
+               "(lib/normalise/categories.py): from category, else from the tags.",
                render=Render.PLAIN_TEXT),
         Column("company_key", "text", "Folded company name (lib/identity/text.py), the "
                "duplicate matcher's blocking key.", inputs=("company_name",)),
@@ -214,13 +216,13 @@ LISTINGS = Table(
                "(trigger jobs_listings_data_stamp_change; NULL: unchanged since the "
                "migration). The marts refresh the listings changed since their last build.",
                render=Render.STAMPED),
-        # migration 0010: places as a gazetteer knows them (lib/location.py, lib/gazetteer.py)
+        # migration 0010: places as a gazetteer knows them (lib/normalise/location.py, lib/normalise/gazetteer.py)
         Column("cities", "text[]", "Cities the location names (GeoNames English names).",
                nullable=False, default="'{}'", render=Render.ARRAY, inputs=_LOCATION_INPUTS),
         Column("subdivisions", "text[]", "ISO 3166-2 codes of the states, provinces and "
                "regions the location names.", nullable=False, default="'{}'",
                render=Render.ARRAY, inputs=_LOCATION_INPUTS),
-        # migration 0012: who may apply (lib/eligibility.py)
+        # migration 0012: who may apply (lib/normalise/eligibility.py)
         Column("eligibility", "text", "Who may apply: worldwide, regions, countries, "
                "timezones, onsite_or_hybrid or unknown.", nullable=False,
                default="'unknown'::text", inputs=_ELIGIBILITY_INPUTS),
@@ -278,14 +280,14 @@ def history_table(listings: Table) -> Table:
     return Table(
         name="public.jobs_listings_history",
         primary_key=("source", "source_job_id", "valid_from"),
-        description="One row per version of a listing (lib/history.py); valid_to is NULL "
+        description="One row per version of a listing (lib/identity/history.py); valid_to is NULL "
         "for the current one.",
         columns=versioned_columns(listings) + (
             Column("valid_from", "timestamptz", "Start of the window that brought the "
                    "version.", nullable=False),
             Column("valid_to", "timestamptz", "When the next version replaced it (NULL: "
                    "the current version)."),
-            Column("row_hash", "text", "MD5 of the version's content (lib/history.py "
+            Column("row_hash", "text", "MD5 of the version's content (lib/identity/history.py "
                    "HASHED): a new version starts only when it changes.", nullable=False),
         ),
     )  # fmt: skip
@@ -374,7 +376,7 @@ LIFECYCLE_COLUMNS: tuple[str, ...] = tuple(
 WINDOW_COLUMNS: tuple[str, ...] = tuple(
     c.name for c in LISTINGS.columns if c.render is Render.WINDOW
 )
-#: the listing columns each version in the history keeps (`lib/history.py`)
+#: the listing columns each version in the history keeps (`lib/identity/history.py`)
 VERSIONED_COLUMNS: tuple[str, ...] = tuple(c.name for c in versioned_columns(LISTINGS))
 #: the fields every source's `columns` maps (SQL over the staged payload), in this order
 EXTRACTED: tuple[str, ...] = tuple(dict.fromkeys(i for c in LISTINGS.columns for i in c.inputs))

@@ -22,7 +22,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlencode
 
-from jobs_assets.lib.http import HttpClient
 from jobs_assets.lib.sources.base import KeepPage, Source, SourceSettings, stated_count
 from jobs_assets.lib.sources.fields import (
     NULL,
@@ -33,6 +32,7 @@ from jobs_assets.lib.sources.fields import (
     text,
     vocabulary,
 )
+from jobs_assets.lib.sources.http import HttpClient
 
 _JOB_TYPES = joined("job_types")
 #: the replay server splits the one recorded page in two after this many jobs
@@ -44,7 +44,7 @@ class Arbeitnow(Source):
     display_name = "Arbeitnow"
     home_url = "https://www.arbeitnow.com"
     home_country = "DE"  # a German board: a place named alone is in Germany
-    remote_only = False  # office jobs too: `remote` says which (lib/eligibility.py)
+    remote_only = False  # office jobs too: `remote` says which (lib/normalise/eligibility.py)
     default_url = "https://www.arbeitnow.com/api/job-board-api"
     min_interval_hours = 1.0  # jobs are updated hourly
     max_pages = 50

@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from jobs_assets.lib.http import FetchBudget, FetchError, HttpClient
 from jobs_assets.lib.sources import records
 from jobs_assets.lib.sources.fields import Expr
+from jobs_assets.lib.sources.http import FetchBudget, FetchError, HttpClient
 
 # A listing bigger than this is almost certainly garbage (or an attack), not a job.
 MAX_RECORD_BYTES = 2_000_000
@@ -146,7 +146,7 @@ class Source:
     terms: str = ""
     expiry: Expiry = "absence"
     #: every listing is a remote job (False: a board of office jobs too, where a place
-    #: named alone is where the office is; lib/eligibility.py)
+    #: named alone is where the office is; lib/normalise/eligibility.py)
     remote_only: bool = True
     id_field: str = "id"
     jobs_key: str = "jobs"
@@ -168,7 +168,7 @@ class Source:
         """How many listings one page says it holds, from its own top-level fields
         (`ParsedPage.document`); None when the source states nothing.
 
-        Part of the completeness proof (`lib/lifecycle.py`): a page holding fewer
+        Part of the completeness proof (`lib/identity/lifecycle.py`): a page holding fewer
         listings than it states is a short answer, and a fetch with one never counts as
         complete, so nothing is expired on it. A source that states nothing is judged by
         the sudden-drop guard alone.

@@ -21,9 +21,9 @@ from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
-from jobs_assets.lib.http import HttpClient
 from jobs_assets.lib.sources.base import KeepPage, Page, Source, SourceSettings, stated_count
 from jobs_assets.lib.sources.fields import NULL, as_json, coalesce, first, literal, text
+from jobs_assets.lib.sources.http import HttpClient
 
 PAGE_SIZE = 20
 #: how long the first page may take before the next pages are asked for speculatively

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 
-from jobs_assets.lib.http import HttpClient
 from jobs_assets.lib.sources.base import KeepPage, Source, SourceSettings, stated_count
 from jobs_assets.lib.sources.fields import (
     NULL,
@@ -23,6 +22,7 @@ from jobs_assets.lib.sources.fields import (
     literal,
     text,
 )
+from jobs_assets.lib.sources.http import HttpClient
 
 PAGE_SIZE = 100
 

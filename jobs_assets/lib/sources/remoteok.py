@@ -14,7 +14,6 @@ is a CDN document refreshed about hourly: polling more often gets nothing new.
 
 from __future__ import annotations
 
-from jobs_assets.lib.http import HttpClient
 from jobs_assets.lib.sources.base import KeepPage, Source, SourceSettings
 from jobs_assets.lib.sources.fields import (
     NULL,
@@ -34,6 +33,7 @@ from jobs_assets.lib.sources.fields import (
     text,
     vocabulary,
 )
+from jobs_assets.lib.sources.http import HttpClient
 
 JOB_PAGE = "https://remoteOK.com/remote-jobs/"
 #: a figure below this is an hourly rate (the feed has 25-27, 80-140, 114-225)

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from jobs_assets.lib.http import HttpClient
 from jobs_assets.lib.sources.base import KeepPage, Source, SourceSettings, stated_count
 from jobs_assets.lib.sources.fields import NULL, as_json, coalesce, text
+from jobs_assets.lib.sources.http import HttpClient
 
 
 class Remotive(Source):

@@ -19,7 +19,7 @@ down_revision = "0001"
 branch_labels = None
 depends_on = None
 
-# The content columns a version is told apart by (frozen here: lib/lifecycle.py keeps
+# The content columns a version is told apart by (frozen here: lib/identity/lifecycle.py keeps
 # its own list; should they ever differ, the next load writes one extra version).
 _CONTENT = (
     "title, company_name, job_url, company_logo_url, job_type, seniority, category, tags, "
@@ -131,8 +131,8 @@ ON CONFLICT DO NOTHING
 def _backfill_derived() -> None:
     """category_normalised and company_key of the rows already stored, computed once per
     distinct value in Python (the normaliser's own functions) and set with one UPDATE."""
-    from jobs_assets.lib.categories import OTHER, category_from_values, normalise_category
     from jobs_assets.lib.identity.text import company_key
+    from jobs_assets.lib.normalise.categories import OTHER, category_from_values, normalise_category
 
     bind = op.get_bind()
     rows = bind.exec_driver_sql(

@@ -66,7 +66,7 @@ CREATE INDEX IF NOT EXISTS jobs_listings_data_first_seen_idx
 CREATE INDEX IF NOT EXISTS jobs_listings_data_cluster_idx
     ON public.jobs_listings_data (duplicate_cluster_id) WHERE duplicate_cluster_id IS NOT NULL;
 
--- The data version: one row, bumped by each successful load (jobs_assets.lib.data_version).
+-- The data version: one row, bumped by each successful load (jobs_assets.lib.listings.data_version).
 -- The API puts it in every cache key and ETag, so nothing cached outlives its data.
 CREATE TABLE IF NOT EXISTS public.jobs_data_version (
     singleton      boolean     PRIMARY KEY DEFAULT true CHECK (singleton),

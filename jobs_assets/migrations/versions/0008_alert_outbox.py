@@ -5,7 +5,7 @@ which on Kubernetes is a pod's scratch space: an alert waiting for the webhook w
 with its pod, and two pods could each post it. As a row, an alert survives the pod, a
 delivery claims it with `FOR UPDATE SKIP LOCKED` (one deliverer per alert, whichever
 pod), and its delivery attempts are counted with the last error. Files left by the
-previous release are imported by the alert sensor's first tick (`lib/alerts.py`).
+previous release are imported by the alert sensor's first tick (`lib/ops/alerts.py`).
 
 The table is new: upgrading touches no existing row.
 
@@ -42,7 +42,7 @@ CREATE TABLE IF NOT EXISTS public.jobs_alert_outbox (
 CREATE INDEX IF NOT EXISTS jobs_alert_outbox_status_created_idx
     ON public.jobs_alert_outbox (status, created_at);
 COMMENT ON TABLE public.jobs_alert_outbox IS
-    'Alerts for the webhook (jobs_assets.lib.alerts): pending until delivered, with attempts.';
+    'Alerts for the webhook (jobs_assets.lib.ops.alerts): pending until delivered, with attempts.';
 COMMENT ON COLUMN public.jobs_alert_outbox.message IS
     'The message as it was when the failure happened (secrets masked), posted word for word.';
 """

@@ -1,7 +1,7 @@
 """Places as a gazetteer knows them: `cities` and `subdivisions` on `jobs_listings_data`.
 
 Two text[] columns beside `countries`/`regions` (issue 28), and a backfill: every
-listing's `location_raw` is parsed again with the release's `lib/location.py`, which
+listing's `location_raw` is parsed again with the release's `lib/normalise/location.py`, which
 fills the new columns and re-derives `countries`, `regions` and `region` (cities and
 subdivisions now decide many that were Unknown). The parse runs once per distinct
 (source, location_raw), a few thousand strings even for a long history, and the result
@@ -69,9 +69,9 @@ def backfill() -> None:
     and its `row_hash` recomputed: a re-parse is not a change of the listing, so the
     next window writes no new version for it.
     """
-    from jobs_assets.lib.history import HASHED, ROW_HASH_SQL
-    from jobs_assets.lib.location import locate_text
-    from jobs_assets.lib.normalise import _home_country
+    from jobs_assets.lib.identity.history import HASHED, ROW_HASH_SQL
+    from jobs_assets.lib.normalise.location import locate_text
+    from jobs_assets.lib.normalise.rows import _home_country
 
     bind = op.get_bind()
     pairs = bind.exec_driver_sql(

@@ -1,12 +1,12 @@
 """Who may apply: `eligibility`, `eligible_countries`, `utc_offset_min`/`utc_offset_max`.
 
-Four columns on `jobs_listings_data` (issue 28, `lib/eligibility.py`), in the history
+Four columns on `jobs_listings_data` (issue 28, `lib/normalise/eligibility.py`), in the history
 too (a version keeps them; versions written before the upgrade hold NULL: they never
 had them), and the views created again so they show them.
 
 The backfill computes them from what is stored: each listing's `location_raw`, and,
 where the staging table still holds a payload of the listing (the newest window's),
-the fields `lib/eligibility.py` reads beyond the text (Himalayas' location list and
+the fields `lib/normalise/eligibility.py` reads beyond the text (Himalayas' location list and
 `timezoneRestrictions`, Arbeitnow's `remote` flag), read with each source's field map
 as the pipeline reads them. The parse runs once per distinct combination of those
 inputs and the result reaches the table in one UPDATE joined on temporary tables, so
@@ -76,10 +76,10 @@ def upgrade() -> None:
 
 def backfill() -> None:
     """Compute the four columns for every stored listing (see the module docstring)."""
-    from jobs_assets.lib.eligibility import eligibility_of
-    from jobs_assets.lib.history import HASHED, ROW_HASH_SQL
-    from jobs_assets.lib.location import locate_names, locate_text
-    from jobs_assets.lib.normalise import (
+    from jobs_assets.lib.identity.history import HASHED, ROW_HASH_SQL
+    from jobs_assets.lib.normalise.eligibility import eligibility_of
+    from jobs_assets.lib.normalise.location import locate_names, locate_text
+    from jobs_assets.lib.normalise.rows import (
         _flag,
         _home_country,
         _location_names,

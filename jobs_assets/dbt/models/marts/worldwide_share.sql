@@ -1,5 +1,5 @@
 -- Who may apply, per category: of the listings on offer now (active, canonical), how
--- many anyone anywhere may apply to (eligibility 'worldwide', lib/eligibility.py) and
+-- many anyone anywhere may apply to (eligibility 'worldwide', lib/normalise/eligibility.py) and
 -- their share. A listing restricted to countries, regions or a time-zone band, an office
 -- job and one whose location says nothing readable are not worldwide.
 -- A table built in full each time: one row per category, from the current listings. It

@@ -1,7 +1,7 @@
 """Location text to countries and regions (`countries`, `regions`, `region`).
 
 Pure and table-driven: lookup dictionaries are built once from pycountry (LGPL-2.1), the
-shipped country_regions.csv and the GeoNames city table (`lib/gazetteer.py`), so each
+shipped country_regions.csv and the GeoNames city table (`lib/normalise/gazetteer.py`), so each
 distinct location string costs a few dict hits.
 
 Countries, region words and aliases are read first; what is left is looked up as a city
@@ -22,14 +22,14 @@ from pathlib import Path
 
 import pycountry
 
-from jobs_assets.lib.gazetteer import CITY_MIN_POPULATION, City, Gazetteer, fold
+from jobs_assets.lib.normalise.gazetteer import CITY_MIN_POPULATION, City, Gazetteer, fold
 
 REGIONS = ("North America", "Latin America", "Europe", "Africa", "Asia", "Oceania")
 WORLDWIDE = "Worldwide"
 MULTIPLE = "Multiple"
 UNKNOWN = "Unknown"
 
-DATA_DIR = Path(__file__).parent.parent / "data"
+DATA_DIR = Path(__file__).parents[2] / "data"
 COUNTRY_REGIONS_CSV = DATA_DIR / "country_regions.csv"
 
 

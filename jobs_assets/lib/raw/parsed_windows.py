@@ -9,7 +9,7 @@ predates the entry.
 
 from __future__ import annotations
 
-from jobs_assets.lib.raw_store import RawStore
+from jobs_assets.lib.raw.store import RawStore
 from jobs_assets.lib.sources import ParseSummary, Source, parse_window
 
 PARSE_KEY = "parse"

@@ -10,7 +10,7 @@ moves it to `inbox/done/<source>/`; a bad one goes to `inbox/rejected/<source>/`
 Files still being written are left for the next pass: hidden or `.part`/`.tmp` names,
 and files modified less than `settle_seconds` ago.
 
-The inbox is a `Storage` folder (`lib/storage.py`): `inbox/` under `$JOBS_DATA_DIR`, or
+The inbox is a `Storage` folder (`lib/raw/storage.py`): `inbox/` under `$JOBS_DATA_DIR`, or
 under the `JOBS_STORAGE_URL` bucket, where an operator uploads files for a deployment
 whose runs have no shared disk.
 """
@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from jobs_assets.lib.raw_store import RawStore
+from jobs_assets.lib.raw.storage import Entry, LocalStorage, Location, Storage, as_storage
+from jobs_assets.lib.raw.store import RawStore
 from jobs_assets.lib.sources import Source
-from jobs_assets.lib.storage import Entry, LocalStorage, Location, Storage, as_storage
 
 DONE = "done"
 REJECTED = "rejected"

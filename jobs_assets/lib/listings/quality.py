@@ -13,10 +13,10 @@ from datetime import datetime, timedelta
 
 import psycopg
 
-from jobs_assets.lib.ecb_rates import STALE_AFTER
-from jobs_assets.lib.location import MULTIPLE, REGIONS, UNKNOWN, WORLDWIDE
-from jobs_assets.lib.normalise import JOB_TYPES, SENIORITIES
-from jobs_assets.lib.salary import PLAUSIBLE_USD_MAX, PLAUSIBLE_USD_MIN
+from jobs_assets.lib.money.ecb_rates import STALE_AFTER
+from jobs_assets.lib.money.salary import PLAUSIBLE_USD_MAX, PLAUSIBLE_USD_MIN
+from jobs_assets.lib.normalise.location import MULTIPLE, REGIONS, UNKNOWN, WORLDWIDE
+from jobs_assets.lib.normalise.rows import JOB_TYPES, SENIORITIES
 from jobs_assets.lib.schema import LISTINGS_TABLE, REQUIRED_COLUMNS, STAGING_TABLE
 from jobs_assets.lib.sources import SOURCES
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jobs_assets.lib.frames import arrow_strings
+from jobs_assets.lib.normalise.frames import arrow_strings
 
 # HTML to text with RE2 patterns, run by pyarrow's kernels directly. RE2 has no `\b`
 # or Unicode `\s`, so they are spelled out as Python's `re` reads them: a word

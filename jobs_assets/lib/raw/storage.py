@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from jobs_assets.lib.errors import StorageError
-from jobs_assets.lib.files import temporary_sibling, write_atomic
+from jobs_assets.lib.raw.files import temporary_sibling, write_atomic
 
 #: botocore's client settings for the bucket: a broken endpoint fails in seconds (three
 #: attempts, short timeouts), not after minutes of retries; a step retry comes later.

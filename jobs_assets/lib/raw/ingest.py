@@ -7,7 +7,7 @@
 - A fetch with any unusable page keeps its bodies under `failed/` and fails, so a
   good stored window is never replaced by a broken one.
 - One fetch of a window at a time, whichever process or pod runs it (a PostgreSQL
-  advisory lock, `lib/window_lock.py`); the whole fetch has a time budget.
+  advisory lock, `lib/ops/window_lock.py`); the whole fetch has a time budget.
 - Paging that never ended is cut at the page limit and recorded in the manifest
   (`truncated`, `truncated_reason`), so the cut survives and a check reports it; so is
   a short answer, a page holding fewer listings than the source states it holds.
@@ -20,12 +20,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from jobs_assets.lib.errors import FetchError, PipelineError
-from jobs_assets.lib.http import HttpStats
-from jobs_assets.lib.parsed_windows import PARSE_KEY, stored_summary
-from jobs_assets.lib.raw_store import RawStore
+from jobs_assets.lib.ops.window_lock import fetch_lock
+from jobs_assets.lib.raw.parsed_windows import PARSE_KEY, stored_summary
+from jobs_assets.lib.raw.store import RawStore
 from jobs_assets.lib.redact import redact
 from jobs_assets.lib.sources import ParseSummary, Source, SourceSettings, parse_window
-from jobs_assets.lib.window_lock import fetch_lock
+from jobs_assets.lib.sources.http import HttpStats
 
 LIVE_WINDOW = timedelta(hours=8)
 
@@ -152,7 +152,7 @@ def _fetch_raw_window(
         )
     # complete: every page answered and parsed (else abandoned above), paging reached
     # the source's own end, and every page holds what the source says it holds
-    # (`Source.stated_size`); the evidence lib/lifecycle.py needs to expire anything
+    # (`Source.stated_size`); the evidence lib/identity/lifecycle.py needs to expire anything
     extra: dict[str, object] = {
         "http": client.stats.as_metadata(),
         PARSE_KEY: summary.as_manifest(),

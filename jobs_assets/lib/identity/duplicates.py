@@ -19,7 +19,6 @@ import time
 import pandas as pd
 import psycopg
 
-from jobs_assets.lib.history import HISTORY_TABLE, row_hash_sql
 from jobs_assets.lib.identity import (
     ASSIGNMENT_COLUMNS,
     SOURCE_ORDER,
@@ -28,7 +27,8 @@ from jobs_assets.lib.identity import (
     match_window,
 )
 from jobs_assets.lib.identity.clusters import INPUT_COLUMNS
-from jobs_assets.lib.lifecycle import WINDOW_KEYS
+from jobs_assets.lib.identity.history import HISTORY_TABLE, row_hash_sql
+from jobs_assets.lib.identity.lifecycle import WINDOW_KEYS
 from jobs_assets.lib.schema import LISTINGS_TABLE
 
 OVERRIDES_TABLE = "public.jobs_duplicate_overrides"

@@ -56,7 +56,7 @@ from datetime import datetime
 
 import psycopg
 
-from jobs_assets.lib.raw_store import RawStore
+from jobs_assets.lib.raw.store import RawStore
 from jobs_assets.lib.schema import LISTINGS_TABLE, STAGING_TABLE
 
 ABSENCE = "absence"

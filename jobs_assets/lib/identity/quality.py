@@ -1,4 +1,4 @@
-"""The rules the listing-identity checks run on a window (see `lib/quality.py`'s `Finding`).
+"""The rules the listing-identity checks run on a window (see `lib/listings/quality.py`'s `Finding`).
 
 - No listing was expired by a window whose source's fetch did not count as complete
   (`expired_at` is the start of the window that expired it).
@@ -15,8 +15,8 @@ from datetime import datetime
 
 import psycopg
 
-from jobs_assets.lib.lifecycle import HOLDS_TABLE, Evidence
-from jobs_assets.lib.quality import SAMPLE_ROWS, Finding
+from jobs_assets.lib.identity.lifecycle import HOLDS_TABLE, Evidence
+from jobs_assets.lib.listings.quality import SAMPLE_ROWS, Finding
 from jobs_assets.lib.schema import LISTINGS_TABLE
 
 #: more listings than this in one cluster is more likely a matcher fault than one job

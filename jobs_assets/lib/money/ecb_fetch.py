@@ -16,19 +16,19 @@ import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jobs_assets.lib.ecb_rates import (
+from jobs_assets.lib.errors import PipelineError, RawFileError
+from jobs_assets.lib.money.ecb_rates import (
     EcbRatesError,
     ImplausibleRates,
     RateTable,
     check_plausible,
     parse_ecb_daily,
 )
-from jobs_assets.lib.errors import PipelineError, RawFileError
-from jobs_assets.lib.http import HttpStats
-from jobs_assets.lib.raw_store import MANIFEST, RawStore
+from jobs_assets.lib.ops.window_lock import fetch_lock
+from jobs_assets.lib.raw.store import MANIFEST, RawStore
 from jobs_assets.lib.redact import redact
 from jobs_assets.lib.sources.base import Page, SourceSettings
-from jobs_assets.lib.window_lock import fetch_lock
+from jobs_assets.lib.sources.http import HttpStats
 
 RATES_FOLDER = "ecb_rates"  # under raw/, beside the sources
 SUFFIX = ".xml.gz"

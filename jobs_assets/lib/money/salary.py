@@ -11,7 +11,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from jobs_assets.lib.salary_text import (
+from jobs_assets.lib.money.salary_text import (
     BRACKETS_RE,
     ISO_CODES,
     Amount,

@@ -24,7 +24,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from jobs_assets.lib import currency as shipped
+from jobs_assets.lib.money import currency as shipped
 
 ECB_DAILY_URL = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"
 ECB_NAMESPACE = "http://www.ecb.int/vocabulary/2002-08-01/eurofxref"

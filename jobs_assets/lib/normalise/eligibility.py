@@ -1,6 +1,6 @@
 """Who may apply: a listing's remote eligibility from its location and the source's fields.
 
-`eligibility_of` reads what `lib/location.py` already parsed (a `Location`) plus the
+`eligibility_of` reads what `lib/normalise/location.py` already parsed (a `Location`) plus the
 location text, and a source's structured fields where it has them (Himalayas'
 `timezoneRestrictions`, Arbeitnow's `remote` flag), and says:
 
@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from jobs_assets.lib.gazetteer import fold
-from jobs_assets.lib.location import WORLDWIDE, Location, _vocab, locate_text
+from jobs_assets.lib.normalise.gazetteer import fold
+from jobs_assets.lib.normalise.location import WORLDWIDE, Location, _vocab, locate_text
 
 WORLDWIDE_KIND = "worldwide"
 REGIONS_KIND = "regions"
@@ -44,7 +44,7 @@ ONSITE_KIND = "onsite_or_hybrid"
 UNKNOWN_KIND = "unknown"
 KINDS = (WORLDWIDE_KIND, REGIONS_KIND, COUNTRIES_KIND, TIMEZONES_KIND, ONSITE_KIND, UNKNOWN_KIND)
 
-DATA_DIR = Path(__file__).parent.parent / "data"
+DATA_DIR = Path(__file__).parents[2] / "data"
 COUNTRY_REGIONS_CSV = DATA_DIR / "country_regions.csv"
 COUNTRY_OFFSETS_CSV = DATA_DIR / "country_utc_offsets.csv"
 

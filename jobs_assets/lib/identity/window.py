@@ -16,9 +16,9 @@ from datetime import datetime
 
 import psycopg
 
-from jobs_assets.lib.duplicates import assign_clusters, promote_after_expiry
-from jobs_assets.lib.history import record_versions, undo_versions
-from jobs_assets.lib.lifecycle import (
+from jobs_assets.lib.identity.duplicates import assign_clusters, promote_after_expiry
+from jobs_assets.lib.identity.history import record_versions, undo_versions
+from jobs_assets.lib.identity.lifecycle import (
     DEFAULT_MAX_SHARE,
     Evidence,
     LifecycleResult,
@@ -48,7 +48,7 @@ class WindowIdentity:
             "listings_expired_per_source": dict(self.lifecycle.expired),
             "listings_reactivated": self.lifecycle.reactivated,
             # a re-run of the newest window replaced its earlier answer: undone, not
-            # counted as reactivations (lib/lifecycle.py)
+            # counted as reactivations (lib/identity/lifecycle.py)
             "listings_expiry_undone": self.lifecycle.undone,
             "expiry_held": dict(self.lifecycle.held),
             "expiry_confirmed": dict(self.lifecycle.confirmed),
