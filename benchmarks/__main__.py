@@ -27,11 +27,11 @@ from benchmarks import (
     marts,
     places,
     report,
-    salary_labels,
 )
 from benchmarks import salary_model as salary_bench
 from benchmarks.harness import BENCH_DB, ROOT, WORK_DIR, BenchServer, machine, versions
 from jobs_assets.lib import db
+from jobs_assets.testing import salary_labels
 from jobs_assets.testing.synth import stage_synthetic, window_key, window_start
 
 RESULTS = ROOT / "benchmarks" / "results.json"

@@ -54,10 +54,11 @@ def window(rows: int, csv_path: Path, seed: int = 7) -> pd.DataFrame:
 def accuracy() -> dict:
     """The hand-labelled hard set scored (jobs_assets_tests/test_hard_locations.py):
     countries and regions, cities, subdivisions, and who may apply."""
-    from jobs_assets_tests.test_hard_locations import _rows, _score, eligibility_score
+    from jobs_assets.testing.hard_locations import eligibility_score, score
+    from jobs_assets.testing.hard_locations import rows as hard_rows
 
-    rows = _rows()
-    places = _score(rows)
+    rows = hard_rows()
+    places = score(rows)
     who = eligibility_score(rows)
     return {
         "strings": len(rows),

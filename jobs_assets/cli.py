@@ -637,8 +637,9 @@ def migrate(args: argparse.Namespace) -> int:
     """`make migrate`: bring the data database to the newest migration, by hand."""
     from jobs_assets.lib.schema.migrate import migrate as run_migrations
 
-    settings = Settings.from_env()
-    conninfo = target(demo=False, settings=settings).conninfo()
+    where = target(demo=False)
+    settings = Settings.from_env(where.env)
+    conninfo = where.conninfo()
     done = run_migrations(conninfo)
     print(f"schema revision before: {done.before or 'none (no migration had run)'}")
     print(f"schema revision after:  {done.after}" + ("" if done.upgraded else " (nothing to do)"))

@@ -69,6 +69,8 @@ def test_daemon_runs_the_inbox_sensor_and_loads_the_file(
         "JOBS_DATA_DIR": str(daemon_data_dir),
         # the daemon and the sensor are under test, not the executor (test_cli.py has that)
         "JOBS_EXECUTOR": "in_process",
+        # sensors start running as in production (read once when the definitions load)
+        "JOBS_AUTOMATION": "on",
         **{f"JOBS_{s}_URL": f"http://127.0.0.1:9/{s}" for s in ("REMOTIVE", "JOBICY", "HIMALAYAS")},
     }
     env.pop("JOBS_ALERT_WEBHOOK_URL", None)

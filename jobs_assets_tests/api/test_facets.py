@@ -18,7 +18,11 @@ from jobs_assets.lib.listings import queries
 
 ALL = list(queries.LISTING_FACETS)
 #: where a listing of GET /listings shows a facet's value, when not under its name
-ITEM_FIELDS = {"category": "category_normalised"}
+#: where a listing of GET /listings carries a facet's value (by default, under its name)
+ITEM_VALUES = {
+    "category": lambda item: item["category_normalised"],
+    "eligibility": lambda item: item["eligibility"]["kind"],
+}
 
 
 def listings(client: TestClient, params: dict) -> list[dict]:
@@ -61,8 +65,8 @@ def assert_counts_match_listings(client: TestClient, params: dict) -> dict[str, 
         if name == "salary_band":
             assert sum(v["listings"] for v in values) == len(items)
         else:
-            field = ITEM_FIELDS.get(name, name)
-            carried = Counter(i[field] for i in items if i[field] and i[field].strip())
+            value_of = ITEM_VALUES.get(name, lambda item, name=name: item[name])
+            carried = Counter(value_of(i) for i in items if value_of(i) and value_of(i).strip())
             assert counts(values) == dict(carried), name
     return found
 

@@ -25,7 +25,9 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-LABELS_CSV = Path(__file__).parent.parent / "jobs_assets_tests" / "data" / "salary_labels.csv"
+LABELS_CSV = (
+    Path(__file__).resolve().parents[2] / "jobs_assets_tests" / "data" / "salary_labels.csv"
+)
 FIELDS_SUFFIX = " fields"
 
 
