@@ -22,10 +22,13 @@ from jobs_assets.api import cursor
 from jobs_assets.api.models import SALARY_BANDS_TEXT
 from jobs_assets.lib.listings import queries
 from jobs_assets.lib.normalise.eligibility import KINDS as ELIGIBILITY_KINDS
-from jobs_assets.lib.normalise.eligibility import country_offsets
+from jobs_assets.lib.normalise.eligibility import country_offsets, known_countries
 from jobs_assets.lib.sources import SOURCES
 
 SourceName = Enum("SourceName", {name: name for name in SOURCES}, type=str)
+#: `eligible_in`: the countries whose UTC offsets are known, so the schema says which
+#: codes exist (any other is a 422 naming the parameter)
+CountryCode = Enum("CountryCode", {code: code for code in known_countries()}, type=str)
 Eligibility = Enum("Eligibility", {kind: kind for kind in ELIGIBILITY_KINDS}, type=str)
 SalaryBand = Enum("SalaryBand", {name: name for name in queries.SALARY_BANDS}, type=str)
 #: `facets=`: a comma-separated list of the facets' names (queries.LISTING_FACETS)
@@ -73,9 +76,8 @@ class ListingQuery(BaseModel):
     country: str | None = Field(
         None, pattern=r"^[A-Za-z]{2}$", description="ISO 3166 alpha-2.", examples=["DE"]
     )
-    eligible_in: str | None = Field(
+    eligible_in: CountryCode | None = Field(
         None,
-        pattern=r"^[A-Za-z]{2}$",
         description="ISO 3166 alpha-2: listings a person in that country may apply to: "
         "worldwide ones, those whose eligible_countries hold it, and time-zone-only ones "
         "whose band meets one of the country's UTC offsets.",
@@ -122,12 +124,14 @@ class ListingQuery(BaseModel):
     def _upper(cls, value: str | None) -> str | None:
         return value.upper() if value else value
 
-    @field_validator("eligible_in")
+    @field_validator("eligible_in", mode="before")
     @classmethod
-    def _known_country(cls, value: str | None) -> str | None:
-        if value and country_offsets(value) is None:
+    def _known_country(cls, value: object) -> object:
+        if not isinstance(value, str) or not value:
+            return value  # None, or not text: the enum's own check answers
+        if country_offsets(value) is None:
             raise ValueError(f"{value!r} is not an ISO 3166 alpha-2 country code (e.g. DE, US, IN)")
-        return value.upper() if value else value
+        return value.upper()
 
     def listing_filters(
         self, status: str = "active", include_duplicates: bool = False
@@ -137,8 +141,9 @@ class ListingQuery(BaseModel):
         values["source"] = self.source.value if self.source else None
         values["salary_band"] = self.salary_band.value if self.salary_band else None
         values["eligibility"] = self.eligibility.value if self.eligibility else None
+        values["eligible_in"] = self.eligible_in.value if self.eligible_in else None
         values["eligible_in_offsets"] = (
-            country_offsets(self.eligible_in) if self.eligible_in else None
+            country_offsets(self.eligible_in.value) if self.eligible_in else None
         )
         return queries.ListingFilters(
             **values, status=status, include_duplicates=include_duplicates

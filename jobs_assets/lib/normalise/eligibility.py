@@ -188,6 +188,11 @@ def region_members(word: str) -> frozenset[str]:
     return _tables()[0].get(fold(word), frozenset())
 
 
+def known_countries() -> list[str]:
+    """The ISO alpha-2 codes whose UTC offsets are known (those `eligible_in` accepts)."""
+    return sorted(_tables()[2])
+
+
 def country_offsets(code: str) -> tuple[float, float] | None:
     """The UTC offsets (hours) a country's clocks show over a year, or None if unknown."""
     return _tables()[2].get(code.upper())

@@ -29,6 +29,7 @@ from typing import Any
 import psycopg
 
 from jobs_assets.lib.listings.queries import ListingFilters, where_clauses
+from jobs_assets.lib.normalise.eligibility import country_offsets
 from jobs_assets.lib.schema import HISTORY, LISTINGS_TABLE
 
 #: the temporary table of the window's new and reactivated listings (dropped at commit)
@@ -37,7 +38,7 @@ WINDOW_LISTINGS = "search_window_listings"
 QUERY_FIELDS = tuple(
     f.name
     for f in dataclasses.fields(ListingFilters)
-    if f.name not in ("status", "include_duplicates")
+    if f.name not in ("status", "include_duplicates", "eligible_in_offsets")
 )
 
 
@@ -69,6 +70,9 @@ def filters_for(query: Mapping[str, Any]) -> ListingFilters:
             except (TypeError, ValueError):
                 raise QueryError(f"min_salary_usd={value!r} is not a whole number") from None
         values[name] = value
+    if values.get("eligible_in"):  # the country's UTC offsets, as GET /listings adds them
+        values["eligible_in"] = str(values["eligible_in"]).upper()
+        values["eligible_in_offsets"] = country_offsets(values["eligible_in"])
     return ListingFilters(**values, status="active", include_duplicates=True)
 
 
