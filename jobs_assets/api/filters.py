@@ -124,6 +124,13 @@ class ListingQuery(BaseModel):
     def _upper(cls, value: str | None) -> str | None:
         return value.upper() if value else value
 
+    @field_validator("utc_offset", "min_salary_usd", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value: object) -> object:
+        if isinstance(value, bool):  # JSON true/false is not a number (pydantic would coerce)
+            raise ValueError("expected a number, not true or false")
+        return value
+
     @field_validator("eligible_in", mode="before")
     @classmethod
     def _known_country(cls, value: object) -> object:
