@@ -41,7 +41,13 @@ from jobs_assets_tests.conftest import Database, latest_windows
 from jobs_assets_tests.test_history import jobicy
 from jobs_assets_tests.test_history import load as load_window
 
-WINDOWS = latest_windows(3)
+
+def windows() -> list[str]:
+    """The newest three window keys, read when a test runs (a suite that crosses a
+    window's boundary would otherwise ask for a window no longer fetched live)."""
+    return latest_windows(3)
+
+
 #: a token in the webhook's query string: it must never reach the table or a log
 HOOK_SECRET = "hook-secret-7f3a"
 MAIL_PASSWORD = "mail-secret-91c2"
@@ -253,7 +259,7 @@ def test_a_new_matching_listing_is_posted_and_mailed_once_whatever_reruns(
     caplog.set_level(logging.DEBUG)
     inbox, smtp_url = mailbox
     resource = delivery(smtp_url)
-    key = WINDOWS[-1]
+    key = windows()[-1]
     with clean_db.connect() as conn:
         search = store.create_search(
             conn, QUERY, {"webhook_url": webhook.url(), "email": "reader@example.org"}
@@ -319,7 +325,7 @@ def test_a_new_matching_listing_is_posted_and_mailed_once_whatever_reruns(
 
 def test_the_sensor_requests_one_run_per_load_of_the_window(clean_db, resources):
     instance = dg.DagsterInstance.ephemeral()
-    key = WINDOWS[-1]
+    key = windows()[-1]
     dg.materialize(ingestion_assets(), partition_key=key, resources=resources, instance=instance)
     defs = dg.Definitions(
         assets=[saved_search_matches],
@@ -345,7 +351,7 @@ def test_a_job_arriving_later_on_a_second_board_is_not_announced_again(
     clean_db, data_dir, webhook, tmp_path
 ):
     resource = delivery()
-    first, second = WINDOWS[-2:]
+    first, second = windows()[-2:]
     with clean_db.connect() as conn:
         search = store.create_search(conn, QUERY, {"webhook_url": webhook.url()}).search
     load(clean_db, data_dir, first)
@@ -393,8 +399,8 @@ def test_listings_back_after_expiring_are_announced_with_the_new_ones(clean_db, 
     test_history.py does): two of three jobs expire in the second window and come back
     in the third, beside a new one; the one seen all along is neither new nor back."""
     resource = delivery()
-    third = WINDOWS[-1]
-    starts = [INGESTION_PARTITIONS.time_window_for_partition_key(k).start for k in WINDOWS]
+    third = windows()[-1]
+    starts = [INGESTION_PARTITIONS.time_window_for_partition_key(k).start for k in windows()]
     rust = {n: jobicy(n, f"Rust engineer {n}") for n in (1, 2, 3, 4)}
     with clean_db.connect() as conn, clean_db.connect() as read_conn:
         load_window((conn, read_conn), starts[0], {"jobicy": [rust[1], rust[2], rust[3]]})
@@ -418,7 +424,7 @@ def test_a_failing_webhook_is_retried_later_with_the_same_key_and_sent_once(
     clean_db, data_dir, webhook
 ):
     resource = delivery()
-    key = WINDOWS[-1]
+    key = windows()[-1]
     webhook.replies = [503]
     with clean_db.connect() as conn:
         search = store.create_search(conn, QUERY, {"webhook_url": webhook.url()}).search
@@ -452,7 +458,7 @@ def test_a_private_target_is_refused_at_delivery_and_recorded_without_its_url(
     clean_db, data_dir, webhook, caplog
 ):
     caplog.set_level(logging.DEBUG)
-    key = WINDOWS[-1]
+    key = windows()[-1]
     with clean_db.connect() as conn:
         store.create_search(conn, QUERY, {"webhook_url": webhook.url()})
     load(clean_db, data_dir, key)
