@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
@@ -169,3 +170,65 @@ def test_the_schema_describes_the_facets(client: TestClient) -> None:
     described = schema["components"]["schemas"]["ListingFacets"]
     assert set(described["properties"]) == set(ALL)
     assert all(band in described["description"] for band in queries.SALARY_BANDS)
+
+
+@pytest.mark.parametrize("bound", [50_000, 55_555, 1_500_000])
+def test_a_salary_bound_inside_a_counted_step_counts_as_the_listings(
+    client: TestClient, bound: int
+) -> None:
+    """min_salary_usd is read from the counts in whole steps of $10,000 and from the
+    listings for the step the bound splits (queries.SALARY_STEP)."""
+    found = assert_counts_match_listings(client, {"min_salary_usd": bound})
+    if bound < 100_000:  # the data has listings stating such salaries
+        assert sum(v["listings"] for v in found["source"]) > 0
+
+
+# The combination's columns of public.jobs_listing_facet_counts, counted from the listings.
+LISTINGS_COUNTED = """
+SELECT status, (duplicate_cluster_id IS NULL OR coalesce(is_canonical, false)), source,
+       region, category_normalised, seniority, job_type, eligibility,
+       public.jobs_salary_band(salary_min_usd, salary_max_usd),
+       public.jobs_salary_k(salary_min_usd, salary_max_usd), count(*)
+FROM public.jobs_listings_data GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10
+"""
+KEPT = """
+SELECT status, shown, source, region, category_normalised, seniority, job_type,
+       eligibility, salary_band, salary_k, listings
+FROM public.jobs_listing_facet_counts WHERE listings <> 0
+"""
+
+
+def assert_kept_counts_are_the_listings(conn: psycopg.Connection) -> int:
+    kept = Counter({tuple(row[:-1]): row[-1] for row in conn.execute(KEPT)})
+    counted = Counter({tuple(row[:-1]): row[-1] for row in conn.execute(LISTINGS_COUNTED)})
+    assert kept == counted
+    return sum(counted.values())
+
+
+def test_the_counts_the_triggers_keep_are_the_listings_counted(data) -> None:
+    """After the pipeline's windows, and after every kind of write in one transaction:
+    status and salary updates, copies inserted, deletes, a truncate (migration 0015)."""
+    with psycopg.connect(data.conninfo) as conn, conn.transaction(force_rollback=True):
+        total = assert_kept_counts_are_the_listings(conn)
+        assert total > 100  # the loaded windows
+        first = conn.execute("SELECT min(source) FROM public.jobs_listings_data").fetchone()[0]
+        conn.execute(
+            "UPDATE public.jobs_listings_data SET status = 'expired', expired_at = now() "
+            "WHERE source = %s",
+            (first,),
+        )
+        conn.execute(
+            "UPDATE public.jobs_listings_data SET salary_max_usd = coalesce(salary_max_usd, "
+            "60000) * 3, region = coalesce(region, 'Europe'), is_canonical = NOT is_canonical"
+        )
+        assert_kept_counts_are_the_listings(conn)
+        conn.execute(
+            "CREATE TEMP TABLE copies ON COMMIT DROP AS SELECT * FROM public.jobs_listings_data"
+        )
+        conn.execute("UPDATE copies SET source_job_id = source_job_id || '-copy'")
+        conn.execute("INSERT INTO public.jobs_listings_data SELECT * FROM copies")
+        assert assert_kept_counts_are_the_listings(conn) == 2 * total
+        conn.execute("DELETE FROM public.jobs_listings_data WHERE source_job_id LIKE '%-copy'")
+        assert assert_kept_counts_are_the_listings(conn) == total
+        conn.execute("TRUNCATE public.jobs_listings_data CASCADE")
+        assert assert_kept_counts_are_the_listings(conn) == 0

@@ -160,21 +160,37 @@ def _clauses(f: ListingFilters, params: dict[str, Any]) -> dict[str, str]:
 
 def snapshot(conn: psycopg.Connection) -> datetime | None:
     """The newest first-seen time: a cursor only pages through listings seen by then."""
+    return _newest_first_seen(conn)
+
+
+def _newest_first_seen(conn: psycopg.Connection) -> datetime | None:
     return conn.execute("SELECT max(first_seen_at) FROM public.jobs_listings_data").fetchone()[0]
+
+
+#: how many of the newest listings the first try of a page reads (search_listings)
+NEWEST_PROBE = 500
 
 
 def search_listings(
     conn: psycopg.Connection, f: ListingFilters, sort: str, keyset: Keyset, limit: int
 ) -> tuple[list[dict], tuple[Any, str, str] | None]:
-    """One page of listings and the keyset of its last row (None: no further page)."""
+    """One page of listings and the keyset of its last row (None: no further page).
+
+    Newest first is read in two tries. The first walks the newest listings (an index in
+    that order) and stops after NEWEST_PROBE of them: a filter most listings pass fills
+    its page there. A filter few pass, or whose listings are all old, would make that
+    walk read the whole table (the planner cannot know where in time the matches lie:
+    a rare word, a contradiction such as no salary and at least $50k); the second try
+    then finds the matching listings first (their own indexes) and sorts them.
+    """
     params: dict[str, Any] = {"limit": limit + 1}
-    where = where_clauses(f, params)
+    clauses = _clauses(f, params)
     if keyset.snapshot is not None:
-        where.append("l.first_seen_at <= %(snapshot)s")
+        clauses["snapshot"] = "l.first_seen_at <= %(snapshot)s"
         params["snapshot"] = keyset.snapshot
     if keyset.after is not None:
         params.update(k0=keyset.after[0], k1=keyset.after[1], k2=keyset.after[2])
-    filters = " AND ".join(where) or "true"
+    filters = " AND ".join(clauses.values()) or "true"
     if sort == "relevance":
         # the rank is computed once per match, in a subquery the keyset can compare with
         rank = "ts_rank_cd(l.search_vector, websearch_to_tsquery('english', %(q)s))"
@@ -186,21 +202,64 @@ def search_listings(
             f"WHERE {after if keyset.after is not None else 'true'} "
             "ORDER BY order_value DESC, source DESC, source_job_id DESC LIMIT %(limit)s"
         )
-    else:  # the same expression as jobs_listings_data_newest_idx, so the planner can walk it
-        after = f"({_SORT_AT}, l.source, l.source_job_id) < (%(k0)s::timestamptz, %(k1)s, %(k2)s)"
-        sql = (
-            f"SELECT {_LISTING_COLUMNS}, {_SORT_AT} AS order_value "
-            f"FROM public.jobs_listings_data l WHERE {filters}"
-            + (f" AND {after}" if keyset.after is not None else "")
-            + f" ORDER BY {_SORT_AT} DESC, l.source DESC, l.source_job_id DESC LIMIT %(limit)s"
-        )
-    with conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(sql, params).fetchall()
+        rows = _rows(conn, sql, params)
+    else:
+        rows = _newest_page(conn, clauses, params, keyset.after is not None, limit)
     more = len(rows) > limit
     rows = rows[:limit]
     last = rows[-1] if more else None
     next_key = (last["order_value"], last["source"], last["source_job_id"]) if last else None
     return [listing_json(r) for r in rows], next_key
+
+
+def _newest_page(
+    conn: psycopg.Connection, clauses: dict[str, str], params: dict[str, Any], after: bool,
+    limit: int,
+) -> list[dict]:  # fmt: skip
+    """Newest first (search_listings). The page's keys are found first, from an index
+    where they can be, then its rows are read."""
+    # the same expression as jobs_listings_data_newest(_active)_idx, so a walk uses it
+    keyset = f"({_SORT_AT}, l.source, l.source_job_id) < (%(k0)s::timestamptz, %(k1)s, %(k2)s)"
+    everything = " AND ".join(list(clauses.values()) + ([keyset] if after else [])) or "true"
+    order = "ORDER BY order_value DESC, source DESC, source_job_id DESC LIMIT %(limit)s"
+    keys = f"SELECT l.source, l.source_job_id, {_SORT_AT} AS order_value FROM public.jobs_listings_data l"
+    if "q" not in clauses:
+        # every other filter reads columns jobs_listings_data_newest_active_idx holds:
+        # walking it reads no table row, however few listings match (migration 0015)
+        return _page_rows(conn, f"{keys} WHERE {everything} {order}", params)
+    # Full text: the first try walks the newest NEWEST_PROBE listings, which fills the
+    # page of a word many listings have. A rare word (or a rare word's listings all
+    # old: the planner cannot know where in time they lie) would make that walk read
+    # the whole table, so the second try finds every match by the word's index (OFFSET
+    # 0: a subquery of its own, never a walk of the newest index) and sorts them.
+    view = [clauses[k] for k in ("status", "include_duplicates", "snapshot") if k in clauses]
+    rest = [c for k, c in clauses.items() if k not in ("status", "include_duplicates", "snapshot")]
+    inner = " AND ".join(view + ([keyset] if after else [])) or "true"
+    probe = (
+        f"SELECT source, source_job_id, order_value FROM (SELECT l.*, {_SORT_AT} AS "
+        f"order_value FROM public.jobs_listings_data l WHERE {inner} "
+        f"ORDER BY {_SORT_AT} DESC, l.source DESC, l.source_job_id DESC "
+        f"LIMIT {NEWEST_PROBE}) l WHERE {' AND '.join(rest)} {order}"
+    )
+    rows = _page_rows(conn, probe, params)
+    if len(rows) > limit:
+        return rows
+    return _page_rows(conn, f"SELECT * FROM ({keys} WHERE {everything} OFFSET 0) m {order}", params)
+
+
+def _page_rows(conn: psycopg.Connection, keys: str, params: dict[str, Any]) -> list[dict]:
+    """The listings of the page whose keys (source, source_job_id, order_value) `keys` selects."""
+    sql = (
+        f"SELECT {_LISTING_COLUMNS}, k.order_value FROM ({keys}) k "
+        "JOIN public.jobs_listings_data l USING (source, source_job_id) "
+        "ORDER BY k.order_value DESC, l.source DESC, l.source_job_id DESC"
+    )
+    return _rows(conn, sql, params)
+
+
+def _rows(conn: psycopg.Connection, sql: str, params: dict[str, Any]) -> list[dict]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(sql, params).fetchall()
 
 
 def listing_json(row: dict) -> dict:
@@ -393,6 +452,18 @@ LISTING_FACETS: dict[str, str] = {
 FACET_VALUES_LIMIT = 500
 
 
+#: The filters that are columns of public.jobs_listing_facet_counts (migration 0015):
+#: facets under these filters alone are read from those counts, not from the listings.
+#: `min_salary_usd` is counted too, in steps of SALARY_STEP: whole steps from the counts,
+#: the step the bound falls inside from the listings (a narrow range of their index).
+COUNTED_FILTERS = frozenset(
+    {"status", "include_duplicates", "source", "region", "category", "seniority",
+     "job_type", "eligibility", "salary_band", "min_salary_usd"}
+)  # fmt: skip
+#: public.jobs_salary_k: the annual USD figure in steps of this, the last step open
+SALARY_STEP, SALARY_STEPS = 10_000, 100
+
+
 def facet_counts(
     conn: psycopg.Connection,
     f: ListingFilters,
@@ -402,20 +473,37 @@ def facet_counts(
     """Listings per value of each facet in `names`, under the filters `f`, except that a
     facet's counts ignore its own filter (region=Europe still counts the other regions).
 
-    One scan, of the rows that pass every filter but the facets' own (an index-only scan
-    of jobs_listings_data_facets_idx for the default view), grouped by the facets'
-    values: a few hundred groups, which the outer query adds up per facet, each over
-    the groups whose values pass the other facets' own filters. A facet's own filter
-    must therefore be a test of its value alone (true of every filter of LISTING_FACETS).
+    Groups of listings by the facets' values: a few thousand at most, which the outer
+    query adds up per facet, each over the groups whose values pass the other facets'
+    own filters. A facet's own filter must therefore be a test of its value alone (true
+    of every filter of LISTING_FACETS). When every filter is one of COUNTED_FILTERS and
+    the page counts under the newest snapshot, the groups are the counts the triggers of
+    migration 0015 keep (a few thousand rows, whatever the number of listings);
+    otherwise they are made from the listings that pass the other filters (an
+    index-only scan of jobs_listings_data_facets_idx for the default view).
     """
+    if snapshot is not None and snapshot >= (_newest_first_seen(conn) or snapshot):
+        snapshot = None  # nothing was first seen since: the newest snapshot
     params: dict[str, Any] = {}
     clauses = _clauses(f, params)
-    own = {name: clauses.pop(name) for name in names if name in clauses}
-    if snapshot is not None:
-        clauses["snapshot"] = "l.first_seen_at <= %(snapshot)s"
-        params["snapshot"] = snapshot
-    where = " AND ".join(clauses.values()) or "true"
-    values = [f"({LISTING_FACETS[name]})::text AS v{i}" for i, name in enumerate(names)]
+    own = {name: clauses[name] for name in names if name in clauses}
+    if snapshot is None and set(clauses) <= COUNTED_FILTERS:
+        parts = _counted_parts(f, clauses, params)
+    else:
+        if snapshot is not None:
+            clauses["snapshot"] = "l.first_seen_at <= %(snapshot)s"
+            params["snapshot"] = snapshot
+        parts = [("public.jobs_listings_data", "count(*)", LISTING_FACETS, clauses)]
+    selects = []
+    for table, count, expressions, where in parts:
+        kept = [clause for name, clause in where.items() if name not in own]
+        values = [f"({expressions[name]})::text" for name in names]
+        selects.append(
+            f"SELECT {', '.join(values)}, {count} FROM {table} l "
+            f"WHERE {' AND '.join(kept) or 'true'} "
+            f"GROUP BY {', '.join(str(k + 1) for k in range(len(values)))}"
+        )
+    columns = ", ".join(f"v{i}" for i in range(len(names)))
     # each own filter as a test of its facet's value, on the groups (not on every row):
     # the filter's own SQL with the facet's value in place of its column; a salary band
     # is its value (the CASE gives each row the band whose range the filter tests)
@@ -435,9 +523,9 @@ def facet_counts(
         rows.append(f"({i}, c.v{i}, {' AND '.join(others) or 'true'})")
     sql = f"""
         WITH c AS (
-            SELECT {", ".join(values)}, count(*) AS n
-            FROM public.jobs_listings_data l WHERE {where}
-            GROUP BY {", ".join(str(k + 1) for k in range(len(values)))}
+            SELECT {columns}, sum(n) AS n
+            FROM ({" UNION ALL ".join(selects)}) u ({columns}, n)
+            GROUP BY {columns}
         )
         SELECT v.facet, v.value, sum(c.n)::bigint AS listings
         FROM c CROSS JOIN LATERAL (VALUES {", ".join(rows)}) v(facet, value, ok)
@@ -455,6 +543,39 @@ def facet_counts(
             values.sort(key=lambda v: (-v["listings"], v["value"]))
         del values[FACET_VALUES_LIMIT:]
     return out
+
+
+def _counted_parts(
+    f: ListingFilters, clauses: dict[str, str], params: dict[str, Any]
+) -> list[tuple[str, str, dict[str, str], dict[str, str]]]:
+    """Where facet_counts reads its groups when every filter is counted: `(table, count,
+    facet expressions, filters)` for the counts, and for the listings whose salary lies
+    in the step `min_salary_usd` falls inside (the counts cannot split a step)."""
+    counted = dict(clauses) | {"counted": "l.listings > 0"}
+    if "include_duplicates" in counted:
+        counted["include_duplicates"] = "l.shown"
+    if f.salary_band is not None:
+        counted["salary_band"] = "l.salary_band = %(salary_band)s"
+        params["salary_band"] = f.salary_band
+    expressions = LISTING_FACETS | {"salary_band": "l.salary_band"}
+    parts = [("public.jobs_listing_facet_counts", "sum(l.listings)", expressions, counted)]
+    if f.min_salary_usd is None:
+        return parts
+    step = min(f.min_salary_usd // SALARY_STEP, SALARY_STEPS)
+    whole = f.min_salary_usd % SALARY_STEP == 0 and step < SALARY_STEPS
+    # whole steps from the counts: from the bound's own step when it starts there
+    counted["min_salary_usd"] = "l.salary_k >= %(salary_k)s"
+    params["salary_k"] = step if whole else step + 1
+    if not whole:  # the listings of the step the bound falls inside, at or above it
+        inside = f"{_ANNUAL_USD} >= %(min_salary_usd)s"
+        if step < SALARY_STEPS:
+            inside += f" AND {_ANNUAL_USD} < %(salary_k_end)s"
+            params["salary_k_end"] = (step + 1) * SALARY_STEP
+        parts.append(
+            ("public.jobs_listings_data", "count(*)", LISTING_FACETS,
+             clauses | {"min_salary_usd": inside})
+        )  # fmt: skip
+    return parts
 
 
 #: GET /facets: its keys, and the facets of GET /listings they count (active listings,
