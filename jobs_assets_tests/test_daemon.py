@@ -104,10 +104,12 @@ def test_daemon_runs_the_inbox_sensor_and_loads_the_file(
 
         with dg.DagsterInstance.from_config(str(home)) as instance:
             runs = instance.get_runs(dg.RunsFilter(job_name="inbox_load_job"))
-            while not runs[0].is_finished and time.monotonic() < deadline:
-                time.sleep(0.5)  # its checks run after the rows are in
+            # its checks run after the rows are in; and the run's record can reach this
+            # reader of the instance's storage a moment after its rows reached PostgreSQL
+            while (not runs or not runs[0].is_finished) and time.monotonic() < deadline + 60:
+                time.sleep(0.5)
                 runs = instance.get_runs(dg.RunsFilter(job_name="inbox_load_job"))
-        assert len(runs) == 1
+        assert len(runs) == 1, log.read_text(errors="replace")[-4000:]
         run = runs[0]
         assert run.status == dg.DagsterRunStatus.SUCCESS
         assert run.tags["dagster/partition"] == INGESTION_PARTITIONS.get_last_partition_key()
