@@ -160,29 +160,20 @@ def _clauses(f: ListingFilters, params: dict[str, Any]) -> dict[str, str]:
 
 def snapshot(conn: psycopg.Connection) -> datetime | None:
     """The newest first-seen time: a cursor only pages through listings seen by then."""
-    return _newest_first_seen(conn)
-
-
-def _newest_first_seen(conn: psycopg.Connection) -> datetime | None:
     return conn.execute("SELECT max(first_seen_at) FROM public.jobs_listings_data").fetchone()[0]
 
 
-#: how many of the newest listings the first try of a page reads (search_listings)
+#: how many of the newest listings the first try of a full-text page reads (_newest_page)
 NEWEST_PROBE = 500
+#: the filters that choose the view (and the cursor's snapshot), not the listings in it
+_VIEW_FILTERS = ("status", "include_duplicates", "snapshot")
 
 
 def search_listings(
     conn: psycopg.Connection, f: ListingFilters, sort: str, keyset: Keyset, limit: int
 ) -> tuple[list[dict], tuple[Any, str, str] | None]:
     """One page of listings and the keyset of its last row (None: no further page).
-
-    Newest first is read in two tries. The first walks the newest listings (an index in
-    that order) and stops after NEWEST_PROBE of them: a filter most listings pass fills
-    its page there. A filter few pass, or whose listings are all old, would make that
-    walk read the whole table (the planner cannot know where in time the matches lie:
-    a rare word, a contradiction such as no salary and at least $50k); the second try
-    then finds the matching listings first (their own indexes) and sorts them.
-    """
+    Newest first: `_newest_page` says how its keys are found."""
     params: dict[str, Any] = {"limit": limit + 1}
     clauses = _clauses(f, params)
     if keyset.snapshot is not None:
@@ -190,8 +181,8 @@ def search_listings(
         params["snapshot"] = keyset.snapshot
     if keyset.after is not None:
         params.update(k0=keyset.after[0], k1=keyset.after[1], k2=keyset.after[2])
-    filters = " AND ".join(clauses.values()) or "true"
     if sort == "relevance":
+        filters = " AND ".join(clauses.values()) or "true"
         # the rank is computed once per match, in a subquery the keyset can compare with
         rank = "ts_rank_cd(l.search_vector, websearch_to_tsquery('english', %(q)s))"
         # float8: a rank from a cursor is compared as it is, never cast into a narrower type
@@ -232,8 +223,8 @@ def _newest_page(
     # old: the planner cannot know where in time they lie) would make that walk read
     # the whole table, so the second try finds every match by the word's index (OFFSET
     # 0: a subquery of its own, never a walk of the newest index) and sorts them.
-    view = [clauses[k] for k in ("status", "include_duplicates", "snapshot") if k in clauses]
-    rest = [c for k, c in clauses.items() if k not in ("status", "include_duplicates", "snapshot")]
+    view = [clause for name, clause in clauses.items() if name in _VIEW_FILTERS]
+    rest = [clause for name, clause in clauses.items() if name not in _VIEW_FILTERS]
     inner = " AND ".join(view + ([keyset] if after else [])) or "true"
     probe = (
         f"SELECT source, source_job_id, order_value FROM (SELECT l.*, {_SORT_AT} AS "
@@ -468,7 +459,7 @@ def facet_counts(
     conn: psycopg.Connection,
     f: ListingFilters,
     names: list[str],
-    snapshot: datetime | None = None,
+    as_of: datetime | None = None,
 ) -> dict[str, list[dict]]:
     """Listings per value of each facet in `names`, under the filters `f`, except that a
     facet's counts ignore its own filter (region=Europe still counts the other regions).
@@ -477,22 +468,23 @@ def facet_counts(
     query adds up per facet, each over the groups whose values pass the other facets'
     own filters. A facet's own filter must therefore be a test of its value alone (true
     of every filter of LISTING_FACETS). When every filter is one of COUNTED_FILTERS and
-    the page counts under the newest snapshot, the groups are the counts the triggers of
-    migration 0015 keep (a few thousand rows, whatever the number of listings);
-    otherwise they are made from the listings that pass the other filters (an
-    index-only scan of jobs_listings_data_facets_idx for the default view).
+    the page counts as of the newest snapshot (`as_of`: a later page's first page's),
+    the groups are the counts the triggers of migration 0015 keep (a few thousand rows,
+    whatever the number of listings); otherwise they are made from the listings that
+    pass the other filters (an index-only scan of jobs_listings_data_facets_idx for the
+    default view).
     """
-    if snapshot is not None and snapshot >= (_newest_first_seen(conn) or snapshot):
-        snapshot = None  # nothing was first seen since: the newest snapshot
+    if as_of is not None and as_of >= (snapshot(conn) or as_of):
+        as_of = None  # nothing was first seen since: the newest snapshot
     params: dict[str, Any] = {}
     clauses = _clauses(f, params)
     own = {name: clauses[name] for name in names if name in clauses}
-    if snapshot is None and set(clauses) <= COUNTED_FILTERS:
+    if as_of is None and set(clauses) <= COUNTED_FILTERS:
         parts = _counted_parts(f, clauses, params)
     else:
-        if snapshot is not None:
+        if as_of is not None:
             clauses["snapshot"] = "l.first_seen_at <= %(snapshot)s"
-            params["snapshot"] = snapshot
+            params["snapshot"] = as_of
         parts = [("public.jobs_listings_data", "count(*)", LISTING_FACETS, clauses)]
     selects = []
     for table, count, expressions, where in parts:
