@@ -263,6 +263,17 @@ def test_previous_release_database_upgrades_in_place_keeping_every_row(scratch: 
         assert [(s, v) for s, v, _ in versions] == [("jobicy", None), ("remotive", None)]
         current = conn.execute("SELECT count(*) FROM public.jobs_listings_current").fetchone()
         assert current == (2,)
+        # 0015 counted the listings it found for the facets, as the listings say
+        counted = conn.execute(
+            "SELECT source, status, salary_band, salary_k, listings "
+            "FROM public.jobs_listing_facet_counts ORDER BY source"
+        ).fetchall()
+        listed = conn.execute(
+            "SELECT source, status, public.jobs_salary_band(salary_min_usd, salary_max_usd), "
+            "public.jobs_salary_k(salary_min_usd, salary_max_usd), 1::bigint "
+            "FROM public.jobs_listings_data ORDER BY source"
+        ).fetchall()
+        assert counted == listed and len(counted) == 2
 
 
 def _migrate_in_process(conninfo: str) -> tuple[str | None, str | None]:
