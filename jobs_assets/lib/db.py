@@ -12,7 +12,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -32,7 +34,8 @@ def embedded_uri(data_dir: Path) -> str:
             import pgserver  # imported here: only laptops without PGHOST need it
 
             pgdata.parent.mkdir(parents=True, exist_ok=True)
-            server = pgserver.get_server(pgdata, cleanup_mode=None)
+            with _first_start_as_root():
+                server = pgserver.get_server(pgdata, cleanup_mode=None)
             with psycopg.connect(server.get_uri("postgres"), autocommit=True) as conn:
                 exists = conn.execute(
                     "SELECT 1 FROM pg_database WHERE datname = %s", (EMBEDDED_DATABASE,)
@@ -44,6 +47,40 @@ def embedded_uri(data_dir: Path) -> str:
             _embedded_uris[pgdata] = server.get_uri(EMBEDDED_DATABASE)
             log.info("embedded PostgreSQL ready under %s", pgdata)
         return _embedded_uris[pgdata]
+
+
+#: as root, pgserver runs PostgreSQL as this system user, made with `useradd` on first use
+PGSERVER_SYSTEM_USER = "pgserver"
+
+
+@contextlib.contextmanager
+def _first_start_as_root() -> Iterator[None]:
+    """One process at a time, machine-wide, until pgserver's system user exists.
+
+    Processes that start their embedded servers at the same moment on a fresh machine
+    (pytest-xdist's workers, a multiprocess run's steps) each ran `useradd`, and the
+    concurrent writes of /etc/passwd left one data folder owned by a uid that no longer
+    existed: `initdb: could not change permissions ... Operation not permitted`.
+    """
+    if not _is_root() or _user_exists(PGSERVER_SYSTEM_USER):
+        yield
+        return
+    import fcntl
+
+    lock_path = Path(tempfile.gettempdir()) / "jobs_assets_pgserver_user.lock"
+    with lock_path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        yield
+
+
+def _user_exists(name: str) -> bool:
+    import pwd
+
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 def conninfo_for(data_dir: Path, pghost: str | None) -> str:
@@ -69,7 +106,7 @@ def stop_embedded(data_dir: Path) -> bool:
         return False
     from pgserver._commands import pg_ctl
 
-    pg_ctl(["-w", "stop"], pgdata=pgdata, user="pgserver" if _is_root() else None)
+    pg_ctl(["-w", "stop"], pgdata=pgdata, user=PGSERVER_SYSTEM_USER if _is_root() else None)
     _embedded_uris.pop(pgdata, None)
     return True
 
