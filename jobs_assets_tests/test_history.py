@@ -8,6 +8,8 @@ pipeline's own `upsert_window` and `maintain_window`, so any window start can be
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -72,6 +74,18 @@ def load(
     The sudden-drop guard is off (`max_share` 1) but in its own tests: the others
     expire one listing of two."""
     conn, read_conn = conns
+    key = upsert(conns, start, listings)
+    proof = proof if proof is not None else {s: COMPLETE for s in listings}
+    return maintain_window(conn, key, start, proof, RULES, unseen_days, max_share)
+
+
+def upsert(
+    conns: tuple[psycopg.Connection, psycopg.Connection],
+    start: datetime,
+    listings: dict[str, list[dict]],
+) -> str:
+    """Stage the window's listings and upsert them (the first half of `load`); its key."""
+    conn, read_conn = conns
     key = key_of(start)
     with conn.transaction():
         conn.execute(
@@ -85,8 +99,7 @@ def load(
                     (source, key, str(payload[id_field]), json.dumps(payload), start),
                 )
     upsert_window(conn, read_conn, key, start)
-    proof = proof if proof is not None else {s: COMPLETE for s in listings}
-    return maintain_window(conn, key, start, proof, RULES, unseen_days, max_share)
+    return key
 
 
 def state(db: Database, source: str, job_id: str) -> tuple:
@@ -264,6 +277,81 @@ def test_duplicates_share_a_cluster_and_overrides_win_across_reruns(
         ("different teams, checked by hand",),
         ("same job, company renamed",),
     ]
+
+
+def test_a_new_listing_is_written_as_its_own_cluster_and_only_those_joining_another_again(
+    conns, clean_db: Database
+) -> None:
+    """The upsert writes each new listing as its own cluster's canonical member, which is
+    what identity decides for most; identity then rewrites only the listings that join
+    another cluster. (It used to write every new listing a second time: a new row version
+    with an entry in every index, about a third of identity's cost, issue 25.)"""
+    load(conns, hours(0), {"jobicy": [twin(1)]})
+    window = {"jobicy": [twin(2), jobicy(3, "Product Designer"), jobicy(4, "Tax Advisor")]}
+    key = upsert(conns, hours(4), window)
+    assert clusters(clean_db) == {
+        "jobicy:1": ("jobicy:1", True),
+        **{f"jobicy:{n}": (f"jobicy:{n}", True) for n in (2, 3, 4)},
+    }
+    written = "SELECT source_job_id, ctid::text FROM public.jobs_listings_data ORDER BY 1"
+    before = dict(clean_db.query(written))
+
+    # not a complete fetch: the stored twin stays active (nothing about expiry here)
+    done = maintain_window(conns[0], key, hours(4), {"jobicy": INCOMPLETE}, RULES, 30, 1.0)
+    after = dict(clean_db.query(written))
+    assert clusters(clean_db)["jobicy:2"] == ("jobicy:1", False)  # joined the stored twin
+    assert clusters(clean_db)["jobicy:3"] == ("jobicy:3", True)
+    assert [n for n in before if before[n] != after[n]] == ["2"]  # only the joiner rewritten
+    assert done.as_metadata()["cluster_assignments_written"] == 1
+    assert done.clusters_formed == 1
+
+
+def test_new_listings_another_transaction_inserts_meanwhile_are_upserted_as_their_own_clusters(
+    conns, clean_db: Database
+) -> None:
+    """The window's COPY of new listings meets one that another transaction inserted
+    after the window looked (it waits for that transaction, then fails on the key): the
+    chunk is upserted instead, and its new listings still stand alone until identity."""
+    load(conns, hours(0), {"jobicy": [jobicy(1)]})
+    window = {"jobicy": [jobicy(1), jobicy(5, "Tax Advisor"), jobicy(6, "Copywriter")]}
+    with clean_db.connect() as other:
+        # jobicy:5 inserted by another writer, not yet committed
+        stored = other.execute("SELECT * FROM public.jobs_listings_data WHERE source_job_id = '1'")
+        names = [d.name for d in stored.description]
+        row = stored.fetchone()
+        values = dict(zip(names, row, strict=True)) | {
+            "source_job_id": "5",
+            "duplicate_cluster_id": None,
+            "is_canonical": None,
+        }
+        values.pop("search_vector")
+        other.execute(
+            f"INSERT INTO public.jobs_listings_data ({', '.join(values)}) "
+            f"VALUES ({', '.join(['%s'] * len(values))})",
+            list(values.values()),
+        )
+        worker = threading.Thread(target=upsert, args=(conns, hours(4), window))
+        worker.start()
+        waited = 0.0
+        while not clean_db.query(  # the window's COPY waits for the other writer
+            "SELECT 1 FROM pg_stat_activity WHERE wait_event = 'transactionid' "
+            "AND query LIKE 'COPY public.jobs_listings_data%%'"
+        ):
+            assert worker.is_alive() and waited < 30, "the COPY never met the other insert"
+            time.sleep(0.05)
+            waited += 0.05
+        other.commit()
+    worker.join(30)
+    assert not worker.is_alive()
+    found = clusters(clean_db)
+    assert found["jobicy:6"] == ("jobicy:6", True)  # new, through the upsert's INSERT
+    assert found["jobicy:5"] == (None, None)  # the other writer's row, updated, not re-made
+    assert (
+        clean_db.query(
+            "SELECT last_partition_key FROM public.jobs_listings_data ORDER BY source_job_id"
+        )
+        == [(key_of(hours(4)),)] * 3
+    )
 
 
 def test_when_the_canonical_listing_expires_an_active_duplicate_speaks_for_the_cluster(

@@ -64,6 +64,7 @@ class WindowResult:
     split_by_override: int = 0
     unchanged_skipped: int = 0  # window listings not matched again: content as stored
     match_seconds: float = 0.0  # of which in `match_window` (set by the caller)
+    written: int = 0  # stored rows whose cluster columns changed (set by the caller)
     notes: list[str] = field(default_factory=list)
 
 
@@ -109,8 +110,9 @@ def match_window(
     `new` and `existing` have the columns of `public.jobs_listings_data` (`INPUT_COLUMNS`);
     `existing` may carry `duplicate_cluster_id` and `is_canonical` from earlier windows
     (only rows of the companies `new` touches are read, so the caller may pass them all
-    or pre-filter them). Returned assignments cover every new listing and every stored
-    one whose cluster id or canonical flag changes.
+    or pre-filter them). Returned assignments cover every listing whose cluster id or
+    canonical flag changes: every new one, unless it already holds what it is given (the
+    upsert writes a new listing as its own cluster, and most stay so).
     """
     overrides = _as_overrides(overrides)
     new_rows = _records(new)
@@ -218,8 +220,8 @@ def match_window(
             row = rows[key]
             canonical = key == cluster_id
             if (
-                key in new_keys
-                or row.get("duplicate_cluster_id") != cluster_id
+                row.get("duplicate_cluster_id") != cluster_id
+                or row.get("is_canonical") is None
                 or bool(row.get("is_canonical")) != canonical
             ):
                 out.append((row["source"], str(row["source_job_id"]), cluster_id, canonical))

@@ -61,8 +61,9 @@ def assign_clusters(conn: psycopg.Connection) -> WindowResult:
     columns = ", ".join(f"t.{c}" for c in _READ)
     window = _frame(
         conn,
-        f"SELECT {columns}, t.duplicate_cluster_id IS NOT NULL "
-        f"AND h.row_hash IS NOT DISTINCT FROM {row_hash_sql('t')} AS unchanged "
+        # CASE: the hash of a listing without a version (a new one) is never computed
+        f"SELECT {columns}, CASE WHEN h.row_hash IS NULL OR t.duplicate_cluster_id IS NULL "
+        f"THEN false ELSE h.row_hash = {row_hash_sql('t')} END AS unchanged "
         f"FROM {WINDOW_KEYS} AS k JOIN {LISTINGS_TABLE} AS t "
         "ON t.source = k.source AND t.source_job_id = k.source_job_id "
         f"LEFT JOIN {HISTORY_TABLE} AS h ON h.source = t.source "
@@ -104,6 +105,8 @@ def assign_clusters(conn: psycopg.Connection) -> WindowResult:
         "WHERE k.source = t.source AND k.source_job_id = t.source_job_id) "
         f"UNION SELECT {columns} FROM {LISTINGS_TABLE} AS t "
         "WHERE t.duplicate_cluster_id = ANY(%(clusters)s) "
+        f"AND NOT EXISTS (SELECT 1 FROM {WINDOW_KEYS} AS k "
+        "WHERE k.source = t.source AND k.source_job_id = t.source_job_id) "
         f"UNION SELECT {columns} FROM unnest(%(named)s::text[]) AS n(key) "
         f"JOIN {LISTINGS_TABLE} AS t ON t.source = split_part(n.key, ':', 1) "
         "AND t.source_job_id = substr(n.key, length(split_part(n.key, ':', 1)) + 2)",
@@ -128,13 +131,15 @@ def assign_clusters(conn: psycopg.Connection) -> WindowResult:
         ):
             for row in result.assignments.itertuples(index=False):
                 copy.write_row(tuple(row))
-        conn.execute(
+        # only rows whose cluster changes are written: a new listing was written as its
+        # own cluster (`listings.upsert`), and most stay so
+        result.written = conn.execute(
             f"UPDATE {LISTINGS_TABLE} AS t SET duplicate_cluster_id = a.duplicate_cluster_id, "
             "is_canonical = a.is_canonical FROM cluster_assignments AS a "
             "WHERE t.source = a.source AND t.source_job_id = a.source_job_id "
             "AND (t.duplicate_cluster_id IS DISTINCT FROM a.duplicate_cluster_id "
             "OR t.is_canonical IS DISTINCT FROM a.is_canonical)"
-        )
+        ).rowcount
         conn.execute("DROP TABLE cluster_assignments")
     return result
 

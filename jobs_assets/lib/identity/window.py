@@ -99,7 +99,7 @@ def maintain_window(
         clusters = assign_clusters(conn)
         out.clusters_formed = clusters.clusters_formed
         out.cross_source = clusters.cross_source
-        out.cluster_assignments = len(clusters.assignments)
+        out.cluster_assignments = clusters.written
         out.candidate_pairs = clusters.matches.detailed
         out.title_scores = clusters.matches.comparisons
         out.largest_block = clusters.matches.largest_block

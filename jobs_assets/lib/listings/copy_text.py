@@ -99,6 +99,11 @@ def _text_column(values: pd.Series, absent: str = "") -> pa.Array:
     return pc.fill_null(_escape_array(arrow_strings(values), absent), NULL)
 
 
+def copy_text_column(values: pd.Series) -> pa.Array:
+    """Text values as COPY fields (NULL for missing)."""
+    return _text_column(values)
+
+
 _RENDERERS: dict[Render, Callable[[pd.Series], pa.Array]] = {
     Render.TEXT: _text_column,
     Render.PLAIN_TEXT: lambda values: _text_column(values, absent="\t\r"),

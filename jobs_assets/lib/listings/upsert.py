@@ -1,7 +1,9 @@
 """Normalise a staged window and upsert it into the listings table, in one transaction.
 
 Listings never seen before are copied straight into the table, the others upserted
-through a temporary table; the cost follows the window, not the history.
+through a temporary table; the cost follows the window, not the history. A new listing
+is written as its own duplicate cluster's canonical member (`CLUSTER_COLUMNS`), what
+identity decides for most listings: identity rewrites only those that join another.
 
 A window of at most `CHUNK_ROWS` listings (every real one: a few thousand) runs in the
 caller's thread: one chunk leaves nothing to overlap. A larger one runs as a pipeline
@@ -24,13 +26,18 @@ import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jobs_assets.lib.listings.copy_text import copy_buffer, copy_field, copy_lines
+from jobs_assets.lib.listings.copy_text import (
+    copy_buffer,
+    copy_field,
+    copy_lines,
+    copy_text_column,
+)
 from jobs_assets.lib.listings.extract import CHUNK_ROWS, read_staged, staged_rows
 from jobs_assets.lib.listings.pipeline import Worker, mapped_in_order, prefetched
 from jobs_assets.lib.money.currency import rate_date
 from jobs_assets.lib.money.ecb_rates import RateTable
 from jobs_assets.lib.normalise.rows import ParseReport, normalise
-from jobs_assets.lib.schema import LISTINGS_TABLE, OUTPUT_COLUMNS, WINDOW_COLUMNS
+from jobs_assets.lib.schema import CLUSTER_COLUMNS, LISTINGS_TABLE, OUTPUT_COLUMNS, WINDOW_COLUMNS
 
 NORMALISE_THREADS = 2
 
@@ -73,8 +80,9 @@ def _upsert_sql() -> str:
     return f"""
 WITH upserted AS (
     INSERT INTO {LISTINGS_TABLE} AS t
-        ({columns}, {", ".join(WINDOW_COLUMNS)})
-    SELECT {columns}, %(window_start)s, %(window_start)s, %(partition_key)s
+        ({columns}, {", ".join((*WINDOW_COLUMNS, *CLUSTER_COLUMNS))})
+    SELECT {columns}, %(window_start)s, %(window_start)s, %(partition_key)s,
+        source || ':' || source_job_id, true
     FROM {_TEMP_TABLE}
     ON CONFLICT (source, source_job_id) DO UPDATE SET
         {updates},
@@ -150,17 +158,25 @@ class _WindowWriter:
             }
             cur.execute("RESET enable_seqscan")
         lines = chunk.lines
-        if not known and self._insert(lines):
+        # a new listing is written as its own cluster's canonical member (what identity
+        # decides for most), so identity rewrites only those that joined another
+        clusters = copy_text_column(chunk.source + ":" + chunk.rows["source_job_id"].astype(str))
+        if not known and self._insert(lines, clusters):
             return
         new = pa.array(~chunk.rows["source_job_id"].isin(known).to_numpy(dtype=bool))
-        if known and pc.any(new).as_py() and self._insert(pc.filter(lines, new)):
+        if (
+            known
+            and pc.any(new).as_py()
+            and self._insert(pc.filter(lines, new), pc.filter(clusters, new))
+        ):
             lines = pc.filter(lines, pc.invert(new))
         if len(lines):
             self._upsert(lines)
 
-    def _insert(self, lines: pa.Array) -> bool:
-        columns = ", ".join((*OUTPUT_COLUMNS, *WINDOW_COLUMNS))
-        data = copy_buffer(lines, self.constants)
+    def _insert(self, lines: pa.Array, clusters: pa.Array) -> bool:
+        """COPY new listings; `clusters`: each one's own cluster id, as COPY text."""
+        columns = ", ".join((*OUTPUT_COLUMNS, *WINDOW_COLUMNS, *CLUSTER_COLUMNS))
+        data = copy_buffer(lines, (*self.constants, clusters, "t"))
         try:
             with (
                 self.conn.transaction(),  # a savepoint

@@ -2,6 +2,7 @@
 (`migrate`)."""
 
 from jobs_assets.lib.schema.columns import (
+    CLUSTER_COLUMNS,
     EXTRACTED,
     HISTORY,
     LIFECYCLE_COLUMNS,
@@ -23,6 +24,7 @@ from jobs_assets.lib.schema.columns import (
 )
 
 __all__ = [
+    "CLUSTER_COLUMNS",
     "EXTRACTED",
     "HISTORY",
     "LIFECYCLE_COLUMNS",

@@ -376,6 +376,9 @@ LIFECYCLE_COLUMNS: tuple[str, ...] = tuple(
 WINDOW_COLUMNS: tuple[str, ...] = tuple(
     c.name for c in LISTINGS.columns if c.render is Render.WINDOW
 )
+#: the cluster a listing is written with when first seen: its own, as its canonical
+#: member (`lib/identity`); identity then rewrites only the listings that joined another
+CLUSTER_COLUMNS: tuple[str, ...] = ("duplicate_cluster_id", "is_canonical")
 #: the listing columns each version in the history keeps (`lib/identity/history.py`)
 VERSIONED_COLUMNS: tuple[str, ...] = tuple(c.name for c in versioned_columns(LISTINGS))
 #: the fields every source's `columns` maps (SQL over the staged payload), in this order
