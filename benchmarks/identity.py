@@ -149,14 +149,13 @@ def _measure(
 ) -> dict:
     """Upsert the window (timed apart) and time `maintain_window`, rolled back each time.
     `complete=False`: no fetch counts as complete (nothing expires; the large windows
-    are about matching). `floor`: also a bare COPY of the rows the upsert wrote."""
+    are about matching). `floor`: also the COPYs of `FLOORS` of the rows the upsert
+    wrote, and the step's ratio to each (`step_to_<floor>`, wall, and `..._cpu`)."""
     proof = {"jobicy": Evidence(True, "complete live fetch")} if complete else {}
     rules = {name: source.expiry for name, source in SOURCES.items()}
-    times, upserts, floors, fulltext, last = [], [], [], [], None
-    cpu: dict[str, list[float]] = {"upsert": [], "identity": [], "bare_copy": []}
-    cpu["bare_copy_fulltext"] = []
-    cpu["bare_copy_temp"] = []
-    temp = []
+    times, upserts, last = [], [], None
+    cpu: dict[str, list[float]] = {"upsert": [], "identity": []}
+    walls: dict[str, list[float]] = {}
     for _ in range(repeats):
         with (
             psycopg.connect(conninfo) as conn,
@@ -173,12 +172,9 @@ def _measure(
             times.append(time.perf_counter() - started)
             cpu["identity"].append(clock.lap())
             if floor:
-                floors.append(_bare_copy(conn, key, clock))
-                cpu["bare_copy"].append(clock.last_copy)
-                fulltext.append(clock.fulltext_copy)
-                cpu["bare_copy_fulltext"].append(clock.fulltext_copy_cpu)
-                temp.append(clock.temp_copy)
-                cpu["bare_copy_temp"].append(clock.temp_copy_cpu)
+                for name, (wall, spent) in _floor_copies(conn, key, clock).items():
+                    walls.setdefault(name, []).append(wall)
+                    cpu.setdefault(name, []).append(spent)
     assert last is not None
     out = {
         "seconds": round(statistics.median(times), 3),
@@ -188,18 +184,14 @@ def _measure(
         **{k: v for k, v in last.as_metadata().items() if not isinstance(v, (dict, list))},
     }
     out["cpu_s"] = {k: round(statistics.median(v), 3) for k, v in cpu.items() if v}
-    if floors:
+    if walls:
         step = [u + t for u, t in zip(upserts, times, strict=True)]
         out["step_s"] = round(statistics.median(step), 3)
-        out["bare_copy_s"] = round(statistics.median(floors), 3)
-        out["step_to_copy"] = round(out["step_s"] / out["bare_copy_s"], 2)
         step_cpu = out["cpu_s"]["upsert"] + out["cpu_s"]["identity"]
-        out["step_to_copy_cpu"] = round(step_cpu / out["cpu_s"]["bare_copy"], 2)
-        out["bare_copy_temp_s"] = round(statistics.median(temp), 3)
-        out["step_to_temp_copy_cpu"] = round(step_cpu / out["cpu_s"]["bare_copy_temp"], 2)
-        out["bare_copy_fulltext_s"] = round(statistics.median(fulltext), 3)
-        out["step_to_fulltext_copy"] = round(out["step_s"] / out["bare_copy_fulltext_s"], 2)
-        out["step_to_fulltext_copy_cpu"] = round(step_cpu / out["cpu_s"]["bare_copy_fulltext"], 2)
+        for name, runs in walls.items():
+            out[f"{name}_s"] = round(statistics.median(runs), 3)
+            out[f"step_to_{name}"] = round(out["step_s"] / out[f"{name}_s"], 2)
+            out[f"step_to_{name}_cpu"] = round(step_cpu / out["cpu_s"][name], 2)
     return out
 
 
@@ -210,9 +202,6 @@ class _Cpu:
 
     def __init__(self, *conns: psycopg.Connection) -> None:
         self.pids = [c.info.backend_pid for c in conns]
-        self.last_copy = 0.0
-        self.fulltext_copy = self.fulltext_copy_cpu = 0.0
-        self.temp_copy = self.temp_copy_cpu = 0.0
         self.mark = self._now()
 
     def _now(self) -> float:
@@ -232,29 +221,44 @@ class _Cpu:
         return spent
 
 
-def _bare_copy(conn: psycopg.Connection, key: str, clock: _Cpu) -> float:
-    """Seconds a bare COPY of the rows the window wrote takes into a table without
-    indexes, in the caller's (rolled back) transaction: an ordinary table, logged like
-    the listings (the floor of B2). Timed too: the same COPY into a temporary table,
-    which writes no WAL (`clock.temp_copy`, the floor this benchmark used until
-    2026-12-06), and into an ordinary table whose only extra is the listings' full-text
-    trigger (the read API's `search_vector`, which the product computes for every new
-    listing): `clock.fulltext_copy` and `clock.fulltext_copy_cpu`."""
+#: the COPYs the whole step is compared with, `name: (table kind, what it has)`; each
+#: gets the rows the window wrote, in the step's (rolled back) transaction
+FLOORS = {
+    # the issue's "bare COPY": an ordinary (logged) table without indexes, as B2's floor
+    "bare_copy": ("TABLE", "bare"),
+    # the same into a temporary table, which writes no WAL (this benchmark's floor until
+    # 2026-12-06)
+    "bare_copy_temp": ("TEMP TABLE", "bare"),
+    # its only extra: the listings' full-text trigger (`search_vector`, which the read
+    # API needs and the product computes for every new listing)
+    "bare_copy_fulltext": ("TABLE", "vector"),
+    # a table like the listings: their indexes and the full-text trigger, what writing
+    # these rows to the product's table costs without normalising them or identity
+    "copy_like_listings": ("TABLE", "listings"),
+}
+
+
+def _floor_copies(
+    conn: psycopg.Connection, key: str, clock: _Cpu
+) -> dict[str, tuple[float, float]]:
+    """Wall and CPU seconds of each of `FLOORS`' COPYs of the rows the window wrote."""
     columns = ", ".join(c.name for c in LISTINGS.columns if not c.by_postgres)
     buffer = bytearray()
+    out = {}
     with conn.cursor() as cur:
         query = f"COPY (SELECT {columns} FROM public.jobs_listings_data "
         with cur.copy(query + "WHERE last_partition_key = %s) TO STDOUT", (key,)) as copy:
             for block in copy:
                 buffer += block
-        seconds = {}
-        for table in ("bench_floor", "bench_floor_temp", "bench_floor_fulltext"):
-            # an ordinary (logged) table, as B2's floor; the temporary one writes no WAL
-            kind = "TEMP TABLE" if table == "bench_floor_temp" else "TABLE"
-            cur.execute(
-                f"CREATE {kind} {table} AS SELECT * FROM public.jobs_listings_data WITH NO DATA"
-            )
-            if table == "bench_floor_fulltext":
+        for name, (kind, has) in FLOORS.items():
+            table = f"bench_{name}"
+            if has == "listings":
+                cur.execute(f"CREATE {kind} {table} (LIKE public.jobs_listings_data INCLUDING ALL)")
+            else:
+                cur.execute(
+                    f"CREATE {kind} {table} AS SELECT * FROM public.jobs_listings_data WITH NO DATA"
+                )
+            if has in ("vector", "listings"):
                 cur.execute(
                     f"CREATE TRIGGER vector BEFORE INSERT ON {table} FOR EACH ROW "
                     "EXECUTE FUNCTION public.jobs_listings_search_vector()"
@@ -263,16 +267,9 @@ def _bare_copy(conn: psycopg.Connection, key: str, clock: _Cpu) -> float:
             started = time.perf_counter()
             with cur.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 copy.write(bytes(buffer))
-            seconds[table] = time.perf_counter() - started
-            spent = clock.lap()
+            out[name] = (time.perf_counter() - started, clock.lap())
             cur.execute(f"DROP TABLE {table}")
-            if table == "bench_floor":
-                clock.last_copy = spent
-            elif table == "bench_floor_temp":
-                clock.temp_copy, clock.temp_copy_cpu = seconds[table], spent
-            else:
-                clock.fulltext_copy, clock.fulltext_copy_cpu = seconds[table], spent
-    return seconds["bench_floor"]
+    return out
 
 
 # --- large blocks (issue 25) ----------------------------------------------------------
@@ -384,15 +381,16 @@ def run_large(server: BenchServer, big: str, one_company: int, copies: int, repe
                 _measure(database, repeats, "copies-spread", complete=False, floor=True),
             ),
         }
-    checks = {"ratio": 2.0, "step_to_copy": 3.0}
+    checks = {"ratio": 2.0, "step_to_bare_copy": 3.0}
     met = {}
     for name, result in out.items():
         met[f"{name}_ratio"] = result["ratio"] <= checks["ratio"]
         met[f"{name}_ratio_cpu"] = result["ratio_cpu"] <= checks["ratio"]
     if "copies" in out:
         copies = out["copies"]["one_block"]
-        met["copies_step_to_copy"] = copies["step_to_copy"] <= checks["step_to_copy"]
-        met["copies_step_to_copy_cpu"] = copies["step_to_copy_cpu"] <= checks["step_to_copy"]
+        limit = checks["step_to_bare_copy"]
+        met["copies_step_to_bare_copy"] = copies["step_to_bare_copy"] <= limit
+        met["copies_step_to_bare_copy_cpu"] = copies["step_to_bare_copy_cpu"] <= limit
     out["targets"] = checks
     out["targets_met"] = met
     return out
