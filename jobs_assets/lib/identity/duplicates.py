@@ -8,8 +8,9 @@ themselves (`public.jobs_duplicate_overrides`, which always win and outlive re-r
 Only the assignments that change are written (COPY into a temp table, one UPDATE).
 
 A window's listing whose content did not change since its current version in the
-history (same `row_hash`) and that has a cluster is not matched again: it keeps its
-cluster and only takes part as a stored listing of its company.
+history (same `row_hash`; a new listing has no version yet) and that has a cluster is
+not matched again: it keeps its cluster and only takes part as a stored listing of its
+company.
 """
 
 from __future__ import annotations
