@@ -157,17 +157,15 @@ class _WindowWriter:
                 )
             }
             cur.execute("RESET enable_seqscan")
-        lines = chunk.lines
-        # a new listing is written as its own cluster's canonical member (what identity
-        # decides for most), so identity rewrites only those that joined another
-        clusters = copy_text_column(chunk.source + ":" + chunk.rows["source_job_id"].astype(str))
-        if not known and self._insert(lines, clusters):
+        lines, job_ids = chunk.lines, chunk.rows["source_job_id"]
+        if not known and self._insert(lines, _own_clusters(chunk.source, job_ids)):
             return
-        new = pa.array(~chunk.rows["source_job_id"].isin(known).to_numpy(dtype=bool))
+        unseen = ~job_ids.isin(known).to_numpy(dtype=bool)
+        new = pa.array(unseen)
         if (
             known
-            and pc.any(new).as_py()
-            and self._insert(pc.filter(lines, new), pc.filter(clusters, new))
+            and unseen.any()
+            and self._insert(pc.filter(lines, new), _own_clusters(chunk.source, job_ids[unseen]))
         ):
             lines = pc.filter(lines, pc.invert(new))
         if len(lines):
@@ -199,6 +197,13 @@ class _WindowWriter:
         self.inserted += inserted
         self.updated += updated
         self.older += older
+
+
+def _own_clusters(source: str, job_ids: pd.Series) -> pa.Array:
+    """New listings' own cluster ids (`source:source_job_id`) as COPY text: a new listing
+    is written as its own cluster's canonical member (what identity decides for most),
+    so identity rewrites only those that join another. Rendered only for new listings."""
+    return copy_text_column(source + ":" + job_ids.astype(str))
 
 
 def _add(result: UpsertResult, chunk: _Chunk, preview_rows: int) -> None:
