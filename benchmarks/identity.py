@@ -274,12 +274,6 @@ def _floor_copies(
 
 # --- large blocks (issue 25) ----------------------------------------------------------
 
-#: each source's field names for the company and the description of a payload
-_COMPANY = {"remotive": "company_name", "jobicy": "companyName", "himalayas": "companyName",
-            "remoteok": "company", "arbeitnow": "company_name"}  # fmt: skip
-_DESCRIPTION = {"remotive": "description", "jobicy": "jobDescription",
-                "himalayas": "description", "remoteok": "description",
-                "arbeitnow": "description"}  # fmt: skip
 TEMPLATES_PER_SOURCE = 14  # x 5 sources: about 70 real listings
 
 
@@ -305,10 +299,12 @@ def _copies(count: int, key: str, spread: bool) -> list[tuple]:
         original = payload[SOURCES[name].id_field]
         new_id = 50_000_000 + n if isinstance(original, int) else f"{original}-copy-{n}"
         payload[SOURCES[name].id_field] = new_id
-        text = payload.get(_DESCRIPTION[name]) or ""
-        payload[_DESCRIPTION[name]] = f"{text}<p>Reference COPY-{n:09d}.</p>"
+        # the listing's own fields of its description and company, by the field maps
+        (description,) = SOURCES[name].payload_keys("description_html")
+        (company,) = SOURCES[name].payload_keys("company_name")
+        payload[description] = f"{payload.get(description) or ''}<p>Reference COPY-{n:09d}.</p>"
         if spread:
-            payload[_COMPANY[name]] = f"{payload.get(_COMPANY[name])} {n // len(templates) // 20}"
+            payload[company] = f"{payload.get(company)} {n // len(templates) // 20}"
         rows.append((name, key, str(new_id), json.dumps(payload), WINDOW_START))
     return rows
 

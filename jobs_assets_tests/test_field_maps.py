@@ -137,6 +137,27 @@ def test_every_source_maps_every_extracted_field() -> None:
         assert set(source.item_fields({})) == set(EXTRACTED), source.name
 
 
+@pytest.mark.parametrize(("source", "path"), recordings())
+def test_payload_keys_are_the_fields_a_common_field_reads(source: str, path: Path) -> None:
+    """`payload_keys` (what the synthetic listings and the benchmarks change a listing's
+    description, company, salary and location by) on what the source sends: a listing
+    cut down to a common field's keys reads the same, and the description and company
+    are one field each whose every change shows in what is read."""
+    registered = SOURCES[source]
+    items = [item for _, item, _ in parse_window(registered, [_page(path.read_bytes())]).records]
+    for name, expr in registered.fields.items():
+        keys = registered.payload_keys(name)
+        for item in items:
+            kept = {k: item[k] for k in keys if k in item}
+            assert expr.read(kept) == expr.read(item), (path.name, name)
+    for name in ("description_html", "company_name"):
+        (key,) = registered.payload_keys(name)
+        given = [item for item in items if isinstance(item.get(key), str)]
+        assert given, (path.name, name, key)
+        read = registered.fields[name].read
+        assert all(read({**item, key: "Extra " + item[key]}) != read(item) for item in given)
+
+
 @pytest.mark.parametrize(
     "value",
     [

@@ -18,33 +18,23 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 
 from jobs_assets.lib.listings import STAGING_TABLE
+from jobs_assets.lib.sources import SOURCES as SOURCE_REGISTRY
 from jobs_assets.replay import FIXTURES
 
-#: the fields that hold a source's salary and location, swapped between listings
+#: the synthetic mix: the first three sources of the registry, each a third of the rows
+MIX = tuple(SOURCE_REGISTRY)[:3]
+#: each source's fields (by the registry's field maps) that hold a listing's salary and
+#: location, swapped between listings, and its description, cut from the real ones
 SALARY_FIELDS = {
-    "remotive": ("salary",),
-    "jobicy": (
-        "salaryMin",
-        "salaryMax",
-        "salaryPeriod",
-        "annualSalaryMin",
-        "annualSalaryMax",
-        "salaryCurrency",
-    ),
-    "himalayas": ("minSalary", "maxSalary", "currency", "salaryPeriod"),
+    s: SOURCE_REGISTRY[s].payload_keys(
+        "salary_text", "salary_min", "salary_max", "salary_period", "salary_currency"
+    )
+    for s in MIX
 }
 LOCATION_FIELDS = {
-    "remotive": ("candidate_required_location",),
-    "jobicy": ("jobGeo",),
-    "himalayas": ("locationRestrictions",),
+    s: SOURCE_REGISTRY[s].payload_keys("location_text", "location_json") for s in MIX
 }
-DESCRIPTION_FIELD = {
-    "remotive": "description",
-    "jobicy": "jobDescription",
-    "himalayas": "description",
-}
-ID_FIELD = {"remotive": "id", "jobicy": "id", "himalayas": "guid"}
-SOURCES = ("remotive", "jobicy", "himalayas")
+DESCRIPTION_FIELD = {s: SOURCE_REGISTRY[s].payload_keys("description_html")[0] for s in MIX}
 DESCRIPTION_CHARS = 1_000
 BATCH_ROWS = 5_000
 
@@ -68,12 +58,13 @@ class Templates:
 
     @classmethod
     def from_fixtures(cls) -> Templates:
-        listings: dict[str, list[dict]] = {s: [] for s in SOURCES}
+        listings: dict[str, list[dict]] = {s: [] for s in MIX}
         for path in sorted(FIXTURES.glob("*.json")):
-            source = next((s for s in SOURCES if path.name.startswith(s)), None)
-            if source is None:  # the synthetic mix uses the first three sources only
+            source = next((s for s in MIX if path.name.startswith(s)), None)
+            if source is None:  # a source outside the mix
                 continue
-            listings[source].extend(json.loads(path.read_text())["jobs"])
+            body = json.loads(path.read_text())
+            listings[source].extend(SOURCE_REGISTRY[source].records_in(body) or [])
         salaries = {
             s: [tuple(job.get(f) for f in SALARY_FIELDS[s]) for job in jobs]
             for s, jobs in listings.items()
@@ -98,7 +89,7 @@ class ListingFactory:
     def listing(self, number: int) -> tuple[str, str, dict]:
         """`(source, source_job_id, payload)` of listing `number` (ids are unique per number)."""
         rnd = self.random
-        source = SOURCES[number % len(SOURCES)]
+        source = MIX[number % len(MIX)]
         t = self.templates
         payload = dict(rnd.choice(t.listings[source]))
         payload.update(zip(SALARY_FIELDS[source], rnd.choice(t.salaries[source]), strict=True))
@@ -107,12 +98,13 @@ class ListingFactory:
         payload[DESCRIPTION_FIELD[source]] = (
             t.corpus[start : start + DESCRIPTION_CHARS] + f"<p>Reference BENCH-{number:09d}.</p>"
         )
+        # a new id of the template's kind: a number, or its text id (Himalayas' URL) extended
+        id_field = SOURCE_REGISTRY[source].id_field
+        original = payload[id_field]
         job_id = (
-            f"https://himalayas.app/companies/bench/jobs/listing-{number}"
-            if source == "himalayas"
-            else str(10_000_000 + number)
+            f"{original}-bench-{number}" if isinstance(original, str) else str(10_000_000 + number)
         )
-        payload[ID_FIELD[source]] = job_id if source == "himalayas" else int(job_id)
+        payload[id_field] = job_id if isinstance(original, str) else int(job_id)
         return source, job_id, payload
 
 

@@ -199,6 +199,14 @@ class Source:
         through staging (the salary corpus): the values `columns` gives in PostgreSQL."""
         return {name: expr.read(item) for name, expr in self.fields.items()}
 
+    def payload_keys(self, *common: str) -> tuple[str, ...]:
+        """The listing's own fields that hold the `common` fields, in order, once each
+        (`payload_keys("description_html")` of Jobicy: `("jobDescription",)`)."""
+        found: dict[str, None] = {}
+        for name in common:
+            found.update(dict.fromkeys(self.fields[name].keys()))
+        return tuple(found)
+
     def records_in(self, document: object) -> object:
         """The listings array of a parsed body (None when absent): `document[jobs_key]`."""
         return document.get(self.jobs_key) if isinstance(document, dict) else None

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal, InvalidOperation
 
 Item = Mapping[str, object]
@@ -79,7 +79,24 @@ def element_text(value: object) -> str | None:
     return jsonb_text(value)
 
 
-class Expr:
+class _Node:
+    """What `Expr` and `Condition` share: the payload keys they read."""
+
+    def keys(self) -> tuple[str, ...]:
+        """The listing's own fields this reads, in order and once each (`key` attributes
+        of this node and of the nodes it is made of)."""
+        found: dict[str, None] = {}
+        for attribute in fields(self):  # every node is a dataclass
+            value = getattr(self, attribute.name)
+            if attribute.name == "key":
+                found[value] = None
+            for part in value if isinstance(value, tuple) else (value,):
+                if isinstance(part, _Node):
+                    found.update(dict.fromkeys(part.keys()))
+        return tuple(found)
+
+
+class Expr(_Node):
     """A field's value: `sql()` over `payload`, `read(item)` over the dict; both text."""
 
     def sql(self) -> str:
@@ -89,7 +106,7 @@ class Expr:
         raise NotImplementedError
 
 
-class Condition:
+class Condition(_Node):
     """A boolean for `when`: `sql()` and `holds(item)` (NULL counts as false, as in CASE)."""
 
     def sql(self) -> str:
