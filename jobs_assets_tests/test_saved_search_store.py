@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -87,3 +89,24 @@ def test_a_public_address_is_allowed_and_an_unresolvable_host_is_refused():
     assert check_target("https://8.8.8.8/hook", TargetPolicy()) == ["8.8.8.8"]
     with pytest.raises(UnsafeTarget, match="does not resolve"):
         check_target("https://no-such-host.invalid/hook", TargetPolicy())
+
+
+def test_a_host_whose_lookup_hangs_is_refused_after_the_time_limit_not_the_resolvers():
+    """A name server that never answers: the check gives up after `resolve_seconds`
+    (here 0.2 s) and says so, while the lookup itself would go on for a minute."""
+    release = threading.Event()
+
+    def never_answers(host, port, **kwargs):
+        release.wait(60)
+        raise OSError("no answer")
+
+    policy = TargetPolicy(resolve_seconds=0.2, lookup=never_answers)
+    started = time.monotonic()
+    try:
+        for _ in range(10):  # more than the lookup threads: later ones wait their turn
+            with pytest.raises(UnsafeTarget, match=r"did not resolve within 0\.2 s") as refused:
+                check_target("https://hooks.slow-dns.example/h?key=s3cret", policy)
+            assert "s3cret" not in str(refused.value)
+    finally:
+        release.set()
+    assert time.monotonic() - started < 30  # ten limits of 0.2 s, not ten minutes

@@ -195,6 +195,32 @@ def test_unsafe_webhook_targets_are_refused_at_creation(
     assert data.query("SELECT count(*) FROM public.jobs_saved_searches") == [(0,)]
 
 
+def test_a_webhook_host_whose_name_servers_never_answer_is_a_prompt_422(data: ApiData) -> None:
+    """The lookup never returns (a name server that drops queries): the request is
+    answered once the policy's time limit passes, naming the field, and nothing is kept."""
+    release = threading.Event()
+
+    def never_answers(host: str, port: int, **kwargs: object) -> list:
+        release.wait(60)
+        raise OSError("no answer")
+
+    policy = TargetPolicy(resolve_seconds=0.3, lookup=never_answers)
+    try:
+        with TestClient(
+            create_app(conninfo=data.conninfo, searches=SearchConfig(policy=policy))
+        ) as client:
+            response = client.post(
+                "/searches", json={"deliver": {"webhook_url": "https://hooks.slow.example/h"}}
+            )
+    finally:
+        release.set()
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["parameter"] == "deliver.webhook_url"
+    assert "did not resolve within 0.3 s" in problem["message"]
+    assert data.query("SELECT count(*) FROM public.jobs_saved_searches") == [(0,)]
+
+
 def test_a_deployment_may_allow_http_and_private_targets(data: ApiData) -> None:
     config = SearchConfig(policy=TargetPolicy(allow_http=True, allow_private=True))
     with TestClient(create_app(conninfo=data.conninfo, searches=config)) as client:

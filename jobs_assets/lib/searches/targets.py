@@ -7,6 +7,10 @@ created and again before each delivery, since DNS can change in between; `resolv
 is the one place that looks the host up, so a delivery can connect to the address that
 was checked.
 
+A lookup that takes longer than `TargetPolicy.resolve_seconds` counts as a host that
+does not resolve: a name server that never answers must not hold a request (or a
+delivery worker) for the system resolver's own timeouts, which add up to tens of seconds.
+
 Messages never repeat the URL (it may carry a secret); they name the host at most.
 """
 
@@ -14,8 +18,16 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as LookupTimeout
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+#: lookups run here, so that a caller waits at most `resolve_seconds`; a lookup that
+#: hangs keeps its thread until the system resolver gives up, and when all are taken,
+#: later lookups wait their turn within their own time limit
+_LOOKUPS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="webhook-dns")
 
 
 class UnsafeTarget(ValueError):
@@ -28,6 +40,10 @@ class TargetPolicy:
 
     allow_http: bool = False
     allow_private: bool = False
+    #: how long a host name may take to resolve before it counts as not resolving
+    resolve_seconds: float = 3.0
+    #: the lookup (`socket.getaddrinfo`'s signature): the system resolver
+    lookup: Callable[..., list] = socket.getaddrinfo
 
 
 def check_target(url: str, policy: TargetPolicy) -> list[str]:
@@ -57,7 +73,7 @@ def check_target(url: str, policy: TargetPolicy) -> list[str]:
         port = parts.port or (443 if scheme == "https" else 80)
     except ValueError as exc:
         raise UnsafeTarget(f"the webhook URL's port is not a number ({exc})") from None
-    addresses = resolve(host, port)
+    addresses = resolve(host, port, policy)
     if not policy.allow_private:
         for address in addresses:
             if not ipaddress.ip_address(address).is_global:
@@ -69,16 +85,25 @@ def check_target(url: str, policy: TargetPolicy) -> list[str]:
     return addresses
 
 
-def resolve(host: str, port: int) -> list[str]:
-    """Every address `host` resolves to (IPv4 and IPv6); `UnsafeTarget` when none."""
+def resolve(host: str, port: int, policy: TargetPolicy | None = None) -> list[str]:
+    """Every address `host` resolves to (IPv4 and IPv6) within the policy's time limit;
+    `UnsafeTarget` when none."""
+    policy = policy or TargetPolicy()
     try:
         ip = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         pass
     else:
         return [str(ip)]
+    lookup = _LOOKUPS.submit(policy.lookup, host, port, type=socket.SOCK_STREAM)
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos = lookup.result(timeout=policy.resolve_seconds)
+    except LookupTimeout:
+        lookup.cancel()  # when it is still waiting for a thread
+        raise UnsafeTarget(
+            f"the webhook host {host} did not resolve within {policy.resolve_seconds:g} s; "
+            "check the host name, or try again when its name servers answer"
+        ) from None
     except (OSError, UnicodeError):
         raise UnsafeTarget(
             f"the webhook host {host} does not resolve; check the host name"
