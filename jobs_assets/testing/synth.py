@@ -98,7 +98,7 @@ class ListingFactory:
         payload[DESCRIPTION_FIELD[source]] = (
             t.corpus[start : start + DESCRIPTION_CHARS] + f"<p>Reference BENCH-{number:09d}.</p>"
         )
-        # a new id of the template's kind: a number, or its text id (Himalayas' URL) extended
+        # a new id of the template's kind: a number, or its text id (a URL) extended
         id_field = SOURCE_REGISTRY[source].id_field
         original = payload[id_field]
         job_id = (

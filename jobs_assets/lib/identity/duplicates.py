@@ -98,16 +98,18 @@ def assign_clusters(conn: psycopg.Connection) -> WindowResult:
     # their stored clusters whole, expired members included (a cluster keeps its members);
     # the window's own rows are in hand already (a window of 100,000 read twice is slow)
     stored_clusters = sorted({c for c in new["duplicate_cluster_id"] if isinstance(c, str)})
+    outside_window = (
+        f"NOT EXISTS (SELECT 1 FROM {WINDOW_KEYS} AS k "
+        "WHERE k.source = t.source AND k.source_job_id = t.source_job_id)"
+    )
     existing = _frame(
         conn,
         f"SELECT {columns} FROM {LISTINGS_TABLE} AS t "
         "WHERE t.status = 'active' AND t.company_key = ANY(%(companies)s) "
-        f"AND NOT EXISTS (SELECT 1 FROM {WINDOW_KEYS} AS k "
-        "WHERE k.source = t.source AND k.source_job_id = t.source_job_id) "
+        f"AND {outside_window} "
         f"UNION SELECT {columns} FROM {LISTINGS_TABLE} AS t "
         "WHERE t.duplicate_cluster_id = ANY(%(clusters)s) "
-        f"AND NOT EXISTS (SELECT 1 FROM {WINDOW_KEYS} AS k "
-        "WHERE k.source = t.source AND k.source_job_id = t.source_job_id) "
+        f"AND {outside_window} "
         f"UNION SELECT {columns} FROM unnest(%(named)s::text[]) AS n(key) "
         f"JOIN {LISTINGS_TABLE} AS t ON t.source = split_part(n.key, ':', 1) "
         "AND t.source_job_id = substr(n.key, length(split_part(n.key, ':', 1)) + 2)",

@@ -95,18 +95,15 @@ def _timestamp_column(values: pd.Series) -> pa.Array:
     return pc.fill_null(pc.take(text, stamps.indices), NULL)
 
 
-def _text_column(values: pd.Series, absent: str = "") -> pa.Array:
+def copy_text_column(values: pd.Series, absent: str = "") -> pa.Array:
+    """Text values as COPY fields, NULL for missing (`absent`: characters known not to
+    occur, whose escaping pass is skipped)."""
     return pc.fill_null(_escape_array(arrow_strings(values), absent), NULL)
 
 
-def copy_text_column(values: pd.Series) -> pa.Array:
-    """Text values as COPY fields (NULL for missing)."""
-    return _text_column(values)
-
-
 _RENDERERS: dict[Render, Callable[[pd.Series], pa.Array]] = {
-    Render.TEXT: _text_column,
-    Render.PLAIN_TEXT: lambda values: _text_column(values, absent="\t\r"),
+    Render.TEXT: copy_text_column,
+    Render.PLAIN_TEXT: lambda values: copy_text_column(values, absent="\t\r"),
     Render.ARRAY: _array_column,
     Render.TIMESTAMP: _timestamp_column,
     Render.VALUE: lambda values: _rendered(values, _value_text),

@@ -85,10 +85,9 @@ def check_target(url: str, policy: TargetPolicy) -> list[str]:
     return addresses
 
 
-def resolve(host: str, port: int, policy: TargetPolicy | None = None) -> list[str]:
+def resolve(host: str, port: int, policy: TargetPolicy) -> list[str]:
     """Every address `host` resolves to (IPv4 and IPv6) within the policy's time limit;
     `UnsafeTarget` when none."""
-    policy = policy or TargetPolicy()
     try:
         ip = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
