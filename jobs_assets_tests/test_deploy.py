@@ -25,6 +25,7 @@ import yaml
 from psycopg import sql
 
 from jobs_assets.lib.schema.migrate import ensure_schema
+from jobs_assets.testing import DsnPostgres, build_marts
 from jobs_assets_tests.conftest import Database
 
 REPO = Path(__file__).resolve().parents[1]
@@ -636,56 +637,60 @@ def test_init_script_creates_each_database_owned_by_its_role(
     # CREATEDB for the data role only: backups are verified by a restore into a scratch database
     assert roles == {init_names["DATA_PG_USER"]: True, init_names["DAGSTER_PG_USER"]: False}
     # the data role can create the pipeline's schema in its database
-    with database.connect() as conn:
-        host, port = conn.info.host, conn.info.port
-    with psycopg.connect(
-        host=host,
-        port=port,
-        dbname=init_names["DATA_PG_DB"],
-        user=init_names["DATA_PG_USER"],
-        password=init_names["DATA_PG_PASSWORD"],
-    ) as conn:
+    with psycopg.connect(_role_conninfo(database, init_names, "DATA")) as conn:
         conn.execute("CREATE SCHEMA staging")
         conn.execute("CREATE TABLE staging.t (id int)")
 
 
 def test_init_script_gives_the_api_role_read_only_access_to_public_and_marts(
-    database: Database, init_names: dict[str, str]
+    database: Database, init_names: dict[str, str], tmp_path: Path
 ) -> None:
+    """What the owner creates (the migrations, and dbt's schemas and marts as they were
+    built before the pipeline role existed, or as a restore leaves them): the API reads
+    the listings, every mart and dbt's build stamp, and writes nothing."""
+    from jobs_assets.lib.schema.migrate import head_revision, migrate
+
     result = run_init_script(database, **init_names)
     assert result.returncode == 0, result.stderr
-    with database.connect() as conn:
-        host, port = conn.info.host, conn.info.port
-
-    def connect(role: str) -> psycopg.Connection:
-        return psycopg.connect(
-            host=host,
-            port=port,
-            dbname=init_names["DATA_PG_DB"],
-            user=init_names[f"{role}_PG_USER"],
-            password=init_names[f"{role}_PG_PASSWORD"],
-            autocommit=True,
-        )
-
-    # what the pipeline, its migrations and dbt create later, as the data role
-    with connect("DATA") as conn:
-        conn.execute("CREATE TABLE public.listings AS SELECT 1 AS id")
-        conn.execute("CREATE TABLE marts.daily AS SELECT 2 AS id")
-        conn.execute("CREATE SCHEMA staging")
-        conn.execute("CREATE TABLE staging.raw AS SELECT 3 AS id")
-        # where dbt stamps each marts build (the API's /stats cache keys on the stamp)
-        conn.execute("CREATE TABLE analytics_intermediate.marks AS SELECT 4 AS id")
-    with connect("API") as conn:
-        assert conn.execute("SELECT id FROM public.listings").fetchone() == (1,)
-        assert conn.execute("SELECT id FROM marts.daily").fetchone() == (2,)
-        assert conn.execute("SELECT id FROM analytics_intermediate.marks").fetchone() == (4,)
+    owner = _role_conninfo(database, init_names, "DATA")
+    assert migrate(owner).after == head_revision()
+    assert build_marts(DsnPostgres(data_dir=str(tmp_path), dsn=owner)).success
+    built = _marts_tables(owner)
+    assert len(built) >= 6 and "marts.daily_postings" in built
+    api = _role_conninfo(database, init_names, "API")
+    with psycopg.connect(api, autocommit=True) as conn:
+        for table in ("public.jobs_listings_data", *built, "analytics_intermediate.refresh_marks"):
+            conn.execute(f"SELECT count(*) FROM {table}").fetchone()
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
-            conn.execute("INSERT INTO public.listings VALUES (9)")
+            conn.execute("DELETE FROM public.jobs_listings_data")
         conn.execute("SET default_transaction_read_only = off")  # even then: no write grant
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            conn.execute("DELETE FROM public.listings")
+            conn.execute("DELETE FROM public.jobs_listings_data")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            conn.execute("SELECT id FROM staging.raw")
+            conn.execute("SELECT count(*) FROM staging.staging_jobs_listings_data")
+
+
+def _role_conninfo(database: Database, names: dict[str, str], role: str) -> str:
+    """The data database as `role` (DATA, PIPELINE, API) of the init script's `names`."""
+    with database.connect() as conn:
+        host, port = conn.info.host, conn.info.port
+    return psycopg.conninfo.make_conninfo(
+        host=host,
+        port=port,
+        dbname=names["DATA_PG_DB"],
+        user=names[f"{role}_PG_USER"],
+        password=names[f"{role}_PG_PASSWORD"],
+    )
+
+
+def _marts_tables(conninfo: str) -> list[str]:
+    """The tables dbt built in the marts schema, `marts.<name>`."""
+    with psycopg.connect(conninfo) as conn:
+        rows = conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' "
+            "AND table_type = 'BASE TABLE' ORDER BY 1"
+        ).fetchall()
+    return [f"marts.{name}" for (name,) in rows]
 
 
 def test_init_script_refuses_placeholder_passwords(
@@ -722,7 +727,7 @@ def _local_setuptools_builds() -> bool:
 
 
 def test_init_script_gives_the_pipeline_role_loading_but_not_the_schema(
-    database: Database, init_names: dict[str, str]
+    database: Database, init_names: dict[str, str], tmp_path: Path
 ) -> None:
     """Migrations run as the owner (the migrate service); runs log in as the pipeline
     role, which loads, builds dbt's schemas and marts, but cannot change the migrated
@@ -731,17 +736,9 @@ def test_init_script_gives_the_pipeline_role_loading_but_not_the_schema(
 
     result = run_init_script(database, **init_names)
     assert result.returncode == 0, result.stderr
-    with database.connect() as conn:
-        host, port = conn.info.host, conn.info.port
 
     def conninfo(role: str) -> str:
-        return psycopg.conninfo.make_conninfo(
-            host=host,
-            port=port,
-            dbname=init_names["DATA_PG_DB"],
-            user=init_names[f"{role}_PG_USER"],
-            password=init_names[f"{role}_PG_PASSWORD"],
-        )
+        return _role_conninfo(database, init_names, role)
 
     assert migrate(conninfo("DATA")).after == head_revision()  # the migrate service
     ensure_schema(conninfo("PIPELINE"), upgrade=False)  # a step's check passes
@@ -753,9 +750,6 @@ def test_init_script_gives_the_pipeline_role_loading_but_not_the_schema(
         conn.execute("TRUNCATE staging.staging_jobs_listings_data")
         conn.execute("UPDATE public.jobs_listings_data SET title = title")
         conn.execute("CREATE TEMP TABLE window_keys AS SELECT 1 AS id")
-        conn.execute("CREATE SCHEMA IF NOT EXISTS analytics_intermediate")  # dbt's own
-        conn.execute("CREATE TABLE analytics_intermediate.marks (id int)")
-        conn.execute("CREATE TABLE marts.daily AS SELECT 2 AS id")
         for ddl in (
             "CREATE TABLE public.evil (id int)",
             "ALTER TABLE public.jobs_listings_data ADD COLUMN evil int",
@@ -763,10 +757,15 @@ def test_init_script_gives_the_pipeline_role_loading_but_not_the_schema(
         ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(ddl)
+    # dbt builds its schemas and the marts as the pipeline role; the API reads them all
+    assert build_marts(DsnPostgres(data_dir=str(tmp_path), dsn=conninfo("PIPELINE"))).success
+    built = _marts_tables(conninfo("PIPELINE"))
+    assert len(built) >= 6 and "marts.daily_postings" in built
     with psycopg.connect(conninfo("API"), autocommit=True) as conn:
-        assert conn.execute("SELECT id FROM marts.daily").fetchone() == (2,)
+        for table in (*built, "analytics_intermediate.refresh_marks"):
+            conn.execute(f"SELECT count(*) FROM {table}").fetchone()
     with psycopg.connect(conninfo("DATA"), autocommit=True) as conn:  # e.g. a restore
-        conn.execute("DROP TABLE marts.daily")
+        conn.execute("DROP TABLE marts.daily_postings")
 
 
 def test_migrate_grants_the_api_role_saving_and_deleting_searches_and_nothing_more(
@@ -801,13 +800,7 @@ def test_migrate_grants_the_api_role_saving_and_deleting_searches_and_nothing_mo
     printed = capsys.readouterr().out
     assert f"on public.jobs_saved_searches to {init_names['API_PG_USER']}" in printed
 
-    api = psycopg.conninfo.make_conninfo(
-        host=host,
-        port=port,
-        dbname=init_names["DATA_PG_DB"],
-        user=init_names["API_PG_USER"],
-        password=init_names["API_PG_PASSWORD"],
-    )
+    api = _role_conninfo(database, init_names, "API")
     with psycopg.connect(api, autocommit=True) as conn:
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):  # the session default
             store.create_search(conn, {"q": "python"}, {})
