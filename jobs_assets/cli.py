@@ -10,7 +10,7 @@ every step in this process is what makes the demo take seconds rather than a min
 containers. `demo` starts the replay server on loopback, points every source at it and
 works in a data folder, database and Dagster instance of its own, so nothing of it mixes
 with what `run` loads. It replays two windows: the previous one from the earlier
-recordings (RemoteOK and Arbeitnow were recorded on two dates), the latest from the newer,
+recordings (the sources recorded on two dates, `replay.EARLIER`), the latest from the newer,
 so the listings gone from the newer recordings expire as a live source's would.
 `psql`, `api`, `dev`, `backup` and `restore` take `--demo` to work on the demo's folder,
 database and instance instead of the project's. Each command's settings come from
@@ -242,7 +242,7 @@ def demo_environment(server: object) -> dict[str, str]:
         "JOBS_FETCH_ORIGIN": "replay",  # never counts as a live fetch
         "JOBS_MAX_RPS": "0",  # loopback: no need to be polite
         **{interval_variable(s): "0" for s in SOURCES.values()},
-        # The two recordings of RemoteOK and Arbeitnow, months apart, share no listing: the
+        # A source's two recordings, months apart, share no listing: the
         # whole feed turned over between them, which the sudden-drop guard would hold for a
         # later window to confirm. The demo has no later window, so it shows the expiry.
         "JOBS_EXPIRE_MAX_SHARE": "1",

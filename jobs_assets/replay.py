@@ -24,8 +24,8 @@ FIXTURES = Path(__file__).parent / "replay_fixtures"
 #: the ECB's daily rates file, recorded in its real format (served at `/ecb_rates`)
 ECB_PATH = "/ecb_rates"
 ECB_FIXTURE = "eurofxref-daily.xml"
-#: the suffix of the earlier recordings: RemoteOK and Arbeitnow were recorded on two dates
-#: (`remoteok_b.json`, `arbeitnow_b.json`; /work/shared/fixtures/SOURCES_MORE.md), so a
+#: the suffix of the earlier recordings: sources recorded on two dates have a second file
+#: (`<name>_b.json`; /work/shared/fixtures/SOURCES_MORE.md), so a
 #: demo can replay one window of each and the listings of the first that are gone from
 #: the second expire
 EARLIER = "_b"

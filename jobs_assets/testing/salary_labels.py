@@ -1,8 +1,8 @@
 """Salary parse accuracy on real salary strings labelled by hand (issue 28).
 
 `jobs_assets_tests/data/salary_labels.csv` holds real salary strings from the shared
-salary corpus (docs/salary_corpus.md; the project's recorded fixtures left out): Remotive
-`salary` fields, salary lines of Himalayas, Jobicy, RemoteOK and Remotive descriptions,
+salary corpus (docs/salary_corpus.md; the project's recorded fixtures left out): free-text
+`salary` fields, salary lines of the sources' descriptions,
 and structured salary fields as the APIs serve them (JSON, scored through the source's
 field map and `structured_salary`). Each row was judged by hand: `min` and `max` are the
 figures as the text states them, per `period` (annualised here with

@@ -242,8 +242,8 @@ _CITIES = (
 def one_company_listings(
     count: int, seed: int = 3, start: int = 0, company: str = "Tutorly Inc."
 ) -> pd.DataFrame:
-    """`count` listings of one employer, shaped like the tutoring company of the recorded
-    Himalayas data: per-city titles ("Remote Math Tutor - Austin"), one description per
+    """`count` listings of one employer, shaped like a tutoring company of the recorded
+    data: per-city titles ("Remote Math Tutor - Austin"), one description per
     subject shared by every city, and each city's posting repeated a few times (reposts).
     `company=None`: the same listings spread over many companies (the comparison)."""
     rng = random.Random(seed)

@@ -10,9 +10,8 @@ window is *proven complete* by the stored window manifest (`evidence_of`):
   stops it from expiring anything newer; and `complete` is true: every page answered and
   parsed (a fetch with an unusable page is abandoned, never committed), paging reached
   the source's own end (no truncation, no page limit), and every page holds as many
-  listings as the source says it does (`Source.stated_size`: Remotive's `job-count`,
-  Jobicy's `jobCount`, Himalayas' `limit`/`totalCount`/`offset`, Arbeitnow's
-  `meta.from`..`meta.to`; a short answer is recorded as truncated). A skipped, failed or
+  listings as the source says it does (`Source.stated_size`, each source's own counts;
+  `Source.size_statement` names them; a short answer is recorded as truncated). A skipped, failed or
   never-fetched window has no such manifest; manifests written before the flag existed
   count as incomplete.
 

@@ -14,16 +14,17 @@ operator extends it without touching code:
   for compounds (`Finanzbuchhalter` -> `buchhalter`). Among the `word`/`stem` rows
   that match, the first in file order wins, so specific phrases (`sales engineer`)
   stand before general words (`engineer`);
-- `weight`: how decisive the value is as evidence (empty = 1). RemoteOK derives most
-  tags from the description, so `support`, `software`, `design`, `training` weigh
-  little; a role word in a title (`engineer`) weighs less than a role phrase;
+- `weight`: how decisive the value is as evidence (empty = 1). A board that derives
+  most tags from the description tags nearly every listing with `support`, `software`,
+  `design` or `training`, so they weigh little; a role word in a title (`engineer`)
+  weighs less than a role phrase;
 - `sources`: whose values the row was written for (documentation only).
 
 One listing's category is decided from all it says (`categorise`): its title, its
 source category and all its tags each add their weight to a class, the title most
 (it names the job), then the source's own category, then the tags (capped, so twenty
 description keywords cannot outvote the title). The first tag no longer wins alone:
-RemoteOK's `[software, education, ..., marketing, sales]` on a sales title is Sales.
+tags `[software, education, ..., marketing, sales]` on a sales title are Sales.
 
 A value no row covers maps to `Other` and is returned by `unknown_categories`, so the
 parse report shows what to add.
@@ -66,7 +67,7 @@ def humanise(value: str) -> str:
 
 
 TITLE_WEIGHT = 4.0  # the title names the job
-CATEGORY_WEIGHT = 2.0  # a source category distinct from the tags (Remotive, Himalayas)
+CATEGORY_WEIGHT = 2.0  # a source category distinct from the tags
 TAG_CAP = 2.0  # all tags together add at most this much to one class
 
 _Evidence = tuple[str, float]  # (category or NEUTRAL, weight)
@@ -191,8 +192,8 @@ def categorise(
     """One listing's category from its title, its source category and all its tags.
 
     Each piece of evidence adds its row's weight to a class: the title x TITLE_WEIGHT,
-    a source category x CATEGORY_WEIGHT (when it is not simply the first tag, as for
-    RemoteOK and Arbeitnow), the tags x 1 with at most TAG_CAP per class. The highest
+    a source category x CATEGORY_WEIGHT (when it is not simply the first tag, as
+    on boards without categories), the tags x 1 with at most TAG_CAP per class. The highest
     total wins; on a tie the class named first (title, category, tags) wins. Neutral
     values add nothing; no evidence at all gives `Other`.
     """
@@ -205,7 +206,7 @@ def categorise(
     keyed = [_keyed(v) for v in tags or () if isinstance(v, str) and v.strip()]
     if isinstance(category, str) and category.strip():
         key, found = _keyed(category)
-        # a real source category, not the first tag again (RemoteOK, Arbeitnow)
+        # a real source category, not the first tag again
         if (not keyed or keyed[0][0] != key) and found and found[0]:
             scores[found[0]] = scores.get(found[0], 0.0) + CATEGORY_WEIGHT * found[1]
     from_tags: dict[str, float] = {}

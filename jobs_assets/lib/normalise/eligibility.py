@@ -1,13 +1,13 @@
 """Who may apply: a listing's remote eligibility from its location and the source's fields.
 
 `eligibility_of` reads what `lib/normalise/location.py` already parsed (a `Location`) plus the
-location text, and a source's structured fields where it has them (Himalayas'
-`timezoneRestrictions`, Arbeitnow's `remote` flag), and says:
+location text, and a source's structured fields where it has them (a list of
+UTC offsets, a `remote` flag: its field map's `timezones_json`, `remote_flag`), and says:
 
 - `eligibility`: `worldwide` (anyone, anywhere), `regions` (region words such as
   Europe, LATAM, EMEA, perhaps with countries), `countries` (named countries, cities or
   states only), `timezones` (only a time-zone band), `onsite_or_hybrid` (an office, or
-  Arbeitnow's `remote: false`), or `unknown` (no location, or one we cannot read);
+  a source's `remote: false`), or `unknown` (no location, or one we cannot read);
 - `eligible_countries`: ISO alpha-2 codes, regions expanded to their member countries
   (UN M49 regions and sub-regions of `data/country_regions.csv`), "X only" kept as X and
   "except X" removed (from the whole world when nothing else is named); empty for
@@ -336,7 +336,7 @@ def eligibility_of(
 
     `text` is the location as the source wrote it (`location_raw`) and `place` its parse;
     `timezones` a source's list of UTC offsets; `remote` a source's remote flag (False:
-    an office job); `remote_only` False for a board that is not remote-only (Arbeitnow),
+    an office job); `remote_only` False for a board that is not remote-only (`Source.remote_only`),
     where a place named without a remote word is an office job.
     """
     raw = text or ""

@@ -12,7 +12,7 @@ What the table keeps, and why:
 - the alternate names (other languages and scripts: `München`, `Lisboa`, `台北`, `دبي`) of
   the cities of at least 100,000 people, where such names are worth their size;
 - every German place of at least 500 people (`cities500`), for the German board
-  (Arbeitnow), whose listings name villages such as `Höheinöd` alone;
+  (its `home_country`), whose listings name villages such as `Höheinöd` alone;
 - every US place of at least 5,000 people (`cities500`), read only where the text names
   the US or the state (`MD Chevy Chase`): a small town named alone stays Unknown.
 
@@ -43,7 +43,7 @@ CITIES_TSV = DATA_DIR / "gazetteer.tsv.gz"
 
 #: cities of at least this many people are named in other languages too
 ALTERNATE_NAMES_MIN_POPULATION = 100_000
-#: the country whose small places are kept (the home market of Arbeitnow)
+#: the country whose small places are kept (a registered source's `home_country`)
 SMALL_PLACES_COUNTRY = "DE"
 #: US places this big are kept too, for state-qualified names ("MD Chevy Chase")
 US_PLACES_MIN_POPULATION = 5_000

@@ -6,7 +6,7 @@ distinct location string costs a few dict hits.
 
 Countries, region words and aliases are read first; what is left is looked up as a city
 or subdivision, decided by the countries the same text names, then by the source's home
-market (`home_country`, e.g. Arbeitnow: DE), then by population. What cannot be decided
+market (`home_country`, e.g. DE for a German board), then by population. What cannot be decided
 stays Unknown: a wrong country is worse than none.
 """
 
@@ -642,7 +642,7 @@ def _decide(
     """One place from the cities and subdivisions a name may mean, or None if undecided.
 
     The countries the text names decide first ("London, Ontario, Canada"), then the
-    source's home market ("Halle" on Arbeitnow), then population: the biggest city must
+    source's home market ("Halle" on a German board), then population: the biggest city must
     be `_DOMINANCE` times the biggest of any other country ("London" is GB).
     """
     cities, subdivisions = list(cities), list(subdivisions)
@@ -856,7 +856,7 @@ _MOJIBAKE_RE = re.compile("[\u00c2\u00c3\u00c5][\u0080-\u00bf]")
 
 
 def _repair(text: str) -> str:
-    """UTF-8 read as Latin-1 ("FlorianÃ³polis" -> "Florianópolis"), as RemoteOK serves it."""
+    """UTF-8 read as Latin-1 ("FlorianÃ³polis" -> "Florianópolis"), as one board serves it."""
     if not _MOJIBAKE_RE.search(text):
         return text
     for codec in ("cp1252", "latin-1"):

@@ -285,7 +285,7 @@ def _pick(
 
 
 def _home_country(source: str) -> str | None:
-    """The source's home market (`home_country` on its module, e.g. Arbeitnow: DE)."""
+    """The source's home market (`home_country` on its `Source`, e.g. DE)."""
     from jobs_assets.lib.sources import SOURCES  # sources import this module's helpers
 
     return getattr(SOURCES.get(source), "home_country", None)
@@ -323,7 +323,7 @@ def _flag(value: Hashable) -> bool | None:
 
 
 def _offsets(value: Hashable) -> list | None:
-    """A JSON list of UTC offsets (Himalayas' `timezoneRestrictions`); None when absent."""
+    """A JSON list of UTC offsets (a field map's `timezones_json`); None when absent."""
     if value is None:
         return None
     try:
