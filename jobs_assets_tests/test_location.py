@@ -379,6 +379,24 @@ PLACE_CASES = [
     ("Singapore &amp; HK preferred", None, ("HK", "SG"), (), ()),
     ("FlorianÃ³polis, Santa Catarina, Brazil", None, ("BR",), ("Florianópolis",), ("BR-SC",)),
     ("Chicago, Greenwich, New York", None, ("US",), ("Chicago",), ("US-NY",)),  # named state wins
+    # a code after a city is first its country's subdivision, not another country
+    ("Porto Alegre, RS", None, ("BR",), ("Porto Alegre",), ("BR-RS",)),  # not Serbia
+    ("Belo Horizonte, MG", None, ("BR",), ("Belo Horizonte",), ("BR-MG",)),
+    ("Curitiba, PR", None, ("BR",), ("Curitiba",), ("BR-PR",)),
+    ("Mumbai, MH", None, ("IN",), ("Mumbai",), ("IN-MH",)),
+    ("Chennai, TN", None, ("IN",), ("Chennai",), ("IN-TN",)),  # not Tennessee
+    ("Adelaide, SA", None, ("AU",), ("Adelaide",), ("AU-SA",)),  # not Saudi Arabia
+    ("Melbourne, VIC", None, ("AU",), ("Melbourne",), ("AU-VIC",)),
+    ("Melbourne VIC", None, ("AU",), ("Melbourne",), ("AU-VIC",)),
+    ("Perth, WA", None, ("AU",), ("Perth",), ("AU-WA",)),  # not Washington
+    ("Sydney, NSW", None, ("AU",), ("Sydney",), ("AU-NSW",)),
+    # a US state's code only where the city is in that state
+    ("Lebanon, PA", None, ("US",), ("Lebanon",), ("US-PA",)),  # neither Lebanon nor Panama
+    ("Panama City, FL", None, ("US",), ("Panama City",), ("US-FL",)),
+    ("Washington, DC", None, ("US",), ("Washington",), ("US-DC",)),  # the city, not the state
+    ("Berlin, DE", None, ("DE",), ("Berlin",), ()),  # the city's country, not Delaware
+    ("Hyderabad, TG", None, (), (), ()),  # Telangana's old code, not Togo: left Unknown
+    ("Monterrey, NL", None, (), (), ()),  # Nuevo León, neither the Netherlands nor Canada
 ]
 
 

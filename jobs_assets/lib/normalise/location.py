@@ -711,6 +711,10 @@ def _place(raw: str, context: set[str], home: str | None, vocab: _Vocabulary) ->
             keys.append(candidate[: -len(" bay")])
     words = raw.split()
     trailing = None
+    if len(words) > 1 and _STATE_CODE_RE.match(words[-1]):
+        pair = _coded_city(" ".join(words[:-1]), words[-1], home, vocab)
+        if pair is not None:
+            return pair or None  # "Adelaide SA", "Melbourne VIC"
     if len(words) > 1 and len(words[-1]) == 2 and words[-1].isupper():
         trailing = words[-1]  # "Krakow PL", "Austin TX"
         keys.append(_key(" ".join(words[:-1])))
@@ -756,6 +760,48 @@ def _place(raw: str, context: set[str], home: str | None, vocab: _Vocabulary) ->
                 if cities:
                     return _decide(cities, (), context, home)
     return None
+
+
+_STATE_CODE_RE = re.compile(r"^[A-Z]{2,3}$")
+
+
+def _coded_city(city: str, code: str, home: str | None, vocab: _Vocabulary) -> _Found | None:
+    """A city and the code after it ("Porto Alegre, RS", "Lebanon, PA", "Melbourne VIC").
+
+    The code is read first as a subdivision of a country the city is in (BR-RS, AU-VIC;
+    a US state only where the gazetteer has the city in that state), then as the city's
+    own country ("Berlin, DE"). Read alone, such codes are wrong countries (RS Serbia,
+    PA Panama), so a code that is neither leaves the pair Unknown: an empty `_Found`.
+    None when the gazetteer does not know the city, or the city is a country's name:
+    the caller's postal and country rules apply ("Austin, TX" of a place it lacks).
+    """
+    candidates = vocab.gazetteer.cities.get(_key(city), ())
+    if not candidates or not _STATE_CODE_RE.match(code) or _key(code) in vocab.names:
+        return None
+    codes = vocab.gazetteer.subdivision_codes
+    inside = [c for c in candidates if _in_subdivision(c, code, codes)]
+    if inside:
+        found = _decide(inside, (), {c.country for c in inside}, home, state_named=True)
+        if found is None:
+            return _Found()
+        found.subdivisions.update(f"{c}-{code}" for c in found.countries)
+        return found
+    if _lookup(_key(city), city, vocab) is not None:
+        return None  # "Mexico, MX": a country named with its code
+    country = code if code in vocab.codes else vocab.alpha3.get(code)
+    if country is None and code not in US_POSTAL and code not in CA_POSTAL:
+        return None  # "Madrid HQ": not a code of a place
+    own = [c for c in candidates if c.country == country]
+    return (_decide(own, (), {country}, home) if own else None) or _Found()
+
+
+def _in_subdivision(city: City, code: str, subdivision_codes: frozenset[str]) -> bool:
+    """Whether `code` may be the subdivision of `city`'s country it lies in; GeoNames gives
+    the state of US places only, so elsewhere any subdivision of the country will do."""
+    subdivision = f"{city.country}-{code}"
+    if subdivision not in subdivision_codes:
+        return False
+    return city.subdivision is None or city.subdivision == subdivision
 
 
 def _postal_country(tokens: list[str], index: int, vocab: _Vocabulary) -> str | None:
@@ -905,7 +951,18 @@ def locate_text(text: str | None, home_country: str | None = None) -> Location:
     places: list[tuple[str, str | None]] = []  # (token, the postal code after it)
     codes: list[str] = []  # bare two-letter codes, read once the named countries are known
     tokens = _tokens(text, vocab)
+    coded = -1  # the index of a code read with the city before it
     for index, token in enumerate(tokens):
+        if index == coded:
+            continue
+        if index + 1 < len(tokens):
+            pair = _coded_city(token, tokens[index + 1], home_country, vocab)
+            if pair is not None:
+                coded = index + 1
+                total.merge(pair)
+                if not pair:
+                    unknown.extend((token, tokens[index + 1]))
+                continue
         postal = _postal_country(tokens, index, vocab)
         if postal is not None:
             total.add((postal,))
