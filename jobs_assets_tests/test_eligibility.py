@@ -112,3 +112,57 @@ def test_a_person_in_germany() -> None:
     assert not admits_country(who("US time zones"), "DE")
     assert not admits_country(who("USA"), "DE")
     assert not admits_country(who("Remote - Narnia"), "DE")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Remote (ex-US)",
+        "Remote Worldwide *not US",
+        "Remote (Non-US)",
+        "Worldwide (no US)",
+        "Anywhere but US",
+        "Worldwide (US not eligible)",
+    ],
+)
+def test_every_wording_of_worldwide_but_one_country(text: str) -> None:
+    found = who(text)
+    assert found.eligibility == "countries", found
+    assert not admits_country(found, "US")
+    assert admits_country(found, "DE") and admits_country(found, "BR")
+    assert "US" not in locate_text(text).countries  # the excluded country is not named
+
+
+def test_an_exclusion_after_a_region_leaves_the_country_out() -> None:
+    found = who("Europe only, no US")
+    assert found.eligibility == "regions"
+    assert set(found.eligible_countries) == region_members("europe")
+    assert not admits_country(found, "US")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Remote – Worldwide (sanctioned countries excluded)",  # which ones, we cannot read
+        "Worldwide (xyzzy)",
+        "Remote (Narnia only)",
+    ],
+)
+def test_unreadable_restrictions_are_unknown_not_worldwide(text: str) -> None:
+    assert who(text).eligibility == "unknown"
+
+
+@pytest.mark.parametrize(
+    "text, kind",
+    [
+        ("Worldwide (no timezone restrictions)", "worldwide"),  # "no" restricting nothing
+        ("Oslo, NO", "countries"),  # capital NO is Norway
+        ("Remote but US-based", "countries"),  # "but" after no worldwide word excludes nothing
+        ("Remote (Berlin)", "countries"),  # a bracketed city is looked up, not dropped
+    ],
+)
+def test_words_that_look_like_exclusions(text: str, kind: str) -> None:
+    found = who(text)
+    assert found.eligibility == kind
+    if kind == "countries":
+        assert len(found.eligible_countries) == 1

@@ -201,6 +201,8 @@ def test_locate_text(text: str, expected: tuple[str, str, str]) -> None:
         ("UTC-5 to UTC+1", ()),
         ("Worldwide", ()),
         ("Austin, TX", ()),
+        ("Worldwide (xyzzy)", ("xyzzy",)),  # an unread bracket is reported, not dropped
+        ("Remote (ex-US)", ()),  # an exclusion is read, not unknown
     ],
 )
 def test_unknown_tokens(text: str, unknown: tuple[str, ...]) -> None:

@@ -34,7 +34,14 @@ from functools import lru_cache
 from pathlib import Path
 
 from jobs_assets.lib.normalise.gazetteer import fold
-from jobs_assets.lib.normalise.location import WORLDWIDE, Location, _vocab, locate_text
+from jobs_assets.lib.normalise.location import (
+    EXCLUSION_RE,
+    WORLDWIDE,
+    Location,
+    _vocab,
+    exclusions_first,
+    locate_text,
+)
 
 WORLDWIDE_KIND = "worldwide"
 REGIONS_KIND = "regions"
@@ -307,11 +314,6 @@ def _band_of_list(values: Iterable[object]) -> tuple[float, float] | None:
 
 # --- the decision ------------------------------------------------------------------------
 
-_EXCLUDE_RE = re.compile(
-    r"\b(?:except|excluding|excludes?|excl|other than|but not|not in|outside of|outside|"
-    r"not available in|not open to)\b(.*)$",
-    re.IGNORECASE | re.DOTALL,
-)
 _ONSITE_STRONG_RE = re.compile(
     r"\b(?:hybrid|hybrides?|on ?site|in office|in the office|vor ort|presencial|presentiel|"
     r"onsite only|office based|office first)\b"
@@ -349,13 +351,13 @@ def eligibility_of(
     members, everywhere, _ = _tables()
     excluded: set[str] = set()
     head, head_folded, head_place = raw, folded, place
-    exclusion = _EXCLUDE_RE.search(raw)
+    exclusion = EXCLUSION_RE.search(exclusions_first(raw))
     if exclusion:
         tail = exclusion[1]
         excluded = set(locate_text(tail, home_country).countries)
         for word in _region_words(fold(tail)):
             excluded |= members[word]
-        head = raw[: exclusion.start()]
+        head = exclusion.string[: exclusion.start()]
         head_folded = fold(head)
         head_place = locate_text(head, home_country)
         if not excluded:  # "except" followed by nothing we can read

@@ -496,7 +496,40 @@ _FILLER_RE = re.compile(
     r"overlap|of|with|remote|preferred|plus|minus|\d+)\b|[-+±~:.–−()\[\]]",
     re.IGNORECASE,
 )
-_EXCLUSION_RE = re.compile(r"\b(?:except|excluding|excl|exclude|not|outside|ex)\b.*", re.IGNORECASE)
+#: Words that leave out the places after them ("Worldwide except US", "Remote (ex-US)",
+#: "Non-US", "no US", "Anywhere but US"). Location and eligibility read exclusions with
+#: this one pattern, so a place one of them leaves out is never a place the other names.
+#: "No" in capitals is Norway ("Oslo, NO"); a bare "but" only follows a worldwide word
+#: ("Remote but US-based" excludes nothing).
+EXCLUSION_RE = re.compile(
+    r"(?:\b(?:except(?:\s+for)?|excluding|excludes?|excl|other\s+than|but\s+not|"
+    r"not\s+available\s+in|not\s+open\s+to|not\s+in|outside(?:\s+of)?|not|non|ex|"
+    r"(?-i:[Nn]o))\b"
+    r"|(?:(?<=anywhere\s)|(?<=worldwide\s)|(?<=everywhere\s)|(?<=world\s))but\b)(.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+# Places followed by the word that leaves them out ("(US not eligible)", "(sanctioned
+# countries excluded)"): rewritten as "except US" before either module reads the text.
+_EXCLUDED_AFTER_RE = re.compile(
+    r"([^()\[\],;]*?)\s*\b(?:excluded|not\s+eligible|ineligible|not\s+allowed)\b",
+    re.IGNORECASE,
+)
+# "No" phrases that restrict nothing ("Worldwide (no timezone restrictions)").
+_UNRESTRICTED_RE = re.compile(
+    r"\bno\s+(?:(?:time\s*zones?|location|geographic(?:al)?|country)\s+)?restrictions?\b"
+    r"|\bno\s+relocation(?:\s+required)?\b",
+    re.IGNORECASE,
+)
+
+
+def exclusions_first(text: str) -> str:
+    """Text whose exclusions all read "except X" ("Worldwide (US not eligible)" ->
+    "Worldwide (except US)"), with "no restrictions" phrases taken out."""
+    if "no" in text.lower():
+        text = _UNRESTRICTED_RE.sub(" ", text)
+    return _EXCLUDED_AFTER_RE.sub(lambda m: f"except {m[1]}", text)
+
+
 # A qualifier before brackets defers to them: "Remote (Europe)" is Europe.
 _QUALIFIERS = frozenset({"remote", "fully remote", "100 remote", "remote only", "anywhere"})
 
@@ -511,6 +544,7 @@ class _Found:
     cities: set[str] = field(default_factory=set)
     subdivisions: set[str] = field(default_factory=set)
     city_subdivisions: set[str] = field(default_factory=set)  # a city's own, from GeoNames
+    unread: list[str] = field(default_factory=list)  # bracketed parts no word matched
 
     def __bool__(self) -> bool:
         return bool(self.countries or self.regions or self.worldwide)
@@ -526,6 +560,7 @@ class _Found:
         self.cities.update(other.cities)
         self.subdivisions.update(other.subdivisions)
         self.city_subdivisions.update(other.city_subdivisions)
+        self.unread.extend(other.unread)
 
 
 _LEADING_NUMBER_RE = re.compile(r"^\d+\s+")
@@ -596,23 +631,30 @@ def _resolve(raw: str, vocab: _Vocabulary) -> _Found | None:
 
     # Bracketed parts are classified on their own: "Europe (CET)", "USA (Remote)".
     inner_parts = [a or b for a, b in _BRACKET_RE.findall(raw)]
-    outer = _OFFSET_RE.sub(" ", _EXCLUSION_RE.sub(" ", _BRACKET_RE.sub(" ", raw)))
+    outer = _OFFSET_RE.sub(" ", EXCLUSION_RE.sub(" ", _BRACKET_RE.sub(" ", raw)))
     outer_key = _key(outer)
     outer_found = _Found()
     if outer_key:
         outer_found = _lookup(outer_key, outer, vocab) or _scan(outer_key, vocab)
     inner_found = _Found()
     for part in inner_parts:
-        for sub in _SPLIT_RE.split(_EXCLUSION_RE.sub(" ", part)):
-            inner_found.merge(_resolve(sub, vocab) or _Found())
+        for sub in _SPLIT_RE.split(EXCLUSION_RE.sub(" ", part)):
+            found = _resolve(sub, vocab)
+            if found is None:
+                # "Remote (Berlin)", "Worldwide (foo)": looked up as a place, else
+                # reported, never dropped (an unread part may be a restriction)
+                inner_found.unread.append(sub.strip())
+            else:
+                inner_found.merge(found)
 
     if inner_found and (not outer_found or outer_key in _QUALIFIERS):
         return inner_found
     if outer_found:
         outer_found.add(inner_found.countries, inner_found.regions)
+        outer_found.unread.extend(inner_found.unread)
         return outer_found
     if _is_filler(outer):
-        return _Found()
+        return None if inner_found.unread else _Found()
     return None
 
 
@@ -942,7 +984,7 @@ def locate_text(text: str | None, home_country: str | None = None) -> Location:
     """
     if not isinstance(text, str):
         return Location()
-    text = _repair(html.unescape(text)).strip()[:2000]  # some sources send escaped text
+    text = exclusions_first(_repair(html.unescape(text)).strip()[:2000])  # some send escaped text
     if not text:
         return Location()
     vocab = _vocab()
@@ -1020,6 +1062,7 @@ def locate_text(text: str | None, home_country: str | None = None) -> Location:
         total.countries.discard("GE")  # "Atlanta, Georgia, USA" is the state
         total.subdivisions.add("US-GA")
     named = set(total.countries)
+    places += [(part, None) for part in total.unread]
     for token, postal in places:
         context = {"US" if postal.strip() in US_POSTAL else "CA"} if postal else named
         found = _place(token, context, home_country, vocab)
@@ -1114,4 +1157,4 @@ def locate_names(items: object, home_country: str | None = None) -> Location:
             unknown.extend(nested.unknown_tokens)
         else:
             total.merge(found)
-    return _finish(total, unknown, vocab)
+    return _finish(total, [*unknown, *total.unread], vocab)
