@@ -276,6 +276,52 @@ def test_previous_release_database_upgrades_in_place_keeping_every_row(scratch: 
         assert counted == listed and len(counted) == 2
 
 
+def test_saved_search_deliveries_upgrade_to_parts_keeping_every_row(scratch: str) -> None:
+    """0016 (follow-up messages for a window loaded again): a release at 0015 with a
+    search, a sent and a pending delivery and what they announced upgrades in place; the
+    rows keep their values and keys as part 0, and a follow-up fits beside them."""
+    migrate(scratch, "0015")
+    with psycopg.connect(scratch) as conn:
+        conn.execute(
+            "INSERT INTO public.jobs_saved_searches (search_id, token_sha256, query, deliver) "
+            "VALUES ('s1', 'ab', '{\"q\": \"rust\"}', '{\"webhook_url\": \"https://x.example/\"}')"
+        )
+        conn.execute(
+            "INSERT INTO public.jobs_search_deliveries (search_id, window_key, channel, "
+            "idempotency_key, status, payload, listing_count, attempts, sent_at) VALUES "
+            "('s1', '2026-12-01-08:00', 'webhook', 'k1', 'sent', '{\"listings\": [1]}', 1, 1, "
+            " now()), "
+            "('s1', '2026-12-01-12:00', 'webhook', 'k2', 'pending', '{\"listings\": [2]}', 1, 0, "
+            " NULL)"
+        )
+        conn.execute(
+            "INSERT INTO public.jobs_search_announced (search_id, job_key, source, "
+            "source_job_id, window_key) VALUES ('s1', 'jobicy:1', 'jobicy', '1', "
+            "'2026-12-01-08:00')"
+        )
+
+    def rows(conn: psycopg.Connection, table: str) -> list[str]:
+        return [
+            r[0]
+            for r in conn.execute(f"SELECT (to_jsonb(t) - 'part')::text FROM {table} t ORDER BY 1")
+        ]
+
+    tables = ("public.jobs_search_deliveries", "public.jobs_search_announced")
+    with psycopg.connect(scratch) as conn:
+        before = {t: rows(conn, t) for t in tables}
+    migrate(scratch)
+    with psycopg.connect(scratch) as conn:
+        assert {t: rows(conn, t) for t in tables} == before
+        assert conn.execute(
+            "SELECT idempotency_key, part FROM public.jobs_search_deliveries ORDER BY 1"
+        ).fetchall() == [("k1", 0), ("k2", 0)]
+        conn.execute(
+            "INSERT INTO public.jobs_search_deliveries (search_id, window_key, channel, part, "
+            "idempotency_key, payload, listing_count) "
+            "VALUES ('s1', '2026-12-01-08:00', 'webhook', 1, 'k3', '{}', 1)"
+        )
+
+
 def _migrate_in_process(conninfo: str) -> tuple[str | None, str | None]:
     done = migrate(conninfo)
     return done.before, done.after

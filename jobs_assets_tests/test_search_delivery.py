@@ -204,7 +204,7 @@ def deliver_tick(db: Database, resource: SearchDeliveryResource) -> str:
 def deliveries(db: Database) -> list[tuple]:
     return db.query(
         "SELECT search_id, window_key, channel, status, attempts, listing_count, last_error, "
-        "idempotency_key FROM public.jobs_search_deliveries ORDER BY window_key, channel"
+        "idempotency_key FROM public.jobs_search_deliveries ORDER BY window_key, channel, part"
     )
 
 
@@ -392,6 +392,62 @@ def test_a_job_arriving_later_on_a_second_board_is_not_announced_again(
         "SELECT count(*) FROM public.jobs_search_announced WHERE search_id = %s",
         (search.search_id,),
     ) == [(len(listed(first_post)),)]
+
+
+def without_the_jobicy_job(folder: Path) -> Path:
+    """The shipped recordings without the Jobicy job `JOBICY_ID` (a board that had not
+    listed it yet when the window was first fetched)."""
+    shutil.copytree(FIXTURES, folder)
+    jobicy = json.loads((FIXTURES / "jobicy.json").read_text())
+    jobicy["jobs"] = [j for j in jobicy["jobs"] if str(j["id"]) != JOBICY_ID]
+    (folder / "jobicy.json").write_text(json.dumps(jobicy))
+    return folder
+
+
+def test_a_window_loaded_again_with_a_new_match_sends_a_follow_up_of_just_that_job(
+    clean_db, data_dir, webhook, mailbox, tmp_path
+):
+    inbox, smtp_url = mailbox
+    resource = delivery(smtp_url)
+    key = windows()[-1]
+    with clean_db.connect() as conn:
+        search = store.create_search(
+            conn, {"source": "jobicy"}, {"webhook_url": webhook.url(), "email": "r@example.org"}
+        ).search
+    load(clean_db, data_dir, key, without_the_jobicy_job(tmp_path / "less"))
+    match_window(clean_db, key, resource)
+    (first,) = webhook.posts
+    assert ("jobicy", JOBICY_ID) not in listed(first) and listed(first)
+
+    load(clean_db, data_dir, key)  # the same window again (a retried source): one job more
+    again = match_window(clean_db, key, resource)
+    assert again.asset_materializations_for_node("saved_search_matches")[0].metadata[
+        "deliveries_written"
+    ] == dg.IntMetadataValue(2)
+    first, follow_up = webhook.posts
+    assert listed(follow_up) == {("jobicy", JOBICY_ID)}  # only what was not announced yet
+    assert follow_up["json"]["window"] == key
+    keys = [p["headers"]["Idempotency-Key"] for p in webhook.posts]
+    assert keys[0] == idempotency_key(search.search_id, key, "webhook") != keys[1]
+    assert len(inbox.messages) == 2
+    ids = {message_from_bytes(m.original_content)["Message-ID"] for m in inbox.messages}
+    assert len(ids) == 2
+    assert [(r[2], r[3], r[5]) for r in deliveries(clean_db)] == [
+        ("email", "sent", len(listed(first))),
+        ("email", "sent", 1),
+        ("webhook", "sent", len(listed(first))),
+        ("webhook", "sent", 1),
+    ]
+    assert clean_db.query(
+        "SELECT window_key FROM public.jobs_search_announced "
+        "WHERE search_id = %s AND source = 'jobicy' AND source_job_id = %s",
+        (search.search_id, JOBICY_ID),
+    ) == [(key,)]
+
+    load(clean_db, data_dir, key)  # and a third time, with nothing new: nothing more
+    match_window(clean_db, key, resource)
+    assert deliver_tick(clean_db, resource) == "0 sent, 0 to retry, 0 given up"
+    assert len(webhook.posts) == 2 and len(inbox.messages) == 2
 
 
 def test_listings_back_after_expiring_are_announced_with_the_new_ones(clean_db, webhook):

@@ -4,11 +4,12 @@
 so two pods or a re-run never plan side by side) it matches the window's new and
 reactivated listings against every search (`match.py`), drops the jobs a search has
 announced already, and writes one row per search and channel in
-`public.jobs_search_deliveries` (`INSERT ... ON CONFLICT DO NOTHING` on the primary key;
-its `idempotency_key` is derived from search, window and channel) together with what the
-message announces in `public.jobs_search_announced`. A re-run of the window finds the
-rows there and writes nothing, so nothing is sent twice; a crash before the commit
-leaves nothing half-written, so nothing is lost.
+`public.jobs_search_deliveries` (its `idempotency_key` is derived from search, window,
+channel and part) together with what the message announces in
+`public.jobs_search_announced`. A re-run of the window finds every match announced and
+writes nothing, so nothing is sent twice; a later load of the window that brings a match
+not yet announced writes a follow-up (the next `part`) listing just that; a crash before
+the commit leaves nothing half-written, so nothing is lost.
 
 A job is a duplicate cluster (`duplicate_cluster_id`), or the listing alone. A job is
 announced to a search once: the check looks up the cluster id and every member's own key
@@ -50,9 +51,11 @@ BACKFILL_GRACE = timedelta(days=1)
 _PLAN_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('jobs_search_deliveries', 29))"
 
 
-def idempotency_key(search_id: str, window_key: str, channel: str) -> str:
-    """The same key for the same message, whoever makes it and however often."""
-    return str(uuid.uuid5(KEY_NAMESPACE, f"{search_id}/{window_key}/{channel}"))
+def idempotency_key(search_id: str, window_key: str, channel: str, part: int = 0) -> str:
+    """The same key for the same message, whoever makes it and however often (a window's
+    first message, part 0, keeps the key it had before follow-ups existed)."""
+    follow_up = f"/{part}" if part else ""
+    return str(uuid.uuid5(KEY_NAMESPACE, f"{search_id}/{window_key}/{channel}{follow_up}"))
 
 
 def channels_of(search: SavedSearch, email_enabled: bool) -> list[str]:
@@ -175,11 +178,17 @@ GROUP BY j.search_id
 """
 _INSERT = f"""
 INSERT INTO {DELIVERIES_TABLE}
-    (search_id, window_key, channel, idempotency_key, payload, listing_count)
-SELECT c.search_id, %(window)s, c.channel, c.key, m.payload, m.n
+    (search_id, window_key, channel, part, idempotency_key, payload, listing_count)
+SELECT c.search_id, %(window)s, c.channel, c.part, c.key, m.payload, m.n
 FROM search_channels c JOIN search_messages m USING (search_id)
-ON CONFLICT (search_id, window_key, channel) DO NOTHING
+ON CONFLICT (search_id, window_key, channel, part) DO NOTHING
 RETURNING search_id
+"""
+# The part each channel's message takes: the next after the window's earlier messages.
+_NEXT_PARTS = f"""
+SELECT search_id, channel, max(part) + 1 FROM {DELIVERIES_TABLE}
+WHERE window_key = %(window)s AND search_id IN (SELECT search_id FROM search_messages)
+GROUP BY search_id, channel
 """
 _ANNOUNCE = f"""
 INSERT INTO {ANNOUNCED_TABLE} (search_id, job_key, source, source_job_id, window_key)
@@ -280,17 +289,22 @@ def _keep_matches(conn: psycopg.Connection, found: dict[str, list[tuple[str, str
 def _keep_channels(
     conn: psycopg.Connection, channels: dict[str, list[str]], window_key: str
 ) -> None:
-    """The matched searches' channels and idempotency keys, as a temp table."""
+    """The matched searches' channels, parts and idempotency keys, as a temp table."""
     conn.execute(
-        "CREATE TEMP TABLE search_channels (search_id text, channel text, key text) ON COMMIT DROP"
+        "CREATE TEMP TABLE search_channels (search_id text, channel text, part int, key text) "
+        "ON COMMIT DROP"
     )
     messages = [row[0] for row in conn.execute("SELECT search_id FROM search_messages")]
+    parts = {
+        (search_id, channel): part
+        for search_id, channel, part in conn.execute(_NEXT_PARTS, {"window": window_key})
+    }
     with conn.cursor() as cur, cur.copy("COPY search_channels FROM STDIN") as copy:
         for search_id in messages:
             for channel in channels[search_id]:
-                copy.write_row(
-                    (search_id, channel, idempotency_key(search_id, window_key, channel))
-                )
+                part = parts.get((search_id, channel), 0)
+                key = idempotency_key(search_id, window_key, channel, part)
+                copy.write_row((search_id, channel, part, key))
 
 
 def _source_names() -> dict[str, str]:

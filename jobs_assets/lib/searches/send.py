@@ -245,6 +245,7 @@ class Outcome:
     search_id: str
     window_key: str
     channel: str
+    key: str  # the message's idempotency key: which of the window's messages it is
     status: str  # sent, pending (to retry) or undeliverable
     error: str | None = None
 
@@ -268,10 +269,10 @@ WHERE status = 'sending' AND claimed_at < now() - %s
 _CLAIM = f"""
 UPDATE {DELIVERIES_TABLE} d SET status = 'sending', claimed_at = now()
 FROM {SEARCHES_TABLE} s
-WHERE (d.search_id, d.window_key, d.channel) IN (
-        SELECT search_id, window_key, channel FROM {DELIVERIES_TABLE}
+WHERE d.idempotency_key IN (
+        SELECT idempotency_key FROM {DELIVERIES_TABLE}
         WHERE status = 'pending' AND next_attempt_at <= now()
-        ORDER BY next_attempt_at, search_id, window_key, channel
+        ORDER BY next_attempt_at, search_id, window_key, channel, part
         LIMIT %(batch)s FOR UPDATE SKIP LOCKED)
   AND s.search_id = d.search_id
 RETURNING d.search_id, d.window_key, d.channel, d.idempotency_key, d.payload, d.attempts,
@@ -284,10 +285,9 @@ UPDATE {DELIVERIES_TABLE} d SET
     sent_at = CASE WHEN o.status = 'sent' THEN now() END,
     next_attempt_at = CASE WHEN o.status = 'pending'
         THEN now() + make_interval(secs => o.wait) ELSE d.next_attempt_at END
-FROM unnest(%(search_ids)s::text[], %(windows)s::text[], %(channels)s::text[],
-            %(statuses)s::text[], %(errors)s::text[], %(waits)s::float8[])
-     AS o(search_id, window_key, channel, status, error, wait)
-WHERE (d.search_id, d.window_key, d.channel) = (o.search_id, o.window_key, o.channel)
+FROM unnest(%(keys)s::text[], %(statuses)s::text[], %(errors)s::text[], %(waits)s::float8[])
+     AS o(key, status, error, wait)
+WHERE d.idempotency_key = o.key
 """
 
 
@@ -340,28 +340,24 @@ def _attempt(row: tuple, policy: SendPolicy, mailer: Mailer | None) -> Outcome:
             raise DeliveryError(f"unknown channel {channel!r}")
     except DeliveryError as err:
         status = "undeliverable" if too_old else "pending"
-        return Outcome(search_id, window_key, channel, status, redact(err))
+        return Outcome(search_id, window_key, channel, key, status, redact(err))
     except Exception as err:  # noqa: BLE001 (one message's bug must not stop the others)
         status = "undeliverable" if too_old else "pending"
-        return Outcome(search_id, window_key, channel, status, f"failed: {type(err).__name__}")
-    return Outcome(search_id, window_key, channel, "sent")
+        failed = f"failed: {type(err).__name__}"
+        return Outcome(search_id, window_key, channel, key, status, failed)
+    return Outcome(search_id, window_key, channel, key, "sent")
 
 
 def _finish(
     conn: psycopg.Connection, outcomes: list[Outcome], claimed: list[tuple], policy: SendPolicy
 ) -> None:
-    attempts = {(r[0], r[1], r[2]): r[5] for r in claimed}
+    attempts = {r[3]: r[5] for r in claimed}
     conn.execute(
         _FINISH,
         {
-            "search_ids": [o.search_id for o in outcomes],
-            "windows": [o.window_key for o in outcomes],
-            "channels": [o.channel for o in outcomes],
+            "keys": [o.key for o in outcomes],
             "statuses": [o.status for o in outcomes],
             "errors": [o.error for o in outcomes],
-            "waits": [
-                policy.backoff(attempts[(o.search_id, o.window_key, o.channel)] + 1)
-                for o in outcomes
-            ],
+            "waits": [policy.backoff(attempts[o.key] + 1) for o in outcomes],
         },
     )
