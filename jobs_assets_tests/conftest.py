@@ -180,13 +180,17 @@ def ecb_file(rate_date: datetime.date, usd: str = "1.1172") -> bytes:
     )
 
 
-def store_ecb_rates(data_dir: Path, day: datetime.date, body: bytes) -> Path:
-    """Keep `body` as the ECB rates file fetched on `day`, as `ecb_rates` stores it."""
+def store_ecb_rates(
+    data_dir: Path, day: datetime.date, body: bytes, storage: object | None = None
+) -> Path:
+    """Keep `body` as the ECB rates file fetched on `day`, as `ecb_rates` stores it
+    (in `storage` when given, else under `data_dir`)."""
     from jobs_assets.lib.money.ecb_fetch import RATES_FOLDER, SUFFIX
     from jobs_assets.lib.raw.store import RawStore
     from jobs_assets.lib.sources.base import Page
 
-    writer = RawStore(data_dir).writer(RATES_FOLDER, day.isoformat(), suffix=SUFFIX)
+    store = RawStore(data_dir, storage)  # type: ignore[arg-type]
+    writer = store.writer(RATES_FOLDER, day.isoformat(), suffix=SUFFIX)
     now = datetime.datetime.now(datetime.UTC)
     writer.keep(Page(0, "http://127.0.0.1:9/ecb_rates", 200, "text/xml", body, now))
     return writer.commit()

@@ -29,10 +29,32 @@ from jobs_assets_tests.conftest import (
     materialize_window,
     store_ecb_rates,
 )
+from jobs_assets_tests.test_object_storage import (  # noqa: F401 (fixtures)
+    bucket_url,
+    endpoint,
+    s3_endpoint,
+    s3_env,
+)
 
 DAY = datetime.date(2026, 12, 1)
 NOW = datetime.datetime(2026, 12, 1, 4, 5, tzinfo=datetime.UTC)
 XML = {"Content-Type": "text/xml"}
+
+
+@pytest.fixture(params=["local", "s3"])
+def raw_store(request: pytest.FixtureRequest, data_dir: Path) -> RawStoreResource:
+    """The raw store on the local disk and in a bucket: the rates must read the same."""
+    if request.param == "local":
+        return RawStoreResource(data_dir=str(data_dir))
+    return RawStoreResource(
+        data_dir=str(data_dir),
+        storage_url=request.getfixturevalue("bucket_url"),
+        endpoint_url=endpoint(),
+    )
+
+
+def keep_rates(raw_store: RawStoreResource, day: datetime.date, body: bytes) -> None:
+    store_ecb_rates(Path(raw_store.data_dir), day, body, raw_store.storage())
 
 
 def ecb_settings(server: ReplayServer, **overrides: object) -> SourceSettings:
@@ -52,11 +74,12 @@ def ecb_settings(server: ReplayServer, **overrides: object) -> SourceSettings:
 
 
 def test_the_daily_file_is_fetched_once_a_day_and_kept(
-    replay: ReplayServer, tmp_path: Path, database: Database
+    replay: ReplayServer, raw_store: RawStoreResource, database: Database
 ):
     body = ecb_file(datetime.date(2026, 11, 30), usd="1.2500")
     replay.script(ECB_PATH, Reply(body=body, headers=XML))
-    store = RawStore(tmp_path)
+    store = raw_store.store()
+    folder = store.window_key(RATES_FOLDER, DAY.isoformat())
     outcome = fetch_daily_rates(
         ecb_settings(replay), store, DAY, live=True, now=NOW, conninfo=database.conninfo
     )
@@ -64,10 +87,11 @@ def test_the_daily_file_is_fetched_once_a_day_and_kept(
     assert outcome.table.date == datetime.date(2026, 11, 30)
     assert outcome.table.per_euro["USD"] == 1.25
     # kept byte for byte, with a manifest naming the rate date
-    manifest = json.loads((outcome.path / "manifest.json").read_text())
+    assert str(outcome.path) == str(store.window_dir(RATES_FOLDER, DAY.isoformat()))
+    manifest = json.loads(store.storage.get_bytes(f"{folder}/manifest.json"))
     assert manifest["rate_date"] == "2026-11-30" and manifest["origin"] == "live"
     assert manifest["pages"][0]["file"] == "page-0000.xml.gz"
-    assert gzip.decompress((outcome.path / "page-0000.xml.gz").read_bytes()) == body
+    assert gzip.decompress(store.storage.get_bytes(f"{folder}/page-0000.xml.gz")) == body
     assert outcome.http.requests == 1
     # the same day again: no request, the stored file
     again = fetch_daily_rates(
@@ -125,26 +149,23 @@ def test_an_old_window_is_not_fetched(
     assert outcome.mode == "offline" and replay.requests == []
 
 
-def test_a_window_uses_its_day_or_earlier_never_a_later_file(tmp_path: Path) -> None:
-    store_ecb_rates(
-        tmp_path, DAY - datetime.timedelta(days=3), ecb_file(datetime.date(2026, 11, 27))
-    )
-    store_ecb_rates(
-        tmp_path, DAY + datetime.timedelta(days=1), ecb_file(datetime.date(2026, 12, 1))
-    )
-    (tmp_path / "raw" / RATES_FOLDER / "2026-11-30").mkdir()  # no manifest: not a stored day
-    store = RawStore(tmp_path)
+def test_a_window_uses_its_day_or_earlier_never_a_later_file(
+    raw_store: RawStoreResource,
+) -> None:
+    keep_rates(raw_store, DAY - datetime.timedelta(days=3), ecb_file(datetime.date(2026, 11, 27)))
+    keep_rates(raw_store, DAY + datetime.timedelta(days=1), ecb_file(datetime.date(2026, 12, 1)))
+    store = raw_store.store()
+    # a page without a manifest: not a stored day
+    store.storage.put_bytes(f"raw/{RATES_FOLDER}/2026-11-30/page-0000.xml.gz", b"")
     assert stored_rates(store, DAY).date == datetime.date(2026, 11, 27)
     assert stored_rates(store, DAY + datetime.timedelta(days=1)).date == datetime.date(2026, 12, 1)
     assert stored_rates(store, DAY - datetime.timedelta(days=5)) is None
 
 
-def test_a_damaged_stored_file_gives_way_to_an_earlier_one(tmp_path: Path) -> None:
-    store_ecb_rates(
-        tmp_path, DAY - datetime.timedelta(days=1), ecb_file(datetime.date(2026, 11, 27))
-    )
-    store_ecb_rates(tmp_path, DAY, b"<html>not the rates</html>")
-    assert stored_rates(RawStore(tmp_path), DAY).date == datetime.date(2026, 11, 27)
+def test_a_damaged_stored_file_gives_way_to_an_earlier_one(raw_store: RawStoreResource) -> None:
+    keep_rates(raw_store, DAY - datetime.timedelta(days=1), ecb_file(datetime.date(2026, 11, 27)))
+    keep_rates(raw_store, DAY, b"<html>not the rates</html>")
+    assert stored_rates(raw_store.store(), DAY).date == datetime.date(2026, 11, 27)
 
 
 def usd_rows(database: Database) -> list[tuple]:
@@ -156,14 +177,14 @@ def usd_rows(database: Database) -> list[tuple]:
 
 
 def test_a_live_window_converts_with_the_fetched_file_and_replays_with_it(
-    clean_db: Database, replay: ReplayServer, data_dir: Path
+    clean_db: Database, replay: ReplayServer, raw_store: RawStoreResource
 ) -> None:
     key = latest_windows(1)[0]
     rate_date = datetime.date.today() - datetime.timedelta(days=1)
     replay.script(ECB_PATH, Reply(body=ecb_file(rate_date, usd="2.0000"), headers=XML))
     resources = {
         "postgres": clean_db.resource(),
-        "raw_store": RawStoreResource(data_dir=str(data_dir)),
+        "raw_store": raw_store,
         "lifecycle": LifecycleResource(),
         **api_resources(replay.base_url),
     }
@@ -208,41 +229,46 @@ def test_a_window_whose_fetch_fails_converts_with_the_shipped_rates(
     assert listings.metadata["usd_rates"].value == f"shipped {shipped}"
 
 
+@pytest.mark.parametrize("usd", ["1e9", "5.0"])
 def test_an_implausible_file_is_refused_and_the_last_good_one_kept(
-    replay: ReplayServer, tmp_path: Path, database: Database
+    replay: ReplayServer, raw_store: RawStoreResource, database: Database, usd: str
 ) -> None:
     yesterday = DAY - datetime.timedelta(days=1)
-    store_ecb_rates(tmp_path, yesterday, ecb_file(datetime.date(2026, 11, 30)))
-    replay.script(ECB_PATH, Reply(body=ecb_file(DAY, usd="1e9"), headers=XML))
-    store = RawStore(tmp_path)
+    keep_rates(raw_store, yesterday, ecb_file(datetime.date(2026, 11, 30)))
+    replay.script(ECB_PATH, Reply(body=ecb_file(DAY, usd=usd), headers=XML))
+    store = raw_store.store()
     outcome = fetch_daily_rates(
         ecb_settings(replay), store, DAY, live=True, now=NOW, conninfo=database.conninfo
     )
     assert outcome.mode == "refused" and outcome.table is None
     assert (
         f"GET {replay.base_url}{ECB_PATH}: refused the file, its rates are implausible: "
-        "USD at 1e+09 per euro on 2026-12-01 moved more than 50% from the last good file "
+        f"USD at {float(usd):g} per euro on 2026-12-01 moved more than 50% from the last good file "
         "(2026-11-30: 1.1172); a rate cannot move that much in a day; converting with the "
         "last good file of 2026-11-30 (file kept at "
     ) in outcome.note
     assert not store.has_window(RATES_FOLDER, DAY.isoformat())  # not the day's rates
     assert stored_rates(store, DAY).per_euro["USD"] == 1.1172  # the last good one
-    failed = tmp_path / "raw" / RATES_FOLDER / "failed"
-    kept = [p for p in failed.rglob("page-0000.xml.gz")]
-    assert [gzip.decompress(p.read_bytes()) for p in kept] == [ecb_file(DAY, usd="1e9")]
+    kept = [
+        entry.key
+        for entry in store.storage.list(f"raw/{RATES_FOLDER}/failed")
+        if entry.key.endswith("page-0000.xml.gz")
+    ]
+    bodies = [gzip.decompress(store.storage.get_bytes(key)) for key in kept]
+    assert bodies == [ecb_file(DAY, usd=usd)]
     print(outcome.note)
 
 
 def test_a_window_given_implausible_rates_converts_with_the_last_good_file_and_warns(
-    clean_db: Database, replay: ReplayServer, data_dir: Path
+    clean_db: Database, replay: ReplayServer, raw_store: RawStoreResource
 ) -> None:
     key = latest_windows(1)[0]
     good_day = datetime.date.today() - datetime.timedelta(days=2)
-    store_ecb_rates(data_dir, good_day, ecb_file(good_day, usd="1.2500"))
+    keep_rates(raw_store, good_day, ecb_file(good_day, usd="1.2500"))
     replay.script(ECB_PATH, Reply(body=ecb_file(datetime.date.today(), usd="1e9"), headers=XML))
     resources = {
         "postgres": clean_db.resource(),
-        "raw_store": RawStoreResource(data_dir=str(data_dir)),
+        "raw_store": raw_store,
         "lifecycle": LifecycleResource(),
         **api_resources(replay.base_url),
     }

@@ -25,7 +25,7 @@ from jobs_assets.lib.money.ecb_rates import (
     parse_ecb_daily,
 )
 from jobs_assets.lib.ops.window_lock import fetch_lock
-from jobs_assets.lib.raw.store import MANIFEST, RawStore
+from jobs_assets.lib.raw.store import RawStore
 from jobs_assets.lib.redact import redact
 from jobs_assets.lib.sources.base import Page, SourceSettings
 from jobs_assets.lib.sources.http import HttpStats
@@ -139,17 +139,15 @@ def stored_rates(store: RawStore, day: datetime.date) -> RateTable | None:
     """The newest stored rates file of `day` or up to `LOOKBACK_DAYS` before it; None
     when there is none (convert with the shipped rates). Only earlier-or-same days
     count, so a window's rates never change once a later day's file arrives."""
-    base = store.root / RATES_FOLDER
-    if not base.exists():
-        return None
     oldest = day - datetime.timedelta(days=LOOKBACK_DAYS)
     days = []
-    for folder in base.iterdir():
+    # through the store's storage: on object storage nothing is on the local disk
+    for name in store.storage.children(f"raw/{RATES_FOLDER}"):
         try:
-            stored_day = datetime.date.fromisoformat(folder.name)
+            stored_day = datetime.date.fromisoformat(name)
         except ValueError:
             continue  # failed/, temporary folders
-        if oldest <= stored_day <= day and (folder / MANIFEST).exists():
+        if oldest <= stored_day <= day and store.has_window(RATES_FOLDER, day_key(stored_day)):
             days.append(stored_day)
     for stored_day in sorted(days, reverse=True):
         try:
