@@ -547,3 +547,91 @@ def test_unchanged_listings_are_not_matched_again(conns, clean_db: Database) -> 
     assert meta["identity_unchanged_skipped"] == 2  # the twins; 3 changed its title
     assert meta["identity_largest_block"] == 3  # 3 against the two stored twins
     assert clusters(clean_db) == before
+
+
+def test_the_guard_measures_a_drop_against_the_listings_active_before_the_window(
+    conns, clean_db: Database
+) -> None:
+    """Listings first seen in the window do not dilute the drop: 10 old gone and 40 new
+    is all of the source's listings gone, not a fifth."""
+    load(conns, hours(0), {"jobicy": TEN}, max_share=0.3)
+
+    turnover = load(
+        conns, hours(4), {"jobicy": [jobicy(n) for n in range(100, 140)]}, max_share=0.3
+    )
+
+    assert turnover.lifecycle.expired == {"jobicy": 0}
+    assert "would expire 10 of 10 active listings (100%" in turnover.lifecycle.held["jobicy"]
+    assert holds(clean_db) == [("jobicy", key_of(hours(4)), 10, 10, "held", None)]
+
+    partly = load(
+        conns, hours(8), {"jobicy": TEN[:6] + [jobicy(n) for n in range(200, 204)]}, max_share=0.3
+    )
+    # of the 50 active before it, 7-10 are still gone (confirmed: they expire) and the 40
+    # first seen at 4:00 are a drop of its own (held); 1-6 came back
+    assert partly.lifecycle.expired == {"jobicy": 4}
+    assert "would expire 40 more of 50 active listings" in partly.lifecycle.held["jobicy"]
+
+
+def test_a_later_window_confirms_only_what_the_held_window_lacked_too(
+    conns, clean_db: Database
+) -> None:
+    load(conns, hours(0), {"jobicy": TEN}, max_share=0.3)
+    load(conns, hours(4), {"jobicy": TEN[:6]}, max_share=0.3)  # 7-10 gone: held
+
+    # 7-10 back, 1-5 gone: nothing the held window lacked is lacking again
+    other = load(conns, hours(8), {"jobicy": TEN[5:]}, max_share=0.3)
+
+    assert other.lifecycle.expired == {"jobicy": 0} and active(clean_db) == 10
+    assert "would expire 5 of 10" in other.lifecycle.held["jobicy"]
+    assert [h[4] for h in holds(clean_db)] == ["cleared", "held"]
+
+    # 6 only: 1-5, lacking at 8:00, still are (confirmed: they expire); 7-10 are a drop of
+    # this window's own, 4 of 10, held in turn
+    more = load(conns, hours(12), {"jobicy": TEN[5:6]}, max_share=0.3)
+    assert more.lifecycle.expired == {"jobicy": 5}
+    assert {state(clean_db, "jobicy", str(n))[0] for n in range(1, 6)} == {"expired"}
+    assert "would expire 4 more of 10 active listings" in more.lifecycle.held["jobicy"]
+    assert active(clean_db) == 5
+
+
+def test_a_confirmed_drop_and_a_small_drop_of_its_own_expire_together(
+    conns, clean_db: Database
+) -> None:
+    load(conns, hours(0), {"jobicy": TEN}, max_share=0.3)
+    load(conns, hours(4), {"jobicy": TEN[:6]}, max_share=0.3)  # 7-10 gone: held
+
+    later = load(conns, hours(8), {"jobicy": TEN[:3]}, max_share=0.3)  # 4-6 gone too: 30%
+
+    assert later.lifecycle.expired == {"jobicy": 7} and not later.lifecycle.held
+    assert key_of(hours(4)) in later.lifecycle.confirmed["jobicy"]
+    assert {state(clean_db, "jobicy", str(n))[:2] for n in range(4, 11)} == {("expired", hours(8))}
+    assert holds(clean_db)[0][4:] == ("confirmed", key_of(hours(8)))
+
+
+def test_a_backfill_never_reactivates_a_listing_the_newest_complete_answer_lacks(
+    conns, clean_db: Database
+) -> None:
+    load(conns, hours(0), {"jobicy": FOUR})
+    load(conns, hours(4), {"jobicy": FOUR[:3]})  # 4 expires
+    load(conns, hours(12), {"jobicy": FOUR[:3]})  # the newest answer still lacks it
+    before = versions(clean_db, job_id="4")
+
+    backfill = load(conns, hours(8), {"jobicy": FOUR})  # an older window that had it
+
+    assert backfill.lifecycle.reactivated == 0
+    assert state(clean_db, "jobicy", "4") == ("expired", hours(4), 0)
+    assert versions(clean_db, job_id="4") == before
+
+
+def test_listings_that_arrived_but_were_rejected_are_not_expired(conns, clean_db: Database) -> None:
+    load(conns, hours(0), {"jobicy": FOUR})
+    proof = {"jobicy": Evidence(True, "complete live fetch", frozenset({"3"}))}
+
+    later = load(conns, hours(4), {"jobicy": FOUR[:2]}, proof)  # 3 came, rejected; 4 did not
+
+    assert later.lifecycle.expired == {"jobicy": 1}
+    assert state(clean_db, "jobicy", "3")[0] == "active"
+    assert state(clean_db, "jobicy", "4")[0] == "expired"
+    manifest = {"origin": "live", "complete": True, "parse": {"rejected_ids": ["3", "7"]}}
+    assert evidence(manifest).arrived_unloaded == {"3", "7"}

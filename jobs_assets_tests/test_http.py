@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from jobs_assets.lib.sources import SOURCES, parse_window
+from jobs_assets.lib.sources.base import Page
 from jobs_assets.lib.sources.http import (
     USER_AGENT,
     FetchBudget,
@@ -302,18 +303,98 @@ def test_arbeitnow_follows_pages_until_links_next_is_null(replay: ReplayServer) 
     assert window.pages == 2 and window.parsed == 100 and window.duplicates == 0
 
 
-def test_arbeitnow_stops_at_an_empty_page_and_at_max_pages(replay: ReplayServer) -> None:
+def test_arbeitnow_stops_at_max_pages_and_at_an_empty_page_saying_paging_was_cut(
+    replay: ReplayServer,
+) -> None:
     endless = {"data": [{"slug": "a-1"}], "links": {"next": "http://x/?page=9"}, "meta": {}}
     replay.script("/arbeitnow", *[Reply.json(endless)] * 3)
     with client() as http:
-        SOURCES["arbeitnow"].fetch(
+        reason = SOURCES["arbeitnow"].fetch(
             http, settings_for(replay, "arbeitnow", max_pages=3), lambda p: None
         )
     assert len([r for r in replay.requests if r.path == "/arbeitnow"]) == 3
+    assert reason == "links.next was still set after 3 pages (the page limit): paging stopped"
+
     replay.script("/arbeitnow", Reply.json({**endless, "data": []}))
     with client() as http:
-        SOURCES["arbeitnow"].fetch(http, settings_for(replay, "arbeitnow"), lambda p: None)
+        reason = SOURCES["arbeitnow"].fetch(http, settings_for(replay, "arbeitnow"), lambda p: None)
     assert len([r for r in replay.requests if r.path == "/arbeitnow"]) == 4
+    assert reason == "page 1 holds no listing but links.next names another: paging stopped"
+
+
+def arbeitnow_page(slugs: list[str], start: int, per_page: int, last: bool) -> dict:
+    """A page as Arbeitnow's paginator writes it: positions `from`..`to`, `per_page`."""
+    data = [
+        {"slug": s, "title": s, "company_name": "Acme", "url": f"https://a.test/{s}"} for s in slugs
+    ]
+    meta = {"from": start, "to": start + len(slugs) - 1, "per_page": per_page}
+    return {"data": data, "links": {"next": None if last else "http://x/?page=2"}, "meta": meta}
+
+
+@pytest.mark.parametrize(
+    ("pages", "short"),
+    [
+        ([(["a", "b"], 1, 2, False), (["c"], 3, 2, True)], None),  # full, then the last
+        ([(["a"], 1, 2, False), (["c"], 3, 2, True)], "stated 2 listings"),  # not full, a next
+        ([(["a", "a"], 1, 2, True)], "1 arrived (in 2 entries)"),  # one listing sent twice
+    ],
+)
+def test_arbeitnow_pages_with_a_next_are_full_and_each_states_what_it_holds(
+    pages: list, short: str | None
+) -> None:
+    bodies = [arbeitnow_page(*page) for page in pages]
+    stamp = datetime.now(UTC)
+    window = parse_window(
+        SOURCES["arbeitnow"],
+        [Page(i, "u", 200, "", json.dumps(b).encode(), stamp) for i, b in enumerate(bodies)],
+    )
+    if short is None:
+        assert window.short_answers == []
+    else:
+        assert len(window.short_answers) == 1 and short in window.short_answers[0]
+
+
+def test_jobicy_404_on_a_later_page_is_an_error_not_the_end(replay: ReplayServer) -> None:
+    replay.script(
+        "/jobicy",
+        Reply.json({"jobs": [{"id": 1}], "hasMore": True, "nextCursor": "c1"}),
+        Reply.json({"success": False, "message": "Too many requests"}, status=404),
+    )
+    kept: list = []
+    with client() as http, pytest.raises(FetchError) as err:
+        SOURCES["jobicy"].fetch(http, settings_for(replay, "jobicy"), kept.append)
+    assert "HTTP 404" in str(err.value) and [p.status for p in kept] == [200, 404]
+    assert SOURCES["jobicy"].parse(kept[1].body, 404, 1).error  # never read as "no jobs"
+
+
+@pytest.mark.parametrize(
+    ("has_more", "cursor", "expected"),
+    [
+        (True, None, "hasMore is true at page 0 but nextCursor is None"),
+        ("true", "", "hasMore is true at page 0 but nextCursor is ''"),
+        (False, "c1", None),
+    ],
+)
+def test_jobicy_has_more_without_a_cursor_is_a_cut_not_the_end(
+    replay: ReplayServer, has_more: object, cursor: object, expected: str | None
+) -> None:
+    replay.script(
+        "/jobicy", Reply.json({"jobs": [{"id": 1}], "hasMore": has_more, "nextCursor": cursor})
+    )
+    with client() as http:
+        reason = SOURCES["jobicy"].fetch(http, settings_for(replay, "jobicy"), lambda p: None)
+    assert reason == (expected and f"{expected}: the next page cannot be asked for, paging stopped")
+
+
+def test_jobicy_has_more_written_as_text_is_followed(replay: ReplayServer) -> None:
+    replay.script(
+        "/jobicy",
+        Reply.json({"jobs": [{"id": 1}], "hasMore": "true", "nextCursor": "c1"}),
+        Reply.json({"jobs": [{"id": 2}], "hasMore": "false", "nextCursor": None}),
+    )
+    with client() as http:
+        reason = SOURCES["jobicy"].fetch(http, settings_for(replay, "jobicy"), lambda p: None)
+    assert reason is None and len(replay.requests) == 2
 
 
 def test_remoteok_is_one_request(replay: ReplayServer) -> None:

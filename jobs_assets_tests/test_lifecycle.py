@@ -207,6 +207,20 @@ def short_answer(resources: dict, replay: ReplayServer, key: str, data_dir: Path
     return resources
 
 
+def unreadable_count(resources: dict, replay: ReplayServer, key: str, data_dir: Path) -> dict:
+    """Jobicy always states `jobCount`; this answer does not: it proves nothing."""
+    replay.script("/jobicy", Reply.json({k: v for k, v in WITHOUT_GONE.items() if k != "jobCount"}))
+    return resources
+
+
+def later_page_not_found(resources: dict, replay: ReplayServer, key: str, data_dir: Path) -> dict:
+    """A 404 with a JSON body means "no jobs" only as the first answer, not mid-paging."""
+    jobs = WITHOUT_GONE["jobs"]
+    gone = Reply.json({"success": False, "message": "Too many requests"}, status=404)
+    replay.script("/jobicy", _page(jobs[0], "c1", True), *[gone] * 5)
+    return resources
+
+
 def inbox_only(resources: dict, replay: ReplayServer, key: str, data_dir: Path) -> dict:
     """No live fetch (skipped), but a file dropped in the inbox for the window."""
     RawStore(data_dir).add_inbox_page(
@@ -222,6 +236,8 @@ INCOMPLETE: dict[str, Callable[..., dict]] = {
     "truncated": truncated,
     "short_answer": short_answer,
     "page_limit": page_limit,
+    "unreadable_count": unreadable_count,
+    "later_page_not_found": later_page_not_found,
     "inbox_only": inbox_only,
 }
 
@@ -268,6 +284,27 @@ def test_replaying_an_older_stored_window_moves_no_status_backwards(
     meta = listings_metadata(result)
     assert meta["listings_reactivated"] == 0 and meta["listings_expired"] == 0
     assert meta["new_versions"] == 0
+
+
+def test_a_listing_that_arrives_but_is_rejected_is_not_expired_by_the_complete_fetch(
+    after_first: tuple[str, str],
+    resources: dict,
+    clean_db: Database,
+    replay: ReplayServer,
+    data_dir: Path,
+) -> None:
+    first, second = after_first
+    before = jobicy_states(clean_db)
+    untitled = {**JOBICY["jobs"][0], "jobTitle": ""}  # GONE, sent without a title
+    replay.script("/jobicy", Reply.json({**JOBICY, "jobs": [untitled, *JOBICY["jobs"][1:]]}))
+
+    result = run(resources, second)
+
+    assert jobicy_states(clean_db) == before  # GONE still active: the source still lists it
+    meta = listings_metadata(result)
+    assert "jobicy" in meta["fetches_counted_complete"] and meta["listings_expired"] == 0
+    manifest = RawStore(data_dir).manifest("jobicy", second)
+    assert manifest["parse"]["rejected_ids"] == [GONE]
 
 
 # --- The completeness proof: what each source states about its size (issue 25) ----------

@@ -22,18 +22,25 @@ Each source declares its rule (`Source.expiry`):
   nothing): expire when `expires_at` has passed or when unseen for
   `JOBS_EXPIRE_UNSEEN_DAYS`, still only on a complete fetch of the window.
 
+A listing that arrived but was rejected at parse time (its id readable, a required field
+missing: `Evidence.arrived_unloaded`) is still listed by the source: it never expires on
+that fetch.
+
 The sudden-drop guard (for a source that states nothing about its size, and for one
 whose statement is wrong): when a complete fetch would expire more than `max_share`
-(`JOBS_EXPIRE_MAX_SHARE`, default 0.3) of the source's active listings, nothing is
-expired and the window is recorded as held (`jobs_expiry_holds`); the next complete
-fetch of a later window that would again expire more than that share confirms it and
-expires what it lacks; one that would not clears the hold.
+(`JOBS_EXPIRE_MAX_SHARE`, default 0.3) of the source's listings active before the
+window (those first seen in it do not count), nothing is expired and the window is
+recorded as held (`jobs_expiry_holds`). A complete fetch of a later window confirms the
+drop for the listings it lacks too (seen last before the held window): they expire.
+What it lacks besides is a drop of its own, expired when within the share and held
+again when above it; a fetch that would expire no more than the share clears the hold.
 
 A window expires nothing for a source that has a newer window stored, or that sent no
-listing in it (an empty answer is likelier an outage than an empty market), so a
-backfill of an older window never moves a status backwards. `expired_at` is the start
-of the window that proved it; a listing seen in a later window is active again,
-`expired_at` cleared and `reactivated_count` + 1.
+listing in it (an empty answer is likelier an outage than an empty market), and
+reactivates nothing for a source with a newer window, so a backfill of an older window
+never moves a status back. `expired_at` is the start of the window that proved it; a
+listing seen in a later window (the source's newest) is active again, `expired_at`
+cleared and `reactivated_count` + 1.
 
 A listing's status follows the newest complete evidence: a re-run of the newest window
 replaces that window's earlier answer, so what the earlier answer expired and the new
@@ -49,12 +56,14 @@ expires, never the whole table (the partial index on active listings by last see
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import psycopg
 
+from jobs_assets.lib.raw.parsed_windows import PARSE_KEY
 from jobs_assets.lib.raw.store import RawStore
 from jobs_assets.lib.schema import LISTINGS_TABLE, STAGING_TABLE
 
@@ -77,6 +86,9 @@ class Evidence:
 
     complete: bool
     reason: str
+    #: ids of listings that arrived but were rejected at parse time: the fetch does not
+    #: prove them gone, so they never expire on it (`ParseSummary.rejected_ids`)
+    arrived_unloaded: frozenset[str] = frozenset()
 
 
 def evidence(manifest: Mapping | None) -> Evidence:
@@ -89,7 +101,11 @@ def evidence(manifest: Mapping | None) -> Evidence:
         return Evidence(False, f"truncated: {manifest.get('truncated_reason')}")
     if manifest.get("complete") is not True:
         return Evidence(False, "the manifest does not record a complete fetch")
-    return Evidence(True, f"complete {manifest['origin']} fetch")
+    parse = manifest.get(PARSE_KEY)
+    rejected = parse.get("rejected_ids") if isinstance(parse, Mapping) else None
+    return Evidence(
+        True, f"complete {manifest['origin']} fetch", frozenset(map(str, rejected or ()))
+    )
 
 
 def evidence_of(store: RawStore, sources: Iterable[str], partition_key: str) -> dict[str, Evidence]:
@@ -160,20 +176,28 @@ UPDATE {HOLDS_TABLE} SET status = 'cleared', resolved_by = %(key)s
 WHERE source = ANY(%(sources)s) AND partition_key = %(key)s AND status = 'held'
 """
 
+# Only in a source's newest window: a backfill never moves a status back, even for a
+# listing it saw after its expiry (a newer complete answer lacked it since).
 _REACTIVATE = f"""
 UPDATE {LISTINGS_TABLE} AS t
 SET status = 'active', expired_at = NULL, reactivated_count = t.reactivated_count + 1
 FROM {WINDOW_KEYS} AS k
 WHERE t.source = k.source AND t.source_job_id = k.source_job_id
-  AND t.status = 'expired' AND t.expired_at < %(window_start)s
+  AND t.status = 'expired' AND t.expired_at < %(window_start)s AND t.source = ANY(%(sources)s)
+RETURNING t.source
 """
 
-# Not seen in this window (the caller runs it only for a source newest in the window).
+# What the source's rule would expire: not seen in this window (the caller asks only for
+# a source newest in the window), nor among the listings that arrived but were rejected.
+_WOULD_EXPIRE = f"""
+SELECT t.source_job_id, t.last_seen_at FROM {LISTINGS_TABLE} AS t
+WHERE t.source = %(source)s AND t.status = 'active' AND t.last_seen_at < %(window_start)s
+  AND NOT t.source_job_id = ANY(%(arrived)s) AND {{rule}}
+"""
 _EXPIRE = f"""
 UPDATE {LISTINGS_TABLE} AS t
 SET status = 'expired', expired_at = %(window_start)s
-WHERE t.source = %(source)s AND t.status = 'active' AND t.last_seen_at < %(window_start)s
-  AND {{rule}}
+WHERE t.source = %(source)s AND t.source_job_id = ANY(%(keys)s) AND t.status = 'active'
 RETURNING t.source, t.source_job_id
 """
 _RULE_SQL = {
@@ -183,9 +207,14 @@ _RULE_SQL = {
         " OR t.last_seen_at < %(window_start)s - make_interval(days => %(unseen_days)s))"
     ),
 }
-_ACTIVE = f"SELECT count(*) FROM {LISTINGS_TABLE} WHERE source = %(source)s AND status = 'active'"
+# The guard's measure: the source's listings active before this window (those first
+# seen in it are not; those it reactivated are subtracted by the caller).
+_ACTIVE_BEFORE = f"""
+SELECT count(*) FROM {LISTINGS_TABLE}
+WHERE source = %(source)s AND status = 'active' AND first_seen_at < %(window_start)s
+"""
 _OPEN_HOLDS = f"""
-SELECT partition_key FROM {HOLDS_TABLE}
+SELECT partition_key, window_start FROM {HOLDS_TABLE}
 WHERE source = %(source)s AND status = 'held' AND window_start < %(window_start)s
 ORDER BY window_start
 """
@@ -229,7 +258,10 @@ def apply_lifecycle(
         result.undone_keys += conn.execute(_UNDO_UNPROVEN, unproven_params).fetchall()
         conn.execute(_CLEAR_UNPROVEN, unproven_params)
     result.undone = len(result.undone_keys)
-    result.reactivated = conn.execute(_REACTIVATE, params).rowcount
+    reactivated = Counter(
+        row[0] for row in conn.execute(_REACTIVATE, {**params, "sources": newest})
+    )
+    result.reactivated = sum(reactivated.values())
     for source, proof in sorted(evidence_by_source.items()):
         if not proof.complete:
             result.not_counted[source] = proof.reason
@@ -241,8 +273,14 @@ def apply_lifecycle(
         result.expired[source] = 0
         if source not in newest:  # a backfill, or the source sent nothing in the window
             continue
-        source_params = {**params, "source": source, "unseen_days": unseen_days}
-        rows = _expire_guarded(conn, source, rule, source_params, max_share, result)
+        source_params = {
+            **params,
+            "source": source,
+            "unseen_days": unseen_days,
+            "arrived": sorted(proof.arrived_unloaded),
+        }
+        active = conn.execute(_ACTIVE_BEFORE, source_params).fetchone()[0] - reactivated[source]
+        rows = _expire_guarded(conn, source, rule, source_params, active, max_share, result)
         result.expired[source] = len(rows)
         result.expired_keys.extend(rows)
     return result
@@ -253,32 +291,51 @@ def _expire_guarded(
     source: str,
     rule: str,
     params: dict[str, object],
+    active: int,
     max_share: float,
     result: LifecycleResult,
 ) -> list[tuple[str, str]]:
     """Expire the source's listings by its rule, unless that would retire more than
-    `max_share` of its active listings and no earlier complete fetch saw the same drop
-    (then nothing, and the window is held); what was expired."""
-    active = conn.execute(_ACTIVE, params).fetchone()[0]
-    rows: list[tuple[str, str]] = []
-    with conn.transaction() as savepoint:
-        rows = conn.execute(_EXPIRE.format(rule=_RULE_SQL[rule]), params).fetchall()
-        if not (active and len(rows) / active > max_share):
-            conn.execute(_RESOLVE, {**params, "status": "cleared", "earlier": False})
-            return rows
-        earlier = [row[0] for row in conn.execute(_OPEN_HOLDS, params)]
-        if earlier:  # a second complete fetch, in a later window, confirms the drop
-            conn.execute(_RESOLVE, {**params, "status": "confirmed", "earlier": True})
+    `max_share` of the `active` listings it had before this window (then nothing, and
+    the window is held). A later complete fetch confirms a held drop only for the
+    listings the held window lacked too (seen last before it); what else this one lacks
+    is a drop of its own, expired when within the share and held when above it. What
+    was expired."""
+    would = conn.execute(_WOULD_EXPIRE.format(rule=_RULE_SQL[rule]), params).fetchall()
+
+    def too_many(count: int) -> bool:
+        return active > 0 and count / active > max_share
+
+    def expire(keys: list[str]) -> list[tuple[str, str]]:
+        return conn.execute(_EXPIRE, {**params, "keys": keys}).fetchall() if keys else []
+
+    if not too_many(len(would)):
+        conn.execute(_RESOLVE, {**params, "status": "cleared", "earlier": False})
+        return expire([key for key, _ in would])
+    earlier = conn.execute(_OPEN_HOLDS, params).fetchall()
+    if earlier:  # a second complete fetch, in a later window, confirms what both lack
+        held_since = earlier[0][1]
+        confirmed = [key for key, last_seen in would if last_seen < held_since]
+        own = [key for key, last_seen in would if last_seen >= held_since]
+        # a held drop that came back entirely is cleared, as by a fetch within the share
+        status = "confirmed" if confirmed else "cleared"
+        conn.execute(_RESOLVE, {**params, "status": status, "earlier": True})
+        rows = expire(confirmed)
+        if rows:
             result.confirmed[source] = (
                 f"expired {len(rows)} of {active} active listings: this complete fetch "
-                f"confirms the drop held in window(s) {', '.join(earlier)}"
+                f"confirms the drop held in window(s) {', '.join(key for key, _ in earlier)}"
             )
-            return rows
-        raise psycopg.Rollback(savepoint)
-    conn.execute(_HOLD, {**params, "active": active, "would": len(rows), "max_share": max_share})
+        if not too_many(len(own)):
+            return rows + expire(own)
+        would = [(key, None) for key in own]
+    else:
+        rows = []
+    conn.execute(_HOLD, {**params, "active": active, "would": len(would), "max_share": max_share})
     result.held[source] = (
-        f"would expire {len(rows)} of {active} active listings ({len(rows) / active:.0%}, "
-        f"more than JOBS_EXPIRE_MAX_SHARE = {max_share:g}): nothing expired until a complete "
-        "fetch of a later window confirms the drop"
+        f"would expire {len(would)} {'more ' if rows else ''}of {active} active listings "
+        f"({len(would) / active:.0%}, more than JOBS_EXPIRE_MAX_SHARE = {max_share:g}): "
+        f"{'none of those is' if rows else 'nothing'} expired until a complete fetch of a later "
+        "window confirms the drop"
     )
-    return []
+    return rows

@@ -1,4 +1,4 @@
-"""Arbeitnow: `?page=N` (1-based) until `links.next` is null or `data` is empty.
+"""Arbeitnow: `?page=N` (1-based) until `links.next` is null.
 
 No total is given and the page size varies (100, later 325). The next page is asked
 for with our own URL and `page` (never by following `links.next`, which could name
@@ -22,7 +22,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlencode
 
-from jobs_assets.lib.sources.base import KeepPage, Source, SourceSettings, stated_count
+from jobs_assets.lib.sources.base import (
+    KeepPage,
+    Source,
+    SourceSettings,
+    UnreadableSize,
+    required_count,
+)
 from jobs_assets.lib.sources.fields import (
     NULL,
     Strip,
@@ -97,27 +103,36 @@ class Arbeitnow(Source):
         "remote_flag": text("remote"),  # true / false
     }
 
-    # No total (`links.last` is null), but every page states the positions it holds:
-    # `meta.from` to `meta.to` (1 to 100 on the recorded page of 100 jobs). A page past the
-    # end states null for both: nothing.
-    size_statement = "`meta.from`..`meta.to`"
+    # No total (`links.last` is null), but every page states the positions it holds,
+    # `meta.from` to `meta.to` (1 to 100 on the recorded page of 100 jobs), and its page
+    # size, `meta.per_page`: a page with a next one is full. A page past the end states
+    # null for both positions: nothing.
+    size_statement = "`meta.from`..`meta.to`, and `meta.per_page` on a page with a next"
 
     def stated_size(self, document: Mapping[str, object]) -> int | None:
         meta = document.get("meta")
         if not isinstance(meta, dict):
-            return None
-        start, end = stated_count(meta.get("from")), stated_count(meta.get("to"))
-        if start is None or end is None or end < start:
-            return None
+            raise UnreadableSize(f"`meta` is {meta!r}, not an object")
+        if _next_link(document):
+            return required_count(meta, "per_page")
+        if meta.get("from") is None and meta.get("to") is None:
+            return 0  # past the end
+        start, end = required_count(meta, "from"), required_count(meta, "to")
+        if end < start:
+            raise UnreadableSize(f"`meta.to` {end} is before `meta.from` {start}")
         return end - start + 1
 
-    def fetch(self, client: HttpClient, settings: SourceSettings, keep: KeepPage) -> None:
-        for index in range(settings.max_pages):
+    def fetch(self, client: HttpClient, settings: SourceSettings, keep: KeepPage) -> str | None:
+        """Read pages until one has no next; a reason when paging did not reach that end."""
+        limit = settings.max_pages
+        for index in range(limit):
             page = self.get_page(client, settings.url, {"page": index + 1}, index, keep)
             document = self.peek(page.body) or {}
-            links = document.get("links")
-            if not document.get("has_data") or not isinstance(links, dict) or not links.get("next"):
-                return
+            if not _next_link(document):
+                return None
+            if not document.get("has_data"):
+                return f"page {index + 1} holds no listing but links.next names another: paging stopped"
+        return f"links.next was still set after {limit} pages (the page limit): paging stopped"
 
     def peek(self, body: bytes) -> dict | None:
         """Paging fields, plus `has_data`: whether the page held any listing."""
@@ -145,9 +160,16 @@ class Arbeitnow(Source):
         document["links"] = links
         meta = dict(document.get("meta") or {})
         meta["current_page"] = page
+        meta["per_page"] = REPLAY_SPLIT
         # the positions this page holds, as the real API states them (null past the end)
         start = REPLAY_SPLIT * (page - 1) + 1
         served = len(document["data"])
         meta["from"], meta["to"] = (start, start + served - 1) if served else (None, None)
         document["meta"] = meta
         return json.dumps(document).encode()
+
+
+def _next_link(document: Mapping[str, object]) -> bool:
+    """Whether a page's `links.next` names a next page."""
+    links = document.get("links")
+    return isinstance(links, dict) and bool(links.get("next"))

@@ -44,6 +44,8 @@ class Reject:
     page: int
     reason: str
     sample: str = ""
+    #: the listing's id when it had a usable one: it arrived, so it is not gone
+    job_id: str = ""
 
 
 @dataclass
@@ -53,6 +55,8 @@ class ParsedPage:
     error: str | None = None  # the whole page was unusable
     document: dict = field(default_factory=dict)  # top-level fields (paging, counts)
     received: int = 0  # elements of the listings array, rejected ones included
+    #: the distinct ids among them, rejected listings' included: the listings that arrived
+    identified: set[str] = field(default_factory=set)
 
 
 KeepPage = Callable[[Page], None]
@@ -96,10 +100,31 @@ class SourceSettings:
         )
 
 
+class UnreadableSize(ValueError):
+    """A page's statement of its own size is missing or is not a count, although the
+    source always states it: the page proves nothing about what the source holds."""
+
+
 def stated_count(value: object) -> int | None:
-    """A count a source states: a non-negative integer (a bool, a float or text is none)."""
-    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
-    return value if ok else None
+    """A count a source states: a non-negative integer, also written as digits or as a
+    whole float (`"12"`, `12.0`); None for anything else (a bool, `null`, `"12 jobs"`)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())
+    return value if isinstance(value, int) and value >= 0 else None
+
+
+def required_count(document: Mapping[str, object], key: str) -> int:
+    """`document[key]` as a count, for a statement the source always makes; raises
+    `UnreadableSize` saying what was there instead."""
+    count = stated_count(document.get(key))
+    if count is None:
+        found = f"is {document[key]!r}" if key in document else "is missing"
+        raise UnreadableSize(f"`{key}` {found}, not a count")
+    return count
 
 
 def now_utc() -> datetime:
@@ -150,7 +175,8 @@ class Source:
     remote_only: bool = True
     id_field: str = "id"
     jobs_key: str = "jobs"
-    #: statuses whose JSON body means "no listings" rather than an error
+    #: statuses whose JSON body, as the first page's answer, means "no listings" rather
+    #: than an error (`means_no_listings`)
     empty_statuses: frozenset[int] = frozenset()
     #: common field -> where it lives in a listing (`lib/sources/fields.py`): one map
     #: for the SQL projection (`columns`) and the Python one (`item_fields`)
@@ -166,12 +192,15 @@ class Source:
 
     def stated_size(self, document: Mapping[str, object]) -> int | None:
         """How many listings one page says it holds, from its own top-level fields
-        (`ParsedPage.document`); None when the source states nothing.
+        (`ParsedPage.document`); None when the source states nothing on such a page.
+        Raises `UnreadableSize` when a statement the source always makes is missing or
+        is not a count.
 
-        Part of the completeness proof (`lib/identity/lifecycle.py`): a page holding fewer
-        listings than it states is a short answer, and a fetch with one never counts as
-        complete, so nothing is expired on it. A source that states nothing is judged by
-        the sudden-drop guard alone.
+        Part of the completeness proof (`lib/identity/lifecycle.py`): a page whose
+        distinct listings (`ParsedPage.identified`) are not as many as it states, or
+        whose statement cannot be read, is a short answer, and a fetch with one never
+        counts as complete, so nothing is expired on it. A source that states nothing
+        is judged by the sudden-drop guard alone.
         """
         return None
 
@@ -206,6 +235,11 @@ class Source:
         for name in common:
             found.update(dict.fromkeys(self.fields[name].keys()))
         return tuple(found)
+
+    def means_no_listings(self, status: int, page: int) -> bool:
+        """Whether an error status with a JSON body means "no listings" (`empty_statuses`):
+        only as the first page's answer; on a later page it is paging that broke."""
+        return status in self.empty_statuses and page == 0
 
     def records_in(self, document: object) -> object:
         """The listings array of a parsed body (None when absent): `document[jobs_key]`."""
@@ -262,7 +296,7 @@ class Source:
             retrieved_at=now_utc(),
         )
         keep(page)  # stored before anything looks inside it
-        if page.status >= 400 and page.status not in self.empty_statuses:
+        if page.status >= 400 and not self.means_no_listings(page.status, index):
             raise FetchError(
                 f"{self.name}: GET {page.url} answered HTTP {page.status} "
                 f"({_sample(page.body)!r}); the body is kept in the raw store"
@@ -285,7 +319,7 @@ class Source:
             return result
         result.rejects.extend(Reject(page, f"{note} (kept the page)") for note in notes)
         jobs = self.records_in(document)
-        if jobs is None and status in self.empty_statuses and isinstance(document, dict):
+        if jobs is None and self.means_no_listings(status, page) and isinstance(document, dict):
             jobs = []
         if not isinstance(jobs, list):
             result.error = self.shape_error(document)
@@ -294,42 +328,47 @@ class Source:
             result.document = _clean_document(document, self.jobs_key)
         result.received = len(jobs)
         for position, job in enumerate(jobs):
-            record = self._record(job, page, position, result.rejects)
+            record = self._record(job, page, position, result)
             if record is not None:
                 result.records.append(record)
         return result
 
     def _record(
-        self, job: object, page: int, position: int, rejects: list[Reject]
+        self, job: object, page: int, position: int, result: ParsedPage
     ) -> tuple[str, dict] | None:
         where = f"listing #{position}"
+        rejects = result.rejects
         if not isinstance(job, dict):
             rejects.append(Reject(page, f"{where} is a {type(job).__name__}, not an object"))
             return None
-        job_id = job.get(self.id_field)
+        raw_id = job.get(self.id_field)
         if (
-            isinstance(job_id, bool)
-            or not isinstance(job_id, (str, int))
-            or not str(job_id).strip()
+            isinstance(raw_id, bool)
+            or not isinstance(raw_id, (str, int))
+            or not str(raw_id).strip()
         ):
             rejects.append(Reject(page, f"{where} has no usable {self.id_field!r}", _title(job)))
             return None
+        job_id = str(raw_id).strip()
+        result.identified.add(job_id)
         cleaning = records.Cleaning()
         try:
             job = records.clean(job, cleaning)
         except records.TooDeep as err:
-            rejects.append(Reject(page, f"{where} ({job_id}) is {err}"))
+            rejects.append(Reject(page, f"{where} ({job_id}) is {err}", job_id=job_id))
             return None
         size = len(json.dumps(job, ensure_ascii=False))
         if size > MAX_RECORD_BYTES:
-            rejects.append(Reject(page, f"{where} ({job_id}) is {size} bytes, over the limit"))
+            rejects.append(
+                Reject(page, f"{where} ({job_id}) is {size} bytes, over the limit", job_id=job_id)
+            )
             return None
         missing = records.missing_required(job, self.required)
         if missing:
-            rejects.append(Reject(page, f"{where} ({job_id}) has {missing}", _title(job)))
+            rejects.append(Reject(page, f"{where} ({job_id}) has {missing}", _title(job), job_id))
             return None
         rejects.extend(Reject(page, note) for note in sorted(cleaning.notes))
-        return str(job_id).strip(), job
+        return job_id, job
 
 
 @dataclass
@@ -341,12 +380,18 @@ class WindowRecords:
     page_errors: list[str] = field(default_factory=list)
     duplicates: int = 0
     pages: int = 0
-    #: pages that hold fewer listings than they state (`Source.stated_size`)
+    #: pages that do not hold as many listings as they state (`Source.stated_size`)
     short_answers: list[str] = field(default_factory=list)
 
     @property
     def parsed(self) -> int:
         return len(self.records)
+
+    def rejected_ids(self) -> list[str]:
+        """Ids of listings that arrived but were rejected (and came in no usable copy):
+        the source still lists them, so the window is no proof that they are gone."""
+        loaded = {job_id for job_id, _, _ in self.records}
+        return sorted({r.job_id for r in self.rejects if r.job_id} - loaded)
 
     def summary(self) -> ParseSummary:
         reasons = Counter(r.reason for r in self.rejects)
@@ -358,6 +403,7 @@ class WindowRecords:
             reject_reasons=dict(reasons.most_common(20)),
             page_errors=list(self.page_errors),
             short_answers=list(self.short_answers),
+            rejected_ids=self.rejected_ids(),
         )
 
 
@@ -373,6 +419,8 @@ class ParseSummary:
     reject_reasons: dict[str, int] = field(default_factory=dict)
     page_errors: list[str] = field(default_factory=list)
     short_answers: list[str] = field(default_factory=list)
+    #: `WindowRecords.rejected_ids`: listings that arrived, not loaded, never expired by it
+    rejected_ids: list[str] = field(default_factory=list)
 
     def as_manifest(self) -> dict[str, object]:
         return {
@@ -383,6 +431,7 @@ class ParseSummary:
             "reject_reasons": self.reject_reasons,
             "page_errors": self.page_errors,
             "short_answers": self.short_answers,
+            "rejected_ids": self.rejected_ids,
         }
 
     @classmethod
@@ -395,6 +444,7 @@ class ParseSummary:
             reject_reasons=dict(entry.get("reject_reasons") or {}),
             page_errors=list(entry.get("page_errors") or []),
             short_answers=list(entry.get("short_answers") or []),
+            rejected_ids=list(entry.get("rejected_ids") or []),
         )
 
     def as_metadata(self) -> dict[str, object]:
@@ -417,12 +467,9 @@ def parse_window(source: Source, pages: Iterable[Page]) -> WindowRecords:
         if parsed.error:
             out.page_errors.append(f"page {page.index} ({page.url}): {parsed.error}")
             continue
-        stated = source.stated_size(parsed.document)
-        if stated is not None and parsed.received < stated:
-            out.short_answers.append(
-                f"page {page.index}: {source.display_name or source.name} stated {stated} "
-                f"listings ({source.size_statement}), {parsed.received} arrived"
-            )
+        disagreement = _size_disagreement(source, parsed)
+        if disagreement:
+            out.short_answers.append(f"page {page.index}: {disagreement}")
         for job_id, payload in parsed.records:
             if job_id in seen:
                 out.duplicates += 1
@@ -430,3 +477,18 @@ def parse_window(source: Source, pages: Iterable[Page]) -> WindowRecords:
             seen.add(job_id)
             out.records.append((job_id, payload, page.retrieved_at))
     return out
+
+
+def _size_disagreement(source: Source, parsed: ParsedPage) -> str | None:
+    """How a page's statement of its size disagrees with the listings that arrived on it
+    (distinct ids, rejected listings included), or None when it agrees or states nothing."""
+    name = source.display_name or source.name
+    try:
+        stated = source.stated_size(parsed.document)
+    except UnreadableSize as err:
+        return f"{name}'s size statement ({source.size_statement}) cannot be read: {err}"
+    arrived = len(parsed.identified)
+    if stated is None or stated == arrived:
+        return None
+    sent = f" (in {parsed.received} entries)" if parsed.received != arrived else ""
+    return f"{name} stated {stated} listings ({source.size_statement}), {arrived} arrived{sent}"

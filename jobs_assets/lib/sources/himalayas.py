@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
-from jobs_assets.lib.sources.base import KeepPage, Page, Source, SourceSettings, stated_count
+from jobs_assets.lib.sources.base import KeepPage, Page, Source, SourceSettings, required_count
 from jobs_assets.lib.sources.fields import NULL, as_json, coalesce, first, literal, text
 from jobs_assets.lib.sources.http import HttpClient
 
@@ -79,11 +79,9 @@ class Himalayas(Source):
     size_statement = "`limit` of `totalCount` from `offset`"
 
     def stated_size(self, document: Mapping[str, object]) -> int | None:
-        total = stated_count(document.get("totalCount"))
-        limit = stated_count(document.get("limit"))
-        offset = stated_count(document.get("offset"))
-        if total is None or limit is None or offset is None:
-            return None
+        total, limit, offset = (
+            required_count(document, k) for k in ("totalCount", "limit", "offset")
+        )
         return max(0, min(limit, total - offset))
 
     def fetch(self, client: HttpClient, settings: SourceSettings, keep: KeepPage) -> str | None:

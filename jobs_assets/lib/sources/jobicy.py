@@ -1,5 +1,6 @@
 """Jobicy: the 2026 API pages with `cursor` = previous `nextCursor` until `hasMore`
-is false; the older API answers in one page. A 404 with a JSON body means no jobs.
+is false; the older API answers in one page. A 404 with a JSON body as the first
+answer means no jobs (on a later page it is an error: paging broke).
 
 Unknown query parameters are rejected, so only `count` (and `cursor` after the first
 page) is ever sent. Terms: at most one sync an hour; credit Jobicy with a link.
@@ -10,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 
-from jobs_assets.lib.sources.base import KeepPage, Source, SourceSettings, stated_count
+from jobs_assets.lib.sources.base import KeepPage, Source, SourceSettings, required_count
 from jobs_assets.lib.sources.fields import (
     NULL,
     AnyNotNull,
@@ -25,6 +26,13 @@ from jobs_assets.lib.sources.fields import (
 from jobs_assets.lib.sources.http import HttpClient
 
 PAGE_SIZE = 100
+
+
+def _has_more(value: object) -> bool:
+    """`hasMore` says another page follows: true, also written as text or a number."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1")
+    return value is True or (isinstance(value, int) and value > 0)
 
 
 def _salary_field(new: str, old: str) -> Expr:
@@ -81,7 +89,7 @@ class Jobicy(Source):
     def stated_size(self, document: Mapping[str, object]) -> int | None:
         if "hasMore" in document or "nextCursor" in document:
             return None
-        return stated_count(document.get("jobCount"))
+        return required_count(document, "jobCount")
 
     def fetch(self, client: HttpClient, settings: SourceSettings, keep: KeepPage) -> str | None:
         """Follow the cursor; stop (and say why) on a repeated cursor or page, or at the limit."""
@@ -93,8 +101,13 @@ class Jobicy(Source):
             page = self.get_page(client, settings.url, params, index, keep)
             document = self.peek(page.body) or {}
             cursor = document.get("nextCursor")
-            if document.get("hasMore") is not True or not cursor:
+            if not _has_more(document.get("hasMore")):
                 return None
+            if not cursor or not isinstance(cursor, (str, int)):
+                return (
+                    f"hasMore is true at page {index} but nextCursor is {cursor!r}: "
+                    "the next page cannot be asked for, paging stopped"
+                )
             digest = hashlib.sha256(page.body).digest()
             if str(cursor) in seen_cursors or digest in seen_bodies:
                 return (

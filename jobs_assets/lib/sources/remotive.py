@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from jobs_assets.lib.sources.base import KeepPage, Source, SourceSettings, stated_count
+from jobs_assets.lib.sources.base import KeepPage, Source, SourceSettings, required_count
 from jobs_assets.lib.sources.fields import NULL, as_json, coalesce, text
 from jobs_assets.lib.sources.http import HttpClient
 
@@ -51,7 +51,7 @@ class Remotive(Source):
     size_statement = "`job-count`"
 
     def stated_size(self, document: Mapping[str, object]) -> int | None:
-        return stated_count(document.get("job-count"))
+        return required_count(document, "job-count")
 
     def fetch(self, client: HttpClient, settings: SourceSettings, keep: KeepPage) -> None:
         self.get_page(client, settings.url, None, 0, keep)
