@@ -399,6 +399,22 @@ PLACE_CASES = [
     ("Berlin, DE", None, ("DE",), ("Berlin",), ()),  # the city's country, not Delaware
     ("Hyderabad, TG", None, (), (), ()),  # Telangana's old code, not Togo: left Unknown
     ("Monterrey, NL", None, (), (), ()),  # Nuevo León, neither the Netherlands nor Canada
+    # a city's own name beats another city's alternate one
+    ("Cancún", None, ("MX",), ("Cancún",), ()),  # not Changchun
+    ("Islamabad", None, ("PK",), ("Islamabad",), ("PK-IS",)),  # not Chattogram
+    ("San Salvador", None, ("SV",), ("San Salvador",), ("SV-SS",)),  # not Salvador, Brazil
+    ("Victoria", None, (), (), ()),  # Hong Kong's, Canada's or Australia's state: undecided
+    ("St. Petersburg", None, ("RU",), ("Saint Petersburg",), ()),  # 20x Florida's
+    ("Hanover", None, ("DE",), ("Hannover",), ()),  # 13x Hanover, Maryland
+    # the home market yields to a much bigger foreign city
+    ("Salzburg", "DE", ("AT",), ("Salzburg",), ("AT-5",)),  # not a German hamlet of 238
+    ("Linz", "DE", ("AT",), ("Linz",), ()),  # not Linz am Rhein
+    ("Penzing", "DE", ("DE",), ("Penzing",), ()),  # the Bavarian village, not a Vienna district
+    # a big city clearly ahead of its namesakes is decided
+    ("Hyderabad", None, ("IN",), ("Hyderabad",), ()),
+    ("Barcelona", None, ("ES",), ("Barcelona",), ()),
+    ("Vancouver", None, ("CA",), ("Vancouver",), ()),
+    ("Bristol", None, ("GB",), ("Bristol",), ()),
 ]
 
 

@@ -84,6 +84,8 @@ class City:
     country: str
     population: int
     subdivision: str | None  # ISO 3166-2 where GeoNames' admin-1 code is one (US)
+    #: found by one of its alternate names ("Cancun" is also Changchun's), not its own
+    alternate: bool = False
 
 
 @dataclass(frozen=True)
@@ -149,8 +151,21 @@ class _Index:
             refs = self._refs.get(key)
             if refs is None:
                 return default
-            hit = self._parsed[key] = self._parse(refs)
+            hit = self._parsed[key] = self._parse(key, refs)
         return hit or default
+
+
+def is_primary_name(key: str, name: str) -> bool:
+    """Whether folded `key` is the city's own name (or its short form, "Frankfurt" of
+    "Frankfurt am Main") rather than one of its alternate names.
+
+    Told apart when a line is read, not stored in the table: the city's name is on the
+    line already, so the table needs no new column and no rebuild.
+    """
+    for own in name.split(" / "):  # "Donostia / San Sebastián": both are its own
+        if key == fold(own) or key == fold(_SHORT_NAME_RE.sub("", own)):
+            return True
+    return False
 
 
 class Gazetteer:
@@ -177,14 +192,15 @@ class Gazetteer:
         self.country_names = dict(map(pair, sections["N"]))
         codes = sections["S"][0].split(" ")
 
-        def parse_cities(refs: str) -> tuple[City, ...]:
+        def parse_cities(key: str, refs: str) -> tuple[City, ...]:
             out = []
             for ref in refs.split(" "):
                 name, country, population, subdivision = city_lines[int(ref)].split("\t")
-                out.append(City(name, country, int(population), subdivision or None))
+                alternate = not is_primary_name(key, name)
+                out.append(City(name, country, int(population), subdivision or None, alternate))
             return tuple(out)
 
-        def parse_subdivisions(refs: str) -> tuple[Subdivision, ...]:
+        def parse_subdivisions(key: str, refs: str) -> tuple[Subdivision, ...]:
             return tuple(Subdivision(code, code[:2]) for code in refs.split(" "))
 
         self.cities = _Index(city_refs, parse_cities)

@@ -525,8 +525,11 @@ _UNRESTRICTED_RE = re.compile(
 def exclusions_first(text: str) -> str:
     """Text whose exclusions all read "except X" ("Worldwide (US not eligible)" ->
     "Worldwide (except US)"), with "no restrictions" phrases taken out."""
-    if "no" in text.lower():
+    lowered = text.lower()
+    if "no" in lowered:
         text = _UNRESTRICTED_RE.sub(" ", text)
+    if "exclu" not in lowered and "eligible" not in lowered and "allowed" not in lowered:
+        return text  # most texts: a quick test spares the backtracking pattern
     return _EXCLUDED_AFTER_RE.sub(lambda m: f"except {m[1]}", text)
 
 
@@ -668,10 +671,71 @@ _PLACE_NOISE_RE = re.compile(
 _METRO_ALIASES = {"bay area": "san francisco", "sf bay area": "san francisco"}
 #: a city this big beats a subdivision of the same name elsewhere ("Portland")
 _BIG_CITY = 500_000
-#: the biggest candidate must be this many times the next country's to decide
-_DOMINANCE = 5
+#: the biggest candidate must be this many times the next country's to decide; a city
+#: of millions needs less ("Barcelona": Spain's 1.7M, not Venezuela's 0.8M), unless a
+#: subdivision elsewhere has the name too ("Victoria": Hong Kong, Canada, Australia)
+_DOMINANCE = ((1_000_000, 2), (_BIG_CITY, 3), (0, 5))
+_STRICT_DOMINANCE = 5
+#: the home market's place yields to a foreign city this many times bigger and at least
+#: this big ("Salzburg" is Austria's 157,000 people, not a German hamlet of 238, even on a
+#: German board); a foreign town is not enough: a German board's "Penzing" is the
+#: Bavarian village, not a Vienna district of 90,000
+_HOME_YIELDS_TO = 10
+_HOME_YIELDS_MIN_POPULATION = 100_000
+#: how much bigger a city known by an alternate name must be to compete with the
+#: cities whose own name it is
+_ALTERNATE_DWARFS = 10
 #: multi-word text is searched for cities at least this big
 _SCAN_MIN_POPULATION = 100_000
+
+
+def _narrow(
+    cities: list[City], subdivisions: list, context: set[str], home: str | None
+) -> tuple[list[City], list]:
+    """The candidates left once the countries the text names, then the source's home
+    market, have spoken; then a city's own name over another city's alternate one."""
+    if context:
+        cities = [c for c in cities if c.country in context]
+        subdivisions = [s for s in subdivisions if s.country in context]
+    else:
+        home_cities = [c for c in cities if c.country == home]
+        home_subs = [s for s in subdivisions if s.country == home]
+        if home_subs or (home_cities and not _foreign_much_bigger(cities, home_cities)):
+            cities, subdivisions = home_cities, home_subs
+        else:
+            cities = [c for c in cities if c.population >= CITY_MIN_POPULATION]
+    return _own_names_first(cities), subdivisions
+
+
+def _own_names_first(cities: list[City]) -> list[City]:
+    """The cities bearing the name as their own, when there are any: "Cancún" is Cancún,
+    though Changchun (five times bigger) is also called so. An alternate name stays in
+    the running only for a city `_ALTERNATE_DWARFS` times bigger than every city whose
+    own name it is ("St. Petersburg": Russia's 5.3M, not Florida's 0.26M)."""
+    own = [c for c in cities if not c.alternate]
+    if not own:
+        return cities
+    floor = _ALTERNATE_DWARFS * max(c.population for c in own)
+    if any(c.alternate and c.population >= floor for c in cities):
+        return cities
+    return own
+
+
+def _foreign_much_bigger(cities: list[City], home_cities: list[City]) -> bool:
+    """Whether a foreign namesake dwarfs the home market's ("Linz": Austria's city, not
+    Linz am Rhein), so the home-market rule must not decide."""
+    home = home_cities[0].country
+    biggest = max(c.population for c in home_cities)
+    floor = max(_HOME_YIELDS_MIN_POPULATION, _HOME_YIELDS_TO * biggest)
+    return any(c.country != home and c.population >= floor for c in cities)
+
+
+def _dominates(top: City, runner_up: City, subdivisions: list) -> bool:
+    """Whether `top` is big enough beside the next country's city to be the one meant."""
+    if any(s.country != top.country for s in subdivisions):
+        return top.population >= _STRICT_DOMINANCE * runner_up.population
+    ratio = next(r for size, r in _DOMINANCE if top.population >= size)
+    return top.population >= ratio * runner_up.population
 
 
 def _decide(
@@ -684,28 +748,13 @@ def _decide(
     """One place from the cities and subdivisions a name may mean, or None if undecided.
 
     The countries the text names decide first ("London, Ontario, Canada"), then the
-    source's home market ("Halle" on a German board), then population: the biggest city must
-    be `_DOMINANCE` times the biggest of any other country ("London" is GB).
+    source's home market ("Halle" on a German board), then population: the biggest city
+    must dwarf the biggest of any other country (`_DOMINANCE`: "London" is GB).
     """
     cities, subdivisions = list(cities), list(subdivisions)
     if not state_named:  # the small US places answer only to their state's code
         cities = [c for c in cities if c.country != "US" or c.population >= CITY_MIN_POPULATION]
-    if context:
-        in_cities = [c for c in cities if c.country in context]
-        in_subs = [s for s in subdivisions if s.country in context]
-        if not in_cities and not in_subs:
-            return None  # names a place outside the countries the text names
-        cities, subdivisions = in_cities, in_subs
-        context_hit = True
-    else:
-        context_hit = False
-    if not context_hit:
-        home_cities = [c for c in cities if c.country == home]
-        home_subs = [s for s in subdivisions if s.country == home]
-        if home and (home_cities or home_subs):
-            cities, subdivisions = home_cities, home_subs
-        else:
-            cities = [c for c in cities if c.population >= CITY_MIN_POPULATION]
+    cities, subdivisions = _narrow(cities, subdivisions, context, home)
     if not cities and not subdivisions:
         return None
     best_by_country: dict[str, City] = {}
@@ -728,7 +777,7 @@ def _decide(
             found.cities.add(best_by_country[country].name)
         return found
     top = ranked[0]
-    if len(ranked) > 1 and top.population < _DOMINANCE * ranked[1].population:
+    if len(ranked) > 1 and not _dominates(top, ranked[1], subdivisions):
         return None
     found = _Found().add((top.country,))
     found.cities.add(top.name)
@@ -753,7 +802,7 @@ def _place(raw: str, context: set[str], home: str | None, vocab: _Vocabulary) ->
             keys.append(candidate[: -len(" bay")])
     words = raw.split()
     trailing = None
-    if len(words) > 1 and _STATE_CODE_RE.match(words[-1]):
+    if len(words) > 1 and _STATE_CODE_RE.match(words[-1]) and key not in gazetteer.cities:
         pair = _coded_city(" ".join(words[:-1]), words[-1], home, vocab)
         if pair is not None:
             return pair or None  # "Adelaide SA", "Melbourne VIC"
