@@ -36,6 +36,12 @@ def who(text: str, **kwargs: object) -> Eligibility:
         ("UTC-3 to UTC+3", (-3, 3)),
         ("within 4 hours of CET", (-3, 6)),
         ("UTC+5:30", (5.5, 5.5)),
+        # zones spelled out, and a tolerance without its unit
+        ("Eastern Time", (-5, -4)),
+        ("Pacific Time", (-8, -7)),
+        ("Pacific Time Zone", (-8, -7)),
+        ("Central European Time", (1, 2)),
+        ("GMT+1 ±2", (-1, 3)),
         ("Europe", None),
         ("West Africa", None),
     ],
@@ -46,6 +52,11 @@ def test_stated_bands(text: str, band: tuple[float, float] | None) -> None:
         found = who(text)
         assert found.eligibility == "timezones" and not found.eligible_countries
         assert (found.utc_offset_min, found.utc_offset_max) == tuple(map(float, band))
+
+
+def test_uk_time_is_a_band() -> None:
+    assert parse_band("UK time") == (0.0, 1.0)
+    assert (who("UK time").utc_offset_min, who("UK time").utc_offset_max) == (0.0, 1.0)
 
 
 @pytest.mark.parametrize(

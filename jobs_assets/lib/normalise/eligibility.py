@@ -184,7 +184,11 @@ def _country_names_re() -> re.Pattern[str]:
 
 
 def _region_words(folded: str) -> list[str]:
+    """Region words of the text, leaving out bands ("European time zones", "Central
+    European Time"): a band says when people work, not where they live."""
     text = _GROUP_RE.sub(" ", folded)
+    if "time" in text:
+        text = _ZONE_NAME_RE.sub(" ", text.replace("timezones", "time"))
     if _REGION_RE.search(text) is None:
         return []
     return _REGION_RE.findall(_country_names_re().sub(" ", text))
@@ -245,6 +249,9 @@ _ZONE_RE = re.compile(
     + r")\b(?:\s*(?:time|timezones?))?"
     r"(?:\s*\(?\s*(?:utc|gmt)?\s*[+\-−–]\s*\d{1,2}(?:[:.]\d{2})?\s*\)?)?"
 )
+_ZONE_NAME_RE = re.compile(
+    r"\b(?:" + "|".join(sorted(map(re.escape, _ZONES), key=len, reverse=True)) + r")\s+time\b"
+)
 _GROUP_RE = re.compile(
     r"\b(" + "|".join(sorted(map(re.escape, _ZONE_GROUPS), key=len, reverse=True))
     + r")\s+(?:timezones?|business hours|working hours|hours)\b"
@@ -257,9 +264,10 @@ _RANGE_RE = re.compile(
     rf"\b(?:utc|gmt)\s*({_SIGN})\s*{_NUMBER}\s*(?:to|-|–|until|and)\s*(?:utc|gmt)?\s*"
     rf"({_SIGN})\s*{_NUMBER}"
 )
+# "±3h", "+/- 3 hours", "within 4 hours"; after a sign the unit may be left out ("GMT+1 ±2")
 _TOLERANCE_RE = re.compile(
-    rf"(?:±|\+\s*/\s*-|\+-|plus\s+or\s+minus|plus/minus|within)\s*{_NUMBER}\s*"
-    r"(?:h\b|hrs?\b|hours?\b)"
+    rf"(?:±|\+\s*/\s*-|\+-)\s*{_NUMBER}(?!\s*[:.]?\d)"
+    rf"|(?:plus\s+or\s+minus|plus/minus|within)\s*{_NUMBER}\s*(?:h\b|hrs?\b|hours?\b)"
 )
 _SIGNS = {"+": 1, "-": -1, "−": -1, "–": -1}
 
@@ -285,7 +293,8 @@ def parse_band(text: str | None) -> tuple[float, float] | None:
     folded = fold(text)
     for match in _GROUP_RE.finditer(folded):
         points += _ZONE_GROUPS[match[1]]
-    for match in _ZONE_RE.finditer(folded):
+    # "Pacific Time Zone" folds to "pacific timezones": a zone's name, as "Pacific Time"
+    for match in _ZONE_RE.finditer(folded.replace("timezones", "time")):
         if match[1] in ("utc", "gmt") and points:
             continue  # the anchor of an offset read above
         points += _ZONES[match[1]]
@@ -294,12 +303,12 @@ def parse_band(text: str | None) -> tuple[float, float] | None:
     low, high = min(points), max(points)
     tolerance = _TOLERANCE_RE.search(lowered)
     if tolerance:
-        widen = abs(_hours("+", tolerance[1]))
+        widen = abs(_hours("+", tolerance[1] or tolerance[2]))
         low, high = low - widen, high + widen
     return max(float(low), -12.0), min(float(high), 14.0)
 
 
-_ZONE_HINT_RE = re.compile(r"\d|\b(?:utc|gmt|time ?zones?|[a-z]{2,4}t)\b")
+_ZONE_HINT_RE = re.compile(r"\d|\b(?:utc|gmt|time|time ?zones?|[a-z]{2,4}t)\b")
 
 
 def _band_of_list(values: Iterable[object]) -> tuple[float, float] | None:
