@@ -9,6 +9,7 @@ from and links back to the job's page there, as the boards' terms ask.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -23,6 +24,15 @@ CONTENT_TYPE = "application/atom+xml; charset=utf-8"
 NAMESPACE = uuid.UUID("6f1d3a52-8c1e-4f0b-9d61-2a7e3c9b5e14")
 
 ET.register_namespace("", ATOM)
+
+#: what XML 1.0 forbids even escaped (most C0 controls, lone surrogates, U+FFFE/U+FFFF):
+#: a board's text holding one would make the whole feed unreadable
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(value: str) -> str:
+    """`value` without the characters XML 1.0 cannot carry."""
+    return _NOT_XML.sub("", value)
 
 
 def entry_id(job_key: str) -> str:
@@ -67,9 +77,11 @@ def salary_text(salary: Mapping) -> str | None:
 
 
 def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-    node = ET.SubElement(parent, f"{{{ATOM}}}{tag}", {k: v for k, v in attrs.items() if v})
+    node = ET.SubElement(
+        parent, f"{{{ATOM}}}{tag}", {k: xml_text(v) for k, v in attrs.items() if v}
+    )
     if text is not None:
-        node.text = text
+        node.text = xml_text(text)
     return node
 
 

@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from xml.etree import ElementTree as ET
 
 import feedparser
 import httpx
@@ -333,6 +334,31 @@ def test_the_feed_is_at_most_50_entries_and_conditional(api: TestClient) -> None
     assert len(parsed.entries) == 50
     again = api.get(made["feed_url"], headers={"If-None-Match": first.headers["etag"]})
     assert again.status_code == 304
+
+
+def test_control_characters_in_a_listing_leave_the_feed_valid_xml(
+    api: TestClient, data: ApiData
+) -> None:
+    """XML 1.0 forbids most C0 controls even escaped; a board's title or company holding
+    one (a vertical tab, an escape) is shown without it, and the feed still parses."""
+    newest = api.get("/listings", params={"limit": 1}).json()["items"][0]
+    with data.database.connect() as conn:
+        conn.execute(
+            "UPDATE public.jobs_listings_data SET title = %s, company_name = %s "
+            "WHERE source = %s AND source_job_id = %s",
+            (
+                "Zyzzyva\u000b Backend\u0001 Engineer\ufffe",
+                "Acme\u001b Corp\u0008",
+                newest["source"],
+                newest["source_job_id"],
+            ),
+        )
+    response = api.get(save(api, {})["feed_url"])
+    ET.fromstring(response.content)  # strict: a forbidden character is an error
+    parsed = parse(response)
+    (entry,) = [e for e in parsed.entries if e.link == newest["job_url"]]
+    assert entry.title == "Zyzzyva Backend Engineer" and entry.author == "Acme Corp"
+    assert "Company: Acme Corp." in entry.summary
 
 
 def jobicy_twin_of(remotive_job: dict, job_id: str) -> dict:
