@@ -99,6 +99,11 @@ def test_regions_expand_to_their_countries() -> None:
     assert who("Brazil, South Africa").eligible_countries == ("BR", "ZA")
 
 
+def test_withdrawn_codes_are_no_region_s_members() -> None:
+    assert "SU" not in region_members("europe")  # the Soviet Union, withdrawn in 1992
+    assert locate_text("SU").countries == ()
+
+
 def test_structured_fields_of_the_sources() -> None:
     anywhere = locate_names([])  # Himalayas: no locationRestrictions
     assert eligibility_of("", anywhere).eligibility == "worldwide"

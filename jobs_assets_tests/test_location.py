@@ -415,6 +415,17 @@ PLACE_CASES = [
     ("Barcelona", None, ("ES",), ("Barcelona",), ()),
     ("Vancouver", None, ("CA",), ("Vancouver",), ()),
     ("Bristol", None, ("GB",), ("Bristol",), ()),
+    # short forms, and three-letter states beside their country
+    ("NYC", None, ("US",), ("New York City",), ("US-NY",)),
+    ("SF", None, ("US",), ("San Francisco",), ("US-CA",)),
+    ("DC", None, ("US",), ("Washington",), ("US-DC",)),
+    ("Washington DC", None, ("US",), ("Washington",), ("US-DC",)),  # not also US-WA
+    ("NSW, Australia", None, ("AU",), (), ("AU-NSW",)),
+    ("QLD, Australia", None, ("AU",), (), ("AU-QLD",)),
+    ("Canberra ACT", None, ("AU",), ("Canberra",), ("AU-ACT",)),
+    # the whole country, not a place called so
+    ("Bundesweit", "DE", ("DE",), (), ()),
+    ("Deutschlandweit", "DE", ("DE",), (), ()),
 ]
 
 

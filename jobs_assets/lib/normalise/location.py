@@ -237,6 +237,8 @@ COUNTRY_ALIASES: dict[str, str] = {
     "the bahamas": "BS",
     "the gambia": "GM",
     "deutschland": "DE",
+    "deutschlandweit": "DE",
+    "ganz deutschland": "DE",
     "espana": "ES",
     "brasil": "BR",
     "mexico": "MX",
@@ -299,9 +301,7 @@ US_STATES = (
     "South Dakota",
     "West Virginia",
     "District of Columbia",
-    "Washington DC",
-    "Washington D.C.",
-)
+)  # "Washington DC" is the city: the gazetteer gives it with US-DC
 # Bare "Georgia" is the country (GE); the state only through "Georgia, USA" style context.
 CA_PROVINCES = (
     "Ontario",
@@ -667,8 +667,14 @@ _PLACE_NOISE_RE = re.compile(
     r"greater|metropolitan area|metro area|area|metro|region|and surroundings|"
     r"opportunities|anywhere in|in|near|or|\d+)\b"
 )
-# Metro names GeoNames does not list as cities.
-_METRO_ALIASES = {"bay area": "san francisco", "sf bay area": "san francisco"}
+# Metro names and short forms GeoNames does not list as cities ("LA" stays Laos).
+_METRO_ALIASES = {
+    "bay area": "san francisco",
+    "sf bay area": "san francisco",
+    "sf": "san francisco",
+    "nyc": "new york city",
+    "dc": "washington dc",
+}
 #: a city this big beats a subdivision of the same name elsewhere ("Portland")
 _BIG_CITY = 500_000
 #: the biggest candidate must be this many times the next country's to decide; a city
@@ -1021,6 +1027,12 @@ def _bare_code(token: str) -> str | None:
     return None
 
 
+def _state_code(token: str) -> str | None:
+    """A three-letter subdivision code named alone ("NSW, Australia"), else None."""
+    token = token.strip()
+    return token if len(token) == 3 and _STATE_CODE_RE.match(token) else None
+
+
 _CODE_RE = re.compile(r"\b[A-Z]{2}\b")
 _CODE_FILLER = frozenset({"preferred", "only", "remote", "based", "hq", "office", "plus"})
 
@@ -1118,7 +1130,7 @@ def locate_text(text: str | None, home_country: str | None = None) -> Location:
         if found is None:
             if postal:
                 continue  # "Austin, TX": the city is unknown to us, the state said enough
-            code = _bare_code(token)
+            code = _bare_code(token) or _state_code(token)
             subdivision = next(
                 (f"{c}-{code}" for c in sorted(total.countries)
                  if code and f"{c}-{code}" in vocab.gazetteer.subdivision_codes),
@@ -1144,6 +1156,10 @@ def locate_text(text: str | None, home_country: str | None = None) -> Location:
             total.subdivisions.add(subdivision)
         else:
             unknown.append(code)
+    nationwide = [t for t in unknown if _key(t) in _NATIONWIDE_WORDS]
+    if home_country and nationwide:
+        total.add((home_country,))  # "Bundesweit": the whole home market, not a place
+        unknown = [t for t in unknown if t not in nationwide]
     if home_country and unknown and not total and _home_places(unknown, vocab):
         # "Fernwald", "Auetal", "Lietzow" on a German board: a municipality or village
         # the gazetteer lacks, named alone, is in the board's home market
@@ -1152,6 +1168,10 @@ def locate_text(text: str | None, home_country: str | None = None) -> Location:
         unknown = []
     return _finish(total, unknown, vocab)
 
+
+# "The whole country" in the home market's words; the country itself when it is named
+# ("Deutschlandweit" is in COUNTRY_ALIASES).
+_NATIONWIDE_WORDS = frozenset({"bundesweit", "landesweit", "nationwide", "countrywide"})
 
 # A place name as people write one: capitalised words (hyphens, "am Main", "an der"),
 # at most a bracketed qualifier ("Halle (Saale)"); no digits, no other punctuation.
