@@ -26,6 +26,7 @@ from psycopg_pool import ConnectionPool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from jobs_assets.api import filters
 from jobs_assets.api.cache import make_cache
 from jobs_assets.api.filters import (
     NO_NUL,
@@ -146,6 +147,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _validation_problem)
     app.add_exception_handler(StarletteHTTPException, _http_problem)
     app.add_exception_handler(Unavailable, _unavailable)
+    app.add_exception_handler(psycopg.Error, _database_problem)
     app.mount("/static", StaticFiles(directory=PAGE_DIR), name="static")
 
     def cached(
@@ -388,3 +390,16 @@ async def _unavailable(request: Request, exc: Unavailable) -> JSONResponse:
     response = _problem(503, message, None, [])
     response.headers["Retry-After"] = "300"
     return response
+
+
+async def _database_problem(request: Request, exc: psycopg.Error) -> JSONResponse:
+    """A search the database could not parse is the client's `q` (422), whatever the route
+    (a saved search's feed too); any other database error stays a 500."""
+    if isinstance(exc, psycopg.errors.InternalError_) and "tsquery" in str(exc):
+        message = (
+            f"q: the search could not be parsed ({str(exc).splitlines()[0]}); "
+            "use fewer operators in a row (at most "
+            f"{filters.MAX_NEGATIONS_IN_A_ROW} '-' with no word between them)"
+        )
+        return _problem(422, message, "q", [])
+    raise exc

@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from jobs_assets.api import cursor
+from jobs_assets.api import cursor, filters
 from jobs_assets.api.app import create_app
 from jobs_assets_tests.api.conftest import ApiData
 
@@ -225,3 +225,64 @@ def test_any_listing_path_gets_200_404_or_422(client: TestClient, source: str, j
     response = client.get(path)
     assert response.status_code in (200, 404, 422), (response.status_code, response.text)
     assert set(response.json()) >= {"message", "parameter"} or response.status_code == 200
+
+
+#: PostgreSQL's web-search operators and what separates them, for runs of each
+OPERATORS = ["-", "!", "|", "&", "(", ")", "<->", "<", ">", ":*", '"', "'", "or ", "OR "]
+SEPARATORS = ["", " ", "  ", ",", "."]
+OPERATOR_RUNS = st.builds(
+    lambda head, ops, sep, count, tail: (head + sep.join(ops) * count + tail)[:200],
+    st.sampled_from(["", "python ", '"data engineer" ', "a or "]),
+    st.lists(st.sampled_from(OPERATORS), min_size=1, max_size=3),
+    st.sampled_from(SEPARATORS),
+    st.integers(min_value=1, max_value=200),
+    st.sampled_from(["", " python", "x", '"']),
+)
+
+
+@pytest.mark.parametrize(
+    "q",
+    ["-" * 33, "-" * 200, "- " * 40, "-!" * 40, "(-" * 40, "a " + "- " * 31 + "b", "-ü" * 40],
+)
+def test_a_long_run_of_exclusions_is_a_422_naming_q(client: TestClient, q: str) -> None:
+    """Before: 33 '-' in a row failed in PostgreSQL ("tsquery stack too small") as a 500,
+    and a saved search with it failed in its feed."""
+    for sort in ("newest", "relevance"):
+        response = get(client, "/listings", {"q": q, "sort": sort})
+        assert response.status_code == 422, response.text
+        assert response.json()["parameter"] == "q"
+        assert "'-' with no word between them" in response.json()["message"]
+    saved = client.post("/searches", json={"query": {"q": q}})
+    assert saved.status_code == 422, saved.text
+    assert saved.json()["parameter"].split(".")[-1] == "q"
+
+
+@pytest.mark.parametrize("q", ["-" * 16, "-" * 16 + "a" + "-" * 16, "a-b-c " * 30, "!" * 200])
+def test_fewer_exclusions_in_a_row_are_searched(client: TestClient, q: str) -> None:
+    assert get(client, "/listings", {"q": q, "sort": "relevance"}).status_code == 200
+
+
+def test_a_search_the_database_cannot_parse_is_a_422_naming_q(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The second guard: were the check above to let a deep q through, the database's
+    refusal is still the client's q, not a 500."""
+    monkeypatch.setattr(filters, "MAX_NEGATIONS_IN_A_ROW", 1000)
+    response = get(client, "/listings", {"q": "-" * 40})
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["parameter"] == "q" and body["message"].startswith("q: the search could not")
+    assert "tsquery stack too small" in body["message"]
+
+
+@FUZZ
+@example(q="-" * 33)
+@example(q="!" * 200)
+@example(q="|" * 200)
+@example(q="&" * 200)
+@example(q="(" * 200)
+@example(q="- " * 100)
+@given(q=OPERATOR_RUNS)
+def test_runs_of_search_operators_get_200_or_a_422_naming_q(client: TestClient, q: str) -> None:
+    for sort in ("newest", "relevance"):
+        assert_answered(get(client, "/listings", {"q": q, "sort": sort}), "q")
