@@ -175,6 +175,8 @@ def test_unreadable_restrictions_are_unknown_not_worldwide(text: str) -> None:
         ("Oslo, NO", "countries"),  # capital NO is Norway
         ("Remote but US-based", "countries"),  # "but" after no worldwide word excludes nothing
         ("Remote (Berlin)", "countries"),  # a bracketed city is looked up, not dropped
+        ("USA (No visa sponsorship)", "countries"),  # "no" + nothing readable, places named
+        ("Germany, no agencies", "countries"),
     ],
 )
 def test_words_that_look_like_exclusions(text: str, kind: str) -> None:

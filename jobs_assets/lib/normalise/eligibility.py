@@ -369,7 +369,9 @@ def eligibility_of(
         head = exclusion.string[: exclusion.start()]
         head_folded = fold(head)
         head_place = locate_text(head, home_country)
-        if not excluded:  # "except" followed by nothing we can read
+        if not excluded and _restricts_nothing(exclusion, head_place):
+            exclusion, head, head_folded, head_place = None, raw, folded, place
+        elif not excluded:  # "except" followed by nothing we can read
             return Eligibility(UNKNOWN_KIND, (), *(band or (None, None)))
 
     region_words = _region_words(head_folded)
@@ -405,6 +407,17 @@ def eligibility_of(
     if place.region == WORLDWIDE and not place.unknown_tokens and not place.regions:
         return Eligibility(WORLDWIDE_KIND)
     return Eligibility(UNKNOWN_KIND)
+
+
+_WEAK_EXCLUSION_WORDS = frozenset({"no", "not", "non", "ex"})
+
+
+def _restricts_nothing(exclusion: re.Match[str], head: Location) -> bool:
+    """Whether an exclusion that names nothing readable may be ignored: a short word
+    ("USA, no visa sponsorship") after a text that already names its places. After a
+    worldwide word, or with "except", the listing stays `unknown`."""
+    word = exclusion.string[exclusion.start() : exclusion.start(1)].strip().lower()
+    return word in _WEAK_EXCLUSION_WORDS and bool(head.countries or head.regions)
 
 
 def admits_country(found: Eligibility, code: str) -> bool:
