@@ -453,6 +453,48 @@ def test_a_run_on_a_database_newer_than_the_code_refuses_before_any_write(
         assert current_revision(clean_db.conninfo) == "0017"
 
 
+def test_a_backup_on_a_database_newer_than_the_code_refuses_and_deletes_nothing(
+    clean_db: Database, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before: the backup step connected without the revision check, so it dumped a
+    database this code cannot restore and deleted the older backups by its retention."""
+    from jobs_assets import resources as resources_module
+    from jobs_assets.defs.backups.assets import postgres_backup
+    from jobs_assets.defs.backups.resources import BackupsResource
+    from jobs_assets.partitions import BACKUP_PARTITIONS
+
+    def back_up() -> dg.ExecuteInJobResult:
+        monkeypatch.setattr(resources_module, "_schema_ready", set())  # a fresh step process
+        return dg.materialize(
+            [postgres_backup],
+            partition_key=BACKUP_PARTITIONS.get_last_partition_key(),
+            resources={
+                "postgres": clean_db.resource(),
+                "backups": BackupsResource(data_dir=str(data_dir), keep=1),
+            },
+            instance=dg.DagsterInstance.ephemeral(),
+            raise_on_error=False,
+        )
+
+    def kept() -> list[str]:
+        return sorted(str(p.relative_to(data_dir)) for p in (data_dir / "backups").rglob("*"))
+
+    assert back_up().success  # at this code's revision
+    before = kept()
+    assert [name for name in before if name.endswith(".dump")]
+    with stamped(clean_db, "0017"):
+        result = back_up()
+        assert not result.success
+        [failure] = [
+            e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE
+        ]
+        message = failure.event_specific_data.error.message
+        assert "schema revision 0017, which this code does not know" in message
+        assert not [e for e in result.all_events if e.event_type_value == "STEP_RESTARTED"]
+        assert kept() == before  # no new dump, no old one deleted
+        assert current_revision(clean_db.conninfo) == "0017"
+
+
 def test_steps_that_may_not_migrate_refuse_a_database_behind_the_code(scratch: str) -> None:
     """`JOBS_MIGRATE=check` (deployments): the migrate job owns the schema, steps only
     check it, and say what to run."""

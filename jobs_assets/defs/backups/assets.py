@@ -95,9 +95,11 @@ def postgres_backup(
         backup.check_window(key, context.partition_time_window.end, datetime.now(UTC))
     except backup.WindowTooOld as err:  # retrying cannot help
         raise dg.Failure(description=str(err), allow_retries=False) from err
+    # a database newer than the code: refuse before dumping or deleting an old backup
+    conninfo = postgres.ready_conninfo()
     folder = backups.folder()
     outcome = backup.back_up(
-        postgres.conninfo(),
+        conninfo,
         Path(backups.data_dir),
         key,
         keep=backups.keep,

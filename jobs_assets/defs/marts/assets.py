@@ -184,8 +184,8 @@ def analytics_dbt(
 ) -> Iterator[Any]:
     """`dbt build` of the selection: models, then their tests as asset checks; row counts
     and, for two marts, headline numbers that Dagster plots run over run."""
-    target = marts.new_target(Path(postgres.data_dir), context.run.run_id)
-    with postgres.connect() as conn:
+    with postgres.connect() as conn:  # the revision is checked before anything is written
+        target = marts.new_target(Path(postgres.data_dir), context.run.run_id)
         invocation = dbt.build(context, conn, target)
     for event in invocation.stream():
         yield with_counts(context, event, postgres)
