@@ -41,6 +41,7 @@ from jobs_assets.lib.sources.base import Page
 from jobs_assets.partitions import BACKUP_PARTITIONS
 from jobs_assets.replay import ReplayServer
 from jobs_assets.resources import LifecycleResource, RawStoreResource
+from jobs_assets.settings import Settings
 from jobs_assets_tests.conftest import (
     FIXTURE_DIR,
     Database,
@@ -554,6 +555,79 @@ def test_an_unreachable_endpoint_is_named(monkeypatch: pytest.MonkeyPatch) -> No
         f"JOBS_STORAGE_URL=s3://{BUCKET}/lake"
     )
     print(message)
+
+
+def test_missing_credentials_say_which_variables_to_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before: "cannot reach ... check the endpoint and the network", and retried."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    # (credentials are checked before anything is sent: nothing needs to listen there)
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    storage = open_storage(f"s3://{BUCKET}/lake", Path("."), endpoint)
+    with pytest.raises(StorageError) as err:
+        storage.put_bytes("raw/jobicy/x.json", b"{}")
+    assert str(err.value) == (
+        f"object storage: reach bucket s3://{BUCKET}/lake failed: no credentials were found "
+        "(NoCredentialsError); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or "
+        f"AWS_PROFILE) to a key that may read, write and list bucket {BUCKET}. "
+        f"JOBS_STORAGE_URL=s3://{BUCKET}/lake"
+    )
+    assert not err.value.retryable
+
+
+def test_a_bucket_name_the_service_refuses_is_a_setting_to_correct(s3_env: dict[str, str]) -> None:
+    """Before: "cannot reach ... (ParamValidationError: ...regex...)", and retried."""
+    storage = open_storage("s3://a b/lake", Path("."), endpoint())
+    with pytest.raises(StorageError) as err:
+        storage.list("raw")
+    assert str(err.value) == (
+        "object storage: reach bucket s3://a b/lake failed: the storage URL is not valid for "
+        'the service (Invalid bucket name "a b"); correct the bucket or prefix in '
+        "JOBS_STORAGE_URL (s3://<bucket>/<prefix>). JOBS_STORAGE_URL=s3://a b/lake"
+    )
+    assert not err.value.retryable
+
+
+def test_an_endpoint_that_is_not_a_url_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    storage = storage_at("127.0.0.1:9000", monkeypatch, f"s3://{BUCKET}/lake")
+    with pytest.raises(StorageError) as err:
+        storage.list("raw")
+    assert str(err.value) == (
+        f"object storage: reach bucket s3://{BUCKET}/lake failed: "
+        "AWS_ENDPOINT_URL=127.0.0.1:9000 is not a URL; give the endpoint as "
+        f"http(s)://host[:port] in AWS_ENDPOINT_URL. JOBS_STORAGE_URL=s3://{BUCKET}/lake"
+    )
+    assert not err.value.retryable and SECRET not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "url, why",
+    [
+        ("s3://", "names no bucket; give s3://<bucket>/<prefix>"),
+        ("s3:///lake", "names no bucket; give s3://<bucket>/<prefix>"),
+        ("gs://bucket/lake", "gs:// is not supported; give a folder or s3://<bucket>/<prefix>"),
+        ("s4://bucket/lake", "s4:// is not supported; give a folder or s3://<bucket>/<prefix>"),
+        ("http://minio:9000/bucket", "http:// is not supported; give a folder or s3://"),
+    ],
+)
+def test_a_malformed_storage_url_is_named(url: str, why: str, tmp_path: Path) -> None:
+    """Before: ValueError ("Protocol not known") or ImportError ("install gcsfs"), or for
+    http:// a store that failed at its first write."""
+    with pytest.raises(StorageError) as err:
+        Settings.from_env({"JOBS_STORAGE_URL": url, "JOBS_DATA_DIR": str(tmp_path)}).storage()
+    assert str(err.value).startswith(f"JOBS_STORAGE_URL={url}")
+    assert why in str(err.value) and not err.value.retryable
+
+
+def test_the_storage_url_scheme_is_case_insensitive(bucket_url: str) -> None:
+    storage = open_storage(bucket_url.replace("s3://", "S3://"), Path("."), endpoint())
+    storage.put_bytes("raw/a/x.json", b"{}")
+    assert open_storage(bucket_url, Path("."), endpoint()).get_bytes("raw/a/x.json") == b"{}"
+    assert storage.location("raw/a/x.json") == f"{bucket_url}/raw/a/x.json"
 
 
 def test_a_raw_asset_on_broken_storage_fails_with_the_storage_message(

@@ -52,6 +52,11 @@ _REFUSED = {
     "403",
     "Forbidden",
 }
+#: botocore's errors for missing credentials, and for a request it refuses to send
+_NO_CREDENTIALS = {"NoCredentialsError", "PartialCredentialsError"}
+_BAD_PARAMETERS = {"ParamValidationError"}
+#: `JOBS_STORAGE_URL` schemes of object storage (compared in lower case)
+OBJECT_SCHEMES = ("s3", "s3a")
 #: buckets that answered once in this process (checked before the first operation)
 _buckets_seen: set[tuple[str, str]] = set()
 
@@ -297,7 +302,7 @@ class LocalStorage(Storage):
 
 
 class ObjectStorage(Storage):
-    """`s3://bucket/prefix` (or any fsspec URL) through fsspec; each PUT is atomic.
+    """`s3://bucket/prefix` through fsspec (s3fs); each PUT is atomic.
 
     Every failure of the service (an endpoint answering 500, refused credentials, a
     missing bucket, an endpoint that does not answer) is a `StorageError` naming the
@@ -343,7 +348,25 @@ class ObjectStorage(Storage):
         named = f" {code}" if code and code != str(status) else ""  # HEAD has no body
         where = f"{what} {self.location(key) if key else self.url}"
         retryable = True
-        if code in _REFUSED or status == 403 or isinstance(err, PermissionError):
+        kind = _kind(err, _NO_CREDENTIALS | _BAD_PARAMETERS)
+        if kind in _NO_CREDENTIALS:
+            reason = f"no credentials were found ({kind})"
+            hint = (
+                "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE) to a key "
+                f"that may read, write and list bucket {self.bucket}"
+            )
+            retryable = False
+        elif kind in _BAD_PARAMETERS:
+            # its last line names the bad value ('Invalid bucket name "a b": ... regex')
+            detail = str(err).strip().splitlines()[-1].split(": ")[0]
+            reason = f"the storage URL is not valid for the service ({detail})"
+            hint = "correct the bucket or prefix in JOBS_STORAGE_URL (s3://<bucket>/<prefix>)"
+            retryable = False
+        elif isinstance(err, ValueError) and str(err).startswith("Invalid endpoint"):
+            reason = f"AWS_ENDPOINT_URL={self.endpoint_url} is not a URL"
+            hint = "give the endpoint as http(s)://host[:port] in AWS_ENDPOINT_URL"
+            retryable = False
+        elif code in _REFUSED or status == 403 or isinstance(err, PermissionError):
             reason = f"the key was refused (HTTP {status or 403}{named})"
             hint = (
                 "check AWS_ACCESS_KEY_ID / the secret (AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) "
@@ -498,6 +521,17 @@ class ObjectStorage(Storage):
             raise FileNotFoundError(self.location(key)) from None
 
 
+def _kind(err: BaseException, names: set[str]) -> str | None:
+    """The name of the first exception in `err`'s chain that is one of `names` (botocore's
+    classes, named so that this module does not import botocore)."""
+    seen: BaseException | None = err
+    while seen is not None:
+        if type(seen).__name__ in names:
+            return type(seen).__name__
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 def _client_error(err: BaseException) -> BaseException | None:
     """The botocore `ClientError` behind `err` (s3fs translates it, keeping it as cause)."""
     seen: BaseException | None = err
@@ -553,11 +587,27 @@ def open_storage(url: str | None, data_dir: Path, endpoint_url: str | None = Non
     url = (url or "").strip()
     if not url:
         return LocalStorage(Path(data_dir))
-    if url.startswith("file://"):
-        return LocalStorage(Path(url[len("file://") :]))
     if "://" not in url:
         return LocalStorage(Path(url))
-    return ObjectStorage(url, endpoint_url)
+    scheme, _, rest = url.partition("://")
+    scheme = scheme.lower()
+    if scheme == "file":
+        return LocalStorage(Path(rest))
+    if scheme not in OBJECT_SCHEMES:
+        raise _setting_error(
+            f"JOBS_STORAGE_URL={url}: {scheme}:// is not supported; give a folder or "
+            "s3://<bucket>/<prefix> (an S3-compatible service, such as MinIO, is s3:// "
+            "with its address in AWS_ENDPOINT_URL)"
+        )
+    if not rest.split("/", 1)[0]:
+        raise _setting_error(f"JOBS_STORAGE_URL={url} names no bucket; give s3://<bucket>/<prefix>")
+    return ObjectStorage(f"{scheme}://{rest}", endpoint_url)
+
+
+def _setting_error(message: str) -> StorageError:
+    error = StorageError(message)
+    error.retryable = False  # the setting stays wrong until someone changes it
+    return error
 
 
 def staging_name(label: str) -> str:
