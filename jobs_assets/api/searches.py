@@ -40,6 +40,8 @@ from jobs_assets.lib.searches.targets import TargetPolicy, UnsafeTarget, check_t
 
 #: entries in a feed: the newest matching jobs, one per duplicate cluster
 FEED_ENTRIES = 50
+#: listings read a time while looking for them (a cluster's copies may take several)
+FEED_PAGE = 100
 NO_STORE = "no-store"
 NOT_FOUND_MESSAGE = (
     "no saved search with this id and token; check both (the token was shown once, when "
@@ -150,29 +152,57 @@ def describe(query: dict[str, Any]) -> str:
     return f"Jobs: {said}" if said else "Jobs: every new listing"
 
 
+def job_key(listing: dict) -> str:
+    """A listing's job: its duplicate cluster, or the listing alone (as the matcher says)."""
+    return listing["duplicate_cluster_id"] or f"{listing['source']}:{listing['source_job_id']}"
+
+
 def feed_listings(
     conn: psycopg.Connection, query: SavedQuery
 ) -> tuple[list[dict], dict[str, list[dict]]]:
-    """The newest matching active jobs (the `/listings` query: canonical listings only)
-    and, per duplicate cluster among them, the other boards' listings of that job."""
-    filters = query.listing_filters(status="active", include_duplicates=False)
-    listings, _ = queries.search_listings(
-        conn, filters, "newest", queries.Keyset(None), FEED_ENTRIES
-    )
-    clusters = [x["duplicate_cluster_id"] for x in listings if x["duplicate_cluster_id"]]
-    related: dict[str, list[dict]] = {}
+    """The newest `FEED_ENTRIES` matching jobs, one listing each, and per duplicate cluster
+    among them the other boards' active listings of that job.
+
+    A job matches as the matcher (`lib/searches/match.py`) decides: when any of its active
+    listings passes the filters, so every job a webhook announced is in the feed. Its
+    entry is the cluster's canonical listing while that is active, else its newest
+    matching one; jobs come newest match first."""
+    filters = query.listing_filters(status="active", include_duplicates=True)
+    matched: dict[str, dict] = {}  # job -> its newest matching listing, newest job first
+    keyset = queries.Keyset(None)
+    while len(matched) < FEED_ENTRIES:
+        page, after = queries.search_listings(conn, filters, "newest", keyset, FEED_PAGE)
+        for listing in page:
+            matched.setdefault(job_key(listing), listing)
+        if after is None:
+            break
+        keyset = queries.Keyset(None, after)
+    jobs = list(matched.items())[:FEED_ENTRIES]
+    clusters = [key for key, listing in jobs if listing["duplicate_cluster_id"]]
+    members: dict[str, list[dict]] = {}
     if clusters:
         with conn.cursor(row_factory=dict_row) as cur:
             rows = cur.execute(
-                "SELECT source, source_job_id, job_url, duplicate_cluster_id "
-                "FROM public.jobs_listings_data "
-                "WHERE duplicate_cluster_id = ANY(%s) AND NOT coalesce(is_canonical, false) "
-                "ORDER BY duplicate_cluster_id, source, source_job_id",
+                "SELECT * FROM public.jobs_listings_data "
+                "WHERE duplicate_cluster_id = ANY(%s) AND status = 'active' "
+                "ORDER BY duplicate_cluster_id, is_canonical IS TRUE DESC, source, source_job_id",
                 (clusters,),
             ).fetchall()
         for row in rows:
-            if row["job_url"]:
-                related.setdefault(row["duplicate_cluster_id"], []).append(row)
+            members.setdefault(row["duplicate_cluster_id"], []).append(queries.listing_json(row))
+    listings, related = [], {}
+    for key, listing in jobs:
+        cluster = members.get(key, [])
+        shown = cluster[0] if cluster and cluster[0]["is_canonical"] else listing
+        listings.append(shown)
+        others = [
+            m
+            for m in cluster
+            if m["job_url"]
+            and (m["source"], m["source_job_id"]) != (shown["source"], shown["source_job_id"])
+        ]
+        if others:
+            related[key] = others
     return listings, related
 
 

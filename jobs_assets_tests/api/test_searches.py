@@ -426,6 +426,49 @@ def test_a_job_on_two_boards_is_one_entry_with_the_other_board_as_a_related_link
     assert "Also listed on" in entry.content[0].value and "Jobicy" in entry.content[0].value
 
 
+def test_a_job_matched_by_its_twin_alone_is_in_the_feed_as_the_webhook_announces_it(
+    api: TestClient, cross_board_cluster: dict
+) -> None:
+    """The matcher announces a cluster when any member matches; the feed shows the same
+    jobs: here only the non-canonical Jobicy copy matches `source=jobicy`, and the entry
+    is still the job (its canonical listing, the Jobicy copy as the related link)."""
+    canonical, twin = cross_board_cluster["remotive"], cross_board_cluster["jobicy"]
+    made = save(api, {"source": "jobicy", "q": f'"{canonical["title"]}"'})
+    parsed = parse(api.get(made["feed_url"]))
+    check_required_elements(parsed, made["feed_url"])
+    (entry,) = parsed.entries
+    assert entry.id == entry_id(canonical["duplicate_cluster_id"])
+    assert entry.link == canonical["job_url"]
+    related = [(link.href, link.get("title")) for link in entry.links if link.rel == "related"]
+    assert related == [(twin["job_url"], "Jobicy")]
+
+
+def test_the_feed_is_the_newest_50_jobs_when_clusters_take_several_matches(
+    api: TestClient, data: ApiData
+) -> None:
+    """Every matching listing of a cluster counts once: 50 entries of 50 different jobs,
+    the newest first, even when the newest listings are all copies of a few jobs."""
+    newest = [
+        (i["source"], i["source_job_id"])
+        for i in api.get("/listings", params={"limit": 60}).json()["items"]
+    ]
+    with data.database.connect() as conn:  # the 20 newest: copies of 4 jobs, 5 each
+        for n, (source, job_id) in enumerate(newest[:20]):
+            lead = newest[n - n % 5]
+            conn.execute(
+                "UPDATE public.jobs_listings_data SET duplicate_cluster_id = %s, "
+                "is_canonical = %s WHERE source = %s AND source_job_id = %s",
+                (f"{lead[0]}:{lead[1]}", n % 5 == 0, source, job_id),
+            )
+    parsed = parse(api.get(save(api, {})["feed_url"]))
+    assert len(parsed.entries) == 50 == len({e.id for e in parsed.entries})
+    shown = api.get("/listings", params={"limit": 50}).json()["items"]
+    assert [e.link for e in parsed.entries[:4]] == [i["job_url"] for i in shown[:4]]
+    assert all(
+        len([link for link in e.links if link.rel == "related"]) == 4 for e in parsed.entries[:4]
+    )
+
+
 # --- nothing of a token reaches a log -------------------------------------------------
 
 
