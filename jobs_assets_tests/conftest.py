@@ -88,6 +88,7 @@ DATA_TABLES = (
     "public.jobs_saved_searches",
     "public.jobs_search_deliveries",
     "public.jobs_search_announced",
+    "public.jobs_search_creations",
 )
 EMPTY_DATA_TABLES = f"TRUNCATE {', '.join(DATA_TABLES)}"
 

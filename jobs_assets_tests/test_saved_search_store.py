@@ -54,6 +54,26 @@ def test_creation_is_limited_per_client_and_says_when_to_retry(clean_db):
     assert count == 5
 
 
+def test_deleting_searches_gives_no_new_allowance(clean_db):
+    """Every creation counts for the whole window, whether the search is kept or not."""
+    limit = store.RateLimit(count=2, window=timedelta(hours=1))
+    alice = store.client_hash("198.51.100.7", key="k")
+    with clean_db.connect() as conn:
+        for _ in range(2):
+            made = store.create_search(conn, {}, {}, client=alice, rate_limit=limit)
+            assert store.delete_search(conn, made.search.search_id, made.token)
+        with pytest.raises(store.RateLimited) as refused:
+            store.create_search(conn, {}, {}, client=alice, rate_limit=limit)
+        assert 3500 <= refused.value.retry_after_seconds <= 3600
+        # an hour later the creations no longer count (and are dropped)
+        conn.execute(
+            "UPDATE public.jobs_search_creations SET created_at = created_at - interval '61 min'"
+        )
+        store.create_search(conn, {}, {}, client=alice, rate_limit=limit)
+        (kept,) = conn.execute("SELECT count(*) FROM public.jobs_search_creations").fetchone()
+    assert kept == 1
+
+
 @pytest.mark.parametrize(
     "url",
     [

@@ -276,15 +276,18 @@ def test_previous_release_database_upgrades_in_place_keeping_every_row(scratch: 
         assert counted == listed and len(counted) == 2
 
 
-def test_saved_search_deliveries_upgrade_to_parts_keeping_every_row(scratch: str) -> None:
-    """0016 (follow-up messages for a window loaded again): a release at 0015 with a
-    search, a sent and a pending delivery and what they announced upgrades in place; the
-    rows keep their values and keys as part 0, and a follow-up fits beside them."""
+def test_saved_search_tables_upgrade_in_place_keeping_every_row(scratch: str) -> None:
+    """A release at 0015 with a search, a sent and a pending delivery and what they
+    announced upgrades in place: 0016 (follow-up messages for a window loaded again)
+    keeps the deliveries' values and keys as part 0, and a follow-up fits beside them;
+    0017 counts the search as its client's creation."""
     migrate(scratch, "0015")
     with psycopg.connect(scratch) as conn:
         conn.execute(
-            "INSERT INTO public.jobs_saved_searches (search_id, token_sha256, query, deliver) "
-            "VALUES ('s1', 'ab', '{\"q\": \"rust\"}', '{\"webhook_url\": \"https://x.example/\"}')"
+            "INSERT INTO public.jobs_saved_searches (search_id, token_sha256, query, deliver, "
+            "client_hash, created_at) "
+            "VALUES ('s1', 'ab', '{\"q\": \"rust\"}', '{\"webhook_url\": \"https://x.example/\"}', "
+            "'c1', '2026-12-01 09:00+00')"
         )
         conn.execute(
             "INSERT INTO public.jobs_search_deliveries (search_id, window_key, channel, "
@@ -320,6 +323,9 @@ def test_saved_search_deliveries_upgrade_to_parts_keeping_every_row(scratch: str
             "idempotency_key, payload, listing_count) "
             "VALUES ('s1', '2026-12-01-08:00', 'webhook', 1, 'k3', '{}', 1)"
         )
+        assert conn.execute(
+            "SELECT client_hash, created_at = '2026-12-01 09:00+00' FROM public.jobs_search_creations"
+        ).fetchall() == [("c1", True)]
 
 
 def _migrate_in_process(conninfo: str) -> tuple[str | None, str | None]:
@@ -390,6 +396,10 @@ def test_restoring_a_backup_of_the_previous_release_migrates_it(
         assert_matches_contract(target)
 
 
+#: the revision a newer release would leave (one this code will not have for a long while)
+NEWER_RELEASE = "9999"
+
+
 @contextlib.contextmanager
 def stamped(database: Database, revision: str) -> Iterator[None]:
     """The test database stamped at `revision` (as a newer release would leave it), and
@@ -408,17 +418,17 @@ def test_migrate_refuses_a_database_newer_than_the_code_in_one_line(
 ) -> None:
     for name, value in database.env.items():
         monkeypatch.setenv(name, value)
-    with stamped(database, "0017"):
+    with stamped(database, NEWER_RELEASE):
         assert cli.main(["migrate"]) == 2
         err = capsys.readouterr().err
         assert err.strip() == (
-            f"error: The database is at schema revision 0017, which this code does not know "
+            f"error: The database is at schema revision {NEWER_RELEASE}, which this code does not know "
             f"(it knows up to {head_revision()}): a newer release has migrated it. Deploy that "
             "release (or newer) of the code, or restore a backup made by this version; "
             "nothing was changed."
         )
         assert "Traceback" not in err and "Can't locate revision" not in err
-        assert current_revision(database.conninfo) == "0017"  # left exactly as it was
+        assert current_revision(database.conninfo) == NEWER_RELEASE  # left exactly as it was
 
 
 def test_a_run_on_a_database_newer_than_the_code_refuses_before_any_write(
@@ -434,7 +444,7 @@ def test_a_run_on_a_database_newer_than_the_code_refuses_before_any_write(
     from jobs_assets_tests.conftest import latest_windows, materialize_window
 
     monkeypatch.setattr(resources_module, "_schema_ready", set())  # a fresh step process
-    with stamped(clean_db, "0017"):
+    with stamped(clean_db, NEWER_RELEASE):
         result = materialize_window(resources, latest_windows(1)[0], raise_on_error=False)
         assert not result.success
         failures = [
@@ -445,12 +455,12 @@ def test_a_run_on_a_database_newer_than_the_code_refuses_before_any_write(
         stored = [p for p in data_dir.rglob("*") if p.is_file() and "logs" not in p.parts]
         assert replay.requests == [] and stored == []  # nothing fetched, nothing kept
         message = failures[0].event_specific_data.error.message
-        assert "schema revision 0017, which this code does not know" in message
+        assert f"schema revision {NEWER_RELEASE}, which this code does not know" in message
         assert "ResolutionError" not in message
         assert not [e for e in result.all_events if e.event_type_value == "STEP_RESTARTED"]
         for table in ("staging.staging_jobs_listings_data", "public.jobs_listings_data"):
             assert clean_db.query(f"SELECT count(*) FROM {table}") == [(0,)]
-        assert current_revision(clean_db.conninfo) == "0017"
+        assert current_revision(clean_db.conninfo) == NEWER_RELEASE
 
 
 def test_a_backup_on_a_database_newer_than_the_code_refuses_and_deletes_nothing(
@@ -482,17 +492,17 @@ def test_a_backup_on_a_database_newer_than_the_code_refuses_and_deletes_nothing(
     assert back_up().success  # at this code's revision
     before = kept()
     assert [name for name in before if name.endswith(".dump")]
-    with stamped(clean_db, "0017"):
+    with stamped(clean_db, NEWER_RELEASE):
         result = back_up()
         assert not result.success
         [failure] = [
             e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE
         ]
         message = failure.event_specific_data.error.message
-        assert "schema revision 0017, which this code does not know" in message
+        assert f"schema revision {NEWER_RELEASE}, which this code does not know" in message
         assert not [e for e in result.all_events if e.event_type_value == "STEP_RESTARTED"]
         assert kept() == before  # no new dump, no old one deleted
-        assert current_revision(clean_db.conninfo) == "0017"
+        assert current_revision(clean_db.conninfo) == NEWER_RELEASE
 
 
 def test_steps_that_may_not_migrate_refuse_a_database_behind_the_code(scratch: str) -> None:

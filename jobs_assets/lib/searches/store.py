@@ -5,8 +5,10 @@ A search is its `query` (the filters of `GET /listings`, validated by the caller
 `create_search`, and stored only as a SHA-256; `get_search`/`delete_search` answer
 `None`/`False` for an unknown id and a wrong token alike, so a caller cannot tell
 whether an id exists. Creation is rate-limited per client: the client's address is
-kept only as a keyed hash (`client_hash`), and an advisory lock per client makes the
-count and the insert one step even with several API workers.
+kept only as a keyed hash (`client_hash`); every creation is counted in
+`public.jobs_search_creations` (migration 0017), which deleting a search leaves as it is,
+and an advisory lock per client makes the count and the insert one step even with
+several API workers.
 """
 
 from __future__ import annotations
@@ -91,14 +93,11 @@ def create_search(
     with conn.transaction():
         if client is not None and rate_limit is not None:
             conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 29))", (client,))
-            count, oldest = conn.execute(
-                """
-                SELECT count(*), min(created_at) FROM public.jobs_saved_searches
-                WHERE client_hash = %s AND created_at > now() - %s
-                """,
-                (client, rate_limit.window),
+            (oldest,) = conn.execute(
+                "SELECT public.jobs_record_search_creation(%s, %s, %s)",
+                (client, rate_limit.count, rate_limit.window),
             ).fetchone()
-            if count >= rate_limit.count:
+            if oldest is not None:
                 (wait,) = conn.execute(
                     "SELECT greatest(1, ceil(extract(epoch FROM %s::timestamptz + %s - now())))",
                     (oldest, rate_limit.window),
