@@ -70,6 +70,9 @@ Category = Annotated[
     ),
 ]
 
+#: how long a client should wait after a 503 for a database outage
+RETRY_AFTER_SECONDS = 30
+
 VALIDATION = {422: {"model": Problem, "description": "A parameter is invalid."}}
 NOT_FOUND = {404: {"model": Problem, "description": "No such listing."}}
 UNAVAILABLE = {503: {"model": Problem, "description": "The marts have not been built yet."}}
@@ -394,7 +397,9 @@ async def _unavailable(request: Request, exc: Unavailable) -> JSONResponse:
 
 async def _database_problem(request: Request, exc: psycopg.Error) -> JSONResponse:
     """A search the database could not parse is the client's `q` (422), whatever the route
-    (a saved search's feed too); any other database error stays a 500."""
+    (a saved search's feed too); a database that is down, out of connections or too slow
+    is a 503 to retry (PoolTimeout, OperationalError and QueryCanceled are all
+    `OperationalError`s); any other database error stays a 500."""
     if isinstance(exc, psycopg.errors.InternalError_) and "tsquery" in str(exc):
         message = (
             f"q: the search could not be parsed ({str(exc).splitlines()[0]}); "
@@ -402,4 +407,20 @@ async def _database_problem(request: Request, exc: psycopg.Error) -> JSONRespons
             f"{filters.MAX_NEGATIONS_IN_A_ROW} '-' with no word between them)"
         )
         return _problem(422, message, "q", [])
+    if isinstance(exc, psycopg.OperationalError):
+        what = (
+            "did not answer in time"
+            if isinstance(exc, psycopg.errors.QueryCanceled)
+            else "is unavailable"
+        )
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        log.warning("%s %s: database %s (%s)", request.method, request.url.path, what, first_line)
+        message = (
+            f"the database {what} ({type(exc).__name__}); nothing is wrong with the request: "
+            f"retry after {RETRY_AFTER_SECONDS} s (GET /healthz says when the database is back)"
+        )
+        response = _problem(503, message, None, [])
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        response.headers["Cache-Control"] = "no-store"
+        return response
     raise exc

@@ -568,6 +568,39 @@ def test_healthz_says_down_with_503_when_the_database_is_unreachable() -> None:
     assert body["data"] is None and response.headers["cache-control"] == "no-store"
 
 
+def test_a_database_outage_is_a_503_to_retry_in_the_error_shape() -> None:
+    """Before: a bare `500 Internal Server Error` (text/plain) once the pool timed out."""
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = create_app(conninfo=f"host=127.0.0.1 port={port} dbname=none connect_timeout=1")
+    with TestClient(app) as client:
+        for path in ("/listings?q=python", "/stats/postings"):
+            response = client.get(path)
+            assert response.status_code == 503, response.text
+            assert response.headers["retry-after"] == "30"
+            assert response.headers["cache-control"] == "no-store"
+            body = response.json()
+            assert set(body) == {"message", "parameter", "detail"} and body["parameter"] is None
+            assert body["message"].startswith("the database is unavailable (PoolTimeout)")
+            assert "retry after 30 s" in body["message"]
+
+
+def test_a_query_the_database_cancels_is_a_503(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def cancelled(conn: psycopg.Connection) -> dict:
+        raise psycopg.errors.QueryCanceled("canceling statement due to statement timeout")
+
+    monkeypatch.setattr(queries, "facets", cancelled)
+    response = client.get("/facets")
+    assert response.status_code == 503, response.text
+    assert response.json()["message"].startswith(
+        "the database did not answer in time (QueryCanceled)"
+    )
+    assert response.headers["retry-after"] == "30"
+
+
 def test_a_role_that_cannot_read_the_build_stamp_is_never_served_old_stats(
     api_data: ApiData,
 ) -> None:
