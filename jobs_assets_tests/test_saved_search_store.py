@@ -85,12 +85,40 @@ def test_deleting_searches_gives_no_new_allowance(clean_db):
         "https://[::1]/hook",
         "https://[fe80::1]/hook",
         "https://0.0.0.0/hook",
+        # private IPv4 inside IPv6: NAT64 (well-known and local-use), 6to4, IPv4-compatible
+        "https://[64:ff9b::a00:1]/hook",
+        "https://[64:ff9b::7f00:1]/hook",
+        "https://[64:ff9b:1::a00:1]/hook",
+        "https://[2002:a00:1::1]/hook",
+        "https://[2002:7f00:1::]/hook",
+        "https://[::10.0.0.1]/hook",
     ],
 )
 def test_private_loopback_and_link_local_targets_are_refused(url):
     with pytest.raises(UnsafeTarget, match="JOBS_ALERT_ALLOW_PRIVATE=on"):
         check_target(url, TargetPolicy())
     assert check_target(url, TargetPolicy(allow_private=True))
+
+
+def test_public_ipv4_inside_ipv6_is_allowed():
+    for url in ("https://[64:ff9b::808:808]/hook", "https://[2002:808:808::1]/hook"):
+        assert check_target(url, TargetPolicy())
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("https://[::1/hook", "not a valid URL"),
+        ("https://[::1/", "not a valid URL"),
+        ("https://93.184.215.14:0/hook", "port"),
+        ("https://93.184.215.14:65536/hook", "port"),
+        ("https://93.184.215.14:x/hook", "port"),
+    ],
+)
+def test_a_malformed_url_or_port_is_refused_without_repeating_it(url, says):
+    with pytest.raises(UnsafeTarget, match=says) as refused:
+        check_target(url, TargetPolicy(allow_private=True))
+    assert url not in str(refused.value) and "/hook" not in str(refused.value)
 
 
 def test_only_https_unless_http_is_allowed_and_never_credentials_in_the_url():

@@ -111,8 +111,9 @@ def test_a_saved_search_is_stored_with_its_filters_checked(data: ApiData, tmp_pa
             "create_saved_search",
             {"query": {"salary_band": "lots"}, "deliver": {"email": "a@b.org"}},
         ),
+        ("create_saved_search", good | {"deliver": {"webhook_url": "https://[::1/"}}),
     ]
-    _, made, misspelt, plain_http, nowhere, bad_band = asyncio.run(
+    _, made, misspelt, plain_http, nowhere, bad_band, malformed = asyncio.run(
         session(server_parameters(data.conninfo, tmp_path), calls)
     )
     created = answer(made)
@@ -129,5 +130,6 @@ def test_a_saved_search_is_stored_with_its_filters_checked(data: ApiData, tmp_pa
     assert "JOBS_ALERT_ALLOW_HTTP" in error(plain_http)  # the same check as at delivery
     assert "deliver: give a webhook_url, an email, or both" in error(nowhere)
     assert "query.salary_band" in error(bad_band)
+    assert "deliver.webhook_url: the webhook URL is not a valid URL" in error(malformed)
     for band in queries.SALARY_BANDS:
         assert band in error(bad_band)

@@ -182,6 +182,10 @@ def test_the_same_filter_is_refused_alike_by_listings_and_by_a_saved_search(
         ("http://93.184.215.14/hook", "JOBS_ALERT_ALLOW_HTTP=on"),
         ("ftp://93.184.215.14/hook", "https://"),
         ("https://user:pw@93.184.215.14/hook", "user name or password"),
+        ("https://[::1/", "not a valid URL"),
+        ("https://93.184.215.14:0/hook", "port"),
+        ("https://[64:ff9b::a00:1]/hook", "private"),
+        ("https://[2002:a00:1::1]/hook", "private"),
     ],
 )
 def test_unsafe_webhook_targets_are_refused_at_creation(

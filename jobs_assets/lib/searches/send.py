@@ -149,11 +149,11 @@ def post_webhook(
 ) -> int:
     """POST `body` to the address `url`'s host resolves to, once checked; its HTTP
     status. `DeliveryError` when refused, unreachable, slow or not 2xx."""
-    where = describe_target(url)
     try:
         addresses = check_target(url, policy)
     except UnsafeTarget as err:
         raise DeliveryError(f"target refused: {err}") from None
+    where = describe_target(url)
     parts = urlsplit(url.strip())
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme.lower() == "https" else 80)

@@ -51,7 +51,13 @@ def check_target(url: str, policy: TargetPolicy) -> list[str]:
 
     Raises with a message naming the rule broken and the setting that would allow it.
     """
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # an unclosed "[", a bad IPv6 literal
+        raise UnsafeTarget(
+            "the webhook URL is not a valid URL; check its host part (an IPv6 address "
+            "goes in square brackets)"
+        ) from None
     scheme = parts.scheme.lower()
     if scheme not in ("https", "http"):
         raise UnsafeTarget(
@@ -70,19 +76,45 @@ def check_target(url: str, policy: TargetPolicy) -> list[str]:
     if not host:
         raise UnsafeTarget("the webhook URL has no host name")
     try:
-        port = parts.port or (443 if scheme == "https" else 80)
-    except ValueError as exc:
-        raise UnsafeTarget(f"the webhook URL's port is not a number ({exc})") from None
-    addresses = resolve(host, port, policy)
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise UnsafeTarget("the webhook URL's port must be a number from 1 to 65535")
+    addresses = resolve(host, port or (443 if scheme == "https" else 80), policy)
     if not policy.allow_private:
         for address in addresses:
-            if not ipaddress.ip_address(address).is_global:
+            if not is_public(address):
                 raise UnsafeTarget(
                     f"the webhook host {host} resolves to {address}, a private, loopback "
                     "or link-local address; give a public address (a deployment that "
                     "trusts its network sets JOBS_ALERT_ALLOW_PRIVATE=on)"
                 )
     return addresses
+
+
+#: IPv6 prefixes that carry an IPv4 address in their last 32 bits: NAT64's well-known
+#: prefix (RFC 6052) and the deprecated IPv4-compatible addresses
+_IPV4_IN_LAST_32_BITS = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("::/96"))
+#: NAT64 for a network's own use (RFC 8215): where it leads is that network's business
+_LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
+
+
+def is_public(address: str) -> bool:
+    """Whether `address` is globally reachable, and so is any IPv4 address it carries
+    (6to4, NAT64, IPv4-compatible): a public-looking IPv6 address that translates to a
+    private IPv4 one is private."""
+    ip = ipaddress.ip_address(address)
+    if not ip.is_global:
+        return False
+    if ip.version == 4:
+        return True
+    if ip in _LOCAL_NAT64:
+        return False
+    carried = ip.sixtofour
+    if carried is None and any(ip in prefix for prefix in _IPV4_IN_LAST_32_BITS):
+        carried = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return carried is None or carried.is_global
 
 
 def resolve(host: str, port: int, policy: TargetPolicy) -> list[str]:
