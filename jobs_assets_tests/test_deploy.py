@@ -754,9 +754,18 @@ def test_init_script_gives_the_pipeline_role_loading_but_not_the_schema(
             "CREATE TABLE public.evil (id int)",
             "ALTER TABLE public.jobs_listings_data ADD COLUMN evil int",
             "DROP TABLE staging.staging_jobs_listings_data",
+            # the revision is the migrate job's alone (before: the default privileges
+            # gave the pipeline role every write on it)
+            "UPDATE public.alembic_version SET version_num = '0099'",
+            "DELETE FROM public.alembic_version",
+            "INSERT INTO public.alembic_version VALUES ('0099')",
+            "TRUNCATE public.alembic_version",
         ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(ddl)
+        assert conn.execute("SELECT version_num FROM public.alembic_version").fetchall() == [
+            (head_revision(),)
+        ]
     # dbt builds its schemas and the marts as the pipeline role; the API reads them all
     assert build_marts(DsnPostgres(data_dir=str(tmp_path), dsn=conninfo("PIPELINE"))).success
     built = _marts_tables(conninfo("PIPELINE"))
