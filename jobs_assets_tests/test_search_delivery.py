@@ -557,3 +557,24 @@ def test_a_webhook_that_does_not_answer_in_time_or_redirects_is_a_failed_attempt
     assert [p["headers"]["Idempotency-Key"] for p in webhook.posts] == ["key-1", "key-1"]
     for error in (slow.value, moved.value):
         assert HOOK_SECRET not in str(error) and "/hook" not in str(error)
+
+
+def test_no_log_holds_the_webhooks_path_or_query_even_at_debug(webhook, caplog):
+    """urllib3 logs each request line at DEBUG; a webhook's path can be its secret (a
+    chat service's hook URL is /services/<team>/<secret>), so none of it is logged."""
+    caplog.set_level(logging.DEBUG)
+    local = TargetPolicy(allow_http=True, allow_private=True)
+    url = webhook.url("/services/T0001/SLACKSECRETPATH")
+    post_webhook(url, b"{}", "key-1", local, timeout_seconds=3.0)
+    webhook.replies = [503]
+    with pytest.raises(DeliveryError):
+        post_webhook(url, b"{}", "key-2", local, timeout_seconds=3.0)
+    assert len(webhook.posts) == 2
+    logged = "\n".join(f"{r.name} {r.getMessage()}" for r in caplog.records)
+    assert "SLACKSECRETPATH" not in logged and HOOK_SECRET not in logged
+    assert "/services" not in logged
+    # urllib3's own log is left as it is for every other request
+    urllib3_logger = logging.getLogger("urllib3.connectionpool")
+    with caplog.at_level(logging.DEBUG, logger="urllib3.connectionpool"):
+        urllib3_logger.debug("another request %s", "/elsewhere")
+    assert "/elsewhere" in caplog.text

@@ -17,14 +17,18 @@ goes through `JOBS_SMTP_URL` (`smtp://user:pass@host:port`, STARTTLS when the se
 offers it, or `smtps://` for TLS from the start), with a `Message-ID` made from the key.
 
 Every request has a timeout. Errors name the host at most: no webhook URL, address or
-SMTP password reaches the table or a log (`redact` on top).
+SMTP password reaches the table or a log (`redact` on top). urllib3 logs each request
+line at DEBUG; its records made while a webhook is posted are dropped
+(`QuietWebhookRequests`), as a webhook's path can be its secret.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import smtplib
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -144,6 +148,26 @@ def describe_target(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname or '?'}{port}/…"
 
 
+class QuietWebhookRequests(logging.Filter):
+    """Drops urllib3's records while this thread posts a webhook (they hold the
+    request's path and query); every other request is logged as urllib3 logs it."""
+
+    posting = threading.local()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(self.posting, "active", False)
+
+
+#: every urllib3 module that logs (a logger's filter sees only its own records)
+URLLIB3_LOGGERS = tuple(
+    f"urllib3.{name}"
+    for name in ("connectionpool", "connection", "response", "poolmanager", "util.retry")
+) + ("urllib3",)
+_QUIET = QuietWebhookRequests()
+for _name in URLLIB3_LOGGERS:
+    logging.getLogger(_name).addFilter(_QUIET)
+
+
 def post_webhook(
     url: str, body: bytes, key: str, policy: TargetPolicy, timeout_seconds: float
 ) -> int:
@@ -182,6 +206,7 @@ def post_webhook(
         pool = urllib3.HTTPConnectionPool(
             addresses[0], port, timeout=timeout, retries=False, maxsize=1
         )
+    _QUIET.posting.active = True
     try:
         response = pool.urlopen(
             "POST",
@@ -200,6 +225,7 @@ def post_webhook(
         raise DeliveryError(f"webhook {where} unreachable: {type(err).__name__}") from None
     finally:
         pool.close()
+        _QUIET.posting.active = False
     if not 200 <= response.status < 300:
         text = excerpt.decode("utf-8", "replace").strip()
         raise DeliveryError(f"webhook {where} answered HTTP {response.status}: {text[:200]}")
