@@ -578,3 +578,27 @@ def test_no_log_holds_the_webhooks_path_or_query_even_at_debug(webhook, caplog):
     with caplog.at_level(logging.DEBUG, logger="urllib3.connectionpool"):
         urllib3_logger.debug("another request %s", "/elsewhere")
     assert "/elsewhere" in caplog.text
+
+
+def test_a_stored_query_the_database_cannot_parse_is_skipped_and_the_others_still_match(
+    clean_db, webhook
+):
+    """A search stored before `q` was checked (40 '-' in a row: PostgreSQL's parser
+    fails on it) is skipped with its reason; it never stops the window's other searches."""
+    resource = delivery()
+    last = windows()[-1]
+    start = INGESTION_PARTITIONS.time_window_for_partition_key(last).start
+    with clean_db.connect() as conn, clean_db.connect() as read_conn:
+        store.create_search(conn, {"q": "-" * 40}, {"webhook_url": webhook.url()})
+        good = store.create_search(conn, {"q": "rust"}, {"webhook_url": webhook.url()}).search
+        load_window((conn, read_conn), start, {"jobicy": [jobicy(1, "Rust engineer")]})
+
+    result = match_window(clean_db, last, resource)
+
+    (post,) = webhook.posts
+    assert post["json"]["search_id"] == good.search_id
+    assert listed(post) == {("jobicy", "1")}
+    (event,) = result.asset_materializations_for_node("saved_search_matches")
+    assert event.metadata["searches_skipped"].value == 1
+    with pytest.raises(QueryError, match="q: 40 '-' with no word between them"):
+        filters_for({"q": "-" * 40})

@@ -26,7 +26,6 @@ from psycopg_pool import ConnectionPool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from jobs_assets.api import filters
 from jobs_assets.api.cache import make_cache
 from jobs_assets.api.filters import (
     NO_NUL,
@@ -404,7 +403,7 @@ async def _database_problem(request: Request, exc: psycopg.Error) -> JSONRespons
         message = (
             f"q: the search could not be parsed ({str(exc).splitlines()[0]}); "
             "use fewer operators in a row (at most "
-            f"{filters.MAX_NEGATIONS_IN_A_ROW} '-' with no word between them)"
+            f"{queries.MAX_NEGATIONS_IN_A_ROW} '-' with no word between them)"
         )
         return _problem(422, message, "q", [])
     if isinstance(exc, psycopg.OperationalError):

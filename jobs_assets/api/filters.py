@@ -37,12 +37,6 @@ FACETS_PATTERN = f"^({_FACET_NAME}(,{_FACET_NAME})*)?$"  # empty: no facet
 
 # PostgreSQL text cannot hold NUL: a value with one is a 422, never a query.
 NO_NUL = r"^[^\x00]*$"
-#: `q`: PostgreSQL's query parser stacks each '-' (NOT) until the next word, on a stack
-#: 32 deep; more in a row fails the query ("tsquery stack too small"), so a q with more
-#: than this many '-' between two letters or digits is a 422. Only ASCII letters and
-#: digits count as words: in a database with the C locale no other character is one.
-MAX_NEGATIONS_IN_A_ROW = 16
-_WORD_CHARACTER = re.compile(r"[A-Za-z0-9]")
 
 
 class Status(StrEnum):
@@ -128,14 +122,9 @@ class ListingQuery(BaseModel):
     @field_validator("q")
     @classmethod
     def _searchable(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        run = max(part.count("-") for part in _WORD_CHARACTER.split(value))
-        if run > MAX_NEGATIONS_IN_A_ROW:
-            raise ValueError(
-                f"{run} '-' with no word between them; each '-' excludes the next word, "
-                f"and the search takes at most {MAX_NEGATIONS_IN_A_ROW} in a row"
-            )
+        why = value and queries.unsearchable(value)
+        if why:
+            raise ValueError(why)
         return value
 
     @field_validator("country")

@@ -19,8 +19,9 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from jobs_assets.api import cursor, filters
+from jobs_assets.api import cursor
 from jobs_assets.api.app import create_app
+from jobs_assets.lib.listings import queries
 from jobs_assets_tests.api.conftest import ApiData
 
 FUZZ = settings(
@@ -267,7 +268,7 @@ def test_a_search_the_database_cannot_parse_is_a_422_naming_q(
 ) -> None:
     """The second guard: were the check above to let a deep q through, the database's
     refusal is still the client's q, not a 500."""
-    monkeypatch.setattr(filters, "MAX_NEGATIONS_IN_A_ROW", 1000)
+    monkeypatch.setattr(queries, "MAX_NEGATIONS_IN_A_ROW", 1000)
     response = get(client, "/listings", {"q": "-" * 40})
     assert response.status_code == 422, response.text
     body = response.json()

@@ -9,6 +9,7 @@ and serialise them). Pure: psycopg and `lib.sources`, no Dagster, no FastAPI.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -28,6 +29,26 @@ _LISTING_COLUMNS = """
     l.last_seen_at, l.status, l.expired_at, l.duplicate_cluster_id, l.is_canonical,
     coalesce(l.published_at, l.first_seen_at) AS sort_at
 """
+#: `q`: PostgreSQL's query parser stacks each '-' (NOT) until the next word, on a stack
+#: 32 deep; more in a row fails the query ("tsquery stack too small"), so a q with more
+#: than this many '-' between two letters or digits is refused. Only ASCII letters and
+#: digits count as words: in a database with the C locale no other character is one.
+MAX_NEGATIONS_IN_A_ROW = 16
+_WORD_CHARACTER = re.compile(r"[A-Za-z0-9]")
+
+
+def unsearchable(q: str) -> str | None:
+    """Why PostgreSQL's web-search parser would fail on `q`, or None: the one rule the
+    API's `q` and a saved search's stored `q` share."""
+    run = max(part.count("-") for part in _WORD_CHARACTER.split(q))
+    if run > MAX_NEGATIONS_IN_A_ROW:
+        return (
+            f"{run} '-' with no word between them; each '-' excludes the next word, "
+            f"and the search takes at most {MAX_NEGATIONS_IN_A_ROW} in a row"
+        )
+    return None
+
+
 _ANNUAL_USD = "coalesce(l.salary_max_usd, l.salary_min_usd)"
 _SORT_AT = "coalesce(l.published_at, l.first_seen_at)"
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import psycopg
 
-from jobs_assets.lib.listings.queries import ListingFilters, where_clauses
+from jobs_assets.lib.listings.queries import ListingFilters, unsearchable, where_clauses
 from jobs_assets.lib.normalise.eligibility import country_offsets
 from jobs_assets.lib.schema import HISTORY, LISTINGS_TABLE
 
@@ -64,6 +64,8 @@ def filters_for(query: Mapping[str, Any]) -> ListingFilters:
                 value = date.fromisoformat(value[:10])
             except ValueError:
                 raise QueryError(f"posted_since={value!r} is not a date (YYYY-MM-DD)") from None
+        if name == "q" and isinstance(value, str) and unsearchable(value):
+            raise QueryError(f"q: {unsearchable(value)}")
         if name == "min_salary_usd":
             try:
                 value = int(value)
