@@ -69,3 +69,44 @@ def test_upgrade_fills_places_and_rederives_countries(scratch: str) -> None:
         ("c", ["US"], ["Bozeman"], True),
         ("d", [], [], True),
     ]
+
+
+def test_upgrade_parses_places_and_eligibility_again_with_this_release_s_parser(
+    scratch: str,
+) -> None:
+    """Migration 0018: what the previous release parsed wrongly (a state code read as a
+    country, an exclusion read as the only country) is parsed again; no new version."""
+    migrate(scratch, "0017")
+    with psycopg.connect(scratch) as conn:
+        conn.execute(
+            "INSERT INTO public.jobs_listings_data (source, source_job_id, title, job_url, "
+            "location_raw, countries, regions, region, cities, subdivisions, eligibility, "
+            "eligible_countries, retrieved_at, first_seen_at, last_seen_at, "
+            "last_partition_key) VALUES "
+            "('remoteok', 'rs', 't', 'https://x/rs', 'Porto Alegre, RS', '{RS}', '{Europe}', "
+            " 'Europe', '{}', '{}', 'countries', '{RS}', now(), now(), now(), 'k'),"
+            "('remoteok', 'nonus', 't', 'https://x/n', 'Remote (Non-US)', '{US}', "
+            " '{North America}', 'North America', '{}', '{}', 'countries', '{US}', "
+            " now(), now(), now(), 'k')"
+        )
+        conn.execute(  # each listing's current version, as the previous release wrote it
+            f"INSERT INTO public.jobs_listings_history ({', '.join(HISTORY_COLUMNS)}, "
+            f"valid_from, valid_to, row_hash) SELECT {', '.join(HISTORY_COLUMNS)}, now(), "
+            f"NULL, {row_hash_sql('l')} FROM public.jobs_listings_data AS l"
+        )
+    migrate(scratch)
+    with psycopg.connect(scratch) as conn:
+        rows = conn.execute(
+            "SELECT source_job_id, countries, subdivisions, region, eligibility, "
+            "'US' = ANY(eligible_countries), 'DE' = ANY(eligible_countries) "
+            "FROM public.jobs_listings_data ORDER BY 1"
+        ).fetchall()
+        versions = conn.execute(
+            f"SELECT h.source_job_id, h.countries, h.row_hash = {row_hash_sql('l')} "
+            "FROM public.jobs_listings_history AS h "
+            "JOIN public.jobs_listings_data AS l USING (source, source_job_id) ORDER BY 1"
+        ).fetchall()
+    (nonus, rs) = rows
+    assert rs == ("rs", ["BR"], ["BR-RS"], "Latin America", "countries", False, False)
+    assert nonus[0] == "nonus" and nonus[5:] == (False, True)  # everyone but the US
+    assert versions == [("nonus", nonus[1], True), ("rs", ["BR"], True)]  # one version each
