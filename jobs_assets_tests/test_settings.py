@@ -260,6 +260,10 @@ def test_no_module_outside_lib_sources_names_a_source() -> None:
         ("postgresql://jobs:s3cret@db:5432/jobs", "postgresql://jobs:***@db:5432/jobs"),
         ("https://hooks.example/services/T/B/X", "https://hooks.example/services/T/B/X"),
         ("https://user@host/path", "https://user@host/path"),
+        # passwords written without percent-encoding: every character of them masked
+        ("smtp://me:p@ssw0rd@mail.test:587", "smtp://me:***@mail.test:587"),
+        ("postgresql://u:pa/ss@db/jobs", "postgresql://u:***@db/jobs"),
+        ("postgresql://u:a#b/c@d@db:5432/jobs x", "postgresql://u:***@db:5432/jobs x"),
     ],
 )
 def test_passwords_in_urls_are_masked(url: str, expected: str) -> None:

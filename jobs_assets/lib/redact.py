@@ -21,9 +21,11 @@ SECRET_PARAMS = (
     "secret",
     "signature",
 )
-# `scheme://user:password@host`: the password (the user name stays, to tell accounts apart).
+# `scheme://user:password@host`: the password (the user name stays, to tell accounts apart),
+# up to the last `@` of the URL: a password written without percent-encoding may hold
+# `@`, `/` or `#` itself (`smtp://me:p@ss/w#rd@mail`); masking too much is the safe side.
 _USERINFO = re.compile(
-    r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#@:\s'\"<>]*):(?P<password>[^/?#@\s'\"<>]*)@"
+    r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#@:\s'\"<>]*):(?P<password>[^\s'\"<>]*)@"
 )
 # `token=...` in a query string (or its percent-encoded form), whatever the case.
 _PARAM = re.compile(
