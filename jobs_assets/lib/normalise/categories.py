@@ -11,13 +11,17 @@ operator extends it without touching code:
   about the category (tags such as `senior`, `full-time`, `Remote`);
 - `match`: `exact` for a whole value; `word` for a word or phrase inside a title or an
   unknown value (`Senior Backend Engineer` -> `backend`); `stem` for a piece of a word,
-  for compounds (`Finanzbuchhalter` -> `buchhalter`). Among the `word`/`stem` rows
-  that match, the first in file order wins, so specific phrases (`sales engineer`)
-  stand before general words (`engineer`);
+  for compounds (`Finanzbuchhalter` -> `buchhalter`), tried only where no `word` row
+  matches. Which matching row decides (`_Rules.search`): the head of a title (before a
+  comma, a dash, a bracket or `for`/`at`/`in`) outranks the qualifier after it
+  (`Software Engineer, Customer Experience` is software), unless the head names only a
+  generic role (a row weighing under 1, `engineer`); within one part the phrase of
+  most words wins (`help desk` over `technician`), then a word that is not a generic
+  role (`Pharmacy Technician` is pharmacy), then the row earlier in the file;
 - `weight`: how decisive the value is as evidence (empty = 1). A board that derives
   most tags from the description tags nearly every listing with `support`, `software`,
-  `design` or `training`, so they weigh little; a role word in a title (`engineer`)
-  weighs less than a role phrase;
+  `design` or `training`, so they weigh little; a generic role word in a title
+  (`engineer`) weighs less than a role phrase;
 - `sources`: whose values the row was written for (documentation only).
 
 One listing's category is decided from all it says (`categorise`): its title, its
@@ -36,7 +40,7 @@ import csv
 import re
 import string
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache, lru_cache
 from importlib import resources
 
@@ -83,20 +87,26 @@ def _tokens(text: str) -> list[str]:
     return text.translate(_SPLIT).split()
 
 
+# Where a title's head (the role) ends and a qualifier (team, product, place) begins.
+_QUALIFIER = re.compile(r"[,;|()\[\]–—]|\s-\s|:\s|\s(?:for|at|in|with|für|bei|im)\s")
+
+
 class _Rules:
     """The table, compiled for speed (one dict probe per word and phrase of a text, not
     one regex per row): exact values; `word` rows by their words; `stem` rows as
-    substrings. Among the rows that match, the earliest in the file wins."""
+    substrings."""
 
     def __init__(self, exact: dict[str, _Evidence], rules: list[tuple[str, str, _Evidence]]):
         self.exact = exact
-        self.words: dict[str, tuple[int, _Evidence]] = {}
-        self.stems: dict[str, tuple[int, _Evidence]] = {}
+        # key -> (rank, evidence); the lowest rank wins: more words, then a specific row
+        # before a generic role (weight under 1), then the earlier row in the file
+        self.words: dict[str, tuple[tuple[int, bool, int], _Evidence]] = {}
+        self.stems: dict[str, tuple[tuple[int, bool, int], _Evidence]] = {}
         for order, (kind, value, evidence) in enumerate(rules):
             key = value if kind == "stem" else " ".join(_tokens(value))
-            (self.stems if kind == "stem" else self.words).setdefault(key, (order, evidence))
-        # stems stand after the words they must not shadow: skipped once a word row won
-        self.first_stem = min((order for order, _ in self.stems.values()), default=len(rules))
+            size = key.count(" ") + 1 if kind == "word" else 1
+            rank = (-size, evidence[1] < 1, order)
+            (self.stems if kind == "stem" else self.words).setdefault(key, (rank, evidence))
         # first word -> the most words a row starting with it has
         self.starts: dict[str, int] = {}
         for key in self.words:
@@ -104,11 +114,30 @@ class _Rules:
             self.starts[first] = max(self.starts.get(first, 0), size)
 
     def search(self, text: str) -> _Evidence | None:
-        """The earliest `word`/`stem` row matching a word, phrase or part of `text`
-        (lower case). The hot path of a window's parse: one probe per word and phrase."""
-        tokens = _tokens(text)
+        """The row deciding `text` (lower case): the head's best row, or the first
+        qualifier's when the head names only a generic role (weight under 1) or nothing.
+        `stem` rows are tried only when no `word` row matches any part."""
+        parts = _QUALIFIER.split(text)
+        return self._first(parts, self._best_word) or self._first(parts, self._best_stem)
+
+    @staticmethod
+    def _first(parts: list[str], best: Callable[[str], _Evidence | None]) -> _Evidence | None:
+        generic: _Evidence | None = None
+        for part in parts:
+            found = best(part)
+            if found is None:
+                continue
+            if found[1] >= 1:
+                return found
+            generic = generic or found
+        return generic
+
+    def _best_word(self, text: str) -> _Evidence | None:
+        """The best `word` row for a word or phrase of `text`. The hot path of a
+        window's parse: one dict probe per word and phrase."""
         words, starts = self.words, self.starts
-        best: tuple[int, _Evidence] | None = None
+        best: tuple[tuple[int, bool, int], _Evidence] | None = None
+        tokens = _tokens(text)
         for start, token in enumerate(tokens):
             longest = starts.get(token)
             if longest is None:
@@ -120,10 +149,13 @@ class _Rules:
                 found = words.get(" ".join(tokens[start : start + size]))
                 if found and (best is None or found[0] < best[0]):
                     best = found
-        if best is None or best[0] > self.first_stem:
-            for stem, found in self.stems.items():
-                if stem in text and (best is None or found[0] < best[0]):
-                    best = found
+        return best[1] if best else None
+
+    def _best_stem(self, text: str) -> _Evidence | None:
+        best: tuple[tuple[int, bool, int], _Evidence] | None = None
+        for stem, found in self.stems.items():
+            if stem in text and (best is None or found[0] < best[0]):
+                best = found
         return best[1] if best else None
 
 
