@@ -6,6 +6,7 @@ each other."""
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -112,3 +113,59 @@ def test_tests_and_benchmarks_never_import_each_other() -> None:
         if name.startswith("jobs_assets.")
         for target in targets
     )
+
+
+# --- lib/ by domain: each package says what it may import, and keeps to it ----------
+
+LIB = REPO / "jobs_assets" / "lib"
+_MAY_IMPORT = re.compile(r"May import:(?P<names>.*?)\.(?:\s|$)", re.DOTALL)
+
+
+def lib_packages() -> list[str]:
+    return sorted(p.parent.name for p in LIB.glob("*/__init__.py"))
+
+
+def declared(package: str) -> set[str]:
+    """What the package's docstring says it may import (`lib.x` or `lib.x.module`)."""
+    doc = ast.get_docstring(ast.parse((LIB / package / "__init__.py").read_text())) or ""
+    found = _MAY_IMPORT.search(doc)
+    assert found, f"lib/{package}/__init__.py: its docstring says nothing of what it may import"
+    return set(re.findall(r"`(lib(?:\.\w+)+)`", found["names"]))
+
+
+def lib_imports(edges: dict[str, set[str]]) -> dict[str, set[str]]:
+    """package -> the other parts of `lib` its modules import (`lib.x.module` or `lib.x`)."""
+    out: dict[str, set[str]] = {package: set() for package in lib_packages()}
+    for name, targets in edges.items():
+        parts = name.split(".")
+        if parts[:2] != ["jobs_assets", "lib"] or len(parts) < 3 or parts[2] not in out:
+            continue
+        for target in targets:
+            other = target.split(".")
+            if other[:2] == ["jobs_assets", "lib"] and len(other) > 2 and other[2] != parts[2]:
+                out[parts[2]].add(".".join(other[1:4]))
+    return out
+
+
+def test_each_lib_package_imports_only_what_its_docstring_allows() -> None:
+    imports = lib_imports(graph("jobs_assets"))
+    assert len(imports) >= 10 and imports["listings"]  # the packages were found
+    undeclared = {
+        package: sorted(
+            target
+            for target in targets
+            if not any(target == d or target.startswith(d + ".") for d in declared(package))
+        )
+        for package, targets in imports.items()
+    }
+    assert {package: names for package, names in undeclared.items() if names} == {}
+
+
+def test_the_lib_packages_have_no_cycle_between_them() -> None:
+    """No module cycle is not enough: listings -> normalise -> identity -> listings was one
+    between packages, each import made by a different module."""
+    edges = {
+        package: {target.split(".")[1] for target in targets}
+        for package, targets in lib_imports(graph("jobs_assets")).items()
+    }
+    assert cycles(edges) == []

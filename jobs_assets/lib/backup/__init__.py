@@ -18,6 +18,8 @@ The modules, in the order a backup runs them (`run.back_up`):
 - `retention.py`: the newest verified sets kept, only after a verified one;
 - `restore.py`: a checked restore into the configured database;
 - `run.py`: the whole backup of a window, and which windows may have one.
+
+May import: `lib.db`, `lib.ops`, `lib.raw`, `lib.schema`.
 """
 
 from jobs_assets.lib.backup.dump import DEFAULT_LOCK_WAIT_TIMEOUT, MANIFEST_FORMAT, dump, row_counts

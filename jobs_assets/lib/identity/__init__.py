@@ -1,4 +1,10 @@
-"""Listing identity: which listings are the same job (pure, no database, no Dagster)."""
+"""Listing identity: which listings are the same job, which are gone, and their history.
+
+`text`, `match` and `clusters` are pure (keys, candidates, the decision on a pair);
+`duplicates`, `lifecycle`, `history`, `window` and `quality` run their SQL over a psycopg
+connection in the caller's transaction; `evaluation` scores the matcher on labelled
+pairs. No Dagster. May import: `lib.findings`, `lib.raw`, `lib.schema`, `lib.sources`.
+"""
 
 from jobs_assets.lib.identity.clusters import (
     ASSIGNMENT_COLUMNS,

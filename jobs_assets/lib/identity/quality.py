@@ -15,8 +15,8 @@ from datetime import datetime
 
 import psycopg
 
+from jobs_assets.lib.findings import SAMPLE_ROWS, Finding
 from jobs_assets.lib.identity.lifecycle import HOLDS_TABLE, Evidence
-from jobs_assets.lib.listings.quality import SAMPLE_ROWS, Finding
 from jobs_assets.lib.schema import LISTINGS_TABLE
 
 #: more listings than this in one cluster is more likely a matcher fault than one job

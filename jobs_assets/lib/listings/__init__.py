@@ -4,10 +4,14 @@
 - `extract.py`: the staged window back, each source's fields under common names;
 - `copy_text.py`: normalised rows as COPY text, as the column contract says;
 - `upsert.py`: the window into the listings table (one transaction);
-- `pipeline.py`: the threads a window larger than one chunk runs on.
+- `pipeline.py`: the threads a window larger than one chunk runs on;
+- `quality.py`: the data-quality rules of a window, as SQL;
+- `queries.py`: the read side's filters and pages (the API and the saved searches);
+- `data_version.py`: what the listings table holds, as one number for caches.
 
 Each write reads or replaces only its window's rows, so a retry or a backfill never
 leaves a window half-written and the cost follows the window, not the history.
+May import: `lib.findings`, `lib.money`, `lib.normalise`, `lib.schema`, `lib.sources`.
 """
 
 from jobs_assets.lib.listings.copy_text import copy_lines

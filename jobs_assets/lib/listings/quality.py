@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 import psycopg
 
+from jobs_assets.lib.findings import SAMPLE_ROWS, Finding
 from jobs_assets.lib.money.ecb_rates import STALE_AFTER
 from jobs_assets.lib.money.salary import PLAUSIBLE_USD_MAX, PLAUSIBLE_USD_MIN
 from jobs_assets.lib.normalise.location import MULTIPLE, REGIONS, UNKNOWN, WORLDWIDE
@@ -23,27 +24,6 @@ from jobs_assets.lib.sources import SOURCES
 REGION_VALUES = (*REGIONS, WORLDWIDE, MULTIPLE, UNKNOWN)
 #: clocks differ a little; a listing published further ahead than this is a data error
 FUTURE_TOLERANCE = timedelta(minutes=15)
-SAMPLE_ROWS = 5
-
-
-@dataclass
-class Finding:
-    """The outcome of one rule: violation counts per rule and a few offending rows."""
-
-    violations: dict[str, int] = field(default_factory=dict)
-    samples: list[dict] = field(default_factory=list)
-    checked: int = 0
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def passed(self) -> bool:
-        return not any(self.violations.values())
-
-    def summary(self) -> str:
-        failed = {rule: n for rule, n in self.violations.items() if n}
-        if not failed:
-            return f"{self.checked} rows checked, no violations"
-        return ", ".join(f"{n} {rule}" for rule, n in failed.items())
 
 
 def _rules(

@@ -1,5 +1,7 @@
 """The salary model: features from `jobs_listings_data` rows, training with a time
-split, baselines and a promotion gate, and skops storage. No Dagster here."""
+split, baselines and a promotion gate, and skops storage. No Dagster here.
+May import: `lib.listings.copy_text`, `lib.listings.pipeline`, `lib.normalise`,
+`lib.sources`."""
 
 from jobs_assets.lib.salary_model.evaluation import Decision, promotion_decision
 from jobs_assets.lib.salary_model.masking import mask_money, mask_money_many

@@ -1,5 +1,5 @@
 """The tables' contract (`columns`) and the migrations that make a database match it
-(`migrate`)."""
+(`migrate`). May import: `lib.db`, `lib.errors`."""
 
 from jobs_assets.lib.schema.columns import (
     CLUSTER_COLUMNS,

@@ -8,5 +8,6 @@ and channel with what it announces, `send` posts and mails them (at least once).
 matcher uses the read side's filter SQL (`jobs_assets.lib.listings.queries`) so a search matches
 what `GET /listings` shows. The API, the MCP server and
 the delivery sensor all use these modules, so a search is the same thing wherever it is
-made or read. May import: `lib.listings.queries`, `lib.redact`, `lib.db`.
+made or read. May import: `lib.listings.queries`, `lib.normalise.eligibility`,
+`lib.schema`, `lib.sources`, `lib.redact`, `lib.db`.
 """

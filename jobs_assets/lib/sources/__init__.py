@@ -10,6 +10,8 @@ recorded response(s) in `jobs_assets/replay_fixtures/`; then one line below. Set
 pages), resources, assets, checks, the replay server, the CLI and the tests' fixtures
 follow from the registry. `docker-compose.yml`, `dagster.yaml`, `.env.example` and the
 README list the variables by hand: `test_settings.py` fails until they name the new ones.
+
+May import: `lib.errors`, `lib.redact`.
 """
 
 from jobs_assets.lib.sources.arbeitnow import Arbeitnow
