@@ -110,3 +110,39 @@ def test_upgrade_parses_places_and_eligibility_again_with_this_release_s_parser(
     assert rs == ("rs", ["BR"], ["BR-RS"], "Latin America", "countries", False, False)
     assert nonus[0] == "nonus" and nonus[5:] == (False, True)  # everyone but the US
     assert versions == [("nonus", nonus[1], True), ("rs", ["BR"], True)]  # one version each
+
+
+def test_upgrade_decides_categories_again_with_this_release_s_vocabulary(scratch: str) -> None:
+    """Migration 0019: a category the previous release decided from the first row in
+    file order ('Curriculum Developer' = Software Development) or left `Other`
+    ('Veterinarian') is decided again; no new version."""
+    migrate(scratch, "0018")
+    with psycopg.connect(scratch) as conn:
+        conn.execute(
+            "INSERT INTO public.jobs_listings_data (source, source_job_id, title, job_url, "
+            "tags, category_normalised, region, retrieved_at, first_seen_at, last_seen_at, "
+            "last_partition_key) VALUES "
+            "('remoteok', 'a', 'Curriculum Developer', 'https://x/a', '{}', "
+            " 'Software Development', 'Unknown', now(), now(), now(), 'k'),"
+            "('remoteok', 'b', 'Veterinarian', 'https://x/b', '{}', 'Other', 'Unknown', "
+            " now(), now(), now(), 'k'),"
+            "('remoteok', 'c', 'Senior Backend Engineer', 'https://x/c', '{python}', "
+            " 'Software Development', 'Unknown', now(), now(), now(), 'k')"
+        )
+        conn.execute(
+            f"INSERT INTO public.jobs_listings_history ({', '.join(HISTORY_COLUMNS)}, "
+            f"valid_from, valid_to, row_hash) SELECT {', '.join(HISTORY_COLUMNS)}, now(), "
+            f"NULL, {row_hash_sql('l')} FROM public.jobs_listings_data AS l"
+        )
+    migrate(scratch)
+    with psycopg.connect(scratch) as conn:
+        rows = conn.execute(
+            "SELECT l.source_job_id, l.category_normalised, h.category_normalised, "
+            f"h.row_hash = {row_hash_sql('l')} FROM public.jobs_listings_data AS l "
+            "JOIN public.jobs_listings_history AS h USING (source, source_job_id) ORDER BY 1"
+        ).fetchall()
+    assert rows == [
+        ("a", "Education", "Education", True),
+        ("b", "Healthcare", "Healthcare", True),
+        ("c", "Software Development", "Software Development", True),
+    ]

@@ -1,0 +1,72 @@
+"""Categories decided again with this release's vocabulary and title rule.
+
+This release decides a title's category by its head (the role before a comma, dash,
+bracket or "for/at/in" outranks a qualifier after it, unless it names only a generic
+role) and the longest phrase, not the first row of `categories.csv`, and its vocabulary
+knows professions that fell to `Other` (`lib/normalise/categories.py`). Listings stored
+by the previous release keep their old `category_normalised` until a window sees them
+again, so the upgrade decides every stored listing's category again: once per distinct
+(category, tags, title), one UPDATE of the rows whose category changes. The current
+version of each listing in the history gets the same value and its `row_hash` again,
+so the upgrade writes no new version; no column or row is added or removed.
+
+Revision ID: 0019
+Revises: 0018
+Create Date: 2026-12-07
+"""
+
+from alembic import op
+
+revision = "0019"
+down_revision = "0018"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    from jobs_assets.lib.identity.history import HASHED, ROW_HASH_SQL
+    from jobs_assets.lib.normalise.categories import categorise
+
+    bind = op.get_bind()
+    inputs = bind.exec_driver_sql(
+        "SELECT DISTINCT category, tags, title FROM public.jobs_listings_data"
+    ).fetchall()
+    decided = [
+        (category, tags, title, categorise(category, tags or (), title))
+        for category, tags, title in inputs
+    ]
+    bind.exec_driver_sql(
+        "CREATE TEMPORARY TABLE jobs_categories_again (category text, tags text[], "
+        "title text, category_normalised text) ON COMMIT DROP"
+    )
+    if decided:
+        bind.exec_driver_sql("INSERT INTO jobs_categories_again VALUES (%s, %s, %s, %s)", decided)
+    for table, current in (
+        ("jobs_listings_data", ""),
+        ("jobs_listings_history", "AND t.valid_to IS NULL"),
+    ):
+        bind.exec_driver_sql(
+            f"""
+UPDATE public.{table} AS t SET category_normalised = d.category_normalised
+  FROM jobs_categories_again AS d
+ WHERE t.category IS NOT DISTINCT FROM d.category AND t.tags IS NOT DISTINCT FROM d.tags
+   AND t.title IS NOT DISTINCT FROM d.title
+   AND t.category_normalised IS DISTINCT FROM d.category_normalised {current}
+"""
+        )
+    # over the columns the history has at this revision (a later one may add more)
+    present = {
+        row[0]
+        for row in bind.exec_driver_sql(
+            "SELECT column_name FROM information_schema.columns"
+            " WHERE table_schema = 'public' AND table_name = 'jobs_listings_history'"
+        )
+    }
+    hashed = ROW_HASH_SQL.format(", ".join(f"h.{c}" for c in HASHED if c in present))
+    bind.exec_driver_sql(
+        f"UPDATE public.jobs_listings_history AS h SET row_hash = {hashed} WHERE h.valid_to IS NULL"
+    )
+
+
+def downgrade() -> None:
+    """Nothing to undo: the column keeps the newer decision (no schema change)."""
