@@ -383,7 +383,13 @@ def test_secrets_hold_the_passwords_and_the_configmap_none() -> None:
         "AWS_SECRET_ACCESS_KEY",
         "JOBS_ALERT_WEBHOOK_URL",
     } <= set(pipeline)
-    assert set(secrets["jobs-assets-api-db"]["stringData"]) == {"PGUSER", "PGPASSWORD"}
+    # the API's role, and the key every replica shares for the saved searches' rate limit
+    # (without it each pod would count a client's creations apart, and forget on restart)
+    assert set(secrets["jobs-assets-api-db"]["stringData"]) == {
+        "PGUSER",
+        "PGPASSWORD",
+        "JOBS_SEARCH_CLIENT_KEY",
+    }
     settings = by_kind("ConfigMap")["jobs-assets-settings"]["data"]
     assert not [k for k in settings if re.search(r"PASSWORD|SECRET|TOKEN|ACCESS_KEY|WEBHOOK", k)]
     # The API never gets the pipeline's Secret (AWS keys, the write role).
