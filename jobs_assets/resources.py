@@ -1,13 +1,16 @@
 """Resources own I/O: the database, the raw store and one HTTP API per source.
 
-Their values come from `jobs_assets.settings` when the definitions load. A text
-setting present in the process environment is passed as `dg.EnvVar`, so the UI shows
-which variable feeds which field; numbers and defaults are passed as values. Tests
-build the resources pointed at a scratch database, a temporary folder and a local
-server.
+Their values come from `jobs_assets.settings` when the definitions load (it checks
+them and says what is wrong). A setting the process environment holds is passed as
+`dg.EnvVar` (`EnvVar.int` for a whole number), so the UI shows which variable feeds
+which field and every run process reads it again; defaults, lines of `.env`, values
+settings corrected and fractional numbers (Dagster has no float `EnvVar`) are passed as
+values. Tests build the resources pointed at a scratch database, a temporary folder
+and a local server.
 """
 
 from pathlib import Path
+from typing import TypeVar
 
 import dagster as dg
 import psycopg
@@ -22,14 +25,18 @@ from jobs_assets.logs import log_to
 from jobs_assets.settings import (
     AWS_ENDPOINT_URL,
     ECB_RATES_URL,
+    FETCH_WORKERS,
+    HTTP_RETRIES,
     STORAGE_URL,
     Settings,
     SourceSettings,
-    set_in_process,
+    pages_variable,
+    process_value,
     url_variable,
 )
 
 _schema_ready: set[str] = set()
+V = TypeVar("V")
 
 
 class PostgresResource(dg.ConfigurableResource):
@@ -131,15 +138,17 @@ class SourceApiResource(dg.ConfigurableResource):
         return SourceSettings(**self.model_dump())
 
 
-def from_env_var(name: str, value: str | None) -> str | dg.EnvVar | None:
-    """`dg.EnvVar(name)` when the process environment sets it (the UI then names the
-    variable), else the value settings resolved (a default, or a line of `.env`)."""
-    return dg.EnvVar(name) if set_in_process(name) else value
-
-
-def from_env_int(name: str, value: int) -> int | dg.EnvVar:
-    """`dg.EnvVar.int(name)` when the process environment sets it, else `value`."""
-    return dg.EnvVar.int(name) if set_in_process(name) else value
+def from_env_var(name: str, value: V) -> V | dg.EnvVar:
+    """`dg.EnvVar(name)` (`EnvVar.int` for a whole number) when the process environment
+    sets `name` to exactly what settings made of it, so the UI names the variable; else
+    `value`: a default, a line of `.env`, a value settings corrected (`JOBS_BACKUP_KEEP=0`
+    is 1) or a fractional number."""
+    raw = process_value(name)
+    if raw is None or isinstance(value, (bool, float)):
+        return value
+    if isinstance(value, int):
+        return dg.EnvVar.int(name) if raw.strip() == str(value) else value
+    return dg.EnvVar(name) if raw == value else value
 
 
 def resources_from_env(
@@ -158,7 +167,7 @@ def resources_from_env(
         "postgres": PostgresResource(
             data_dir=data_dir,
             pghost=named("PGHOST", settings.pghost),
-            migrate=settings.migrate,
+            migrate=named("JOBS_MIGRATE", settings.migrate),
         ),
         "raw_store": RawStoreResource(
             data_dir=data_dir,
@@ -166,15 +175,24 @@ def resources_from_env(
             endpoint_url=named(AWS_ENDPOINT_URL, settings.aws_endpoint_url),
         ),
         "lifecycle": LifecycleResource(
-            expire_unseen_days=settings.expire_unseen_days,
+            expire_unseen_days=named("JOBS_EXPIRE_UNSEEN_DAYS", settings.expire_unseen_days),
             expire_max_share=settings.expire_max_share,
         ),
-        "salary_training": SalaryModelResource(min_rows=settings.model_min_rows),
+        "salary_training": SalaryModelResource(
+            min_rows=named("JOBS_MODEL_MIN_ROWS", settings.model_min_rows)
+        ),
     }
     for name, source in SOURCES.items():
         values = settings.sources[name].__dict__
-        url = named(url_variable(source), values["url"])
-        out[f"{name}_api"] = SourceApiResource(**{**values, "url": url})
+        variables = {
+            "url": url_variable(source),
+            "max_pages": pages_variable(source),
+            "workers": FETCH_WORKERS[0],
+            "max_retries": HTTP_RETRIES[0],
+            "origin": "JOBS_FETCH_ORIGIN",
+        }
+        named_values = {f: named(v, values[f]) for f, v in variables.items() if v and f in values}
+        out[f"{name}_api"] = SourceApiResource(**{**values, **named_values})
     if settings.ecb_rates is not None:
         ecb = settings.ecb_rates.__dict__
         url = named(ECB_RATES_URL[0], ecb["url"])

@@ -144,6 +144,12 @@ def set_in_process(name: str) -> bool:
     return bool((os.environ.get(name) or "").strip())
 
 
+def process_value(name: str) -> str | None:
+    """What the process environment (not `.env`) holds for `name`, or None: a resource
+    field is `dg.EnvVar(name)` only when settings read that very value from it."""
+    return os.environ.get(name) if set_in_process(name) else None
+
+
 def process_environment() -> dict[str, str]:
     """A copy of this process's environment, for the programs a command starts."""
     return dict(os.environ)

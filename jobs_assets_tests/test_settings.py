@@ -141,6 +141,39 @@ def test_resources_name_the_variables_the_environment_sets(bare_env: pytest.Monk
     assert resources["remoteok_api"].url == SOURCES["remoteok"].default_url
 
 
+def test_whole_numbers_and_choices_the_environment_sets_reach_resources_as_env_vars(
+    bare_env: pytest.MonkeyPatch,
+) -> None:
+    """The UI names the variable behind every setting the environment gives, numbers
+    too; a value settings corrected, or a fraction (no float EnvVar), stays a value."""
+    for name, value in {
+        "JOBS_EXPIRE_UNSEEN_DAYS": "7",
+        "JOBS_MODEL_MIN_ROWS": "9",
+        "JOBS_MIGRATE": "check",
+        "JOBS_FETCH_WORKERS": "2",
+        "JOBS_JOBICY_MAX_PAGES": "4",
+        "JOBS_EXPIRE_MAX_SHARE": "0.5",
+        "JOBS_BACKUP_KEEP": "0",  # at least one backup is kept: corrected to 1
+    }.items():
+        bare_env.setenv(name, value)
+    resources = resources_from_env()
+    fields = {
+        "expire_unseen_days": (resources["lifecycle"], "JOBS_EXPIRE_UNSEEN_DAYS", 7),
+        "min_rows": (resources["salary_training"], "JOBS_MODEL_MIN_ROWS", 9),
+        "migrate": (resources["postgres"], "JOBS_MIGRATE", "check"),
+        "workers": (resources["jobicy_api"], "JOBS_FETCH_WORKERS", 2),
+        "max_pages": (resources["jobicy_api"], "JOBS_JOBICY_MAX_PAGES", 4),
+    }
+    for field, (resource, variable, value) in fields.items():
+        # dg.EnvVar, or what dg.EnvVar.int makes: both name their variable
+        assert getattr(getattr(resource, field), "env_var_name", None) == variable, field
+        assert getattr(resource.process_config_and_initialize(), field) == value
+    assert resources["lifecycle"].expire_max_share == 0.5
+    from jobs_assets.defs.backups.resources import backups_resource_from_env
+
+    assert backups_resource_from_env().keep == 1
+
+
 def test_step_retry_policy_comes_from_settings(bare_env: pytest.MonkeyPatch) -> None:
     from jobs_assets.automation import step_retry_policy
     from jobs_assets.settings import DefinitionsSettings

@@ -37,7 +37,7 @@ def backups_resource_from_env(
     named = from_env_var if name_variables else lambda _name, value: value
     return BackupsResource(
         data_dir=str(settings.data_dir),
-        keep=settings.backup_keep,
+        keep=named("JOBS_BACKUP_KEEP", settings.backup_keep),
         storage_url=named(STORAGE_URL, settings.storage_url),
         endpoint_url=named(AWS_ENDPOINT_URL, settings.aws_endpoint_url),
     )
