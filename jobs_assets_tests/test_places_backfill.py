@@ -71,6 +71,15 @@ def test_upgrade_fills_places_and_rederives_countries(scratch: str) -> None:
     ]
 
 
+def record_current_versions(conn: psycopg.Connection) -> None:
+    """Each listing's current version in the history, as the previous release wrote it."""
+    conn.execute(
+        f"INSERT INTO public.jobs_listings_history ({', '.join(HISTORY_COLUMNS)}, "
+        f"valid_from, valid_to, row_hash) SELECT {', '.join(HISTORY_COLUMNS)}, now(), "
+        f"NULL, {row_hash_sql('l')} FROM public.jobs_listings_data AS l"
+    )
+
+
 def test_upgrade_parses_places_and_eligibility_again_with_this_release_s_parser(
     scratch: str,
 ) -> None:
@@ -89,11 +98,7 @@ def test_upgrade_parses_places_and_eligibility_again_with_this_release_s_parser(
             " '{North America}', 'North America', '{}', '{}', 'countries', '{US}', "
             " now(), now(), now(), 'k')"
         )
-        conn.execute(  # each listing's current version, as the previous release wrote it
-            f"INSERT INTO public.jobs_listings_history ({', '.join(HISTORY_COLUMNS)}, "
-            f"valid_from, valid_to, row_hash) SELECT {', '.join(HISTORY_COLUMNS)}, now(), "
-            f"NULL, {row_hash_sql('l')} FROM public.jobs_listings_data AS l"
-        )
+        record_current_versions(conn)
     migrate(scratch)
     with psycopg.connect(scratch) as conn:
         rows = conn.execute(
@@ -129,11 +134,7 @@ def test_upgrade_decides_categories_again_with_this_release_s_vocabulary(scratch
             "('remoteok', 'c', 'Senior Backend Engineer', 'https://x/c', '{python}', "
             " 'Software Development', 'Unknown', now(), now(), now(), 'k')"
         )
-        conn.execute(
-            f"INSERT INTO public.jobs_listings_history ({', '.join(HISTORY_COLUMNS)}, "
-            f"valid_from, valid_to, row_hash) SELECT {', '.join(HISTORY_COLUMNS)}, now(), "
-            f"NULL, {row_hash_sql('l')} FROM public.jobs_listings_data AS l"
-        )
+        record_current_versions(conn)
     migrate(scratch)
     with psycopg.connect(scratch) as conn:
         rows = conn.execute(
