@@ -151,6 +151,12 @@ def from_env_var(name: str, value: V) -> V | dg.EnvVar:
     return dg.EnvVar(name) if raw == value else value
 
 
+def from_env_int(name: str, default: int) -> int | dg.EnvVar:
+    """`dg.EnvVar.int(name)` when the process environment sets it, else `default`: for a
+    whole number `Settings` does not parse (Dagster's config checks it in the run)."""
+    return dg.EnvVar.int(name) if process_value(name) is not None else default
+
+
 def resources_from_env(
     settings: Settings | None = None, name_variables: bool = True
 ) -> dict[str, dg.ConfigurableResource]:
