@@ -192,7 +192,9 @@ def test_retention_keeps_the_newest_verified_backups(
 ) -> None:
     monkeypatch.setenv("JOBS_DATA_DIR", str(data_dir))
     monkeypatch.setenv("JOBS_BACKUP_KEEP", "2")
-    resource = backup_resources().resources["backups"]
+    named = backup_resources().resources["backups"]
+    assert getattr(named.keep, "env_var_name", None) == "JOBS_BACKUP_KEEP"  # named in the UI
+    resource = named.process_config_and_initialize()  # as a run resolves it
     assert resource.keep == 2 and Path(resource.data_dir) == data_dir.resolve()
 
     conninfo = clean_db.resource().conninfo()
