@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 import psycopg
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from jobs_assets.api.app import create_app
@@ -555,12 +556,16 @@ def test_healthz_reports_database_cache_and_latest_window(
     assert datetime.fromisoformat(body["data"]["loaded_at"]) <= datetime.now(UTC)
 
 
-def test_healthz_says_down_with_503_when_the_database_is_unreachable() -> None:
-    with socket.socket() as sock:  # a port nothing listens on
+def unreachable_database_app() -> FastAPI:
+    """The API pointed at a port nothing listens on."""
+    with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    app = create_app(conninfo=f"host=127.0.0.1 port={port} dbname=none connect_timeout=1")
-    with TestClient(app) as client:
+    return create_app(conninfo=f"host=127.0.0.1 port={port} dbname=none connect_timeout=1")
+
+
+def test_healthz_says_down_with_503_when_the_database_is_unreachable() -> None:
+    with TestClient(unreachable_database_app()) as client:
         response = client.get("/healthz")
     assert response.status_code == 503
     body = response.json()
@@ -570,11 +575,7 @@ def test_healthz_says_down_with_503_when_the_database_is_unreachable() -> None:
 
 def test_a_database_outage_is_a_503_to_retry_in_the_error_shape() -> None:
     """Before: a bare `500 Internal Server Error` (text/plain) once the pool timed out."""
-    with socket.socket() as sock:  # a port nothing listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    app = create_app(conninfo=f"host=127.0.0.1 port={port} dbname=none connect_timeout=1")
-    with TestClient(app) as client:
+    with TestClient(unreachable_database_app()) as client:
         for path in ("/listings?q=python", "/stats/postings"):
             response = client.get(path)
             assert response.status_code == 503, response.text

@@ -309,14 +309,16 @@ def _expire_guarded(
     def expire(keys: list[str]) -> list[tuple[str, str]]:
         return conn.execute(_EXPIRE, {**params, "keys": keys}).fetchall() if keys else []
 
-    if not too_many(len(would)):
+    keys = [key for key, _ in would]
+    if not too_many(len(keys)):
         conn.execute(_RESOLVE, {**params, "status": "cleared", "earlier": False})
-        return expire([key for key, _ in would])
+        return expire(keys)
+    rows: list[tuple[str, str]] = []
     earlier = conn.execute(_OPEN_HOLDS, params).fetchall()
     if earlier:  # a second complete fetch, in a later window, confirms what both lack
         held_since = earlier[0][1]
         confirmed = [key for key, last_seen in would if last_seen < held_since]
-        own = [key for key, last_seen in would if last_seen >= held_since]
+        keys = [key for key, last_seen in would if last_seen >= held_since]  # its own drop
         # a held drop that came back entirely is cleared, as by a fetch within the share
         status = "confirmed" if confirmed else "cleared"
         conn.execute(_RESOLVE, {**params, "status": status, "earlier": True})
@@ -326,15 +328,12 @@ def _expire_guarded(
                 f"expired {len(rows)} of {active} active listings: this complete fetch "
                 f"confirms the drop held in window(s) {', '.join(key for key, _ in earlier)}"
             )
-        if not too_many(len(own)):
-            return rows + expire(own)
-        would = [(key, None) for key in own]
-    else:
-        rows = []
-    conn.execute(_HOLD, {**params, "active": active, "would": len(would), "max_share": max_share})
+        if not too_many(len(keys)):
+            return rows + expire(keys)
+    conn.execute(_HOLD, {**params, "active": active, "would": len(keys), "max_share": max_share})
     result.held[source] = (
-        f"would expire {len(would)} {'more ' if rows else ''}of {active} active listings "
-        f"({len(would) / active:.0%}, more than JOBS_EXPIRE_MAX_SHARE = {max_share:g}): "
+        f"would expire {len(keys)} {'more ' if rows else ''}of {active} active listings "
+        f"({len(keys) / active:.0%}, more than JOBS_EXPIRE_MAX_SHARE = {max_share:g}): "
         f"{'none of those is' if rows else 'nothing'} expired until a complete fetch of a later "
         "window confirms the drop"
     )

