@@ -114,8 +114,10 @@ def test_rate_limit_spaces_requests_across_threads(replay: ReplayServer) -> None
         SOURCES["himalayas"].fetch(http, settings, lambda p: pages.append(p.index))
     times = sorted(r.at for r in replay.requests)
     assert sorted(pages) == [0, 1, 2, 3, 4]
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-    assert min(gaps) >= 0.08  # 10 rps = 0.1 s apart, with a little clock slack
+    # 10 rps puts the five starts 0.1 s apart, 0.4 s from first to last; unthrottled,
+    # four workers send them within a few milliseconds. The server sees arrivals, which
+    # a busy machine delays unevenly, so one gap can shrink: judge the span, with slack.
+    assert times[-1] - times[0] >= 0.3
 
 
 def test_himalayas_reads_only_the_newest_max_pages(replay: ReplayServer) -> None:

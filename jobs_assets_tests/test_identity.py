@@ -12,7 +12,7 @@ from jobs_assets.lib.identity import Override, match_window, pair_is_same
 from jobs_assets.lib.identity.evaluation import (
     DISTINCT_KINDS,
     DUPLICATE_KINDS,
-    LISTING_FILES,
+    LISTING_FILE,
     benchmark_window,
     cloned_listings,
     load_listings,
@@ -30,6 +30,7 @@ from jobs_assets.lib.identity.text import (
     requisition_ids,
     title_parts,
 )
+from jobs_assets_tests.labelled_listings import labelled_listings
 
 DATA = Path(__file__).parent / "data"
 PAIRS = DATA / "duplicate_pairs.csv"
@@ -40,8 +41,7 @@ SHARED_DATA = Path(
     os.environ.get("JOBS_SHARED_DATA_DIR")
     or Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 )
-LISTINGS = SHARED_DATA / LISTING_FILES[0]
-CROSS_LISTINGS = SHARED_DATA / LISTING_FILES[1]
+LISTINGS = SHARED_DATA / LISTING_FILE
 
 
 @pytest.fixture(scope="module")
@@ -56,14 +56,15 @@ def labelled() -> tuple[list[dict], dict]:
 
 @pytest.fixture(scope="module")
 def enlarged() -> tuple[list[dict], list[dict], dict]:
-    """The old pairs, the cross-source pairs, and the listings of both shared files."""
-    for path in (LISTINGS, CROSS_LISTINGS):
+    """The old pairs, the cross-source pairs, and every listing they may refer to: the
+    shared duplicates file, the shared salary corpus and the recorded responses."""
+    for path in (LISTINGS, SHARED_DATA / "salary_corpus"):
         if not path.exists():
             pytest.skip(
                 f"the enlarged pair set's listings are shared data, absent here ({path}); "
-                "docs/duplicates.md says where they come from and how to rebuild them"
+                "set JOBS_SHARED_DATA_DIR to the shared data folder (docs/duplicates.md)"
             )
-    return load_pairs(PAIRS), load_pairs(CROSS_PAIRS), load_listings(LISTINGS, CROSS_LISTINGS)
+    return load_pairs(PAIRS), load_pairs(CROSS_PAIRS), labelled_listings(SHARED_DATA)
 
 
 def listing(source: str, job_id: str, **fields: object) -> dict:

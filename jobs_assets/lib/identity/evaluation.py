@@ -36,13 +36,11 @@ class PairScore:
         return self.true_positive / actual if actual else 1.0
 
 
-#: the shared listing files of the labelled sets, under $JOBS_SHARED_DATA_DIR: the 500
-#: listings of duplicate_pairs.csv, then the listings that only cross_source_pairs.csv uses
-#: (docs/duplicates.md says where each came from)
-LISTING_FILES = (
-    "duplicates/duplicate_listings.jsonl.gz",
-    "duplicates/cross_source_listings.jsonl.gz",
-)
+#: the shared listing file of the labelled sets, under $JOBS_SHARED_DATA_DIR: the 500
+#: listings of duplicate_pairs.csv (docs/duplicates.md says where they came from); the
+#: cross-source pairs also refer to the shared salary corpus and the recorded responses
+#: (jobs_assets_tests/labelled_listings.py)
+LISTING_FILE = "duplicates/duplicate_listings.jsonl.gz"
 #: the kinds a labelled pair may have: the four kinds of duplicate of official statistics
 #: work on online job ads, then why a look-alike pair is not a duplicate
 DUPLICATE_KINDS = ("exact", "different_fields", "repost", "partial")
