@@ -28,7 +28,10 @@ import psycopg
 import pytest
 
 from jobs_assets.lib import db
-from jobs_assets_tests.conftest import Database
+from jobs_assets.lib.raw.store import RawStore
+from jobs_assets.lib.sources import SOURCES
+from jobs_assets.replay import EARLIER
+from jobs_assets_tests.conftest import Database, fixture_listing_counts, latest_windows
 from jobs_assets_tests.deployment import free_port, stop_sessions
 
 REPO = Path(__file__).resolve().parents[1]
@@ -95,6 +98,22 @@ class Checkout:
     root: Path
     env: dict[str, str]
     demo: subprocess.CompletedProcess
+    #: right after the demo: what its own database holds (`jobs psql --demo`), and the
+    #: listings of the suite's database (the project's) before and after it
+    demo_answer: subprocess.CompletedProcess
+    project_listings: tuple[int, int]
+
+
+#: what the demo's own database is asked right after it: listings by status, the marts
+#: built on them, and the date of the ECB rates the salaries were converted with
+DEMO_QUERY = (
+    "select count(*) filter (where status = 'active'), "
+    "count(*) filter (where status = 'expired') from public.jobs_listings_data;\n"
+    "select sum(new_listings) from marts.daily_postings;\n"
+    "select count(*) from marts.listing_durations;\n"
+    "select string_agg(distinct salary_usd_rate_date::text, ',') "
+    "from public.jobs_listings_data;\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -121,8 +140,20 @@ def after_demo(database: Database, tmp_path_factory: pytest.TempPathFactory) -> 
         if not k.startswith(("MAKE", "MFLAGS", "DAGSTER_", "JOBS_DATA_DIR", "JOBS_STORAGE"))
     }
     env |= {k: v for k, v in database.env.items() if k != "JOBS_DATA_DIR"}
+    project_listings = "SELECT count(*) FROM public.jobs_listings_data"
+    before = database.query(project_listings)[0][0]
     done = bash(DEMO, env, root, timeout=600)
-    yield Checkout(root, env, done)
+    answer = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "jobs"), "psql", "--demo", "--", "-At"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        input=DEMO_QUERY,
+    )
+    after = database.query(project_listings)[0][0]
+    yield Checkout(root, env, done, answer, (before, after))
     if database.pghost:
         with psycopg.connect("dbname=postgres", autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{env["PGDATABASE"]}_demo" WITH (FORCE)')
@@ -149,6 +180,64 @@ def test_the_quick_start_block_runs(after_demo: Checkout) -> None:
     statuses = {status.strip() for _, status, _ in rows}
     assert {"active", "expired"} <= statuses, out[-2000:]
     assert (after_demo.root / "jobs_data" / "demo" / "pgdata").is_dir()
+
+
+def test_the_demo_loads_two_recorded_windows_apart_from_live_data(after_demo: Checkout) -> None:
+    """`make demo` (`jobs demo`): the previous window replays the earlier recordings
+    (RemoteOK and Arbeitnow were recorded twice), the latest the newer ones; what the
+    earlier held and the newer does not expires, and the summary says what each layer
+    holds and what to run next. Everything is the demo's own: database, data folder,
+    Dagster instance; nothing is fetched live."""
+    done = after_demo.demo
+    out = done.stdout
+    assert done.returncode == 0, out[-3000:] + done.stderr[-3000:]
+    latest = fixture_listing_counts()
+    earlier = fixture_listing_counts(EARLIER)
+    # the sources recorded twice: none of the earlier recording's listings is in the newer
+    gone = {name: earlier[name] for name in ("remoteok", "arbeitnow")}
+    expected = sum(latest.values())
+
+    # quiet: one line per step, the summary; no Dagster DEBUG wall, no warnings
+    assert "DEBUG" not in out + done.stderr and "Warning" not in out + done.stderr
+    previous, key = latest_windows(2)
+    for window in (previous, key):
+        for name in SOURCES:
+            assert f"ok     {name}_raw [{window}]" in out
+            assert f"ok     {name}_raw_checks [{window}]" in out  # the raw asset's checks
+    assert "replaying the earlier recordings arbeitnow_b.json, remoteok_b.json" in out
+    assert f"{sum(earlier.values())} listings: {sum(earlier.values())} inserted" in out
+    assert f"{expected} listings: {sum(latest[n] for n in gone)} inserted" in out
+    assert "ok     analytics_dbt" in out and "checks:" in out
+    assert f"lifecycle: {sum(gone.values())} expired" in out
+    assert "select " in out
+    assert len(out.splitlines()) < 100
+
+    # the demo's own database holds every listing of both windows; the project's is untouched
+    answer = after_demo.demo_answer
+    assert answer.returncode == 0, answer.stderr
+    counts, new, durations, rate_dates = answer.stdout.split()
+    assert counts == f"{expected}|{sum(gone.values())}"  # active, expired
+    assert int(new) == expected + sum(gone.values())  # every listing was new once
+    assert int(durations) > 0  # the expired listings' time on the board
+    assert rate_dates == "2026-10-30"  # converted with the recorded ECB file's rates
+    before, after = after_demo.project_listings
+    assert before == after
+
+    # replayed, never live: no fetch for the project's data folder to be polite about
+    data_dir = after_demo.root / "jobs_data"
+    demo_store = RawStore(data_dir / "demo")
+    for name in SOURCES:
+        for window in (previous, key):
+            manifest = json.loads(
+                (demo_store.window_dir(name, window) / "manifest.json").read_text()
+            )
+            assert manifest["origin"] == "replay" and manifest["complete"] is True
+        assert demo_store.last_live_fetch(name) is None
+        assert RawStore(data_dir).last_live_fetch(name) is None
+    # the recorded ECB file was fetched through the replay server and kept
+    assert list((data_dir / "demo" / "raw" / "ecb_rates").glob("*/page-0000.xml.gz"))
+    # the demo's runs are in its own Dagster instance
+    assert (data_dir / "demo" / "dagster_home" / "dagster.yaml").exists()
 
 
 @pytest.mark.parametrize("block", OTHERS, ids=str)
