@@ -102,7 +102,10 @@ class ApiData:
         return self.database.query(sql, params)
 
 
-@pytest.fixture(scope="package")
+# Session scope: built once per test process. Package scope rebuilt it each time a worker
+# came back to this package after tests elsewhere (pytest-xdist interleaves packages),
+# up to five builds a run; each test restores the listings it may change (`data`).
+@pytest.fixture(scope="session")
 def api_data(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiData]:
     name = f"jobs_api_test_{uuid.uuid4().hex[:10]}"
     admin = make_conninfo(database.conninfo, dbname="postgres")
@@ -130,7 +133,7 @@ def api_data(database: Database, tmp_path_factory: pytest.TempPathFactory) -> It
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="session")
 def api_db(api_data: ApiData) -> str:
     return api_data.conninfo
 
