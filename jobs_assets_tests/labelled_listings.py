@@ -23,27 +23,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from jobs_assets.lib.identity.clusters import INPUT_COLUMNS
 from jobs_assets.lib.identity.evaluation import LISTING_FILE, load_listings
 from jobs_assets.lib.normalise.rows import EXTRACTED, normalise
 from jobs_assets.lib.sources import SOURCES
 from jobs_assets.replay import FIXTURES
 
-SOURCES_ORDER = ("remotive", "jobicy", "himalayas", "remoteok", "arbeitnow")
-#: a listing row: the columns the matcher reads, as public.jobs_listings_data holds them
-COLUMNS = (
-    "source",
-    "source_job_id",
-    "title",
-    "company_name",
-    "location_raw",
-    "countries",
-    "regions",
-    "seniority",
-    "description_text",
-    "job_url",
-    "first_seen_at",
-    "provenance",
-)
+SOURCES_ORDER = tuple(SOURCES)
+#: a listing row: the columns the matcher reads, as public.jobs_listings_data holds them,
+#: then the listing's link and where it was first seen
+COLUMNS = (*INPUT_COLUMNS, "job_url", "provenance")
 ID_FIELDS = {
     "remotive": "id",
     "jobicy": "id",
