@@ -42,6 +42,7 @@ DAGSTER_PG = {"DAGSTER_PG_HOST", "DAGSTER_PG_PORT", "DAGSTER_PG_DB"}
 DAGSTER_PG |= {"DAGSTER_PG_USER", "DAGSTER_PG_PASSWORD"}
 DATA_PG = {"PGHOST", "PGPORT", "PGDATABASE", "PGUSER", "PGPASSWORD"}
 DATA_DIR = "/var/lib/jobs_data"
+LOGS_DIR = "/var/lib/dagster_logs"  # the step logs: run containers write, the UI reads
 
 
 def production_yaml() -> dict:
@@ -142,8 +143,10 @@ def test_every_service_sees_the_data_volume_and_only_the_proxies_the_docker_sock
     compose: dict,
 ) -> None:
     services = compose["services"]
-    for name in ("user_code", "webserver", "daemon"):
+    for name in ("user_code", "daemon"):
         assert f"jobs_data:{DATA_DIR}" in _volumes(services[name]), name
+    # the webserver reads step logs from a volume of their own, never the data volume
+    assert _volumes(services["webserver"]) == [f"dagster_logs:{LOGS_DIR}"]
     mounting = {n for n, s in services.items() if "/var/run/docker.sock" in str(_volumes(s))}
     assert mounting == {"docker_proxy_daemon", "docker_proxy_webserver"}
     assert not any("group_add" in s for s in services.values())  # nobody in the docker group
@@ -205,10 +208,13 @@ def test_run_launcher_matches_the_compose_network_volume_and_environment(compose
     assert (launcher["module"], launcher["class"]) == ("dagster_docker", "DockerRunLauncher")
     config = launcher["config"]
     assert config["network"] == compose["networks"]["jobs_assets"]["name"]
-    assert (
-        f"{compose['volumes']['jobs_data']['name']}:{DATA_DIR}"
-        in config["container_kwargs"]["volumes"]
-    )
+    # every run container mounts the data volume and the step-logs volume, where the
+    # compute log manager writes what the webserver shows
+    assert config["container_kwargs"]["volumes"] == [
+        f"{compose['volumes']['jobs_data']['name']}:{DATA_DIR}",
+        f"{compose['volumes']['dagster_logs']['name']}:{LOGS_DIR}",
+    ]
+    assert production_yaml()["compute_logs"]["config"]["base_dir"] == LOGS_DIR
     daemon_env = compose["services"]["daemon"]["environment"]
     # the daemon hands these to every run container, so it must have each of them
     assert set(config["env_vars"]) <= set(daemon_env)
@@ -335,6 +341,12 @@ def test_images_run_as_a_non_root_user(stage: str) -> None:
     users = [arg for op, arg in dockerfile_stages()[stage] if op == "USER"]
     assert users, f"stage {stage} never sets USER, so it runs as root"
     assert users[-1].split(":")[0] not in ("root", "0")
+    # the folders named volumes mount are the user's in the image, so a fresh volume
+    # mounted there is too (Docker copies the folder's ownership into an empty volume)
+    runs = [arg for op, arg in dockerfile_stages()[stage] if op == "RUN"]
+    chown = next(re.search(r"chown dagster:dagster ([^&]+)", r) for r in runs if "chown" in r)
+    owned = [path.strip('"') for path in chown.group(1).split()]
+    assert "$JOBS_DATA_DIR" in owned and LOGS_DIR in owned, owned
 
 
 def test_user_code_image_installs_the_package_with_pyproject_pins() -> None:
