@@ -6,7 +6,9 @@ role) and the longest phrase, not the first row of `categories.csv`, and its voc
 knows professions that fell to `Other` (`lib/normalise/categories.py`). Listings stored
 by the previous release keep their old `category_normalised` until a window sees them
 again, so the upgrade decides every stored listing's category again: once per distinct
-(category, tags, title), one UPDATE of the rows whose category changes. The current
+(category, tags, title), one UPDATE of the rows whose category changes. The UPDATE joins
+on the three as one row's text (NULL and '' stay apart in it): an equality, so a hash
+join, where `IS NOT DISTINCT FROM` on each would compare every listing with every input. The current
 version of each listing in the history gets the same value and its `row_hash` again,
 so the upgrade writes no new version; no column or row is added or removed.
 
@@ -49,8 +51,7 @@ def upgrade() -> None:
             f"""
 UPDATE public.{table} AS t SET category_normalised = d.category_normalised
   FROM jobs_categories_again AS d
- WHERE t.category IS NOT DISTINCT FROM d.category AND t.tags IS NOT DISTINCT FROM d.tags
-   AND t.title IS NOT DISTINCT FROM d.title
+ WHERE ROW(t.category, t.tags, t.title)::text = ROW(d.category, d.tags, d.title)::text
    AND t.category_normalised IS DISTINCT FROM d.category_normalised {current}
 """
         )
