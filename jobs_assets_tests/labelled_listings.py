@@ -57,27 +57,31 @@ RECORDED = {
 RECORDED_AT = "2026-01-01T00:00:00+00:00"
 
 
+#: the fields RemoteOK and Arbeitnow document, by the column each fills; the other
+#: sources are read with their module's field map
+DOCUMENTED_FIELDS = {
+    "remoteok": {
+        "title": "position",
+        "company_name": "company",
+        "location_text": "location",
+        "description_html": "description",
+        "published": "date",
+    },
+    "arbeitnow": {
+        "title": "title",
+        "company_name": "company_name",
+        "location_text": "location",
+        "description_html": "description",
+        "published": "created_at",
+    },
+}
+
+
 def documented_fields(source: str, item: dict) -> dict:
-    """The columns read from one raw item: the source module's field map for Remotive,
-    Jobicy and Himalayas; the documented fields of RemoteOK (position, company, location,
-    description, date) and Arbeitnow (title, company_name, location, description,
-    created_at)."""
-    if source == "remoteok":
-        return {
-            "title": item.get("position"),
-            "company_name": item.get("company"),
-            "location_text": item.get("location"),
-            "description_html": item.get("description"),
-            "published": item.get("date"),
-        }
-    if source == "arbeitnow":
-        return {
-            "title": item.get("title"),
-            "company_name": item.get("company_name"),
-            "location_text": item.get("location"),
-            "description_html": item.get("description"),
-            "published": item.get("created_at"),
-        }
+    """The columns read from one raw item: the documented fields of RemoteOK and
+    Arbeitnow (`DOCUMENTED_FIELDS`), the source module's field map for the others."""
+    if source in DOCUMENTED_FIELDS:
+        return {column: item.get(field) for column, field in DOCUMENTED_FIELDS[source].items()}
     return SOURCES[source].item_fields(item) or {}
 
 

@@ -8,9 +8,10 @@ by the previous release keep their old `category_normalised` until a window sees
 again, so the upgrade decides every stored listing's category again: once per distinct
 (category, tags, title), one UPDATE of the rows whose category changes. The UPDATE joins
 on the three as one row's text (NULL and '' stay apart in it): an equality, so a hash
-join, where `IS NOT DISTINCT FROM` on each would compare every listing with every input. The current
-version of each listing in the history gets the same value and its `row_hash` again,
-so the upgrade writes no new version; no column or row is added or removed.
+join, where `IS NOT DISTINCT FROM` on each would compare every listing with every input.
+The current version of each listing in the history gets the same value and its
+`row_hash` again, so the upgrade writes no new version; no column or row is added or
+removed.
 
 Revision ID: 0019
 Revises: 0018
