@@ -237,7 +237,12 @@ def running_deployment(workdir: Path, database: Database) -> Iterator[Deployment
                 "DAGSTER_CODE_SERVER_PORT": str(grpc_port),
                 "JOBS_DATA_DIR": str(data_dir),
                 "JOBS_MAX_RPS": "0",
-                "JOBS_AUTOMATION": "on",  # as docker-compose sets it
+                # Off: schedules and sensors stay stopped, so the daemon launches only
+                # the runs the tests submit. The stack shares the worker's data database
+                # with the tests that run after it; with automation on, its daemon started
+                # runs of its own (downstream of the tests' window) that wrote there during
+                # a later test (a deadlock on the ml schema in CI).
+                "JOBS_AUTOMATION": "off",
                 "JOBS_REMOTIVE_MIN_INTERVAL_HOURS": "0",
                 "JOBS_JOBICY_MIN_INTERVAL_HOURS": "0",
                 "JOBS_HTTP_BACKOFF_SECONDS": "0.01",
