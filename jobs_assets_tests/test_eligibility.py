@@ -36,6 +36,11 @@ def who(text: str, **kwargs: object) -> Eligibility:
         ("UTC-3 to UTC+3", (-3, 3)),
         ("within 4 hours of CET", (-3, 6)),
         ("UTC+5:30", (5.5, 5.5)),
+        ("UTC+5.5", (5.5, 5.5)),  # a fraction of an hour
+        # one end is the anchor alone: UTC itself
+        ("GMT to GMT+3", (0, 3)),
+        ("UTC-3 to UTC", (-3, 0)),
+        ("MSK", (3, 3)),
         # zones spelled out, and a tolerance without its unit
         ("Eastern Time", (-5, -4)),
         ("Pacific Time", (-8, -7)),
@@ -184,3 +189,51 @@ def test_words_that_look_like_exclusions(text: str, kind: str) -> None:
     assert found.eligibility == kind
     if kind == "countries":
         assert len(found.eligible_countries) == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Worldwide except US and Canada",
+        "Worldwide (except US & Canada)",
+        "Anywhere, except US/Canada",
+        "Weltweit außer USA und Kanada",
+        "Partout sauf États-Unis et Canada",
+        "Mundial excepto EE.UU. y Canadá",
+    ],
+)
+def test_every_excluded_country_of_a_list_is_out_in_any_language(text: str) -> None:
+    found = who(text)
+    assert found.eligibility == "countries", found
+    assert not admits_country(found, "US") and admits_country(found, "DE")
+    assert {"US", "CA"}.isdisjoint(locate_text(text).countries)  # neither is named
+
+
+@pytest.mark.parametrize(
+    "text, country",
+    [
+        ("Remote US (excluding California)", "US"),
+        ("United States (excl. California, New York)", "US"),
+        ("US only, excluding Hawaii and Alaska", "US"),
+        ("Canada only, not Quebec", "CA"),
+    ],
+)
+def test_leaving_out_a_state_keeps_the_rest_of_its_country(text: str, country: str) -> None:
+    assert who(text) == Eligibility("countries", (country,))
+
+
+def test_a_flag_restricts_and_directions_share_their_noun() -> None:
+    assert who("Remote 🇬🇧") == Eligibility("countries", ("GB",))
+    both = who("North and South America")
+    assert both.eligibility == "regions"
+    assert {"US", "CA", "BR", "AR"} <= set(both.eligible_countries)
+    assert "MX" not in both.eligible_countries  # Central America is not named
+    assert who("América Latina").eligibility == "regions"
+    assert who("Europa", home_country="DE").eligibility == "regions"  # not a German place
+
+
+def test_a_long_text_is_read_in_its_first_characters_only() -> None:
+    """No real location is thousands of characters long; one that is must not cost its
+    length squared (an unbounded look-back once took 18 s on 16,000 characters)."""
+    text = "x" * 16_000 + " not eligible"
+    assert who(text) == who(text[:2000])

@@ -167,6 +167,30 @@ LOCATION_TEXT_CASES: dict[str, tuple[str, str, str]] = {
     "Canada &amp; USA": ("CA|US", NA, NA),
     "Europe (CET, EET)": ("", EU, EU),
     "Latin America / Caribbean": ("", LA, LA),
+    # --- found on boards, and read wrongly once (a wrong country is worse than Unknown) ---
+    "North and South America": ("", f"{LA}|{NA}", MULTI),
+    "South and Central America": ("", LA, LA),
+    "East & West Africa": ("", AF, AF),
+    "New England": ("US", NA, NA),  # not England
+    "Remote - West Coast": ("US", NA, NA),  # not New Zealand's West Coast
+    "Long Island, NY": ("US", NA, NA),
+    "América Latina": ("", LA, LA),  # not "America" (the US)
+    "Latinoamérica": ("", LA, LA),
+    "Weltweit": ("", "", WW),
+    "Europaweit": ("", EU, EU),
+    "EEA": ("", EU, EU),
+    "Hong Kong SAR": ("HK", AS, AS),
+    "Homeoffice (Deutschland)": ("DE", EU, EU),
+    "Remote 🇺🇸": ("US", NA, NA),  # a flag is its country
+    "Remote (🇺🇸/🇨🇦)": ("CA|US", NA, NA),
+    # what an exclusion leaves out is no place of the listing, in any language
+    "Worldwide except US and Canada": ("", "", WW),
+    "Worldwide except China, Russia, Iran": ("", "", WW),
+    "Europe (except Germany), USA": ("US", f"{EU}|{NA}", MULTI),
+    "USA except NY and CA": ("US", NA, NA),
+    "Weltweit außer USA": ("", "", WW),
+    "Partout sauf France": ("", "", WW),
+    "Not available in: India, Pakistan": ("", "", UNKNOWN),
     # --- nothing known ---
     "": ("", "", UNKNOWN),
     "NA": ("", "", UNKNOWN),  # Namibia, North America or "n/a": too ambiguous alone
@@ -426,6 +450,16 @@ PLACE_CASES = [
     # the whole country, not a place called so
     ("Bundesweit", "DE", ("DE",), (), ()),
     ("Deutschlandweit", "DE", ("DE",), (), ()),
+    # Georgia beside one of its cities is the US state, not the country
+    ("Atlanta, Georgia", None, ("US",), ("Atlanta",), ("US-GA",)),
+    ("Savannah, Georgia", None, ("US",), ("Savannah",), ("US-GA",)),
+    ("Columbus, Georgia", None, ("US",), ("Columbus",), ("US-GA",)),
+    ("Tbilisi, Georgia", None, ("GE",), ("Tbilisi",), ("GE-TB",)),
+    ("Washington, D.C.", None, ("US",), ("Washington",), ("US-DC",)),
+    # directions sharing one noun, and a direction alone (no place: not Cameroon's Sud)
+    ("North or South Carolina", None, ("US",), (), ("US-NC", "US-SC")),
+    ("South", None, (), (), ()),
+    ("WEST", None, (), (), ()),
 ]
 
 
@@ -439,6 +473,8 @@ def test_places(text: str, home: str | None, countries: tuple, cities: tuple, su
     )
 
 
-@pytest.mark.parametrize("text", ["Remoto", "Télétravail", "1 Remote", "Home Office"])
+@pytest.mark.parametrize(
+    "text", ["Remoto", "Télétravail", "1 Remote", "Home Office", "Weltweit", "Mundial"]
+)
 def test_remote_words_in_other_languages(text: str) -> None:
     assert locate_text(text).region == "Worldwide"

@@ -36,11 +36,14 @@ from pathlib import Path
 from jobs_assets.lib.normalise.gazetteer import fold
 from jobs_assets.lib.normalise.location import (
     EXCLUSION_RE,
+    MAX_TEXT,
     WORLDWIDE,
     Location,
     _vocab,
     exclusions_first,
     locate_text,
+    shared_nouns,
+    split_exclusion,
 )
 
 WORLDWIDE_KIND = "worldwide"
@@ -102,6 +105,9 @@ _EEA = (*_EU27, "IS", "LI", "NO")
 _REGION_PARTS: dict[str, tuple[str, ...]] = {
     "europe": ("Europe",),
     "european": ("Europe",),
+    "europa": ("Europe",),
+    "europaweit": ("Europe",),
+    "europe entiere": ("Europe",),
     "western europe": ("Western Europe",),
     "eastern europe": ("Eastern Europe",),
     "central europe": ("Western Europe", "Eastern Europe"),
@@ -113,7 +119,17 @@ _REGION_PARTS: dict[str, tuple[str, ...]] = {
     "namer": ("Northern America",),
     "latam": ("Latin America",),
     "latin america": ("Latin America",),
+    "america latina": ("Latin America",),
+    "latinoamerica": ("Latin America",),
+    "lateinamerika": ("Latin America",),
+    "amerique latine": ("Latin America",),
     "south america": ("South America",),
+    "sudamerica": ("South America",),
+    "sudamerika": ("South America",),
+    "suedamerika": ("South America",),
+    "nordamerika": ("Northern America",),
+    "norteamerica": ("Northern America",),
+    "amerique du nord": ("Northern America",),
     "central america": ("Central America",),
     "caribbean": ("Caribbean",),
     "americas": ("Northern America", "Latin America"),
@@ -257,12 +273,17 @@ _GROUP_RE = re.compile(
     + r")\s+(?:timezones?|business hours|working hours|hours)\b"
 )  # fmt: skip
 _SIGN = r"[+\-−–]"
-_NUMBER = r"(\d{1,2}(?:[:.]\d{2})?)"
+_NUMBER = r"(\d{1,2}(?::\d{2}|\.\d{1,2})?)"
 _ANCHORED_RE = re.compile(rf"\b(?:utc|gmt)\s*({_SIGN})\s*{_NUMBER}")
 # "UTC-5 to +1", "GMT-3 - GMT+1", "UTC+1 to UTC+3": the second end may drop its anchor
 _RANGE_RE = re.compile(
     rf"\b(?:utc|gmt)\s*({_SIGN})\s*{_NUMBER}\s*(?:to|-|–|until|and)\s*(?:utc|gmt)?\s*"
     rf"({_SIGN})\s*{_NUMBER}"
+)
+# "GMT to GMT+3", "UTC-3 to UTC": one end is the anchor alone, UTC itself
+_ZERO_END_RE = re.compile(
+    rf"\b(?:utc|gmt)\s*(?:to|until|–|and)\s*(?:utc|gmt)\s*({_SIGN})\s*{_NUMBER}"
+    rf"|\b(?:utc|gmt)\s*({_SIGN})\s*{_NUMBER}\s*(?:to|until|–|and)\s*(?:utc|gmt)\b(?!\s*[+\-−–])"
 )
 # "±3h", "+/- 3 hours", "within 4 hours"; after a sign the unit may be left out ("GMT+1 ±2")
 _TOLERANCE_RE = re.compile(
@@ -273,8 +294,13 @@ _SIGNS = {"+": 1, "-": -1, "−": -1, "–": -1}
 
 
 def _hours(sign: str, number: str) -> float:
-    hours, _, minutes = number.replace(":", ".").partition(".")
-    value = int(hours) + (int(minutes) / 60 if minutes else 0)
+    """"+", "5:30" -> 5.5; "5.30" is minutes too, "5.5" a fraction of an hour."""
+    hours, separator, rest = number.replace(":", ";").partition(";")
+    if not separator:
+        hours, separator, rest = number.partition(".")
+        if separator and len(rest) == 1:
+            return _SIGNS[sign] * (int(hours) + int(rest) / 10)
+    value = int(hours) + (int(rest) / 60 if rest else 0)
     return _SIGNS[sign] * value
 
 
@@ -288,6 +314,8 @@ def parse_band(text: str | None) -> tuple[float, float] | None:
     points: list[float] = []
     for match in _RANGE_RE.finditer(lowered):
         points += [_hours(match[1], match[2]), _hours(match[3], match[4])]
+    for match in _ZERO_END_RE.finditer(lowered):
+        points += [0.0, _hours(match[1] or match[3], match[2] or match[4])]
     for match in _ANCHORED_RE.finditer(lowered):
         points.append(_hours(match[1], match[2]))
     folded = fold(text)
@@ -308,7 +336,7 @@ def parse_band(text: str | None) -> tuple[float, float] | None:
     return max(float(low), -12.0), min(float(high), 14.0)
 
 
-_ZONE_HINT_RE = re.compile(r"\d|\b(?:utc|gmt|time|time ?zones?|[a-z]{2,4}t)\b")
+_ZONE_HINT_RE = re.compile(r"\d|\b(?:utc|gmt|time|time ?zones?|[a-z]{2,4}t|msk|ist|hst)\b")
 
 
 def _band_of_list(values: Iterable[object]) -> tuple[float, float] | None:
@@ -350,7 +378,7 @@ def eligibility_of(
     an office job); `remote_only` False for a board that is not remote-only (`Source.remote_only`),
     where a place named without a remote word is an office job.
     """
-    raw = text or ""
+    raw = shared_nouns((text or "")[:MAX_TEXT])
     folded = fold(raw) if raw else ""
     band = parse_band(raw)
     listed = _band_of_list(timezones) if timezones is not None else None
@@ -360,18 +388,22 @@ def eligibility_of(
     members, everywhere, _ = _tables()
     excluded: set[str] = set()
     head, head_folded, head_place = raw, folded, place
-    exclusion = EXCLUSION_RE.search(exclusions_first(raw))
+    checked = exclusions_first(raw)
+    exclusion = EXCLUSION_RE.search(checked)
     if exclusion:
-        tail = exclusion[1]
-        excluded = set(locate_text(tail, home_country).countries)
-        for word in _region_words(fold(tail)):
-            excluded |= members[word]
-        head = exclusion.string[: exclusion.start()]
+        head, tail = split_exclusion(checked) or (checked, "")
         head_folded = fold(head)
         head_place = locate_text(head, home_country)
-        if not excluded and _restricts_nothing(exclusion, head_place):
+        left_out = locate_text(tail, home_country)
+        # a state or province of a country the text names leaves the rest of it
+        # ("US only, excluding Hawaii"): only the places it names are out
+        partly = {s[:2] for s in left_out.subdivisions} & set(head_place.countries)
+        excluded = set(left_out.countries) - partly
+        for word in _region_words(fold(tail)):
+            excluded |= members[word]
+        if not excluded and not partly and _restricts_nothing(exclusion, head_place):
             exclusion, head, head_folded, head_place = None, raw, folded, place
-        elif not excluded:  # "except" followed by nothing we can read
+        elif not excluded and not partly:  # "except" followed by nothing we can read
             return Eligibility(UNKNOWN_KIND, (), *(band or (None, None)))
 
     region_words = _region_words(head_folded)

@@ -82,13 +82,29 @@ WORLDWIDE_WORDS = frozenset(
         "any country",
         "earth",
         "planet earth",
+        # the same in the boards' other languages
+        "weltweit",
+        "mundial",
+        "todo el mundo",
+        "en todo el mundo",
+        "monde entier",
+        "partout",
+        "wereldwijd",
+        "ovunque",
+        "in tutto il mondo",
     }
 )
 
 REGION_WORDS: dict[str, tuple[str, ...]] = {
     "europe": (_EU,),
+    "europa": (_EU,),  # German, Spanish, Italian, Polish...
+    "europaweit": (_EU,),
+    "eu weit": (_EU,),
+    "europe entiere": (_EU,),
     "eu": (_EU,),
     "european union": (_EU,),
+    "eea": (_EU,),
+    "european economic area": (_EU,),
     "european timezones": (_EU,),
     "europe timezones": (_EU,),
     "eu timezones": (_EU,),
@@ -105,6 +121,9 @@ REGION_WORDS: dict[str, tuple[str, ...]] = {
     "balkans": (_EU,),
     "north america": (_NA,),
     "northern america": (_NA,),
+    "nordamerika": (_NA,),
+    "norteamerica": (_NA,),
+    "amerique du nord": (_NA,),
     "noram": (_NA,),
     "namer": (_NA,),
     "us timezones": (_NA,),
@@ -125,6 +144,13 @@ REGION_WORDS: dict[str, tuple[str, ...]] = {
     "pacific time": (_NA,),
     "latam": (_LA,),
     "latin america": (_LA,),
+    "america latina": (_LA,),
+    "latinoamerica": (_LA,),
+    "lateinamerika": (_LA,),
+    "amerique latine": (_LA,),
+    "sudamerica": (_LA,),
+    "suedamerika": (_LA,),
+    "sudamerika": (_LA,),
     "south america": (_LA,),
     "central america": (_LA,),
     "caribbean": (_LA,),
@@ -170,6 +196,17 @@ COUNTRY_GROUPS: dict[str, tuple[str, ...]] = {
     "anz": ("AU", "NZ"),
     "uk and ireland": ("GB", "IE"),
     "uki": ("GB", "IE"),
+    # parts of the US named by their own words: never the country or town a word inside
+    # them names ("New England" is not England, "West Coast" not New Zealand's region)
+    "new england": ("US",),
+    "long island": ("US",),
+    "west coast": ("US",),
+    "east coast": ("US",),
+    "us west coast": ("US",),
+    "us east coast": ("US",),
+    "midwest": ("US",),
+    "pacific northwest": ("US",),
+    "silicon valley": ("US",),
 }
 
 COUNTRY_ALIASES: dict[str, str] = {
@@ -179,6 +216,9 @@ COUNTRY_ALIASES: dict[str, str] = {
     "united states of america": "US",
     "america": "US",
     "us only": "US",
+    "ee uu": "US",  # Spanish "EE.UU."
+    "eeuu": "US",
+    "eua": "US",  # Portuguese
     "uk": "GB",
     "great britain": "GB",
     "britain": "GB",
@@ -228,7 +268,11 @@ COUNTRY_ALIASES: dict[str, str] = {
     "congo brazzaville": "CG",
     "kosovo": "XK",
     "hong kong": "HK",
+    "hong kong sar": "HK",
     "macau": "MO",
+    "macao": "MO",
+    "macau sar": "MO",
+    "macao sar": "MO",
     "brunei": "BN",
     "puerto rico": "PR",
     "st lucia": "LC",
@@ -504,14 +548,19 @@ _FILLER_RE = re.compile(
 EXCLUSION_RE = re.compile(
     r"(?:\b(?:except(?:\s+for)?|excluding|excludes?|excl|other\s+than|but\s+not|"
     r"not\s+available\s+in|not\s+open\s+to|not\s+in|outside(?:\s+of)?|not|non|ex|"
+    # the boards' other languages: German, French, Spanish, Portuguese, Italian, Dutch
+    r"au(?:ß|ss)er|ausgenommen|ausser|sauf|except[ée]|excepto|exceto|salvo|eccetto|tranne|"
+    r"behalve|"
     r"(?-i:[Nn]o))\b"
     r"|(?:(?<=anywhere\s)|(?<=worldwide\s)|(?<=everywhere\s)|(?<=world\s))but\b)(.*)$",
     re.IGNORECASE | re.DOTALL,
 )
 # Places followed by the word that leaves them out ("(US not eligible)", "(sanctioned
 # countries excluded)"): rewritten as "except US" before either module reads the text.
+# The places are looked for in the 80 characters before the word: an unbounded look-back
+# made a long text without commas take seconds.
 _EXCLUDED_AFTER_RE = re.compile(
-    r"([^()\[\],;]*?)\s*\b(?:excluded|not\s+eligible|ineligible|not\s+allowed)\b",
+    r"([^()\[\],;]{0,80}?)\s*\b(?:excluded|not\s+eligible|ineligible|not\s+allowed)\b",
     re.IGNORECASE,
 )
 # "No" phrases that restrict nothing ("Worldwide (no timezone restrictions)").
@@ -533,8 +582,64 @@ def exclusions_first(text: str) -> str:
     return _EXCLUDED_AFTER_RE.sub(lambda m: f"except {m[1]}", text)
 
 
+def split_exclusion(text: str) -> tuple[str, str] | None:
+    """`text` without its exclusion, and what the exclusion leaves out; None without one.
+
+    "Worldwide except US and Canada" -> ("Worldwide ", "US and Canada"). An exclusion
+    inside brackets ends with them: "Europe (except Germany), USA" -> ("Europe , USA",
+    "Germany"). Location and eligibility both read the places of the first part only,
+    so a place an exclusion names is never a place the listing is in.
+    """
+    match = EXCLUSION_RE.search(text)
+    if match is None:
+        return None
+    depth = 0
+    for ch in text[: match.start()]:
+        if ch in "([":
+            depth += 1
+        elif ch in ")]" and depth:
+            depth -= 1
+    head, tail, rest = text[: match.start()], match[1], ""
+    if depth:
+        level = depth
+        for index in range(match.start(1), len(text)):
+            if text[index] in "([":
+                level += 1
+            elif text[index] in ")]":
+                level -= 1
+                if level < depth:
+                    tail, rest = text[match.start(1) : index], text[index + 1 :]
+                    break
+        head = head[: max(head.rfind("("), head.rfind("["))]  # the bracket it opened
+    return f"{head} {rest}" if rest else head, tail
+
+
+_DC_RE = re.compile(r"\bD\.\s?C\.?(?!\w)")
+
+#: what is left of a text this long is not read (no real location is; a long one only
+#: costs time)
+MAX_TEXT = 2000
+
+# A flag (two regional indicator symbols) is its country's code: "Remote 🇺🇸" is US.
+_FLAG_RE = re.compile("([\U0001F1E6-\U0001F1FF])([\U0001F1E6-\U0001F1FF])")
+
+
+def _flags_as_codes(text: str) -> str:
+    if not _FLAG_RE.search(text):
+        return text
+    return _FLAG_RE.sub(
+        lambda m: " " + "".join(chr(ord(c) - 0x1F1E6 + ord("A")) for c in m.groups()) + " ",
+        text,
+    )
+
+
 # A qualifier before brackets defers to them: "Remote (Europe)" is Europe.
-_QUALIFIERS = frozenset({"remote", "fully remote", "100 remote", "remote only", "anywhere"})
+_QUALIFIERS = frozenset(
+    {"remote", "fully remote", "100 remote", "remote only", "remote first", "anywhere",
+     # the same in the boards' other languages ("Homeoffice (Deutschland)" is Germany)
+     "homeoffice", "home office", "teletrabajo", "teletravail", "100 teletravail", "remoto",
+     "remota", "fernarbeit", "mobiles arbeiten", "zdalnie", "praca zdalna"}
+)  # fmt: skip
 
 
 @dataclass
@@ -799,6 +904,8 @@ def _place(raw: str, context: set[str], home: str | None, vocab: _Vocabulary) ->
     """A token no country or region word matched, as a city or subdivision."""
     gazetteer = vocab.gazetteer
     key = _key(raw)
+    if key in COMPASS_WORDS:
+        return None  # "South", "WEST": a direction, not a place
     keys = [key]
     cleaned = " ".join(_PLACE_NOISE_RE.sub(" ", key).split())
     if cleaned and cleaned != key:
@@ -994,6 +1101,33 @@ def _tokens(text: str, vocab: _Vocabulary) -> list[str]:
 _DOTTED_RE = re.compile(r"^(?=.*\w{4})\w{2,}(?:\.\w{2,})+$")
 _AND_RE = re.compile(r"\s+(?:and|&)\s+", re.IGNORECASE)
 
+#: words of a direction, which alone name no place ("South" is not Cameroon's region
+#: Sud); before "and" they share the noun after it (`shared_nouns`)
+COMPASS_WORDS = frozenset(
+    {"north", "south", "east", "west", "central", "northern", "southern", "eastern",
+     "western", "northeast", "northwest", "southeast", "southwest", "middle"}
+)  # fmt: skip
+
+
+_COMPASS = "|".join(sorted(COMPASS_WORDS))
+_COMPASS_JOIN = r"\s*(?:,|/|&|\band\b|\bor\b)\s*"
+_SHARED_NOUN_RE = re.compile(
+    rf"\b((?:{_COMPASS})(?:{_COMPASS_JOIN}(?:{_COMPASS}))+)\s+(?!(?:and|or)\b)([^\W\d_]+)",
+    re.IGNORECASE,
+)
+
+
+def shared_nouns(text: str) -> str:
+    """Direction words that share one noun, written out: "North and South America" ->
+    "North America and South America", "North, Central and South America" -> "North
+    America, Central America and South America"."""
+
+    def write_out(match: re.Match[str]) -> str:
+        parts = re.split(f"({_COMPASS_JOIN})", match[1], flags=re.IGNORECASE)
+        return "".join(p if i % 2 else f"{p} {match[2]}" for i, p in enumerate(parts))
+
+    return _SHARED_NOUN_RE.sub(write_out, text) if _SHARED_NOUN_RE.search(text) else text
+
 
 _MOJIBAKE_RE = re.compile("[\u00c2\u00c3\u00c5][\u0080-\u00bf]")
 
@@ -1045,8 +1179,14 @@ def locate_text(text: str | None, home_country: str | None = None) -> Location:
     """
     if not isinstance(text, str):
         return Location()
-    text = exclusions_first(_repair(html.unescape(text)).strip()[:2000])  # some send escaped text
-    if not text:
+    # some send escaped text
+    text = _repair(html.unescape(text)).strip()[:MAX_TEXT]
+    text = _DC_RE.sub("DC", text)  # "Washington, D.C." is the district, not the state
+    text = exclusions_first(shared_nouns(_flags_as_codes(text)))
+    excluding = split_exclusion(text)
+    if excluding is not None:
+        text = excluding[0]  # "Worldwide except US": the excluded places are not named
+    if not text.strip():
         return Location()
     vocab = _vocab()
     total = _Found()
@@ -1119,9 +1259,18 @@ def locate_text(text: str | None, home_country: str | None = None) -> Location:
                 places.append((token, _postal_after(tokens, index, vocab)))
                 continue
         total.merge(found)
-    if {"GE", "US"} <= total.countries and "georgia" in _key(text):
-        total.countries.discard("GE")  # "Atlanta, Georgia, USA" is the state
-        total.subdivisions.add("US-GA")
+    if "GE" in total.countries and "georgia" in _key(text):
+        in_georgia = [
+            city
+            for token, _ in places
+            for city in vocab.gazetteer.cities.get(_key(token), ())
+            if city.subdivision == "US-GA"
+        ]
+        if "US" in total.countries or in_georgia:
+            # "Atlanta, Georgia (USA)" is the state: one of its cities, or the US, named
+            total.countries.discard("GE")
+            total.add(("US",))
+            total.subdivisions.add("US-GA")
     named = set(total.countries)
     places += [(part, None) for part in total.unread]
     for token, postal in places:
