@@ -294,7 +294,7 @@ _SIGNS = {"+": 1, "-": -1, "−": -1, "–": -1}
 
 
 def _hours(sign: str, number: str) -> float:
-    """"+", "5:30" -> 5.5; "5.30" is minutes too, "5.5" a fraction of an hour."""
+    """ "+", "5:30" -> 5.5; "5.30" is minutes too, "5.5" a fraction of an hour."""
     hours, separator, rest = number.replace(":", ";").partition(";")
     if not separator:
         hours, separator, rest = number.partition(".")

@@ -621,7 +621,7 @@ _DC_RE = re.compile(r"\bD\.\s?C\.?(?!\w)")
 MAX_TEXT = 2000
 
 # A flag (two regional indicator symbols) is its country's code: "Remote 🇺🇸" is US.
-_FLAG_RE = re.compile("([\U0001F1E6-\U0001F1FF])([\U0001F1E6-\U0001F1FF])")
+_FLAG_RE = re.compile("([\U0001f1e6-\U0001f1ff])([\U0001f1e6-\U0001f1ff])")
 
 
 def _flags_as_codes(text: str) -> str:
