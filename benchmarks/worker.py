@@ -103,7 +103,10 @@ def to_sql(conninfo: str, partition_key: str, window_start: str, table: str) -> 
     from sqlalchemy import Text, create_engine
     from sqlalchemy.dialects.postgresql import ARRAY
 
-    arrays = {column: ARRAY(Text) for column in ("tags", "countries", "regions")}
+    from jobs_assets.lib.schema import LISTINGS
+
+    # every array column of the contract (a hand-written list missed those added later)
+    arrays = {c.name: ARRAY(Text) for c in LISTINGS.columns if c.sql_type == "text[]"}
     schema, name = table.split(".")
     engine = create_engine(_sqlalchemy_url(conninfo))
     start = datetime.fromisoformat(window_start)

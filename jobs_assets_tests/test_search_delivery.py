@@ -333,9 +333,9 @@ def test_the_sensor_requests_one_run_per_load_of_the_window(clean_db, resources)
         resources={"postgres": clean_db.resource(), "search_delivery": delivery()},
     )
     context = dg.build_sensor_context(instance=instance, definitions=defs)
-    requests = list(saved_search_sensor(context))
+    requests = saved_search_sensor(context)
     assert [r.partition_key for r in requests] == [key]
-    (nothing,) = saved_search_sensor(context)  # the cursor moved past the load
+    nothing = saved_search_sensor(context)  # the cursor moved past the load
     assert isinstance(nothing, dg.SkipReason)
     # a daemon restarted without its cursor asks again with the same run key, which the
     # daemon never launches twice (and a run that did would write nothing: see above)
@@ -345,6 +345,26 @@ def test_the_sensor_requests_one_run_per_load_of_the_window(clean_db, resources)
     dg.materialize(ingestion_assets(), partition_key=key, resources=resources, instance=instance)
     (reload,) = saved_search_sensor(context)
     assert reload.partition_key == key and reload.run_key != requests[0].run_key
+
+
+def test_loads_between_two_ticks_each_get_their_run(clean_db, resources):
+    """Two windows loaded while the sensor did not tick (a daemon down, a backfill): each
+    is matched, oldest first; none is lost to the newer one."""
+    instance = dg.DagsterInstance.ephemeral()
+    older, newer = windows()[-2:]
+    defs = dg.Definitions(
+        assets=[saved_search_matches],
+        sensors=[saved_search_sensor],
+        resources={"postgres": clean_db.resource(), "search_delivery": delivery()},
+    )
+    context = dg.build_sensor_context(instance=instance, definitions=defs)
+    assert isinstance(saved_search_sensor(context), dg.SkipReason)  # nothing loaded yet
+    for key in (older, newer):
+        dg.materialize(
+            ingestion_assets(), partition_key=key, resources=resources, instance=instance
+        )
+    assert [r.partition_key for r in saved_search_sensor(context)] == [older, newer]
+    assert isinstance(saved_search_sensor(context), dg.SkipReason)
 
 
 def test_a_job_arriving_later_on_a_second_board_is_not_announced_again(

@@ -1,10 +1,12 @@
 """When saved searches are matched and their messages sent.
 
-- `saved_search_sensor` (an asset sensor): each materialisation of `jobs_listings`
-  requests a run of `saved_search_matches` for the same window, with
-  `run_key = <window>:<the loading run's id>`, so a re-evaluated tick never launches twice
-  (and a daemon that restarts with no cursor launches at most a run that writes nothing:
-  the deliveries' primary key holds).
+- `saved_search_sensor`: every materialisation of `jobs_listings` since its last tick
+  requests a run of `saved_search_matches` for the same window, oldest first, with
+  `run_key = <window>:<the loading run's id>`. Loads that landed between two ticks (a
+  daemon that was down, a backfill) each get their run: none is lost. A re-evaluated
+  tick never launches twice, and a daemon that restarts with no cursor starts from the
+  newest load only, launching at most a run that writes nothing (the deliveries'
+  primary key holds).
 - `search_delivery_sensor`: every 30 s, sends the messages that are due (retries after a
   webhook or mail server failed), the way `alert_sensor` delivers the alert outbox.
 """
@@ -25,14 +27,34 @@ saved_search_job = dg.define_asset_job(
 )
 
 
-def match_after_load(
-    context: dg.SensorEvaluationContext, asset_event: dg.EventLogEntry
-) -> dg.RunRequest | dg.SkipReason:
-    event = asset_event.dagster_event
-    partition = event.partition if event is not None else None
-    if not partition:
-        return dg.SkipReason("jobs_listings materialised without a window: nothing to match")
-    return dg.RunRequest(run_key=f"{partition}:{asset_event.run_id}", partition_key=partition)
+LOADED = dg.AssetKey("jobs_listings")
+#: loads read per tick at most; more wait for the next tick (the cursor says where)
+LOADS_PER_TICK = 100
+
+
+def match_after_loads(context: dg.SensorEvaluationContext) -> list[dg.RunRequest] | dg.SkipReason:
+    """A run per load of `jobs_listings` since the cursor (the last load's storage id)."""
+    if context.cursor:
+        found = context.instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=LOADED, after_storage_id=int(context.cursor)),
+            limit=LOADS_PER_TICK,
+            ascending=True,
+        ).records
+    else:  # a new sensor, or a daemon without its cursor: the newest load only
+        found = context.instance.fetch_materializations(LOADED, limit=1).records
+        if not found:
+            context.update_cursor("0")  # nothing loaded yet: every load to come counts
+    if not found:
+        return dg.SkipReason("no new materialisation of jobs_listings")
+    context.update_cursor(str(found[-1].storage_id))
+    requests = [
+        dg.RunRequest(run_key=f"{r.partition_key}:{r.run_id}", partition_key=r.partition_key)
+        for r in found
+        if r.partition_key
+    ]
+    return requests or dg.SkipReason(
+        "jobs_listings materialised without a window: nothing to match"
+    )
 
 
 def send_due_messages(
@@ -52,17 +74,17 @@ def send_due_messages(
 def build_search_sensors(
     status: dg.DefaultSensorStatus = dg.DefaultSensorStatus.STOPPED,
 ) -> list[dg.SensorDefinition]:
-    matches = dg.asset_sensor(
-        asset_key=dg.AssetKey("jobs_listings"),
+    matches = dg.sensor(
         job=saved_search_job,
         name="saved_search_sensor",
         minimum_interval_seconds=10,
         default_status=status,
         description=(
             "After each materialisation of jobs_listings, runs saved_search_matches for the "
-            "same window: one message per saved search with new matching jobs."
+            "same window: one message per saved search with new matching jobs. Every load "
+            "since the last tick gets its run."
         ),
-    )(match_after_load)
+    )(match_after_loads)
     delivery = dg.sensor(
         name="search_delivery_sensor",
         minimum_interval_seconds=30,
