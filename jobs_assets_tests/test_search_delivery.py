@@ -622,3 +622,22 @@ def test_a_stored_query_the_database_cannot_parse_is_skipped_and_the_others_stil
     assert event.metadata["searches_skipped"].value == 1
     with pytest.raises(QueryError, match="q: 40 '-' with no word between them"):
         filters_for({"q": "-" * 40})
+
+
+def test_a_webhook_on_an_internationalised_name_is_posted_to_its_ascii_form(webhook):
+    """A host name in another script (accepted at creation) goes on the wire as IDNA
+    (xn--): Host header and TLS name alike; a path in another script is percent-encoded."""
+    seen: list[str] = []
+
+    def lookup(host: str, port: int, **kwargs: object) -> list:
+        seen.append(host)
+        return socket.getaddrinfo("127.0.0.1", port, **kwargs)
+
+    local = TargetPolicy(allow_http=True, allow_private=True, lookup=lookup)
+    port = webhook.server.server_address[1]
+    url = f"http://例子.example:{port}/hook/café?token={HOOK_SECRET}"
+    assert post_webhook(url, b"{}", "key-1", local, timeout_seconds=3.0) == 200
+    (post,) = webhook.posts
+    assert post["headers"]["Host"] == f"xn--fsqu00a.example:{port}"
+    assert post["path"].startswith("/hook/caf%C3%A9?token=")
+    assert seen

@@ -16,7 +16,14 @@ from enum import Enum, StrEnum
 from typing import Annotated, Any
 
 import psycopg
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from jobs_assets.api import cursor
 from jobs_assets.api.models import SALARY_BANDS_TEXT
@@ -37,6 +44,8 @@ FACETS_PATTERN = f"^({_FACET_NAME}(,{_FACET_NAME})*)?$"  # empty: no facet
 
 # PostgreSQL text cannot hold NUL: a value with one is a 422, never a query.
 NO_NUL = r"^[^\x00]*$"
+#: the filters whose schema is any text: empty, they filter nothing
+FREE_TEXT = frozenset({"q", "region", "category", "seniority", "job_type"})
 
 
 class Status(StrEnum):
@@ -60,6 +69,19 @@ def _iso_day(value: object) -> object:
 IsoDay = Annotated[date, BeforeValidator(_iso_day)]
 
 
+def _known_country(value: object) -> object:
+    if not isinstance(value, str) or not value:
+        return value  # None, or not text: the enum's own check answers
+    if country_offsets(value) is None:
+        raise ValueError(f"{value!r} is not an ISO 3166 alpha-2 country code (e.g. DE, US, IN)")
+    return value.upper()
+
+
+#: a country code in any case ("de"), in the annotation itself: wherever the field's type
+#: is used (the MCP server's tool arguments too), it reads alike
+KnownCountry = Annotated[CountryCode, BeforeValidator(_known_country)]
+
+
 class ListingQuery(BaseModel):
     """What a listing must match: every filter of `GET /listings`."""
 
@@ -76,7 +98,7 @@ class ListingQuery(BaseModel):
     country: str | None = Field(
         None, pattern=r"^[A-Za-z]{2}$", description="ISO 3166 alpha-2.", examples=["DE"]
     )
-    eligible_in: CountryCode | None = Field(
+    eligible_in: KnownCountry | None = Field(
         None,
         description="ISO 3166 alpha-2: listings a person in that country may apply to: "
         "worldwide ones, those whose eligible_countries hold it, and time-zone-only ones "
@@ -119,6 +141,22 @@ class ListingQuery(BaseModel):
         None, description="Only listings posted on or after this day (UTC)."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_absent(cls, values: object) -> object:
+        """A free-text filter given empty ("?q=", a form's empty field, `"seniority": ""`)
+        is one not given, everywhere alike: `/listings`, a saved search's feed and its
+        messages (an empty `q` once matched nothing on the page and everything in the
+        webhook). A typed filter given empty (a day, a number, a name of a list) stays a
+        422, as its schema says."""
+        if isinstance(values, dict):
+            return {
+                k: v
+                for k, v in values.items()
+                if not (k in FREE_TEXT and isinstance(v, str) and not v.strip())
+            }
+        return values
+
     @field_validator("q")
     @classmethod
     def _searchable(cls, value: str | None) -> str | None:
@@ -138,15 +176,6 @@ class ListingQuery(BaseModel):
         if isinstance(value, bool):  # JSON true/false is not a number (pydantic would coerce)
             raise ValueError("expected a number, not true or false")
         return value
-
-    @field_validator("eligible_in", mode="before")
-    @classmethod
-    def _known_country(cls, value: object) -> object:
-        if not isinstance(value, str) or not value:
-            return value  # None, or not text: the enum's own check answers
-        if country_offsets(value) is None:
-            raise ValueError(f"{value!r} is not an ISO 3166 alpha-2 country code (e.g. DE, US, IN)")
-        return value.upper()
 
     def listing_filters(
         self, status: str = "active", include_duplicates: bool = False

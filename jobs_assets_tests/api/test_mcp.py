@@ -72,6 +72,8 @@ def test_the_tools_answer_as_the_api_does(data: ApiData, tmp_path: Path) -> None
         top = first["items"][0]
         detail = api.get(f"/listings/{top['source']}/{top['source_job_id']}").json()
         salaries = api.get("/stats/salaries", params={"category": category}).json()
+        # a country code in lower case, as the API takes it
+        eligible = api.get("/listings", params={"eligible_in": "de", "q": ""}).json()
     assert first["next_cursor"] and first["facets"]["source"] and searched["items"]
 
     calls = [
@@ -84,6 +86,7 @@ def test_the_tools_answer_as_the_api_does(data: ApiData, tmp_path: Path) -> None
         ("search_listings", {"sort": "relevance"}),
         ("search_listings", {"facets": "source,colour"}),
         ("get_listing", {"source": top["source"], "source_job_id": "no-such-id"}),
+        ("search_listings", {"eligible_in": "de", "q": ""}),
     ]
     listed, *results = asyncio.run(session(server_parameters(data.conninfo, tmp_path), calls))
     assert listed == TOOLS
@@ -97,6 +100,7 @@ def test_the_tools_answer_as_the_api_does(data: ApiData, tmp_path: Path) -> None
     assert "sort=relevance needs a search query q" in error(results[6])
     assert "facets: unknown facet 'colour'" in error(results[7])
     assert f"no listing {top['source']}/no-such-id" in error(results[8])
+    assert eligible["items"] and answer(results[9]) == eligible
 
 
 def test_a_saved_search_is_stored_with_its_filters_checked(data: ApiData, tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ from jobs_assets.api.app import create_app
 from jobs_assets.api.feed import entry_id
 from jobs_assets.api.searches import SearchConfig, rate_limit
 from jobs_assets.lib.searches import store
+from jobs_assets.lib.searches.match import filters_for
 from jobs_assets.lib.searches.targets import TargetPolicy
 from jobs_assets.replay import FIXTURES
 from jobs_assets_tests.api.conftest import SECOND_RECORDINGS, ApiData, recordings
@@ -170,6 +171,22 @@ def test_the_same_filter_is_refused_alike_by_listings_and_by_a_saved_search(
         saved = api.post("/searches", json={"query": {name: value}}).json()
         assert listing["parameter"] == name and saved["parameter"] == f"query.{name}"
         assert listing["message"] == saved["message"].removeprefix("query.")
+
+
+def test_an_empty_filter_is_no_filter_on_the_page_the_feed_and_the_matcher(
+    api: TestClient,
+) -> None:
+    """`?q=` and `"seniority": ""` are filters not given, alike everywhere: an empty `q`
+    once matched nothing on the page and the feed and everything in the webhook."""
+    empty = {"q": "", "seniority": " ", "region": ""}
+    everything = api.get("/listings", params={"limit": 50}).json()["items"]
+    assert everything
+    assert api.get("/listings", params={**empty, "limit": 50}).json()["items"] == everything
+    made = save(api, empty)
+    assert made["query"] == {}
+    entries = parse(api.get(made["feed_url"])).entries
+    assert [e.link for e in entries] == [item["job_url"] for item in everything]
+    assert filters_for(empty) == filters_for({})  # what the matcher announces
 
 
 @pytest.mark.parametrize(

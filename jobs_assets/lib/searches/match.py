@@ -57,7 +57,7 @@ def filters_for(query: Mapping[str, Any]) -> ListingFilters:
     values: dict[str, Any] = {}
     for name in QUERY_FIELDS:
         value = query.get(name)
-        if value is None or value == "":
+        if value is None or (isinstance(value, str) and not value.strip()):
             continue
         if name == "posted_since" and isinstance(value, str):
             try:

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import certifi
 import psycopg
@@ -179,12 +179,17 @@ def post_webhook(
         raise DeliveryError(f"target refused: {err}") from None
     where = describe_target(url)
     parts = urlsplit(url.strip())
-    host = parts.hostname or ""
+    try:  # an internationalised name goes on the wire in its ASCII form (xn--)
+        host = (parts.hostname or "").encode("idna").decode("ascii")
+    except UnicodeError as err:
+        raise DeliveryError(f"target refused: the host name cannot be encoded ({err})") from None
     port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
     default_port = port == (443 if parts.scheme.lower() == "https" else 80)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    path = quote(path, safe="/?=&%:@!$'()*+,;~-._")  # a non-ASCII path, percent-encoded
+    named = f"[{host}]" if ":" in host else host  # an IPv6 literal keeps its brackets
     headers = {
-        "Host": host if default_port else f"{host}:{port}",
+        "Host": named if default_port else f"{named}:{port}",
         "Content-Type": "application/json",
         "Idempotency-Key": key,
         "User-Agent": USER_AGENT,
