@@ -100,13 +100,20 @@ def to_sql(conninfo: str, partition_key: str, window_start: str, table: str) -> 
     and appends into an empty copy of the table, indexes included: `to_sql` cannot
     upsert, so this is its best case.
     """
-    from sqlalchemy import Numeric, Text, create_engine
+    from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, Text, create_engine
     from sqlalchemy.dialects.postgresql import ARRAY
 
-    # the contract's types where pandas cannot tell them (lists; a chunk whose numbers
-    # are all missing)
-    arrays = {name: ARRAY(Text) for name in _of_type("text[]")}
-    arrays |= {name: Numeric() for name in _of_type("numeric")}
+    # every column as the contract types it: pandas cannot tell a list, nor the type of a
+    # column a chunk leaves empty (a board that states no salary: no rate date)
+    by_type = {
+        "text[]": ARRAY(Text),
+        "numeric": Numeric(),
+        "date": Date(),
+        "timestamptz": DateTime(timezone=True),
+        "integer": Integer(),
+        "boolean": Boolean(),
+    }
+    arrays = {name: kind for sql_type, kind in by_type.items() for name in _of_type(sql_type)}
     schema, name = table.split(".")
     engine = create_engine(_sqlalchemy_url(conninfo))
     start = datetime.fromisoformat(window_start)
