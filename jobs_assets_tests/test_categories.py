@@ -344,3 +344,26 @@ def test_labelled_real_listings_are_categorised_at_least_97_percent_right() -> N
     accuracy = 1 - len(wrong) / len(rows)
     print(f"categories: {accuracy:.3f} of {len(rows)} labelled listings right; wrong: {wrong}")
     assert accuracy >= 0.97, wrong
+
+
+@pytest.mark.parametrize(
+    ("tags", "title", "expected"),
+    [
+        (["c++"], None, "Software Development"),
+        ([".net"], None, "Software Development"),
+        (["ruby on rails"], None, "Software Development"),
+        (["rust"], "Rust Engineer", "Software Development"),
+        (["llm", "nlp"], None, "Data & Analytics"),
+        (["computer vision"], None, "Data & Analytics"),
+        (["tableau", "power bi"], None, "Data & Analytics"),
+        (["figma"], None, "Design"),
+        (["pharma"], None, "Healthcare"),
+        (["bookkeeping"], None, "Finance & Legal"),
+        ([], "Datenanalyst (m/w/d)", "Data & Analytics"),
+        ([], "Ingénieur logiciel", "Software Development"),
+    ],
+)
+def test_tools_and_titles_the_vocabulary_lacked(
+    tags: list[str], title: str | None, expected: str
+) -> None:
+    assert categorise(None, tags, title) == expected

@@ -182,6 +182,9 @@ LOCATION_TEXT_CASES: dict[str, tuple[str, str, str]] = {
     "Hong Kong SAR": ("HK", AS, AS),
     "Homeoffice (Deutschland)": ("DE", EU, EU),
     "Remote 🇺🇸": ("US", NA, NA),  # a flag is its country
+    "日本": ("JP", AS, AS),  # own-language names of two characters
+    "中国 / 香港": ("CN|HK", AS, AS),
+    "Россия": ("RU", EU, EU),
     "Remote (🇺🇸/🇨🇦)": ("CA|US", NA, NA),
     # what an exclusion leaves out is no place of the listing, in any language
     "Worldwide except US and Canada": ("", "", WW),

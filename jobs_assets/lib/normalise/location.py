@@ -216,6 +216,23 @@ COUNTRY_ALIASES: dict[str, str] = {
     "united states of america": "US",
     "america": "US",
     "us only": "US",
+    # own-language names shorter than the gazetteer keeps (it drops names under four
+    # letters: in Latin script they are codes and words)
+    "日本": "JP",
+    "中国": "CN",
+    "中國": "CN",
+    "台湾": "TW",
+    "台灣": "TW",
+    "香港": "HK",
+    "韓国": "KR",
+    "한국": "KR",
+    "印度": "IN",
+    "美国": "US",
+    "美國": "US",
+    "英国": "GB",
+    "德国": "DE",
+    "法国": "FR",
+    "россия": "RU",
     "ee uu": "US",  # Spanish "EE.UU."
     "eeuu": "US",
     "eua": "US",  # Portuguese
