@@ -147,3 +147,43 @@ def test_upgrade_decides_categories_again_with_this_release_s_vocabulary(scratch
         ("b", "Healthcare", "Healthcare", True),
         ("c", "Software Development", "Software Development", True),
     ]
+
+
+def test_upgrade_decides_places_eligibility_and_categories_again_once_more(
+    scratch: str,
+) -> None:
+    """Migration 0020: what release 0019 read wrongly (Georgia the country beside
+    Atlanta; Canada named by "Worldwide except US and Canada"; a tool tag left `Other`)
+    is decided again; no new version."""
+    migrate(scratch, "0019")
+    with psycopg.connect(scratch) as conn:
+        conn.execute(
+            "INSERT INTO public.jobs_listings_data (source, source_job_id, title, job_url, "
+            "location_raw, tags, countries, regions, region, cities, subdivisions, "
+            "eligibility, eligible_countries, category_normalised, retrieved_at, "
+            "first_seen_at, last_seen_at, last_partition_key) VALUES "
+            "('remoteok', 'ga', 't', 'https://x/ga', 'Atlanta, Georgia', '{}', '{GE}', "
+            " '{Asia}', 'Asia', '{}', '{}', 'countries', '{GE}', 'Other', "
+            " now(), now(), now(), 'k'),"
+            "('remoteok', 'ww', 't', 'https://x/ww', 'Worldwide except US and Canada', "
+            " '{figma}', '{CA}', '{North America}', 'Worldwide', '{}', '{}', 'countries', "
+            " '{DE}', 'Other', now(), now(), now(), 'k')"
+        )
+        record_current_versions(conn)
+    migrate(scratch)
+    with psycopg.connect(scratch) as conn:
+        rows = conn.execute(
+            "SELECT source_job_id, countries, subdivisions, region, "
+            "'US' = ANY(eligible_countries), 'CA' = ANY(eligible_countries), "
+            "category_normalised FROM public.jobs_listings_data ORDER BY 1"
+        ).fetchall()
+        versions = conn.execute(
+            f"SELECT h.source_job_id, h.countries, h.row_hash = {row_hash_sql('l')} "
+            "FROM public.jobs_listings_history AS h "
+            "JOIN public.jobs_listings_data AS l USING (source, source_job_id) ORDER BY 1"
+        ).fetchall()
+    assert rows == [
+        ("ga", ["US"], ["US-GA"], "North America", True, False, "Other"),
+        ("ww", [], [], "Worldwide", False, False, "Design"),
+    ]
+    assert versions == [("ga", ["US"], True), ("ww", [], True)]  # one version each
