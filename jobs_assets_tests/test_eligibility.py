@@ -41,6 +41,8 @@ def who(text: str, **kwargs: object) -> Eligibility:
         ("GMT to GMT+3", (0, 3)),
         ("UTC-3 to UTC", (-3, 0)),
         ("MSK", (3, 3)),
+        # two groups sharing "time zones": each one's band
+        ("Remote (US & EU time zones)", (-8, 3)),
         # zones spelled out, and a tolerance without its unit
         ("Eastern Time", (-5, -4)),
         ("Pacific Time", (-8, -7)),

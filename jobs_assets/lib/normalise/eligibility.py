@@ -308,6 +308,7 @@ def parse_band(text: str | None) -> tuple[float, float] | None:
     """The UTC band (hours) a location text states, or None ("CET +/- 3 hours" -> -2..5)."""
     if not text:
         return None
+    text = shared_nouns(text)  # "US & EU time zones": both bands
     lowered = text.lower()
     if not _ZONE_HINT_RE.search(lowered):
         return None  # most texts: no number and no zone word

@@ -1134,6 +1134,18 @@ _SHARED_NOUN_RE = re.compile(
 )
 
 
+#: words that name a time-zone band with "time zones" after them ("US & EU time zones")
+_ZONE_GROUP_WORDS = (
+    "us|usa|eu|europe|european|uk|emea|apac|latam|americas|american|north american|"
+    "asian|australian|cet|est|pst"
+)
+_SHARED_ZONES_RE = re.compile(
+    rf"\b({_ZONE_GROUP_WORDS})\s*(?:&|/|,|\band\b|\bor\b)\s*({_ZONE_GROUP_WORDS})\s+"
+    r"(time\s*zones?|timezones?)\b",
+    re.IGNORECASE,
+)
+
+
 def shared_nouns(text: str) -> str:
     """Direction words that share one noun, written out: "North and South America" ->
     "North America and South America", "North, Central and South America" -> "North
@@ -1143,6 +1155,8 @@ def shared_nouns(text: str) -> str:
         parts = re.split(f"({_COMPASS_JOIN})", match[1], flags=re.IGNORECASE)
         return "".join(p if i % 2 else f"{p} {match[2]}" for i, p in enumerate(parts))
 
+    if _SHARED_ZONES_RE.search(text):  # "US & EU time zones": each one's band
+        text = _SHARED_ZONES_RE.sub(lambda m: f"{m[1]} {m[3]} & {m[2]} {m[3]}", text)
     return _SHARED_NOUN_RE.sub(write_out, text) if _SHARED_NOUN_RE.search(text) else text
 
 
