@@ -126,10 +126,12 @@ class FaultServer:
 
 class BrokenService(FaultServer):
     """Answers every request (any method, any path) with `status` and an S3-style error
-    body, as a storage endpoint that is down does; `requests` counts them; `url("")` is
-    its endpoint."""
+    body, as a storage endpoint that is down does (or, `hang_up`, closes the connection
+    unanswered, as a dead proxy does); `requests` counts them; `url("")` is its endpoint."""
 
-    def __init__(self, status: int = 500, code: str = "InternalError") -> None:
+    def __init__(
+        self, status: int = 500, code: str = "InternalError", hang_up: bool = False
+    ) -> None:
         body = (
             f"<?xml version='1.0' encoding='UTF-8'?><Error><Code>{code}</Code>"
             "<Message>We encountered an internal error. Please try again.</Message></Error>"
@@ -140,6 +142,9 @@ class BrokenService(FaultServer):
         class Handler(BaseHTTPRequestHandler):
             def answer(self) -> None:
                 service.requests += 1
+                if hang_up:  # `hang_up`: the connection is closed with no answer at all
+                    self.close_connection = True
+                    return
                 length = int(self.headers.get("Content-Length") or 0)
                 if length:
                     self.rfile.read(length)

@@ -500,6 +500,21 @@ def test_an_endpoint_answering_500_fails_fast_naming_the_endpoint(
     )
 
 
+def test_an_endpoint_that_hangs_up_is_tried_three_times_not_fifteen(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """botocore's three attempts are all: s3fs's own retries (five of every call, each of
+    botocore's three: 30 requests here) once made an endpoint that never answers cost a
+    step 15 minutes. The HTTP client sends an attempt once more when the connection
+    closes unanswered: at most 6 requests."""
+    with BrokenService(hang_up=True) as service:
+        storage = storage_at(service.url(""), monkeypatch, f"s3://{BUCKET}/lake")
+        with pytest.raises(StorageError) as err:
+            storage.put_bytes("raw/jobicy/x.json", b"{}")
+        assert service.requests <= 6, service.requests
+    assert str(err.value).startswith(f"object storage: reach bucket s3://{BUCKET}/lake failed: ")
+
+
 @pytest.fixture(scope="session")
 def s3_endpoint_with_auth() -> Iterator[str]:
     """A moto server that checks credentials (only keys it issued are accepted)."""

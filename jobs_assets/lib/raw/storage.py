@@ -37,9 +37,12 @@ from jobs_assets.lib.raw.files import temporary_sibling, write_atomic
 #: attempts, short timeouts), not after minutes of retries; a step retry comes later.
 S3_CLIENT_CONFIG = {
     "connect_timeout": 5,
-    "read_timeout": 60,
+    "read_timeout": 20,
     "retries": {"total_max_attempts": 3, "mode": "standard"},
 }
+#: how many times s3fs makes each call (its `S3FileSystem.retries`): once, so the
+#: attempts above are all (an endpoint that never answers fails in 3 x 20 s)
+S3FS_CALLS = 1
 #: error codes that mean the credentials were refused
 _REFUSED = {
     "AccessDenied",
@@ -316,6 +319,10 @@ class ObjectStorage(Storage):
         self.endpoint_url = endpoint_url or None
         self.protocol, _, rest = self.url.partition("://")
         self.fs = fsspec.filesystem(self.protocol, **_options(self.protocol, self.endpoint_url))
+        # botocore's attempts (`S3_CLIENT_CONFIG`) are all: s3fs would repeat each call
+        # `retries` (5) times more, each with botocore's three, and an endpoint that never
+        # answers cost 15 minutes an operation
+        self.fs.retries = S3FS_CALLS
         self.base = rest
         self.bucket = rest.split("/", 1)[0]
 
