@@ -63,6 +63,8 @@ def _iso_day(value: object) -> object:
     """Only YYYY-MM-DD: pydantic alone would also read "0" as a Unix time."""
     if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         raise ValueError("expected a day as YYYY-MM-DD")
+    if isinstance(value, (int, float)):  # a JSON number (a saved search's body)
+        raise ValueError("expected a day as YYYY-MM-DD, not a number")
     return value
 
 

@@ -136,6 +136,7 @@ def test_a_wrong_or_missing_token_and_an_unknown_id_get_the_same_404(api: TestCl
         ({"query": {"min_salary_usd": -1}}, "query.min_salary_usd"),
         ({"query": {"country": "DEU"}}, "query.country"),
         ({"query": {"posted_since": "0"}}, "query.posted_since"),
+        ({"query": {"posted_since": 0}}, "query.posted_since"),  # not a Unix time
         ({"query": {"q": "a\x00b"}}, "query.q"),
         ({"query": {"colour": "blue"}}, "query.colour"),  # not a filter of /listings
         ({"query": {"limit": 5}}, "query.limit"),  # a page size, not a filter
