@@ -360,6 +360,26 @@ def test_dbt_project_never_needs_the_network() -> None:
     assert {n[:4] for n in models if n not in MART_KEYS} == {"stg_", "int_"}
 
 
+def test_jobs_dbt_answers_dbts_version_and_runs_dbt_for_everything_else() -> None:
+    """The marts' `dbt_executable` answers `--version` (dagster-dbt asks once per run)
+    with the version dbt itself reports, without dbt's 2.5 s start; any other command is
+    dbt's own (`parse_events` below runs `parse` through it)."""
+    executable = marts.dbt_executable()
+    assert Path(executable).name == "jobs-dbt"
+    dbt = Path(executable).with_name("dbt")
+
+    def core_version(command: list[str]) -> str:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return re.search(r"(\d+\.\d+\.\d+)", done.stdout).group(1)
+
+    assert core_version([executable, "--version"]) == core_version([str(dbt), "--version"])
+    help_text = subprocess.run(
+        [executable, "build", "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert help_text.returncode == 0 and "--select" in help_text.stdout
+
+
 def parse_events(profile: dict[str, object], state: Path, work: Path) -> set[str]:
     """The names of the events of a `dbt parse` on `profile` that starts from `state`."""
     args = marts.command_args(marts.write_profiles(work / "profile", profile), work)
@@ -581,7 +601,8 @@ def dbt_processes(root: psutil.Process) -> list[psutil.Process]:
     for child in root.children(recursive=True):
         with contextlib.suppress(psutil.Error):
             command = child.cmdline()
-            if any(Path(part).name == "dbt" for part in command[:2]) and "build" in command:
+            named = {Path(part).name for part in command[:2]}
+            if named & {"dbt", Path(marts.dbt_executable()).name} and "build" in command:
                 found.append(child)
     return found
 

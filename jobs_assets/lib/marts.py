@@ -31,9 +31,13 @@ from psycopg import sql
 
 
 def dbt_executable() -> str:
-    """The `dbt` installed next to this interpreter (a venv need not be activated)."""
-    beside = Path(sys.executable).parent / "dbt"
-    return str(beside) if beside.exists() else "dbt"
+    """`jobs-dbt` (dbt, answering `--version` without starting it: `lib/dbt_command.py`)
+    installed next to this interpreter, a venv need not be activated; else `dbt`."""
+    for name in ("jobs-dbt", "dbt"):
+        beside = Path(sys.executable).parent / name
+        if beside.exists():
+            return str(beside)
+    return "dbt"
 
 
 log = logging.getLogger(__name__)
