@@ -167,6 +167,16 @@ def test_an_implausible_move_is_refused(
         check_plausible(table, last_good)
 
 
+def test_a_file_dated_after_the_day_it_was_fetched_is_refused() -> None:
+    """A file from the future would be the newest rates for every window until its day;
+    the ECB's day may begin before UTC's, so the next day is accepted."""
+    fetched = datetime.date(2026, 10, 30)
+    with pytest.raises(ImplausibleRates, match=r"dated 2026-11-01, after the day it was fetc"):
+        check_plausible(RateTable(datetime.date(2026, 11, 1), LAST_GOOD.per_euro), None, fetched)
+    check_plausible(RateTable(datetime.date(2026, 10, 31), LAST_GOOD.per_euro), None, fetched)
+    check_plausible(LAST_GOOD, None, fetched)
+
+
 def test_plausible_moves_pass() -> None:
     check_plausible(quoted(USD=1.1172 * 1.4, JPY=175.68 * 0.6), LAST_GOOD)  # 40% both ways
     check_plausible(quoted(TRY=55.8015 * 3), LAST_GOOD)  # another currency may move more
@@ -181,8 +191,16 @@ def test_plausible_moves_pass() -> None:
         (DAILY.replace(b"rate='175.68'", b"rate='0'"), "bad quote 'JPY'='0' on 2026-10-30"),
         (DAILY.replace(b"rate='175.68'", b"rate='-1'"), "not a positive rate"),
         (DAILY.replace(b"<Cube currency='USD' rate='1.1172'/>", b""), "no USD quote"),
+        # which of two quotes would convert is a guess
+        (
+            DAILY.replace(
+                b"<Cube currency='USD' rate='1.1172'/>",
+                b"<Cube currency='USD' rate='1.1172'/><Cube currency='usd' rate='11.172'/>",
+            ),
+            "USD is quoted twice on 2026-10-30 (1.1172 and 11.172)",
+        ),
     ],
-    ids=["zero", "negative", "no-usd"],
+    ids=["zero", "negative", "no-usd", "usd-twice"],
 )
 def test_zero_negative_or_missing_usd_quotes_are_implausible(body: bytes, reason: str) -> None:
     with pytest.raises(ImplausibleRates, match=re.escape(reason)):

@@ -234,6 +234,41 @@ def test_a_flag_restricts_and_directions_share_their_noun() -> None:
     assert who("Europa", home_country="DE").eligibility == "regions"  # not a German place
 
 
+@pytest.mark.parametrize(
+    ("text", "inside", "outside"),
+    [
+        # a part of a continent in another language is that part, not the continent
+        ("Europa del Este", {"PL", "RO", "UA"}, {"FR", "ES", "GB"}),
+        ("Osteuropa", {"PL", "RO", "UA"}, {"FR", "DE"}),
+        ("Europe de l'Est", {"PL", "BG"}, {"FR"}),
+        ("Westeuropa", {"DE", "FR", "NL"}, {"PL", "ES"}),
+        ("Europa del Sur", {"ES", "IT", "PT"}, {"DE", "PL"}),
+        ("Nordeuropa", {"SE", "DK", "GB"}, {"ES", "DE"}),
+        ("América del Norte", {"US", "CA"}, {"BR", "MX"}),
+        ("América del Sur", {"BR", "AR"}, {"US", "MX"}),
+        ("Asien", {"JP", "IN"}, {"DE"}),
+        ("Afrique", {"NG", "SN"}, {"FR"}),
+        ("Moyen-Orient", {"AE", "SA"}, {"IN", "FR"}),
+        # Central Europe is its own countries, not the UN's Western Europe with France
+        ("Central Europe", {"AT", "CZ", "PL", "DE"}, {"FR", "NL", "ES"}),
+        ("Mitteleuropa", {"AT", "CZ", "PL"}, {"FR"}),
+        ("CEE", {"PL", "RO", "EE", "RS"}, {"DE", "FR", "RU"}),
+        ("Central and Eastern Europe", {"PL", "RO", "AT"}, {"FR", "ES"}),
+        # Central Africa is the UN's Middle Africa; West and Central both, not all of Africa
+        ("Central Africa", {"CM", "CD", "GA"}, {"NG", "KE", "ZA"}),
+        ("West and Central Africa", {"NG", "SN", "CM", "CD"}, {"KE", "ZA", "EG"}),
+    ],
+)
+def test_parts_of_the_world_in_any_language_are_those_parts(
+    text: str, inside: set[str], outside: set[str]
+) -> None:
+    found = who(text)
+    assert found.eligibility == "regions", found
+    assert inside <= set(found.eligible_countries), found
+    assert not outside & set(found.eligible_countries), found
+    assert locate_text(text).countries == ()  # a region, never one country ("America")
+
+
 def test_a_long_text_is_read_in_its_first_characters_only() -> None:
     """No real location is thousands of characters long; one that is must not cost its
     length squared (an unbounded look-back once took 18 s on 16,000 characters)."""

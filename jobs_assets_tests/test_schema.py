@@ -434,6 +434,25 @@ def test_migrate_refuses_a_database_newer_than_the_code_in_one_line(
         assert current_revision(database.conninfo) == NEWER_RELEASE  # left exactly as it was
 
 
+def test_a_version_table_edited_to_two_rows_is_refused_in_one_line(scratch: str) -> None:
+    """Two rows in `alembic_version` (someone stamped by hand): migrate, the steps' check
+    and `current_revision` say so and what to do, and change nothing (Alembic's own
+    answer was a traceback about "more than one head")."""
+    ensure_schema(scratch)
+    with psycopg.connect(scratch, autocommit=True) as conn:
+        conn.execute("INSERT INTO public.alembic_version VALUES ('0007')")
+    for attempt in (lambda: ensure_schema(scratch), lambda: ensure_schema(scratch, False)):
+        with pytest.raises(SchemaMismatch) as err:
+            attempt()
+        message = str(err.value)
+        assert message.startswith("public.alembic_version holds 2 revisions (0007, ")
+        assert head_revision() in message and "delete the others" in message
+        assert message.endswith("nothing was changed.")
+    with psycopg.connect(scratch) as conn:
+        rows = conn.execute("SELECT version_num FROM public.alembic_version").fetchall()
+    assert sorted(r[0] for r in rows) == sorted(["0007", head_revision()])
+
+
 def test_a_run_on_a_database_newer_than_the_code_refuses_before_any_write(
     clean_db: Database,
     resources: dict[str, object],

@@ -8,7 +8,6 @@ with an ETag, so browsers, proxies and the cache all drop it when a load lands.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterator, Mapping
@@ -26,7 +25,7 @@ from psycopg_pool import ConnectionPool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from jobs_assets.api.cache import make_cache
+from jobs_assets.api.cache import conditional, make_cache
 from jobs_assets.api.filters import (
     NO_NUL,
     BadParameter,
@@ -181,7 +180,7 @@ def create_app(
                     raise Unavailable(str(err).splitlines()[0]) from err
                 if key is not None:
                     cache.set(key, body, cache_ttl_seconds)
-        response = _conditional(request, body)
+        response = conditional(request, body, "application/json", CACHE_CONTROL)
         response.headers["X-Cache"] = "hit" if hit else "miss"
         return response
 
@@ -317,16 +316,6 @@ def create_app(
 def _read_only(conn: psycopg.Connection) -> None:
     conn.execute("SET default_transaction_read_only = on")
     conn.execute("SET statement_timeout = '10s'")
-
-
-def _conditional(request: Request, body: bytes) -> Response:
-    """200 with an ETag, or 304 when the client already holds these bytes."""
-    etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
-    match = request.headers.get("if-none-match", "")
-    if etag in {tag.strip().removeprefix("W/") for tag in match.split(",")} or match == "*":
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type="application/json", headers=headers)
 
 
 def _reject(parameter: str, message: str) -> None:

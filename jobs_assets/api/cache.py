@@ -1,4 +1,5 @@
-"""Response cache: Redis when `JOBS_REDIS_URL` is set, else a TTL cache in this process.
+"""Response cache: Redis when `JOBS_REDIS_URL` is set, else a TTL cache in this process;
+and the clients' own caches, through ETags (`conditional`).
 
 Keys carry the data version, so an answer cached before a load is never read after it
 (old keys simply expire). Redis is an optimisation, never a dependency: with short
@@ -8,15 +9,32 @@ most one timeout every `retry_seconds`, and the API answers from the database me
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
 from collections import OrderedDict
 from typing import Protocol
 
+from fastapi import Request
+from fastapi.responses import Response
+
 log = logging.getLogger(__name__)
 
 KEY_PREFIX = "jobs-api:"
+
+
+def conditional(request: Request, body: bytes, media_type: str, cache_control: str) -> Response:
+    """200 with a strong ETag of `body`, or 304 when the client already holds these bytes:
+    `If-None-Match` lists one of its tags (weak or strong: a GET compares them weakly,
+    RFC 9110 13.1.2) or is `*` (any current representation)."""
+    etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+    headers = {"ETag": etag, "Cache-Control": cache_control}
+    match = request.headers.get("if-none-match", "").strip()
+    tags = {tag.strip().removeprefix("W/") for tag in match.split(",")}
+    if match == "*" or etag in tags:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
 
 
 class Cache(Protocol):

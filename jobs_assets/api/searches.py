@@ -14,7 +14,6 @@ only (`store.grant_api_role`). A wrong token and an unknown id get the same 404.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +30,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
 
+from jobs_assets.api.cache import conditional
 from jobs_assets.api.feed import CONTENT_TYPE, atom_feed
 from jobs_assets.api.filters import NO_NUL, SavedQuery
 from jobs_assets.api.models import Problem
@@ -329,11 +329,7 @@ def add_search_routes(app: FastAPI, pool: ConnectionPool, config: SearchConfig) 
             listings=listings,
             related=related,
         )
-        etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-        headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
-        if etag in request.headers.get("if-none-match", ""):
-            return Response(status_code=304, headers=headers)
-        return Response(body, media_type=CONTENT_TYPE, headers=headers)
+        return conditional(request, body, CONTENT_TYPE, "private, no-cache")
 
     app.include_router(router)
 

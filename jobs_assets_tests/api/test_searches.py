@@ -355,8 +355,16 @@ def test_the_feed_is_at_most_50_entries_and_conditional(api: TestClient) -> None
     first = api.get(made["feed_url"])
     parsed = parse(first)
     assert len(parsed.entries) == 50
-    again = api.get(made["feed_url"], headers={"If-None-Match": first.headers["etag"]})
-    assert again.status_code == 304
+    etag = first.headers["etag"]
+    # the tag alone, in a list, weak, or `*` (any representation): the reader has it
+    for held in (etag, f'"other", {etag}', f"W/{etag}", "*"):
+        again = api.get(made["feed_url"], headers={"If-None-Match": held})
+        assert again.status_code == 304, held
+        assert again.headers["etag"] == etag and not again.content
+    # a tag of other bytes, or a prefix of this one (not a substring match): the feed
+    for other in ('"other"', etag[:-3] + '"', etag[1:-1]):
+        changed = api.get(made["feed_url"], headers={"If-None-Match": other})
+        assert changed.status_code == 200 and changed.content == first.content, other
 
 
 def test_control_characters_in_a_listing_leave_the_feed_valid_xml(

@@ -99,7 +99,7 @@ def fetch_daily_rates(
             if response.status_code != 200:
                 raise EcbRatesError(f"HTTP {response.status_code}")
             table = parse_ecb_daily(response.content)
-            check_plausible(table, stored_rates(store, day))
+            check_plausible(table, stored_rates(store, day), fetched_on=now.date())
         except ImplausibleRates as err:
             why = f"GET {redact(settings.url)}: refused the file, its rates are implausible: {err}"
             kept = writer.abandon(why)

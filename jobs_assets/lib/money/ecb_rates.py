@@ -105,6 +105,11 @@ def parse_ecb_daily(body: bytes) -> RateTable:
             raise EcbRatesError(f"bad quote {code!r}={text!r} on {date}")
         if not math.isfinite(rate) or rate <= 0:
             raise ImplausibleRates(f"bad quote {code!r}={text!r} on {date}: not a positive rate")
+        if code in rates:  # which one would convert is a guess: refuse the file
+            raise ImplausibleRates(
+                f"{code} is quoted twice on {date} ({rates[code]:g} and {text}); the ECB "
+                "quotes each currency once"
+            )
         rates[code] = rate
     if "USD" not in rates:
         raise ImplausibleRates(f"no USD quote on {date}: cannot convert to USD")
@@ -123,14 +128,23 @@ def shipped_table() -> RateTable:
     return RateTable(euro[1], per_euro)
 
 
-def check_plausible(table: RateTable, last_good: RateTable | None) -> None:
+def check_plausible(
+    table: RateTable, last_good: RateTable | None, fetched_on: datetime.date | None = None
+) -> None:
     """Raise `ImplausibleRates` when a major currency moved by more than half since the
     last good file (or, with none, by more than a factor of ten from the shipped rates),
-    any other currency by more than a factor of ten, or a major currency the reference
-    quotes is missing.
+    any other currency by more than a factor of ten, a major currency the reference
+    quotes is missing, or the file is dated after the day it was fetched (`fetched_on`,
+    UTC; a day's grace for the ECB's own time zone).
 
     Why: a file quoting USD at 1e9 per euro parses fine; stored, it would convert every
-    salary of the day wrongly, and later windows of the day would reuse it."""
+    salary of the day wrongly, and later windows of the day would reuse it. A file from
+    the future would be "the newest rates" for every window until that day."""
+    if fetched_on is not None and table.date > fetched_on + datetime.timedelta(days=1):
+        raise ImplausibleRates(
+            f"the file is dated {table.date}, after the day it was fetched ({fetched_on}); "
+            "reference rates are published for a day that has begun"
+        )
     reference = last_good or shipped_table()
     source = (
         f"the last good file ({reference.date})"

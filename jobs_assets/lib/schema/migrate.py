@@ -113,9 +113,17 @@ def _current(connection: sa.Connection) -> str | None:
         connection,
         opts={"version_table": VERSION_TABLE, "version_table_schema": VERSION_TABLE_SCHEMA},
     )
-    revision = context.get_current_revision()
+    heads = context.get_current_heads()
     connection.rollback()
-    return revision
+    if len(heads) > 1:  # Alembic's own error here is a traceback about "more than one head"
+        raise SchemaMismatch(
+            f"{VERSION_TABLE_SCHEMA}.{VERSION_TABLE} holds {len(heads)} revisions "
+            f"({', '.join(sorted(heads))}) where this project's migrations, one line, keep "
+            "one: it was edited by hand. Keep the row of the revision the tables really are "
+            "at (the files of jobs_assets/migrations/versions, numbered in order), delete the "
+            "others, and run again; nothing was changed."
+        )
+    return heads[0] if heads else None
 
 
 def migrate(conninfo: str, revision: str = "head") -> Migration:

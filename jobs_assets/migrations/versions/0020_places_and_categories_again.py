@@ -7,7 +7,10 @@ US and Canada" no longer names Canada), in German, French, Spanish, Italian, Por
 and Dutch too; a state left out keeps its country eligible ("US only, excluding
 Hawaii"); directions share one noun ("North and South America") and alone name no
 place; flags are their country; "West Coast", "New England" and "Long Island" are the
-US; "Weltweit" and "Europa" are no German village; bands with a bare UTC end; tools
+US; "Weltweit" and "Europa" are no German village; parts of the world in other
+languages are those parts ("Osteuropa", "Europa del Este", "América del Norte", not
+all of Europe or the US), Central Europe its own countries, "CEE" and "Central Africa"
+theirs; bands with a bare UTC end; tools
 and titles the vocabulary lacked (figma, power bi, Datenanalyst). Listings stored by
 the previous release keep their old parse until a window sees them again, and some of
 those parses named a wrong country, so the upgrade decides them again.
