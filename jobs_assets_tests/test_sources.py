@@ -132,6 +132,14 @@ def test_bad_records_are_rejected_with_reasons_and_the_rest_kept() -> None:
     assert (
         "no usable 'id'" in reasons and "not an object" in reasons and "over the limit" in reasons
     )
+    # each id problem says what was there, so the board's change can be recognised
+    said = [r.reason for r in parsed.rejects if "no usable" in r.reason]
+    assert [reason.split("(", 1)[1].split(";")[0] for reason in said] == [
+        "it is missing",
+        "it is null",
+        'it is "  "',
+        "it is true",
+    ]
 
 
 def test_unknown_extra_fields_are_kept_in_the_payload() -> None:

@@ -350,7 +350,14 @@ class Source:
             or not isinstance(raw_id, (str, int))
             or not str(raw_id).strip()
         ):
-            rejects.append(Reject(page, f"{where} has no usable {self.id_field!r}", _title(job)))
+            if self.id_field not in job:
+                found = "it is missing"
+            elif raw_id is None or isinstance(raw_id, (str, int)):  # null, "", "  ", or a bool
+                found = f"it is {json.dumps(raw_id)}"
+            else:
+                found = f"it is a JSON {_json_kind(raw_id)}"
+            why = f"{where} has no usable {self.id_field!r} ({found}; a listing is known by it)"
+            rejects.append(Reject(page, why, _title(job)))
             return None
         job_id = str(raw_id).strip()
         result.identified.add(job_id)
@@ -372,6 +379,10 @@ class Source:
             return None
         rejects.extend(Reject(page, note) for note in sorted(cleaning.notes))
         return job_id, job
+
+
+def _json_kind(value: object) -> str:
+    return {dict: "object", list: "array", float: "number"}.get(type(value), type(value).__name__)
 
 
 @dataclass
