@@ -269,6 +269,68 @@ def test_parts_of_the_world_in_any_language_are_those_parts(
     assert locate_text(text).countries == ()  # a region, never one country ("America")
 
 
+@pytest.mark.parametrize(
+    ("text", "kind", "countries", "band"),
+    [
+        # a city before a remote word in brackets is the city's country, not worldwide
+        ("Berlin (Remote)", "countries", ("DE",), None),
+        ("NYC (Remote)", "countries", ("US",), None),
+        ("São Paulo (Remoto)", "countries", ("BR",), None),
+        # a ZIP code is no town: "PA 19103" is Pennsylvania, not Pa in Burkina Faso
+        ("Philadelphia, PA 19103", "countries", ("US",), None),
+        ("Seattle, WA 98101-2345", "countries", ("US",), None),
+        # states' codes side by side, or after the US or a remote word, are states
+        ("Remote (AZ, CA, CO, FL, TX)", "countries", ("US",), None),
+        ("Remote - US (CA, CO, NY, WA only)", "countries", ("US",), None),
+        ("Remote, CO / MA / IL / NC / DE / ME", "countries", ("US",), None),
+        ("Remote, TX", "countries", ("US",), None),
+        # ...and a code beside a city or alone is what it was: countries, other states
+        ("CA, DE", "countries", ("CA", "DE"), None),
+        ("Perth, WA", "countries", ("AU",), None),
+        ("Lisbon, PT", "countries", ("PT",), None),
+        # US zones' short forms where the text is about zones or the US
+        ("Eastern Time (ET)", "timezones", (), (-5.0, -4.0)),
+        ("Remote (PT/ET)", "timezones", (), (-8.0, -4.0)),
+        ("Remote - US (ET)", "countries", ("US",), (-5.0, -4.0)),
+        ("US Remote (CT/ET time zones)", "countries", ("US",), (-6.0, -4.0)),
+        ("Worldwide (EU hours)", "timezones", (), (0.0, 3.0)),
+        # flags side by side are a list; the EU's flag is the EU
+        ("🇺🇸🇨🇦", "countries", ("CA", "US"), None),
+        ("Remote 🇩🇪🇦🇹🇨🇭", "countries", ("AT", "CH", "DE"), None),
+        # hybrid and office words in the boards' other languages
+        ("Híbrido - Madrid", "onsite_or_hybrid", ("ES",), None),
+        ("Praca hybrydowa, Warszawa", "onsite_or_hybrid", ("PL",), None),
+        ("In sede - Torino", "onsite_or_hybrid", ("IT",), None),
+        ("Sur site - Lyon", "onsite_or_hybrid", ("FR",), None),
+        ("Op kantoor - Utrecht", "onsite_or_hybrid", ("NL",), None),
+        # a state left out with no country named: the job is in that state's country
+        ("Remote (not available in California)", "countries", ("US",), None),
+        ("Not hiring in: California, New York", "countries", ("US",), None),
+        # "unable to hire in" leaves places out
+        ("Remote in the US; we are unable to hire in Alaska or Puerto Rico", "countries",
+         ("US",), None),
+        # a worldwide word narrowed to places it does not name is not worldwide
+        ("Worldwide - select countries", "unknown", (), None),
+        ("Worldwide where we have legal entities", "unknown", (), None),
+        ("Anywhere in our supported countries", "unknown", (), None),
+    ],
+)  # fmt: skip
+def test_phrasings_a_probe_of_real_boards_found_misread(
+    text: str, kind: str, countries: tuple[str, ...], band: tuple[float, float] | None
+) -> None:
+    found = who(text)
+    assert (found.eligibility, found.eligible_countries) == (kind, countries), found
+    if band is not None:
+        assert (found.utc_offset_min, found.utc_offset_max) == band, found
+
+
+def test_the_eu_flag_is_the_eu() -> None:
+    found = who("🇪🇺")
+    assert found.eligibility == "regions"
+    assert {"DE", "FR", "PL"} <= set(found.eligible_countries)
+    assert "GB" not in found.eligible_countries and "CH" not in found.eligible_countries
+
+
 def test_a_long_text_is_read_in_its_first_characters_only() -> None:
     """No real location is thousands of characters long; one that is must not cost its
     length squared (an unbounded look-back once took 18 s on 16,000 characters)."""

@@ -41,9 +41,11 @@ from jobs_assets.lib.normalise.location import (
     Location,
     _vocab,
     exclusions_first,
+    flags_as_names,
     locate_text,
     shared_nouns,
     split_exclusion,
+    us_zone_codes,
 )
 
 WORLDWIDE_KIND = "worldwide"
@@ -414,7 +416,7 @@ def parse_band(text: str | None) -> tuple[float, float] | None:
     return max(float(low), -12.0), min(float(high), 14.0)
 
 
-_ZONE_HINT_RE = re.compile(r"\d|\b(?:utc|gmt|time|time ?zones?|[a-z]{2,4}t|msk|ist|hst)\b")
+_ZONE_HINT_RE = re.compile(r"\d|\b(?:utc|gmt|time|time ?zones?|hours|[a-z]{2,4}t|msk|ist|hst)\b")
 
 
 def _band_of_list(values: Iterable[object]) -> tuple[float, float] | None:
@@ -431,7 +433,11 @@ def _band_of_list(values: Iterable[object]) -> tuple[float, float] | None:
 
 _ONSITE_STRONG_RE = re.compile(
     r"\b(?:hybrid|hybrides?|on ?site|in office|in the office|vor ort|presencial|presentiel|"
-    r"onsite only|office based|office first)\b"
+    r"onsite only|office based|office first|"
+    # the same in the boards' other languages (folded: "híbrido" is "hibrido")
+    r"hibrid[oa]s?|ibrid[oa]|semipresencial|hybrydow\w*|stacjonarn\w*|in sede|in ufficio|"
+    r"sur site|sur place|op kantoor|op locatie|prasenz|praesenz|teilweise homeoffice|"
+    r"en oficina|no escritorio)\b"
 )
 _ONSITE_WEAK_RE = re.compile(r"\b(?:office|hq|headquarters|buro)\b")
 _REMOTE_RE = re.compile(
@@ -456,7 +462,7 @@ def eligibility_of(
     an office job); `remote_only` False for a board that is not remote-only (`Source.remote_only`),
     where a place named without a remote word is an office job.
     """
-    raw = shared_nouns((text or "")[:MAX_TEXT])
+    raw = shared_nouns(us_zone_codes(flags_as_names((text or "")[:MAX_TEXT])))
     folded = fold(raw) if raw else ""
     band = parse_band(raw)
     listed = _band_of_list(timezones) if timezones is not None else None
@@ -465,6 +471,7 @@ def eligibility_of(
 
     members, everywhere, _ = _tables()
     excluded: set[str] = set()
+    implied: set[str] = set()  # the country of a state left out when nothing else is named
     head, head_folded, head_place = raw, folded, place
     checked = exclusions_first(raw)
     exclusion = EXCLUSION_RE.search(checked)
@@ -475,7 +482,17 @@ def eligibility_of(
         left_out = locate_text(tail, home_country)
         # a state or province of a country the text names leaves the rest of it
         # ("US only, excluding Hawaii"): only the places it names are out
-        partly = {s[:2] for s in left_out.subdivisions} & set(head_place.countries)
+        states_of = {s[:2] for s in left_out.subdivisions}
+        if (
+            states_of
+            and set(left_out.countries) <= states_of
+            and not head_place.countries
+            and not _region_words(head_folded)
+        ):
+            # "Remote (not available in California)": only states are left out, so the
+            # job is in their country, never the whole world but it
+            implied = states_of
+        partly = states_of & (set(head_place.countries) | implied)
         excluded = set(left_out.countries) - partly
         for word in _region_words(fold(tail)):
             excluded |= members[word]
@@ -488,7 +505,7 @@ def eligibility_of(
     region_countries: set[str] = set()
     for word in region_words:
         region_countries |= members[word]
-    named = set(head_place.countries)
+    named = set(head_place.countries) | implied
     countries = (region_countries | named) - excluded
     low, high = band or (None, None)
 
@@ -515,10 +532,18 @@ def eligibility_of(
     if band is not None:
         return Eligibility(TIMEZONES_KIND, (), low, high)
     if place.region == WORLDWIDE and not place.unknown_tokens and not place.regions:
+        if _SOME_COUNTRIES_RE.search(folded):  # "Worldwide - select countries"
+            return Eligibility(UNKNOWN_KIND)
         return Eligibility(WORLDWIDE_KIND)
     return Eligibility(UNKNOWN_KIND)
 
 
+#: a worldwide word narrowed to places it does not name: who may apply is unknown
+_SOME_COUNTRIES_RE = re.compile(
+    r"\b(?:select(?:ed)?|certain|supported|approved|specific|limited to|some)\s+"
+    r"(?:\w+\s+)?(?:countries|locations|regions|states|places)\b"
+    r"|\bwhere\s+we\s+(?:have|are|operate|can\s+hire|employ)\b"
+)
 _WEAK_EXCLUSION_WORDS = frozenset({"no", "not", "non", "ex"})
 
 

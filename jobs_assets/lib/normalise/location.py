@@ -637,6 +637,7 @@ _FILLER_RE = re.compile(
 EXCLUSION_RE = re.compile(
     r"(?:\b(?:except(?:\s+for)?|excluding|excludes?|excl|other\s+than|but\s+not|"
     r"not\s+available\s+in|not\s+open\s+to|not\s+in|outside(?:\s+of)?|not|non|ex|"
+    r"(?:unable|cannot|can\s*not|can't|can’t)\s+(?:to\s+)?(?:hire|employ)(?:\s+(?:in|from))?|"
     # the boards' other languages: German, French, Spanish, Portuguese, Italian, Dutch
     r"au(?:ß|ss)er|ausgenommen|ausser|sauf|except[ée]|excepto|exceto|salvo|eccetto|tranne|"
     r"behalve|"
@@ -704,6 +705,9 @@ def split_exclusion(text: str) -> tuple[str, str] | None:
 
 
 _DC_RE = re.compile(r"\bD\.\s?C\.?(?!\w)")
+#: a US ZIP code after a state's code ("Philadelphia, PA 19103"): the code alone, never
+#: "Pa" with the number stripped (a town in Burkina Faso)
+_ZIP_RE = re.compile(r"\b([A-Z]{2})\s+\d{5}(?:-\d{4})?\b")
 
 #: what is left of a text this long is not read (no real location is; a long one only
 #: costs time)
@@ -713,13 +717,27 @@ MAX_TEXT = 2000
 _FLAG_RE = re.compile("([\U0001f1e6-\U0001f1ff])([\U0001f1e6-\U0001f1ff])")
 
 
-def _flags_as_codes(text: str) -> str:
+#: flags side by side ("🇺🇸🇨🇦", "🇩🇪 🇦🇹 🇨🇭"): a list of their countries
+_FLAG_RUN_RE = re.compile("[\U0001f1e6-\U0001f1ff]{2}(?:\\s*[\U0001f1e6-\U0001f1ff]{2})*")
+
+
+def flags_as_names(text: str) -> str:
+    """Flags as their countries' names (a code beside another could be a state: "US, CA"
+    is California), a run of them as a list: "Remote 🇩🇪🇦🇹" -> "Remote Germany, Austria";
+    a flag of no country (🇪🇺) as its code."""
     if not _FLAG_RE.search(text):
         return text
-    return _FLAG_RE.sub(
-        lambda m: " " + "".join(chr(ord(c) - 0x1F1E6 + ord("A")) for c in m.groups()) + " ",
-        text,
-    )
+
+    def name(pair: tuple[str, str]) -> str:
+        code = "".join(chr(ord(c) - 0x1F1E6 + ord("A")) for c in pair)
+        country = pycountry.countries.get(alpha_2=code)
+        named = country and (getattr(country, "common_name", None) or country.name)
+        return named if named and not set(named) & set(",()") else code
+
+    def names(run: re.Match[str]) -> str:
+        return " " + ", ".join(name(pair) for pair in _FLAG_RE.findall(run.group())) + " "
+
+    return _FLAG_RUN_RE.sub(names, text)
 
 
 # A qualifier before brackets defers to them: "Remote (Europe)" is Europe.
@@ -845,6 +863,9 @@ def _resolve(raw: str, vocab: _Vocabulary) -> _Found | None:
                 inner_found.merge(found)
 
     if inner_found and (not outer_found or outer_key in _QUALIFIERS):
+        if outer_key and not outer_found and not _is_filler(outer):
+            # "Berlin (Remote)": the place outside stays to be looked up, as inside
+            inner_found.unread.append(outer.strip())
         return inner_found
     if outer_found:
         outer_found.add(inner_found.countries, inner_found.regions)
@@ -1271,6 +1292,57 @@ def _state_code(token: str) -> str | None:
 
 
 _CODE_RE = re.compile(r"\b[A-Z]{2}\b")
+_US_NAMED_RE = re.compile(r"\b(?:US|USA|U\.S\.A?\.?|United States)(?!\w)", re.IGNORECASE)
+
+
+_US_ZONE_CODES = {"ET": "Eastern Time", "CT": "Central Time", "MT": "Mountain Time",
+                  "PT": "Pacific Time"}  # fmt: skip
+_US_ZONE_CODE_RE = re.compile(r"\b(ET|CT|MT|PT)\b")
+_ZONE_CONTEXT_RE = re.compile(
+    r"\b(?:time|times|hours|zones?|timezones?|overlap|[ECMP][SD]T|US|USA|United States)\b",
+    re.IGNORECASE,
+)
+
+
+def us_zone_codes(text: str) -> str:
+    """The US zones' short forms written out where the text is about zones or the US
+    ("Remote - US (ET)", "PT/ET", "Pacific Time (PT)"): never Ethiopia, Portugal, Malta
+    or Connecticut there. Alone ("Lisbon, PT") a code stays a country."""
+    found = _US_ZONE_CODE_RE.findall(text)
+    if not found:
+        return text
+    if len(found) < 2 and not _ZONE_CONTEXT_RE.search(_US_ZONE_CODE_RE.sub(" ", text)):
+        return text
+    return _US_ZONE_CODE_RE.sub(lambda m: _US_ZONE_CODES[m[1]], text)
+
+
+def _state_codes_as_names(text: str, vocab: _Vocabulary) -> str:
+    """US states' postal codes written out when the text's codes are all states and it
+    says so: one is no country's code ("AZ, CO, TX", "Remote, TX"), the US is named ("US
+    (CA, NY only)"), or three or more side by side ("CO / MA / IL"). Otherwise a code
+    stays what the rest of the parser makes of it: "CA" is Canada, "DE" Germany, "Perth,
+    WA" Western Australia."""
+    codes = [c for c in _CODE_RE.findall(text) if c not in ("US", "DC")]  # DC: the city
+    if not codes or not all(c in US_POSTAL for c in codes):
+        return text
+    alone = not _PLACE_NOISE_RE.sub(" ", _key(_CODE_RE.sub(" ", text))).strip()
+    if not (
+        # "Perth, WA" is Western Australia: one code beside a place is left to the city
+        any(c not in vocab.codes for c in codes)
+        and (len(codes) > 1 or alone)
+        or _US_NAMED_RE.search(text)
+        or len(set(codes)) >= 3
+    ):
+        return text
+
+    def name(match: re.Match[str]) -> str:
+        code = match.group()
+        state = pycountry.subdivisions.get(code=f"US-{code}") if code in codes else None
+        return state.name if state is not None else code
+
+    return _CODE_RE.sub(name, text)
+
+
 _CODE_FILLER = frozenset({"preferred", "only", "remote", "based", "hq", "office", "plus"})
 
 
@@ -1285,13 +1357,15 @@ def locate_text(text: str | None, home_country: str | None = None) -> Location:
     # some send escaped text
     text = _repair(html.unescape(text)).strip()[:MAX_TEXT]
     text = _DC_RE.sub("DC", text)  # "Washington, D.C." is the district, not the state
-    text = exclusions_first(shared_nouns(_flags_as_codes(text)))
+    text = _ZIP_RE.sub(r"\1", text)
+    text = exclusions_first(shared_nouns(us_zone_codes(flags_as_names(text))))
     excluding = split_exclusion(text)
     if excluding is not None:
         text = excluding[0]  # "Worldwide except US": the excluded places are not named
     if not text.strip():
         return Location()
     vocab = _vocab()
+    text = _state_codes_as_names(text, vocab)
     total = _Found()
     unknown: list[str] = []
     places: list[tuple[str, str | None]] = []  # (token, the postal code after it)

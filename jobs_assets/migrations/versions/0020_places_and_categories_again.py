@@ -10,7 +10,9 @@ place; flags are their country; "West Coast", "New England" and "Long Island" ar
 US; "Weltweit" and "Europa" are no German village; parts of the world in other
 languages are those parts ("Osteuropa", "Europa del Este", "América del Norte", not
 all of Europe or the US), Central Europe its own countries, "CEE" and "Central Africa"
-theirs; bands with a bare UTC end; tools
+theirs; "Berlin (Remote)" is Berlin, not worldwide; a ZIP code is no town; US states'
+codes side by side are states and ET/PT the US zones; flags side by side a list; hybrid
+words in other languages; bands with a bare UTC end; tools
 and titles the vocabulary lacked (figma, power bi, Datenanalyst). Listings stored by
 the previous release keep their old parse until a window sees them again, and some of
 those parses named a wrong country, so the upgrade decides them again.
