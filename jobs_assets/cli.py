@@ -324,7 +324,7 @@ MARTS_STEP = Step("marts_job", None, "the analytics marts (dbt build)")
 class Ahead(threading.Thread):
     """Starts the database, then a first `dbt parse` for it (a fresh data folder has no
     parse state for its connection), then imports the parts of dbt that dagster-dbt opens
-    in the marts step (`preload.py`'s, 1.4 s), while the main thread works and waits on
+    in the marts step (`marts.import_adapter`, 1.4 s), while the main thread works and waits on
     the database; `finish()` waits for all three. A failure here is only lost time: the
     steps report it in full."""
 
@@ -340,9 +340,7 @@ class Ahead(threading.Thread):
             with db.connect(self.where.conninfo()) as conn:
                 profile = marts.connection_profile(conn)
             self.parsed = marts.parse_ahead(self.where.data_dir, profile)
-            import dbt.adapters.factory  # noqa: F401
-            import dbt.adapters.postgres  # noqa: F401
-            import dbt.config.runtime  # noqa: F401
+            marts.import_adapter()
 
     def finish(self) -> None:
         self.join()

@@ -16,6 +16,7 @@ Each build writes its artifacts to a folder of its own under `$JOBS_DATA_DIR/dbt
 
 from __future__ import annotations
 
+import importlib
 import logging
 import shutil
 import signal
@@ -31,13 +32,25 @@ from psycopg import sql
 
 
 def dbt_executable() -> str:
-    """`jobs-dbt` (dbt, answering `--version` without starting it: `lib/dbt_command.py`)
+    """`jobs-dbt` (dbt, answering `--version` without starting it: `jobs_assets/dbt_command.py`)
     installed next to this interpreter, a venv need not be activated; else `dbt`."""
     for name in ("jobs-dbt", "dbt"):
         beside = Path(sys.executable).parent / name
         if beside.exists():
             return str(beside)
     return "dbt"
+
+
+#: the parts of dbt that dagster-dbt's `DbtCliResource` imports in the marts step to open
+#: its adapter (the postgres adapter and dbt's configuration, 1.4-2 s): imported ahead by
+#: the fork server (`preload.py`) and the CLI's `Ahead` thread
+ADAPTER_MODULES = ("dbt.adapters.factory", "dbt.adapters.postgres", "dbt.config.runtime")
+
+
+def import_adapter() -> None:
+    """Import `ADAPTER_MODULES` now, so that the marts step finds them imported."""
+    for name in ADAPTER_MODULES:
+        importlib.import_module(name)
 
 
 log = logging.getLogger(__name__)

@@ -37,6 +37,7 @@ from jobs_assets.lib.normalise.gazetteer import fold
 from jobs_assets.lib.normalise.location import (
     EXCLUSION_RE,
     MAX_TEXT,
+    REGION_SYNONYMS,
     WORLDWIDE,
     Location,
     _vocab,
@@ -103,13 +104,11 @@ _EU27 = [
 _EEA = (*_EU27, "IS", "LI", "NO")
 
 #: region words -> the M49 regions (`region` column) and sub-regions (`un_subregion`)
-#: whose countries they cover, plus fixed lists
+#: whose countries they cover, plus fixed lists; the same in other languages through
+#: `location.REGION_SYNONYMS`
 _REGION_PARTS: dict[str, tuple[str, ...]] = {
     "europe": ("Europe",),
     "european": ("Europe",),
-    "europa": ("Europe",),
-    "europaweit": ("Europe",),
-    "europe entiere": ("Europe",),
     "western europe": ("Western Europe",),
     "eastern europe": ("Eastern Europe",),
     "northern europe": ("Northern Europe",),
@@ -120,17 +119,7 @@ _REGION_PARTS: dict[str, tuple[str, ...]] = {
     "namer": ("Northern America",),
     "latam": ("Latin America",),
     "latin america": ("Latin America",),
-    "america latina": ("Latin America",),
-    "latinoamerica": ("Latin America",),
-    "lateinamerika": ("Latin America",),
-    "amerique latine": ("Latin America",),
     "south america": ("South America",),
-    "sudamerica": ("South America",),
-    "sudamerika": ("South America",),
-    "suedamerika": ("South America",),
-    "nordamerika": ("Northern America",),
-    "norteamerica": ("Northern America",),
-    "amerique du nord": ("Northern America",),
     "central america": ("Central America",),
     "caribbean": ("Caribbean",),
     "americas": ("Northern America", "Latin America"),
@@ -156,74 +145,8 @@ _REGION_PARTS: dict[str, tuple[str, ...]] = {
     "southern africa": ("Southern Africa",),
     "oceania": ("Oceania",),
     "australasia": ("Australia and New Zealand",),
-    # the parts of the world as the boards' other languages name them (folded: no accents)
-    "east europe": ("Eastern Europe",),
-    "europa del este": ("Eastern Europe",),
-    "europa oriental": ("Eastern Europe",),
-    "europa orientale": ("Eastern Europe",),
-    "europa dellest": ("Eastern Europe",),
-    "osteuropa": ("Eastern Europe",),
-    "europe de lest": ("Eastern Europe",),
-    "europe orientale": ("Eastern Europe",),
-    "oost europa": ("Eastern Europe",),
-    "europa wschodnia": ("Eastern Europe",),
-    "west europe": ("Western Europe",),
-    "westeuropa": ("Western Europe",),
-    "europa occidental": ("Western Europe",),
-    "europa occidentale": ("Western Europe",),
-    "europe de louest": ("Western Europe",),
-    "europe occidentale": ("Western Europe",),
-    "west europa": ("Western Europe",),
-    "north europe": ("Northern Europe",),
-    "nordeuropa": ("Northern Europe",),
-    "europa del norte": ("Northern Europe",),
-    "europe du nord": ("Northern Europe",),
-    "south europe": ("Southern Europe",),
-    "sudeuropa": ("Southern Europe",),
-    "suedeuropa": ("Southern Europe",),
-    "europa del sur": ("Southern Europe",),
-    "europe du sud": ("Southern Europe",),
-    "europa meridionale": ("Southern Europe",),
-    "america del norte": ("Northern America",),
-    "norte america": ("Northern America",),
-    "nordamerica": ("Northern America",),
-    "america do norte": ("Northern America",),
-    "america del sur": ("South America",),
-    "suramerica": ("South America",),
-    "america do sul": ("South America",),
-    "amerique du sud": ("South America",),
-    "centroamerica": ("Central America",),
-    "america central": ("Central America",),
-    "amerique centrale": ("Central America",),
-    "mittelamerika": ("Central America",),
-    "asien": ("Asia",),
-    "asie": ("Asia",),
-    "afrika": ("Africa",),
-    "afrique": ("Africa",),
-    "ozeanien": ("Oceania",),
-    "oceanie": ("Oceania",),
-    "naher osten": ("Western Asia",),
-    "moyen orient": ("Western Asia",),
-    "oriente medio": ("Western Asia",),
-    "medio oriente": ("Western Asia",),
-    # Africa's and Asia's parts as the UN names them, and Central Africa (the UN's Middle)
+    # Central Africa as the UN names it
     "central africa": ("Middle Africa",),
-    "middle africa": ("Middle Africa",),
-    "afrique centrale": ("Middle Africa",),
-    "zentralafrika": ("Middle Africa",),
-    "western africa": ("Western Africa",),
-    "afrique de louest": ("Western Africa",),
-    "westafrika": ("Western Africa",),
-    "eastern africa": ("Eastern Africa",),
-    "afrique de lest": ("Eastern Africa",),
-    "ostafrika": ("Eastern Africa",),
-    "northern africa": ("Northern Africa",),
-    "afrique du nord": ("Northern Africa",),
-    "nordafrika": ("Northern Africa",),
-    "western asia": ("Western Asia",),
-    "eastern asia": ("Eastern Asia",),
-    "southern asia": ("Southern Asia",),
-    "south eastern asia": ("South-eastern Asia",),
 }  # fmt: skip
 _REGION_LISTS: dict[str, tuple[str, ...]] = {
     "eu": _EU27,
@@ -235,10 +158,7 @@ _REGION_LISTS: dict[str, tuple[str, ...]] = {
     "balkans": ("AL", "BA", "BG", "GR", "HR", "ME", "MK", "RO", "RS", "SI", "XK"),
     # Central Europe as its countries call themselves (the UN's Western Europe is France
     # and the Benelux too): the German-speaking countries and the Visegrad four, Slovenia
-    **dict.fromkeys(
-        ("central europe", "mitteleuropa", "europa central", "europa centrale", "europe centrale"),
-        ("AT", "CH", "CZ", "DE", "HU", "LI", "PL", "SI", "SK"),
-    ),
+    "central europe": ("AT", "CH", "CZ", "DE", "HU", "LI", "PL", "SI", "SK"),
     # Central and Eastern Europe, as employers and the OECD use it: the former Eastern Bloc
     # members of the EU, the Western Balkans, and Ukraine, Moldova and Belarus
     "cee": ("AL", "BA", "BG", "BY", "CZ", "EE", "HR", "HU", "LT", "LV", "MD", "ME", "MK",
@@ -262,6 +182,7 @@ def _tables() -> tuple[dict[str, frozenset[str]], frozenset[str], dict[str, tupl
         for word, parts in _REGION_PARTS.items()
     }
     members.update({word: frozenset(codes) for word, codes in _REGION_LISTS.items()})
+    members.update({word: members[english] for word, english in REGION_SYNONYMS.items()})
     offsets: dict[str, tuple[float, float]] = {}
     with COUNTRY_OFFSETS_CSV.open(newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
@@ -305,8 +226,8 @@ def country_offsets(code: str) -> tuple[float, float] | None:
 
 
 _REGION_RE = re.compile(
-    r"\b(" + "|".join(sorted(map(re.escape, {*_REGION_PARTS, *_REGION_LISTS}), key=len,
-                             reverse=True)) + r")\b"
+    r"\b(" + "|".join(sorted(map(re.escape, {*_REGION_PARTS, *_REGION_LISTS, *REGION_SYNONYMS}),
+                             key=len, reverse=True)) + r")\b"
 )  # fmt: skip
 
 

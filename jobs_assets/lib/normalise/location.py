@@ -97,10 +97,7 @@ WORLDWIDE_WORDS = frozenset(
 
 REGION_WORDS: dict[str, tuple[str, ...]] = {
     "europe": (_EU,),
-    "europa": (_EU,),  # German, Spanish, Italian, Polish...
-    "europaweit": (_EU,),
     "eu weit": (_EU,),
-    "europe entiere": (_EU,),
     "eu": (_EU,),
     "european union": (_EU,),
     "eea": (_EU,),
@@ -121,9 +118,6 @@ REGION_WORDS: dict[str, tuple[str, ...]] = {
     "balkans": (_EU,),
     "north america": (_NA,),
     "northern america": (_NA,),
-    "nordamerika": (_NA,),
-    "norteamerica": (_NA,),
-    "amerique du nord": (_NA,),
     "noram": (_NA,),
     "namer": (_NA,),
     "us timezones": (_NA,),
@@ -144,13 +138,6 @@ REGION_WORDS: dict[str, tuple[str, ...]] = {
     "pacific time": (_NA,),
     "latam": (_LA,),
     "latin america": (_LA,),
-    "america latina": (_LA,),
-    "latinoamerica": (_LA,),
-    "lateinamerika": (_LA,),
-    "amerique latine": (_LA,),
-    "sudamerica": (_LA,),
-    "suedamerika": (_LA,),
-    "sudamerika": (_LA,),
     "south america": (_LA,),
     "central america": (_LA,),
     "caribbean": (_LA,),
@@ -183,79 +170,73 @@ REGION_WORDS: dict[str, tuple[str, ...]] = {
     "aedt": (_OC,),
     "awst": (_OC,),
     "acst": (_OC,),
-    # the parts of the world in the boards' other languages, and the UN's sub-regions
-    "east europe": (_EU,),
-    "europa del este": (_EU,),
-    "europa oriental": (_EU,),
-    "europa orientale": (_EU,),
-    "europa dellest": (_EU,),
-    "osteuropa": (_EU,),
-    "europe de lest": (_EU,),
-    "europe orientale": (_EU,),
-    "oost europa": (_EU,),
-    "europa wschodnia": (_EU,),
-    "west europe": (_EU,),
-    "westeuropa": (_EU,),
-    "europa occidental": (_EU,),
-    "europa occidentale": (_EU,),
-    "europe de louest": (_EU,),
-    "europe occidentale": (_EU,),
-    "west europa": (_EU,),
-    "mitteleuropa": (_EU,),
-    "europa central": (_EU,),
-    "europa centrale": (_EU,),
-    "europe centrale": (_EU,),
-    "north europe": (_EU,),
-    "nordeuropa": (_EU,),
-    "europa del norte": (_EU,),
-    "europe du nord": (_EU,),
-    "south europe": (_EU,),
-    "sudeuropa": (_EU,),
-    "suedeuropa": (_EU,),
-    "europa del sur": (_EU,),
-    "europe du sud": (_EU,),
-    "europa meridionale": (_EU,),
-    "cee": (_EU,),
-    "america del norte": (_NA,),
-    "norte america": (_NA,),
-    "nordamerica": (_NA,),
-    "america do norte": (_NA,),
-    "america del sur": (_LA,),
-    "suramerica": (_LA,),
-    "america do sul": (_LA,),
-    "amerique du sud": (_LA,),
-    "centroamerica": (_LA,),
-    "america central": (_LA,),
-    "amerique centrale": (_LA,),
-    "mittelamerika": (_LA,),
-    "asien": (_AS,),
-    "asie": (_AS,),
-    "naher osten": (_AS,),
-    "moyen orient": (_AS,),
-    "oriente medio": (_AS,),
-    "medio oriente": (_AS,),
-    "western asia": (_AS,),
-    "eastern asia": (_AS,),
-    "southern asia": (_AS,),
-    "south eastern asia": (_AS,),
-    "afrika": (_AF,),
-    "afrique": (_AF,),
     "central africa": (_AF,),
-    "middle africa": (_AF,),
-    "afrique centrale": (_AF,),
-    "zentralafrika": (_AF,),
-    "western africa": (_AF,),
-    "afrique de louest": (_AF,),
-    "westafrika": (_AF,),
-    "eastern africa": (_AF,),
-    "afrique de lest": (_AF,),
-    "ostafrika": (_AF,),
-    "northern africa": (_AF,),
-    "afrique du nord": (_AF,),
-    "nordafrika": (_AF,),
-    "ozeanien": (_OC,),
-    "oceanie": (_OC,),
+    "cee": (_EU,),
 }
+
+#: the parts of the world as the boards' other languages (and other English) name them,
+#: each read as the English words after it, here and in `eligibility.py` (folded: no
+#: accents, "l'Est" is "lest")
+REGION_SYNONYMS: dict[str, str] = {
+    **dict.fromkeys(("europa", "europaweit", "europe entiere"), "europe"),
+    **dict.fromkeys(
+        ("nordamerika", "norteamerica", "amerique du nord", "america del norte",
+         "norte america", "nordamerica", "america do norte"),
+        "north america",
+    ),
+    **dict.fromkeys(
+        ("america latina", "latinoamerica", "lateinamerika", "amerique latine"),
+        "latin america",
+    ),
+    **dict.fromkeys(
+        ("sudamerica", "suedamerika", "sudamerika", "america del sur", "suramerica",
+         "america do sul", "amerique du sud"),
+        "south america",
+    ),
+    **dict.fromkeys(
+        ("centroamerica", "america central", "amerique centrale", "mittelamerika"),
+        "central america",
+    ),
+    **dict.fromkeys(
+        ("east europe", "europa del este", "europa oriental", "europa orientale",
+         "europa dellest", "osteuropa", "europe de lest", "europe orientale", "oost europa",
+         "europa wschodnia"),
+        "eastern europe",
+    ),
+    **dict.fromkeys(
+        ("west europe", "westeuropa", "europa occidental", "europa occidentale",
+         "europe de louest", "europe occidentale", "west europa"),
+        "western europe",
+    ),
+    **dict.fromkeys(
+        ("mitteleuropa", "europa central", "europa centrale", "europe centrale"),
+        "central europe",
+    ),
+    **dict.fromkeys(
+        ("north europe", "nordeuropa", "europa del norte", "europe du nord"), "northern europe"
+    ),
+    **dict.fromkeys(
+        ("south europe", "sudeuropa", "suedeuropa", "europa del sur", "europe du sud",
+         "europa meridionale"),
+        "southern europe",
+    ),
+    **dict.fromkeys(("asien", "asie"), "asia"),
+    **dict.fromkeys(("afrika", "afrique"), "africa"),
+    **dict.fromkeys(("ozeanien", "oceanie"), "oceania"),
+    **dict.fromkeys(
+        ("naher osten", "moyen orient", "oriente medio", "medio oriente", "western asia"),
+        "middle east",
+    ),
+    "eastern asia": "east asia",
+    "southern asia": "south asia",
+    "south eastern asia": "southeast asia",
+    # Central Africa is the UN's Middle Africa
+    **dict.fromkeys(("middle africa", "afrique centrale", "zentralafrika"), "central africa"),
+    **dict.fromkeys(("western africa", "afrique de louest", "westafrika"), "west africa"),
+    **dict.fromkeys(("eastern africa", "afrique de lest", "ostafrika"), "east africa"),
+    **dict.fromkeys(("northern africa", "afrique du nord", "nordafrika"), "north africa"),
+}  # fmt: skip
+REGION_WORDS.update({word: REGION_WORDS[english] for word, english in REGION_SYNONYMS.items()})
 
 # Groups with an agreed membership name their countries.
 COUNTRY_GROUPS: dict[str, tuple[str, ...]] = {
@@ -1299,8 +1280,7 @@ _US_ZONE_CODES = {"ET": "Eastern Time", "CT": "Central Time", "MT": "Mountain Ti
                   "PT": "Pacific Time"}  # fmt: skip
 _US_ZONE_CODE_RE = re.compile(r"\b(ET|CT|MT|PT)\b")
 _ZONE_CONTEXT_RE = re.compile(
-    r"\b(?:time|times|hours|zones?|timezones?|overlap|[ECMP][SD]T|US|USA|United States)\b",
-    re.IGNORECASE,
+    r"\b(?:time|times|hours|zones?|timezones?|overlap|[ECMP][SD]T)\b", re.IGNORECASE
 )
 
 
@@ -1311,7 +1291,8 @@ def us_zone_codes(text: str) -> str:
     found = _US_ZONE_CODE_RE.findall(text)
     if not found:
         return text
-    if len(found) < 2 and not _ZONE_CONTEXT_RE.search(_US_ZONE_CODE_RE.sub(" ", text)):
+    rest = _US_ZONE_CODE_RE.sub(" ", text)
+    if len(found) < 2 and not (_ZONE_CONTEXT_RE.search(rest) or _US_NAMED_RE.search(rest)):
         return text
     return _US_ZONE_CODE_RE.sub(lambda m: _US_ZONE_CODES[m[1]], text)
 

@@ -6,9 +6,9 @@ had them), and the views created again so they show them.
 
 The backfill computes them from what is stored: each listing's `location_raw`, and,
 where the staging table still holds a payload of the listing (the newest window's),
-the fields `lib/normalise/eligibility.py` reads beyond the text (Himalayas' location list and
-`timezoneRestrictions`, Arbeitnow's `remote` flag), read with each source's field map
-as the pipeline reads them. The parse runs once per distinct combination of those
+the fields `lib/normalise/eligibility.py` reads beyond the text (a source's list of
+places and of time-zone restrictions, its remote flag), read with each source's field
+map as the pipeline reads them. The parse runs once per distinct combination of those
 inputs and the result reaches the table in one UPDATE joined on temporary tables, so
 the cost follows the variety of the text, not the number of rows. Nothing else of a
 listing changes. The current version of each listing in the history gets the same
