@@ -313,6 +313,17 @@ def test_parts_of_the_world_in_any_language_are_those_parts(
         ("Worldwide - select countries", "unknown", (), None),
         ("Worldwide where we have legal entities", "unknown", (), None),
         ("Anywhere in our supported countries", "unknown", (), None),
+        # a part of a country left out, with the words around it: the rest of it
+        ("Canada (Remote - Quebec excluded)", "countries", ("CA",), None),
+        ("US - excluding residents of California", "countries", ("US",), None),
+        ("United States, not hiring in Colorado", "countries", ("US",), None),
+        # a country's time zones are a band, as "US time zones" is
+        ("UK time zones", "timezones", (), (0.0, 1.0)),
+        ("EU/UK timezones", "timezones", (), (0.0, 3.0)),
+        ("US/Canada time zones", "timezones", (), (-8.0, -2.5)),
+        # how a team works is no restriction
+        ("Global (async team)", "worldwide", (), None),
+        ("Anywhere (fully distributed team)", "worldwide", (), None),
     ],
 )  # fmt: skip
 def test_phrasings_a_probe_of_real_boards_found_misread(

@@ -463,6 +463,19 @@ PLACE_CASES = [
     ("North or South Carolina", None, ("US",), (), ("US-NC", "US-SC")),
     ("South", None, (), (), ()),
     ("WEST", None, (), (), ()),
+    # a state or province after a city decides which city it is ("City, Region")
+    ("Valencia, Carabobo", None, ("VE",), ("Valencia",), ("VE-G",)),
+    ("Córdoba, Veracruz de Ignacio de la Llave", None, ("MX",), ("Córdoba",), ("MX-VER",)),
+    # ...but a big city after a city is a list of two ("Lima" is a region of Peru too)
+    ("Santiago, Lima", None, ("CL", "PE"), ("Lima", "Santiago"), ("PE-LIM",)),
+    # a name undecided alone is looked for in the one country the other places are in
+    ("Valencia, Barcelona", None, ("ES",), ("Barcelona", "Valencia"), ("ES-V",)),
+    # a state or province inside a longer text is its subdivision too
+    ("Remote - Quebec", None, ("CA",), (), ("CA-QC",)),
+    ("Remote - New York", None, ("US",), (), ("US-NY",)),
+    # ...not when the words go on to name a city, or the capital's code follows
+    ("Remote - Kansas City", None, ("US",), (), ()),
+    ("Remote - Washington, DC", None, ("US",), (), ("US-DC",)),
 ]
 
 

@@ -187,3 +187,47 @@ def test_upgrade_decides_places_eligibility_and_categories_again_once_more(
         ("ww", [], [], "Worldwide", False, False, "Design"),
     ]
     assert versions == [("ga", ["US"], True), ("ww", [], True)]  # one version each
+
+
+def test_upgrade_decides_places_and_eligibility_again_with_this_releases_rules(
+    scratch: str,
+) -> None:
+    """Migration 0021: what release 0020 read wrongly (a province left out with words
+    around it made the listing `unknown`; an async team was no worldwide; Venezuela's
+    Valencia was undecided) is decided again; no new version."""
+    migrate(scratch, "0020")
+    with psycopg.connect(scratch) as conn:
+        conn.execute(
+            "INSERT INTO public.jobs_listings_data (source, source_job_id, title, job_url, "
+            "location_raw, tags, countries, regions, region, cities, subdivisions, "
+            "eligibility, eligible_countries, category_normalised, retrieved_at, "
+            "first_seen_at, last_seen_at, last_partition_key) VALUES "
+            "('remotive', 'qc', 't', 'https://x/qc', 'Canada (Remote - Quebec excluded)', "
+            " '{}', '{CA}', '{North America}', 'North America', '{}', '{}', 'unknown', "
+            " '{}', 'Other', now(), now(), now(), 'k'),"
+            "('remotive', 'async', 't', 'https://x/async', 'Global (async team)', "
+            " '{}', '{}', '{}', 'Worldwide', '{}', '{}', 'unknown', '{}', 'Other', "
+            " now(), now(), now(), 'k'),"
+            "('remotive', 've', 't', 'https://x/ve', 'Valencia, Carabobo', "
+            " '{}', '{VE}', '{Latin America}', 'Latin America', '{}', '{VE-G}', "
+            " 'countries', '{VE}', 'Other', now(), now(), now(), 'k')"
+        )
+        record_current_versions(conn)
+    migrate(scratch)
+    with psycopg.connect(scratch) as conn:
+        rows = conn.execute(
+            "SELECT source_job_id, countries, cities, eligibility, eligible_countries "
+            "FROM public.jobs_listings_data ORDER BY 1"
+        ).fetchall()
+        versions = conn.execute(
+            f"SELECT h.source_job_id, h.eligibility, h.row_hash = {row_hash_sql('l')} "
+            "FROM public.jobs_listings_history AS h "
+            "JOIN public.jobs_listings_data AS l USING (source, source_job_id) ORDER BY 1"
+        ).fetchall()
+    assert rows == [
+        ("async", [], [], "worldwide", []),
+        ("qc", ["CA"], [], "countries", ["CA"]),
+        ("ve", ["VE"], ["Valencia"], "countries", ["VE"]),
+    ]
+    assert versions == [("async", "worldwide", True), ("qc", "countries", True),
+                        ("ve", "countries", True)]  # fmt: skip

@@ -253,6 +253,8 @@ _ZONES: dict[str, tuple[float, float]] = {
 #: "<words> timezones" bands (after `fold`, which writes "time zones" as "timezones")
 _ZONE_GROUPS: dict[str, tuple[float, float]] = {
     "us": (-8, -4), "usa": (-8, -4), "united states": (-8, -4), "american": (-8, -4),
+    "canada": (-8, -2.5), "canadian": (-8, -2.5),
+    "uk": (0, 1), "united kingdom": (0, 1), "british": (0, 1),
     "north american": (-8, -4), "north america": (-8, -4), "us and canada": (-8, -4),
     "americas": (-8, -3), "the americas": (-8, -3), "latam": (-6, -3),
     "latin american": (-6, -3), "south american": (-5, -3),

@@ -122,6 +122,12 @@ REGION_WORDS: dict[str, tuple[str, ...]] = {
     "namer": (_NA,),
     "us timezones": (_NA,),
     "usa timezones": (_NA,),
+    "united states timezones": (_NA,),
+    "canada timezones": (_NA,),
+    "canadian timezones": (_NA,),
+    "uk timezones": (_EU,),
+    "united kingdom timezones": (_EU,),
+    "british timezones": (_EU,),
     "north american timezones": (_NA,),
     "north america timezones": (_NA,),
     "est": (_NA,),
@@ -607,7 +613,9 @@ _OFFSET_RE = re.compile(
 # Words that carry no place: what is left of "UTC-5 to UTC+1" or "within 4 hours of CET".
 _FILLER_RE = re.compile(
     r"\b(?:to|and|from|within|in|the|only|based|timezones?|time|zones?|tz|hours?|hrs?|"
-    r"overlap|of|with|remote|preferred|plus|minus|\d+)\b|[-+±~:.–−()\[\]]",
+    r"overlap|of|with|remote|preferred|plus|minus|\d+|"
+    # how a team works, not where ("Global (async team)", "Anywhere (fully distributed)")
+    r"async|asynchronous|distributed|fully|team|first|friendly)\b|[-+±~:.–−()\[\]]",
     re.IGNORECASE,
 )
 #: Words that leave out the places after them ("Worldwide except US", "Remote (ex-US)",
@@ -767,13 +775,8 @@ def _lookup(key: str, raw: str, vocab: _Vocabulary) -> _Found | None:
     if key in WORLDWIDE_WORDS or _LEADING_NUMBER_RE.sub("", key) in WORLDWIDE_WORDS:
         return _Found(worldwide=True)  # "Remote", "1 Remote"
     if key in vocab.names:
-        code = vocab.names[key]
-        found = _Found().add((code,))
-        # "California", "Ontario": a state or province is also its subdivision
-        if code in ("US", "CA"):
-            found.subdivisions.update(
-                s.code for s in vocab.gazetteer.subdivisions.get(key, ()) if s.country == code
-            )
+        found = _Found().add((vocab.names[key],))
+        found.subdivisions.update(_state_of(key, vocab))
         return found
     if key in COUNTRY_GROUPS:
         return _Found().add(COUNTRY_GROUPS[key])
@@ -789,6 +792,15 @@ def _lookup(key: str, raw: str, vocab: _Vocabulary) -> _Found | None:
     return None
 
 
+def _state_of(key: str, vocab: _Vocabulary) -> set[str]:
+    """A US state's or Canadian province's subdivision code where `key` names one
+    ("California", "Ontario"): the name is its country and its subdivision both."""
+    code = vocab.names.get(key)
+    if code not in ("US", "CA"):
+        return set()
+    return {s.code for s in vocab.gazetteer.subdivisions.get(key, ()) if s.country == code}
+
+
 def _scan(key: str, vocab: _Vocabulary) -> _Found:
     """Find known phrases inside a longer token ("Remote - USA only"), longest first."""
     words = key.split()
@@ -796,9 +808,16 @@ def _scan(key: str, vocab: _Vocabulary) -> _Found:
     i = 0
     while i < len(words):
         for size in range(min(vocab.max_phrase_words, len(words) - i), 0, -1):
-            hit = vocab.phrases.get(" ".join(words[i : i + size]))
+            phrase = " ".join(words[i : i + size])
+            hit = vocab.phrases.get(phrase)
             if hit is not None:
                 found.add(*hit)
+                longer = " ".join(words[i : i + size + 1]) if i + size < len(words) else ""
+                if phrase != "washington" and longer not in vocab.gazetteer.cities:
+                    # "Remote - Quebec" is the province; "Kansas City" is no state, and
+                    # "Washington" in a longer text is as often the capital ("Remote -
+                    # Washington, DC": the code comes in the next part)
+                    found.subdivisions.update(_state_of(phrase, vocab))
                 i += size
                 break
         else:
@@ -1060,6 +1079,32 @@ def _place(raw: str, context: set[str], home: str | None, vocab: _Vocabulary) ->
 _STATE_CODE_RE = re.compile(r"^[A-Z]{2,3}$")
 
 
+def _again_in(unknown: list[str], total: _Found, home: str | None, vocab: _Vocabulary) -> list[str]:
+    """The tokens still unknown once each was looked for in `total`'s one country; the
+    places found are merged into `total`."""
+    left = []
+    for token in unknown:
+        found = _place(token, set(total.countries), home, vocab)
+        if found is None:
+            left.append(token)
+        else:
+            total.merge(found)
+    return left
+
+
+def _region_after(following: str, context: set[str], vocab: _Vocabulary) -> set[str]:
+    """The countries a place is looked for in when the part after it names a state or
+    province of one country ("Valencia, Carabobo" is Venezuela's Valencia, not Spain's):
+    that country, unless the text names other countries or the part is a big city too."""
+    key = _key(following)
+    countries = {s.country for s in vocab.gazetteer.subdivisions.get(key, ())}
+    if len(countries) != 1 or not countries >= context:
+        return context
+    if any(c.population >= _BIG_CITY for c in vocab.gazetteer.cities.get(key, ())):
+        return context  # "Santiago, Lima": a list of two cities
+    return countries
+
+
 def _coded_city(city: str, code: str, home: str | None, vocab: _Vocabulary) -> _Found | None:
     """A city and the code after it ("Porto Alegre, RS", "Lebanon, PA", "Melbourne VIC").
 
@@ -1211,7 +1256,7 @@ _SHARED_NOUN_RE = re.compile(
 #: words that name a time-zone band with "time zones" after them ("US & EU time zones")
 _ZONE_GROUP_WORDS = (
     "us|usa|eu|europe|european|uk|emea|apac|latam|americas|american|north american|"
-    "asian|australian|cet|est|pst"
+    "asian|australian|cet|est|pst|canada|canadian|british"
 )
 _SHARED_ZONES_RE = re.compile(
     rf"\b({_ZONE_GROUP_WORDS})\s*(?:&|/|,|\band\b|\bor\b)\s*({_ZONE_GROUP_WORDS})\s+"
@@ -1431,8 +1476,10 @@ def locate_text(text: str | None, home_country: str | None = None) -> Location:
             total.subdivisions.add("US-GA")
     named = set(total.countries)
     places += [(part, None) for part in total.unread]
-    for token, postal in places:
+    for index, (token, postal) in enumerate(places):
         context = {"US" if postal.strip() in US_POSTAL else "CA"} if postal else named
+        if not postal and index + 1 < len(places):
+            context = _region_after(places[index + 1][0], context, vocab)
         found = _place(token, context, home_country, vocab)
         if found is None:
             if postal:
@@ -1451,6 +1498,10 @@ def locate_text(text: str | None, home_country: str | None = None) -> Location:
                 unknown.append(token)
             continue
         total.merge(found)
+    if len(total.countries) == 1 and not named and unknown:
+        # "Valencia, Barcelona": a name undecided alone is looked for again in the one
+        # country the other places are in
+        unknown = _again_in(unknown, total, home_country, vocab)
     for code in codes:
         # "BH, Brazil": next to a country named in full, a code of another country is
         # an abbreviation (Belo Horizonte), or that country's subdivision ("SP, Brazil").
