@@ -151,6 +151,13 @@ def from_env_var(name: str, value: V) -> V | dg.EnvVar:
     return dg.EnvVar(name) if raw == value else value
 
 
+def from_env_or(name: str, default: V) -> V | dg.EnvVar:
+    """`dg.EnvVar(name)` when the process environment sets `name`, else `default`: for a
+    value settings do not parse (a secret such as the webhook's address stays a name in
+    the resource's config and is read in the run)."""
+    return dg.EnvVar(name) if process_value(name) is not None else default
+
+
 def from_env_int(name: str, default: int) -> int | dg.EnvVar:
     """`dg.EnvVar.int(name)` when the process environment sets it, else `default`: for a
     whole number `Settings` does not parse (Dagster's config checks it in the run)."""

@@ -32,7 +32,7 @@ from jobs_assets.lib.redact import redact
 from jobs_assets.lib.searches import store
 from jobs_assets.lib.searches.deliver import idempotency_key
 from jobs_assets.lib.searches.match import QueryError, filters_for
-from jobs_assets.lib.searches.send import DeliveryError, post_webhook
+from jobs_assets.lib.searches.send import DeliveryError, Mailer, is_loopback, post_webhook
 from jobs_assets.lib.searches.targets import TargetPolicy
 from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.replay import FIXTURES
@@ -641,3 +641,45 @@ def test_a_webhook_on_an_internationalised_name_is_posted_to_its_ascii_form(webh
     assert post["headers"]["Host"] == f"xn--fsqu00a.example:{port}"
     assert post["path"].startswith("/hook/caf%C3%A9?token=")
     assert seen
+
+
+def this_machines_address() -> str:
+    """The machine's address on its network (no packet is sent), or loopback without one."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.connect(("192.0.2.255", 9))
+            return sock.getsockname()[0]
+        except OSError:
+            return "127.0.0.1"
+
+
+def test_a_password_goes_unencrypted_only_to_this_machine() -> None:
+    """A server without STARTTLS gets the login only on a loopback address (a local
+    relay, the tests' server); elsewhere the message is refused before any password is
+    sent, with what to do."""
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("::ffff:127.0.0.1")
+    assert not is_loopback("192.0.2.2") and not is_loopback("::ffff:10.0.0.1")
+    assert not is_loopback("mail.example.org")
+    inbox, logins = MailInbox(), []
+
+    def remember(server, session, envelope, mechanism, auth_data) -> AuthResult:
+        logins.append(auth_data)
+        return authenticate(server, session, envelope, mechanism, auth_data)
+
+    port = free_port()
+    controller = Controller(inbox, hostname="0.0.0.0", port=port, authenticator=remember,
+                            auth_require_tls=False)  # fmt: skip
+    controller.start()
+    try:
+        local = Mailer(f"smtp://jobs:{MAIL_PASSWORD}@127.0.0.1:{port}", "a@example.org")
+        local.send("b@example.org", "local", "text", "key-1")
+        assert len(inbox.messages) == 1 and len(logins) == 1
+        address = this_machines_address()
+        remote = Mailer(f"smtp://jobs:{MAIL_PASSWORD}@{address}:{port}", "a@example.org")
+        if is_loopback(address):  # a machine with no network: nothing else to reach
+            return
+        with pytest.raises(DeliveryError, match="offers no STARTTLS.*use smtps://"):
+            remote.send("b@example.org", "remote", "text", "key-2")
+        assert len(inbox.messages) == 1 and len(logins) == 1  # no password, no message
+    finally:
+        controller.stop()

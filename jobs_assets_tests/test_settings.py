@@ -333,3 +333,43 @@ def test_the_log_filter_masks_records_of_our_loggers_and_urllib3(
         logging.getLogger("jobs_assets.events").info("GET http://u:pw@h/")
     assert "abc" not in caplog.text and "u:pw@" not in caplog.text
     assert "token=***" in caplog.text and "u:***@" in caplog.text
+
+
+def test_delivery_secrets_the_environment_sets_reach_their_resources_by_name(
+    bare_env: pytest.MonkeyPatch,
+) -> None:
+    """The alerts' webhook, the mail server and the delivery switches: set in the
+    environment (as compose and the Helm chart set them), each reaches its resource as
+    the variable's name and resolves to its value in the run; unset, the default."""
+    from jobs_assets.defs.automation.resources import alerts_resource_from_env
+    from jobs_assets.defs.searches.resources import search_delivery_from_env
+
+    with alerts_resource_from_env().process_config_and_initialize_cm() as unset:
+        assert unset.webhook_url is None
+    assert search_delivery_from_env().process_config_and_initialize().mailer() is None
+    given = {
+        "JOBS_ALERT_WEBHOOK_URL": "https://hooks.example.org/services/T0/B0/secret",
+        "JOBS_SMTP_URL": "smtps://jobs:pw@mail.example.org:465",
+        "JOBS_MAIL_FROM": "alerts@example.org",
+        "JOBS_ALERT_ALLOW_HTTP": "on",
+        "JOBS_ALERT_ALLOW_PRIVATE": "on",
+    }
+    for name, value in given.items():
+        bare_env.setenv(name, value)
+    alerts = alerts_resource_from_env()
+    delivery = search_delivery_from_env()
+    named = {
+        "JOBS_ALERT_WEBHOOK_URL": alerts.webhook_url,
+        "JOBS_SMTP_URL": delivery.smtp_url,
+        "JOBS_MAIL_FROM": delivery.mail_from,
+        "JOBS_ALERT_ALLOW_HTTP": delivery.allow_http,
+        "JOBS_ALERT_ALLOW_PRIVATE": delivery.allow_private,
+    }
+    assert named == {name: dg.EnvVar(name) for name in given}  # no secret in the config
+    with alerts.process_config_and_initialize_cm() as resolved_alerts:
+        assert resolved_alerts.webhook_url == given["JOBS_ALERT_WEBHOOK_URL"]
+    resolved = delivery.process_config_and_initialize()
+    assert (resolved.smtp_url, resolved.mail_from, resolved.allow_http, resolved.allow_private) == (
+        given["JOBS_SMTP_URL"], "alerts@example.org", "on", "on",
+    )  # fmt: skip
+    assert resolved.mailer() is not None

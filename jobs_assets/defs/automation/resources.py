@@ -6,7 +6,7 @@ import dagster as dg
 
 from jobs_assets.lib.ops import alerts
 from jobs_assets.logs import log_to
-from jobs_assets.resources import PostgresResource, from_env_var, resources_from_env
+from jobs_assets.resources import PostgresResource, from_env_or, resources_from_env
 from jobs_assets.settings import Settings
 
 
@@ -53,7 +53,7 @@ def alerts_resource_from_env(
         data_dir=str(settings.data_dir),
         postgres=resources_from_env(settings, name_variables)["postgres"],
         ui_base_url=settings.ui_base_url or alerts.DEFAULT_UI_BASE_URL,
-        webhook_url=from_env_var("JOBS_ALERT_WEBHOOK_URL", None),
+        webhook_url=from_env_or("JOBS_ALERT_WEBHOOK_URL", None),
     )
 
 

@@ -13,7 +13,7 @@ import dagster as dg
 
 from jobs_assets.lib.searches.send import Mailer, SendPolicy
 from jobs_assets.lib.searches.targets import TargetPolicy
-from jobs_assets.resources import from_env_var
+from jobs_assets.resources import from_env_or
 
 ON = ("on", "true", "yes", "1")
 DEFAULT_MAIL_FROM = "jobs-assets@localhost"
@@ -52,10 +52,10 @@ class SearchDeliveryResource(dg.ConfigurableResource):
 
 def search_delivery_from_env() -> SearchDeliveryResource:
     return SearchDeliveryResource(
-        smtp_url=from_env_var("JOBS_SMTP_URL", None),
-        mail_from=from_env_var("JOBS_MAIL_FROM", DEFAULT_MAIL_FROM),
-        allow_http=from_env_var("JOBS_ALERT_ALLOW_HTTP", "off"),
-        allow_private=from_env_var("JOBS_ALERT_ALLOW_PRIVATE", "off"),
+        smtp_url=from_env_or("JOBS_SMTP_URL", None),
+        mail_from=from_env_or("JOBS_MAIL_FROM", DEFAULT_MAIL_FROM),
+        allow_http=from_env_or("JOBS_ALERT_ALLOW_HTTP", "off"),
+        allow_private=from_env_or("JOBS_ALERT_ALLOW_PRIVATE", "off"),
     )
 
 

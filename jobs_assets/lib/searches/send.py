@@ -14,7 +14,8 @@ attempt (`targets.check_target`: DNS can change), and the request goes to the ad
 that was checked, with the host name kept for the `Host` header and TLS; a refused
 target is an attempt's error, never a request. Redirects are not followed. An e-mail
 goes through `JOBS_SMTP_URL` (`smtp://user:pass@host:port`, STARTTLS when the server
-offers it, or `smtps://` for TLS from the start), with a `Message-ID` made from the key.
+offers it, or `smtps://` for TLS from the start), with a `Message-ID` made from the key;
+a password goes unencrypted to no server but one on this machine's loopback address.
 
 Every request has a timeout. Errors name the host at most: no webhook URL, address or
 SMTP password reaches the table or a log (`redact` on top). urllib3 logs each request
@@ -24,9 +25,11 @@ line at DEBUG; its records made while a webhook is posted are dropped
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import smtplib
+import socket
 import ssl
 import threading
 import time
@@ -119,10 +122,18 @@ class Mailer:
                 client = smtplib.SMTP(parts.hostname, self.port, timeout=self.timeout_seconds)
             with client:
                 client.ehlo()
+                secure = parts.scheme == "smtps"
                 if parts.scheme == "smtp" and client.has_extn("starttls"):
                     client.starttls(context=context)
                     client.ehlo()
+                    secure = True
                 if parts.username:
+                    if not secure and not password_in_clear_stays_here(client.sock):
+                        raise DeliveryError(
+                            f"mail server {self.describe()} offers no STARTTLS: the "
+                            "password is not sent unencrypted; use smtps:// or a server "
+                            "that offers STARTTLS"
+                        )
                     client.login(unquote(parts.username), unquote(parts.password or ""))
                 client.send_message(message)
         except (smtplib.SMTPException, OSError) as err:
@@ -130,6 +141,25 @@ class Mailer:
                 f"mail server {self.describe()} refused or failed: {type(err).__name__}"
                 f"{_smtp_detail(err)}"
             ) from None
+
+
+def password_in_clear_stays_here(sock: socket.socket | None) -> bool:
+    """Whether a connection without TLS is to this machine itself (a loopback address):
+    the only place a password may go unencrypted (a local relay or test server)."""
+    try:
+        return sock is not None and is_loopback(sock.getpeername()[0])
+    except OSError:
+        return False
+
+
+def is_loopback(address: str) -> bool:
+    """127.0.0.0/8 and ::1, also written IPv4-mapped (`::ffff:127.0.0.1`)."""
+    try:
+        parsed = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    mapped = getattr(parsed, "ipv4_mapped", None)
+    return (mapped or parsed).is_loopback
 
 
 def _smtp_detail(err: Exception) -> str:
