@@ -635,3 +635,113 @@ def test_listings_that_arrived_but_were_rejected_are_not_expired(conns, clean_db
     assert state(clean_db, "jobicy", "4")[0] == "expired"
     manifest = {"origin": "live", "complete": True, "parse": {"rejected_ids": ["3", "7"]}}
     assert evidence(manifest).arrived_unloaded == {"3", "7"}
+
+
+# --- A re-run replaces its window's earlier answer, whatever that answer did ----------
+
+
+def test_a_rerun_of_the_newest_window_expires_what_its_earlier_answer_saw_and_this_lacks(
+    conns, clean_db: Database
+) -> None:
+    """Status follows the newest complete evidence in this direction too: a listing the
+    first answer of W4 held and its complete re-run lacks is gone."""
+    load(conns, hours(0), {"jobicy": FOUR}, max_share=0.3)
+    load(conns, hours(4), {"jobicy": FOUR}, max_share=0.3)
+
+    rerun = load(conns, hours(4), {"jobicy": FOUR[:3]}, max_share=0.3)
+
+    assert rerun.lifecycle.expired == {"jobicy": 1} and rerun.lifecycle.undone == 0
+    assert state(clean_db, "jobicy", "4") == ("expired", hours(4), 0)
+    assert [s for _, s, *_ in versions(clean_db, job_id="4")] == ["active", "expired"]
+
+
+def test_a_rerun_cannot_step_past_the_guard_in_small_drops(conns, clean_db: Database) -> None:
+    """W4's first answer expires 2 of 10 (within the share); its re-run lacks 4 of the 10:
+    the window's answer is judged whole (40%), so it is held, and the first answer's
+    expiries are undone."""
+    load(conns, hours(0), {"jobicy": TEN}, max_share=0.3)
+    first = load(conns, hours(4), {"jobicy": TEN[:8]}, max_share=0.3)
+    assert first.lifecycle.expired == {"jobicy": 2}
+
+    rerun = load(conns, hours(4), {"jobicy": TEN[:6]}, max_share=0.3)
+
+    assert rerun.lifecycle.expired == {"jobicy": 0} and rerun.lifecycle.undone == 2
+    assert "would expire 4 of 10 active listings" in rerun.lifecycle.held["jobicy"]
+    assert active(clean_db) == 10
+    assert [s for _, s, *_ in versions(clean_db, job_id="9")] == ["active"]  # one story
+
+
+def test_a_rerun_of_a_held_window_with_a_bigger_drop_is_confirmed_whole_later(
+    conns, clean_db: Database
+) -> None:
+    """The held window's re-run lacks 3-10 (its first answer lacked 7-10): the hold is
+    of what the latest answer lacks, and a later complete fetch lacking them confirms
+    all eight."""
+    load(conns, hours(0), {"jobicy": TEN}, max_share=0.3)
+    load(conns, hours(4), {"jobicy": TEN[:6]}, max_share=0.3)
+    rerun = load(conns, hours(4), {"jobicy": TEN[:2]}, max_share=0.3)
+    assert [h[2] for h in holds(clean_db)] == [8]
+
+    later = load(conns, hours(8), {"jobicy": TEN[:2]}, max_share=0.3)
+
+    assert rerun.lifecycle.expired == {"jobicy": 0}
+    assert later.lifecycle.expired == {"jobicy": 8} and not later.lifecycle.held
+    assert [h[4:] for h in holds(clean_db)] == [("confirmed", key_of(hours(8)))]
+
+
+def test_a_rerun_of_the_confirming_window_reopens_the_hold_it_confirmed(
+    conns, clean_db: Database
+) -> None:
+    """W8 confirmed W4's held drop. An incomplete re-run of W8 undoes the confirmation's
+    expiries and the hold is open again, so the next complete fetch confirms it; a
+    complete re-run with everything back leaves the hold cleared, not confirmed."""
+    load(conns, hours(0), {"jobicy": TEN}, max_share=0.3)
+    load(conns, hours(4), {"jobicy": TEN[:6]}, max_share=0.3)  # held
+    assert load(conns, hours(8), {"jobicy": TEN[:6]}, max_share=0.3).lifecycle.expired == {
+        "jobicy": 4
+    }
+
+    unproven = load(conns, hours(8), {"jobicy": TEN[:6]}, {"jobicy": INCOMPLETE}, max_share=0.3)
+
+    assert unproven.lifecycle.undone == 4 and active(clean_db) == 10
+    assert [h[4:] for h in holds(clean_db)] == [("held", None)]
+    next_window = load(conns, hours(12), {"jobicy": TEN[:6]}, max_share=0.3)
+    assert next_window.lifecycle.expired == {"jobicy": 4}
+    assert [h[4:] for h in holds(clean_db)] == [("confirmed", key_of(hours(12)))]
+
+    back = load(conns, hours(12), {"jobicy": TEN}, max_share=0.3)  # everything came back
+
+    assert back.lifecycle.undone == 4 and active(clean_db) == 10
+    assert [h[4] for h in holds(clean_db)] == ["cleared"]
+
+
+def test_a_rerun_where_the_listing_arrives_but_is_rejected_undoes_its_expiry(
+    conns, clean_db: Database
+) -> None:
+    """A listing that arrived, though rejected at parse time, is still listed: the
+    re-run's answer holds it, so the earlier answer's expiry is undone."""
+    load(conns, hours(0), {"jobicy": FOUR})
+    load(conns, hours(4), {"jobicy": FOUR[:3]})
+    proof = {"jobicy": Evidence(True, "complete live fetch", frozenset({"4"}))}
+
+    rerun = load(conns, hours(4), {"jobicy": FOUR[:3]}, proof)
+
+    assert rerun.lifecycle.undone == 1 and state(clean_db, "jobicy", "4") == ("active", None, 0)
+
+
+def test_a_rerun_that_sent_nothing_undoes_what_the_earlier_answer_expired(
+    conns, clean_db: Database
+) -> None:
+    """The re-run's answer for the source has no listing at all (Jobicy's "no jobs" 404,
+    recorded as a short answer): it proves nothing, and it replaced the answer that
+    did, so the expiry is undone and the check of expiries without proof agrees."""
+    load(conns, hours(0), {"jobicy": FOUR, "himalayas": [himalayas("h1")]})
+    load(conns, hours(4), {"jobicy": FOUR[:3], "himalayas": [himalayas("h1")]})
+
+    rerun = load(conns, hours(4), {"jobicy": [], "himalayas": [himalayas("h1")]},
+                 {"jobicy": INCOMPLETE, "himalayas": COMPLETE})  # fmt: skip
+
+    assert rerun.lifecycle.undone == 1 and state(clean_db, "jobicy", "4")[0] == "active"
+    with clean_db.connect() as conn:
+        proof = {"jobicy": INCOMPLETE, "himalayas": COMPLETE}
+        assert identity_quality.expired_on_incomplete_fetch(conn, hours(4), proof).passed

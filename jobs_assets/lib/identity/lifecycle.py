@@ -43,12 +43,17 @@ listing seen in a later window (the source's newest) is active again, `expired_a
 cleared and `reactivated_count` + 1.
 
 A listing's status follows the newest complete evidence: a re-run of the newest window
-replaces that window's earlier answer, so what the earlier answer expired and the new
-one holds is *undone* (active, `expired_at` cleared, `reactivated_count` unchanged, and
+replaces that window's earlier answer, whatever that answer did. Its expiries are set
+back and its verdicts on other windows' holds reopened, then the new answer is judged
+whole, the guard included (so re-runs cannot expire a source's listings in steps each
+under the share): what the earlier answer expired and the new one holds (or received
+and rejected) is *undone* (active, `expired_at` cleared, `reactivated_count` unchanged,
 the expiry's history version removed: `history.undo_versions`), not counted as a
-reactivation; when the re-run's own fetch is not complete, nothing proves the earlier
-answer's expiries any more (its files were replaced), so all of them are undone and its
-hold is cleared. The run reports it as `listings_expiry_undone`.
+reactivation; what both lack stays expired with no new version; what the earlier answer
+held and the new one lacks expires. When the re-run proves nothing (its fetch is not
+complete, or it has no listing of the source), all of the earlier answer's expiries are
+undone and its hold is cleared. A held window's drop is confirmed for what its latest
+answer lacked. The run reports undone expiries as `listings_expiry_undone`.
 
 The SQL is set-based and parameterised; it touches the window's keys and the listings it
 expires, never the whole table (the partial index on active listings by last seen).
@@ -144,18 +149,28 @@ def create_window_keys(conn: psycopg.Connection, partition_key: str) -> int:
     return conn.execute(f"SELECT count(*) FROM {WINDOW_KEYS}").fetchone()[0]
 
 
-# Sources of the window with no newer window stored: only for them can this window
-# expire anything, or undo what its earlier answer expired (else it is a backfill).
+# Sources of the window (staged, or with a fetch on record) with no newer window stored:
+# only for them can this window expire anything, or undo what its earlier answer
+# expired (else it is a backfill).
 _NEWEST = f"""
-SELECT s FROM (SELECT DISTINCT source AS s FROM {WINDOW_KEYS}) AS w
+SELECT s FROM unnest(%(candidates)s::text[]) AS s
 WHERE NOT EXISTS (
-    SELECT 1 FROM {LISTINGS_TABLE} AS n WHERE n.source = w.s AND n.last_seen_at > %(window_start)s)
+    SELECT 1 FROM {LISTINGS_TABLE} AS n WHERE n.source = s AND n.last_seen_at > %(window_start)s)
 ORDER BY s
 """
+_STAGED_SOURCES = f"SELECT DISTINCT source FROM {WINDOW_KEYS}"
 
 # A re-run of the newest window replaces its earlier answer: what that answer expired
-# (`expired_at` is this window's start) and this answer holds was never gone.
-_UNDO = f"""
+# (`expired_at` is this window's start) is set back first, and this answer decides again.
+# The caller nets the two: what this answer expires again is neither undone nor expired.
+_UNDO_EARLIER = f"""
+UPDATE {LISTINGS_TABLE} AS t
+SET status = 'active', expired_at = NULL
+WHERE t.source = ANY(%(sources)s) AND t.status = 'expired' AND t.expired_at = %(window_start)s
+RETURNING t.source, t.source_job_id
+"""
+# (for a source with no fetch on record: only what this answer holds)
+_UNDO_SEEN = f"""
 UPDATE {LISTINGS_TABLE} AS t
 SET status = 'active', expired_at = NULL
 FROM {WINDOW_KEYS} AS k
@@ -163,14 +178,15 @@ WHERE t.source = k.source AND t.source_job_id = k.source_job_id
   AND t.status = 'expired' AND t.expired_at = %(window_start)s AND t.source = ANY(%(sources)s)
 RETURNING t.source, t.source_job_id
 """
-# ... and when the re-run's fetch is not complete, nothing proves what the earlier answer
-# expired any more (its files were replaced): all of it is undone, and its hold cleared.
-_UNDO_UNPROVEN = f"""
-UPDATE {LISTINGS_TABLE} AS t
-SET status = 'active', expired_at = NULL
-WHERE t.source = ANY(%(sources)s) AND t.status = 'expired' AND t.expired_at = %(window_start)s
-RETURNING t.source, t.source_job_id
+# ... and so are the earlier answer's verdicts on other windows' held drops (a
+# confirmation, or a clearing): held again, for this answer to decide.
+_REOPEN_HOLDS = f"""
+UPDATE {HOLDS_TABLE} SET status = 'held', resolved_by = NULL
+WHERE source = ANY(%(sources)s) AND resolved_by = %(key)s AND partition_key <> %(key)s
+  AND status IN ('confirmed', 'cleared')
 """
+# A source whose re-run proves nothing (not complete, or no listing at all): its own
+# hold is cleared, as nothing is expired on it.
 _CLEAR_UNPROVEN = f"""
 UPDATE {HOLDS_TABLE} SET status = 'cleared', resolved_by = %(key)s
 WHERE source = ANY(%(sources)s) AND partition_key = %(key)s AND status = 'held'
@@ -187,12 +203,21 @@ WHERE t.source = k.source AND t.source_job_id = k.source_job_id
 RETURNING t.source
 """
 
-# What the source's rule would expire: not seen in this window (the caller asks only for
-# a source newest in the window), nor among the listings that arrived but were rejected.
+# What the source's rule would expire: not seen in this window's answer (the caller asks
+# only for a source newest in the window; a listing an earlier answer of this window saw
+# was last seen at its start), nor among the listings that arrived but were rejected.
 _WOULD_EXPIRE = f"""
 SELECT t.source_job_id, t.last_seen_at FROM {LISTINGS_TABLE} AS t
-WHERE t.source = %(source)s AND t.status = 'active' AND t.last_seen_at < %(window_start)s
+WHERE t.source = %(source)s AND t.status = 'active' AND t.last_seen_at <= %(window_start)s
+  AND NOT EXISTS (
+      SELECT 1 FROM {WINDOW_KEYS} AS k
+      WHERE k.source = t.source AND k.source_job_id = t.source_job_id)
   AND NOT t.source_job_id = ANY(%(arrived)s) AND {{rule}}
+"""
+# Of the listings a held window's drop would expire, those its own (latest) answer held
+_IN_HELD_ANSWER = f"""
+SELECT DISTINCT source_job_id FROM {STAGING_TABLE}
+WHERE partition_key = %(held_key)s AND source = %(source)s AND source_job_id = ANY(%(keys)s)
 """
 _EXPIRE = f"""
 UPDATE {LISTINGS_TABLE} AS t
@@ -249,19 +274,27 @@ def apply_lifecycle(
     `create_window_keys`."""
     result = LifecycleResult()
     params: dict[str, object] = {"window_start": window_start, "key": partition_key}
-    newest = [row[0] for row in conn.execute(_NEWEST, params)]
-    unproven = [s for s in newest if s in evidence_by_source and not evidence_by_source[s].complete]
-    if newest:
-        result.undone_keys = conn.execute(_UNDO, {**params, "sources": newest}).fetchall()
+    staged = {row[0] for row in conn.execute(_STAGED_SOURCES)}
+    candidates = sorted(staged | set(evidence_by_source))
+    newest = [row[0] for row in conn.execute(_NEWEST, {**params, "candidates": candidates})]
+    judged = {**params, "sources": [s for s in newest if s in evidence_by_source]}
+    conn.execute(_REOPEN_HOLDS, judged)
+    undone = set(conn.execute(_UNDO_EARLIER, judged).fetchall())
+    unjudged = [s for s in newest if s not in evidence_by_source]
+    if unjudged:  # no fetch on record decides them: only what this answer holds is back
+        undone |= set(conn.execute(_UNDO_SEEN, {**params, "sources": unjudged}).fetchall())
+    unproven = [
+        s
+        for s in newest
+        if s in evidence_by_source and (not evidence_by_source[s].complete or s not in staged)
+    ]
     if unproven:
-        unproven_params = {**params, "sources": unproven}
-        result.undone_keys += conn.execute(_UNDO_UNPROVEN, unproven_params).fetchall()
-        conn.execute(_CLEAR_UNPROVEN, unproven_params)
-    result.undone = len(result.undone_keys)
+        conn.execute(_CLEAR_UNPROVEN, {**params, "sources": unproven})
     reactivated = Counter(
         row[0] for row in conn.execute(_REACTIVATE, {**params, "sources": newest})
     )
     result.reactivated = sum(reactivated.values())
+    again: set[tuple[str, str]] = set()  # expired by the earlier answer and by this one
     for source, proof in sorted(evidence_by_source.items()):
         if not proof.complete:
             result.not_counted[source] = proof.reason
@@ -271,8 +304,8 @@ def apply_lifecycle(
         if rule not in _RULE_SQL:
             raise ValueError(f"{source}: unknown expiry rule {rule!r}; expected one of {RULES}")
         result.expired[source] = 0
-        if source not in newest:  # a backfill, or the source sent nothing in the window
-            continue
+        if source not in newest or source not in staged:
+            continue  # a backfill, or the source sent nothing in the window
         source_params = {
             **params,
             "source": source,
@@ -281,8 +314,12 @@ def apply_lifecycle(
         }
         active = conn.execute(_ACTIVE_BEFORE, source_params).fetchone()[0] - reactivated[source]
         rows = _expire_guarded(conn, source, rule, source_params, active, max_share, result)
-        result.expired[source] = len(rows)
-        result.expired_keys.extend(rows)
+        new = [row for row in rows if tuple(row) not in undone]
+        again.update(tuple(row) for row in rows if tuple(row) in undone)
+        result.expired[source] = len(new)
+        result.expired_keys.extend(new)
+    result.undone_keys = sorted(undone - again)
+    result.undone = len(result.undone_keys)
     return result
 
 
@@ -316,9 +353,14 @@ def _expire_guarded(
     rows: list[tuple[str, str]] = []
     earlier = conn.execute(_OPEN_HOLDS, params).fetchall()
     if earlier:  # a second complete fetch, in a later window, confirms what both lack
-        held_since = earlier[0][1]
-        confirmed = [key for key, last_seen in would if last_seen < held_since]
-        keys = [key for key, last_seen in would if last_seen >= held_since]  # its own drop
+        held_key, held_since = earlier[0]
+        in_held = {
+            row[0]
+            for row in conn.execute(_IN_HELD_ANSWER, {**params, "held_key": held_key, "keys": keys})
+        }
+        lacked = {key for key, last_seen in would if last_seen <= held_since} - in_held
+        confirmed = [key for key in keys if key in lacked]
+        keys = [key for key in keys if key not in lacked]  # its own drop
         # a held drop that came back entirely is cleared, as by a fetch within the share
         status = "confirmed" if confirmed else "cleared"
         conn.execute(_RESOLVE, {**params, "status": status, "earlier": True})
