@@ -387,6 +387,63 @@ def test_a_remotive_answer_short_of_its_job_count_expires_nothing_and_warns(
     assert check_results(result)["listings_expired_only_on_complete_fetch"].passed
 
 
+def arbeitnow_page(jobs: list[dict], page: int, first: int, more: bool, url: str) -> dict:
+    """An Arbeitnow page as the API writes one: positions `meta.from`..`meta.to`, 50 a
+    page, `links.next` while more follow."""
+    document = json.loads((FIXTURES / "arbeitnow.json").read_text())
+    document["data"] = jobs
+    document["links"] = {**document["links"], "next": f"{url}?page={page + 1}" if more else None}
+    positions = (first, first + len(jobs) - 1) if jobs else (None, None)
+    document["meta"] = {**document["meta"], "current_page": page, "per_page": 50}
+    document["meta"]["from"], document["meta"]["to"] = positions
+    return document
+
+
+def test_an_arbeitnow_answer_whose_pages_overlap_is_short_and_expires_nothing(
+    after_first: tuple[str, str], resources: dict, clean_db: Database, replay: ReplayServer
+) -> None:
+    """The feed moved while it was paged: page 2 (positions 51-100) repeats page 1's last
+    listing and the 51st slipped past. Every page holds what it states, but the answer
+    states 100 positions and 99 distinct listings arrived: not complete, so the listing
+    that slipped is not expired."""
+    first, second = after_first
+    jobs = json.loads((FIXTURES / "arbeitnow.json").read_text())["data"]
+    slipped = jobs[50]["slug"]
+    assert jobicy_states(clean_db, "arbeitnow")[slipped][0] == "active"
+    url = f"{replay.base_url}/arbeitnow"
+    replay.script(
+        "/arbeitnow",
+        Reply.json(arbeitnow_page(jobs[:50], 1, 1, True, url)),
+        Reply.json(arbeitnow_page([jobs[49], *jobs[51:100]], 2, 51, False, url)),
+    )
+
+    result = run(resources, second)
+
+    assert jobicy_states(clean_db, "arbeitnow")[slipped][0] == "active"
+    why = listings_metadata(result)["fetches_not_counted"]["arbeitnow"]
+    assert "stated 100 listings over its pages, 99 distinct arrived" in why
+    assert "1 repeated across pages" in why
+
+
+def test_an_arbeitnow_page_that_the_previous_one_promised_and_is_empty_stops_short(
+    replay: ReplayServer,
+) -> None:
+    source = SOURCES["arbeitnow"]
+    settings = api_resources(replay.base_url)["arbeitnow_api"].settings()
+    jobs = json.loads((FIXTURES / "arbeitnow.json").read_text())["data"]
+    url = f"{replay.base_url}/arbeitnow"
+    replay.script(
+        "/arbeitnow",
+        Reply.json(arbeitnow_page(jobs[:50], 1, 1, True, url)),
+        Reply.json(arbeitnow_page([], 2, 51, False, url)),
+    )
+    with settings.http_client() as client:
+        why = source.fetch(client, settings, lambda page: None)
+    assert (
+        why == "page 2 holds no listing though page 1's links.next named it: paging stopped short"
+    )
+
+
 # --- The sudden-drop guard through a run (issue 25) ---------------------------------------
 
 

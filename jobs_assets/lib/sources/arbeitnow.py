@@ -122,12 +122,31 @@ class Arbeitnow(Source):
             raise UnreadableSize(f"`meta.to` {end} is before `meta.from` {start}")
         return end - start + 1
 
+    def stated_total(self, documents: list[Mapping[str, object]]) -> int | None:
+        """The positions run on across pages: the last page holding any states the last
+        position (`meta.to`), counted from the first page's `meta.from`."""
+        metas = [d.get("meta") for d in documents]
+        if not all(isinstance(m, dict) for m in metas):
+            return None
+        held = [m for m in metas if m.get("to") is not None]
+        if not held:
+            return None
+        first, last = required_count(held[0], "from"), required_count(held[-1], "to")
+        return last - first + 1 if last >= first else None
+
     def fetch(self, client: HttpClient, settings: SourceSettings, keep: KeepPage) -> str | None:
-        """Read pages until one has no next; a reason when paging did not reach that end."""
+        """Read pages until one has no next; a reason when paging did not reach that end
+        (a page that a previous page's `links.next` named holds nothing: the listings it
+        promised never came)."""
         limit = settings.max_pages
         for index in range(limit):
             page = self.get_page(client, settings.url, {"page": index + 1}, index, keep)
             document = self.peek(page.body) or {}
+            if index and not document.get("has_data"):
+                return (
+                    f"page {index + 1} holds no listing though page {index}'s links.next "
+                    "named it: paging stopped short"
+                )
             if not _next_link(document):
                 return None
             if not document.get("has_data"):

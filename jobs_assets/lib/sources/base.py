@@ -207,6 +207,14 @@ class Source:
         """
         return None
 
+    def stated_total(self, documents: list[Mapping[str, object]]) -> int | None:
+        """How many distinct listings the whole answer says it holds, from its pages'
+        top-level fields in order, where the source states that (positions that run on
+        across pages); None when it does not. A window whose distinct listings are fewer
+        (the feed moved while it was paged: a listing repeated, another slipped past) is
+        a short answer too."""
+        return None
+
     def fetch(self, client: HttpClient, settings: SourceSettings, keep: KeepPage) -> str | None:
         """Fetch the current listings, handing each body to `keep` before parsing it.
 
@@ -474,6 +482,8 @@ def parse_window(source: Source, pages: Iterable[Page]) -> WindowRecords:
     """Parse stored pages in order; duplicate ids (paging overlap) keep the first."""
     out = WindowRecords()
     seen: set[str] = set()
+    identified: set[str] = set()  # rejected listings with a readable id too
+    documents: list[Mapping[str, object]] = []
     for page in pages:
         out.pages += 1
         parsed = source.parse(page.body, page.status, page.index)
@@ -481,6 +491,8 @@ def parse_window(source: Source, pages: Iterable[Page]) -> WindowRecords:
         if parsed.error:
             out.page_errors.append(f"page {page.index} ({page.url}): {parsed.error}")
             continue
+        documents.append(parsed.document)
+        identified |= parsed.identified
         disagreement = _size_disagreement(source, parsed)
         if disagreement:
             out.short_answers.append(f"page {page.index}: {disagreement}")
@@ -490,6 +502,18 @@ def parse_window(source: Source, pages: Iterable[Page]) -> WindowRecords:
                 continue
             seen.add(job_id)
             out.records.append((job_id, payload, page.retrieved_at))
+    if documents and not out.page_errors and not out.short_answers:
+        try:
+            total = source.stated_total(documents)
+        except UnreadableSize:
+            total = None  # each page's own statement already says so
+        if total is not None and total != len(identified):
+            out.short_answers.append(
+                f"the whole answer: {source.display_name or source.name} stated {total} "
+                f"listings over its pages, {len(identified)} distinct arrived"
+                + (f" ({out.duplicates} repeated across pages: the feed moved while it "
+                   "was paged)" if out.duplicates else "")
+            )  # fmt: skip
     return out
 
 
