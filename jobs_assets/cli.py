@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import contextlib
+import logging
 import os
 import shutil
 import socket
@@ -221,12 +222,14 @@ def target(demo: bool, env: Mapping[str, str] | None = None) -> Target:
 
 def ensure_database(name: str) -> None:
     """Create the demo's database on the PGHOST server when it is missing."""
+    from psycopg import sql
+
     from jobs_assets.lib import db
 
     with db.connect("", autocommit=True) as conn:
         found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if not found:
-            conn.execute(f'CREATE DATABASE "{name}"')  # a name we built, not user input
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
             print(f"created database {name} for the demo")
 
 
@@ -840,20 +843,33 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def exit_now(code: int) -> None:
-    """Run the exit handlers (log files flushed and closed), then leave without tearing
-    down the interpreter: freeing Dagster's, dbt's and pandas' modules one by one takes
-    over a second and does nothing an exiting process needs."""
-    atexit._run_exitfuncs()
+#: the code `console` leaves with (1 until `main` returns: an uncaught error)
+_exit_code = [1]
+
+
+def _leave_without_teardown() -> None:
+    """The last exit handler (registered first, they run last in first out): the others
+    have run (servers stopped, locks released, temporary files removed), so leave
+    without tearing down the interpreter: freeing Dagster's, dbt's and pandas' modules
+    one by one takes over a second and does nothing an exiting process needs."""
+    logging.shutdown()  # registered when `logging` was imported, before this handler
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a closed pipe has nothing to flush
             stream.flush()
-    os._exit(code)
+    os._exit(_exit_code[0])
 
 
 def console() -> None:
     """The `jobs` console script ([project.scripts] in pyproject.toml)."""
-    exit_now(main())
+    atexit.register(_leave_without_teardown)
+    try:
+        code = main()
+    except SystemExit as stop:  # argparse's --help (0) and usage errors (2)
+        code = stop.code
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+    _exit_code[0] = code if isinstance(code, int) else 0 if code is None else 1
+    sys.exit(_exit_code[0])
 
 
 if __name__ == "__main__":

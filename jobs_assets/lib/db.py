@@ -104,7 +104,7 @@ def stop_embedded(data_dir: Path) -> bool:
     pgdata = (data_dir / "pgdata").resolve()
     if not (pgdata / "postmaster.pid").exists():
         return False
-    from pgserver._commands import pg_ctl
+    from pgserver import pg_ctl
 
     pg_ctl(["-w", "stop"], pgdata=pgdata, user=PGSERVER_SYSTEM_USER if _is_root() else None)
     _embedded_uris.pop(pgdata, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 import subprocess
@@ -39,13 +40,17 @@ def server_major(version_num: int) -> int:
     return version_num // 10000 if version_num >= 100000 else version_num // 100
 
 
+@functools.cache
 def _bundled_bin_dir() -> Path | None:
     """The binaries shipped with the embedded server (`pgserver`), if it is installed."""
     try:
-        from pgserver._commands import POSTGRES_BIN_PATH
+        from pgserver import pg_config
     except ImportError:
         return None
-    return Path(POSTGRES_BIN_PATH)
+    try:  # the bundled pg_config names its own folder
+        return Path(pg_config(["--bindir"]).strip())
+    except (OSError, subprocess.SubprocessError):  # a broken install: look elsewhere
+        return None
 
 
 def _candidate_dirs(major: int, bundled_first: bool) -> list[Path]:

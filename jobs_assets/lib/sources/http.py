@@ -22,6 +22,7 @@ import email.utils
 import socket
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlencode
@@ -54,6 +55,16 @@ _TRANSIENT = (
     OSError,
     EOFError,
 )
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What one GET brought back, its body read whole within the deadline."""
+
+    status_code: int
+    headers: Mapping[str, str]  # requests' case-insensitive headers
+    url: str
+    content: bytes
 
 
 class _DeadlineExceeded(Exception):
@@ -180,7 +191,7 @@ class HttpClient:
     def timeout(self) -> tuple[float, float]:
         return (min(10.0, self.timeout_seconds), self.timeout_seconds)
 
-    def get(self, url: str, params: dict[str, object] | None = None) -> requests.Response:
+    def get(self, url: str, params: dict[str, object] | None = None) -> Answer:
         """GET with retries; the final response (body read) whatever its status."""
         joiner = "&" if "?" in url else "?"
         shown = redact(url + (f"{joiner}{urlencode(params)}" if params else ""))
@@ -248,9 +259,7 @@ class HttpClient:
             self._sleep(wait if wait is not None else self._backoff(attempt), who, shown, asked)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _attempt(
-        self, url: str, params: dict[str, object] | None, deadline: float
-    ) -> requests.Response:
+    def _attempt(self, url: str, params: dict[str, object] | None, deadline: float) -> Answer:
         """One request, its body read in pieces so the deadline holds for all of it."""
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -271,10 +280,9 @@ class HttpClient:
                 received += len(chunk)
             if time.monotonic() > deadline:
                 raise _DeadlineExceeded(received, b"".join(chunks))
-            response._content = b"".join(chunks)
-            response._content_consumed = True
-            _check_length(response, received)
-            return response
+            answer = Answer(response.status_code, response.headers, response.url, b"".join(chunks))
+            _check_length(answer, received)
+            return answer
         except urllib3.exceptions.ReadTimeoutError as err:
             if time.monotonic() >= deadline - 0.05:
                 raise _DeadlineExceeded(received, b"".join(chunks)) from err
@@ -317,7 +325,7 @@ class HttpClient:
         self.close()
 
 
-def _check_length(response: requests.Response, received: int) -> None:
+def _check_length(response: Answer, received: int) -> None:
     """A body shorter than its `Content-Length` is truncated (urllib3 may not notice)."""
     declared = response.headers.get("Content-Length")
     if declared is None or response.headers.get("Content-Encoding"):
