@@ -652,11 +652,14 @@ def migrate(args: argparse.Namespace) -> int:
     if settings.api_pg_role:  # deployments: the API's role may save and delete searches
         import psycopg
 
-        from jobs_assets.lib.searches.store import API_PRIVILEGES, grant_api_role
+        from jobs_assets.lib.searches.store import API_PRIVILEGES, API_READS, grant_api_role
 
         with psycopg.connect(conninfo, autocommit=True) as conn:
             grant_api_role(conn, settings.api_pg_role)
-        print(f"granted {API_PRIVILEGES} on public.jobs_saved_searches to {settings.api_pg_role}")
+        print(
+            f"granted {API_PRIVILEGES} on public.jobs_saved_searches to {settings.api_pg_role}"
+            f" (and SELECT on {len(API_READS)} tables it reads)"
+        )
     return 0
 
 

@@ -569,9 +569,9 @@ def test_local_instance_ignores_the_production_file_in_the_working_directory(
 
 
 def psql_bin() -> Path:
-    from pgserver._commands import POSTGRES_BIN_PATH  # psql ships with the embedded server
+    from pgserver import pg_config  # psql ships with the embedded server
 
-    return Path(POSTGRES_BIN_PATH)
+    return Path(pg_config(["--bindir"]).strip())
 
 
 def run_init_script(database: Database, **values: str) -> subprocess.CompletedProcess:
@@ -659,20 +659,30 @@ def test_init_script_gives_the_api_role_read_only_access_to_public_and_marts(
 ) -> None:
     """What the owner creates (the migrations, and dbt's schemas and marts as they were
     built before the pipeline role existed, or as a restore leaves them): the API reads
-    the listings, every mart and dbt's build stamp, and writes nothing."""
+    the listings, every mart and dbt's build stamp, and writes nothing; in `public` it
+    reads only what it uses (granted by the migrate service), not the outbox, the
+    deliveries or the holds."""
     from jobs_assets.lib.schema.migrate import head_revision, migrate
+    from jobs_assets.lib.searches.store import API_READS, grant_api_role
 
     result = run_init_script(database, **init_names)
     assert result.returncode == 0, result.stderr
     owner = _role_conninfo(database, init_names, "DATA")
     assert migrate(owner).after == head_revision()
+    with psycopg.connect(owner, autocommit=True) as conn:
+        grant_api_role(conn, init_names["API_PG_USER"])
     assert build_marts(DsnPostgres(data_dir=str(tmp_path), dsn=owner)).success
     built = _marts_tables(owner)
     assert len(built) >= 6 and "marts.daily_postings" in built
     api = _role_conninfo(database, init_names, "API")
+    reads = [f"public.{table}" for table in API_READS]
     with psycopg.connect(api, autocommit=True) as conn:
-        for table in ("public.jobs_listings_data", *built, "analytics_intermediate.refresh_marks"):
+        for table in (*reads, *built, "analytics_intermediate.refresh_marks"):
             conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+        for table in ("jobs_alert_outbox", "jobs_search_deliveries", "jobs_expiry_holds",
+                      "jobs_search_announced", "jobs_search_creations"):  # fmt: skip
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(f"SELECT count(*) FROM public.{table}")
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
             conn.execute("DELETE FROM public.jobs_listings_data")
         conn.execute("SET default_transaction_read_only = off")  # even then: no write grant
@@ -680,6 +690,29 @@ def test_init_script_gives_the_api_role_read_only_access_to_public_and_marts(
             conn.execute("DELETE FROM public.jobs_listings_data")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("SELECT count(*) FROM staging.staging_jobs_listings_data")
+
+
+#: the code the read API and the MCP server run, and the tables of `public` it may name
+#: without a SELECT grant: reached through its owner's function (the rate limiter's)
+API_CODE = ("jobs_assets/api", "jobs_assets/mcp_server.py", "jobs_assets/lib/listings",
+            "jobs_assets/lib/searches/store.py", "jobs_assets/lib/searches/match.py")  # fmt: skip
+THROUGH_FUNCTIONS = {"jobs_search_creations"}
+
+
+def test_the_api_role_is_granted_every_public_table_and_function_the_api_names() -> None:
+    """A table the API's code starts reading must join `API_READS`, or the API's role
+    (least privilege: granted by name) would answer 500 in a deployment."""
+    from jobs_assets.lib.searches.store import API_CALLS, API_READS
+
+    named: set[str] = set()
+    for part in API_CODE:
+        path = REPO / part
+        for file in [path] if path.is_file() else sorted(path.rglob("*.py")):
+            named |= set(re.findall(r"\bpublic\.([a-z_]+)", file.read_text()))
+    functions = {call.split("(")[0] for call in API_CALLS}
+    granted = set(API_READS) | {"jobs_saved_searches"} | functions | THROUGH_FUNCTIONS
+    assert "jobs_listings_data" in named and "jobs_record_search_creation" in named
+    assert named <= granted, f"not granted to the API's role: {sorted(named - granted)}"
 
 
 def _role_conninfo(database: Database, names: dict[str, str], role: str) -> str:
@@ -838,3 +871,10 @@ def test_migrate_grants_the_api_role_saving_and_deleting_searches_and_nothing_mo
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(statement)
         assert store.delete_search(conn, made.search.search_id, made.token)
+    # the rate limiter's function runs with its owner's rights: the API's role only
+    pipeline = _role_conninfo(database, init_names, "PIPELINE")
+    with (
+        psycopg.connect(pipeline, autocommit=True) as conn,
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+    ):
+        conn.execute("SELECT public.jobs_record_search_creation('c', 1, interval '1 minute')")

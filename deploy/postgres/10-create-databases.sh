@@ -46,9 +46,9 @@ CREATE ROLE :"dagster_user" LOGIN PASSWORD :'dagster_password';
 CREATE DATABASE :"dagster_db" OWNER :"dagster_user";
 REVOKE ALL ON DATABASE :"dagster_db" FROM PUBLIC;
 
--- The read API: SELECT on what the pipeline (public) and dbt (marts, and
--- analytics_intermediate, where dbt stamps each marts build: the API's /stats cache keys on
--- it) create, nothing else.
+-- The read API: SELECT on what dbt creates (marts, and analytics_intermediate, where dbt
+-- stamps each marts build: the API's /stats cache keys on it); in public only the tables it
+-- reads, granted by name by the migrate service (JOBS_API_PG_ROLE: store.grant_api_role).
 CREATE ROLE :"api_user" LOGIN PASSWORD :'api_password';
 ALTER ROLE :"api_user" SET default_transaction_read_only = on;
 GRANT CONNECT ON DATABASE :"data_db" TO :"api_user";
@@ -56,7 +56,7 @@ GRANT CONNECT ON DATABASE :"data_db" TO :"api_user";
 CREATE SCHEMA marts AUTHORIZATION :"data_user";
 CREATE SCHEMA analytics_intermediate AUTHORIZATION :"data_user";
 GRANT USAGE ON SCHEMA public, marts, analytics_intermediate TO :"api_user";
-ALTER DEFAULT PRIVILEGES FOR ROLE :"data_user" IN SCHEMA public, marts, analytics_intermediate
+ALTER DEFAULT PRIVILEGES FOR ROLE :"data_user" IN SCHEMA marts, analytics_intermediate
     GRANT SELECT ON TABLES TO :"api_user";
 \i :pipeline_role_file
 SQL

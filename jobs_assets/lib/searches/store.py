@@ -157,13 +157,49 @@ def all_searches(conn: psycopg.Connection) -> Iterator[SavedSearch]:
 #: what the read API's role may do to saved searches: read, save and delete them, never
 #: change one (the deliveries of a deleted search go with it, by the foreign keys)
 API_PRIVILEGES = "SELECT, INSERT, DELETE"
+#: the tables of `public` the read API and the MCP server read, granted by name: a table
+#: added later (the alert outbox, the deliveries, the expiry holds) is theirs only once
+#: listed here (`test_deploy.py` checks every `public.` table their code names is)
+API_READS = (
+    "jobs_listings_data",
+    "jobs_listings_history",
+    "jobs_listing_facet_counts",
+    "jobs_data_version",
+)
+#: the functions they call; migration 0022 revokes EXECUTE on the first from PUBLIC (it
+#: runs with its owner's rights)
+API_CALLS = (
+    "jobs_record_search_creation(text, integer, interval)",
+    "jobs_salary_k(numeric, numeric)",
+)
 
 
 def grant_api_role(conn: psycopg.Connection, role: str) -> None:
-    """Grant the API's database role what `POST`/`DELETE /searches` need, and nothing
-    else (run as the tables' owner, after the migrations; idempotent)."""
-    conn.execute(
-        sql.SQL("GRANT {} ON public.jobs_saved_searches TO {}").format(
-            sql.SQL(API_PRIVILEGES), sql.Identifier(role)
+    """Grant the API's database role what it reads (`API_READS`, `API_CALLS`) and what
+    `POST`/`DELETE /searches` need, and nothing else in `public`: what an earlier init
+    script's default privileges gave it there is revoked (run as the tables' owner, after
+    the migrations; idempotent). The marts are read whole (the init script's default
+    privileges on `marts` and `analytics_intermediate`)."""
+    who = sql.Identifier(role)
+    with conn.transaction():
+        conn.execute(
+            sql.SQL(
+                "ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE SELECT ON TABLES FROM {}"
+            ).format(who)
         )
-    )
+        conn.execute(sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {}").format(who))
+        for table in API_READS:
+            conn.execute(
+                sql.SQL("GRANT SELECT ON {} TO {}").format(sql.Identifier("public", table), who)
+            )
+        conn.execute(
+            sql.SQL("GRANT {} ON public.jobs_saved_searches TO {}").format(
+                sql.SQL(API_PRIVILEGES), who
+            )
+        )
+        for function in API_CALLS:
+            conn.execute(
+                sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(
+                    sql.SQL("public." + function), who
+                )
+            )
