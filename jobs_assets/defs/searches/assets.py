@@ -9,15 +9,17 @@ import logging
 
 import dagster as dg
 
+from jobs_assets.automation import in_use, step_retry_policy
 from jobs_assets.defs.searches.resources import SearchDeliveryResource
 from jobs_assets.lib.searches.deliver import plan_window
 from jobs_assets.lib.searches.send import SendReport, send_due
 from jobs_assets.logs import log_event
 from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.resources import PostgresResource
+from jobs_assets.settings import DefinitionsSettings
 
-
-@dg.asset(
+SAVED_SEARCH_MATCHES = dict(
+    name="saved_search_matches",
     group_name="searches",
     partitions_def=INGESTION_PARTITIONS,
     deps=[dg.AssetKey("jobs_listings")],
@@ -29,7 +31,9 @@ from jobs_assets.resources import PostgresResource
         "yet; then what is due is sent. A re-run of the window writes and sends nothing."
     ),
 )
-def saved_search_matches(
+
+
+def match_and_send(
     context: dg.AssetExecutionContext,
     postgres: PostgresResource,
     search_delivery: SearchDeliveryResource,
@@ -64,6 +68,23 @@ def saved_search_matches(
             "undeliverable": len(report.given_up),
         }
     )
+
+
+def build_saved_search_matches(retry: dg.RetryPolicy) -> dg.AssetsDefinition:
+    """The asset, retried with `retry` like the steps that load the window: the sensor
+    requests each window once, so a passing error (the database restarting) must not
+    lose the window's messages."""
+    return dg.asset(**SAVED_SEARCH_MATCHES, retry_policy=retry)(match_and_send)
+
+
+# with the default retry policy, for code that imports it (the sensors select it)
+saved_search_matches = build_saved_search_matches(step_retry_policy(DefinitionsSettings()))
+
+
+@dg.definitions
+def searches_assets() -> dg.Definitions:
+    """The asset as the code location loads it: the retry policy read when it loads."""
+    return dg.Definitions(assets=[build_saved_search_matches(step_retry_policy(in_use()))])
 
 
 def log_sent(context: object, report: SendReport) -> None:
