@@ -399,6 +399,27 @@ def test_jobicy_has_more_written_as_text_is_followed(replay: ReplayServer) -> No
     assert reason is None and len(replay.requests) == 2
 
 
+@pytest.mark.parametrize(
+    "first",
+    [
+        {"hasMore": 1.0, "nextCursor": "c1"},  # a number with a point
+        {"nextCursor": "c1"},  # hasMore left out: the cursor names the next page
+        {"hasMore": None, "nextCursor": "c1"},
+    ],
+)
+def test_jobicy_follows_a_cursor_however_has_more_is_written(
+    replay: ReplayServer, first: dict
+) -> None:
+    replay.script(
+        "/jobicy",
+        Reply.json({"jobs": [{"id": 1}], **first}),
+        Reply.json({"jobs": [{"id": 2}], "hasMore": False, "nextCursor": None}),
+    )
+    with client() as http:
+        reason = SOURCES["jobicy"].fetch(http, settings_for(replay, "jobicy"), lambda p: None)
+    assert reason is None and len(replay.requests) == 2
+
+
 def test_remoteok_is_one_request(replay: ReplayServer) -> None:
     kept: list = []
     with client() as http:

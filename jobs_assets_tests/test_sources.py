@@ -49,6 +49,19 @@ def test_remotive_numeric_ids_become_text() -> None:
     assert all(isinstance(job_id, str) and job_id.isdigit() for job_id, _ in parsed.records)
 
 
+def test_a_whole_number_id_written_with_a_point_is_that_number() -> None:
+    """`123.0` is listing 123 (some serialisers write every number so); a fraction is no
+    id, and says so."""
+    body = json.dumps([{"legal": "notice"}, {"id": 123.0, "position": "Engineer",
+                       "company": "Acme", "url": "https://remoteok.com/1"},
+                       {"id": 12.5, "position": "Engineer", "company": "Acme",
+                        "url": "https://remoteok.com/2"}]).encode()  # fmt: skip
+    parsed = SOURCES["remoteok"].parse(body)
+    assert [job_id for job_id, _ in parsed.records] == ["123"]
+    assert parsed.identified == {"123"}
+    assert any("no usable 'id' (it is a JSON number" in r.reason for r in parsed.rejects)
+
+
 def test_himalayas_overlapping_pages_keep_one_row_per_guid() -> None:
     first, second = fixture("himalayas.json"), fixture("himalayas_page2_overlap.json")
     overlap = {j["guid"] for j in json.loads(first)["jobs"]} & {

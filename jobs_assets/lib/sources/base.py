@@ -353,6 +353,8 @@ class Source:
             rejects.append(Reject(page, f"{where} is a {type(job).__name__}, not an object"))
             return None
         raw_id = job.get(self.id_field)
+        if isinstance(raw_id, float) and raw_id.is_integer() and abs(raw_id) < 2**53:
+            raw_id = int(raw_id)  # `123.0`: a number some serialisers write with a point
         if (
             isinstance(raw_id, bool)
             or not isinstance(raw_id, (str, int))

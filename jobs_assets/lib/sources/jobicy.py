@@ -28,11 +28,16 @@ from jobs_assets.lib.sources.http import HttpClient
 PAGE_SIZE = 100
 
 
-def _has_more(value: object) -> bool:
-    """`hasMore` says another page follows: true, also written as text or a number."""
+def _has_more(value: object, cursor: object = None) -> bool:
+    """`hasMore` says another page follows: true, also written as text or a number; when
+    it is left out, a `nextCursor` names the next page."""
+    if value is None:
+        return bool(cursor)
     if isinstance(value, str):
-        return value.strip().lower() in ("true", "1")
-    return value is True or (isinstance(value, int) and value > 0)
+        return value.strip().lower() in ("true", "1", "1.0")
+    if isinstance(value, bool):
+        return value
+    return isinstance(value, (int, float)) and value > 0
 
 
 def _salary_field(new: str, old: str) -> Expr:
@@ -101,7 +106,7 @@ class Jobicy(Source):
             page = self.get_page(client, settings.url, params, index, keep)
             document = self.peek(page.body) or {}
             cursor = document.get("nextCursor")
-            if not _has_more(document.get("hasMore")):
+            if not _has_more(document.get("hasMore"), cursor):
                 return None
             if not cursor or not isinstance(cursor, (str, int)):
                 return (
