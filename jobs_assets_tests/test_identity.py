@@ -355,6 +355,38 @@ def test_a_title_word_without_counterpart_is_a_veto():
     assert pair_is_same(e, f)[0] is True
 
 
+@pytest.mark.parametrize(
+    ("left", "right", "kind"),
+    [
+        ("Senior Account Executive - EMEA", "Senior Account Executive - APAC", "regions"),
+        ("Senior Data Engineer (Canada)", "Senior Data Engineer (India)", "countries"),
+        ("Senior Data Engineer, Part-time", "Senior Data Engineer, Full-time", "job types"),
+    ],
+)
+def test_titles_naming_different_territories_or_job_types_are_two_jobs(left, right, kind):
+    """Boards add a country, a region or a job type to one job's title, so the words are
+    dropped from the comparison; but two titles that both name one and name different
+    ones are two jobs of the company, whatever else they share."""
+    a = listing("jobicy", "1", title=left, location_raw="Anywhere")
+    b = listing("jobicy", "2", title=right, location_raw="Anywhere")
+    assert pair_is_same(a, b) == (False, f"the titles name different {kind}")
+
+
+@pytest.mark.parametrize(
+    ("left", "right"),
+    [
+        ("Senior Data Engineer - USA", "Senior Data Engineer (United States)"),
+        ("Senior Data Engineer - Europe", "Senior Data Engineer (EU)"),
+        ("Senior Data Engineer (US/Canada)", "Senior Data Engineer - Canada"),
+        ("Senior Data Engineer - EMEA", "Senior Data Engineer"),  # one title names none
+    ],
+)
+def test_titles_naming_one_territory_two_ways_stay_one_job(left, right):
+    a = listing("jobicy", "1", title=left, location_raw="Anywhere")
+    b = listing("himalayas", "h1", title=right, location_raw="Anywhere")
+    assert pair_is_same(a, b)[0]
+
+
 def test_seniority_one_step_apart_is_not_a_veto():
     a = listing("jobicy", "1", seniority="mid")
     b = listing("himalayas", "h1", seniority="senior")

@@ -39,6 +39,7 @@ from jobs_assets.lib.identity.text import (
     requisition_ids,
     seniority_rank,
     title_parts,
+    title_scope,
 )
 
 #: titles below this token_sort_ratio (0-100) are not compared further
@@ -73,6 +74,10 @@ class Listing:
         self.company = company_key(row.get("company_name"))
         self.title_core, self.levels = title_parts(row.get("title") or "")
         self.title_text = " ".join(sorted(self.title_core))
+
+    @cached_property
+    def scope(self) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+        return title_scope(self.row.get("title") or "")
 
     @cached_property
     def description(self) -> str | None:
@@ -156,6 +161,16 @@ def _title_conflict(a: Listing, b: Listing) -> str | None:
     return None
 
 
+def _scope_conflict(a: Listing, b: Listing) -> str | None:
+    """Titles that both name countries, or both regions, or both a job type, and name
+    different ones: two jobs of one company (its EMEA and its APAC account executive)."""
+    kinds = ("countries", "regions", "job types")
+    for kind, mine, theirs in zip(kinds, a.scope, b.scope, strict=True):
+        if mine and theirs and not (mine & theirs):
+            return f"the titles name different {kind}"
+    return None
+
+
 def compare(a: Listing, b: Listing) -> tuple[bool, str]:
     """(same job?, why): every rule that can say no is asked before the evidence for yes."""
     if a.company != b.company:
@@ -173,6 +188,9 @@ def compare(a: Listing, b: Listing) -> tuple[bool, str]:
         return False, "no region in common"
     if a.place and b.place and fuzz.ratio(a.place, b.place) < WORD_CUTOFF:
         return False, "different places"
+    scope = _scope_conflict(a, b)
+    if scope:
+        return False, scope
     if fuzz.token_sort_ratio(a.title_text, b.title_text) < TITLE_CUTOFF:
         return False, "different titles"
     conflict = _title_conflict(a, b)

@@ -183,6 +183,50 @@ def title_parts(title: str | None) -> tuple[tuple[str, ...], frozenset[str]]:
     return tuple(core), frozenset(levels)
 
 
+#: region words of titles that name one part of the world the same way
+_REGION_SAME = {"eu": "europe", "european": "europe", "amer": "americas", "na": "north america",
+                "latin": "latam", "nordics": "nordic"}  # fmt: skip
+_JOB_TYPES = {"full time": "full", "fulltime": "full", "vollzeit": "full",
+              "part time": "part", "parttime": "part", "teilzeit": "part"}  # fmt: skip
+_JOB_TYPE_RE = re.compile(r"\b(?:" + "|".join(map(re.escape, _JOB_TYPES)) + r")\b")
+
+
+@lru_cache(maxsize=1)
+def _country_codes() -> dict[str, str]:
+    """Folded country names (name, common and official names) -> ISO alpha-2."""
+    codes: dict[str, str] = {}
+    for country in pycountry.countries:
+        for attr in ("name", "common_name", "official_name"):
+            value = getattr(country, attr, None)
+            if value:
+                codes[" ".join(_NON_WORD.sub(" ", fold(value)).split())] = country.alpha_2
+    aliases = {"usa": "US", "us": "US", "u s": "US", "united states": "US", "uk": "GB",
+               "united kingdom": "GB", "england": "GB", "scotland": "GB", "russia": "RU"}  # fmt: skip
+    return codes | aliases
+
+
+@lru_cache(maxsize=200_000)
+def title_scope(title: str | None) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """(countries, regions, job types) a title names: the words `title_parts` drops
+    because boards add them to one job, and that still tell two jobs apart when both
+    titles name them and name different ones ("Account Executive - EMEA" and "- APAC";
+    "(Canada)" and "(India)"; "Part-time" and "Full-time")."""
+    text = " ".join(_NON_WORD.sub(" ", fold(title)).split())
+    types = frozenset(_JOB_TYPES[m] for m in _JOB_TYPE_RE.findall(text))
+    codes = _country_codes()
+    countries: set[str] = set()
+    for name in _place_names()[1].findall(text):
+        countries.add(codes.get(name, name))
+    text = _place_names()[1].sub(" ", text)
+    regions: set[str] = set()
+    for word in text.split():
+        if word in codes and word in _place_names()[0] | {"usa", "us", "uk"}:
+            countries.add(codes[word])
+        elif word in _REGION_WORDS and word not in ("us", "usa", "uk"):
+            regions.add(_REGION_SAME.get(word, word))
+    return frozenset(countries), frozenset(regions), types
+
+
 def seniority_rank(value: str | None) -> int | None:
     return SENIORITY_RANK.get(value) if isinstance(value, str) else None
 
