@@ -20,10 +20,10 @@ import skops.io
 from sklearn.linear_model import Lasso
 
 from jobs_assets.lib.salary_model import (
+    DEFAULT_MIN_ROWS,
     SalaryModel,
     mask_money,
     mask_money_many,
-    min_training_rows,
     promotion_decision,
     train_salary_model,
 )
@@ -240,13 +240,12 @@ def test_promotion_decision(mae, baseline, current, status, words) -> None:
 
 
 def test_too_few_rows_is_a_skip_not_a_failure(recorded: pd.DataFrame) -> None:
-    outcome = train_salary_model(recorded, min_rows=min_training_rows({}))
+    outcome = train_salary_model(recorded, min_rows=DEFAULT_MIN_ROWS)
     assert outcome.status == "skipped"
     assert re.match(
         r"not enough data yet: 11\d listings with a usable salary, 200 needed", outcome.reason
     )
     assert outcome.model is None and outcome.metrics == {}
-    assert min_training_rows({"JOBS_MODEL_MIN_ROWS": "50"}) == 50
 
 
 # --- storage and speed -----------------------------------------------------------------------

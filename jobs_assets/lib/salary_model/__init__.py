@@ -10,7 +10,6 @@ from jobs_assets.lib.salary_model.model import (
     TRUSTED_TYPES,
     SalaryModel,
     TrainingOutcome,
-    min_training_rows,
     train_salary_model,
 )
 
@@ -22,7 +21,6 @@ __all__ = [
     "TrainingOutcome",
     "mask_money",
     "mask_money_many",
-    "min_training_rows",
     "promotion_decision",
     "train_salary_model",
 ]

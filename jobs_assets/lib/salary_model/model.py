@@ -16,7 +16,6 @@ import io
 import json
 import platform
 import zipfile
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -54,29 +53,22 @@ DEFAULT_MIN_ROWS = 200
 INTERVAL = 0.8
 RIDGE_ALPHA = 1.0
 
-#: the only types a stored model may contain; anything else is refused on load
-TRUSTED_TYPES = (
-    "builtins.dict",
-    "builtins.float",
-    "builtins.list",
-    "builtins.slice",
-    "builtins.str",
-    "builtins.tuple",
-    "numpy.dtype",
-    "numpy.float32",
-    "numpy.float64",
-    "numpy.int64",
-    "numpy.ndarray",
-    "sklearn.compose._column_transformer.ColumnTransformer",
-    "jobs_assets.lib.salary_model.text.ArrowTfidf",
-    "sklearn.linear_model._ridge.Ridge",
-    "sklearn.pipeline.Pipeline",
-    "sklearn.preprocessing._encoders.OneHotEncoder",
-)
+
+def _type_name(kind: type) -> str:
+    """How skops names a type in a stored model: where the class is defined."""
+    return f"{kind.__module__}.{kind.__qualname__}"
 
 
-def min_training_rows(environ: Mapping[str, str]) -> int:
-    return int(environ.get("JOBS_MODEL_MIN_ROWS") or DEFAULT_MIN_ROWS)
+#: the only types a stored model may contain; anything else is refused on load (named
+#: from the classes, so a library that moves one within its own package still loads)
+TRUSTED_TYPES = tuple(
+    _type_name(kind)
+    for kind in (
+        dict, float, list, slice, str, tuple,
+        np.dtype, np.float32, np.float64, np.int64, np.ndarray,
+        ColumnTransformer, ArrowTfidf, Ridge, Pipeline, OneHotEncoder,
+    )
+)  # fmt: skip
 
 
 def build_pipeline(alpha: float = RIDGE_ALPHA) -> Pipeline:
