@@ -8,13 +8,15 @@ real SMTP server (aiosmtpd) receiving the e-mails, on a real PostgreSQL.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import timedelta
 from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -30,15 +32,22 @@ from jobs_assets.defs.searches.sensors import saved_search_sensor, search_delive
 from jobs_assets.lib.listings import queries
 from jobs_assets.lib.redact import redact
 from jobs_assets.lib.searches import store
-from jobs_assets.lib.searches.deliver import idempotency_key
+from jobs_assets.lib.searches.deliver import idempotency_key, plan_window
 from jobs_assets.lib.searches.match import QueryError, filters_for
-from jobs_assets.lib.searches.send import DeliveryError, Mailer, is_loopback, post_webhook
-from jobs_assets.lib.searches.targets import TargetPolicy
+from jobs_assets.lib.searches.send import (
+    DeliveryError,
+    Mailer,
+    SendPolicy,
+    is_loopback,
+    post_webhook,
+    send_due,
+)
+from jobs_assets.lib.searches.targets import TargetPolicy, UnsafeTarget, check_target, is_public
 from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.replay import FIXTURES
 from jobs_assets.testing import ingestion_assets, load_recorded_windows
 from jobs_assets_tests.conftest import Database, latest_windows
-from jobs_assets_tests.test_history import jobicy
+from jobs_assets_tests.test_history import himalayas, jobicy
 from jobs_assets_tests.test_history import load as load_window
 
 
@@ -59,27 +68,31 @@ QUERY = {"q": '"risk analytics"'}
 # --- the receivers ------------------------------------------------------------------
 
 
+#: what a receiver may be scripted to do: answer a status, or write the answer itself
+#: (given the request's handler) and return its status (0: no complete answer)
+Reply = int | Callable[[BaseHTTPRequestHandler], int]
+
+
 class WebhookReceiver:
-    """A local HTTP server that keeps every POST; `replies` scripts the next statuses."""
+    """A local HTTP server that keeps every POST; `replies` scripts the next answers."""
 
     def __init__(self) -> None:
         self.posts: list[dict] = []
-        self.replies: list[int] = []
+        self.replies: list[Reply] = []
         self.delay = 0.0  # seconds before answering
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status = receiver.replies.pop(0) if receiver.replies else 200
-                receiver.posts.append(
-                    {
-                        "path": self.path,
-                        "headers": dict(self.headers),
-                        "json": json.loads(body),
-                        "status": status,
-                    }
-                )
+                reply = receiver.replies.pop(0) if receiver.replies else 200
+                post = {"path": self.path, "headers": dict(self.headers), "json": json.loads(body)}
+                receiver.posts.append(post)
+                if callable(reply):
+                    post["status"] = 0  # until the answer is complete
+                    post["status"] = reply(self)
+                    return
+                status = post["status"] = reply
                 time.sleep(receiver.delay)
                 try:
                     self.send_response(status)
@@ -126,8 +139,33 @@ def authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult:
     return AuthResult(success=ok)
 
 
-@pytest.fixture
-def webhook() -> Iterator[WebhookReceiver]:
+def trickling(head: bytes, seconds: float = 6.0) -> Reply:
+    """An answer that starts (`head`) and then comes a byte every half second for
+    `seconds`: each read is far inside any timeout, the whole never arrives in time."""
+
+    def answer(handler: BaseHTTPRequestHandler) -> int:
+        handler.close_connection = True
+        ends = time.monotonic() + seconds
+        try:
+            handler.wfile.write(head)
+            while time.monotonic() < ends:
+                handler.wfile.write(b"x")
+                time.sleep(0.5)
+        except OSError:
+            pass  # the sender hung up: what the tests want of it
+        return 0
+
+    return answer
+
+
+#: the status line, then headers that never end
+SLOW_HEADERS = b"HTTP/1.1 503 Busy\r\nX-Slow: "
+#: an error answer whose body never ends
+SLOW_BODY = b"HTTP/1.1 500 Err\r\nContent-Length: 1000\r\n\r\n"
+
+
+@contextlib.contextmanager
+def receiving() -> Iterator[WebhookReceiver]:
     receiver = WebhookReceiver()
     receiver.thread.start()
     try:
@@ -135,6 +173,12 @@ def webhook() -> Iterator[WebhookReceiver]:
     finally:
         receiver.server.shutdown()
         receiver.server.server_close()
+
+
+@pytest.fixture
+def webhook() -> Iterator[WebhookReceiver]:
+    with receiving() as receiver:
+        yield receiver
 
 
 @pytest.fixture
@@ -411,7 +455,7 @@ def test_a_job_arriving_later_on_a_second_board_is_not_announced_again(
     assert clean_db.query(
         "SELECT count(*) FROM public.jobs_search_announced WHERE search_id = %s",
         (search.search_id,),
-    ) == [(len(listed(first_post)),)]
+    ) == [(len(listed(first_post)) + 1,)]  # and the twin, remembered as a member of the job
 
 
 def without_the_jobicy_job(folder: Path) -> Path:
@@ -568,7 +612,7 @@ def test_redact_masks_the_secrets_a_delivery_error_could_carry():
 def test_a_webhook_that_does_not_answer_in_time_or_redirects_is_a_failed_attempt(webhook):
     local = TargetPolicy(allow_http=True, allow_private=True)
     webhook.delay = 1.5
-    with pytest.raises(DeliveryError, match="unreachable: ReadTimeoutError") as slow:
+    with pytest.raises(DeliveryError, match=r"did not answer within 0\.3 s") as slow:
         post_webhook(webhook.url(), b"{}", "key-1", local, timeout_seconds=0.3)
     webhook.delay = 0.0
     webhook.replies = [302]
@@ -683,3 +727,336 @@ def test_a_password_goes_unencrypted_only_to_this_machine() -> None:
         assert len(inbox.messages) == 1 and len(logins) == 1  # no password, no message
     finally:
         controller.stop()
+
+
+# --- receivers that are slow, refuse, echo, or sit behind several addresses ------------
+
+LOCAL = TargetPolicy(allow_http=True, allow_private=True)
+
+
+def plan_rust_window(db: Database, urls: list[str]) -> list[str]:
+    """The newest window with one new Rust job and a search for it per webhook URL, its
+    deliveries planned as `saved_search_matches` plans them and not sent yet; the
+    searches' ids, in the order of `urls`."""
+    key = windows()[-1]
+    window = INGESTION_PARTITIONS.time_window_for_partition_key(key)
+    with db.connect() as conn, db.connect() as read_conn:
+        load_window((conn, read_conn), window.start, {"jobicy": [jobicy(1, "Rust engineer")]})
+        ids = [
+            store.create_search(conn, {"q": "rust"}, {"webhook_url": url}).search.search_id
+            for url in urls
+        ]
+        plan = plan_window(conn, key, window.start, email_enabled=False, window_end=window.end)
+    assert plan.deliveries == len(urls)
+    return ids
+
+
+def delivery_rows(db: Database) -> dict[str, tuple]:
+    """search id -> (status, attempts, last_error, whether sent_at is set)."""
+    rows = db.query(
+        "SELECT search_id, status, attempts, last_error, sent_at IS NOT NULL "
+        "FROM public.jobs_search_deliveries"
+    )
+    return {row[0]: row[1:] for row in rows}
+
+
+def make_all_due(db: Database, older_by: timedelta = timedelta(0)) -> None:
+    """Time passes: every retry is due, and the messages are `older_by` older."""
+    with db.connect() as conn:
+        conn.execute(
+            "UPDATE public.jobs_search_deliveries "
+            "SET next_attempt_at = now(), created_at = created_at - %s",
+            (older_by,),
+        )
+
+
+@pytest.mark.parametrize(("head", "says"), [
+    (SLOW_HEADERS, r"did not answer within 1 s"),
+    (SLOW_BODY, r"answered HTTP 500 Err"),
+], ids=["headers", "body"])  # fmt: skip
+def test_a_webhook_that_trickles_its_answer_is_cut_off_at_the_deadline(webhook, head, says):
+    """A byte every half second keeps each read inside its timeout; the time limit is on
+    the whole request, so the attempt ends after 1 s, not when the server stops (6 s)."""
+    webhook.replies = [trickling(head, seconds=20)]
+    started = time.monotonic()
+    with pytest.raises(DeliveryError, match=says) as failed:
+        post_webhook(webhook.url(), b"{}", "key-1", LOCAL, timeout_seconds=1.0)
+    assert time.monotonic() - started < 10  # its 1 s (and a busy machine), not the 20 s
+    assert HOOK_SECRET not in str(failed.value) and "/hook" not in str(failed.value)
+
+
+def test_a_trickling_webhook_is_cut_off_while_the_others_are_recorded_as_they_finish(
+    clean_db, webhook
+):
+    """One receiver trickles its answer; the other three messages of the batch are
+    recorded sent at once (not when the slowest is done), the slow one is given up at
+    its deadline, kept pending, and sent by the next call, with the same key."""
+    with receiving() as slow:
+        slow.replies = [trickling(SLOW_HEADERS, seconds=40)]
+        slow_id, *fast_ids = plan_rust_window(
+            clean_db, [slow.url("/slow"), *(webhook.url(f"/fast{n}") for n in range(3))]
+        )
+        policy = SendPolicy(target=LOCAL, timeout_seconds=8.0, workers=4)
+        reports = []
+        sender = threading.Thread(target=lambda: reports.append(send_due(clean_db.connect, policy)))
+        started = time.monotonic()
+        sender.start()
+        rows = delivery_rows(clean_db)
+        while time.monotonic() - started < 7 and any(rows[i][0] != "sent" for i in fast_ids):
+            time.sleep(0.05)
+            rows = delivery_rows(clean_db)
+        assert [rows[i][:2] for i in fast_ids] == [("sent", 1)] * 3
+        assert rows[slow_id][0] == "sending"  # recorded while the slow one is under way
+        sender.join(30)
+        assert time.monotonic() - started < 25  # its 8 s (and a busy machine), not the 40 s
+
+        (report,) = reports
+        assert (len(report.sent), len(report.retrying)) == (3, 1)
+        status, attempts, error, _ = delivery_rows(clean_db)[slow_id]
+        assert (status, attempts) == ("pending", 1)
+        assert "did not answer within 8 s" in error and HOOK_SECRET not in error
+
+        make_all_due(clean_db)  # the receiver answers this time
+        assert len(send_due(clean_db.connect, policy).sent) == 1
+        assert delivery_rows(clean_db)[slow_id][:2] == ("sent", 2)
+        assert len({p["headers"]["Idempotency-Key"] for p in slow.posts}) == 1
+        assert len(slow.posts) == 2 and len(webhook.posts) == 3  # none sent twice
+
+
+def test_a_sender_whose_claim_lapsed_cannot_overwrite_what_another_recorded(clean_db, webhook):
+    """The first sender waits on a trickling receiver; a second one takes its claim as
+    left by a dead sender (older than its `stale_claim`), delivers and records `sent`.
+    The first sender's failure, coming later, is not written over it."""
+    webhook.replies = [trickling(SLOW_HEADERS, seconds=40), 200]
+    (search_id,) = plan_rust_window(clean_db, [webhook.url()])
+    reports = []
+    first = threading.Thread(
+        target=lambda: reports.append(
+            send_due(clean_db.connect, SendPolicy(target=LOCAL, timeout_seconds=10.0))
+        )
+    )
+    first.start()
+    while not webhook.posts and first.is_alive():
+        time.sleep(0.05)
+    time.sleep(0.3)
+    impatient = SendPolicy(target=LOCAL, timeout_seconds=2.0, stale_claim=timedelta(seconds=0.2))
+    assert len(send_due(clean_db.connect, impatient).sent) == 1
+    assert delivery_rows(clean_db)[search_id] == ("sent", 1, None, True)
+
+    first.join(30)
+    (report,) = reports
+    assert len(report.superseded) == 1 and "did not answer" in report.superseded[0].error
+    assert not (report.sent or report.retrying or report.given_up)
+    assert delivery_rows(clean_db)[search_id] == ("sent", 1, None, True)
+    assert [p["status"] for p in webhook.posts] == [0, 200]
+
+
+@pytest.mark.parametrize("first", ["::1", "100::1"], ids=["refused", "no-route"])
+def test_each_checked_address_is_tried_in_turn_until_one_takes_the_connection(webhook, first):
+    """A dual-stack name, with the receiver on IPv4 only: the IPv6 address the resolver
+    gives first fails (nothing listens on ::1; 100::/64 discards everything), and the
+    IPv4 address after it takes the message. No address is used unchecked."""
+    port = webhook.server.server_address[1]
+
+    def dual_stack(host: str, port: int, **kwargs: object) -> list:
+        return [
+            (socket.AF_INET6, socket.SOCK_STREAM, 6, "", (first, port, 0, 0)),
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port)),
+        ]
+
+    url = f"http://hooks.example.test:{port}/hook?token={HOOK_SECRET}"
+    policy = TargetPolicy(allow_http=True, allow_private=True, lookup=dual_stack)
+    assert check_target(url, policy) == [first, "127.0.0.1"]  # the resolver's order
+    assert post_webhook(url, b"{}", "key-1", policy, timeout_seconds=5.0) == 200
+    assert [p["headers"]["Host"] for p in webhook.posts] == [f"hooks.example.test:{port}"]
+
+    closed = free_port()  # nothing listens at either address: both tried, none named
+    with pytest.raises(DeliveryError, match="unreachable at any of its 2 addresses") as failed:
+        post_webhook(url.replace(str(port), str(closed)), b"{}", "key-2", policy, 5.0)
+    assert "127.0.0.1" not in str(failed.value) and first not in str(failed.value)
+    public_policy = TargetPolicy(allow_http=True, lookup=dual_stack)  # loopback not allowed
+    with pytest.raises(DeliveryError, match="target refused"):
+        post_webhook(url, b"{}", "key-3", public_policy, timeout_seconds=5.0)
+    assert len(webhook.posts) == 1
+
+
+SECRET_PATH = "/hooks/T0001/s3cretPathPart"
+
+
+def answering(status: int, reason: str, body: str) -> Reply:
+    """An answer whose reason and body may repeat the request's path (`{path}`, or
+    `{PATH}` upper-cased)."""
+
+    def answer(handler: BaseHTTPRequestHandler) -> int:
+        path = {"path": handler.path, "PATH": handler.path.upper()}
+        text = body.format(**path).encode()
+        handler.send_response(status, reason.format(**path))
+        handler.send_header("Content-Length", str(len(text)))
+        handler.end_headers()
+        handler.wfile.write(text)
+        return status
+
+    return answer
+
+
+def test_an_answer_echoing_the_webhooks_path_is_stored_and_logged_without_it(
+    clean_db, data_dir, webhook, caplog
+):
+    """Express answers an unknown route with "Cannot POST <path>": the path (here its
+    secret part and the token) never reaches the table or a log; the rest does."""
+    caplog.set_level(logging.DEBUG)
+    webhook.replies = [answering(404, "Not Found", "Cannot POST {path}")]
+    key = windows()[-1]
+    with clean_db.connect() as conn:
+        store.create_search(conn, QUERY, {"webhook_url": webhook.url(SECRET_PATH)})
+    load(clean_db, data_dir, key)
+    result = match_window(clean_db, key, delivery())
+
+    ((*_, status, attempts, _, error, _),) = deliveries(clean_db)
+    assert (status, attempts) == ("pending", 1)
+    assert "answered HTTP 404 Not Found: Cannot POST /***/***/***?***=***" in error
+    logged = ours(caplog) + run_messages(result)
+    assert "answered HTTP 404 Not Found" in logged
+    for piece in ("s3cret", "PathPart", "T0001", HOOK_SECRET):
+        assert piece not in error and piece not in logged
+
+
+@pytest.mark.parametrize(
+    ("reason", "body"),
+    [
+        ("Not Found", '{{"error": "no route", "path": "{path}"}}'),  # in JSON
+        ("Not Found", "no hook at {path:.18}"),  # cut short: "/hooks/T0001/s3cre"
+        ("Not Found", "NO HOOK AT {PATH}"),  # upper-cased
+        ("No hook {path}", ""),  # in the reason phrase
+    ],
+    ids=["json", "cut", "case", "reason"],
+)
+def test_the_path_is_masked_however_the_answer_repeats_it(webhook, reason, body):
+    """Whole, cut short, upper-cased, in JSON or in the reason phrase: no word of the
+    path's secret part is kept."""
+    webhook.replies = [answering(404, reason, body)]
+    with pytest.raises(DeliveryError, match="answered HTTP 404") as failed:
+        post_webhook(webhook.url(SECRET_PATH), b"{}", "key-1", LOCAL, timeout_seconds=3.0)
+    error = str(failed.value).lower()
+    assert "s3cre" not in error and "t0001" not in error and HOOK_SECRET not in error
+
+
+@pytest.mark.parametrize(
+    ("answer", "first", "two_hours_on"),
+    [
+        (410, "undeliverable", None),  # Gone: the receiver says the hook is no more
+        (404, "pending", "undeliverable"),  # refused: retried for an hour
+        (401, "pending", "undeliverable"),
+        (429, "pending", "pending"),  # asks for a later attempt: retried for two days
+        (503, "pending", "pending"),
+    ],
+)
+def test_how_long_a_message_is_retried_depends_on_the_webhooks_answer(
+    clean_db, webhook, answer, first, two_hours_on
+):
+    webhook.replies = [answer, answer]
+    (search_id,) = plan_rust_window(clean_db, [webhook.url()])
+    send_due(clean_db.connect, SendPolicy(target=LOCAL))
+    status, attempts, error, _ = delivery_rows(clean_db)[search_id]
+    assert (status, attempts) == (first, 1) and f"answered HTTP {answer}" in error
+    if two_hours_on:
+        make_all_due(clean_db, older_by=timedelta(hours=2))
+        send_due(clean_db.connect, SendPolicy(target=LOCAL))
+        assert delivery_rows(clean_db)[search_id][:2] == (two_hours_on, 2)
+    assert len(webhook.posts) == (2 if two_hours_on else 1)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "224.0.0.1",  # multicast
+        "239.255.255.250",  # multicast (SSDP)
+        "ff02::1",  # multicast, link scope
+        "ff05::2",  # multicast, site scope
+        "fec0::1",  # site-local (deprecated)
+        "::ffff:0:7f00:1",  # IPv4-translated 127.0.0.1
+        "::ffff:0:a9fe:a9fe",  # IPv4-translated 169.254.169.254
+        "192.0.0.8",  # IPv4 dummy address (IETF protocol assignments)
+        "3fff::1",  # IPv6 documentation
+        "2001:4860:4860::8888%eth0",  # a global address with a zone id
+    ],
+)
+def test_addresses_python_counts_as_global_are_not_public_targets(address):
+    """`ipaddress.is_global` is True for all of these on Python 3.11; none is an address
+    on the internet a webhook may be sent to."""
+    assert not is_public(address)
+    host = f"[{address.replace('%', '%25')}]" if ":" in address else address
+    with pytest.raises(UnsafeTarget):
+        check_target(f"https://{host}/hook", TargetPolicy())
+
+
+def test_public_targets_stay_allowed_and_a_zone_id_never_is():
+    for address in ("8.8.8.8", "2001:4860:4860::8888", "::ffff:0:808:808", "64:ff9b::808:808"):
+        assert is_public(address)
+    with pytest.raises(UnsafeTarget, match="zone id"):
+        check_target("https://[fe80::1%25eth0]/hook", TargetPolicy(allow_private=True))
+
+
+def test_a_mail_server_that_trickles_its_greeting_is_cut_off_at_the_deadline():
+    """A greeting of endless continuation lines ("220-…"), one every half second: each
+    read is inside the timeout, the conversation as a whole is cut off at 1 s."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+
+        def greet_slowly() -> None:
+            conn, _ = server.accept()
+            ends = time.monotonic() + 6
+            with conn, contextlib.suppress(OSError):
+                while time.monotonic() < ends:
+                    conn.sendall(b"220-still here\r\n")
+                    time.sleep(0.5)
+
+        threading.Thread(target=greet_slowly, daemon=True).start()
+        port = server.getsockname()[1]
+        mailer = Mailer(f"smtp://jobs:{MAIL_PASSWORD}@127.0.0.1:{port}", "a@example.org", 1.0)
+        started = time.monotonic()
+        with pytest.raises(DeliveryError, match=r"did not finish within 1 s") as failed:
+            mailer.send("b@example.org", "subject", "text", "key-1")
+    assert time.monotonic() - started < 5  # its 1 s (and a busy machine), not the 6 s
+    assert MAIL_PASSWORD not in str(failed.value)
+
+
+RUST = "We are hiring a senior Rust engineer to build our trading platform in Rust and Tokio. " * 3
+
+
+def test_a_job_whose_cluster_is_renamed_after_its_listing_expired_is_not_announced_again(
+    clean_db,
+):
+    """W1 announces Jobicy's listing; W2 a Remotive twin joins its job (nothing new);
+    W3 the Jobicy listing expires and the job is known by the twin's key; W4 a
+    Himalayas twin arrives: still the same job, so still nothing new."""
+    keys = latest_windows(4)
+    starts = [INGESTION_PARTITIONS.time_window_for_partition_key(k).start for k in keys]
+    job = jobicy(1, "Senior Rust Engineer", company="Acme", jobDescription=RUST)
+    other = jobicy(2, "Office manager", company="Other")
+    twin = {"id": 9001, "url": "https://remotive.test/9001", "title": "Senior Rust Engineer",
+            "company_name": "Acme", "candidate_required_location": "Anywhere",
+            "description": RUST}  # fmt: skip
+    third = {**himalayas("h1"), "title": "Senior Rust Engineer", "companyName": "Acme",
+             "description": RUST}  # fmt: skip
+    windows = [
+        {"jobicy": [job, other]},
+        {"jobicy": [job, other], "remotive": [twin]},
+        {"jobicy": [other], "remotive": [twin]},
+        {"jobicy": [other], "remotive": [twin], "himalayas": [third]},
+    ]
+    written = []
+    with clean_db.connect() as conn, clean_db.connect() as read_conn:
+        search = store.create_search(conn, {"q": "rust"}, {"webhook_url": "https://1.1.1.1/h"})
+        for key, start, listings in zip(keys, starts, windows, strict=True):
+            load_window((conn, read_conn), start, listings)
+            written.append(plan_window(conn, key, start, email_enabled=False).deliveries)
+    clusters = dict(clean_db.query(
+        "SELECT source || ':' || source_job_id, duplicate_cluster_id FROM "
+        "public.jobs_listings_data WHERE title LIKE 'Senior Rust%'"))  # fmt: skip
+    assert clusters["himalayas:h1"] == clusters["remotive:9001"] != "jobicy:1"  # renamed
+    assert written == [1, 0, 0, 0]
+    announced = clean_db.query(
+        "SELECT job_key FROM public.jobs_search_announced WHERE search_id = %s ORDER BY 1",
+        (search.search.search_id,),
+    )
+    assert [k for (k,) in announced] == ["himalayas:h1", "jobicy:1", "remotive:9001"]

@@ -14,7 +14,9 @@ the commit leaves nothing half-written, so nothing is lost.
 A job is a duplicate cluster (`duplicate_cluster_id`), or the listing alone. A job is
 announced to a search once: the check looks up the cluster id and every member's own key
 and (source, source_job_id), so a twin arriving later from another board is never
-announced again, even when the cluster's id changed since. The message lists the
+announced again, even when the cluster's id changed since; and every member the job has
+when it is announced or matched again is remembered with it, so a cluster renamed after
+its canonical listing expired is still known by the twins that joined it. The message lists the
 canonical listing (or the first matching one) with the other boards' links.
 
 `send_due` (`send.py`) posts what is due.
@@ -197,6 +199,18 @@ WHERE search_id IN (SELECT search_id FROM search_made)
 ON CONFLICT (search_id, job_key) DO NOTHING
 """
 
+# Every member a job has now, remembered as announced with it (the job's seen matches and
+# its announced ones): when the cluster's id changes later (its canonical listing
+# expired, another board's twin came), a member still names the job, so it is never
+# announced again, and a re-run finds these rows written.
+_REMEMBER_MEMBERS = f"""
+INSERT INTO {ANNOUNCED_TABLE} (search_id, job_key, source, source_job_id, window_key)
+SELECT DISTINCT j.search_id, c.source || ':' || c.source_job_id, c.source, c.source_job_id,
+       %(window)s
+FROM {{jobs}} AS j JOIN search_members c ON c.job_key = j.job_key
+ON CONFLICT (search_id, job_key) DO NOTHING
+"""
+
 
 def plan_window(
     conn: psycopg.Connection,
@@ -247,6 +261,7 @@ def plan_window(
         conn.execute("ANALYZE search_members")
         conn.execute("ANALYZE search_jobs")
         conn.execute(_ALREADY_ANNOUNCED)
+        conn.execute(_REMEMBER_MEMBERS.format(jobs="search_seen"), {"window": window_key})
         if (
             conn.execute(_DROP_SEEN).rowcount
             and not conn.execute("SELECT EXISTS (SELECT 1 FROM search_jobs)").fetchone()[0]
@@ -266,6 +281,10 @@ def plan_window(
                 for search_id in sorted({search_id for (search_id,) in inserted}):
                     copy.write_row((search_id,))
             result.announced = conn.execute(_ANNOUNCE, {"window": window_key}).rowcount
+            made = (
+                "(SELECT * FROM search_jobs WHERE search_id IN (SELECT search_id FROM search_made))"
+            )
+            conn.execute(_REMEMBER_MEMBERS.format(jobs=made), {"window": window_key})
         result.lap("write")
     return result
 

@@ -3,38 +3,59 @@
 `send_due` claims due rows (`pending`, `next_attempt_at` passed) with `FOR UPDATE SKIP
 LOCKED`, marking them `sending` in a statement of their own, so two pods never hold the
 same message; a deliverer that died mid-send leaves a claim that lapses after
-`stale_claim`. Messages go out outside any transaction, several at a time, then each
-outcome is written back: `sent`; or `pending` again with `next_attempt_at` pushed back
+`stale_claim`. Messages go out outside any transaction, several at a time, claimed only
+as a worker is free to send them, and each outcome is written back as soon as that
+message is done: `sent`; or `pending` again with `next_attempt_at` pushed back
 exponentially (`backoff_seconds` doubling, at most `max_backoff_seconds`) and the
-attempt's error; or `undeliverable` once the message is older than `give_up_after`.
+attempt's error; or `undeliverable` once retrying is over. An outcome is written only
+while its claim holds (the row still `sending` with the `claimed_at` this sender set): a
+sender whose claim lapsed and was taken over never overwrites what the other recorded.
+
+How long a message is retried depends on the answer, as most webhook platforms do
+(GitLab disables a hook that keeps answering 4xx, Brevo drops an event at a 4xx other
+than 429, Ironclad disables a hook at its first 410; Stripe, the exception, retries
+every failure for 3 days): no answer, a timeout, a 5xx, 408, 425 or 429 are retried
+until the message is `give_up_after` old (2 days); any other 3xx or 4xx (a moved or
+deleted hook, a refused token: redirects are never followed) until it is
+`give_up_refused_after` old (1 hour, as a receiver's redeploy may answer 404 a minute);
+410 Gone ends it at once.
 
 A webhook is a POST of the message's JSON with an `Idempotency-Key` header (the same on
 every attempt, so the receiver can drop a repeat). Its URL is checked again before each
-attempt (`targets.check_target`: DNS can change), and the request goes to the address
-that was checked, with the host name kept for the `Host` header and TLS; a refused
-target is an attempt's error, never a request. Redirects are not followed. An e-mail
-goes through `JOBS_SMTP_URL` (`smtp://user:pass@host:port`, STARTTLS when the server
-offers it, or `smtps://` for TLS from the start), with a `Message-ID` made from the key;
-a password goes unencrypted to no server but one on this machine's loopback address.
+attempt (`targets.check_target`: DNS can change), and the request goes to the addresses
+that were checked, each in turn (the resolver's order) until one accepts the
+connection, with the host name kept for the `Host` header and TLS; a refused target is
+an attempt's error, never a request. Redirects are not followed. An e-mail goes through
+`JOBS_SMTP_URL` (`smtp://user:pass@host:port`, STARTTLS when the server offers it, or
+`smtps://` for TLS from the start), with a `Message-ID` made from the key; a password
+goes unencrypted to no server but one on this machine's loopback address.
 
-Every request has a timeout. Errors name the host at most: no webhook URL, address or
-SMTP password reaches the table or a log (`redact` on top). urllib3 logs each request
-line at DEBUG; its records made while a webhook is posted are dropped
-(`QuietWebhookRequests`), as a webhook's path can be its secret.
+Every exchange has a time limit for the whole of it (`Deadline`), not only for each
+read: connecting, TLS, sending and the answer together, so a server that sends a byte
+now and then cannot hold a worker (or a claim) for ever. For mail the limit covers the
+whole conversation but a TLS handshake, which only the per-read timeout bounds.
+
+Errors name the host at most: no webhook URL, address or SMTP password reaches the table
+or a log (`redact` on top). A receiver's answer is kept as its status, reason and a short
+excerpt with every word of the URL's path and query masked (receivers echo the path:
+"Cannot POST /hooks/<secret>"). The request is made with the standard library's
+`http.client` on a socket this module opens, which logs nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import ipaddress
 import json
-import logging
+import re
 import smtplib
 import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
@@ -43,7 +64,6 @@ from urllib.parse import quote, unquote, urlsplit
 
 import certifi
 import psycopg
-import urllib3
 
 from jobs_assets import __version__
 from jobs_assets.lib.redact import redact
@@ -56,7 +76,12 @@ EMAIL_LISTINGS = 50
 
 
 class DeliveryError(RuntimeError):
-    """One attempt failed; the message is safe to store and log (no URL, no secret)."""
+    """One attempt failed; the message is safe to store and log (no URL, no secret).
+    `answered` is the HTTP status when a webhook answered (None: no answer)."""
+
+    def __init__(self, message: str, answered: int | None = None) -> None:
+        super().__init__(message)
+        self.answered = answered
 
 
 @dataclass(frozen=True)
@@ -64,10 +89,15 @@ class SendPolicy:
     """How hard to try: timeouts, retries, and how many messages go out at once."""
 
     target: TargetPolicy = field(default_factory=TargetPolicy)
+    #: the whole of one attempt (connect, TLS, request, answer), after the DNS lookup
     timeout_seconds: float = 10.0
     backoff_seconds: float = 30.0
     max_backoff_seconds: float = 3600.0
+    #: retrying ends when the message is this old (no answer, 5xx, 408, 425, 429)...
     give_up_after: timedelta = timedelta(days=2)
+    #: ...or this old when the webhook refused it (another 3xx or 4xx; 410: at once)
+    give_up_refused_after: timedelta = timedelta(hours=1)
+    #: longer than an attempt can take (`target.resolve_seconds` + `timeout_seconds`)
     stale_claim: timedelta = timedelta(minutes=10)
     workers: int = 16
     batch: int = 100
@@ -75,6 +105,67 @@ class SendPolicy:
     def backoff(self, attempts: int) -> float:
         """Seconds before the next attempt after `attempts` failed ones."""
         return min(self.max_backoff_seconds, self.backoff_seconds * 2 ** max(0, attempts - 1))
+
+    def retried_for(self, answered: int | None) -> timedelta:
+        """How old a message may get and still be retried, after a webhook answered
+        `answered` (None: no answer, or an e-mail)."""
+        if answered == 410:  # Gone: the receiver says this hook is no more
+            return timedelta(0)
+        if answered is not None and 300 <= answered < 500 and answered not in TRY_AGAIN:
+            return self.give_up_refused_after
+        return self.give_up_after
+
+
+#: 4xx answers that ask for a later attempt: timeout, too early, too many requests
+TRY_AGAIN = (408, 425, 429)
+
+
+class Deadline:
+    """A time limit on a whole exchange with a server. A socket's timeout bounds each
+    read only, so a server sending a byte now and then keeps a read going for ever; when
+    the limit passes, the connection is shut down and whatever read waits on it ends."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.ends = time.monotonic() + seconds
+        self.expired = False
+        self._connection: Callable[[], socket.socket | None] = lambda: None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> Deadline:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+
+    def left(self) -> float:
+        """Seconds left, as a socket timeout (which must be above 0)."""
+        return max(0.001, self.ends - time.monotonic())
+
+    def watch(self, connection: Callable[[], socket.socket | None]) -> None:
+        """The socket to shut down when time is up, asked for then: the socket in use
+        changes when TLS starts."""
+        with self._lock:
+            self._connection = connection
+            if not self.expired:
+                return
+        self._shut()
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+        self._shut()
+
+    def _shut(self) -> None:
+        sock = self._connection()
+        if sock is not None:
+            with contextlib.suppress(OSError):  # closed already, or not yet connected
+                # socket.socket's own shutdown, also for TLS: SSLSocket.shutdown would drop
+                # the TLS state under the thread still reading
+                socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
 @dataclass(frozen=True)
@@ -113,34 +204,42 @@ class Mailer:
         message["Idempotency-Key"] = key
         message.set_content(text)
         context = ssl.create_default_context(cafile=certifi.where())
-        try:
-            if parts.scheme == "smtps":
-                client = smtplib.SMTP_SSL(
-                    parts.hostname, self.port, timeout=self.timeout_seconds, context=context
-                )
-            else:
-                client = smtplib.SMTP(parts.hostname, self.port, timeout=self.timeout_seconds)
-            with client:
-                client.ehlo()
-                secure = parts.scheme == "smtps"
-                if parts.scheme == "smtp" and client.has_extn("starttls"):
-                    client.starttls(context=context)
+        if parts.scheme == "smtps":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(timeout=self.timeout_seconds, context=context)
+        else:
+            client = smtplib.SMTP(timeout=self.timeout_seconds)
+        with Deadline(self.timeout_seconds) as deadline:
+            deadline.watch(lambda: client.sock)  # the greeting is read inside connect()
+            try:
+                client.connect(parts.hostname, self.port)
+                with client:
                     client.ehlo()
-                    secure = True
-                if parts.username:
-                    if not secure and not password_in_clear_stays_here(client.sock):
-                        raise DeliveryError(
-                            f"mail server {self.describe()} offers no STARTTLS: the "
-                            "password is not sent unencrypted; use smtps:// or a server "
-                            "that offers STARTTLS"
-                        )
-                    client.login(unquote(parts.username), unquote(parts.password or ""))
-                client.send_message(message)
-        except (smtplib.SMTPException, OSError) as err:
-            raise DeliveryError(
-                f"mail server {self.describe()} refused or failed: {type(err).__name__}"
-                f"{_smtp_detail(err)}"
-            ) from None
+                    secure = parts.scheme == "smtps"
+                    if parts.scheme == "smtp" and client.has_extn("starttls"):
+                        client.starttls(context=context)
+                        client.ehlo()
+                        secure = True
+                    if parts.username:
+                        if not secure and not password_in_clear_stays_here(client.sock):
+                            raise DeliveryError(
+                                f"mail server {self.describe()} offers no STARTTLS: the "
+                                "password is not sent unencrypted; use smtps:// or a server "
+                                "that offers STARTTLS"
+                            )
+                        client.login(unquote(parts.username), unquote(parts.password or ""))
+                    client.send_message(message)
+            except (smtplib.SMTPException, OSError) as err:
+                if deadline.expired:
+                    raise DeliveryError(
+                        f"mail server {self.describe()} did not finish within "
+                        f"{self.timeout_seconds:g} s"
+                    ) from None
+                raise DeliveryError(
+                    f"mail server {self.describe()} refused or failed: {type(err).__name__}"
+                    f"{_smtp_detail(err)}"
+                ) from None
+            finally:
+                client.close()  # when connect() failed after opening the socket
 
 
 def password_in_clear_stays_here(sock: socket.socket | None) -> bool:
@@ -178,31 +277,13 @@ def describe_target(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname or '?'}{port}/…"
 
 
-class QuietWebhookRequests(logging.Filter):
-    """Drops urllib3's records while this thread posts a webhook (they hold the
-    request's path and query); every other request is logged as urllib3 logs it."""
-
-    posting = threading.local()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not getattr(self.posting, "active", False)
-
-
-#: every urllib3 module that logs (a logger's filter sees only its own records)
-URLLIB3_LOGGERS = tuple(
-    f"urllib3.{name}"
-    for name in ("connectionpool", "connection", "response", "poolmanager", "util.retry")
-) + ("urllib3",)
-_QUIET = QuietWebhookRequests()
-for _name in URLLIB3_LOGGERS:
-    logging.getLogger(_name).addFilter(_QUIET)
-
-
 def post_webhook(
-    url: str, body: bytes, key: str, policy: TargetPolicy, timeout_seconds: float
+    url: str, body: bytes, key: str | None, policy: TargetPolicy, timeout_seconds: float
 ) -> int:
-    """POST `body` to the address `url`'s host resolves to, once checked; its HTTP
-    status. `DeliveryError` when refused, unreachable, slow or not 2xx."""
+    """POST `body` to the addresses `url`'s host resolves to, once checked, each in turn
+    until one takes the connection; its HTTP status. `DeliveryError` when refused,
+    unreachable, not 2xx, or not answered within `timeout_seconds` for the whole request.
+    `key` goes in the `Idempotency-Key` header."""
     try:
         addresses = check_target(url, policy)
     except UnsafeTarget as err:
@@ -213,58 +294,104 @@ def post_webhook(
         host = (parts.hostname or "").encode("idna").decode("ascii")
     except UnicodeError as err:
         raise DeliveryError(f"target refused: the host name cannot be encoded ({err})") from None
-    port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
-    default_port = port == (443 if parts.scheme.lower() == "https" else 80)
+    https = parts.scheme.lower() == "https"
+    default_port = 443 if https else 80
+    port = parts.port or default_port
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     path = quote(path, safe="/?=&%:@!$'()*+,;~-._")  # a non-ASCII path, percent-encoded
     named = f"[{host}]" if ":" in host else host  # an IPv6 literal keeps its brackets
     headers = {
-        "Host": named if default_port else f"{named}:{port}",
+        "Host": named if port == default_port else f"{named}:{port}",
         "Content-Type": "application/json",
-        "Idempotency-Key": key,
         "User-Agent": USER_AGENT,
     }
-    timeout = urllib3.Timeout(connect=timeout_seconds, read=timeout_seconds, total=timeout_seconds)
-    if parts.scheme.lower() == "https":
-        pool: urllib3.HTTPConnectionPool = urllib3.HTTPSConnectionPool(
-            addresses[0],
-            port,
-            timeout=timeout,
-            retries=False,
-            maxsize=1,
-            server_hostname=host,
-            assert_hostname=host,
-            cert_reqs="CERT_REQUIRED",
-            ca_certs=certifi.where(),
-        )
-    else:
-        pool = urllib3.HTTPConnectionPool(
-            addresses[0], port, timeout=timeout, retries=False, maxsize=1
-        )
-    _QUIET.posting.active = True
-    try:
-        response = pool.urlopen(
-            "POST",
-            path,
-            body=body,
-            headers=headers,
-            redirect=False,
-            retries=False,
-            preload_content=False,
-        )
+    if key:
+        headers["Idempotency-Key"] = key
+    with Deadline(timeout_seconds) as deadline:
+        sock = _connect(addresses, port, deadline, where)
+        deadline.watch(lambda: sock)  # `sock` as it is then: the TLS socket once wrapped
+        connection = http.client.HTTPConnection(host, port)
+        response = None
         try:
-            excerpt = response.read(200, decode_content=False)
+            if https:
+                context = ssl.create_default_context(cafile=certifi.where())
+                sock = context.wrap_socket(
+                    sock, server_hostname=host, do_handshake_on_connect=False
+                )
+                sock.do_handshake()
+            connection.sock = sock  # the connection checked above, never one of its own
+            connection.request("POST", path, body=body, headers=headers)
+            response = connection.getresponse()
+            if deadline.expired:  # headers cut short at the deadline read as complete
+                raise TimeoutError
+            excerpt = b""
+            if not 200 <= response.status < 300:
+                # the status is the answer; the text is what arrives in the time left
+                with contextlib.suppress(OSError, http.client.HTTPException):
+                    excerpt = response.read(200)
+        except (OSError, http.client.HTTPException) as err:
+            if deadline.expired or isinstance(err, TimeoutError):
+                raise DeliveryError(
+                    f"webhook {where} did not answer within {timeout_seconds:g} s"
+                ) from None
+            raise DeliveryError(
+                f"webhook {where} failed before answering: {type(err).__name__}"
+            ) from None
         finally:
-            response.release_conn()
-    except urllib3.exceptions.HTTPError as err:
-        raise DeliveryError(f"webhook {where} unreachable: {type(err).__name__}") from None
-    finally:
-        pool.close()
-        _QUIET.posting.active = False
+            if response is not None:
+                response.close()
+            connection.close()
+            sock.close()
     if not 200 <= response.status < 300:
-        text = excerpt.decode("utf-8", "replace").strip()
-        raise DeliveryError(f"webhook {where} answered HTTP {response.status}: {text[:200]}")
+        reason = without_the_url(" ".join(response.reason.split())[:60], url)
+        text = without_the_url(" ".join(excerpt.decode("utf-8", "replace").split())[:100], url)
+        raise DeliveryError(
+            f"webhook {where} answered HTTP {response.status}"
+            + (f" {reason}" if reason else "")
+            + (f": {text}" if text else ""),
+            answered=response.status,
+        )
     return response.status
+
+
+def _connect(addresses: list[str], port: int, deadline: Deadline, where: str) -> socket.socket:
+    """A connection to the first of `addresses` (all checked) that takes one, in the
+    resolver's order: a host without IPv6 fails at a dual-stack name's IPv6 address and
+    goes on to its IPv4 one. Each address gets an equal share of the time left, so one
+    that drops packets leaves time for the next."""
+    failure = "no address"
+    for index, address in enumerate(addresses):
+        family = socket.AF_INET6 if ipaddress.ip_address(address).version == 6 else socket.AF_INET
+        try:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+        except OSError as err:  # no IPv6 on this host at all
+            failure = type(err).__name__
+            continue
+        try:
+            sock.settimeout(deadline.left() / (len(addresses) - index))
+            sock.connect((address, port))
+        except OSError as err:
+            sock.close()
+            failure = type(err).__name__
+            continue
+        sock.settimeout(deadline.left())
+        return sock
+    tried = f" at any of its {len(addresses)} addresses" if len(addresses) > 1 else ""
+    raise DeliveryError(f"webhook {where} unreachable{tried}: {failure}")
+
+
+#: a word of a receiver's answer, as split for `without_the_url`
+_WORD = re.compile(r"[A-Za-z0-9_~-]{3,}")
+
+
+def without_the_url(text: str, url: str) -> str:
+    """`text` (a receiver's answer) with every word of 3 characters or more that is part
+    of `url`'s path or query masked: receivers echo the path, whole, decoded or cut, and
+    a webhook's path is often its secret."""
+    parts = urlsplit(url.strip())
+    secret = f"{parts.path}?{parts.query}"
+    hidden = f"{secret} {unquote(secret)}".lower()
+    return _WORD.sub(lambda m: "***" if m.group().lower() in hidden else m.group(), text)
 
 
 def email_text(payload: dict) -> tuple[str, str]:
@@ -316,6 +443,9 @@ class SendReport:
     sent: list[Outcome] = field(default_factory=list)
     retrying: list[Outcome] = field(default_factory=list)
     given_up: list[Outcome] = field(default_factory=list)
+    #: attempts whose claim lapsed and another sender took over: not recorded (the
+    #: other sender's outcome stands)
+    superseded: list[Outcome] = field(default_factory=list)
 
     def add(self, outcome: Outcome) -> None:
         {"sent": self.sent, "pending": self.retrying, "undeliverable": self.given_up}[
@@ -337,18 +467,17 @@ WHERE d.idempotency_key IN (
         LIMIT %(batch)s FOR UPDATE SKIP LOCKED)
   AND s.search_id = d.search_id
 RETURNING d.search_id, d.window_key, d.channel, d.idempotency_key, d.payload, d.attempts,
-          (now() - d.created_at) > %(give_up)s AS too_old, s.deliver
+          now() - d.created_at AS age, s.deliver, d.claimed_at
 """
+#: only while the claim holds: still `sending`, with the `claimed_at` this sender set
 _FINISH = f"""
-UPDATE {DELIVERIES_TABLE} d SET
-    status = o.status, claimed_at = NULL, attempts = d.attempts + 1,
-    last_attempt_at = now(), last_error = coalesce(o.error, d.last_error),
-    sent_at = CASE WHEN o.status = 'sent' THEN now() END,
-    next_attempt_at = CASE WHEN o.status = 'pending'
-        THEN now() + make_interval(secs => o.wait) ELSE d.next_attempt_at END
-FROM unnest(%(keys)s::text[], %(statuses)s::text[], %(errors)s::text[], %(waits)s::float8[])
-     AS o(key, status, error, wait)
-WHERE d.idempotency_key = o.key
+UPDATE {DELIVERIES_TABLE} SET
+    status = %(status)s::text, claimed_at = NULL, attempts = attempts + 1,
+    last_attempt_at = now(), last_error = coalesce(%(error)s::text, last_error),
+    sent_at = CASE WHEN %(status)s::text = 'sent' THEN now() END,
+    next_attempt_at = CASE WHEN %(status)s::text = 'pending'
+        THEN now() + make_interval(secs => %(wait)s::float8) ELSE next_attempt_at END
+WHERE idempotency_key = %(key)s AND status = 'sending' AND claimed_at = %(claimed_at)s
 """
 
 
@@ -358,30 +487,41 @@ def send_due(
     mailer: Mailer | None = None,
     budget_seconds: float | None = None,
 ) -> SendReport:
-    """Send every due message, a batch at a time, until none is due; with
-    `budget_seconds`, no batch starts after that long (a sensor tick stays short; what
-    is left waits for the next one)."""
+    """Send every due message until none is due, `policy.workers` at a time, each
+    claimed when a worker is free for it and recorded when it is done; with
+    `budget_seconds`, nothing is claimed after that long (a sensor tick stays short:
+    what is left waits for the next one; what is under way ends within its timeout)."""
     report = SendReport()
     deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
     with connect() as conn:
         conn.autocommit = True
         conn.execute(_RELEASE_STALE, (policy.stale_claim,))
         with ThreadPoolExecutor(policy.workers, thread_name_prefix="search_send") as pool:
-            while deadline is None or time.monotonic() < deadline:
-                claimed = conn.execute(
-                    _CLAIM, {"batch": policy.batch, "give_up": policy.give_up_after}
-                ).fetchall()
-                if not claimed:
+            under_way: dict[Future[Outcome], tuple] = {}
+            drained = False
+            while True:
+                free = policy.workers - len(under_way)
+                if free and not drained and (deadline is None or time.monotonic() < deadline):
+                    wanted = min(policy.batch, free)
+                    claimed = conn.execute(_CLAIM, {"batch": wanted}).fetchall()
+                    drained = len(claimed) < wanted  # what is due later waits for a later call
+                    for row in claimed:
+                        under_way[pool.submit(_attempt, row, policy, mailer)] = row
+                if not under_way:
                     break
-                outcomes = list(pool.map(lambda row: _attempt(row, policy, mailer), claimed))
-                _finish(conn, outcomes, claimed, policy)
-                for outcome in outcomes:
-                    report.add(outcome)
+                done, _ = wait(under_way, return_when=FIRST_COMPLETED)
+                for future in done:
+                    row = under_way.pop(future)
+                    outcome = future.result()
+                    if _finish(conn, outcome, row, policy):
+                        report.add(outcome)
+                    else:
+                        report.superseded.append(outcome)
     return report
 
 
 def _attempt(row: tuple, policy: SendPolicy, mailer: Mailer | None) -> Outcome:
-    search_id, window_key, channel, key, payload, attempts, too_old, deliver = row
+    search_id, window_key, channel, key, payload, _attempts, age, deliver, _claimed = row
     try:
         if channel == WEBHOOK:
             url = (deliver or {}).get("webhook_url")
@@ -400,25 +540,28 @@ def _attempt(row: tuple, policy: SendPolicy, mailer: Mailer | None) -> Outcome:
         else:
             raise DeliveryError(f"unknown channel {channel!r}")
     except DeliveryError as err:
-        status = "undeliverable" if too_old else "pending"
+        status = "undeliverable" if age > policy.retried_for(err.answered) else "pending"
         return Outcome(search_id, window_key, channel, key, status, redact(err))
     except Exception as err:  # noqa: BLE001 (one message's bug must not stop the others)
-        status = "undeliverable" if too_old else "pending"
+        status = "undeliverable" if age > policy.give_up_after else "pending"
         failed = f"failed: {type(err).__name__}"
         return Outcome(search_id, window_key, channel, key, status, failed)
     return Outcome(search_id, window_key, channel, key, "sent")
 
 
-def _finish(
-    conn: psycopg.Connection, outcomes: list[Outcome], claimed: list[tuple], policy: SendPolicy
-) -> None:
-    attempts = {r[3]: r[5] for r in claimed}
-    conn.execute(
-        _FINISH,
-        {
-            "keys": [o.key for o in outcomes],
-            "statuses": [o.status for o in outcomes],
-            "errors": [o.error for o in outcomes],
-            "waits": [policy.backoff(attempts[o.key] + 1) for o in outcomes],
-        },
+def _finish(conn: psycopg.Connection, outcome: Outcome, row: tuple, policy: SendPolicy) -> bool:
+    """Record one attempt's outcome; False when the claim had lapsed and was taken over."""
+    attempts, claimed_at = row[5], row[8]
+    return (
+        conn.execute(
+            _FINISH,
+            {
+                "key": outcome.key,
+                "status": outcome.status,
+                "error": outcome.error,
+                "wait": policy.backoff(attempts + 1),
+                "claimed_at": claimed_at,
+            },
+        ).rowcount
+        == 1
     )
