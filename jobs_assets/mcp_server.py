@@ -10,8 +10,9 @@ gets what GET /listings, GET /listings/{source}/{id} and GET /stats/salaries ans
 - `salary_stats`: the salary percentiles (marts.salary_percentiles).
 - `create_saved_search`: a saved search (`query`: the same filters, validated by the
   same model, an unknown name refused; `deliver`: a webhook URL and/or an e-mail
-  address) -> its id, its secret token and its Atom feed's URL. The webhook URL passes
-  the same check as at delivery (lib/searches/targets.py).
+  address, validated by the API's own model, `Deliver`) -> its id, its secret token and
+  its Atom feed's URL. The webhook URL passes the same check as at delivery
+  (lib/searches/targets.py).
 
 Configured like the API (the environment over .env, read through settings.py): the
 database (PG* or embedded), `JOBS_API_BASE_URL` (where the feed is served; default the
@@ -31,9 +32,10 @@ from urllib.parse import quote
 import psycopg
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from jobs_assets.api.filters import (
+    SOURCE_JOB_ID_MAX_LENGTH,
     BadParameter,
     SavedQuery,
     Sort,
@@ -41,6 +43,7 @@ from jobs_assets.api.filters import (
     listings_page,
     listings_request,
 )
+from jobs_assets.api.searches import Deliver
 from jobs_assets.lib import db
 from jobs_assets.lib.listings import queries
 from jobs_assets.lib.searches import store, targets
@@ -55,20 +58,6 @@ INSTRUCTIONS = (
 )
 #: where the read API is served (`make api`), for the feed URLs of saved searches
 DEFAULT_API_URL = "http://127.0.0.1:8000"
-#: an e-mail address, as far as a form can tell (the SMTP server has the last word)
-EMAIL = r"^[^@\s<>(),;:\"]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$"
-
-
-class Deliver(BaseModel):
-    """Where a saved search's new listings go: a webhook, an e-mail address, or both."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    webhook_url: Annotated[
-        str | None,
-        Field(max_length=2000, description="https URL that receives a POST per window."),
-    ] = None
-    email: Annotated[str | None, Field(max_length=254, pattern=EMAIL)] = None
 
 
 def problems(err: ValidationError) -> str:
@@ -180,7 +169,10 @@ def build_server(
     @server.tool()
     def get_listing(
         source: SourceName,
-        source_job_id: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]+$")],
+        source_job_id: Annotated[
+            str,
+            Field(min_length=1, max_length=SOURCE_JOB_ID_MAX_LENGTH, pattern=r"^[^\x00]+$"),
+        ],
     ) -> dict[str, Any]:
         """One listing (with its description), its earlier versions and its duplicates
         on other boards, by its source and id (as search_listings gives them)."""
@@ -233,9 +225,8 @@ def build_server(
             except targets.UnsafeTarget as err:
                 raise ToolError(f"deliver.webhook_url: {err}") from None
         saved_query = stored.stored()
-        saved_deliver = deliver.model_dump(exclude_none=True)
         with connection(read_only=False) as conn:
-            created = store.create_search(conn, saved_query, saved_deliver)
+            created = store.create_search(conn, saved_query, deliver.stored())
         search_id = created.search.search_id
         feed = f"{api_base_url.rstrip('/')}/searches/{quote(search_id)}/feed.atom"
         return {

@@ -28,6 +28,7 @@ from starlette.routing import Match
 from jobs_assets.api.cache import conditional, make_cache
 from jobs_assets.api.filters import (
     NO_NUL,
+    SOURCE_JOB_ID_MAX_LENGTH,
     BadParameter,
     IsoDay,
     ListingsParams,
@@ -35,6 +36,7 @@ from jobs_assets.api.filters import (
     listings_page,
     listings_request,
 )
+from jobs_assets.api.middleware import BodyLimit, HeadAsGet
 from jobs_assets.api.models import (
     Facets,
     Health,
@@ -70,6 +72,10 @@ Category = Annotated[
 
 #: how long a client should wait after a 503 for a database outage
 RETRY_AFTER_SECONDS = 30
+#: the largest request body read (a saved search's is a few hundred bytes); more is a 413
+MAX_BODY_BYTES = 64 * 1024
+#: the problems a 422 names; the rest are counted (a body of unknown keys has one each)
+MAX_PROBLEMS = 20
 
 VALIDATION = {422: {"model": Problem, "description": "A parameter is invalid."}}
 NOT_FOUND = {404: {"model": Problem, "description": "No such listing."}}
@@ -149,6 +155,8 @@ def create_app(
     app.add_exception_handler(StarletteHTTPException, _http_problem)
     app.add_exception_handler(Unavailable, _unavailable)
     app.add_exception_handler(psycopg.Error, _database_problem)
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    app.add_middleware(HeadAsGet)
     app.mount("/static", StaticFiles(directory=PAGE_DIR), name="static")
 
     def cached(
@@ -223,7 +231,9 @@ def create_app(
     def listing(
         request: Request,
         source: SourceName,
-        source_job_id: Annotated[str, PathParam(max_length=200, pattern=r"^[^\x00]+$")],
+        source_job_id: Annotated[
+            str, PathParam(max_length=SOURCE_JOB_ID_MAX_LENGTH, pattern=r"^[^\x00]+$")
+        ],
     ) -> Response:
         def compute(conn: psycopg.Connection) -> dict:
             found = queries.listing_detail(conn, source.value, source_job_id)
@@ -335,15 +345,20 @@ def _problem(
 
 
 async def _validation_problem(request: Request, exc: RequestValidationError) -> JSONResponse:
-    """422 whose message names each bad parameter, e.g. "limit: ... less than or equal to 100"."""
+    """422 whose message names each bad parameter, e.g. "limit: ... less than or equal to 100";
+    the first `MAX_PROBLEMS` of them, and how many more there are."""
+    errors = exc.errors()
+    shown = errors[:MAX_PROBLEMS]
     problems, names = [], []
-    for error in exc.errors():
+    for error in shown:
         name = ".".join(str(part) for part in error["loc"][1:]) or str(error["loc"][0])
         if error["type"] == "json_invalid":  # its loc is the offset of the bad character
             name = "body"
         names.append(name)
         problems.append(f"{name}: {error['msg']}")
-    detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+    if len(errors) > len(shown):
+        problems.append(f"and {len(errors) - len(shown)} more problems")
+    detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in shown]
     return _problem(422, "; ".join(problems), names[0] if names else None, detail)
 
 
@@ -363,12 +378,15 @@ async def _http_problem(request: Request, exc: StarletteHTTPException) -> JSONRe
 
 def _allowed_methods(request: Request) -> list[str]:
     """The methods of every route that matches the request's path (Starlette's 405 names
-    only the first route's)."""
+    only the first route's), HEAD with GET (`HeadAsGet`). Every route is the app's own
+    (saved searches' too): FastAPI keeps an included router's out of `app.routes`."""
     methods: set[str] = set()
-    for route in request.app.router.routes:
+    for route in request.app.routes:
         match, _ = route.matches(request.scope)  # PARTIAL: the path, another method
         if match is not Match.NONE:
             methods |= set(getattr(route, "methods", None) or ())
+    if "GET" in methods:
+        methods.add("HEAD")
     return sorted(methods)
 
 

@@ -44,6 +44,9 @@ FACETS_PATTERN = f"^({_FACET_NAME}(,{_FACET_NAME})*)?$"  # empty: no facet
 
 # PostgreSQL text cannot hold NUL: a value with one is a 422, never a query.
 NO_NUL = r"^[^\x00]*$"
+#: the longest listing id asked for (GET /listings/{source}/{id}, the MCP server's
+#: get_listing): ingestion caps none and Himalayas' ids are URLs, so generous but bounded
+SOURCE_JOB_ID_MAX_LENGTH = 2000
 #: the filters whose schema is any text: empty, they filter nothing
 FREE_TEXT = frozenset({"q", "region", "category", "seniority", "job_type"})
 

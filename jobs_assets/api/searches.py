@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import psycopg
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import FastAPI, Query, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -72,6 +72,13 @@ class Deliver(BaseModel):
         examples=["https://hooks.example.com/jobs/Xy12"],
     )
     email: EmailStr | None = Field(None, description="An address that receives the matches.")
+
+    def stored(self) -> dict[str, str]:
+        """What is given, as kept with the search: the URL without blanks around it."""
+        stored = self.model_dump(mode="json", exclude_none=True)
+        if self.webhook_url is not None:
+            stored["webhook_url"] = self.webhook_url.strip()
+        return stored
 
 
 class SearchCreate(BaseModel):
@@ -207,7 +214,9 @@ def feed_listings(
 
 
 def add_search_routes(app: FastAPI, pool: ConnectionPool, config: SearchConfig) -> None:
-    router = APIRouter(tags=["saved searches"])
+    """The routes, on the app itself: an included router's routes are not in `app.routes`,
+    where a 405 reads the methods its `Allow` lists."""
+    tags = ["saved searches"]
 
     @app.exception_handler(SearchNotFound)
     async def _not_found(request: Request, exc: SearchNotFound) -> JSONResponse:
@@ -225,15 +234,15 @@ def add_search_routes(app: FastAPI, pool: ConnectionPool, config: SearchConfig) 
             raise SearchNotFound()
         return search
 
-    @router.post(
+    @app.post(
         "/searches",
+        tags=tags,
         status_code=201,
         response_model=CreatedSearch,
         responses={**UNREADABLE, **VALIDATION, **LIMITED},
         summary="Save a search: its Atom feed, and a webhook or e-mail for new matches",
     )
     def create(request: Request, body: SearchCreate) -> JSONResponse:
-        deliver = body.deliver.model_dump(mode="json", exclude_none=True)
         if body.deliver.webhook_url is not None:
             try:
                 check_target(body.deliver.webhook_url, config.policy)
@@ -247,13 +256,12 @@ def add_search_routes(app: FastAPI, pool: ConnectionPool, config: SearchConfig) 
                         }
                     ]
                 ) from None
-            deliver["webhook_url"] = body.deliver.webhook_url.strip()
         address = request.client.host if request.client else "unknown"
         with writable(pool) as conn:
             made = store.create_search(
                 conn,
                 body.query.stored(),
-                deliver,
+                body.deliver.stored(),
                 client=store.client_hash(address, config.client_key),
                 rate_limit=config.rate_limit,
             )
@@ -271,8 +279,9 @@ def add_search_routes(app: FastAPI, pool: ConnectionPool, config: SearchConfig) 
             },
         )
 
-    @router.get(
+    @app.get(
         "/searches/{search_id}",
+        tags=tags,
         response_model=SavedSearch,
         responses={**NOT_FOUND, **VALIDATION},
         summary="A saved search (its filters and delivery; never its token)",
@@ -282,8 +291,9 @@ def add_search_routes(app: FastAPI, pool: ConnectionPool, config: SearchConfig) 
             search = found(conn, search_id, token)
         return JSONResponse(_shown(search), headers={"Cache-Control": NO_STORE})
 
-    @router.delete(
+    @app.delete(
         "/searches/{search_id}",
+        tags=tags,
         status_code=204,
         responses={**NOT_FOUND, **VALIDATION},
         summary="Delete a saved search (and what it has delivered)",
@@ -294,8 +304,9 @@ def add_search_routes(app: FastAPI, pool: ConnectionPool, config: SearchConfig) 
                 raise SearchNotFound()
         return Response(status_code=204, headers={"Cache-Control": NO_STORE})
 
-    @router.get(
+    @app.get(
         "/searches/{search_id}/feed.atom",
+        tags=tags,
         responses={
             200: {"content": {"application/atom+xml": {}}, "description": "Atom 1.0"},
             304: {"description": "Not modified (If-None-Match)."},
@@ -330,8 +341,6 @@ def add_search_routes(app: FastAPI, pool: ConnectionPool, config: SearchConfig) 
             related=related,
         )
         return conditional(request, body, CONTENT_TYPE, "private, no-cache")
-
-    app.include_router(router)
 
 
 def rate_limit(count: int, seconds: int) -> store.RateLimit:

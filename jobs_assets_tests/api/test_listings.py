@@ -306,6 +306,36 @@ def test_a_404_has_the_shape_of_a_422(client: TestClient) -> None:
     assert set(invalid) == set(body)
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("PUT", "/searches/some-id", "DELETE, GET, HEAD"),
+        ("POST", "/listings", "GET, HEAD"),
+        ("DELETE", "/listings/remotive/some-id", "GET, HEAD"),
+        ("GET", "/searches", "POST"),
+    ],
+)
+def test_a_405_names_every_method_of_its_path(
+    client: TestClient, method: str, path: str, allowed: str
+) -> None:
+    """`Allow` lists what the path takes (RFC 9110), saved searches' routes included."""
+    response = client.request(method, path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == allowed
+    assert set(response.json()) == {"message", "parameter", "detail"}
+
+
+def test_head_answers_as_get_without_the_body(client: TestClient, data: ApiData) -> None:
+    source, job_id = data.query("SELECT source, source_job_id FROM public.jobs_listings_data")[0]
+    for path in ("/listings", f"/listings/{source}/{job_id}", "/"):
+        got, head = client.get(path), client.head(path)
+        assert head.status_code == got.status_code == 200, path
+        assert head.content == b"", path
+        for name in ("content-type", "content-length", "etag", "cache-control"):
+            assert head.headers.get(name) == got.headers.get(name), (path, name)
+    assert client.head("/listings/remotive/no-such-id").status_code == 404
+
+
 def test_a_cursor_only_fits_the_query_it_came_from(client: TestClient) -> None:
     token = client.get("/listings", params={"limit": 2}).json()["next_cursor"]
     assert token

@@ -11,10 +11,11 @@ import asyncio
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from fastapi.testclient import TestClient
 from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
 from psycopg.conninfo import conninfo_to_dict
 
 from jobs_assets.api.app import create_app
@@ -43,8 +44,11 @@ def server_parameters(conninfo: str, folder: Path) -> StdioServerParameters:
     )
 
 
-async def session(parameters: StdioServerParameters, calls: list[tuple[str, dict]]) -> list:
-    async with Client(parameters, read_timeout_seconds=60) as client:
+async def session(
+    parameters: StdioServerParameters, calls: list[tuple[str, dict]], errlog: TextIO = sys.stderr
+) -> list:
+    """The tools listed, then each call's result; the server's stderr goes to `errlog`."""
+    async with Client(stdio_client(parameters, errlog), read_timeout_seconds=60) as client:
         listed = {tool.name for tool in (await client.list_tools()).tools}
         results = [await client.call_tool(name, arguments) for name, arguments in calls]
     return [listed, *results]
@@ -137,3 +141,67 @@ def test_a_saved_search_is_stored_with_its_filters_checked(data: ApiData, tmp_pa
     assert "deliver.webhook_url: the webhook URL is not a valid URL" in error(malformed)
     for band in queries.SALARY_BANDS:
         assert band in error(bad_band)
+
+
+def test_a_delivery_is_checked_as_the_api_checks_it(data: ApiData, tmp_path: Path) -> None:
+    """The tool takes the API's own `Deliver`: a NUL in the webhook URL (which PostgreSQL
+    cannot store) and an address the API refuses are refused here too, naming the same
+    field, before anything reaches the database; the server's log repeats no URL."""
+    refused = [
+        {"webhook_url": "https://1.1.1.1/x\u0000"},
+        {"email": "a..b@example.org"},
+        {"sms": "+4912345"},
+    ]
+    with TestClient(create_app(conninfo=data.conninfo)) as api:
+        answers = [api.post("/searches", json={"deliver": d}) for d in refused]
+    assert {a.status_code for a in answers} == {422}
+    fields = [a.json()["parameter"] for a in answers]
+    assert fields == ["deliver.webhook_url", "deliver.email", "deliver.sms"]
+
+    calls = [("create_saved_search", {"query": {"q": "python"}, "deliver": d}) for d in refused]
+    log = tmp_path / "server.log"
+    with log.open("w") as errlog:
+        _, *results = asyncio.run(
+            session(server_parameters(data.conninfo, tmp_path), calls, errlog)
+        )
+    for field, result in zip(fields, results, strict=True):
+        assert field in error(result)
+    assert data.query("SELECT count(*) FROM public.jobs_saved_searches") == [(0,)]
+    said = log.read_text()
+    assert "'create_saved_search' rejected" in said  # its log, naming the fields only
+    assert "Traceback" not in said and "1.1.1.1" not in said, said
+
+
+def test_a_listing_whose_id_is_a_long_url_is_found_by_the_api_and_the_tools(
+    data: ApiData, tmp_path: Path
+) -> None:
+    """Ingestion caps no id (Himalayas' ids are URLs): an id of 2,000 characters is found
+    by GET /listings/{source}/{id} and get_listing alike; a longer one is refused by both."""
+    longest = "https://himalayas.app/companies/acme/jobs/"
+    longest += "x" * (2000 - len(longest))
+    with data.database.connect() as conn:  # a copy of a loaded listing, under that id
+        conn.execute(
+            "CREATE TEMP TABLE long_id AS SELECT * FROM public.jobs_listings_data "
+            "WHERE source = 'himalayas' ORDER BY source_job_id LIMIT 1"
+        )
+        conn.execute(
+            "UPDATE long_id SET source_job_id = %s, duplicate_cluster_id = NULL, "
+            "is_canonical = NULL",
+            (longest,),
+        )
+        inserted = conn.execute("INSERT INTO public.jobs_listings_data SELECT * FROM long_id")
+        assert inserted.rowcount == 1
+    with TestClient(create_app(conninfo=data.conninfo)) as api:
+        found = api.get(f"/listings/himalayas/{longest}")
+        too_long = api.get(f"/listings/himalayas/{longest}x")
+    assert found.status_code == 200, found.text
+    assert found.json()["listing"]["source_job_id"] == longest
+    assert too_long.status_code == 422 and too_long.json()["parameter"] == "source_job_id"
+
+    calls = [
+        ("get_listing", {"source": "himalayas", "source_job_id": longest}),
+        ("get_listing", {"source": "himalayas", "source_job_id": longest + "x"}),
+    ]
+    _, by_tool, refused = asyncio.run(session(server_parameters(data.conninfo, tmp_path), calls))
+    assert answer(by_tool) == found.json()
+    assert "source_job_id" in error(refused) and "2000 characters" in error(refused)

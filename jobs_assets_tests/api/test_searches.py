@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from xml.etree import ElementTree as ET
 
@@ -31,7 +32,8 @@ from fastapi.testclient import TestClient
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from jobs_assets.api.app import create_app
+from jobs_assets.api.__main__ import server_options
+from jobs_assets.api.app import MAX_BODY_BYTES, create_app
 from jobs_assets.api.feed import entry_id
 from jobs_assets.api.searches import SearchConfig, rate_limit
 from jobs_assets.lib.searches import store
@@ -255,6 +257,52 @@ def test_a_deployment_may_allow_http_and_private_targets(data: ApiData) -> None:
         conn.execute("DELETE FROM public.jobs_saved_searches")
 
 
+# --- bodies: bounded in size, and in what a 422 says ---------------------------------
+
+JSON = {"Content-Type": "application/json"}
+
+
+def search_body(size: int) -> bytes:
+    """A valid search's JSON, blanks after it up to `size` bytes."""
+    body = json.dumps({"query": {"q": "python"}, "deliver": {"email": "a@b.org"}}).encode()
+    return body + b" " * (size - len(body))
+
+
+def test_a_body_over_64_kib_is_a_413_before_it_is_read(api: TestClient, data: ApiData) -> None:
+    """A body over the limit is refused by its Content-Length, or by its bytes as they
+    stream in without one; the body of the report (1,000,000 unknown filters, 18.8 MB:
+    15.7 s and a 146 MB 422 before) is refused at once. A body at the limit is taken."""
+    flood = json.dumps({"query": {f"k{n}": 1 for n in range(1_000_000)}}).encode()
+    started = time.monotonic()
+    answers = [
+        api.post("/searches", content=flood, headers=JSON),
+        api.post("/searches", content=search_body(MAX_BODY_BYTES + 1), headers=JSON),
+        # chunks without a Content-Length, the second crossing the limit
+        api.post("/searches", content=iter([b" " * MAX_BODY_BYTES, b"{}"]), headers=JSON),
+    ]
+    assert time.monotonic() - started < 5
+    for response in answers:
+        assert response.status_code == 413, response.text[:200]
+        problem = response.json()
+        assert set(problem) == {"message", "parameter", "detail"}
+        assert problem["parameter"] == "body"
+        assert "64 KiB" in problem["message"]
+    assert data.query("SELECT count(*) FROM public.jobs_saved_searches") == [(0,)]
+    taken = api.post("/searches", content=search_body(MAX_BODY_BYTES), headers=JSON)
+    assert taken.status_code == 201, taken.text
+
+
+def test_a_thousand_unknown_filters_get_a_short_422_naming_the_first(api: TestClient) -> None:
+    response = api.post("/searches", json={"query": {f"k{n}": 1 for n in range(1000)}})
+    assert response.status_code == 422
+    assert len(response.content) < 8_000
+    problem = response.json()
+    assert problem["parameter"] == "query.k0"
+    assert problem["message"].startswith("query.k0: Extra inputs are not permitted; query.k1:")
+    assert problem["message"].endswith("and 980 more problems")
+    assert [d["loc"] for d in problem["detail"]] == [["body", "query", f"k{n}"] for n in range(20)]
+
+
 # --- rate limit -----------------------------------------------------------------------
 
 
@@ -274,6 +322,61 @@ def test_creation_is_rate_limited_per_client_address(api: TestClient, data: ApiD
     app = create_app(conninfo=data.conninfo, searches=config)
     with TestClient(app, client=("203.0.113.7", 50000)) as other:
         save(other, {"q": "another address"})
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def running(config: uvicorn.Config) -> Iterator[str]:
+    """uvicorn serving `config` in a thread until the block ends: its base URL."""
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://{config.host}:{config.port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.mark.parametrize("proxies", [None, "127.0.0.1"])
+def test_forwarded_headers_are_read_only_from_the_proxies_named(
+    data: ApiData, proxies: str | None
+) -> None:
+    """uvicorn as `python -m jobs_assets.api` (and `jobs api`) runs it: a local client's
+    X-Forwarded-For and X-Forwarded-Proto are its own words, so it cannot take another
+    address's allowance or make the links https; they count once FORWARDED_ALLOW_IPS
+    names the proxy that sends them."""
+    app = create_app(conninfo=data.conninfo, searches=SearchConfig(rate_limit=rate_limit(1, 3600)))
+    env = {"FORWARDED_ALLOW_IPS": proxies} if proxies else {}
+    options = server_options(["--port", str(free_port())], app=app, env=env)
+    body = {"query": {"q": "python"}, "deliver": {"email": "a@b.org"}}
+    with running(uvicorn.Config(**options)) as base:
+        first, second = [
+            httpx.post(
+                f"{base}/searches",
+                json=body,
+                headers={"X-Forwarded-For": client, "X-Forwarded-Proto": "https"},
+            )
+            for client in ("198.51.100.1", "198.51.100.2")
+        ]
+    assert first.status_code == 201, first.text
+    if proxies:  # two clients behind the proxy, each with its allowance; the proxy's https
+        assert second.status_code == 201, second.text
+        assert first.headers["location"].startswith(f"https://{base.removeprefix('http://')}/")
+        assert first.json()["feed_url"].startswith("https://")
+    else:  # one client, whatever it says: the limit holds, the links are its own http
+        assert second.status_code == 429, second.text
+        assert first.headers["location"].startswith(f"{base}/searches/")
+        assert first.json()["feed_url"].startswith(f"{base}/searches/")
 
 
 # --- never cached ---------------------------------------------------------------------
@@ -507,19 +610,10 @@ def test_the_access_log_of_a_real_request_masks_the_token(
     data: ApiData, capfd: pytest.CaptureFixture[str]
 ) -> None:
     app = create_app(conninfo=data.conninfo)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="info", access_log=True)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    base = f"http://127.0.0.1:{port}"
-    try:
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=free_port(), log_level="info", access_log=True
+    )
+    with running(config) as base:
         made = httpx.post(
             f"{base}/searches", json={"query": {"q": "python"}, "deliver": {"email": "a@b.org"}}
         ).json()
@@ -528,9 +622,6 @@ def test_the_access_log_of_a_real_request_masks_the_token(
         assert httpx.get(f"{base}/searches/{made['id']}?token={token}").status_code == 200
         assert httpx.get(f"{base}/searches/{made['id']}?token=wrong").status_code == 404
         assert httpx.delete(f"{base}/searches/{made['id']}?token={token}").status_code == 204
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
     out, err = capfd.readouterr()
     log = out + err
     print(log)
