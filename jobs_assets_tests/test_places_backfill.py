@@ -231,3 +231,48 @@ def test_upgrade_decides_places_and_eligibility_again_with_this_releases_rules(
     ]
     assert versions == [("async", "worldwide", True), ("qc", "countries", True),
                         ("ve", "countries", True)]  # fmt: skip
+
+
+def test_an_upgrade_reads_a_list_of_places_as_the_pipeline_does_and_writes_only_changes(
+    scratch: str,
+) -> None:
+    """A Himalayas listing sends its places as a list, and an empty one is anywhere: the
+    upgrade reads the staged list as the pipeline does (it read the joined text, an empty
+    string, and wrote Unknown). Listings whose places and eligibility do not change are
+    not written at all: the same row versions, so the marts see no change."""
+    migrate(scratch, "0020")
+    with psycopg.connect(scratch) as conn:
+        conn.execute(
+            "INSERT INTO public.jobs_listings_data (source, source_job_id, title, job_url, "
+            "location_raw, tags, countries, regions, region, cities, subdivisions, "
+            "eligibility, eligible_countries, utc_offset_min, utc_offset_max, "
+            "category_normalised, retrieved_at, first_seen_at, last_seen_at, "
+            "last_partition_key) VALUES "
+            "('himalayas', 'h', 't', 'https://x/h', '', '{}', '{}', '{}', 'Worldwide', "
+            " '{}', '{}', 'timezones', '{}', -8.0, -3.0, 'Other', now(), now(), now(), 'k'),"
+            "('remoteok', 'same', 't', 'https://x/s', 'Berlin, Germany', '{}', '{DE}', "
+            " '{Europe}', 'Europe', '{Berlin}', '{DE-BE}', 'countries', '{DE}', NULL, NULL, "
+            " 'Other', now(), now(), now(), 'k')"
+        )
+        conn.execute(
+            "INSERT INTO staging.staging_jobs_listings_data VALUES "
+            "('himalayas', 'k', 'h', %s, now())",
+            ('{"guid": "h", "locationRestrictions": [], "timezoneRestrictions": [-8, -3]}',),
+        )
+        record_current_versions(conn)
+        before = dict(conn.execute(
+            "SELECT source_job_id, ctid::text FROM public.jobs_listings_data").fetchall())  # fmt: skip
+    migrate(scratch)
+    with psycopg.connect(scratch) as conn:
+        rows = conn.execute(
+            "SELECT source_job_id, region, countries, ctid::text FROM public.jobs_listings_data "
+            "ORDER BY 1"
+        ).fetchall()
+        versions = conn.execute(
+            f"SELECT h.source_job_id, h.row_hash = {row_hash_sql('l')} "
+            "FROM public.jobs_listings_history AS h "
+            "JOIN public.jobs_listings_data AS l USING (source, source_job_id) ORDER BY 1"
+        ).fetchall()
+    assert [r[:3] for r in rows] == [("h", "Worldwide", []), ("same", "Europe", ["DE"])]
+    assert {r[0]: r[3] for r in rows} == before  # neither row was written again
+    assert versions == [("h", True), ("same", True)]

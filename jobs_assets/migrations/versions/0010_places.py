@@ -63,33 +63,66 @@ def upgrade() -> None:
 
 
 def backfill() -> None:
-    """Re-parse each distinct location of the table (see the module docstring).
+    """Parse each listing's place again as the pipeline does (see the module docstring).
 
-    The current version of each listing in `jobs_listings_history` gets the same values
-    and its `row_hash` recomputed: a re-parse is not a change of the listing, so the
-    next window writes no new version for it.
+    A source that sends a list of places (Himalayas' `locationRestrictions`) is read from
+    its newest staged payload with `locate_names`, as the pipeline reads it: an empty list
+    is anywhere, not an unknown place. Listings whose places do not change are not
+    written; the current version of each listing in `jobs_listings_history` gets the same
+    values and its `row_hash` recomputed: a re-parse is not a change of the listing, so
+    the next window writes no new version for it.
     """
     from jobs_assets.lib.identity.history import HASHED, ROW_HASH_SQL
-    from jobs_assets.lib.normalise.location import locate_text
-    from jobs_assets.lib.normalise.rows import _home_country
+    from jobs_assets.lib.normalise.location import locate_names, locate_text
+    from jobs_assets.lib.normalise.rows import _home_country, _location_names
+    from jobs_assets.lib.sources import SOURCES
 
     bind = op.get_bind()
-    pairs = bind.exec_driver_sql(
-        "SELECT DISTINCT source, location_raw FROM public.jobs_listings_data"
-        " WHERE location_raw IS NOT NULL"
+    bind.exec_driver_sql(
+        "CREATE TEMPORARY TABLE jobs_places_staged (source text, source_job_id text,"
+        " location_json text) ON COMMIT DROP"
+    )
+    listed = {name for name, source in SOURCES.items() if source.columns["location_json"] != "NULL"}
+    for name in sorted(listed):
+        bind.exec_driver_sql(
+            "INSERT INTO jobs_places_staged SELECT DISTINCT ON (source_job_id)"
+            f" source, source_job_id, {SOURCES[name].columns['location_json']}"
+            " FROM staging.staging_jobs_listings_data"
+            " WHERE source = %s ORDER BY source_job_id, partition_key DESC",
+            (name,),
+        )
+    bind.exec_driver_sql(
+        """
+CREATE TEMPORARY TABLE jobs_places_inputs ON COMMIT DROP AS
+SELECT l.source, l.source_job_id, l.location_raw, s.location_json,
+       s.source_job_id IS NOT NULL AS staged,
+       dense_rank() OVER (ORDER BY l.source, l.location_raw, s.source_job_id IS NOT NULL,
+                          s.location_json) AS combo
+FROM public.jobs_listings_data AS l
+LEFT JOIN jobs_places_staged AS s USING (source, source_job_id)
+WHERE l.location_raw IS NOT NULL
+"""
+    )
+    combos = bind.exec_driver_sql(
+        "SELECT DISTINCT ON (combo) combo, source, location_raw, staged, location_json"
+        " FROM jobs_places_inputs ORDER BY combo"
     ).fetchall()
     bind.exec_driver_sql(
-        "CREATE TEMPORARY TABLE jobs_places_backfill (source text, location_raw text,"
-        " countries text[], regions text[], region text, cities text[],"
-        " subdivisions text[]) ON COMMIT DROP"
+        "CREATE TEMPORARY TABLE jobs_places_backfill (combo bigint, countries text[],"
+        " regions text[], region text, cities text[], subdivisions text[]) ON COMMIT DROP"
     )
     rows = []
-    for source, raw in pairs:
-        place = locate_text(raw, _home_country(source))
+    for combo, source, raw, staged, location_json in combos:
+        home = _home_country(source)
+        if staged and location_json is not None:
+            place = locate_names(_location_names(location_json)[0], home)
+        elif source in listed:  # a list stored as its names joined
+            place = locate_names([raw] if raw else [], home)
+        else:
+            place = locate_text(raw, home)
         rows.append(
             (
-                source,
-                raw,
+                combo,
                 list(place.countries),
                 list(place.regions),
                 place.region,
@@ -99,15 +132,16 @@ def backfill() -> None:
         )
     if rows:
         bind.exec_driver_sql(
-            "INSERT INTO jobs_places_backfill VALUES (%s, %s, %s, %s, %s, %s, %s)", rows
+            "INSERT INTO jobs_places_backfill VALUES (%s, %s, %s, %s, %s, %s)", rows
         )
     bind.exec_driver_sql(
         """
 UPDATE public.jobs_listings_data AS l
    SET countries = b.countries, regions = b.regions, region = b.region,
        cities = b.cities, subdivisions = b.subdivisions
-  FROM jobs_places_backfill AS b
- WHERE l.source = b.source AND l.location_raw = b.location_raw
+  FROM jobs_places_inputs AS i
+  JOIN jobs_places_backfill AS b USING (combo)
+ WHERE l.source = i.source AND l.source_job_id = i.source_job_id
    AND (l.countries, l.regions, l.region, l.cities, l.subdivisions)
        IS DISTINCT FROM (b.countries, b.regions, b.region, b.cities, b.subdivisions)
 """
@@ -115,10 +149,12 @@ UPDATE public.jobs_listings_data AS l
     bind.exec_driver_sql(
         """
 UPDATE public.jobs_listings_history AS h
-   SET countries = b.countries, regions = b.regions, region = b.region,
-       cities = b.cities, subdivisions = b.subdivisions
-  FROM jobs_places_backfill AS b
- WHERE h.valid_to IS NULL AND h.source = b.source AND h.location_raw = b.location_raw
+   SET countries = l.countries, regions = l.regions, region = l.region,
+       cities = l.cities, subdivisions = l.subdivisions
+  FROM public.jobs_listings_data AS l
+ WHERE h.valid_to IS NULL AND h.source = l.source AND h.source_job_id = l.source_job_id
+   AND (h.countries, h.regions, h.region, h.cities, h.subdivisions)
+       IS DISTINCT FROM (l.countries, l.regions, l.region, l.cities, l.subdivisions)
 """
     )
     # every current version: its hash now covers the two new columns (over the columns
@@ -132,7 +168,8 @@ UPDATE public.jobs_listings_history AS h
     }
     hashed = ROW_HASH_SQL.format(", ".join(f"h.{c}" for c in HASHED if c in present))
     bind.exec_driver_sql(
-        f"UPDATE public.jobs_listings_history AS h SET row_hash = {hashed} WHERE h.valid_to IS NULL"
+        f"UPDATE public.jobs_listings_history AS h SET row_hash = {hashed}"
+        f" WHERE h.valid_to IS NULL AND h.row_hash IS DISTINCT FROM {hashed}"
     )
 
 

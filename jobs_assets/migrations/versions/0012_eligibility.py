@@ -123,7 +123,7 @@ LEFT JOIN jobs_eligibility_staged AS s USING (source, source_job_id)
         listed = SOURCES[source].columns["location_json"] != "NULL"  # a list of names
         if staged and location_json is not None:
             place = locate_names(_location_names(location_json)[0], home)
-        elif listed and not staged:  # a list stored as its names joined: one item
+        elif listed and not staged and raw is not None:  # a list stored as its names joined
             place = locate_names([raw] if raw else [], home)
         else:
             place = locate_text(raw, home)
@@ -159,6 +159,9 @@ UPDATE public.jobs_listings_data AS l
   FROM jobs_eligibility_inputs AS i
   JOIN jobs_eligibility_found AS f USING (combo)
  WHERE l.source = i.source AND l.source_job_id = i.source_job_id
+   AND (l.eligibility, l.eligible_countries, l.utc_offset_min, l.utc_offset_max)
+       IS DISTINCT FROM (f.eligibility, f.eligible_countries, f.utc_offset_min,
+                         f.utc_offset_max)
 """
     )
     bind.exec_driver_sql(
@@ -168,6 +171,9 @@ UPDATE public.jobs_listings_history AS h
        utc_offset_min = l.utc_offset_min, utc_offset_max = l.utc_offset_max
   FROM public.jobs_listings_data AS l
  WHERE h.valid_to IS NULL AND h.source = l.source AND h.source_job_id = l.source_job_id
+   AND (h.eligibility, h.eligible_countries, h.utc_offset_min, h.utc_offset_max)
+       IS DISTINCT FROM (l.eligibility, l.eligible_countries, l.utc_offset_min,
+                         l.utc_offset_max)
 """
     )
     # every current version: its hash now covers the new columns (the columns this
@@ -181,7 +187,8 @@ UPDATE public.jobs_listings_history AS h
     }
     hashed = ROW_HASH_SQL.format(", ".join(f"h.{c}" for c in HASHED if c in present))
     bind.exec_driver_sql(
-        f"UPDATE public.jobs_listings_history AS h SET row_hash = {hashed} WHERE h.valid_to IS NULL"
+        f"UPDATE public.jobs_listings_history AS h SET row_hash = {hashed}"
+        f" WHERE h.valid_to IS NULL AND h.row_hash IS DISTINCT FROM {hashed}"
     )
 
 

@@ -46,6 +46,8 @@ def _migration(stem: str) -> ModuleType:
 #: the backfills' scratch tables, dropped at commit: an upgrade from before 0010 runs
 #: them earlier in the same transaction
 _SCRATCH = (
+    "jobs_places_staged",
+    "jobs_places_inputs",
     "jobs_places_backfill",
     "jobs_eligibility_staged",
     "jobs_eligibility_inputs",
