@@ -538,7 +538,10 @@ def psql(args: argparse.Namespace) -> int:
         print("psql not found: install the PostgreSQL client", file=sys.stderr)
         return 2
     conninfo = where.conninfo()
-    argv = [binary, "-X", "-q", *(["-d", conninfo] if conninfo else []), *args.psql_args]
+    # ON_ERROR_STOP: SQL read from stdin or -c that fails exits non-zero (a script, a
+    # README example); an interactive session goes on as psql's always do
+    argv = [binary, "-X", "-q", "-v", "ON_ERROR_STOP=1",
+            *(["-d", conninfo] if conninfo else []), *args.psql_args]  # fmt: skip
     sys.stdout.flush()
     os.execv(binary, argv)
     return 0  # pragma: no cover
@@ -626,6 +629,13 @@ def psql_binary(external: bool) -> str | None:
 
 def show_latest_window(args: argparse.Namespace) -> int:
     print(latest_window())
+    return 0
+
+
+def instance(args: argparse.Namespace) -> int:
+    """Print the local Dagster instance folder, made with its `dagster.yaml` if missing:
+    `export DAGSTER_HOME="$(jobs instance)"` before plain `dagster` commands."""
+    print(dagster_home())
     return 0
 
 
@@ -768,8 +778,8 @@ COMMANDS = (
         restore,
         "restore a backup set (the dump and its raw archives) after checking it",
         (
-            "jobs restore jobs_data/backups/jobs-2026-12-01-06:00.dump",
-            "jobs restore s3://bucket/prefix/backups/jobs-2026-12-01-06:00.dump --yes",
+            "jobs restore jobs_data/backups/jobs-2026-12-01-0600-20261201T120012Z.dump",
+            "jobs restore s3://bucket/prefix/backups/jobs-2026-12-01-0600-20261201T120012Z.dump --yes",
             "jobs restore BACKUP --no-raw --demo",
         ),
         with_backup,
@@ -779,6 +789,13 @@ COMMANDS = (
         show_latest_window,
         "print the newest complete 4-hour window key",
         ("jobs latest-window", 'jobs run --partition "$(jobs latest-window)"'),
+    ),
+    Command(
+        "instance",
+        instance,
+        "print the local Dagster instance folder (DAGSTER_HOME, else .dagster_home), made "
+        "with its dagster.yaml if missing",
+        ("jobs instance", 'export DAGSTER_HOME="$(jobs instance)"'),
     ),
     Command(
         "psql",

@@ -57,7 +57,6 @@ INSTRUCTIONS = (
     "attribution and link to its url."
 )
 #: where the read API is served (`make api`), for the feed URLs of saved searches
-DEFAULT_API_URL = "http://127.0.0.1:8000"
 
 
 def problems(err: ValidationError) -> str:
@@ -248,7 +247,7 @@ def main(conninfo: str | None = None, env: Mapping[str, str] | None = None) -> i
     settings = Settings.from_env(env)
     server = build_server(
         conninfo or db.conninfo_for(settings.data_dir, settings.pghost),
-        env.get("JOBS_API_BASE_URL") or DEFAULT_API_URL,
+        settings.api_base_url,
         targets.TargetPolicy(
             allow_http=settings.alert_allow_http, allow_private=settings.alert_allow_private
         ),

@@ -68,6 +68,9 @@ API_VARIABLES = (
     "JOBS_SEARCH_CLIENT_KEY",
     "JOBS_ALERT_ALLOW_HTTP",
     "JOBS_ALERT_ALLOW_PRIVATE",
+    "JOBS_REDIS_URL",
+    "JOBS_API_CACHE_TTL_SECONDS",
+    "JOBS_API_BASE_URL",
 )
 #: read by `migrate` only: the API's database role, granted its saved searches' rights
 MIGRATE_VARIABLES = ("JOBS_API_PG_ROLE",)
@@ -231,6 +234,12 @@ class Settings:
     alert_allow_private: bool = False
     #: the API's database role, granted what saved searches need by `migrate`
     api_pg_role: str | None = None
+    #: the read API's response cache: Redis when set, else one in the API's process
+    api_redis_url: str | None = None
+    #: how long a cached answer is served (0: no cache)
+    api_cache_ttl_seconds: int = 300
+    #: where the read API is served (the MCP server's feed links)
+    api_base_url: str = "http://127.0.0.1:8000"
     #: where an s3:// storage is reached (`AWS_ENDPOINT_URL`; None: AWS itself)
     aws_endpoint_url: str | None = None
 
@@ -305,6 +314,9 @@ class Settings:
             alert_allow_http=read.choice("JOBS_ALERT_ALLOW_HTTP", ("off", "on")) == "on",
             alert_allow_private=read.choice("JOBS_ALERT_ALLOW_PRIVATE", ("off", "on")) == "on",
             api_pg_role=read.text("JOBS_API_PG_ROLE"),
+            api_redis_url=read.text("JOBS_REDIS_URL"),
+            api_cache_ttl_seconds=max(0, read.integer("JOBS_API_CACHE_TTL_SECONDS", 300)),
+            api_base_url=read.text("JOBS_API_BASE_URL") or "http://127.0.0.1:8000",
             aws_endpoint_url=read.text(AWS_ENDPOINT_URL),
         )
 

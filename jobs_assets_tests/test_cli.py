@@ -119,3 +119,13 @@ def test_jobs_help_lists_every_command_and_each_shows_examples() -> None:
             line.startswith(f"  jobs {name}") or "jobs" in line for line in examples
         )
         assert any(line.startswith(f"  jobs {name}") for line in examples), (name, examples)
+
+
+def test_instance_prints_the_local_dagster_home_made_with_its_config(tmp_path: Path) -> None:
+    """`export DAGSTER_HOME="$(jobs instance)"` (the README's plain-Dagster examples): the
+    folder exists and holds the local dagster.yaml, so no command warns of a missing one."""
+    unset = {"JOBS_DATA_DIR": str(tmp_path), "DAGSTER_HOME": ""}  # `make test` exports one
+    done = run_cli(["instance"], unset, tmp_path, timeout=60)
+    home = Path(done.stdout.strip())
+    assert done.returncode == 0 and home == (tmp_path / ".dagster_home").resolve()
+    assert (home / "dagster.yaml").read_text().strip()

@@ -294,3 +294,20 @@ def probe_server(block: Block, checkout: Checkout) -> None:
         assert status == 200, postings
     finally:
         stop_sessions([server])
+
+
+def test_psql_exits_non_zero_when_the_sql_it_reads_fails(after_demo: Checkout) -> None:
+    """`make psql <<< "..."` in a script or an example: a failing statement is a failing
+    command (psql alone would exit 0), and what failed is on stderr."""
+    failed = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "jobs"), "psql", "--demo"],
+        cwd=after_demo.root,
+        env=after_demo.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        input="SELECT 1;\nSELECT * FROM public.no_such_table;\nSELECT 2;\n",
+    )
+    assert failed.returncode != 0
+    assert 'relation "public.no_such_table" does not exist' in failed.stderr
+    assert "2" not in failed.stdout.split()  # it stopped at the error

@@ -114,9 +114,8 @@ def create_app(
         settings = Settings.from_env(env)
         if conninfo is None:
             conninfo = db.conninfo_for(settings.data_dir, settings.pghost)
-        redis_url = redis_url or env.get("JOBS_REDIS_URL") or None
-        ttl = env.get("JOBS_API_CACHE_TTL_SECONDS", "").strip()
-        cache_ttl_seconds = int(ttl) if ttl else cache_ttl_seconds
+        redis_url = redis_url or settings.api_redis_url
+        cache_ttl_seconds = settings.api_cache_ttl_seconds
         searches = searches or SearchConfig(
             rate_limit=rate_limit(*settings.search_rate_limit),
             policy=TargetPolicy(settings.alert_allow_http, settings.alert_allow_private),
