@@ -35,6 +35,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field, ValidationError
 
 from jobs_assets.api.filters import (
+    CURSOR_MAX_LENGTH,
     SOURCE_JOB_ID_MAX_LENGTH,
     BadParameter,
     SavedQuery,
@@ -135,7 +136,10 @@ def build_server(
                     default=None,
                     annotation=Annotated[
                         str | None,
-                        Field(max_length=600, description="next_cursor of the previous page."),
+                        Field(
+                            max_length=CURSOR_MAX_LENGTH,
+                            description="next_cursor of the previous page.",
+                        ),
                     ],
                 ),
                 inspect.Parameter(

@@ -33,7 +33,7 @@ def encode(sort: str, digest: str, snapshot: datetime | None, after: tuple[Any, 
     value = after[0].isoformat() if isinstance(after[0], datetime) else after[0]
     data = {"s": sort, "d": digest, "t": snapshot.isoformat() if snapshot else None}
     data["k"] = [value, after[1], after[2]]
-    raw = json.dumps(data, separators=(",", ":")).encode()
+    raw = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 

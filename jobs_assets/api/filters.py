@@ -47,6 +47,9 @@ NO_NUL = r"^[^\x00]*$"
 #: the longest listing id asked for (GET /listings/{source}/{id}, the MCP server's
 #: get_listing): ingestion caps none and Himalayas' ids are URLs, so generous but bounded
 SOURCE_JOB_ID_MAX_LENGTH = 2000
+#: a cursor holds a listing's id: one of the longest, in UTF-8 and base64, still fits
+#: (and a request line with it stays under the server's 16 KiB)
+CURSOR_MAX_LENGTH = 8192
 #: the filters whose schema is any text: empty, they filter nothing
 FREE_TEXT = frozenset({"q", "region", "category", "seniority", "job_type"})
 
@@ -212,7 +215,7 @@ class ListingsParams(ListingQuery):
     )
     sort: Sort = Field(Sort.newest, description="relevance needs q.")
     cursor: str | None = Field(
-        None, max_length=600, description="next_cursor of the previous page."
+        None, max_length=CURSOR_MAX_LENGTH, description="next_cursor of the previous page."
     )
     limit: int = Field(20, ge=1, le=100)
     facets: str | None = Field(

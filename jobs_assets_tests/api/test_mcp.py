@@ -194,6 +194,17 @@ def test_a_listing_whose_id_is_a_long_url_is_found_by_the_api_and_the_tools(
     with TestClient(create_app(conninfo=data.conninfo)) as api:
         found = api.get(f"/listings/himalayas/{longest}")
         too_long = api.get(f"/listings/himalayas/{longest}x")
+        # a page that ends on it gives a cursor the API takes back
+        only = {"source": "himalayas", "status": "all", "sort": "newest"}
+        pages, params = [], {**only, "limit": 1}
+        while True:
+            page = api.get("/listings", params=params)
+            assert page.status_code == 200, page.text
+            pages.append([i["source_job_id"] for i in page.json()["items"]])
+            if not page.json()["next_cursor"]:
+                break
+            params = {**only, "limit": 1, "cursor": page.json()["next_cursor"]}
+    assert [longest] in pages
     assert found.status_code == 200, found.text
     assert found.json()["listing"]["source_job_id"] == longest
     assert too_long.status_code == 422 and too_long.json()["parameter"] == "source_job_id"
