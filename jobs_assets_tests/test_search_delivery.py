@@ -34,15 +34,9 @@ from jobs_assets.lib.redact import redact
 from jobs_assets.lib.searches import store
 from jobs_assets.lib.searches.deliver import idempotency_key, plan_window
 from jobs_assets.lib.searches.match import QueryError, filters_for
-from jobs_assets.lib.searches.send import (
-    DeliveryError,
-    Mailer,
-    SendPolicy,
-    is_loopback,
-    post_webhook,
-    send_due,
-)
-from jobs_assets.lib.searches.targets import TargetPolicy, UnsafeTarget, check_target, is_public
+from jobs_assets.lib.searches.send import Mailer, SendPolicy, is_loopback, send_due
+from jobs_assets.lib.webhook.post import DeliveryError, post_webhook
+from jobs_assets.lib.webhook.targets import TargetPolicy, UnsafeTarget, check_target, is_public
 from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.replay import FIXTURES
 from jobs_assets.testing import ingestion_assets, load_recorded_windows

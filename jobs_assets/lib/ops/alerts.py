@@ -22,16 +22,19 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import psycopg
-import requests
 from psycopg.types.json import Jsonb
 
 from jobs_assets.lib.redact import redact
+from jobs_assets.lib.webhook import post
+from jobs_assets.lib.webhook.targets import TargetPolicy
 
 DEFAULT_UI_BASE_URL = "http://127.0.0.1:3000"
 WEBHOOK_TIMEOUT_SECONDS = 5.0
+#: the alerts' webhook is the operator's own setting: an internal relay may be plain http
+#: on a private address
+OPERATORS_WEBHOOK = TargetPolicy(allow_http=True, allow_private=True)
 GIVE_UP_AFTER = timedelta(days=3)
 KEEP_SENT = timedelta(days=30)
 STALE_CLAIM = timedelta(minutes=10)  # a deliverer that died mid-post
@@ -98,25 +101,16 @@ def run_url(base_url: str, run_id: str) -> str:
     return f"{base_url.rstrip('/')}/runs/{run_id}"
 
 
-def describe_webhook(url: str) -> str:
-    """The webhook without its path: Slack puts the secret token in the path."""
-    parts = urlsplit(url)
-    host = parts.hostname or "?"
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}/***"
-
-
 def post_webhook(url: str, text: str, timeout: float = WEBHOOK_TIMEOUT_SECONDS) -> None:
-    """POST `{"text": text}`; raise `WebhookError` unless the webhook answers 2xx in time."""
-    where = describe_webhook(url)
+    """POST `{"text": text}` through the one webhook client (`lib/webhook/post.py`: no
+    redirect, one time limit for the whole exchange, nothing of the path kept from the
+    answer); raise `WebhookError` unless the webhook answers 2xx in time. The operator
+    set the URL, so a private or `http` one is allowed (an internal relay)."""
+    body = json.dumps({"text": text}).encode()
     try:
-        response = requests.post(url, json={"text": text}, timeout=(timeout, timeout))
-    except requests.RequestException as err:
-        raise WebhookError(f"webhook {where} unreachable: {type(err).__name__}") from err
-    if not 200 <= response.status_code < 300:
-        raise WebhookError(
-            f"webhook {where} answered HTTP {response.status_code}: {_cut(response.text, 200)}"
-        )
+        post.post_webhook(url, body, None, OPERATORS_WEBHOOK, timeout_seconds=timeout)
+    except post.DeliveryError as err:
+        raise WebhookError(str(err)) from None
 
 
 @dataclass
