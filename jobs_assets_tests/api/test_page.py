@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -30,6 +28,7 @@ from psycopg.conninfo import make_conninfo
 from jobs_assets.api.app import create_app
 from jobs_assets.lib.schema.migrate import ensure_schema
 from jobs_assets_tests.api.conftest import ApiData
+from jobs_assets_tests.api.test_searches import free_port, running
 from jobs_assets_tests.test_browser import Page, browser, chromium
 
 TIMEOUT = 30.0
@@ -38,24 +37,11 @@ TIMEOUT = 30.0
 @contextmanager
 def serving(conninfo: str) -> Iterator[str]:
     """The app under uvicorn on a free port, on the database of `conninfo`."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(conninfo=conninfo), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + TIMEOUT
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    app = create_app(conninfo=conninfo)
+    with running(
+        uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
+    ) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
