@@ -50,6 +50,9 @@ from jobs_assets.lib.listings import queries
 from jobs_assets.lib.searches import store
 from jobs_assets.lib.webhook import targets
 
+#: where the read API is served when `JOBS_API_BASE_URL` is not set (`make api`)
+DEFAULT_API_URL = "http://127.0.0.1:8000"
+
 INSTRUCTIONS = (
     "Remote-job listings collected from public job boards. search_listings finds "
     "listings (filters as GET /listings of the read API; page with next_cursor); "
@@ -252,7 +255,7 @@ def main(conninfo: str | None = None, env: Mapping[str, str] | None = None) -> i
     settings = Settings.from_env(env)
     server = build_server(
         conninfo or db.conninfo_for(settings.data_dir, settings.pghost),
-        settings.api_base_url,
+        settings.api_base_url or DEFAULT_API_URL,
         targets.TargetPolicy(
             allow_http=settings.alert_allow_http, allow_private=settings.alert_allow_private
         ),

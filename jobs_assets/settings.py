@@ -238,8 +238,9 @@ class Settings:
     api_redis_url: str | None = None
     #: how long a cached answer is served (0: no cache)
     api_cache_ttl_seconds: int = 300
-    #: where the read API is served (the MCP server's feed links)
-    api_base_url: str = "http://127.0.0.1:8000"
+    #: where the read API is served: its own links and the MCP server's (unset: the
+    #: API's from each request's host, the MCP server's http://127.0.0.1:8000)
+    api_base_url: str | None = None
     #: where an s3:// storage is reached (`AWS_ENDPOINT_URL`; None: AWS itself)
     aws_endpoint_url: str | None = None
 
@@ -316,7 +317,7 @@ class Settings:
             api_pg_role=read.text("JOBS_API_PG_ROLE"),
             api_redis_url=read.text("JOBS_REDIS_URL"),
             api_cache_ttl_seconds=max(0, read.integer("JOBS_API_CACHE_TTL_SECONDS", 300)),
-            api_base_url=read.text("JOBS_API_BASE_URL") or "http://127.0.0.1:8000",
+            api_base_url=read.text("JOBS_API_BASE_URL"),
             aws_endpoint_url=read.text(AWS_ENDPOINT_URL),
         )
 

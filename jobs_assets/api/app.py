@@ -120,6 +120,7 @@ def create_app(
             rate_limit=rate_limit(*settings.search_rate_limit),
             policy=TargetPolicy(settings.alert_allow_http, settings.alert_allow_private),
             **({"client_key": settings.search_client_key} if settings.search_client_key else {}),
+            base_url=settings.api_base_url,
         )
     install_log_filter()  # uvicorn's access log too: a feed's URL carries its token
     cache = make_cache(redis_url, cache_ttl_seconds)

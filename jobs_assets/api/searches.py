@@ -29,6 +29,7 @@ from fastapi.responses import JSONResponse, Response
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError
+from starlette.datastructures import URL
 
 from jobs_assets.api.cache import conditional
 from jobs_assets.api.feed import CONTENT_TYPE, atom_feed
@@ -57,6 +58,15 @@ class SearchConfig:
     policy: TargetPolicy = field(default_factory=TargetPolicy)
     #: the keyed hash's key for client addresses; random per process when not given
     client_key: str = field(default_factory=lambda: secrets.token_hex(32))
+    #: where the API is served (`JOBS_API_BASE_URL`): the links it gives out start with
+    #: it; unset, with the request's own scheme and host (which a client can choose)
+    base_url: str | None = None
+
+    def link(self, request: Request, name: str, **params: str) -> URL:
+        """The absolute URL of route `name`, under `base_url` when one is set."""
+        if not self.base_url:
+            return request.url_for(name, **params)
+        return URL(self.base_url.rstrip("/") + request.app.url_path_for(name, **params))
 
 
 class Deliver(BaseModel):
@@ -266,7 +276,7 @@ def add_search_routes(app: FastAPI, pool: ConnectionPool, config: SearchConfig) 
                 rate_limit=config.rate_limit,
             )
         search_id = made.search.search_id
-        feed = request.url_for("search_feed", search_id=search_id).include_query_params(
+        feed = config.link(request, "search_feed", search_id=search_id).include_query_params(
             token=made.token
         )
         shown = _shown(made.search) | {"token": made.token, "feed_url": str(feed)}
@@ -275,7 +285,7 @@ def add_search_routes(app: FastAPI, pool: ConnectionPool, config: SearchConfig) 
             status_code=201,
             headers={
                 "Cache-Control": NO_STORE,
-                "Location": str(request.url_for("get_search", search_id=search_id)),
+                "Location": str(config.link(request, "get_search", search_id=search_id)),
             },
         )
 
@@ -334,8 +344,12 @@ def add_search_routes(app: FastAPI, pool: ConnectionPool, config: SearchConfig) 
         body = atom_feed(
             search_id=search.search_id,
             title=describe(search.query),
-            self_url=str(request.url),
-            page_url=str(request.url_for("page")),
+            self_url=str(
+                config.link(request, "search_feed", search_id=search.search_id).replace(
+                    query=request.url.query
+                )
+            ),
+            page_url=str(config.link(request, "page")),
             created_at=search.created_at,
             listings=listings,
             related=related,

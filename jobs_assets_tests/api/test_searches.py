@@ -379,6 +379,25 @@ def test_forwarded_headers_are_read_only_from_the_proxies_named(
         assert first.json()["feed_url"].startswith(f"{base}/searches/")
 
 
+def test_links_start_with_the_apis_base_url_whatever_host_the_client_names(
+    data: ApiData,
+) -> None:
+    """With `JOBS_API_BASE_URL`, the feed URL, `Location` and a feed's page link are the
+    API's own, not built from a `Host` header a client chose (a link to another host,
+    token included, handed to whoever reads the answer)."""
+    config = SearchConfig(base_url="https://jobs.example.org/api/")
+    with TestClient(create_app(conninfo=data.conninfo, searches=config)) as client:
+        forged = {"Host": "evil.example"}
+        made = client.post("/searches", json={"query": {"q": "python"}}, headers=forged)
+        assert made.status_code == 201, made.text
+        feed_url = made.json()["feed_url"]
+        assert feed_url.startswith("https://jobs.example.org/api/searches/")
+        assert made.headers["location"].startswith("https://jobs.example.org/api/searches/")
+        feed = client.get(feed_url.removeprefix("https://jobs.example.org/api"), headers=forged)
+    assert feed.status_code == 200 and "evil.example" not in feed.text
+    assert 'href="https://jobs.example.org/api/"' in feed.text  # the search page
+
+
 # --- never cached ---------------------------------------------------------------------
 
 
