@@ -276,3 +276,36 @@ def test_an_upgrade_reads_a_list_of_places_as_the_pipeline_does_and_writes_only_
     assert [r[:3] for r in rows] == [("h", "Worldwide", []), ("same", "Europe", ["DE"])]
     assert {r[0]: r[3] for r in rows} == before  # neither row was written again
     assert versions == [("h", True), ("same", True)]
+
+
+def test_upgrade_decides_categories_with_this_releases_vocabulary(scratch: str) -> None:
+    """Migration 0023: a "Marketing Designer" the previous release called Marketing is
+    Design; a listing whose category does not change is not written; no new version."""
+    migrate(scratch, "0022")
+    with psycopg.connect(scratch) as conn:
+        conn.execute(
+            "INSERT INTO public.jobs_listings_data (source, source_job_id, title, job_url, "
+            "tags, region, category_normalised, retrieved_at, first_seen_at, last_seen_at, "
+            "last_partition_key) VALUES "
+            "('himalayas', 'd', 'Sr. Marketing Designer', 'https://x/d', '{}', 'Unknown', "
+            " 'Marketing', now(), now(), now(), 'k'),"
+            "('himalayas', 's', 'Senior Software Engineer', 'https://x/s', '{}', 'Unknown', "
+            " 'Software Development', now(), now(), now(), 'k')"
+        )
+        record_current_versions(conn)
+        before = dict(conn.execute(
+            "SELECT source_job_id, ctid::text FROM public.jobs_listings_data").fetchall())  # fmt: skip
+    migrate(scratch)
+    with psycopg.connect(scratch) as conn:
+        rows = conn.execute(
+            "SELECT source_job_id, category_normalised, ctid::text "
+            "FROM public.jobs_listings_data ORDER BY 1"
+        ).fetchall()
+        versions = conn.execute(
+            f"SELECT h.source_job_id, h.category_normalised, h.row_hash = {row_hash_sql('l')} "
+            "FROM public.jobs_listings_history AS h "
+            "JOIN public.jobs_listings_data AS l USING (source, source_job_id) ORDER BY 1"
+        ).fetchall()
+    assert [r[:2] for r in rows] == [("d", "Design"), ("s", "Software Development")]
+    assert rows[1][2] == before["s"]  # unchanged: not written again
+    assert versions == [("d", "Design", True), ("s", "Software Development", True)]

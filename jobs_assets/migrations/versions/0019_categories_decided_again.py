@@ -66,7 +66,8 @@ UPDATE public.{table} AS t SET category_normalised = d.category_normalised
     }
     hashed = ROW_HASH_SQL.format(", ".join(f"h.{c}" for c in HASHED if c in present))
     bind.exec_driver_sql(
-        f"UPDATE public.jobs_listings_history AS h SET row_hash = {hashed} WHERE h.valid_to IS NULL"
+        f"UPDATE public.jobs_listings_history AS h SET row_hash = {hashed}"
+        f" WHERE h.valid_to IS NULL AND h.row_hash IS DISTINCT FROM {hashed}"
     )
 
 
