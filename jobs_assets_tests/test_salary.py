@@ -441,6 +441,23 @@ ROUND_THREE_CASES: dict[str, tuple[float | None, float | None, str | None, str |
     "PHP 8 developer, 90k": (90_000, 90_000, None, "year"),
     "PHP 7,500": (7_500 * M, 7_500 * M, "PHP", "month"),
     "PHP 5,000/month": (5_000 * M, 5_000 * M, "PHP", "month"),
+    # a probe's misreads: days of work are no pay period, and "from"/"up to" in the
+    # boards' other languages and after the figure bound one side only
+    "$110k-$130k, hybrid 2 days/week": (110_000, 130_000, "USD", "year"),
+    "$120k, 3 days/week in office": (120_000, 120_000, "USD", "year"),
+    "$120k-$140k - 4 day week": (120_000, 140_000, "USD", "year"),
+    "ab 55.000 €": (55_000, None, "EUR", "year"),
+    "Ab 4.000 € brutto monatlich": (4_000 * M, None, "EUR", "month"),
+    "à partir de 50k€": (50_000, None, "EUR", "year"),
+    "jusqu'à 70k€": (None, 70_000, "EUR", "year"),
+    "desde 30.000 €": (30_000, None, "EUR", "year"),
+    "hasta 40.000 €": (None, 40_000, "EUR", "year"),
+    "vanaf €3.500 per maand": (3_500 * M, None, "EUR", "month"),
+    "$120k max": (None, 120_000, "USD", "year"),
+    "$100k minimum": (100_000, None, "USD", "year"),
+    "less than $50k": (None, 50_000, "USD", "year"),
+    "60.000 €+": (60_000, None, "EUR", "year"),
+    "What we do: $50k": (50_000, 50_000, "USD", "year"),  # English "do" bounds nothing
 }
 
 

@@ -212,9 +212,10 @@ def parse_salary_text(text: str | None) -> Salary:
     else:
         value = first.total
         lead = body[amounts[span[0] - 1].end if span[0] else 0 : first.start]
-        if _UP_TO_RE.search(lead):
+        after = body[first.end : amounts[span[1] + 1].start if span[1] + 1 < len(amounts) else None]
+        if _UP_TO_RE.search(lead) or _UP_TO_AFTER_RE.match(after):
             low, high = None, value
-        elif first.plus or _FROM_RE.search(lead):
+        elif first.plus or _FROM_RE.search(lead) or _FROM_AFTER_RE.match(after):
             low, high = value, None
         else:
             low, high = value, value
@@ -247,17 +248,33 @@ def parse_salary_text(text: str | None) -> Salary:
     )
 
 
-# With the words of European boards: `tot € 4.623,-`, `bis zu`, `Mindestbruttogehalt`.
+# With the words of European boards: `tot € 4.623,-`, `bis zu`, `jusqu'à`, `hasta`,
+# `até`, `do`, `Mindestbruttogehalt`, `ab`, `à partir de`, `desde`, `od`, `vanaf`.
 # `Starting pay: $21.53` names the pay at the start, not a lower bound.
 _UP_TO_RE = re.compile(
-    r"\b(?:up\s*to|upto|max(?:imum)?|at\s+most|no\s+more\s+than|below|under|tot|bis\s+zu|"
-    r"maximaal|h[oö]chstens)\b[^\d]*$|[<≤]\s*[^\d]*$",
+    r"(?:\b(?:up\s*to|upto|max(?:imum)?|at\s+most|no\s+more\s+than|less\s+than|below|"
+    r"under|tot|bis(?:\s+zu)?|maximaal|h[oö]chstens|hasta|até)\b"
+    r"|\bjusqu['’]\s*[aà])[^\d]*$|[<≤]\s*[^\d]*$"
+    # Polish `do` only right before the figure: the English verb is everywhere
+    r"|\bdo\s*(?:zł|pln)?\s*$",
     re.IGNORECASE,
 )
 _FROM_RE = re.compile(
     r"\b(?:from|starting(?:\s+(?:at|from)|(?!\s+(?:pay|salary|rate|wage|base|compensation)\b))|"
     r"starts?\s+at|min(?:imum)?|at\s+least|over|above|more\s+than|north\s+of|minimaal|"
-    r"mindest\w*)\b[^\d]*$|[>≥]\s*[^\d]*$",
+    r"mindest\w*|ab|[aà]\s+partir\s+d[eu']|desde|vanaf)\b[^\d]*$|[>≥]\s*[^\d]*$"
+    r"|\bod\s*(?:zł|pln)?\s*$",
+    re.IGNORECASE,
+)
+# ... and after the figure: `$120k max`, `£65k maximum`, `$100k minimum`, `60.000 €+`
+_UP_TO_AFTER_RE = re.compile(
+    r"^\s*(?:[A-Za-z]{0,3}\$|[€£₹₱₦₩₺₽₴₪¥₫฿]|[A-Z]{3})?\s*(?:max(?:imum)?|at\s+most|or\s+less)\b",
+    re.IGNORECASE,
+)
+_FROM_AFTER_RE = re.compile(
+    r"^\s*(?:[A-Za-z]{0,3}\$|[€£₹₱₦₩₺₽₴₪¥₫฿]|[A-Z]{3})?\s*(?:min(?:imum)?\b|or\s+more\b)"
+    # a `+` on the currency after the figure (`60.000 €+`), not `$60k + bonus`
+    r"|^\s*(?:[€£₹₱₦₩₺₽₴₪¥₫฿]|[A-Z]{3})\+(?!\s*[A-Za-z])",
     re.IGNORECASE,
 )
 

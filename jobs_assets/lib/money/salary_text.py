@@ -259,7 +259,10 @@ _LABEL_PERIODS = {"hourly": "hour", "daily": "day", "weekly": "week", "monthly":
 _WORKTIME_RE = re.compile(
     r"(?:\d+(?:\s*[-–]\s*\d+)?|^)\s*(?:h|hrs?|hours?|uur|stunden?)\s*"
     r"(?:/|per\b|a\b|each\b|every\b|pro\b)\s*"
-    r"(?:d|day|w|wk|week|woche|mo|month)\b",
+    r"(?:d|day|w|wk|week|woche|mo|month)\b"
+    # days of work, not pay: `hybrid 2 days/week`, `3 days a week in office`, `4-day week`
+    r"|(?:\d+(?:\s*[-–]\s*\d+)?|^)[\s-]*(?:days?|tage?)[\s-]*"
+    r"(?:/|per\b|a\b|each\b|every\b|pro\b|in\s+the\b)?\s*(?:w|wk|week|woche)\b",
     re.IGNORECASE,
 )
 
@@ -320,7 +323,8 @@ _AMOUNT_RE = re.compile(
 _MULTIPLIERS = {"k": 1e3, "m": 1e6, "l": 1e5, "la": 1e5, "cr": 1e7}  # lakh, crore
 # Counts, durations, shares and piece counts (`per 1000 words`) next to a number are not pay.
 _UNIT_AFTER_RE = re.compile(
-    r"\s*(?:%|/\s*\d|(?:hours|hrs|uur|stunden|heures|horas|days|weeks|months|years|yrs|"
+    r"[\s-]*days?[\s-]*(?:/|per\s+|a\s+|in\s+the\s+)?\s*(?:week|wk)\b"  # `4-day week`
+    r"|\s*(?:%|/\s*\d|(?:hours|hrs|uur|stunden|heures|horas|days|weeks|months|years|yrs|"
     r"employees|people|persons|staff|"
     r"members|users|customers|clients|seats|positions|openings|roles|engineers|"
     rf"developers|countries|languages|locations|offices|x\b|times|{_PIECE_UNITS})\b)",
