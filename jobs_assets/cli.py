@@ -226,7 +226,11 @@ def ensure_database(name: str) -> None:
 
     from jobs_assets.lib import db
 
-    with db.connect("", autocommit=True) as conn:
+    try:  # the server's maintenance database: PGDATABASE itself may not exist yet
+        conn = db.connect("dbname=postgres", autocommit=True)
+    except ConnectionError:
+        conn = db.connect("", autocommit=True)
+    with conn:
         found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if not found:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

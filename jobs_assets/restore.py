@@ -11,10 +11,13 @@ bucket.
 
 from __future__ import annotations
 
+import signal
 import sys
+import tarfile
 from pathlib import Path
 
 from jobs_assets.lib import backup
+from jobs_assets.lib.errors import PipelineError
 from jobs_assets.lib.raw.storage import Storage
 
 
@@ -48,6 +51,10 @@ def confirmed(assume_yes: bool) -> bool:
     return answer.strip() == "restore"
 
 
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def restore_backup(
     backup_ref: str, conninfo: str, storage: Storage | None, assume_yes: bool
 ) -> int:
@@ -56,6 +63,9 @@ def restore_backup(
     after checking the dump and asking (unless `assume_yes`). 0 when restored, 1 when
     the answer was no, 2 when the backup could not be restored (the reason on stderr)."""
     raw_dir = None if storage is None else storage.child("raw")
+    # SIGTERM (a container stopping, `timeout`) ends the restore as Ctrl-C does: what was
+    # set aside is put back, never left half done
+    previous = signal.signal(signal.SIGTERM, _interrupted)
     try:
         plan = backup.plan_restore(backup_ref if "://" in backup_ref else Path(backup_ref))
         if raw_dir is not None and plan.missing_archives:
@@ -68,12 +78,22 @@ def restore_backup(
             print("nothing was changed")
             return 1
         result = backup.restore(plan, conninfo, raw_dir)
-    except (backup.BackupError, ConnectionError, ValueError) as err:
+    except (backup.BackupError, PipelineError, ConnectionError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except (tarfile.TarError, OSError) as err:  # a raw archive, after the database
+        print(
+            f"error: the database was restored, but a raw archive could not be read "
+            f"({type(err).__name__}: {err}); restore again with --no-raw to keep the "
+            "database only, or put back a good archive",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     rows = ", ".join(f"{t} {n}" for t, n in result["restored_rows"].items())
     print(f"restored {plan.backup.dump.name} in {result['duration_seconds']} s: {rows}")
     revision = result["schema_revision"]

@@ -363,3 +363,37 @@ def test_tools_match_the_server_major_version(clean_db: Database) -> None:
     assert backup.server_major(150020) == 15 and backup.server_major(160002) == 16
     if clean_db.pghost is None:  # the embedded server uses the binaries shipped with it
         assert tools.bin_dir == backup._bundled_bin_dir()
+
+
+def test_restore_refuses_a_backup_of_a_newer_schema_or_a_changed_checksum_file(
+    clean_db: Database,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A backup a newer release took (a schema revision this code does not know) is
+    refused before anything is touched: restored, it would leave a database this code
+    refuses to run on. A `.dump.sha256` that disagrees with the dump is refused too."""
+    add_staged_row(clean_db, "job-1")
+    (head,) = clean_db.query("SELECT version_num FROM public.alembic_version")[0]
+    with clean_db.connect() as conn:
+        conn.execute("UPDATE public.alembic_version SET version_num = '0999'")
+    newer = backup.back_up(clean_db.resource().conninfo(), data_dir, backup_key(), keep=3)
+    with clean_db.connect() as conn:
+        conn.execute("UPDATE public.alembic_version SET version_num = %s", (head,))
+    for name, value in clean_db.env.items():
+        monkeypatch.setenv(name, value)
+    add_staged_row(clean_db, "job-2")
+
+    assert cli_main(["restore", str(newer.backup.dump), "--yes", "--no-raw"]) == 2
+    said = capsys.readouterr().err
+    assert "taken at schema revision 0999, which this code does not know" in said
+    assert "Nothing was changed" in said
+    assert clean_db.query("SELECT version_num FROM public.alembic_version") == [(head,)]
+    assert clean_db.query("SELECT count(*) FROM staging.staging_jobs_listings_data")[0][0] == 2
+
+    good = backup.back_up(clean_db.resource().conninfo(), data_dir, backup_key(), keep=3)
+    checksum = good.backup.dump.with_name(good.backup.dump.name + ".sha256")
+    checksum.write_text("0" * 64 + "  " + good.backup.dump.name + "\n")
+    assert cli_main(["restore", str(good.backup.dump), "--yes", "--no-raw"]) == 2
+    assert "was changed after the backup" in capsys.readouterr().err

@@ -201,15 +201,18 @@ def stage_listings(
 def ecb_rates(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
     window = context.partition_time_window
     now = datetime.now(UTC)
-    outcome = fetch_daily_rates(
-        context.resources.ecb_rates_api.settings(),
-        context.resources.raw_store.store(),
-        window.start.date(),
-        is_live(window.end, now),
-        now,
-        context.resources.postgres.ready_conninfo(),
-    )
-    table = outcome.table or stored_rates(context.resources.raw_store.store(), outcome.day)
+    try:
+        outcome = fetch_daily_rates(
+            context.resources.ecb_rates_api.settings(),
+            context.resources.raw_store.store(),
+            window.start.date(),
+            is_live(window.end, now),
+            now,
+            context.resources.postgres.ready_conninfo(),
+        )
+        table = outcome.table or stored_rates(context.resources.raw_store.store(), outcome.day)
+    except PipelineError as err:  # broken storage: one line in the operator's words
+        raise dg.Failure(description=str(err), allow_retries=err.retryable) from None
     used = f"ECB daily file of {table.date}" if table else f"shipped rates of {shipped_rate_date()}"
     log_event(
         context,

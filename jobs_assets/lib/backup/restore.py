@@ -3,12 +3,15 @@ the raw archives, and bring the restored schema to the newest migration."""
 
 from __future__ import annotations
 
+import re
+import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 from jobs_assets.lib.backup.dump import row_counts
 from jobs_assets.lib.backup.errors import BackupError
@@ -24,7 +27,7 @@ from jobs_assets.lib.backup.tools import (
 )
 from jobs_assets.lib.backup.verify import count_mismatches
 from jobs_assets.lib.raw.storage import Location, Storage
-from jobs_assets.lib.schema.migrate import migrate
+from jobs_assets.lib.schema.migrate import head_revision, known_revisions, migrate
 
 _VERSION_TABLE = "public.alembic_version"
 
@@ -54,6 +57,9 @@ def plan_restore(path: Path | str) -> RestorePlan:
             f"{backup.dump} does not match its manifest's sha256 (the file was changed or cut "
             "short); restore another backup"
         )
+    disagreement = backup.checksum_file_mismatch(manifest)
+    if disagreement:
+        raise BackupError(f"{disagreement}; restore another backup")
     names = manifest.get("raw_archives") or []
     present = [name for name in names if backup.store.exists(name)]
     missing = [name for name in names if name not in present]
@@ -75,15 +81,38 @@ def restore(
     """
     tools = tools or find_pg_tools(conninfo)
     started = time.monotonic()
-    views = _set_aside_views(conninfo)
-    try:
-        _pg_restore(tools, plan, conninfo)
-    except BaseException:
-        _put_back_views(conninfo, views)  # nothing was restored: the database as it was
-        raise
+    with plan.backup.local_dump() as local:  # downloaded first when it is in a bucket
+        _refuse_a_newer_schema(tools, plan, local)
+        views = _set_aside_views(conninfo)
+        try:
+            _pg_restore(tools, plan, conninfo, local)
+        except BaseException:
+            _put_back_views(conninfo, views)  # nothing was restored: the database as it was
+            raise
     result = _after_restore(plan, conninfo, raw_dir, started)
     result["views_put_back"] = _put_back_views(conninfo, views, missing_only=True)
     return result
+
+
+def _refuse_a_newer_schema(tools: PgTools, plan: RestorePlan, local: Path) -> None:
+    """A backup taken by a newer release (a schema revision this code does not know) is
+    refused before anything is touched: restored, it would leave a database the code
+    refuses to run on."""
+    listing = subprocess.run(
+        [str(tools.pg_restore), "--data-only", "--table=alembic_version", "--file=-", str(local)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    revisions = re.findall(r"^([0-9a-z_]+)$", listing.stdout, re.MULTILINE)
+    unknown = [r for r in revisions if r not in known_revisions()]
+    if listing.returncode == 0 and unknown:
+        raise BackupError(
+            f"{plan.backup.dump.name} was taken at schema revision {unknown[0]}, which this "
+            f"code does not know (it knows up to {head_revision()}): a newer release made "
+            "it; restore it with that release, or restore a backup of this one. Nothing was "
+            "changed"
+        )
 
 
 # Views over the listings the dump may not hold (an older release's dump has no
@@ -113,8 +142,13 @@ ORDER BY max(deps.depth) DESC, v.oid DESC
 """
 
 
+#: how long the restore waits for a table another session holds (a `make dev`, a run):
+#: then it fails, says so, and changes nothing, instead of waiting for ever
+LOCK_TIMEOUT = "30s"
+
+
 def _set_aside_views(conninfo: str) -> list[tuple[str, str]]:
-    with psycopg.connect(conninfo) as conn:
+    with psycopg.connect(conninfo, options=f"-c lock_timeout={LOCK_TIMEOUT}") as conn:
         views = conn.execute(_DEPENDENT_VIEWS).fetchall()
         for name, _ in views:
             conn.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(sql.SQL(name)))
@@ -144,19 +178,21 @@ def _put_back_views(
     return put_back
 
 
-def _pg_restore(tools: PgTools, plan: RestorePlan, conninfo: str) -> None:
-    with plan.backup.local_dump() as local:  # downloaded first when it is in a bucket
-        run_tool(
-            [
-                tools.pg_restore,
-                "--clean",
-                "--if-exists",
-                *RESTORE_OPTIONS,
-                *(["-d", conninfo] if conninfo else ["-d", with_dbname("", _default_dbname())]),
-                local,
-            ],
-            f"pg_restore of {plan.backup.dump.name} into {describe(conninfo)}",
-        )
+def _pg_restore(tools: PgTools, plan: RestorePlan, conninfo: str, local: Path) -> None:
+    target = conninfo or with_dbname("", _default_dbname())
+    run_tool(
+        [
+            tools.pg_restore,
+            "--clean",
+            "--if-exists",
+            *RESTORE_OPTIONS,
+            "-d",
+            make_conninfo(target, options=f"-c lock_timeout={LOCK_TIMEOUT}"),
+            local,
+        ],
+        f"pg_restore of {plan.backup.dump.name} into {describe(conninfo)} (a session "
+        f"holding its tables for over {LOCK_TIMEOUT} stops it: stop `make dev` and runs)",
+    )
 
 
 def _after_restore(

@@ -122,6 +122,20 @@ class BackupSet:
             "was written"
         )
 
+    def checksum_file_mismatch(self, manifest: dict) -> str | None:
+        """None when the `.dump.sha256` file (when there is one) says the manifest's
+        sha256, else what differs: one of them was changed after the backup."""
+        if not self.store.exists(self.checksum_key):
+            return None
+        written = self.store.get_bytes(self.checksum_key).decode(errors="replace").split()[:1]
+        if written == [manifest.get("sha256")]:
+            return None
+        return (
+            f"{self.dump.name}: its {self.checksum_key} says "
+            f"{(written or ['nothing'])[0][:12]}…, the manifest "
+            f"{str(manifest.get('sha256'))[:12]}…: one of them was changed after the backup"
+        )
+
     @contextlib.contextmanager
     def local_dump(self) -> Iterator[Path]:
         """The dump as a local file for pg_restore (downloaded from object storage)."""
