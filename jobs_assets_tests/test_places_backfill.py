@@ -71,6 +71,17 @@ def test_upgrade_fills_places_and_rederives_countries(scratch: str) -> None:
     ]
 
 
+def current_versions(conn: psycopg.Connection, *columns: str) -> list[tuple]:
+    """Each listing's current history version: its id, `columns`, and whether its
+    `row_hash` is the listing's own (an upgrade that re-derives values writes none)."""
+    shown = "".join(f"h.{c}, " for c in columns)
+    return conn.execute(
+        f"SELECT h.source_job_id, {shown}h.row_hash = {row_hash_sql('l')} "
+        "FROM public.jobs_listings_history AS h "
+        "JOIN public.jobs_listings_data AS l USING (source, source_job_id) ORDER BY 1"
+    ).fetchall()
+
+
 def record_current_versions(conn: psycopg.Connection) -> None:
     """Each listing's current version in the history, as the previous release wrote it."""
     conn.execute(
@@ -106,11 +117,7 @@ def test_upgrade_parses_places_and_eligibility_again_with_this_release_s_parser(
             "'US' = ANY(eligible_countries), 'DE' = ANY(eligible_countries) "
             "FROM public.jobs_listings_data ORDER BY 1"
         ).fetchall()
-        versions = conn.execute(
-            f"SELECT h.source_job_id, h.countries, h.row_hash = {row_hash_sql('l')} "
-            "FROM public.jobs_listings_history AS h "
-            "JOIN public.jobs_listings_data AS l USING (source, source_job_id) ORDER BY 1"
-        ).fetchall()
+        versions = current_versions(conn, "countries")
     (nonus, rs) = rows
     assert rs == ("rs", ["BR"], ["BR-RS"], "Latin America", "countries", False, False)
     assert nonus[0] == "nonus" and nonus[5:] == (False, True)  # everyone but the US
@@ -177,11 +184,7 @@ def test_upgrade_decides_places_eligibility_and_categories_again_once_more(
             "'US' = ANY(eligible_countries), 'CA' = ANY(eligible_countries), "
             "category_normalised FROM public.jobs_listings_data ORDER BY 1"
         ).fetchall()
-        versions = conn.execute(
-            f"SELECT h.source_job_id, h.countries, h.row_hash = {row_hash_sql('l')} "
-            "FROM public.jobs_listings_history AS h "
-            "JOIN public.jobs_listings_data AS l USING (source, source_job_id) ORDER BY 1"
-        ).fetchall()
+        versions = current_versions(conn, "countries")
     assert rows == [
         ("ga", ["US"], ["US-GA"], "North America", True, False, "Other"),
         ("ww", [], [], "Worldwide", False, False, "Design"),
@@ -219,11 +222,7 @@ def test_upgrade_decides_places_and_eligibility_again_with_this_releases_rules(
             "SELECT source_job_id, countries, cities, eligibility, eligible_countries "
             "FROM public.jobs_listings_data ORDER BY 1"
         ).fetchall()
-        versions = conn.execute(
-            f"SELECT h.source_job_id, h.eligibility, h.row_hash = {row_hash_sql('l')} "
-            "FROM public.jobs_listings_history AS h "
-            "JOIN public.jobs_listings_data AS l USING (source, source_job_id) ORDER BY 1"
-        ).fetchall()
+        versions = current_versions(conn, "eligibility")
     assert rows == [
         ("async", [], [], "worldwide", []),
         ("qc", ["CA"], [], "countries", ["CA"]),
@@ -268,11 +267,7 @@ def test_an_upgrade_reads_a_list_of_places_as_the_pipeline_does_and_writes_only_
             "SELECT source_job_id, region, countries, ctid::text FROM public.jobs_listings_data "
             "ORDER BY 1"
         ).fetchall()
-        versions = conn.execute(
-            f"SELECT h.source_job_id, h.row_hash = {row_hash_sql('l')} "
-            "FROM public.jobs_listings_history AS h "
-            "JOIN public.jobs_listings_data AS l USING (source, source_job_id) ORDER BY 1"
-        ).fetchall()
+        versions = current_versions(conn)
     assert [r[:3] for r in rows] == [("h", "Worldwide", []), ("same", "Europe", ["DE"])]
     assert {r[0]: r[3] for r in rows} == before  # neither row was written again
     assert versions == [("h", True), ("same", True)]
@@ -301,11 +296,7 @@ def test_upgrade_decides_categories_with_this_releases_vocabulary(scratch: str) 
             "SELECT source_job_id, category_normalised, ctid::text "
             "FROM public.jobs_listings_data ORDER BY 1"
         ).fetchall()
-        versions = conn.execute(
-            f"SELECT h.source_job_id, h.category_normalised, h.row_hash = {row_hash_sql('l')} "
-            "FROM public.jobs_listings_history AS h "
-            "JOIN public.jobs_listings_data AS l USING (source, source_job_id) ORDER BY 1"
-        ).fetchall()
+        versions = current_versions(conn, "category_normalised")
     assert [r[:2] for r in rows] == [("d", "Design"), ("s", "Software Development")]
     assert rows[1][2] == before["s"]  # unchanged: not written again
     assert versions == [("d", "Design", True), ("s", "Software Development", True)]
