@@ -17,6 +17,7 @@ import tarfile
 from pathlib import Path
 
 from jobs_assets.lib import backup
+from jobs_assets.lib.backup.raw_archive import unreadable_archives
 from jobs_assets.lib.errors import PipelineError
 from jobs_assets.lib.raw.storage import Storage
 
@@ -72,6 +73,13 @@ def restore_backup(
             raise backup.BackupError(
                 f"raw archive(s) {', '.join(plan.missing_archives)} of this backup are missing from "
                 f"{plan.backup.folder}; put them back, or pass --no-raw to restore the database only"
+            )
+        unreadable = unreadable_archives(plan.raw_archives) if raw_dir is not None else []
+        if unreadable:
+            raise backup.BackupError(
+                f"raw archive(s) {', '.join(unreadable)} of this backup cannot be read; put "
+                "back a good copy, or pass --no-raw to restore the database only. Nothing "
+                "was changed"
             )
         print(summary(plan, backup.describe(conninfo), raw_dir))
         if not confirmed(assume_yes):

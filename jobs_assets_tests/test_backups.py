@@ -397,3 +397,30 @@ def test_restore_refuses_a_backup_of_a_newer_schema_or_a_changed_checksum_file(
     checksum.write_text("0" * 64 + "  " + good.backup.dump.name + "\n")
     assert cli_main(["restore", str(good.backup.dump), "--yes", "--no-raw"]) == 2
     assert "was changed after the backup" in capsys.readouterr().err
+
+
+def test_restore_refuses_an_unreadable_raw_archive_before_touching_the_database(
+    clean_db: Database,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A raw archive cut short is found before the restore starts (it used to be read
+    after the database was replaced, and failed with a traceback)."""
+    page = data_dir / "raw" / "remotive" / "2026-12-07-04:00" / "page-0000.json"
+    page.parent.mkdir(parents=True)
+    page.write_text('{"jobs": []}' * 2000)
+    add_staged_row(clean_db, "job-1")
+    made = backup.back_up(clean_db.resource().conninfo(), data_dir, backup_key(), keep=2)
+    archive = made.backup.dump.with_name(made.backup.stem + ".raw.tar")
+    assert archive.exists()
+    archive.write_bytes(archive.read_bytes()[:1000] + os.urandom(300))
+    for name, value in clean_db.env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("JOBS_DATA_DIR", str(data_dir))
+    add_staged_row(clean_db, "job-2")
+
+    assert cli_main(["restore", str(made.backup.dump), "--yes"]) == 2
+    said = capsys.readouterr().err
+    assert f"{archive.name} (" in said and "cannot be read" in said and "--no-raw" in said
+    assert clean_db.query("SELECT count(*) FROM staging.staging_jobs_listings_data")[0][0] == 2

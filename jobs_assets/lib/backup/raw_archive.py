@@ -83,6 +83,23 @@ def archive_raw(backup: BackupSet, raw_dir: Path | Storage) -> dict | None:
     return info
 
 
+def unreadable_archives(archives: Sequence[Path | object]) -> list[str]:
+    """The local raw archives of a restore that cannot be read whole (cut short,
+    damaged), each with why: checked before anything is restored. An archive in a bucket
+    is read while it is restored."""
+    problems = []
+    for archive in archives:
+        if not isinstance(archive, Path):
+            continue
+        try:
+            with tarfile.open(archive) as tar:
+                for _ in tar:
+                    pass
+        except (tarfile.TarError, OSError, EOFError) as err:
+            problems.append(f"{archive.name} ({type(err).__name__}: {err})")
+    return problems
+
+
 def _safe_member(member: tarfile.TarInfo) -> bool:
     name = Path(member.name)
     return member.isfile() and not name.is_absolute() and ".." not in name.parts
