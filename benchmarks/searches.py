@@ -31,10 +31,10 @@ import psycopg
 from benchmarks.api import TECH
 from benchmarks.harness import ROOT, WORK_DIR, BenchServer
 from jobs_assets.lib.listings import upsert_window
+from jobs_assets.lib.ops.targets import TargetPolicy
 from jobs_assets.lib.searches import store
 from jobs_assets.lib.searches.deliver import plan_window
 from jobs_assets.lib.searches.send import SendPolicy, send_due
-from jobs_assets.lib.webhook.targets import TargetPolicy
 from jobs_assets.testing.synth import ListingFactory, stage_synthetic, window_key, window_start
 
 RESULTS = ROOT / "benchmarks" / "searches_results.json"

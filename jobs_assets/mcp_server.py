@@ -12,7 +12,7 @@ gets what GET /listings, GET /listings/{source}/{id} and GET /stats/salaries ans
   same model, an unknown name refused; `deliver`: a webhook URL and/or an e-mail
   address, validated by the API's own model, `Deliver`) -> its id, its secret token and
   its Atom feed's URL. The webhook URL passes the same check as at delivery
-  (lib/webhook/targets.py).
+  (lib/ops/targets.py).
 
 Configured like the API (the environment over .env, read through settings.py): the
 database (PG* or embedded), `JOBS_API_BASE_URL` (where the feed is served; default the
@@ -47,8 +47,8 @@ from jobs_assets.api.filters import (
 from jobs_assets.api.searches import Deliver
 from jobs_assets.lib import db
 from jobs_assets.lib.listings import queries
+from jobs_assets.lib.ops import targets
 from jobs_assets.lib.searches import store
-from jobs_assets.lib.webhook import targets
 
 #: where the read API is served when `JOBS_API_BASE_URL` is not set (`make api`)
 DEFAULT_API_URL = "http://127.0.0.1:8000"

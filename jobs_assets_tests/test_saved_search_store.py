@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
+from jobs_assets.lib.ops.targets import TargetPolicy, UnsafeTarget, check_target
 from jobs_assets.lib.searches import store
-from jobs_assets.lib.webhook.targets import TargetPolicy, UnsafeTarget, check_target
 
 
 def test_a_search_is_kept_with_its_token_hashed_and_found_only_with_it(clean_db):

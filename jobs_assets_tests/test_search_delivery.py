@@ -30,13 +30,13 @@ from jobs_assets.defs.searches.assets import saved_search_matches
 from jobs_assets.defs.searches.resources import SearchDeliveryResource
 from jobs_assets.defs.searches.sensors import saved_search_sensor, search_delivery_sensor
 from jobs_assets.lib.listings import queries
+from jobs_assets.lib.ops.targets import TargetPolicy, UnsafeTarget, check_target, is_public
+from jobs_assets.lib.ops.webhook import DeliveryError, post_webhook
 from jobs_assets.lib.redact import redact
 from jobs_assets.lib.searches import store
 from jobs_assets.lib.searches.deliver import idempotency_key, plan_window
 from jobs_assets.lib.searches.match import QueryError, filters_for
 from jobs_assets.lib.searches.send import Mailer, SendPolicy, is_loopback, send_due
-from jobs_assets.lib.webhook.post import DeliveryError, post_webhook
-from jobs_assets.lib.webhook.targets import TargetPolicy, UnsafeTarget, check_target, is_public
 from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.replay import FIXTURES
 from jobs_assets.testing import ingestion_assets, load_recorded_windows

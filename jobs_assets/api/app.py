@@ -48,9 +48,9 @@ from jobs_assets.api.models import (
 )
 from jobs_assets.api.searches import SearchConfig, add_search_routes, rate_limit
 from jobs_assets.lib.listings import queries
+from jobs_assets.lib.ops.targets import TargetPolicy
 from jobs_assets.lib.redact import install_log_filter
 from jobs_assets.lib.sources import SOURCES
-from jobs_assets.lib.webhook.targets import TargetPolicy
 
 log = logging.getLogger(__name__)
 PAGE_DIR = Path(__file__).parent / "page"

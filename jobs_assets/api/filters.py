@@ -45,7 +45,7 @@ FACETS_PATTERN = f"^({_FACET_NAME}(,{_FACET_NAME})*)?$"  # empty: no facet
 # PostgreSQL text cannot hold NUL: a value with one is a 422, never a query.
 NO_NUL = r"^[^\x00]*$"
 #: the longest listing id asked for (GET /listings/{source}/{id}, the MCP server's
-#: get_listing): ingestion caps none and Himalayas' ids are URLs, so generous but bounded
+#: get_listing): ingestion caps none and some sources' ids are URLs, so generous but bounded
 SOURCE_JOB_ID_MAX_LENGTH = 2000
 #: a cursor holds a listing's id: one of the longest, in UTF-8 and base64, still fits
 #: (and a request line with it stays under the server's 16 KiB)

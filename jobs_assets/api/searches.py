@@ -36,8 +36,8 @@ from jobs_assets.api.feed import CONTENT_TYPE, atom_feed
 from jobs_assets.api.filters import NO_NUL, SavedQuery
 from jobs_assets.api.models import Problem
 from jobs_assets.lib.listings import queries
+from jobs_assets.lib.ops.targets import TargetPolicy, UnsafeTarget, check_target
 from jobs_assets.lib.searches import store
-from jobs_assets.lib.webhook.targets import TargetPolicy, UnsafeTarget, check_target
 
 #: entries in a feed: the newest matching jobs, one per duplicate cluster
 FEED_ENTRIES = 50

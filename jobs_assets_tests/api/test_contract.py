@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from jobs_assets.api.app import create_app
 from jobs_assets.api.searches import SearchConfig, rate_limit
-from jobs_assets.lib.webhook.targets import TargetPolicy
+from jobs_assets.lib.ops.targets import TargetPolicy
 from jobs_assets_tests.api.conftest import ApiData
 
 

@@ -36,9 +36,9 @@ from jobs_assets.api.__main__ import server_options
 from jobs_assets.api.app import MAX_BODY_BYTES, create_app
 from jobs_assets.api.feed import entry_id
 from jobs_assets.api.searches import SearchConfig, rate_limit
+from jobs_assets.lib.ops.targets import TargetPolicy
 from jobs_assets.lib.searches import store
 from jobs_assets.lib.searches.match import filters_for
-from jobs_assets.lib.webhook.targets import TargetPolicy
 from jobs_assets.replay import FIXTURES
 from jobs_assets_tests.api.conftest import SECOND_RECORDINGS, ApiData, recordings
 from jobs_assets_tests.api.test_cache import redis_server  # noqa: F401 (a fixture)

@@ -11,8 +11,8 @@ from datetime import timedelta
 
 import dagster as dg
 
+from jobs_assets.lib.ops.targets import TargetPolicy
 from jobs_assets.lib.searches.send import Mailer, SendPolicy
-from jobs_assets.lib.webhook.targets import TargetPolicy
 from jobs_assets.resources import from_env_or
 
 ON = ("on", "true", "yes", "1")

@@ -140,15 +140,24 @@ def company_key(name: str | None) -> str:
 
 
 @lru_cache(maxsize=1)
-def _place_names() -> tuple[frozenset[str], re.Pattern[str]]:
-    """Country names (single words, and a pattern for the multi-word ones)."""
-    names: set[str] = set()
+def _country_codes() -> dict[str, str]:
+    """Folded country names (name, common and official names) -> ISO alpha-2."""
+    codes: dict[str, str] = {}
     for country in pycountry.countries:
         for attr in ("name", "common_name", "official_name"):
             value = getattr(country, attr, None)
             if value:
-                names.add(" ".join(_NON_WORD.sub(" ", fold(value)).split()))
-    names |= {"usa", "uk", "united states", "united kingdom", "england", "scotland", "russia"}
+                codes[" ".join(_NON_WORD.sub(" ", fold(value)).split())] = country.alpha_2
+    aliases = {"usa": "US", "us": "US", "u s": "US", "united states": "US", "uk": "GB",
+               "united kingdom": "GB", "england": "GB", "scotland": "GB", "russia": "RU"}  # fmt: skip
+    return codes | aliases
+
+
+@lru_cache(maxsize=1)
+def _place_names() -> tuple[frozenset[str], re.Pattern[str]]:
+    """Country names (single words, and a pattern for the multi-word ones); "us" is no
+    place word of a title ("join us")."""
+    names = set(_country_codes()) - {"us", "u s"}
     single = frozenset(n for n in names if " " not in n)
     multi = sorted((n for n in names if " " in n), key=len, reverse=True)
     pattern = re.compile(r"\b(?:" + "|".join(re.escape(n) for n in multi) + r")\b")
@@ -191,20 +200,6 @@ _JOB_TYPES = {"full time": "full", "fulltime": "full", "vollzeit": "full",
 _JOB_TYPE_RE = re.compile(r"\b(?:" + "|".join(map(re.escape, _JOB_TYPES)) + r")\b")
 
 
-@lru_cache(maxsize=1)
-def _country_codes() -> dict[str, str]:
-    """Folded country names (name, common and official names) -> ISO alpha-2."""
-    codes: dict[str, str] = {}
-    for country in pycountry.countries:
-        for attr in ("name", "common_name", "official_name"):
-            value = getattr(country, attr, None)
-            if value:
-                codes[" ".join(_NON_WORD.sub(" ", fold(value)).split())] = country.alpha_2
-    aliases = {"usa": "US", "us": "US", "u s": "US", "united states": "US", "uk": "GB",
-               "united kingdom": "GB", "england": "GB", "scotland": "GB", "russia": "RU"}  # fmt: skip
-    return codes | aliases
-
-
 @lru_cache(maxsize=200_000)
 def title_scope(title: str | None) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     """(countries, regions, job types) a title names: the words `title_parts` drops
@@ -220,7 +215,7 @@ def title_scope(title: str | None) -> tuple[frozenset[str], frozenset[str], froz
     text = _place_names()[1].sub(" ", text)
     regions: set[str] = set()
     for word in text.split():
-        if word in codes and word in _place_names()[0] | {"usa", "us", "uk"}:
+        if word in codes:
             countries.add(codes[word])
         elif word in _REGION_WORDS and word not in ("us", "usa", "uk"):
             regions.add(_REGION_SAME.get(word, word))

@@ -26,9 +26,9 @@ from pathlib import Path
 import psycopg
 from psycopg.types.json import Jsonb
 
+from jobs_assets.lib.ops import webhook
+from jobs_assets.lib.ops.targets import TargetPolicy
 from jobs_assets.lib.redact import redact
-from jobs_assets.lib.webhook import post
-from jobs_assets.lib.webhook.targets import TargetPolicy
 
 DEFAULT_UI_BASE_URL = "http://127.0.0.1:3000"
 WEBHOOK_TIMEOUT_SECONDS = 5.0
@@ -102,14 +102,14 @@ def run_url(base_url: str, run_id: str) -> str:
 
 
 def post_webhook(url: str, text: str, timeout: float = WEBHOOK_TIMEOUT_SECONDS) -> None:
-    """POST `{"text": text}` through the one webhook client (`lib/webhook/post.py`: no
+    """POST `{"text": text}` through the one webhook client (`lib/ops/webhook.py`: no
     redirect, one time limit for the whole exchange, nothing of the path kept from the
     answer); raise `WebhookError` unless the webhook answers 2xx in time. The operator
     set the URL, so a private or `http` one is allowed (an internal relay)."""
     body = json.dumps({"text": text}).encode()
     try:
-        post.post_webhook(url, body, None, OPERATORS_WEBHOOK, timeout_seconds=timeout)
-    except post.DeliveryError as err:
+        webhook.post_webhook(url, body, None, OPERATORS_WEBHOOK, timeout_seconds=timeout)
+    except webhook.DeliveryError as err:
         raise WebhookError(str(err)) from None
 
 

@@ -61,10 +61,10 @@ from urllib.parse import unquote, urlsplit
 import certifi
 import psycopg
 
+from jobs_assets.lib.ops.targets import TargetPolicy
+from jobs_assets.lib.ops.webhook import Deadline, DeliveryError, post_webhook
 from jobs_assets.lib.redact import redact
 from jobs_assets.lib.searches.deliver import DELIVERIES_TABLE, EMAIL, SEARCHES_TABLE, WEBHOOK
-from jobs_assets.lib.webhook.post import Deadline, DeliveryError, post_webhook
-from jobs_assets.lib.webhook.targets import TargetPolicy
 
 #: listings an e-mail spells out; the webhook's JSON always holds all of them
 EMAIL_LISTINGS = 50

@@ -65,7 +65,7 @@ def upgrade() -> None:
 def backfill() -> None:
     """Parse each listing's place again as the pipeline does (see the module docstring).
 
-    A source that sends a list of places (Himalayas' `locationRestrictions`) is read from
+    A source that sends a list of places (its field map's `location_json`) is read from
     its newest staged payload with `locate_names`, as the pipeline reads it: an empty list
     is anywhere, not an unknown place. Listings whose places do not change are not
     written; the current version of each listing in `jobs_listings_history` gets the same

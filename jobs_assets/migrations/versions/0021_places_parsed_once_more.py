@@ -14,7 +14,7 @@ until a window sees them again, so the upgrade decides them again.
 
 It runs 0018's upgrade with this release's parser: once per distinct input, one UPDATE
 per table of the rows whose values change (a source that sends a list of places is read
-from its staged list, as the pipeline reads it: Himalayas' empty list is anywhere, which
+from its staged list, as the pipeline reads it: an empty list is anywhere, which
 reading the joined text made Unknown); the current version of each listing in the
 history gets the same values and its `row_hash` again, so the upgrade writes no new
 version, and no column or row is added or removed.

@@ -3,7 +3,7 @@
 This release's `categories.csv` puts a role's noun before the areas it serves (a
 "Marketing Designer" is Design, a "Sales Recruiter" Human Resources, a "Finance Tutor"
 Education: the area word's row came first in the file and won), maps "support engineer"
-to Customer Support (it was DevOps), takes Remotive's "All others" as saying nothing (the
+to Customer Support (it was DevOps), takes a board's "All others" as saying nothing (the
 title and tags decide; it was evidence for Other), puts German payroll titles with Human
 Resources ("Lohnbuchhalter", "Entgeltabrechner"), and knows titles in German, French and
 Spanish that fell to Other ("Projektleiter", "Comptable", "Ingeniero de Datos"). Listings

@@ -29,7 +29,7 @@ from urllib.parse import quote, unquote, urlsplit
 import certifi
 
 from jobs_assets import __version__
-from jobs_assets.lib.webhook.targets import TargetPolicy, UnsafeTarget, check_target
+from jobs_assets.lib.ops.targets import TargetPolicy, UnsafeTarget, check_target
 
 USER_AGENT = f"jobs_assets/{__version__} (webhook)"
 
