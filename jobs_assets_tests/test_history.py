@@ -68,15 +68,27 @@ def load(
     proof: dict[str, Evidence] | None = None,
     unseen_days: int = 30,
     max_share: float = 1.0,
+    others: dict[str, Evidence] | None = None,
 ) -> WindowIdentity:
     """Stage the window's listings, upsert them, then lifecycle, clusters and history.
 
     The sudden-drop guard is off (`max_share` 1) but in its own tests: the others
-    expire one listing of two."""
+    expire one listing of two. Other windows' fetches were complete but those in
+    `others` (partition key -> evidence)."""
     conn, read_conn = conns
     key = upsert(conns, start, listings)
     proof = proof if proof is not None else {s: COMPLETE for s in listings}
-    return maintain_window(conn, key, start, proof, RULES, unseen_days, max_share)
+    known = others or {}
+    return maintain_window(
+        conn,
+        key,
+        start,
+        proof,
+        RULES,
+        unseen_days,
+        max_share,
+        evidence_for=lambda source, other: known.get(other, COMPLETE),
+    )
 
 
 def upsert(
@@ -745,3 +757,66 @@ def test_a_rerun_that_sent_nothing_undoes_what_the_earlier_answer_expired(
     with clean_db.connect() as conn:
         proof = {"jobicy": INCOMPLETE, "himalayas": COMPLETE}
         assert identity_quality.expired_on_incomplete_fetch(conn, hours(4), proof).passed
+
+
+# --- A backfill's listings that later answers lacked ---------------------------------------
+
+
+def test_a_backfill_s_listing_expires_at_the_first_later_complete_answer_that_lacked_it(
+    conns, clean_db: Database
+) -> None:
+    load(conns, hours(8), {"jobicy": [jobicy(1)]})
+    load(conns, hours(12), {"jobicy": [jobicy(1)]})
+    incomplete_at_8 = {key_of(hours(8)): INCOMPLETE}
+
+    older = load(conns, hours(4), {"jobicy": [jobicy(1), jobicy(2)]}, others=incomplete_at_8)
+
+    # hours(8) proves nothing: the first complete answer without 2 is hours(12)
+    assert older.lifecycle.expired_later == [("jobicy", "2", hours(12))]
+    assert older.as_metadata()["listings_expired_by_later_windows"] == 1
+    assert state(clean_db, "jobicy", "2") == ("expired", hours(12), 0)
+    assert state(clean_db, "jobicy", "1") == ("active", None, 0)
+    assert [(s, f, t) for _, s, _, f, t in versions(clean_db, job_id="2")] == [
+        ("active", hours(4), hours(12)),
+        ("expired", hours(12), None),
+    ]
+    again = load(conns, hours(4), {"jobicy": [jobicy(1), jobicy(2)]}, others=incomplete_at_8)
+    assert again.lifecycle.expired_later == [] and again.new_versions == 0
+
+    seen = load(conns, hours(16), {"jobicy": [jobicy(1), jobicy(2)]})  # back in the newest
+    assert seen.lifecycle.reactivated == 1
+    assert state(clean_db, "jobicy", "2") == ("active", None, 1)
+
+
+def test_a_backfill_s_himalayas_listing_expires_where_its_rule_holds_not_on_absence(
+    conns, clean_db: Database
+) -> None:
+    load(conns, hours(8), {"himalayas": [himalayas("c")]}, unseen_days=2)
+    load(conns, hours(24), {"himalayas": [himalayas("c")]}, unseen_days=2)
+    load(conns, hours(60), {"himalayas": [himalayas("c")]}, unseen_days=2)
+    brought = [himalayas("a"), himalayas("b", expires=hours(10)), himalayas("c")]
+
+    older = load(conns, hours(4), {"himalayas": brought}, unseen_days=2)
+
+    # b's expiry date passed by hours(24); a was unseen for two days by hours(60)
+    assert older.lifecycle.expired_later == [
+        ("himalayas", "b", hours(24)),
+        ("himalayas", "a", hours(60)),
+    ]
+    assert state(clean_db, "himalayas", "c")[0] == "active"
+
+
+def test_a_backfill_s_listing_waits_while_a_later_drop_is_held_then_its_confirmation(
+    conns, clean_db: Database
+) -> None:
+    load(conns, hours(0), {"jobicy": TEN}, max_share=0.3)
+    load(conns, hours(8), {"jobicy": TEN[:3]}, max_share=0.3)  # 7 of 10: held
+    assert [h[4] for h in holds(clean_db)] == ["held"]
+
+    older = load(conns, hours(4), {"jobicy": [*TEN, jobicy(11)]}, max_share=0.3)
+
+    # the held window expired nothing on its answer: no proof yet, 11 stays open
+    assert older.lifecycle.expired_later == [] and active(clean_db) == 11
+    confirmed = load(conns, hours(12), {"jobicy": TEN[:3]}, max_share=0.3)
+    assert confirmed.lifecycle.expired == {"jobicy": 8}  # the held drop and 11 with it
+    assert state(clean_db, "jobicy", "11") == ("expired", hours(12), 0)

@@ -507,3 +507,66 @@ def test_a_rerun_of_the_newest_window_that_sees_the_listing_again_undoes_its_exp
     assert meta["listings_expiry_undone"] == 1 and meta["listings_reactivated"] == 0
     assert gone_versions(clean_db) == [("active", True)]  # one story: it never left
     assert check_results(result)["listings_expired_only_on_complete_fetch"].passed
+
+
+# --- A backfill of an older window (after the newer ones) ----------------------------------
+
+
+def gone_version_starts(database: Database) -> list[tuple]:
+    return database.query(
+        "SELECT status, valid_from, valid_to FROM public.jobs_listings_history "
+        "WHERE source = 'jobicy' AND source_job_id = %s ORDER BY valid_from",
+        (GONE,),
+    )
+
+
+def test_a_backfill_brings_a_listing_the_newer_complete_answer_lacked_as_expired(
+    resources: dict, clean_db: Database, replay: ReplayServer
+) -> None:
+    first, second = latest_windows()
+    replay.script("/jobicy", Reply.json(WITHOUT_GONE))
+    run(resources, second)  # the newer window first: GONE was already taken down
+    assert GONE not in jobicy_states(clean_db)
+
+    result = run(resources, first)  # then the backfill, whose answer still had GONE
+
+    states = jobicy_states(clean_db)
+    # the newer window's complete answer lacked it: expired there, as that run would have
+    assert states[GONE] == ["expired", window_start(second), 0]
+    assert {s for job_id, (s, *_) in states.items() if job_id != GONE} == {"active"}
+    assert gone_version_starts(clean_db) == [
+        ("active", window_start(first), window_start(second)),
+        ("expired", window_start(second), None),
+    ]
+    meta = listings_metadata(result)
+    assert meta["listings_expired_by_later_windows"] == 1
+    assert meta["listings_expired"] == 0  # the backfill's own answer expires nothing
+    evaluations = check_results(result)
+    assert evaluations["listings_expired_only_on_complete_fetch"].passed
+    assert evaluations["cluster_sizes_plausible"].passed  # one canonical member each
+
+    # the newer window again: its answer still lacks GONE, which stays expired, once
+    replay.script("/jobicy", Reply.json(WITHOUT_GONE))
+    again = run(resources, second)
+    assert jobicy_states(clean_db)[GONE] == ["expired", window_start(second), 0]
+    assert listings_metadata(again)["listings_expiry_undone"] == 0
+    assert [s for s, *_ in gone_version_starts(clean_db)] == ["active", "expired"]
+
+
+@pytest.mark.parametrize("kind", ["short_answer", "skipped_for_politeness"])
+def test_a_backfill_leaves_active_what_no_complete_newer_answer_lacked(
+    kind: str, resources: dict, clean_db: Database, replay: ReplayServer, data_dir: Path
+) -> None:
+    first, second = latest_windows()
+    newer = resources
+    if kind == "short_answer":  # five of the six listings Jobicy states: proves nothing
+        newer = short_answer(resources, replay, second, data_dir)
+    else:  # Jobicy not fetched in the newer window at all
+        newer = skipped(resources, replay, second, data_dir)
+    run(newer, second)
+    replay.script("/jobicy", Reply.json(JOBICY))
+
+    result = run(resources, first)
+
+    assert jobicy_states(clean_db)[GONE] == ["active", None, 0]
+    assert listings_metadata(result)["listings_expired_by_later_windows"] == 0

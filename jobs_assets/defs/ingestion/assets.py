@@ -14,7 +14,7 @@ import pandas as pd
 from jobs_assets.automation import in_use, step_retry_policy
 from jobs_assets.defs.ingestion.column_schema import table_metadata
 from jobs_assets.lib.errors import PipelineError
-from jobs_assets.lib.identity.lifecycle import evidence_of
+from jobs_assets.lib.identity.lifecycle import evidence_of, stored_evidence
 from jobs_assets.lib.identity.window import maintain_window
 from jobs_assets.lib.listings import quality, stage_window, upsert_window
 from jobs_assets.lib.listings.data_version import bump_data_version
@@ -280,9 +280,10 @@ def load_listings(
 ) -> dg.MaterializeResult:
     key = context.partition_key
     window_start = context.partition_time_window.start
-    proof = evidence_of(raw_store.store(), SOURCES, key)
+    store = raw_store.store()
+    proof = evidence_of(store, SOURCES, key)
     rules = {name: source.expiry for name, source in SOURCES.items()}
-    rates = stored_rates(raw_store.store(), window_start.date())
+    rates = stored_rates(store, window_start.date())
     with (
         postgres.connect() as conn,
         postgres.connect() as read_conn,
@@ -297,6 +298,7 @@ def load_listings(
             rules,
             lifecycle.expire_unseen_days,
             lifecycle.expire_max_share,
+            evidence_for=stored_evidence(store),
         )
         bump_data_version(conn, key)  # the read API's caches drop what this load changed
         expired = quality.expired_before_retrieval(conn, key).violations[quality.EXPIRED_RULE]
@@ -308,7 +310,9 @@ def load_listings(
         f"jobs_listings {key}: {result.staged} listings, {result.inserted} inserted, "
         f"{result.updated} updated, {result.unchanged} unchanged, "
         f"{result.older} kept (newer data already stored); "
-        f"{identity.lifecycle.expired_total} expired, {identity.lifecycle.reactivated} "
+        f"{identity.lifecycle.expired_total} expired "
+        f"(+{len(identity.lifecycle.expired_later)} by later windows' answers), "
+        f"{identity.lifecycle.reactivated} "
         f"reactivated, {identity.lifecycle.undone} expiries undone (a re-run of the newest "
         f"window replaces its earlier answer), {identity.new_versions} new versions, "
         f"{identity.clusters_formed} clusters formed; complete fetches: "

@@ -53,13 +53,40 @@ def record_versions(
             # keys already in the window cannot be expired by it: no conflict
             for key in extra_keys:
                 copy.write_row(key)
+    return _record(conn, window_start, WINDOW_KEYS)
+
+
+def record_versions_at(
+    conn: psycopg.Connection, changes: Sequence[tuple[str, str, datetime]]
+) -> int:
+    """Write a version for each (source, id, at) whose content differs from its current
+    version, starting at `at` (a backfill's listing that a later window expired:
+    `lifecycle.expire_seen_only_before`); how many. In the caller's transaction."""
+    written = 0
+    for at in sorted({at for _, _, at in changes}):
+        conn.execute(
+            "CREATE TEMP TABLE history_keys (source text, source_job_id text,"
+            " PRIMARY KEY (source, source_job_id)) ON COMMIT DROP"
+        )
+        with conn.cursor() as cur, cur.copy("COPY history_keys FROM STDIN") as copy:
+            for source, job_id, when in changes:
+                if when == at:
+                    copy.write_row((source, job_id))
+        written += _record(conn, at, "history_keys")
+        conn.execute("DROP TABLE history_keys")
+    return written
+
+
+def _record(conn: psycopg.Connection, window_start: datetime, keys_table: str) -> int:
+    """A version, starting at `window_start`, for each listing of `keys_table` whose
+    content differs from its current version."""
     columns = ", ".join(HISTORY_COLUMNS)
     listed = ", ".join(f"t.{c}" for c in HISTORY_COLUMNS)
     changed = conn.execute(
         f"""
 CREATE TEMP TABLE history_changed ON COMMIT DROP AS
 SELECT {listed}, x.row_hash, h.valid_from AS current_from
-FROM {WINDOW_KEYS} AS k
+FROM {keys_table} AS k
 JOIN {LISTINGS_TABLE} AS t ON t.source = k.source AND t.source_job_id = k.source_job_id
 -- the hash once per row (OFFSET 0 keeps the planner from copying it into the WHERE)
 CROSS JOIN LATERAL (SELECT {row_hash_sql("t")} AS row_hash OFFSET 0) AS x

@@ -38,7 +38,10 @@ again when above it; a fetch that would expire no more than the share clears the
 A window expires nothing for a source that has a newer window stored, or that sent no
 listing in it (an empty answer is likelier an outage than an empty market), and
 reactivates nothing for a source with a newer window, so a backfill of an older window
-never moves a status back. `expired_at` is the start of the window that proved it; a
+never moves a status back. What a backfill brings that no later window has seen is
+judged by the later windows' answers as they would have judged it
+(`expire_seen_only_before`): expired at the first later complete, unheld answer that
+lacked it. `expired_at` is the start of the window that proved it; a
 listing seen in a later window (the source's newest) is active again, `expired_at`
 cleared and `reactivated_count` + 1.
 
@@ -62,15 +65,16 @@ expires, never the whole table (the partial index on active listings by last see
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import psycopg
 
 from jobs_assets.lib.raw.parsed_windows import PARSE_KEY
+from jobs_assets.lib.errors import RawFileError
 from jobs_assets.lib.raw.store import RawStore
-from jobs_assets.lib.schema import LISTINGS_TABLE, STAGING_TABLE
+from jobs_assets.lib.schema import LISTINGS_TABLE, STAGING_TABLE, WINDOW_KEY_FORMAT
 
 ABSENCE = "absence"
 EXPIRES_AT_OR_UNSEEN = "expires_at_or_unseen"
@@ -117,6 +121,22 @@ def evidence_of(store: RawStore, sources: Iterable[str], partition_key: str) -> 
     return {name: evidence(store.manifest(name, partition_key)) for name in sources}
 
 
+#: (source, partition key) -> the verdict on that window's fetch of the source
+EvidenceLookup = Callable[[str, str], Evidence]
+
+
+def stored_evidence(store: RawStore) -> EvidenceLookup:
+    """`EvidenceLookup` from the stored manifests; a damaged one proves nothing."""
+
+    def lookup(source: str, partition_key: str) -> Evidence:
+        try:
+            return evidence(store.manifest(source, partition_key))
+        except RawFileError as err:
+            return Evidence(False, f"unreadable manifest: {err}")
+
+    return lookup
+
+
 @dataclass
 class LifecycleResult:
     reactivated: int = 0
@@ -131,6 +151,8 @@ class LifecycleResult:
     held: dict[str, str] = field(default_factory=dict)
     #: source -> the earlier held window(s) this window's complete fetch confirmed
     confirmed: dict[str, str] = field(default_factory=dict)
+    #: a backfill's listings that later complete answers lacked: (source, id, expired_at)
+    expired_later: list[tuple[str, str, datetime]] = field(default_factory=list)
 
     @property
     def expired_total(self) -> int:
@@ -380,3 +402,101 @@ def _expire_guarded(
         "window confirms the drop"
     )
     return rows
+
+
+# A backfill's listings that no later window has seen: still active, last seen in this
+# window (a listing a later window saw was last seen then).
+_SEEN_LAST_HERE = f"""
+SELECT t.source_job_id,
+       LEAST(t.expires_at, t.last_seen_at + make_interval(days => %(unseen_days)s))
+FROM {WINDOW_KEYS} AS k
+JOIN {LISTINGS_TABLE} AS t ON t.source = k.source AND t.source_job_id = k.source_job_id
+WHERE k.source = %(source)s AND t.status = 'active' AND t.last_seen_at <= %(window_start)s
+"""
+# The source's next window with an answer stored (the staging index's order)
+_NEXT_ANSWER = f"""
+SELECT partition_key FROM {STAGING_TABLE}
+WHERE partition_key > %(after)s AND partition_key >= %(since)s AND source = %(source)s
+ORDER BY partition_key LIMIT 1
+"""
+# A window whose drop the guard held expired nothing on its own answer
+_HELD_THERE = f"""
+SELECT EXISTS (
+    SELECT 1 FROM {HOLDS_TABLE}
+    WHERE source = %(source)s AND partition_key = %(key)s
+      AND NOT (status = 'cleared' AND resolved_by = partition_key))
+"""
+_EXPIRE_BY_RULE = f"""
+UPDATE {LISTINGS_TABLE} AS t
+SET status = 'expired', expired_at = %(window_start)s
+WHERE t.source = %(source)s AND t.source_job_id = ANY(%(keys)s) AND t.status = 'active'
+  AND {{rule}}
+RETURNING t.source_job_id
+"""
+
+
+def expire_seen_only_before(
+    conn: psycopg.Connection,
+    partition_key: str,
+    window_start: datetime,
+    rules: Mapping[str, str],
+    evidence_for: EvidenceLookup,
+    unseen_days: int = 30,
+) -> list[tuple[str, str, datetime]]:
+    """A backfill's listings that later complete answers lacked, expired as those answers
+    would have expired them: (source, id, `expired_at`), oldest proof first.
+
+    A backfill of an older window can bring a listing no later window has seen (the
+    source took it down before the newer windows were fetched). Left active, it would be
+    listed as open although the newest evidence lacks it, and the next window would
+    expire every such listing at once (a large backfill trips the sudden-drop guard).
+    Each later window of the source with an answer stored is looked at in order, as the
+    lifecycle would have judged it: a complete fetch whose drop was not held expires,
+    by the source's rule at that window's start, what its answer lacked (and did not
+    reject); `expired_at` is that window's start. In the caller's transaction, after
+    `create_window_keys`, for the window's sources that have a newer window.
+    """
+    newer = conn.execute(
+        _NEWEST, {"window_start": window_start, "candidates": sorted(rules)}
+    ).fetchall()
+    newest = {row[0] for row in newer}
+    staged = {row[0] for row in conn.execute(_STAGED_SOURCES)}
+    expired: list[tuple[str, str, datetime]] = []
+    for source in sorted(staged - newest):
+        rule = rules.get(source, ABSENCE)
+        params: dict[str, object] = {
+            "source": source,
+            "window_start": window_start,
+            "unseen_days": unseen_days,
+        }
+        left = dict(conn.execute(_SEEN_LAST_HERE, params).fetchall())
+        # the rule holds from the window at or after the earliest of these instants
+        # (expires_at, or unseen for long enough); under `absence` from the next window
+        after, since = partition_key, ""
+        if rule == EXPIRES_AT_OR_UNSEEN and left:
+            since = min(left.values()).astimezone(UTC).strftime(WINDOW_KEY_FORMAT)
+        while left:
+            key = conn.execute(
+                _NEXT_ANSWER, {"after": after, "since": since, "source": source}
+            ).fetchone()
+            if key is None:
+                break
+            after = key[0]
+            proof = evidence_for(source, after)
+            held = conn.execute(_HELD_THERE, {"source": source, "key": after}).fetchone()[0]
+            if not proof.complete or held:
+                continue
+            candidates = sorted(set(left) - proof.arrived_unloaded)
+            in_answer = conn.execute(
+                _IN_HELD_ANSWER, {"held_key": after, "source": source, "keys": candidates}
+            ).fetchall()
+            candidates = sorted(set(candidates) - {row[0] for row in in_answer})
+            start = datetime.strptime(after, WINDOW_KEY_FORMAT).replace(tzinfo=UTC)
+            done = conn.execute(
+                _EXPIRE_BY_RULE.format(rule=_RULE_SQL[rule]),
+                {**params, "window_start": start, "keys": candidates},
+            ).fetchall()
+            for (job_id,) in done:
+                expired.append((source, job_id, start))
+                del left[job_id]
+    return expired

@@ -17,13 +17,15 @@ from datetime import datetime
 import psycopg
 
 from jobs_assets.lib.identity.duplicates import assign_clusters, promote_after_expiry
-from jobs_assets.lib.identity.history import record_versions, undo_versions
+from jobs_assets.lib.identity.history import record_versions, record_versions_at, undo_versions
 from jobs_assets.lib.identity.lifecycle import (
     DEFAULT_MAX_SHARE,
     Evidence,
+    EvidenceLookup,
     LifecycleResult,
     apply_lifecycle,
     create_window_keys,
+    expire_seen_only_before,
 )
 
 
@@ -52,6 +54,8 @@ class WindowIdentity:
             "listings_expiry_undone": self.lifecycle.undone,
             "expiry_held": dict(self.lifecycle.held),
             "expiry_confirmed": dict(self.lifecycle.confirmed),
+            # a backfill's listings that later complete answers lacked (their windows)
+            "listings_expired_by_later_windows": len(self.lifecycle.expired_later),
             "new_versions": self.new_versions,
             "clusters_formed": self.clusters_formed,
             "cross_source_share": round(share, 4),
@@ -74,7 +78,10 @@ def maintain_window(
     rules: Mapping[str, str],
     unseen_days: int = 30,
     max_share: float = DEFAULT_MAX_SHARE,
+    evidence_for: EvidenceLookup | None = None,
 ) -> WindowIdentity:
+    """`evidence_for` judges other windows' fetches: with it, a backfill's listings that
+    later complete answers lacked expire as those answers would have expired them."""
     out = WindowIdentity()
     clock = time.perf_counter()
 
@@ -109,5 +116,14 @@ def maintain_window(
         undo_versions(conn, window_start, out.lifecycle.undone_keys)
         out.seconds["clusters_matching"] = clusters.match_seconds  # part of "clusters"
         out.new_versions = record_versions(conn, window_start, out.lifecycle.expired_keys)
+        if evidence_for is not None:  # after the window's own versions: active, then gone
+            late = expire_seen_only_before(
+                conn, partition_key, window_start, rules, evidence_for, unseen_days
+            )
+            out.lifecycle.expired_later = late
+            if late:
+                keys = [(source, job_id) for source, job_id, _ in late]
+                out.cluster_assignments += promote_after_expiry(conn, keys)
+                out.new_versions += record_versions_at(conn, late)
         lap("history")
     return out

@@ -18,7 +18,12 @@ from jobs_assets.lib.money.ecb_rates import STALE_AFTER
 from jobs_assets.lib.money.salary import PLAUSIBLE_USD_MAX, PLAUSIBLE_USD_MIN
 from jobs_assets.lib.normalise.location import MULTIPLE, REGIONS, UNKNOWN, WORLDWIDE
 from jobs_assets.lib.normalise.rows import JOB_TYPES, SENIORITIES
-from jobs_assets.lib.schema import LISTINGS_TABLE, REQUIRED_COLUMNS, STAGING_TABLE
+from jobs_assets.lib.schema import (
+    LISTINGS_TABLE,
+    REQUIRED_COLUMNS,
+    STAGING_TABLE,
+    WINDOW_KEY_FORMAT,
+)
 from jobs_assets.lib.sources import SOURCES
 
 REGION_VALUES = (*REGIONS, WORLDWIDE, MULTIPLE, UNKNOWN)
@@ -178,7 +183,7 @@ def volume_vs_trailing_median(
     earlier = conn.execute(
         f"SELECT source, partition_key, count(*) FROM {STAGING_TABLE} "
         "WHERE partition_key < %s AND partition_key >= %s GROUP BY source, partition_key",
-        (partition_key, (window_start - history).strftime("%Y-%m-%d-%H:%M")),
+        (partition_key, (window_start - history).strftime(WINDOW_KEY_FORMAT)),
     ).fetchall()
     per_source: dict[str, list[int]] = {}
     for source, _key, count in earlier:

@@ -361,6 +361,8 @@ def new_column_sql(column: Column) -> str:
 
 LISTINGS_TABLE = LISTINGS.name
 STAGING_TABLE = STAGING.name
+#: how a `partition_key` spells the start of its window (UTC): keys sort as their windows
+WINDOW_KEY_FORMAT = "%Y-%m-%d-%H:%M"
 
 #: the columns the normaliser fills, in table order
 OUTPUT_COLUMNS: tuple[str, ...] = tuple(
