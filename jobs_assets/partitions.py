@@ -9,6 +9,7 @@ setting is read.
 import dagster as dg
 
 from jobs_assets.lib.schema import WINDOW_KEY_FORMAT as WINDOW_FORMAT
+
 #: the first 4-hour window the UI offers (never computed from today's date)
 FIRST_WINDOW = "2026-11-01-00:00"
 

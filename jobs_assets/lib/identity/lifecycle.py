@@ -71,8 +71,8 @@ from datetime import UTC, datetime
 
 import psycopg
 
-from jobs_assets.lib.raw.parsed_windows import PARSE_KEY
 from jobs_assets.lib.errors import RawFileError
+from jobs_assets.lib.raw.parsed_windows import PARSE_KEY
 from jobs_assets.lib.raw.store import RawStore
 from jobs_assets.lib.schema import LISTINGS_TABLE, STAGING_TABLE, WINDOW_KEY_FORMAT
 
