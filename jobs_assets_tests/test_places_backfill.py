@@ -300,3 +300,35 @@ def test_upgrade_decides_categories_with_this_releases_vocabulary(scratch: str) 
     assert [r[:2] for r in rows] == [("d", "Design"), ("s", "Software Development")]
     assert rows[1][2] == before["s"]  # unchanged: not written again
     assert versions == [("d", "Design", True), ("s", "Software Development", True)]
+
+
+def test_upgrade_computes_company_keys_again(scratch: str) -> None:
+    """Migration 0024: "Open AI" stored as `open` (its "ai" read as a domain's ending)
+    blocks with "OpenAI" again; a key that does not change is not written; no new
+    version."""
+    migrate(scratch, "0023")
+    with psycopg.connect(scratch) as conn:
+        conn.execute(
+            "INSERT INTO public.jobs_listings_data (source, source_job_id, title, job_url, "
+            "tags, region, company_name, company_key, retrieved_at, first_seen_at, "
+            "last_seen_at, last_partition_key) VALUES "
+            "('himalayas', 'a', 'Engineer', 'https://x/a', '{}', 'Unknown', 'Open AI', "
+            " 'open', now(), now(), now(), 'k'),"
+            "('remotive', 'b', 'Engineer', 'https://x/b', '{}', 'Unknown', 'OpenAI', "
+            " 'openai', now(), now(), now(), 'k'),"
+            "('jobicy', 'c', 'Engineer', 'https://x/c', '{}', 'Unknown', NULL, NULL, "
+            " now(), now(), now(), 'k')"
+        )
+        record_current_versions(conn)
+        before = dict(conn.execute(
+            "SELECT source_job_id, ctid::text FROM public.jobs_listings_data").fetchall())  # fmt: skip
+    migrate(scratch)
+    with psycopg.connect(scratch) as conn:
+        rows = conn.execute(
+            "SELECT source_job_id, company_key, ctid::text FROM public.jobs_listings_data "
+            "ORDER BY 1"
+        ).fetchall()
+        versions = current_versions(conn, "company_key")
+    assert [r[:2] for r in rows] == [("a", "openai"), ("b", "openai"), ("c", None)]
+    assert rows[1][2] == before["b"] and rows[2][2] == before["c"]  # not written again
+    assert versions == [("a", "openai", True), ("b", "openai", True), ("c", None, True)]

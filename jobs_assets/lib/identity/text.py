@@ -27,6 +27,8 @@ _LEGAL_SUFFIXES = _wordset(
     "haftungsbeschrankt ev e.v the"
 )
 _TLDS = _wordset("com io de co ai net org app dev tech eu uk us")
+#: a domain's ending at the end of a company name: ".io", ".co.uk"
+_DOMAIN_ENDING = re.compile(r"(?:\.(?:" + "|".join(sorted(_TLDS)) + r"))+\s*$")
 
 # Gender markers of German and French titles: (m/w/d), (w/m/d), (all genders), (H/F), m/f/x
 _GENDER = re.compile(
@@ -131,12 +133,17 @@ def fold(text: str | None) -> str:
 
 @lru_cache(maxsize=200_000)
 def company_key(name: str | None) -> str:
-    """The blocking key: "Phaidra, Inc." and "PHAIDRA" give the same key."""
-    words = _NON_WORD.sub(" ", fold(name).replace("&", " and ")).split()
-    if len(words) > 1 and words[-1] in _TLDS:  # "Zafran.io", "Dental21.de"
-        words = words[:-1]
+    """The blocking key: "Phaidra, Inc." and "PHAIDRA" give the same key, and so do "Open
+    AI" and "OpenAI" (the words are joined: boards split and join names differently). A
+    domain's ending goes ("Zafran.io"), a last word that only looks like one stays
+    ("Scale AI")."""
+    folded = fold(name)
+    ending = _DOMAIN_ENDING.search(folded)
+    if ending and ending.start() > 0:  # "Zafran.io", "Dental21.de"
+        folded = folded[: ending.start()]
+    words = _NON_WORD.sub(" ", folded.replace("&", " and ")).split()
     kept = [w for w in words if w not in _LEGAL_SUFFIXES]
-    return " ".join(kept or words)
+    return "".join(kept or words)
 
 
 @lru_cache(maxsize=1)
