@@ -8,6 +8,7 @@ for the same filters, read through the API itself.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ from mcp.client.stdio import stdio_client
 from psycopg.conninfo import conninfo_to_dict
 
 from jobs_assets.api.app import create_app
+from jobs_assets.api.filters import SavedQuery
 from jobs_assets.lib.listings import queries
 from jobs_assets.lib.searches import store
 from jobs_assets_tests.api.conftest import ApiData
@@ -45,11 +47,12 @@ def server_parameters(conninfo: str, folder: Path) -> StdioServerParameters:
 
 
 async def session(
-    parameters: StdioServerParameters, calls: list[tuple[str, dict]], errlog: TextIO = sys.stderr
+    parameters: StdioServerParameters, calls: list[tuple[str, Any]], errlog: TextIO = sys.stderr
 ) -> list:
-    """The tools listed, then each call's result; the server's stderr goes to `errlog`."""
+    """The tools listed (name: input schema), then each call's result; the server's stderr
+    goes to `errlog`."""
     async with Client(stdio_client(parameters, errlog), read_timeout_seconds=60) as client:
-        listed = {tool.name for tool in (await client.list_tools()).tools}
+        listed = {tool.name: tool.input_schema for tool in (await client.list_tools()).tools}
         results = [await client.call_tool(name, arguments) for name, arguments in calls]
     return [listed, *results]
 
@@ -93,7 +96,7 @@ def test_the_tools_answer_as_the_api_does(data: ApiData, tmp_path: Path) -> None
         ("search_listings", {"eligible_in": "de", "q": ""}),
     ]
     listed, *results = asyncio.run(session(server_parameters(data.conninfo, tmp_path), calls))
-    assert listed == TOOLS
+    assert listed.keys() == TOOLS
     assert answer(results[0]) == first
     assert answer(results[1]) == second
     assert answer(results[2]) == searched
@@ -168,7 +171,8 @@ def test_a_delivery_is_checked_as_the_api_checks_it(data: ApiData, tmp_path: Pat
         assert field in error(result)
     assert data.query("SELECT count(*) FROM public.jobs_saved_searches") == [(0,)]
     said = log.read_text()
-    assert "'create_saved_search' rejected" in said  # its log, naming the fields only
+    # its log names the tool and the fields, not the URL
+    assert "'create_saved_search' failed" in said and "deliver.webhook_url" in said
     assert "Traceback" not in said and "1.1.1.1" not in said, said
 
 
@@ -216,3 +220,136 @@ def test_a_listing_whose_id_is_a_long_url_is_found_by_the_api_and_the_tools(
     _, by_tool, refused = asyncio.run(session(server_parameters(data.conninfo, tmp_path), calls))
     assert answer(by_tool) == found.json()
     assert "source_job_id" in error(refused) and "2000 characters" in error(refused)
+
+
+def test_a_name_no_tool_takes_is_refused_with_the_names_it_takes(
+    data: ApiData, tmp_path: Path
+) -> None:
+    """A misspelt or invented argument is refused, never ignored (the tool would answer as
+    if it had not been given): at the top of every tool and inside `query` and `deliver`,
+    naming the names taken there once; the input schemas say so too."""
+    region, source, source_job_id = data.query(
+        "SELECT region, source, source_job_id FROM public.jobs_listings_data LIMIT 1"
+    )[0]
+    listing = {"source": source, "source_job_id": source_job_id}
+    calls = [
+        ("search_listings", {"regoin": region}),
+        ("get_listing", listing | {"history": True}),
+        ("salary_stats", {"region": region, "level": "senior"}),
+        (
+            "create_saved_search",
+            {"query": {"region": region}, "deliver": {"email": "a@b.org"}, "notify": "daily"},
+        ),
+        ("create_saved_search", {"query": {"q": "python"}, "deliver": {"emial": "a@b.org"}}),
+        ("search_listings", {f"filter_{n}": n for n in range(25)}),
+    ]
+    listed, *results = asyncio.run(session(server_parameters(data.conninfo, tmp_path), calls))
+    said = [error(result) for result in results]
+
+    assert {
+        name: schema["additionalProperties"] for name, schema in listed.items()
+    } == dict.fromkeys(TOOLS, False)
+    filters = ", ".join(SavedQuery.model_fields)
+    assert (
+        "regoin: not an argument of search_listings "
+        f"(its arguments: {filters}, sort, cursor, limit, facets)"
+    ) in said[0]
+    assert (
+        "history: not an argument of get_listing (its arguments: source, source_job_id)"
+        in (said[1])
+    )
+    assert (
+        "level: not an argument of salary_stats (its arguments: region, category, seniority)"
+        in (said[2])
+    )
+    assert (
+        "notify: not an argument of create_saved_search (its arguments: query, deliver)"
+        in (said[3])
+    )
+    assert "deliver.emial: not a field of deliver (its fields: webhook_url, email)" in said[4]
+    # each name refused, the names taken said once, and at most as many problems as a 422
+    assert said[5].count("its arguments:") == 1
+    assert "filter_19: not an argument of search_listings; and 5 more problems" in said[5]
+    assert data.query("SELECT count(*) FROM public.jobs_saved_searches") == [(0,)]
+
+
+def test_a_value_of_another_json_type_is_refused_not_coerced(data: ApiData, tmp_path: Path) -> None:
+    """A tool call is typed JSON (the API's query string is text by nature): true or "5"
+    for a number is refused, naming the argument, where pydantic alone would read 1 and 5.
+    5.0 is the number 5 (JSON Schema's integer), and an object sent as JSON text (as some
+    clients send objects) is that object."""
+    with TestClient(create_app(conninfo=data.conninfo)) as api:
+        five = api.get("/listings", params={"limit": 5}).json()
+    deliver = {"email": "a@b.org"}
+    calls = [
+        ("search_listings", {"limit": True}),
+        ("search_listings", {"limit": "5"}),
+        ("search_listings", {"min_salary_usd": "80000"}),
+        ("search_listings", {"utc_offset": False}),
+        ("create_saved_search", {"query": {"min_salary_usd": "80000"}, "deliver": deliver}),
+        ("create_saved_search", {"query": {"min_salary_usd": 80000}, "deliver": "a@b.org"}),
+        ("search_listings", {"limit": 5.0}),
+        ("create_saved_search", {"query": '{"q": "python"}', "deliver": json.dumps(deliver)}),
+    ]
+    _, *results = asyncio.run(session(server_parameters(data.conninfo, tmp_path), calls))
+    limit_true, limit_text, salary_text, offset_false, query_text, deliver_text = map(
+        error, results[:6]
+    )
+    assert "limit: Value error, expected a number, not true or false" in limit_true
+    assert "limit: Value error, expected a number, not a string" in limit_text
+    assert "min_salary_usd: Value error, expected a number, not a string" in salary_text
+    assert "utc_offset: Value error, expected a number, not true or false" in offset_false
+    assert "query.min_salary_usd: Value error, expected a number, not a string" in query_text
+    assert "deliver: Input should be an object" in deliver_text
+    assert answer(results[6]) == five
+    assert answer(results[7])["query"] == {"q": "python"}
+    assert data.query("SELECT count(*) FROM public.jobs_saved_searches") == [(1,)]
+
+
+def test_null_empty_and_out_of_range_arguments_are_refused_in_the_apis_words(
+    data: ApiData, tmp_path: Path
+) -> None:
+    """null, empty and out-of-range values get the API's 422 message for the same
+    parameter (never pydantic's report of a model the SDK made, or a traceback); what the
+    API answers, the tool answers."""
+    source, source_job_id = data.query(
+        "SELECT source, source_job_id FROM public.jobs_listings_data LIMIT 1"
+    )[0]
+    refused = [
+        ({"limit": 101}, {"limit": 101}),
+        ({"limit": 0}, {"limit": 0}),
+        ({"limit": -1}, {"limit": -1}),
+        ({"limit": 10**30}, {"limit": 10**30}),
+        ({"sort": ""}, {"sort": ""}),
+        ({"source": ""}, {"source": ""}),
+        ({"utc_offset": -13}, {"utc_offset": -13}),
+        ({"posted_since": ""}, {"posted_since": ""}),
+    ]
+    unicode = {"q": "développeur 日本語", "region": "Österreich"}
+    with TestClient(create_app(conninfo=data.conninfo)) as api:
+        said = [api.get("/listings", params=params).json()["message"] for params, _ in refused]
+        too_long = api.get("/stats/salaries", params={"region": "x" * 65}).json()["message"]
+        found = api.get("/listings", params=unicode).json()
+    calls = [("search_listings", arguments) for _, arguments in refused] + [
+        ("salary_stats", {"region": "x" * 65}),
+        ("search_listings", {"limit": None}),
+        ("search_listings", {"sort": None}),
+        ("get_listing", {"source": None, "source_job_id": source_job_id}),
+        ("get_listing", {"source": source, "source_job_id": ""}),
+        ("get_listing", {"source": source}),
+        ("create_saved_search", {"query": None, "deliver": {"email": "a@b.org"}}),
+        ("search_listings", unicode),
+    ]
+    _, *results = asyncio.run(session(server_parameters(data.conninfo, tmp_path), calls))
+    texts = [error(result) for result in results[:-1]]
+    for text in texts:
+        assert "validation error for" not in text and "errors.pydantic.dev" not in text, text
+    for message, text in zip([*said, too_long], texts[:9], strict=True):
+        assert message in text
+    assert "limit: Input should be a valid integer" in texts[9]
+    assert "sort: Input should be 'newest' or 'relevance'" in texts[10]
+    assert "source: Input should be " in texts[11]
+    assert "source_job_id: String should have at least 1 character" in texts[12]
+    assert "source_job_id: Field required" in texts[13]
+    assert "query: Input should be an object" in texts[14]
+    assert answer(results[-1]) == found
