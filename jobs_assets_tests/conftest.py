@@ -11,6 +11,7 @@ import datetime
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -206,8 +207,19 @@ def deployed_definitions() -> dg.Definitions:
     return build_definitions(DefinitionsSettings(automation=True))
 
 
+#: how close to the next window's start `latest_windows` waits for it instead
+WINDOW_TURN_MARGIN = datetime.timedelta(seconds=90)
+
+
 def latest_windows(count: int = 2) -> list[str]:
-    """The newest complete ingestion windows, oldest first (the ones fetched live)."""
+    """The newest complete ingestion windows, oldest first (the ones fetched live).
+
+    Within `WINDOW_TURN_MARGIN` of the next window's start it waits for it: the oldest
+    of these would stop being live while the test runs it (`lib/raw/ingest.is_live`)."""
+    now = datetime.datetime.now(datetime.UTC)
+    turn = INGESTION_PARTITIONS.get_next_partition_window(now, respect_bounds=False)
+    if turn is not None and turn.start - now < WINDOW_TURN_MARGIN:
+        time.sleep(max(0.0, (turn.start - now).total_seconds()) + 1.0)
     keys = INGESTION_PARTITIONS.get_partition_keys()
     return keys[-count:]
 

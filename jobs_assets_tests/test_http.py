@@ -109,6 +109,8 @@ def test_identifying_user_agent_is_sent(replay: ReplayServer) -> None:
 
 def test_rate_limit_spaces_requests_across_threads(replay: ReplayServer) -> None:
     pages: list[int] = []
+    feed = {"jobs": [{"guid": "a"}], "totalCount": 100, "offset": 0, "limit": 20}
+    replay.script("/himalayas", *[Reply.json(feed)] * 5)  # five pages to ask for
     settings = settings_for(replay, "himalayas", max_pages=5, max_rps=10.0, workers=4)
     with client(max_rps=10.0) as http:
         SOURCES["himalayas"].fetch(http, settings, lambda p: pages.append(p.index))

@@ -132,18 +132,35 @@ class Himalayas(Source):
 
         Each page states what it holds, as the real API's pages do, so a replayed fetch
         can count as complete: the recorded second page (cut to its one overlapping job
-        when it was recorded) states that one job as its `limit`, and an empty page
-        states the feed's end (`totalCount` = its offset).
+        when it was recorded) states that one job as its `limit`, and every page states
+        the replayed feed's size as its `totalCount` (the recording's said the whole live
+        feed's, ~100k), so a replayed fetch reads the recorded pages and stops there as a
+        live one stops at the live total, instead of asking for `max_pages` pages.
         """
         offset = int(params.get("offset", "0") or 0)
         page = fixtures / REPLAY_PAGES.get(offset, "-")
+        total = _replayed_total(fixtures)
         if page.is_file():
-            body = page.read_bytes()
-            document = json.loads(body)
+            document = json.loads(page.read_bytes())
             jobs = document.get("jobs") if isinstance(document, dict) else None
-            stated = self.stated_size(document) if isinstance(jobs, list) else None
-            if stated is None or stated <= len(jobs):
-                return body
-            return json.dumps({**document, "limit": len(jobs)}).encode()
-        empty = {"offset": offset, "limit": PAGE_SIZE, "totalCount": offset, "jobs": []}
+            if not isinstance(jobs, list):  # a recording of a broken page: as it was
+                return page.read_bytes()
+            document = {**document, "totalCount": total}
+            stated = self.stated_size(document)
+            if stated is not None and stated > len(jobs):
+                document["limit"] = len(jobs)
+            return json.dumps(document).encode()
+        empty = {"offset": offset, "limit": PAGE_SIZE, "totalCount": min(offset, total), "jobs": []}
         return json.dumps(empty).encode()
+
+
+def _replayed_total(fixtures: Path) -> int:
+    """Where the replayed feed ends: after the last recorded page's listings."""
+    end = 0
+    for offset, name in REPLAY_PAGES.items():
+        page = fixtures / name
+        if page.is_file():
+            document = json.loads(page.read_bytes())
+            jobs = document.get("jobs") if isinstance(document, dict) else None
+            end = max(end, offset + len(jobs) if isinstance(jobs, list) else offset)
+    return end
