@@ -25,22 +25,33 @@ PER_WINDOW = 90
 OVERLAP = 30  # listings a window shares with the one before (seen again)
 
 
+def load_window(
+    conn: psycopg.Connection,
+    read_conn: psycopg.Connection,
+    start: datetime,
+    numbers: range,
+    factory: ListingFactory,
+) -> None:
+    """Stage and upsert the listings `numbers` as the window starting at `start`, through
+    the pipeline's own code."""
+    stage_synthetic(conn, [(start, numbers)], factory)
+    upsert_window(conn, read_conn, window_key(start), start)
+
+
 def load_listings(conn: psycopg.Connection, read_conn: psycopg.Connection) -> int:
-    """Stage and upsert every window in order, through the pipeline's own code."""
+    """Every window in order."""
     factory = ListingFactory(seed=15)
     first = 0
     for days, hour in WINDOWS:
         start = ORIGIN + timedelta(days=days, hours=hour)
-        numbers = range(first, first + PER_WINDOW)
-        stage_synthetic(conn, [(start, numbers)], factory)
-        upsert_window(conn, read_conn, window_key(start), start)
+        load_window(conn, read_conn, start, range(first, first + PER_WINDOW), factory)
         first += PER_WINDOW - OVERLAP
     return conn.execute("SELECT count(*) FROM public.jobs_listings_data").fetchone()[0]
 
 
 IDENTITY_SQL = """
 UPDATE public.jobs_listings_data SET
-    category_normalised = (ARRAY['Software Development', 'Data', 'Design', 'Marketing', NULL])[1 + abs(hashtext(source_job_id || 'c')) % 5],
+    category_normalised = (ARRAY['Software Development', 'Data & Analytics', 'Design', 'Marketing', NULL])[1 + abs(hashtext(source_job_id || 'c')) % 5],
     -- some labels blank rather than missing: both must read 'Unknown'
     seniority = CASE WHEN abs(hashtext(source_job_id || 's')) % 9 = 0 THEN ' ' ELSE seniority END;
 -- A quarter of the listings expired between 1 hour and 12 days after their first sighting,
@@ -108,7 +119,17 @@ BASE_COLUMNS = [
 ]  # fmt: skip
 
 
-def read_base(conn: psycopg.Connection) -> pd.DataFrame:
+def build_as_of(conn: psycopg.Connection) -> datetime:
+    """The instant the last build of the marts described (jobs_assets/dbt/macros/as_of.sql)."""
+    return conn.execute(
+        "SELECT as_of FROM analytics_intermediate.refresh_marks WHERE name = 'int_listing_state'"
+    ).fetchone()[0]
+
+
+def read_base(conn: psycopg.Connection, as_of: datetime | None = None) -> pd.DataFrame:
+    """The listings table, as a build at `as_of` sees it when one is given: nothing first
+    seen after it, an expiry after it still pending (the listing active), a sighting
+    after it taken as one at it."""
     cur = conn.execute(f"SELECT {', '.join(BASE_COLUMNS)} FROM public.jobs_listings_data")
     frame = pd.DataFrame(cur.fetchall(), columns=BASE_COLUMNS)
     for column in ("salary_min_usd", "salary_max_usd"):
@@ -120,6 +141,12 @@ def read_base(conn: psycopg.Connection) -> pd.DataFrame:
             lambda v: v.strip() if isinstance(v, str) and v.strip() else "Unknown"
         )
     frame["is_canonical"] = frame["is_canonical"].map(lambda v: True if v is None else bool(v))
+    if as_of is not None:
+        frame = frame[frame["first_seen_at"] <= as_of].copy()
+        pending = (frame["status"] == "expired") & (frame["expired_at"] > as_of)
+        frame.loc[pending, "status"] = "active"
+        frame.loc[pending, "expired_at"] = pd.NaT
+        frame["last_seen_at"] = frame["last_seen_at"].clip(upper=pd.Timestamp(as_of))
     frame["first_date"] = frame["first_seen_at"].dt.date
     return frame
 

@@ -12,19 +12,23 @@ import shutil
 import signal
 import subprocess
 import time
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
 import pandas as pd
 import psutil
+import psycopg
 import pytest
 
 from jobs_assets.cli import MARTS
 from jobs_assets.defs.marts.assets import MANIFEST, MartsDbtResource, analytics_dbt
 from jobs_assets.defs.marts.project import PROJECT
 from jobs_assets.lib import marts
+from jobs_assets.lib.normalise.categories import VOCABULARY
 from jobs_assets.lib.schema import LISTINGS
+from jobs_assets.testing.synth import ListingFactory
 from jobs_assets_tests import marts_data as md
 from jobs_assets_tests.conftest import (
     Database,
@@ -59,10 +63,11 @@ def build(
 def built(database: Database) -> tuple[Database, pd.DataFrame, dg.ExecuteInJobResult]:
     with database.connect() as conn, database.connect() as read_conn:
         listings = md.build_dataset(conn, read_conn)
-        base = md.read_base(conn)
     started = time.monotonic()
     result = build(database)
     print(f"{listings} listings; dbt build through Dagster: {time.monotonic() - started:.1f} s")
+    with database.connect() as conn:
+        base = md.read_base(conn, md.build_as_of(conn))
     return database, base, result
 
 
@@ -476,7 +481,7 @@ MOVES = """
 UPDATE public.jobs_listings_data SET status = 'active', expired_at = NULL,
     reactivated_count = reactivated_count + 1
 WHERE status = 'expired' AND abs(hashtext(source_job_id || 'b')) % 4 = 0;
-UPDATE public.jobs_listings_data SET category_normalised = 'Data'
+UPDATE public.jobs_listings_data SET category_normalised = 'Data & Analytics'
 WHERE abs(hashtext(source_job_id || 'k')) % 9 = 0;
 UPDATE public.jobs_listings_data SET company_name = 'Renamed ' || company_name,
     tags = ARRAY['moved', 'Tags '], salary_min_usd = salary_min_usd * 2
@@ -487,8 +492,9 @@ WHERE duplicate_cluster_id = (SELECT min(duplicate_cluster_id) FROM public.jobs_
 
 
 def assert_marts_match_recomputation(database: Database) -> None:
+    """Every mart equals its pandas recomputation as of the last build's instant."""
     with database.connect() as conn:
-        base = md.read_base(conn)
+        base = md.read_base(conn, md.build_as_of(conn))
         for name, (grain, measures, expected) in MARTS.items():
             actual = md.read_mart(conn, name, grain + measures)
             assert_same(actual, expected(base), grain)
@@ -575,6 +581,65 @@ def test_incremental_refreshes_equal_the_recomputation(built) -> None:
     )
     assert changed_listings(database) == 0
     assert_marts_match_recomputation(database)
+
+
+def mart_rows(database: Database) -> dict[str, list[tuple]]:
+    with database.connect() as conn:
+        return {
+            name: sorted(conn.execute(f"SELECT * FROM marts.{name}").fetchall())
+            for name in MART_KEYS
+        }
+
+
+def latest_days(database: Database) -> dict[str, date]:
+    """The latest day of daily_postings and week of the weekly marts."""
+    with database.connect() as conn:
+        return {
+            name: conn.execute(f"SELECT max({column}) FROM marts.{name}").fetchone()[0]
+            for name, column in [
+                ("daily_postings", "day"),
+                ("top_companies", "week_start"),
+                ("tag_trends", "week_start"),
+            ]
+        }
+
+
+FULL_REBUILD = "TRUNCATE analytics_intermediate.refresh_marks"  # README: a full rebuild
+
+
+def expire_at(conn: psycopg.Connection, stamp: datetime, listings: int = 5) -> None:
+    """`listings` active listings not seen at `stamp` expired by the window starting then,
+    as the lifecycle step would expire them."""
+    conn.execute(
+        "UPDATE public.jobs_listings_data SET status = 'expired', expired_at = %(stamp)s"
+        " WHERE (source, source_job_id) IN (SELECT source, source_job_id"
+        "  FROM public.jobs_listings_data WHERE status = 'active' AND last_seen_at < %(stamp)s"
+        "  ORDER BY source, source_job_id LIMIT %(listings)s)",
+        {"stamp": stamp, "listings": listings},
+    )
+
+
+def test_a_window_after_days_without_a_build_refreshes_as_a_full_build(built) -> None:
+    """A window three days after the last build (the pipeline was down): the groups it
+    moves pick up their active listings from their last day, the days in between
+    included, and equal the recomputation and a full rebuild."""
+    database, _, _ = built
+    last = database.query(
+        "SELECT greatest(max(last_seen_at), max(expired_at)) FROM public.jobs_listings_data"
+    )[0][0]  # the last day of data
+    start = last.replace(minute=0, second=0, microsecond=0) + timedelta(days=3)
+    with database.connect() as conn, database.connect() as read_conn:
+        md.load_window(conn, read_conn, start, range(700, 760), ListingFactory(seed=17))
+        expire_at(conn, start)
+    refresh_after(database)
+    assert changed_listings(database) >= 60  # an incremental refresh
+    assert latest_days(database)["daily_postings"] == start.date()
+    assert_marts_match_recomputation(database)
+    incremental = mart_rows(database)
+    with database.connect() as conn:
+        conn.execute(FULL_REBUILD)
+    refresh_after(database)
+    assert mart_rows(database) == incremental
 
 
 def test_a_deployment_builds_the_marts_in_its_forked_step_process(built, tmp_path: Path) -> None:
@@ -673,5 +738,184 @@ def test_stopping_a_run_stops_dbt_and_leaves_the_marts_consistent(built, tmp_pat
     with database.connect() as conn:
         for name in MART_KEYS:  # every mart is there, the old version or the new
             marts.row_count(conn, "marts", name)
+    refresh_after(database)
+    assert_marts_match_recomputation(database)
+
+
+# --- what is dated after the build ------------------------------------------------------
+
+
+def window_in_two_days() -> datetime:
+    """The start of the 4-hour window two days from now: a window stamped in the future
+    (the ingestion host's clock ahead, or a window key typed ahead)."""
+    now = datetime.now(UTC)
+    return now.replace(hour=now.hour - now.hour % 4, minute=0, second=0, microsecond=0) + (
+        timedelta(days=2)
+    )
+
+
+def load_window_ahead(database: Database, start: datetime) -> int:
+    """The window at `start` through the pipeline (staged and upserted): listings of the
+    last window seen again and new ones; and listings expired by it, as the lifecycle step
+    would. Returns how many listings are now dated after the present."""
+    with database.connect() as conn, database.connect() as read_conn:
+        md.load_window(conn, read_conn, start, range(540, 630), ListingFactory(seed=16))
+        expire_at(conn, start)
+        return conn.execute(
+            "SELECT count(*) FROM public.jobs_listings_data WHERE first_seen_at > now()"
+            " OR last_seen_at > now() OR expired_at > now()"
+        ).fetchone()[0]
+
+
+def dbt_build_as_of(database: Database, as_of: datetime, work: Path) -> str:
+    """`dbt build --vars '{as_of: ...}'` outside Dagster: the marts as of another instant,
+    as an operator reproduces a build (macros/as_of.sql). Returns dbt's output."""
+    with database.connect() as conn:
+        profiles = marts.write_profiles(work / "profile", marts.connection_profile(conn))
+    done = subprocess.run(
+        [
+            marts.dbt_executable(),
+            "build",
+            *("--vars", json.dumps({"as_of": as_of.isoformat()})),
+            *marts.command_args(profiles, work / "target"),
+        ],
+        cwd=marts.PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    return done.stdout
+
+
+def test_a_window_stamped_ahead_counts_once_its_time_comes(built, tmp_path: Path) -> None:
+    """A window stamped two days ahead (new listings, listings seen again, expiries) is
+    left out of every mart: no day or week after the build's, the marts equal the
+    recomputation as of the build, a full rebuild gives the same rows, and the warning
+    `dated_after_build` counts the listings left out. A build as of a day after that
+    window counts all of it, incrementally as a full rebuild would; the window re-stamped
+    to the day it really came (the operator's fix) moves the last day back, again as a
+    full rebuild would; a listing re-dated after the build leaves the marts."""
+    database, _, _ = built
+    snapshot = database.snapshot()
+    ahead = window_in_two_days()
+    try:
+        dated_ahead = load_window_ahead(database, ahead)
+        assert dated_ahead >= 60
+
+        result = build(database)  # incremental, with every dbt test
+        assert result.success
+        today = datetime.now(UTC).date()
+        assert all(day <= today for day in latest_days(database).values()), latest_days(database)
+        assert_marts_match_recomputation(database)
+        failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+        assert [(e.check_name.split("_stg_")[0], e.severity) for e in failed] == [
+            ("dated_after_build", dg.AssetCheckSeverity.WARN)
+        ]
+        assert failed[0].metadata["dagster_dbt/failed_row_count"].value == dated_ahead
+        incremental = mart_rows(database)
+        with database.connect() as conn:
+            conn.execute(FULL_REBUILD)
+        refresh_after(database)
+        assert mart_rows(database) == incremental
+
+        # a day after that window: all of it counts, up to its day and no further
+        later = ahead + timedelta(days=1)
+        dbt_build_as_of(database, later, tmp_path)
+        assert latest_days(database)["daily_postings"] == ahead.date()
+        assert_marts_match_recomputation(database)
+        incremental = mart_rows(database)
+        with database.connect() as conn:
+            conn.execute(FULL_REBUILD)
+        dbt_build_as_of(database, later, tmp_path)
+        assert mart_rows(database) == incremental
+
+        # the window re-stamped to the one it came in: the last day moves back
+        came = ahead - timedelta(days=2)
+        with database.connect() as conn:
+            conn.execute(
+                "UPDATE public.jobs_listings_data SET"
+                " first_seen_at = least(first_seen_at, %(came)s),"
+                " last_seen_at = CASE WHEN last_seen_at = %(ahead)s THEN %(came)s"
+                "  ELSE last_seen_at END,"
+                " expired_at = CASE WHEN expired_at = %(ahead)s THEN %(came)s ELSE expired_at END"
+                " WHERE %(ahead)s IN (first_seen_at, last_seen_at, expired_at)",
+                {"ahead": ahead, "came": came},
+            )
+        dbt_build_as_of(database, later, tmp_path)
+        assert changed_listings(database) >= dated_ahead  # an incremental refresh
+        assert latest_days(database)["daily_postings"] == came.date()
+        assert_marts_match_recomputation(database)
+        incremental = mart_rows(database)
+        with database.connect() as conn:
+            conn.execute(FULL_REBUILD)
+        dbt_build_as_of(database, later, tmp_path)
+        assert mart_rows(database) == incremental
+
+        # a listing the marts count re-dated after the build: it leaves every mart, by
+        # a refresh that reads every listing
+        with database.connect() as conn:
+            conn.execute(
+                "UPDATE public.jobs_listings_data SET first_seen_at = %(after)s,"
+                " last_seen_at = %(after)s WHERE (source, source_job_id) = (SELECT source,"
+                " source_job_id FROM public.jobs_listings_data WHERE status = 'active'"
+                " ORDER BY source, source_job_id LIMIT 1)",
+                {"after": later + timedelta(hours=4)},
+            )
+        dbt_build_as_of(database, later, tmp_path)
+        assert changed_listings(database) == 0  # a full read leaves it empty
+        assert_marts_match_recomputation(database)
+    finally:
+        database.restore(snapshot)
+    refresh_after(database)  # as of now again: every listing is read
+    assert changed_listings(database) == 0
+    assert_marts_match_recomputation(database)
+
+
+def test_the_dbt_project_knows_the_category_vocabulary() -> None:
+    """The categories the marts are tested against are the categoriser's vocabulary."""
+    import yaml
+
+    project = yaml.safe_load((marts.PROJECT_DIR / "dbt_project.yml").read_text())
+    assert project["vars"]["categories"] == list(VOCABULARY)
+    test = next(
+        node
+        for node in manifest()["nodes"].values()
+        if node["resource_type"] == "test" and node["name"] == "known_categories_daily_postings"
+    )
+    assert "var('categories')" in test["test_metadata"]["kwargs"]["values"]
+
+
+def test_a_category_outside_the_vocabulary_is_a_warning(built) -> None:
+    """A listing still labelled as an older vocabulary had it ('Data') is counted under
+    that label, and the check of daily_postings' categories warns about it; the marts
+    build all the same."""
+    database, _, _ = built
+    listing = "(SELECT min(source_job_id) FROM public.jobs_listings_data)"
+    with database.connect() as conn:
+        label = conn.execute(
+            f"SELECT category_normalised FROM public.jobs_listings_data"
+            f" WHERE source_job_id = {listing}"
+        ).fetchone()[0]
+        conn.execute(
+            "UPDATE public.jobs_listings_data SET category_normalised = 'Data'"
+            f" WHERE source_job_id = {listing}"
+        )
+    try:
+        result = build(database)
+        assert result.success
+        failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+        assert [(e.check_name, e.severity) for e in failed] == [
+            ("known_categories_daily_postings", dg.AssetCheckSeverity.WARN)
+        ]
+        assert failed[0].metadata["dagster_dbt/failed_row_count"].value == 1  # one label
+        assert_marts_match_recomputation(database)
+    finally:
+        with database.connect() as conn:
+            conn.execute(
+                "UPDATE public.jobs_listings_data SET category_normalised = %s"
+                f" WHERE source_job_id = {listing}",
+                (label,),
+            )
     refresh_after(database)
     assert_marts_match_recomputation(database)

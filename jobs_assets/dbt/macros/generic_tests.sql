@@ -33,3 +33,22 @@ from {{ model }}
 group by {{ group_by | join(', ') }}
 having sum({{ column_name }}) > {{ max_total }} + 1e-9
 {% endtest %}
+
+{#- No day after the build's UTC day (macros/as_of.sql): a mart never holds a day, or a
+    week, that has not begun. -#}
+{% test no_day_after_build(model, column_name) %}
+select *
+from {{ model }}
+where {{ column_name }} > {{ as_of_date() }}
+{% endtest %}
+
+{#- Listings first seen, seen or expired after the build's instant (macros/as_of.sql):
+    those the marts leave out, wholly or in part, until then. Each condition reads its
+    index on the listings table. -#}
+{% test dated_after_build(model) %}
+select *
+from {{ model }}
+where first_seen_at > {{ as_of() }}
+   or last_seen_at > {{ as_of() }}
+   or (status = 'expired' and expired_at > {{ as_of() }})
+{% endtest %}

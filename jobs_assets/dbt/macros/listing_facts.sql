@@ -1,5 +1,7 @@
-{#- What the marts need of each listing, computed once per change (int_listing_changes)
-    and kept in int_listing_state. `l` is stg_listings. -#}
+{#- What the marts need of each listing as of the build (macros/as_of.sql), computed
+    once per change (int_listing_changes) and kept in int_listing_state. `l` is
+    stg_listings, a listing first seen by the build's instant; an expiry dated after it
+    is pending: the listing is active and has no expiry yet. -#}
 
 {% macro listing_fact_columns() -%}
     {{ return([
@@ -19,7 +21,7 @@
     {{ l }}.category_normalised,
     {{ l }}.seniority,
     {{ l }}.company_name,
-    {{ l }}.status,
+    {{ status_as_of(l) }} as status,
     {{ l }}.is_canonical,
     -- lower-cased, trimmed, each tag once, sorted (so that equal sets compare equal)
     array(
@@ -29,14 +31,18 @@
     {{ l }}.first_seen_at,
     {{ l }}.first_seen_date,
     date_trunc('week', {{ l }}.first_seen_at at time zone 'UTC')::date as week_start,
+    -- as written: daily_postings stops at the build's day whatever it says
     ({{ l }}.last_seen_at at time zone 'UTC')::date as last_seen_date,
-    {{ l }}.expired_at,
+    {%- set expired -%}
+        {{ l }}.status = 'expired' and {{ l }}.expired_at <= {{ as_of() }}
+    {%- endset %}
+    case when {{ expired }} then {{ l }}.expired_at end as expired_at,
     -- the UTC day it expired; an expiry stamped before the first sighting (clock skew
     -- between sources) counts on the day of the first sighting, and lasted 0 days
-    case when {{ l }}.status = 'expired' and {{ l }}.expired_at is not null
+    case when {{ expired }}
         then greatest(({{ l }}.expired_at at time zone 'UTC')::date, {{ l }}.first_seen_date)
     end as expired_date,
-    case when {{ l }}.status = 'expired' and {{ l }}.expired_at is not null
+    case when {{ expired }}
         then greatest(extract(epoch from ({{ l }}.expired_at - {{ l }}.first_seen_at)), 0)
              / 86400.0
     end as duration_days,

@@ -62,3 +62,17 @@
     ) as moved_days
     group by source, region, category_normalised
 {%- endmacro %}
+
+{#- daily_postings' last day: the latest event or sighting, never after the day of the
+    instant int_listing_state describes (a sighting dated later stops there). -#}
+{% macro daily_last_day() -%}
+    {%- set listings = ref('int_listing_state') -%}
+    least(
+        greatest(
+            (select max(expired_date) from {{ listings }}),
+            (select max(first_seen_date) from {{ listings }}),
+            (select max(last_seen_date) from {{ listings }})
+        ),
+        ({{ state_as_of() }} at time zone 'UTC')::date
+    )
+{%- endmacro %}

@@ -7,7 +7,9 @@
     was rebuilt in full). A watermark is `pg_snapshot_xmin` of the snapshot that read
     the listings: every transaction it could not see has an id at or above it, so
     reading `changed_xid >= mark` next time misses nothing (and re-reads a little, which
-    the refresh absorbs: it recomputes from the current state). -#}
+    the refresh absorbs: it recomputes from the current state). `as_of` is the instant the
+    refresh described (macros/as_of.sql): the next one also reads the listings whose first
+    sighting or expiry fell due after it. -#}
 
 {% macro refresh_marks() -%}
     analytics_intermediate.refresh_marks
@@ -21,7 +23,8 @@
         mark xid8,
         previous xid8,
         marked_at timestamptz not null default now()
-    )
+    );
+    alter table {{ refresh_marks() }} add column if not exists as_of timestamptz
 {%- endmacro %}
 
 {#- A consumer's mark ('mark' or 'previous') as text, or none. -#}
@@ -35,14 +38,22 @@
 
 {#- The watermark int_listing_changes reads from: int_listing_state's mark, or none
     (read every listing) on a first build, with --full-refresh, without the state, when
-    listings were deleted since (public.jobs_listings_removals), or when the mark is
-    ahead of the server (a backup restored into another server). -#}
+    listings were deleted since (public.jobs_listings_removals), when the mark is ahead
+    of the server (a backup restored into another server), when this build's instant is
+    before the state's (or the state has none: built before as_of was kept), or when a
+    listing the state holds was written since with a first sighting after this build's
+    instant (it must leave every mart). -#}
 {% macro changes_since() -%}
     {%- set state = adapter.get_relation(
         database=this.database, schema=this.schema, identifier='int_listing_state') -%}
     {%- if state is none or flags.FULL_REFRESH -%}{{ return(none) }}{%- endif -%}
     {%- set since = refresh_mark('int_listing_state') -%}
     {%- if since is none -%}{{ return(none) }}{%- endif -%}
+    {%- set since_as_of = refresh_mark('int_listing_state', 'as_of') -%}
+    {%- if since_as_of is none -%}{{ return(none) }}{%- endif -%}
+    {%- set back = run_query(
+        "select " ~ as_of() ~ " < '" ~ since_as_of ~ "'::timestamptz") -%}
+    {%- if back.rows[0][0] -%}{{ return(none) }}{%- endif -%}
     {#- a mark ahead of this server's transactions: the database was restored into
         another server, whose new stamps could be lower than the mark -#}
     {%- set ahead = run_query(
@@ -56,6 +67,11 @@
             ~ since ~ "'::xid8)") -%}
         {%- if removed.rows[0][0] -%}{{ return(none) }}{%- endif -%}
     {%- endif -%}
+    {%- set moved_later = run_query(
+        "select exists (select 1 from " ~ ref('stg_listings') ~ " as l join " ~ state
+        ~ " as s using (listing_id) where l.changed_xid >= '" ~ since ~ "'::xid8"
+        ~ " and l.first_seen_at > " ~ as_of() ~ ")") -%}
+    {%- if moved_later.rows[0][0] -%}{{ return(none) }}{%- endif -%}
     {{ return(since) }}
 {%- endmacro %}
 
@@ -69,21 +85,23 @@
     just before it, so at most the read's own: safe), and the one it reads from. -#}
 {% macro mark_changes_read() -%}
     {%- set since = changes_since() -%}
-    insert into {{ refresh_marks() }} (name, mark, previous)
+    insert into {{ refresh_marks() }} (name, mark, previous, as_of)
     values ('int_listing_changes', pg_snapshot_xmin(pg_current_snapshot()),
-            {{ "'" ~ since ~ "'::xid8" if since is not none else 'null' }})
+            {{ "'" ~ since ~ "'::xid8" if since is not none else 'null' }}, {{ as_of() }})
     on conflict (name) do update
-        set mark = excluded.mark, previous = excluded.previous, marked_at = now()
+        set mark = excluded.mark, previous = excluded.previous, as_of = excluded.as_of,
+            marked_at = now()
 {%- endmacro %}
 
-{#- post-hook of int_listing_state: it now holds every change up to that read;
-    `previous` is where the read started (NULL: it read everything). -#}
+{#- post-hook of int_listing_state: it now holds every change up to that read, as of
+    that read's instant; `previous` is where the read started (NULL: it read everything). -#}
 {% macro advance_state_mark() -%}
-    insert into {{ refresh_marks() }} (name, mark, previous)
-    select 'int_listing_state', mark, previous from {{ refresh_marks() }}
+    insert into {{ refresh_marks() }} (name, mark, previous, as_of)
+    select 'int_listing_state', mark, previous, as_of from {{ refresh_marks() }}
     where name = 'int_listing_changes'
     on conflict (name) do update
-        set mark = excluded.mark, previous = excluded.previous, marked_at = now()
+        set mark = excluded.mark, previous = excluded.previous, as_of = excluded.as_of,
+            marked_at = now()
 {%- endmacro %}
 
 {#- post-hook of int_listing_state after it read every listing into a new table: the
@@ -140,12 +158,13 @@
     `previous` is the mark it refreshed from (NULL: it was rebuilt in full). -#}
 {% macro mark_mart_built() -%}
     {%- set consumed = refresh_mark(this.identifier) if mart_mode() == 'incremental' else none -%}
-    insert into {{ refresh_marks() }} (name, mark, previous)
+    insert into {{ refresh_marks() }} (name, mark, previous, as_of)
     select '{{ this.identifier }}', mark,
-           {{ "'" ~ consumed ~ "'::xid8" if consumed is not none else 'null' }}
+           {{ "'" ~ consumed ~ "'::xid8" if consumed is not none else 'null' }}, as_of
     from {{ refresh_marks() }} where name = 'int_listing_state'
     on conflict (name) do update
-        set mark = excluded.mark, previous = excluded.previous, marked_at = now()
+        set mark = excluded.mark, previous = excluded.previous, as_of = excluded.as_of,
+            marked_at = now()
 {%- endmacro %}
 
 {#- pre-hook of each mart: delete the rows the refresh recomputes, those where

@@ -4,20 +4,30 @@
 -- in or out of; see macros/refresh_marks.sql for the watermark.
 --
 -- A change is a row of jobs_listings_data inserted or updated since the watermark
--- (changed_xid, stamped by a trigger). On the first build, with --full-refresh, or
--- without int_listing_state, every listing is a change: int_listing_state and the marts
--- are then built from every listing, and this table is left empty.
+-- (changed_xid, stamped by a trigger), or one whose first sighting or expiry fell due
+-- since the last refresh's instant (macros/as_of.sql: the marts leave out what is dated
+-- after the build); a listing first seen after this build's instant is none yet. On the
+-- first build, with --full-refresh, or without int_listing_state, every listing is a
+-- change: int_listing_state and the marts are then built from every listing, and this
+-- table is left empty.
 {{ config(
     materialized='table',
     pre_hook="{{ mark_changes_read() }}",
 ) }}
 {%- set since = changes_since() %}
+{%- set since_as_of = "'" ~ refresh_mark('int_listing_state', 'as_of') ~ "'::timestamptz" %}
 
 with changed as (
     select {{ listing_facts('l') }}
     from {{ ref('stg_listings') }} as l
     {%- if since is not none %}
-    where l.changed_xid >= '{{ since }}'::xid8
+    where l.first_seen_at <= {{ as_of() }}
+      and (
+          l.changed_xid >= '{{ since }}'::xid8
+          or l.first_seen_at > {{ since_as_of }}
+          or (l.status = 'expired' and l.expired_at > {{ since_as_of }}
+              and l.expired_at <= {{ as_of() }})
+      )
     {%- else %}
     where false
     {%- endif %}

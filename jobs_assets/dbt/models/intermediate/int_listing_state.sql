@@ -1,7 +1,8 @@
--- What the marts need of every listing (one row each), kept up to date from
--- int_listing_changes: the changed listings are deleted and inserted again. The marts
--- read this narrow table, not the wide listings table. A first or full build reads
--- every listing (and leaves int_listing_changes empty), replacing what was here.
+-- What the marts need of every listing first seen by the build's instant (one row each,
+-- as of that instant: macros/as_of.sql), kept up to date from int_listing_changes: the
+-- changed listings are deleted and inserted again. The marts read this narrow table, not
+-- the wide listings table. A first or full build reads every listing (and leaves
+-- int_listing_changes empty), replacing what was here.
 {{ config(
     materialized='incremental',
     unique_key='listing_id',
@@ -19,6 +20,7 @@
 -- every listing (a first or full build: int_listing_changes is left empty then)
 select {{ listing_facts('l') }}
 from {{ ref('stg_listings') }} as l
+where l.first_seen_at <= {{ as_of() }}
 {%- else %}
 select {{ listing_fact_columns() | join(', ') }}
 from {{ ref('int_listing_changes') }}

@@ -8,19 +8,25 @@
 --                     minus expired, so it reflects each listing's current state (a
 --                     reactivated listing counts from its first sighting).
 -- Days run from a group's first event to the last day of data (latest event or latest
--- sighting), so a day with only active listings still has its row; rows with all three
--- counts zero are left out.
+-- sighting, and never after the build's UTC day: macros/as_of.sql), so a day with only
+-- active listings still has its row; rows with all three counts zero are left out.
 --
 -- Incremental: a refresh recomputes each group changed listings moved events of, from
--- the earliest day they moved on, starting from the active listings of the row before;
--- the other groups' active listings are carried forward to a new last day.
+-- the earliest day they moved on (or from the day after the group's last row, when its
+-- days stopped short of that one), starting from the active listings of the row before;
+-- the other groups' active listings are carried forward to a new last day, and days
+-- after the last day (data corrected back) are deleted.
 {{ config(
     materialized='incremental',
-    pre_hook="{{ delete_recomputed(
-        'exists (select 1 from (' ~ daily_groups_moved() ~ ') as moved
-         where (moved.source, moved.region, moved.category_normalised)
-             = (' ~ this ~ '.source, ' ~ this ~ '.region, ' ~ this ~ '.category_normalised)
-           and ' ~ this ~ '.day >= moved.from_day)') }}",
+    pre_hook=[
+        "{{ delete_recomputed(
+            'exists (select 1 from (' ~ daily_groups_moved() ~ ') as moved
+             where (moved.source, moved.region, moved.category_normalised)
+                 = (' ~ this ~ '.source, ' ~ this ~ '.region, ' ~ this ~ '.category_normalised)
+               and ' ~ this ~ '.day >= moved.from_day)') }}",
+        "{{ 'delete from ' ~ this ~ ' where day > (' ~ daily_last_day() ~ ')'
+            if mart_mode() == 'incremental' else 'select 1' }}",
+    ],
     post_hook="{{ mark_mart_built() }}",
 ) }}
 -- depends_on: {{ ref('int_listing_changes') }}
@@ -28,24 +34,32 @@
 {%- set listings = ref('int_listing_state') %}
 
 with last_day as (
-    select greatest(
-        (select max(expired_date) from {{ listings }}),
-        (select max(first_seen_date) from {{ listings }}),
-        (select max(last_seen_date) from {{ listings }})
-    ) as day
+    select {{ daily_last_day() }} as day
 ),
 
+{%- if incremental %}
+
+latest as (
+    -- each group's last row; a moved group's is its last before the day it moved from
+    -- (the pre-hook deleted the rest)
+    select distinct on (source, region, category_normalised)
+        source, region, category_normalised, day, active_listings
+    from {{ this }}
+    order by source, region, category_normalised, day desc
+),
+{%- endif %}
+
 recomputed as (
-    -- each group from the day its rows are recomputed, and the active listings before
+    -- each group from the day its rows are recomputed, and the active listings before:
+    -- the day it moved from, or the day after its last row when its days stopped short
+    -- of that (the last day of data was earlier then: no build for days, or events that
+    -- only fell due now)
     {%- if incremental %}
-    select moved.source, moved.region, moved.category_normalised, moved.from_day,
-           coalesce(kept.active_listings, 0) as start_active
+    select moved.source, moved.region, moved.category_normalised,
+           coalesce(latest.day + 1, moved.from_day) as from_day,
+           coalesce(latest.active_listings, 0) as start_active
     from ({{ daily_groups_moved() }}) as moved
-    left join {{ this }} as kept
-        on kept.source = moved.source
-        and kept.region = moved.region
-        and kept.category_normalised = moved.category_normalised
-        and kept.day = moved.from_day - 1
+    left join latest using (source, region, category_normalised)
     {%- else %}
     select source, region, category_normalised,
            min(least(first_seen_date, expired_date)) as from_day, 0 as start_active
@@ -123,12 +137,7 @@ union all
 -- the groups nothing moved in: their active listings carried to the new last day
 select d::date, latest.source, latest.region, latest.category_normalised,
        0::bigint, latest.active_listings, 0::bigint
-from (
-    select distinct on (source, region, category_normalised)
-        source, region, category_normalised, day, active_listings
-    from {{ this }}
-    order by source, region, category_normalised, day desc
-) as latest
+from latest
 cross join last_day
 cross join lateral generate_series(latest.day + 1, last_day.day, interval '1 day') as d
 where latest.active_listings > 0
