@@ -1,15 +1,23 @@
-"""Saved searches' store and webhook targets (lib/searches), on a real PostgreSQL."""
+"""Saved searches' store and webhook targets (lib/searches), and the upgrade that dates
+each listing's arrival for them (migration 0025), on a real PostgreSQL."""
 
 from __future__ import annotations
 
 import threading
 import time
-from datetime import timedelta
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 
+from jobs_assets.lib.identity.history import HISTORY_COLUMNS
 from jobs_assets.lib.ops.targets import TargetPolicy, UnsafeTarget, check_target
+from jobs_assets.lib.schema.migrate import migrate
 from jobs_assets.lib.searches import store
+from jobs_assets_tests.conftest import Database
+from jobs_assets_tests.test_schema import created_database
 
 
 def test_a_search_is_kept_with_its_token_hashed_and_found_only_with_it(clean_db):
@@ -158,3 +166,132 @@ def test_a_host_whose_lookup_hangs_is_refused_after_the_time_limit_not_the_resol
     finally:
         release.set()
     assert time.monotonic() - started < 30  # ten limits of 0.2 s, not ten minutes
+
+
+# --- migration 0025: when each listing arrived ------------------------------------------
+
+
+@pytest.fixture
+def scratch(database: Database) -> Iterator[str]:
+    with created_database(database, f"jobs_arrivals_{uuid.uuid4().hex[:10]}") as conninfo:
+        yield conninfo
+
+
+def version(
+    conn: psycopg.Connection, job_id: str, start: str, end: str | None, status: str, fetched: str
+) -> None:
+    """A version of listing `job_id` in the history, as the previous release wrote it."""
+    columns = ", ".join(HISTORY_COLUMNS)
+    conn.execute(
+        f"INSERT INTO public.jobs_listings_history ({columns}, valid_from, valid_to, row_hash) "
+        f"SELECT {columns}, %s, %s, 'hash' FROM public.jobs_listings_data "
+        "WHERE source_job_id = %s",
+        (start, end, job_id),
+    )
+    conn.execute(
+        "UPDATE public.jobs_listings_history SET status = %s, retrieved_at = %s "
+        "WHERE source_job_id = %s AND valid_from = %s",
+        (status, fetched, job_id, start),
+    )
+
+
+UPGRADED_TABLES = (
+    "public.jobs_listings_data",
+    "public.jobs_listings_history",
+    "public.jobs_saved_searches",
+    "public.jobs_search_deliveries",
+    "public.jobs_search_announced",
+)
+
+
+def every_row(conn: psycopg.Connection) -> dict[str, list[str]]:
+    return {
+        table: [r[0] for r in conn.execute(f"SELECT to_jsonb(t)::text FROM {table} t ORDER BY 1")]
+        for table in UPGRADED_TABLES
+    }
+
+
+def test_upgrade_to_0025_keeps_every_row_and_dates_each_listing_s_arrival(scratch: str) -> None:
+    """A database of the previous release (0024) upgrades in place: every row kept, a saved
+    `job_type` spelled "Full-Time" stored as the listings spell it; each listing's arrival
+    is the first fetch its history recorded (else its own), its return after an expiry
+    the fetch of the version that brought it back. From then on the triggers stamp both."""
+    migrate(scratch, "0024")
+    with psycopg.connect(scratch) as conn:
+        conn.execute(
+            "INSERT INTO public.jobs_listings_data (source, source_job_id, title, job_url, "
+            "region, retrieved_at, first_seen_at, last_seen_at, last_partition_key, status, "
+            "reactivated_count) VALUES "
+            "('jobicy', 'a', 'A', 'https://x/a', 'Unknown', '2026-12-03 12:07+00', "
+            " '2026-12-01 08:00+00', '2026-12-03 12:00+00', 'k', 'active', 0),"
+            "('jobicy', 'b', 'B', 'https://x/b', 'Unknown', '2026-12-03 12:07+00', "
+            " '2026-12-01 08:00+00', '2026-12-03 12:00+00', 'k', 'active', 1),"
+            "('jobicy', 'c', 'C', 'https://x/c', 'Unknown', '2026-12-02 16:01+00', "
+            " '2026-12-02 12:00+00', '2026-12-02 12:00+00', 'k', 'active', 0)"
+        )
+        version(conn, "a", "2026-12-01 08:00+00", None, "active", "2026-12-01 12:05+00")
+        version(conn, "b", "2026-12-01 08:00+00", "2026-12-02 08:00+00", "active",
+                "2026-12-01 12:06+00")  # fmt: skip
+        version(conn, "b", "2026-12-02 08:00+00", "2026-12-03 08:00+00", "expired",
+                "2026-12-02 12:04+00")  # fmt: skip
+        version(conn, "b", "2026-12-03 08:00+00", None, "active", "2026-12-03 12:07+00")
+        conn.execute(
+            "INSERT INTO public.jobs_saved_searches (search_id, token_sha256, query, deliver) "
+            "VALUES ('s1', 'ab', '{\"job_type\": \"Full-Time\", \"q\": \"rust\"}', '{}'), "
+            "('s2', 'cd', '{\"job_type\": \"full time job\"}', '{}'), "
+            "('s3', 'ef', '{\"job_type\": \"contract\"}', '{}')"
+        )
+        conn.execute(
+            "INSERT INTO public.jobs_search_deliveries (search_id, window_key, channel, "
+            "idempotency_key, payload, listing_count) VALUES ('s1', 'w', 'webhook', 'k1', "
+            "'{\"listings\": []}', 1)"
+        )
+        conn.execute(
+            "INSERT INTO public.jobs_search_announced (search_id, job_key, source, "
+            "source_job_id, window_key) VALUES ('s1', 'jobicy:a', 'jobicy', 'a', 'w')"
+        )
+        before = every_row(conn)
+
+    migrate(scratch)
+
+    with psycopg.connect(scratch) as conn:
+        after = every_row(conn)
+        searches = before.pop("public.jobs_saved_searches")
+        assert after.pop("public.jobs_saved_searches") == [
+            row.replace('"Full-Time"', '"full_time"') for row in searches
+        ]
+        assert after == before
+        assert conn.execute(
+            "SELECT source_job_id, arrived_at, returned_at FROM public.jobs_listing_arrivals "
+            "ORDER BY 1"
+        ).fetchall() == [
+            ("a", stamp("2026-12-01 12:05"), None),
+            ("b", stamp("2026-12-01 12:06"), stamp("2026-12-03 12:07")),
+            ("c", stamp("2026-12-02 16:01"), None),  # no history: its own fetch
+        ]
+        (now,) = conn.execute("SELECT statement_timestamp()").fetchone()
+        conn.execute(
+            "INSERT INTO public.jobs_listings_data (source, source_job_id, title, job_url, "
+            "region, retrieved_at, first_seen_at, last_seen_at, last_partition_key) "
+            "VALUES ('remotive', 'd', 'D', 'https://x/d', 'Unknown', now(), now(), now(), 'k')"
+        )
+        conn.execute(  # b back again; a edited (no arrival, no return)
+            "UPDATE public.jobs_listings_data SET reactivated_count = reactivated_count + 1 "
+            "WHERE source_job_id = 'b'"
+        )
+        conn.execute("UPDATE public.jobs_listings_data SET title = 'A2' WHERE source_job_id = 'a'")
+        stamped = conn.execute(
+            "SELECT source_job_id, arrived_at >= %s, returned_at >= %s "
+            "FROM public.jobs_listing_arrivals ORDER BY 1",
+            (now, now),
+        ).fetchall()
+        assert stamped == [("a", False, None), ("b", False, True), ("c", False, None),
+                           ("d", True, None)]  # fmt: skip
+        assert conn.execute(
+            "SELECT indexdef LIKE '%%(valid_from) WHERE (valid_to IS NULL)' FROM pg_indexes "
+            "WHERE indexname = 'jobs_listings_history_current_from_idx'"
+        ).fetchall() == [(True,)]
+
+
+def stamp(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)

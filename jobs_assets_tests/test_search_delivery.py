@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -34,7 +34,7 @@ from jobs_assets.lib.ops.targets import TargetPolicy, UnsafeTarget, check_target
 from jobs_assets.lib.ops.webhook import DeliveryError, post_webhook
 from jobs_assets.lib.redact import redact
 from jobs_assets.lib.searches import store
-from jobs_assets.lib.searches.deliver import idempotency_key, plan_window
+from jobs_assets.lib.searches.deliver import BACKFILL_GRACE, idempotency_key, plan_window
 from jobs_assets.lib.searches.match import QueryError, filters_for
 from jobs_assets.lib.searches.send import Mailer, SendPolicy, is_loopback, send_due
 from jobs_assets.partitions import INGESTION_PARTITIONS
@@ -408,13 +408,22 @@ def test_loads_between_two_ticks_each_get_their_run(clean_db, resources):
 def test_a_job_arriving_later_on_a_second_board_is_not_announced_again(
     clean_db, data_dir, webhook, tmp_path
 ):
+    """A twin of an announced job on another board is the same job: never announced
+    again. To a search saved after the job's first listing arrived it is not news either
+    (before, the twin was announced to it as a new job); to one saved before, whose
+    filters only the twin passes, it is news, with the other board's link."""
     resource = delivery()
     first, second = windows()[-2:]
     with clean_db.connect() as conn:
         search = store.create_search(conn, QUERY, {"webhook_url": webhook.url()}).search
+        on_remotive = store.create_search(
+            conn, {**QUERY, "source": "remotive"}, {"webhook_url": webhook.url("/remotive")}
+        ).search
     load(clean_db, data_dir, first)
     match_window(clean_db, first, resource)
     assert len(webhook.posts) == 1 and ("jobicy", JOBICY_ID) in listed(webhook.posts[0])
+    with clean_db.connect() as conn:  # saved after the Jobicy listing arrived
+        later = store.create_search(conn, QUERY, {"webhook_url": webhook.url("/later")}).search
 
     load(clean_db, data_dir, second, with_remotive_twin(tmp_path / "twin"))
     # the pipeline made the Remotive copy one job with the Jobicy listing
@@ -423,17 +432,16 @@ def test_a_job_arriving_later_on_a_second_board_is_not_announced_again(
         "WHERE source = 'remotive' AND source_job_id = '9117433'"
     )
     assert twin == [(f"jobicy:{JOBICY_ID}", second)]
-    with clean_db.connect() as conn:  # a search made since: the copy is new to it
-        later = store.create_search(conn, QUERY, {"webhook_url": webhook.url("/later")}).search
     matched = match_window(clean_db, second, resource)
 
     metadata = matched.asset_materializations_for_node("saved_search_matches")[0].metadata
     assert metadata["window_listings"].value >= 1  # the copy is new in the second window
-    assert metadata["searches_matched"].value == 2  # and it matches both searches...
-    assert metadata["deliveries_written"].value == 1  # ...but the first announced its job
-    first_post, later_post = webhook.posts
-    assert later_post["path"].startswith("/later?")
-    (copy,) = later_post["json"]["listings"]
+    assert metadata["searches_matched"].value == 3  # and it matches the three searches...
+    assert metadata["matches_older_than_search"].value == 1  # ...the later one saw the job
+    assert metadata["deliveries_written"].value == 1  # ...and the first announced it
+    first_post, remotive_post = webhook.posts
+    assert remotive_post["path"].startswith("/remotive?")
+    (copy,) = remotive_post["json"]["listings"]
     assert (copy["source"], copy["source_job_id"]) == ("remotive", "9117433")
     assert copy["job_key"] == f"jobicy:{JOBICY_ID}"
     jobicy_url = next(
@@ -444,8 +452,9 @@ def test_a_job_arriving_later_on_a_second_board_is_not_announced_again(
     ]
     assert [(r[0], r[1]) for r in deliveries(clean_db)] == [
         (search.search_id, first),
-        (later.search_id, second),
+        (on_remotive.search_id, second),
     ]
+    assert later.search_id not in {r[0] for r in deliveries(clean_db)}
     assert clean_db.query(
         "SELECT count(*) FROM public.jobs_search_announced WHERE search_id = %s",
         (search.search_id,),
@@ -735,11 +744,11 @@ def plan_rust_window(db: Database, urls: list[str]) -> list[str]:
     key = windows()[-1]
     window = INGESTION_PARTITIONS.time_window_for_partition_key(key)
     with db.connect() as conn, db.connect() as read_conn:
-        load_window((conn, read_conn), window.start, {"jobicy": [jobicy(1, "Rust engineer")]})
-        ids = [
+        ids = [  # saved before the job arrives: it is news to them
             store.create_search(conn, {"q": "rust"}, {"webhook_url": url}).search.search_id
             for url in urls
         ]
+        load_window((conn, read_conn), window.start, {"jobicy": [jobicy(1, "Rust engineer")]})
         plan = plan_window(conn, key, window.start, email_enabled=False, window_end=window.end)
     assert plan.deliveries == len(urls)
     return ids
@@ -1054,3 +1063,223 @@ def test_a_job_whose_cluster_is_renamed_after_its_listing_expired_is_not_announc
         (search.search.search_id,),
     )
     assert [k for (k,) in announced] == ["himalayas:h1", "jobicy:1", "remotive:9001"]
+
+
+# --- news: jobs that arrived after the search was saved, each once --------------------
+
+#: never called: these tests only plan (write) the messages
+UNCALLED_HOOK = "https://1.1.1.1/h"
+
+
+def plan(conn, key: str) -> int:
+    """What `saved_search_matches` plans for the window `key` (its window's end as the
+    asset gives it); the messages written."""
+    window = INGESTION_PARTITIONS.time_window_for_partition_key(key)
+    return plan_window(
+        conn, key, window.start, email_enabled=False, window_end=window.end
+    ).deliveries
+
+
+def starts(keys: list[str]) -> list:
+    return [INGESTION_PARTITIONS.time_window_for_partition_key(k).start for k in keys]
+
+
+def announced_to(db: Database, search: store.CreatedSearch) -> list[set[tuple[str, str]]]:
+    """The jobs each message to the search listed, in order."""
+    rows = db.query(
+        "SELECT payload FROM public.jobs_search_deliveries WHERE search_id = %s "
+        "AND channel = 'webhook' ORDER BY window_key, part",
+        (search.search.search_id,),
+    )
+    return [{(j["source"], j["source_job_id"]) for j in payload["listings"]} for (payload,) in rows]
+
+
+EDITS = {  # (the search, the listing as it arrived, as edited later)
+    "title": ({"q": "rust"}, {"jobTitle": "Go developer"}, {"jobTitle": "Go and Rust developer"}),
+    "salary": (
+        {"q": "developer", "min_salary_usd": 100_000},
+        {"jobTitle": "Rust developer"},
+        {"jobTitle": "Rust developer", "annualSalaryMin": 120_000, "annualSalaryMax": 140_000,
+         "salaryCurrency": "USD"},
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_a_listing_edited_to_match_is_announced_by_the_window_that_changed_it(clean_db, edit):
+    """A listing that arrived after the search was saved and matched it only once edited
+    (its title, or a salary stated later) is news in the window that changed it; the
+    same edit to a listing older than the search tells the search nothing. Before, only
+    listings first seen or back in a window were matched: the edited one never was."""
+    query, arrived, edited = EDITS[edit]
+    keys = latest_windows(3)
+
+    def both(fields: dict) -> dict[str, list[dict]]:  # two companies: two jobs
+        return {"jobicy": [jobicy(1, company="Old Co", **fields), jobicy(2, **fields)]}
+
+    with clean_db.connect() as conn, clean_db.connect() as read_conn:
+        older = {"jobicy": both(arrived)["jobicy"][:1]}
+        load_window((conn, read_conn), starts(keys)[0], older)
+        plan(conn, keys[0])
+        search = store.create_search(conn, query, {"webhook_url": UNCALLED_HOOK})
+        load_window((conn, read_conn), starts(keys)[1], both(arrived))
+        written = [plan(conn, keys[1])]
+        load_window((conn, read_conn), starts(keys)[2], both(edited))
+        written += [plan(conn, keys[2]), plan(conn, keys[2])]  # and again: nothing more
+    assert written == [0, 1, 0]
+    assert announced_to(clean_db, search) == [{("jobicy", "2")}]
+
+
+def test_a_window_loaded_again_tells_a_search_only_of_what_arrived_after_it_was_saved(
+    clean_db,
+):
+    """The window is matched, a search is saved, and the window is loaded again (a
+    retried source, an inbox file) with one listing more: only that one is news to it
+    (before, all six were). A search saved before the window was first loaded (the
+    window loaded late: it began before the search) hears of all six."""
+    (key,) = latest_windows(1)
+    (start,) = starts([key])
+    five = [jobicy(n, f"Python developer {n}", company=f"Co{n}") for n in range(1, 6)]
+    six = [*five, jobicy(99, "Python developer 99", company="Co99")]
+    with clean_db.connect() as conn, clean_db.connect() as read_conn:
+        early = store.create_search(conn, {"q": "python"}, {"webhook_url": UNCALLED_HOOK})
+        load_window((conn, read_conn), start, {"jobicy": five})
+        assert plan(conn, key) == 1
+        later = store.create_search(conn, {"q": "python"}, {"webhook_url": UNCALLED_HOOK})
+        load_window((conn, read_conn), start, {"jobicy": six})
+        assert plan(conn, key) == 2  # a follow-up to the early search, the first to the later
+    assert announced_to(clean_db, later) == [{("jobicy", "99")}]
+    assert announced_to(clean_db, early) == [{("jobicy", str(n)) for n in range(1, 6)},
+                                             {("jobicy", "99")}]  # fmt: skip
+
+
+def test_a_listing_back_before_the_search_was_saved_is_not_news_when_its_window_is_reloaded(
+    clean_db,
+):
+    """A listing came back in the newest window; the window was matched, then a search
+    saved, then the window loaded again: its return is not news to the search (before, it
+    was announced as back). A return after the search was saved still is."""
+    keys = latest_windows(3)
+    first, second, third = starts(keys)
+    rust = {n: jobicy(n, f"Rust engineer {n}") for n in (1, 2, 3)}
+    with clean_db.connect() as conn, clean_db.connect() as read_conn:
+        load_window((conn, read_conn), first, {"jobicy": [rust[1], rust[2], rust[3]]})
+        load_window((conn, read_conn), second, {"jobicy": [rust[3]]})  # 1 and 2 expire
+        load_window((conn, read_conn), third, {"jobicy": [rust[1], rust[3]]})  # 1 is back
+        plan(conn, keys[2])
+        search = store.create_search(conn, {"q": "rust"}, {"webhook_url": UNCALLED_HOOK})
+        load_window((conn, read_conn), third, {"jobicy": list(rust.values())})  # 2 back now
+        plan(conn, keys[2])
+    assert clean_db.query(
+        "SELECT source_job_id, status, reactivated_count FROM public.jobs_listings_data "
+        "ORDER BY source_job_id"
+    ) == [("1", "active", 1), ("2", "active", 1), ("3", "active", 0)]
+    assert announced_to(clean_db, search) == [{("jobicy", "2")}]
+
+
+def remotive_twin(job_id: int = 9001) -> dict:
+    """Remotive's copy of the Jobicy job `jobicy(1, "Senior Rust Engineer", "Acme", RUST)`."""
+    return {"id": job_id, "url": f"https://remotive.test/{job_id}",
+            "title": "Senior Rust Engineer", "company_name": "Acme",
+            "candidate_required_location": "Anywhere", "description": RUST}  # fmt: skip
+
+
+def test_a_twin_joining_a_job_older_than_the_search_is_not_a_new_job(clean_db):
+    """A job listed before the search was saved turns up on a second board after it: the
+    copy joins the job's cluster, and the job is not news to the search (before, the
+    copy was announced as a new job). A search saved before the job arrived heard of it
+    once, and hears nothing of the copy."""
+    keys = latest_windows(2)
+    job = jobicy(1, "Senior Rust Engineer", company="Acme", jobDescription=RUST)
+    other = jobicy(2, "Office manager", company="Other")
+    with clean_db.connect() as conn, clean_db.connect() as read_conn:
+        early = store.create_search(conn, {"q": "rust"}, {"webhook_url": UNCALLED_HOOK})
+        load_window((conn, read_conn), starts(keys)[0], {"jobicy": [job, other]})
+        written = [plan(conn, keys[0])]
+        later = store.create_search(conn, {"q": "rust"}, {"webhook_url": UNCALLED_HOOK})
+        twins = {"jobicy": [job, other], "remotive": [remotive_twin()]}
+        load_window((conn, read_conn), starts(keys)[1], twins)
+        written.append(plan(conn, keys[1]))
+    assert clean_db.query(
+        "SELECT duplicate_cluster_id FROM public.jobs_listings_data WHERE source = 'remotive'"
+    ) == [("jobicy:1",)]
+    assert written == [1, 0]
+    assert announced_to(clean_db, early) == [{("jobicy", "1")}]
+    assert announced_to(clean_db, later) == []
+
+
+def test_a_search_deleted_while_the_window_is_planned_is_left_out_and_the_others_are_written(
+    clean_db,
+):
+    """Two connections delete searches while the planner works: one deletion commits after
+    the planner read the searches, the other was begun before the plan and commits while
+    the planner waits for it. Both searches are left out and the third gets its message
+    (before, the insert of their deliveries failed the whole window on the foreign key)."""
+    (key,) = latest_windows(1)
+    with clean_db.connect() as conn, clean_db.connect() as read_conn:
+        made = {
+            name: store.create_search(conn, {"q": "rust"}, {"webhook_url": UNCALLED_HOOK})
+            for name in ("kept", "deleted_meanwhile", "deleted_by_an_open_transaction")
+        }
+        load_window((conn, read_conn), starts([key])[0], {"jobicy": [jobicy(1, "Rust dev")]})
+    gone = made["deleted_meanwhile"]
+    held = made["deleted_by_an_open_transaction"].search.search_id
+
+    def read_then_delete(conn) -> list[store.SavedSearch]:
+        found = [s for s in store.all_searches(conn) if s.deliver]
+        with clean_db.connect() as other:
+            assert store.delete_search(other, gone.search.search_id, gone.token)
+        return found
+
+    window = INGESTION_PARTITIONS.time_window_for_partition_key(key)
+    outcome: dict[str, object] = {}
+    with clean_db.connect() as deleting, clean_db.connect() as conn:
+        deleting.execute("DELETE FROM public.jobs_saved_searches WHERE search_id = %s", (held,))
+
+        def run() -> None:
+            try:
+                outcome["plan"] = plan_window(
+                    conn, key, window.start, email_enabled=False, searches=read_then_delete
+                )
+            except Exception as err:  # the test reports it below
+                outcome["error"] = err
+
+        planner = threading.Thread(target=run)
+        planner.start()
+        pid = conn.info.backend_pid
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and planner.is_alive():
+            waiting = clean_db.query(
+                "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (pid,)
+            )
+            if waiting == [("Lock",)]:
+                break  # the planner waits for the open deletion
+            time.sleep(0.02)
+        deleting.commit()
+        planner.join(30)
+    assert "error" not in outcome, outcome.get("error")
+    result = outcome["plan"]
+    assert (result.deleted, result.deliveries) == (2, 1)
+    assert announced_to(clean_db, made["kept"]) == [{("jobicy", "1")}]
+    assert clean_db.query("SELECT count(*) FROM public.jobs_search_deliveries") == [(1,)]
+
+
+def test_a_backfill_of_old_windows_tells_newer_searches_nothing_though_its_jobs_arrive_later(
+    clean_db,
+):
+    """What `BACKFILL_GRACE` is for, kept beside the arrival rule: a window that ended
+    more than a day before the search was saved, loaded (backfilled) after it, brings the
+    search nothing, though its listings arrived after the search; the newest window
+    loaded after it brings it its jobs."""
+    keys = latest_windows(20)
+    old, newest = keys[0], keys[-1]
+    assert starts([old])[0] + timedelta(hours=4) + BACKFILL_GRACE < datetime.now(UTC)
+    with clean_db.connect() as conn, clean_db.connect() as read_conn:
+        search = store.create_search(conn, {"q": "rust"}, {"webhook_url": UNCALLED_HOOK})
+        load_window((conn, read_conn), starts([old])[0], {"jobicy": [jobicy(1, "Rust dev")]})
+        backfilled = plan(conn, old)
+        later = {"jobicy": [jobicy(2, "Rust dev", company="Other")]}
+        load_window((conn, read_conn), starts([newest])[0], later)
+        written = plan(conn, newest)
+    assert (backfilled, written) == (0, 1)
+    assert announced_to(clean_db, search) == [{("jobicy", "2")}]

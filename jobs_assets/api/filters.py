@@ -10,17 +10,20 @@ duplicates, order, cursor, size); `SavedQuery` refuses a name that is not a filt
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import Enum, StrEnum
 from typing import Annotated, Any
 
 import psycopg
+import pycountry
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -28,8 +31,12 @@ from pydantic import (
 from jobs_assets.api import cursor
 from jobs_assets.api.models import SALARY_BANDS_TEXT
 from jobs_assets.lib.listings import queries
+from jobs_assets.lib.listings.quality import REGION_VALUES
+from jobs_assets.lib.money.salary import PLAUSIBLE_USD_MAX
+from jobs_assets.lib.normalise.categories import VOCABULARY as CATEGORIES
 from jobs_assets.lib.normalise.eligibility import KINDS as ELIGIBILITY_KINDS
 from jobs_assets.lib.normalise.eligibility import country_offsets, known_countries
+from jobs_assets.lib.normalise.rows import JOB_TYPES, SENIORITIES
 from jobs_assets.lib.sources import SOURCES
 
 SourceName = Enum("SourceName", {name: name for name in SOURCES}, type=str)
@@ -50,7 +57,7 @@ SOURCE_JOB_ID_MAX_LENGTH = 2000
 #: a cursor holds a listing's id: one of the longest, in UTF-8 and base64, still fits
 #: (and a request line with it stays under the server's 16 KiB)
 CURSOR_MAX_LENGTH = 8192
-#: the filters whose schema is any text: empty, they filter nothing
+#: the filters a form sends as text: empty, they filter nothing
 FREE_TEXT = frozenset({"q", "region", "category", "seniority", "job_type"})
 
 
@@ -77,17 +84,109 @@ def _iso_day(value: object) -> object:
 IsoDay = Annotated[date, BeforeValidator(_iso_day)]
 
 
+NOT_A_COUNTRY = "not an ISO 3166 alpha-2 country code (e.g. DE, US, IN)"
+
+
 def _known_country(value: object) -> object:
     if not isinstance(value, str) or not value:
         return value  # None, or not text: the enum's own check answers
     if country_offsets(value) is None:
-        raise ValueError(f"{value!r} is not an ISO 3166 alpha-2 country code (e.g. DE, US, IN)")
+        raise ValueError(f"{value!r} is {NOT_A_COUNTRY}")
     return value.upper()
 
 
 #: a country code in any case ("de"), in the annotation itself: wherever the field's type
 #: is used (the MCP server's tool arguments too), it reads alike
 KnownCountry = Annotated[CountryCode, BeforeValidator(_known_country)]
+
+
+#: every ISO 3166 alpha-2 code, and Kosovo's XK (which the places parser gives it)
+COUNTRY_CODES = frozenset(
+    {c.alpha_2 for c in pycountry.countries} | set(known_countries()) | {"XK"}
+)
+
+
+def _fold(label: str) -> str:
+    """A label as people type it, compared: case, and `-`/`_`/spaces, ignored."""
+    return re.sub(r"[-_\s]+", "_", label.strip().casefold())
+
+
+def vocabulary(
+    name: str, values: Iterable[str], what: str = "", max_length: int = 64, blank: bool = True
+) -> Any:
+    """A closed vocabulary of the listings as a field type: an enum of `values`, read in
+    any case and with `-`, `_` or spaces alike (`full-time`, `Full_Time`) as the listings
+    spell it; any other value is refused, saying `what` it should be (by default: the
+    values there are), and one over `max_length` unread. Its schema lists the values, and
+    the empty text when `blank` (a form's empty field: no filter, see `FREE_TEXT`)."""
+    values = tuple(values)
+    by_fold = {_fold(v): v for v in values}
+    what = what or f"none of the listings' values: {', '.join(values)}"
+
+    def spelled(value: object) -> object:
+        if not isinstance(value, str) or not value.strip():
+            return value  # None, or not text: the enum's own check answers
+        if len(value) > max_length:
+            raise ValueError(f"String should have at most {max_length} characters")
+        if _fold(value) not in by_fold:
+            raise ValueError(f"{value!r} is {what}")
+        return by_fold[_fold(value)]
+
+    schema = {"type": "string", "enum": [*values, *([""] if blank else [])], "title": name}
+    kind = Enum(name, {v: v for v in values}, type=str)
+    return Annotated[kind, BeforeValidator(spelled), WithJsonSchema(schema)]
+
+
+CountryName = vocabulary("CountryName", sorted(COUNTRY_CODES), NOT_A_COUNTRY, blank=False)
+RegionName = vocabulary("RegionName", REGION_VALUES)
+CategoryName = vocabulary("CategoryName", CATEGORIES)
+SeniorityName = vocabulary("SeniorityName", SENIORITIES, max_length=32)
+JobType = vocabulary("JobType", JOB_TYPES, max_length=32)
+
+#: PostgreSQL's English stop words (`tsearch_data/english.stop`): the full-text search
+#: drops them, so a `q` of nothing else matches no listing
+_ENGLISH_STOP = """
+i me my myself we our ours ourselves you your yours yourself yourselves he him his himself
+she her hers herself it its itself they them their theirs themselves what which who whom
+this that these those am is are was were be been being have has had having do does did
+doing a an the and but if or because as until while of at by for with about against
+between into through during before after above below to from up down in out on off over
+under again further then once here there when where why how all any both each few more
+most other some such no nor not only own same so than too very s t can will just don
+should now
+"""
+STOP_WORDS = frozenset(_ENGLISH_STOP.split())
+_WORD = re.compile(r"[^\W_]+")
+#: a `q` of stop words only (each in any case, between any non-word characters); the
+#: schema says so too (`not`), so a client generating valid requests from it sends none
+STOP_WORDS_ONLY = (
+    r"^[\W_]*(?:(?:"
+    + "|".join(
+        "".join(f"[{c.upper()}{c}]" for c in word)
+        for word in sorted(STOP_WORDS, key=lambda w: (-len(w), w))
+    )
+    + r")(?:[\W_]+|$))+$"
+)
+_STOP_WORDS_ONLY = re.compile(STOP_WORDS_ONLY)
+#: `posted_since` may be at most this many years ahead: a day later than the end of
+#: next year is a typo or a sentinel (9999-12-31), and no listing would ever match it
+POSTED_SINCE_YEARS_AHEAD = 1
+
+
+def latest_posted_since() -> date:
+    """The latest day `posted_since` takes: the last day of next year (UTC)."""
+    return date(datetime.now(UTC).year + POSTED_SINCE_YEARS_AHEAD, 12, 31)
+
+
+def _years_up_to(year: int) -> str:
+    """A regex of the four-digit years 0000..`year` (the schema's `posted_since`)."""
+    digits = f"{year:04d}"
+    parts = []
+    for i, d in enumerate(digits):
+        if d != "0":
+            parts.append(digits[:i] + f"[0-{int(d) - 1}]" + r"\d" * (3 - i))
+    parts.append(digits)
+    return "(?:" + "|".join(parts) + ")"
 
 
 class ListingQuery(BaseModel):
@@ -98,13 +197,19 @@ class ListingQuery(BaseModel):
         max_length=200,
         pattern=NO_NUL,
         description="Full-text search over title, company, tags and description "
-        '(web search syntax: words, "quoted phrases", -excluded, or).',
+        '(web search syntax: words, "quoted phrases", -excluded, or). English stop words '
+        '("the", "and", "it") are ignored, so a q of nothing else is refused.',
         examples=["python django", '"data engineer" -senior'],
+        json_schema_extra={"not": {"type": "string", "pattern": STOP_WORDS_ONLY}},
     )
     source: SourceName | None = None
-    region: str | None = Field(None, max_length=64, pattern=NO_NUL, examples=["Europe"])
-    country: str | None = Field(
-        None, pattern=r"^[A-Za-z]{2}$", description="ISO 3166 alpha-2.", examples=["DE"]
+    region: RegionName | None = Field(
+        None,
+        description="The listing's region: " + ", ".join(REGION_VALUES) + " (any case).",
+        examples=["Europe"],
+    )
+    country: CountryName | None = Field(
+        None, description="ISO 3166 alpha-2 (any case).", examples=["DE"]
     )
     eligible_in: KnownCountry | None = Field(
         None,
@@ -125,28 +230,40 @@ class ListingQuery(BaseModel):
     eligibility: Eligibility | None = Field(
         None, description="Who may apply: " + ", ".join(ELIGIBILITY_KINDS) + "."
     )
-    category: str | None = Field(
+    category: CategoryName | None = Field(
         None,
-        max_length=64,
-        pattern=NO_NUL,
-        description="The normalised category (category_normalised).",
-        examples=["engineering"],
+        description="The normalised category (category_normalised): "
+        + ", ".join(CATEGORIES)
+        + " (any case).",
+        examples=["Software Development"],
     )
-    seniority: str | None = Field(None, max_length=32, pattern=NO_NUL, examples=["senior"])
-    job_type: str | None = Field(None, max_length=32, pattern=NO_NUL, examples=["full_time"])
+    seniority: SeniorityName | None = Field(
+        None, description=", ".join(SENIORITIES) + " (any case).", examples=["senior"]
+    )
+    job_type: JobType | None = Field(
+        None,
+        description=", ".join(JOB_TYPES) + " (any case; `full-time` reads as `full_time`).",
+        examples=["full_time"],
+    )
     min_salary_usd: int | None = Field(
         None,
         ge=0,
-        le=10_000_000,
+        le=int(PLAUSIBLE_USD_MAX),
         description="The listing's annual USD maximum (its minimum when it gives no "
-        "maximum) is at least this.",
+        f"maximum) is at least this; at most {int(PLAUSIBLE_USD_MAX):,}, the highest "
+        "annual figure the pipeline keeps (a higher one is a data error it drops).",
         examples=[80000],
     )
     salary_band: SalaryBand | None = Field(
         None, description=SALARY_BANDS_TEXT, examples=["100k_150k"]
     )
     posted_since: IsoDay | None = Field(
-        None, description="Only listings posted on or after this day (UTC)."
+        None,
+        description="Only listings posted on or after this day (UTC); at most the end of "
+        "next year.",
+        json_schema_extra={
+            "pattern": f"^{_years_up_to(latest_posted_since().year)}-\\d{{2}}-\\d{{2}}$"
+        },
     )
 
     @model_validator(mode="before")
@@ -171,12 +288,25 @@ class ListingQuery(BaseModel):
         why = value and queries.unsearchable(value)
         if why:
             raise ValueError(why)
+        if value and _STOP_WORDS_ONLY.search(value):
+            words = dict.fromkeys(word.lower() for word in _WORD.findall(value))
+            raise ValueError(
+                f"{value!r} holds only words the full-text search ignores (English stop "
+                f"words: {', '.join(words)}), so it would match no listing; add a word "
+                "that says what to look for"
+            )
         return value
 
-    @field_validator("country")
+    @field_validator("posted_since")
     @classmethod
-    def _upper(cls, value: str | None) -> str | None:
-        return value.upper() if value else value
+    def _not_far_ahead(cls, value: date | None) -> date | None:
+        latest = latest_posted_since()
+        if value is not None and value > latest:
+            raise ValueError(
+                f"{value.isoformat()} is too far ahead: no listing is posted then; give a "
+                f"day up to {latest.isoformat()}"
+            )
+        return value
 
     @field_validator("utc_offset", "min_salary_usd", mode="before")
     @classmethod
@@ -190,10 +320,9 @@ class ListingQuery(BaseModel):
     ) -> queries.ListingFilters:
         """The SQL side's filters (`queries.ListingFilters`)."""
         values = {name: getattr(self, name) for name in ListingQuery.model_fields}
-        values["source"] = self.source.value if self.source else None
-        values["salary_band"] = self.salary_band.value if self.salary_band else None
-        values["eligibility"] = self.eligibility.value if self.eligibility else None
-        values["eligible_in"] = self.eligible_in.value if self.eligible_in else None
+        for name, value in values.items():
+            if isinstance(value, Enum):  # the source, labels, band, eligibility: their text
+                values[name] = value.value
         values["eligible_in_offsets"] = (
             country_offsets(self.eligible_in.value) if self.eligible_in else None
         )

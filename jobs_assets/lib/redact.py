@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import unquote_plus
 
 MASK = "***"
 SECRET_PARAMS = (
@@ -27,12 +28,31 @@ SECRET_PARAMS = (
 _USERINFO = re.compile(
     r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#@:\s'\"<>]*):(?P<password>[^\s'\"<>]*)@"
 )
-# `token=...` in a query string (or its percent-encoded form), whatever the case.
+# `name=value` in a query string (or its percent-encoded form, `%3F`/`%26`/`%3D`). The
+# name counts as written or percent-decoded (`%74oken` is `token` to the server), whatever
+# the case: `_secret` decides. The value is only looked at (a lookahead), so the search
+# goes on inside it: `next=/cb?token=...` still finds its `token`.
 _PARAM = re.compile(
-    r"(?P<name>(?:(?<![A-Za-z0-9_%])|(?<=%3F)|(?<=%26))(?:" + "|".join(SECRET_PARAMS) + r"))"
-    r"(?P<sep>=|%3D)(?P<value>(?:(?!%26)[^&#\s'\"<>,;)\]}])+)",
+    r"(?:(?<![A-Za-z0-9_%])|(?<=%3F)|(?<=%26))(?P<name>[A-Za-z0-9_%]+)"
+    r"(?:=|%3D)(?=(?P<value>(?:(?!%26)[^&#\s'\"<>,;)\]}])+))",
     re.IGNORECASE,
 )
+_SECRETS = frozenset(SECRET_PARAMS)
+#: how many layers of percent-encoding a name is read through (a URL inside a URL)
+_DECODINGS = 4
+_LAST_NAME = re.compile(r"[A-Za-z0-9_]*$")
+
+
+def _secret(name: str) -> bool:
+    """Whether a parameter name, decoded as a server decodes it (and through nested
+    encodings: masking too much is the safe side), is a secret's: the last name in it
+    counts (`encoded%3Ftoken` is the parameter `token` of an encoded URL)."""
+    for _ in range(_DECODINGS):
+        decoded = unquote_plus(name)
+        if decoded == name:
+            break
+        name = decoded
+    return _LAST_NAME.search(name)[0].lower() in _SECRETS
 
 
 def redact(text: object) -> str:
@@ -40,7 +60,12 @@ def redact(text: object) -> str:
     value = str(text)
     if "@" in value:
         value = _USERINFO.sub(lambda m: f"{m['head']}:{MASK}@", value)
-    return _PARAM.sub(lambda m: f"{m['name']}{m['sep']}{MASK}", value)
+    kept, done = [], 0
+    for found in _PARAM.finditer(value):
+        if found.start() >= done and _secret(found["name"]):
+            kept.append(value[done : found.start("value")] + MASK)
+            done = found.end("value")
+    return "".join(kept) + value[done:]
 
 
 def mask_url(url: str) -> str:

@@ -258,7 +258,7 @@ def test_a_long_run_of_exclusions_is_a_422_naming_q(client: TestClient, q: str) 
     assert saved.json()["parameter"].split(".")[-1] == "q"
 
 
-@pytest.mark.parametrize("q", ["-" * 16, "-" * 16 + "a" + "-" * 16, "a-b-c " * 30, "!" * 200])
+@pytest.mark.parametrize("q", ["-" * 16, "-" * 16 + "x" + "-" * 16, "x-y-z " * 30, "!" * 200])
 def test_fewer_exclusions_in_a_row_are_searched(client: TestClient, q: str) -> None:
     assert get(client, "/listings", {"q": q, "sort": "relevance"}).status_code == 200
 

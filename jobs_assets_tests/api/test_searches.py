@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from xml.etree import ElementTree as ET
 
 import feedparser
@@ -79,8 +79,9 @@ def test_a_search_is_created_shown_and_deleted(api: TestClient, data: ApiData) -
     region = listing_rows(data, "status = 'active' AND region IS NOT NULL")[0]["region"]
     query = {"q": "engineer", "region": region.lower(), "country": "de", "min_salary_usd": "50000"}
     made = save(api, query, email="alerts@example.org")
-    # stored as validated: the country in upper case, the salary a number
-    expected = {"q": "engineer", "region": region.lower(), "country": "DE", "min_salary_usd": 50000}
+    # stored as validated: the region and country as the listings spell them, the salary a
+    # number
+    expected = {"q": "engineer", "region": region, "country": "DE", "min_salary_usd": 50000}
     assert made["query"] == expected
     assert made["deliver"] == {"email": "alerts@example.org"}
     assert made["feed_url"] == (
@@ -174,6 +175,60 @@ def test_the_same_filter_is_refused_alike_by_listings_and_by_a_saved_search(
         saved = api.post("/searches", json={"query": {name: value}}).json()
         assert listing["parameter"] == name and saved["parameter"] == f"query.{name}"
         assert listing["message"] == saved["message"].removeprefix("query.")
+
+
+#: filters no listing can ever match, what the 422 says of each: a search saved with one
+#: was accepted and never told its owner anything, and the page showed nothing, unexplained
+NEVER_MATCHED = [
+    ("q", "the and of", "only words the full-text search ignores (English stop words: the"),
+    ("q", "IT", "(English stop words: it)"),
+    ("region", "Mars", "North America, Latin America, Europe, Africa, Asia, Oceania, Worldwide"),
+    ("country", "ZZ", "not an ISO 3166 alpha-2 country code"),
+    ("category", "engineering", "Software Development, Data & Analytics"),
+    ("seniority", "staff", "entry, mid, senior, manager, director, executive"),
+    ("job_type", "full time job", "full_time, part_time, contract, freelance, internship"),
+    ("min_salary_usd", "5000000", "less than or equal to 2000000"),
+    ("posted_since", "9999-12-31", "too far ahead: no listing is posted then; give a day up"),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "says"), NEVER_MATCHED)
+def test_a_filter_no_listing_can_match_is_a_422_on_the_page_and_for_a_saved_search(
+    api: TestClient, data: ApiData, name: str, value: str, says: str
+) -> None:
+    listing = api.get("/listings", params={name: value})
+    saved = api.post("/searches", json={"query": {name: value}})
+    assert listing.status_code == saved.status_code == 422, (listing.text, saved.text)
+    assert listing.json()["parameter"] == name and saved.json()["parameter"] == f"query.{name}"
+    assert says in listing.json()["message"]
+    assert listing.json()["message"] == saved.json()["message"].removeprefix("query.")
+    assert data.query("SELECT count(*) FROM public.jobs_saved_searches") == [(0,)]
+
+
+def test_labels_are_read_in_any_case_and_spelling_as_the_listings_spell_them(
+    api: TestClient, data: ApiData
+) -> None:
+    """`job_type=FULL-TIME` is `full_time` on the page, in a saved search and in what its
+    matcher compares (before: no listing on the page, and a search stored as written that
+    the matcher, comparing job types exactly, never matched); a region, a category and a
+    seniority in any case likewise, and a q with a real word among stop words is a search."""
+    (job_type, category), *_ = data.query(
+        "SELECT job_type, category_normalised FROM public.jobs_listings_data "
+        "WHERE status = 'active' AND job_type IS NOT NULL AND category_normalised <> '' "
+        "GROUP BY 1, 2 ORDER BY count(*) DESC, 1, 2"
+    )
+    written = {"job_type": job_type.replace("_", "-").upper(), "category": category.upper()}
+    exact = api.get("/listings", params={"job_type": job_type, "category": category, "limit": 100})
+    assert exact.json()["items"]
+    typed = api.get("/listings", params={**written, "limit": 100})
+    assert typed.json()["items"] == exact.json()["items"]
+    made = save(api, written)
+    assert made["query"] == {"job_type": job_type, "category": category}
+    assert filters_for(made["query"]).job_type == job_type  # what the matcher compares
+    for params in ({"region": "north-america"}, {"seniority": "SENIOR"}, {"q": "the python"}):
+        assert api.get("/listings", params=params).status_code == 200, params
+    latest = date(datetime.now(UTC).year + 1, 12, 31).isoformat()
+    assert api.get("/listings", params={"posted_since": latest}).status_code == 200
 
 
 def test_an_empty_filter_is_no_filter_on_the_page_the_feed_and_the_matcher(
@@ -640,12 +695,20 @@ def test_the_access_log_of_a_real_request_masks_the_token(
         assert httpx.get(made["feed_url"]).status_code == 200
         assert httpx.get(f"{base}/searches/{made['id']}?token={token}").status_code == 200
         assert httpx.get(f"{base}/searches/{made['id']}?token=wrong").status_code == 404
+        # the name percent-encoded: the server reads it as `token` (and the log must too)
+        feed = f"{base}/searches/{made['id']}/feed.atom"
+        for spelt in ("%74oken", "tok%65n", "%74%6F%6B%65%6E"):
+            assert httpx.get(f"{feed}?{spelt}={token}").status_code == 200, spelt
+        assert httpx.get(f"{feed}?%2574oken={token}").status_code == 404  # encoded twice
         assert httpx.delete(f"{base}/searches/{made['id']}?token={token}").status_code == 204
     out, err = capfd.readouterr()
     log = out + err
     print(log)
     assert f'/searches/{made["id"]}/feed.atom?token=*** HTTP/1.1" 200' in log
     assert f'DELETE /searches/{made["id"]}?token=*** HTTP/1.1" 204' in log
+    for spelt in ("%74oken", "tok%65n", "%74%6F%6B%65%6E"):
+        assert f'/feed.atom?{spelt}=*** HTTP/1.1" 200' in log, spelt
+    assert '/feed.atom?%2574oken=*** HTTP/1.1" 404' in log  # masking too much is safe
     assert token not in log and "wrong" not in log
     assert logging.getLogger("uvicorn.access").filters  # the filter survived uvicorn's set-up
 

@@ -25,10 +25,11 @@ SAVED_SEARCH_MATCHES = dict(
     deps=[dg.AssetKey("jobs_listings")],
     kinds={"python", "postgres"},
     description=(
-        "public.jobs_search_deliveries and public.jobs_search_announced: the window's new "
-        "and reactivated listings matched against every saved search (the filters of GET "
-        "/listings), one message per search and channel with the jobs it has not announced "
-        "yet; then what is due is sent. A re-run of the window writes and sends nothing."
+        "public.jobs_search_deliveries and public.jobs_search_announced: the window's new, "
+        "returned and changed listings matched against every saved search (the filters of "
+        "GET /listings), one message per search and channel with the jobs that arrived "
+        "after the search was saved and that it has not announced yet; then what is due is "
+        "sent. A re-run of the window writes and sends nothing."
     ),
 )
 
@@ -47,7 +48,7 @@ def match_and_send(
         )
     log_event(
         context,
-        f"saved searches {key}: {plan.window_listings} new or reactivated listings, "
+        f"saved searches {key}: {plan.window_listings} new, returned or changed listings, "
         f"{plan.searches} searches, {plan.matched} matched, {plan.deliveries} messages "
         f"written, {plan.announced} jobs announced",
     )
@@ -60,6 +61,9 @@ def match_and_send(
             "window_listings": plan.window_listings,
             "searches": plan.searches,
             "searches_matched": plan.matched,
+            # matches whose job arrived before the search was saved: not news to it
+            "matches_older_than_search": plan.old_news,
+            "searches_deleted_meanwhile": plan.deleted,
             "deliveries_written": plan.deliveries,
             "jobs_announced": plan.announced,
             "searches_skipped": len(plan.skipped),

@@ -1,15 +1,18 @@
 """Deliveries of saved searches: one message per search, window and channel, made once.
 
 `plan_window` runs after a window is loaded. In one transaction (under an advisory lock,
-so two pods or a re-run never plan side by side) it matches the window's new and
-reactivated listings against every search (`match.py`), drops the jobs a search has
-announced already, and writes one row per search and channel in
-`public.jobs_search_deliveries` (its `idempotency_key` is derived from search, window,
-channel and part) together with what the message announces in
+so two pods or a re-run never plan side by side) it matches the window's new, returned
+and changed listings against every search (`match.py`), keeps for each search the jobs
+that are news to it (they arrived after it was saved, or came back since: `news.py`),
+drops the jobs a search has announced already, and writes one row per search and
+channel in `public.jobs_search_deliveries` (its `idempotency_key` is derived from
+search, window, channel and part) together with what the message announces in
 `public.jobs_search_announced`. A re-run of the window finds every match announced and
 writes nothing, so nothing is sent twice; a later load of the window that brings a match
 not yet announced writes a follow-up (the next `part`) listing just that; a crash before
-the commit leaves nothing half-written, so nothing is lost.
+the commit leaves nothing half-written, so nothing is lost. The matched searches are
+locked (`FOR KEY SHARE`) before anything is written for them: one deleted meanwhile is
+left out, and a deletion that comes later waits for the commit.
 
 A job is a duplicate cluster (`duplicate_cluster_id`), or the listing alone. A job is
 announced to a search once: the check looks up the cluster id and every member's own key
@@ -35,19 +38,19 @@ from psycopg.types.json import Jsonb
 
 from jobs_assets.lib.listings.queries import source_name
 from jobs_assets.lib.schema import LISTINGS_TABLE
-from jobs_assets.lib.searches import match
-from jobs_assets.lib.searches.store import SavedSearch, all_searches
+from jobs_assets.lib.searches import match, news
+from jobs_assets.lib.searches.store import SEARCHES_TABLE, SavedSearch, all_searches
 from jobs_assets.lib.sources import SOURCES
 
 DELIVERIES_TABLE = "public.jobs_search_deliveries"
 ANNOUNCED_TABLE = "public.jobs_search_announced"
-SEARCHES_TABLE = "public.jobs_saved_searches"
 WEBHOOK = "webhook"
 EMAIL = "email"
 #: the namespace of the deliveries' idempotency keys (a UUID 5 of search, window, channel)
 KEY_NAMESPACE = uuid.UUID("6f1b2c0e-29a5-4d1e-9a57-5e1f0c7d2b29")
 #: a search hears of windows that ended at most this long before it was made (a window
-#: loaded late, or loaded again by the inbox); a backfill of older windows tells it nothing
+#: loaded late, or loaded again by the inbox), and then only of jobs that arrived after it
+#: (`news.py`); a backfill of older windows tells it nothing
 BACKFILL_GRACE = timedelta(days=1)
 #: one planner at a time, whatever the pod: the announced check and its insert are one step
 _PLAN_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('jobs_search_deliveries', 29))"
@@ -73,9 +76,11 @@ def channels_of(search: SavedSearch, email_enabled: bool) -> list[str]:
 
 @dataclass
 class PlanResult:
-    window_listings: int = 0  # new or reactivated in the window
+    window_listings: int = 0  # new, back after expiring, or changed in the window
     searches: int = 0  # searches with a channel, evaluated
     matched: int = 0  # searches with at least one match before the announced check
+    old_news: int = 0  # (search, listing) matches whose job the search could already see
+    deleted: int = 0  # matched searches deleted while the window was planned
     deliveries: int = 0  # rows written (a re-run: 0)
     announced: int = 0  # jobs newly announced, over all searches
     #: search id -> why its query was skipped (a stored query the matcher cannot read)
@@ -250,11 +255,17 @@ def plan_window(
             channels[search.search_id] = wanted
         result.searches = len(queries)
         found = match.match_searches(conn, queries)
+        alive = _lock_searches(conn, found)
+        result.deleted = len(found) - len(alive)
+        found = {search_id: found[search_id] for search_id in alive}
         result.matched = len(found)
         result.lap("match")
         if not found:
             return result
         _keep_matches(conn, found)
+        result.old_news = news.drop_old_news(conn)
+        if not conn.execute("SELECT EXISTS (SELECT 1 FROM search_matches)").fetchone()[0]:
+            return result  # every match arrived before its search was saved
         conn.execute(_PICK)
         conn.execute(_MEMBERS)
         conn.execute("CREATE INDEX ON search_members (job_key)")
@@ -291,6 +302,20 @@ def plan_window(
 
 def _searches_with_channels(conn: psycopg.Connection) -> list[SavedSearch]:
     return [s for s in all_searches(conn) if s.deliver]
+
+
+def _lock_searches(conn: psycopg.Connection, found: dict[str, object]) -> list[str]:
+    """The matched searches that still exist, locked until the plan commits (`FOR KEY
+    SHARE`, in id order): a search deleted since it was read is left out, and a DELETE
+    waits, so the deliveries' foreign keys always find their search."""
+    if not found:
+        return []
+    rows = conn.execute(
+        f"SELECT search_id FROM {SEARCHES_TABLE} WHERE search_id = ANY(%s) "
+        "ORDER BY search_id FOR KEY SHARE",
+        (sorted(found),),
+    ).fetchall()
+    return [search_id for (search_id,) in rows]
 
 
 def _keep_matches(conn: psycopg.Connection, found: dict[str, list[tuple[str, str]]]) -> None:

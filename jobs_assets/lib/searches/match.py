@@ -1,12 +1,14 @@
-"""Which saved searches a window's new listings match: the filters of `GET /listings`
-evaluated over the window's new and reactivated listings only.
+"""Which saved searches a window's listings match: the filters of `GET /listings`
+evaluated over the listings the window may bring news of.
 
-A window's listings are *new* when they were first seen in it (`first_seen_at` is the
-window's start, set by the upsert) and *reactivated* when they had expired and came back
-in it (the history holds their expired version, closed at the window's start). Those
-rows are copied into a temporary table first (through the indexes on `first_seen_at`
-and `last_seen_at`), so what follows costs in proportion to the window and the number of
-searches, never to the history.
+Those are the window's active listings that were first seen in it (`first_seen_at` is
+the window's start, set by the upsert), came back in it after expiring, or changed in
+it (an edit, a late exchange rate, a places backfill): all of them have a history
+version that starts at the window, and it is their current one. Those rows are copied
+into a temporary table first (through the indexes on `first_seen_at` and on the current
+versions' `valid_from`), so what follows costs in proportion to the window and the
+number of searches, never to the history. Whether a match is news to a search (the job
+arrived after the search was saved, or came back since) is `news.py`'s to say.
 
 A search's query becomes the API's `ListingFilters`, and its SQL is the API's own
 (`jobs_assets.lib.listings.queries.where_clauses`), run against the temporary table: the listings a
@@ -32,7 +34,7 @@ from jobs_assets.lib.listings.queries import ListingFilters, unsearchable, where
 from jobs_assets.lib.normalise.eligibility import country_offsets
 from jobs_assets.lib.schema import HISTORY, LISTINGS_TABLE
 
-#: the temporary table of the window's new and reactivated listings (dropped at commit)
+#: the temporary table of the window's new, returned and changed listings (dropped at commit)
 WINDOW_LISTINGS = "search_window_listings"
 #: filters a saved query may hold; `status` and `include_duplicates` are the matcher's own
 QUERY_FIELDS = tuple(
@@ -78,8 +80,9 @@ def filters_for(query: Mapping[str, Any]) -> ListingFilters:
     return ListingFilters(**values, status="active", include_duplicates=True)
 
 
-_REACTIVATED = f"""
-    (l.reactivated_count > 0 AND l.last_seen_at >= %(window_start)s AND EXISTS (
+# back after expiring in the window: its expired version ends where the window starts
+_CAME_BACK = f"""
+    (l.reactivated_count > 0 AND EXISTS (
         SELECT 1 FROM {HISTORY.name} h
         WHERE h.source = l.source AND h.source_job_id = l.source_job_id
           AND h.status = 'expired' AND h.valid_to = %(window_start)s))
@@ -87,17 +90,23 @@ _REACTIVATED = f"""
 
 
 def create_window_listings(conn: psycopg.Connection, window_start: datetime) -> int:
-    """The window's new and reactivated active listings as `WINDOW_LISTINGS` (every
-    column of the listings, so the API's filters read it as they read the table); how
-    many. In the caller's transaction."""
+    """The window's new, returned and changed active listings as `WINDOW_LISTINGS`
+    (every column of the listings, so the API's filters read it as they read the table,
+    and `came_back`); how many. In the caller's transaction."""
     conn.execute(
         f"""
         CREATE TEMP TABLE {WINDOW_LISTINGS} ON COMMIT DROP AS
-        SELECT l.* FROM {LISTINGS_TABLE} l
-        WHERE l.status = 'active' AND l.first_seen_at = %(window_start)s
-        UNION ALL
-        SELECT l.* FROM {LISTINGS_TABLE} l
-        WHERE l.status = 'active' AND l.first_seen_at < %(window_start)s AND {_REACTIVATED}
+        WITH keys AS (
+            SELECT source, source_job_id FROM {LISTINGS_TABLE}
+            WHERE first_seen_at = %(window_start)s
+            UNION
+            SELECT source, source_job_id FROM {HISTORY.name}
+            WHERE valid_from = %(window_start)s AND valid_to IS NULL AND status = 'active'
+        )
+        SELECT l.*, {_CAME_BACK} AS came_back
+        FROM keys k
+        JOIN {LISTINGS_TABLE} l ON l.source = k.source AND l.source_job_id = k.source_job_id
+        WHERE l.status = 'active'
         """,
         {"window_start": window_start},
     )

@@ -27,6 +27,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 TOKEN_BYTES = 32
+SEARCHES_TABLE = "public.jobs_saved_searches"
 
 
 class RateLimited(Exception):
