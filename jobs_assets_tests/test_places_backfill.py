@@ -82,6 +82,17 @@ def current_versions(conn: psycopg.Connection, *columns: str) -> list[tuple]:
     ).fetchall()
 
 
+def stored_at(scratch: str, revision: str, listings_sql: str) -> dict[str, str]:
+    """The database at `revision` holding the listings `listings_sql` inserts, with their
+    current versions as that release wrote them; each listing's `ctid` (a listing an
+    upgrade does not write keeps it)."""
+    migrate(scratch, revision)
+    with psycopg.connect(scratch) as conn:
+        conn.execute(listings_sql)
+        record_current_versions(conn)
+        return dict(conn.execute("SELECT source_job_id, ctid::text FROM public.jobs_listings_data"))
+
+
 def record_current_versions(conn: psycopg.Connection) -> None:
     """Each listing's current version in the history, as the previous release wrote it."""
     conn.execute(
@@ -276,20 +287,17 @@ def test_an_upgrade_reads_a_list_of_places_as_the_pipeline_does_and_writes_only_
 def test_upgrade_decides_categories_with_this_releases_vocabulary(scratch: str) -> None:
     """Migration 0023: a "Marketing Designer" the previous release called Marketing is
     Design; a listing whose category does not change is not written; no new version."""
-    migrate(scratch, "0022")
-    with psycopg.connect(scratch) as conn:
-        conn.execute(
-            "INSERT INTO public.jobs_listings_data (source, source_job_id, title, job_url, "
-            "tags, region, category_normalised, retrieved_at, first_seen_at, last_seen_at, "
-            "last_partition_key) VALUES "
-            "('himalayas', 'd', 'Sr. Marketing Designer', 'https://x/d', '{}', 'Unknown', "
-            " 'Marketing', now(), now(), now(), 'k'),"
-            "('himalayas', 's', 'Senior Software Engineer', 'https://x/s', '{}', 'Unknown', "
-            " 'Software Development', now(), now(), now(), 'k')"
-        )
-        record_current_versions(conn)
-        before = dict(conn.execute(
-            "SELECT source_job_id, ctid::text FROM public.jobs_listings_data").fetchall())  # fmt: skip
+    before = stored_at(
+        scratch,
+        "0022",
+        "INSERT INTO public.jobs_listings_data (source, source_job_id, title, job_url, "
+        "tags, region, category_normalised, retrieved_at, first_seen_at, last_seen_at, "
+        "last_partition_key) VALUES "
+        "('himalayas', 'd', 'Sr. Marketing Designer', 'https://x/d', '{}', 'Unknown', "
+        " 'Marketing', now(), now(), now(), 'k'),"
+        "('himalayas', 's', 'Senior Software Engineer', 'https://x/s', '{}', 'Unknown', "
+        " 'Software Development', now(), now(), now(), 'k')",
+    )
     migrate(scratch)
     with psycopg.connect(scratch) as conn:
         rows = conn.execute(
@@ -306,22 +314,19 @@ def test_upgrade_computes_company_keys_again(scratch: str) -> None:
     """Migration 0024: "Open AI" stored as `open` (its "ai" read as a domain's ending)
     blocks with "OpenAI" again; a key that does not change is not written; no new
     version."""
-    migrate(scratch, "0023")
-    with psycopg.connect(scratch) as conn:
-        conn.execute(
-            "INSERT INTO public.jobs_listings_data (source, source_job_id, title, job_url, "
-            "tags, region, company_name, company_key, retrieved_at, first_seen_at, "
-            "last_seen_at, last_partition_key) VALUES "
-            "('himalayas', 'a', 'Engineer', 'https://x/a', '{}', 'Unknown', 'Open AI', "
-            " 'open', now(), now(), now(), 'k'),"
-            "('remotive', 'b', 'Engineer', 'https://x/b', '{}', 'Unknown', 'OpenAI', "
-            " 'openai', now(), now(), now(), 'k'),"
-            "('jobicy', 'c', 'Engineer', 'https://x/c', '{}', 'Unknown', NULL, NULL, "
-            " now(), now(), now(), 'k')"
-        )
-        record_current_versions(conn)
-        before = dict(conn.execute(
-            "SELECT source_job_id, ctid::text FROM public.jobs_listings_data").fetchall())  # fmt: skip
+    before = stored_at(
+        scratch,
+        "0023",
+        "INSERT INTO public.jobs_listings_data (source, source_job_id, title, job_url, "
+        "tags, region, company_name, company_key, retrieved_at, first_seen_at, "
+        "last_seen_at, last_partition_key) VALUES "
+        "('himalayas', 'a', 'Engineer', 'https://x/a', '{}', 'Unknown', 'Open AI', "
+        " 'open', now(), now(), now(), 'k'),"
+        "('remotive', 'b', 'Engineer', 'https://x/b', '{}', 'Unknown', 'OpenAI', "
+        " 'openai', now(), now(), now(), 'k'),"
+        "('jobicy', 'c', 'Engineer', 'https://x/c', '{}', 'Unknown', NULL, NULL, "
+        " now(), now(), now(), 'k')",
+    )
     migrate(scratch)
     with psycopg.connect(scratch) as conn:
         rows = conn.execute(
