@@ -10,6 +10,9 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 PYTEST_ARGS ?=
 # pytest-xdist workers: one more than the cores (up to 8), since tests spend part of their
 # time waiting on servers and subprocesses (2 cores: 3 workers 318 s, 2 workers 345 s).
+# Groups are handed out in the order conftest.py sorts them (the stack, then the long
+# module groups, then the rest), not by their number of tests: a long group handed out
+# last ran alone at the end.
 PYTEST_WORKERS ?= $(shell python3 -c "import os; print(min((os.cpu_count() or 1) + 1, 8))" 2>/dev/null || echo 2)
 BENCH_SCALE ?= full
 BENCH_STAMP := $(VENV)/.bench-installed
@@ -83,7 +86,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 test: lint $(MANIFEST)
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
 
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"

@@ -318,13 +318,20 @@ def prepare_dbt_manifest() -> None:
     )
 
 
+#: modules whose shared set-up keeps their tests on one worker for minutes (test_marts:
+#: about 3 min of dbt builds): they start right after the stack, on a worker of their
+#: own, instead of being handed out last and running alone at the end
+LONG_GROUPS = frozenset({"test_marts"})
+
+
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Groups for `make test`'s pytest-xdist (`--dist loadgroup`): the stack's tests
     (integration, then browser) share one worker, so its processes start once, and a
     module whose tests share a module-scoped set-up runs on one worker, so it is built
     once. The stack goes first on a worker (it is the longest part: the others take the
-    rest meanwhile); in a single process it goes last, never competing for the CPU."""
+    rest meanwhile), then the `LONG_GROUPS`; in a single process the stack goes last,
+    never competing for the CPU."""
 
     def uses_stack(item: pytest.Item) -> bool:
         return "deployment" in getattr(item, "fixturenames", ())
@@ -334,10 +341,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         definitions = info.name2fixturedefs.values() if info else ()
         return any(defs[-1].scope in ("module", "class") for defs in definitions)
 
-    def order(item: pytest.Item) -> tuple[bool, bool]:
+    def order(item: pytest.Item) -> tuple[bool, bool, bool]:
         stack = uses_stack(item)
         first = hasattr(config, "workerinput")
-        return stack != first, stack and item.module.__name__.endswith("test_browser")
+        long_group = item.module.__name__.rsplit(".", 1)[-1] in LONG_GROUPS
+        return (
+            stack != first,
+            not long_group,
+            stack and item.module.__name__.endswith("test_browser"),
+        )
 
     for item in items:
         if uses_stack(item):
