@@ -93,6 +93,17 @@ def stored_at(scratch: str, revision: str, listings_sql: str) -> dict[str, str]:
         return dict(conn.execute("SELECT source_job_id, ctid::text FROM public.jobs_listings_data"))
 
 
+def upgraded(scratch: str, column: str) -> tuple[list[tuple], list[tuple]]:
+    """After the upgrade to the newest revision: each listing's id, `column` and `ctid`,
+    and its current version (`current_versions` of `column`)."""
+    migrate(scratch)
+    with psycopg.connect(scratch) as conn:
+        rows = conn.execute(
+            f"SELECT source_job_id, {column}, ctid::text FROM public.jobs_listings_data ORDER BY 1"
+        ).fetchall()
+        return rows, current_versions(conn, column)
+
+
 def record_current_versions(conn: psycopg.Connection) -> None:
     """Each listing's current version in the history, as the previous release wrote it."""
     conn.execute(
@@ -298,13 +309,7 @@ def test_upgrade_decides_categories_with_this_releases_vocabulary(scratch: str) 
         "('himalayas', 's', 'Senior Software Engineer', 'https://x/s', '{}', 'Unknown', "
         " 'Software Development', now(), now(), now(), 'k')",
     )
-    migrate(scratch)
-    with psycopg.connect(scratch) as conn:
-        rows = conn.execute(
-            "SELECT source_job_id, category_normalised, ctid::text "
-            "FROM public.jobs_listings_data ORDER BY 1"
-        ).fetchall()
-        versions = current_versions(conn, "category_normalised")
+    rows, versions = upgraded(scratch, "category_normalised")
     assert [r[:2] for r in rows] == [("d", "Design"), ("s", "Software Development")]
     assert rows[1][2] == before["s"]  # unchanged: not written again
     assert versions == [("d", "Design", True), ("s", "Software Development", True)]
@@ -327,13 +332,7 @@ def test_upgrade_computes_company_keys_again(scratch: str) -> None:
         "('jobicy', 'c', 'Engineer', 'https://x/c', '{}', 'Unknown', NULL, NULL, "
         " now(), now(), now(), 'k')",
     )
-    migrate(scratch)
-    with psycopg.connect(scratch) as conn:
-        rows = conn.execute(
-            "SELECT source_job_id, company_key, ctid::text FROM public.jobs_listings_data "
-            "ORDER BY 1"
-        ).fetchall()
-        versions = current_versions(conn, "company_key")
+    rows, versions = upgraded(scratch, "company_key")
     assert [r[:2] for r in rows] == [("a", "openai"), ("b", "openai"), ("c", None)]
     assert rows[1][2] == before["b"] and rows[2][2] == before["c"]  # not written again
     assert versions == [("a", "openai", True), ("b", "openai", True), ("c", None, True)]

@@ -151,6 +151,8 @@ class LifecycleResult:
     held: dict[str, str] = field(default_factory=dict)
     #: source -> the earlier held window(s) this window's complete fetch confirmed
     confirmed: dict[str, str] = field(default_factory=dict)
+    #: sources of the window with a newer window stored: for them it is a backfill
+    backfilled: list[str] = field(default_factory=list)
     #: a backfill's listings that later complete answers lacked: (source, id, expired_at)
     expired_later: list[tuple[str, str, datetime]] = field(default_factory=list)
 
@@ -299,6 +301,7 @@ def apply_lifecycle(
     staged = {row[0] for row in conn.execute(_STAGED_SOURCES)}
     candidates = sorted(staged | set(evidence_by_source))
     newest = [row[0] for row in conn.execute(_NEWEST, {**params, "candidates": candidates})]
+    result.backfilled = sorted(staged - set(newest))
     judged = {**params, "sources": [s for s in newest if s in evidence_by_source]}
     conn.execute(_REOPEN_HOLDS, judged)
     undone = set(conn.execute(_UNDO_EARLIER, judged).fetchall())
@@ -439,6 +442,7 @@ def expire_seen_only_before(
     conn: psycopg.Connection,
     partition_key: str,
     window_start: datetime,
+    sources: Iterable[str],
     rules: Mapping[str, str],
     evidence_for: EvidenceLookup,
     unseen_days: int = 30,
@@ -454,15 +458,11 @@ def expire_seen_only_before(
     lifecycle would have judged it: a complete fetch whose drop was not held expires,
     by the source's rule at that window's start, what its answer lacked (and did not
     reject); `expired_at` is that window's start. In the caller's transaction, after
-    `create_window_keys`, for the window's sources that have a newer window.
+    `create_window_keys`, for `sources`: the window's sources that have a newer window
+    (`LifecycleResult.backfilled`).
     """
-    newer = conn.execute(
-        _NEWEST, {"window_start": window_start, "candidates": sorted(rules)}
-    ).fetchall()
-    newest = {row[0] for row in newer}
-    staged = {row[0] for row in conn.execute(_STAGED_SOURCES)}
     expired: list[tuple[str, str, datetime]] = []
-    for source in sorted(staged - newest):
+    for source in sources:
         rule = rules.get(source, ABSENCE)
         params: dict[str, object] = {
             "source": source,

@@ -118,7 +118,13 @@ def maintain_window(
         out.new_versions = record_versions(conn, window_start, out.lifecycle.expired_keys)
         if evidence_for is not None:  # after the window's own versions: active, then gone
             late = expire_seen_only_before(
-                conn, partition_key, window_start, rules, evidence_for, unseen_days
+                conn,
+                partition_key,
+                window_start,
+                out.lifecycle.backfilled,
+                rules,
+                evidence_for,
+                unseen_days,
             )
             out.lifecycle.expired_later = late
             if late:
