@@ -26,6 +26,7 @@ from jobs_assets.replay import ReplayServer
 from jobs_assets.resources import LifecycleResource, RawStoreResource
 from jobs_assets_tests.conftest import (
     Database,
+    Snapshot,
     api_resources,
     ecb_file,
     ingestion_assets,
@@ -125,7 +126,7 @@ def offline(clean_db: Database, raw_dir: Path, data_dir: Path) -> dict:
 @dataclass(frozen=True)
 class Load:
     key: str
-    tables: dict[str, bytes]  # Database.snapshot() after the load
+    tables: Snapshot  # Database.snapshot() after the load
     metadata: dict[str, Any]  # of the jobs_listings materialisation
 
 

@@ -24,6 +24,7 @@ from jobs_assets.replay import FIXTURES, ReplayServer, Reply
 from jobs_assets.resources import LifecycleResource, RawStoreResource
 from jobs_assets_tests.conftest import (
     Database,
+    Snapshot,
     api_resources,
     ingestion_assets,
     latest_windows,
@@ -114,7 +115,7 @@ def expire_gone(
 
 @dataclass(frozen=True)
 class FirstWindow:
-    tables: dict[str, bytes]  # Database.snapshot()
+    tables: Snapshot  # Database.snapshot()
     data_dir: Path  # its raw files (and the record of its live fetches)
 
 

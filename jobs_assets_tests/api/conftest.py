@@ -29,7 +29,7 @@ from jobs_assets.lib.schema.migrate import ensure_schema
 from jobs_assets.replay import FIXTURES
 from jobs_assets.resources import LifecycleResource
 from jobs_assets.testing import DsnPostgres, build_marts, load_recorded_windows
-from jobs_assets_tests.conftest import Database, latest_windows
+from jobs_assets_tests.conftest import Database, Snapshot, latest_windows
 
 #: the package's two windows: the only ones the sources serve (the latest two)
 WINDOWS = latest_windows(2)
@@ -71,8 +71,8 @@ class ApiData:
     postgres: DsnPostgres
     data_dir: Path
     tmp: Path
-    loaded: dict[str, bytes]
-    first_window: dict[str, bytes]
+    loaded: Snapshot
+    first_window: Snapshot
 
     @property
     def conninfo(self) -> str:
