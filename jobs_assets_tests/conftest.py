@@ -19,6 +19,7 @@ from pathlib import Path
 
 import dagster as dg
 import psycopg
+import psycopg.conninfo
 import psycopg.sql
 import pytest
 
@@ -72,6 +73,14 @@ class Database:
         with self.connect() as conn:
             conn.execute(EMPTY_DATA_TABLES)
 
+    def libpq_env(self) -> dict[str, str]:
+        """This database as `PG*` variables: a process given them reaches this very
+        server (the embedded one too, by its socket), as pods do, whatever its
+        `JOBS_DATA_DIR` says (an embedded server is looked for under that folder)."""
+        params = psycopg.conninfo.conninfo_to_dict(self.conninfo)
+        env = {variable: str(params[key]) for key, variable in LIBPQ.items() if params.get(key)}
+        return {**env, **{k: v for k, v in self.env.items() if k.startswith("PG")}}
+
     def snapshot(self) -> Snapshot:
         """What a window left in the tables it writes (binary COPY), to restore later."""
         tables, rows = {}, {}
@@ -115,6 +124,9 @@ class Database:
             untouched and rows == snapshot.rows[DATA_TABLES[i]] for i, rows, untouched in found
         )
 
+
+#: libpq's connection parameters and the variables that give them to another process
+LIBPQ = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "dbname": "PGDATABASE"}
 
 # the tables a window writes
 DATA_TABLES = (

@@ -415,7 +415,9 @@ def test_restore_refuses_an_unreadable_raw_archive_before_touching_the_database(
     archive = made.backup.dump.with_name(made.backup.stem + ".raw.tar")
     assert archive.exists()
     archive.write_bytes(archive.read_bytes()[:1000] + os.urandom(300))
-    for name, value in clean_db.env.items():
+    # the test database by its address: JOBS_DATA_DIR names the raw files' folder here,
+    # where no embedded database lives
+    for name, value in clean_db.libpq_env().items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("JOBS_DATA_DIR", str(data_dir))
     add_staged_row(clean_db, "job-2")

@@ -11,22 +11,10 @@ import subprocess
 import time
 from pathlib import Path
 
-from psycopg.conninfo import conninfo_to_dict
-
 from jobs_assets.lib.ops.window_lock import fetch_lock
 from jobs_assets.replay import ReplayServer
 from jobs_assets.testing import fixture_listing_counts
 from jobs_assets_tests.conftest import Database, latest_windows, materialize_command
-
-LIBPQ = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "dbname": "PGDATABASE"}
-
-
-def pg_env(database: Database) -> dict[str, str]:
-    """The test database as `PG*` variables: every process reaches the same server, as
-    pods do, never an embedded one under its own data folder."""
-    params = conninfo_to_dict(database.conninfo)
-    env = {variable: str(params[key]) for key, variable in LIBPQ.items() if params.get(key)}
-    return {**env, **{k: v for k, v in database.env.items() if k.startswith("PG")}}
 
 
 def waiting_for_the_lock(database: Database) -> int:
@@ -50,7 +38,7 @@ def test_two_pods_fetch_one_window_one_at_a_time(clean_db: Database, tmp_path: P
     with ReplayServer(latency=0.3) as server:
         base = {
             **os.environ,
-            **pg_env(database),
+            **database.libpq_env(),
             "JOBS_STORAGE_URL": str(shared),
             "JOBS_REMOTIVE_URL": server.url("remotive"),
             "JOBS_EXECUTOR": "in_process",
