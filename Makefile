@@ -85,8 +85,11 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# Bytecode is cached (PYTHONDONTWRITEBYTECODE emptied, whatever the machine sets): each
+# worker and each process a test starts would otherwise compile the package, and pytest
+# rewrite the asserts of every test module and plugin, again (about a minute of CPU a run).
 test: lint $(MANIFEST)
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder $(PYTEST_ARGS)
 
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"

@@ -369,42 +369,49 @@ def prepare_dbt_manifest() -> None:
     )
 
 
-#: modules whose shared set-up keeps their tests on one worker for minutes (test_marts:
-#: about 3 min of dbt builds): they start right after the stack, on a worker of their
-#: own, instead of being handed out last and running alone at the end
-LONG_GROUPS = frozenset({"test_marts"})
+#: groups whose shared set-up keeps their tests on one worker for minutes (test_marts:
+#: about 3 min of dbt builds; the read API's tests: their database, loaded by the
+#: pipeline and built by dbt once instead of once per worker): they start right after
+#: the stack, on workers of their own, instead of being handed out last and running
+#: alone at the end
+LONG_GROUPS = frozenset({"jobs_assets_tests.test_marts", "api"})
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Groups for `make test`'s pytest-xdist (`--dist loadgroup`): the stack's tests
-    (integration, then browser) share one worker, so its processes start once, and a
-    module whose tests share a module-scoped set-up runs on one worker, so it is built
-    once. The stack goes first on a worker (it is the longest part: the others take the
-    rest meanwhile), then the `LONG_GROUPS`; in a single process the stack goes last,
-    never competing for the CPU."""
-
-    def uses_stack(item: pytest.Item) -> bool:
-        return "deployment" in getattr(item, "fixturenames", ())
+    (integration, then browser) share one worker, so its processes start once; so do
+    the tests of the read API's database (`api_data`), and a module's tests that share a
+    module-scoped set-up, so each is built once. The stack goes first on a worker (it is
+    the longest part: the others take the rest meanwhile), then the `LONG_GROUPS`; in a
+    single process the stack goes last, never competing for the CPU."""
 
     def shares_module_setup(item: pytest.Item) -> bool:
         info = getattr(item, "_fixtureinfo", None)
         definitions = info.name2fixturedefs.values() if info else ()
         return any(defs[-1].scope in ("module", "class") for defs in definitions)
 
+    def group(item: pytest.Item) -> str | None:
+        fixtures = getattr(item, "fixturenames", ())
+        if "deployment" in fixtures:
+            return "deployment"
+        if "api_data" in fixtures:
+            return "api"
+        if shares_module_setup(item):
+            return item.module.__name__
+        return None
+
     def order(item: pytest.Item) -> tuple[bool, bool, bool]:
-        stack = uses_stack(item)
+        stack = group(item) == "deployment"
         first = hasattr(config, "workerinput")
-        long_group = item.module.__name__.rsplit(".", 1)[-1] in LONG_GROUPS
         return (
             stack != first,
-            not long_group,
+            group(item) not in LONG_GROUPS,
             stack and item.module.__name__.endswith("test_browser"),
         )
 
     for item in items:
-        if uses_stack(item):
-            item.add_marker(pytest.mark.xdist_group("deployment"))
-        elif shares_module_setup(item):
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+        name = group(item)
+        if name:
+            item.add_marker(pytest.mark.xdist_group(name))
     items.sort(key=order)
