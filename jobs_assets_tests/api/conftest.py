@@ -29,7 +29,12 @@ from jobs_assets.lib.schema.migrate import ensure_schema
 from jobs_assets.replay import FIXTURES
 from jobs_assets.resources import LifecycleResource
 from jobs_assets.testing import DsnPostgres, build_marts, load_recorded_windows
-from jobs_assets_tests.conftest import Database, Snapshot, latest_windows
+from jobs_assets_tests.conftest import (
+    Database,
+    Snapshot,
+    latest_windows,
+    without_commit_flushes,
+)
 
 #: the package's two windows: the only ones the sources serve (the latest two)
 WINDOWS = latest_windows(2)
@@ -122,6 +127,7 @@ def api_data(database: Database, tmp_path_factory: pytest.TempPathFactory) -> It
     conninfo = make_conninfo(database.conninfo, dbname=name)
     tmp = tmp_path_factory.mktemp("api_data")
     try:
+        without_commit_flushes(conninfo)
         ensure_schema(conninfo)
         scratch = Database(conninfo, database.data_dir, database.pghost)
         postgres = DsnPostgres(data_dir=str(tmp), dsn=conninfo)
