@@ -86,9 +86,10 @@ class Database:
         tables, rows = {}, {}
         with self.connect() as conn:
             for table in DATA_TABLES:
-                with conn.cursor().copy(f"COPY {table} TO STDOUT (FORMAT binary)") as copy:
+                cur = conn.cursor()
+                with cur.copy(f"COPY {table} TO STDOUT (FORMAT binary)") as copy:
                     tables[table] = b"".join(bytes(chunk) for chunk in copy)
-                rows[table] = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                rows[table] = cur.rowcount  # the rows the COPY wrote out
         return Snapshot(tables, rows)
 
     def restore(self, snapshot: Snapshot) -> None:
@@ -401,17 +402,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             return item.module.__name__
         return None
 
+    groups = {item.nodeid: group(item) for item in items}
+    first = hasattr(config, "workerinput")
+
     def order(item: pytest.Item) -> tuple[bool, bool, bool]:
-        stack = group(item) == "deployment"
-        first = hasattr(config, "workerinput")
+        stack = groups[item.nodeid] == "deployment"
         return (
             stack != first,
-            group(item) not in LONG_GROUPS,
+            groups[item.nodeid] not in LONG_GROUPS,
             stack and item.module.__name__.endswith("test_browser"),
         )
 
     for item in items:
-        name = group(item)
-        if name:
-            item.add_marker(pytest.mark.xdist_group(name))
+        if groups[item.nodeid]:
+            item.add_marker(pytest.mark.xdist_group(groups[item.nodeid]))
     items.sort(key=order)

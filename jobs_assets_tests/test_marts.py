@@ -385,19 +385,29 @@ def test_jobs_dbt_answers_dbts_version_and_runs_dbt_for_everything_else() -> Non
     assert help_text.returncode == 0 and "--select" in help_text.stdout
 
 
-def parse_events(profile: dict[str, object], state: Path, work: Path) -> set[str]:
-    """The names of the events of a `dbt parse` on `profile` that starts from `state`."""
-    args = marts.command_args(marts.write_profiles(work / "profile", profile), work)
+def run_dbt(
+    args: list[str], profile: dict[str, object], work: Path, env: dict[str, str] | None = None
+) -> str:
+    """`dbt <args>` outside Dagster, as an operator runs it, on `profile` (written under
+    `work`, with the artifacts and logs); dbt's output, after asserting that it succeeded."""
+    profiles = marts.write_profiles(work / "profile", profile)
     done = subprocess.run(
-        [marts.dbt_executable(), "parse", "--log-format", "json", *args],
+        [marts.dbt_executable(), *args, *marts.command_args(profiles, work / "target")],
         cwd=marts.PROJECT_DIR,
-        env={**os.environ, "DBT_PARTIAL_PARSE_FILE_PATH": str(state)},
+        env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=600,
     )
-    assert done.returncode == 0, done.stdout[-2000:]
-    return {json.loads(line)["info"]["name"] for line in done.stdout.splitlines() if line}
+    assert done.returncode == 0, done.stdout[-3000:]
+    return done.stdout
+
+
+def parse_events(profile: dict[str, object], state: Path, work: Path) -> set[str]:
+    """The names of the events of a `dbt parse` on `profile` that starts from `state`."""
+    env = {**os.environ, "DBT_PARTIAL_PARSE_FILE_PATH": str(state)}
+    out = run_dbt(["parse", "--log-format", "json"], profile, work, env)
+    return {json.loads(line)["info"]["name"] for line in out.splitlines() if line}
 
 
 def test_a_fresh_data_folder_gets_its_parse_state_ahead_of_its_first_build(
@@ -771,21 +781,8 @@ def dbt_build_as_of(database: Database, as_of: datetime, work: Path) -> str:
     """`dbt build --vars '{as_of: ...}'` outside Dagster: the marts as of another instant,
     as an operator reproduces a build (macros/as_of.sql). Returns dbt's output."""
     with database.connect() as conn:
-        profiles = marts.write_profiles(work / "profile", marts.connection_profile(conn))
-    done = subprocess.run(
-        [
-            marts.dbt_executable(),
-            "build",
-            *("--vars", json.dumps({"as_of": as_of.isoformat()})),
-            *marts.command_args(profiles, work / "target"),
-        ],
-        cwd=marts.PROJECT_DIR,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stdout[-3000:]
-    return done.stdout
+        profile = marts.connection_profile(conn)
+    return run_dbt(["build", "--vars", json.dumps({"as_of": as_of.isoformat()})], profile, work)
 
 
 def test_a_window_stamped_ahead_counts_once_its_time_comes(built, tmp_path: Path) -> None:

@@ -105,8 +105,8 @@ def create_search(
                 ).fetchone()
                 raise RateLimited(rate_limit.count, rate_limit.window, int(wait))
         (created_at,) = conn.execute(
-            """
-            INSERT INTO public.jobs_saved_searches
+            f"""
+            INSERT INTO {SEARCHES_TABLE}
                 (search_id, token_sha256, query, deliver, client_hash)
             VALUES (%s, %s, %s, %s, %s)
             RETURNING created_at
@@ -122,9 +122,9 @@ def get_search(conn: psycopg.Connection, search_id: str, token: str | None) -> S
         return None
     with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute(
-            """
+            f"""
             SELECT search_id, token_sha256, query, deliver, created_at
-            FROM public.jobs_saved_searches WHERE search_id = %s
+            FROM {SEARCHES_TABLE} WHERE search_id = %s
             """,
             (search_id,),
         ).fetchone()
@@ -140,7 +140,7 @@ def delete_search(conn: psycopg.Connection, search_id: str, token: str | None) -
     if get_search(conn, search_id, token) is None:
         return False
     with conn.transaction():
-        conn.execute("DELETE FROM public.jobs_saved_searches WHERE search_id = %s", (search_id,))
+        conn.execute(f"DELETE FROM {SEARCHES_TABLE} WHERE search_id = %s", (search_id,))
     return True
 
 
@@ -148,7 +148,7 @@ def all_searches(conn: psycopg.Connection) -> Iterator[SavedSearch]:
     """Every saved search, oldest first (the delivery's input)."""
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(
-            "SELECT search_id, query, deliver, created_at FROM public.jobs_saved_searches"
+            f"SELECT search_id, query, deliver, created_at FROM {SEARCHES_TABLE}"
             " ORDER BY created_at, search_id"
         ).fetchall()
     for row in rows:
@@ -194,8 +194,8 @@ def grant_api_role(conn: psycopg.Connection, role: str) -> None:
                 sql.SQL("GRANT SELECT ON {} TO {}").format(sql.Identifier("public", table), who)
             )
         conn.execute(
-            sql.SQL("GRANT {} ON public.jobs_saved_searches TO {}").format(
-                sql.SQL(API_PRIVILEGES), who
+            sql.SQL("GRANT {} ON {} TO {}").format(
+                sql.SQL(API_PRIVILEGES), sql.SQL(SEARCHES_TABLE), who
             )
         )
         for function in API_CALLS:

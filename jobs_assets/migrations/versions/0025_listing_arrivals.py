@@ -39,10 +39,21 @@ down_revision = "0024"
 branch_labels = None
 depends_on = None
 
+# the listings' job types as this release spells them (lib/normalise/rows.JOB_TYPES,
+# frozen here: a later vocabulary must not change what this revision did)
+JOB_TYPES = (
+    "full_time",
+    "part_time",
+    "contract",
+    "freelance",
+    "internship",
+    "temporary",
+    "volunteer",
+    "other",
+)
+
 
 def upgrade() -> None:
-    from jobs_assets.lib.normalise.rows import JOB_TYPES
-
     op.execute(
         """
 CREATE TABLE IF NOT EXISTS public.jobs_listing_arrivals (
