@@ -17,7 +17,7 @@ import psycopg
 import pytest
 
 from jobs_assets.lib.identity import quality as identity_quality
-from jobs_assets.lib.identity.duplicates import add_override
+from jobs_assets.lib.identity.duplicates import REPOST_HORIZON, add_override
 from jobs_assets.lib.identity.lifecycle import Evidence, evidence
 from jobs_assets.lib.identity.window import WindowIdentity, maintain_window
 from jobs_assets.lib.listings import upsert_window
@@ -382,6 +382,33 @@ def test_when_the_canonical_listing_expires_an_active_duplicate_speaks_for_the_c
     load(conns, hours(12), {"jobicy": [twin(1), twin(2)]})  # 1 is back: canonical again
     assert clusters(clean_db) == {"jobicy:1": ("jobicy:1", True), "jobicy:2": ("jobicy:1", False)}
     assert clean_db.query(current) == [("1",)]
+
+
+def test_a_repost_after_its_listing_expired_joins_that_job_within_the_horizon(
+    conns, clean_db: Database
+) -> None:
+    """Two jobs' listings expire. One is posted again within `REPOST_HORIZON`: the re-post
+    joins the expired listing's cluster, which keeps its name, and speaks for it. The
+    other is posted again after the horizon: a new hiring round, a job of its own."""
+    acme, other = twin(1), twin(11, company="Other Co")
+    load(conns, hours(0), {"jobicy": [acme, other, jobicy(5)]})
+    load(conns, hours(4), {"jobicy": [jobicy(5)]})  # 1 and 11 expire
+    assert state(clean_db, "jobicy", "1")[0] == state(clean_db, "jobicy", "11")[0] == "expired"
+
+    repost = load(conns, hours(8), {"jobicy": [jobicy(5), twin(2)]})
+    assert repost.clusters_formed == 1
+    assert clusters(clean_db)["jobicy:1"] == ("jobicy:1", False)
+    assert clusters(clean_db)["jobicy:2"] == ("jobicy:1", True)
+    current = "SELECT source_job_id FROM public.jobs_listings_current ORDER BY 1"
+    assert clean_db.query(current) == [("2",), ("5",)]
+    before = clusters(clean_db)
+    assert load(conns, hours(8), {"jobicy": [jobicy(5), twin(2)]}).cluster_assignments == 0
+    assert clusters(clean_db) == before  # a re-run changes nothing
+
+    late = hours(4) + REPOST_HORIZON + timedelta(hours=4)
+    load(conns, late, {"jobicy": [jobicy(5), twin(2), twin(12, company="Other Co")]})
+    assert clusters(clean_db)["jobicy:12"] == ("jobicy:12", True)
+    assert clusters(clean_db)["jobicy:11"] == ("jobicy:11", True)
 
 
 # --- A re-run of the newest window (issue 30) ------------------------------------------

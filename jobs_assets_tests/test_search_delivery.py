@@ -26,6 +26,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from jobs_assets.api.feed import entry_id
+from jobs_assets.api.filters import SavedQuery
+from jobs_assets.api.searches import feed_listings, job_key
 from jobs_assets.defs.searches.assets import saved_search_matches
 from jobs_assets.defs.searches.resources import SearchDeliveryResource
 from jobs_assets.defs.searches.sensors import saved_search_sensor, search_delivery_sensor
@@ -1026,12 +1029,13 @@ def test_a_mail_server_that_trickles_its_greeting_is_cut_off_at_the_deadline():
 RUST = "We are hiring a senior Rust engineer to build our trading platform in Rust and Tokio. " * 3
 
 
-def test_a_job_whose_cluster_is_renamed_after_its_listing_expired_is_not_announced_again(
+def test_a_job_keeps_its_id_after_its_first_listing_expired_and_is_not_announced_again(
     clean_db,
 ):
     """W1 announces Jobicy's listing; W2 a Remotive twin joins its job (nothing new);
-    W3 the Jobicy listing expires and the job is known by the twin's key; W4 a
-    Himalayas twin arrives: still the same job, so still nothing new."""
+    W3 the Jobicy listing expires and the twin speaks for the job; W4 a Himalayas twin
+    arrives: still the same job, under the same id (the expired first listing still names
+    it, so a feed's entry keeps its id), so still nothing new."""
     keys = latest_windows(4)
     starts = [INGESTION_PARTITIONS.time_window_for_partition_key(k).start for k in keys]
     job = jobicy(1, "Senior Rust Engineer", company="Acme", jobDescription=RUST)
@@ -1056,13 +1060,55 @@ def test_a_job_whose_cluster_is_renamed_after_its_listing_expired_is_not_announc
     clusters = dict(clean_db.query(
         "SELECT source || ':' || source_job_id, duplicate_cluster_id FROM "
         "public.jobs_listings_data WHERE title LIKE 'Senior Rust%'"))  # fmt: skip
-    assert clusters["himalayas:h1"] == clusters["remotive:9001"] != "jobicy:1"  # renamed
+    assert clusters == dict.fromkeys(["jobicy:1", "remotive:9001", "himalayas:h1"], "jobicy:1")
+    speaker = "SELECT source_job_id FROM public.jobs_listings_data WHERE is_canonical AND title LIKE 'Senior Rust%'"
+    assert clean_db.query(speaker) == [("9001",)]  # the earliest active member
     assert written == [1, 0, 0, 0]
     announced = clean_db.query(
         "SELECT job_key FROM public.jobs_search_announced WHERE search_id = %s ORDER BY 1",
         (search.search.search_id,),
     )
     assert [k for (k,) in announced] == ["himalayas:h1", "jobicy:1", "remotive:9001"]
+
+
+def feed_jobs(db: Database, query: dict) -> list[tuple[str, str]]:
+    """The search's Atom feed as the API builds it: each entry's id and listing's key."""
+    with db.connect(autocommit=True) as conn:
+        listings, _ = feed_listings(conn, SavedQuery(**query))
+    return [(entry_id(job_key(x)), f"{x['source']}:{x['source_job_id']}") for x in listings]
+
+
+@pytest.mark.parametrize("board", ["remotive", "jobicy"])
+def test_a_job_posted_again_after_its_listing_expired_is_not_announced_again(clean_db, board):
+    """W1 announces Jobicy's listing; W2 it expires; W3 the same job is posted again
+    (on another board, or on the same board under a new id) within the re-post horizon:
+    the re-post joins the job, which keeps its id, so the search hears nothing new and
+    the feed's entry keeps its id while it now links the re-post."""
+    keys = latest_windows(3)
+    starts = [INGESTION_PARTITIONS.time_window_for_partition_key(k).start for k in keys]
+    job = jobicy(1, "Senior Rust Engineer", company="Acme", jobDescription=RUST)
+    other = jobicy(2, "Office manager", company="Other")
+    repost = (
+        {"id": 9001, "url": "https://remotive.test/9001", "title": "Senior Rust Engineer",
+         "company_name": "Acme", "candidate_required_location": "Anywhere",
+         "description": RUST}
+        if board == "remotive"
+        else jobicy(3, "Senior Rust Engineer", company="Acme", jobDescription=RUST)
+    )  # fmt: skip
+    windows = [{"jobicy": [job, other]}, {"jobicy": [other]}, {"jobicy": [other]}]
+    windows[2].setdefault(board, []).append(repost)
+    written, feeds = [], []
+    with clean_db.connect() as conn, clean_db.connect() as read_conn:
+        search = store.create_search(conn, {"q": "rust"}, {"webhook_url": UNCALLED_HOOK})
+        for key, start, listings in zip(keys, starts, windows, strict=True):
+            load_window((conn, read_conn), start, listings)
+            written.append(plan_window(conn, key, start, email_enabled=False).deliveries)
+            feeds.append(feed_jobs(clean_db, {"q": "rust"}))
+    reposted = f"{board}:{repost['id']}"
+    assert written == [1, 0, 0]
+    assert [len(f) for f in feeds] == [1, 0, 1]  # nothing active matched in W2
+    assert feeds[2][0] == (feeds[0][0][0], reposted)  # the same entry id, the re-post's link
+    assert announced_to(clean_db, search) == [{("jobicy", "1")}]
 
 
 # --- news: jobs that arrived after the search was saved, each once --------------------

@@ -10,6 +10,7 @@ pairs. No Dagster. May import: `lib.errors`, `lib.findings`, `lib.raw`, `lib.sch
 from jobs_assets.lib.identity.clusters import (
     ASSIGNMENT_COLUMNS,
     SOURCE_ORDER,
+    STATUS_COLUMN,
     Override,
     WindowResult,
     match_window,
@@ -20,6 +21,7 @@ from jobs_assets.lib.identity.match import listing_key
 __all__ = [
     "ASSIGNMENT_COLUMNS",
     "SOURCE_ORDER",
+    "STATUS_COLUMN",
     "Override",
     "WindowResult",
     "listing_key",

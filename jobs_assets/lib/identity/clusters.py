@@ -1,11 +1,14 @@
 """Duplicate clusters of a window: union-find over matched pairs, overrides first.
 
-Cluster ids: a cluster is named after its canonical member, `source:source_job_id`
-(`listing_key`). The canonical member is the earliest `first_seen_at`, then the first
-source in `SOURCE_ORDER`, then the smallest key, so the same listings always give the
-same id and a re-run of a window changes nothing. A listing alone is its own cluster
-and canonical. When a backfill brings an earlier member, the cluster takes its name;
-the assignments returned say which stored rows change.
+Cluster ids: a cluster is named after its earliest member, `source:source_job_id`
+(`listing_key`): the earliest `first_seen_at`, then the first source in `SOURCE_ORDER`,
+then the smallest key, so the same listings always give the same id and a re-run of a
+window changes nothing. Its canonical member, the one that speaks for it, is the
+earliest *active* member in the same order (the earliest member when none is active):
+a job keeps its id when the listing it was first seen as expires, or when a re-post
+joins it after that listing expired, while an active listing stands for it. A listing
+alone is its own cluster and canonical. When a backfill brings an earlier member, the
+cluster takes its name; the assignments returned say which stored rows change.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ INPUT_COLUMNS = (
     "description_text",
     "first_seen_at",
 )
+#: read when present: an expired member never speaks for its cluster while another is active
+STATUS_COLUMN = "status"
 
 
 @dataclass(frozen=True)
@@ -88,7 +93,8 @@ def _records(frame: pd.DataFrame | None) -> list[dict]:
     """Rows as dicts, built column-wise (DataFrame.to_dict is several times slower)."""
     if frame is None or frame.empty:
         return []
-    columns = [c for c in frame.columns if c in INPUT_COLUMNS or c in ASSIGNMENT_COLUMNS]
+    wanted = {*INPUT_COLUMNS, *ASSIGNMENT_COLUMNS, STATUS_COLUMN}
+    columns = [c for c in frame.columns if c in wanted]
     values = [frame[c].tolist() for c in columns]
     return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
 
@@ -105,7 +111,9 @@ def match_window(
     existing: pd.DataFrame,
     overrides: Iterable[Override | tuple[str, str, bool]] | None = None,
 ) -> WindowResult:
-    """Cluster assignments for a window's listings against the stored active ones.
+    """Cluster assignments for a window's listings against the stored ones of their
+    companies (the active ones, the recently expired ones a re-post may repeat, and the
+    clusters they belong to whole).
 
     `new` and `existing` have the columns of `public.jobs_listings_data` (`INPUT_COLUMNS`);
     `existing` may carry `duplicate_cluster_id` and `is_canonical` from earlier windows
@@ -201,7 +209,7 @@ def match_window(
     for key in rows:
         groups.setdefault(uf.find(key), []).append(key)
     # A group of stored rows only (none forced, split or an override's), all of one stored
-    # cluster whose canonical member is still here, is as it was: nothing to re-decide
+    # cluster whose named member is still here, is as it was: nothing to re-decide
     # (most of a company block, usually).
     decide = new_keys | split | {k for pair in forced for k in pair} | override_keys
     out = []
@@ -211,6 +219,7 @@ def match_window(
             continue
         keys.sort(key=lambda k: canonical_order(rows[k].get("first_seen_at"), rows[k]["source"], k))
         cluster_id = keys[0]
+        speaker = next((k for k in keys if rows[k].get(STATUS_COLUMN) != "expired"), cluster_id)
         grew = len(keys) > 1 and any(k in new_keys for k in keys)
         if grew:
             result.clusters_formed += 1
@@ -218,7 +227,7 @@ def match_window(
                 result.cross_source += 1
         for key in keys:
             row = rows[key]
-            canonical = key == cluster_id
+            canonical = key == speaker
             if (
                 row.get("duplicate_cluster_id") != cluster_id
                 or row.get("is_canonical") is None
@@ -238,6 +247,7 @@ def pair_is_same(a: dict, b: dict) -> tuple[bool, str]:
 __all__ = [
     "ASSIGNMENT_COLUMNS",
     "SOURCE_ORDER",
+    "STATUS_COLUMN",
     "Override",
     "WindowResult",
     "canonical_order",

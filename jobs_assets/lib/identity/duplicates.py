@@ -1,11 +1,16 @@
 """Duplicate clusters in the database: read a window's blocks, run the matcher, write back.
 
 `identity.match_window` is pure; this module feeds it only what it needs: the window's
-listings, the *active* stored listings of the same `company_key`s (the blocking key,
-indexed; different companies are never merged, so no other row can join a cluster),
-the listings named by operator overrides that involve them, and the overrides
-themselves (`public.jobs_duplicate_overrides`, which always win and outlive re-runs).
-Only the assignments that change are written (COPY into a temp table, one UPDATE).
+listings; the stored listings of the same `company_key`s (the blocking key, indexed;
+different companies are never merged, so no other row can join a cluster) that are
+active or expired within `REPOST_HORIZON` before the window (a job posted again after
+its listing expired, on its board or another, is a re-post of the same job: it joins
+that job's cluster, so it keeps its id and a saved search that announced it hears
+nothing new); the clusters of all of these whole where a cluster is named after a
+listing not among them (an expired first member: the cluster keeps its name); the
+listings named by operator overrides that involve them, and the overrides themselves
+(`public.jobs_duplicate_overrides`, which always win and outlive re-runs). Only the
+assignments that change are written (COPY into a temp table, one UPDATE).
 
 A window's listing whose content did not change since its current version in the
 history (same `row_hash`; a new listing has no version yet) and that has a cluster is
@@ -16,6 +21,7 @@ company.
 from __future__ import annotations
 
 import time
+from datetime import datetime, timedelta
 
 import pandas as pd
 import psycopg
@@ -23,6 +29,7 @@ import psycopg
 from jobs_assets.lib.identity import (
     ASSIGNMENT_COLUMNS,
     SOURCE_ORDER,
+    STATUS_COLUMN,
     Override,
     WindowResult,
     match_window,
@@ -33,7 +40,11 @@ from jobs_assets.lib.identity.lifecycle import WINDOW_KEYS
 from jobs_assets.lib.schema import LISTINGS_TABLE
 
 OVERRIDES_TABLE = "public.jobs_duplicate_overrides"
-_READ = [*INPUT_COLUMNS, "company_key", "duplicate_cluster_id", "is_canonical"]
+_READ = [*INPUT_COLUMNS, STATUS_COLUMN, "company_key", "duplicate_cluster_id", "is_canonical"]
+#: how long after its listing expired a job may be posted again and still be the same job
+#: (a re-post, one of the four kinds of duplicate online-job-ad statistics count); later,
+#: a posting of the same text is a new hiring round. Job ads run about a month.
+REPOST_HORIZON = timedelta(days=30)
 
 
 def _frame(conn: psycopg.Connection, query: str, params: dict | None = None) -> pd.DataFrame:
@@ -56,7 +67,14 @@ def add_override(
     )
 
 
-def assign_clusters(conn: psycopg.Connection) -> WindowResult:
+def _named_elsewhere(rows: pd.DataFrame) -> set[str]:
+    """The clusters of `rows` named after a listing other than the row itself."""
+    own = rows["source"].astype(str) + ":" + rows["source_job_id"].astype(str)
+    named = rows["duplicate_cluster_id"]
+    return {c for c, k in zip(named, own, strict=True) if isinstance(c, str) and c != k}
+
+
+def assign_clusters(conn: psycopg.Connection, window_start: datetime) -> WindowResult:
     """Cluster the window's listings (`lifecycle.create_window_keys`) in the caller's
     transaction and write the changed assignments."""
     columns = ", ".join(f"t.{c}" for c in _READ)
@@ -95,25 +113,38 @@ def assign_clusters(conn: psycopg.Connection) -> WindowResult:
     keys = [k for k, u in zip(keys, unchanged, strict=True) if not u]
     named = sorted({k for o in overrides for k in (o.key_a, o.key_b)} - set(keys))
     companies = sorted({k for k in new["company_key"] if isinstance(k, str)})
-    # their stored clusters whole, expired members included (a cluster keeps its members);
-    # the window's own rows are in hand already (a window of 100,000 read twice is slow)
-    stored_clusters = sorted({c for c in new["duplicate_cluster_id"] if isinstance(c, str)})
+    # their stored clusters whole, expired members included (a cluster keeps its members),
+    # and those of the kept rows named after another listing; the window's own rows are
+    # in hand already (a window of 100,000 read twice is slow)
+    stored_clusters = {c for c in new["duplicate_cluster_id"] if isinstance(c, str)}
+    stored_clusters |= _named_elsewhere(kept)
     outside_window = (
         f"NOT EXISTS (SELECT 1 FROM {WINDOW_KEYS} AS k "
         "WHERE k.source = t.source AND k.source_job_id = t.source_job_id)"
     )
     existing = _frame(
         conn,
-        f"SELECT {columns} FROM {LISTINGS_TABLE} AS t "
+        f"WITH pool AS (SELECT {columns} FROM {LISTINGS_TABLE} AS t "
         "WHERE t.status = 'active' AND t.company_key = ANY(%(companies)s) "
         f"AND {outside_window} "
+        f"UNION ALL SELECT {columns} FROM {LISTINGS_TABLE} AS t "
+        "WHERE t.status = 'expired' AND t.company_key = ANY(%(companies)s) "
+        f"AND t.expired_at >= %(since)s AND {outside_window}) "
+        "SELECT * FROM pool "
         f"UNION SELECT {columns} FROM {LISTINGS_TABLE} AS t "
-        "WHERE t.duplicate_cluster_id = ANY(%(clusters)s) "
+        "WHERE t.duplicate_cluster_id = ANY(%(clusters)s::text[] || ARRAY("
+        "SELECT p.duplicate_cluster_id FROM pool AS p "
+        "WHERE p.duplicate_cluster_id <> p.source || ':' || p.source_job_id)) "
         f"AND {outside_window} "
         f"UNION SELECT {columns} FROM unnest(%(named)s::text[]) AS n(key) "
         f"JOIN {LISTINGS_TABLE} AS t ON t.source = split_part(n.key, ':', 1) "
         "AND t.source_job_id = substr(n.key, length(split_part(n.key, ':', 1)) + 2)",
-        {"companies": companies, "named": named, "clusters": stored_clusters},
+        {
+            "companies": companies,
+            "named": named,
+            "clusters": sorted(stored_clusters),
+            "since": window_start - REPOST_HORIZON,
+        },
     )
     if len(kept):
         existing = pd.concat([existing, kept[existing.columns]], ignore_index=True)

@@ -103,7 +103,7 @@ def maintain_window(
             max_share=max_share,
         )
         lap("lifecycle")
-        clusters = assign_clusters(conn)
+        clusters = assign_clusters(conn, window_start)
         out.clusters_formed = clusters.clusters_formed
         out.cross_source = clusters.cross_source
         out.cluster_assignments = clusters.written
