@@ -252,7 +252,7 @@ def test_upgrade_to_0025_keeps_every_row_and_dates_each_listing_s_arrival(scratc
         )
         before = every_row(conn)
 
-    migrate(scratch)
+    migrate(scratch, "0025")
 
     with psycopg.connect(scratch) as conn:
         after = every_row(conn)
@@ -295,3 +295,70 @@ def test_upgrade_to_0025_keeps_every_row_and_dates_each_listing_s_arrival(scratc
 
 def stamp(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+# --- migration 0027: arrivals in commit order -------------------------------------------
+
+
+def test_upgrade_to_0027_keeps_every_row_and_stamps_transactions_from_then_on(
+    scratch: str,
+) -> None:
+    """A database of the previous release (0026) upgrades in place: every row kept, the
+    rows stored before it without a transaction id or snapshot (they are compared by time,
+    as before); from then on each arrival and return keeps its transaction's id, and each
+    new search the snapshot of the statement that stored it."""
+    migrate(scratch, "0026")
+    with psycopg.connect(scratch) as conn:
+        conn.execute(
+            "INSERT INTO public.jobs_listings_data (source, source_job_id, title, job_url, "
+            "region, retrieved_at, first_seen_at, last_seen_at, last_partition_key, status, "
+            "reactivated_count) VALUES ('jobicy', 'a', 'A', 'https://x/a', 'Unknown', "
+            "now(), now(), now(), 'k', 'active', 0)"
+        )
+        conn.execute(
+            "INSERT INTO public.jobs_saved_searches (search_id, token_sha256, query, deliver) "
+            "VALUES ('s1', 'ab', '{\"q\": \"rust\"}', '{}')"
+        )
+        tables = (*UPGRADED_TABLES, "public.jobs_listing_arrivals")
+        before = {
+            t: conn.execute(f"SELECT to_jsonb(t)::text FROM {t} t").fetchall() for t in tables
+        }
+
+    migrate(scratch)
+
+    with psycopg.connect(scratch) as conn:
+        new_columns = "'created_snapshot' - 'arrived_xid' - 'returned_xid'"
+        after = {
+            t: conn.execute(f"SELECT (to_jsonb(t) - {new_columns})::text FROM {t} t").fetchall()
+            for t in tables
+        }
+        assert after == before
+        assert conn.execute(
+            "SELECT arrived_xid, returned_xid FROM public.jobs_listing_arrivals"
+        ).fetchall() == [(None, None)]
+        assert conn.execute(
+            "SELECT created_snapshot FROM public.jobs_saved_searches"
+        ).fetchall() == [(None,)]
+        conn.commit()
+        with conn.transaction():
+            (xid,) = conn.execute("SELECT pg_current_xact_id()::text").fetchone()
+            conn.execute(
+                "INSERT INTO public.jobs_listings_data (source, source_job_id, title, job_url, "
+                "region, retrieved_at, first_seen_at, last_seen_at, last_partition_key) "
+                "VALUES ('remotive', 'd', 'D', 'https://x/d', 'Unknown', now(), now(), now(), 'k')"
+            )
+            conn.execute(
+                "UPDATE public.jobs_listings_data SET reactivated_count = 1 "
+                "WHERE source_job_id = 'a'"
+            )
+        assert conn.execute(
+            "SELECT source_job_id, arrived_xid::text, returned_xid::text "
+            "FROM public.jobs_listing_arrivals ORDER BY 1"
+        ).fetchall() == [("a", None, xid), ("d", xid, None)]
+        created = store.create_search(conn, {"q": "go"}, {})
+        (seen,) = conn.execute(
+            "SELECT pg_visible_in_snapshot(%s::xid8, created_snapshot) "
+            "FROM public.jobs_saved_searches WHERE search_id = %s",
+            (xid, created.search.search_id),
+        ).fetchone()
+        assert seen is True  # committed before the search was stored

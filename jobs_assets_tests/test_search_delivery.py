@@ -32,7 +32,7 @@ from jobs_assets.api.searches import feed_listings, job_key
 from jobs_assets.defs.searches.assets import saved_search_matches
 from jobs_assets.defs.searches.resources import SearchDeliveryResource
 from jobs_assets.defs.searches.sensors import saved_search_sensor, search_delivery_sensor
-from jobs_assets.lib.listings import queries
+from jobs_assets.lib.listings import queries, upsert_window
 from jobs_assets.lib.ops.targets import TargetPolicy, UnsafeTarget, check_target, is_public
 from jobs_assets.lib.ops.webhook import DeliveryError, post_webhook
 from jobs_assets.lib.redact import redact
@@ -40,6 +40,7 @@ from jobs_assets.lib.searches import store
 from jobs_assets.lib.searches.deliver import BACKFILL_GRACE, idempotency_key, plan_window
 from jobs_assets.lib.searches.match import QueryError, filters_for
 from jobs_assets.lib.searches.send import Mailer, SendPolicy, is_loopback, send_due
+from jobs_assets.lib.sources import SOURCES
 from jobs_assets.partitions import INGESTION_PARTITIONS
 from jobs_assets.replay import FIXTURES
 from jobs_assets.testing import ingestion_assets, load_recorded_windows
@@ -1112,6 +1113,44 @@ def test_a_job_posted_again_after_its_listing_expired_is_not_announced_again(cle
 
 
 # --- news: jobs that arrived after the search was saved, each once --------------------
+
+
+def test_a_search_saved_while_a_load_is_running_hears_of_that_load_s_listings(clean_db):
+    """A window's load inserts its listings, and before it commits a search is saved (it
+    cannot see them: they are not committed). The listings were inserted before the search
+    existed, yet they are news to it: the load commits after the search was stored. A
+    listing committed before the search was stored is not."""
+    keys = latest_windows(2)
+    window_starts = starts(keys)
+    rust = {"jobicy": [jobicy(1, "Rust engineer", company="Acme")]}
+    both = {"jobicy": [jobicy(1, "Rust engineer", company="Acme"),
+                       jobicy(2, "Rust developer", company="Other")]}  # fmt: skip
+    with clean_db.connect() as conn, clean_db.connect() as read_conn:
+        load_window((conn, read_conn), window_starts[0], rust)
+        stage_window(conn, keys[1], window_starts[1], both)
+        with conn.transaction():  # the load, not yet committed
+            upsert_window(conn, read_conn, keys[1], window_starts[1])
+            with clean_db.connect() as other:
+                search = store.create_search(other, {"q": "rust"}, {"webhook_url": UNCALLED_HOOK})
+            assert clean_db.query(
+                "SELECT count(*) FROM public.jobs_listings_data WHERE source_job_id = '2'"
+            ) == [(0,)]  # the search could not see it
+        window = INGESTION_PARTITIONS.time_window_for_partition_key(keys[1])
+        plan_window(conn, keys[1], window.start, email_enabled=False, window_end=window.end)
+    assert announced_to(clean_db, search) == [{("jobicy", "2")}]
+
+
+def stage_window(conn, key: str, start: datetime, listings: dict[str, list[dict]]) -> None:
+    """Stage a window's payloads (committed), as the fetch does, without loading them."""
+    with conn.transaction():
+        for source, payloads in listings.items():
+            for payload in payloads:
+                conn.execute(
+                    "INSERT INTO staging.staging_jobs_listings_data VALUES (%s, %s, %s, %s, %s)",
+                    (source, key, str(payload[SOURCES[source].id_field]), json.dumps(payload),
+                     start),
+                )  # fmt: skip
+
 
 #: never called: these tests only plan (write) the messages
 UNCALLED_HOOK = "https://1.1.1.1/h"

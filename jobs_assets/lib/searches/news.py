@@ -2,8 +2,14 @@
 after it was saved.
 
 A job (a duplicate cluster, or a listing alone) arrived when its earliest listing did:
-`public.jobs_listing_arrivals` (migration 0025) holds when each listing was first
-inserted, stamped by a trigger, and when it last came back after expiring. So a window
+`public.jobs_listing_arrivals` (migrations 0025, 0027) holds when and by which
+transaction each listing was first inserted, stamped by a trigger, and when and by which
+it last came back after expiring. "After the search was saved" is decided in commit
+order, not by clocks: a listing is old news to a search exactly when the transaction
+that inserted it is visible in the snapshot of the statement that stored the search
+(`pg_visible_in_snapshot`), so a search saved while a load was still running hears of
+that load's listings. Rows stamped before 0027, and ids or snapshots ahead of this
+server's count (a backup restored elsewhere), are compared by time. So a window
 loaded again after a search was saved (a retried source, an inbox file) tells it nothing
 of the listings it could already see; a twin on another board that joins the cluster of
 an older job is not a new job; and an edited listing is news only when its job arrived
@@ -25,19 +31,21 @@ from jobs_assets.lib.searches.store import SEARCHES_TABLE
 
 ARRIVALS_TABLE = "public.jobs_listing_arrivals"
 
-# For each matched listing of the window: when its job arrived (the earliest arrival of
-# the listing and of every member of its cluster, expired ones too; a listing the
-# trigger never saw counts from its first window) and when it came back, if it did.
+# For each matched listing of the window: the arrivals of its job (the listing and every
+# member of its cluster, expired ones too; a listing the trigger never saw counts from
+# its first window, by time) and its return, if it came back.
 _ARRIVALS = f"""
 CREATE TEMP TABLE search_window_arrivals ON COMMIT DROP AS
-SELECT w.source, w.source_job_id, w.came_back, a.returned_at, j.arrived_at
+SELECT w.source, w.source_job_id, w.came_back, a.returned_at, a.returned_xid,
+       j.arrived_at, j.arrived_xid
 FROM {WINDOW_LISTINGS} w
 LEFT JOIN {ARRIVALS_TABLE} a ON a.source = w.source AND a.source_job_id = w.source_job_id
 CROSS JOIN LATERAL (
-    SELECT min(coalesce(ma.arrived_at, m.first_seen_at)) AS arrived_at
+    SELECT array_agg(coalesce(ma.arrived_at, m.first_seen_at)) AS arrived_at,
+           array_agg(ma.arrived_xid) AS arrived_xid
     FROM (
         SELECT w.source, w.source_job_id, w.first_seen_at
-        UNION ALL
+        UNION
         SELECT l.source, l.source_job_id, l.first_seen_at FROM {LISTINGS_TABLE} l
         WHERE l.duplicate_cluster_id = w.duplicate_cluster_id
     ) m
@@ -45,15 +53,23 @@ CROSS JOIN LATERAL (
 ) j
 WHERE (w.source, w.source_job_id) IN (SELECT source, source_job_id FROM search_matches)
 """
-# A match is old news to a search saved after its job arrived, unless it came back in
-# the window after the search was saved (a return stamped before 0025: news, as it was).
+# Whether the search saw a transaction `xid` stamped at `at`: by its creation snapshot
+# when both belong to this server's count (ahead of it: made elsewhere), else by time.
+_SAW = """CASE WHEN {xid} IS NOT NULL AND {xid} < n.xmax AND s.created_snapshot IS NOT NULL
+       AND pg_snapshot_xmax(s.created_snapshot) <= n.xmax
+  THEN pg_visible_in_snapshot({xid}, s.created_snapshot) ELSE {at} < s.created_at END"""
+# A match is old news to a search that saw one of its job's arrivals, unless it came back
+# in the window after the search was saved (a return stamped before 0025: news, as it was).
 _DROP_OLD_NEWS = f"""
 DELETE FROM search_matches m
-USING search_window_arrivals n, {SEARCHES_TABLE} s
+USING (SELECT *, pg_snapshot_xmax(pg_current_snapshot()) AS xmax
+       FROM search_window_arrivals) n, {SEARCHES_TABLE} s
 WHERE n.source = m.source AND n.source_job_id = m.source_job_id
   AND s.search_id = m.search_id
-  AND n.arrived_at < s.created_at
-  AND NOT (n.came_back AND coalesce(n.returned_at, 'infinity') >= s.created_at)
+  AND EXISTS (SELECT 1 FROM unnest(n.arrived_xid, n.arrived_at) AS u(xid, at)
+              WHERE {_SAW.format(xid="u.xid", at="u.at")})
+  AND NOT (n.came_back AND (n.returned_at IS NULL
+           OR NOT {_SAW.format(xid="n.returned_xid", at="n.returned_at")}))
 """
 
 
