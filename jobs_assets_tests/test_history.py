@@ -411,6 +411,30 @@ def test_a_repost_after_its_listing_expired_joins_that_job_within_the_horizon(
     assert clusters(clean_db)["jobicy:11"] == ("jobicy:11", True)
 
 
+def test_a_job_re_posted_again_and_again_is_one_plausible_cluster(
+    conns, clean_db: Database
+) -> None:
+    """A job re-posted under a new id a week after each posting expired, twelve times:
+    one cluster of twelve listings, one of them active, which the size check finds
+    plausible (more than ten *active* listings of one job is what it flags)."""
+    start = hours(0)
+    for n in range(1, 13):
+        load(conns, start, {"jobicy": [jobicy(100), twin(n)]})
+        load(conns, start + timedelta(hours=4), {"jobicy": [jobicy(100)]})  # n expires
+        start += timedelta(days=7)
+    load(conns, start, {"jobicy": [jobicy(100), twin(13)]})
+    key = key_of(start)
+    members = {k: v for k, v in clusters(clean_db).items() if k != "jobicy:100"}
+    assert set(members.values()) == {("jobicy:1", False), ("jobicy:1", True)}
+    assert members["jobicy:13"] == ("jobicy:1", True) and len(members) == 13
+    with clean_db.connect() as conn:
+        assert not identity_quality.cluster_sizes(conn, key).violations["clusters_too_large"]
+
+    load(conns, start, {"jobicy": [jobicy(100), *(twin(n) for n in range(1, 14))]})
+    with clean_db.connect() as conn:  # all thirteen back at once: implausible
+        assert identity_quality.cluster_sizes(conn, key).violations["clusters_too_large"] == 1
+
+
 # --- A re-run of the newest window (issue 30) ------------------------------------------
 
 FOUR = [jobicy(1), jobicy(2), jobicy(3), jobicy(4)]  # one of four gone: under the guard

@@ -3,7 +3,8 @@
 - No listing was expired by a window whose source's fetch did not count as complete
   (`expired_at` is the start of the window that expired it).
 - No duplicate cluster touched by the window spans two companies (`company_key`).
-- Clusters are of a plausible size, with exactly one canonical member.
+- Clusters are of a plausible size (active members: a job re-posted over months gathers
+  expired ones), with exactly one canonical member.
 - No source's expiry is held by the sudden-drop guard for the window (a fetch that
   would retire more than `JOBS_EXPIRE_MAX_SHARE` of its active listings).
 """
@@ -19,7 +20,7 @@ from jobs_assets.lib.findings import SAMPLE_ROWS, Finding
 from jobs_assets.lib.identity.lifecycle import HOLDS_TABLE, Evidence
 from jobs_assets.lib.schema import LISTINGS_TABLE
 
-#: more listings than this in one cluster is more likely a matcher fault than one job
+#: more active listings than this in one cluster is more likely a matcher fault than one job
 MAX_PLAUSIBLE_CLUSTER = 10
 
 _TOUCHED = f"""
@@ -27,7 +28,7 @@ WITH touched AS (
     SELECT DISTINCT duplicate_cluster_id AS id FROM {LISTINGS_TABLE}
     WHERE last_partition_key = %(key)s AND duplicate_cluster_id IS NOT NULL
 ), clusters AS (
-    SELECT t.duplicate_cluster_id AS id, count(*) AS members,
+    SELECT t.duplicate_cluster_id AS id, count(*) FILTER (WHERE t.status = 'active') AS members,
            count(DISTINCT coalesce(t.company_key, '')) AS companies,
            count(*) FILTER (WHERE t.is_canonical) AS canonical,
            array_agg(DISTINCT t.company_name) AS names
