@@ -1084,7 +1084,9 @@ def test_a_job_posted_again_after_its_listing_expired_is_not_announced_again(cle
     """W1 announces Jobicy's listing; W2 it expires; W3 the same job is posted again
     (on another board, or on the same board under a new id) within the re-post horizon:
     the re-post joins the job, which keeps its id, so the search hears nothing new and
-    the feed's entry keeps its id while it now links the re-post."""
+    the feed's entry keeps its id while it now links the re-post. A search saved while
+    the job was gone (after W2) hears of it: the job is back, as a listing back after
+    expiring is."""
     keys = latest_windows(3)
     starts = [INGESTION_PARTITIONS.time_window_for_partition_key(k).start for k in keys]
     job = jobicy(1, "Senior Rust Engineer", company="Acme", jobDescription=RUST)
@@ -1101,15 +1103,36 @@ def test_a_job_posted_again_after_its_listing_expired_is_not_announced_again(cle
     written, feeds = [], []
     with clean_db.connect() as conn, clean_db.connect() as read_conn:
         search = store.create_search(conn, {"q": "rust"}, {"webhook_url": UNCALLED_HOOK})
-        for key, start, listings in zip(keys, starts, windows, strict=True):
+        for n, (key, start, listings) in enumerate(zip(keys, starts, windows, strict=True)):
             load_window((conn, read_conn), start, listings)
             written.append(plan_window(conn, key, start, email_enabled=False).deliveries)
             feeds.append(feed_jobs(clean_db, {"q": "rust"}))
+            if n == 1:  # the job is gone
+                later = store.create_search(conn, {"q": "rust"}, {"webhook_url": UNCALLED_HOOK})
     reposted = f"{board}:{repost['id']}"
-    assert written == [1, 0, 0]
+    assert written == [1, 0, 1]  # the later search's message
+    assert announced_to(clean_db, later) == [{(board, str(repost["id"]))}]
     assert [len(f) for f in feeds] == [1, 0, 1]  # nothing active matched in W2
     assert feeds[2][0] == (feeds[0][0][0], reposted)  # the same entry id, the re-post's link
     assert announced_to(clean_db, search) == [{("jobicy", "1")}]
+
+
+def test_a_listing_replaced_by_its_re_post_in_one_window_is_no_news(clean_db):
+    """The board swaps a listing for its re-post under a new id from one window to the
+    next: the job never went away, so a search saved while the first listing was up
+    hears nothing, and the search that announced it nothing again."""
+    keys = latest_windows(2)
+    first = jobicy(1, "Senior Rust Engineer", company="Acme", jobDescription=RUST)
+    repost = jobicy(3, "Senior Rust Engineer", company="Acme", jobDescription=RUST)
+    with clean_db.connect() as conn, clean_db.connect() as read_conn:
+        early = store.create_search(conn, {"q": "rust"}, {"webhook_url": UNCALLED_HOOK})
+        load_window((conn, read_conn), starts(keys)[0], {"jobicy": [first]})
+        plan(conn, keys[0])
+        late = store.create_search(conn, {"q": "rust"}, {"webhook_url": UNCALLED_HOOK})
+        load_window((conn, read_conn), starts(keys)[1], {"jobicy": [repost]})
+        assert plan(conn, keys[1]) == 0
+    assert announced_to(clean_db, early) == [{("jobicy", "1")}]
+    assert announced_to(clean_db, late) == []
 
 
 # --- news: jobs that arrived after the search was saved, each once --------------------

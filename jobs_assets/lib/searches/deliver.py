@@ -263,7 +263,7 @@ def plan_window(
         if not found:
             return result
         _keep_matches(conn, found)
-        result.old_news = news.drop_old_news(conn)
+        result.old_news = news.drop_old_news(conn, window_start)
         if not conn.execute("SELECT EXISTS (SELECT 1 FROM search_matches)").fetchone()[0]:
             return result  # every match arrived before its search was saved
         conn.execute(_PICK)

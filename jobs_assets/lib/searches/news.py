@@ -14,7 +14,9 @@ loaded again after a search was saved (a retried source, an inbox file) tells it
 of the listings it could already see; a twin on another board that joins the cluster of
 an older job is not a new job; and an edited listing is news only when its job arrived
 after the search. A listing that came back in the window after expiring is news to the
-searches saved before it came back, whenever its job first arrived.
+searches saved before it came back, whenever its job first arrived; so is a re-post of a
+job all of whose listings had expired (the re-post joined the job's cluster, `lib/identity`:
+the job is back).
 
 The window's start says nothing here: a window loaded late still brings news to a
 search saved after the window began, and a backfill of old windows brings none to the
@@ -22,6 +24,8 @@ searches made since (`deliver.BACKFILL_GRACE`).
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 import psycopg
 
@@ -36,21 +40,30 @@ ARRIVALS_TABLE = "public.jobs_listing_arrivals"
 # its first window, by time) and its return, if it came back.
 _ARRIVALS = f"""
 CREATE TEMP TABLE search_window_arrivals ON COMMIT DROP AS
-SELECT w.source, w.source_job_id, w.came_back, a.returned_at, a.returned_xid,
+SELECT w.source, w.source_job_id, w.came_back OR b.job_back AS came_back,
+       CASE WHEN w.came_back THEN a.returned_at ELSE a.arrived_at END AS returned_at,
+       CASE WHEN w.came_back THEN a.returned_xid ELSE a.arrived_xid END AS returned_xid,
        j.arrived_at, j.arrived_xid
 FROM {WINDOW_LISTINGS} w
 LEFT JOIN {ARRIVALS_TABLE} a ON a.source = w.source AND a.source_job_id = w.source_job_id
 CROSS JOIN LATERAL (
     SELECT array_agg(coalesce(ma.arrived_at, m.first_seen_at)) AS arrived_at,
-           array_agg(ma.arrived_xid) AS arrived_xid
+           array_agg(ma.arrived_xid) AS arrived_xid,
+           bool_and(m.status = 'expired' AND m.expired_at < %(window_start)s)
+               FILTER (WHERE (m.source, m.source_job_id) <> (w.source, w.source_job_id))
+               AS others_gone
     FROM (
-        SELECT w.source, w.source_job_id, w.first_seen_at
+        SELECT w.source, w.source_job_id, w.first_seen_at, w.status, w.expired_at
         UNION
-        SELECT l.source, l.source_job_id, l.first_seen_at FROM {LISTINGS_TABLE} l
-        WHERE l.duplicate_cluster_id = w.duplicate_cluster_id
+        SELECT l.source, l.source_job_id, l.first_seen_at, l.status, l.expired_at
+        FROM {LISTINGS_TABLE} l WHERE l.duplicate_cluster_id = w.duplicate_cluster_id
     ) m
     LEFT JOIN {ARRIVALS_TABLE} ma ON ma.source = m.source AND ma.source_job_id = m.source_job_id
 ) j
+-- a re-post, new in the window, of a job whose every listing had expired before it: the
+-- job is back, as a listing back after expiring is (news to the searches saved before)
+CROSS JOIN LATERAL (SELECT w.first_seen_at = %(window_start)s
+                           AND coalesce(j.others_gone, false) AS job_back) b
 WHERE (w.source, w.source_job_id) IN (SELECT source, source_job_id FROM search_matches)
 """
 # Whether the search saw a transaction `xid` stamped at `at`: by its creation snapshot
@@ -73,9 +86,9 @@ WHERE n.source = m.source AND n.source_job_id = m.source_job_id
 """
 
 
-def drop_old_news(conn: psycopg.Connection) -> int:
+def drop_old_news(conn: psycopg.Connection, window_start: datetime) -> int:
     """Remove from `search_matches` the listings whose job is not news to the search;
     how many (search, listing) pairs went. After `match.create_window_listings`, in the
     planner's transaction."""
-    conn.execute(_ARRIVALS)
+    conn.execute(_ARRIVALS, {"window_start": window_start})
     return conn.execute(_DROP_OLD_NEWS).rowcount
