@@ -347,3 +347,10 @@ def test_a_long_text_is_read_in_its_first_characters_only() -> None:
     length squared (an unbounded look-back once took 18 s on 16,000 characters)."""
     text = "x" * 16_000 + " not eligible"
     assert who(text) == who(text[:2000])
+
+
+@pytest.mark.parametrize(
+    "text", ["Anywhere in Country", "GM Global Technical Center - Sloan Engineering Center"]
+)
+def test_a_worldwide_word_inside_a_restriction_never_makes_a_listing_worldwide(text: str) -> None:
+    assert who(text).eligibility == "unknown"

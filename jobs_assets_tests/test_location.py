@@ -476,6 +476,15 @@ PLACE_CASES = [
     # ...not when the words go on to name a city, or the capital's code follows
     ("Remote - Kansas City", None, ("US",), (), ()),
     ("Remote - Washington, DC", None, ("US",), (), ("US-DC",)),
+    # a state code with words that do not change the place is still the state, never the
+    # country of that code (Morocco, Ghana): strings real RemoteOK listings carried
+    ("Remote, Boston, MA Preferred", None, ("US",), ("Boston",), ("US-MA",)),
+    ("Boston, MA (Hybrid)", None, ("US",), ("Boston",), ("US-MA",)),
+    ("Seattle, WA Preferred", None, ("US",), ("Seattle",), ("US-WA",)),
+    # in mixed-case text "OR" in capitals is Oregon, not "or"
+    ("Portland, OR Metro", None, ("US",), ("Portland",), ("US-OR",)),
+    # a comma lists places: only the last names a band ("Canada, USA timezones", Remotive)
+    ("Canada, USA timezones", None, ("CA",), (), ()),
 ]
 
 
@@ -494,3 +503,23 @@ def test_places(text: str, home: str | None, countries: tuple, cities: tuple, su
 )
 def test_remote_words_in_other_languages(text: str) -> None:
     assert locate_text(text).region == "Worldwide"
+
+
+@pytest.mark.parametrize(
+    "text", ["Work From Home", "Virtual", "#LI-Remote", "World Wide", "Global (async)",
+             "Anywhere in the world"]
+)  # fmt: skip
+def test_remote_said_otherwise_is_worldwide(text: str) -> None:
+    assert locate_text(text).region == "Worldwide"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Anywhere in Country", "Anywhere in the country",
+     "GM Global Technical Center - Sloan Engineering Center"],
+)  # fmt: skip
+def test_a_worldwide_word_inside_a_restriction_is_not_worldwide(text: str) -> None:
+    """Real RemoteOK strings: "anywhere" in some country, a "Global" office campus. The
+    place they name is unknown, and a restricted listing is never worldwide."""
+    location = locate_text(text)
+    assert location.region == "Unknown" and not location.countries

@@ -254,6 +254,40 @@ def test_upgrade_decides_places_and_eligibility_again_with_this_releases_rules(
                         ("ve", "countries", True)]  # fmt: skip
 
 
+def test_upgrade_decides_places_again_after_the_review_on_new_real_listings(
+    scratch: str,
+) -> None:
+    """Migration 0028: what release 0027 read wrongly (a state code with "Preferred" after
+    it was Morocco; "Anywhere in Country" was worldwide) is decided again; no new version."""
+    migrate(scratch, "0027")
+    with psycopg.connect(scratch) as conn:
+        conn.execute(
+            "INSERT INTO public.jobs_listings_data (source, source_job_id, title, job_url, "
+            "location_raw, tags, countries, regions, region, cities, subdivisions, "
+            "eligibility, eligible_countries, category_normalised, retrieved_at, "
+            "first_seen_at, last_seen_at, last_partition_key) VALUES "
+            "('remoteok', 'ma', 't', 'https://x/ma', 'Remote, Boston, MA Preferred', "
+            " '{}', '{MA}', '{Africa}', 'Worldwide', '{}', '{}', 'countries', '{MA}', "
+            " 'Other', now(), now(), now(), 'k'),"
+            "('remoteok', 'any', 't', 'https://x/any', 'Anywhere in Country', "
+            " '{}', '{}', '{}', 'Worldwide', '{}', '{}', 'worldwide', '{}', 'Other', "
+            " now(), now(), now(), 'k')"
+        )
+        record_current_versions(conn)
+    migrate(scratch)
+    with psycopg.connect(scratch) as conn:
+        rows = conn.execute(
+            "SELECT source_job_id, countries, region, subdivisions, eligibility "
+            "FROM public.jobs_listings_data ORDER BY 1"
+        ).fetchall()
+        versions = current_versions(conn, "eligibility")
+    assert rows == [
+        ("any", [], "Unknown", [], "unknown"),
+        ("ma", ["US"], "Worldwide", ["US-MA"], "countries"),
+    ]
+    assert versions == [("any", "unknown", True), ("ma", "countries", True)]
+
+
 def test_an_upgrade_reads_a_list_of_places_as_the_pipeline_does_and_writes_only_changes(
     scratch: str,
 ) -> None:

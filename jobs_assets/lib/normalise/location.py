@@ -82,6 +82,13 @@ WORLDWIDE_WORDS = frozenset(
         "any country",
         "earth",
         "planet earth",
+        "world wide",
+        # remote said otherwise, as the SPEC's "Remote" ("#LI-Remote": LinkedIn's tag)
+        "work from home",
+        "wfh",
+        "virtual",
+        "remote work",
+        "li remote",
         # the same in the boards' other languages
         "weltweit",
         "mundial",
@@ -603,6 +610,8 @@ def _vocab() -> _Vocabulary:
 # --- token classification ----------------------------------------------------------------
 
 _SPLIT_RE = re.compile(r"\s*(?:[,;/|\n]|\bor\b)\s*", re.IGNORECASE)
+#: in text with lower-case letters, "OR" in capitals is Oregon ("Portland, OR Metro")
+_SPLIT_MIXED_CASE_RE = re.compile(r"\s*(?:[,;/|\n]|\b(?:or|Or)\b)\s*")
 _BRACKET_RE = re.compile(r"\(([^()]*)\)|\[([^\[\]]*)\]")
 _OFFSET_RE = re.compile(
     r"(?:\b(?:utc|gmt|z)\b\s*)?(?:[+\-±−–]|\+\s*/\s*-|\+-)\s*\d{1,2}(?:[:.]\d{2})?"
@@ -822,9 +831,16 @@ def _scan(key: str, vocab: _Vocabulary) -> _Found:
                 break
         else:
             i += 1
-    if not found and {"anywhere", "world", "worldwide", "global", "globally"} & set(words):
-        found.worldwide = True  # "Anywhere in the world", "Global (async)"
+    if not found and _WORLD_WORDS & set(words):
+        rest = " ".join(w for w in words if w not in _WORLD_WORDS)
+        if _is_filler(rest):  # "Anywhere in the world", "Global (async)"; never "Anywhere
+            found.worldwide = True  # in the country" or "Global Technical Center"
     return found
+
+
+_WORLD_WORDS = frozenset(
+    {"anywhere", "world", "wide", "worldwide", "global", "globally", "earth", "probably"}
+)
 
 
 def _is_filler(text: str) -> bool:
@@ -1223,7 +1239,8 @@ def _tokens(text: str, vocab: _Vocabulary) -> list[str]:
             depth -= 1
         chars.append("\x01" if depth and ch in ",;/|" else ch)
     tokens = []
-    for token in _SPLIT_RE.split("".join(chars)):
+    split = _SPLIT_MIXED_CASE_RE if any(ch.islower() for ch in text) else _SPLIT_RE
+    for token in split.split("".join(chars)):
         if _DOTTED_RE.match(token.strip()):
             tokens.extend(token.strip().split("."))  # "IN.Bangalore.Remote"
             continue
@@ -1258,8 +1275,10 @@ _ZONE_GROUP_WORDS = (
     "us|usa|eu|europe|european|uk|emea|apac|latam|americas|american|north american|"
     "asian|australian|cet|est|pst|canada|canadian|british"
 )
+# joined by "&", "/", "and" or "or" ("US & EU time zones"); a comma lists places, so in
+# "Canada, USA timezones" Canada is the country and only the US names a band
 _SHARED_ZONES_RE = re.compile(
-    rf"\b({_ZONE_GROUP_WORDS})\s*(?:&|/|,|\band\b|\bor\b)\s*({_ZONE_GROUP_WORDS})\s+"
+    rf"\b({_ZONE_GROUP_WORDS})\s*(?:&|/|\band\b|\bor\b)\s*({_ZONE_GROUP_WORDS})\s+"
     r"(time\s*zones?|timezones?)\b",
     re.IGNORECASE,
 )
@@ -1309,6 +1328,22 @@ def _bare_code(token: str) -> str | None:
     if len(words) == 1 and len(words[0]) == 2 and words[0].isalpha() and words[0].isupper():
         return words[0]
     return None
+
+
+def _code_with_noise(token: str) -> str | None:
+    """The code of "MA Preferred", "OR Metro", "MA (Hybrid)": a two- or three-letter
+    upper-case code and words that do not change a place (`_PLACE_NOISE_RE`, a bracketed
+    qualifier), so the city before it is read with it ("Boston, MA Preferred" is
+    Massachusetts, never Morocco); else None."""
+    words = _BRACKETED_RE.sub(" ", token).split()
+    codes = [w for w in words if _STATE_CODE_RE.match(w)]
+    if len(codes) != 1:
+        return None
+    rest = " ".join(_key(w) for w in words if w != codes[0])
+    return codes[0] if not _PLACE_NOISE_RE.sub(" ", rest).strip() else None
+
+
+_BRACKETED_RE = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 
 
 def _state_code(token: str) -> str | None:
@@ -1402,7 +1437,8 @@ def locate_text(text: str | None, home_country: str | None = None) -> Location:
         if index == coded:
             continue
         if index + 1 < len(tokens):
-            pair = _coded_city(token, tokens[index + 1], home_country, vocab)
+            code_after = _code_with_noise(tokens[index + 1]) or tokens[index + 1]
+            pair = _coded_city(token, code_after, home_country, vocab)
             if pair is not None:
                 coded = index + 1
                 total.merge(pair)
