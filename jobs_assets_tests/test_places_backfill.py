@@ -21,6 +21,25 @@ def scratch(database: Database) -> Iterator[str]:
         yield conninfo
 
 
+#: a listing as an earlier release stored it: (source, id, location_raw, tags, countries,
+#: regions, region, cities, subdivisions, eligibility, eligible_countries, category)
+Parsed = tuple[str, str, str, list, list, list, str, list, list, str, list, str]
+
+
+def store_as_parsed(conn: psycopg.Connection, *listings: Parsed) -> None:
+    """Store listings with the places, eligibility and category an earlier release gave."""
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO public.jobs_listings_data (source, source_job_id, title, job_url, "
+            "location_raw, tags, countries, regions, region, cities, subdivisions, "
+            "eligibility, eligible_countries, category_normalised, retrieved_at, "
+            "first_seen_at, last_seen_at, last_partition_key) VALUES (%s, %s, 't', "
+            "'https://x/' || %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now(), now(), "
+            "now(), 'k')",
+            [(src, job_id, job_id, *rest) for src, job_id, *rest in listings],
+        )
+
+
 def test_upgrade_fills_places_and_rederives_countries(scratch: str) -> None:
     migrate(scratch, "0007")
     with psycopg.connect(scratch) as conn:
@@ -186,18 +205,13 @@ def test_upgrade_decides_places_eligibility_and_categories_again_once_more(
     is decided again; no new version."""
     migrate(scratch, "0019")
     with psycopg.connect(scratch) as conn:
-        conn.execute(
-            "INSERT INTO public.jobs_listings_data (source, source_job_id, title, job_url, "
-            "location_raw, tags, countries, regions, region, cities, subdivisions, "
-            "eligibility, eligible_countries, category_normalised, retrieved_at, "
-            "first_seen_at, last_seen_at, last_partition_key) VALUES "
-            "('remoteok', 'ga', 't', 'https://x/ga', 'Atlanta, Georgia', '{}', '{GE}', "
-            " '{Asia}', 'Asia', '{}', '{}', 'countries', '{GE}', 'Other', "
-            " now(), now(), now(), 'k'),"
-            "('remoteok', 'ww', 't', 'https://x/ww', 'Worldwide except US and Canada', "
-            " '{figma}', '{CA}', '{North America}', 'Worldwide', '{}', '{}', 'countries', "
-            " '{DE}', 'Other', now(), now(), now(), 'k')"
-        )
+        store_as_parsed(
+            conn,
+            ("remoteok", "ga", "Atlanta, Georgia", [], ["GE"], ["Asia"], "Asia", [], [],
+             "countries", ["GE"], "Other"),
+            ("remoteok", "ww", "Worldwide except US and Canada", ["figma"], ["CA"],
+             ["North America"], "Worldwide", [], [], "countries", ["DE"], "Other"),
+        )  # fmt: skip
         record_current_versions(conn)
     migrate(scratch)
     with psycopg.connect(scratch) as conn:
@@ -222,21 +236,15 @@ def test_upgrade_decides_places_and_eligibility_again_with_this_releases_rules(
     Valencia was undecided) is decided again; no new version."""
     migrate(scratch, "0020")
     with psycopg.connect(scratch) as conn:
-        conn.execute(
-            "INSERT INTO public.jobs_listings_data (source, source_job_id, title, job_url, "
-            "location_raw, tags, countries, regions, region, cities, subdivisions, "
-            "eligibility, eligible_countries, category_normalised, retrieved_at, "
-            "first_seen_at, last_seen_at, last_partition_key) VALUES "
-            "('remotive', 'qc', 't', 'https://x/qc', 'Canada (Remote - Quebec excluded)', "
-            " '{}', '{CA}', '{North America}', 'North America', '{}', '{}', 'unknown', "
-            " '{}', 'Other', now(), now(), now(), 'k'),"
-            "('remotive', 'async', 't', 'https://x/async', 'Global (async team)', "
-            " '{}', '{}', '{}', 'Worldwide', '{}', '{}', 'unknown', '{}', 'Other', "
-            " now(), now(), now(), 'k'),"
-            "('remotive', 've', 't', 'https://x/ve', 'Valencia, Carabobo', "
-            " '{}', '{VE}', '{Latin America}', 'Latin America', '{}', '{VE-G}', "
-            " 'countries', '{VE}', 'Other', now(), now(), now(), 'k')"
-        )
+        store_as_parsed(
+            conn,
+            ("remotive", "qc", "Canada (Remote - Quebec excluded)", [], ["CA"],
+             ["North America"], "North America", [], [], "unknown", [], "Other"),
+            ("remotive", "async", "Global (async team)", [], [], [], "Worldwide", [], [],
+             "unknown", [], "Other"),
+            ("remotive", "ve", "Valencia, Carabobo", [], ["VE"], ["Latin America"],
+             "Latin America", [], ["VE-G"], "countries", ["VE"], "Other"),
+        )  # fmt: skip
         record_current_versions(conn)
     migrate(scratch)
     with psycopg.connect(scratch) as conn:
@@ -261,18 +269,13 @@ def test_upgrade_decides_places_again_after_the_review_on_new_real_listings(
     it was Morocco; "Anywhere in Country" was worldwide) is decided again; no new version."""
     migrate(scratch, "0027")
     with psycopg.connect(scratch) as conn:
-        conn.execute(
-            "INSERT INTO public.jobs_listings_data (source, source_job_id, title, job_url, "
-            "location_raw, tags, countries, regions, region, cities, subdivisions, "
-            "eligibility, eligible_countries, category_normalised, retrieved_at, "
-            "first_seen_at, last_seen_at, last_partition_key) VALUES "
-            "('remoteok', 'ma', 't', 'https://x/ma', 'Remote, Boston, MA Preferred', "
-            " '{}', '{MA}', '{Africa}', 'Worldwide', '{}', '{}', 'countries', '{MA}', "
-            " 'Other', now(), now(), now(), 'k'),"
-            "('remoteok', 'any', 't', 'https://x/any', 'Anywhere in Country', "
-            " '{}', '{}', '{}', 'Worldwide', '{}', '{}', 'worldwide', '{}', 'Other', "
-            " now(), now(), now(), 'k')"
-        )
+        store_as_parsed(
+            conn,
+            ("remoteok", "ma", "Remote, Boston, MA Preferred", [], ["MA"], ["Africa"],
+             "Worldwide", [], [], "countries", ["MA"], "Other"),
+            ("remoteok", "any", "Anywhere in Country", [], [], [], "Worldwide", [], [],
+             "worldwide", [], "Other"),
+        )  # fmt: skip
         record_current_versions(conn)
     migrate(scratch)
     with psycopg.connect(scratch) as conn:
