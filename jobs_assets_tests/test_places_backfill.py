@@ -352,6 +352,26 @@ def test_upgrade_decides_categories_with_this_releases_vocabulary(scratch: str) 
     assert versions == [("d", "Design", True), ("s", "Software Development", True)]
 
 
+def test_upgrade_decides_categories_again_after_the_review(scratch: str) -> None:
+    """Migration 0029: a "Finance Event Volunteer" release 0028 called Finance & Legal is
+    Operations; a listing whose category does not change is not written; no new version."""
+    before = stored_at(
+        scratch,
+        "0028",
+        "INSERT INTO public.jobs_listings_data (source, source_job_id, title, job_url, "
+        "tags, region, category_normalised, retrieved_at, first_seen_at, last_seen_at, "
+        "last_partition_key) VALUES "
+        "('arbeitnow', 'v', 'Finance Event Volunteer', 'https://x/v', '{}', 'Unknown', "
+        " 'Finance & Legal', now(), now(), now(), 'k'),"
+        "('himalayas', 's', 'Senior Software Engineer', 'https://x/s', '{}', 'Unknown', "
+        " 'Software Development', now(), now(), now(), 'k')",
+    )
+    rows, versions = upgraded(scratch, "category_normalised")
+    assert [r[:2] for r in rows] == [("s", "Software Development"), ("v", "Operations")]
+    assert rows[0][2] == before["s"]  # unchanged: not written again
+    assert versions == [("s", "Software Development", True), ("v", "Operations", True)]
+
+
 def test_upgrade_computes_company_keys_again(scratch: str) -> None:
     """Migration 0024: "Open AI" stored as `open` (its "ai" read as a domain's ending)
     blocks with "OpenAI" again; a key that does not change is not written; no new
