@@ -259,9 +259,12 @@ _UP_TO_RE = re.compile(
     r"|\bdo\s*(?:zł|pln)?\s*$",
     re.IGNORECASE,
 )
+# `working from home`, `the above compensation` bound nothing; `begins at` is `starts at`
 _FROM_RE = re.compile(
-    r"\b(?:from|starting(?:\s+(?:at|from)|(?!\s+(?:pay|salary|rate|wage|base|compensation)\b))|"
-    r"starts?\s+at|min(?:imum)?|at\s+least|over|above|more\s+than|north\s+of|minimaal|"
+    r"\b(?:from(?!\s+(?:home|anywhere)\b)|"
+    r"starting(?:\s+(?:at|from)|(?!\s+(?:pay|salary|rate|wage|base|compensation)\b))|"
+    r"starts?\s+at|begins?\s+at|beginning\s+at|min(?:imum)?|at\s+least|over|"
+    r"(?<!\bthe\s)above|more\s+than|north\s+of|minimaal|"
     r"mindest\w*|ab|[aà]\s+partir\s+d[eu']|desde|vanaf)\b[^\d]*$|[>≥]\s*[^\d]*$"
     r"|\bod\s*(?:zł|pln)?\s*$",
     re.IGNORECASE,

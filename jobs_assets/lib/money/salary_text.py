@@ -87,7 +87,11 @@ _GLUED_RE = re.compile(
 _GLUED_ISO_RE = re.compile(r"(?<![A-Za-z])([A-Za-z]{3})(?=\d)")
 _GLUABLE_CODES = ISO_CODES - _WORDLIKE_CODES
 # `US $160,000`, `CA $90k`: a country code spaced off its dollar sign.
-_SPACED_DOLLAR_RE = re.compile(r"\b(US|USD|CA|CAD|AU|AUD|NZ|HK|SG|MX)\s+\$")
+_SPACED_DOLLAR_RE = re.compile(r"\b(US|USD|CA|CAD|AU|AUD|NZ|HK|SG|MX)\s+\$", re.IGNORECASE)
+#: dashes of UTF-8 text read as Latin-1 or cp1252 (`$6,000â\x80\x93$12,000`), which
+#: would cut a range in two where the board did not repair its text
+_MOJIBAKE_DASHES = {"â\x80\x93": "–", "â\x80\x94": "—", "â€“": "–", "â€”": "—"}
+_MOJIBAKE_DASH_RE = re.compile("|".join(map(re.escape, _MOJIBAKE_DASHES)))
 
 
 # Words run together where markup was stripped (`/hourYUPRO Placement`, `$204kannually`):
@@ -105,8 +109,10 @@ _PHP_VERSION_RE = re.compile(r"\bPHP\s?[5-8](?:\.\d{1,2})?(?![\d,.'’kK]|\s?(?:
 def canonical(text: str) -> str:
     """Rewrite glued prefixes and spaced dollar codes as plain markers: `R480k` -> `ZAR 480k`;
     split words run together (`/hourYUPRO` -> `/hour YUPRO`)."""
+    if "â" in text:
+        text = _MOJIBAKE_DASH_RE.sub(lambda m: _MOJIBAKE_DASHES[m.group()], text)
     text = _PHP_VERSION_RE.sub("language", _GLUED_WORDS_RE.sub(" ", text))
-    text = _SPACED_DOLLAR_RE.sub(lambda m: f"{m.group(1)}$", text)
+    text = _SPACED_DOLLAR_RE.sub(lambda m: f"{m.group(1).upper()}$", text)
     text = _GLUED_ISO_RE.sub(
         lambda m: m.group(0) + " " if m.group(1).upper() in _GLUABLE_CODES else m.group(0), text
     )
@@ -344,7 +350,7 @@ MARK = r"(?:[A-Za-z]{0,3}\$|[€£₹₱₦₩₺₽₴₪¥₫฿]|zł|[A-Za-z]
 _CONNECTOR = r"(?:[-–—~]\s*(?:to\b)?|to|and|until|till|a|à|bis|do|hasta|y|e|und|et|en|tot)"
 _RANGE_GAP_RE = re.compile(
     rf"^\s*(?:,-)?\s*{MARK}\s*(?:(?:/|per\s|an?\s)\s*[a-z]+\s*)?{_CONNECTOR}\s*"
-    rf"(?:maximaal|maximum|max\.?|h[oö]chstens)?\s*{MARK}\s*$",
+    rf"(?:maximaal|maximum|max\.?|h[oö]chstens|up\s+to)?\s*{MARK}\s*$",
     re.IGNORECASE,
 )
 # `$40,000 base, $70,000 OTE`: base and on-target earnings span one range.
