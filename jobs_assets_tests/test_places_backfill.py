@@ -112,10 +112,12 @@ def stored_at(scratch: str, revision: str, listings_sql: str) -> dict[str, str]:
         return dict(conn.execute("SELECT source_job_id, ctid::text FROM public.jobs_listings_data"))
 
 
-def upgraded(scratch: str, column: str) -> tuple[list[tuple], list[tuple]]:
-    """After the upgrade to the newest revision: each listing's id, `column` and `ctid`,
-    and its current version (`current_versions` of `column`)."""
-    migrate(scratch)
+def upgraded(scratch: str, column: str, to: str | None = None) -> tuple[list[tuple], list[tuple]]:
+    """After the upgrade to revision `to` (the newest by default): each listing's id,
+    `column` and `ctid`, and its current version (`current_versions` of `column`). A test
+    of whether a revision writes a row stops at that revision: a later one that decides
+    another column again may write it."""
+    migrate(scratch, to or "head")
     with psycopg.connect(scratch) as conn:
         rows = conn.execute(
             f"SELECT source_job_id, {column}, ctid::text FROM public.jobs_listings_data ORDER BY 1"
@@ -389,7 +391,7 @@ def test_upgrade_computes_company_keys_again(scratch: str) -> None:
         "('jobicy', 'c', 'Engineer', 'https://x/c', '{}', 'Unknown', NULL, NULL, "
         " now(), now(), now(), 'k')",
     )
-    rows, versions = upgraded(scratch, "company_key")
+    rows, versions = upgraded(scratch, "company_key", to="0024")
     assert [r[:2] for r in rows] == [("a", "openai"), ("b", "openai"), ("c", None)]
     assert rows[1][2] == before["b"] and rows[2][2] == before["c"]  # not written again
     assert versions == [("a", "openai", True), ("b", "openai", True), ("c", None, True)]

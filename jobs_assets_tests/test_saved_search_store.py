@@ -324,7 +324,7 @@ def test_upgrade_to_0027_keeps_every_row_and_stamps_transactions_from_then_on(
             t: conn.execute(f"SELECT to_jsonb(t)::text FROM {t} t").fetchall() for t in tables
         }
 
-    migrate(scratch)
+    migrate(scratch, "0027")
 
     with psycopg.connect(scratch) as conn:
         new_columns = "'created_snapshot' - 'arrived_xid' - 'returned_xid'"
