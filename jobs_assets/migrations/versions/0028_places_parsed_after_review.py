@@ -22,8 +22,7 @@ Revises: 0027
 Create Date: 2026-12-07
 """
 
-import importlib.util
-from pathlib import Path
+from jobs_assets.migrations.again import upgrade_again
 
 revision = "0028"
 down_revision = "0027"
@@ -32,11 +31,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    path = Path(__file__).with_name("0018_places_parsed_again.py")
-    spec = importlib.util.spec_from_file_location("jobs_migration_0018_after_review", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.upgrade()
+    upgrade_again("0018_places_parsed_again.py", "jobs_migration_0018_after_review")
 
 
 def downgrade() -> None:
