@@ -1,26 +1,32 @@
-"""Run an earlier revision's upgrade again, with this release's code.
+"""Load a sibling revision, to run its upgrade or backfill again with this release's code.
 
 Some revisions change no schema: they decide derived columns again (places, eligibility,
 categories) because this release's parser decides them differently, and do so by running
-the revision that first backfilled those columns (`0018_places_parsed_again.py`,
-`0019_categories_decided_again.py`), whose upgrade reads the stored listings through the
-current parser. Alembic loads revision files by path, not as a package, so this loads
-the file the same way.
+the revision that first backfilled those columns (`0010_places`, `0012_eligibility`,
+`0018_places_parsed_again`, `0019_categories_decided_again`), whose code reads the stored
+listings through the current parser. Revision files start with a digit, so they cannot
+be imported by name; Alembic loads them by path, and so does this.
 """
 
 from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 VERSIONS = Path(__file__).with_name("versions")
 
 
-def upgrade_again(filename: str, alias: str) -> None:
-    """Run `versions/<filename>`'s `upgrade()` (loaded under module name `alias`)."""
-    spec = importlib.util.spec_from_file_location(alias, VERSIONS / filename)
+def load_revision(stem: str) -> ModuleType:
+    """The module of `versions/<stem>.py` (e.g. `0018_places_parsed_again`)."""
+    spec = importlib.util.spec_from_file_location(f"jobs_migration_{stem}", VERSIONS / f"{stem}.py")
     if spec is None or spec.loader is None:
-        raise FileNotFoundError(f"no migration {filename} in {VERSIONS}")
+        raise FileNotFoundError(f"no migration {stem}.py in {VERSIONS}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    module.upgrade()
+    return module
+
+
+def upgrade_again(stem: str) -> None:
+    """Run revision `stem`'s `upgrade()` again."""
+    load_revision(stem).upgrade()

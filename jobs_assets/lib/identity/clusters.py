@@ -47,6 +47,8 @@ INPUT_COLUMNS = (
 )
 #: read when present: an expired member never speaks for its cluster while another is active
 STATUS_COLUMN = "status"
+#: what `match_window` reads of a row
+_RECORD_COLUMNS = frozenset({*INPUT_COLUMNS, *ASSIGNMENT_COLUMNS, STATUS_COLUMN})
 
 
 @dataclass(frozen=True)
@@ -93,8 +95,7 @@ def _records(frame: pd.DataFrame | None) -> list[dict]:
     """Rows as dicts, built column-wise (DataFrame.to_dict is several times slower)."""
     if frame is None or frame.empty:
         return []
-    wanted = {*INPUT_COLUMNS, *ASSIGNMENT_COLUMNS, STATUS_COLUMN}
-    columns = [c for c in frame.columns if c in wanted]
+    columns = [c for c in frame.columns if c in _RECORD_COLUMNS]
     values = [frame[c].tolist() for c in columns]
     return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
 

@@ -32,6 +32,7 @@ from jobs_assets.lib.identity import (
     STATUS_COLUMN,
     Override,
     WindowResult,
+    listing_key,
     match_window,
 )
 from jobs_assets.lib.identity.clusters import INPUT_COLUMNS
@@ -69,9 +70,13 @@ def add_override(
 
 def _named_elsewhere(rows: pd.DataFrame) -> set[str]:
     """The clusters of `rows` named after a listing other than the row itself."""
-    own = rows["source"].astype(str) + ":" + rows["source_job_id"].astype(str)
-    named = rows["duplicate_cluster_id"]
-    return {c for c, k in zip(named, own, strict=True) if isinstance(c, str) and c != k}
+    return {
+        cluster
+        for source, job_id, cluster in zip(
+            rows["source"], rows["source_job_id"], rows["duplicate_cluster_id"], strict=True
+        )
+        if isinstance(cluster, str) and cluster != listing_key(source, job_id)
+    }
 
 
 def assign_clusters(conn: psycopg.Connection, window_start: datetime) -> WindowResult:

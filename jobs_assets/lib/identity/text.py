@@ -14,6 +14,8 @@ from functools import lru_cache
 
 import pycountry
 
+from jobs_assets.lib.mojibake import repair_mojibake
+
 
 def _wordset(text: str) -> frozenset[str]:
     return frozenset(text.split())
@@ -99,19 +101,6 @@ _REQ_PATTERNS = (
     re.compile(r"\b(?:job\s*(?:id|no|number|code)?)\s*[:#]?\s*#?\s*(\d{4,})\b", re.IGNORECASE),
     re.compile(r"\b((?:jr|req|r|op|ops|jid)[-_]?\d{4,}(?:-\d+)?)\b", re.IGNORECASE),
 )
-
-
-def repair_mojibake(text: str) -> str:
-    """UTF-8 that was read as Latin-1 or cp1252 and encoded again (one board's `â\\x80\\x99`)."""
-    if not any(marker in text for marker in ("Ã", "Â", "â", "Å", "Ä")):
-        return text
-    for codec in ("latin-1", "cp1252"):
-        try:
-            fixed = text.encode(codec).decode("utf-8")
-        except (UnicodeEncodeError, UnicodeDecodeError):
-            continue
-        return fixed
-    return text
 
 
 def fold(text: str | None) -> str:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import pycountry
 
+from jobs_assets.lib.mojibake import repair_mojibake
+
 # --- currencies --------------------------------------------------------------------------
 
 # ISO 4217 codes recognised in free text (precious metals, funds and test codes left out).
@@ -88,10 +90,6 @@ _GLUED_ISO_RE = re.compile(r"(?<![A-Za-z])([A-Za-z]{3})(?=\d)")
 _GLUABLE_CODES = ISO_CODES - _WORDLIKE_CODES
 # `US $160,000`, `CA $90k`: a country code spaced off its dollar sign.
 _SPACED_DOLLAR_RE = re.compile(r"\b(US|USD|CA|CAD|AU|AUD|NZ|HK|SG|MX)\s+\$", re.IGNORECASE)
-#: dashes of UTF-8 text read as Latin-1 or cp1252 (`$6,000â\x80\x93$12,000`), which
-#: would cut a range in two where the board did not repair its text
-_MOJIBAKE_DASHES = {"â\x80\x93": "–", "â\x80\x94": "—", "â€“": "–", "â€”": "—"}
-_MOJIBAKE_DASH_RE = re.compile("|".join(map(re.escape, _MOJIBAKE_DASHES)))
 
 
 # Words run together where markup was stripped (`/hourYUPRO Placement`, `$204kannually`):
@@ -109,8 +107,9 @@ _PHP_VERSION_RE = re.compile(r"\bPHP\s?[5-8](?:\.\d{1,2})?(?![\d,.'’kK]|\s?(?:
 def canonical(text: str) -> str:
     """Rewrite glued prefixes and spaced dollar codes as plain markers: `R480k` -> `ZAR 480k`;
     split words run together (`/hourYUPRO` -> `/hour YUPRO`)."""
-    if "â" in text:
-        text = _MOJIBAKE_DASH_RE.sub(lambda m: _MOJIBAKE_DASHES[m.group()], text)
+    # UTF-8 read as Latin-1 where a board did not repair it: its dashes (`â\x80\x93`)
+    # would cut a range in two
+    text = repair_mojibake(text)
     text = _PHP_VERSION_RE.sub("language", _GLUED_WORDS_RE.sub(" ", text))
     text = _SPACED_DOLLAR_RE.sub(lambda m: f"{m.group(1).upper()}$", text)
     text = _GLUED_ISO_RE.sub(

@@ -1335,15 +1335,12 @@ def _code_with_noise(token: str) -> str | None:
     upper-case code and words that do not change a place (`_PLACE_NOISE_RE`, a bracketed
     qualifier), so the city before it is read with it ("Boston, MA Preferred" is
     Massachusetts, never Morocco); else None."""
-    words = _BRACKETED_RE.sub(" ", token).split()
+    words = _BRACKET_RE.sub(" ", token).split()
     codes = [w for w in words if _STATE_CODE_RE.match(w)]
     if len(codes) != 1:
         return None
     rest = " ".join(_key(w) for w in words if w != codes[0])
     return codes[0] if not _PLACE_NOISE_RE.sub(" ", rest).strip() else None
-
-
-_BRACKETED_RE = re.compile(r"\([^()]*\)|\[[^\[\]]*\]")
 
 
 def _state_code(token: str) -> str | None:

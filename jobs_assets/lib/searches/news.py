@@ -40,7 +40,11 @@ ARRIVALS_TABLE = "public.jobs_listing_arrivals"
 # its first window, by time) and its return, if it came back.
 _ARRIVALS = f"""
 CREATE TEMP TABLE search_window_arrivals ON COMMIT DROP AS
-SELECT w.source, w.source_job_id, w.came_back OR b.job_back AS came_back,
+SELECT w.source, w.source_job_id,
+       -- a re-post, new in the window, of a job whose every listing had expired before
+       -- it: the job is back, as a listing back after expiring is
+       w.came_back OR (w.first_seen_at = %(window_start)s AND coalesce(j.others_gone, false))
+           AS came_back,
        CASE WHEN w.came_back THEN a.returned_at ELSE a.arrived_at END AS returned_at,
        CASE WHEN w.came_back THEN a.returned_xid ELSE a.arrived_xid END AS returned_xid,
        j.arrived_at, j.arrived_xid
@@ -60,10 +64,6 @@ CROSS JOIN LATERAL (
     ) m
     LEFT JOIN {ARRIVALS_TABLE} ma ON ma.source = m.source AND ma.source_job_id = m.source_job_id
 ) j
--- a re-post, new in the window, of a job whose every listing had expired before it: the
--- job is back, as a listing back after expiring is (news to the searches saved before)
-CROSS JOIN LATERAL (SELECT w.first_seen_at = %(window_start)s
-                           AND coalesce(j.others_gone, false) AS job_back) b
 WHERE (w.source, w.source_job_id) IN (SELECT source, source_job_id FROM search_matches)
 """
 # Whether the search saw a transaction `xid` stamped at `at`: by its creation snapshot

@@ -22,25 +22,14 @@ Revises: 0017
 Create Date: 2026-12-07
 """
 
-import importlib.util
-from pathlib import Path
-from types import ModuleType
-
 from alembic import op
+
+from jobs_assets.migrations.again import load_revision
 
 revision = "0018"
 down_revision = "0017"
 branch_labels = None
 depends_on = None
-
-
-def _migration(stem: str) -> ModuleType:
-    """A sibling migration's module (their file names start with a digit: no import)."""
-    path = Path(__file__).with_name(f"{stem}.py")
-    spec = importlib.util.spec_from_file_location(f"jobs_migration_{stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 #: the backfills' scratch tables, dropped at commit: an upgrade from before 0010 runs
@@ -58,8 +47,8 @@ _SCRATCH = (
 def upgrade() -> None:
     for table in _SCRATCH:
         op.execute(f"DROP TABLE IF EXISTS pg_temp.{table}")
-    _migration("0010_places").backfill()
-    _migration("0012_eligibility").backfill()
+    load_revision("0010_places").backfill()
+    load_revision("0012_eligibility").backfill()
 
 
 def downgrade() -> None:

@@ -28,11 +28,9 @@ Revises: 0019
 Create Date: 2026-12-07
 """
 
-import importlib.util
-from pathlib import Path
-from types import ModuleType
-
 from alembic import op
+
+from jobs_assets.migrations.again import load_revision
 
 revision = "0020"
 down_revision = "0019"
@@ -40,21 +38,12 @@ branch_labels = None
 depends_on = None
 
 
-def _migration(stem: str) -> ModuleType:
-    """A sibling migration's module (their file names start with a digit: no import)."""
-    path = Path(__file__).with_name(f"{stem}.py")
-    spec = importlib.util.spec_from_file_location(f"jobs_migration_{stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def upgrade() -> None:
     # their scratch tables are dropped at commit: an upgrade from before 0019 made them
     # earlier in this transaction
     op.execute("DROP TABLE IF EXISTS pg_temp.jobs_categories_again")
-    _migration("0018_places_parsed_again").upgrade()
-    _migration("0019_categories_decided_again").upgrade()
+    load_revision("0018_places_parsed_again").upgrade()
+    load_revision("0019_categories_decided_again").upgrade()
 
 
 def downgrade() -> None:

@@ -24,8 +24,7 @@ Revises: 0020
 Create Date: 2026-12-07
 """
 
-import importlib.util
-from pathlib import Path
+from jobs_assets.migrations.again import upgrade_again
 
 revision = "0021"
 down_revision = "0020"
@@ -34,11 +33,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    path = Path(__file__).with_name("0018_places_parsed_again.py")
-    spec = importlib.util.spec_from_file_location("jobs_migration_0018_again", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.upgrade()
+    upgrade_again("0018_places_parsed_again")
 
 
 def downgrade() -> None:

@@ -17,10 +17,9 @@ Revises: 0022
 Create Date: 2026-12-07
 """
 
-import importlib.util
-from pathlib import Path
-
 from alembic import op
+
+from jobs_assets.migrations.again import upgrade_again
 
 revision = "0023"
 down_revision = "0022"
@@ -30,11 +29,7 @@ depends_on = None
 
 def upgrade() -> None:
     op.execute("DROP TABLE IF EXISTS pg_temp.jobs_categories_again")  # 0019's, earlier
-    path = Path(__file__).with_name("0019_categories_decided_again.py")
-    spec = importlib.util.spec_from_file_location("jobs_migration_0019_again", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.upgrade()
+    upgrade_again("0019_categories_decided_again")
 
 
 def downgrade() -> None:

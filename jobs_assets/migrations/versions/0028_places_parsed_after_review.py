@@ -31,7 +31,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    upgrade_again("0018_places_parsed_again.py", "jobs_migration_0018_after_review")
+    upgrade_again("0018_places_parsed_again")
 
 
 def downgrade() -> None:

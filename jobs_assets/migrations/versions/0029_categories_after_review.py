@@ -4,7 +4,7 @@ Tried on 239 real listings the classifier had never seen (saved by other public
 projects, not kept here), this release's `categories.csv` knows more role phrases, so a
 topic in a title no longer decides the job ("Finance Event Volunteer" was Finance & Legal,
 "Product Director – Health Insurance" Healthcare), German engineering that is no software
-says so (Arbeitnow's "Process Engineering" and "Power Engineering …", "Energieberater",
+says so (a board's "Process Engineering" and "Power Engineering …", "Energieberater",
 "Elektronikentwickler"), IT support and service desk titles are infrastructure as the
 labelled set has them, and a few phrases beat a word elsewhere in the title ("Contract
 Administrator" is no system administrator, "Procure To Pay", "Demand Planner",
@@ -31,7 +31,7 @@ depends_on = None
 
 def upgrade() -> None:
     op.execute("DROP TABLE IF EXISTS pg_temp.jobs_categories_again")  # 0019's, earlier
-    upgrade_again("0019_categories_decided_again.py", "jobs_migration_0019_after_review")
+    upgrade_again("0019_categories_decided_again")
 
 
 def downgrade() -> None:
