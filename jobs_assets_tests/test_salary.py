@@ -196,6 +196,23 @@ WILD_CASES: dict[str, tuple[float | None, float | None, str | None, str | None]]
     "$115-140,000.00/year": (115_000, 140_000, "USD", "year"),
     "$50-75,000": (50_000, 75_000, "USD", "year"),
     "$500 - 1,000 per month": (6_000, 12_000, "USD", "month"),  # both whole: no scaling
+    # a multiplier on one end covers the other only where the range stays a range
+    "$677–$1k/year": (677, 1_000, "USD", "year"),
+    "$500-$1k/month": (6_000, 12_000, "USD", "month"),
+    "$900 - $1.2k per week": (900 * 52, 1_200 * 52, "USD", "week"),
+    # a comma left after the first figure
+    "$75,700, - $87,500": (75_700, 87_500, "USD", "year"),
+    "$90k, - $110k per year": (90_000, 110_000, "USD", "year"),
+    # the period in a bracketed note without figures
+    "p50,000 - 70,000 (monthly gross package)": (600_000, 840_000, "PHP", "month"),
+    "EUR 4.000 - 5.000 (brutto pro Monat)": (48_000, 60_000, "EUR", "month"),
+    "$30 - $40 (hourly, W2)": (30 * H, 40 * H, "USD", "hour"),
+    # a named dollar beats a bare `$` in the same figure
+    "$150,000.00/yr - A$160,000.00/yr": (150_000, 160_000, "AUD", "year"),
+    "$120k - C$150k": (120_000, 150_000, "CAD", "year"),
+    # a lower-case code as a label, one range per currency: the first range
+    "usd: $160,000-$190,000 cad: $145,000-$180,000": (160_000, 190_000, "USD", "year"),
+    "usd $160,000-$190,000 / cad $145,000-$180,000": (160_000, 190_000, "USD", "year"),
     # lower-case (and glued) ISO codes
     "90-110k usd": (90_000, 110_000, "USD", "year"),
     "25k-35k php/month": (300_000, 420_000, "PHP", "month"),

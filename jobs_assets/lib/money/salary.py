@@ -21,6 +21,7 @@ from jobs_assets.lib.money.salary_text import (
     find_amounts,
     find_iso,
     find_symbol,
+    note_period,
     strip_noise,
     strip_notes,
 )
@@ -174,10 +175,11 @@ def _figure(body: str, amounts: list[Amount]) -> tuple[int, int] | None:
 def _range_values(figure: list[Amount]) -> tuple[float, float]:
     low, high = figure[0], figure[-1]
     a, b = low.total, high.total
-    # A multiplier written once covers both ends: "$150-190k", "80k-110", "1.5-1.9 m".
-    if low.multiplier == 1.0 and high.multiplier > 1.0 and low.value < 1000:
+    # A multiplier written once covers both ends: "$150-190k", "80k-110", "1.5-1.9 m";
+    # not where the end would pass the other ("$677-$1k" is 677 to 1,000).
+    if low.multiplier == 1.0 and high.multiplier > 1.0 and low.value * high.multiplier <= b:
         a = low.value * high.multiplier
-    elif high.multiplier == 1.0 and low.multiplier > 1.0 and high.value < 1000:
+    elif high.multiplier == 1.0 and low.multiplier > 1.0 and high.value * low.multiplier >= a:
         b = high.value * low.multiplier
     # Thousands written on the upper figure only: "$115-140,000.00" is 115,000-140,000.
     elif low.plain and a < 1000 and b >= 10_000 and b / 10 <= a * 1000 <= b:
@@ -229,7 +231,9 @@ def parse_salary_text(text: str | None) -> Salary:
 
     previous_end = amounts[span[0] - 1].end if span[0] else 0
     next_start = amounts[span[1] + 1].start if span[1] + 1 < len(amounts) else len(body)
-    period = figure_period(body, previous_end, first.start, last.end, next_start)
+    period = figure_period(body, previous_end, first.start, last.end, next_start) or note_period(
+        text
+    )
     if period == "piece":
         return NOT_ANNUALISABLE
     currency = _find_currency(body, text, previous_end, last.end)

@@ -125,8 +125,8 @@ _AMOUNT_BEFORE_RE = re.compile(r"\d\s?(?:k|m|mn|mln|mio\.?|mil+ions?|bn)?\s?$", 
 
 def _touches_amount(text: str, match: re.Match[str]) -> bool:
     before = text[max(0, match.start() - 12) : match.start()]
-    after = text[match.end() : match.end() + 2]
-    return bool(_AMOUNT_BEFORE_RE.search(before) or re.match(r"\s?[\d$€£]", after))
+    after = text[match.end() : match.end() + 4]  # `usd: $160k` labels the figure too
+    return bool(_AMOUNT_BEFORE_RE.search(before) or re.match(r"\s?:?\s?[\d$€£]", after))
 
 
 def find_iso(text: str) -> str | None:
@@ -146,10 +146,13 @@ def find_iso(text: str) -> str | None:
 
 
 def find_symbol(text: str) -> str | None:
-    match = _SYMBOL_RE.search(text)
-    if not match:
+    """The first currency symbol; a bare `$` gives way to a named dollar after it
+    (`$150,000/yr - A$160,000/yr` is in Australian dollars)."""
+    tokens = [m.group(0) for m in _SYMBOL_RE.finditer(text)]
+    if not tokens:
         return None
-    token = match.group(0)
+    named = [t for t in tokens if len(t) > 1 and t.endswith("$")]
+    token = named[0] if tokens[0] == "$" and named else tokens[0]
     return SYMBOLS.get(token.upper(), SYMBOLS.get(token))
 
 
@@ -294,6 +297,17 @@ def find_period(scope: str, before_figure: bool = False) -> str | None:
     return found
 
 
+def note_period(text: str) -> str | None:
+    """The period a bracketed note without figures names (`50,000 - 70,000 (monthly gross
+    package)`): a pay period only, since prose in brackets names units (`a job`) too."""
+    for note in BRACKETS_RE.findall(text):
+        if not any(c.isdigit() for c in note):
+            period = find_period(note)
+            if period and period != "piece":
+                return period
+    return None
+
+
 def figure_period(
     body: str, previous_end: int, start: int, end: int, next_start: int
 ) -> str | None:
@@ -346,9 +360,10 @@ MARK = r"(?:[A-Za-z]{0,3}\$|[€£₹₱₦₩₺₽₴₪¥₫฿]|zł|[A-Za-z]
 # `entre 3000 y 4000`, `de 40k à 50k`, `od 10 000 do 15 000`.
 # Dutch too (`tussen €3.000 en €3.700`, `minimaal €5.038,- en maximaal €7.575,-`), and a
 # dash doubled with a word (`€110,000 - to €143,000`).
-_CONNECTOR = r"(?:[-–—~]\s*(?:to\b)?|to|and|until|till|a|à|bis|do|hasta|y|e|und|et|en|tot)"
+# Words only whole: `/ cad $145k` holds no `a`.
+_CONNECTOR = r"(?:[-–—~]\s*(?:to\b)?|(?<![a-z])(?:to|and|until|till|a|à|bis|do|hasta|y|e|und|et|en|tot)(?![a-z]))"
 _RANGE_GAP_RE = re.compile(
-    rf"^\s*(?:,-)?\s*{MARK}\s*(?:(?:/|per\s|an?\s)\s*[a-z]+\s*)?{_CONNECTOR}\s*"
+    rf"^\s*(?:,-?)?\s*{MARK}\s*(?:(?:/|per\s|an?\s)\s*[a-z]+\s*)?{_CONNECTOR}\s*"
     rf"(?:maximaal|maximum|max\.?|h[oö]chstens|up\s+to)?\s*{MARK}\s*$",
     re.IGNORECASE,
 )
