@@ -485,6 +485,29 @@ PLACE_CASES = [
     ("Portland, OR Metro", None, ("US",), ("Portland",), ("US-OR",)),
     # a comma lists places: only the last names a band ("Canada, USA timezones", Remotive)
     ("Canada, USA timezones", None, ("CA",), (), ()),
+    # a city and its code in brackets read as outside them (strings of HN's "who is
+    # hiring" and saved board responses, reviewed 2026-12-08): never Morocco or Moldova
+    ("Hybrid (Boston, MA)", None, ("US",), ("Boston",), ("US-MA",)),
+    ("HYBRID (Columbia, MD)", None, ("US",), ("Columbia",), ("US-MD",)),
+    ("Onsite (Burlingame, CA)", None, ("US",), ("Burlingame",), ("US-CA",)),
+    ("Remote (Perth, WA)", None, ("AU",), ("Perth",), ("AU-WA",)),
+    ("Office (Porto Alegre, RS)", None, ("BR",), ("Porto Alegre",), ("BR-RS",)),
+    ("Remote (Smallville, TX)", None, ("US",), (), ("US-TX",)),  # a town we lack, in Texas
+    ("Remote (Berlin, DE)", None, ("DE",), ("Berlin",), ()),
+    # a metro's short name beside how the work is done (not Somalia's Bay region)
+    ("Bay Area (hybrid)", None, ("US",), ("San Francisco",), ("US-CA",)),
+    ("Bay Area hybrid", None, ("US",), ("San Francisco",), ("US-CA",)),
+    ("SF In-Person", None, ("US",), ("San Francisco",), ("US-CA",)),
+    ("NYC (on-site)", None, ("US",), ("New York City",), ("US-NY",)),
+    # after a province's code, "CA" is Canada ("Toronto, ON, CA"), not California
+    ("Toronto, ON, CA", None, ("CA",), ("Toronto",), ("CA-ON",)),
+    ("Vancouver, BC, CA", None, ("CA",), ("Vancouver",), ("CA-BC",)),
+    # a province code that is a country's too, after a town we lack: the country
+    ("Ede-Wageningen, NL", None, ("NL",), (), ()),
+    ("Regina, SK", None, ("CA",), ("Regina",), ("CA-SK",)),  # a city we know: the province
+    # a state's code written as a word ("Redmond, Wa"): the state, not Ghana's town Wa
+    ("Redmond, Wa", None, ("US",), ("Redmond",), ("US-WA",)),
+    ("Austin, Tx", None, ("US",), ("Austin",), ("US-TX",)),
 ]
 
 

@@ -293,6 +293,35 @@ def test_upgrade_decides_places_again_after_the_review_on_new_real_listings(
     assert versions == [("any", "unknown", True), ("ma", "countries", True)]
 
 
+def test_upgrade_decides_places_again_after_the_second_review(scratch: str) -> None:
+    """Migration 0030: what release 0029 read wrongly (a city and its state's code in
+    brackets was Morocco; "CA" after a province also the US) is decided again; no new
+    version."""
+    migrate(scratch, "0029")
+    with psycopg.connect(scratch) as conn:
+        store_as_parsed(
+            conn,
+            ("remoteok", "ma", "Hybrid (Boston, MA)", [], ["MA"], ["Africa"], "Africa", [],
+             [], "onsite_or_hybrid", ["MA"], "Other"),
+            ("remotive", "on", "Toronto, ON, CA", [], ["CA", "US"], ["North America"],
+             "North America", ["Toronto"], ["CA-ON", "US-CA"], "countries", ["CA", "US"],
+             "Other"),
+        )  # fmt: skip
+        record_current_versions(conn)
+    migrate(scratch, "0030")
+    with psycopg.connect(scratch) as conn:
+        rows = conn.execute(
+            "SELECT source_job_id, countries, region, subdivisions, eligibility, "
+            "eligible_countries FROM public.jobs_listings_data ORDER BY 1"
+        ).fetchall()
+        versions = current_versions(conn, "eligibility")
+    assert rows == [
+        ("ma", ["US"], "North America", ["US-MA"], "onsite_or_hybrid", ["US"]),
+        ("on", ["CA"], "North America", ["CA-ON"], "countries", ["CA"]),
+    ]
+    assert versions == [("ma", "onsite_or_hybrid", True), ("on", "countries", True)]
+
+
 def test_an_upgrade_reads_a_list_of_places_as_the_pipeline_does_and_writes_only_changes(
     scratch: str,
 ) -> None:

@@ -523,6 +523,10 @@ CA_POSTAL = frozenset(
 
 # Bare alpha-2 codes that are more often something else in location text.
 _AMBIGUOUS_CODES = frozenset({"NA"})
+#: Canadian provinces whose code is a country's too (Newfoundland and Labrador and the
+#: Netherlands, Prince Edward Island and Peru, Saskatchewan and Slovakia): after a town
+#: the gazetteer lacks, the country, as more of the boards' listings mean
+_COUNTRY_PROVINCE_CODES = frozenset({"NL", "PE", "SK"})
 
 # --- normalisation -----------------------------------------------------------------------
 
@@ -743,7 +747,9 @@ _QUALIFIERS = frozenset(
     {"remote", "fully remote", "100 remote", "remote only", "remote first", "anywhere",
      # the same in the boards' other languages ("Homeoffice (Deutschland)" is Germany)
      "homeoffice", "home office", "teletrabajo", "teletravail", "100 teletravail", "remoto",
-     "remota", "fernarbeit", "mobiles arbeiten", "zdalnie", "praca zdalna"}
+     "remota", "fernarbeit", "mobiles arbeiten", "zdalnie", "praca zdalna",
+     # an arrangement names no place: "Hybrid (Boston, MA)" is Boston's
+     "hybrid", "onsite", "on site", "in office", "in person", "office"}
 )  # fmt: skip
 
 
@@ -812,8 +818,10 @@ def _state_of(key: str, vocab: _Vocabulary) -> set[str]:
 
 def _scan(key: str, vocab: _Vocabulary) -> _Found:
     """Find known phrases inside a longer token ("Remote - USA only"), longest first."""
-    words = key.split()
     found = _Found()
+    if _arranged(key) in _METRO_ALIASES:
+        return found  # "Bay Area hybrid" is San Francisco's, not Somalia's Bay region
+    words = key.split()
     i = 0
     while i < len(words):
         for size in range(min(vocab.max_phrase_words, len(words) - i), 0, -1):
@@ -869,7 +877,19 @@ def _resolve(raw: str, vocab: _Vocabulary) -> _Found | None:
         outer_found = _lookup(outer_key, outer, vocab) or _scan(outer_key, vocab)
     inner_found = _Found()
     for part in inner_parts:
-        for sub in _SPLIT_RE.split(EXCLUSION_RE.sub(" ", part)):
+        subs = [sub.strip() for sub in _SPLIT_RE.split(EXCLUSION_RE.sub(" ", part))]
+        paired = -1  # "Hybrid (Boston, MA)": a city and its code, as outside brackets
+        for index, sub in enumerate(subs):
+            if index == paired:
+                continue
+            pair = _pair_at(subs, index, vocab)
+            if pair is not None:
+                paired = index + 1
+                if pair:
+                    inner_found.merge(pair)
+                else:
+                    inner_found.unread.extend(subs[index : index + 2])
+                continue
             found = _resolve(sub, vocab)
             if found is None:
                 # "Remote (Berlin)", "Worldwide (foo)": looked up as a place, else
@@ -879,7 +899,7 @@ def _resolve(raw: str, vocab: _Vocabulary) -> _Found | None:
                 inner_found.merge(found)
 
     if inner_found and (not outer_found or outer_key in _QUALIFIERS):
-        if outer_key and not outer_found and not _is_filler(outer):
+        if outer_key and not outer_found and not _is_filler(outer) and outer_key not in _QUALIFIERS:
             # "Berlin (Remote)": the place outside stays to be looked up, as inside
             inner_found.unread.append(outer.strip())
         return inner_found
@@ -890,6 +910,23 @@ def _resolve(raw: str, vocab: _Vocabulary) -> _Found | None:
     if _is_filler(outer):
         return None if inner_found.unread else _Found()
     return None
+
+
+def _pair_at(subs: list[str], index: int, vocab: _Vocabulary) -> _Found | None:
+    """A bracketed city and the code after it ("(Boston, MA)", "(Smallville, CA)"): the
+    place, an empty `_Found` when the pair is undecided, None when it is no such pair."""
+    if index + 1 >= len(subs) or not subs[index]:
+        return None
+    following = subs[index + 1]
+    pair = _coded_city(subs[index], _code_with_noise(following) or following, None, vocab)
+    if pair is not None:
+        return pair
+    postal = _postal_country(subs, index + 1, vocab)
+    if postal is None or _resolve(subs[index], vocab) is not None:
+        return None
+    found = _Found().add((postal,))  # a city we do not know, in the state the code names
+    found.subdivisions.add(f"{postal}-{following.strip()}")
+    return found
 
 
 # Words around a place that do not change it ("Madrid HQ", "Greater Sydney Area").
@@ -906,6 +943,15 @@ _METRO_ALIASES = {
     "nyc": "new york city",
     "dc": "washington dc",
 }
+# How the work is done, around a place's name ("SF In-Person", "Bay Area (hybrid)").
+_ARRANGEMENT_RE = re.compile(r"\b(?:remote|hybrid|on ?site|in ?person|in office|office)\b")
+
+
+def _arranged(key: str) -> str:
+    """`key` without the words of how the work is done."""
+    return " ".join(_ARRANGEMENT_RE.sub(" ", key).split())
+
+
 #: a city this big beats a subdivision of the same name elsewhere ("Portland")
 _BIG_CITY = 500_000
 #: the biggest candidate must be this many times the next country's to decide; a city
@@ -1032,7 +1078,7 @@ def _place(raw: str, context: set[str], home: str | None, vocab: _Vocabulary) ->
     key = _key(raw)
     if key in COMPASS_WORDS:
         return None  # "South", "WEST": a direction, not a place
-    keys = [key]
+    keys = [key, _arranged(key)]
     cleaned = " ".join(_PLACE_NOISE_RE.sub(" ", key).split())
     if cleaned and cleaned != key:
         keys.append(cleaned)
@@ -1093,6 +1139,7 @@ def _place(raw: str, context: set[str], home: str | None, vocab: _Vocabulary) ->
 
 
 _STATE_CODE_RE = re.compile(r"^[A-Z]{2,3}$")
+_TITLE_CODE_RE = re.compile(r"^[A-Z][a-z]$")
 
 
 def _again_in(unknown: list[str], total: _Found, home: str | None, vocab: _Vocabulary) -> list[str]:
@@ -1173,6 +1220,10 @@ def _postal_country(tokens: list[str], index: int, vocab: _Vocabulary) -> str | 
     if country is None:
         return None
     previous = tokens[index - 1]
+    if previous.strip() in US_POSTAL | CA_POSTAL:
+        return None  # "Toronto, ON, CA": after a state or province, the country's code
+    if country == "CA" and token in _COUNTRY_PROVINCE_CODES and not index + 1 < len(tokens):
+        return None  # "Ede-Wageningen, NL": a town we lack in the Netherlands, not Labrador
     found = _resolve(previous, vocab)
     if found is None:
         return country  # "Austin, TX": the city is unknown to us
@@ -1436,6 +1487,8 @@ def locate_text(text: str | None, home_country: str | None = None) -> Location:
         if index + 1 < len(tokens):
             code_after = _code_with_noise(tokens[index + 1]) or tokens[index + 1]
             pair = _coded_city(token, code_after, home_country, vocab)
+            if pair is None and _TITLE_CODE_RE.match(code_after):  # "Redmond, Wa"
+                pair = _coded_city(token, code_after.upper(), home_country, vocab) or None
             if pair is not None:
                 coded = index + 1
                 total.merge(pair)
