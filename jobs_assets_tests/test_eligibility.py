@@ -79,6 +79,15 @@ def test_uk_time_is_a_band() -> None:
         ("", "unknown"),
         ("Hybrid - Berlin", "onsite_or_hybrid"),
         ("Europe (CET)", "regions"),
+        # remote offered beside an office is a remote job too (HN strings, 2026-12-08)
+        ("Hybrid (Madison, WI) or Remote (US)", "countries"),
+        ("REMOTE (US) or HYBRID (NYC)", "countries"),
+        ("Onsite or remote, London", "countries"),
+        ("Paris area (hybrid) and Remote in Europe", "regions"),
+        ("Hybrid & Remote (US)", "countries"),
+        # ...not a remote word that only qualifies the office
+        ("Remote - hybrid in Berlin", "onsite_or_hybrid"),
+        ("Hybrid/Remote", "onsite_or_hybrid"),
     ],
 )
 def test_a_restriction_anywhere_wins_over_a_worldwide_word(text: str, kind: str) -> None:

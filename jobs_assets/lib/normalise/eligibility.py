@@ -368,6 +368,16 @@ _REMOTE_RE = re.compile(
     r"teletravail|teletrabajo|work from home|wfh)\b"
 )
 
+# Remote offered beside an office, joined by "or"/"and" (of the folded text, where "&" is
+# "and"): "Remote or Hybrid (NYC)", "REMOTE (US) or HYBRID (Dublin)", "Paris (hybrid) and
+# Remote in Europe" are remote jobs too. "Hybrid/Remote" (a slash, folded away) stays
+# hybrid: it is as often a hybrid role's name.
+_REMOTE_OPTION_RE = re.compile(
+    rf"(?:{_REMOTE_RE.pattern}).{{0,60}}?\b(?:or|and)\s+(?:{_ONSITE_STRONG_RE.pattern})"
+    rf"|(?:{_ONSITE_STRONG_RE.pattern}).{{0,60}}?\b(?:or|and)\s+(?:fully |100 )?"
+    rf"(?:{_REMOTE_RE.pattern})"
+)
+
 
 def eligibility_of(
     text: str | None,
@@ -432,7 +442,9 @@ def eligibility_of(
     countries = (region_countries | named) - excluded
     low, high = band or (None, None)
 
-    onsite = remote is False or bool(_ONSITE_STRONG_RE.search(folded))
+    onsite = remote is False or bool(
+        _ONSITE_STRONG_RE.search(folded) and not _REMOTE_OPTION_RE.search(folded)
+    )
     if not onsite and _ONSITE_WEAK_RE.search(folded) and not _REMOTE_RE.search(folded):
         onsite = True  # "Madrid HQ", "MD Chevy Chase (Office)"
     if (
