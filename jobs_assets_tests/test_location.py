@@ -508,6 +508,21 @@ PLACE_CASES = [
     # a state's code written as a word ("Redmond, Wa"): the state, not Ghana's town Wa
     ("Redmond, Wa", None, ("US",), ("Redmond",), ("US-WA",)),
     ("Austin, Tx", None, ("US",), ("Austin",), ("US-TX",)),
+    # cities of several countries in one list: each big city is its own country's
+    ("San Francisco & London", None, ("GB", "US"), ("London", "San Francisco"), ("US-CA",)),
+    ("Berlin and Munich", None, ("DE",), ("Berlin", "Munich"), ("DE-BE",)),
+    (
+        "London, Zurich, Munich",
+        None,
+        ("CH", "DE", "GB"),
+        ("London", "Munich", "Zürich"),
+        ("CH-ZH",),
+    ),  # fmt: skip
+    ("Germany, Paris", None, ("DE", "FR"), ("Paris",), ("FR-75C",)),
+    # ...not a city its own country follows, nor one a state's code follows
+    ("Edinburgh, United States", None, ("US",), (), ()),
+    ("Paris, TX", None, ("US",), ("Paris",), ("US-TX",)),
+    ("London, Ontario, Canada", None, ("CA",), ("London",), ("CA-ON",)),
 ]
 
 

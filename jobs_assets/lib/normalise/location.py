@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import html
+import itertools
 import re
 import threading
 from collections.abc import Iterable
@@ -1530,6 +1531,10 @@ def locate_text(text: str | None, home_country: str | None = None) -> Location:
                         found.add((part_code,))
                     else:
                         places.append((text_part, None))
+            elif all(_is_city_name(text_part, vocab) for text_part in texts):
+                # "San Francisco & London": two cities, each looked up on its own
+                places.extend((text_part, None) for text_part in texts)
+                continue
         if found is None:
             key = _key(token)
             gazetteer = vocab.gazetteer
@@ -1561,12 +1566,25 @@ def locate_text(text: str | None, home_country: str | None = None) -> Location:
             total.add(("US",))
             total.subdivisions.add("US-GA")
     named = set(total.countries)
+    qualified = {  # places a country's name follows: "Edinburgh, United States"
+        token for token, following in itertools.pairwise(tokens) if _key(following) in vocab.names
+    }
     places += [(part, None) for part in total.unread]
     for index, (token, postal) in enumerate(places):
         context = {"US" if postal.strip() in US_POSTAL else "CA"} if postal else named
         if not postal and index + 1 < len(places):
             context = _region_after(places[index + 1][0], context, vocab)
         found = _place(token, context, home_country, vocab)
+        if (
+            found is None
+            and context
+            and not postal
+            and token not in qualified
+            and _is_big_city(token, vocab)
+        ):
+            # "London, Zurich, Munich": a big city none of the named countries has is
+            # its own country's; "Edinburgh, United States" stays the country's
+            found = _place(token, set(), home_country, vocab)
         if found is None:
             if postal:
                 continue  # "Austin, TX": the city is unknown to us, the state said enough
@@ -1622,6 +1640,18 @@ _NATIONWIDE_WORDS = frozenset({"bundesweit", "landesweit", "nationwide", "countr
 _PLACE_NAME_RE = re.compile(
     r"^[^\W\d_][^\W\d_'.-]*(?:[- ][^\W\d_][^\W\d_'.-]*){0,3}(?: \([^\W\d_][^()\d]*\))?$"
 )
+
+
+def _is_city_name(text: str, vocab: _Vocabulary) -> bool:
+    """Whether `text` is a city's name or a metro's short one ("London", "SF")."""
+    key = _arranged(_key(text))
+    return _METRO_ALIASES.get(key, key) in vocab.gazetteer.cities
+
+
+def _is_big_city(text: str, vocab: _Vocabulary) -> bool:
+    key = _arranged(_key(text))
+    cities = vocab.gazetteer.cities.get(_METRO_ALIASES.get(key, key), ())
+    return any(c.population >= _BIG_CITY for c in cities)
 
 
 def _home_places(tokens: list[str], vocab: _Vocabulary) -> bool:

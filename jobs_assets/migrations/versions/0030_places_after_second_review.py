@@ -7,7 +7,10 @@ code inside brackets as it reads them outside ("Hybrid (Boston, MA)" was Morocco
 ("Bay Area (hybrid)" was Somalia's Bay region, "SF In-Person" nothing), "CA" after a
 province's code as Canada ("Toronto, ON, CA" was also the US), a province code that is
 a country's too after a town the gazetteer lacks as the country ("Ede-Wageningen, NL"
-was Newfoundland), and a state's code written as a word ("Redmond, Wa" was also Ghana).
+was Newfoundland), a state's code written as a word ("Redmond, Wa" was also Ghana), and big cities of
+several countries in one list ("San Francisco & London" was the US alone, "London,
+Zurich, Munich" lost London); and remote offered beside an office ("Hybrid (Madison, WI)
+or Remote (US)") is a remote job, not `onsite_or_hybrid`.
 Listings stored by the previous release keep their old parse until a window sees them
 again, so the upgrade decides them again, as 0028 did: 0018's upgrade with this
 release's parser, one UPDATE per table of the rows whose values change, the current
