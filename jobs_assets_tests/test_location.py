@@ -523,6 +523,11 @@ PLACE_CASES = [
     ("Edinburgh, United States", None, ("US",), (), ()),
     ("Paris, TX", None, ("US",), ("Paris",), ("US-TX",)),
     ("London, Ontario, Canada", None, ("CA",), ("London",), ("CA-ON",)),
+    # a country's or province's name before a state holding a town so named: the town
+    ("Ontario, California, United States", None, ("US",), ("Ontario",), ("US-CA",)),
+    ("Peru, Indiana", None, ("US",), ("Peru",), ("US-IN",)),
+    ("Mexico, Missouri", None, ("US",), ("Mexico",), ("US-MO",)),
+    ("Ontario, Canada", None, ("CA",), (), ("CA-ON",)),  # the province, as before
 ]
 
 

@@ -1199,6 +1199,22 @@ def _coded_city(city: str, code: str, home: str | None, vocab: _Vocabulary) -> _
     return (_decide(own, (), {country}, home) if own else None) or _Found()
 
 
+def _town_named_like_a_country(
+    name: str, following: str, home: str | None, vocab: _Vocabulary
+) -> _Found | None:
+    """A country's or province's name that a state holding a city of that name follows:
+    the city ("Ontario, California" and "Jersey, New Jersey" are towns, as are "Lebanon,
+    Pennsylvania" and "Peru, Indiana"); else None."""
+    key = _key(name)
+    if key not in vocab.names or key not in vocab.gazetteer.cities:
+        return None
+    states = {s.code for s in vocab.gazetteer.subdivisions.get(_key(following), ())}
+    inside = [c for c in vocab.gazetteer.cities.get(key, ()) if c.subdivision in states]
+    if not inside:
+        return None
+    return _decide(inside, (), {c.country for c in inside}, home, state_named=True)
+
+
 def _in_subdivision(city: City, code: str, subdivision_codes: frozenset[str]) -> bool:
     """Whether `code` may be the subdivision of `city`'s country it lies in; GeoNames gives
     the state of US places only, so elsewhere any subdivision of the country will do."""
@@ -1495,6 +1511,10 @@ def locate_text(text: str | None, home_country: str | None = None) -> Location:
                 total.merge(pair)
                 if not pair:
                     unknown.extend((token, tokens[index + 1]))
+                continue
+            town = _town_named_like_a_country(token, tokens[index + 1], home_country, vocab)
+            if town is not None:
+                total.merge(town)  # the state after it is read as a state next
                 continue
         postal = _postal_country(tokens, index, vocab)
         if postal is not None:
