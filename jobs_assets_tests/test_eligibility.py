@@ -88,6 +88,9 @@ def test_uk_time_is_a_band() -> None:
         # ...not a remote word that only qualifies the office
         ("Remote - hybrid in Berlin", "onsite_or_hybrid"),
         ("Hybrid/Remote", "onsite_or_hybrid"),
+        # every time zone is anywhere
+        ("Remote, all timezones", "worldwide"),
+        ("Any time zone", "worldwide"),
     ],
 )
 def test_a_restriction_anywhere_wins_over_a_worldwide_word(text: str, kind: str) -> None:

@@ -550,7 +550,7 @@ def test_remote_words_in_other_languages(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text", ["Work From Home", "Virtual", "#LI-Remote", "World Wide", "Global (async)",
-             "Anywhere in the world"]
+             "Anywhere in the world", "Remote, all timezones", "Any time zone"]
 )  # fmt: skip
 def test_remote_said_otherwise_is_worldwide(text: str) -> None:
     assert locate_text(text).region == "Worldwide"

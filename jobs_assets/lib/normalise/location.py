@@ -84,6 +84,10 @@ WORLDWIDE_WORDS = frozenset(
         "earth",
         "planet earth",
         "world wide",
+        # every time zone is everywhere ("Remote, all timezones"; keys are folded, where
+        # "time zone" is "timezones")
+        "all timezones",
+        "any timezones",
         # remote said otherwise, as the SPEC's "Remote" ("#LI-Remote": LinkedIn's tag)
         "work from home",
         "wfh",
