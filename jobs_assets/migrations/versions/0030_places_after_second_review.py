@@ -9,8 +9,10 @@ province's code as Canada ("Toronto, ON, CA" was also the US), a province code t
 a country's too after a town the gazetteer lacks as the country ("Ede-Wageningen, NL"
 was Newfoundland), a state's code written as a word ("Redmond, Wa" was also Ghana), and big cities of
 several countries in one list ("San Francisco & London" was the US alone, "London,
-Zurich, Munich" lost London); and remote offered beside an office ("Hybrid (Madison, WI)
-or Remote (US)") is a remote job, not `onsite_or_hybrid`.
+Zurich, Munich" lost London), a country's name before a state holding a town so named
+("Ontario, California" was Canada too) and every time zone as anywhere ("Remote, all
+timezones" was unknown); and remote offered beside an office ("Hybrid (Madison, WI) or
+Remote (US)") is a remote job, not `onsite_or_hybrid`.
 Listings stored by the previous release keep their old parse until a window sees them
 again, so the upgrade decides them again, as 0028 did: 0018's upgrade with this
 release's parser, one UPDATE per table of the rows whose values change, the current
