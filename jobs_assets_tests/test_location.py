@@ -528,6 +528,15 @@ PLACE_CASES = [
     ("Peru, Indiana", None, ("US",), ("Peru",), ("US-IN",)),
     ("Mexico, Missouri", None, ("US",), ("Mexico",), ("US-MO",)),
     ("Ontario, Canada", None, ("CA",), (), ("CA-ON",)),  # the province, as before
+    # several places in brackets after how the work is done: each looked up
+    (
+        "Hybrid (NYC/SF/London)",
+        None,
+        ("GB", "US"),
+        ("London", "New York City", "San Francisco"),
+        ("US-CA", "US-NY"),
+    ),
+    ("Onsite (Paris, Berlin)", None, ("DE", "FR"), ("Berlin", "Paris"), ("DE-BE", "FR-75C")),
 ]
 
 

@@ -912,6 +912,8 @@ def _resolve(raw: str, vocab: _Vocabulary) -> _Found | None:
         outer_found.add(inner_found.countries, inner_found.regions)
         outer_found.unread.extend(inner_found.unread)
         return outer_found
+    if outer_key in _QUALIFIERS and len(inner_found.unread) > 1:
+        return inner_found  # "Hybrid (NYC/SF/London)": each place looked up on its own
     if _is_filler(outer):
         return None if inner_found.unread else _Found()
     return None
