@@ -1,4 +1,6 @@
-"""Migration 0010: a database of the previous release gets `cities`/`subdivisions` filled."""
+"""Upgrades that derive stored values again: places (0010, 0018, 0020, 0021, 0028, 0030),
+categories (0019, 0023, 0029) and free-text salaries (0031), each from a database of the
+release before it, writing only the rows that change and no new history version."""
 
 from __future__ import annotations
 
@@ -424,3 +426,42 @@ def test_upgrade_computes_company_keys_again(scratch: str) -> None:
     assert [r[:2] for r in rows] == [("a", "openai"), ("b", "openai"), ("c", None)]
     assert rows[1][2] == before["b"] and rows[2][2] == before["c"]  # not written again
     assert versions == [("a", "openai", True), ("b", "openai", True), ("c", None, True)]
+
+
+def test_upgrade_parses_free_text_salaries_again(scratch: str) -> None:
+    """Migration 0031: a Remotive salary release 0030 read as 75,700 alone (a comma after
+    the first figure) is 75,700 to 87,500 at the row's own rate; a salary whose parse does not change and a
+    structured one are not written; the current version gets the values, no new one."""
+    before = stored_at(
+        scratch,
+        "0030",
+        "INSERT INTO public.jobs_listings_data (source, source_job_id, title, job_url, "
+        "tags, region, salary_raw, salary_min, salary_max, salary_currency, salary_period, "
+        "salary_min_usd, salary_max_usd, salary_usd_rate_date, retrieved_at, first_seen_at, "
+        "last_seen_at, last_partition_key) VALUES "
+        "('remotive', 'k', 't', 'https://x/k', '{}', 'Unknown', '€75,700, - €87,500', 75700, "
+        " 75700, 'EUR', 'year', 83270, 83270, '2026-11-02', now(), now(), now(), 'k'),"
+        "('remotive', 'same', 't', 'https://x/s', '{}', 'Unknown', '$100,000 - $120,000', "
+        " 100000, 120000, 'USD', 'year', 100000, 120000, '2026-11-02', now(), now(), now(), "
+        " 'k'),"
+        "('himalayas', 'h', 't', 'https://x/h', '{}', 'Unknown', '677 - 1k EUR / year', "
+        " 1000, 677000, 'EUR', 'year', 1100, 744700, '2026-11-02', now(), now(), now(), 'k')",
+    )
+    migrate(scratch, "0031")
+    with psycopg.connect(scratch) as conn:
+        rows = conn.execute(
+            "SELECT source_job_id, salary_min::float8, salary_max::float8, salary_currency, "
+            "salary_min_usd::float8, salary_max_usd::float8, salary_usd_rate_date::text, "
+            "ctid::text FROM public.jobs_listings_data ORDER BY 1"
+        ).fetchall()
+        versions = current_versions(conn, "salary_min::float8", "salary_max::float8")
+    assert [r[:7] for r in rows] == [
+        ("h", 1000.0, 677000.0, "EUR", 1100.0, 744700.0, "2026-11-02"),  # structured
+        ("k", 75700.0, 87500.0, "EUR", 83270.0, 96250.0, "2026-11-02"),  # the row's rate
+        ("same", 100000.0, 120000.0, "USD", 100000.0, 120000.0, "2026-11-02"),
+    ]
+    assert {r[0]: r[7] for r in rows if r[0] != "k"} == {
+        key: before[key] for key in ("h", "same")
+    }  # not written again
+    assert versions == [("h", 1000.0, 677000.0, True), ("k", 75700.0, 87500.0, True),
+                        ("same", 100000.0, 120000.0, True)]  # fmt: skip

@@ -377,7 +377,7 @@ def _eligibilities(
 
 
 @dataclass(frozen=True)
-class _SalaryRow:
+class SalaryRow:
     """Everything a distinct salary contributes to a row."""
 
     raw: str | None
@@ -394,7 +394,9 @@ class _SalaryRow:
     not_annualisable: bool = False
 
 
-def _salary_row(salary: Salary | None, raw: str | None, rates: RateTable | None) -> _SalaryRow:
+def salary_row(salary: Salary | None, raw: str | None, rates: RateTable | None) -> SalaryRow:
+    """The salary columns of a parsed salary: USD at `rates` (else the shipped rates),
+    nothing of an implausible one but its text."""
     currency = salary.currency if salary else None
     rate = usd_rate(currency, rates)
     low, high = (salary.min, salary.max) if salary else (None, None)
@@ -402,7 +404,7 @@ def _salary_row(salary: Salary | None, raw: str | None, rates: RateTable | None)
     implausible = not is_plausible(low_usd, high_usd)
     if implausible:
         low = high = low_usd = high_usd = None
-    return _SalaryRow(
+    return SalaryRow(
         raw=raw,
         parsed=bool(salary and salary.parsed),
         implausible=implausible,
@@ -418,16 +420,16 @@ def _salary_row(salary: Salary | None, raw: str | None, rates: RateTable | None)
     )
 
 
-def _salaries(frame: pd.DataFrame, rates: RateTable | None) -> tuple[_Choice, list[_SalaryRow]]:
+def _salaries(frame: pd.DataFrame, rates: RateTable | None) -> tuple[_Choice, list[SalaryRow]]:
     """The free salary text when the source gives one (kept as `salary_raw`), else the
     structured fields (rendered as `salary_raw`)."""
 
-    def from_text(value: Hashable) -> _SalaryRow:
-        return _salary_row(parse_salary_text(value), str(value).strip() or None, rates)
+    def from_text(value: Hashable) -> SalaryRow:
+        return salary_row(parse_salary_text(value), str(value).strip() or None, rates)
 
-    def from_fields(key: tuple) -> _SalaryRow:
+    def from_fields(key: tuple) -> SalaryRow:
         low, high, period, currency = key
-        return _salary_row(
+        return salary_row(
             structured_salary(low, high, period, currency),
             render_salary(low, high, currency, period),
             rates,
