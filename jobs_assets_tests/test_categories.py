@@ -378,6 +378,22 @@ def test_misreads_a_probe_of_real_titles_found(
         # "personalized" is no German "Personal" (staff)
         ("Remote", ["Remote", "IT"], "Personalized Internet Ads Assessor",
          "DevOps & Infrastructure"),
+        # a second review, of 360 (2026-12-08): role phrases the table lacked
+        ("Paid-Media-Manager", ["Paid-Media-Manager"], "Paid Media Manager - Remote/Worldwide",
+         "Marketing"),
+        ("Amazon-Advertising-Specialist", [], "Amazon PPC Advertising Strategist", "Marketing"),
+        ("manager", ["manager", "saas", "security", "technical"],
+         "Channel Manager Team Lead United States", "Sales"),
+        ("Remote", ["Remote", "Business Analyst"], "Werkstudent*in M&A Analyst",
+         "Finance & Legal"),
+        ("Freelance-Photo-Editor", [], "Photo Editor (Women's Apparel) - Freelance", "Design"),
+        ("QA", [], "Contact Center QA Specialist", "Customer Support"),
+        ("Ingeniero-Comercial", [], "ASESOR COMERCIAL ASFALTOS", "Sales"),
+        ("Marketing and Communication", [], "Founder’s Associate (GTM/Growth) - Internship",
+         "Operations"),
+        # a dash with a space after it ends the role ("Manager- Mortgage")
+        ("Sales", [], "Remote Consumer Direct Sales Manager- Mortgage", "Sales"),
+        (None, [], "Account Manager- Healthcare", "Sales"),
     ],
 )  # fmt: skip
 def test_classes_a_review_of_listings_never_seen_found_wrong(

@@ -405,6 +405,26 @@ def test_upgrade_decides_categories_again_after_the_review(scratch: str) -> None
     assert versions == [("s", "Software Development", True), ("v", "Operations", True)]
 
 
+def test_upgrade_decides_categories_again_after_the_second_review(scratch: str) -> None:
+    """Migration 0032: a "Paid Media Manager" release 0031 called Other is Marketing; a
+    listing whose category does not change is not written; no new version."""
+    before = stored_at(
+        scratch,
+        "0031",
+        "INSERT INTO public.jobs_listings_data (source, source_job_id, title, job_url, "
+        "tags, region, category_normalised, retrieved_at, first_seen_at, last_seen_at, "
+        "last_partition_key) VALUES "
+        "('himalayas', 'm', 'Paid Media Manager', 'https://x/m', '{}', 'Unknown', "
+        " 'Other', now(), now(), now(), 'k'),"
+        "('himalayas', 's', 'Senior Software Engineer', 'https://x/s', '{}', 'Unknown', "
+        " 'Software Development', now(), now(), now(), 'k')",
+    )
+    rows, versions = upgraded(scratch, "category_normalised", to="0032")
+    assert [r[:2] for r in rows] == [("m", "Marketing"), ("s", "Software Development")]
+    assert rows[1][2] == before["s"]  # unchanged: not written again
+    assert versions == [("m", "Marketing", True), ("s", "Software Development", True)]
+
+
 def test_upgrade_computes_company_keys_again(scratch: str) -> None:
     """Migration 0024: "Open AI" stored as `open` (its "ai" read as a domain's ending)
     blocks with "OpenAI" again; a key that does not change is not written; no new

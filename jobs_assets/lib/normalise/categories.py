@@ -88,7 +88,9 @@ def _tokens(text: str) -> list[str]:
 
 
 # Where a title's head (the role) ends and a qualifier (team, product, place) begins.
-_QUALIFIER = re.compile(r"[,;|()\[\]–—]|\s-\s|:\s|\s(?:for|at|in|with|für|bei|im)\s")
+# A dash with a space after it ends the head too ("Sales Manager- Mortgage"); a hyphen
+# inside a word does not ("Full-Stack").
+_QUALIFIER = re.compile(r"[,;|()\[\]–—]|\s-\s|(?<=\w)-\s|:\s|\s(?:for|at|in|with|für|bei|im)\s")
 
 
 class _Rules:
