@@ -19,6 +19,8 @@ Create Date: 2026-12-06
 
 from alembic import op
 
+from jobs_assets.migrations.again import rehash_current_versions
+
 revision = "0010"
 down_revision = "0009"
 branch_labels = None
@@ -72,7 +74,6 @@ def backfill() -> None:
     values and its `row_hash` recomputed: a re-parse is not a change of the listing, so
     the next window writes no new version for it.
     """
-    from jobs_assets.lib.identity.history import HASHED, ROW_HASH_SQL
     from jobs_assets.lib.normalise.location import locate_names, locate_text
     from jobs_assets.lib.normalise.rows import _home_country, _location_names
     from jobs_assets.lib.sources import SOURCES
@@ -157,20 +158,7 @@ UPDATE public.jobs_listings_history AS h
        IS DISTINCT FROM (l.countries, l.regions, l.region, l.cities, l.subdivisions)
 """
     )
-    # every current version: its hash now covers the two new columns (over the columns
-    # the history has at this revision: a later revision adds more and hashes again)
-    present = {
-        row[0]
-        for row in bind.exec_driver_sql(
-            "SELECT column_name FROM information_schema.columns"
-            " WHERE table_schema = 'public' AND table_name = 'jobs_listings_history'"
-        )
-    }
-    hashed = ROW_HASH_SQL.format(", ".join(f"h.{c}" for c in HASHED if c in present))
-    bind.exec_driver_sql(
-        f"UPDATE public.jobs_listings_history AS h SET row_hash = {hashed}"
-        f" WHERE h.valid_to IS NULL AND h.row_hash IS DISTINCT FROM {hashed}"
-    )
+    rehash_current_versions(bind)  # every current version: its hash now covers the new columns
 
 
 def downgrade() -> None:

@@ -21,6 +21,8 @@ Create Date: 2026-12-06
 
 from alembic import op
 
+from jobs_assets.migrations.again import rehash_current_versions
+
 revision = "0012"
 down_revision = "0011"
 branch_labels = None
@@ -76,7 +78,6 @@ def upgrade() -> None:
 
 def backfill() -> None:
     """Compute the four columns for every stored listing (see the module docstring)."""
-    from jobs_assets.lib.identity.history import HASHED, ROW_HASH_SQL
     from jobs_assets.lib.normalise.eligibility import eligibility_of
     from jobs_assets.lib.normalise.location import locate_names, locate_text
     from jobs_assets.lib.normalise.rows import (
@@ -176,20 +177,7 @@ UPDATE public.jobs_listings_history AS h
                          l.utc_offset_max)
 """
     )
-    # every current version: its hash now covers the new columns (the columns this
-    # revision has: a later one may hash more)
-    present = {
-        row[0]
-        for row in bind.exec_driver_sql(
-            "SELECT column_name FROM information_schema.columns"
-            " WHERE table_schema = 'public' AND table_name = 'jobs_listings_history'"
-        )
-    }
-    hashed = ROW_HASH_SQL.format(", ".join(f"h.{c}" for c in HASHED if c in present))
-    bind.exec_driver_sql(
-        f"UPDATE public.jobs_listings_history AS h SET row_hash = {hashed}"
-        f" WHERE h.valid_to IS NULL AND h.row_hash IS DISTINCT FROM {hashed}"
-    )
+    rehash_current_versions(bind)  # every current version: its hash now covers the new columns
 
 
 def downgrade() -> None:

@@ -20,6 +20,8 @@ Create Date: 2026-12-07
 
 from alembic import op
 
+from jobs_assets.migrations.again import rehash_current_versions
+
 revision = "0019"
 down_revision = "0018"
 branch_labels = None
@@ -27,7 +29,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-    from jobs_assets.lib.identity.history import HASHED, ROW_HASH_SQL
     from jobs_assets.lib.normalise.categories import categorise
 
     bind = op.get_bind()
@@ -56,19 +57,7 @@ UPDATE public.{table} AS t SET category_normalised = d.category_normalised
    AND t.category_normalised IS DISTINCT FROM d.category_normalised {current}
 """
         )
-    # over the columns the history has at this revision (a later one may add more)
-    present = {
-        row[0]
-        for row in bind.exec_driver_sql(
-            "SELECT column_name FROM information_schema.columns"
-            " WHERE table_schema = 'public' AND table_name = 'jobs_listings_history'"
-        )
-    }
-    hashed = ROW_HASH_SQL.format(", ".join(f"h.{c}" for c in HASHED if c in present))
-    bind.exec_driver_sql(
-        f"UPDATE public.jobs_listings_history AS h SET row_hash = {hashed}"
-        f" WHERE h.valid_to IS NULL AND h.row_hash IS DISTINCT FROM {hashed}"
-    )
+    rehash_current_versions(bind)  # no new version: the current ones hashed again
 
 
 def downgrade() -> None:

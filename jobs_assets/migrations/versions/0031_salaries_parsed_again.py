@@ -22,6 +22,8 @@ Create Date: 2026-12-08
 
 from alembic import op
 
+from jobs_assets.migrations.again import rehash_current_versions
+
 revision = "0031"
 down_revision = "0030"
 branch_labels = None
@@ -42,7 +44,6 @@ def _same(old: object, new: object) -> bool:
 
 
 def upgrade() -> None:
-    from jobs_assets.lib.identity.history import HASHED, ROW_HASH_SQL
     from jobs_assets.lib.money.ecb_rates import RateTable
     from jobs_assets.lib.money.salary import parse_salary_text
     from jobs_assets.lib.normalise.rows import salary_row
@@ -89,19 +90,7 @@ def upgrade() -> None:
             f" AND t.salary_usd_rate_date IS NOT DISTINCT FROM d.old_rate_date {current}",
             (TEXT_SOURCES,),
         )
-    # over the columns the history has at this revision (a later one may add more)
-    present = {
-        row[0]
-        for row in bind.exec_driver_sql(
-            "SELECT column_name FROM information_schema.columns"
-            " WHERE table_schema = 'public' AND table_name = 'jobs_listings_history'"
-        )
-    }
-    hashed = ROW_HASH_SQL.format(", ".join(f"h.{c}" for c in HASHED if c in present))
-    bind.exec_driver_sql(
-        f"UPDATE public.jobs_listings_history AS h SET row_hash = {hashed}"
-        f" WHERE h.valid_to IS NULL AND h.row_hash IS DISTINCT FROM {hashed}"
-    )
+    rehash_current_versions(bind)  # no new version: the current ones hashed again
 
 
 def downgrade() -> None:
