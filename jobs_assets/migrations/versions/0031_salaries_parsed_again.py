@@ -29,8 +29,6 @@ down_revision = "0030"
 branch_labels = None
 depends_on = None
 
-#: the sources whose salary is free text at this revision (their `salary_raw` is the text)
-TEXT_SOURCES = ["remotive"]
 _COLUMNS = ("salary_min", "salary_max", "salary_currency", "salary_period",
             "salary_min_usd", "salary_max_usd", "salary_usd_rate_date")  # fmt: skip
 
@@ -47,12 +45,17 @@ def upgrade() -> None:
     from jobs_assets.lib.money.ecb_rates import RateTable
     from jobs_assets.lib.money.salary import parse_salary_text
     from jobs_assets.lib.normalise.rows import salary_row
+    from jobs_assets.lib.sources import SOURCES
+    from jobs_assets.lib.sources.fields import NULL
 
+    # the sources whose salary is free text (their `salary_raw` is the text): those whose
+    # field map reads one
+    text_sources = [n for n, s in SOURCES.items() if s.fields["salary_text"] is not NULL]
     bind = op.get_bind()
     stored = bind.exec_driver_sql(
         f"SELECT DISTINCT salary_raw, {', '.join(_COLUMNS)} FROM public.jobs_listings_data"
         " WHERE source = ANY(%s) AND salary_raw IS NOT NULL",
-        (TEXT_SOURCES,),
+        (text_sources,),
     ).fetchall()
     changed = []
     for raw, low, high, currency, period, low_usd, high_usd, rate_date in stored:
@@ -88,7 +91,7 @@ def upgrade() -> None:
             f"UPDATE public.{table} AS t SET {assigned} FROM jobs_salaries_again AS d"
             " WHERE t.source = ANY(%s) AND t.salary_raw = d.salary_raw"
             f" AND t.salary_usd_rate_date IS NOT DISTINCT FROM d.old_rate_date {current}",
-            (TEXT_SOURCES,),
+            (text_sources,),
         )
     rehash_current_versions(bind)  # no new version: the current ones hashed again
 
