@@ -537,6 +537,12 @@ PLACE_CASES = [
         ("US-CA", "US-NY"),
     ),
     ("Onsite (Paris, Berlin)", None, ("DE", "FR"), ("Berlin", "Paris"), ("DE-BE", "FR-75C")),
+    # a three-letter code in capitals with words that do not change the place
+    ("Fully Remote AUS/NZ", None, ("AU", "NZ"), (), ()),
+    ("Remote - DEU", None, ("DE",), (), ()),
+    ("Remote (US AND CANADA)", None, ("CA", "US"), (), ()),  # "AND" is no Andorra
+    # "required" says no more about a place than "preferred"
+    ("NYC Area Required", None, ("US",), ("New York City",), ("US-NY",)),
 ]
 
 

@@ -872,6 +872,9 @@ def _resolve(raw: str, vocab: _Vocabulary) -> _Found | None:
         return hit
     if _is_filler(raw):
         return _Found()
+    coded = _alpha3_with_noise(raw, vocab)
+    if coded is not None:
+        return _Found().add((coded,))  # "Remote - AUS", "Fully Remote CAN"
 
     # Bracketed parts are classified on their own: "Europe (CET)", "USA (Remote)".
     inner_parts = [a or b for a, b in _BRACKET_RE.findall(raw)]
@@ -938,7 +941,7 @@ def _pair_at(subs: list[str], index: int, vocab: _Vocabulary) -> _Found | None:
 
 # Words around a place that do not change it ("Madrid HQ", "Greater Sydney Area").
 _PLACE_NOISE_RE = re.compile(
-    r"\b(?:remote|hybrid|onsite|on site|office|hq|headquarters|based|only|preferred|"
+    r"\b(?:remote|hybrid|onsite|on site|office|hq|headquarters|based|only|preferred|required|"
     r"greater|metropolitan area|metro area|area|metro|region|and surroundings|"
     r"opportunities|anywhere in|in|near|or|\d+)\b"
 )
@@ -1402,6 +1405,18 @@ def _bare_code(token: str) -> str | None:
     if len(words) == 1 and len(words[0]) == 2 and words[0].isalpha() and words[0].isupper():
         return words[0]
     return None
+
+
+def _alpha3_with_noise(token: str, vocab: _Vocabulary) -> str | None:
+    """The country of "Remote - AUS", "Fully Remote CAN": one ISO alpha-3 code in capitals
+    and words that do not change a place (`_PLACE_NOISE_RE`, "fully"); else None."""
+    words = re.split(r"[\s\-–—]+", _BRACKET_RE.sub(" ", token).strip())
+    codes = [w for w in words if len(w) == 3 and w.isupper() and w in vocab.alpha3]
+    if len(codes) != 1:
+        return None
+    rest = " ".join(_key(w) for w in words if w != codes[0] and w)
+    rest = _PLACE_NOISE_RE.sub(" ", rest).replace("fully", " ").replace("100", " ")
+    return vocab.alpha3[codes[0]] if not rest.strip() else None
 
 
 def _code_with_noise(token: str) -> str | None:
