@@ -541,6 +541,7 @@ PLACE_CASES = [
     ("Fully Remote AUS/NZ", None, ("AU", "NZ"), (), ()),
     ("Remote - DEU", None, ("DE",), (), ()),
     ("Remote (US AND CANADA)", None, ("CA", "US"), (), ()),  # "AND" is no Andorra
+    ("Remote EST / CET", None, (), (), ()),  # time zones, not Estonia
     # "required" says no more about a place than "preferred"
     ("NYC Area Required", None, ("US",), ("New York City",), ("US-NY",)),
 ]

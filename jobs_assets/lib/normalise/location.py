@@ -1411,7 +1411,9 @@ def _alpha3_with_noise(token: str, vocab: _Vocabulary) -> str | None:
     """The country of "Remote - AUS", "Fully Remote CAN": one ISO alpha-3 code in capitals
     and words that do not change a place (`_PLACE_NOISE_RE`, "fully"); else None."""
     words = re.split(r"[\s\-–—]+", _BRACKET_RE.sub(" ", token).strip())
-    codes = [w for w in words if len(w) == 3 and w.isupper() and w in vocab.alpha3]
+    codes = [
+        w for w in words if len(w) == 3 and w.isupper() and w in vocab.alpha3 and w != "EST"
+    ]  # EST is Estonia's code and Eastern Standard Time: a zone beside "Remote"
     if len(codes) != 1:
         return None
     rest = " ".join(_key(w) for w in words if w != codes[0] and w)
