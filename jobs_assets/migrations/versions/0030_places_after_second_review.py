@@ -10,8 +10,9 @@ a country's too after a town the gazetteer lacks as the country ("Ede-Wageningen
 was Newfoundland), a state's code written as a word ("Redmond, Wa" was also Ghana), and big cities of
 several countries in one list ("San Francisco & London" was the US alone, "London,
 Zurich, Munich" lost London), a country's name before a state holding a town so named
-("Ontario, California" was Canada too) and every time zone as anywhere ("Remote, all
-timezones" was unknown); and remote offered beside an office ("Hybrid (Madison, WI) or
+("Ontario, California" was Canada too), every time zone as anywhere ("Remote, all
+timezones" was unknown) and a three-letter code beside "Remote" ("Fully Remote AUS/NZ"
+lost Australia); and remote offered beside an office ("Hybrid (Madison, WI) or
 Remote (US)") is a remote job, not `onsite_or_hybrid`.
 Listings stored by the previous release keep their old parse until a window sees them
 again, so the upgrade decides them again, as 0028 did: 0018's upgrade with this
