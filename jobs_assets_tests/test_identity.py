@@ -315,6 +315,23 @@ def test_same_job_on_two_sources_is_one():
     assert pair_is_same(a, b)[0]
 
 
+def test_one_city_written_in_two_languages_is_one_place():
+    """Arbeitnow's "München, Bayern" and another posting's "Munich, Bavaria": the gazetteer
+    read one city in both (`cities`), so the place does not tell them apart; two cities
+    still do, and so do the spellings when no city was read."""
+    munich = {"location_raw": "Munich, Bavaria", "cities": ["Munich"]}
+    a = listing("arbeitnow", "a", **munich)
+    b = listing("arbeitnow", "b", location_raw="München, Bayern", cities=["Munich"])
+    assert pair_is_same(a, b)[0]
+    berlin = listing("arbeitnow", "c", location_raw="Berlin", cities=["Berlin"])
+    assert pair_is_same(a, berlin) == (False, "different places")
+    unread = listing("arbeitnow", "d", location_raw="München, Bayern")
+    assert pair_is_same(listing("arbeitnow", "e", location_raw="Munich"), unread) == (
+        False,
+        "different places",
+    )
+
+
 def test_different_companies_never_merged():
     a = listing("jobicy", "1")
     b = listing("himalayas", "h1", company_name="Acme Robotics")

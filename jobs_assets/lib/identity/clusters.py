@@ -47,8 +47,11 @@ INPUT_COLUMNS = (
 )
 #: read when present: an expired member never speaks for its cluster while another is active
 STATUS_COLUMN = "status"
+#: read when present: the cities the gazetteer read in a listing's place ("München" and
+#: "Munich" are one), so a place written in two languages is one place
+CITIES_COLUMN = "cities"
 #: what `match_window` reads of a row
-_RECORD_COLUMNS = frozenset({*INPUT_COLUMNS, *ASSIGNMENT_COLUMNS, STATUS_COLUMN})
+_RECORD_COLUMNS = frozenset({*INPUT_COLUMNS, *ASSIGNMENT_COLUMNS, STATUS_COLUMN, CITIES_COLUMN})
 
 
 @dataclass(frozen=True)

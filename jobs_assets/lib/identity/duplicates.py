@@ -35,13 +35,14 @@ from jobs_assets.lib.identity import (
     listing_key,
     match_window,
 )
-from jobs_assets.lib.identity.clusters import INPUT_COLUMNS
+from jobs_assets.lib.identity.clusters import CITIES_COLUMN, INPUT_COLUMNS
 from jobs_assets.lib.identity.history import HISTORY_TABLE, row_hash_sql
 from jobs_assets.lib.identity.lifecycle import WINDOW_KEYS
 from jobs_assets.lib.schema import LISTINGS_TABLE
 
 OVERRIDES_TABLE = "public.jobs_duplicate_overrides"
-_READ = [*INPUT_COLUMNS, STATUS_COLUMN, "company_key", "duplicate_cluster_id", "is_canonical"]
+_READ = [*INPUT_COLUMNS, STATUS_COLUMN, CITIES_COLUMN, "company_key", "duplicate_cluster_id",
+         "is_canonical"]  # fmt: skip
 #: how long after its listing expired a job may be posted again and still be the same job
 #: (a re-post, one of the four kinds of duplicate online-job-ad statistics count); later,
 #: a posting of the same text is a new hiring round. Job ads run about a month.

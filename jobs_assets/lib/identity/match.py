@@ -106,6 +106,11 @@ class Listing:
         return place_key(self.row.get("location_raw"))
 
     @cached_property
+    def cities(self) -> frozenset[str]:
+        """The cities the gazetteer read in the place (when the row has them)."""
+        return _items(self.row.get("cities"))
+
+    @cached_property
     def word_tuple(self) -> tuple[str, ...]:
         return description_words(self.description)
 
@@ -186,7 +191,12 @@ def compare(a: Listing, b: Listing) -> tuple[bool, str]:
     only_regions = not a.countries and not b.countries and a.regions and b.regions
     if only_regions and not (a.regions & b.regions):
         return False, "no region in common"
-    if a.place and b.place and fuzz.ratio(a.place, b.place) < WORD_CUTOFF:
+    if (
+        a.place
+        and b.place
+        and fuzz.ratio(a.place, b.place) < WORD_CUTOFF
+        and not (a.cities & b.cities)  # "München, Bayern" is "Munich, Bavaria"
+    ):
         return False, "different places"
     scope = _scope_conflict(a, b)
     if scope:
