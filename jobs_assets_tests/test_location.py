@@ -403,6 +403,8 @@ PLACE_CASES = [
     ("المدينة المنورة", None, ("SA",), ("Madinah",), ()),
     ("BH, Brazil", None, ("BR",), (), ()),  # Belo Horizonte, not Bahrain
     ("US Virgin Islands", None, ("VI",), (), ()),
+    ("U. S.", None, ("US",), (), ()),  # initials with spaces (RemoteOK)
+    ("Remote (U. K. only)", None, ("GB",), (), ()),
     ("CA ON Toronto", None, ("CA",), ("Toronto",), ()),
     ("Campinas, SP", None, ("BR",), ("Campinas",), ("BR-SP",)),
     ("Singapore &amp; HK preferred", None, ("HK", "SG"), (), ()),

@@ -287,6 +287,10 @@ COUNTRY_ALIASES: dict[str, str] = {
     "united states of america": "US",
     "america": "US",
     "us only": "US",
+    # initials written with spaces ("U. S.", "U. K.")
+    "u s": "US",
+    "u s a": "US",
+    "u k": "GB",
     # own-language names shorter than the gazetteer keeps (it drops names under four
     # letters: in Latin script they are codes and words)
     "日本": "JP",
