@@ -365,64 +365,37 @@ def test_an_upgrade_reads_a_list_of_places_as_the_pipeline_does_and_writes_only_
     assert versions == [("h", True), ("same", True)]
 
 
-def test_upgrade_decides_categories_with_this_releases_vocabulary(scratch: str) -> None:
-    """Migration 0023: a "Marketing Designer" the previous release called Marketing is
-    Design; a listing whose category does not change is not written; no new version."""
+@pytest.mark.parametrize(
+    ("revision", "title", "stored", "decided"),
+    [
+        # 0023: this release's vocabulary
+        ("0023", "Sr. Marketing Designer", "Marketing", "Design"),
+        # 0029: after the review of listings never seen (a topic is not the job)
+        ("0029", "Finance Event Volunteer", "Finance & Legal", "Operations"),
+        # 0032: after the second review (role phrases the table lacked)
+        ("0032", "Paid Media Manager", "Other", "Marketing"),
+    ],
+)
+def test_upgrade_decides_categories_again(
+    scratch: str, revision: str, title: str, stored: str, decided: str
+) -> None:
+    """Migrations 0023, 0029 and 0032: a listing the release before called `stored` is
+    `decided`; a listing whose category does not change is not written; no new version."""
     before = stored_at(
         scratch,
-        "0022",
+        f"{int(revision) - 1:04d}",
         "INSERT INTO public.jobs_listings_data (source, source_job_id, title, job_url, "
         "tags, region, category_normalised, retrieved_at, first_seen_at, last_seen_at, "
         "last_partition_key) VALUES "
-        "('himalayas', 'd', 'Sr. Marketing Designer', 'https://x/d', '{}', 'Unknown', "
-        " 'Marketing', now(), now(), now(), 'k'),"
+        f"('himalayas', 'c', '{title}', 'https://x/c', '{{}}', 'Unknown', '{stored}', now(), "
+        " now(), now(), 'k'),"
         "('himalayas', 's', 'Senior Software Engineer', 'https://x/s', '{}', 'Unknown', "
         " 'Software Development', now(), now(), now(), 'k')",
     )
-    rows, versions = upgraded(scratch, "category_normalised")
-    assert [r[:2] for r in rows] == [("d", "Design"), ("s", "Software Development")]
+    rows, versions = upgraded(scratch, "category_normalised", to=revision)
+    assert [r[:2] for r in rows] == [("c", decided), ("s", "Software Development")]
     assert rows[1][2] == before["s"]  # unchanged: not written again
-    assert versions == [("d", "Design", True), ("s", "Software Development", True)]
-
-
-def test_upgrade_decides_categories_again_after_the_review(scratch: str) -> None:
-    """Migration 0029: a "Finance Event Volunteer" release 0028 called Finance & Legal is
-    Operations; a listing whose category does not change is not written; no new version."""
-    before = stored_at(
-        scratch,
-        "0028",
-        "INSERT INTO public.jobs_listings_data (source, source_job_id, title, job_url, "
-        "tags, region, category_normalised, retrieved_at, first_seen_at, last_seen_at, "
-        "last_partition_key) VALUES "
-        "('arbeitnow', 'v', 'Finance Event Volunteer', 'https://x/v', '{}', 'Unknown', "
-        " 'Finance & Legal', now(), now(), now(), 'k'),"
-        "('himalayas', 's', 'Senior Software Engineer', 'https://x/s', '{}', 'Unknown', "
-        " 'Software Development', now(), now(), now(), 'k')",
-    )
-    rows, versions = upgraded(scratch, "category_normalised")
-    assert [r[:2] for r in rows] == [("s", "Software Development"), ("v", "Operations")]
-    assert rows[0][2] == before["s"]  # unchanged: not written again
-    assert versions == [("s", "Software Development", True), ("v", "Operations", True)]
-
-
-def test_upgrade_decides_categories_again_after_the_second_review(scratch: str) -> None:
-    """Migration 0032: a "Paid Media Manager" release 0031 called Other is Marketing; a
-    listing whose category does not change is not written; no new version."""
-    before = stored_at(
-        scratch,
-        "0031",
-        "INSERT INTO public.jobs_listings_data (source, source_job_id, title, job_url, "
-        "tags, region, category_normalised, retrieved_at, first_seen_at, last_seen_at, "
-        "last_partition_key) VALUES "
-        "('himalayas', 'm', 'Paid Media Manager', 'https://x/m', '{}', 'Unknown', "
-        " 'Other', now(), now(), now(), 'k'),"
-        "('himalayas', 's', 'Senior Software Engineer', 'https://x/s', '{}', 'Unknown', "
-        " 'Software Development', now(), now(), now(), 'k')",
-    )
-    rows, versions = upgraded(scratch, "category_normalised", to="0032")
-    assert [r[:2] for r in rows] == [("m", "Marketing"), ("s", "Software Development")]
-    assert rows[1][2] == before["s"]  # unchanged: not written again
-    assert versions == [("m", "Marketing", True), ("s", "Software Development", True)]
+    assert versions == [("c", decided, True), ("s", "Software Development", True)]
 
 
 def test_upgrade_computes_company_keys_again(scratch: str) -> None:

@@ -222,9 +222,9 @@ def test_remoteok_repairs_double_encoded_text() -> None:
     ],
 )
 def test_mojibake_repair(text: object, expected: object) -> None:
-    from jobs_assets.lib.sources.remoteok import repair_mojibake
+    from jobs_assets.lib.sources.mojibake import repair_record
 
-    assert repair_mojibake(text) == expected
+    assert repair_record(text) == expected
 
 
 def test_remoteok_array_without_notice_and_an_object_body() -> None:

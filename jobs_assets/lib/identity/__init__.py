@@ -3,8 +3,8 @@
 `text`, `match` and `clusters` are pure (keys, candidates, the decision on a pair);
 `duplicates`, `lifecycle`, `history`, `window` and `quality` run their SQL over a psycopg
 connection in the caller's transaction; `evaluation` scores the matcher on labelled
-pairs. No Dagster. May import: `lib.errors`, `lib.findings`, `lib.mojibake`, `lib.raw`,
-`lib.schema`, `lib.sources`.
+pairs. No Dagster. May import: `lib.errors`, `lib.findings`, `lib.raw`, `lib.schema`,
+`lib.sources`.
 """
 
 from jobs_assets.lib.identity.clusters import (

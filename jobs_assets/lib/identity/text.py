@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import pycountry
 
-from jobs_assets.lib.mojibake import repair_mojibake
+from jobs_assets.lib.sources.mojibake import repair_mojibake
 
 
 def _wordset(text: str) -> frozenset[str]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pycountry
 
-from jobs_assets.lib.mojibake import repair_mojibake
+from jobs_assets.lib.sources.mojibake import repair_mojibake
 
 # --- currencies --------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ import html
 import itertools
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -1219,7 +1219,7 @@ def _town_named_like_a_country(
     the city ("Ontario, California" and "Jersey, New Jersey" are towns, as are "Lebanon,
     Pennsylvania" and "Peru, Indiana"); else None."""
     key = _key(name)
-    if key not in vocab.names or key not in vocab.gazetteer.cities:
+    if key not in vocab.names:
         return None
     states = {s.code for s in vocab.gazetteer.subdivisions.get(_key(following), ())}
     inside = [c for c in vocab.gazetteer.cities.get(key, ()) if c.subdivision in states]
@@ -1411,18 +1411,26 @@ def _bare_code(token: str) -> str | None:
     return None
 
 
-def _alpha3_with_noise(token: str, vocab: _Vocabulary) -> str | None:
-    """The country of "Remote - AUS", "Fully Remote CAN": one ISO alpha-3 code in capitals
-    and words that do not change a place (`_PLACE_NOISE_RE`, "fully"); else None."""
-    words = re.split(r"[\s\-–—]+", _BRACKET_RE.sub(" ", token).strip())
-    codes = [
-        w for w in words if len(w) == 3 and w.isupper() and w in vocab.alpha3 and w != "EST"
-    ]  # EST is Estonia's code and Eastern Standard Time: a zone beside "Remote"
+def _code_among_noise(words: list[str], is_code: Callable[[str], object]) -> str | None:
+    """The one word `is_code` accepts, when every other word leaves a place unchanged
+    (`_PLACE_NOISE_RE`); else None."""
+    codes = [w for w in words if is_code(w)]
     if len(codes) != 1:
         return None
-    rest = " ".join(_key(w) for w in words if w != codes[0] and w)
-    rest = _PLACE_NOISE_RE.sub(" ", rest).replace("fully", " ").replace("100", " ")
-    return vocab.alpha3[codes[0]] if not rest.strip() else None
+    rest = " ".join(_key(w) for w in words if w != codes[0])
+    return codes[0] if not _PLACE_NOISE_RE.sub(" ", rest).strip() else None
+
+
+def _alpha3_with_noise(token: str, vocab: _Vocabulary) -> str | None:
+    """The country of "Remote - AUS", "Fully Remote CAN": one ISO alpha-3 code in capitals
+    among words that do not change a place ("fully" too); else None. EST is Estonia's
+    code and Eastern Standard Time: beside "Remote", the zone."""
+    words = re.split(r"[\s\-–—]+", _BRACKET_RE.sub(" ", token))
+    code = _code_among_noise(
+        [w for w in words if w and w.lower() != "fully"],
+        lambda w: len(w) == 3 and w.isupper() and w in vocab.alpha3 and w != "EST",
+    )
+    return vocab.alpha3[code] if code else None
 
 
 def _code_with_noise(token: str) -> str | None:
@@ -1430,12 +1438,7 @@ def _code_with_noise(token: str) -> str | None:
     upper-case code and words that do not change a place (`_PLACE_NOISE_RE`, a bracketed
     qualifier), so the city before it is read with it ("Boston, MA Preferred" is
     Massachusetts, never Morocco); else None."""
-    words = _BRACKET_RE.sub(" ", token).split()
-    codes = [w for w in words if _STATE_CODE_RE.match(w)]
-    if len(codes) != 1:
-        return None
-    rest = " ".join(_key(w) for w in words if w != codes[0])
-    return codes[0] if not _PLACE_NOISE_RE.sub(" ", rest).strip() else None
+    return _code_among_noise(_BRACKET_RE.sub(" ", token).split(), _STATE_CODE_RE.match)
 
 
 def _state_code(token: str) -> str | None:
@@ -1578,7 +1581,7 @@ def locate_text(text: str | None, home_country: str | None = None) -> Location:
                         found.add((part_code,))
                     else:
                         places.append((text_part, None))
-            elif all(_is_city_name(text_part, vocab) for text_part in texts):
+            elif all(_cities_named(text_part, vocab) for text_part in texts):
                 # "San Francisco & London": two cities, each looked up on its own
                 places.extend((text_part, None) for text_part in texts)
                 continue
@@ -1689,16 +1692,15 @@ _PLACE_NAME_RE = re.compile(
 )
 
 
-def _is_city_name(text: str, vocab: _Vocabulary) -> bool:
-    """Whether `text` is a city's name or a metro's short one ("London", "SF")."""
+def _cities_named(text: str, vocab: _Vocabulary) -> tuple[City, ...]:
+    """The cities `text` names as a whole: a city's name or a metro's short one ("London",
+    "SF"), beside how the work is done ("SF In-Person")."""
     key = _arranged(_key(text))
-    return _METRO_ALIASES.get(key, key) in vocab.gazetteer.cities
+    return tuple(vocab.gazetteer.cities.get(_METRO_ALIASES.get(key, key), ()))
 
 
 def _is_big_city(text: str, vocab: _Vocabulary) -> bool:
-    key = _arranged(_key(text))
-    cities = vocab.gazetteer.cities.get(_METRO_ALIASES.get(key, key), ())
-    return any(c.population >= _BIG_CITY for c in cities)
+    return any(c.population >= _BIG_CITY for c in _cities_named(text, vocab))
 
 
 def _home_places(tokens: list[str], vocab: _Vocabulary) -> bool:

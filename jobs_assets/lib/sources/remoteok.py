@@ -34,29 +34,11 @@ from jobs_assets.lib.sources.fields import (
     vocabulary,
 )
 from jobs_assets.lib.sources.http import HttpClient
+from jobs_assets.lib.sources.mojibake import repair_record
 
 JOB_PAGE = "https://remoteOK.com/remote-jobs/"
 #: a figure below this is an hourly rate (the feed has 25-27, 80-140, 114-225)
 HOURLY_BELOW = 1000
-
-
-def repair_mojibake(value: object) -> object:
-    """Undo UTF-8 read as Latin-1 (`GdaÅ\\x84sk` -> `Gdańsk`) in every string of `value`.
-
-    A string that does not round-trip (real Latin-1 text, or already fine) is kept.
-    """
-    if isinstance(value, str):
-        if value.isascii():
-            return value
-        try:
-            return value.encode("latin-1").decode("utf-8")
-        except (UnicodeEncodeError, UnicodeDecodeError):
-            return value
-    if isinstance(value, list):
-        return [repair_mojibake(v) for v in value]
-    if isinstance(value, dict):
-        return {k: repair_mojibake(v) for k, v in value.items()}
-    return value
 
 
 def _amount(key: str) -> Expr:
@@ -137,7 +119,7 @@ class RemoteOK(Source):
         if not isinstance(document, list):
             return None
         jobs = document[1:] if document and _is_notice(document[0]) else document
-        return [repair_mojibake(job) for job in jobs]
+        return [repair_record(job) for job in jobs]
 
     def shape_error(self, document: object) -> str:
         return f"a JSON {type(document).__name__}, not the array of jobs Remote OK serves"

@@ -39,6 +39,9 @@ def upgrade() -> None:
         (category, tags, title, categorise(category, tags or (), title))
         for category, tags, title in inputs
     ]
+    # dropped at commit; a later revision that runs this again in the same transaction
+    # (an upgrade over several revisions) finds it still there
+    bind.exec_driver_sql("DROP TABLE IF EXISTS pg_temp.jobs_categories_again")
     bind.exec_driver_sql(
         "CREATE TEMPORARY TABLE jobs_categories_again (category text, tags text[], "
         "title text, category_normalised text) ON COMMIT DROP"

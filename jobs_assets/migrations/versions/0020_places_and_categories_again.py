@@ -28,8 +28,6 @@ Revises: 0019
 Create Date: 2026-12-07
 """
 
-from alembic import op
-
 from jobs_assets.migrations.again import load_revision
 
 revision = "0020"
@@ -39,9 +37,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-    # their scratch tables are dropped at commit: an upgrade from before 0019 made them
-    # earlier in this transaction
-    op.execute("DROP TABLE IF EXISTS pg_temp.jobs_categories_again")
     load_revision("0018_places_parsed_again").upgrade()
     load_revision("0019_categories_decided_again").upgrade()
 

